@@ -1,0 +1,92 @@
+/* Glacier TEE Node sealed container, format version 1: streaming authenticated
+ * encryption of files (models, datasets, results). Byte layout: docs/container.md. */
+#ifndef GTEE_BOX_H
+#define GTEE_BOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/crypto.h"
+#include "gtee/err.h"
+
+#define GTEE_BOX_VERSION 1
+#define GTEE_BOX_KEY_LEN 32
+#define GTEE_BOX_KEY_ID_LEN 16
+#define GTEE_BOX_SALT_LEN 32
+#define GTEE_BOX_COMMIT_LEN 32
+#define GTEE_BOX_HEADER_LEN 96
+#define GTEE_BOX_TAG_LEN 16
+#define GTEE_BOX_CHUNK_MIN 1024u
+#define GTEE_BOX_CHUNK_MAX (4u << 20)
+#define GTEE_BOX_CHUNK_DEFAULT (64u << 10)
+#define GTEE_BOX_CONTENT_ID_LEN GTEE_SHA256_LEN
+
+/* A container key. Lives in this struct only; wipe with gtee_box_key_wipe. */
+struct gtee_box_key {
+    uint8_t bytes[GTEE_BOX_KEY_LEN];
+};
+
+int gtee_box_key_generate(struct gtee_box_key *key) GTEE_MUST_USE;
+void gtee_box_key_wipe(struct gtee_box_key *key);
+/* The public identifier of a key (HKDF of the key; reveals nothing about it). */
+int gtee_box_key_id(const struct gtee_box_key *key, uint8_t id[GTEE_BOX_KEY_ID_LEN]) GTEE_MUST_USE;
+
+/* The parsed, not yet authenticated, header of a container. */
+struct gtee_box_header {
+    uint8_t version;
+    enum gtee_aead_alg alg;
+    uint32_t chunk_size;                 /* plaintext bytes per chunk */
+    uint8_t key_id[GTEE_BOX_KEY_ID_LEN];
+    uint8_t salt[GTEE_BOX_SALT_LEN];
+    uint8_t commitment[GTEE_BOX_COMMIT_LEN];
+    uint8_t raw[GTEE_BOX_HEADER_LEN];    /* the exact header bytes (bound into every chunk) */
+};
+
+/* Parses and checks the structure of a header (no key needed). */
+int gtee_box_header_parse(const uint8_t *buf, size_t len, struct gtee_box_header *hdr,
+                          struct gtee_err *err) GTEE_MUST_USE;
+
+/* Progress callback: called after each chunk with bytes of plaintext done so far. */
+typedef void (*gtee_box_progress_fn)(uint64_t done, void *arg);
+
+struct gtee_box_opts {
+    enum gtee_aead_alg alg;     /* 0 means GTEE_AEAD_AES_256_GCM */
+    uint32_t chunk_size;        /* 0 means GTEE_BOX_CHUNK_DEFAULT */
+    gtee_box_progress_fn progress;
+    void *progress_arg;
+};
+
+/* Stats of one seal/open run. */
+struct gtee_box_stats {
+    uint64_t plaintext_bytes;
+    uint64_t container_bytes;
+    uint64_t chunks;
+};
+
+/* Encrypts everything readable from in_fd into a container written to out_fd.
+ * Memory use is bounded by the chunk size, whatever the input length. */
+int gtee_box_seal(const struct gtee_box_key *key, const struct gtee_box_opts *opts, int in_fd, int out_fd,
+                  struct gtee_box_stats *stats, struct gtee_err *err) GTEE_MUST_USE;
+
+/* Decrypts a container from in_fd to out_fd. Each chunk is authenticated before its
+ * plaintext is written. On failure the error names the chunk and the check, and
+ * the caller must discard what was written (gtee_box_open_file does). */
+int gtee_box_open(const struct gtee_box_key *key, const struct gtee_box_opts *opts, int in_fd, int out_fd,
+                  struct gtee_box_stats *stats, struct gtee_err *err) GTEE_MUST_USE;
+
+/* File-level wrappers: write to a temporary file beside out_path and rename it into
+ * place only on success, so a failure leaves no output file behind. Refuse to
+ * overwrite an existing out_path unless overwrite is set. out_path "-" means stdout
+ * (then no atomicity is possible and none is claimed). */
+int gtee_box_seal_file(const struct gtee_box_key *key, const struct gtee_box_opts *opts, const char *in_path,
+                       const char *out_path, int overwrite, struct gtee_box_stats *stats,
+                       struct gtee_err *err) GTEE_MUST_USE;
+int gtee_box_open_file(const struct gtee_box_key *key, const struct gtee_box_opts *opts, const char *in_path,
+                       const char *out_path, int overwrite, struct gtee_box_stats *stats,
+                       struct gtee_err *err) GTEE_MUST_USE;
+
+/* Content identifier: SHA-256 of the container's bytes, read from fd to its end. */
+int gtee_box_content_id(int fd, uint8_t id[GTEE_BOX_CONTENT_ID_LEN], uint64_t *size,
+                        struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

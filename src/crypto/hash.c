@@ -1,0 +1,111 @@
+/* SHA-2 digests, HMAC-SHA256 and HKDF-SHA256 through OpenSSL 3's EVP interfaces. */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <string.h>
+
+#include "gtee/crypto.h"
+
+static int digest(const char *name, const void *msg, size_t len, uint8_t *out)
+{
+    unsigned int n = 0;
+
+    if (!EVP_Digest(msg, len, out, &n, EVP_get_digestbyname(name), NULL))
+        return GTEE_ECRYPTO;
+    return 0;
+}
+
+int gtee_sha256(const void *msg, size_t len, uint8_t out[GTEE_SHA256_LEN])
+{
+    return digest("SHA256", msg, len, out);
+}
+
+int gtee_sha384(const void *msg, size_t len, uint8_t out[GTEE_SHA384_LEN])
+{
+    return digest("SHA384", msg, len, out);
+}
+
+int gtee_sha512(const void *msg, size_t len, uint8_t out[GTEE_SHA512_LEN])
+{
+    return digest("SHA512", msg, len, out);
+}
+
+struct gtee_sha256_ctx {
+    EVP_MD_CTX *md;
+};
+
+int gtee_sha256_new(struct gtee_sha256_ctx **ctx)
+{
+    struct gtee_sha256_ctx *c = OPENSSL_zalloc(sizeof(*c));
+
+    *ctx = NULL;
+    if (!c)
+        return GTEE_ENOMEM;
+    c->md = EVP_MD_CTX_new();
+    if (!c->md || !EVP_DigestInit_ex(c->md, EVP_sha256(), NULL)) {
+        gtee_sha256_free(c);
+        return GTEE_ECRYPTO;
+    }
+    *ctx = c;
+    return 0;
+}
+
+int gtee_sha256_update(struct gtee_sha256_ctx *ctx, const void *p, size_t len)
+{
+    return EVP_DigestUpdate(ctx->md, p, len) ? 0 : GTEE_ECRYPTO;
+}
+
+int gtee_sha256_final(struct gtee_sha256_ctx *ctx, uint8_t out[GTEE_SHA256_LEN])
+{
+    unsigned int n = 0;
+
+    return EVP_DigestFinal_ex(ctx->md, out, &n) ? 0 : GTEE_ECRYPTO;
+}
+
+void gtee_sha256_free(struct gtee_sha256_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    EVP_MD_CTX_free(ctx->md);
+    OPENSSL_free(ctx);
+}
+
+int gtee_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len,
+                     uint8_t out[GTEE_SHA256_LEN])
+{
+    size_t n = 0;
+
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, msg, len, out, GTEE_SHA256_LEN, &n))
+        return GTEE_ECRYPTO;
+    return n == GTEE_SHA256_LEN ? 0 : GTEE_ECRYPTO;
+}
+
+int gtee_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
+                     const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = NULL;
+    OSSL_PARAM params[5], *p = params;
+    static const uint8_t empty[1];
+    int rc = GTEE_ECRYPTO;
+
+    if (!kdf)
+        return GTEE_ECRYPTO;
+    kctx = EVP_KDF_CTX_new(kdf);
+    if (!kctx)
+        goto out;
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(ikm_len ? ikm : empty), ikm_len);
+    if (salt && salt_len)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    if (info && info_len)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    *p = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(kctx, out, out_len, params) == 1)
+        rc = 0;
+out:
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
