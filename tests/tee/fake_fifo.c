@@ -28,7 +28,7 @@ struct fifo_server {
     size_t reply_len;
     uint8_t seen[256];        /* the last request's bytes */
     size_t seen_len;
-    int requests;             /* requests answered */
+    atomic_int requests;      /* requests answered */
     void (*on_request)(struct fifo_server *s, void *arg);
     void *arg;
     atomic_int stop, done;
@@ -68,6 +68,7 @@ static void *fifo_serve(void *p)
         s->seen_len = n;
         if (s->on_request)
             s->on_request(s, s->arg);
+        s->requests++; /* before the reply: the reader returns as soon as it has it */
         fd = open(s->out, O_WRONLY);
         if (fd < 0)
             break;
@@ -79,7 +80,6 @@ static void *fifo_serve(void *p)
             off += (size_t)w;
         }
         close(fd);
-        s->requests++;
     }
     atomic_store(&s->done, 1);
     return NULL;
