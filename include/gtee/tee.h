@@ -93,6 +93,23 @@ int gtee_tee_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], si
 /* Which hardware backend "auto" would pick under root ("sgx", "tdx", "snp"), or NULL. */
 const char *gtee_tee_detect(const struct gtee_tee_options *opt);
 
+/* ---- Enclave identity (src/tee/identity.c); derivation and layout in docs/tee.md ---- */
+#define GTEE_ENCLAVE_PUB_LEN 65      /* secp256k1, uncompressed */
+#define GTEE_ENCLAVE_ADDR_LEN 20     /* Ethereum address: the Enclave ID */
+#define GTEE_CHANNEL_PUB_LEN 65      /* P-256, uncompressed */
+#define GTEE_REPORT_NONCE_LEN 32
+
+/* The Enclave key: secp256k1, derived with HKDF from the MRENCLAVE-policy sealing key, so
+ * the same code on the same device always gets the same key. priv is a secret (32 bytes). */
+int gtee_tee_enclave_key(struct gtee_tee *t, uint8_t priv[32], uint8_t pub[GTEE_ENCLAVE_PUB_LEN],
+                         uint8_t addr[GTEE_ENCLAVE_ADDR_LEN], struct gtee_err *err) GTEE_MUST_USE;
+/* report_data = SHA-256("gtee report data v1" 0x00 || enclave_pub || channel_pub) || nonce
+ * (nonce NULL: 32 zero bytes). */
+int gtee_tee_report_data(const uint8_t enclave_pub[GTEE_ENCLAVE_PUB_LEN],
+                         const uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN],
+                         const uint8_t nonce[GTEE_REPORT_NONCE_LEN],
+                         uint8_t report_data[GTEE_REPORT_DATA_LEN]) GTEE_MUST_USE;
+
 /* ---- sealed blobs (src/tee/seal.c); layout in docs/tee.md ---- */
 #define GTEE_SEAL_OVERHEAD 64   /* header + tag added to the plaintext */
 #define GTEE_SEAL_MAX (1u << 20)
