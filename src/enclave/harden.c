@@ -1,5 +1,6 @@
 /* Process hardening of the simulated enclave, as far as Linux allows an ordinary process:
- * prctl(2) PR_SET_DUMPABLE, setrlimit(2) RLIMIT_CORE, mlock(2) + madvise(2) MADV_DONTDUMP,
+ * prctl(2) PR_SET_DUMPABLE, setrlimit(2) RLIMIT_CORE, capset(2) to none, mlock(2) +
+ * madvise(2) MADV_DONTDUMP,
  * and a libseccomp allow-list. docs/tee.md says what this does and does not stop. */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -7,12 +8,26 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/guard.h"
 #include "enclave/enclave.h"
 #include "gtee/crypto.h"
+
+/* No capabilities at all: the enclave needs none (its files are reached by ordinary
+ * permissions), and a process with fewer capabilities than the host's user can be inspected
+ * by that user only if it is dumpable, which it is not. */
+static int drop_capabilities(void)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct none[2];
+
+    memset(none, 0, sizeof(none));
+    return (int)syscall(SYS_capset, &hdr, none);
+}
 
 int gtee_enclave_harden(struct gtee_err *err)
 {
@@ -23,6 +38,8 @@ int gtee_enclave_harden(struct gtee_err *err)
         return GTEE_FAIL(err, GTEE_EIO, "harden: PR_SET_DUMPABLE failed (%s)", strerror(errno));
     if (setrlimit(RLIMIT_CORE, &none) != 0)
         return GTEE_FAIL(err, GTEE_EIO, "harden: RLIMIT_CORE failed (%s)", strerror(errno));
+    if (drop_capabilities() != 0)
+        return GTEE_FAIL(err, GTEE_EIO, "harden: dropping capabilities failed (%s)", strerror(errno));
     /* OpenSSL's secure heap is mlock()ed and MADV_DONTDUMP; EC and BN private keys go there. */
     if (!CRYPTO_secure_malloc_initialized() && CRYPTO_secure_malloc_init(1 << 16, 16) != 1)
         return GTEE_FAIL(err, GTEE_EIO, "harden: OpenSSL secure heap unavailable (RLIMIT_MEMLOCK?)");

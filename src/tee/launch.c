@@ -20,19 +20,21 @@ extern char **environ;
 
 #define ARGV_MAX 20
 
-/* Child: only fds 0-2 and the socket (as 3) survive; then the measured descriptor runs. */
+/* Child: the socket becomes fd 3 (the only descriptor without close-on-exec besides 0-2),
+ * then the measured descriptor runs. Both are first moved above 3 so neither overwrites
+ * the other. */
 static void child_exec(int exe_fd, int sock, int stderr_fd, char **argv)
 {
+    int exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 10), s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
+
+    if (exe < 0 || s < 0)
+        _exit(126);
     if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0)
         _exit(126);
-    if (sock != 3) {
-        if (dup2(sock, 3) < 0)
-            _exit(126);
-    } else if (fcntl(3, F_SETFD, 0) != 0) {
+    if (dup2(s, 3) < 0) /* dup2 clears close-on-exec on 3 */
         _exit(126);
-    }
-    /* exe_fd is O_CLOEXEC: fexecve of an ELF file works and the fd vanishes at exec. */
-    fexecve(exe_fd, argv, environ);
+    /* exe is O_CLOEXEC: fexecve of an ELF file works and the descriptor closes at exec. */
+    fexecve(exe, argv, environ);
     _exit(127);
 }
 
