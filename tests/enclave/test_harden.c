@@ -177,7 +177,7 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
             _exit(10);
         (void)getpid(); /* allowed */
         syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
-        _exit(11);
+        syscall(SYS_exit_group, 11);
     }
     assert_int_equal(waitpid(c, &st, 0), c);
     assert_true(WIFSIGNALED(st));
@@ -190,7 +190,7 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
         if (gtee_enclave_seccomp(NULL) != 0)
             _exit(10);
         (void)getpid();
-        _exit(0);
+        syscall(SYS_exit_group, 0); /* not _exit: a sanitizer's _exit hook would scan for leaks */
     }
     assert_int_equal(waitpid(c, &st, 0), c);
     assert_true(WIFEXITED(st));
