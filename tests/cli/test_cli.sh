@@ -261,6 +261,10 @@ run help frobnicate
 expect_rc 2 "help for an unknown command"
 run encrypt --key k1 --bogus p1 x
 expect_rc 2 "unknown option"
+check "unknown option message names it" grep -q "'--bogus'" "$T/err"
+run encrypt --bogus --json --key k1 p1 x
+expect_rc 2 "unknown option before --json"
+check "usage error as JSON when --json comes later" [ "$(json 'j["error"]["code"]')" = usage ]
 run encrypt p1 x
 expect_rc 2 "encrypt without --key"
 run encrypt --key k1 --alg rot13 p1 x
