@@ -14,6 +14,7 @@
 
 struct out_file {
     int fd;
+    int direct;           /* a device or FIFO (e.g. /dev/null): written in place, nothing to link */
     int anonymous;        /* O_TMPFILE: nothing to unlink, nothing left behind on a crash */
     char tmp_path[4096];  /* named temporary file when O_TMPFILE is not supported */
 };
@@ -41,10 +42,20 @@ static int out_begin(const char *out_path, int overwrite, struct out_file *of, s
 {
     char dir_buf[4096], base_buf[4096];
     const char *dir, *base;
+    struct stat st;
 
     of->fd = -1;
+    of->direct = 0;
     of->anonymous = 0;
     of->tmp_path[0] = '\0';
+    if (stat(out_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* Never replace a device node or a pipe with a file: write into it. */
+        of->fd = open(out_path, O_WRONLY | O_CLOEXEC);
+        if (of->fd < 0)
+            return GTEE_FAIL(err, GTEE_EIO, "cannot open output %s: %s", out_path, strerror(errno));
+        of->direct = 1;
+        return 0;
+    }
     if (!overwrite && access(out_path, F_OK) == 0)
         return GTEE_FAIL(err, GTEE_EEXIST, "output %s already exists (refusing to overwrite)", out_path);
     if (strlen(out_path) >= sizeof(dir_buf))
@@ -71,9 +82,26 @@ static void out_abort(struct out_file *of)
 {
     if (of->fd >= 0)
         close(of->fd);
-    if (!of->anonymous && of->tmp_path[0])
+    if (of->tmp_path[0])
         unlink(of->tmp_path);
     of->fd = -1;
+}
+
+/* Names a random hidden path beside out_path (for the named-temporary fallbacks). */
+static int hidden_name(const char *out_path, char *buf, size_t cap, struct gtee_err *err)
+{
+    char dir_buf[4096], base_buf[4096];
+    uint8_t rnd[6];
+    char hex[13];
+
+    if (strlen(out_path) >= sizeof(dir_buf) || gtee_random(rnd, sizeof(rnd)) < 0)
+        return GTEE_FAIL(err, GTEE_EINVAL, "cannot name a temporary file for %s", out_path);
+    strcpy(dir_buf, out_path);
+    strcpy(base_buf, out_path);
+    gtee_hex_encode(rnd, sizeof(rnd), hex);
+    if (snprintf(buf, cap, "%s/.%s.gtee-tmp.%s", dirname(dir_buf), basename(base_buf), hex) >= (int)cap)
+        return GTEE_FAIL(err, GTEE_EINVAL, "output path too long");
+    return 0;
 }
 
 static int out_commit(struct out_file *of, const char *out_path, int overwrite, struct gtee_err *err)
@@ -81,12 +109,22 @@ static int out_commit(struct out_file *of, const char *out_path, int overwrite, 
     char proc[64];
     int rc = GTEE_EIO;
 
+    if (of->direct) {
+        rc = 0;
+        goto out;
+    }
     ENSURE(fsync(of->fd) == 0, err, GTEE_EIO, "cannot flush output %s: %s", out_path, strerror(errno));
     if (of->anonymous) {
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", of->fd);
-        if (overwrite)
-            unlink(out_path); /* linkat never replaces; the window is only the unlink-link gap */
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, out_path, AT_SYMLINK_FOLLOW) != 0) {
+        if (overwrite) {
+            /* link under a hidden name, then rename over the target: atomic replacement */
+            TRY(hidden_name(out_path, of->tmp_path, sizeof(of->tmp_path), err));
+            ENSURE(linkat(AT_FDCWD, proc, AT_FDCWD, of->tmp_path, AT_SYMLINK_FOLLOW) == 0, err, GTEE_EIO,
+                   "cannot create output %s: %s", out_path, strerror(errno));
+            ENSURE(rename(of->tmp_path, out_path) == 0, err, GTEE_EIO, "cannot rename into %s: %s", out_path,
+                   strerror(errno));
+            of->tmp_path[0] = '\0';
+        } else if (linkat(AT_FDCWD, proc, AT_FDCWD, out_path, AT_SYMLINK_FOLLOW) != 0) {
             rc = GTEE_FAIL(err, errno == EEXIST ? GTEE_EEXIST : GTEE_EIO, "cannot create output %s: %s",
                            out_path, strerror(errno));
             goto out;

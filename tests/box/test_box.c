@@ -452,6 +452,45 @@ static void test_box_failed_decrypt_leaves_no_output_file(void **state)
     free(pt);
 }
 
+/* Output to a FIFO or device is written into, never replaced by a regular file. */
+static void test_box_writes_into_a_fifo_without_replacing_it(void **state)
+{
+    char dir[] = "/tmp/gtee-box-fifo-XXXXXX", fifo[256], in[256];
+    struct gtee_box_key key;
+    struct gtee_err err = {0};
+    struct stat st;
+    pid_t reader;
+    int fd, status;
+
+    (void)state;
+    key_from(&key, 18);
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof(fifo), "%s/pipe", dir);
+    snprintf(in, sizeof(in), "%s/in", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fd = open(in, O_CREAT | O_WRONLY, 0600);
+    assert_int_equal(write(fd, "fifo payload", 12), 12);
+    close(fd);
+    reader = fork();
+    if (reader == 0) {
+        char buf[512];
+        int rfd = open(fifo, O_RDONLY);
+        ssize_t n, total = 0;
+
+        while ((n = read(rfd, buf, sizeof(buf))) > 0)
+            total += n;
+        _exit(total == GTEE_BOX_HEADER_LEN + 12 + GTEE_BOX_TAG_LEN ? 0 : 1);
+    }
+    assert_int_equal(gtee_box_seal_file(&key, NULL, in, fifo, 1, NULL, &err), 0);
+    assert_int_equal(waitpid(reader, &status, 0), reader);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    unlink(fifo);
+    unlink(in);
+    rmdir(dir);
+}
+
 static void test_box_content_id_is_sha256_of_the_container(void **state)
 {
     struct gtee_box_key key;
@@ -541,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_box_commits_to_one_key),
         cmocka_unit_test(test_box_containers_differ_for_same_input),
         cmocka_unit_test(test_box_failed_decrypt_leaves_no_output_file),
+        cmocka_unit_test(test_box_writes_into_a_fifo_without_replacing_it),
         cmocka_unit_test(test_box_content_id_is_sha256_of_the_container),
         cmocka_unit_test(test_box_seals_in_constant_memory),
     };
