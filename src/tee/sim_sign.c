@@ -3,7 +3,7 @@
  * and PEM/DER encoders for keys, certificates and CRLs. */
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +14,20 @@
 
 int sim_sign_raw(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[64], struct gtee_err *err)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[80];
-    const unsigned char *p = der;
-    size_t der_len = sizeof(der);
-    ECDSA_SIG *es = NULL;
-    const BIGNUM *r, *s;
+    uint8_t priv[GTEE_P256_PRIV_LEN];
+    BIGNUM *d = NULL;
     int rc = GTEE_ECRYPTO;
 
-    ENSURE(md, err, GTEE_ENOMEM, "sim: signature context allocation failed");
-    ENSURE(EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) == 1 &&
-               EVP_DigestSign(md, der, &der_len, msg, len) == 1,
-           err, GTEE_ECRYPTO, "sim: ECDSA P-256 signing failed");
-    es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    ENSURE(es, err, GTEE_ECRYPTO, "sim: ECDSA signature decoding failed");
-    ECDSA_SIG_get0(es, &r, &s);
-    /* DCAP: r and s as 32-byte big-endian integers, concatenated. */
-    ENSURE(BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32, err, GTEE_ECRYPTO,
-           "sim: ECDSA signature does not fit 64 bytes");
+    /* The crypto layer signs with raw scalars; the scalar lives only for this call. */
+    ENSURE(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &d) == 1 &&
+               BN_bn2binpad(d, priv, sizeof(priv)) == (int)sizeof(priv),
+           err, GTEE_EKEY, "sim: signing key is not a P-256 private key");
+    ENSURE(gtee_ecdsa_sign(GTEE_EC_P256, priv, msg, len, sig) == 0, err, GTEE_ECRYPTO,
+           "sim: ECDSA P-256 signing failed");
     rc = 0;
 out:
-    ECDSA_SIG_free(es);
-    EVP_MD_CTX_free(md);
+    BN_clear_free(d);
+    gtee_wipe(priv, sizeof(priv));
     return rc;
 }
 
