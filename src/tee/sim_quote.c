@@ -136,11 +136,12 @@ int gtee_sim_quote(struct gtee_sim *sim, int version, const struct gtee_sim_iden
     size_t total = HEADER_LEN + body_len + 4 + sig_len;
     int rc = GTEE_EINVAL;
 
-    ENSURE(sim && id && report_data && quote && quote_len, err, GTEE_EINVAL, "sim: quote: missing argument");
-    ENSURE(version == GTEE_SIM_QUOTE_SGX || tdx, err, GTEE_EUNSUPPORTED,
-           "sim: quote version %d (want 3 for SGX or 4 for TDX)", version);
+    ENSURE(quote && quote_len, err, GTEE_EINVAL, "sim: quote: missing output argument");
     *quote = NULL;
     *quote_len = 0;
+    ENSURE(sim && id && report_data, err, GTEE_EINVAL, "sim: quote: missing argument");
+    ENSURE(version == GTEE_SIM_QUOTE_SGX || tdx, err, GTEE_EUNSUPPORTED,
+           "sim: quote version %d (want 3 for SGX or 4 for TDX)", version);
     q = calloc(1, total);
     ENSURE(q, err, GTEE_ENOMEM, "sim: out of memory for a %zu-byte quote", total);
 

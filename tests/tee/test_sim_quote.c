@@ -334,6 +334,8 @@ static void test_quote_rejects_unknown_version(void **state)
 
     assert_int_equal(gtee_sim_quote(f->sim, 5, &ID, rd, &q, &len, &err), GTEE_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "version 5"));
+    assert_null(q);
+    assert_int_equal(len, 0);
     assert_int_equal(gtee_sim_quote(NULL, 3, &ID, rd, &q, &len, &err), GTEE_EINVAL);
 }
 
