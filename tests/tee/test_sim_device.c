@@ -149,8 +149,17 @@ static void test_open_reports_a_missing_device(void **state)
     struct gtee_err err = { 0 };
 
     (void)state;
+    char tmpl[] = "/tmp/gtee-sim-test-XXXXXX";
+    char *empty = mkdtemp(tmpl);
+
     assert_int_equal(gtee_sim_open("/tmp/gtee-sim-test-does-not-exist/dev", &sim, &err), GTEE_ENOTFOUND);
     assert_null(sim);
+    /* A directory without a device in it. */
+    assert_non_null(empty);
+    assert_int_equal(gtee_sim_open(empty, &sim, &err), GTEE_ENOTFOUND);
+    assert_null(sim);
+    assert_non_null(strstr(err.msg, "device_secret"));
+    assert_int_equal(rmdir(empty), 0);
 }
 
 /* ---- sealing keys ---- */

@@ -308,6 +308,57 @@ static void test_qe_report_matches_qe_identity(void **state)
     }
 }
 
+/* TEE_TCB_SVN and the module fields against the TDX TCB info: the first level's
+ * tdxtcbcomponents and the tdxModuleIdentities entry "TDX_<major>" (Intel's TDX TCB
+ * evaluation), on the real sample and on a generated quote. */
+static void check_tdx_module(const uint8_t *q, size_t len, const char *tcb_info_path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(tcb_info_path, 0, &jerr);
+    json_t *info = json_object_get(root, "tcbInfo"), *ids, *mod = NULL, *comps;
+    const uint8_t *b = q + Q_HEADER_LEN;
+    uint8_t mrsigner[48], attrs[8];
+    char want[16];
+    size_t i;
+
+    assert_non_null(info);
+    assert_int_equal(q[4], 0x81);
+    comps = json_object_get(json_object_get(json_array_get(json_object_get(info, "tcbLevels"), 0), "tcb"),
+                            "tdxtcbcomponents");
+    assert_int_equal(json_array_size(comps), 16);
+    for (i = 0; i < 16; i++)
+        assert_true(b[i] >= json_integer_value(json_object_get(json_array_get(comps, i), "svn")));
+    snprintf(want, sizeof(want), "TDX_%02d", b[1]);
+    ids = json_object_get(info, "tdxModuleIdentities");
+    for (i = 0; i < json_array_size(ids); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(ids, i), "id")), want))
+            mod = json_array_get(ids, i);
+    assert_non_null(mod);
+    assert_int_equal(gtee_hex_decode(json_string_value(json_object_get(mod, "mrsigner")), mrsigner, 48), 0);
+    assert_memory_equal(b + 64, mrsigner, 48); /* MRSIGNERSEAM */
+    assert_int_equal(gtee_hex_decode(json_string_value(json_object_get(mod, "attributes")), attrs, 8), 0);
+    assert_memory_equal(b + 112, attrs, 8);    /* SEAMATTRIBUTES */
+    assert_true(b[0] >= json_integer_value(json_object_get(
+                            json_object_get(json_array_get(json_object_get(mod, "tcbLevels"), 0), "tcb"), "isvsvn")));
+    (void)len;
+    json_decref(root);
+}
+
+static void test_tdx_module_matches_tcb_info(void **state)
+{
+    struct fixture *f = *state;
+    char path[1024];
+    size_t glen, rlen;
+    uint8_t *gen = make_quote(f->sim, 4, &ID, &glen), *real = real_quote(4, &rlen);
+
+    vector_path(path, sizeof(path), "tdx/tdx-1/tcb_info.json");
+    check_tdx_module(real, rlen, path);
+    path_join(path, sizeof(path), f->dir, "tdx/tcb_info.json");
+    check_tdx_module(gen, glen, path);
+    free(gen);
+    free(real);
+}
+
 static void test_certification_data_is_the_device_pck_chain(void **state)
 {
     struct fixture *f = *state;
@@ -351,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qe_report_is_signed_by_pck_and_binds_attestation_key, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_qe_report_matches_qe_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tdx_module_matches_tcb_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certification_data_is_the_device_pck_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quote_rejects_unknown_version, setup, teardown),
     };
