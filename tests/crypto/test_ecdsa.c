@@ -1,5 +1,7 @@
 /* ECDSA P-256/SHA-256 and P-384/SHA-384: round trips, RFC 6979 known answers verified
  * with our verify, tampering rejected, off-curve keys refused. */
+#include <pthread.h>
+
 #include "hexvec.h"
 
 /* RFC 6979 Appendix A.2.5 (P-256) and A.2.6 (P-384): private key x, public key
@@ -170,9 +172,44 @@ static void test_ecdsa_rejects_off_curve_and_bad_keys(void **state)
     assert_int_equal(gtee_ecdsa_keypair((enum gtee_ec_curve)0, priv, pub), GTEE_EUNSUPPORTED);
 }
 
+/* Several threads at once, from a cold start, share the lazily fetched digests and key
+ * templates: every signature still verifies and every tampered one still fails. */
+static void *sign_verify_worker(void *arg)
+{
+    enum gtee_ec_curve c = (enum gtee_ec_curve)(uintptr_t)arg;
+    uint8_t priv[48], pub[97], sig[96];
+    intptr_t bad = 0;
+
+    for (int i = 0; i < 20; i++) {
+        if (gtee_ecdsa_keypair(c, priv, pub) || gtee_ecdsa_sign(c, priv, &i, sizeof(i), sig) ||
+            gtee_ecdsa_verify(c, pub, &i, sizeof(i), sig) != 0)
+            bad++;
+        sig[3] ^= 0x10;
+        if (gtee_ecdsa_verify(c, pub, &i, sizeof(i), sig) != GTEE_EAUTH)
+            bad++;
+    }
+    return (void *)bad;
+}
+
+static void test_ecdsa_is_safe_across_threads(void **state)
+{
+    pthread_t t[6];
+
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, sign_verify_worker,
+                                        (void *)(uintptr_t)(i % 2 ? GTEE_EC_P256 : GTEE_EC_P384)), 0);
+    for (int i = 0; i < 6; i++) {
+        void *bad = NULL;
+
+        assert_int_equal(pthread_join(t[i], &bad), 0);
+        assert_null(bad);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ecdsa_is_safe_across_threads), /* first: exercises the cold start */
         cmocka_unit_test(test_ecdsa_sizes),
         cmocka_unit_test(test_ecdsa_verifies_rfc6979_signatures),
         cmocka_unit_test(test_ecdsa_verify_digest_matches_verify),

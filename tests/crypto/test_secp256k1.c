@@ -1,5 +1,7 @@
 /* secp256k1 and Ethereum identities: addresses, EIP-55, recoverable signatures, and the
  * EIP-155 example signature reproduced bit for bit. */
+#include <pthread.h>
+
 #include "hexvec.h"
 
 static void addr_hex_of_priv(const char *priv_hex, char out[GTEE_ETH_ADDR_HEX_LEN + 1])
@@ -192,9 +194,39 @@ static void test_eth_address_rejects_points_off_the_curve(void **state)
     assert_int_equal(gtee_eth_address(pub, addr), GTEE_EKEY);
 }
 
+/* Threads racing to create the shared randomized context all get a working one. */
+static void *sign_recover_worker(void *arg)
+{
+    uint8_t priv[32], pub[65], digest[32], sig[65], rec[65];
+    intptr_t bad = 0;
+
+    for (int i = 0; i < 50; i++) {
+        if (gtee_secp256k1_keypair(priv, pub) || gtee_random(digest, 32) ||
+            gtee_secp256k1_sign(priv, digest, sig) || gtee_secp256k1_recover(digest, sig, rec) ||
+            memcmp(pub, rec, 65) != 0)
+            bad++;
+    }
+    return (void *)bad;
+}
+
+static void test_secp256k1_is_safe_across_threads(void **state)
+{
+    pthread_t t[6];
+
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, sign_recover_worker, NULL), 0);
+    for (int i = 0; i < 6; i++) {
+        void *bad = NULL;
+
+        assert_int_equal(pthread_join(t[i], &bad), 0);
+        assert_null(bad);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_secp256k1_is_safe_across_threads), /* first: the cold start */
         cmocka_unit_test(test_private_key_one_gives_generator_and_known_address),
         cmocka_unit_test(test_eip55_checksums_match_the_eip),
         cmocka_unit_test(test_eip155_example_signature_and_sender),
