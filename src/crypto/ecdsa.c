@@ -60,8 +60,8 @@ static EVP_PKEY *params_only(const char *group)
 
 static void init_once(void)
 {
-    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+    md_sha256 = EVP_MD_fetch(NULL, p256.md_name, NULL);
+    md_sha384 = EVP_MD_fetch(NULL, p384.md_name, NULL);
     order_p256 = order_of_nid(p256.nid);
     order_p384 = order_of_nid(p384.nid);
     tmpl_p256 = params_only(p256.group);
@@ -123,7 +123,8 @@ size_t gtee_ec_sig_len(enum gtee_ec_curve c)
  * template with the point set into it. Copying keeps the group's precomputed Montgomery
  * context; importing by group name (EVP_PKEY_fromdata) would rebuild the group on every
  * call, about four times the cost. EC_KEY_oct2key underneath decodes the point with
- * EC_POINT_oct2point, which rejects coordinates not on the curve; with cofactor 1 that is
+ * EC_POINT_oct2point, which rejects coordinates not below p or not on the curve; with
+ * cofactor 1 that is
  * the whole of SEC 1 §3.2.2.1 validation short of the point at infinity, which the 0x04
  * prefix already excludes. */
 static int pub_from_raw(const struct curve *cv, const uint8_t *pub, EVP_PKEY **out)
