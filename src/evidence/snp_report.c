@@ -183,7 +183,7 @@ int snp_report_decode(const uint8_t *buf, size_t len, struct gtee_snp_report *r,
     r->author_key_en = keyflags & 1;
     r->mask_chip_key = (keyflags >> 1) & 1;
     r->signing_key = (uint8_t)((keyflags >> 2) & 7);
-    take_zero(&s, 4, "at 0x04C", res);                    /* 0x04C */
+    take_zero(&s, 4, "after the key flags", res);                    /* 0x04C */
     span_copy(&s, r->report_data, sizeof(r->report_data));             /* 0x050 */
     span_copy(&s, r->measurement, sizeof(r->measurement));             /* 0x090 */
     span_copy(&s, r->host_data, sizeof(r->host_data));                 /* 0x0C0 */

@@ -218,8 +218,8 @@ int gtee_snp_verify(const uint8_t *report, size_t len, const uint8_t *vcek_der, 
     if (res->product != GTEE_SNP_PRODUCT_UNKNOWN &&
         snp_chain_verify(leaf, res->product, res->vcek.is_vlek, ask_ark_pem, at, res) == 0)
         res->chain_ok = true;
+    check_tcb(res); /* first: its reasons are more specific than a failed signature */
     verify_signature(report, res);
-    check_tcb(res);
 done:
     X509_free(leaf);
     if (res->n_reasons == 0 && res->report_parsed && res->vcek_parsed && res->chain_ok &&
