@@ -153,7 +153,7 @@ const uint8_t *gtee_snp_ask_der(enum gtee_snp_product p, size_t *len);
  * may match on; docs/evidence-snp.md lists them all:
  *   snp.report.length snp.report.version snp.report.sigalgo snp.report.reserved
  *   snp.report.policy snp.report.vmpl snp.report.signing_key
- *   snp.vcek.format snp.vcek.chain snp.vcek.expired snp.vcek.not_yet_valid
+ *   snp.vcek.format snp.vcek.kind snp.vcek.chain snp.vcek.expired snp.vcek.not_yet_valid
  *   snp.ask.expired snp.ask.not_yet_valid snp.ark.expired snp.ark.not_yet_valid
  *   snp.ark.untrusted snp.bundle.format snp.product.unknown snp.product.mismatch
  *   snp.signature snp.vcek.hwid snp.tcb.mismatch.bootloader snp.tcb.mismatch.tee

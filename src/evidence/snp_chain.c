@@ -68,6 +68,7 @@ static int load_bundle(const char *pem, enum gtee_snp_product p, STACK_OF(X509) 
 
     if (!bio)
         return snp_reason_add(res, GTEE_ENOMEM, "snp.internal", "cannot read the ASK/ARK bundle");
+    ERR_clear_error(); /* the end-of-bundle test below reads the queue */
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
         if (++n > BUNDLE_MAX_CERTS) {
             X509_free(x);
