@@ -378,6 +378,34 @@ static void test_snp_verify_rejects_bad_lengths_and_certificates(void **state)
     free(big);
 }
 
+/* Many faults at once: every one is listed up to GTEE_SNP_MAX_REASONS, then truncation is
+ * flagged; the first reason is the one in err. */
+static void test_snp_verify_lists_all_faults_and_flags_truncation(void **state)
+{
+    struct fixture *f = *state;
+    static const size_t offs[] = { 0x04C, 0x188, 0x1EB, 0x1EF, 0x1F8, 0x2D0, 0x318, 0x330,
+                                   0x180, 0x181, 0x182, 0x183, 0x184, 0x185, 0x186, 0x187, 0x1A0 };
+    uint8_t copy[GTEE_SNP_REPORT_LEN];
+    struct gtee_err e = { 0 };
+
+    memcpy(copy, f->report, sizeof(copy));
+    for (size_t i = 0; i < 8; i++) {
+        copy[offs[i]] ^= 0x01;
+        assert_true(gtee_snp_verify(copy, sizeof(copy), f->vcek, f->vcek_len, NULL, f->at, &f->res,
+                                    &e) < 0);
+        assert_int_equal(f->res.n_reasons, i + 2); /* i + 1 reserved fields and the signature */
+        assert_false(f->res.reasons_truncated);
+    }
+    for (size_t i = 8; i < sizeof(offs) / sizeof(offs[0]); i++)
+        copy[offs[i]] ^= 0x01;
+    assert_true(gtee_snp_verify(copy, sizeof(copy), f->vcek, f->vcek_len, NULL, f->at, &f->res,
+                                &e) < 0);
+    assert_int_equal(f->res.n_reasons, GTEE_SNP_MAX_REASONS);
+    assert_true(f->res.reasons_truncated);
+    assert_string_equal(f->res.reasons[0].code, "snp.report.reserved");
+    assert_non_null(strstr(e.msg, "offset 0x04C"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snp_verify_rejects_vcek_with_flipped_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snp_verify_rejects_times_outside_vcek_validity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snp_verify_rejects_bad_lengths_and_certificates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snp_verify_lists_all_faults_and_flags_truncation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
