@@ -24,6 +24,7 @@
 #define GTEE_SNP_CHIP_ID_LEN 64
 #define GTEE_SNP_P384_COMPONENT_LEN 48    /* r and s of an ECDSA P-384 signature */
 #define GTEE_SNP_SIG_ALGO_ECDSA_P384_SHA384 1
+#define GTEE_SNP_VCEK_PUB_LEN 97          /* P-384 uncompressed SEC1 (GTEE_P384_PUB_LEN) */
 
 /* SIGNING_KEY (bits 4:2 of the word at 0x48): which key signed the report. */
 enum gtee_snp_signing_key {
@@ -129,7 +130,7 @@ struct gtee_snp_vcek {
     struct gtee_snp_tcb tcb;       /* 1.3.6.1.4.1.3704.1.3.{1,2,4..7,3,8} */
     bool has_hwid;                 /* 1.3.6.1.4.1.3704.1.4 (VCEK only) */
     uint8_t hwid[GTEE_SNP_CHIP_ID_LEN];
-    uint8_t pub[97];               /* the ECDSA P-384 key, uncompressed SEC1 0x04 || x || y */
+    uint8_t pub[GTEE_SNP_VCEK_PUB_LEN]; /* ECDSA P-384 key, uncompressed SEC1 0x04 || x || y */
     time_t not_before, not_after;
 };
 

@@ -13,6 +13,9 @@
 
 #include "base/guard.h"
 #include "evidence/snp_internal.h"
+#include "gtee/crypto.h"
+
+_Static_assert(GTEE_SNP_VCEK_PUB_LEN == GTEE_P384_PUB_LEN, "VCEK key is a P-384 point");
 
 #define VCEK_DER_MAX 16384 /* a VCEK is about 1.4 KB; bounds d2i's work on hostile input */
 
@@ -171,7 +174,7 @@ static enum gtee_snp_product product_of_issuer(const X509_NAME *issuer, bool vle
 }
 
 /* The key as uncompressed SEC1 (0x04 || x || y), whatever point format the cert used. */
-static int decode_key(const X509 *x, uint8_t pub[97], struct gtee_err *err)
+static int decode_key(const X509 *x, uint8_t pub[GTEE_SNP_VCEK_PUB_LEN], struct gtee_err *err)
 {
     EVP_PKEY *pk = X509_get0_pubkey(x);
     BIGNUM *bx = NULL, *by = NULL;

@@ -4,64 +4,9 @@
  * failure becomes a reason with a stable code (docs/evidence-snp.md). */
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
 #include "base/guard.h"
 #include "evidence/snp_internal.h"
 #include "gtee/crypto.h"
-
-/* ECDSA P-384 over a SHA-384 digest, raw big-endian r || s, key as uncompressed SEC1.
- * Same contract as gtee_ecdsa_verify_digest(GTEE_EC_P384, ...) in the crypto layer, which
- * this is to be replaced by once that function is on main: 0 valid, GTEE_EAUTH invalid,
- * GTEE_EKEY for a key that is not a P-384 point. */
-static int p384_verify_digest(const uint8_t pub[GTEE_P384_PUB_LEN],
-                              const uint8_t digest[GTEE_SHA384_LEN],
-                              const uint8_t sig[GTEE_P384_SIG_LEN])
-{
-    OSSL_PARAM params[3];
-    EVP_PKEY_CTX *kctx = NULL, *vctx = NULL;
-    EVP_PKEY *pk = NULL;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 48, NULL), *s = BN_bin2bn(sig + 48, 48, NULL);
-    unsigned char *der = NULL;
-    int der_len, rc = GTEE_ECRYPTO;
-
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"secp384r1", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub,
-                                                  GTEE_P384_PUB_LEN);
-    params[2] = OSSL_PARAM_construct_end();
-    if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1)
-        goto out;
-    r = s = NULL; /* owned by es */
-    if ((der_len = i2d_ECDSA_SIG(es, &der)) <= 0)
-        goto out;
-    rc = GTEE_EKEY;
-    kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!kctx || EVP_PKEY_fromdata_init(kctx) != 1 ||
-        EVP_PKEY_fromdata(kctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        goto out;
-    rc = GTEE_ECRYPTO;
-    vctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-    if (!vctx || EVP_PKEY_verify_init(vctx) != 1)
-        goto out;
-    /* 1 only for a valid signature; 0 (mismatch) and <0 (r or s out of range) both fail */
-    rc = EVP_PKEY_verify(vctx, der, (size_t)der_len, digest, GTEE_SHA384_LEN) == 1 ? 0 : GTEE_EAUTH;
-out:
-    OPENSSL_free(der);
-    ECDSA_SIG_free(es);
-    BN_free(r);
-    BN_free(s);
-    EVP_PKEY_free(pk);
-    EVP_PKEY_CTX_free(kctx);
-    EVP_PKEY_CTX_free(vctx);
-    ERR_clear_error();
-    return rc;
-}
 
 /* CPUID family/model (report v3, offset 0x188) to product line (AMD family 19h). */
 static enum gtee_snp_product product_of_cpuid(uint8_t fam, uint8_t mod)
@@ -103,18 +48,16 @@ static void pick_product(struct gtee_snp_result *res)
                        "%s processor", r->cpuid_fam_id, r->cpuid_mod_id, name);
 }
 
+/* [ABI] "Attestation": ECDSA P-384 with SHA-384 over bytes 0x000..0x29F, r || s
+ * big-endian as the parser left them, with the certificate's key. */
 static void verify_signature(const uint8_t *report, struct gtee_snp_result *res)
 {
-    uint8_t digest[GTEE_SHA384_LEN], sig[GTEE_P384_SIG_LEN];
+    uint8_t sig[GTEE_P384_SIG_LEN];
     int rc;
 
-    if (gtee_sha384(report, GTEE_SNP_SIGNED_LEN, digest) < 0) {
-        snp_reason_add(res, GTEE_ECRYPTO, "snp.internal", "SHA-384 of the report failed");
-        return;
-    }
     memcpy(sig, res->report.sig_r, GTEE_SNP_P384_COMPONENT_LEN);
     memcpy(sig + GTEE_SNP_P384_COMPONENT_LEN, res->report.sig_s, GTEE_SNP_P384_COMPONENT_LEN);
-    rc = p384_verify_digest(res->vcek.pub, digest, sig);
+    rc = gtee_ecdsa_verify(GTEE_EC_P384, res->vcek.pub, report, GTEE_SNP_SIGNED_LEN, sig);
     if (rc == 0)
         res->signature_ok = true;
     else if (rc == GTEE_EAUTH)
@@ -122,7 +65,8 @@ static void verify_signature(const uint8_t *report, struct gtee_snp_result *res)
                        "SIGNATURE (offset 0x2A0) does not verify under the %s key over the "
                        "signed body, offsets 0x000..0x29F", res->vcek.is_vlek ? "VLEK" : "VCEK");
     else
-        snp_reason_add(res, rc, "snp.internal", "ECDSA P-384 verification failed to run");
+        snp_reason_add(res, rc, "snp.internal", "ECDSA P-384 verification failed to run (%s)",
+                       gtee_strerror(rc));
 }
 
 /* The VCEK is derived for one TCB (document 57230): each SPL of REPORTED_TCB (offset

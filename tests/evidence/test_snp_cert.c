@@ -108,7 +108,7 @@ static void test_snp_vcek_parses_milan_sample(void **state)
     struct gtee_err e = { 0 };
     const unsigned char *p = vcek;
     X509 *x = d2i_X509(NULL, &p, (long)vl);
-    uint8_t enc[97];
+    uint8_t enc[GTEE_SNP_VCEK_PUB_LEN];
     size_t el = 0;
 
     assert_int_equal(gtee_snp_vcek_parse(vcek, vl, &v, &e), 0);
