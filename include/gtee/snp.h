@@ -167,6 +167,8 @@ struct gtee_snp_reason {
     char msg[GTEE_SNP_REASON_MSG_MAX];
 };
 
+/* Everything gtee_snp_verify learned. The claims (report, policy, vcek, product) are
+ * authenticated only when `verified` is true; otherwise they are for diagnostics. */
 struct gtee_snp_result {
     bool verified;                 /* true only when every check passed (reasons empty) */
     bool report_parsed;            /* `report` and `policy` are valid */
@@ -174,7 +176,8 @@ struct gtee_snp_result {
     struct gtee_snp_policy policy;
     bool vcek_parsed;              /* `vcek` is valid */
     struct gtee_snp_vcek vcek;
-    enum gtee_snp_product product; /* the product line whose ARK anchored the chain */
+    enum gtee_snp_product product; /* product line picked from the certificate issuer; its
+                                      pinned ARK anchored the chain when chain_ok */
     bool chain_ok;                 /* VCEK -> ASK -> pinned ARK verified at `at` */
     bool signature_ok;             /* the report signature verified under the VCEK key */
     bool tcb_ok;                   /* reported TCB and chip ID equal the certificate's */
@@ -191,9 +194,9 @@ struct gtee_snp_result {
  *      the pinned one of that product. `ask_ark_pem` may be NULL (the pinned ASK and ARK
  *      are used) or a PEM bundle: any self-signed certificate in it must equal the
  *      pinned ARK; the others are offered as intermediates (e.g. an ASVK for a VLEK);
- *   4. verifies the report's ECDSA P-384 signature over bytes 0x000..0x29F;
- *   5. checks the certificate's TCB SPLs and hwID against REPORTED_TCB and CHIP_ID.
- * Every failure found is recorded in res->reasons (the checks after a failed step still
+ *   4. checks the certificate's TCB SPLs and hwID against REPORTED_TCB and CHIP_ID;
+ *   5. verifies the report's ECDSA P-384 signature over bytes 0x000..0x29F.
+ * res is zeroed first and always filled as far as the checks got. Every failure found is recorded in res->reasons (the checks after a failed step still
  * run where they can, so a caller sees all of them). Returns 0 only if res->verified;
  * otherwise the GTEE_E* code of the first reason, with err set to its message.
  * Policy (debug allowed, measurements, SVNs) is the caller's: see res->policy. */
