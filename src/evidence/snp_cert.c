@@ -7,6 +7,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -261,5 +262,6 @@ int gtee_snp_vcek_parse(const uint8_t *der, size_t len, struct gtee_snp_vcek *ou
     TRY(snp_vcek_from_x509(x, out, err));
 out:
     X509_free(x);
+    ERR_clear_error(); /* failures are reported through err, not OpenSSL's queue */
     return rc;
 }

@@ -4,6 +4,8 @@
  * failure becomes a reason with a stable code (docs/evidence-snp.md). */
 #include <string.h>
 
+#include <openssl/err.h>
+
 #include "base/guard.h"
 #include "evidence/snp_internal.h"
 #include "gtee/crypto.h"
@@ -166,6 +168,7 @@ int gtee_snp_verify(const uint8_t *report, size_t len, const uint8_t *vcek_der, 
     verify_signature(report, res);
 done:
     X509_free(leaf);
+    ERR_clear_error(); /* failures are reported as reasons, not OpenSSL's queue */
     if (res->n_reasons == 0 && res->report_parsed && res->vcek_parsed && res->chain_ok &&
         res->signature_ok && res->tcb_ok) {
         res->verified = true;
