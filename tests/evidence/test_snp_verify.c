@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -222,6 +223,7 @@ static void test_snp_verify_rejects_genoa_ark_for_milan_vcek(void **state)
     assert_reasons(res, want);
     assert_false(res->chain_ok);
     assert_non_null(strstr(res->reasons[0].msg, "ARK-Genoa"));
+    assert_int_equal(ERR_peek_error(), 0);
     /* the signature itself is still reported as sound: reasons are independent */
     assert_true(res->signature_ok);
 }
@@ -366,6 +368,7 @@ static void test_snp_verify_rejects_bad_lengths_and_certificates(void **state)
     assert_reasons(&f->res, vcek_codes);
     assert_true(gtee_snp_verify(f->report, f->report_len, NULL, 0, NULL, f->at, &f->res, NULL) < 0);
     assert_reasons(&f->res, vcek_codes);
+    assert_int_equal(ERR_peek_error(), 0); /* nothing left in OpenSSL's queue */
     /* an ARK is no VCEK */
     {
         size_t len;
