@@ -19,7 +19,9 @@ static enum evidence_kind detect(const uint8_t *p, size_t len)
 
     if (s.bad)
         return KIND_UNKNOWN;
-    if ((v16 == 3 || v16 == 4 || v16 == 5) && key == DCAP_ATT_KEY_ECDSA_P256)
+    /* DCAP quotes carry the attestation key type 2 at offset 2 in every version; the parser
+     * then names a bad version. SNP reports have a 32-bit version there (high half zero). */
+    if (key == DCAP_ATT_KEY_ECDSA_P256)
         return KIND_DCAP;
     if (len == SNP_REPORT_LEN && key == 0 && v16 >= 2 && v16 <= 5)
         return KIND_SNP;

@@ -188,6 +188,15 @@ bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *
         goto done;
     }
     built = X509_STORE_CTX_get0_chain(ctx);
+    /* Every certificate supplied must be the one the chain was built from: a root copy in the
+     * PEM that differs from the anchor (OpenSSL prefers the trusted one) is a rejection. */
+    for (int i = 0; i < sk_X509_num(chain); i++)
+        if (!built || i >= sk_X509_num(built) || X509_cmp(sk_X509_value(chain, i), sk_X509_value(built, i)) != 0) {
+            snprintf(code, sizeof(code), "%s.untrusted", what);
+            verdict_add(v, code, "%s: %s (certificate %d of the PEM chain) is not the certificate the chain "
+                        "reaches the trust anchor through", what, name_at(names, i), i + 1);
+            goto done;
+        }
     if (simulated && t->sim_root && built &&
         X509_cmp(sk_X509_value(built, sk_X509_num(built) - 1), t->sim_root) == 0)
         *simulated = true;
