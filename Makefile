@@ -13,11 +13,11 @@ all:
 	cmake --build $(BUILD) -j $(JOBS)
 
 deps:
-	scripts/install-deps.sh
+	scripts/install-deps.sh --quiet
 
 # The whole suite: the normal build, the same suite under ASan+UBSan, then every fuzz
 # target over its seed corpus and for FUZZ_SECONDS of fresh inputs.
-test: test-plain test-asan fuzz
+test: deps test-plain test-asan fuzz
 	@echo "make test: all stages passed"
 
 test-plain: all
@@ -37,7 +37,8 @@ fuzz: fuzz-build
 	scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The main job: today a sealed-container round trip; it grows into the end-to-end demo.
-demo: all
+demo: deps
+	$(MAKE) --no-print-directory all
 	scripts/demo.sh $(BUILD)/gtee
 
 bench: all

@@ -1,8 +1,51 @@
-/* gtee: the command-line entry point (subcommands arrive with the CLI work). */
+/* gtee: the command-line entry point. A table of git-style subcommands.
+ *
+ * Adding a command `gtee foo`:
+ *   1. write src/cli/cmd_foo.c with `int cmd_foo(int argc, char **argv)`: argv[0] is
+ *      "foo"; parse options with getopt_long (getopt is already reset; unknown options ->
+ *      `return cli_bad_option(argc, argv)`); `--help` -> `return cli_help(usage)`;
+ *      results via printf or cli_json_emit, failures via cli_fail/cli_fail_err, which
+ *      return the exit code (cli.h). cmd_inspect.c is a short example.
+ *   2. add its prototype to commands.h and one line to `commands[]` below.
+ *   CMake picks the new file up by itself.
+ * Nested commands (`gtee evidence verify`): cmd_evidence owns a table of its own and
+ * returns cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv); see cli.h. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include <openssl/crypto.h>
+
+#include "base/guard.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const struct cli_cmd commands[] = {
+    { "keygen", "Generate a sealed-container key file", cmd_keygen },
+    { "encrypt", "Seal a file into a container", cmd_encrypt },
+    { "decrypt", "Open a container and write its plaintext", cmd_decrypt },
+    { "inspect", "Show a container's header, size and content id (no key needed)", cmd_inspect },
+    { "version", "Print the gtee and OpenSSL versions", cmd_version },
+};
+
+int cmd_version(int argc, char **argv)
 {
-    printf("gtee %s\n", GTEE_VERSION_STRING);
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return cli_help("Usage: gtee version\n       gtee --version\n\n"
+                        "Prints the gtee version and the OpenSSL library it runs with.\n");
+    if (argc > 1)
+        return cli_usage_error("unexpected argument '%s'", argv[1]);
+    printf("gtee %s (%s)\n", GTEE_VERSION_STRING, OpenSSL_version(OPENSSL_VERSION));
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static char prog[] = "gtee";
+
+    if (argc > 1 && !strcmp(argv[1], "--version")) {
+        char *v[] = { argv[1] };
+        return cmd_version(1, v);
+    }
+    argv[0] = prog; /* messages say "gtee", whatever path ran us */
+    return cli_dispatch(commands, GTEE_ARRAY_LEN(commands), argc, argv);
 }

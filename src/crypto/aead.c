@@ -84,12 +84,14 @@ int gtee_aead_seal(struct gtee_aead *ctx, const uint8_t nonce[GTEE_AEAD_NONCE_LE
                    struct gtee_err *err)
 {
     EVP_CIPHER_CTX *c = ctx->enc;
+    uint8_t fin[EVP_MAX_BLOCK_LENGTH]; /* GCM and ChaCha20-Poly1305 emit nothing at final;
+                                        * ct may be NULL for an empty message */
     int n = 0;
 
     if (!EVP_EncryptInit_ex2(c, NULL, NULL, nonce, NULL) ||
         (aad_len && !update(c, 1, NULL, aad, aad_len)) ||
         (len && !update(c, 1, ct, pt, len)) ||
-        !EVP_EncryptFinal_ex(c, (uint8_t *)ct + len, &n) ||
+        !EVP_EncryptFinal_ex(c, fin, &n) || n != 0 ||
         !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, GTEE_AEAD_TAG_LEN, tag))
         return GTEE_FAIL(err, GTEE_ECRYPTO, "aead: %s encryption failed", gtee_aead_name(ctx->alg));
     return 0;
@@ -100,14 +102,17 @@ int gtee_aead_open(struct gtee_aead *ctx, const uint8_t nonce[GTEE_AEAD_NONCE_LE
                    void *pt, struct gtee_err *err)
 {
     EVP_CIPHER_CTX *c = ctx->dec;
+    uint8_t fin[EVP_MAX_BLOCK_LENGTH]; /* nothing is emitted at final (see seal) */
     int n = 0;
 
     if (!EVP_DecryptInit_ex2(c, NULL, NULL, nonce, NULL) ||
         !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, GTEE_AEAD_TAG_LEN, (void *)tag) ||
         (aad_len && !update(c, 0, NULL, aad, aad_len)) ||
-        (len && !update(c, 0, pt, ct, len)))
+        (len && !update(c, 0, pt, ct, len))) {
+        gtee_wipe(pt, len); /* a failed update may have written part of the plaintext */
         return GTEE_FAIL(err, GTEE_ECRYPTO, "aead: %s decryption failed", gtee_aead_name(ctx->alg));
-    if (EVP_DecryptFinal_ex(c, (uint8_t *)pt + len, &n) != 1) {
+    }
+    if (EVP_DecryptFinal_ex(c, fin, &n) != 1 || n != 0) {
         gtee_wipe(pt, len); /* unauthenticated plaintext never leaves */
         return GTEE_FAIL(err, GTEE_EAUTH, "aead: %s tag mismatch", gtee_aead_name(ctx->alg));
     }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The main job, today: a data provider seals a real dataset (Fashion-MNIST from Debian's
+# dataset-fashion-mnist) into a container, inspects it, and opens it again; then shows
+# that a tampered copy and a wrong key are refused and leave nothing behind.
+# Usage: scripts/demo.sh PATH_TO_GTEE
+set -euo pipefail
+gtee=${1:?usage: demo.sh PATH_TO_GTEE}
+data=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+[[ -r $data ]] || { echo "demo: $data missing; run scripts/install-deps.sh" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+step() { printf '\n== %s\n' "$*"; }
+
+step "the dataset: Fashion-MNIST training images (60000 x 28x28), unpacked"
+gzip -dc "$data" > "$work/train-images.idx3"
+ls -l "$work/train-images.idx3" | awk '{print $5 " bytes"}'
+
+step "gtee keygen: a fresh container key, file mode 0600"
+"$gtee" keygen "$work/provider.key"
+stat -c '%A %n' "$work/provider.key" | sed "s|$work/||"
+
+step "gtee encrypt: seal the dataset"
+"$gtee" encrypt --key "$work/provider.key" "$work/train-images.idx3" "$work/train-images.box"
+
+step "gtee inspect: what anyone (the untrusted host too) can see of the container"
+"$gtee" inspect "$work/train-images.box"
+
+step "gtee decrypt: open it again and compare with the original"
+"$gtee" decrypt --key "$work/provider.key" "$work/train-images.box" "$work/roundtrip.idx3"
+cmp "$work/train-images.idx3" "$work/roundtrip.idx3" && echo "round trip: identical ($(sha256sum < "$work/roundtrip.idx3" | cut -c1-16)...)"
+
+step "a host flips one byte of the stored container: refused, no output left"
+cp "$work/train-images.box" "$work/tampered.box"
+printf '\x01' | dd of="$work/tampered.box" bs=1 seek=5000000 conv=notrunc status=none
+if "$gtee" decrypt --key "$work/provider.key" "$work/tampered.box" "$work/tampered.out"; then
+  echo "demo: tampered container was accepted" >&2; exit 1
+else
+  echo "exit code $? ; output file present: $([[ -e $work/tampered.out ]] && echo yes || echo no)"
+fi
+
+step "someone else's key: refused"
+"$gtee" keygen "$work/other.key" >/dev/null
+if "$gtee" decrypt --key "$work/other.key" "$work/train-images.box" "$work/wrong.out"; then
+  echo "demo: wrong key was accepted" >&2; exit 1
+else
+  echo "exit code $? ; output file present: $([[ -e $work/wrong.out ]] && echo yes || echo no)"
+fi
+echo
+echo "demo: done"

@@ -1,0 +1,12 @@
+/* Handlers of the top-level subcommands, one per src/cli/cmd_<name>.c. A new command adds
+ * its line here and its entry to the table in main.c. argv[0] is the command's name. */
+#ifndef GTEE_CLI_COMMANDS_H
+#define GTEE_CLI_COMMANDS_H
+
+int cmd_keygen(int argc, char **argv);
+int cmd_encrypt(int argc, char **argv);
+int cmd_decrypt(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif
