@@ -25,6 +25,7 @@ static const struct cli_cmd commands[] = {
     { "decrypt", "Open a container and write its plaintext", cmd_decrypt },
     { "inspect", "Show a container's header, size and content id (no key needed)", cmd_inspect },
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
+    { "evidence", "Verify TEE evidence (SGX/TDX quotes) against collateral and a policy", cmd_evidence },
 };
 
 int cmd_version(int argc, char **argv)

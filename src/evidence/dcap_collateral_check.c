@@ -11,7 +11,8 @@
 
 static const char *const tcb_chain_names[] = { "TCB signing certificate", "root CA", NULL };
 
-/* Verifies one signed document; on success returns the exact signed value range. */
+/* Verifies one signed document; returns whether it is trusted. The exact signed value range
+ * is returned whenever the document could be split, so that its window is still reported. */
 static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const struct gtee_blob *chain_pem,
                        const char *key, const char *what, size_t *off, size_t *len)
 {
@@ -29,6 +30,7 @@ static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const st
     if (dcap_signed_json_split(doc->p, doc->len, key, off, len, sig, &e) < 0) {
         snprintf(code, sizeof(code), "collateral.%s.malformed", what);
         verdict_add(c->v, code, "%s", e.msg);
+        *len = 0;
         return false;
     }
     snprintf(code, sizeof(code), "collateral.%s.chain", what);
@@ -73,13 +75,19 @@ bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti)
     size_t off, len;
     struct gtee_err e = {0};
 
-    if (!signed_doc(c, &c->col->tcb_info, &c->col->tcb_info_chain, "tcbInfo", "tcb_info", &off, &len))
+    bool trusted;
+
+    off = len = 0;
+    trusted = signed_doc(c, &c->col->tcb_info, &c->col->tcb_info_chain, "tcbInfo", "tcb_info", &off, &len);
+    if (!len)
         return false;
     if (dcap_tcb_info_parse(c->col->tcb_info.p + off, len, ti, &e) < 0) {
         verdict_add(c->v, "collateral.tcb_info.malformed", "%s", e.msg);
         return false;
     }
     window(c, "tcb_info", ti->issue_date, ti->next_update);
+    if (!trusted)
+        return false;
     if (ti->tdx != (c->q->tee == GTEE_TEE_TDX)) {
         verdict_add(c->v, "collateral.tcb_info.mismatch", "collateral: TCB info id is %s but the quote is %s",
                     ti->tdx ? "TDX" : "SGX", gtee_tee_type_name(c->q->tee));
@@ -93,14 +101,20 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi)
     size_t off, len;
     struct gtee_err e = {0};
 
-    if (!signed_doc(c, &c->col->qe_identity, &c->col->qe_identity_chain, "enclaveIdentity", "qe_identity", &off,
-                    &len))
+    bool trusted;
+
+    off = len = 0;
+    trusted = signed_doc(c, &c->col->qe_identity, &c->col->qe_identity_chain, "enclaveIdentity", "qe_identity",
+                         &off, &len);
+    if (!len)
         return false;
     if (dcap_qe_identity_parse(c->col->qe_identity.p + off, len, qi, &e) < 0) {
         verdict_add(c->v, "collateral.qe_identity.malformed", "%s", e.msg);
         return false;
     }
     window(c, "qe_identity", qi->issue_date, qi->next_update);
+    if (!trusted)
+        return false;
     if (qi->td_qe != (c->q->tee == GTEE_TEE_TDX)) {
         verdict_add(c->v, "collateral.qe_identity.mismatch", "collateral: QE identity id is %s but the quote is %s",
                     qi->td_qe ? "TD_QE" : "QE", gtee_tee_type_name(c->q->tee));

@@ -19,8 +19,9 @@ void dcap_note_anchor(struct dcap_ctx *c, bool simulated)
     c->anchors_seen |= simulated ? 2 : 1;
 }
 
-/* The PCK chain (certification data type 5); returns the leaf (owned by *chain). */
-static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain)
+/* The PCK chain (certification data type 5); returns the leaf (owned by *chain) even when
+ * the chain fails, so that the signature checks still report; *trusted says whether it passed. */
+static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain, bool *trusted)
 {
     bool sim = false;
 
@@ -32,9 +33,9 @@ static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain)
                     "leaf and intermediate", c->q->cert_data.off, sk_X509_num(*chain));
         return NULL;
     }
-    if (!dcap_chain_verify(c->trust, *chain, "pck.chain", pck_names, &sim, c->v))
-        return NULL;
-    dcap_note_anchor(c, sim);
+    *trusted = dcap_chain_verify(c->trust, *chain, "pck.chain", pck_names, &sim, c->v);
+    if (*trusted)
+        dcap_note_anchor(c, sim);
     return sk_X509_value(*chain, 0);
 }
 
@@ -106,7 +107,7 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
     struct qe_identity *qi = NULL;
     struct pck_ext ext;
     struct gtee_err e = {0};
-    bool ti_ok, qi_ok, ext_ok = false;
+    bool ti_ok, qi_ok, ext_ok = false, pck_trusted = false;
     X509 *pck;
 
     fill_claims(q, &v->claims);
@@ -124,9 +125,9 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
         verdict_add(v, "evidence.internal", "out of memory");
         goto out;
     }
-    pck = check_pck_chain(&c, &pck_chain);
+    pck = check_pck_chain(&c, &pck_chain, &pck_trusted);
     check_signatures(&c, pck);
-    if (pck) {
+    if (pck && pck_trusted) {
         if (dcap_pck_ext_parse(pck, &ext, &e) < 0)
             verdict_add(v, "pck.extensions", "%s", e.msg);
         else
