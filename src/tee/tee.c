@@ -7,10 +7,6 @@
 #include "gtee/crypto.h"
 #include "tee/tee_int.h"
 
-#ifdef GTEE_HAVE_SIM
-extern const struct gtee_tee_ops gtee_tee_sim_ops;
-#endif
-
 /* The order "auto" tries: Gramine first (an SGX enclave may also sit in a TD or SNP guest,
  * and then the enclave, not the VM, is the TEE that runs us). */
 static const struct gtee_tee_ops *const hardware[] = {
@@ -21,10 +17,8 @@ static const struct gtee_tee_ops *const hardware[] = {
 
 static const struct gtee_tee_ops *by_name(const char *name)
 {
-#ifdef GTEE_HAVE_SIM
     if (strcmp(name, gtee_tee_sim_ops.name) == 0)
         return &gtee_tee_sim_ops;
-#endif
     for (size_t i = 0; i < GTEE_ARRAY_LEN(hardware); i++)
         if (strcmp(name, hardware[i]->name) == 0)
             return hardware[i];
@@ -68,9 +62,6 @@ int gtee_tee_open(const char *name, const struct gtee_tee_options *opt, struct g
         name = found;
     }
     ops = by_name(name);
-#ifndef GTEE_HAVE_SIM
-    ENSURE(strcmp(name, "sim") != 0, err, GTEE_EUNSUPPORTED, "tee: this build has no simulated TEE");
-#endif
     ENSURE(ops, err, GTEE_EINVAL, "tee: unknown backend '%s' (use sim, sgx, tdx, snp or auto)", name);
     rl = strlen(root_of(opt));
     ENSURE(rl < PATH_MAX, err, GTEE_EINVAL, "tee: root path too long");

@@ -17,6 +17,7 @@ struct gtee_tee {
 extern const struct gtee_tee_ops gtee_tee_sgx_ops;
 extern const struct gtee_tee_ops gtee_tee_tdx_ops;
 extern const struct gtee_tee_ops gtee_tee_snp_ops;
+extern const struct gtee_tee_ops gtee_tee_sim_ops;
 
 /* root + "/" + rel into out; GTEE_EINVAL if it does not fit. */
 int tee_path(char *out, size_t out_len, const char *root, const char *rel, struct gtee_err *err);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -173,6 +174,17 @@ FAKE_API int fake_tmpdir(char *out, size_t len, const char *tag)
 
     snprintf(out, len, "%s/gtee-%s-XXXXXX", base && base[0] ? base : "/tmp", tag);
     return mkdtemp(out) ? 0 : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* rm -rf of a directory this test made. */
+FAKE_API void fake_rmtree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Path of a shared sample: $GTEE_SOURCE_DIR/../shared/vectors/<rel>. */
