@@ -114,7 +114,9 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
         rc = GTEE_FAIL(err, GTEE_EIO, "enclave: closed the connection (see its stderr)");
     TRY(rc);
     TRY(gtee_msg_header_parse(in, in_len, &h, err));
-    if (h.type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY)) {
+    /* An ERROR answers this request, or (id 0) says the enclave could not start or lost
+     * the stream. */
+    if (h.type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY) && (h.request_id == id || h.request_id == 0)) {
         struct span s = span_init(in + GTEE_MSG_HEADER_LEN, h.length);
         int32_t code = (int32_t)span_u32be(&s);
 
