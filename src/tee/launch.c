@@ -108,8 +108,18 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     *reply = NULL;
     *reply_len = 0;
     TRY(gtee_msg_encode(type, id, payload, len, &msg, &msg_len, err));
-    TRY(gtee_msg_send(p->fd, msg, msg_len, err));
-    rc = gtee_msg_recv(p->fd, &in, &in_len, err);
+    rc = gtee_msg_send(p->fd, msg, msg_len, err);
+    if (rc < 0) {
+        /* An enclave that could not start says why and exits, possibly before our send:
+         * its ERROR is still queued for us. */
+        struct gtee_err ignored;
+
+        if (gtee_msg_recv(p->fd, &in, &in_len, &ignored) != 0)
+            goto out; /* nothing queued: the send error stands */
+        rc = 0;
+    } else {
+        rc = gtee_msg_recv(p->fd, &in, &in_len, err);
+    }
     if (rc == GTEE_ENOTFOUND)
         rc = GTEE_FAIL(err, GTEE_EIO, "enclave: closed the connection (see its stderr)");
     TRY(rc);
