@@ -16,8 +16,6 @@
 #include "gtee/enclave.h"
 #include "gtee/msg.h"
 
-extern char **environ;
-
 #define ARGV_MAX 20
 
 /* Child: the socket becomes fd 3 (the only descriptor without close-on-exec besides 0-2),
@@ -33,8 +31,12 @@ static void child_exec(int exe_fd, int sock, int stderr_fd, char **argv)
         _exit(126);
     if (dup2(s, 3) < 0) /* dup2 clears close-on-exec on 3 */
         _exit(126);
-    /* exe is O_CLOEXEC: fexecve of an ELF file works and the descriptor closes at exec. */
-    fexecve(exe, argv, environ);
+    /* An empty environment: nothing unmeasured from the host (LD_PRELOAD, OPENSSL_CONF,
+     * locale) steers the enclave. exe is O_CLOEXEC: fexecve of an ELF file works and the
+     * descriptor closes at exec. */
+    static char *const no_env[] = { NULL };
+
+    fexecve(exe, argv, no_env);
     _exit(127);
 }
 
