@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <linux/capability.h>
 #include <linux/sev-guest.h>
 #include <sys/ioctl.h>
@@ -90,6 +91,49 @@ static void test_enclave_has_no_core_limit_and_locks_its_secrets(void **state)
     assert_int_equal(hard, 0);
     assert_true(proc_line(h->p.pid, "status", "VmLck:", v, sizeof(v)));
     assert_true(atol(v) > 0); /* kB locked: the secret page and OpenSSL's secure heap */
+}
+
+/* The enclave holds stdio and its one socket (fd 3), nothing else of the host's: this test
+ * process has other descriptors open (the fake's files, its own end of the socket). */
+static void test_enclave_inherits_no_other_descriptor(void **state)
+{
+    struct harness *h = calloc(1, sizeof(*h));
+    struct gtee_enclave_info info;
+    struct gtee_err err = {0};
+    char path[64];
+    struct dirent *d;
+    int seen[4] = {0}, others = 0, extra;
+    DIR *dir;
+
+    /* a descriptor of the host without close-on-exec, open while the enclave starts */
+    extra = open("/dev/null", O_RDONLY);
+    assert_true(extra >= 0);
+    assert_non_null(h);
+    assert_int_equal(harness_start(h, NULL, NULL), 0);
+    assert_int_equal(gtee_enclave_info(&h->p, &info, &err), 0);
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)h->p.pid);
+    dir = opendir(path);
+    if (dir) {
+        while ((d = readdir(dir)) != NULL) {
+            int fd;
+
+            if (d->d_name[0] == '.')
+                continue;
+            fd = atoi(d->d_name);
+            if (fd >= 0 && fd < 4)
+                seen[fd] = 1;
+            else
+                others++;
+        }
+        closedir(dir);
+    }
+    close(extra);
+    harness_stop(h);
+    free(h);
+    if (!dir)
+        skip(); /* not root: a non-dumpable process's fd list is closed to us, as it should be */
+    assert_true(seen[3]);
+    assert_int_equal(others, 0);
 }
 
 /* Drops CAP_SYS_PTRACE (the host's user without the capability a root host would have),
@@ -248,6 +292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enclave_runs_in_seccomp_filter_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enclave_has_no_core_limit_and_locks_its_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_cannot_attach_or_read_enclave_memory, setup, teardown),
+        cmocka_unit_test(test_enclave_inherits_no_other_descriptor),
         cmocka_unit_test(test_a_forbidden_system_call_kills_with_sigsys),
         cmocka_unit_test(test_ioctl_is_allowed_only_for_the_snp_derived_key),
     };
