@@ -85,6 +85,7 @@ void gtee_collateral_free(struct gtee_collateral *col)
     all[6] = &col->pck_crl_chain;
     for (size_t i = 0; i < GTEE_ARRAY_LEN(all); i++)
         free(all[i]->p);
+    dcap_prepared_free(col->prepared);
     memset(col, 0, sizeof(*col));
 }
 
