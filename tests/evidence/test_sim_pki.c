@@ -200,6 +200,43 @@ static void test_mismatching_qe_identity_and_fmspc_are_rejected(void **state)
     assert_true(gtee_verdict_has(&v, "collateral.tcb_info.fmspc"));
 }
 
+static void test_sim_tdx_quote_verifies_and_debug_td_is_rejected(void **state)
+{
+    struct sim_opts o = { .tdx = true };
+    struct sim_opts d = { .tdx = true, .debug = true };
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_policy(&p);
+    assert_int_equal(verify_world(&o, &p, true, 0, &v), 0);
+    assert_int_equal(v.claims.tee, GTEE_TEE_TDX);
+    assert_int_equal(v.claims.quote_version, 4);
+    assert_true(v.claims.simulated);
+    assert_false(v.claims.debug);
+    assert_int_equal(v.claims.tcb_status, GTEE_TCB_UP_TO_DATE);
+    assert_int_equal(v.claims.tdx.mrtd[0], 0x7d);
+    assert_int_equal(v.claims.tdx.rtmr[3][47], 0xa3);
+    assert_int_equal(verify_world(&d, &p, true, 0, &v), GTEE_EPOLICY);
+    assert_true(v.verified);
+    assert_true(v.claims.debug);
+    assert_true(gtee_verdict_has(&v, "policy.debug"));
+    p.allow_debug = true;
+    assert_int_equal(verify_world(&d, &p, true, 0, &v), 0);
+}
+
+static void test_sim_tdx_module_identity_mismatch_is_rejected(void **state)
+{
+    struct sim_opts o = { .tdx = true, .module_wrong_mrsigner = true };
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_policy(&p);
+    assert_int_equal(verify_world(&o, &p, true, 0, &v), GTEE_EPOLICY);
+    assert_true(gtee_verdict_has(&v, "tcb.tdx_module.mrsigner"));
+}
+
 static void test_sim_root_subject_says_simulated(void **state)
 {
     struct sim_opts o = {0};
@@ -226,6 +263,8 @@ int main(void)
         cmocka_unit_test(test_revoked_tcb_level_is_rejected_whatever_the_policy),
         cmocka_unit_test(test_out_of_date_level_is_a_policy_decision),
         cmocka_unit_test(test_mismatching_qe_identity_and_fmspc_are_rejected),
+        cmocka_unit_test(test_sim_tdx_quote_verifies_and_debug_td_is_rejected),
+        cmocka_unit_test(test_sim_tdx_module_identity_mismatch_is_rejected),
         cmocka_unit_test(test_sim_root_subject_says_simulated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
