@@ -85,6 +85,9 @@ int cli_keyfile_write(const char *path, const struct gtee_box_key *key, int over
 /* Reads a key file: GTEE_EPERM if group/others may access it, GTEE_EFORMAT if it is
  * malformed (the message says line and column), GTEE_EIO if it cannot be read. */
 int cli_keyfile_read(const char *path, struct gtee_box_key *key, struct gtee_err *err) GTEE_MUST_USE;
+/* The parser behind cli_keyfile_read, on bytes already read (path only names them). */
+int cli_keyfile_parse(const char *path, const uint8_t *buf, size_t len, struct gtee_box_key *key,
+                      struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- progress bar (progress.c) ---- */
 enum cli_progress_mode { CLI_PROGRESS_AUTO = -1, CLI_PROGRESS_OFF = 0, CLI_PROGRESS_ON = 1 };

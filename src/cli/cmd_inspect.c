@@ -90,7 +90,14 @@ static int inspect(const char *path)
     }
     rc = gtee_box_header_parse(buf, sizeof(buf), &hdr, &err);
     if (rc < 0) {
-        code = cli_fail(rc, "%s is not a gtee container: %s", path, err.msg[0] ? err.msg : gtee_strerror(rc));
+        const char *why = err.msg[0] ? err.msg : gtee_strerror(rc);
+
+        if (rc == GTEE_EUNSUPPORTED)
+            code = cli_fail(rc, "%s: unsupported container: %s", path, why);
+        else if (!strncmp(why, "not a ", 6))
+            code = cli_fail(rc, "%s: %s", path, why);
+        else
+            code = cli_fail(rc, "%s is not a gtee container: %s", path, why);
         goto out;
     }
     if (lseek(fd, 0, SEEK_SET) != 0) {

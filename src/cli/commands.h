@@ -8,6 +8,7 @@ int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 
 #endif

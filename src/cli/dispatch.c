@@ -100,6 +100,11 @@ int cli_dispatch(const struct cli_cmd *table, size_t n, int argc, char **argv)
         return cli_usage_error("unknown command '%s'", argv[1]);
     }
     path_push(c->name);
+    /* --json anywhere among the options makes even an error found before getopt reaches
+     * it (a bad option earlier on the line) come out as JSON. */
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json"))
+            cli_set_json(1);
     cli_getopt_reset();
     return c->run(argc - 1, argv + 1);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/guard.h"
+#include "base/span.h"
 #include "gtee/crypto.h"
 #include "cli/cli.h"
 
@@ -102,46 +103,51 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* Parses the bytes of a key file; messages give line and column (1-based), never key digits. */
-static int parse(const char *path, const unsigned char *buf, size_t len, struct gtee_box_key *key,
-                 struct gtee_err *err)
+/* Parses the bytes of a key file through the bounded reader; messages give line and column
+ * (1-based), never key digits. */
+int cli_keyfile_parse(const char *path, const uint8_t *buf, size_t len, struct gtee_box_key *key,
+                      struct gtee_err *err)
 {
-    size_t i, colon = 0;
+    struct span s = span_init(buf, len), scan = s;
+    const uint8_t *c = NULL, *prefix;
+    size_t colon;
     int rc = GTEE_EFORMAT;
 
     ENSURE(len > 0, err, GTEE_EFORMAT, "key file %s is empty", path);
-    while (colon < len && buf[colon] != ':' && buf[colon] != '\n')
-        colon++;
-    ENSURE(colon < len && buf[colon] == ':', err, GTEE_EFORMAT,
-           "key file %s, line 1: no type prefix (expected '%s')", path, CLI_BOX_KEY_PREFIX);
-    if (colon != PREFIX_LEN - 1 || memcmp(buf, CLI_BOX_KEY_PREFIX, PREFIX_LEN) != 0) {
+    while ((c = span_take(&scan, 1)) && *c != ':' && *c != '\n')
+        ;
+    ENSURE(c && *c == ':', err, GTEE_EFORMAT, "key file %s, line 1: no type prefix (expected '%s')", path,
+           CLI_BOX_KEY_PREFIX);
+    colon = scan.off - 1;
+    prefix = span_take(&s, PREFIX_LEN);
+    if (colon != PREFIX_LEN - 1 || !prefix || memcmp(prefix, CLI_BOX_KEY_PREFIX, PREFIX_LEN) != 0) {
         int printable = colon <= 40;
 
-        for (i = 0; i < colon && printable; i++)
+        for (size_t i = 0; i < colon && printable; i++)
             printable = buf[i] >= 0x21 && buf[i] < 0x7f;
         ENSURE(!printable, err, GTEE_EFORMAT, "key file %s, line 1, column 1: wrong key type '%.*s' (expected '%.*s')",
                path, (int)colon, (const char *)buf, (int)(PREFIX_LEN - 1), CLI_BOX_KEY_PREFIX);
         ENSURE(0, err, GTEE_EFORMAT, "key file %s, line 1, column 1: unrecognised key type (expected '%.*s')", path,
                (int)(PREFIX_LEN - 1), CLI_BOX_KEY_PREFIX);
     }
-    for (i = 0; i < HEX_LEN; i++) {
-        size_t at = PREFIX_LEN + i;
-        int hi;
+    for (size_t i = 0; i < HEX_LEN; i++) {
+        int v;
 
-        ENSURE(at < len && buf[at] != '\n' && buf[at] != '\r', err, GTEE_EFORMAT,
-               "key file %s, line 1, column %zu: key has %zu hex digits, expected %d", path, at + 1, i, HEX_LEN);
-        hi = hexval(buf[at]);
-        ENSURE(hi >= 0, err, GTEE_EFORMAT, "key file %s, line 1, column %zu: expected a hex digit", path, at + 1);
+        c = span_take(&s, 1);
+        ENSURE(c && *c != '\n' && *c != '\r', err, GTEE_EFORMAT,
+               "key file %s, line 1, column %zu: key has %zu hex digits, expected %d", path, PREFIX_LEN + i + 1, i,
+               HEX_LEN);
+        v = hexval(*c);
+        ENSURE(v >= 0, err, GTEE_EFORMAT, "key file %s, line 1, column %zu: expected a hex digit", path, s.off);
         if (i % 2 == 0)
-            key->bytes[i / 2] = (uint8_t)(hi << 4);
+            key->bytes[i / 2] = (uint8_t)(v << 4);
         else
-            key->bytes[i / 2] |= (uint8_t)hi;
+            key->bytes[i / 2] |= (uint8_t)v;
     }
-    i = PREFIX_LEN + HEX_LEN;
-    ENSURE(i == len || buf[i] == '\n', err, GTEE_EFORMAT,
-           "key file %s, line 1, column %zu: expected end of line after %d hex digits", path, i + 1, HEX_LEN);
-    ENSURE(i == len || i + 1 == len, err, GTEE_EFORMAT, "key file %s, line 2: unexpected content after the key line",
-           path);
+    c = span_take(&s, 1);
+    ENSURE(!c || *c == '\n', err, GTEE_EFORMAT,
+           "key file %s, line 1, column %zu: expected end of line after %d hex digits", path, s.off, HEX_LEN);
+    ENSURE(s.len == 0, err, GTEE_EFORMAT, "key file %s, line 2: unexpected content after the key line", path);
     rc = 0;
 out:
     if (rc < 0)
@@ -151,7 +157,7 @@ out:
 
 int cli_keyfile_read(const char *path, struct gtee_box_key *key, struct gtee_err *err)
 {
-    unsigned char buf[READ_MAX + 1];
+    uint8_t buf[READ_MAX + 1];
     size_t len = 0;
     struct stat st;
     int fd, rc = GTEE_EIO;
@@ -175,7 +181,7 @@ int cli_keyfile_read(const char *path, struct gtee_box_key *key, struct gtee_err
     }
     ENSURE(len <= READ_MAX, err, GTEE_EFORMAT, "key file %s is too large (a box key file is one line of %zu bytes)",
            path, (size_t)LINE_LEN);
-    TRY(parse(path, buf, len, key, err));
+    TRY(cli_keyfile_parse(path, buf, len, key, err));
     rc = 0;
 out:
     if (fd >= 0)

@@ -7,6 +7,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <pthread.h>
 #include <string.h>
@@ -17,22 +18,54 @@
 
 struct curve {
     const char *group;   /* OpenSSL group name */
+    int nid;
     const char *md_name; /* the curve's hash (FIPS 186-4 pairs, as in DCAP/SEV-SNP) */
     size_t field_len;    /* bytes of a scalar / coordinate */
 };
 
-static const struct curve p256 = {"prime256v1", "SHA256", 32};
-static const struct curve p384 = {"secp384r1", "SHA384", 48};
+static const struct curve p256 = {"prime256v1", NID_X9_62_prime256v1, "SHA256", 32};
+static const struct curve p384 = {"secp384r1", NID_secp384r1, "SHA384", 48};
 
-/* Digests are fetched once per process: verification runs in hot loops (evidence
- * chains), and an explicit fetch avoids a method-store lookup on every call. */
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+/* Fetched once per process: verification runs in hot loops (evidence chains), and an
+ * explicit fetch avoids a method-store lookup on every call. The group orders bound
+ * private scalars, which OpenSSL 3.0's key import does not check. */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha256, *md_sha384;
+static BIGNUM *order_p256, *order_p384;
+static EVP_PKEY *tmpl_p256, *tmpl_p384; /* domain parameters only, no key */
 
-static void fetch_mds(void)
+static BIGNUM *order_of_nid(int nid)
 {
-    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    BIGNUM *n = g ? BN_dup(EC_GROUP_get0_order(g)) : NULL;
+
+    EC_GROUP_free(g);
+    return n;
+}
+
+static EVP_PKEY *params_only(const char *group)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *pk = NULL;
+    OSSL_PARAM params[2];
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+        pk = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return pk;
+}
+
+static void init_once(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, p256.md_name, NULL);
+    md_sha384 = EVP_MD_fetch(NULL, p384.md_name, NULL);
+    order_p256 = order_of_nid(p256.nid);
+    order_p384 = order_of_nid(p384.nid);
+    tmpl_p256 = params_only(p256.group);
+    tmpl_p384 = params_only(p384.group);
 }
 
 static const struct curve *curve_of(enum gtee_ec_curve c)
@@ -46,9 +79,23 @@ static const struct curve *curve_of(enum gtee_ec_curve c)
 
 static const EVP_MD *md_of(const struct curve *cv)
 {
-    if (pthread_once(&md_once, fetch_mds) != 0)
+    if (pthread_once(&once, init_once) != 0)
         return NULL;
     return cv == &p256 ? md_sha256 : md_sha384;
+}
+
+static const BIGNUM *order_of(const struct curve *cv)
+{
+    if (pthread_once(&once, init_once) != 0)
+        return NULL;
+    return cv == &p256 ? order_p256 : order_p384;
+}
+
+static const EVP_PKEY *template_of(const struct curve *cv)
+{
+    if (pthread_once(&once, init_once) != 0)
+        return NULL;
+    return cv == &p256 ? tmpl_p256 : tmpl_p384;
 }
 
 size_t gtee_ec_priv_len(enum gtee_ec_curve c)
@@ -72,34 +119,37 @@ size_t gtee_ec_sig_len(enum gtee_ec_curve c)
     return cv ? 2 * cv->field_len : 0;
 }
 
-/* Public key from an uncompressed SEC1 point. OpenSSL's import decodes the point with
- * EC_POINT_oct2point, which rejects coordinates not on the curve; with cofactor 1 that
- * is the whole of SEC 1 §3.2.2.1 validation short of the point at infinity, which the
- * 0x04 prefix already excludes. */
+/* Public key from an uncompressed SEC1 point: a copy of the curve's parameter-only
+ * template with the point set into it. Copying keeps the group's precomputed Montgomery
+ * context; importing by group name (EVP_PKEY_fromdata) would rebuild the group on every
+ * call, about four times the cost. EC_KEY_oct2key underneath decodes the point with
+ * EC_POINT_oct2point, which rejects coordinates not below p or not on the curve; with
+ * cofactor 1 that is
+ * the whole of SEC 1 §3.2.2.1 validation short of the point at infinity, which the 0x04
+ * prefix already excludes. */
 static int pub_from_raw(const struct curve *cv, const uint8_t *pub, EVP_PKEY **out)
 {
-    EVP_PKEY_CTX *ctx = NULL;
-    OSSL_PARAM params[3];
+    const EVP_PKEY *tmpl = template_of(cv);
     int rc = GTEE_EKEY;
 
     *out = NULL;
+    if (!tmpl)
+        return GTEE_ECRYPTO;
     if (pub[0] != 0x04) /* SEC 1 §2.3.3: uncompressed form only */
         return GTEE_EKEY;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)cv->group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub,
-                                                  1 + 2 * cv->field_len);
-    params[2] = OSSL_PARAM_construct_end();
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1) {
+    *out = EVP_PKEY_dup((EVP_PKEY *)tmpl);
+    if (!*out) {
         rc = GTEE_ECRYPTO;
         goto out;
     }
-    if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
+    if (EVP_PKEY_set1_encoded_public_key(*out, pub, 1 + 2 * cv->field_len) == 1)
         rc = 0;
 out:
-    EVP_PKEY_CTX_free(ctx);
-    if (rc < 0)
+    if (rc < 0) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
         ERR_clear_error();
+    }
     return rc;
 }
 
@@ -110,13 +160,15 @@ static int priv_from_raw(const struct curve *cv, const uint8_t *priv, EVP_PKEY *
     OSSL_PARAM_BLD *bld = NULL;
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
+    const BIGNUM *order = order_of(cv);
     BIGNUM *d = BN_secure_new();
     int rc = GTEE_ECRYPTO;
 
     *out = NULL;
-    if (!d || !BN_bin2bn(priv, (int)cv->field_len, d))
+    if (!order || !d || !BN_bin2bn(priv, (int)cv->field_len, d))
         goto out;
-    if (BN_is_zero(d)) {
+    /* SEC 1 §3.2.1: d in [1, n-1] */
+    if (BN_is_zero(d) || BN_cmp(d, order) >= 0) {
         rc = GTEE_EKEY;
         goto out;
     }
@@ -128,11 +180,8 @@ static int priv_from_raw(const struct curve *cv, const uint8_t *priv, EVP_PKEY *
     ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1)
         goto out;
-    /* OpenSSL's import rejects a scalar not below the group order. */
-    if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1) {
-        rc = GTEE_EKEY;
+    if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1)
         goto out;
-    }
     rc = 0;
 out:
     EVP_PKEY_CTX_free(ctx);

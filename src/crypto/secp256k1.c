@@ -56,18 +56,13 @@ int gtee_secp256k1_public(const uint8_t priv[GTEE_SECP256K1_PRIV_LEN], uint8_t p
 {
     const secp256k1_context *c = ctx_get();
     secp256k1_pubkey pk;
-    int rc;
 
     if (!c)
         return GTEE_ECRYPTO;
     /* SEC 1 §3.2.1: the scalar must lie in [1, n-1] */
-    if (!secp256k1_ec_seckey_verify(c, priv))
+    if (!secp256k1_ec_seckey_verify(c, priv) || !secp256k1_ec_pubkey_create(c, &pk, priv))
         return GTEE_EKEY;
-    if (!secp256k1_ec_pubkey_create(c, &pk, priv))
-        return GTEE_EKEY;
-    rc = serialize_pub(c, &pk, pub);
-    gtee_wipe(&pk, sizeof(pk)); /* not secret, but it came from the secret scalar's blinding path */
-    return rc;
+    return serialize_pub(c, &pk, pub);
 }
 
 int gtee_secp256k1_keypair(uint8_t priv[GTEE_SECP256K1_PRIV_LEN], uint8_t pub[GTEE_SECP256K1_PUB_LEN])

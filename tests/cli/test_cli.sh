@@ -221,9 +221,17 @@ for size in 0 1 1024 1025; do
 done
 run inspect p5000
 expect_rc 5 "inspect a non-container"
-check "non-container message says so" grep -q 'not a gtee container' "$T/err"
+check "non-container message says so" grep -q 'p5000: not a .*container' "$T/err"
 run inspect trunc3
 expect_rc 5 "inspect a file shorter than a header"
+check "short-file message gives its length" grep -q '50 bytes' "$T/err"
+python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[8]=2; open(sys.argv[2],"wb").write(b)' caes-256-gcm5000 v2
+run inspect v2
+expect_rc 5 "inspect a container of an unknown format version"
+check "version message says unsupported" grep -q 'unsupported' "$T/err"
+run decrypt --key k1 v2 v2.out
+expect_rc 5 "decrypt refuses an unknown format version as malformed input"
+check "unknown version leaves no output file" no_leftovers v2.out
 run inspect --json p5000
 code=$(json 'j["error"]["code"]')
 check "inspect --json non-container error code" test "$code" = malformed -o "$code" = unsupported
@@ -253,6 +261,10 @@ run help frobnicate
 expect_rc 2 "help for an unknown command"
 run encrypt --key k1 --bogus p1 x
 expect_rc 2 "unknown option"
+check "unknown option message names it" grep -q "'--bogus'" "$T/err"
+run encrypt --bogus --json --key k1 p1 x
+expect_rc 2 "unknown option before --json"
+check "usage error as JSON when --json comes later" [ "$(json 'j["error"]["code"]')" = usage ]
 run encrypt p1 x
 expect_rc 2 "encrypt without --key"
 run encrypt --key k1 --alg rot13 p1 x

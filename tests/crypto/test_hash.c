@@ -194,6 +194,21 @@ static void test_hkdf_sha256_rfc5869(void **state)
                               "9d201395faa4b61a96c8");
 }
 
+/* RFC 5869 §2.3: L <= 255 * HashLen; longer or empty requests are caller errors. */
+static void test_hkdf_sha256_output_length_bounds(void **state)
+{
+    static uint8_t big[255 * 32 + 1];
+    uint8_t first[32];
+
+    assert_int_equal(gtee_hkdf_sha256(big, sizeof(big), (const uint8_t *)"k", 1, NULL, 0, NULL, 0),
+                     GTEE_EINVAL);
+    assert_int_equal(gtee_hkdf_sha256(big, 0, (const uint8_t *)"k", 1, NULL, 0, NULL, 0), GTEE_EINVAL);
+    assert_int_equal(gtee_hkdf_sha256(big, 255 * 32, (const uint8_t *)"k", 1, NULL, 0, NULL, 0), 0);
+    /* the expand output is a stream: a shorter request is its prefix (RFC 5869 §2.3 T(1)) */
+    assert_int_equal(gtee_hkdf_sha256(first, 32, (const uint8_t *)"k", 1, NULL, 0, NULL, 0), 0);
+    assert_memory_equal(first, big, 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_sha256_streaming_equals_one_shot),
         cmocka_unit_test(test_hmac_sha256_rfc4231),
         cmocka_unit_test(test_hkdf_sha256_rfc5869),
+        cmocka_unit_test(test_hkdf_sha256_output_length_bounds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,94 @@
+/* Randomness, constant-time comparison, wiping and hex. */
+#include "hexvec.h"
+
+static void test_ct_equal_compares_every_byte(void **state)
+{
+    uint8_t a[64], b[64];
+
+    for (int i = 0; i < 64; i++)
+        a[i] = b[i] = (uint8_t)(i * 3);
+    assert_int_equal(gtee_ct_equal(a, b, sizeof(a)), 1);
+    assert_int_equal(gtee_ct_equal(a, b, 0), 1);
+    for (int i = 0; i < 64; i++) {
+        b[i] ^= 0x80;
+        assert_int_equal(gtee_ct_equal(a, b, sizeof(a)), 0);
+        b[i] ^= 0x80;
+    }
+}
+
+static void test_wipe_zeroes_the_buffer(void **state)
+{
+    uint8_t buf[33];
+    static const uint8_t zero[33];
+
+    memset(buf, 0xa5, sizeof(buf));
+    gtee_wipe(buf, sizeof(buf));
+    assert_memory_equal(buf, zero, sizeof(buf));
+    gtee_wipe(NULL, 10); /* tolerated */
+}
+
+static void test_hex_round_trip_and_prefix(void **state)
+{
+    static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+    uint8_t out[8];
+    char hex[17];
+
+    gtee_hex_encode(bytes, sizeof(bytes), hex);
+    assert_string_equal(hex, "00017f80abcdefff");
+    assert_int_equal(gtee_hex_decode(hex, out, sizeof(out)), 0);
+    assert_memory_equal(out, bytes, sizeof(bytes));
+    assert_int_equal(gtee_hex_decode("0x00017F80ABCDEFFF", out, sizeof(out)), 0);
+    assert_memory_equal(out, bytes, sizeof(bytes));
+    assert_int_equal(gtee_hex_decode("0X00017f80AbCdEfFf", out, sizeof(out)), 0);
+    assert_memory_equal(out, bytes, sizeof(bytes));
+    gtee_hex_encode(bytes, 0, hex);
+    assert_string_equal(hex, "");
+    assert_int_equal(gtee_hex_decode("", out, 0), 0);
+}
+
+static void test_hex_decode_rejects_bad_input(void **state)
+{
+    uint8_t out[4];
+
+    /* odd number of digits */
+    assert_int_equal(gtee_hex_decode("abc", out, 2), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("0xabcde", out, 3), GTEE_EFORMAT);
+    /* length other than 2 * out_len */
+    assert_int_equal(gtee_hex_decode("abcd", out, 3), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("abcdef0011", out, 4), GTEE_EFORMAT);
+    /* characters that are not hex digits, at either nibble */
+    assert_int_equal(gtee_hex_decode("0g", out, 1), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("g0", out, 1), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("12 4", out, 2), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("-1", out, 1), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("0x0x", out, 1), GTEE_EFORMAT);
+    assert_int_equal(gtee_hex_decode("/:@G`g", out, 3), GTEE_EFORMAT);
+}
+
+/* 32 random bytes twice: equal with probability 2^-256; and not all zero. */
+static void test_random_gives_different_outputs(void **state)
+{
+    uint8_t a[32], b[32], big[4096];
+    static const uint8_t zero[32];
+
+    assert_int_equal(gtee_random(a, sizeof(a)), 0);
+    assert_int_equal(gtee_random(b, sizeof(b)), 0);
+    assert_memory_not_equal(a, b, sizeof(a));
+    assert_memory_not_equal(a, zero, sizeof(a));
+    assert_int_equal(gtee_random(big, sizeof(big)), 0);
+    assert_memory_not_equal(big, big + 2048, 32);
+    assert_int_equal(gtee_random(a, 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ct_equal_compares_every_byte),
+        cmocka_unit_test(test_wipe_zeroes_the_buffer),
+        cmocka_unit_test(test_hex_round_trip_and_prefix),
+        cmocka_unit_test(test_hex_decode_rejects_bad_input),
+        cmocka_unit_test(test_random_gives_different_outputs),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `gtee sim init` as a user drives it: creates a private device directory, warns loudly
+# that it is a simulation, lists what it made (text and --json), refuses to overwrite.
+set -euo pipefail
+
+: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
+GTEE_CLI=$(readlink -f "$GTEE_CLI")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+fail=0
+rc=0
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+}
+run() {
+    set +e
+    "$GTEE_CLI" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+}
+expect_rc() { [ "$rc" -eq "$1" ] || bad "$2: exit $rc, expected $1; stderr: $(head -c 400 "$T/err")"; }
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/out" "$1"; }
+
+run sim init "$T/dev"
+expect_rc 0 "sim init"
+grep -q "SIMULATED TEE device" "$T/err" || bad "no simulation warning on stderr"
+grep -q "NOT SECURE" "$T/err" || bad "warning does not say NOT SECURE"
+grep -q "0600  device_secret" "$T/out" || bad "device_secret not listed with mode 0600"
+grep -q "sgx/tcb_info.json" "$T/out" || bad "collateral not listed"
+[ "$(stat -c %a "$T/dev")" = 700 ] || bad "device directory is not 0700"
+[ "$(stat -c %a "$T/dev/device_secret")" = 600 ] || bad "device_secret is not 0600"
+fp=$(sha256sum "$T/dev/sim_root_ca.der" | cut -d' ' -f1)
+grep -q "$fp" "$T/out" || bad "root CA fingerprint not printed"
+openssl x509 -inform der -in "$T/dev/sim_root_ca.der" -noout -subject | grep -q "SIMULATED" ||
+    bad "root CA subject does not say SIMULATED"
+
+# Refuses an existing non-empty directory (exit 3, io), and leaves it alone.
+before=$(ls -R "$T/dev" | sha256sum)
+run sim init "$T/dev"
+expect_rc 3 "second init"
+grep -q "not empty" "$T/err" || bad "refusal does not say why"
+[ "$(ls -R "$T/dev" | sha256sum)" = "$before" ] || bad "refused init changed the directory"
+
+run sim init --json "$T/dev2"
+expect_rc 0 "sim init --json"
+[ "$(json 'j["simulated"]')" = True ] || bad "--json does not say simulated"
+[ "$(json '[f["mode"] for f in j["files"] if f["path"]=="qe_attest.key.pem"][0]')" = 0600 ] ||
+    bad "--json: attestation key not 0600"
+[ "$(json 'j["root_ca_sha256"]')" = "$(sha256sum "$T/dev2/sim_root_ca.der" | cut -d' ' -f1)" ] ||
+    bad "--json: root fingerprint wrong"
+# Two devices are two devices.
+cmp -s "$T/dev/device_secret" "$T/dev2/device_secret" && bad "two devices share a secret"
+
+run sim init
+expect_rc 2 "sim init without DIR"
+run sim frobnicate
+expect_rc 2 "unknown sim command"
+
+if [ "$fail" -ne 0 ]; then
+    echo "$fail check(s) failed" >&2
+    exit 1
+fi
+echo "all sim CLI checks passed"
