@@ -128,11 +128,14 @@ struct gtee_collateral {
     struct gtee_blob pck_crl;             /* pck_crl.der (optional) */
     struct gtee_blob root_ca_crl;         /* root_ca_crl.der (optional) */
     struct gtee_blob pck_crl_chain;       /* pck_crl_issuer_chain.pem (optional) */
+    struct gtee_blob snp_vcek;            /* vcek.der: SEV-SNP VCEK/VLEK certificate (SNP only) */
+    struct gtee_blob snp_ask_ark;         /* ask_ark.pem (optional): ASK/ARK bundle, else pinned */
     struct gtee_collateral_prepared *prepared; /* NULL until gtee_collateral_prepare */
 };
 
-/* Reads the collateral files of dir. Missing required files: GTEE_ENOTFOUND; CRL files are
- * optional. Free with gtee_collateral_free. */
+/* Reads the collateral files of dir: Intel's (TCB info, QE identity and their chains
+ * required, CRLs optional) or, where dir has vcek.der, SEV-SNP's (Intel files then
+ * optional). Missing required files: GTEE_ENOTFOUND. Free with gtee_collateral_free. */
 int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it zeroed */
 
