@@ -146,6 +146,11 @@ void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it ze
  * on every verification. */
 int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *anchors,
                             struct gtee_err *err) GTEE_MUST_USE;
+/* Also keeps the PCK certificates of one Intel quote's certification data parsed, for
+ * verifying many quotes of the same platform (they carry the same PCK chain). After
+ * gtee_collateral_prepare; GTEE_ESTATE before it. */
+int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
+                                struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- trust anchors ---- */
 /* The pinned Intel SGX Root CA (DER) and its SHA-256 fingerprint. */

@@ -38,6 +38,7 @@ struct cached_doc {
 struct gtee_collateral_prepared {
     struct cached_doc tcb_info, qe_identity;
     struct cached_chain tcb_chain, qe_chain, pck_crl_chain;
+    struct cached_chain pck_chain; /* from gtee_collateral_prepare_pck */
     struct cached_crl pck_crl, root_crl;
     struct cached_cert intel_root, sim_root;
 };
@@ -134,6 +135,7 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     sk_X509_pop_free(pr->tcb_chain.certs, X509_free);
     sk_X509_pop_free(pr->qe_chain.certs, X509_free);
     sk_X509_pop_free(pr->pck_crl_chain.certs, X509_free);
+    sk_X509_pop_free(pr->pck_chain.certs, X509_free);
     X509_CRL_free(pr->pck_crl.crl);
     X509_CRL_free(pr->root_crl.crl);
     X509_free(pr->intel_root.x);
@@ -141,6 +143,7 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     free(pr->tcb_chain.src);
     free(pr->qe_chain.src);
     free(pr->pck_crl_chain.src);
+    free(pr->pck_chain.src);
     free(pr->pck_crl.src);
     free(pr->root_crl.src);
     free(pr->intel_root.src);
@@ -247,7 +250,7 @@ static bool der_equal(X509 *x, const uint8_t *der, size_t len)
 X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, size_t len)
 {
     const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
-    const struct cached_chain *chains[3];
+    const struct cached_chain *chains[4];
     X509 *x;
 
     if (!pr)
@@ -257,7 +260,8 @@ X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, 
     chains[0] = &pr->pck_crl_chain;
     chains[1] = &pr->tcb_chain;
     chains[2] = &pr->qe_chain;
-    for (int i = 0; i < 3; i++)
+    chains[3] = &pr->pck_chain;
+    for (int i = 0; i < 4; i++)
         for (int k = 0; chains[i]->certs && k < sk_X509_num(chains[i]->certs); k++) {
             x = sk_X509_value(chains[i]->certs, k);
             if (der_equal(x, der, len)) {
@@ -287,4 +291,27 @@ bool dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t 
         return false;
     memcpy(qi, pr->qe_identity.parsed, sizeof(*qi));
     return true;
+}
+
+int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
+                                struct gtee_err *err)
+{
+    struct dcap_quote *q = calloc(1, sizeof(*q));
+    struct gtee_blob pem;
+    int rc = GTEE_EINVAL;
+
+    ENSURE(q != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
+    ENSURE(col && col->prepared, err, GTEE_ESTATE, "collateral: prepare the collateral first");
+    TRY(dcap_quote_parse(evidence, len, q, err));
+    pem.p = (uint8_t *)q->cert_data.p;
+    pem.len = q->cert_data.len;
+    sk_X509_pop_free(col->prepared->pck_chain.certs, X509_free);
+    free(col->prepared->pck_chain.src);
+    memset(&col->prepared->pck_chain, 0, sizeof(col->prepared->pck_chain));
+    chain_prepare(&col->prepared->pck_chain, &pem);
+    ENSURE(col->prepared->pck_chain.certs != NULL, err, GTEE_EFORMAT, "collateral: the PCK chain does not decode");
+    rc = 0;
+out:
+    free(q);
+    return rc;
 }

@@ -214,6 +214,19 @@ static void test_prepared_collateral_gives_the_same_verdicts(void **state)
             assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &b, NULL), 0);
             assert_memory_equal(&a.claims, &b.claims, sizeof(a.claims));
         }
+        /* the PCK certificates kept parsed too: same claims; a changed PCK certificate in
+         * the quote is still parsed afresh and rejected */
+        assert_int_equal(gtee_collateral_prepare_pck(&s.col, s.quote, s.quote_len, NULL), 0);
+        assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &b, NULL), 0);
+        assert_memory_equal(&a.claims, &b.claims, sizeof(a.claims));
+        {
+            struct dcap_quote q;
+            size_t at;
+
+            assert_int_equal(dcap_quote_parse(s.quote, s.quote_len, &q, NULL), 0);
+            assert_true(flip_pem_cert(s.quote + q.cert_data.off, q.cert_data.len, 0, &at));
+            expect_rejected(&s, &s.col, s.at, "pck.chain.", "prepared PCK chain, leaf changed");
+        }
         /* still time-checked on every call */
         expect_rejected(&s, &s.col, s.at + 31 * 86400, "collateral.tcb_info.expired", "prepared, a month later");
         sample_free(&s);
