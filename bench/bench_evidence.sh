@@ -24,7 +24,7 @@ bin="$build/bench_evidence"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src" "$root/bench/bench_evidence.c" "$build/libgtee.a" \
     $(pkg-config --libs libssl libcrypto jansson libsecp256k1) -o "$bin"
 
-echo "# one core (cpu $CORE), $secs s per measurement"
+echo "# one core (cpu $CORE), $secs s of process CPU time per measurement (as openssl speed counts)"
 ours=$(taskset -c "$CORE" "$bin" "$root/../shared/vectors" "$secs")
 ref=$(taskset -c "$CORE" node "$root/bench/bench_dcap_qvl.js" "$root" "$secs")
 speed=$(taskset -c "$CORE" openssl speed -seconds "$secs" ecdsap256 ecdsap384 2>/dev/null)
