@@ -145,7 +145,8 @@ STACK_OF(X509) *dcap_pem_chain(const struct gtee_collateral *col, const uint8_t 
 bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
                        const char *const *names, bool *simulated, struct gtee_verdict *v);
 
-/* collateral.c: Intel TCB info v3 and QE identity v2. */
+/* tcb_info.c (parsers) and collateral.c (signed-JSON splitter): Intel TCB info v3 and QE
+ * identity v2. */
 #define TCB_LEVEL_MAX 64
 struct tcb_level {
     uint8_t sgx_svn[16];
