@@ -37,6 +37,8 @@ struct sim_opts {
     const char *tcb_status;  /* status of the matching TCB level; default "UpToDate" */
     bool tdx;                /* a TDX quote v4 (and TDX collateral) instead of SGX v3 */
     bool module_wrong_mrsigner; /* TDX: the module identity names another MRSIGNERSEAM */
+    bool tdx_v5;             /* with tdx: quote version 5 (body descriptor, TD 1.0 body) */
+    bool crl_wrong_signer;   /* the PCK CRL names the PCK CA but is signed by the root key */
 };
 
 struct sim_world {
@@ -332,7 +334,7 @@ static inline void sim_quote(struct sim_world *w, const struct sim_opts *o)
     uint8_t *body, *qe;
 
     memset(q, 0, sizeof(q));
-    put_u16le(q, o->tdx ? 4 : 3);
+    put_u16le(q, o->tdx ? (o->tdx_v5 ? 5 : 4) : 3);
     put_u16le(q + 2, 2);
     if (o->tdx)
         put_u32le(q + 4, 0x81);
@@ -340,6 +342,11 @@ static inline void sim_quote(struct sim_world *w, const struct sim_opts *o)
     put_u16le(q + 10, 11); /* PCE SVN */
     memcpy(q + 12, "\x93\x9a\x72\x33\xf7\x9c\x4c\xa9\x94\x0a\x0d\xb3\x95\x7f\x06\x07", 16);
     body = q + 48;
+    if (o->tdx_v5) {                      /* TDX quote v5: body descriptor, type 2 (TD 1.0) */
+        put_u16le(q + 48, 2);
+        put_u32le(q + 50, 584);
+        body += 6;
+    }
     if (o->tdx) {
         body[0] = 6;                      /* TEE_TCB_SVN: module SVN 6, major version 1, ... */
         body[1] = 1;
@@ -360,10 +367,10 @@ static inline void sim_quote(struct sim_world *w, const struct sim_opts *o)
         put_u16le(body + 258, 4);         /* ISVSVN */
         memcpy(body + 320, "simulated report data", 21);
     }
-    n = 48 + body_len + 4;
+    n = (size_t)(body - q) + body_len + 4;
     sig_start = n;
     sim_pub_xy(w->att_key, att);
-    sim_sign(w->att_key, q, 48 + body_len, q + n);
+    sim_sign(w->att_key, q, n - 4, q + n);
     n += 64;
     memcpy(q + n, att, 64);
     n += 64;
@@ -440,7 +447,7 @@ static inline void sim_world_make(struct sim_world *w, const struct sim_opts *o)
         abort();
     sim_collateral(w, o);
     snprintf(path, sizeof(path), "%s/pck_crl.der", w->dir);
-    sim_write_crl(path, w->ca, w->ca_key, o->revoke_leaf ? w->leaf : NULL);
+    sim_write_crl(path, w->ca, o->crl_wrong_signer ? w->root_key : w->ca_key, o->revoke_leaf ? w->leaf : NULL);
     snprintf(path, sizeof(path), "%s/root_ca_crl.der", w->dir);
     sim_write_crl(path, w->root, w->root_key, o->revoke_tcb_signer ? w->tcb : NULL);
     sim_write(w->dir, "sim_root_ca.der", w->root_der, w->root_der_len);
