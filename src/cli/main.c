@@ -26,6 +26,8 @@ static const struct cli_cmd commands[] = {
     { "inspect", "Show a container's header, size and content id (no key needed)", cmd_inspect },
     { "sim", "Simulated TEE device for development and CI (not secure): sim init DIR", cmd_sim },
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
+    { "evidence", "Verify TEE evidence (SGX/TDX quotes) against collateral and a policy", cmd_evidence },
+    { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
 };
 
 int cmd_version(int argc, char **argv)
