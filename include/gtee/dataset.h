@@ -101,4 +101,15 @@ int gtee_dataset_load_npy(const char *x_path, const char *y_path, struct gtee_no
 int gtee_dataset_load_mnist_dir(const char *dir, const char *split, struct gtee_norm norm,
                                 struct gtee_dataset *ds, struct gtee_err *err) GTEE_MUST_USE;
 
+/* The order of the items in one epoch: a permutation of 0 .. n-1 that depends only on
+ * (seed, epoch), the same on every machine and thread count (Fisher-Yates driven by
+ * SplitMix64 over seed and epoch, unbiased bounded draws). n >= 1. */
+int gtee_dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch,
+                         struct gtee_err *err) GTEE_MUST_USE;
+
+/* Copies the items order[0 .. count) of ds into x [count, item_len] and y [count]
+ * (a mini-batch); fails if an index is out of range. */
+int gtee_dataset_gather(const struct gtee_dataset *ds, const size_t *order, size_t count, float *x,
+                        int64_t *y, struct gtee_err *err) GTEE_MUST_USE;
+
 #endif
