@@ -9,5 +9,6 @@ int cmd_decrypt(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 #endif
