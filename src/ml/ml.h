@@ -11,7 +11,7 @@
 
 #include "gtee/ml.h"
 
-#define ML_MIN_OPSET 7
+#define ML_MIN_OPSET 1
 #define ML_MAX_OPSET 17
 #define ML_MAX_NODE_IO 1024 /* inputs or outputs of one node (Concat may have many) */
 
@@ -88,11 +88,17 @@ struct ml_kernel {
 typedef int (*ml_backward_fn)(struct ml_kernel *k, struct gtee_ml_tensor **dout,
                               struct gtee_ml_tensor **din);
 
+#define ML_DEFER 1
+/* Graph inputs of int64 with rank <= 1 and at most this many elements are read at plan
+ * time (shape-like: a Reshape target, Slice bounds); the plan is rebuilt when they change. */
+#define ML_SHAPE_INPUT_MAX 64
+
 struct ml_op {
     const char *name;
     int min_opset, max_opset;
     uint16_t min_in, max_in, min_out, max_out;
-    /* Checks attributes and input types, sets each output's dtype and shape. */
+    /* Checks attributes and input types, sets each output's dtype and shape. Returns
+     * ML_DEFER when a shape depends on an input's values that are not known yet. */
     int (*infer)(struct ml_kernel *k);
     int (*forward)(struct ml_kernel *k);
     size_t (*workspace)(const struct ml_kernel *k); /* NULL: none */
@@ -159,6 +165,8 @@ struct ml_plan {
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
                   struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
+/* A graph input read at plan time (ML_SHAPE_INPUT_MAX). */
+bool ml_shape_input(const struct gtee_ml_tensor *t);
 /* Fills k for node i from the plan. */
 void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, struct ml_kernel *k);
 

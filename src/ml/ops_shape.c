@@ -132,7 +132,7 @@ static int axes_of(struct ml_kernel *k, const int64_t **axes, int64_t *n)
     if ((rc = list_input(k, 1, n, axes)) < 0)
         return rc;
     if (!*axes)
-        return ml_fail(k, GTEE_EUNSUPPORTED, "axes must be known before the run");
+        return ML_DEFER;
     return 0;
 }
 
@@ -145,7 +145,7 @@ static int infer_squeeze(struct ml_kernel *k)
     int64_t n;
     int rc, a;
 
-    if ((rc = ml_need(k, 0, ANY)) < 0 || (rc = axes_of(k, &axes, &n)) < 0)
+    if ((rc = ml_need(k, 0, ANY)) < 0 || (rc = axes_of(k, &axes, &n)) != 0)
         return rc;
     for (int64_t i = 0; i < n; i++) {
         if ((rc = ml_axis(k, axes[i], x->rank, "axis", &a)) < 0)
@@ -176,7 +176,7 @@ static int infer_unsqueeze(struct ml_kernel *k)
     int64_t n;
     int rc, a, r, src = 0;
 
-    if ((rc = ml_need(k, 0, ANY)) < 0 || (rc = axes_of(k, &axes, &n)) < 0)
+    if ((rc = ml_need(k, 0, ANY)) < 0 || (rc = axes_of(k, &axes, &n)) != 0)
         return rc;
     if (!axes || n < 1 || x->rank + n > GTEE_ML_MAX_RANK)
         return ml_fail(k, GTEE_EFORMAT, "axes missing, or the result would have rank over %d", GTEE_ML_MAX_RANK);

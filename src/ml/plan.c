@@ -62,6 +62,21 @@ static int check_outputs(const struct gtee_ml_model *m, struct ml_kernel *k, boo
     return 0;
 }
 
+bool ml_shape_input(const struct gtee_ml_tensor *t)
+{
+    return t->dtype == GTEE_ML_INT64 && t->rank <= 1 && t->data && ml_known(t) &&
+           ml_elems(t) <= ML_SHAPE_INPUT_MAX;
+}
+
+/* An input whose rank is only known at run time defers the node too. */
+static bool deferred(const struct ml_kernel *k)
+{
+    for (size_t j = 0; j < k->n_in; j++)
+        if (k->in[j] && k->in[j]->rank < 0)
+            return true;
+    return false;
+}
+
 static bool inputs_known(const struct ml_plan *p, const struct ml_kernel *k, bool shape_only)
 {
     for (size_t j = 0; j < k->n_in; j++) {
@@ -238,8 +253,18 @@ int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *in
     memset(p, 0, sizeof(*p));
     TRY(alloc_plan(m, p, err));
     for (size_t i = 0; i < m->n_inputs; i++) {
+        size_t v = (size_t)m->inputs[i];
         TRY(check_input(m, i, &inputs[i], concrete, err));
-        ml_set_like(&p->vals[m->inputs[i]], &inputs[i], inputs[i].dtype);
+        ml_set_like(&p->vals[v], &inputs[i], inputs[i].dtype);
+        if (concrete && ml_shape_input(&inputs[i])) {
+            size_t bytes = (size_t)ml_elems(&inputs[i]) * 8;
+            p->folded[v] = malloc(bytes + 1);
+            ENSURE(p->folded[v], err, GTEE_ENOMEM, "ml: out of memory");
+            if (bytes)
+                memcpy(p->folded[v], inputs[i].data, bytes);
+            p->vals[v].data = p->folded[v];
+            p->known[v] = 1;
+        }
     }
     for (size_t i = 0; i < m->n_nodes; i++) {
         const struct ml_node *n = &m->nodes[i];
@@ -253,7 +278,18 @@ int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *in
         for (size_t j = 0; j < k.n_out; j++)
             if (k.out[j])
                 memset(k.out[j], 0, sizeof(*k.out[j]));
-        TRY(n->op->infer(&k));
+        rc = deferred(&k) ? ML_DEFER : n->op->infer(&k);
+        if (rc < 0)
+            goto out;
+        if (rc == ML_DEFER) {
+            rc = 0;
+            if (concrete)
+                return ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+            for (size_t j = 0; j < k.n_out; j++)
+                if (k.out[j])
+                    k.out[j]->rank = -1; /* shape known only at run time */
+            continue;
+        }
         TRY(check_outputs(m, &k, &all_known));
         if (concrete && !all_known)
             return ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");

@@ -14,6 +14,7 @@ struct gtee_ml_session {
     bool planned;
     struct ml_plan plan;
     struct gtee_ml_tensor *shapes; /* input types the plan was built for */
+    int64_t *values;               /* and the values of shape-like inputs, ML_SHAPE_INPUT_MAX each */
 };
 
 int gtee_ml_session_new(const struct gtee_ml_model *m, const struct gtee_ml_options *opt,
@@ -24,9 +25,15 @@ int gtee_ml_session_new(const struct gtee_ml_model *m, const struct gtee_ml_opti
     if (!m || !out)
         return GTEE_FAIL(err, GTEE_EINVAL, "ml: bad arguments");
     s = calloc(1, sizeof(*s));
-    if (s)
+    if (s) {
         s->shapes = calloc(m->n_inputs + 1, sizeof(*s->shapes));
-    if (!s || !s->shapes) {
+        s->values = calloc((m->n_inputs + 1) * ML_SHAPE_INPUT_MAX, sizeof(int64_t));
+    }
+    if (!s || !s->shapes || !s->values) {
+        if (s) {
+            free(s->shapes);
+            free(s->values);
+        }
         free(s);
         return GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
     }
@@ -44,6 +51,7 @@ void gtee_ml_session_free(struct gtee_ml_session *s)
         return;
     ml_plan_free(&s->plan);
     free(s->shapes);
+    free(s->values);
     free(s);
 }
 
@@ -53,7 +61,9 @@ static bool same_shapes(const struct gtee_ml_session *s, const struct gtee_ml_te
         return false;
     for (size_t i = 0; i < s->m->n_inputs; i++)
         if (in[i].dtype != s->shapes[i].dtype || in[i].rank != s->shapes[i].rank ||
-            (in[i].rank > 0 && memcmp(in[i].dim, s->shapes[i].dim, (size_t)in[i].rank * sizeof(int64_t))))
+            (in[i].rank > 0 && memcmp(in[i].dim, s->shapes[i].dim, (size_t)in[i].rank * sizeof(int64_t))) ||
+            (ml_shape_input(&in[i]) &&
+             memcmp(in[i].data, s->values + i * ML_SHAPE_INPUT_MAX, (size_t)ml_elems(&in[i]) * sizeof(int64_t))))
             return false;
     return true;
 }
@@ -72,6 +82,8 @@ static int replan(struct gtee_ml_session *s, const struct gtee_ml_tensor *in, st
     for (size_t i = 0; i < s->m->n_inputs; i++) {
         s->shapes[i] = in[i];
         s->shapes[i].data = NULL;
+        if (ml_shape_input(&in[i]))
+            memcpy(s->values + i * ML_SHAPE_INPUT_MAX, in[i].data, (size_t)ml_elems(&in[i]) * sizeof(int64_t));
     }
     s->planned = true;
     return 0;
@@ -103,7 +115,8 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
     if (!same_shapes(s, inputs))
         TRY(replan(s, inputs, err));
     for (size_t i = 0; i < n_inputs; i++)
-        s->plan.vals[m->inputs[i]].data = inputs[i].data;
+        if (!s->plan.known[m->inputs[i]])
+            s->plan.vals[m->inputs[i]].data = inputs[i].data;
     openblas_set_num_threads(s->threads);
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_kernel k;

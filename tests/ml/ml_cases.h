@@ -4,6 +4,9 @@
 #ifndef GTEE_TESTS_ML_CASES_H
 #define GTEE_TESTS_ML_CASES_H
 
+/* Not every test uses every helper. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
