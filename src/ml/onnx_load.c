@@ -239,8 +239,8 @@ static int read_node(struct loader *L, size_t idx)
             TRY(add_value(L, np->output[i], ML_VAL_NODE, (int)idx, &n->out[i]));
     }
     for (size_t i = 0; i < np->n_attribute; i++) {
+        n->n_attr++; /* counted first: a partial attribute is freed with the node */
         TRY(copy_attr(L, np->attribute[i], &n->attr[i], &bad));
-        n->n_attr++;
     }
     n->op = default_domain(np->domain) ? ml_op_find(n->op_type) : NULL;
     if (!n->op) {
