@@ -1,0 +1,56 @@
+/* The host's side of the enclave boundary: start the enclave process from a measured
+ * executable, talk to it over one socket (gtee/msg.h), stop it. Nothing here ever holds a
+ * key or plaintext of the enclave. */
+#ifndef GTEE_ENCLAVE_H
+#define GTEE_ENCLAVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gtee/err.h"
+#include "gtee/tee.h"
+
+struct gtee_enclave_launch {
+    const char *binary;      /* the gtee-enclave executable */
+    const char *tee;         /* sim, sgx, tdx, snp, auto */
+    const char *root;        /* NULL: "/" */
+    const char *sim_dir;     /* sim only */
+    const char *config;      /* operator configuration text, measured; NULL: "" */
+    int sim_quote_version;   /* sim only: 3 or 4; 0: default */
+    int stderr_fd;           /* where the enclave's stderr goes; -1: inherit */
+};
+
+struct gtee_enclave_proc {
+    pid_t pid;
+    int fd;                        /* the one socket */
+    uint64_t next_id;
+    uint8_t binary_sha256[32];     /* what the host hashed and then executed */
+};
+
+struct gtee_enclave_info {
+    enum gtee_tee_kind kind;
+    int simulated;
+    uint8_t measurement[GTEE_MEASUREMENT_MAX];
+    size_t measurement_len;
+    uint8_t exe_sha256[32];        /* the enclave's own hash of its executable */
+    uint8_t enclave_pub[GTEE_ENCLAVE_PUB_LEN];
+    uint8_t enclave_addr[GTEE_ENCLAVE_ADDR_LEN];
+    uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN];
+};
+
+/* Opens the binary, hashes that descriptor and fexecve()s the same descriptor in a child,
+ * so the file hashed is the file executed (docs/tee.md, "Measurement"). */
+int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p,
+                       struct gtee_err *err) GTEE_MUST_USE;
+/* One request and its answer. An ERROR answer becomes its code and message in err. */
+int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *payload, size_t len,
+                      uint8_t **reply, size_t *reply_len, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_enclave_info(struct gtee_enclave_proc *p, struct gtee_enclave_info *info,
+                      struct gtee_err *err) GTEE_MUST_USE;
+int gtee_enclave_info_parse(const uint8_t *payload, size_t len, struct gtee_enclave_info *info,
+                            struct gtee_err *err) GTEE_MUST_USE;
+/* Closes the socket and reaps the process; *status as from waitpid (may be NULL). */
+int gtee_enclave_stop(struct gtee_enclave_proc *p, int *status);
+
+#endif

@@ -1,0 +1,211 @@
+/* Glacier TEE Node evidence verification and policy: Intel SGX DCAP quotes (v3), Intel TDX
+ * quotes (v4, v5), simulated evidence in the same formats, and (through snp.h) AMD SEV-SNP
+ * reports. One call verifies evidence against collateral and trust anchors at a given time,
+ * then applies a policy, and fills a structured verdict: accepted or not, every reason, and
+ * the verified claims. See docs/evidence.md and docs/policy.md. */
+#ifndef GTEE_EVIDENCE_H
+#define GTEE_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+
+enum gtee_tee_type {
+    GTEE_TEE_UNKNOWN = 0,
+    GTEE_TEE_SGX = 1,
+    GTEE_TEE_TDX = 2,
+    GTEE_TEE_SNP = 3,
+};
+#define GTEE_TEE_TYPE_COUNT 4
+const char *gtee_tee_type_name(enum gtee_tee_type t); /* "sgx", "tdx", "snp", "unknown" */
+
+/* Intel TCB statuses (TCB info v3 / QE identity v2), worst last as Intel's QVL orders them. */
+enum gtee_tcb_status {
+    GTEE_TCB_NONE = 0, /* not derived (SNP, or verification stopped early) */
+    GTEE_TCB_UP_TO_DATE,
+    GTEE_TCB_SW_HARDENING_NEEDED,
+    GTEE_TCB_CONFIGURATION_NEEDED,
+    GTEE_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+    GTEE_TCB_OUT_OF_DATE,
+    GTEE_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+    GTEE_TCB_REVOKED,
+};
+#define GTEE_TCB_STATUS_COUNT 8
+const char *gtee_tcb_status_name(enum gtee_tcb_status s); /* Intel's spelling, e.g. "UpToDate" */
+/* Returns GTEE_TCB_NONE for an unknown name. */
+enum gtee_tcb_status gtee_tcb_status_from_name(const char *name);
+
+#define GTEE_MEASUREMENT_MAX_LEN 48 /* TDX MRTD/RTMR and SNP measurement: SHA-384 */
+#define GTEE_SGX_MEASUREMENT_LEN 32 /* MRENCLAVE, MRSIGNER */
+#define GTEE_REPORT_DATA_LEN 64
+#define GTEE_HOST_DATA_LEN 32
+#define GTEE_FMSPC_LEN 6
+#define GTEE_ADVISORY_MAX 48
+#define GTEE_ADVISORY_ID_MAX 24
+#define GTEE_REASON_MAX 24
+#define GTEE_REASON_CODE_MAX 48
+#define GTEE_REASON_MSG_MAX 200
+#define GTEE_RTMR_COUNT 4
+
+/* What the evidence proves, once verified. Fields of other TEE types stay zero. */
+struct gtee_claims {
+    enum gtee_tee_type tee;
+    bool simulated;       /* chained to a simulated root, never to a vendor's */
+    bool debug;           /* SGX ATTRIBUTES.DEBUG, TDX TD_ATTRIBUTES.DEBUG, SNP policy DEBUG */
+    uint16_t quote_version;
+    uint8_t report_data[GTEE_REPORT_DATA_LEN];
+
+    struct {
+        uint8_t mrenclave[GTEE_SGX_MEASUREMENT_LEN];
+        uint8_t mrsigner[GTEE_SGX_MEASUREMENT_LEN];
+        uint16_t isv_prod_id;
+        uint16_t isv_svn;
+        uint8_t attributes[16];
+        uint32_t miscselect;
+        uint8_t cpu_svn[16];
+    } sgx;
+    struct {
+        uint8_t mrtd[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t rtmr[GTEE_RTMR_COUNT][GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t td_attributes[8];
+        uint8_t xfam[8];
+        uint8_t tee_tcb_svn[16];
+        uint8_t mrseam[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t mrconfigid[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t mrowner[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t mrownerconfig[GTEE_MEASUREMENT_MAX_LEN];
+    } tdx;
+    struct {
+        uint8_t measurement[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t host_data[GTEE_HOST_DATA_LEN];
+        uint64_t guest_policy;
+    } snp;
+
+    /* Intel TCB evaluation (SGX/TDX). */
+    enum gtee_tcb_status tcb_status;
+    size_t n_advisories;
+    char advisory_ids[GTEE_ADVISORY_MAX][GTEE_ADVISORY_ID_MAX];
+    uint8_t fmspc[GTEE_FMSPC_LEN];
+    int64_t collateral_issued;      /* oldest issue date among the collateral (unix s), 0 if none */
+    int64_t collateral_next_update; /* earliest nextUpdate among the collateral (unix s), 0 if none */
+};
+
+/* One reason for rejection: a stable code ("quote.signature") and a message naming the
+ * region, offset or certificate. */
+struct gtee_reason {
+    char code[GTEE_REASON_CODE_MAX];
+    char msg[GTEE_REASON_MSG_MAX];
+};
+
+struct gtee_verdict {
+    bool accepted;  /* true only if every verification step ran and passed, and the policy holds */
+    bool verified;  /* the evidence and its collateral verified (policy aside) */
+    size_t n_reasons;
+    bool reasons_truncated;
+    struct gtee_reason reasons[GTEE_REASON_MAX];
+    struct gtee_claims claims;
+};
+
+/* True if the verdict carries a reason whose code starts with prefix. */
+bool gtee_verdict_has(const struct gtee_verdict *v, const char *code_prefix);
+
+/* ---- collateral: a directory per quote (docs/evidence.md, "Collateral files") ---- */
+struct gtee_blob {
+    uint8_t *p;
+    size_t len;
+};
+
+struct gtee_collateral {
+    struct gtee_blob tcb_info;            /* tcb_info.json */
+    struct gtee_blob tcb_info_chain;      /* tcb_info_issuer_chain.pem */
+    struct gtee_blob qe_identity;         /* qe_identity.json */
+    struct gtee_blob qe_identity_chain;   /* qe_identity_issuer_chain.pem */
+    struct gtee_blob pck_crl;             /* pck_crl.der (optional) */
+    struct gtee_blob root_ca_crl;         /* root_ca_crl.der (optional) */
+    struct gtee_blob pck_crl_chain;       /* pck_crl_issuer_chain.pem (optional) */
+};
+
+/* Reads the collateral files of dir. Missing required files: GTEE_ENOTFOUND; CRL files are
+ * optional. Free with gtee_collateral_free. */
+int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it zeroed */
+
+/* ---- trust anchors ---- */
+/* The pinned Intel SGX Root CA (DER) and its SHA-256 fingerprint. */
+extern const uint8_t gtee_intel_sgx_root_ca_der[];
+extern const size_t gtee_intel_sgx_root_ca_der_len;
+
+struct gtee_anchors {
+    const uint8_t *intel_root_der; /* NULL: the pinned Intel SGX Root CA */
+    size_t intel_root_len;
+    const uint8_t *sim_root_der;   /* NULL: no simulated root; evidence under it is simulated */
+    size_t sim_root_len;
+};
+
+/* ---- policy (docs/policy.md) ---- */
+#define GTEE_POLICY_LIST_MAX 16
+
+struct gtee_measurement_list {
+    size_t n;
+    uint8_t v[GTEE_POLICY_LIST_MAX][GTEE_MEASUREMENT_MAX_LEN];
+};
+
+struct gtee_policy {
+    unsigned tee_types;          /* bit (1u << enum gtee_tee_type) */
+    bool allow_simulation;
+    bool allow_debug;
+    unsigned accepted_tcb;       /* bit (1u << enum gtee_tcb_status) */
+    uint32_t max_collateral_age_days; /* 0: no limit beyond the collateral's own nextUpdate */
+    struct {
+        struct gtee_measurement_list mrenclave, mrsigner; /* 32 bytes used; empty: any */
+        bool has_isv_prod_id;
+        uint16_t isv_prod_id;
+        uint16_t min_isv_svn;
+    } sgx;
+    struct {
+        struct gtee_measurement_list mrtd;
+        struct gtee_measurement_list rtmr[GTEE_RTMR_COUNT];
+    } tdx;
+    struct {
+        struct gtee_measurement_list measurement;
+        bool has_host_data;
+        uint8_t host_data[GTEE_HOST_DATA_LEN];
+    } snp;
+    bool has_report_data;
+    uint8_t report_data[GTEE_REPORT_DATA_LEN];
+};
+
+/* The strict default: hardware TEE types, no simulation, no debug, TCB status UpToDate only,
+ * any measurement. */
+void gtee_policy_default(struct gtee_policy *p);
+/* Parses policy JSON over the defaults; unknown keys and bad values fail with GTEE_EFORMAT
+ * naming the key. */
+int gtee_policy_parse(const char *json, size_t len, struct gtee_policy *p, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_policy_load(const char *path, struct gtee_policy *p, struct gtee_err *err) GTEE_MUST_USE;
+
+/* ---- verification ---- */
+/* Verifies evidence (an SGX/TDX quote, or an SNP report once snp.h plugs in) at unix time
+ * `at`, against col (may be NULL for kinds that need none), anchors (NULL: the pinned Intel
+ * root only) and policy (NULL: the default policy). Fills v completely.
+ * Returns 0 if accepted; GTEE_EPOLICY if rejected (v names every reason); GTEE_EFORMAT if the
+ * evidence bytes are malformed (v names where); other negative codes for internal failures. */
+int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
+                         const struct gtee_anchors *anchors, const struct gtee_policy *policy,
+                         int64_t at, struct gtee_verdict *v, struct gtee_err *err) GTEE_MUST_USE;
+
+/* Applies policy at time `at` to the claims in v, adding "policy.*" reasons and settling
+ * v->accepted (true only if v->verified and no reason was given). Exposed so that the SNP
+ * verifier and the attested channel share one policy engine. */
+void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verdict *v);
+
+/* ---- output ---- */
+/* The verdict as one JSON object (malloc'd, NUL-terminated); free with free(). */
+int gtee_verdict_to_json(const struct gtee_verdict *v, char **out, struct gtee_err *err) GTEE_MUST_USE;
+
+/* Parses "2025-07-19T10:01:17Z" (RFC 3339, UTC or numeric offset, optional fraction) or a
+ * decimal unix time into unix seconds. */
+int gtee_time_parse(const char *s, int64_t *out, struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

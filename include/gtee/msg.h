@@ -1,0 +1,82 @@
+/* The host-enclave message protocol: one stream socket, length-prefixed messages with a
+ * fixed 20-byte header. The host asks, the enclave answers; every byte from the host is
+ * untrusted. Layout and semantics in docs/tee.md ("Message protocol"). */
+#ifndef GTEE_MSG_H
+#define GTEE_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+
+#define GTEE_MSG_MAGIC 0x4754454Du     /* "GTEM", big-endian on the wire */
+#define GTEE_MSG_VERSION 1
+#define GTEE_MSG_HEADER_LEN 20         /* magic 4, version 2, type 2, request id 8, length 4 */
+#define GTEE_MSG_MAX_PAYLOAD (1u << 20)
+#define GTEE_MSG_NONCE_LEN 32          /* EVIDENCE: the caller's half of the report data */
+
+enum gtee_msg_type {
+    GTEE_MSG_INFO = 1,      /* -> tee kind, flags, measurement, Enclave key and ID, channel key */
+    GTEE_MSG_EVIDENCE = 2,  /* nonce[32] -> report_data[64] || evidence */
+    GTEE_MSG_SEAL = 3,      /* policy u8 || data -> sealed blob */
+    GTEE_MSG_UNSEAL = 4,    /* blob -> plaintext length u32 (the plaintext stays inside) */
+    GTEE_MSG_RELAY = 5,     /* a box for the enclave -> host part, box for the client */
+    GTEE_MSG_ERROR = 0x7f,  /* code i32 || text (never secret values) */
+};
+#define GTEE_MSG_REPLY 0x8000u          /* set in the type of every answer */
+
+#define GTEE_MSG_FLAG_SIMULATED 0x01    /* INFO flags: the TEE is the simulation */
+
+struct gtee_msg_header {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t type;
+    uint64_t request_id;
+    uint32_t length;        /* payload bytes after the header, <= GTEE_MSG_MAX_PAYLOAD */
+};
+
+/* Checks magic, version and length bound of the first GTEE_MSG_HEADER_LEN bytes. */
+int gtee_msg_header_parse(const uint8_t *buf, size_t len, struct gtee_msg_header *h,
+                          struct gtee_err *err) GTEE_MUST_USE;
+void gtee_msg_header_write(uint8_t out[GTEE_MSG_HEADER_LEN], uint16_t type, uint64_t request_id,
+                           uint32_t length);
+/* Header + payload in one allocated buffer. */
+int gtee_msg_encode(uint16_t type, uint64_t request_id, const void *payload, size_t len, uint8_t **msg,
+                    size_t *msg_len, struct gtee_err *err) GTEE_MUST_USE;
+/* An ERROR reply carrying code and a message text (truncated to 256 bytes). */
+int gtee_msg_encode_error(uint64_t request_id, int code, const char *text, uint8_t **msg, size_t *msg_len,
+                          struct gtee_err *err) GTEE_MUST_USE;
+
+/* Whole-message socket I/O. recv: GTEE_ENOTFOUND on a clean end of stream before a header;
+ * GTEE_EFORMAT on a bad header (the stream cannot be resynchronised: close it). *msg holds
+ * header and payload, allocated. */
+int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
+
+
+/* ---- relay boxes: bytes for the enclave that the host carries but cannot read ----
+ * A client encrypts to the enclave's channel key (P-256): ECDH with a fresh client key,
+ * HKDF-SHA256 to a request key and a response key, AES-256-GCM. The request box is
+ * client_pub[65] || nonce[12] || ciphertext || tag[16]; a response box is
+ * nonce[12] || ciphertext || tag[16] under the response key. docs/tee.md has the details. */
+#define GTEE_RELAY_PUB_LEN 65
+#define GTEE_RELAY_KEY_LEN 32
+#define GTEE_RELAY_REQ_OVERHEAD (65 + 12 + 16)
+#define GTEE_RELAY_RESP_OVERHEAD (12 + 16)
+
+/* Client side: box for the enclave, and the key its response will be under (a secret). */
+int gtee_relay_seal_request(const uint8_t channel_pub[GTEE_RELAY_PUB_LEN], const void *pt, size_t len,
+                            uint8_t resp_key[GTEE_RELAY_KEY_LEN], uint8_t **box, size_t *box_len,
+                            struct gtee_err *err) GTEE_MUST_USE;
+/* Enclave side: channel_priv is the P-256 private scalar (32 bytes). *pt is allocated. */
+int gtee_relay_open_request(const uint8_t channel_priv[32], const uint8_t channel_pub[GTEE_RELAY_PUB_LEN],
+                            const uint8_t *box, size_t box_len, uint8_t resp_key[GTEE_RELAY_KEY_LEN],
+                            uint8_t **pt, size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_relay_seal_response(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const void *pt, size_t len,
+                             uint8_t **box, size_t *box_len, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_relay_open_response(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const uint8_t *box, size_t box_len,
+                             uint8_t **pt, size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+/* A fresh P-256 key pair (the channel key): priv 32 bytes big-endian, pub uncompressed. */
+int gtee_relay_keypair(uint8_t priv[32], uint8_t pub[GTEE_RELAY_PUB_LEN], struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

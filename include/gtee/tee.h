@@ -1,0 +1,126 @@
+/* TEE backends: evidence, sealing keys and measurement behind one ops table (sim, SGX under
+ * Gramine, TDX and SEV-SNP through configfs-tsm), the Enclave identity and sealed blobs.
+ * docs/tee.md describes each backend, what it protects against, and the byte layouts. */
+#ifndef GTEE_TEE_H
+#define GTEE_TEE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+
+#define GTEE_REPORT_DATA_LEN 64
+#define GTEE_SEAL_KEY_LEN 32
+#define GTEE_MEASUREMENT_MAX 48   /* SGX MRENCLAVE 32, TDX MRTD 48, SNP MEASUREMENT 48 */
+#define GTEE_EVIDENCE_MAX (1u << 20)
+
+enum gtee_tee_kind {
+    GTEE_TEE_SIM = 1,
+    GTEE_TEE_SGX = 2,
+    GTEE_TEE_TDX = 3,
+    GTEE_TEE_SNP = 4,
+};
+
+/* Which identity a sealing key is bound to (SGX KEYPOLICY.MRENCLAVE / MRSIGNER). */
+enum gtee_seal_policy {
+    GTEE_SEAL_MRENCLAVE = 1,
+    GTEE_SEAL_MRSIGNER = 2,
+};
+
+/* configfs creates an item's attribute files on mkdir(2) and removes them on rmdir(2).
+ * Plain directories cannot do that, so these two calls (and only these) may be replaced
+ * by a test that emulates configfs on an ordinary file system. NULL means the real calls. */
+struct gtee_tsm_dirops {
+    int (*mkdir)(const char *path, void *arg);   /* 0 or -errno */
+    int (*rmdir)(const char *path, void *arg);
+    void *arg;
+};
+
+/* The identity the simulated TEE reports for the enclave (where SGX puts it). */
+struct gtee_tee_sim_identity {
+    uint8_t mrenclave[32];
+    uint8_t mrsigner[32];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    int debug;
+};
+
+struct gtee_tee_options {
+    const char *root;        /* file system root of the TEE's interfaces; NULL means "/" */
+    const char *sim_dir;     /* sim only: the directory made by `gtee sim init` */
+    int sim_quote_version;   /* sim only: 3 (SGX-style, default) or 4 (TDX-style) */
+    struct gtee_tee_sim_identity sim_id; /* sim only: what the simulated hardware measured */
+    const struct gtee_tsm_dirops *tsm_dirops; /* tdx/snp: NULL outside tests */
+};
+
+struct gtee_tee;
+
+/* The ops table every backend fills (src/tee/<backend>.c). */
+struct gtee_tee_ops {
+    const char *name;
+    enum gtee_tee_kind kind;
+    /* 1 if the backend's interface is present under root, 0 if not. Never fails loudly. */
+    int (*detect)(const char *root, const struct gtee_tee_options *opt);
+    int (*open)(struct gtee_tee *t, struct gtee_err *err);
+    void (*close)(struct gtee_tee *t);
+    /* Evidence in the hardware's own format, committing to report_data. Caller frees. */
+    int (*get_evidence)(struct gtee_tee *t, const uint8_t report_data[GTEE_REPORT_DATA_LEN],
+                        uint8_t **evidence, size_t *evidence_len, struct gtee_err *err);
+    int (*sealing_key)(struct gtee_tee *t, enum gtee_seal_policy policy,
+                       uint8_t key[GTEE_SEAL_KEY_LEN], struct gtee_err *err);
+    int (*measurement)(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,
+                       struct gtee_err *err);
+};
+
+/* Opens a backend by name: "sim", "sgx", "tdx", "snp" or "auto". "auto" picks the hardware
+ * backend present under opt->root and fails (GTEE_ENOTFOUND) when none is: it never picks
+ * "sim". opt may be NULL for defaults. */
+int gtee_tee_open(const char *name, const struct gtee_tee_options *opt, struct gtee_tee **out,
+                  struct gtee_err *err) GTEE_MUST_USE;
+void gtee_tee_close(struct gtee_tee *t); /* NULL ok */
+
+const char *gtee_tee_name(const struct gtee_tee *t);
+enum gtee_tee_kind gtee_tee_kind(const struct gtee_tee *t);
+int gtee_tee_is_simulated(const struct gtee_tee *t);
+
+int gtee_tee_evidence(struct gtee_tee *t, const uint8_t report_data[GTEE_REPORT_DATA_LEN],
+                      uint8_t **evidence, size_t *evidence_len, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_tee_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy,
+                         uint8_t key[GTEE_SEAL_KEY_LEN], struct gtee_err *err) GTEE_MUST_USE;
+int gtee_tee_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,
+                         struct gtee_err *err) GTEE_MUST_USE;
+
+/* Which hardware backend "auto" would pick under root ("sgx", "tdx", "snp"), or NULL. */
+const char *gtee_tee_detect(const struct gtee_tee_options *opt);
+
+/* ---- Enclave identity (src/tee/identity.c); derivation and layout in docs/tee.md ---- */
+#define GTEE_ENCLAVE_PUB_LEN 65      /* secp256k1, uncompressed */
+#define GTEE_ENCLAVE_ADDR_LEN 20     /* Ethereum address: the Enclave ID */
+#define GTEE_CHANNEL_PUB_LEN 65      /* P-256, uncompressed */
+#define GTEE_REPORT_NONCE_LEN 32
+
+/* The Enclave key: secp256k1, derived with HKDF from the MRENCLAVE-policy sealing key, so
+ * the same code on the same device always gets the same key. priv is a secret (32 bytes). */
+int gtee_tee_enclave_key(struct gtee_tee *t, uint8_t priv[32], uint8_t pub[GTEE_ENCLAVE_PUB_LEN],
+                         uint8_t addr[GTEE_ENCLAVE_ADDR_LEN], struct gtee_err *err) GTEE_MUST_USE;
+/* report_data = SHA-256("gtee report data v1" 0x00 || enclave_pub || channel_pub) || nonce
+ * (nonce NULL: 32 zero bytes). */
+int gtee_tee_report_data(const uint8_t enclave_pub[GTEE_ENCLAVE_PUB_LEN],
+                         const uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN],
+                         const uint8_t nonce[GTEE_REPORT_NONCE_LEN],
+                         uint8_t report_data[GTEE_REPORT_DATA_LEN]) GTEE_MUST_USE;
+
+/* ---- sealed blobs (src/tee/seal.c); layout in docs/tee.md ---- */
+#define GTEE_SEAL_OVERHEAD 64   /* header + tag added to the plaintext */
+#define GTEE_SEAL_MAX (1u << 20)
+
+/* Seals pt to the enclave's measurement or signer. *blob is allocated; caller frees. */
+int gtee_tee_seal(struct gtee_tee *t, enum gtee_seal_policy policy, const void *pt, size_t len,
+                  uint8_t **blob, size_t *blob_len, struct gtee_err *err) GTEE_MUST_USE;
+/* Opens a sealed blob. GTEE_EKEY if it was sealed to another identity, GTEE_EAUTH if it was
+ * altered. *pt is allocated (caller wipes and frees with gtee_tee_free_secret). */
+int gtee_tee_unseal(struct gtee_tee *t, const uint8_t *blob, size_t blob_len, uint8_t **pt,
+                    size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_tee_free_secret(void *p, size_t len); /* wipes, then frees; NULL ok */
+
+#endif

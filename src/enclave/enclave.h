@@ -1,0 +1,48 @@
+/* Internal to the enclave: its state, the message handler (the only code that reads host
+ * bytes), the self-measurement and the process hardening. The executable is main.c. */
+#ifndef GTEE_ENCLAVE_INT_H
+#define GTEE_ENCLAVE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+#include "gtee/tee.h"
+
+#define GTEE_ENCLAVE_SECRET_MAX 4096   /* the secret slot a job uses */
+
+/* Relay operations inside a request box (docs/tee.md, "Relay"). */
+enum gtee_relay_op {
+    GTEE_RELAY_PUT_SECRET = 1,  /* secret -> kept in locked memory, sealed blob for the host */
+    GTEE_RELAY_JOB = 2,         /* input -> HMAC-SHA256(secret, input) for the client */
+};
+
+struct gtee_enclave;
+
+/* opt->sim_id must already carry the self-measurement when tee is "sim". */
+int gtee_enclave_new(const char *tee, const struct gtee_tee_options *opt, const uint8_t exe_sha256[32],
+                     struct gtee_enclave **out, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_enclave_free(struct gtee_enclave *e);
+
+/* Answers one whole message (header and payload) from the host. Always yields a reply,
+ * ERROR for anything malformed. Returns 0, or 1 when the stream must end after this reply
+ * (a bad header: framing is lost), or GTEE_ENOMEM with no reply. */
+int gtee_enclave_handle(struct gtee_enclave *e, const uint8_t *msg, size_t len, uint8_t **reply,
+                        size_t *reply_len);
+
+/* SHA-256 of the open executable file, and the measurement over it and the configuration:
+ * SHA-256("gtee enclave measurement v1" 0x00 || exe_sha256 || SHA-256(config)). */
+int gtee_enclave_hash_fd(int fd, uint8_t out[32], struct gtee_err *err) GTEE_MUST_USE;
+int gtee_enclave_measurement(const uint8_t exe_sha256[32], const void *config, size_t config_len,
+                             uint8_t out[32], struct gtee_err *err) GTEE_MUST_USE;
+
+/* Hardening (harden.c): not dumpable (so not ptrace-attachable without CAP_SYS_PTRACE),
+ * no core files, OpenSSL's secure heap (locked, excluded from dumps) for private keys. */
+int gtee_enclave_harden(struct gtee_err *err) GTEE_MUST_USE;
+/* The seccomp allow-list of the message loop; anything else kills the process (SIGSYS). */
+int gtee_enclave_seccomp(struct gtee_err *err) GTEE_MUST_USE;
+/* Locked, dump-excluded, zeroed memory for secrets; free wipes first. */
+void *gtee_enclave_secret_alloc(size_t len);
+void gtee_enclave_secret_free(void *p, size_t len);
+
+#endif

@@ -1,0 +1,177 @@
+/* gtee-enclave: the enclave process. Started by the host (src/tee/launch.c) with one socket;
+ * hardens itself, measures itself, opens its TEE backend, derives its keys, then answers the
+ * host's messages under a seccomp allow-list until the host closes the socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/guard.h"
+#include "enclave/enclave.h"
+#include "gtee/crypto.h"
+#include "gtee/msg.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GTEE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define GTEE_ASAN 1
+#endif
+#ifdef GTEE_ASAN
+/* Sanitizer builds only: LeakSanitizer's exit-time scan uses clone and ptrace, which the
+ * seccomp filter rightly kills. The handler's leaks are checked in-process by the tests and
+ * the fuzz target instead. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+    return "detect_leaks=0";
+}
+#endif
+
+struct args {
+    int fd;
+    const char *tee, *root, *sim_dir, *config;
+    int sim_quote_version;
+};
+
+static int parse(int argc, char **argv, struct args *a)
+{
+    static const struct option opts[] = {
+        { "fd", required_argument, NULL, 'f' },      { "tee", required_argument, NULL, 't' },
+        { "root", required_argument, NULL, 'r' },    { "sim-dir", required_argument, NULL, 's' },
+        { "config", required_argument, NULL, 'c' },  { "sim-quote-version", required_argument, NULL, 'q' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    memset(a, 0, sizeof(*a));
+    a->fd = -1;
+    a->config = "";
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': a->fd = atoi(optarg); break;
+        case 't': a->tee = optarg; break;
+        case 'r': a->root = optarg; break;
+        case 's': a->sim_dir = optarg; break;
+        case 'c': a->config = optarg; break;
+        case 'q': a->sim_quote_version = atoi(optarg); break;
+        default: return -1;
+        }
+    }
+    return (a->fd >= 0 && a->tee && optind == argc) ? 0 : -1;
+}
+
+/* The configuration that is part of the measurement: what changes the enclave's behaviour
+ * (backend, evidence format, the operator's config text), not where files live. */
+static int config_text(const struct args *a, char *out, size_t len)
+{
+    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n", a->tee, a->sim_quote_version, a->config);
+
+    return (n < 0 || (size_t)n >= len) ? -1 : n;
+}
+
+/* SHA-256 of the running executable. /proc/self/exe names the inode the kernel executed
+ * (the host fexecve()d the descriptor it hashed), and the kernel refuses writes to a file
+ * being executed (ETXTBSY), so these bytes are the ones that run. */
+static int hash_self(uint8_t out[32], struct gtee_err *err)
+{
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), rc;
+
+    if (fd < 0)
+        return GTEE_FAIL(err, GTEE_EIO, "enclave: cannot open /proc/self/exe (%s)", strerror(errno));
+    rc = gtee_enclave_hash_fd(fd, out, err);
+    close(fd);
+    return rc;
+}
+
+static int serve(struct gtee_enclave *e, int fd, struct gtee_err *err)
+{
+    for (;;) {
+        uint8_t *msg = NULL, *reply = NULL;
+        size_t len = 0, reply_len = 0;
+        int rc = gtee_msg_recv(fd, &msg, &len, err), fatal;
+
+        if (rc == GTEE_ENOTFOUND)
+            return 0; /* the host closed the socket: done */
+        if (rc < 0) {
+            /* A bad header: answer once, then end (the stream cannot be resynchronised). */
+            if (gtee_msg_encode_error(0, rc, err->msg, &reply, &reply_len, NULL) == 0 &&
+                gtee_msg_send(fd, reply, reply_len, NULL) != 0)
+                rc = GTEE_EIO; /* the host is gone as well */
+            free(reply);
+            return rc;
+        }
+        fatal = gtee_enclave_handle(e, msg, len, &reply, &reply_len);
+        free(msg);
+        if (fatal < 0)
+            return GTEE_FAIL(err, fatal, "enclave: out of memory");
+        rc = gtee_msg_send(fd, reply, reply_len, err);
+        free(reply);
+        if (rc < 0 || fatal)
+            return rc < 0 ? rc : GTEE_EFORMAT;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct gtee_tee_options opt = {0};
+    struct gtee_enclave *e = NULL;
+    struct gtee_err err = {0};
+    char config[4096];
+    uint8_t exe[32];
+    struct args a;
+    int rc, n, told = 0;
+
+    /* First, before any secret exists. */
+    if (gtee_enclave_harden(&err) != 0) {
+        fprintf(stderr, "gtee-enclave: %s\n", err.msg);
+        return 1;
+    }
+    if (parse(argc, argv, &a) != 0 || (n = config_text(&a, config, sizeof(config))) < 0) {
+        fprintf(stderr, "usage: gtee-enclave --fd N --tee sim|sgx|tdx|snp [--root DIR] [--sim-dir DIR] "
+                        "[--sim-quote-version 3|4] [--config TEXT]\n");
+        return 2;
+    }
+    opt.root = a.root;
+    opt.sim_dir = a.sim_dir;
+    opt.sim_quote_version = a.sim_quote_version;
+    rc = hash_self(exe, &err);
+    if (rc == 0)
+        rc = gtee_enclave_measurement(exe, config, (size_t)n, opt.sim_id.mrenclave, &err);
+    if (rc == 0) {
+        /* The simulated signer: a fixed, published value (docs/tee.md), as no key signs us. */
+        static const char signer[] = "gtee simulated enclave signer v1";
+
+        rc = gtee_sha256(signer, sizeof(signer) - 1, opt.sim_id.mrsigner);
+        opt.sim_id.isv_prod_id = 1;
+        opt.sim_id.isv_svn = 1;
+    }
+    if (rc == 0)
+        rc = gtee_enclave_new(a.tee, &opt, exe, &e, &err);
+    if (rc == 0)
+        rc = gtee_enclave_seccomp(&err);
+    if (rc == 0) {
+        rc = serve(e, a.fd, &err);
+    } else {
+        /* Tell the host why we cannot serve: an unsolicited ERROR it reads as the answer
+         * to its first request. */
+        uint8_t *msg = NULL;
+        size_t msg_len = 0;
+
+        told = gtee_msg_encode_error(0, err.code ? err.code : rc, err.msg, &msg, &msg_len, NULL) == 0 &&
+               gtee_msg_send(a.fd, msg, msg_len, NULL) == 0;
+        free(msg);
+    }
+    gtee_enclave_free(e);
+    if (rc != 0 && !told) {
+        /* stderr is the host's to read: the message names what failed, never secret values. */
+        fprintf(stderr, "gtee-enclave: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,200 @@
+/* Internal: Intel DCAP quote layouts (SGX quote v3, TDX quote v4/v5) and the verification
+ * steps that share them. Byte layouts: Intel "SGX ECDSA Quote Library API" appendix A (v3),
+ * Intel "TDX DCAP Quoting Library API" appendix A (v4, v5). */
+#ifndef GTEE_EVIDENCE_DCAP_H
+#define GTEE_EVIDENCE_DCAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "gtee/evidence.h"
+
+#define DCAP_HEADER_LEN 48
+#define DCAP_SGX_REPORT_LEN 384
+#define DCAP_TD10_REPORT_LEN 584
+#define DCAP_TD15_REPORT_LEN 648
+#define DCAP_SIG_LEN 64
+#define DCAP_ATT_KEY_LEN 64
+#define DCAP_TEE_SGX 0x00000000u
+#define DCAP_TEE_TDX 0x00000081u
+#define DCAP_ATT_KEY_ECDSA_P256 2
+#define DCAP_CERT_PCK_CHAIN 5       /* PEM PCK leaf || intermediate || root */
+#define DCAP_CERT_QE_REPORT 6       /* QE report certification data (v4+) */
+#define DCAP_BODY_SGX 1
+#define DCAP_BODY_TD10 2
+#define DCAP_BODY_TD15 3
+#define DCAP_QE_VENDOR_INTEL "\x93\x9a\x72\x33\xf7\x9c\x4c\xa9\x94\x0a\x0d\xb3\x95\x7f\x06\x07"
+
+/* A region of the quote: where it is, for messages naming byte offsets. */
+struct dcap_region {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+};
+
+struct sgx_report {
+    uint8_t cpu_svn[16];
+    uint32_t miscselect;
+    uint8_t attributes[16];
+    uint8_t mrenclave[32];
+    uint8_t mrsigner[32];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    uint8_t report_data[64];
+};
+
+struct td_report {
+    uint8_t tee_tcb_svn[16];
+    uint8_t mrseam[48];
+    uint8_t mrsignerseam[48];
+    uint8_t seam_attributes[8];
+    uint8_t td_attributes[8];
+    uint8_t xfam[8];
+    uint8_t mrtd[48];
+    uint8_t mrconfigid[48];
+    uint8_t mrowner[48];
+    uint8_t mrownerconfig[48];
+    uint8_t rtmr[4][48];
+    uint8_t report_data[64];
+    uint8_t tee_tcb_svn2[16];  /* TD 1.5 only */
+    uint8_t mrservicetd[48];   /* TD 1.5 only */
+};
+
+struct dcap_quote {
+    uint16_t version;
+    uint16_t att_key_type;
+    uint32_t tee_type;
+    uint16_t qe_svn;
+    uint16_t pce_svn;
+    uint8_t qe_vendor_id[16];
+    enum gtee_tee_type tee;
+    uint16_t body_type;             /* DCAP_BODY_* */
+
+    struct dcap_region header;
+    struct dcap_region body;        /* the report body (after the v5 descriptor) */
+    struct dcap_region report_data; /* inside body */
+    size_t signed_len;              /* header (+ descriptor) + body */
+    struct dcap_region signature;   /* ECDSA over the signed bytes */
+    struct dcap_region att_key;
+    struct dcap_region qe_report;
+    struct dcap_region qe_report_sig;
+    struct dcap_region qe_auth;
+    struct dcap_region cert_data;   /* the PCK chain PEM */
+    uint16_t cert_type;
+
+    struct sgx_report sgx;          /* tee == SGX */
+    struct td_report td;            /* tee == TDX */
+    struct sgx_report qe;           /* the QE's own report */
+};
+
+/* dcap_quote.c: parses the layout (no cryptography). GTEE_EFORMAT naming the offset. */
+int dcap_quote_parse(const uint8_t *p, size_t len, struct dcap_quote *q, struct gtee_err *err) GTEE_MUST_USE;
+/* Decodes a 384-byte SGX report body. */
+void dcap_sgx_report_decode(const uint8_t *p, struct sgx_report *r);
+
+/* verdict.c: reason bookkeeping. */
+void verdict_reset(struct gtee_verdict *v);
+void verdict_add(struct gtee_verdict *v, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void verdict_add_advisory(struct gtee_verdict *v, const char *id);
+
+/* ecdsa.c: ECDSA P-256/SHA-256 over msg with a raw r||s signature. */
+int dcap_ecdsa_verify_pkey(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t sig[64]);
+int dcap_ecdsa_verify_raw(const uint8_t pub_xy[64], const uint8_t *msg, size_t len, const uint8_t sig[64]);
+
+/* pck_ext.c: the SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
+struct pck_ext {
+    uint8_t ppid[16];
+    uint8_t cpu_svn[16];
+    uint8_t comp_svn[16];
+    uint16_t pce_svn;
+    uint8_t pce_id[2];
+    uint8_t fmspc[6];
+};
+int dcap_pck_ext_parse(X509 *pck, struct pck_ext *ext, struct gtee_err *err) GTEE_MUST_USE;
+
+/* x509chain.c: trust store over the anchors and CRLs, and chain checks. */
+struct dcap_trust {
+    X509_STORE *store;
+    X509 *intel_root;
+    X509 *sim_root;
+    int64_t at;
+    bool have_crls;
+};
+int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const struct gtee_collateral *col,
+                    int64_t at, struct gtee_verdict *v, struct gtee_err *err) GTEE_MUST_USE;
+void dcap_trust_free(struct dcap_trust *t);
+/* Reads a PEM chain (leaf first). Returns the stack or NULL, adding "<what>.malformed". */
+STACK_OF(X509) *dcap_pem_chain(const uint8_t *pem, size_t len, const char *what, const char *const *names,
+                               struct gtee_verdict *v);
+/* Verifies leaf + intermediates up to an anchor. On failure adds "<what>.<problem>" naming the
+ * certificate by names[depth]. On success sets *simulated when the anchor is the sim root. */
+bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
+                       const char *const *names, bool *simulated, struct gtee_verdict *v);
+
+/* collateral.c: Intel TCB info v3 and QE identity v2. */
+#define TCB_LEVEL_MAX 64
+struct tcb_level {
+    uint8_t sgx_svn[16];
+    uint8_t tdx_svn[16];
+    bool has_tdx;
+    uint16_t pce_svn;
+    uint16_t isv_svn;              /* QE identity / TDX module levels */
+    enum gtee_tcb_status status;
+    size_t n_adv;
+    char adv[GTEE_ADVISORY_MAX][GTEE_ADVISORY_ID_MAX];
+};
+struct tdx_module_id {
+    char id[16];
+    uint8_t mrsigner[48];
+    uint8_t attributes[8];
+    uint8_t attributes_mask[8];
+    size_t n_levels;
+    struct tcb_level levels[8];
+};
+struct tcb_info {
+    bool tdx;
+    int version;
+    int64_t issue_date, next_update;
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    size_t n_levels;
+    struct tcb_level levels[TCB_LEVEL_MAX];
+    bool has_module;
+    uint8_t module_mrsigner[48];
+    uint8_t module_attributes[8];
+    uint8_t module_attributes_mask[8];
+    size_t n_modules;
+    struct tdx_module_id modules[8];
+};
+struct qe_identity {
+    bool td_qe;
+    int version;
+    int64_t issue_date, next_update;
+    uint32_t miscselect, miscselect_mask;
+    uint8_t attributes[16], attributes_mask[16];
+    uint8_t mrsigner[32];
+    uint16_t isv_prod_id;
+    size_t n_levels;
+    struct tcb_level levels[TCB_LEVEL_MAX];
+};
+/* Locates the value of top-level key `key` and the hex "signature" in a signed collateral
+ * document: exact byte ranges, for signature checking over the bytes as they appear. */
+int dcap_signed_json_split(const uint8_t *doc, size_t len, const char *key, size_t *val_off, size_t *val_len,
+                           uint8_t sig[64], struct gtee_err *err) GTEE_MUST_USE;
+int dcap_tcb_info_parse(const uint8_t *json, size_t len, struct tcb_info *ti, struct gtee_err *err) GTEE_MUST_USE;
+int dcap_qe_identity_parse(const uint8_t *json, size_t len, struct qe_identity *qi, struct gtee_err *err) GTEE_MUST_USE;
+/* "2025-06-19T10:56:11Z" -> unix seconds. */
+int dcap_time_parse(const char *s, int64_t *out);
+
+/* tcb_status.c: Intel's TCB level matching and status merge. */
+enum gtee_tcb_status tcb_status_merge(enum gtee_tcb_status a, enum gtee_tcb_status b);
+
+/* dcap_verify.c */
+void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, const struct gtee_collateral *col,
+                 const struct gtee_anchors *anchors, int64_t at, struct gtee_verdict *v);
+
+#endif

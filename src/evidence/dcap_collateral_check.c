@@ -1,0 +1,146 @@
+/* Intel collateral checks: each signed document (TCB info, QE identity) is signed by the TCB
+ * signing key whose chain reaches a trust anchor, and is inside its validity window at the
+ * verification time (Intel PCS API v4; QVL "TCB Info"/"Enclave Identity" verification). */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "evidence/dcap.h"
+#include "evidence/dcap_steps.h"
+
+static const char *const tcb_chain_names[] = { "TCB signing certificate", "root CA", NULL };
+
+/* Verifies one signed document; returns whether it is trusted. The exact signed value range
+ * is returned whenever the document could be split, so that its window is still reported. */
+static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const struct gtee_blob *chain_pem,
+                       const char *key, const char *what, size_t *off, size_t *len)
+{
+    char code[GTEE_REASON_CODE_MAX];
+    struct gtee_err e = {0};
+    uint8_t sig[64];
+    STACK_OF(X509) *chain = NULL;
+    bool ok = false, sim = false;
+
+    if (!doc->p || !chain_pem->p) {
+        snprintf(code, sizeof(code), "collateral.%s.missing", what);
+        verdict_add(c->v, code, "collateral: %s or its issuer chain is missing", what);
+        return false;
+    }
+    if (dcap_signed_json_split(doc->p, doc->len, key, off, len, sig, &e) < 0) {
+        snprintf(code, sizeof(code), "collateral.%s.malformed", what);
+        verdict_add(c->v, code, "%s", e.msg);
+        *len = 0;
+        return false;
+    }
+    snprintf(code, sizeof(code), "collateral.%s.chain", what);
+    chain = dcap_pem_chain(chain_pem->p, chain_pem->len, code, tcb_chain_names, c->v);
+    if (!chain)
+        return false;
+    if (!dcap_chain_verify(c->trust, chain, code, tcb_chain_names, &sim, c->v))
+        goto out;
+    dcap_note_anchor(c, sim);
+    if (dcap_ecdsa_verify_pkey(X509_get0_pubkey(sk_X509_value(chain, 0)), doc->p + *off, *len, sig) != 0) {
+        snprintf(code, sizeof(code), "collateral.%s.signature", what);
+        verdict_add(c->v, code, "collateral: %s signature (\"signature\" over bytes %zu..%zu of the file) invalid "
+                    "under the TCB signing certificate", what, *off, *off + *len);
+        goto out;
+    }
+    ok = true;
+out:
+    sk_X509_pop_free(chain, X509_free);
+    return ok;
+}
+
+static void window(struct dcap_ctx *c, const char *what, int64_t issue, int64_t next)
+{
+    char code[GTEE_REASON_CODE_MAX];
+
+    if (c->at < issue) {
+        snprintf(code, sizeof(code), "collateral.%s.not_yet_valid", what);
+        verdict_add(c->v, code, "collateral: %s issueDate is after the verification time", what);
+    }
+    if (c->at > next) {
+        snprintf(code, sizeof(code), "collateral.%s.expired", what);
+        verdict_add(c->v, code, "collateral: %s nextUpdate has passed at the verification time", what);
+    }
+    if (!c->v->claims.collateral_issued || issue < c->v->claims.collateral_issued)
+        c->v->claims.collateral_issued = issue;
+    if (!c->v->claims.collateral_next_update || next < c->v->claims.collateral_next_update)
+        c->v->claims.collateral_next_update = next;
+}
+
+bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti)
+{
+    size_t off, len;
+    struct gtee_err e = {0};
+
+    bool trusted;
+
+    off = len = 0;
+    trusted = signed_doc(c, &c->col->tcb_info, &c->col->tcb_info_chain, "tcbInfo", "tcb_info", &off, &len);
+    if (!len)
+        return false;
+    if (dcap_tcb_info_parse(c->col->tcb_info.p + off, len, ti, &e) < 0) {
+        verdict_add(c->v, "collateral.tcb_info.malformed", "%s", e.msg);
+        return false;
+    }
+    window(c, "tcb_info", ti->issue_date, ti->next_update);
+    if (!trusted)
+        return false;
+    if (ti->tdx != (c->q->tee == GTEE_TEE_TDX)) {
+        verdict_add(c->v, "collateral.tcb_info.mismatch", "collateral: TCB info id is %s but the quote is %s",
+                    ti->tdx ? "TDX" : "SGX", gtee_tee_type_name(c->q->tee));
+        return false;
+    }
+    return true;
+}
+
+bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi)
+{
+    size_t off, len;
+    struct gtee_err e = {0};
+
+    bool trusted;
+
+    off = len = 0;
+    trusted = signed_doc(c, &c->col->qe_identity, &c->col->qe_identity_chain, "enclaveIdentity", "qe_identity",
+                         &off, &len);
+    if (!len)
+        return false;
+    if (dcap_qe_identity_parse(c->col->qe_identity.p + off, len, qi, &e) < 0) {
+        verdict_add(c->v, "collateral.qe_identity.malformed", "%s", e.msg);
+        return false;
+    }
+    window(c, "qe_identity", qi->issue_date, qi->next_update);
+    if (!trusted)
+        return false;
+    if (qi->td_qe != (c->q->tee == GTEE_TEE_TDX)) {
+        verdict_add(c->v, "collateral.qe_identity.mismatch", "collateral: QE identity id is %s but the quote is %s",
+                    qi->td_qe ? "TD_QE" : "QE", gtee_tee_type_name(c->q->tee));
+        return false;
+    }
+    return true;
+}
+
+/* CRL windows count toward the collateral's earliest nextUpdate (the CRLs themselves are
+ * checked by OpenSSL during chain verification). */
+void dcap_note_crl_times(struct dcap_ctx *c)
+{
+    const struct gtee_blob *crls[2] = { &c->col->pck_crl, &c->col->root_ca_crl };
+
+    for (int i = 0; i < 2; i++) {
+        const unsigned char *q = crls[i]->p;
+        X509_CRL *crl = q ? d2i_X509_CRL(NULL, &q, (long)crls[i]->len) : NULL;
+        const ASN1_TIME *nu = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+        struct tm tm;
+
+        if (nu && ASN1_TIME_to_tm(nu, &tm) == 1) {
+            int64_t t = (int64_t)timegm(&tm);
+
+            if (!c->v->claims.collateral_next_update || t < c->v->claims.collateral_next_update)
+                c->v->claims.collateral_next_update = t;
+        }
+        X509_CRL_free(crl);
+    }
+}

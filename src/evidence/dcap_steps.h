@@ -1,0 +1,27 @@
+/* Internal: the context shared by the DCAP verification steps (dcap_verify.c,
+ * dcap_collateral_check.c, dcap_tcb.c). */
+#ifndef GTEE_EVIDENCE_DCAP_STEPS_H
+#define GTEE_EVIDENCE_DCAP_STEPS_H
+
+#include "evidence/dcap.h"
+
+struct dcap_ctx {
+    const uint8_t *raw;
+    size_t raw_len;
+    const struct dcap_quote *q;
+    const struct gtee_collateral *col;
+    struct dcap_trust *trust;
+    int64_t at;
+    struct gtee_verdict *v;
+    int anchors_seen; /* bit 0: Intel root, bit 1: simulated root */
+};
+
+void dcap_note_anchor(struct dcap_ctx *c, bool simulated);
+bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti);
+bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi);
+void dcap_note_crl_times(struct dcap_ctx *c);
+/* dcap_tcb.c: QE identity match, platform TCB level, TDX module, status convergence. */
+void dcap_eval_tcb(struct dcap_ctx *c, const struct pck_ext *ext, const struct tcb_info *ti,
+                   const struct qe_identity *qi);
+
+#endif

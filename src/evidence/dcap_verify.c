@@ -1,0 +1,150 @@
+/* Verification of an Intel DCAP quote (SGX v3, TDX v4/v5), in the order of Intel's QVL
+ * (SGX ECDSA Quote Library API, "Quote verification"): PCK chain to a trust anchor (with
+ * CRLs), QE report signature by the PCK key, attestation key bound into the QE report data,
+ * quote signature over header and body, collateral (TCB info, QE identity) signatures and
+ * windows, then the TCB evaluation. Independent steps all run so that every reason is told. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "evidence/dcap.h"
+#include "evidence/dcap_steps.h"
+#include "gtee/crypto.h"
+
+static const char *const pck_names[] = { "PCK leaf certificate", "PCK intermediate CA", "root CA", NULL };
+
+void dcap_note_anchor(struct dcap_ctx *c, bool simulated)
+{
+    c->anchors_seen |= simulated ? 2 : 1;
+}
+
+/* The PCK chain (certification data type 5); returns the leaf (owned by *chain) even when
+ * the chain fails, so that the signature checks still report; *trusted says whether it passed. */
+static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain, bool *trusted)
+{
+    bool sim = false;
+
+    *chain = dcap_pem_chain(c->q->cert_data.p, c->q->cert_data.len, "pck.chain", pck_names, c->v);
+    if (!*chain)
+        return NULL;
+    if (sk_X509_num(*chain) < 2) {
+        verdict_add(c->v, "pck.chain.malformed", "certification data (offset %zu) holds %d certificate(s), need "
+                    "leaf and intermediate", c->q->cert_data.off, sk_X509_num(*chain));
+        return NULL;
+    }
+    *trusted = dcap_chain_verify(c->trust, *chain, "pck.chain", pck_names, &sim, c->v);
+    if (*trusted)
+        dcap_note_anchor(c, sim);
+    return sk_X509_value(*chain, 0);
+}
+
+static void check_signatures(struct dcap_ctx *c, X509 *pck)
+{
+    const struct dcap_quote *q = c->q;
+    uint8_t buf[DCAP_ATT_KEY_LEN + 4096], h[GTEE_SHA256_LEN];
+    static const uint8_t zero[32];
+
+    if (pck && dcap_ecdsa_verify_pkey(X509_get0_pubkey(pck), q->qe_report.p, q->qe_report.len,
+                                      q->qe_report_sig.p) != 0)
+        verdict_add(c->v, "qe_report.signature", "QE report signature (offset %zu) invalid under the PCK leaf key "
+                    "(QE report at offset %zu)", q->qe_report_sig.off, q->qe_report.off);
+    /* QE report data = SHA-256(attestation key || QE authentication data) || 32 zero bytes. */
+    if (q->qe_auth.len > sizeof(buf) - DCAP_ATT_KEY_LEN) {
+        verdict_add(c->v, "qe_report.binding", "QE authentication data (offset %zu) too long", q->qe_auth.off);
+    } else {
+        memcpy(buf, q->att_key.p, DCAP_ATT_KEY_LEN);
+        memcpy(buf + DCAP_ATT_KEY_LEN, q->qe_auth.p, q->qe_auth.len);
+        if (gtee_sha256(buf, DCAP_ATT_KEY_LEN + q->qe_auth.len, h) != 0 ||
+            memcmp(h, q->qe.report_data, 32) != 0 || memcmp(q->qe.report_data + 32, zero, 32) != 0)
+            verdict_add(c->v, "qe_report.binding", "QE report data (offset %zu) does not bind the attestation key "
+                        "(offset %zu) and QE authentication data (offset %zu)", q->qe_report.off + 320,
+                        q->att_key.off, q->qe_auth.off);
+    }
+    if (dcap_ecdsa_verify_raw(q->att_key.p, c->raw, q->signed_len, q->signature.p) != 0)
+        verdict_add(c->v, "quote.signature", "quote signature (offset %zu) invalid over header (0..47) and body "
+                    "(%zu..%zu) under the attestation key (offset %zu)", q->signature.off, q->body.off,
+                    q->body.off + q->body.len - 1, q->att_key.off);
+}
+
+static void fill_claims(const struct dcap_quote *q, struct gtee_claims *cl)
+{
+    cl->tee = q->tee;
+    cl->quote_version = q->version;
+    memcpy(cl->report_data, q->report_data.p, GTEE_REPORT_DATA_LEN);
+    if (q->tee == GTEE_TEE_SGX) {
+        memcpy(cl->sgx.mrenclave, q->sgx.mrenclave, 32);
+        memcpy(cl->sgx.mrsigner, q->sgx.mrsigner, 32);
+        cl->sgx.isv_prod_id = q->sgx.isv_prod_id;
+        cl->sgx.isv_svn = q->sgx.isv_svn;
+        memcpy(cl->sgx.attributes, q->sgx.attributes, 16);
+        cl->sgx.miscselect = q->sgx.miscselect;
+        memcpy(cl->sgx.cpu_svn, q->sgx.cpu_svn, 16);
+        cl->debug = (q->sgx.attributes[0] & 0x02) != 0; /* SDM vol. 3D 38.7.1: ATTRIBUTES.DEBUG, bit 1 */
+    } else {
+        memcpy(cl->tdx.mrtd, q->td.mrtd, 48);
+        for (int i = 0; i < 4; i++)
+            memcpy(cl->tdx.rtmr[i], q->td.rtmr[i], 48);
+        memcpy(cl->tdx.td_attributes, q->td.td_attributes, 8);
+        memcpy(cl->tdx.xfam, q->td.xfam, 8);
+        memcpy(cl->tdx.tee_tcb_svn, q->td.tee_tcb_svn, 16);
+        memcpy(cl->tdx.mrseam, q->td.mrseam, 48);
+        memcpy(cl->tdx.mrconfigid, q->td.mrconfigid, 48);
+        memcpy(cl->tdx.mrowner, q->td.mrowner, 48);
+        memcpy(cl->tdx.mrownerconfig, q->td.mrownerconfig, 48);
+        cl->debug = (q->td.td_attributes[0] & 0x01) != 0; /* TDX ABI: TD_ATTRIBUTES.TUD.DEBUG, bit 0 */
+    }
+}
+
+void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, const struct gtee_collateral *col,
+                 const struct gtee_anchors *anchors, int64_t at, struct gtee_verdict *v)
+{
+    struct dcap_trust trust;
+    struct dcap_ctx c = { quote, len, q, col, &trust, at, v, 0 };
+    static const struct gtee_collateral none;
+    STACK_OF(X509) *pck_chain = NULL;
+    struct tcb_info *ti = NULL;
+    struct qe_identity *qi = NULL;
+    struct pck_ext ext;
+    struct gtee_err e = {0};
+    bool ti_ok, qi_ok, ext_ok = false, pck_trusted = false;
+    X509 *pck;
+
+    fill_claims(q, &v->claims);
+    if (!col)
+        c.col = col = &none;
+    if (memcmp(q->qe_vendor_id, DCAP_QE_VENDOR_INTEL, 16) != 0)
+        verdict_add(v, "quote.header.qe_vendor", "quote header QE vendor ID (offset 12) is not Intel's");
+    if (dcap_trust_init(&trust, anchors, col, at, v, &e) < 0) {
+        verdict_add(v, "evidence.anchors", "%s", e.msg);
+        return;
+    }
+    ti = calloc(1, sizeof(*ti));
+    qi = calloc(1, sizeof(*qi));
+    if (!ti || !qi) {
+        verdict_add(v, "evidence.internal", "out of memory");
+        goto out;
+    }
+    pck = check_pck_chain(&c, &pck_chain, &pck_trusted);
+    check_signatures(&c, pck);
+    if (pck && pck_trusted) {
+        if (dcap_pck_ext_parse(pck, &ext, &e) < 0)
+            verdict_add(v, "pck.extensions", "%s", e.msg);
+        else
+            ext_ok = true;
+        if (ext_ok)
+            memcpy(v->claims.fmspc, ext.fmspc, GTEE_FMSPC_LEN);
+    }
+    ti_ok = dcap_check_tcb_info(&c, ti);
+    qi_ok = dcap_check_qe_identity(&c, qi);
+    dcap_note_crl_times(&c);
+    if (c.anchors_seen == 3)
+        verdict_add(v, "evidence.mixed_anchors", "some chains reach the Intel root and some the simulated root");
+    v->claims.simulated = (c.anchors_seen & 2) != 0;
+    dcap_eval_tcb(&c, ext_ok ? &ext : NULL, ti_ok ? ti : NULL, qi_ok ? qi : NULL);
+out:
+    free(ti);
+    free(qi);
+    sk_X509_pop_free(pck_chain, X509_free);
+    dcap_trust_free(&trust);
+}

@@ -1,0 +1,84 @@
+/* Time strings of evidence and collateral: RFC 3339 (Intel collateral dates, `--at`) or a
+ * decimal unix time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/guard.h"
+#include "evidence/dcap.h"
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" per RFC 3339 section 5.6. */
+int dcap_time_parse(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+    struct tm tm = {0};
+    const char *p;
+    time_t t;
+
+    if (!s || strlen(s) < 20)
+        return GTEE_EFORMAT;
+    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s + 11, 2, &h) || s[13] != ':' ||
+        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+        return GTEE_EFORMAT;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return GTEE_EFORMAT;
+    p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return GTEE_EFORMAT;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        sign = 0;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && digits(p + 1, 2, &oh) && p[3] == ':' &&
+               digits(p + 4, 2, &om) && oh <= 23 && om <= 59) {
+        sign = *p == '+' ? 1 : -1;
+    } else {
+        return GTEE_EFORMAT;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    t = timegm(&tm);
+    if (t == (time_t)-1 && !(y == 1969))
+        return GTEE_EFORMAT;
+    *out = (int64_t)t - sign * (int64_t)(oh * 3600 + om * 60);
+    return 0;
+}
+
+int gtee_time_parse(const char *s, int64_t *out, struct gtee_err *err)
+{
+    char *end = NULL;
+    long long v;
+
+    if (s && *s >= '0' && *s <= '9' && strchr(s, '-') == NULL) {
+        v = strtoll(s, &end, 10);
+        if (end && *end == '\0' && v >= 0) {
+            *out = v;
+            return 0;
+        }
+    }
+    if (dcap_time_parse(s, out) == 0)
+        return 0;
+    return GTEE_FAIL(err, GTEE_EFORMAT, "time: \"%.40s\" is neither RFC 3339 nor a unix time", s ? s : "");
+}

@@ -1,0 +1,228 @@
+/* The policy engine: a JSON policy (docs/policy.md) parsed over strict defaults, and its
+ * application to verified claims. Unknown keys are errors naming the key. */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/guard.h"
+#include "evidence/dcap.h"
+#include "gtee/crypto.h"
+
+void gtee_policy_default(struct gtee_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->tee_types = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
+    p->accepted_tcb = 1u << GTEE_TCB_UP_TO_DATE;
+}
+
+static int hex_list(json_t *arr, size_t n, struct gtee_measurement_list *l, const char *key, struct gtee_err *err)
+{
+    int rc = GTEE_EFORMAT;
+    size_t i;
+    json_t *x;
+
+    ENSURE(json_is_array(arr) && json_array_size(arr) <= GTEE_POLICY_LIST_MAX, err, GTEE_EFORMAT,
+           "policy: \"%s\" must be an array of at most %d hex strings", key, GTEE_POLICY_LIST_MAX);
+    json_array_foreach(arr, i, x) {
+        const char *s = json_string_value(x);
+
+        ENSURE(s && strlen(s) == 2 * n && gtee_hex_decode(s, l->v[i], n) == 0, err, GTEE_EFORMAT,
+               "policy: \"%s\"[%zu] must be %zu hex digits", key, i, 2 * n);
+    }
+    l->n = json_array_size(arr);
+    rc = 0;
+out:
+    return rc;
+}
+
+static int uint_val(json_t *x, json_int_t max, json_int_t *out, const char *key, struct gtee_err *err)
+{
+    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > max)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "policy: \"%s\" must be an integer 0..%lld", key, (long long)max);
+    *out = json_integer_value(x);
+    return 0;
+}
+
+static int bool_val(json_t *x, bool *out, const char *key, struct gtee_err *err)
+{
+    if (!json_is_boolean(x))
+        return GTEE_FAIL(err, GTEE_EFORMAT, "policy: \"%s\" must be true or false", key);
+    *out = json_is_true(x);
+    return 0;
+}
+
+static int parse_sgx(json_t *o, struct gtee_policy *p, struct gtee_err *err)
+{
+    const char *k;
+    json_t *x;
+    json_int_t n;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"sgx\" must be an object");
+    json_object_foreach(o, k, x) {
+        if (strcmp(k, "mrenclave") == 0) {
+            TRY(hex_list(x, 32, &p->sgx.mrenclave, "sgx.mrenclave", err));
+        } else if (strcmp(k, "mrsigner") == 0) {
+            TRY(hex_list(x, 32, &p->sgx.mrsigner, "sgx.mrsigner", err));
+        } else if (strcmp(k, "isv_prod_id") == 0) {
+            TRY(uint_val(x, 65535, &n, "sgx.isv_prod_id", err));
+            p->sgx.has_isv_prod_id = true;
+            p->sgx.isv_prod_id = (uint16_t)n;
+        } else if (strcmp(k, "min_isv_svn") == 0) {
+            TRY(uint_val(x, 65535, &n, "sgx.min_isv_svn", err));
+            p->sgx.min_isv_svn = (uint16_t)n;
+        } else {
+            ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"sgx.%s\"", k);
+        }
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static int parse_tdx(json_t *o, struct gtee_policy *p, struct gtee_err *err)
+{
+    static const char *const rtmr[GTEE_RTMR_COUNT] = { "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
+    const char *k;
+    json_t *x;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"tdx\" must be an object");
+    json_object_foreach(o, k, x) {
+        int r = -1;
+
+        for (int i = 0; i < GTEE_RTMR_COUNT; i++)
+            if (strcmp(k, rtmr[i]) == 0)
+                r = i;
+        if (strcmp(k, "mrtd") == 0)
+            TRY(hex_list(x, 48, &p->tdx.mrtd, "tdx.mrtd", err));
+        else if (r >= 0)
+            TRY(hex_list(x, 48, &p->tdx.rtmr[r], k, err));
+        else
+            ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"tdx.%s\"", k);
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static int parse_snp(json_t *o, struct gtee_policy *p, struct gtee_err *err)
+{
+    const char *k;
+    json_t *x;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"snp\" must be an object");
+    json_object_foreach(o, k, x) {
+        if (strcmp(k, "measurement") == 0) {
+            TRY(hex_list(x, 48, &p->snp.measurement, "snp.measurement", err));
+        } else if (strcmp(k, "host_data") == 0) {
+            const char *s = json_string_value(x);
+
+            ENSURE(s && strlen(s) == 64 && gtee_hex_decode(s, p->snp.host_data, 32) == 0, err, GTEE_EFORMAT,
+                   "policy: \"snp.host_data\" must be 64 hex digits");
+            p->snp.has_host_data = true;
+        } else {
+            ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"snp.%s\"", k);
+        }
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static int parse_names(json_t *arr, const char *key, unsigned *bits, bool tee, struct gtee_err *err)
+{
+    size_t i;
+    json_t *x;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_array(arr), err, GTEE_EFORMAT, "policy: \"%s\" must be an array of strings", key);
+    *bits = 0;
+    json_array_foreach(arr, i, x) {
+        const char *s = json_string_value(x);
+        unsigned b = 0;
+
+        if (s && tee) {
+            for (unsigned t = 1; t < GTEE_TEE_TYPE_COUNT; t++)
+                if (strcmp(s, gtee_tee_type_name((enum gtee_tee_type)t)) == 0)
+                    b = 1u << t;
+        } else if (s) {
+            enum gtee_tcb_status st = gtee_tcb_status_from_name(s);
+
+            b = st == GTEE_TCB_NONE ? 0 : 1u << st;
+        }
+        ENSURE(b != 0, err, GTEE_EFORMAT, "policy: \"%s\"[%zu] is not a known name", key, i);
+        *bits |= b;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+int gtee_policy_parse(const char *text, size_t len, struct gtee_policy *p, struct gtee_err *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    const char *k;
+    json_t *x;
+    json_int_t n;
+    int rc = GTEE_EFORMAT;
+
+    gtee_policy_default(p);
+    ENSURE(json_is_object(root), err, GTEE_EFORMAT, "policy: not a JSON object (line %d: %.80s)", je.line, je.text);
+    json_object_foreach(root, k, x) {
+        if (strcmp(k, "tee_types") == 0) {
+            TRY(parse_names(x, k, &p->tee_types, true, err));
+        } else if (strcmp(k, "accepted_tcb_statuses") == 0) {
+            TRY(parse_names(x, k, &p->accepted_tcb, false, err));
+        } else if (strcmp(k, "allow_simulation") == 0) {
+            TRY(bool_val(x, &p->allow_simulation, k, err));
+        } else if (strcmp(k, "allow_debug") == 0) {
+            TRY(bool_val(x, &p->allow_debug, k, err));
+        } else if (strcmp(k, "max_collateral_age_days") == 0) {
+            TRY(uint_val(x, 100000, &n, k, err));
+            p->max_collateral_age_days = (uint32_t)n;
+        } else if (strcmp(k, "sgx") == 0) {
+            TRY(parse_sgx(x, p, err));
+        } else if (strcmp(k, "tdx") == 0) {
+            TRY(parse_tdx(x, p, err));
+        } else if (strcmp(k, "snp") == 0) {
+            TRY(parse_snp(x, p, err));
+        } else if (strcmp(k, "report_data") == 0) {
+            const char *s = json_string_value(x);
+
+            ENSURE(s && strlen(s) == 128 && gtee_hex_decode(s, p->report_data, 64) == 0, err, GTEE_EFORMAT,
+                   "policy: \"report_data\" must be 128 hex digits");
+            p->has_report_data = true;
+        } else {
+            ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"%s\"", k);
+        }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    if (rc < 0)
+        gtee_policy_default(p);
+    return rc;
+}
+
+int gtee_policy_load(const char *path, struct gtee_policy *p, struct gtee_err *err)
+{
+    char buf[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int rc = GTEE_EIO;
+
+    gtee_policy_default(p);
+    ENSURE(f != NULL, err, GTEE_EIO, "policy: cannot open the policy file");
+    n = fread(buf, 1, sizeof(buf), f);
+    ENSURE(!ferror(f), err, GTEE_EIO, "policy: cannot read the policy file");
+    ENSURE(n < sizeof(buf), err, GTEE_EFORMAT, "policy: file larger than %zu bytes", sizeof(buf) - 1);
+    rc = gtee_policy_parse(buf, n, p, err);
+out:
+    if (f)
+        fclose(f);
+    return rc;
+}

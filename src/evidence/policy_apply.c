@@ -1,0 +1,85 @@
+/* Applying a policy to verified claims: each rule that fails adds a "policy.*" reason, so
+ * the verdict lists every one (docs/policy.md, "Rejection reasons"). */
+#include <string.h>
+
+#include "evidence/dcap.h"
+
+static bool listed(const struct gtee_measurement_list *l, const uint8_t *m, size_t n)
+{
+    if (l->n == 0)
+        return true; /* no list: any value (the claims report it) */
+    for (size_t i = 0; i < l->n; i++)
+        if (memcmp(l->v[i], m, n) == 0)
+            return true;
+    return false;
+}
+
+static void apply_sgx(const struct gtee_policy *p, struct gtee_verdict *v)
+{
+    const struct gtee_claims *c = &v->claims;
+
+    if (!listed(&p->sgx.mrenclave, c->sgx.mrenclave, 32))
+        verdict_add(v, "policy.sgx.mrenclave", "MRENCLAVE (body offset 64) is not in the policy's list");
+    if (!listed(&p->sgx.mrsigner, c->sgx.mrsigner, 32))
+        verdict_add(v, "policy.sgx.mrsigner", "MRSIGNER (body offset 128) is not in the policy's list");
+    if (p->sgx.has_isv_prod_id && c->sgx.isv_prod_id != p->sgx.isv_prod_id)
+        verdict_add(v, "policy.sgx.isv_prod_id", "ISVPRODID %u, policy wants %u", c->sgx.isv_prod_id,
+                    p->sgx.isv_prod_id);
+    if (c->sgx.isv_svn < p->sgx.min_isv_svn)
+        verdict_add(v, "policy.sgx.isv_svn", "ISVSVN %u is below the policy's minimum %u", c->sgx.isv_svn,
+                    p->sgx.min_isv_svn);
+}
+
+static void apply_tdx(const struct gtee_policy *p, struct gtee_verdict *v)
+{
+    static const char *const codes[GTEE_RTMR_COUNT] = { "policy.tdx.rtmr0", "policy.tdx.rtmr1", "policy.tdx.rtmr2",
+                                                        "policy.tdx.rtmr3" };
+    const struct gtee_claims *c = &v->claims;
+
+    if (!listed(&p->tdx.mrtd, c->tdx.mrtd, 48))
+        verdict_add(v, "policy.tdx.mrtd", "MRTD (body offset 136) is not in the policy's list");
+    for (int i = 0; i < GTEE_RTMR_COUNT; i++)
+        if (!listed(&p->tdx.rtmr[i], c->tdx.rtmr[i], 48))
+            verdict_add(v, codes[i], "RTMR%d (body offset %d) is not in the policy's list", i, 328 + 48 * i);
+}
+
+static void apply_snp(const struct gtee_policy *p, struct gtee_verdict *v)
+{
+    const struct gtee_claims *c = &v->claims;
+
+    if (!listed(&p->snp.measurement, c->snp.measurement, 48))
+        verdict_add(v, "policy.snp.measurement", "MEASUREMENT is not in the policy's list");
+    if (p->snp.has_host_data && memcmp(p->snp.host_data, c->snp.host_data, 32) != 0)
+        verdict_add(v, "policy.snp.host_data", "HOST_DATA differs from the policy's");
+}
+
+void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verdict *v)
+{
+    const struct gtee_claims *c = &v->claims;
+
+    if (!(p->tee_types & (1u << c->tee)))
+        verdict_add(v, "policy.tee_type", "TEE type %s is not allowed by the policy", gtee_tee_type_name(c->tee));
+    if (c->simulated && !p->allow_simulation)
+        verdict_add(v, "policy.simulation", "evidence is simulated (chains to the simulated root) and the policy "
+                    "does not allow simulation");
+    if (c->debug && !p->allow_debug)
+        verdict_add(v, "policy.debug", "the %s is in debug mode and the policy does not allow debug",
+                    c->tee == GTEE_TEE_SGX ? "enclave" : c->tee == GTEE_TEE_TDX ? "TD" : "guest");
+    if ((c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) && c->tcb_status != GTEE_TCB_NONE &&
+        !(p->accepted_tcb & (1u << c->tcb_status)))
+        verdict_add(v, "policy.tcb_status", "TCB status %s is not accepted by the policy",
+                    gtee_tcb_status_name(c->tcb_status));
+    if (p->max_collateral_age_days && c->collateral_issued &&
+        at - c->collateral_issued > (int64_t)p->max_collateral_age_days * 86400)
+        verdict_add(v, "policy.collateral_age", "collateral issued %lld s before the verification time, policy "
+                    "allows %u days", (long long)(at - c->collateral_issued), p->max_collateral_age_days);
+    if (c->tee == GTEE_TEE_SGX)
+        apply_sgx(p, v);
+    else if (c->tee == GTEE_TEE_TDX)
+        apply_tdx(p, v);
+    else if (c->tee == GTEE_TEE_SNP)
+        apply_snp(p, v);
+    if (p->has_report_data && memcmp(p->report_data, c->report_data, GTEE_REPORT_DATA_LEN) != 0)
+        verdict_add(v, "policy.report_data", "report data differs from the expected value");
+    v->accepted = v->verified && v->n_reasons == 0;
+}

@@ -1,0 +1,213 @@
+/* Certificate chains of DCAP evidence: the PCK chain in the quote and the TCB signing chains
+ * of the collateral, verified with OpenSSL's X509_STORE at the caller's time, against the
+ * trust anchors (pinned Intel root, optional simulated root), with the CRLs when supplied.
+ * OpenSSL's errors become reasons naming the certificate and the problem. */
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+
+#include "base/guard.h"
+#include "evidence/dcap.h"
+
+static X509 *der_cert(const uint8_t *p, size_t len)
+{
+    const unsigned char *q = p;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+
+    if (x && q != p + len) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static bool add_crl(X509_STORE *st, const struct gtee_blob *b, const char *name, struct gtee_verdict *v)
+{
+    const unsigned char *q = b->p;
+    X509_CRL *crl;
+    bool ok;
+
+    if (!b->p)
+        return false;
+    crl = d2i_X509_CRL(NULL, &q, (long)b->len);
+    if (!crl || q != b->p + b->len) {
+        X509_CRL_free(crl);
+        verdict_add(v, "collateral.crl.malformed", "%s is not one DER CRL", name);
+        return false;
+    }
+    ok = X509_STORE_add_crl(st, crl) == 1;
+    X509_CRL_free(crl);
+    if (!ok)
+        verdict_add(v, "collateral.crl.malformed", "%s could not be added to the trust store", name);
+    return ok;
+}
+
+int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const struct gtee_collateral *col,
+                    int64_t at, struct gtee_verdict *v, struct gtee_err *err)
+{
+    const uint8_t *root = a && a->intel_root_der ? a->intel_root_der : gtee_intel_sgx_root_ca_der;
+    size_t root_len = a && a->intel_root_der ? a->intel_root_len : gtee_intel_sgx_root_ca_der_len;
+    int rc = GTEE_ECRYPTO;
+    bool pck_crl, root_crl;
+
+    memset(t, 0, sizeof(*t));
+    t->at = at;
+    t->store = X509_STORE_new();
+    ENSURE(t->store != NULL, err, GTEE_ENOMEM, "evidence: cannot allocate a trust store");
+    t->intel_root = der_cert(root, root_len);
+    ENSURE(t->intel_root != NULL, err, GTEE_EINVAL, "evidence: Intel root anchor is not one DER certificate");
+    ENSURE(X509_STORE_add_cert(t->store, t->intel_root) == 1, err, GTEE_ECRYPTO, "evidence: cannot add Intel root");
+    if (a && a->sim_root_der) {
+        t->sim_root = der_cert(a->sim_root_der, a->sim_root_len);
+        ENSURE(t->sim_root != NULL, err, GTEE_EINVAL, "evidence: simulated root anchor is not one DER certificate");
+        ENSURE(X509_STORE_add_cert(t->store, t->sim_root) == 1, err, GTEE_ECRYPTO,
+               "evidence: cannot add the simulated root");
+    }
+    pck_crl = col && col->pck_crl.p && add_crl(t->store, &col->pck_crl, "pck_crl.der", v);
+    root_crl = col && col->root_ca_crl.p && add_crl(t->store, &col->root_ca_crl, "root_ca_crl.der", v);
+    t->have_crls = pck_crl && root_crl;
+    rc = 0;
+out:
+    ERR_clear_error();
+    return rc;
+}
+
+void dcap_trust_free(struct dcap_trust *t)
+{
+    if (!t)
+        return;
+    X509_STORE_free(t->store);
+    X509_free(t->intel_root);
+    X509_free(t->sim_root);
+    memset(t, 0, sizeof(*t));
+}
+
+static const char *name_at(const char *const *names, int i)
+{
+    for (int k = 0; names && names[k]; k++)
+        if (k == i)
+            return names[k];
+    return "certificate";
+}
+
+STACK_OF(X509) *dcap_pem_chain(const uint8_t *pem, size_t len, const char *what, const char *const *names,
+                               struct gtee_verdict *v)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    X509 *x;
+    char code[GTEE_REASON_CODE_MAX];
+
+    snprintf(code, sizeof(code), "%s.malformed", what);
+    if (!sk || !bio || len > 1u << 20) {
+        verdict_add(v, code, "%s: cannot read the PEM chain", what);
+        goto fail;
+    }
+    for (int i = 0;; i++) {
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (!x) {
+            unsigned long e = ERR_peek_last_error();
+
+            /* End of input is "no start line"; anything else is a damaged certificate. */
+            if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE && i > 0)
+                break;
+            verdict_add(v, code, "%s: %s (certificate %d of the PEM chain) does not decode", what,
+                        name_at(names, i), i + 1);
+            goto fail;
+        }
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            goto fail;
+        }
+        if (i > 8) {
+            verdict_add(v, code, "%s: more than 9 certificates", what);
+            goto fail;
+        }
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return sk;
+fail:
+    BIO_free(bio);
+    sk_X509_pop_free(sk, X509_free);
+    ERR_clear_error();
+    return NULL;
+}
+
+static const char *problem(int e)
+{
+    switch (e) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: return "expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "not_yet_valid";
+    case X509_V_ERR_CERT_REVOKED: return "revoked";
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE: return "signature";
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE: return "signature";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: return "untrusted";
+    case X509_V_ERR_CRL_HAS_EXPIRED: return "crl_expired";
+    case X509_V_ERR_CRL_NOT_YET_VALID: return "crl_not_yet_valid";
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE: return "crl_signature";
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER: return "crl_missing";
+    default: return "invalid";
+    }
+}
+
+bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what, const char *const *names,
+                       bool *simulated, struct gtee_verdict *v)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = NULL;
+    STACK_OF(X509) *built;
+    char code[GTEE_REASON_CODE_MAX];
+    bool ok = false;
+    int e, depth;
+
+    if (!ctx || sk_X509_num(chain) < 1)
+        goto fail;
+    untrusted = sk_X509_dup(chain);
+    if (!untrusted)
+        goto fail;
+    (void)sk_X509_shift(untrusted);
+    if (X509_STORE_CTX_init(ctx, t->store, sk_X509_value(chain, 0), untrusted) != 1)
+        goto fail;
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)t->at);
+    if (t->have_crls)
+        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    if (X509_verify_cert(ctx) != 1) {
+        e = X509_STORE_CTX_get_error(ctx);
+        depth = X509_STORE_CTX_get_error_depth(ctx);
+        snprintf(code, sizeof(code), "%s.%s", what, problem(e));
+        verdict_add(v, code, "%s: %s (depth %d): %s", what, name_at(names, depth), depth,
+                    X509_verify_cert_error_string(e));
+        goto done;
+    }
+    built = X509_STORE_CTX_get0_chain(ctx);
+    /* Every certificate supplied must be the one the chain was built from: a root copy in the
+     * PEM that differs from the anchor (OpenSSL prefers the trusted one) is a rejection. */
+    for (int i = 0; i < sk_X509_num(chain); i++)
+        if (!built || i >= sk_X509_num(built) || X509_cmp(sk_X509_value(chain, i), sk_X509_value(built, i)) != 0) {
+            snprintf(code, sizeof(code), "%s.untrusted", what);
+            verdict_add(v, code, "%s: %s (certificate %d of the PEM chain) is not the certificate the chain "
+                        "reaches the trust anchor through", what, name_at(names, i), i + 1);
+            goto done;
+        }
+    if (simulated && t->sim_root && built &&
+        X509_cmp(sk_X509_value(built, sk_X509_num(built) - 1), t->sim_root) == 0)
+        *simulated = true;
+    ok = true;
+    goto done;
+fail:
+    snprintf(code, sizeof(code), "%s.invalid", what);
+    verdict_add(v, code, "%s: cannot set up chain verification", what);
+done:
+    sk_X509_free(untrusted);
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}

@@ -1,0 +1,32 @@
+/* Internal to src/tee: the backend handle, the backends' ops tables and the file helpers
+ * every backend uses for its interface files (plain open/read/write, as on hardware). */
+#ifndef GTEE_TEE_INT_H
+#define GTEE_TEE_INT_H
+
+#include <limits.h>
+
+#include "gtee/tee.h"
+
+struct gtee_tee {
+    const struct gtee_tee_ops *ops;
+    struct gtee_tee_options opt;   /* opt.root points at root[] */
+    char root[PATH_MAX];
+    void *state;                   /* the backend's own */
+};
+
+extern const struct gtee_tee_ops gtee_tee_sgx_ops;
+extern const struct gtee_tee_ops gtee_tee_tdx_ops;
+extern const struct gtee_tee_ops gtee_tee_snp_ops;
+extern const struct gtee_tee_ops gtee_tee_sim_ops;
+
+/* root + "/" + rel into out; GTEE_EINVAL if it does not fit. */
+int tee_path(char *out, size_t out_len, const char *root, const char *rel, struct gtee_err *err);
+/* Reads a whole file (at most max bytes; longer is GTEE_EFORMAT). *buf is malloc'd. */
+int tee_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, struct gtee_err *err);
+/* Reads a small text attribute into out (NUL-terminated, trailing whitespace removed). */
+int tee_read_text(const char *path, char *out, size_t out_len, struct gtee_err *err);
+/* One open, write of all bytes, close: the write(2) a kernel attribute expects. */
+int tee_write_file(const char *path, const void *buf, size_t len, struct gtee_err *err);
+int tee_file_exists(const char *path);
+
+#endif

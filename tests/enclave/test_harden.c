@@ -1,0 +1,218 @@
+/* The simulated enclave's hardening holds in the running process: seccomp filter mode,
+ * not dumpable (no ptrace attach, no /proc/<pid>/mem for the host's user without
+ * CAP_SYS_PTRACE), core limit 0, locked secret memory; a forbidden system call kills. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <linux/capability.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "enclave/enclave.h"
+#include "enclave/harness.c"
+
+static int setup(void **state)
+{
+    struct harness *h = calloc(1, sizeof(*h));
+    struct gtee_enclave_info info;
+    struct gtee_err err = {0};
+
+    /* one round trip: the enclave has finished start-up and installed its filter */
+    if (!h || harness_start(h, NULL, NULL) != 0 || gtee_enclave_info(&h->p, &info, &err) != 0)
+        return -1;
+    *state = h;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct harness *h = *state;
+
+    harness_stop(h);
+    free(h);
+    return 0;
+}
+
+/* The value of a "Name:" line of /proc/<pid>/status, or of a /proc/<pid>/limits row. */
+static int proc_line(pid_t pid, const char *file, const char *prefix, char *out, size_t len)
+{
+    char path[64], line[512];
+    FILE *f;
+    int found = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof(line), f))
+        if (strncmp(line, prefix, strlen(prefix)) == 0) {
+            snprintf(out, len, "%s", line + strlen(prefix));
+            found = 1;
+        }
+    fclose(f);
+    return found;
+}
+
+static void test_enclave_runs_in_seccomp_filter_mode(void **state)
+{
+    struct harness *h = *state;
+    char v[128];
+
+    assert_true(proc_line(h->p.pid, "status", "Seccomp:", v, sizeof(v)));
+    assert_int_equal(atoi(v), 2); /* SECCOMP_MODE_FILTER */
+    assert_true(proc_line(h->p.pid, "status", "NoNewPrivs:", v, sizeof(v)));
+    assert_int_equal(atoi(v), 1);
+    assert_true(proc_line(h->p.pid, "status", "CapEff:", v, sizeof(v)));
+    assert_int_equal(strtoull(v, NULL, 16), 0);
+    assert_true(proc_line(h->p.pid, "status", "CapPrm:", v, sizeof(v)));
+    assert_int_equal(strtoull(v, NULL, 16), 0);
+    /* and the test process itself is not filtered: the value is the enclave's own */
+    assert_true(proc_line(getpid(), "status", "Seccomp:", v, sizeof(v)));
+    assert_int_equal(atoi(v), 0);
+}
+
+static void test_enclave_has_no_core_limit_and_locks_its_secrets(void **state)
+{
+    struct harness *h = *state;
+    char v[256];
+    unsigned long soft = 1, hard = 1;
+
+    assert_true(proc_line(h->p.pid, "limits", "Max core file size", v, sizeof(v)));
+    assert_int_equal(sscanf(v, "%lu %lu", &soft, &hard), 2);
+    assert_int_equal(soft, 0);
+    assert_int_equal(hard, 0);
+    assert_true(proc_line(h->p.pid, "status", "VmLck:", v, sizeof(v)));
+    assert_true(atol(v) > 0); /* kB locked: the secret page and OpenSSL's secure heap */
+}
+
+/* Drops CAP_SYS_PTRACE (the host's user without the capability a root host would have),
+ * or every capability (as the enclave does). */
+static void drop_caps(int all)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+
+    if (syscall(SYS_capget, &hdr, data) != 0)
+        _exit(90);
+    if (all)
+        memset(data, 0, sizeof(data));
+    data[CAP_SYS_PTRACE / 32].effective &= ~(1u << (CAP_SYS_PTRACE % 32));
+    data[CAP_SYS_PTRACE / 32].permitted &= ~(1u << (CAP_SYS_PTRACE % 32));
+    data[CAP_SYS_PTRACE / 32].inheritable &= ~(1u << (CAP_SYS_PTRACE % 32));
+    if (syscall(SYS_capset, &hdr, data) != 0)
+        _exit(91);
+}
+
+/* In a child without CAP_SYS_PTRACE: 0 if attach and /proc/<pid>/mem both work, 1 if both
+ * fail with a permission error, another value otherwise. */
+static int try_inspect(pid_t target)
+{
+    pid_t c = fork();
+    int st = 0;
+
+    assert_true(c >= 0);
+    if (c == 0) {
+        char path[64];
+        int attach_ok, mem_ok, fd;
+
+        drop_caps(0);
+        /* PTRACE_SEIZE: the attach permission check of PTRACE_ATTACH without stopping the
+         * target; our exit detaches. */
+        attach_ok = ptrace(PTRACE_SEIZE, target, NULL, NULL) == 0;
+        if (!attach_ok && errno != EPERM)
+            _exit(20);
+        snprintf(path, sizeof(path), "/proc/%d/mem", (int)target);
+        fd = open(path, O_RDONLY);
+        mem_ok = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+        else if (errno != EACCES && errno != EPERM)
+            _exit(21);
+        _exit(attach_ok && mem_ok ? 0 : (!attach_ok && !mem_ok ? 1 : 22));
+    }
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static void test_host_cannot_attach_or_read_enclave_memory(void **state)
+{
+    struct harness *h = *state;
+    pid_t control;
+    int st;
+
+    /* Control: the same child can inspect an ordinary (dumpable) process of the same user
+     * holding the same (no) capabilities as the enclave, so a refusal below comes from the
+     * enclave being not dumpable. */
+    int ready[2];
+    char c = 0;
+
+    assert_int_equal(pipe(ready), 0);
+    control = fork();
+    assert_true(control >= 0);
+    if (control == 0) {
+        close(h->p.fd); /* the enclave must see the host close its socket */
+        drop_caps(1);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(92);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1); /* its capabilities are gone */
+    close(ready[0]);
+    st = try_inspect(control);
+    kill(control, SIGKILL);
+    waitpid(control, NULL, 0);
+    assert_int_equal(st, 0);
+
+    assert_int_equal(try_inspect(h->p.pid), 1);
+}
+
+static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
+{
+    pid_t c;
+    int st = 0;
+
+    /* The enclave's own filter, installed in a child that then asks for a socket. */
+    c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        if (gtee_enclave_seccomp(NULL) != 0)
+            _exit(10);
+        (void)getpid(); /* allowed */
+        syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+        syscall(SYS_exit_group, 11);
+    }
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSYS);
+
+    /* Control: allowed calls only, and the child exits normally. */
+    c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        if (gtee_enclave_seccomp(NULL) != 0)
+            _exit(10);
+        (void)getpid();
+        syscall(SYS_exit_group, 0); /* not _exit: a sanitizer's _exit hook would scan for leaks */
+    }
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_enclave_runs_in_seccomp_filter_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enclave_has_no_core_limit_and_locks_its_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_cannot_attach_or_read_enclave_memory, setup, teardown),
+        cmocka_unit_test(test_a_forbidden_system_call_kills_with_sigsys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
