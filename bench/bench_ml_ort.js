@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('fs');
 const [root, model, input, shapeFile, threads, runs] = process.argv.slice(2);
-const ort = require(root + '/npm/node_modules/onnxruntime-node');
+const ort = require(require('path').resolve(root, 'npm/node_modules/onnxruntime-node'));
 
 async function main() {
   const meta = JSON.parse(fs.readFileSync(shapeFile, 'utf8'));

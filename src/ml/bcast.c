@@ -123,5 +123,5 @@ void ml_bcast_run(const struct gtee_ml_tensor *const *ins, int n, struct gtee_ml
         outer *= (size_t)b.dim[d];
     if (!outer || !b.dim[b.rank - 1])
         return;
-    ml_parallel(threads, outer, (1u << 15) / (size_t)b.dim[b.rank - 1] + 1, rows, &b);
+    ml_parallel(threads, outer, ML_PAR_MIN / (size_t)b.dim[b.rank - 1] + 1, rows, &b);
 }

@@ -144,6 +144,8 @@ const int64_t *ml_i64(const struct gtee_ml_tensor *t);
 
 /* ---- threads (parallel.c) ---- */
 typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
+/* Elements of simple work below which a piece is not worth a thread of its own. */
+#define ML_PAR_MIN (1u << 16)
 /* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
 
@@ -165,6 +167,9 @@ struct ml_plan {
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
                   struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
+/* Lays out the arena of a concrete plan and allocates it (arena.c). */
+#define ML_ALIGN 64
+int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 /* A graph input read at plan time (ML_SHAPE_INPUT_MAX). */
 bool ml_shape_input(const struct gtee_ml_tensor *t);
 /* Fills k for node i from the plan. */

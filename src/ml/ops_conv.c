@@ -236,44 +236,78 @@ static int infer_pool(struct ml_kernel *k)
     return rc;
 }
 
+/* Kernel taps [lo, hi) of one window that fall inside the input (taps at o*s - p + t*d). */
+static void taps(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi)
+{
+    int64_t l = start < 0 ? (-start + d - 1) / d : 0, h = start + (k - 1) * d >= n ? (n - 1 - start) / d + 1 : k;
+
+    if (start >= n) /* a window wholly in the end padding */
+        h = 0;
+    l = l > k ? k : l;
+    *lo = l;
+    *hi = h < l ? l : h;
+}
+
+/* Tap ranges per output row and column, computed once per call: [lo, hi) inside the input,
+ * and [plo, phi) inside the padded input (count_include_pad). */
+static size_t pool_work(const struct ml_kernel *k)
+{
+    const struct gtee_ml_tensor *y = k->out[0];
+    int64_t rows = y->rank == 4 ? y->dim[2] : 1, cols = y->dim[y->rank - 1];
+
+    return (size_t)(rows + cols) * 4 * sizeof(int64_t);
+}
+
+static void pool_taps(const struct geom *g, int axis, int64_t *t)
+{
+    for (int64_t o = 0; o < g->out[axis]; o++) {
+        int64_t start = o * g->stride[axis] - g->pb[axis];
+        taps(start, g->k[axis], g->dil[axis], g->in[axis], &t[4 * o], &t[4 * o + 1]);
+        taps(start + g->pb[axis], g->k[axis], g->dil[axis], g->in[axis] + g->pb[axis] + g->pe[axis], &t[4 * o + 2],
+             &t[4 * o + 3]);
+    }
+}
+
 static int fwd_pool(struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *x = k->in[0];
     bool maxp = !strcmp(k->node->op_type, "MaxPool");
-    int64_t incl;
+    int64_t incl, *ti = k->work, *tj;
     struct geom g;
     float *y = k->out[0]->data;
 
     if (pool_setup(k, &g) < 0 || ml_attr_int(k, "count_include_pad", 0, &incl) < 0)
         return GTEE_EFORMAT;
+    tj = ti + 4 * g.out[0];
+    pool_taps(&g, 0, ti);
+    pool_taps(&g, 1, tj);
     int64_t planes = x->dim[0] * x->dim[1];
     for (int64_t p = 0; p < planes; p++) {
         const float *xp = (const float *)x->data + p * g.in[0] * g.in[1];
-        for (int64_t oi = 0; oi < g.out[0]; oi++)
+        for (int64_t oi = 0; oi < g.out[0]; oi++) {
+            const int64_t *ri = ti + 4 * oi, i0 = oi * g.stride[0] - g.pb[0];
+            float *yrow = y + (p * g.out[0] + oi) * g.out[1];
             for (int64_t oj = 0; oj < g.out[1]; oj++) {
-                int64_t i0 = oi * g.stride[0] - g.pb[0], j0 = oj * g.stride[1] - g.pb[1];
+                const int64_t *rj = tj + 4 * oj, j0 = oj * g.stride[1] - g.pb[1];
                 float acc = maxp ? -INFINITY : 0.0f;
-                int64_t cnt = 0, padded = 0;
-                for (int64_t ki = 0; ki < g.k[0]; ki++) {
-                    int64_t ii = i0 + ki * g.dil[0];
-                    for (int64_t kj = 0; kj < g.k[1]; kj++) {
-                        int64_t jj = j0 + kj * g.dil[1];
-                        if (ii >= -g.pb[0] && ii < g.in[0] + g.pe[0] && jj >= -g.pb[1] && jj < g.in[1] + g.pe[1])
-                            padded++;
-                        if (ii < 0 || ii >= g.in[0] || jj < 0 || jj >= g.in[1])
-                            continue;
-                        float v = xp[ii * g.in[1] + jj];
-                        if (maxp)
+                for (int64_t ki = ri[0]; ki < ri[1]; ki++) {
+                    const float *row = xp + (i0 + ki * g.dil[0]) * g.in[1] + j0;
+                    if (maxp)
+                        for (int64_t kj = rj[0]; kj < rj[1]; kj++) {
+                            float v = row[kj * g.dil[1]];
                             acc = (v > acc || isnan(v)) ? v : acc;
-                        else
-                            acc += v;
-                        cnt++;
-                    }
+                        }
+                    else
+                        for (int64_t kj = rj[0]; kj < rj[1]; kj++)
+                            acc += row[kj * g.dil[1]];
                 }
-                if (!maxp)
-                    acc = (incl ? padded : cnt) ? acc / (float)(incl ? padded : cnt) : 0.0f;
-                y[(p * g.out[0] + oi) * g.out[1] + oj] = acc;
+                if (!maxp) {
+                    int64_t cnt = incl ? (ri[3] - ri[2]) * (rj[3] - rj[2]) : (ri[1] - ri[0]) * (rj[1] - rj[0]);
+                    acc = cnt ? acc / (float)cnt : 0.0f;
+                }
+                yrow[oj] = acc;
             }
+        }
     }
     return 0;
 }
@@ -353,8 +387,8 @@ static int fwd_bn(struct ml_kernel *k)
 
 const struct ml_op ml_ops_conv[] = {
     { "Conv", 1, ML_MAX_OPSET, 2, 3, 1, 1, infer_conv, fwd_conv, conv_work, NULL, false },
-    { "MaxPool", 8, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, NULL, NULL, false },
-    { "AveragePool", 7, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, NULL, NULL, false },
+    { "MaxPool", 8, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, NULL, false },
+    { "AveragePool", 7, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, NULL, false },
     { "GlobalAveragePool", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_gap, fwd_gap, NULL, NULL, false },
     { "BatchNormalization", 7, ML_MAX_OPSET, 5, 5, 1, 1, infer_bn, fwd_bn, NULL, NULL, false },
 };

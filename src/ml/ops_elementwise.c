@@ -156,28 +156,40 @@ static const struct unary unary_fns[] = {
 
 struct unary_job {
     float (*f)(float);
+    const char *name;
     const float *x;
     float *y;
 };
 
+/* Relu and Sigmoid get loops the compiler can vectorize; the rest call libm per element. */
 static void unary_range(void *arg, size_t lo, size_t hi)
 {
     const struct unary_job *j = arg;
+    const float *x = j->x;
+    float *y = j->y;
 
-    for (size_t i = lo; i < hi; i++)
-        j->y[i] = isnan(j->x[i]) ? j->x[i] : j->f(j->x[i]);
+    if (j->f == relu) {
+        for (size_t i = lo; i < hi; i++)
+            y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
+    } else if (j->f == neg) {
+        for (size_t i = lo; i < hi; i++)
+            y[i] = -x[i];
+    } else {
+        for (size_t i = lo; i < hi; i++)
+            y[i] = isnan(x[i]) ? x[i] : j->f(x[i]);
+    }
 }
 
 static int fwd_unary(struct ml_kernel *k)
 {
-    struct unary_job j = { NULL, k->in[0]->data, k->out[0]->data };
+    struct unary_job j = { NULL, k->node->op_type, k->in[0]->data, k->out[0]->data };
 
     for (size_t i = 0; i < sizeof(unary_fns) / sizeof(unary_fns[0]); i++)
         if (!strcmp(unary_fns[i].name, k->node->op_type))
             j.f = unary_fns[i].f;
     if (!j.f)
         return ml_fail(k, GTEE_EUNSUPPORTED, "no kernel");
-    ml_parallel(k->threads, (size_t)ml_elems(k->in[0]), 1u << 14, unary_range, &j);
+    ml_parallel(k->threads, (size_t)ml_elems(k->in[0]), ML_PAR_MIN, unary_range, &j);
     return 0;
 }
 

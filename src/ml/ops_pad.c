@@ -116,16 +116,34 @@ static int fwd_pad(struct ml_kernel *k)
         xs[d] = acc;
         acc *= x->dim[d];
     }
-    for (size_t o = 0; o < n; o++) {
+    if (r == 0) {
+        memcpy(y->data, x->data, esz);
+        return 0;
+    }
+    int64_t w = y->dim[r - 1], xw = x->dim[r - 1], pb = p.pb[r - 1];
+    for (size_t o = 0; o < n; o += (size_t)w) {
+        uint8_t *yrow = (uint8_t *)y->data + o * esz;
         int64_t off = 0;
         bool con = false;
-        for (int d = 0; d < r && !con; d++) {
-            int64_t s = src_index((int64_t)idx[d], p.pb[d], x->dim[d], p.mode);
-            con = s < 0;
-            off += s * xs[d];
+        for (int d = 0; d < r - 1 && !con; d++) {
+            int64_t sidx = src_index((int64_t)idx[d], p.pb[d], x->dim[d], p.mode);
+            con = sidx < 0;
+            off += sidx * xs[d];
         }
-        memcpy((uint8_t *)y->data + o * esz, con ? fill : (const uint8_t *)x->data + (size_t)off * esz, esz);
-        for (int d = r - 1; d >= 0; d--) {
+        if (p.mode == 0) { /* constant: fill, then copy the row's overlap with the input */
+            int64_t lo = pb < 0 ? 0 : pb, hi = pb + xw < w ? pb + xw : w;
+            for (int64_t i = 0; i < w; i++)
+                if (con || i < lo || i >= hi)
+                    memcpy(yrow + (size_t)i * esz, fill, esz);
+            if (!con && hi > lo)
+                memcpy(yrow + (size_t)lo * esz, (const uint8_t *)x->data + (size_t)(off + lo - pb) * esz,
+                       (size_t)(hi - lo) * esz);
+        } else {
+            for (int64_t i = 0; i < w; i++)
+                memcpy(yrow + (size_t)i * esz,
+                       (const uint8_t *)x->data + (size_t)(off + src_index(i, pb, xw, p.mode)) * esz, esz);
+        }
+        for (int d = r - 2; d >= 0; d--) {
             if (++idx[d] < (size_t)y->dim[d])
                 break;
             idx[d] = 0;

@@ -156,7 +156,7 @@ static int fwd_softmax(struct ml_kernel *k)
 
     if (softmax_dims(k, &outer, &j.n, &j.inner) < 0)
         return GTEE_EFORMAT;
-    ml_parallel(k->threads, outer * j.inner, 4096 / (j.n + 1) + 1, softmax_range, &j);
+    ml_parallel(k->threads, outer * j.inner, ML_PAR_MIN / 8 / (j.n + 1) + 1, softmax_range, &j);
     return 0;
 }
 

@@ -1,9 +1,7 @@
 /* The memory plan. Shapes and types are inferred node by node for given input shapes;
  * values computable without the inputs' data (initializers, Shape of a known shape, and
  * everything that follows from those alone) are folded once into their own buffers; every
- * other intermediate gets a slice of one arena per run, and two values share bytes when
- * their lifetimes (producing node .. last consuming node) do not overlap. Slices are placed
- * greedily, largest first, at the lowest offset free for their whole lifetime. */
+ * other intermediate gets a slice of one arena per run (arena.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +9,6 @@
 #include "base/guard.h"
 #include "ml/ml.h"
 
-#define ML_ALIGN 64
-
-struct slot {
-    size_t value, size, def, last, off;
-};
 
 static int check_input(const struct gtee_ml_model *m, size_t i, const struct gtee_ml_tensor *t, bool concrete,
                        struct gtee_err *err)
@@ -115,81 +108,6 @@ static int fold(struct ml_plan *p, struct ml_kernel *k)
     k->work = NULL;
 out:
     free(work);
-    return rc;
-}
-
-static int cmp_slot(const void *a, const void *b)
-{
-    const struct slot *x = a, *y = b;
-
-    if (x->size != y->size)
-        return x->size < y->size ? 1 : -1;
-    return x->value < y->value ? -1 : x->value > y->value;
-}
-
-static int layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err)
-{
-    struct slot *s = calloc(m->n_values + 1, sizeof(*s));
-    size_t *slot_of = calloc(m->n_values + 1, sizeof(*slot_of));
-    size_t ns = 0, end = 0;
-    int rc = 0;
-
-    ENSURE(s && slot_of, err, GTEE_ENOMEM, "ml: out of memory");
-    for (size_t v = 0; v < m->n_values; v++) {
-        const struct ml_value *mv = &m->values[v];
-        size_t bytes;
-
-        slot_of[v] = SIZE_MAX;
-        if (mv->kind != ML_VAL_NODE || p->known[v] || mv->producer < 0)
-            continue;
-        bytes = (size_t)ml_elems(&p->vals[v]) * gtee_ml_dtype_size(p->vals[v].dtype);
-        bytes = (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
-        p->unplanned_size += bytes;
-        s[ns] = (struct slot){ v, bytes, (size_t)mv->producer, (size_t)mv->producer, 0 };
-        slot_of[v] = ns++;
-    }
-    for (size_t i = 0; i < m->n_nodes; i++)
-        for (size_t j = 0; j < m->nodes[i].n_in; j++) {
-            int32_t v = m->nodes[i].in[j];
-            if (v >= 0 && slot_of[v] != SIZE_MAX && s[slot_of[v]].last < i)
-                s[slot_of[v]].last = i;
-        }
-    for (size_t i = 0; i < m->n_outputs; i++)
-        if (slot_of[m->outputs[i]] != SIZE_MAX)
-            s[slot_of[m->outputs[i]]].last = m->n_nodes;
-    qsort(s, ns, sizeof(*s), cmp_slot);
-    for (size_t i = 0; i < ns; i++) {
-        size_t off = 0;
-        bool moved = true;
-
-        /* Raise off past every placed slot that overlaps in time and bytes, until stable. */
-        while (moved) {
-            moved = false;
-            for (size_t j = 0; j < i; j++) {
-                if (s[j].last < s[i].def || s[i].last < s[j].def)
-                    continue;
-                if (off < s[j].off + s[j].size && s[j].off < off + s[i].size) {
-                    off = s[j].off + s[j].size;
-                    moved = true;
-                }
-            }
-        }
-        s[i].off = off;
-        p->offset[s[i].value] = off;
-        if (off + s[i].size > end)
-            end = off + s[i].size;
-    }
-    p->arena_size = end + (p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
-    ENSURE(p->arena_size / 4 <= m->lim.max_total_elems, err, GTEE_EFORMAT,
-           "ml: a run would need %zu bytes, over the limit", p->arena_size);
-    p->arena = aligned_alloc(ML_ALIGN, p->arena_size + ML_ALIGN);
-    ENSURE(p->arena, err, GTEE_ENOMEM, "ml: out of memory for a %zu-byte arena", p->arena_size);
-    for (size_t v = 0; v < m->n_values; v++)
-        if (p->offset[v] != SIZE_MAX)
-            p->vals[v].data = p->arena + p->offset[v];
-out:
-    free(s);
-    free(slot_of);
     return rc;
 }
 
@@ -305,7 +223,7 @@ int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *in
         if (m->values[m->outputs[i]].kind == ML_VAL_INIT)
             p->known[m->outputs[i]] = 1;
     if (concrete)
-        TRY(layout(m, p, err));
+        TRY(ml_plan_layout(m, p, err));
 out:
     return rc;
 }

@@ -39,9 +39,11 @@ class CNN(torch.nn.Module):
         self.c2 = torch.nn.Conv2d(8, 16, 3, stride=2)
         self.b2 = torch.nn.BatchNorm2d(16)
         self.c3 = torch.nn.Conv2d(16, 16, 1)
-        self.fc = torch.nn.Linear(16 * 3 * 3, 10)
+        self.fc = torch.nn.Linear(16 * 4 * 4, 10)
 
     def forward(self, x):
+        x = torch.nn.functional.pad(x, (1, 1, 2, 0), mode="reflect")  # Pad, reflect: 30 x 30
+        x = torch.nn.functional.pad(x, (0, 1, 0, 1), mode="replicate")[:, :, :30, :30]  # Pad, edge; Slice
         x = torch.relu(self.b1(self.c1(x)))
         x = torch.nn.functional.max_pool2d(x, 2)
         x = torch.relu(self.b2(self.c2(x)))

@@ -3,7 +3,7 @@
 // Usage: node ort_run.js MODEL.onnx INPUT.bin SHAPE.json OUT.bin
 'use strict';
 const fs = require('fs');
-const ort = require(process.env.GTEE_SOURCE_DIR + '/npm/node_modules/onnxruntime-node');
+const ort = require(require('path').resolve(process.env.GTEE_SOURCE_DIR, 'npm/node_modules/onnxruntime-node'));
 
 async function main() {
   const [model, input, shapeFile, out] = process.argv.slice(2);
