@@ -290,12 +290,14 @@ static int fwd_pool(struct ml_kernel *k)
             for (int64_t oj = 0; oj < g.out[1]; oj++) {
                 const int64_t *rj = tj + 4 * oj, j0 = oj * g.stride[1] - g.pb[1];
                 float acc = maxp ? -INFINITY : 0.0f;
+                bool nan = false;
                 for (int64_t ki = ri[0]; ki < ri[1]; ki++) {
                     const float *row = xp + (i0 + ki * g.dil[0]) * g.in[1] + j0;
-                    if (maxp)
+                    if (maxp) /* branch-free max; a NaN in the window gives NaN */
                         for (int64_t kj = rj[0]; kj < rj[1]; kj++) {
                             float v = row[kj * g.dil[1]];
-                            acc = (v > acc || isnan(v)) ? v : acc;
+                            acc = v > acc ? v : acc;
+                            nan |= v != v;
                         }
                     else
                         for (int64_t kj = rj[0]; kj < rj[1]; kj++)
@@ -305,7 +307,7 @@ static int fwd_pool(struct ml_kernel *k)
                     int64_t cnt = incl ? (ri[3] - ri[2]) * (rj[3] - rj[2]) : (ri[1] - ri[0]) * (rj[1] - rj[0]);
                     acc = cnt ? acc / (float)cnt : 0.0f;
                 }
-                yrow[oj] = acc;
+                yrow[oj] = nan ? NAN : acc;
             }
         }
     }

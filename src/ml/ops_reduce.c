@@ -115,7 +115,7 @@ static int softmax_dims(struct ml_kernel *k, size_t *outer, size_t *n, size_t *i
 
 static int infer_softmax(struct ml_kernel *k)
 {
-    size_t o, n, i;
+    size_t o = 0, n = 0, i = 0;
     int rc = softmax_dims(k, &o, &n, &i);
 
     if (rc == 0)
@@ -152,7 +152,7 @@ static void softmax_range(void *arg, size_t lo, size_t hi)
 static int fwd_softmax(struct ml_kernel *k)
 {
     struct softmax_job j = { k->in[0]->data, k->out[0]->data, 0, 0 };
-    size_t outer;
+    size_t outer = 0;
 
     if (softmax_dims(k, &outer, &j.n, &j.inner) < 0)
         return GTEE_EFORMAT;

@@ -25,6 +25,8 @@ static int list_input(struct ml_kernel *k, size_t i, int64_t *len, const int64_t
     const struct gtee_ml_tensor *t = ml_in(k, i);
     int rc;
 
+    *len = 0;
+    *vals = NULL;
     if ((rc = ml_need(k, i, I64)) < 0)
         return rc;
     if (t->rank != 1)
@@ -268,7 +270,7 @@ static int constant_value(struct ml_kernel *k, struct gtee_ml_tensor *t, const v
 static int infer_constant(struct ml_kernel *k)
 {
     struct gtee_ml_tensor t;
-    const void *d;
+    const void *d = NULL;
     int rc = constant_value(k, &t, &d);
 
     if (rc == 0)
@@ -279,7 +281,7 @@ static int infer_constant(struct ml_kernel *k)
 static int fwd_constant(struct ml_kernel *k)
 {
     struct gtee_ml_tensor t;
-    const void *d;
+    const void *d = NULL;
     size_t bytes;
 
     if (constant_value(k, &t, &d) < 0)
