@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/bcast.h"
+#include "ml/fastmath.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -171,6 +172,11 @@ static void unary_range(void *arg, size_t lo, size_t hi)
     if (j->f == relu) {
         for (size_t i = lo; i < hi; i++)
             y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
+    } else if (j->f == sigmoid) {
+        for (size_t i = lo; i < hi; i++) {
+            float e = ml_expf(-fabsf(x[i])); /* never overflows; NaN stays NaN */
+            y[i] = x[i] >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
+        }
     } else if (j->f == neg) {
         for (size_t i = lo; i < hi; i++)
             y[i] = -x[i];

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ml/fastmath.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -140,12 +141,13 @@ static void softmax_range(void *arg, size_t lo, size_t hi)
         for (size_t i = 0; i < j->n; i++)
             mx = fmaxf(mx, j->x[base + i * j->inner]);
         for (size_t i = 0; i < j->n; i++) {
-            float e = expf(j->x[base + i * j->inner] - mx);
+            float e = ml_expf(j->x[base + i * j->inner] - mx);
             j->y[base + i * j->inner] = e;
             sum += e;
         }
+        float inv = (float)(1.0 / sum);
         for (size_t i = 0; i < j->n; i++)
-            j->y[base + i * j->inner] = (float)(j->y[base + i * j->inner] / sum);
+            j->y[base + i * j->inner] *= inv;
     }
 }
 
