@@ -268,11 +268,40 @@ static void pool_taps(const struct geom *g, int axis, int64_t *t)
     }
 }
 
+/* One output row of a pool in the general way: any window clipping, NaN propagation. */
+static void pool_row(const float *xp, const struct geom *g, const int64_t *ri, const int64_t *tj, int64_t oi,
+                     bool maxp, int64_t incl, int64_t from, int64_t to, float *yrow)
+{
+    int64_t i0 = oi * g->stride[0] - g->pb[0];
+
+    for (int64_t oj = from; oj < to; oj++) {
+        const int64_t *rj = tj + 4 * oj, j0 = oj * g->stride[1] - g->pb[1];
+        float acc = maxp ? -INFINITY : 0.0f;
+        bool nan = false;
+        for (int64_t ki = ri[0]; ki < ri[1]; ki++) {
+            const float *row = xp + (i0 + ki * g->dil[0]) * g->in[1] + j0;
+            for (int64_t kj = rj[0]; kj < rj[1]; kj++) {
+                float v = row[kj * g->dil[1]];
+                if (maxp)
+                    acc = v > acc ? v : acc;
+                else
+                    acc += v;
+                nan |= v != v;
+            }
+        }
+        if (!maxp) {
+            int64_t cnt = incl ? (ri[3] - ri[2]) * (rj[3] - rj[2]) : (ri[1] - ri[0]) * (rj[1] - rj[0]);
+            acc = cnt ? acc / (float)cnt : 0.0f;
+        }
+        yrow[oj] = nan ? NAN : acc;
+    }
+}
+
 static int fwd_pool(struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *x = k->in[0];
     bool maxp = !strcmp(k->node->op_type, "MaxPool");
-    int64_t incl, *ti = k->work, *tj;
+    int64_t incl, *ti = k->work, *tj, lo = 0, hi;
     struct geom g;
     float *y = k->out[0]->data;
 
@@ -281,34 +310,48 @@ static int fwd_pool(struct ml_kernel *k)
     tj = ti + 4 * g.out[0];
     pool_taps(&g, 0, ti);
     pool_taps(&g, 1, tj);
-    int64_t planes = x->dim[0] * x->dim[1];
+    /* Columns [lo, hi) whose windows lie wholly inside the input along W. */
+    while (lo < g.out[1] && (tj[4 * lo] != 0 || tj[4 * lo + 1] != g.k[1]))
+        lo++;
+    hi = lo;
+    while (hi < g.out[1] && tj[4 * hi] == 0 && tj[4 * hi + 1] == g.k[1])
+        hi++;
+    int64_t planes = x->dim[0] * x->dim[1], s1 = g.stride[1], d1 = g.dil[1];
     for (int64_t p = 0; p < planes; p++) {
         const float *xp = (const float *)x->data + p * g.in[0] * g.in[1];
         for (int64_t oi = 0; oi < g.out[0]; oi++) {
             const int64_t *ri = ti + 4 * oi, i0 = oi * g.stride[0] - g.pb[0];
             float *yrow = y + (p * g.out[0] + oi) * g.out[1];
-            for (int64_t oj = 0; oj < g.out[1]; oj++) {
-                const int64_t *rj = tj + 4 * oj, j0 = oj * g.stride[1] - g.pb[1];
-                float acc = maxp ? -INFINITY : 0.0f;
-                bool nan = false;
-                for (int64_t ki = ri[0]; ki < ri[1]; ki++) {
-                    const float *row = xp + (i0 + ki * g.dil[0]) * g.in[1] + j0;
-                    if (maxp) /* branch-free max; a NaN in the window gives NaN */
-                        for (int64_t kj = rj[0]; kj < rj[1]; kj++) {
-                            float v = row[kj * g.dil[1]];
-                            acc = v > acc ? v : acc;
+            bool nan = false;
+
+            pool_row(xp, &g, ri, tj, oi, maxp, incl, 0, lo, yrow);
+            pool_row(xp, &g, ri, tj, oi, maxp, incl, hi, g.out[1], yrow);
+            /* interior: one pass per tap over the row, which the compiler vectorizes */
+            for (int64_t oj = lo; oj < hi; oj++)
+                yrow[oj] = maxp ? -INFINITY : 0.0f;
+            for (int64_t ki = ri[0]; ki < ri[1]; ki++) {
+                const float *row = xp + (i0 + ki * g.dil[0]) * g.in[1] - g.pb[1];
+                for (int64_t kj = 0; kj < g.k[1]; kj++) {
+                    const float *src = row + kj * d1;
+                    if (maxp)
+                        for (int64_t oj = lo; oj < hi; oj++) {
+                            float v = src[oj * s1];
+                            yrow[oj] = v > yrow[oj] ? v : yrow[oj];
                             nan |= v != v;
                         }
                     else
-                        for (int64_t kj = rj[0]; kj < rj[1]; kj++)
-                            acc += row[kj * g.dil[1]];
+                        for (int64_t oj = lo; oj < hi; oj++)
+                            yrow[oj] += src[oj * s1];
                 }
-                if (!maxp) {
-                    int64_t cnt = incl ? (ri[3] - ri[2]) * (rj[3] - rj[2]) : (ri[1] - ri[0]) * (rj[1] - rj[0]);
-                    acc = cnt ? acc / (float)cnt : 0.0f;
-                }
-                yrow[oj] = nan ? NAN : acc;
             }
+            if (!maxp && hi > lo) {
+                int64_t cnt = incl ? (ri[3] - ri[2]) * g.k[1] : (ri[1] - ri[0]) * g.k[1];
+                float inv = cnt ? 1.0f / (float)cnt : 0.0f;
+                for (int64_t oj = lo; oj < hi; oj++)
+                    yrow[oj] = cnt ? yrow[oj] * inv : 0.0f;
+            }
+            if (nan) /* a NaN in some window: redo the row the general way */
+                pool_row(xp, &g, ri, tj, oi, maxp, incl, lo, hi, yrow);
         }
     }
     return 0;

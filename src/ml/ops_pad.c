@@ -138,10 +138,15 @@ static int fwd_pad(struct ml_kernel *k)
             if (!con && hi > lo)
                 memcpy(yrow + (size_t)lo * esz, (const uint8_t *)x->data + (size_t)(off + lo - pb) * esz,
                        (size_t)(hi - lo) * esz);
-        } else {
+        } else { /* edge, reflect: the overlap in one copy, the borders element by element */
+            int64_t lo = pb < 0 ? 0 : pb, hi = pb + xw < w ? pb + xw : w;
             for (int64_t i = 0; i < w; i++)
-                memcpy(yrow + (size_t)i * esz,
-                       (const uint8_t *)x->data + (size_t)(off + src_index(i, pb, xw, p.mode)) * esz, esz);
+                if (i < lo || i >= hi)
+                    memcpy(yrow + (size_t)i * esz,
+                           (const uint8_t *)x->data + (size_t)(off + src_index(i, pb, xw, p.mode)) * esz, esz);
+            if (hi > lo)
+                memcpy(yrow + (size_t)lo * esz, (const uint8_t *)x->data + (size_t)(off + lo - pb) * esz,
+                       (size_t)(hi - lo) * esz);
         }
         for (int d = r - 2; d >= 0; d--) {
             if (++idx[d] < (size_t)y->dim[d])
