@@ -174,9 +174,12 @@ static void unary_range(void *arg, size_t lo, size_t hi)
             y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
     } else if (j->f == sigmoid) {
         for (size_t i = lo; i < hi; i++) {
-            float e = ml_expf(-fabsf(x[i])); /* never overflows; NaN stays NaN */
-            y[i] = x[i] >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
+            float e = ml_expf(-fabsf(x[i])), r = 1.0f / (1.0f + e); /* never overflows; NaN stays NaN */
+            y[i] = x[i] >= 0 ? r : e * r;
         }
+    } else if (j->f == erff) {
+        for (size_t i = lo; i < hi; i++)
+            y[i] = ml_erff(x[i]);
     } else if (j->f == neg) {
         for (size_t i = lo; i < hi; i++)
             y[i] = -x[i];

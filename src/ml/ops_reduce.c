@@ -136,8 +136,7 @@ static void softmax_range(void *arg, size_t lo, size_t hi)
 
     for (size_t r = lo; r < hi; r++) {
         size_t o = r / j->inner, in = r % j->inner, base = o * j->n * j->inner + in;
-        float mx = -INFINITY;
-        double sum = 0;
+        float mx = -INFINITY, sum = 0;
         for (size_t i = 0; i < j->n; i++)
             mx = fmaxf(mx, j->x[base + i * j->inner]);
         for (size_t i = 0; i < j->n; i++) {
@@ -145,7 +144,7 @@ static void softmax_range(void *arg, size_t lo, size_t hi)
             j->y[base + i * j->inner] = e;
             sum += e;
         }
-        float inv = (float)(1.0 / sum);
+        float inv = 1.0f / sum;
         for (size_t i = 0; i < j->n; i++)
             j->y[base + i * j->inner] *= inv;
     }
