@@ -1,7 +1,8 @@
 /* Inference benchmark of the ML engine (bench/bench_ml_infer.sh drives it): loads a model,
  * makes a random input of the given batch (other dims from the model; int64 inputs get
  * token ids below 50), writes it raw for ONNX Runtime's side, runs warm-up + timed runs, and
- * prints "median_ms peak_rss_kb arena_bytes".
+ * prints "best_ms median_ms peak_rss_kb arena_bytes" (best of the timed runs: the least
+ * disturbed by other load on the machine).
  * Usage: bench_ml_infer MODEL.onnx BATCH THREADS RUNS INPUT_OUT.bin SHAPE_OUT.json */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
     qsort(t, (size_t)runs, sizeof(double), cmp_double);
     gtee_ml_session_memory(s, &arena, &unplanned);
     getrusage(RUSAGE_SELF, &ru);
-    printf("%.4f %ld %zu\n", t[runs / 2], ru.ru_maxrss, arena);
+    printf("%.4f %.4f %ld %zu\n", t[0], t[runs / 2], ru.ru_maxrss, arena);
     free(t);
     free(in.data);
     gtee_ml_session_free(s);
