@@ -137,8 +137,10 @@ static void softmax_range(void *arg, size_t lo, size_t hi)
     for (size_t r = lo; r < hi; r++) {
         size_t o = r / j->inner, in = r % j->inner, base = o * j->n * j->inner + in;
         float mx = -INFINITY, sum = 0;
-        for (size_t i = 0; i < j->n; i++)
-            mx = fmaxf(mx, j->x[base + i * j->inner]);
+        for (size_t i = 0; i < j->n; i++) {
+            float v = j->x[base + i * j->inner];
+            mx = v > mx ? v : mx; /* a NaN in the row makes every exp, so the row, NaN */
+        }
         for (size_t i = 0; i < j->n; i++) {
             float e = ml_expf(j->x[base + i * j->inner] - mx);
             j->y[base + i * j->inner] = e;
