@@ -150,27 +150,40 @@ static size_t conv_work(const struct ml_kernel *k)
     return kk * spatial * sizeof(float);
 }
 
-/* cols[(c, ki, kj), (oi, oj)] = x[c, oi*s - pb + ki*d, ...] or 0 in the padding. */
+/* cols[(c, ki, kj), (oi, oj)] = x[c, oi*s - pb + ki*d, ...] or 0 in the padding. Along W the
+ * columns whose tap lands inside the input form one range, copied without tests. */
 static void im2col(const float *x, int64_t c, const struct geom *g, float *cols)
 {
     size_t r = 0;
+    int64_t ow = g->out[1], s1 = g->stride[1];
 
     for (int64_t ch = 0; ch < c; ch++)
         for (int64_t ki = 0; ki < g->k[0]; ki++)
             for (int64_t kj = 0; kj < g->k[1]; kj++, r++) {
-                float *row = cols + r * (size_t)(g->out[0] * g->out[1]);
+                float *row = cols + r * (size_t)(g->out[0] * ow);
+                int64_t off = kj * g->dil[1] - g->pb[1], lo, hi;
+                /* oj in [lo, hi) <=> 0 <= oj*s1 + off < in[1] */
+                lo = off >= 0 ? 0 : (-off + s1 - 1) / s1;
+                hi = g->in[1] - off <= 0 ? 0 : (g->in[1] - off - 1) / s1 + 1;
+                lo = lo > ow ? ow : lo;
+                hi = hi > ow ? ow : hi < lo ? lo : hi;
                 for (int64_t oi = 0; oi < g->out[0]; oi++) {
                     int64_t ii = oi * g->stride[0] - g->pb[0] + ki * g->dil[0];
-                    float *dst = row + oi * g->out[1];
+                    float *dst = row + oi * ow;
                     if (ii < 0 || ii >= g->in[0]) {
-                        memset(dst, 0, sizeof(float) * (size_t)g->out[1]);
+                        memset(dst, 0, sizeof(float) * (size_t)ow);
                         continue;
                     }
-                    const float *src = x + (ch * g->in[0] + ii) * g->in[1];
-                    for (int64_t oj = 0; oj < g->out[1]; oj++) {
-                        int64_t jj = oj * g->stride[1] - g->pb[1] + kj * g->dil[1];
-                        dst[oj] = (jj < 0 || jj >= g->in[1]) ? 0.0f : src[jj];
-                    }
+                    const float *src = x + (ch * g->in[0] + ii) * g->in[1] + off;
+                    for (int64_t oj = 0; oj < lo; oj++)
+                        dst[oj] = 0.0f;
+                    if (s1 == 1)
+                        memcpy(dst + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+                    else
+                        for (int64_t oj = lo; oj < hi; oj++)
+                            dst[oj] = src[oj * s1];
+                    for (int64_t oj = hi; oj < ow; oj++)
+                        dst[oj] = 0.0f;
                 }
             }
 }

@@ -59,7 +59,9 @@ static void strided_copy(const uint8_t *x, size_t base, const int64_t *stride, u
         int64_t off = (int64_t)base;
         for (int d = 0; d < r - 1; d++)
             off += (int64_t)idx[d] * stride[d];
-        if (esz == 4)
+        if (stride[r - 1] == 1)
+            memcpy(y + o * esz, x + (size_t)off * esz, (size_t)yt->dim[r - 1] * esz);
+        else if (esz == 4)
             for (int64_t i = 0; i < yt->dim[r - 1]; i++)
                 memcpy(y + (o + (size_t)i) * 4, x + (size_t)(off + i * stride[r - 1]) * 4, 4);
         else
