@@ -144,6 +144,7 @@ int model_inspect(int argc, char **argv)
         json_decref(s.issues);
         return cli_fail_err(rc, &err);
     }
+    rc = 0; /* the survey's count of unsupported nodes is reported, not an error */
     gtee_ml_model_info(m, &info);
     if (cli_json()) {
         rc = cli_json_emit(json_pack("{s:s,s:I,s:I,s:s,s:o,s:o,s:I,s:b,s:o,s:I,s:b,s:O}", "file", argv[optind],
