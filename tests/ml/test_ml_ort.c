@@ -1,4 +1,4 @@
-/* Agreement with ONNX Runtime (onnxruntime-node, tests/ml/ort_run.js): the MLP, CNN and
+/* Agreement with ONNX Runtime (onnxruntime-node, tests/ml/ort_run_bin.js): the MLP, CNN and
  * transformer-encoder models exported from PyTorch (export_reference_models.py) give the
  * same outputs in the engine as in ONNX Runtime within 1e-4 relative error (plus 1e-6
  * absolute, for values near zero), at batch 1 and 5. */
