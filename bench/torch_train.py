@@ -10,7 +10,8 @@ Setup, identical to what the engine's trainer is asked to do: pixels / 255, the
 architecture's seeded initial weights, softmax cross-entropy averaged over the batch,
 shuffling each epoch from the seed, the last partial batch kept. Timing covers the
 training steps only (forward, loss, backward, optimizer step, batch gather), not loading
-or evaluation.
+or evaluation. Each epoch also reports the process's CPU seconds: on a machine shared with
+other work, wall-clock rates fall with the others' load, and the CPU time shows how much.
 """
 import argparse
 import gzip
@@ -111,6 +112,7 @@ def main():
         order = torch.randperm(n, generator=gen)
         total_loss = 0.0
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for i in range(0, n, args.batch):
             idx = order[i:i + args.batch]
             opt.zero_grad(set_to_none=True)
@@ -119,8 +121,10 @@ def main():
             opt.step()
             total_loss += loss.item() * idx.shape[0]
         dt = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         train_seconds += dt
-        epochs.append({"epoch": epoch + 1, "seconds": round(dt, 3), "samples_per_s": round(n / dt, 1),
+        epochs.append({"epoch": epoch + 1, "seconds": round(dt, 3), "cpu_seconds": round(cpu, 3),
+                       "samples_per_s": round(n / dt, 1),
                        "train_loss": round(total_loss / n, 5), "test_accuracy": accuracy(model, x_test, y_test)})
         print("epoch %d: %.1f samples/s, loss %.4f, test accuracy %.4f" %
               (epoch + 1, n / dt, total_loss / n, epochs[-1]["test_accuracy"]), file=sys.stderr)
