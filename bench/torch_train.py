@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", default=FMNIST, help="directory with the Fashion-MNIST IDX .gz files")
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N training images only (smoke tests)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -96,6 +97,8 @@ def main():
     load_before = os.getloadavg()[0]
     x_train, y_train = load("train", args.data)
     x_test, y_test = load("t10k", args.data)
+    if args.limit > 0:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     model, _ = export.build(args.model)   # the exported architecture and initial weights
     model.train()
     lr = args.lr if args.lr is not None else (1e-3 if args.optim == "adam" else 0.01)
@@ -132,7 +135,7 @@ def main():
         "framework": "pytorch", "torch": torch.__version__, "cpu": cpu_name(), "cpus": os.cpu_count(),
         "model": args.model, "epochs": args.epochs, "batch": args.batch, "threads": args.threads,
         "optim": args.optim, "lr": lr, "momentum": args.momentum if args.optim == "sgd" else None,
-        "weight_decay": args.weight_decay, "seed": args.seed,
+        "weight_decay": args.weight_decay, "seed": args.seed, "train_items": n,
         "samples_per_s": round(n * args.epochs / train_seconds, 1),
         "best_epoch_samples_per_s": max(e["samples_per_s"] for e in epochs) if epochs else None,
         "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # other processes' load, start/end
