@@ -130,7 +130,7 @@ struct softmax_job {
     size_t n, inner;
 };
 
-static void softmax_range(void *arg, size_t lo, size_t hi)
+ML_HOT static void softmax_range(void *arg, size_t lo, size_t hi)
 {
     const struct softmax_job *j = arg;
 
@@ -216,7 +216,7 @@ static int infer_ln(struct ml_kernel *k)
     return 0;
 }
 
-static int fwd_ln(struct ml_kernel *k)
+ML_HOT static int fwd_ln(struct ml_kernel *k)
 {
     const float *x = k->in[0]->data, *sc = k->in[1]->data, *b = ml_in(k, 2) ? k->in[2]->data : NULL;
     float *y = k->out[0]->data, eps;
