@@ -10,5 +10,6 @@ int cmd_inspect(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct cli_cmd commands[] = {
     { "sim", "Simulated TEE device for development and CI (not secure): sim init DIR", cmd_sim },
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
     { "evidence", "Verify TEE evidence (SGX/TDX quotes) against collateral and a policy", cmd_evidence },
+    { "attest", "Connect to an enclave's attested channel and print its verified claims", cmd_attest },
 };
 
 int cmd_version(int argc, char **argv)
