@@ -13,9 +13,11 @@
 #include "gtee/err.h"
 #include "gtee/evidence.h"
 
-/* Extension OIDs. The quote is the raw extnValue content, as Gramine's RA-TLS does it. */
-#define GTEE_RATLS_OID_SGX_QUOTE "1.2.840.113741.1.13.1.0"   /* Gramine RA-TLS: SGX DCAP quote */
-#define GTEE_RATLS_OID_TDX_QUOTE "1.2.840.113741.1.5.5.1.6"  /* interoperable RA-TLS draft: TDX quote */
+/* Extension OIDs: the convention of the Privasys RA-TLS projects (enclave-os, ra-tls-caddy),
+ * the raw quote as the extnValue content, as Gramine's original RA-TLS also carries it.
+ * docs/ratls.md, "Convention", says how this relates to Gramine and the TCG DICE OID. */
+#define GTEE_RATLS_OID_SGX_QUOTE "1.2.840.113741.1.13.1.0"   /* Intel SGX DCAP quote (v3) */
+#define GTEE_RATLS_OID_TDX_QUOTE "1.2.840.113741.1.5.5.1.6"  /* Intel TDX DCAP quote (v4, v5) */
 /* The Enclave public key (secp256k1, 65 bytes uncompressed) the report data also commits to:
  * a UUID-derived OID (ITU-T X.667, arc 2.25) of this project. */
 #define GTEE_RATLS_OID_ENCLAVE_KEY "2.25.326252730666880643649102839464100614589"

@@ -1,6 +1,6 @@
 /* The RA-TLS certificate: built by the enclave for its channel key, parsed by the peer.
- * Quote extension as Gramine's RA-TLS (SGX) and the interoperable RA-TLS draft (TDX) place
- * it; the Enclave key beside it (docs/ratls.md, "Certificate"). */
+ * The raw quote under the SGX or TDX quote OID (gtee/ratls.h), the Enclave key beside it
+ * (docs/ratls.md, "Certificate"). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
