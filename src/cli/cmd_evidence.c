@@ -211,6 +211,7 @@ int cmd_evidence(int argc, char **argv)
 {
     static const struct cli_cmd sub[] = {
         { "verify", "Verify TEE evidence against collateral and a policy", cmd_evidence_verify },
+        { "get", "Have the enclave produce evidence over its keys and a nonce", cmd_evidence_get },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

@@ -28,6 +28,7 @@ static const struct cli_cmd commands[] = {
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
     { "evidence", "Verify TEE evidence (SGX/TDX quotes) against collateral and a policy", cmd_evidence },
     { "attest", "Connect to an enclave's attested channel and print its verified claims", cmd_attest },
+    { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
 };
 
 int cmd_version(int argc, char **argv)

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     char config[4096];
     uint8_t exe[32];
     struct args a;
-    int rc, n;
+    int rc, n, told = 0;
 
     /* First, before any secret exists. */
     if (gtee_enclave_harden(&err) != 0) {
@@ -155,10 +155,20 @@ int main(int argc, char **argv)
         rc = gtee_enclave_new(a.tee, &opt, exe, &e, &err);
     if (rc == 0)
         rc = gtee_enclave_seccomp(&err);
-    if (rc == 0)
+    if (rc == 0) {
         rc = serve(e, a.fd, &err);
+    } else {
+        /* Tell the host why we cannot serve: an unsolicited ERROR it reads as the answer
+         * to its first request. */
+        uint8_t *msg = NULL;
+        size_t msg_len = 0;
+
+        told = gtee_msg_encode_error(0, err.code ? err.code : rc, err.msg, &msg, &msg_len, NULL) == 0 &&
+               gtee_msg_send(a.fd, msg, msg_len, NULL) == 0;
+        free(msg);
+    }
     gtee_enclave_free(e);
-    if (rc != 0) {
+    if (rc != 0 && !told) {
         /* stderr is the host's to read: the message names what failed, never secret values. */
         fprintf(stderr, "gtee-enclave: %s\n", err.msg);
         return 1;

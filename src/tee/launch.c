@@ -108,13 +108,25 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     *reply = NULL;
     *reply_len = 0;
     TRY(gtee_msg_encode(type, id, payload, len, &msg, &msg_len, err));
-    TRY(gtee_msg_send(p->fd, msg, msg_len, err));
-    rc = gtee_msg_recv(p->fd, &in, &in_len, err);
+    rc = gtee_msg_send(p->fd, msg, msg_len, err);
+    if (rc < 0) {
+        /* An enclave that could not start says why and exits, possibly before our send:
+         * its ERROR is still queued for us. */
+        struct gtee_err ignored;
+
+        if (gtee_msg_recv(p->fd, &in, &in_len, &ignored) != 0)
+            goto out; /* nothing queued: the send error stands */
+        rc = 0;
+    } else {
+        rc = gtee_msg_recv(p->fd, &in, &in_len, err);
+    }
     if (rc == GTEE_ENOTFOUND)
         rc = GTEE_FAIL(err, GTEE_EIO, "enclave: closed the connection (see its stderr)");
     TRY(rc);
     TRY(gtee_msg_header_parse(in, in_len, &h, err));
-    if (h.type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY)) {
+    /* An ERROR answers this request, or (id 0) says the enclave could not start or lost
+     * the stream. */
+    if (h.type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY) && (h.request_id == id || h.request_id == 0)) {
         struct span s = span_init(in + GTEE_MSG_HEADER_LEN, h.length);
         int32_t code = (int32_t)span_u32be(&s);
 

@@ -77,6 +77,9 @@ int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err)
     while (len > 0) {
         ssize_t w = send(fd, msg, len, MSG_NOSIGNAL);
 
+        if (w < 0 && errno == ENOTSOCK) /* a pipe or stdio, as under Gramine */
+            w = write(fd, msg, len);
+
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -94,6 +97,9 @@ static int recv_exact(int fd, uint8_t *p, size_t n, struct gtee_err *err)
 
     while (got < n) {
         ssize_t r = recv(fd, p + got, n - got, 0);
+
+        if (r < 0 && errno == ENOTSOCK)
+            r = read(fd, p + got, n - got);
 
         if (r < 0 && errno == EINTR)
             continue;

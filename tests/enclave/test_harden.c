@@ -148,14 +148,23 @@ static void test_host_cannot_attach_or_read_enclave_memory(void **state)
     /* Control: the same child can inspect an ordinary (dumpable) process of the same user
      * holding the same (no) capabilities as the enclave, so a refusal below comes from the
      * enclave being not dumpable. */
+    int ready[2];
+    char c = 0;
+
+    assert_int_equal(pipe(ready), 0);
     control = fork();
     assert_true(control >= 0);
     if (control == 0) {
         close(h->p.fd); /* the enclave must see the host close its socket */
         drop_caps(1);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(92);
         pause();
         _exit(0);
     }
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1); /* its capabilities are gone */
+    close(ready[0]);
     st = try_inspect(control);
     kill(control, SIGKILL);
     waitpid(control, NULL, 0);

@@ -1,0 +1,36 @@
+/* Shared by `gtee enclave ...` and `gtee evidence get`: the options that start an enclave
+ * and finding the gtee-enclave executable. Internal to src/cli/. */
+#ifndef GTEE_CLI_ENCLAVE_CLI_H
+#define GTEE_CLI_ENCLAVE_CLI_H
+
+#include <getopt.h>
+
+#include "gtee/enclave.h"
+
+/* getopt_long entries for --tee, --sim-dir, --root, --config, --enclave,
+ * --sim-quote-version (values 0x100..0x105), handled by cli_enclave_opt. */
+#define CLI_ENCLAVE_LONGOPTS                                              \
+    { "tee", required_argument, NULL, 0x100 },                            \
+    { "sim-dir", required_argument, NULL, 0x101 },                        \
+    { "root", required_argument, NULL, 0x102 },                           \
+    { "config", required_argument, NULL, 0x103 },                         \
+    { "enclave", required_argument, NULL, 0x104 },                        \
+    { "sim-quote-version", required_argument, NULL, 0x105 }
+
+#define CLI_ENCLAVE_OPTS_HELP                                                                  \
+    "      --tee T            sim, sgx, tdx, snp or auto (auto never picks sim)\n"             \
+    "      --sim-dir DIR      sim: the device made by `gtee sim init DIR`\n"                   \
+    "      --sim-quote-version N  sim: 3 (SGX-style quote, default) or 4 (TDX-style)\n"         \
+    "      --root DIR         where the TEE interfaces live (default /; for tests)\n"          \
+    "      --config TEXT      the enclave's configuration text (part of its measurement)\n"    \
+    "      --enclave PATH     the gtee-enclave executable (default: $GTEE_ENCLAVE, else\n"     \
+    "                         gtee-enclave next to gtee)\n"
+
+/* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
+int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);
+/* Fills l->binary when not given; starts the enclave; reports failures (returns exit code). */
+int cli_enclave_start(struct gtee_enclave_launch *l, char *bin, size_t bin_len, struct gtee_enclave_proc *p);
+/* Stops it; an abnormal end (signal, non-zero status) is reported. Returns exit code. */
+int cli_enclave_stop(struct gtee_enclave_proc *p);
+
+#endif
