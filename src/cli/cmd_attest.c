@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,7 @@ static int dial(const char *hostport, int *out)
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
     struct timeval tv = { .tv_sec = 30 };
     size_t hl;
-    int fd = -1, g;
+    int fd = -1, g, one = 1;
 
     if (!colon || colon == hostport || !colon[1] || (hl = (size_t)(colon - hostport)) >= sizeof(host))
         return cli_usage_error("--connect: expected HOST:PORT, got '%s'", hostport);
@@ -79,6 +81,7 @@ static int dial(const char *hostport, int *out)
             continue;
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* small records, no Nagle delay */
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             close(fd);
             fd = -1;

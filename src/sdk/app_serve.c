@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -161,13 +162,15 @@ int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gt
 {
     for (unsigned n = 0; max_clients == 0 || n < max_clients; n++) {
         struct gtee_err cerr = {0};
-        int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC), one = 1;
 
         if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             return GTEE_FAIL(err, GTEE_EIO, "sdk: accept failed (%s)", strerror(errno));
         }
+        /* Requests and answers are small records: no Nagle delay (fails harmlessly off TCP). */
+        (void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         /* One client's failure (a rejected handshake, a reset) ends only its session. */
         if (gtee_app_serve_fd(app, c, handler, arg, &cerr) < 0)
             cerr.code = 0; /* reported to that client (an alert or an ERROR message) */

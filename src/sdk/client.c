@@ -2,6 +2,8 @@
  * handshake over TCP, requests as framed messages, fresh evidence on demand. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +121,7 @@ static int dial(const char *hostport, int *out, struct gtee_err *err)
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
     struct timeval tv = { .tv_sec = 30 };
     size_t hl;
-    int fd = -1, g;
+    int fd = -1, g, one = 1;
 
     if (!colon || colon == hostport || (hl = (size_t)(colon - hostport)) >= sizeof(host))
         return GTEE_FAIL(err, GTEE_EINVAL, "sdk: address is not HOST:PORT");
@@ -133,6 +135,7 @@ static int dial(const char *hostport, int *out, struct gtee_err *err)
             continue;
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* small records, no Nagle delay */
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             close(fd);
             fd = -1;

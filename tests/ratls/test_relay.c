@@ -32,6 +32,7 @@ static int teardown(void **state)
 
 struct host {
     int listen_fd, enclave_fd;
+    int no_tap;                  /* relay without a tap: the splice(2) path */
     uint8_t *traffic;
     size_t traffic_len;
     atomic_int flip_next_up;     /* flip a byte in the next client->enclave chunk */
@@ -59,7 +60,7 @@ static void *host_main(void *arg)
     struct gtee_err err = {0};
     int c = accept(h->listen_fd, NULL, NULL);
 
-    h->pump_rc = c < 0 ? -1 : gtee_ratls_pump(c, h->enclave_fd, tap, h, &err);
+    h->pump_rc = c < 0 ? -1 : gtee_ratls_pump(c, h->enclave_fd, h->no_tap ? NULL : tap, h, &err);
     if (c >= 0)
         close(c);
     shutdown(h->enclave_fd, SHUT_RDWR);
@@ -99,7 +100,7 @@ struct session {
 };
 
 /* client --TCP 127.0.0.1--> host relay --socketpair--> enclave (server thread) */
-static void session(int flip, struct session *s)
+static void session(int flip, int no_tap, struct session *s)
 {
     struct t_enclave e;
     struct t_verifier v;
@@ -121,6 +122,7 @@ static void session(int flip, struct session *s)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     s->host.traffic = malloc(TRAFFIC_MAX);
     assert_non_null(s->host.traffic);
+    s->host.no_tap = no_tap;
     s->host.listen_fd = listen_loopback(&port);
     s->host.enclave_fd = sv[0];
     assert_int_equal(pthread_create(&s->host.th, NULL, host_main, &s->host), 0);
@@ -155,7 +157,7 @@ static void test_relay_traffic_never_holds_the_plaintext(void **state)
     struct session s;
 
     (void)state;
-    session(0, &s);
+    session(0, 0, &s);
     if (s.handshake_rc != 0)
         fail_msg("%s", s.err.msg);
     assert_true(s.echo_ok);            /* the canary did cross the relay, both ways */
@@ -171,7 +173,7 @@ static void test_relay_flipping_a_byte_breaks_the_session(void **state)
     struct session s;
 
     (void)state;
-    session(1, &s);
+    session(1, 0, &s);
     assert_int_equal(s.handshake_rc, 0);
     assert_true(s.host.flipped);
     assert_false(s.echo_ok);
@@ -180,11 +182,27 @@ static void test_relay_flipping_a_byte_breaks_the_session(void **state)
     free(s.host.traffic);
 }
 
+static void test_relay_without_tap_carries_the_session(void **state)
+{
+    struct session s;
+
+    (void)state;
+    session(0, 1, &s);
+    if (s.handshake_rc != 0)
+        fail_msg("%s", s.err.msg);
+    assert_true(s.echo_ok);
+    assert_int_equal(s.host.pump_rc, 0);
+    assert_int_equal(s.host.traffic_len, 0); /* nothing passed through user memory */
+    assert_int_equal(s.srv.serve_rc, GTEE_ENOTFOUND);
+    free(s.host.traffic);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay_traffic_never_holds_the_plaintext),
         cmocka_unit_test(test_relay_flipping_a_byte_breaks_the_session),
+        cmocka_unit_test(test_relay_without_tap_carries_the_session),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
