@@ -147,6 +147,8 @@ enum gtee_ratls_msg_type {
 };
 int gtee_ratls_send_msg(struct gtee_ratls_conn *c, uint16_t type, const void *p, size_t len,
                         struct gtee_err *err) GTEE_MUST_USE;
+/* An ERROR message: code and a text (truncated to 256 bytes) that must hold no secrets. */
+int gtee_ratls_send_error(struct gtee_ratls_conn *c, int code, const char *text, struct gtee_err *err) GTEE_MUST_USE;
 /* *p is malloc'd (len may be 0, *p still non-NULL). */
 int gtee_ratls_recv_msg(struct gtee_ratls_conn *c, uint16_t *type, uint8_t **p, size_t *len,
                         struct gtee_err *err) GTEE_MUST_USE;

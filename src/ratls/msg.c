@@ -66,7 +66,7 @@ int gtee_ratls_recv_msg(struct gtee_ratls_conn *c, uint16_t *type, uint8_t **p, 
     return 0;
 }
 
-static int send_error(struct gtee_ratls_conn *c, int code, const char *text, struct gtee_err *err)
+int gtee_ratls_send_error(struct gtee_ratls_conn *c, int code, const char *text, struct gtee_err *err)
 {
     uint8_t buf[4 + 256];
     size_t n = strnlen(text, 256);
@@ -89,14 +89,14 @@ int gtee_ratls_answer_fresh(struct gtee_ratls_conn *c, const uint8_t *body, size
     int rc;
 
     if (!c->ctx->has_cred || !cred->evidence)
-        return send_error(c, GTEE_ESTATE, "ratls: this side has no evidence source", err);
+        return gtee_ratls_send_error(c, GTEE_ESTATE, "ratls: this side has no evidence source", err);
     if (len != GTEE_RATLS_NONCE_LEN)
-        return send_error(c, GTEE_EFORMAT, "ratls: FRESH body is not a 32-byte nonce", err);
+        return gtee_ratls_send_error(c, GTEE_EFORMAT, "ratls: FRESH body is not a 32-byte nonce", err);
     rc = gtee_ratls_report_data(cred->enclave_pub, cred->channel_pub, body, rd);
     if (rc == 0)
         rc = cred->evidence(cred->evidence_arg, rd, &ev, &ev_len, &e);
     if (rc < 0)
-        rc = send_error(c, rc, e.msg[0] ? e.msg : "ratls: evidence failed", err);
+        rc = gtee_ratls_send_error(c, rc, e.msg[0] ? e.msg : "ratls: evidence failed", err);
     else
         rc = gtee_ratls_send_msg(c, GTEE_RATLS_MSG_FRESH, ev, ev_len, err);
     free(ev);

@@ -53,19 +53,6 @@ void gtee_app_close(struct gtee_app *app)
     free(app);
 }
 
-static int send_error(struct gtee_ratls_conn *c, int code, const char *text, struct gtee_err *err)
-{
-    uint8_t buf[4 + 256];
-    size_t n = strnlen(text, 256);
-
-    buf[0] = (uint8_t)((uint32_t)code >> 24);
-    buf[1] = (uint8_t)((uint32_t)code >> 16);
-    buf[2] = (uint8_t)((uint32_t)code >> 8);
-    buf[3] = (uint8_t)code;
-    memcpy(buf + 4, text, n);
-    return gtee_ratls_send_msg(c, GTEE_RATLS_MSG_ERROR, buf, 4 + n, err);
-}
-
 static int one_request(struct gtee_app *app, struct gtee_ratls_conn *c, uint16_t type, const uint8_t *body,
                        size_t len, gtee_app_handler_fn handler, void *arg, struct gtee_err *err)
 {
@@ -77,10 +64,10 @@ static int one_request(struct gtee_app *app, struct gtee_ratls_conn *c, uint16_t
     if (type == GTEE_RATLS_MSG_FRESH)
         return gtee_ratls_answer_fresh(c, body, len, err);
     if (type < GTEE_RATLS_MSG_APP)
-        return send_error(c, GTEE_EUNSUPPORTED, "sdk: unknown message type", err);
+        return gtee_ratls_send_error(c, GTEE_EUNSUPPORTED, "sdk: unknown message type", err);
     rc = handler(arg, app, (uint16_t)(type - GTEE_RATLS_MSG_APP), body, len, &resp, &resp_len, &herr);
     if (rc < 0)
-        rc = send_error(c, rc, herr.msg[0] ? herr.msg : gtee_strerror(rc), err);
+        rc = gtee_ratls_send_error(c, rc, herr.msg[0] ? herr.msg : gtee_strerror(rc), err);
     else
         rc = gtee_ratls_send_msg(c, type, resp, resp_len, err);
     if (resp) {
