@@ -96,6 +96,8 @@ int gtee_ratls_verify_cert(const uint8_t *der, size_t len, const struct gtee_rat
 
     memset(peer, 0, sizeof(*peer));
     peer->failure = GTEE_RATLS_FAIL_CERT;
+    if (!vfy)
+        return GTEE_FAIL(err, GTEE_EINVAL, "ratls: no verification settings (policy, collateral, anchors)");
     rc = gtee_ratls_ext_parse(der, len, &ext, &e);
     if (rc == GTEE_EFORMAT || rc == GTEE_EKEY)
         return reject(peer, GTEE_RATLS_FAIL_CERT, err, e.msg);
