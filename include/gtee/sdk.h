@@ -64,7 +64,9 @@ int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler,
 /* Listens on HOST:PORT (PORT 0: any; *port gets the one bound), e.g. "127.0.0.1:0". */
 int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_err *err) GTEE_MUST_USE;
 /* Accepts and serves clients one after another; max_clients 0 means no limit. A client
- * whose session fails does not stop the loop. */
+ * whose session fails does not stop the loop; one silent for GTEE_APP_IDLE_SECONDS is
+ * dropped. */
+#define GTEE_APP_IDLE_SECONDS 30
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
                    struct gtee_err *err) GTEE_MUST_USE;
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/guard.h"
@@ -147,6 +148,8 @@ out:
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
                    struct gtee_err *err)
 {
+    const struct timeval idle = { .tv_sec = GTEE_APP_IDLE_SECONDS };
+
     for (unsigned n = 0; max_clients == 0 || n < max_clients; n++) {
         struct gtee_err cerr = {0};
         int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC), one = 1;
@@ -156,8 +159,11 @@ int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gt
                 continue;
             return GTEE_FAIL(err, GTEE_EIO, "sdk: accept failed (%s)", strerror(errno));
         }
-        /* Requests and answers are small records: no Nagle delay (fails harmlessly off TCP). */
+        /* Requests and answers are small records: no Nagle delay (fails harmlessly off TCP).
+         * Clients are served one after another, so one that stalls is dropped after a while. */
         (void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+        (void)setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof(idle));
         /* One client's failure (a rejected handshake, a reset) ends only its session. */
         if (gtee_app_serve_fd(app, c, handler, arg, &cerr) < 0)
             cerr.code = 0; /* reported to that client (an alert or an ERROR message) */
