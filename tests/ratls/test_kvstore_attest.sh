@@ -113,6 +113,21 @@ expect_rc 7 "attest without the simulated root"
 
 run "$GTEE_CLI" attest --connect "127.0.0.1:1" --policy "$T/sim.json" "${SIM[@]}"
 expect_rc 3 "attest to a closed port"
+
+# The node host's relay in front of the enclave: clients reach it only through the relay,
+# and see the same enclave (same Enclave ID), verified end to end.
+"$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$PORT" --port-file "$T/rport" --max-clients 2 \
+    2>"$T/relay.log" &
+RPID=$!
+for _ in $(seq 100); do [ -s "$T/rport" ] && break; sleep 0.05; done
+RPORT=$(cat "$T/rport")
+run "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}" --json
+expect_rc 0 "attest through the relay"
+[ "$(json 'j["enclave_id"].lower()')" = "$id_log" ] || bad "through the relay: another Enclave ID"
+run "$EX/kvstore-client" --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}" get patient42
+expect_rc 0 "kvstore get through the relay"
+[ "$(cat "$T/out")" = "$SECRET" ] || bad "through the relay: get returned '$(cat "$T/out")'"
+wait "$RPID" || bad "relay exited with an error: $(cat "$T/relay.log")"
 stop
 
 # Restart: same code, same device: the sealed store opens again.
