@@ -85,6 +85,8 @@ static int present(struct gtee_ratls_ctx *ctx, const struct gtee_ratls_cred *cre
            err, GTEE_EKEY, "ratls: certificate and channel key do not fit together");
     rc = 0;
 out:
+    ctx->cred.cert_der = NULL; /* the caller's buffer: used above, never kept */
+    ctx->cred.cert_der_len = 0;
     EVP_PKEY_free(key);
     free(ev);
     free(der);
