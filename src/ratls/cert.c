@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/guard.h"
+#include "base/span.h"
 #include "gtee/crypto.h"
 #include "gtee/ratls.h"
 #include "ratls/internal.h"
@@ -151,6 +152,20 @@ int gtee_ratls_ext_parse(const uint8_t *der, size_t len, struct gtee_ratls_ext *
     out->tee = rs == 0 ? GTEE_TEE_SGX : GTEE_TEE_TDX;
     ENSURE(ASN1_STRING_length(q) > 0 && (size_t)ASN1_STRING_length(q) <= GTEE_RATLS_EVIDENCE_MAX, err, GTEE_EFORMAT,
            "ratls: quote extension of %d bytes (1..%u)", ASN1_STRING_length(q), GTEE_RATLS_EVIDENCE_MAX);
+    {
+        /* Intel quote header: version u16 at 0, TEE type u32 at 4 (0 SGX, 0x81 TDX). The OID
+         * must name the quote it carries, or the verifier would pick the wrong collateral. */
+        struct span h = span_init(ASN1_STRING_get0_data(q), (size_t)ASN1_STRING_length(q));
+        uint16_t version = span_u16le(&h);
+        uint32_t tee_type;
+
+        (void)span_take(&h, 2);
+        tee_type = span_u32le(&h);
+        ENSURE(!h.bad, err, GTEE_EFORMAT, "ratls: quote extension shorter than a quote header");
+        ENSURE((out->tee == GTEE_TEE_SGX && tee_type == 0x00) || (out->tee == GTEE_TEE_TDX && tee_type == 0x81), err,
+               GTEE_EFORMAT, "ratls: quote TEE type 0x%x (header offset 4, version %u) is not the %s its OID names",
+               tee_type, version, gtee_tee_type_name(out->tee));
+    }
     out->evidence_len = (size_t)ASN1_STRING_length(q);
     out->evidence = malloc(out->evidence_len);
     ENSURE(out->evidence, err, GTEE_ENOMEM, "ratls: out of memory");

@@ -524,6 +524,65 @@ static void test_ratls_ext_parse_rejects_truncated_and_trailing(void **state)
     t_enclave_close(&e);
 }
 
+/* The certificate checks that need no TLS: a quote under the other TEE's OID, and evidence
+ * verified at a time its collateral no longer covers. */
+static void test_ratls_quote_under_the_wrong_oid_rejected_as_cert(void **state)
+{
+    struct t_enclave e;
+    struct t_verifier v;
+    struct gtee_ratls_peer peer;
+    struct gtee_err err = {0};
+    uint8_t rd[64], *ev = NULL, *der = NULL;
+    size_t ev_len = 0, len = 0;
+
+    (void)state;
+    t_enclave_open(&e, dev_a, 0xa1, 0);
+    e.quote_version = GTEE_SIM_QUOTE_TDX;
+    t_verifier_open(&v, dev_a, SIM_OK);
+    assert_int_equal(gtee_ratls_report_data(e.enclave_pub, e.channel_pub, NULL, rd), 0);
+    assert_int_equal(t_evidence(&e, rd, &ev, &ev_len, &err), 0);
+    /* a TDX quote presented under the SGX quote OID */
+    assert_int_equal(gtee_ratls_cert_new(e.channel_priv, e.channel_pub, e.enclave_pub, GTEE_TEE_SGX, ev, ev_len, &der,
+                                         &len, &err), 0);
+    assert_int_equal(gtee_ratls_verify_cert(der, len, &v.vfy, &peer, &err), GTEE_EPOLICY);
+    assert_int_equal(peer.failure, GTEE_RATLS_FAIL_CERT);
+    assert_non_null(strstr(peer.why, "TEE type"));
+    free(der);
+    /* under its own OID the same quote is accepted */
+    assert_int_equal(gtee_ratls_cert_new(e.channel_priv, e.channel_pub, e.enclave_pub, GTEE_TEE_TDX, ev, ev_len, &der,
+                                         &len, &err), 0);
+    if (gtee_ratls_verify_cert(der, len, &v.vfy, &peer, &err) != 0)
+        fail_msg("%s", err.msg);
+    free(der);
+    free(ev);
+    t_verifier_close(&v);
+    t_enclave_close(&e);
+}
+
+static void test_ratls_expired_collateral_rejected_as_evidence(void **state)
+{
+    struct t_enclave e;
+    struct t_verifier v;
+    struct gtee_ratls_peer peer;
+    struct gtee_err err = {0};
+    uint8_t *der = NULL;
+    size_t len = 0;
+
+    (void)state;
+    t_enclave_open(&e, dev_a, 0xa1, 0);
+    t_verifier_open(&v, dev_a, SIM_OK);
+    cert_of(&e, &der, &len);
+    assert_int_equal(gtee_ratls_verify_cert(der, len, &v.vfy, &peer, &err), 0);
+    assert_true(peer.verdict.claims.collateral_next_update > 0);
+    v.vfy.at = peer.verdict.claims.collateral_next_update + 86400; /* a day after it expired */
+    assert_int_equal(gtee_ratls_verify_cert(der, len, &v.vfy, &peer, &err), GTEE_EPOLICY);
+    assert_int_equal(peer.failure, GTEE_RATLS_FAIL_EVIDENCE);
+    assert_false(peer.verdict.accepted);
+    free(der);
+    t_verifier_close(&v);
+    t_enclave_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +599,8 @@ int main(void)
         cmocka_unit_test(test_ratls_stale_fresh_evidence_rejected),
         cmocka_unit_test(test_ratls_refuses_tls12),
         cmocka_unit_test(test_ratls_ext_parse_rejects_truncated_and_trailing),
+        cmocka_unit_test(test_ratls_quote_under_the_wrong_oid_rejected_as_cert),
+        cmocka_unit_test(test_ratls_expired_collateral_rejected_as_evidence),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
