@@ -26,10 +26,25 @@ static void put(const char *dir, const char *name, const void *p, size_t n)
     fclose(f);
 }
 
+static char root[] = "/tmp/gtee-fuzz-enclave-XXXXXX";
+
+/* Leaves no directory behind when the fuzzer exits. */
+static void cleanup(void)
+{
+    static const char *const files[] = { "dev/attestation/keys/_sgx_mrenclave", "dev/attestation/keys/_sgx_mrsigner",
+                                         "dev/attestation/attestation_type", "dev/attestation/user_report_data",
+                                         "dev/attestation/quote", "dev/attestation/keys", "dev/attestation", "dev", "" };
+    char p[512];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", root, files[i]);
+        remove(p);
+    }
+}
+
 static struct gtee_enclave *enclave(void)
 {
     static struct gtee_enclave *e;
-    static char root[] = "/tmp/gtee-fuzz-enclave-XXXXXX";
     struct gtee_tee_options opt = {0};
     uint8_t kenc[16], ksig[16], quote[1024] = { 3, 0, 2, 0 }, exe[32] = {0};
     char dir[256];
@@ -44,6 +59,7 @@ static struct gtee_enclave *enclave(void)
         quote[i] = 0xab; /* MRENCLAVE */
     if (!mkdtemp(root))
         abort();
+    atexit(cleanup);
     snprintf(dir, sizeof(dir), "%s/dev", root);
     mkdir(dir, 0700);
     snprintf(dir, sizeof(dir), "%s/dev/attestation", root);

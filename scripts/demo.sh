@@ -45,5 +45,39 @@ if "$gtee" decrypt --key "$work/other.key" "$work/train-images.box" "$work/wrong
 else
   echo "exit code $? ; output file present: $([[ -e $work/wrong.out ]] && echo yes || echo no)"
 fi
+
+# ---- Node start on the simulated TEE (DESIGN.md flow 1) ----
+enclave_bin=$(dirname "$gtee")/gtee-enclave
+step "gtee sim init: a simulated TEE device and vendor PKI (NOT SECURE: for machines without TEE hardware)"
+"$gtee" sim init "$work/simdev" 2>&1 | sed "s|$work/||g"
+
+step "gtee enclave info: the host starts the measured enclave; it derives its Enclave ID from the sealing key"
+"$gtee" enclave info --tee sim --sim-dir "$work/simdev" --enclave "$enclave_bin" | sed "s|$work/||g"
+
+step "restart: the same binary on the same device has the same Enclave ID"
+id1=$("$gtee" enclave info --tee sim --sim-dir "$work/simdev" --enclave "$enclave_bin" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["enclave_id"])')
+id2=$("$gtee" enclave info --tee sim --sim-dir "$work/simdev" --enclave "$enclave_bin" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["enclave_id"])')
+echo "first start:  $id1"
+echo "second start: $id2"
+[[ $id1 == "$id2" ]] || { echo "demo: Enclave ID changed across restarts" >&2; exit 1; }
+
+step "gtee evidence get: a DCAP quote over the enclave's keys and a verifier's nonce"
+nonce=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$gtee" evidence get --tee sim --sim-dir "$work/simdev" --enclave "$enclave_bin" \
+  --report-data "$nonce" --out "$work/quote.bin" | sed "s|$work/||g"
+
+step "gtee evidence verify, default policy: simulated evidence is rejected"
+if "$gtee" evidence verify "$work/quote.bin" --collateral "$work/simdev/sgx" \
+     --sim-root "$work/simdev/sim_root_ca.der"; then
+  echo "demo: simulated evidence accepted by the default policy" >&2; exit 1
+else
+  echo "exit code $? (rejected, as it must be)"
+fi
+
+step "gtee evidence verify, a policy that explicitly allows simulation: accepted, and named simulated"
+echo '{"tee_types":["sgx"],"allow_simulation":true}' > "$work/dev-policy.json"
+"$gtee" evidence verify "$work/quote.bin" --collateral "$work/simdev/sgx" \
+  --sim-root "$work/simdev/sim_root_ca.der" --policy "$work/dev-policy.json"
+
 echo
 echo "demo: done"

@@ -18,7 +18,7 @@ struct gtee_enclave_launch {
     const char *sim_dir;     /* sim only */
     const char *config;      /* operator configuration text, measured; NULL: "" */
     int sim_quote_version;   /* sim only: 3 or 4; 0: default */
-    int stderr_fd;           /* where the enclave's stderr goes; -1: inherit */
+    int stderr_fd;           /* where the enclave's stderr goes; 0 or -1: inherit */
 };
 
 struct gtee_enclave_proc {
@@ -40,7 +40,8 @@ struct gtee_enclave_info {
 };
 
 /* Opens the binary, hashes that descriptor and fexecve()s the same descriptor in a child,
- * so the file hashed is the file executed (docs/tee.md, "Measurement"). */
+ * so the file hashed is the file executed (docs/tee.md, "Measurement"). The enclave gets
+ * the socket as fd 3, stdio, and an empty environment. */
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p,
                        struct gtee_err *err) GTEE_MUST_USE;
 /* One request and its answer. An ERROR answer becomes its code and message in err. */

@@ -117,6 +117,9 @@ struct gtee_blob {
     size_t len;
 };
 
+struct gtee_collateral_prepared; /* parsed certificates and CRLs; see gtee_collateral_prepare */
+struct gtee_anchors;
+
 struct gtee_collateral {
     struct gtee_blob tcb_info;            /* tcb_info.json */
     struct gtee_blob tcb_info_chain;      /* tcb_info_issuer_chain.pem */
@@ -125,12 +128,29 @@ struct gtee_collateral {
     struct gtee_blob pck_crl;             /* pck_crl.der (optional) */
     struct gtee_blob root_ca_crl;         /* root_ca_crl.der (optional) */
     struct gtee_blob pck_crl_chain;       /* pck_crl_issuer_chain.pem (optional) */
+    struct gtee_blob snp_vcek;            /* vcek.der: SEV-SNP VCEK/VLEK certificate (SNP only) */
+    struct gtee_blob snp_ask_ark;         /* ask_ark.pem (optional): ASK/ARK bundle, else pinned */
+    struct gtee_collateral_prepared *prepared; /* NULL until gtee_collateral_prepare */
 };
 
-/* Reads the collateral files of dir. Missing required files: GTEE_ENOTFOUND; CRL files are
- * optional. Free with gtee_collateral_free. */
+/* Reads the collateral files of dir: Intel's (TCB info, QE identity and their chains
+ * required, CRLs optional) or, where dir has vcek.der, SEV-SNP's (Intel files then
+ * optional). Missing required files: GTEE_ENOTFOUND. Free with gtee_collateral_free. */
 int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it zeroed */
+
+/* For many verifications with the same collateral and anchors: parses the collateral's
+ * certificate chains and CRLs and the anchors once, keeping a copy of the bytes they came
+ * from. A verification uses a parsed object only while its bytes are still identical (so a
+ * changed blob is parsed afresh); every signature, chain, CRL and validity check still runs
+ * on every verification. */
+int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *anchors,
+                            struct gtee_err *err) GTEE_MUST_USE;
+/* Also keeps the PCK certificates of one Intel quote's certification data parsed, for
+ * verifying many quotes of the same platform (they carry the same PCK chain). After
+ * gtee_collateral_prepare; GTEE_ESTATE before it. */
+int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
+                                struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- trust anchors ---- */
 /* The pinned Intel SGX Root CA (DER) and its SHA-256 fingerprint. */

@@ -36,6 +36,14 @@ struct gtee_tsm_dirops {
     void *arg;
 };
 
+/* SEV-SNP sealing keys come from an ioctl(2) on /dev/sev-guest (SNP_GET_DERIVED_KEY). No
+ * file can answer an ioctl, so this one call (and only it) may be replaced by a test;
+ * NULL means the real ioctl. Returns 0 or -errno. */
+struct gtee_snp_ioctl_ops {
+    int (*ioctl)(int fd, unsigned long request, void *arg, void *ctx);
+    void *ctx;
+};
+
 /* The identity the simulated TEE reports for the enclave (where SGX puts it). */
 struct gtee_tee_sim_identity {
     uint8_t mrenclave[32];
@@ -51,6 +59,7 @@ struct gtee_tee_options {
     int sim_quote_version;   /* sim only: 3 (SGX-style, default) or 4 (TDX-style) */
     struct gtee_tee_sim_identity sim_id; /* sim only: what the simulated hardware measured */
     const struct gtee_tsm_dirops *tsm_dirops; /* tdx/snp: NULL outside tests */
+    const struct gtee_snp_ioctl_ops *snp_ioctl; /* snp: NULL outside tests */
 };
 
 struct gtee_tee;

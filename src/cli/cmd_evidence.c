@@ -19,9 +19,10 @@ static const char verify_usage[] =
     "Usage: gtee evidence verify FILE --collateral DIR [--policy POLICY] [--sim-root DER]\n"
     "                            [--at TIME] [--json]\n"
     "\n"
-    "Verifies the evidence in FILE (an Intel SGX quote v3 or TDX quote v4/v5) with the\n"
-    "collateral in DIR (tcb_info.json, qe_identity.json, their issuer chains, and the CRLs\n"
-    "pck_crl.der and root_ca_crl.der when present) at TIME, then applies POLICY. Prints the\n"
+    "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, or AMD SEV-SNP\n"
+    "report) with the collateral in DIR at TIME, then applies POLICY. Intel: tcb_info.json,\n"
+    "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der when\n"
+    "present. SEV-SNP: vcek.der (and ask_ark.pem, else the pinned ASK/ARK). Prints the\n"
     "verdict, every reason for a rejection, and the verified claims.\n"
     "\n"
     "Options:\n"
@@ -86,7 +87,7 @@ static void print_text(const struct gtee_verdict *v)
         printf("%-13s (more reasons not shown)\n", "reason");
     printf("%-13s %s", "tee", gtee_tee_type_name(c->tee));
     if (c->quote_version)
-        printf(" (quote version %u)", c->quote_version);
+        printf(" (%s version %u)", c->tee == GTEE_TEE_SNP ? "report" : "quote", c->quote_version);
     printf("\n%-13s %s\n%-13s %s\n", "simulated", c->simulated ? "YES (not a hardware TEE)" : "no", "debug",
            c->debug ? "yes" : "no");
     if (c->tee == GTEE_TEE_SGX) {
@@ -100,6 +101,10 @@ static void print_text(const struct gtee_verdict *v)
         hex_line("rtmr2", c->tdx.rtmr[2], 48);
         hex_line("rtmr3", c->tdx.rtmr[3], 48);
         hex_line("td_attributes", c->tdx.td_attributes, 8);
+    } else if (c->tee == GTEE_TEE_SNP) {
+        hex_line("measurement", c->snp.measurement, 48);
+        hex_line("host_data", c->snp.host_data, 32);
+        printf("%-13s 0x%016llx\n", "guest_policy", (unsigned long long)c->snp.guest_policy);
     }
     hex_line("report_data", c->report_data, 64);
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {

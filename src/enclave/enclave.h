@@ -28,7 +28,7 @@ void gtee_enclave_free(struct gtee_enclave *e);
  * ERROR for anything malformed. Returns 0, or 1 when the stream must end after this reply
  * (a bad header: framing is lost), or GTEE_ENOMEM with no reply. */
 int gtee_enclave_handle(struct gtee_enclave *e, const uint8_t *msg, size_t len, uint8_t **reply,
-                        size_t *reply_len);
+                        size_t *reply_len) GTEE_MUST_USE;
 
 /* SHA-256 of the open executable file, and the measurement over it and the configuration:
  * SHA-256("gtee enclave measurement v1" 0x00 || exe_sha256 || SHA-256(config)). */

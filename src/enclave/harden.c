@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <linux/capability.h>
+#include <linux/sev-guest.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -85,6 +87,8 @@ static const int allowed[] = {
 
 int gtee_enclave_seccomp(struct gtee_err *err)
 {
+    const struct scmp_arg_cmp only_snp_key = { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = SNP_GET_DERIVED_KEY,
+                                               .datum_b = 0 };
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     int rc = GTEE_EIO;
 
@@ -92,6 +96,9 @@ int gtee_enclave_seccomp(struct gtee_err *err)
     for (size_t i = 0; i < GTEE_ARRAY_LEN(allowed); i++)
         ENSURE(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0) == 0, err, GTEE_EIO,
                "seccomp: rule %zu rejected", i);
+    /* ioctl(2) only for the SEV-SNP derived key (src/tee/snp_key.c). */
+    ENSURE(seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &only_snp_key) == 0, err, GTEE_EIO,
+           "seccomp: ioctl rule rejected");
     /* The filter needs no_new_privs (set by libseccomp by default). */
     ENSURE(seccomp_load(ctx) == 0, err, GTEE_EIO, "seccomp: loading the filter failed");
     rc = 0;

@@ -55,11 +55,16 @@ int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gt
     int rc = GTEE_EINVAL;
 
     memset(col, 0, sizeof(*col));
+    bool intel;
+
     ENSURE(dir != NULL, err, GTEE_EINVAL, "collateral: no directory");
-    TRY(read_file(dir, "tcb_info.json", true, &col->tcb_info, err));
-    TRY(read_file(dir, "tcb_info_issuer_chain.pem", true, &col->tcb_info_chain, err));
-    TRY(read_file(dir, "qe_identity.json", true, &col->qe_identity, err));
-    TRY(read_file(dir, "qe_identity_issuer_chain.pem", true, &col->qe_identity_chain, err));
+    TRY(read_file(dir, "vcek.der", false, &col->snp_vcek, err));
+    TRY(read_file(dir, "ask_ark.pem", false, &col->snp_ask_ark, err));
+    intel = col->snp_vcek.p == NULL; /* an SNP directory needs no Intel files */
+    TRY(read_file(dir, "tcb_info.json", intel, &col->tcb_info, err));
+    TRY(read_file(dir, "tcb_info_issuer_chain.pem", intel, &col->tcb_info_chain, err));
+    TRY(read_file(dir, "qe_identity.json", intel, &col->qe_identity, err));
+    TRY(read_file(dir, "qe_identity_issuer_chain.pem", intel, &col->qe_identity_chain, err));
     TRY(read_file(dir, "pck_crl.der", false, &col->pck_crl, err));
     TRY(read_file(dir, "root_ca_crl.der", false, &col->root_ca_crl, err));
     TRY(read_file(dir, "pck_crl_issuer_chain.pem", false, &col->pck_crl_chain, err));
@@ -72,7 +77,7 @@ out:
 
 void gtee_collateral_free(struct gtee_collateral *col)
 {
-    struct gtee_blob *all[7];
+    struct gtee_blob *all[9];
 
     if (!col)
         return;
@@ -83,8 +88,11 @@ void gtee_collateral_free(struct gtee_collateral *col)
     all[4] = &col->pck_crl;
     all[5] = &col->root_ca_crl;
     all[6] = &col->pck_crl_chain;
+    all[7] = &col->snp_vcek;
+    all[8] = &col->snp_ask_ark;
     for (size_t i = 0; i < GTEE_ARRAY_LEN(all); i++)
         free(all[i]->p);
+    dcap_prepared_free(col->prepared);
     memset(col, 0, sizeof(*col));
 }
 

@@ -123,19 +123,30 @@ struct dcap_trust {
     X509 *sim_root;
     int64_t at;
     bool have_crls;
+    int64_t crl_next_update; /* earliest nextUpdate of the CRLs, 0 if none */
 };
 int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const struct gtee_collateral *col,
                     int64_t at, struct gtee_verdict *v, struct gtee_err *err) GTEE_MUST_USE;
 void dcap_trust_free(struct dcap_trust *t);
+/* prepared.c: parsed objects of gtee_collateral_prepare, only while their bytes are
+ * unchanged; each returns a new reference (NULL: parse afresh). */
+STACK_OF(X509) *dcap_prepared_chain(const struct gtee_collateral *col, const struct gtee_blob *b);
+X509_CRL *dcap_prepared_crl(const struct gtee_collateral *col, const struct gtee_blob *b);
+X509 *dcap_prepared_anchor(const struct gtee_collateral *col, const uint8_t *der, size_t len);
+/* Any certificate parsed at preparation (collateral chains, the PCK CRL issuer chain, the
+ * anchors) whose DER bytes are exactly der. */
+X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, size_t len);
+void dcap_prepared_free(struct gtee_collateral_prepared *pr);
 /* Reads a PEM chain (leaf first). Returns the stack or NULL, adding "<what>.malformed". */
-STACK_OF(X509) *dcap_pem_chain(const uint8_t *pem, size_t len, const char *what, const char *const *names,
-                               struct gtee_verdict *v);
+STACK_OF(X509) *dcap_pem_chain(const struct gtee_collateral *col, const uint8_t *pem, size_t len,
+                               const char *what, const char *const *names, struct gtee_verdict *v);
 /* Verifies leaf + intermediates up to an anchor. On failure adds "<what>.<problem>" naming the
  * certificate by names[depth]. On success sets *simulated when the anchor is the sim root. */
 bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
                        const char *const *names, bool *simulated, struct gtee_verdict *v);
 
-/* collateral.c: Intel TCB info v3 and QE identity v2. */
+/* tcb_info.c (parsers) and collateral.c (signed-JSON splitter): Intel TCB info v3 and QE
+ * identity v2. */
 #define TCB_LEVEL_MAX 64
 struct tcb_level {
     uint8_t sgx_svn[16];
@@ -190,7 +201,12 @@ int dcap_qe_identity_parse(const uint8_t *json, size_t len, struct qe_identity *
 /* "2025-06-19T10:56:11Z" -> unix seconds. */
 int dcap_time_parse(const char *s, int64_t *out);
 
-/* tcb_status.c: Intel's TCB level matching and status merge. */
+/* prepared.c: the parse of a signed document's value, if these exact bytes were prepared. */
+bool dcap_prepared_tcb_info(const struct gtee_collateral *col, const uint8_t *val, size_t len, struct tcb_info *ti);
+bool dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t *val, size_t len,
+                               struct qe_identity *qi);
+
+/* verdict.c: Intel's status convergence. */
 enum gtee_tcb_status tcb_status_merge(enum gtee_tcb_status a, enum gtee_tcb_status b);
 
 /* dcap_verify.c */

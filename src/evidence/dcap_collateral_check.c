@@ -34,7 +34,9 @@ static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const st
         return false;
     }
     snprintf(code, sizeof(code), "collateral.%s.chain", what);
-    chain = dcap_pem_chain(chain_pem->p, chain_pem->len, code, tcb_chain_names, c->v);
+    chain = dcap_prepared_chain(c->col, chain_pem);
+    if (!chain)
+        chain = dcap_pem_chain(c->col, chain_pem->p, chain_pem->len, code, tcb_chain_names, c->v);
     if (!chain)
         return false;
     if (!dcap_chain_verify(c->trust, chain, code, tcb_chain_names, &sim, c->v))
@@ -81,7 +83,8 @@ bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti)
     trusted = signed_doc(c, &c->col->tcb_info, &c->col->tcb_info_chain, "tcbInfo", "tcb_info", &off, &len);
     if (!len)
         return false;
-    if (dcap_tcb_info_parse(c->col->tcb_info.p + off, len, ti, &e) < 0) {
+    if (!dcap_prepared_tcb_info(c->col, c->col->tcb_info.p + off, len, ti) &&
+        dcap_tcb_info_parse(c->col->tcb_info.p + off, len, ti, &e) < 0) {
         verdict_add(c->v, "collateral.tcb_info.malformed", "%s", e.msg);
         return false;
     }
@@ -108,7 +111,8 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi)
                          &off, &len);
     if (!len)
         return false;
-    if (dcap_qe_identity_parse(c->col->qe_identity.p + off, len, qi, &e) < 0) {
+    if (!dcap_prepared_qe_identity(c->col, c->col->qe_identity.p + off, len, qi) &&
+        dcap_qe_identity_parse(c->col->qe_identity.p + off, len, qi, &e) < 0) {
         verdict_add(c->v, "collateral.qe_identity.malformed", "%s", e.msg);
         return false;
     }
@@ -127,20 +131,8 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi)
  * checked by OpenSSL during chain verification). */
 void dcap_note_crl_times(struct dcap_ctx *c)
 {
-    const struct gtee_blob *crls[2] = { &c->col->pck_crl, &c->col->root_ca_crl };
+    int64_t t = c->trust->crl_next_update;
 
-    for (int i = 0; i < 2; i++) {
-        const unsigned char *q = crls[i]->p;
-        X509_CRL *crl = q ? d2i_X509_CRL(NULL, &q, (long)crls[i]->len) : NULL;
-        const ASN1_TIME *nu = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
-        struct tm tm;
-
-        if (nu && ASN1_TIME_to_tm(nu, &tm) == 1) {
-            int64_t t = (int64_t)timegm(&tm);
-
-            if (!c->v->claims.collateral_next_update || t < c->v->claims.collateral_next_update)
-                c->v->claims.collateral_next_update = t;
-        }
-        X509_CRL_free(crl);
-    }
+    if (t && (!c->v->claims.collateral_next_update || t < c->v->claims.collateral_next_update))
+        c->v->claims.collateral_next_update = t;
 }

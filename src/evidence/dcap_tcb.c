@@ -52,14 +52,14 @@ static const struct tcb_level *qe_level(struct dcap_ctx *c, const struct qe_iden
 }
 
 /* TDX module identity (TCB info v3 "tdxModuleIdentities"): when TEE_TCB_SVN[1] (the module's
- * major version) is nonzero, "TDX_%02d" names the identity and TEE_TCB_SVN[0] is its ISVSVN;
+ * major version) is nonzero, "TDX_%02X" names the identity and TEE_TCB_SVN[0] is its ISVSVN;
  * MRSIGNERSEAM and SEAMATTRIBUTES must match under the mask. */
 static const struct tcb_level *module_level(struct dcap_ctx *c, const struct tcb_info *ti)
 {
     const struct td_report *td = &c->q->td;
     char name[16];
 
-    snprintf(name, sizeof(name), "TDX_%02u", td->tee_tcb_svn[1]);
+    snprintf(name, sizeof(name), "TDX_%02X", td->tee_tcb_svn[1]); /* two uppercase hex digits */
     for (size_t i = 0; i < ti->n_modules; i++) {
         const struct tdx_module_id *m = &ti->modules[i];
 
@@ -108,6 +108,29 @@ static const struct tcb_level *platform_level(struct dcap_ctx *c, const struct p
     return NULL;
 }
 
+/* TCB info v3 "tdxModule": with module major version 0 (no module identity judged), the
+ * TD's MRSIGNERSEAM and SEAMATTRIBUTES must still match it (QVL TdxModuleCheck). */
+static bool module_v0_matches(struct dcap_ctx *c, const struct tcb_info *ti)
+{
+    const struct td_report *td = &c->q->td;
+
+    if (!ti->has_module)
+        return true;
+    if (memcmp(ti->module_mrsigner, td->mrsignerseam, 48) != 0) {
+        verdict_add(c->v, "tcb.tdx_module.mrsigner", "TD report MRSIGNERSEAM (body offset 64) differs from the TCB "
+                    "info's tdxModule");
+        return false;
+    }
+    for (int k = 0; k < 8; k++)
+        if ((td->seam_attributes[k] & ti->module_attributes_mask[k]) !=
+            (ti->module_attributes[k] & ti->module_attributes_mask[k])) {
+            verdict_add(c->v, "tcb.tdx_module.attributes", "TD report SEAMATTRIBUTES differ from the TCB info's "
+                        "tdxModule");
+            return false;
+        }
+    return true;
+}
+
 void dcap_eval_tcb(struct dcap_ctx *c, const struct pck_ext *ext, const struct tcb_info *ti,
                    const struct qe_identity *qi)
 {
@@ -130,6 +153,8 @@ void dcap_eval_tcb(struct dcap_ctx *c, const struct pck_ext *ext, const struct t
         mod = module_level(c, ti);
         if (!mod)
             return;
+    } else if (c->q->tee == GTEE_TEE_TDX && !module_v0_matches(c, ti)) {
+        return;
     }
     if (!plat || !qe)
         return;

@@ -25,7 +25,7 @@ static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain, bool *t
 {
     bool sim = false;
 
-    *chain = dcap_pem_chain(c->q->cert_data.p, c->q->cert_data.len, "pck.chain", pck_names, c->v);
+    *chain = dcap_pem_chain(c->col, c->q->cert_data.p, c->q->cert_data.len, "pck.chain", pck_names, c->v);
     if (!*chain)
         return NULL;
     if (sk_X509_num(*chain) < 2) {

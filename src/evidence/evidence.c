@@ -1,12 +1,13 @@
 /* The evidence verification entry point: recognises the kind of evidence, dispatches to its
- * verifier (Intel DCAP here; AMD SEV-SNP plugs in at the marked point), then applies the
- * policy. */
+ * verifier (Intel DCAP: dcap_verify.c; AMD SEV-SNP: snp.h through evidence_snp.c), then
+ * applies the policy. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/guard.h"
 #include "base/span.h"
 #include "evidence/dcap.h"
+#include "evidence/evidence_snp.h"
 
 enum evidence_kind { KIND_UNKNOWN, KIND_DCAP, KIND_SNP };
 
@@ -58,9 +59,10 @@ int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_
         dcap_verify(evidence, len, q, col, anchors, at, v);
         break;
     case KIND_SNP:
-        /* AMD SEV-SNP: the SNP verifier (snp.h) plugs in here and fills v->claims.snp. */
-        v->claims.tee = GTEE_TEE_SNP;
-        verdict_add(v, "evidence.unsupported", "SEV-SNP reports are not verified by this build");
+        /* AMD SEV-SNP: verified by snp.h (evidence_snp.c maps its result to the verdict). */
+        rc = evidence_snp_verify(evidence, len, col, at, v);
+        ENSURE(rc != GTEE_EFORMAT, err, GTEE_EFORMAT, "evidence: SEV-SNP report malformed (%s)",
+               v->n_reasons ? v->reasons[0].msg : "");
         break;
     default:
         verdict_add(v, "evidence.malformed", "evidence is neither a DCAP quote (v3/v4/v5) nor an SEV-SNP report "

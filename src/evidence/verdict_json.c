@@ -46,6 +46,8 @@ static json_t *claims_json(const struct gtee_claims *c)
     } else if (c->tee == GTEE_TEE_SNP) {
         bad |= put_hex(o, "measurement", c->snp.measurement, 48);
         bad |= put_hex(o, "host_data", c->snp.host_data, 32);
+        bad |= json_object_set_new(o, "report_version", json_integer(c->quote_version));
+        bad |= json_object_set_new(o, "guest_policy", json_integer((json_int_t)c->snp.guest_policy));
     }
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {
         bad |= json_object_set_new(o, "tcb_status", c->tcb_status == GTEE_TCB_NONE

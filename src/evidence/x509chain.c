@@ -3,6 +3,7 @@
  * trust anchors (pinned Intel root, optional simulated root), with the CRLs when supplied.
  * OpenSSL's errors become reasons naming the certificate and the problem. */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -23,25 +24,46 @@ static X509 *der_cert(const uint8_t *p, size_t len)
     return x;
 }
 
-static bool add_crl(X509_STORE *st, const struct gtee_blob *b, const char *name, struct gtee_verdict *v)
+static bool add_crl(struct dcap_trust *t, const struct gtee_collateral *col, const struct gtee_blob *b,
+                    const char *name, struct gtee_verdict *v)
 {
     const unsigned char *q = b->p;
     X509_CRL *crl;
+    const ASN1_TIME *nu;
+    struct tm tm;
     bool ok;
 
     if (!b->p)
         return false;
-    crl = d2i_X509_CRL(NULL, &q, (long)b->len);
-    if (!crl || q != b->p + b->len) {
-        X509_CRL_free(crl);
-        verdict_add(v, "collateral.crl.malformed", "%s is not one DER CRL", name);
-        return false;
+    crl = dcap_prepared_crl(col, b);
+    if (!crl) {
+        crl = d2i_X509_CRL(NULL, &q, (long)b->len);
+        if (!crl || q != b->p + b->len) {
+            X509_CRL_free(crl);
+            verdict_add(v, "collateral.crl.malformed", "%s is not one DER CRL", name);
+            return false;
+        }
     }
-    ok = X509_STORE_add_crl(st, crl) == 1;
+    nu = X509_CRL_get0_nextUpdate(crl);
+    if (nu && ASN1_TIME_to_tm(nu, &tm) == 1) {
+        int64_t when = (int64_t)timegm(&tm);
+
+        if (!t->crl_next_update || when < t->crl_next_update)
+            t->crl_next_update = when;
+    }
+    ok = X509_STORE_add_crl(t->store, crl) == 1;
     X509_CRL_free(crl);
     if (!ok)
         verdict_add(v, "collateral.crl.malformed", "%s could not be added to the trust store", name);
     return ok;
+}
+
+/* An anchor: the prepared parse if the bytes match, else parsed now. */
+static X509 *anchor(const struct gtee_collateral *col, const uint8_t *der, size_t len)
+{
+    X509 *x = dcap_prepared_anchor(col, der, len);
+
+    return x ? x : der_cert(der, len);
 }
 
 int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const struct gtee_collateral *col,
@@ -56,17 +78,17 @@ int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const st
     t->at = at;
     t->store = X509_STORE_new();
     ENSURE(t->store != NULL, err, GTEE_ENOMEM, "evidence: cannot allocate a trust store");
-    t->intel_root = der_cert(root, root_len);
+    t->intel_root = anchor(col, root, root_len);
     ENSURE(t->intel_root != NULL, err, GTEE_EINVAL, "evidence: Intel root anchor is not one DER certificate");
     ENSURE(X509_STORE_add_cert(t->store, t->intel_root) == 1, err, GTEE_ECRYPTO, "evidence: cannot add Intel root");
     if (a && a->sim_root_der) {
-        t->sim_root = der_cert(a->sim_root_der, a->sim_root_len);
+        t->sim_root = anchor(col, a->sim_root_der, a->sim_root_len);
         ENSURE(t->sim_root != NULL, err, GTEE_EINVAL, "evidence: simulated root anchor is not one DER certificate");
         ENSURE(X509_STORE_add_cert(t->store, t->sim_root) == 1, err, GTEE_ECRYPTO,
                "evidence: cannot add the simulated root");
     }
-    pck_crl = col && col->pck_crl.p && add_crl(t->store, &col->pck_crl, "pck_crl.der", v);
-    root_crl = col && col->root_ca_crl.p && add_crl(t->store, &col->root_ca_crl, "root_ca_crl.der", v);
+    pck_crl = col && col->pck_crl.p && add_crl(t, col, &col->pck_crl, "pck_crl.der", v);
+    root_crl = col && col->root_ca_crl.p && add_crl(t, col, &col->root_ca_crl, "root_ca_crl.der", v);
     t->have_crls = pck_crl && root_crl;
     rc = 0;
 out:
@@ -92,12 +114,20 @@ static const char *name_at(const char *const *names, int i)
     return "certificate";
 }
 
-STACK_OF(X509) *dcap_pem_chain(const uint8_t *pem, size_t len, const char *what, const char *const *names,
-                               struct gtee_verdict *v)
+/* One certificate from its DER bytes: the prepared object when the bytes are identical to
+ * one parsed beforehand (same bytes, same certificate), else parsed now. */
+static X509 *cert_from_der(const struct gtee_collateral *col, const uint8_t *der, size_t len)
+{
+    X509 *x = dcap_prepared_cert(col, der, len);
+
+    return x ? x : der_cert(der, len);
+}
+
+STACK_OF(X509) *dcap_pem_chain(const struct gtee_collateral *col, const uint8_t *pem, size_t len, const char *what,
+                               const char *const *names, struct gtee_verdict *v)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    X509 *x;
     char code[GTEE_REASON_CODE_MAX];
 
     snprintf(code, sizeof(code), "%s.malformed", what);
@@ -106,13 +136,27 @@ STACK_OF(X509) *dcap_pem_chain(const uint8_t *pem, size_t len, const char *what,
         goto fail;
     }
     for (int i = 0;; i++) {
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (!x) {
+        char *name = NULL, *header = NULL;
+        unsigned char *der = NULL;
+        long der_len = 0;
+        X509 *x = NULL;
+
+        if (PEM_read_bio(bio, &name, &header, &der, &der_len) != 1) {
             unsigned long e = ERR_peek_last_error();
 
             /* End of input is "no start line"; anything else is a damaged certificate. */
             if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE && i > 0)
                 break;
+            verdict_add(v, code, "%s: %s (certificate %d of the PEM chain) does not decode", what,
+                        name_at(names, i), i + 1);
+            goto fail;
+        }
+        if (strcmp(name, PEM_STRING_X509) == 0 && header[0] == '\0')
+            x = cert_from_der(col, der, (size_t)der_len);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+        if (!x) {
             verdict_add(v, code, "%s: %s (certificate %d of the PEM chain) does not decode", what,
                         name_at(names, i), i + 1);
             goto fail;

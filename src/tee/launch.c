@@ -16,25 +16,28 @@
 #include "gtee/enclave.h"
 #include "gtee/msg.h"
 
-extern char **environ;
-
 #define ARGV_MAX 20
 
-/* Child: the socket becomes fd 3 (the only descriptor without close-on-exec besides 0-2),
- * then the measured descriptor runs. Both are first moved above 3 so neither overwrites
- * the other. */
+/* Child: the socket becomes fd 3 and the measured executable fd 4 (close-on-exec); every
+ * other descriptor of the host is closed, then fd 4 is executed. Both are first moved
+ * above 9 so that neither overwrites the other. */
 static void child_exec(int exe_fd, int sock, int stderr_fd, char **argv)
 {
+    /* An empty environment: nothing unmeasured from the host (LD_PRELOAD, OPENSSL_CONF,
+     * locale) steers the enclave. */
+    static char *const no_env[] = { NULL };
     int exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 10), s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
 
     if (exe < 0 || s < 0)
         _exit(126);
     if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0)
         _exit(126);
-    if (dup2(s, 3) < 0) /* dup2 clears close-on-exec on 3 */
+    if (dup2(s, 3) < 0 || dup2(exe, 4) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) != 0) /* dup2 clears it */
         _exit(126);
-    /* exe is O_CLOEXEC: fexecve of an ELF file works and the descriptor closes at exec. */
-    fexecve(exe, argv, environ);
+    if (close_range(5, ~0U, 0) != 0)
+        _exit(126);
+    /* fexecve of an ELF file from a close-on-exec descriptor works; it closes at exec. */
+    fexecve(4, argv, no_env);
     _exit(127);
 }
 

@@ -28,5 +28,8 @@ int tee_read_text(const char *path, char *out, size_t out_len, struct gtee_err *
 /* One open, write of all bytes, close: the write(2) a kernel attribute expects. */
 int tee_write_file(const char *path, const void *buf, size_t len, struct gtee_err *err);
 int tee_file_exists(const char *path);
+/* SEV-SNP sealing key through /dev/sev-guest (src/tee/snp_key.c). */
+int tee_snp_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uint8_t key[GTEE_SEAL_KEY_LEN],
+                        struct gtee_err *err);
 
 #endif

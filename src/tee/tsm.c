@@ -191,16 +191,15 @@ out:
     return rc;
 }
 
-/* configfs-tsm exposes reports only. The TDX and SNP keys that could seal (SNP MSG_KEY_REQ
- * through /dev/sev-guest; TDX has none for a TD) are not reached this way: docs/tee.md says
- * where the Enclave key comes from on these platforms. Never a made-up key. */
-static int tsm_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uint8_t key[GTEE_SEAL_KEY_LEN],
+/* configfs-tsm exposes reports only, and a TD has no sealing key at all: docs/tee.md says
+ * where the Enclave key comes from on TDX. Never a made-up key. (SEV-SNP's derived key
+ * comes through /dev/sev-guest: src/tee/snp_key.c.) */
+static int tdx_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uint8_t key[GTEE_SEAL_KEY_LEN],
                            struct gtee_err *err)
 {
     return GTEE_FAIL(err, GTEE_EUNSUPPORTED,
-                     "tee %s: configfs-tsm gives no sealing key; the Enclave key on %s comes from a key "
-                     "release after attestation (docs/tee.md, \"Keys on TDX and SEV-SNP\")",
-                     t->ops->name, t->ops->kind == GTEE_TEE_TDX ? "TDX" : "SEV-SNP");
+                     "tee tdx: a TD has no sealing key; the Enclave key on TDX comes from a key release "
+                     "after attestation (docs/tee.md, \"Keys on TDX and SEV-SNP\")");
 }
 
 static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,
@@ -240,7 +239,7 @@ const struct gtee_tee_ops gtee_tee_tdx_ops = {
     .detect = tdx_detect,
     .open = tsm_open,
     .get_evidence = tsm_evidence,
-    .sealing_key = tsm_sealing_key,
+    .sealing_key = tdx_sealing_key,
     .measurement = tsm_measurement,
 };
 
@@ -250,6 +249,6 @@ const struct gtee_tee_ops gtee_tee_snp_ops = {
     .detect = snp_detect,
     .open = tsm_open,
     .get_evidence = tsm_evidence,
-    .sealing_key = tsm_sealing_key,
+    .sealing_key = tee_snp_sealing_key,
     .measurement = tsm_measurement,
 };

@@ -151,6 +151,8 @@ static void test_a_bad_header_gets_an_error_then_the_stream_ends(void **state)
         assert_true(WIFEXITED(st));
         assert_int_equal(WEXITSTATUS(st), 1);
     }
+    fake_gramine_destroy(&h->f);
+    free(h);
 }
 
 static void test_another_binary_has_another_measurement_and_id(void **state)

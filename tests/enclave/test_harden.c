@@ -6,7 +6,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <linux/capability.h>
+#include <linux/sev-guest.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -87,6 +91,49 @@ static void test_enclave_has_no_core_limit_and_locks_its_secrets(void **state)
     assert_int_equal(hard, 0);
     assert_true(proc_line(h->p.pid, "status", "VmLck:", v, sizeof(v)));
     assert_true(atol(v) > 0); /* kB locked: the secret page and OpenSSL's secure heap */
+}
+
+/* The enclave holds stdio and its one socket (fd 3), nothing else of the host's: this test
+ * process has other descriptors open (the fake's files, its own end of the socket). */
+static void test_enclave_inherits_no_other_descriptor(void **state)
+{
+    struct harness *h = calloc(1, sizeof(*h));
+    struct gtee_enclave_info info;
+    struct gtee_err err = {0};
+    char path[64];
+    struct dirent *d;
+    int seen[4] = {0}, others = 0, extra;
+    DIR *dir;
+
+    /* a descriptor of the host without close-on-exec, open while the enclave starts */
+    extra = open("/dev/null", O_RDONLY);
+    assert_true(extra >= 0);
+    assert_non_null(h);
+    assert_int_equal(harness_start(h, NULL, NULL), 0);
+    assert_int_equal(gtee_enclave_info(&h->p, &info, &err), 0);
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)h->p.pid);
+    dir = opendir(path);
+    if (dir) {
+        while ((d = readdir(dir)) != NULL) {
+            int fd;
+
+            if (d->d_name[0] == '.')
+                continue;
+            fd = atoi(d->d_name);
+            if (fd >= 0 && fd < 4)
+                seen[fd] = 1;
+            else
+                others++;
+        }
+        closedir(dir);
+    }
+    close(extra);
+    harness_stop(h);
+    free(h);
+    if (!dir)
+        skip(); /* not root: a non-dumpable process's fd list is closed to us, as it should be */
+    assert_true(seen[3]);
+    assert_int_equal(others, 0);
 }
 
 /* Drops CAP_SYS_PTRACE (the host's user without the capability a root host would have),
@@ -206,13 +253,48 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ioctl is allowed for SNP_GET_DERIVED_KEY only; any other request kills. */
+static void test_ioctl_is_allowed_only_for_the_snp_derived_key(void **state)
+{
+    pid_t c;
+    int st = 0;
+
+    c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        struct termios tio;
+
+        if (gtee_enclave_seccomp(NULL) != 0)
+            syscall(SYS_exit_group, 10);
+        ioctl(0, TCGETS, &tio);
+        syscall(SYS_exit_group, 11);
+    }
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSYS);
+
+    c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        if (gtee_enclave_seccomp(NULL) != 0)
+            syscall(SYS_exit_group, 10);
+        /* allowed through the filter; the bad descriptor makes the kernel refuse it */
+        syscall(SYS_exit_group, (ioctl(-1, SNP_GET_DERIVED_KEY, NULL) == -1 && errno == EBADF) ? 0 : 12);
+    }
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enclave_runs_in_seccomp_filter_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enclave_has_no_core_limit_and_locks_its_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_cannot_attach_or_read_enclave_memory, setup, teardown),
+        cmocka_unit_test(test_enclave_inherits_no_other_descriptor),
         cmocka_unit_test(test_a_forbidden_system_call_kills_with_sigsys),
+        cmocka_unit_test(test_ioctl_is_allowed_only_for_the_snp_derived_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

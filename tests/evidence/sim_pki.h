@@ -35,6 +35,10 @@ struct sim_opts {
     bool qe_wrong_mrsigner;  /* the QE identity names another MRSIGNER */
     bool wrong_fmspc;        /* the TCB info is for another FMSPC */
     const char *tcb_status;  /* status of the matching TCB level; default "UpToDate" */
+    bool tdx;                /* a TDX quote v4 (and TDX collateral) instead of SGX v3 */
+    bool module_wrong_mrsigner; /* TDX: the module identity names another MRSIGNERSEAM */
+    bool tdx_v5;             /* with tdx: quote version 5 (body descriptor, TD 1.0 body) */
+    bool crl_wrong_signer;   /* the PCK CRL names the PCK CA but is signed by the root key */
 };
 
 struct sim_world {
@@ -275,63 +279,110 @@ static inline void sim_collateral(struct sim_world *w, const struct sim_opts *o)
 
     for (int i = 0; i < 16; i++)
         snprintf(comps + strlen(comps), sizeof(comps) - strlen(comps), "%s{\"svn\":2}", i ? "," : "");
+    if (o->tdx) {
+        char tdx[512] = "";
+        const char *zeros96 = "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+        for (int i = 0; i < 16; i++)
+            snprintf(tdx + strlen(tdx), sizeof(tdx) - strlen(tdx), "%s{\"svn\":%d}", i ? "," : "",
+                     i == 0 ? 5 : i == 2 ? 2 : 0);
+        snprintf(tcb, sizeof(tcb),
+                 "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
+                 "\"2025-07-15T15:06:40Z\",\"fmspc\":\"00A067110000\",\"pceId\":\"0000\",\"tcbType\":0,"
+                 "\"tcbEvaluationDataNumber\":17,\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":"
+                 "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},\"tdxModuleIdentities\":[{\"id\":"
+                 "\"TDX_01\",\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\",\"attributesMask\":"
+                 "\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{\"tcb\":{\"isvsvn\":4},\"tcbDate\":\"2024-03-13T00:00:00Z\","
+                 "\"tcbStatus\":\"UpToDate\"}]}],\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":11,"
+                 "\"tdxtcbcomponents\":[%s]},\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"%s\"}]}",
+                 zeros96, o->module_wrong_mrsigner ? "01" "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" : zeros96,
+                 comps, tdx, st);
+    } else {
     snprintf(tcb, sizeof(tcb),
              "{\"id\":\"SGX\",\"version\":3,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
              "\"2025-07-15T15:06:40Z\",\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,"
              "\"tcbEvaluationDataNumber\":17,\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":11},"
              "\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"%s\",\"advisoryIDs\":[\"INTEL-SA-99999\"]}]}",
              o->wrong_fmspc ? "0A0B0C0D0E0F" : "00A067110000", comps, st);
+    }
     sim_signed_json(w, "tcb_info.json", "tcbInfo", tcb);
     snprintf(qe, sizeof(qe),
-             "{\"id\":\"QE\",\"version\":2,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
+             "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
              "\"2025-07-15T15:06:40Z\",\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\","
              "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
-             "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":1,"
+             "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":%d,"
              "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":"
              "\"UpToDate\"}]}",
-             o->qe_wrong_mrsigner ? "004F5775D796503E96137F77C68A829A0056AC8DED70140B081B094490C57BFF" : SIM_QE_MRSIGNER);
+             o->tdx ? "TD_QE" : "QE",
+             o->qe_wrong_mrsigner ? "004F5775D796503E96137F77C68A829A0056AC8DED70140B081B094490C57BFF" : SIM_QE_MRSIGNER,
+             o->tdx ? 2 : 1);
     sim_signed_json(w, "qe_identity.json", "enclaveIdentity", qe);
     sim_pem_chain(w, "tcb_info_issuer_chain.pem", w->tcb, w->root, NULL);
     sim_pem_chain(w, "qe_identity_issuer_chain.pem", w->tcb, w->root, NULL);
     sim_pem_chain(w, "pck_crl_issuer_chain.pem", w->ca, w->root, NULL);
 }
 
-/* SGX quote v3 (SGX ECDSA Quote Library API A.4) signed through the test chain. */
+/* SGX quote v3 (SGX ECDSA Quote Library API A.4) or TDX quote v4 (TDX DCAP Quoting Library
+ * API A.3) signed through the test chain. */
 static inline void sim_quote(struct sim_world *w, const struct sim_opts *o)
 {
     uint8_t q[8192], att[64], h[32], buf[64 + 32];
     BIO *bio = BIO_new(BIO_s_mem());
     char *pem;
     long pem_len;
-    size_t n = 0, sig_start;
+    size_t n = 0, sig_start, body_len = o->tdx ? 584 : 384, cd6 = 0;
     uint8_t *body, *qe;
 
     memset(q, 0, sizeof(q));
-    put_u16le(q, 3);
+    put_u16le(q, o->tdx ? (o->tdx_v5 ? 5 : 4) : 3);
     put_u16le(q + 2, 2);
+    if (o->tdx)
+        put_u32le(q + 4, 0x81);
     put_u16le(q + 8, 8);  /* QE SVN */
     put_u16le(q + 10, 11); /* PCE SVN */
     memcpy(q + 12, "\x93\x9a\x72\x33\xf7\x9c\x4c\xa9\x94\x0a\x0d\xb3\x95\x7f\x06\x07", 16);
     body = q + 48;
-    memset(body, 2, 16);                  /* CPUSVN */
-    body[48] = o->debug ? 0x07 : 0x05;    /* ATTRIBUTES: INIT | MODE64BIT (| DEBUG) */
-    memset(body + 64, 0xe1, 32);          /* MRENCLAVE */
-    memset(body + 128, 0x51, 32);         /* MRSIGNER */
-    put_u16le(body + 256, 3);             /* ISVPRODID */
-    put_u16le(body + 258, 4);             /* ISVSVN */
-    memcpy(body + 320, "simulated report data", 21);
-    n = 48 + 384 + 4;
+    if (o->tdx_v5) {                      /* TDX quote v5: body descriptor, type 2 (TD 1.0) */
+        put_u16le(q + 48, 2);
+        put_u32le(q + 50, 584);
+        body += 6;
+    }
+    if (o->tdx) {
+        body[0] = 6;                      /* TEE_TCB_SVN: module SVN 6, major version 1, ... */
+        body[1] = 1;
+        body[2] = 3;
+        memset(body + 16, 0x5e, 48);      /* MRSEAM */
+        body[120] = o->debug ? 0x01 : 0;  /* TDATTRIBUTES.DEBUG */
+        body[123] = 0x10;                 /* SEPT_VE_DISABLE */
+        memset(body + 136, 0x7d, 48);     /* MRTD */
+        for (int i = 0; i < 4; i++)
+            memset(body + 328 + 48 * i, 0xa0 + i, 48);
+        memcpy(body + 520, "simulated report data", 21);
+    } else {
+        memset(body, 2, 16);              /* CPUSVN */
+        body[48] = o->debug ? 0x07 : 0x05; /* ATTRIBUTES: INIT | MODE64BIT (| DEBUG) */
+        memset(body + 64, 0xe1, 32);      /* MRENCLAVE */
+        memset(body + 128, 0x51, 32);     /* MRSIGNER */
+        put_u16le(body + 256, 3);         /* ISVPRODID */
+        put_u16le(body + 258, 4);         /* ISVSVN */
+        memcpy(body + 320, "simulated report data", 21);
+    }
+    n = (size_t)(body - q) + body_len + 4;
     sig_start = n;
     sim_pub_xy(w->att_key, att);
-    sim_sign(w->att_key, q, 432, q + n);
+    sim_sign(w->att_key, q, n - 4, q + n);
     n += 64;
     memcpy(q + n, att, 64);
     n += 64;
+    if (o->tdx) {
+        cd6 = n;                          /* certification data type 6, size filled below */
+        n += 6;
+    }
     qe = q + n;                           /* the QE's report */
     qe[48] = 0x11;                        /* ATTRIBUTES as the QE identity expects */
     if (gtee_hex_decode(SIM_QE_MRSIGNER, qe + 128, 32) != 0)
         abort();
-    put_u16le(qe + 256, 1);
+    put_u16le(qe + 256, o->tdx ? 2 : 1);
     put_u16le(qe + 258, 8);
     memcpy(buf, att, 64);
     memset(buf + 64, 0xa5, 32);           /* QE authentication data */
@@ -353,6 +404,10 @@ static inline void sim_quote(struct sim_world *w, const struct sim_opts *o)
     n += 6;
     memcpy(q + n, pem, (size_t)pem_len);
     n += (size_t)pem_len;
+    if (o->tdx) {
+        put_u16le(q + cd6, 6);
+        put_u32le(q + cd6 + 2, (uint32_t)(n - cd6 - 6));
+    }
     put_u32le(q + sig_start - 4, (uint32_t)(n - sig_start));
     BIO_free(bio);
     w->quote = malloc(n);
@@ -392,7 +447,7 @@ static inline void sim_world_make(struct sim_world *w, const struct sim_opts *o)
         abort();
     sim_collateral(w, o);
     snprintf(path, sizeof(path), "%s/pck_crl.der", w->dir);
-    sim_write_crl(path, w->ca, w->ca_key, o->revoke_leaf ? w->leaf : NULL);
+    sim_write_crl(path, w->ca, o->crl_wrong_signer ? w->root_key : w->ca_key, o->revoke_leaf ? w->leaf : NULL);
     snprintf(path, sizeof(path), "%s/root_ca_crl.der", w->dir);
     sim_write_crl(path, w->root, w->root_key, o->revoke_tcb_signer ? w->tcb : NULL);
     sim_write(w->dir, "sim_root_ca.der", w->root_der, w->root_der_len);

@@ -168,11 +168,15 @@ static void flip_blob_hex(const struct sample *s, struct gtee_blob *b, const cha
 static void test_every_collateral_region_flip_is_rejected_naming_it(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < GTEE_ARRAY_LEN(samples); i++) {
+    /* Twice: as loaded, and prepared (parsed once), where a blob changed after preparing must
+     * be seen as changed. */
+    for (size_t i = 0; i < 2 * GTEE_ARRAY_LEN(samples); i++) {
         struct sample s;
         size_t at;
 
-        assert_int_equal(sample_load(samples[i], &s), 0);
+        assert_int_equal(sample_load(samples[i % GTEE_ARRAY_LEN(samples)], &s), 0);
+        if (i >= GTEE_ARRAY_LEN(samples))
+            assert_int_equal(gtee_collateral_prepare(&s.col, NULL, NULL), 0);
         flip_blob_hex(&s, &s.col.tcb_info, "\"signature\":\"", 20, "collateral.tcb_info.signature",
                       "TCB info signature");
         flip_blob_hex(&s, &s.col.tcb_info, "\"tcbEvaluationDataNumber\":", 1, "collateral.tcb_info.signature",
@@ -189,6 +193,42 @@ static void test_every_collateral_region_flip_is_rejected_naming_it(void **state
             expect_rejected(&s, &s.col, s.at, "collateral.qe_identity.chain.", "QE identity chain");
             s.col.qe_identity_chain.p[at] = s.col.qe_identity_chain.p[at] == 'A' ? 'B' : 'A';
         }
+        sample_free(&s);
+    }
+}
+
+static void test_prepared_collateral_gives_the_same_verdicts(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < GTEE_ARRAY_LEN(samples); i++) {
+        struct sample s;
+        struct gtee_policy p;
+        struct gtee_verdict a, b;
+
+        assert_int_equal(sample_load(samples[i], &s), 0);
+        policy_any_tcb(&p);
+        assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &a, NULL), 0);
+        assert_int_equal(gtee_collateral_prepare(&s.col, NULL, NULL), 0);
+        assert_non_null(s.col.prepared);
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &b, NULL), 0);
+            assert_memory_equal(&a.claims, &b.claims, sizeof(a.claims));
+        }
+        /* the PCK certificates kept parsed too: same claims; a changed PCK certificate in
+         * the quote is still parsed afresh and rejected */
+        assert_int_equal(gtee_collateral_prepare_pck(&s.col, s.quote, s.quote_len, NULL), 0);
+        assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &b, NULL), 0);
+        assert_memory_equal(&a.claims, &b.claims, sizeof(a.claims));
+        {
+            struct dcap_quote q;
+            size_t at;
+
+            assert_int_equal(dcap_quote_parse(s.quote, s.quote_len, &q, NULL), 0);
+            assert_true(flip_pem_cert(s.quote + q.cert_data.off, q.cert_data.len, 0, &at));
+            expect_rejected(&s, &s.col, s.at, "pck.chain.", "prepared PCK chain, leaf changed");
+        }
+        /* still time-checked on every call */
+        expect_rejected(&s, &s.col, s.at + 31 * 86400, "collateral.tcb_info.expired", "prepared, a month later");
         sample_free(&s);
     }
 }
@@ -291,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_tdx1_verifies_up_to_date_without_advisories),
         cmocka_unit_test(test_every_quote_region_flip_is_rejected_naming_it),
         cmocka_unit_test(test_every_collateral_region_flip_is_rejected_naming_it),
+        cmocka_unit_test(test_prepared_collateral_gives_the_same_verdicts),
         cmocka_unit_test(test_collateral_is_expired_one_second_after_its_time),
         cmocka_unit_test(test_pck_leaf_outside_its_validity_is_rejected),
         cmocka_unit_test(test_debug_sgx_enclave_is_rejected_by_default_policy),

@@ -200,6 +200,93 @@ static void test_mismatching_qe_identity_and_fmspc_are_rejected(void **state)
     assert_true(gtee_verdict_has(&v, "collateral.tcb_info.fmspc"));
 }
 
+static void test_sim_tdx_quote_verifies_and_debug_td_is_rejected(void **state)
+{
+    struct sim_opts o = { .tdx = true };
+    struct sim_opts d = { .tdx = true, .debug = true };
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_policy(&p);
+    assert_int_equal(verify_world(&o, &p, true, 0, &v), 0);
+    assert_int_equal(v.claims.tee, GTEE_TEE_TDX);
+    assert_int_equal(v.claims.quote_version, 4);
+    assert_true(v.claims.simulated);
+    assert_false(v.claims.debug);
+    assert_int_equal(v.claims.tcb_status, GTEE_TCB_UP_TO_DATE);
+    assert_int_equal(v.claims.tdx.mrtd[0], 0x7d);
+    assert_int_equal(v.claims.tdx.rtmr[3][47], 0xa3);
+    assert_int_equal(verify_world(&d, &p, true, 0, &v), GTEE_EPOLICY);
+    assert_true(v.verified);
+    assert_true(v.claims.debug);
+    assert_true(gtee_verdict_has(&v, "policy.debug"));
+    p.allow_debug = true;
+    assert_int_equal(verify_world(&d, &p, true, 0, &v), 0);
+}
+
+static void test_sim_tdx_module_identity_mismatch_is_rejected(void **state)
+{
+    struct sim_opts o = { .tdx = true, .module_wrong_mrsigner = true };
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_policy(&p);
+    assert_int_equal(verify_world(&o, &p, true, 0, &v), GTEE_EPOLICY);
+    assert_true(gtee_verdict_has(&v, "tcb.tdx_module.mrsigner"));
+}
+
+static void test_sim_tdx_v5_quote_verifies(void **state)
+{
+    struct sim_opts o = { .tdx = true, .tdx_v5 = true };
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_policy(&p);
+    assert_int_equal(verify_world(&o, &p, true, 0, &v), 0);
+    assert_int_equal(v.claims.tee, GTEE_TEE_TDX);
+    assert_int_equal(v.claims.quote_version, 5);
+    assert_int_equal(v.claims.tdx.mrtd[0], 0x7d);
+    assert_memory_equal(v.claims.report_data, "simulated report data", 21);
+}
+
+static void test_crl_with_a_bad_signature_is_rejected(void **state)
+{
+    struct sim_opts o = { .crl_wrong_signer = true };
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_policy(&p);
+    assert_int_equal(verify_world(&o, &p, true, 0, &v), GTEE_EPOLICY);
+    assert_true(gtee_verdict_has(&v, "pck.chain.crl_signature"));
+}
+
+static void test_malformed_crl_file_is_rejected(void **state)
+{
+    struct sim_opts o = {0};
+    struct sim_world w;
+    struct gtee_collateral col;
+    struct gtee_anchors a = {0};
+    struct gtee_policy p;
+    struct gtee_verdict v;
+
+    (void)state;
+    sim_world_make(&w, &o);
+    sim_write(w.dir, "root_ca_crl.der", "\x30\x03\x02\x01", 4);
+    assert_int_equal(gtee_collateral_load(w.dir, &col, NULL), 0);
+    a.sim_root_der = w.root_der;
+    a.sim_root_len = w.root_der_len;
+    sim_policy(&p);
+    assert_int_equal(gtee_evidence_verify(w.quote, w.quote_len, &col, &a, &p, w.at, &v, NULL), GTEE_EPOLICY);
+    print_reasons(&v);
+    assert_true(gtee_verdict_has(&v, "collateral.crl.malformed"));
+    gtee_collateral_free(&col);
+    sim_world_free(&w);
+}
+
 static void test_sim_root_subject_says_simulated(void **state)
 {
     struct sim_opts o = {0};
@@ -226,6 +313,11 @@ int main(void)
         cmocka_unit_test(test_revoked_tcb_level_is_rejected_whatever_the_policy),
         cmocka_unit_test(test_out_of_date_level_is_a_policy_decision),
         cmocka_unit_test(test_mismatching_qe_identity_and_fmspc_are_rejected),
+        cmocka_unit_test(test_sim_tdx_quote_verifies_and_debug_td_is_rejected),
+        cmocka_unit_test(test_sim_tdx_module_identity_mismatch_is_rejected),
+        cmocka_unit_test(test_sim_tdx_v5_quote_verifies),
+        cmocka_unit_test(test_crl_with_a_bad_signature_is_rejected),
+        cmocka_unit_test(test_malformed_crl_file_is_rejected),
         cmocka_unit_test(test_sim_root_subject_says_simulated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,8 @@
 /* TDX and SEV-SNP through a fake configfs-tsm that hands back the real tdx-1 quote and the
  * real milan-1 report. */
 #include <dirent.h>
+#include <linux/sev-guest.h>
+#include <sys/ioctl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,19 +171,113 @@ static void test_tsm_fails_clearly_without_or_with_another_provider(void **state
     fake_tsm_destroy(&f);
 }
 
-static void test_tsm_gives_no_sealing_key(void **state)
+static void test_tdx_gives_no_sealing_key(void **state)
 {
     struct fake_tsm f;
     struct gtee_err err = {0};
     uint8_t k[GTEE_SEAL_KEY_LEN] = {0}, zero[GTEE_SEAL_KEY_LEN] = {0};
     struct gtee_tee *t;
 
-    make_fake(&f, "sev_guest", "snp/milan-1/report.bin");
-    t = open_tsm("snp", &f);
+    make_fake(&f, "tdx_guest", "tdx/tdx-1/quote.bin");
+    t = open_tsm("tdx", &f);
     assert_int_equal(gtee_tee_sealing_key(t, GTEE_SEAL_MRENCLAVE, k, &err), GTEE_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "docs/tee.md"));
     assert_memory_equal(k, zero, sizeof(k));
     gtee_tee_close(t);
+    fake_tsm_destroy(&f);
+}
+
+/* A fake SEV firmware behind the one replaceable call: checks the MSG_KEY_REQ we send and
+ * answers a key that depends on its chip secret and the guest's measurement. */
+struct fake_psp {
+    uint8_t chip[32];
+    uint8_t measurement[48];
+    uint32_t status;
+    int fail_errno;
+    int calls;
+};
+
+static int fake_psp_ioctl(int fd, unsigned long request, void *arg, void *ctx)
+{
+    struct fake_psp *psp = ctx;
+    struct snp_guest_request_ioctl *io = arg;
+    struct snp_derived_key_req *req = (struct snp_derived_key_req *)(uintptr_t)io->req_data;
+    struct snp_derived_key_resp *resp = (struct snp_derived_key_resp *)(uintptr_t)io->resp_data;
+    uint8_t in[80];
+
+    psp->calls++;
+    if (fd < 0 || request != SNP_GET_DERIVED_KEY || io->msg_version != 1)
+        return -EINVAL;
+    if (req->root_key_select != 0 || req->guest_field_select != 0x9 || req->vmpl != 0)
+        return -EINVAL; /* VCEK root; guest policy and measurement; VMPL 0 */
+    if (psp->fail_errno) {
+        io->fw_error = 0x16;
+        return -psp->fail_errno;
+    }
+    memset(resp->data, 0, sizeof(resp->data));
+    memcpy(resp->data, &psp->status, 4);
+    memcpy(in, psp->chip, 32);
+    memcpy(in + 32, psp->measurement, 48);
+    if (gtee_sha256(in, sizeof(in), resp->data + 0x20) != 0)
+        return -EIO;
+    return 0;
+}
+
+static void snp_key(struct fake_tsm *f, struct fake_psp *psp, enum gtee_seal_policy pol, uint8_t k[32], int want_rc)
+{
+    struct gtee_snp_ioctl_ops ops = { fake_psp_ioctl, psp };
+    struct gtee_tee_options opt = { .root = f->root, .tsm_dirops = &f->ops, .snp_ioctl = &ops };
+    struct gtee_tee *t = NULL;
+    struct gtee_err err = {0};
+
+    assert_int_equal(gtee_tee_open("snp", &opt, &t, &err), 0);
+    assert_int_equal(gtee_tee_sealing_key(t, pol, k, &err), want_rc);
+    gtee_tee_close(t);
+}
+
+static void test_snp_sealing_key_comes_from_the_firmware_derived_key(void **state)
+{
+    struct fake_tsm f;
+    struct fake_psp psp;
+    uint8_t k1[32], k2[32], k3[32], raw[32], in[80];
+    char dev[PATH_MAX + 32];
+
+    make_fake(&f, "sev_guest", "snp/milan-1/report.bin");
+    memset(&psp, 0, sizeof(psp));
+    memset(psp.chip, 0xc1, 32);
+    memset(psp.measurement, 0x4d, 48);
+    /* no /dev/sev-guest: a clear refusal */
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k1, GTEE_ENOTFOUND);
+    snprintf(dev, sizeof(dev), "%s/dev", f.root);
+    assert_int_equal(fake_mkdirs(dev), 0);
+    snprintf(dev, sizeof(dev), "%s/dev/sev-guest", f.root);
+    assert_int_equal(fake_write(dev, "", 0), 0);
+
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k1, 0);
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k2, 0);
+    assert_memory_equal(k1, k2, 32);                 /* stable on one chip and launch */
+    memcpy(in, psp.chip, 32);
+    memcpy(in + 32, psp.measurement, 48);
+    assert_int_equal(gtee_sha256(in, sizeof(in), raw), 0);
+    assert_memory_not_equal(k1, raw, 32);            /* expanded, never the raw key */
+    psp.measurement[0] ^= 1;
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k3, 0);
+    assert_memory_not_equal(k1, k3, 32);             /* another measurement */
+    psp.measurement[0] ^= 1;
+    psp.chip[0] ^= 1;
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k3, 0);
+    assert_memory_not_equal(k1, k3, 32);             /* another chip */
+    psp.chip[0] ^= 1;
+
+    snp_key(&f, &psp, GTEE_SEAL_MRSIGNER, k3, GTEE_EUNSUPPORTED);
+    psp.status = 0x16;                               /* firmware INVALID_PARAM */
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k3, GTEE_EIO);
+    psp.status = 0;
+    psp.fail_errno = EIO;
+    snp_key(&f, &psp, GTEE_SEAL_MRENCLAVE, k3, GTEE_EIO);
+    unlink(dev);
+    snprintf(dev, sizeof(dev), "%s/dev", f.root);
+    rmdir(dev);
     fake_tsm_destroy(&f);
 }
 
@@ -208,7 +304,8 @@ int main(void)
         cmocka_unit_test(test_tdx_measurement_is_mrtd_of_the_quote),
         cmocka_unit_test(test_tsm_detects_a_concurrent_writer_by_generation),
         cmocka_unit_test(test_tsm_fails_clearly_without_or_with_another_provider),
-        cmocka_unit_test(test_tsm_gives_no_sealing_key),
+        cmocka_unit_test(test_tdx_gives_no_sealing_key),
+        cmocka_unit_test(test_snp_sealing_key_comes_from_the_firmware_derived_key),
         cmocka_unit_test(test_tsm_open_fails_without_configfs_tsm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,58 @@
+/* SEV-SNP reports in the common verdict: gtee_snp_verify (snp.h) does the verification;
+ * its reasons become verdict reasons and its authenticated fields the claims (measurement,
+ * host data, report data, guest policy DEBUG bit) that the shared policy engine checks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evidence/dcap.h"
+#include "evidence/evidence_snp.h"
+#include "gtee/snp.h"
+
+int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_collateral *col, int64_t at,
+                        struct gtee_verdict *v)
+{
+    struct gtee_snp_result *res = calloc(1, sizeof(*res));
+    struct gtee_claims *c = &v->claims;
+    struct gtee_err err = {0};
+    int rc = 0;
+
+    c->tee = GTEE_TEE_SNP;
+    if (!res) {
+        verdict_add(v, "evidence.internal", "out of memory");
+        return 0;
+    }
+    if (!col || !col->snp_vcek.p) {
+        verdict_add(v, "snp.vcek.missing", "SEV-SNP evidence needs the VCEK certificate (vcek.der) in the "
+                    "collateral");
+        if (gtee_snp_report_parse(report, len, &res->report, &err) < 0) {
+            verdict_add(v, "snp.report.malformed", "%s", err.msg);
+            rc = GTEE_EFORMAT;
+        }
+        goto out;
+    }
+    /* The bundle blob is NUL-terminated by gtee_collateral_load; a caller-built one must be too. */
+    if (gtee_snp_verify(report, len, col->snp_vcek.p, col->snp_vcek.len,
+                        col->snp_ask_ark.p && col->snp_ask_ark.p[col->snp_ask_ark.len] == 0
+                            ? (const char *)col->snp_ask_ark.p
+                            : NULL,
+                        (time_t)at, res, &err) < 0 &&
+        res->n_reasons == 0)
+        verdict_add(v, "snp.internal", "%s", err.msg); /* a failure must never pass without a reason */
+    for (size_t i = 0; i < res->n_reasons; i++)
+        verdict_add(v, res->reasons[i].code, "%s", res->reasons[i].msg);
+    if (res->reasons_truncated)
+        v->reasons_truncated = true;
+    if (!res->report_parsed) {
+        rc = GTEE_EFORMAT;
+        goto out;
+    }
+    memcpy(c->report_data, res->report.report_data, GTEE_REPORT_DATA_LEN);
+    memcpy(c->snp.measurement, res->report.measurement, GTEE_MEASUREMENT_MAX_LEN);
+    memcpy(c->snp.host_data, res->report.host_data, GTEE_HOST_DATA_LEN);
+    c->snp.guest_policy = res->report.policy;
+    c->quote_version = (uint16_t)res->report.version;
+    c->debug = res->policy.debug_allowed; /* guest policy bit 19: the hypervisor may debug the guest */
+out:
+    free(res);
+    return rc;
+}

@@ -1,0 +1,317 @@
+/* Prepared collateral: the certificate chains, CRLs and anchors parsed once for many
+ * verifications (OpenSSL 3 spends more time decoding a certificate's key than verifying a
+ * signature). Each parsed object is used only while the bytes it came from are unchanged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "base/guard.h"
+#include "evidence/dcap.h"
+
+struct cached_chain {
+    uint8_t *src;
+    size_t len;
+    STACK_OF(X509) *certs;
+};
+
+struct cached_crl {
+    uint8_t *src;
+    size_t len;
+    X509_CRL *crl;
+};
+
+struct cached_cert {
+    uint8_t *src;
+    size_t len;
+    X509 *x;
+};
+
+/* A signed document's value bytes and their parse. */
+struct cached_doc {
+    uint8_t *src;
+    size_t len;
+    void *parsed; /* struct tcb_info or struct qe_identity */
+};
+
+struct gtee_collateral_prepared {
+    struct cached_doc tcb_info, qe_identity;
+    struct cached_chain tcb_chain, qe_chain, pck_crl_chain;
+    struct cached_chain pck_chain; /* from gtee_collateral_prepare_pck */
+    struct cached_crl pck_crl, root_crl;
+    struct cached_cert intel_root, sim_root;
+};
+
+static bool same(const uint8_t *src, size_t len, const uint8_t *p, size_t n)
+{
+    return src && p && len == n && memcmp(src, p, n) == 0;
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+{
+    uint8_t *d = malloc(n ? n : 1);
+
+    if (d && n)
+        memcpy(d, p, n);
+    return d;
+}
+
+static void chain_prepare(struct cached_chain *c, const struct gtee_blob *b)
+{
+    struct gtee_verdict *scratch = calloc(1, sizeof(*scratch));
+
+    if (!b->p || !scratch) {
+        free(scratch);
+        return;
+    }
+    c->certs = dcap_pem_chain(NULL, b->p, b->len, "prepare", NULL, scratch);
+    free(scratch);
+    if (c->certs && (c->src = dup_bytes(b->p, b->len)) != NULL)
+        c->len = b->len;
+}
+
+static void crl_prepare(struct cached_crl *c, const struct gtee_blob *b)
+{
+    const unsigned char *q = b->p;
+
+    if (!b->p)
+        return;
+    c->crl = d2i_X509_CRL(NULL, &q, (long)b->len);
+    if (c->crl && q == b->p + b->len && (c->src = dup_bytes(b->p, b->len)) != NULL) {
+        c->len = b->len;
+    } else {
+        X509_CRL_free(c->crl);
+        c->crl = NULL;
+    }
+}
+
+static void cert_prepare(struct cached_cert *c, const uint8_t *p, size_t n)
+{
+    const unsigned char *q = p;
+
+    if (!p)
+        return;
+    c->x = d2i_X509(NULL, &q, (long)n);
+    if (c->x && q == p + n && (c->src = dup_bytes(p, n)) != NULL) {
+        c->len = n;
+    } else {
+        X509_free(c->x);
+        c->x = NULL;
+    }
+}
+
+/* Parses the signed value of a collateral document (no trust is given here: the signature
+ * over the same bytes is still checked on every verification). */
+static void doc_prepare(struct cached_doc *d, const struct gtee_blob *b, const char *key, bool tcb)
+{
+    uint8_t sig[64];
+    size_t off, len;
+    int rc;
+
+    if (!b->p || dcap_signed_json_split(b->p, b->len, key, &off, &len, sig, NULL) < 0)
+        return;
+    d->parsed = calloc(1, tcb ? sizeof(struct tcb_info) : sizeof(struct qe_identity));
+    if (!d->parsed)
+        return;
+    rc = tcb ? dcap_tcb_info_parse(b->p + off, len, d->parsed, NULL)
+             : dcap_qe_identity_parse(b->p + off, len, d->parsed, NULL);
+    if (rc == 0 && (d->src = dup_bytes(b->p + off, len)) != NULL) {
+        d->len = len;
+    } else {
+        free(d->parsed);
+        d->parsed = NULL;
+    }
+}
+
+static void prepared_free(struct gtee_collateral_prepared *pr)
+{
+    if (!pr)
+        return;
+    free(pr->tcb_info.src);
+    free(pr->tcb_info.parsed);
+    free(pr->qe_identity.src);
+    free(pr->qe_identity.parsed);
+    sk_X509_pop_free(pr->tcb_chain.certs, X509_free);
+    sk_X509_pop_free(pr->qe_chain.certs, X509_free);
+    sk_X509_pop_free(pr->pck_crl_chain.certs, X509_free);
+    sk_X509_pop_free(pr->pck_chain.certs, X509_free);
+    X509_CRL_free(pr->pck_crl.crl);
+    X509_CRL_free(pr->root_crl.crl);
+    X509_free(pr->intel_root.x);
+    X509_free(pr->sim_root.x);
+    free(pr->tcb_chain.src);
+    free(pr->qe_chain.src);
+    free(pr->pck_crl_chain.src);
+    free(pr->pck_chain.src);
+    free(pr->pck_crl.src);
+    free(pr->root_crl.src);
+    free(pr->intel_root.src);
+    free(pr->sim_root.src);
+    free(pr);
+}
+
+void dcap_prepared_free(struct gtee_collateral_prepared *pr)
+{
+    prepared_free(pr);
+}
+
+int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *a, struct gtee_err *err)
+{
+    struct gtee_collateral_prepared *pr;
+    int rc = GTEE_ENOMEM;
+
+    ENSURE(col != NULL, err, GTEE_EINVAL, "collateral: nothing to prepare");
+    pr = calloc(1, sizeof(*pr));
+    ENSURE(pr != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
+    doc_prepare(&pr->tcb_info, &col->tcb_info, "tcbInfo", true);
+    doc_prepare(&pr->qe_identity, &col->qe_identity, "enclaveIdentity", false);
+    chain_prepare(&pr->tcb_chain, &col->tcb_info_chain);
+    chain_prepare(&pr->qe_chain, &col->qe_identity_chain);
+    chain_prepare(&pr->pck_crl_chain, &col->pck_crl_chain);
+    crl_prepare(&pr->pck_crl, &col->pck_crl);
+    crl_prepare(&pr->root_crl, &col->root_ca_crl);
+    if (a && a->intel_root_der)
+        cert_prepare(&pr->intel_root, a->intel_root_der, a->intel_root_len);
+    else
+        cert_prepare(&pr->intel_root, gtee_intel_sgx_root_ca_der, gtee_intel_sgx_root_ca_der_len);
+    if (a && a->sim_root_der)
+        cert_prepare(&pr->sim_root, a->sim_root_der, a->sim_root_len);
+    prepared_free(col->prepared);
+    col->prepared = pr;
+    ERR_clear_error();
+    rc = 0;
+out:
+    return rc;
+}
+
+STACK_OF(X509) *dcap_prepared_chain(const struct gtee_collateral *col, const struct gtee_blob *b)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+    const struct cached_chain *c = NULL;
+
+    if (!pr || !b->p)
+        return NULL;
+    if (b == &col->tcb_info_chain)
+        c = &pr->tcb_chain;
+    else if (b == &col->qe_identity_chain)
+        c = &pr->qe_chain;
+    if (!c || !c->certs || !same(c->src, c->len, b->p, b->len))
+        return NULL;
+    return X509_chain_up_ref(c->certs);
+}
+
+X509_CRL *dcap_prepared_crl(const struct gtee_collateral *col, const struct gtee_blob *b)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+    const struct cached_crl *c = NULL;
+
+    if (!pr || !b->p)
+        return NULL;
+    if (b == &col->pck_crl)
+        c = &pr->pck_crl;
+    else if (b == &col->root_ca_crl)
+        c = &pr->root_crl;
+    if (!c || !c->crl || !same(c->src, c->len, b->p, b->len))
+        return NULL;
+    X509_CRL_up_ref(c->crl);
+    return c->crl;
+}
+
+X509 *dcap_prepared_anchor(const struct gtee_collateral *col, const uint8_t *der, size_t len)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+    const struct cached_cert *cs[2];
+
+    if (!pr)
+        return NULL;
+    cs[0] = &pr->intel_root;
+    cs[1] = &pr->sim_root;
+    for (int i = 0; i < 2; i++)
+        if (cs[i]->x && same(cs[i]->src, cs[i]->len, der, len)) {
+            X509_up_ref(cs[i]->x);
+            return cs[i]->x;
+        }
+    return NULL;
+}
+
+/* DER of x equals der? (i2d into a bounded buffer; certificates here are small) */
+static bool der_equal(X509 *x, const uint8_t *der, size_t len)
+{
+    unsigned char buf[4096], *q = buf;
+    int n = i2d_X509(x, NULL);
+
+    if (n <= 0 || (size_t)n != len || n > (int)sizeof(buf))
+        return false;
+    i2d_X509(x, &q);
+    return memcmp(buf, der, len) == 0;
+}
+
+X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, size_t len)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+    const struct cached_chain *chains[4];
+    X509 *x;
+
+    if (!pr)
+        return NULL;
+    if ((x = dcap_prepared_anchor(col, der, len)) != NULL)
+        return x;
+    chains[0] = &pr->pck_crl_chain;
+    chains[1] = &pr->tcb_chain;
+    chains[2] = &pr->qe_chain;
+    chains[3] = &pr->pck_chain;
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; chains[i]->certs && k < sk_X509_num(chains[i]->certs); k++) {
+            x = sk_X509_value(chains[i]->certs, k);
+            if (der_equal(x, der, len)) {
+                X509_up_ref(x);
+                return x;
+            }
+        }
+    return NULL;
+}
+
+bool dcap_prepared_tcb_info(const struct gtee_collateral *col, const uint8_t *val, size_t len, struct tcb_info *ti)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+
+    if (!pr || !pr->tcb_info.parsed || !same(pr->tcb_info.src, pr->tcb_info.len, val, len))
+        return false;
+    memcpy(ti, pr->tcb_info.parsed, sizeof(*ti));
+    return true;
+}
+
+bool dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t *val, size_t len,
+                               struct qe_identity *qi)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+
+    if (!pr || !pr->qe_identity.parsed || !same(pr->qe_identity.src, pr->qe_identity.len, val, len))
+        return false;
+    memcpy(qi, pr->qe_identity.parsed, sizeof(*qi));
+    return true;
+}
+
+int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
+                                struct gtee_err *err)
+{
+    struct dcap_quote *q = calloc(1, sizeof(*q));
+    struct gtee_blob pem;
+    int rc = GTEE_EINVAL;
+
+    ENSURE(q != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
+    ENSURE(col && col->prepared, err, GTEE_ESTATE, "collateral: prepare the collateral first");
+    TRY(dcap_quote_parse(evidence, len, q, err));
+    pem.p = (uint8_t *)q->cert_data.p;
+    pem.len = q->cert_data.len;
+    sk_X509_pop_free(col->prepared->pck_chain.certs, X509_free);
+    free(col->prepared->pck_chain.src);
+    memset(&col->prepared->pck_chain, 0, sizeof(col->prepared->pck_chain));
+    chain_prepare(&col->prepared->pck_chain, &pem);
+    ENSURE(col->prepared->pck_chain.certs != NULL, err, GTEE_EFORMAT, "collateral: the PCK chain does not decode");
+    rc = 0;
+out:
+    free(q);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/* SEV-SNP evidence through the common entry point and policy engine: the milan-1 sample is
+ * verified (VCEK -> ASK -> ARK-Milan, report signature), and rejected by the default policy
+ * for debug alone, as its source says; measurement and host-data rules apply. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "evidence/evidence_samples.h"
+#include "gtee/crypto.h"
+
+struct snp_sample {
+    uint8_t *report;
+    size_t len;
+    struct gtee_collateral col;
+    int64_t at;
+};
+
+static void load(struct snp_sample *s)
+{
+    char dir[1024], path[1100];
+
+    sample_dir("snp/milan-1", dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/report.bin", dir);
+    s->report = read_all(path, &s->len);
+    assert_non_null(s->report);
+    assert_int_equal(gtee_collateral_load(dir, &s->col, NULL), 0);
+    assert_int_equal(gtee_time_parse("2025-07-19T00:00:00Z", &s->at, NULL), 0);
+}
+
+static void unload(struct snp_sample *s)
+{
+    free(s->report);
+    gtee_collateral_free(&s->col);
+}
+
+static void test_milan_sample_is_rejected_by_default_policy_for_debug_only(void **state)
+{
+    struct snp_sample s;
+    struct gtee_verdict v;
+    uint8_t m[48];
+
+    (void)state;
+    load(&s);
+    assert_int_equal(gtee_evidence_verify(s.report, s.len, &s.col, NULL, NULL, s.at, &v, NULL), GTEE_EPOLICY);
+    assert_true(v.verified);
+    assert_int_equal(v.claims.tee, GTEE_TEE_SNP);
+    assert_true(v.claims.debug);
+    assert_int_equal(v.n_reasons, 1);
+    assert_string_equal(v.reasons[0].code, "policy.debug");
+    assert_int_equal(gtee_hex_decode("b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a6"
+                                     "08eb0cf2e4872b01", m, 48), 0);
+    assert_memory_equal(v.claims.snp.measurement, m, 48);
+    assert_memory_equal(v.claims.report_data, "\x01\x02\x03\x04\x05", 5);
+    assert_int_equal(v.claims.snp.guest_policy, 0xb0000);
+    unload(&s);
+}
+
+static void test_milan_sample_policy_rules(void **state)
+{
+    struct snp_sample s;
+    struct gtee_verdict v;
+    struct gtee_policy p;
+    const char *ok = "{\"allow_debug\":true,\"snp\":{\"measurement\":[\"b07af9620f3b839b47996422ddec6058338951d984e31"
+                     "2115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01\"]}}";
+    const char *bad = "{\"allow_debug\":true,\"tee_types\":[\"sgx\"],\"snp\":{\"measurement\":[\"b07af9620f3b839b47996"
+                      "422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b00\"]}}";
+
+    (void)state;
+    load(&s);
+    assert_int_equal(gtee_policy_parse(ok, strlen(ok), &p, NULL), 0);
+    assert_int_equal(gtee_evidence_verify(s.report, s.len, &s.col, NULL, &p, s.at, &v, NULL), 0);
+    assert_true(v.accepted);
+    assert_int_equal(gtee_policy_parse(bad, strlen(bad), &p, NULL), 0);
+    assert_int_equal(gtee_evidence_verify(s.report, s.len, &s.col, NULL, &p, s.at, &v, NULL), GTEE_EPOLICY);
+    assert_true(gtee_verdict_has(&v, "policy.snp.measurement"));
+    assert_true(gtee_verdict_has(&v, "policy.tee_type"));
+    unload(&s);
+}
+
+static void test_milan_sample_changed_or_without_vcek_is_rejected(void **state)
+{
+    struct snp_sample s;
+    struct gtee_verdict v;
+    struct gtee_policy p;
+    struct gtee_collateral none = {0};
+
+    (void)state;
+    load(&s);
+    gtee_policy_default(&p);
+    p.allow_debug = true;
+    s.report[0x90] ^= 1; /* MEASUREMENT */
+    assert_int_equal(gtee_evidence_verify(s.report, s.len, &s.col, NULL, &p, s.at, &v, NULL), GTEE_EPOLICY);
+    assert_false(v.verified);
+    assert_true(gtee_verdict_has(&v, "snp.signature"));
+    s.report[0x90] ^= 1;
+    assert_int_equal(gtee_evidence_verify(s.report, s.len, &none, NULL, &p, s.at, &v, NULL), GTEE_EPOLICY);
+    assert_true(gtee_verdict_has(&v, "snp.vcek.missing"));
+    unload(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_milan_sample_is_rejected_by_default_policy_for_debug_only),
+        cmocka_unit_test(test_milan_sample_policy_rules),
+        cmocka_unit_test(test_milan_sample_changed_or_without_vcek_is_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
