@@ -386,6 +386,10 @@ int main(int argc, char **argv)
     anchors.sim_root_der = slurp(path, &anchors.sim_root_len);
     gtee_policy_default(&policy);
     policy.allow_simulation = true;
+    /* A long-lived client (a node, a verifier) parses its collateral once; every check
+     * still runs on each handshake (gtee/evidence.h). */
+    if (gtee_collateral_prepare(&col, &anchors, &err) != 0)
+        die(err.msg);
     vfy.policy = &policy;
     vfy.sgx_col = &col;
     vfy.anchors = &anchors;

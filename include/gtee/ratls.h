@@ -80,7 +80,9 @@ struct gtee_ratls_cred {
 /* ---- what a side accepts ---- */
 struct gtee_ratls_verify {
     const struct gtee_policy *policy;          /* NULL: the strict default */
-    const struct gtee_collateral *sgx_col;     /* collateral for SGX quotes (NULL: none) */
+    /* Collateral for SGX quotes (NULL: none). A client making many handshakes may call
+     * gtee_collateral_prepare on it first: parsed once, every check still runs each time. */
+    const struct gtee_collateral *sgx_col;
     const struct gtee_collateral *tdx_col;     /* collateral for TDX quotes */
     const struct gtee_anchors *anchors;        /* NULL: the pinned Intel root only */
     int64_t at;                                /* verification time; 0: now */

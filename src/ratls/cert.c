@@ -123,9 +123,8 @@ static int find_ext(X509 *x, const char *oid, const ASN1_OCTET_STRING **val)
 int gtee_ratls_ext_parse(const uint8_t *der, size_t len, struct gtee_ratls_ext *out, struct gtee_err *err)
 {
     const unsigned char *p = der;
-    const ASN1_OCTET_STRING *sgx = NULL, *tdx = NULL, *ekey = NULL, *q;
     X509 *x = NULL;
-    int rc = GTEE_EFORMAT, rs, rt, re;
+    int rc = GTEE_EFORMAT;
 
     memset(out, 0, sizeof(*out));
     ENSURE(der && len > 0 && len <= GTEE_RATLS_CERT_MAX, err, GTEE_EFORMAT,
@@ -133,6 +132,23 @@ int gtee_ratls_ext_parse(const uint8_t *der, size_t len, struct gtee_ratls_ext *
     x = d2i_X509(NULL, &p, (long)len);
     ENSURE(x, err, GTEE_EFORMAT, "ratls: certificate is not DER X.509");
     ENSURE(p == der + len, err, GTEE_EFORMAT, "ratls: %zu bytes after the certificate", len - (size_t)(p - der));
+    rc = ratls_ext_from_x509(x, out, err);
+out:
+    X509_free(x);
+    return rc;
+}
+
+/* The checks of gtee_ratls_ext_parse on a certificate OpenSSL already decoded (the TLS
+ * handshake's leaf), so it is not encoded and decoded again. */
+int ratls_ext_from_x509(X509 *x, struct gtee_ratls_ext *out, struct gtee_err *err)
+{
+    const ASN1_OCTET_STRING *sgx = NULL, *tdx = NULL, *ekey = NULL, *q;
+    int rc = GTEE_EFORMAT, rs, rt, re, enc_len;
+
+    memset(out, 0, sizeof(*out));
+    enc_len = i2d_X509(x, NULL);
+    ENSURE(enc_len > 0 && (unsigned)enc_len <= GTEE_RATLS_CERT_MAX, err, GTEE_EFORMAT,
+           "ratls: certificate of %d bytes (1..%u)", enc_len, GTEE_RATLS_CERT_MAX);
     TRY(ratls_p256_pub(X509_get0_pubkey(x), out->channel_pub, err));
     ENSURE(X509_verify(x, X509_get0_pubkey(x)) == 1, err, GTEE_EFORMAT,
            "ratls: certificate self-signature does not verify");
@@ -172,7 +188,6 @@ int gtee_ratls_ext_parse(const uint8_t *der, size_t len, struct gtee_ratls_ext *
     memcpy(out->evidence, ASN1_STRING_get0_data(q), out->evidence_len);
     rc = 0;
 out:
-    X509_free(x);
     if (rc < 0)
         gtee_ratls_ext_free(out);
     return rc;

@@ -32,21 +32,18 @@ static int cert_verify_cb(X509_STORE_CTX *sctx, void *arg)
     SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
     struct gtee_ratls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
     X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
-    unsigned char *der = NULL;
-    int n, rc;
+    int rc;
 
     (void)arg;
     if (!c)
         return 0;
-    n = leaf ? i2d_X509(leaf, &der) : -1;
-    if (n <= 0) {
+    if (!leaf) {
         c->peer.failure = GTEE_RATLS_FAIL_CERT;
         snprintf(c->peer.why, sizeof(c->peer.why), "no certificate");
         rc = GTEE_EPOLICY;
     } else {
-        rc = gtee_ratls_verify_cert(der, (size_t)n, &c->ctx->vfy, &c->peer, &c->verr);
+        rc = ratls_verify_x509(leaf, &c->ctx->vfy, &c->peer, &c->verr);
     }
-    OPENSSL_free(der);
     if (rc != 0) {
         if (c->peer.failure == GTEE_RATLS_OK)
             c->peer.failure = GTEE_RATLS_FAIL_EVIDENCE;

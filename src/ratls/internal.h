@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "gtee/err.h"
 
@@ -21,9 +22,20 @@ EVP_PKEY *ratls_p256_key(const uint8_t priv[32], const uint8_t pub[65]);
 /* The uncompressed point of a P-256 EVP_PKEY; GTEE_EKEY if it is another kind of key. */
 int ratls_p256_pub(const EVP_PKEY *pk, uint8_t pub[65], struct gtee_err *err) GTEE_MUST_USE;
 
-/* Verifies fresh evidence over nonce for the keys peer was verified with (verify.c). */
+struct gtee_ratls_ext;
 struct gtee_ratls_verify;
 struct gtee_ratls_peer;
+
+/* gtee_ratls_ext_parse's checks on a decoded certificate (cert.c). */
+int ratls_ext_from_x509(X509 *x, struct gtee_ratls_ext *out, struct gtee_err *err) GTEE_MUST_USE;
+/* Verification of a parsed certificate: evidence, binding, policy (verify.c). */
+int ratls_verify_ext(const struct gtee_ratls_ext *ext, const struct gtee_ratls_verify *vfy,
+                     struct gtee_ratls_peer *peer, struct gtee_err *err) GTEE_MUST_USE;
+
+/* gtee_ratls_verify_cert on the handshake's decoded leaf (verify.c). */
+int ratls_verify_x509(X509 *x, const struct gtee_ratls_verify *vfy, struct gtee_ratls_peer *peer,
+                      struct gtee_err *err) GTEE_MUST_USE;
+/* Verifies fresh evidence over nonce for the keys peer was verified with (verify.c). */
 int ratls_verify_fresh(const uint8_t *ev, size_t ev_len, const uint8_t nonce[32], const struct gtee_ratls_verify *vfy,
                        struct gtee_ratls_peer *peer, struct gtee_err *err) GTEE_MUST_USE;
 

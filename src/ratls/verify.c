@@ -86,12 +86,32 @@ static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type t
     return 0;
 }
 
+int ratls_verify_ext(const struct gtee_ratls_ext *ext, const struct gtee_ratls_verify *vfy,
+                     struct gtee_ratls_peer *peer, struct gtee_err *err)
+{
+    uint8_t rd[64];
+
+    memcpy(peer->channel_pub, ext->channel_pub, sizeof(peer->channel_pub));
+    memcpy(peer->enclave_pub, ext->enclave_pub, sizeof(peer->enclave_pub));
+    if (gtee_eth_address(ext->enclave_pub, peer->enclave_id) != 0 ||
+        gtee_ratls_report_data(ext->enclave_pub, ext->channel_pub, NULL, rd) != 0)
+        return GTEE_FAIL(err, GTEE_ECRYPTO, "ratls: binding computation failed");
+    return check_evidence(ext->evidence, ext->evidence_len, ext->tee, rd, vfy, peer, err);
+}
+
+/* A parse failure is the certificate's fault (cert); anything else is ours. */
+static int parse_failed(int rc, const struct gtee_err *e, struct gtee_ratls_peer *peer, struct gtee_err *err)
+{
+    if (rc == GTEE_EFORMAT || rc == GTEE_EKEY)
+        return reject(peer, GTEE_RATLS_FAIL_CERT, err, e->msg);
+    return GTEE_FAIL(err, rc, "%s", e->msg);
+}
+
 int gtee_ratls_verify_cert(const uint8_t *der, size_t len, const struct gtee_ratls_verify *vfy,
                            struct gtee_ratls_peer *peer, struct gtee_err *err)
 {
     struct gtee_ratls_ext ext;
     struct gtee_err e = {0};
-    uint8_t rd[64];
     int rc;
 
     memset(peer, 0, sizeof(*peer));
@@ -99,19 +119,27 @@ int gtee_ratls_verify_cert(const uint8_t *der, size_t len, const struct gtee_rat
     if (!vfy)
         return GTEE_FAIL(err, GTEE_EINVAL, "ratls: no verification settings (policy, collateral, anchors)");
     rc = gtee_ratls_ext_parse(der, len, &ext, &e);
-    if (rc == GTEE_EFORMAT || rc == GTEE_EKEY)
-        return reject(peer, GTEE_RATLS_FAIL_CERT, err, e.msg);
     if (rc < 0)
-        return GTEE_FAIL(err, rc, "%s", e.msg);
-    memcpy(peer->channel_pub, ext.channel_pub, sizeof(peer->channel_pub));
-    memcpy(peer->enclave_pub, ext.enclave_pub, sizeof(peer->enclave_pub));
-    rc = gtee_eth_address(ext.enclave_pub, peer->enclave_id);
-    if (rc == 0)
-        rc = gtee_ratls_report_data(ext.enclave_pub, ext.channel_pub, NULL, rd);
+        return parse_failed(rc, &e, peer, err);
+    rc = ratls_verify_ext(&ext, vfy, peer, err);
+    gtee_ratls_ext_free(&ext);
+    return rc;
+}
+
+/* The handshake's entry: the leaf OpenSSL decoded. */
+int ratls_verify_x509(X509 *x, const struct gtee_ratls_verify *vfy, struct gtee_ratls_peer *peer,
+                      struct gtee_err *err)
+{
+    struct gtee_ratls_ext ext;
+    struct gtee_err e = {0};
+    int rc;
+
+    memset(peer, 0, sizeof(*peer));
+    peer->failure = GTEE_RATLS_FAIL_CERT;
+    rc = ratls_ext_from_x509(x, &ext, &e);
     if (rc < 0)
-        rc = GTEE_FAIL(err, GTEE_ECRYPTO, "ratls: binding computation failed");
-    else
-        rc = check_evidence(ext.evidence, ext.evidence_len, ext.tee, rd, vfy, peer, err);
+        return parse_failed(rc, &e, peer, err);
+    rc = ratls_verify_ext(&ext, vfy, peer, err);
     gtee_ratls_ext_free(&ext);
     return rc;
 }
