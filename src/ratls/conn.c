@@ -165,7 +165,13 @@ static int handshake(struct gtee_ratls_ctx *ctx, int fd, bool accept, struct gte
     ENSURE(c, err, GTEE_ENOMEM, "ratls: out of memory");
     c->ctx = ctx;
     c->ssl = SSL_new(ctx->ssl);
-    ENSURE(c->ssl && SSL_set_fd(c->ssl, fd) == 1, err, GTEE_ECRYPTO, "ratls: SSL_new failed");
+    ENSURE(c->ssl, err, GTEE_ECRYPTO, "ratls: SSL_new failed");
+    {
+        BIO *bio = ratls_fd_bio(fd);
+
+        ENSURE(bio, err, GTEE_ECRYPTO, "ratls: cannot make a BIO for descriptor %d", fd);
+        SSL_set_bio(c->ssl, bio, bio); /* the SSL owns the BIO; the descriptor stays the caller's */
+    }
     SSL_set_app_data(c->ssl, c);
     ERR_clear_error();
     r = accept ? SSL_accept(c->ssl) : SSL_connect(c->ssl);

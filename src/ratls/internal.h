@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -21,6 +22,9 @@ int gtee_ratls_report_data(const uint8_t enclave_pub[65], const uint8_t channel_
 EVP_PKEY *ratls_p256_key(const uint8_t priv[32], const uint8_t pub[65]);
 /* The uncompressed point of a P-256 EVP_PKEY; GTEE_EKEY if it is another kind of key. */
 int ratls_p256_pub(const EVP_PKEY *pk, uint8_t pub[65], struct gtee_err *err) GTEE_MUST_USE;
+
+/* A BIO over fd that never raises SIGPIPE (bio.c); NULL on failure. */
+BIO *ratls_fd_bio(int fd);
 
 struct gtee_ratls_ext;
 struct gtee_ratls_verify;

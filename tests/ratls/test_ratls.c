@@ -583,6 +583,45 @@ static void test_ratls_expired_collateral_rejected_as_evidence(void **state)
     t_enclave_close(&e);
 }
 
+/* A peer that vanishes is an error for the writer, never a SIGPIPE that ends the process:
+ * this test runs with SIGPIPE at its default action (terminate). */
+static void test_ratls_vanished_peer_is_an_error_not_a_signal(void **state)
+{
+    struct t_enclave e;
+    struct t_verifier v;
+    struct gtee_ratls_cred cred;
+    struct gtee_ratls_ctx *sctx = NULL, *cctx = NULL;
+    struct gtee_ratls_conn *c = NULL;
+    struct gtee_err err = {0};
+    struct t_server srv;
+    uint8_t buf[1024] = {0};
+    int sv[2], rc = 0;
+
+    (void)state;
+    t_enclave_open(&e, dev_a, 0xa1, 0);
+    t_verifier_open(&v, dev_a, SIM_OK);
+    cred = t_cred(&e);
+    assert_int_equal(gtee_ratls_server_new(&cred, NULL, &sctx, &err), 0);
+    assert_int_equal(gtee_ratls_client_new(&v.vfy, NULL, &cctx, &err), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    t_server_start(&srv, sctx, sv[0], 0);
+    assert_int_equal(gtee_ratls_connect(cctx, sv[1], &c, NULL, &err), 0);
+    signal(SIGPIPE, SIG_DFL);
+    shutdown(sv[0], SHUT_RDWR); /* the enclave's side goes away */
+    t_server_join(&srv);
+    for (int i = 0; i < 100 && rc == 0; i++)
+        rc = gtee_ratls_write(c, buf, sizeof(buf), &err);
+    assert_int_equal(rc, GTEE_EIO);
+    gtee_ratls_conn_free(c); /* its close_notify meets a closed socket too */
+    signal(SIGPIPE, SIG_IGN);
+    close(sv[0]);
+    close(sv[1]);
+    gtee_ratls_ctx_free(sctx);
+    gtee_ratls_ctx_free(cctx);
+    t_verifier_close(&v);
+    t_enclave_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_ratls_ext_parse_rejects_truncated_and_trailing),
         cmocka_unit_test(test_ratls_quote_under_the_wrong_oid_rejected_as_cert),
         cmocka_unit_test(test_ratls_expired_collateral_rejected_as_evidence),
+        cmocka_unit_test(test_ratls_vanished_peer_is_an_error_not_a_signal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
