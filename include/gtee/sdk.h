@@ -70,6 +70,19 @@ int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_e
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
                    struct gtee_err *err) GTEE_MUST_USE;
 
+/* Mutual attestation, for enclave-to-enclave links: from now on every client must present
+ * an attested certificate (gtee_client_options.present_as) that verifies with these settings
+ * (same fields as a client's: policy, collateral, simulated root), or its handshake fails.
+ * During a handler call, gtee_app_peer_claims gives the client's verified claims (NULL when
+ * clients are not attested). */
+struct gtee_client_options;
+struct gtee_claims;
+int gtee_app_require_attested_clients(struct gtee_app *app, const struct gtee_client_options *accept,
+                                      struct gtee_err *err) GTEE_MUST_USE;
+const struct gtee_claims *gtee_app_peer_claims(const struct gtee_app *app);
+/* The attested client's Enclave ID (20 bytes); 0, or GTEE_ESTATE when clients are not attested. */
+int gtee_app_peer_enclave_id(const struct gtee_app *app, uint8_t id[GTEE_APP_ID_LEN]) GTEE_MUST_USE;
+
 /* The work-proof slot: a recoverable secp256k1 signature by the Enclave key over a 32-byte
  * digest (the work-proof format will define the digest; its signer is the Enclave ID). */
 int gtee_app_sign(struct gtee_app *app, const uint8_t digest[32], uint8_t sig[GTEE_APP_SIG_LEN],

@@ -15,34 +15,92 @@
 #include "gtee/ratls.h"
 #include "gtee/sdk.h"
 #include "sdk/internal.h"
+#include "sdk/verifier.h"
 
 _Static_assert(GTEE_APP_OP_MAX + GTEE_RATLS_MSG_APP == 0xffff, "application ops fill the message types");
+
+void sdk_app_cred(const struct gtee_app *app, struct gtee_ratls_cred *cred)
+{
+    memset(cred, 0, sizeof(*cred));
+    memcpy(cred->channel_priv, app->sec->channel_priv, sizeof(cred->channel_priv));
+    memcpy(cred->channel_pub, app->channel_pub, sizeof(cred->channel_pub));
+    memcpy(cred->enclave_pub, app->enclave_pub, sizeof(cred->enclave_pub));
+    cred->tee = app->quote_is_tdx ? GTEE_TEE_TDX : GTEE_TEE_SGX;
+    cred->evidence = sdk_evidence;
+    cred->evidence_arg = (void *)app;
+}
+
+/* (Re)makes the server context: the attested certificate, and the client check if any. */
+static int make_ctx(struct gtee_app *app, struct gtee_err *err)
+{
+    struct gtee_ratls_cred cred;
+    struct gtee_ratls_ctx *ctx = NULL;
+    int rc;
+
+    sdk_app_cred(app, &cred);
+    rc = gtee_ratls_server_new(&cred, app->peer_vfy ? &app->peer_vfy->vfy : NULL, &ctx, err);
+    gtee_wipe(&cred, sizeof(cred));
+    if (rc == 0) {
+        gtee_ratls_ctx_free(app->ctx);
+        app->ctx = ctx;
+    }
+    return rc;
+}
 
 int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, struct gtee_err *err)
 {
     struct gtee_app *app = calloc(1, sizeof(*app));
-    struct gtee_ratls_cred cred;
     int rc = GTEE_ENOMEM;
 
     *out = NULL;
-    memset(&cred, 0, sizeof(cred));
     ENSURE(app, err, GTEE_ENOMEM, "sdk: out of memory");
     ENSURE(opt, err, GTEE_EINVAL, "sdk: no options");
     TRY(sdk_tee_open(app, opt->tee, opt->sim_dir, opt->sim_quote_version, opt->config, err));
-    memcpy(cred.channel_priv, app->sec->channel_priv, sizeof(cred.channel_priv));
-    memcpy(cred.channel_pub, app->channel_pub, sizeof(cred.channel_pub));
-    memcpy(cred.enclave_pub, app->enclave_pub, sizeof(cred.enclave_pub));
-    cred.tee = app->quote_is_tdx ? GTEE_TEE_TDX : GTEE_TEE_SGX;
-    cred.evidence = sdk_evidence;
-    cred.evidence_arg = app;
-    TRY(gtee_ratls_server_new(&cred, NULL, &app->ctx, err));
+    TRY(make_ctx(app, err));
     *out = app;
     app = NULL;
     rc = 0;
 out:
-    gtee_wipe(&cred, sizeof(cred));
     gtee_app_close(app);
     return rc;
+}
+
+int gtee_app_require_attested_clients(struct gtee_app *app, const struct gtee_client_options *accept,
+                                      struct gtee_err *err)
+{
+    struct sdk_verifier *v = calloc(1, sizeof(*v)), *old = app->peer_vfy;
+    int rc;
+
+    if (!v)
+        return GTEE_FAIL(err, GTEE_ENOMEM, "sdk: out of memory");
+    rc = sdk_verifier_load(v, accept, err);
+    if (rc == 0) {
+        app->peer_vfy = v;
+        rc = make_ctx(app, err);
+        if (rc < 0)
+            app->peer_vfy = old;
+    }
+    if (rc < 0) {
+        sdk_verifier_free(v);
+        free(v);
+        return rc;
+    }
+    sdk_verifier_free(old);
+    free(old);
+    return 0;
+}
+
+const struct gtee_claims *gtee_app_peer_claims(const struct gtee_app *app)
+{
+    return app->peer ? &app->peer->verdict.claims : NULL;
+}
+
+int gtee_app_peer_enclave_id(const struct gtee_app *app, uint8_t id[GTEE_APP_ID_LEN])
+{
+    if (!app->peer)
+        return GTEE_ESTATE;
+    memcpy(id, app->peer->enclave_id, GTEE_APP_ID_LEN);
+    return 0;
 }
 
 void gtee_app_close(struct gtee_app *app)
@@ -50,6 +108,8 @@ void gtee_app_close(struct gtee_app *app)
     if (!app)
         return;
     gtee_ratls_ctx_free(app->ctx);
+    sdk_verifier_free(app->peer_vfy);
+    free(app->peer_vfy);
     sdk_tee_close(app);
     free(app);
 }
@@ -84,6 +144,7 @@ int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler,
     int rc;
 
     TRY(gtee_ratls_accept(app->ctx, fd, &c, NULL, err));
+    app->peer = gtee_ratls_peer_of(c); /* NULL unless clients are attested */
     for (;;) {
         uint8_t *body = NULL;
         size_t len = 0;
@@ -104,6 +165,7 @@ int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler,
             break;
     }
 out:
+    app->peer = NULL;
     gtee_ratls_conn_free(c);
     return rc;
 }

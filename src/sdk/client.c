@@ -1,5 +1,5 @@
-/* The SDK's client: a policy, collateral and trust anchors loaded from files, the attested
- * handshake over TCP, requests as framed messages, fresh evidence on demand. */
+/* The SDK's client: the attested handshake over TCP (verification settings from
+ * verifier.c), requests as framed messages, fresh evidence on demand. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,82 +17,28 @@
 #include "gtee/ratls.h"
 #include "gtee/sdk.h"
 #include "gtee/sdk_client.h"
+#include "sdk/verifier.h"
 
 struct gtee_client {
-    struct gtee_policy policy;
-    struct gtee_collateral sgx, tdx;
-    uint8_t *root;
-    struct gtee_anchors anchors;
-    struct gtee_ratls_verify vfy;
+    struct sdk_verifier v;
     struct gtee_ratls_ctx *ctx;
     struct gtee_ratls_conn *conn;
     struct gtee_ratls_peer peer;
     int own_fd;                        /* the socket gtee_client_connect opened, or -1 */
 };
 
-static int read_root(const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    if (!f)
-        return GTEE_FAIL(err, GTEE_EIO, "sdk: cannot open the simulated root %s (%s)", path, strerror(errno));
-    *out = malloc(65536 + 1);
-    n = *out ? fread(*out, 1, 65536 + 1, f) : 0;
-    fclose(f);
-    if (!*out || n == 0 || n > 65536) {
-        free(*out);
-        *out = NULL;
-        return GTEE_FAIL(err, GTEE_EFORMAT, "sdk: simulated root %s is empty or over 64 KiB", path);
-    }
-    *len = n;
-    return 0;
-}
-
-/* dir itself, or dir/sgx and dir/tdx of a simulated device. */
-static int load_collateral(struct gtee_client *c, const char *dir, struct gtee_err *err)
-{
-    char path[4096];
-    struct stat st;
-    int rc;
-
-    snprintf(path, sizeof(path), "%s/sgx", dir);
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        TRY(gtee_collateral_load(dir, &c->sgx, err));
-        TRY(gtee_collateral_load(dir, &c->tdx, err));
-        return 0;
-    }
-    TRY(gtee_collateral_load(path, &c->sgx, err));
-    snprintf(path, sizeof(path), "%s/tdx", dir);
-    TRY(gtee_collateral_load(path, &c->tdx, err));
-out:
-    return rc;
-}
-
 static int setup(struct gtee_client *c, const struct gtee_client_options *opt, struct gtee_err *err)
 {
-    size_t root_len = 0;
-    int rc = 0;
+    struct gtee_ratls_cred cred;
+    int rc;
 
-    gtee_policy_default(&c->policy);
-    if (opt && opt->policy_file)
-        TRY(gtee_policy_load(opt->policy_file, &c->policy, err));
-    else if (opt && opt->policy_json)
-        TRY(gtee_policy_parse(opt->policy_json, strlen(opt->policy_json), &c->policy, err));
-    if (opt && opt->collateral_dir)
-        TRY(load_collateral(c, opt->collateral_dir, err));
-    if (opt && opt->sim_root_file) {
-        TRY(read_root(opt->sim_root_file, &c->root, &root_len, err));
-        c->anchors.sim_root_der = c->root;
-        c->anchors.sim_root_len = root_len;
-    }
-    c->vfy.policy = &c->policy;
-    c->vfy.sgx_col = c->sgx.tcb_info.p ? &c->sgx : NULL;
-    c->vfy.tdx_col = c->tdx.tcb_info.p ? &c->tdx : NULL;
-    c->vfy.anchors = &c->anchors;
-    c->vfy.at = opt ? opt->at : 0;
-    TRY(gtee_ratls_client_new(&c->vfy, NULL, &c->ctx, err));
+    memset(&cred, 0, sizeof(cred));
+    TRY(sdk_verifier_load(&c->v, opt, err));
+    if (opt && opt->present_as)
+        sdk_app_cred(opt->present_as, &cred); /* mutual attestation: an enclave as the client */
+    rc = gtee_ratls_client_new(&c->v.vfy, opt && opt->present_as ? &cred : NULL, &c->ctx, err);
 out:
+    gtee_wipe(&cred, sizeof(cred));
     return rc;
 }
 
@@ -173,9 +119,7 @@ void gtee_client_close(struct gtee_client *c)
     gtee_ratls_ctx_free(c->ctx);
     if (c->own_fd >= 0)
         close(c->own_fd);
-    gtee_collateral_free(&c->sgx);
-    gtee_collateral_free(&c->tdx);
-    free(c->root);
+    sdk_verifier_free(&c->v);
     free(c);
 }
 

@@ -10,6 +10,8 @@
 
 struct gtee_tee;
 struct gtee_ratls_ctx;
+struct gtee_ratls_peer;
+struct sdk_verifier;
 
 struct sdk_secrets {               /* locked, dump-excluded */
     uint8_t enclave_priv[32];
@@ -25,6 +27,8 @@ struct gtee_app {
     size_t meas_len;
     uint8_t enclave_pub[65], enclave_addr[20], channel_pub[65];
     struct gtee_ratls_ctx *ctx;    /* the server context with the attested certificate */
+    struct sdk_verifier *peer_vfy; /* set: clients must be attested (mutual attestation) */
+    const struct gtee_ratls_peer *peer; /* the attested client of the session being served */
 };
 
 /* app_tee.c: the TEE half of gtee_app_open, and the evidence source of the certificate. */

@@ -34,16 +34,28 @@ static int teardown(void **state)
     return 0;
 }
 
-/* op 0: echo; op 1: fails with GTEE_ENOTFOUND */
+/* op 0: echo; op 1: fails with GTEE_ENOTFOUND; op 2: the attested client's MRENCLAVE and
+ * Enclave ID (mutual attestation) */
 static int handler(void *arg, struct gtee_app *app, uint16_t op, const uint8_t *req, size_t len, uint8_t **resp,
                    size_t *resp_len, struct gtee_err *err)
 {
     int *calls = arg;
 
-    (void)app;
     (*calls)++;
     if (op == 1)
         return GTEE_FAIL(err, GTEE_ENOTFOUND, "app: no such thing");
+    if (op == 2) {
+        const struct gtee_claims *peer = gtee_app_peer_claims(app);
+
+        if (!peer)
+            return GTEE_FAIL(err, GTEE_ESTATE, "app: client not attested");
+        *resp = malloc(52);
+        if (!*resp || gtee_app_peer_enclave_id(app, *resp + 32) != 0)
+            return GTEE_FAIL(err, GTEE_ESTATE, "app: no peer Enclave ID");
+        memcpy(*resp, peer->sgx.mrenclave, 32);
+        *resp_len = 52;
+        return 0;
+    }
     *resp = malloc(len ? len : 1);
     if (!*resp)
         return GTEE_ENOMEM;
@@ -196,6 +208,63 @@ static void test_sdk_signature_recovers_to_the_enclave_id(void **state)
     gtee_app_close(app);
 }
 
+static void test_sdk_mutual_attestation_between_two_apps(void **state)
+{
+    struct gtee_app *server = open_app("verifier v1"), *client_app = open_app("node v1");
+    struct gtee_app_identity cid;
+    struct gtee_client_options accept = { .policy_file = policy, .collateral_dir = dev, .sim_root_file = root };
+    struct gtee_client_options o = accept;
+    struct gtee_client *c = NULL;
+    struct gtee_err err = {0};
+    struct serve s = { .app = server };
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    int sv[2];
+
+    (void)state;
+    gtee_app_identity(client_app, &cid);
+    assert_int_equal(gtee_app_require_attested_clients(server, &accept, &err), 0);
+
+    /* an enclave application as the client: both sides verified, the handler sees who */
+    o.present_as = client_app;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    s.fd = sv[0];
+    assert_int_equal(pthread_create(&s.th, NULL, serve_main, &s), 0);
+    if (gtee_client_connect_fd(sv[1], &o, &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    if (gtee_client_call(c, 2, "", 0, &resp, &n, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(n, 52);
+    assert_memory_equal(resp, cid.measurement, 32);
+    assert_memory_equal(resp + 32, cid.enclave_id, 20);
+    free(resp);
+    gtee_client_close(c);
+    shutdown(sv[1], SHUT_RDWR);
+    assert_int_equal(pthread_join(s.th, NULL), 0);
+    assert_int_equal(s.rc, 0);
+    close(sv[0]);
+    close(sv[1]);
+
+    /* a client without an attested certificate gets no answer */
+    s.calls = 0;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    s.fd = sv[0];
+    assert_int_equal(pthread_create(&s.th, NULL, serve_main, &s), 0);
+    if (gtee_client_connect_fd(sv[1], &accept, &c, &err) == 0) {
+        /* TLS 1.3: the client may finish before the server has judged its certificate */
+        assert_int_not_equal(gtee_client_call(c, 0, "x", 1, &resp, &n, &err), 0);
+        gtee_client_close(c);
+    }
+    shutdown(sv[1], SHUT_RDWR);
+    assert_int_equal(pthread_join(s.th, NULL), 0);
+    assert_int_not_equal(s.rc, 0);
+    assert_int_equal(s.calls, 0);
+    close(sv[0]);
+    close(sv[1]);
+    gtee_app_close(client_app);
+    gtee_app_close(server);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_sdk_client_rejects_under_strict_policy_before_any_request),
         cmocka_unit_test(test_sdk_sealed_state_opens_only_unaltered_and_for_the_same_app),
         cmocka_unit_test(test_sdk_signature_recovers_to_the_enclave_id),
+        cmocka_unit_test(test_sdk_mutual_attestation_between_two_apps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
