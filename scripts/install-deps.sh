@@ -16,7 +16,7 @@ DEBS=(
   libssl-dev openssl libsecp256k1-dev libopenblas-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-numpy python3-torch
   libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-  libcmocka-dev libseccomp-dev
+  libcmocka-dev libseccomp-dev zlib1g-dev
   dataset-fashion-mnist
   xxd procps time
 )

@@ -24,6 +24,7 @@ static const struct cli_cmd commands[] = {
     { "encrypt", "Seal a file into a container", cmd_encrypt },
     { "decrypt", "Open a container and write its plaintext", cmd_decrypt },
     { "inspect", "Show a container's header, size and content id (no key needed)", cmd_inspect },
+    { "model", "ONNX models: inspect, run (developer tools; plaintext)", cmd_model },
     { "sim", "Simulated TEE device for development and CI (not secure): sim init DIR", cmd_sim },
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
     { "evidence", "TEE evidence: get it from the enclave; verify a quote or SEV-SNP report against collateral and a policy", cmd_evidence },

@@ -132,7 +132,7 @@ int dcap_pck_ext_parse(X509 *pck, struct pck_ext *ext, struct gtee_err *err)
            "pck: SGX extensions are not one DER SEQUENCE");
     for (int i = 0; i < sk_ASN1_TYPE_num(seq); i++) {
         STACK_OF(ASN1_TYPE) *pair = pair_of(sk_ASN1_TYPE_value(seq, i));
-        int arc2, arc;
+        int arc2 = -1, arc;
         const ASN1_TYPE *val;
 
         ENSURE(pair != NULL, err, GTEE_EFORMAT, "pck: SGX extensions element %d is not (OID, value)", i);

@@ -56,7 +56,7 @@ static int parse_sgx(json_t *o, struct gtee_policy *p, struct gtee_err *err)
 {
     const char *k;
     json_t *x;
-    json_int_t n;
+    json_int_t n = 0;
     int rc = GTEE_EFORMAT;
 
     ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"sgx\" must be an object");
@@ -167,7 +167,7 @@ int gtee_policy_parse(const char *text, size_t len, struct gtee_policy *p, struc
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     const char *k;
     json_t *x;
-    json_int_t n;
+    json_int_t n = 0;
     int rc = GTEE_EFORMAT;
 
     gtee_policy_default(p);

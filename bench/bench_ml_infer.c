@@ -1,0 +1,102 @@
+/* Inference benchmark of the ML engine (bench/bench_ml_infer.sh drives it): loads a model,
+ * makes a random input of the given batch (other dims from the model; int64 inputs get
+ * token ids below 50), writes it raw for ONNX Runtime's side, runs warm-up + timed runs, and
+ * prints "best_ms median_ms peak_rss_kb arena_bytes" (best of the timed runs: the least
+ * disturbed by other load on the machine).
+ * Usage: bench_ml_infer MODEL.onnx BATCH THREADS RUNS INPUT_OUT.bin SHAPE_OUT.json */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "gtee/ml.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    struct gtee_ml_model *m = NULL;
+    struct gtee_ml_session *s = NULL;
+    struct gtee_ml_tensor in, out[8];
+    struct gtee_ml_model_info info;
+    struct gtee_err err = { 0 };
+    struct gtee_ml_io io;
+    struct rusage ru;
+    size_t arena, unplanned;
+    uint64_t n;
+    double *t;
+    int runs;
+    FILE *f;
+
+    if (argc != 7)
+        return 2;
+    struct gtee_ml_options opt = { atoi(argv[3]) };
+    runs = atoi(argv[4]);
+    if (gtee_ml_model_load_file(argv[1], NULL, &m, &err) < 0 || gtee_ml_model_io(m, 0, 0, &io) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    gtee_ml_model_info(m, &info);
+    in = io.type;
+    for (int d = 0; d < in.rank; d++)
+        if (in.dim[d] < 0)
+            in.dim[d] = atoi(argv[2]);
+    if (gtee_ml_tensor_elems(&in, 1u << 28, &n) < 0 || info.n_outputs > 8 || runs < 1)
+        return 1;
+    in.data = malloc(n * 8);
+    t = calloc((size_t)runs, sizeof(double));
+    srand(1);
+    for (uint64_t i = 0; i < n; i++) {
+        if (in.dtype == GTEE_ML_INT64)
+            ((int64_t *)in.data)[i] = rand() % 50;
+        else
+            ((float *)in.data)[i] = (float)rand() / (float)RAND_MAX;
+    }
+    f = fopen(argv[5], "wb");
+    if (!f || fwrite(in.data, gtee_ml_dtype_size(in.dtype), n, f) != n)
+        return 1;
+    fclose(f);
+    f = fopen(argv[6], "w");
+    if (!f)
+        return 1;
+    fprintf(f, "{\"dtype\":\"%s\",\"input\":[", in.dtype == GTEE_ML_INT64 ? "int64" : "float32");
+    for (int d = 0; d < in.rank; d++)
+        fprintf(f, "%s%lld", d ? "," : "", (long long)in.dim[d]);
+    fprintf(f, "]}\n");
+    fclose(f);
+    if (gtee_ml_session_new(m, &opt, &s, &err) < 0)
+        return 1;
+    for (int i = 0; i < 3; i++)
+        if (gtee_ml_run(s, &in, 1, out, info.n_outputs, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_ms();
+        if (gtee_ml_run(s, &in, 1, out, info.n_outputs, &err) < 0)
+            return 1;
+        t[i] = now_ms() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof(double), cmp_double);
+    gtee_ml_session_memory(s, &arena, &unplanned);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("%.4f %.4f %ld %zu\n", t[0], t[runs / 2], ru.ru_maxrss, arena);
+    free(t);
+    free(in.data);
+    gtee_ml_session_free(s);
+    gtee_ml_model_free(m);
+    return 0;
+}

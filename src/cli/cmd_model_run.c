@@ -1,0 +1,186 @@
+/* `gtee model run`: one inference on inputs read from .npy files, outputs written as .npy
+ * (float32; int64 and bool outputs are converted to float32). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/guard.h"
+#include "cli/cli.h"
+#include "cli/model.h"
+
+#if __has_include("gtee/dataset.h")
+#include "gtee/dataset.h"
+#define HAVE_NPY 1
+#endif
+
+#define MAX_IO 16
+
+static const char run_usage[] =
+    "Usage: gtee model run [--threads N] [--json] MODEL.onnx --input FILE.npy... --out FILE.npy...\n"
+    "\n"
+    "Loads and checks MODEL.onnx, reads one .npy file per graph input (in the model's input\n"
+    "order; float inputs take any numeric array, int64 inputs integer arrays), runs the model\n"
+    "once and writes its outputs, in order, to the --out files as float32 .npy. Symbolic\n"
+    "dimensions (such as the batch) take the input files' sizes.\n"
+    "\n"
+    "Options:\n"
+    "  -i, --input FILE    a graph input (repeat for each input)\n"
+    "  -o, --out FILE      where to write a graph output (repeat; extra outputs are not written)\n"
+    "  -t, --threads N     threads for OpenBLAS and the engine's loops (default 1)\n"
+    "      --json          print the outputs' names, shapes, files and the time as JSON\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Example:\n"
+    "  gtee model run mlp.onnx --input batch.npy --out logits.npy\n";
+
+#ifdef HAVE_NPY
+static int load_input(const char *path, int dtype, struct gtee_ml_tensor *t, struct gtee_array *a,
+                      struct gtee_err *err)
+{
+    int rc = gtee_npy_load(path, dtype == GTEE_ML_INT64 ? GTEE_ARRAY_I64 : GTEE_ARRAY_F32, GTEE_NORM_NONE, a, err);
+
+    if (rc < 0)
+        return rc;
+    if (dtype != GTEE_ML_FLOAT && dtype != GTEE_ML_INT64)
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "%s: the model input is %s; only float and int64 inputs are read",
+                         path, gtee_ml_dtype_name(dtype));
+    memset(t, 0, sizeof(*t));
+    t->dtype = dtype;
+    t->rank = (int)a->ndim;
+    for (size_t d = 0; d < a->ndim; d++)
+        t->dim[d] = (int64_t)a->dims[d];
+    t->data = dtype == GTEE_ML_INT64 ? (void *)a->i64 : (void *)a->f32;
+    return 0;
+}
+
+static int save_output(const char *path, const struct gtee_ml_tensor *t, struct gtee_err *err)
+{
+    size_t dims[GTEE_ML_MAX_RANK], n = 1;
+    float *tmp = NULL;
+    int rc;
+
+    for (int d = 0; d < t->rank; d++) {
+        dims[d] = (size_t)t->dim[d];
+        n *= dims[d];
+    }
+    if (t->dtype != GTEE_ML_FLOAT) {
+        tmp = malloc(n * sizeof(float) + 1);
+        if (!tmp)
+            return GTEE_FAIL(err, GTEE_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            tmp[i] = t->dtype == GTEE_ML_INT64 ? (float)((const int64_t *)t->data)[i]
+                                               : (float)((const uint8_t *)t->data)[i];
+    }
+    rc = gtee_npy_save_f32(path, tmp ? tmp : t->data, dims, (size_t)t->rank, err);
+    free(tmp);
+    return rc;
+}
+#endif
+
+int model_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "input", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
+        { "threads", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    };
+    const char *in_path[MAX_IO], *out_path[MAX_IO];
+    size_t n_in = 0, n_out = 0;
+    long threads = 1;
+    char *end;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "i:o:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if (n_in == MAX_IO)
+                return cli_usage_error("at most %d --input files", MAX_IO);
+            in_path[n_in++] = optarg;
+            break;
+        case 'o':
+            if (n_out == MAX_IO)
+                return cli_usage_error("at most %d --out files", MAX_IO);
+            out_path[n_out++] = optarg;
+            break;
+        case 't':
+            threads = strtol(optarg, &end, 10);
+            if (*end || threads < 1 || threads > 64)
+                return cli_usage_error("--threads takes a number from 1 to 64");
+            break;
+        case 'j': cli_set_json(1); break;
+        case 'h': return cli_help(run_usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("expected one argument MODEL.onnx");
+    if (!n_in || !n_out)
+        return cli_usage_error("--input and --out are required");
+#ifndef HAVE_NPY
+    (void)in_path;
+    (void)out_path;
+    return cli_fail(GTEE_EUNSUPPORTED, "this build has no .npy reader");
+#else
+    struct gtee_ml_tensor in[MAX_IO], out[MAX_IO];
+    struct gtee_array arr[MAX_IO];
+    struct gtee_ml_options opt = { (int)threads };
+    struct gtee_ml_session *s = NULL;
+    struct gtee_ml_model *m = NULL;
+    struct gtee_ml_model_info info;
+    struct gtee_err err = { 0 };
+    struct gtee_ml_io io;
+    json_t *outs = NULL;
+    double t0 = 0, ms = 0;
+    int rc = 0;
+
+    memset(arr, 0, sizeof(arr));
+    TRY(gtee_ml_model_load_file(argv[optind], NULL, &m, &err));
+    gtee_ml_model_info(m, &info);
+    ENSURE(info.n_inputs == n_in, &err, GTEE_EINVAL, "the model has %zu inputs, %zu --input files given",
+           info.n_inputs, n_in);
+    ENSURE(info.n_outputs <= MAX_IO, &err, GTEE_EUNSUPPORTED, "the model has more than %d outputs", MAX_IO);
+    ENSURE(n_out <= info.n_outputs, &err, GTEE_EINVAL, "the model has %zu outputs, %zu --out files given",
+           info.n_outputs, n_out);
+    for (size_t i = 0; i < n_in; i++) {
+        (void)gtee_ml_model_io(m, 0, i, &io);
+        TRY(load_input(in_path[i], io.type.dtype, &in[i], &arr[i], &err));
+    }
+    TRY(gtee_ml_session_new(m, &opt, &s, &err));
+    t0 = cli_now();
+    TRY(gtee_ml_run(s, in, n_in, out, info.n_outputs, &err));
+    ms = (cli_now() - t0) * 1e3;
+    outs = json_array();
+    for (size_t i = 0; i < n_out; i++) {
+        (void)gtee_ml_model_io(m, 1, i, &io);
+        TRY(save_output(out_path[i], &out[i], &err));
+        json_array_append_new(outs, json_pack("{s:s,s:s,s:o,s:s}", "name", io.name, "dtype",
+                                              gtee_ml_dtype_name(out[i].dtype), "shape",
+                                              model_shape_json(&out[i], NULL), "file", out_path[i]));
+    }
+    if (cli_json()) {
+        size_t arena, unplanned;
+        gtee_ml_session_memory(s, &arena, &unplanned);
+        rc = cli_json_emit(json_pack("{s:s,s:O,s:i,s:f,s:I,s:I}", "model", argv[optind], "outputs", outs, "threads",
+                                     (int)threads, "ms", ms, "arena_bytes", (json_int_t)arena, "unplanned_bytes",
+                                     (json_int_t)unplanned))
+                 ? CLI_EXIT_IO
+                 : 0;
+    } else {
+        for (size_t i = 0; i < json_array_size(outs); i++) {
+            char shape[256];
+            (void)gtee_ml_model_io(m, 1, i, &io);
+            model_shape_text(&out[i], NULL, shape, sizeof(shape));
+            printf("%s  %s -> %s\n", io.name, shape, out_path[i]);
+        }
+        printf("ran in %.3f ms with %ld thread%s\n", ms, threads, threads > 1 ? "s" : "");
+    }
+out:
+    json_decref(outs);
+    for (size_t i = 0; i < MAX_IO; i++)
+        gtee_array_free(&arr[i]);
+    gtee_ml_session_free(s);
+    gtee_ml_model_free(m);
+    return rc < 0 ? cli_fail_err(rc, &err) : rc;
+#endif
+}

@@ -1,0 +1,69 @@
+/* Shared by the `gtee model` subcommands: reading a model file, and printing tensor types
+ * as text ("float [batch, 784]") or JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/model.h"
+
+int model_read_file(const char *path, uint8_t **buf, size_t *len, struct gtee_err *err)
+{
+    long size;
+    FILE *f = fopen(path, "rb");
+
+    *buf = NULL;
+    if (!f)
+        return GTEE_FAIL(err, GTEE_EIO, "cannot open %s", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return GTEE_FAIL(err, GTEE_EIO, "cannot read %s", path);
+    }
+    if ((uint64_t)size > GTEE_ML_DEFAULT_MAX_MODEL_BYTES) {
+        fclose(f);
+        return GTEE_FAIL(err, GTEE_EFORMAT, "%s: %ld bytes exceed the model size limit", path, size);
+    }
+    *buf = malloc((size_t)size + 1);
+    if (!*buf || fread(*buf, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        free(*buf);
+        *buf = NULL;
+        return GTEE_FAIL(err, GTEE_EIO, "cannot read %s", path);
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return 0;
+}
+
+void model_shape_text(const struct gtee_ml_tensor *t, const char *const *params, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    off += (size_t)snprintf(buf, len, "%s [", gtee_ml_dtype_name(t->dtype));
+    for (int d = 0; d < t->rank && off < len; d++) {
+        const char *sep = d ? ", " : "";
+        if (params && params[d])
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", sep, params[d]);
+        else if (t->dim[d] < 0)
+            off += (size_t)snprintf(buf + off, len - off, "%s?", sep);
+        else
+            off += (size_t)snprintf(buf + off, len - off, "%s%lld", sep, (long long)t->dim[d]);
+    }
+    if (off < len)
+        snprintf(buf + off, len - off, "]");
+}
+
+json_t *model_shape_json(const struct gtee_ml_tensor *t, const char *const *params)
+{
+    json_t *a = json_array();
+
+    for (int d = 0; a && d < t->rank; d++) {
+        if (params && params[d])
+            json_array_append_new(a, json_string(params[d]));
+        else if (t->dim[d] < 0)
+            json_array_append_new(a, json_null());
+        else
+            json_array_append_new(a, json_integer(t->dim[d]));
+    }
+    return a;
+}

@@ -1,0 +1,193 @@
+/* ML engine internals: the graph (values, nodes, attributes), the operator table and the
+ * kernel interface every operator implements. Training builds on these: an operator's
+ * table entry has a slot for its backward pass, and the plan's per-value tensors are what
+ * a backward pass reads. Internal header of src/ml/. */
+#ifndef GTEE_ML_INTERNAL_H
+#define GTEE_ML_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/ml.h"
+
+#define ML_MIN_OPSET 1
+#define ML_MAX_OPSET 17
+#define ML_MAX_NODE_IO 1024 /* inputs or outputs of one node (Concat may have many) */
+
+enum ml_attr_type { ML_ATTR_FLOAT = 1, ML_ATTR_INT = 2, ML_ATTR_STRING = 3, ML_ATTR_TENSOR = 4,
+                    ML_ATTR_FLOATS = 6, ML_ATTR_INTS = 7 }; /* AttributeProto.AttributeType */
+
+struct ml_attr {
+    char *name;
+    int type;
+    int64_t i;
+    float f;
+    char *s;
+    size_t n;          /* ints / floats */
+    int64_t *ints;
+    float *floats;
+    struct gtee_ml_tensor *t; /* ML_ATTR_TENSOR: owns t->data */
+};
+
+enum ml_value_kind { ML_VAL_NODE = 0, ML_VAL_INPUT, ML_VAL_INIT };
+
+/* A named tensor of the graph: a graph input, an initializer or a node's output. */
+struct ml_value {
+    char *name;
+    int kind;
+    int producer;               /* node index for ML_VAL_NODE, -1 otherwise */
+    struct gtee_ml_tensor decl; /* declared (inputs) or inferred type and shape; data: initializer */
+    char *dim_param[GTEE_ML_MAX_RANK];
+};
+
+struct ml_op;
+
+struct ml_node {
+    char *name;      /* "" when the file gives none */
+    char *op_type;
+    const struct ml_op *op; /* NULL: unsupported (reason in the survey) */
+    size_t file_index;      /* position in the file, for messages */
+    size_t n_in, n_out;
+    int32_t *in, *out;      /* value ids; -1 for an omitted optional input/output */
+    size_t n_attr;
+    struct ml_attr *attr;
+};
+
+struct gtee_ml_model {
+    int64_t ir_version, opset;
+    char *producer;
+    size_t n_values, n_nodes, n_inputs, n_outputs;
+    struct ml_value *values;
+    struct ml_node *nodes;  /* execution (topological) order */
+    int32_t *inputs, *outputs;
+    uint64_t n_params;
+    bool sorted;
+    struct gtee_ml_limits lim;
+    void *init_block;       /* all initializer data, one allocation */
+};
+
+/* One node being inferred or executed. In inference (infer) an input's data is non-NULL
+ * only when its value is known before the run (initializers and what folds from them);
+ * dims may be < 0 (unknown) there. In forward every tensor is concrete and allocated. */
+struct ml_kernel {
+    const struct gtee_ml_model *model;
+    const struct ml_node *node;
+    size_t node_index;
+    size_t n_in, n_out;
+    struct gtee_ml_tensor **in;  /* NULL entries: omitted optional inputs */
+    struct gtee_ml_tensor **out; /* NULL entries: omitted optional outputs */
+    void *work;                  /* scratch of op->workspace bytes (forward only) */
+    int threads;
+    const struct gtee_ml_limits *lim;
+    struct gtee_err *err;
+};
+
+/* Backward pass (added by training): given dL/d(outputs) in dout, accumulate dL/d(inputs)
+ * into din (NULL entries: no gradient wanted). Forward tensors are in k->in / k->out. */
+typedef int (*ml_backward_fn)(struct ml_kernel *k, struct gtee_ml_tensor **dout,
+                              struct gtee_ml_tensor **din);
+
+#define ML_DEFER 1
+/* Graph inputs of int64 with rank <= 1 and at most this many elements are read at plan
+ * time (shape-like: a Reshape target, Slice bounds); the plan is rebuilt when they change. */
+#define ML_SHAPE_INPUT_MAX 64
+
+struct ml_op {
+    const char *name;
+    int min_opset, max_opset;
+    uint16_t min_in, max_in, min_out, max_out;
+    /* Checks attributes and input types, sets each output's dtype and shape. Returns
+     * ML_DEFER when a shape depends on an input's values that are not known yet. */
+    int (*infer)(struct ml_kernel *k);
+    int (*forward)(struct ml_kernel *k);
+    size_t (*workspace)(const struct ml_kernel *k); /* NULL: none */
+    ml_backward_fn backward;                        /* NULL: not differentiable (yet) */
+    bool shape_only; /* outputs depend on input shapes only (Shape): foldable */
+};
+
+/* ---- operator table (ops.c) and families ---- */
+const struct ml_op *ml_op_find(const char *name);
+extern const struct ml_op ml_ops_elementwise[], ml_ops_matmul[], ml_ops_conv[], ml_ops_shape[], ml_ops_layout[], ml_ops_pad[],
+    ml_ops_reduce[];
+extern const size_t ml_ops_elementwise_n, ml_ops_matmul_n, ml_ops_conv_n, ml_ops_shape_n, ml_ops_layout_n, ml_ops_pad_n,
+    ml_ops_reduce_n;
+
+/* ---- kernel helpers (kernel.c) ---- */
+/* Fails naming the node: "ml: node 'name' (#3, Conv): reason". */
+int ml_fail(const struct ml_kernel *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const struct ml_attr *ml_attr(const struct ml_kernel *k, const char *name);
+/* Typed attribute reads; a present attribute of the wrong type is an error. */
+int ml_attr_int(const struct ml_kernel *k, const char *name, int64_t dflt, int64_t *out);
+int ml_attr_float(const struct ml_kernel *k, const char *name, float dflt, float *out);
+/* ints: *n = 0 and *v = NULL when absent. */
+int ml_attr_ints(const struct ml_kernel *k, const char *name, const int64_t **v, size_t *n);
+int ml_attr_string(const struct ml_kernel *k, const char *name, const char *dflt, const char **out);
+/* Refuses attributes the operator does not know (allowed: NULL-terminated list). */
+int ml_attr_only(const struct ml_kernel *k, const char *const *allowed);
+/* Input i present and of dtype (or any of the mask bits 1<<dtype when dtype < 0). */
+int ml_need(const struct ml_kernel *k, size_t i, unsigned dtype_mask);
+#define ML_T(d) (1u << (d))
+struct gtee_ml_tensor *ml_in(const struct ml_kernel *k, size_t i);
+struct gtee_ml_tensor *ml_out(const struct ml_kernel *k, size_t i);
+/* Normalizes axis into [0, rank); fails if out of range. */
+int ml_axis(const struct ml_kernel *k, int64_t axis, int rank, const char *what, int *out);
+/* True when every dim is known (>= 0). */
+bool ml_known(const struct gtee_ml_tensor *t);
+/* Copies dtype/rank/dims (not data). */
+void ml_set_like(struct gtee_ml_tensor *dst, const struct gtee_ml_tensor *src, int dtype);
+/* Product of dims [from, to), known dims only (unknown -> returns -1). */
+int64_t ml_dims_prod(const struct gtee_ml_tensor *t, int from, int to);
+uint64_t ml_elems(const struct gtee_ml_tensor *t); /* concrete tensors only */
+/* Reads an int64 input tensor's values (known in infer only when data != NULL). */
+const int64_t *ml_i64(const struct gtee_ml_tensor *t);
+
+/* ---- threads (parallel.c) ---- */
+typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
+/* Elements of simple work below which a piece is not worth a thread of its own. */
+#define ML_PAR_MIN (1u << 16)
+/* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
+void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
+
+/* ---- memory plan (plan.c) ---- */
+struct ml_plan {
+    size_t n_values;
+    struct gtee_ml_tensor *vals;  /* per value: type, shape, data (when known) */
+    uint8_t *known;               /* 1: computed before the run (initializer or folded) */
+    void **folded;                /* heap buffers of folded values */
+    size_t *offset;               /* arena offset per value (SIZE_MAX: not in arena) */
+    size_t arena_size, unplanned_size, work_size;
+    uint8_t *arena;
+    struct gtee_ml_tensor **ptrs; /* per node: its n_in + n_out tensor pointers */
+    size_t *ptr_off;              /* per node: index of its first pointer */
+};
+
+/* Infers types and shapes for the given graph-input types (dims may be < 0: symbolic),
+ * folds what is computable without input data, and (when concrete) lays out the arena. */
+int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
+                  struct ml_plan *p, struct gtee_err *err);
+void ml_plan_free(struct ml_plan *p);
+/* Lays out the arena of a concrete plan and allocates it (arena.c). */
+#define ML_ALIGN 64
+int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
+/* A graph input read at plan time (ML_SHAPE_INPUT_MAX). */
+bool ml_shape_input(const struct gtee_ml_tensor *t);
+/* Fills k for node i from the plan. */
+void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, struct ml_kernel *k);
+
+/* ---- loader pieces ---- */
+/* Builds the model from bytes; nodes it cannot run get op == NULL and are reported via cb
+ * (when cb is NULL the first is an error). */
+int ml_onnx_parse(const uint8_t *buf, size_t len, const struct gtee_ml_limits *lim, gtee_ml_issue_fn cb,
+                  void *arg, size_t *issues, struct gtee_ml_model **out, struct gtee_err *err);
+/* Converts a TensorProto (float / int64 / bool; raw_data or typed fields) into t with a
+ * malloc'ed data buffer. Sizes are checked against lim first. */
+struct Onnx__TensorProto;
+int ml_tensor_from_proto(const struct Onnx__TensorProto *tp, const struct gtee_ml_limits *lim,
+                         struct gtee_ml_tensor *t, struct gtee_err *err);
+/* Parses serialized TensorProto bytes (conformance test data). */
+int ml_tensor_proto_read(const uint8_t *buf, size_t len, const struct gtee_ml_limits *lim,
+                         struct gtee_ml_tensor *t, char **name, struct gtee_err *err);
+void ml_limits_fill(const struct gtee_ml_limits *in, struct gtee_ml_limits *out);
+
+#endif

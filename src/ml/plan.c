@@ -1,0 +1,244 @@
+/* The memory plan. Shapes and types are inferred node by node for given input shapes;
+ * values computable without the inputs' data (initializers, Shape of a known shape, and
+ * everything that follows from those alone) are folded once into their own buffers; every
+ * other intermediate gets a slice of one arena per run (arena.c). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/guard.h"
+#include "ml/ml.h"
+
+
+static int check_input(const struct gtee_ml_model *m, size_t i, const struct gtee_ml_tensor *t, bool concrete,
+                       struct gtee_err *err)
+{
+    const struct ml_value *v = &m->values[m->inputs[i]];
+    uint64_t n;
+
+    if (t->dtype != v->decl.dtype)
+        return GTEE_FAIL(err, GTEE_EINVAL, "ml: input '%s' has element type %s, the model expects %s", v->name,
+                         gtee_ml_dtype_name(t->dtype), gtee_ml_dtype_name(v->decl.dtype));
+    if (t->rank != v->decl.rank)
+        return GTEE_FAIL(err, GTEE_EINVAL, "ml: input '%s' has rank %d, the model expects %d", v->name, t->rank,
+                         v->decl.rank);
+    for (int d = 0; d < t->rank; d++)
+        if (v->decl.dim[d] >= 0 && t->dim[d] != v->decl.dim[d])
+            return GTEE_FAIL(err, GTEE_EINVAL, "ml: input '%s' dimension %d is %lld, the model expects %lld",
+                             v->name, d, (long long)t->dim[d], (long long)v->decl.dim[d]);
+    if (concrete && gtee_ml_tensor_elems(t, m->lim.max_tensor_elems, &n) < 0)
+        return GTEE_FAIL(err, GTEE_EINVAL, "ml: input '%s' has an unknown dimension or too many elements", v->name);
+    return 0;
+}
+
+/* After infer: outputs must be sane; returns whether all are fully known. */
+static int check_outputs(const struct gtee_ml_model *m, struct ml_kernel *k, bool *all_known)
+{
+    uint64_t n;
+
+    *all_known = true;
+    for (size_t j = 0; j < k->n_out; j++) {
+        struct gtee_ml_tensor *t = k->out[j];
+
+        if (!t)
+            continue;
+        if (!gtee_ml_dtype_size(t->dtype) || t->rank < 0 || t->rank > GTEE_ML_MAX_RANK)
+            return ml_fail(k, GTEE_EUNSUPPORTED, "output %zu: type or rank not inferred", j);
+        if (!ml_known(t)) {
+            *all_known = false;
+            continue;
+        }
+        if (gtee_ml_tensor_elems(t, m->lim.max_tensor_elems, &n) < 0)
+            return ml_fail(k, GTEE_EFORMAT, "output %zu would have more than %llu elements", j,
+                           (unsigned long long)m->lim.max_tensor_elems);
+    }
+    return 0;
+}
+
+bool ml_shape_input(const struct gtee_ml_tensor *t)
+{
+    return t->dtype == GTEE_ML_INT64 && t->rank <= 1 && t->data && ml_known(t) &&
+           ml_elems(t) <= ML_SHAPE_INPUT_MAX;
+}
+
+/* An input whose rank is only known at run time defers the node too. */
+static bool deferred(const struct ml_kernel *k)
+{
+    for (size_t j = 0; j < k->n_in; j++)
+        if (k->in[j] && k->in[j]->rank < 0)
+            return true;
+    return false;
+}
+
+static bool inputs_known(const struct ml_plan *p, const struct ml_kernel *k, bool shape_only)
+{
+    for (size_t j = 0; j < k->n_in; j++) {
+        if (!k->in[j])
+            continue;
+        if (shape_only ? !ml_known(k->in[j]) : !p->known[k->in[j] - p->vals])
+            return false;
+    }
+    return true;
+}
+
+/* Computes a node's outputs now, into buffers of their own. */
+static int fold(struct ml_plan *p, struct ml_kernel *k)
+{
+    void *work = NULL;
+    int rc = 0;
+
+    for (size_t j = 0; j < k->n_out; j++) {
+        struct gtee_ml_tensor *t = k->out[j];
+        size_t v;
+
+        if (!t)
+            continue;
+        v = (size_t)(t - p->vals);
+        p->folded[v] = malloc(ml_elems(t) * gtee_ml_dtype_size(t->dtype) + 1);
+        ENSURE(p->folded[v], k->err, GTEE_ENOMEM, "ml: out of memory");
+        t->data = p->folded[v];
+        p->known[v] = 1;
+    }
+    if (k->node->op->workspace) {
+        work = malloc(k->node->op->workspace(k) + 1);
+        ENSURE(work, k->err, GTEE_ENOMEM, "ml: out of memory");
+    }
+    k->work = work;
+    rc = k->node->op->forward(k);
+    k->work = NULL;
+out:
+    free(work);
+    return rc;
+}
+
+void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, struct ml_kernel *k)
+{
+    const struct ml_node *n = &m->nodes[i];
+
+    memset(k, 0, sizeof(*k));
+    k->model = m;
+    k->node = n;
+    k->node_index = i;
+    k->n_in = n->n_in;
+    k->n_out = n->n_out;
+    k->in = p->ptrs + p->ptr_off[i];
+    k->out = k->in + n->n_in;
+    k->lim = &m->lim;
+    k->threads = 1;
+    if (p->arena)
+        k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
+}
+
+static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err)
+{
+    size_t nptr = 0;
+
+    for (size_t i = 0; i < m->n_nodes; i++)
+        nptr += m->nodes[i].n_in + m->nodes[i].n_out;
+    p->n_values = m->n_values;
+    p->vals = calloc(m->n_values + 1, sizeof(*p->vals));
+    p->known = calloc(m->n_values + 1, 1);
+    p->folded = calloc(m->n_values + 1, sizeof(*p->folded));
+    p->offset = malloc((m->n_values + 1) * sizeof(*p->offset));
+    p->ptrs = calloc(nptr + 1, sizeof(*p->ptrs));
+    p->ptr_off = calloc(m->n_nodes + 1, sizeof(*p->ptr_off));
+    if (!p->vals || !p->known || !p->folded || !p->offset || !p->ptrs || !p->ptr_off)
+        return GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
+    nptr = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct ml_node *n = &m->nodes[i];
+        p->ptr_off[i] = nptr;
+        for (size_t j = 0; j < n->n_in; j++)
+            p->ptrs[nptr++] = n->in[j] >= 0 ? &p->vals[n->in[j]] : NULL;
+        for (size_t j = 0; j < n->n_out; j++)
+            p->ptrs[nptr++] = n->out[j] >= 0 ? &p->vals[n->out[j]] : NULL;
+    }
+    for (size_t v = 0; v < m->n_values; v++) {
+        p->offset[v] = SIZE_MAX;
+        if (m->values[v].kind == ML_VAL_INIT) {
+            p->vals[v] = m->values[v].decl;
+            p->known[v] = 1;
+        }
+    }
+    return 0;
+}
+
+int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
+                  struct ml_plan *p, struct gtee_err *err)
+{
+    int rc = 0;
+
+    memset(p, 0, sizeof(*p));
+    TRY(alloc_plan(m, p, err));
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        size_t v = (size_t)m->inputs[i];
+        TRY(check_input(m, i, &inputs[i], concrete, err));
+        ml_set_like(&p->vals[v], &inputs[i], inputs[i].dtype);
+        if (concrete && ml_shape_input(&inputs[i])) {
+            size_t bytes = (size_t)ml_elems(&inputs[i]) * 8;
+            p->folded[v] = malloc(bytes + 1);
+            ENSURE(p->folded[v], err, GTEE_ENOMEM, "ml: out of memory");
+            if (bytes)
+                memcpy(p->folded[v], inputs[i].data, bytes);
+            p->vals[v].data = p->folded[v];
+            p->known[v] = 1;
+        }
+    }
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct ml_node *n = &m->nodes[i];
+        struct ml_kernel k;
+        bool all_known;
+
+        ml_plan_kernel(m, p, i, &k);
+        k.err = err;
+        if (!n->op)
+            return ml_fail(&k, GTEE_EUNSUPPORTED, "operator is not supported");
+        for (size_t j = 0; j < k.n_out; j++)
+            if (k.out[j])
+                memset(k.out[j], 0, sizeof(*k.out[j]));
+        rc = deferred(&k) ? ML_DEFER : n->op->infer(&k);
+        if (rc < 0)
+            goto out;
+        if (rc == ML_DEFER) {
+            rc = 0;
+            if (concrete)
+                return ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+            for (size_t j = 0; j < k.n_out; j++)
+                if (k.out[j])
+                    k.out[j]->rank = -1; /* shape known only at run time */
+            continue;
+        }
+        TRY(check_outputs(m, &k, &all_known));
+        if (concrete && !all_known)
+            return ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+        if (all_known && inputs_known(p, &k, n->op->shape_only)) {
+            TRY(fold(p, &k));
+        } else if (concrete && n->op->workspace) {
+            size_t w = n->op->workspace(&k);
+            if (w > p->work_size)
+                p->work_size = w;
+        }
+    }
+    for (size_t i = 0; i < m->n_outputs; i++)
+        if (m->values[m->outputs[i]].kind == ML_VAL_INIT)
+            p->known[m->outputs[i]] = 1;
+    if (concrete)
+        TRY(ml_plan_layout(m, p, err));
+out:
+    return rc;
+}
+
+void ml_plan_free(struct ml_plan *p)
+{
+    if (p->folded)
+        for (size_t v = 0; v < p->n_values; v++)
+            free(p->folded[v]);
+    free(p->vals);
+    free(p->known);
+    free(p->folded);
+    free(p->offset);
+    free(p->ptrs);
+    free(p->ptr_off);
+    free(p->arena);
+    memset(p, 0, sizeof(*p));
+}
