@@ -48,6 +48,13 @@ for p in kvstore_enclave kvstore_client; do
     "${cc:-cc}" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "${extra[@]}" -o "$T/outside/$p" "$T/outside/$p.c" \
         $flags || bad "external build of $p failed"
 done
+# gtee.pc names every library libgtee needs: a program that links the whole archive (every
+# part, the ML engine included) resolves with nothing but pkg-config's flags.
+echo 'int main(void) { return 0; }' >"$T/outside/whole.c"
+# shellcheck disable=SC2046
+"${cc:-cc}" "${extra[@]}" -o "$T/outside/whole" "$T/outside/whole.c" $(pkg-config --cflags gtee) \
+    -Wl,--whole-archive $(pkg-config --libs-only-L gtee) -lgtee -Wl,--no-whole-archive $flags ||
+    bad "linking the whole libgtee with pkg-config's flags failed: gtee.pc misses a library"
 [ "$fail" -eq 0 ] || exit 1
 
 "$GTEE_CLI" sim init "$T/dev" >/dev/null 2>&1
