@@ -67,7 +67,8 @@ typedef int (*gtee_ratls_evidence_fn)(void *arg, const uint8_t report_data[GTEE_
                                       uint8_t **evidence, size_t *evidence_len, struct gtee_err *err);
 
 struct gtee_ratls_cred {
-    uint8_t channel_priv[GTEE_RATLS_CHANNEL_PRIV_LEN];  /* secret: wiped by gtee_ratls_ctx_free's copy */
+    uint8_t channel_priv[GTEE_RATLS_CHANNEL_PRIV_LEN];  /* secret: the context keeps a copy, wiped when
+                                                        * freed; wipe yours after gtee_ratls_*_new */
     uint8_t channel_pub[GTEE_RATLS_CHANNEL_PUB_LEN];
     uint8_t enclave_pub[GTEE_RATLS_ENCLAVE_PUB_LEN];
     enum gtee_tee_type tee;            /* GTEE_TEE_SGX or GTEE_TEE_TDX: the quote's kind */
