@@ -13,8 +13,10 @@ GTEE_CLI=$(readlink -f "$GTEE_CLI")
 EX="$GTEE_BINARY_DIR/examples"
 T=$(mktemp -d)
 PID=
+RPID=
 cleanup() {
     if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    if [ -n "$RPID" ]; then kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -120,6 +122,7 @@ expect_rc 3 "attest to a closed port"
     2>"$T/relay.log" &
 RPID=$!
 for _ in $(seq 100); do [ -s "$T/rport" ] && break; sleep 0.05; done
+[ -s "$T/rport" ] || { bad "relay did not start: $(cat "$T/relay.log")"; exit 1; }
 RPORT=$(cat "$T/rport")
 run "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}" --json
 expect_rc 0 "attest through the relay"
@@ -128,6 +131,7 @@ run "$EX/kvstore-client" --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${
 expect_rc 0 "kvstore get through the relay"
 [ "$(cat "$T/out")" = "$SECRET" ] || bad "through the relay: get returned '$(cat "$T/out")'"
 wait "$RPID" || bad "relay exited with an error: $(cat "$T/relay.log")"
+RPID=
 stop
 
 # Restart: same code, same device: the sealed store opens again.
