@@ -104,6 +104,8 @@ void verdict_add_advisory(struct gtee_verdict *v, const char *id);
 /* ecdsa.c: ECDSA P-256/SHA-256 over msg with a raw r||s signature. */
 int dcap_ecdsa_verify_pkey(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t sig[64]);
 int dcap_ecdsa_verify_raw(const uint8_t pub_xy[64], const uint8_t *msg, size_t len, const uint8_t sig[64]);
+/* The P-256 public key x||y as an EVP_PKEY (NULL if it is not a point of the curve). */
+EVP_PKEY *dcap_ecdsa_pkey_raw(const uint8_t pub_xy[64]);
 
 /* pck_ext.c: the SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
 struct pck_ext {
@@ -178,7 +180,10 @@ const struct dcap_path *dcap_fast_pck(const struct dcap_fast *f, const uint8_t *
 const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, const struct gtee_blob *doc,
                                       const struct gtee_blob *chain, size_t *off, size_t *len);
 struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const struct gtee_anchors *a);
-int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len);
+int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len, const uint8_t att_key[64]);
+/* The decoded attestation key of the prepared quote if att_key is byte for byte the same
+ * (owned by f; NULL otherwise). */
+EVP_PKEY *dcap_fast_att_key(const struct dcap_fast *f, const uint8_t att_key[64]);
 void dcap_fast_free(struct dcap_fast *f);
 const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col);
 

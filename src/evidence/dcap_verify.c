@@ -59,6 +59,7 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck)
     const struct dcap_quote *q = c->q;
     uint8_t buf[DCAP_ATT_KEY_LEN + 4096], h[GTEE_SHA256_LEN];
     static const uint8_t zero[32];
+    EVP_PKEY *att;
 
     if (pck && dcap_ecdsa_verify_pkey(X509_get0_pubkey(pck), q->qe_report.p, q->qe_report.len,
                                       q->qe_report_sig.p) != 0)
@@ -76,7 +77,10 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck)
                         "(offset %zu) and QE authentication data (offset %zu)", q->qe_report.off + 320,
                         q->att_key.off, q->qe_auth.off);
     }
-    if (dcap_ecdsa_verify_raw(q->att_key.p, c->raw, q->signed_len, q->signature.p) != 0)
+    /* The attestation key decoded at preparation when it is byte for byte the same. */
+    att = dcap_fast_att_key(c->trust->fast, q->att_key.p);
+    if ((att ? dcap_ecdsa_verify_pkey(att, c->raw, q->signed_len, q->signature.p)
+             : dcap_ecdsa_verify_raw(q->att_key.p, c->raw, q->signed_len, q->signature.p)) != 0)
         verdict_add(c->v, "quote.signature", "quote signature (offset %zu) invalid over header (0..47) and body "
                     "(%zu..%zu) under the attestation key (offset %zu)", q->signature.off, q->body.off,
                     q->body.off + q->body.len - 1, q->att_key.off);

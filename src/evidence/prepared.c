@@ -316,7 +316,7 @@ int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evid
     memset(&col->prepared->pck_chain, 0, sizeof(col->prepared->pck_chain));
     chain_prepare(&col->prepared->pck_chain, &pem);
     ENSURE(col->prepared->pck_chain.certs != NULL, err, GTEE_EFORMAT, "collateral: the PCK chain does not decode");
-    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, pem.p, pem.len) : 0;
+    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, pem.p, pem.len, q->att_key.p) : 0;
     ENSURE(rc == 0, err, rc, "collateral: out of memory");
 out:
     free(q);

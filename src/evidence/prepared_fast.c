@@ -41,6 +41,8 @@ struct dcap_fast {
     struct dcap_path pck_path;
     bool pck_ext_ok;
     struct pck_ext pck_ext;
+    uint8_t att_key[DCAP_ATT_KEY_LEN]; /* the prepared quote's attestation key, decoded */
+    EVP_PKEY *att_pkey;
 };
 
 static bool copy(struct bytes *b, const uint8_t *p, size_t n)
@@ -123,6 +125,7 @@ void dcap_fast_free(struct dcap_fast *f)
     free(f->qe_identity.chain.p);
     free(f->pck_pem.p);
     sk_X509_pop_free(f->pck_certs, X509_free);
+    EVP_PKEY_free(f->att_pkey);
     f->trust.fast = NULL;
     dcap_trust_free(&f->trust);
     free(f);
@@ -167,10 +170,15 @@ fail:
     return NULL;
 }
 
-int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len)
+int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len, const uint8_t att_key[64])
 {
     struct gtee_verdict *scratch = calloc(1, sizeof(*scratch));
     struct gtee_err e = {0};
+
+    /* Only the decoding of the key is kept: every quote's signature is still checked with it. */
+    EVP_PKEY_free(f->att_pkey);
+    f->att_pkey = dcap_ecdsa_pkey_raw(att_key);
+    memcpy(f->att_key, att_key, DCAP_ATT_KEY_LEN);
 
     free(f->pck_pem.p);
     memset(&f->pck_pem, 0, sizeof(f->pck_pem));
@@ -251,4 +259,11 @@ const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, 
     *off = d->off;
     *len = d->len;
     return &d->path;
+}
+
+EVP_PKEY *dcap_fast_att_key(const struct dcap_fast *f, const uint8_t att_key[64])
+{
+    if (!f || !f->att_pkey || memcmp(f->att_key, att_key, DCAP_ATT_KEY_LEN) != 0)
+        return NULL;
+    return f->att_pkey;
 }
