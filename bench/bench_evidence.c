@@ -1,6 +1,6 @@
 /* Evidence verification throughput (not a test): quote verifications per second on one core
- * for each Intel sample, collateral already loaded in memory (and prepared), at the sample's
- * time; then again with the quote's PCK certificates kept parsed as well ("+pck"). Prints
+ * for each Intel sample, collateral already loaded in memory and prepared, at the sample's
+ * time; then again with the quote's PCK chain prepared as well ("+pck"). Prints
  * one line per case: "<sample>[+pck] <verifications/s> <tcb status>". Built and run by
  * bench/bench_evidence.sh. Usage: bench_evidence VECTORS_DIR SECONDS (0: count mode, below) */
 #include <stdbool.h>
@@ -53,7 +53,7 @@ __attribute__((noinline)) void count_end(void)
     __asm__ volatile("" ::: "memory");
 }
 
-/* pck: also keep the quote's PCK certificates parsed (gtee_collateral_prepare_pck). secs 0:
+/* pck: also prepare the quote's PCK chain (gtee_collateral_prepare_pck). secs 0:
  * signature-count mode, 10 verifications between count_begin and count_end. */
 static int bench(const char *vectors, const char *rel, const char *at_s, double secs, bool pck)
 {
@@ -75,7 +75,8 @@ static int bench(const char *vectors, const char *rel, const char *at_s, double 
         fprintf(stderr, "bench_evidence: cannot load %s\n", rel);
         return 1;
     }
-    /* Collateral already loaded: its chains, CRLs and the anchor parsed once. */
+    /* Collateral already loaded and prepared: its time-independent checks done once
+     * (docs/evidence.md, "Prepared collateral"). */
     if (gtee_collateral_prepare(&col, NULL, &err) != 0 ||
         (pck && gtee_collateral_prepare_pck(&col, quote, len, &err) != 0)) {
         fprintf(stderr, "bench_evidence: %s\n", err.msg);
