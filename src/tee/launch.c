@@ -167,6 +167,10 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     ENSURE(l->tee, err, GTEE_EINVAL, "launch: no backend named");
     if (l->gramine_dir) {
         ENSURE(strcmp(l->tee, "sgx") == 0, err, GTEE_EINVAL, "launch: a Gramine directory is only for --tee sgx");
+        /* The signed manifest fixes the command line: nothing we would pass could reach it. */
+        ENSURE(!l->config && !l->root && !l->sim_dir && !l->sim_quote_version, err, GTEE_EINVAL,
+               "launch: under Gramine the configuration is fixed in the signed manifest (gramine-manifest "
+               "-Dconfig=...): --config, --root, --sim-dir and --sim-quote-version do not apply");
         return start_gramine(l, p, err);
     }
     /* On hardware an sgx enclave runs only inside SGX: natively it would be outside any

@@ -270,6 +270,11 @@ static void test_missing_signed_manifest_or_sigstruct_is_named(void **state)
     assert_int_equal(gtee_enclave_start(&l, &p, &err), GTEE_ENOTFOUND);
     assert_non_null(strstr(err.msg, "gtee-enclave.manifest.sgx missing"));
     assert_non_null(strstr(err.msg, "gramine-sgx-sign"));
+    /* nothing the manifest fixes can be given on the host's side */
+    l.config = "other";
+    assert_int_equal(gtee_enclave_start(&l, &p, &err), GTEE_EINVAL);
+    assert_non_null(strstr(err.msg, "fixed in the signed manifest"));
+    l.config = NULL;
     l.gramine_dir = "/nonexistent-dir";
     assert_int_equal(gtee_enclave_start(&l, &p, &err), GTEE_ENOTFOUND);
     assert_non_null(strstr(err.msg, "/nonexistent-dir"));
