@@ -1,7 +1,8 @@
 /* Process hardening of the simulated enclave, as far as Linux allows an ordinary process:
  * prctl(2) PR_SET_DUMPABLE, setrlimit(2) RLIMIT_CORE, capset(2) to none, mlock(2) +
  * madvise(2) MADV_DONTDUMP,
- * and a libseccomp allow-list. docs/tee.md says what this does and does not stop. */
+ * and a libseccomp allow-list; under Gramine on SGX, only what Gramine implements and the CPU
+ * does not already enforce. docs/tee.md §8 says what this does and does not stop. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <seccomp.h>
