@@ -148,6 +148,8 @@ typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
 #define ML_PAR_MIN (1u << 16)
 /* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
+/* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */
+void ml_blas_threads(int threads, uint64_t macs);
 
 /* ---- memory plan (plan.c) ---- */
 struct ml_plan {

@@ -202,6 +202,7 @@ static int fwd_conv(struct ml_kernel *k)
     bool direct = g.k[0] == 1 && g.k[1] == 1 && g.stride[0] == 1 && g.stride[1] == 1 && !g.pb[0] && !g.pb[1] &&
                   !g.pe[0] && !g.pe[1];
 
+    ml_blas_threads(k->threads, (uint64_t)(mg * sp * kk));
     for (int64_t i = 0; i < n; i++)
         for (int64_t gi = 0; gi < group; gi++) {
             const float *xg = (const float *)x->data + (i * group + gi) * cg * insz;

@@ -1,6 +1,7 @@
 /* The engine's own loops across threads (OpenBLAS has its own pool): a range is split in
  * contiguous pieces, one per thread, joined before returning. Results never depend on the
  * thread count because every piece writes disjoint outputs with the same arithmetic. */
+#include <cblas.h>
 #include <pthread.h>
 
 #include "ml/ml.h"
@@ -51,4 +52,20 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
     for (size_t i = 1; i < t; i++)
         if (started[i])
             pthread_join(tid[i], NULL);
+}
+
+/* OpenBLAS's thread count is one setting per process; a product too small to gain from a
+ * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The last value set is
+ * remembered per thread so an unchanged setting costs nothing. */
+#define ML_BLAS_PAR_MIN (1u << 22)
+
+void ml_blas_threads(int threads, uint64_t macs)
+{
+    static _Thread_local int current = -1;
+    int want = macs < ML_BLAS_PAR_MIN ? 1 : threads;
+
+    if (want != current) {
+        openblas_set_num_threads(want);
+        current = want;
+    }
 }
