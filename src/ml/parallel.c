@@ -9,20 +9,40 @@
 #define ML_MAX_THREADS 64
 
 struct piece {
-    ml_range_fn fn;
+    ml_piece_fn fn;
     void *arg;
-    size_t lo, hi;
+    size_t index, lo, hi;
 };
 
 static void *run_piece(void *p)
 {
     struct piece *pc = p;
 
-    pc->fn(pc->arg, pc->lo, pc->hi);
+    pc->fn(pc->arg, pc->index, pc->lo, pc->hi);
     return NULL;
 }
 
+struct ranged {
+    ml_range_fn fn;
+    void *arg;
+};
+
+static void ranged_piece(void *arg, size_t piece, size_t lo, size_t hi)
+{
+    const struct ranged *r = arg;
+
+    (void)piece;
+    r->fn(r->arg, lo, hi);
+}
+
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg)
+{
+    struct ranged r = { fn, arg };
+
+    ml_parallel_pieces(threads, n, min_per_thread, ranged_piece, &r);
+}
+
+void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
 {
     struct piece pc[ML_MAX_THREADS];
     pthread_t tid[ML_MAX_THREADS];
@@ -37,11 +57,11 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
         t = n / min_per_thread ? n / min_per_thread : 1;
     if (t <= 1) {
         if (n)
-            fn(arg, 0, n);
+            fn(arg, 0, 0, n);
         return;
     }
     for (size_t i = 0; i < t; i++) {
-        pc[i] = (struct piece){ fn, arg, n * i / t, n * (i + 1) / t };
+        pc[i] = (struct piece){ fn, arg, i, n * i / t, n * (i + 1) / t };
         if (i > 0)
             started[i] = pthread_create(&tid[i], NULL, run_piece, &pc[i]) == 0;
     }

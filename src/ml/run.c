@@ -73,7 +73,7 @@ static int replan(struct gtee_ml_session *s, const struct gtee_ml_tensor *in, st
 
     ml_plan_free(&s->plan);
     s->planned = false;
-    rc = ml_plan_build(s->m, in, true, &s->plan, err);
+    rc = ml_plan_build(s->m, in, true, s->threads, &s->plan, err);
     if (rc < 0) {
         ml_plan_free(&s->plan);
         return rc;
