@@ -58,10 +58,8 @@ static int infer_conv(struct ml_kernel *k)
 static int conv_pieces(const struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *w = k->in[1], *y = k->out[0];
-    uint64_t items = (uint64_t)y->dim[0] * (uint64_t)(w->dim[0] ? y->dim[1] / w->dim[0] : 1);
     uint64_t macs = (uint64_t)ml_dims_prod(w, 0, w->rank) * (uint64_t)ml_dims_prod(y, 2, y->rank);
 
-    (void)items;
     if (k->threads <= 1 || y->dim[0] < 2 || macs < CONV_PAR_MIN_MACS)
         return 1;
     return k->threads < y->dim[0] ? k->threads : (int)y->dim[0];
