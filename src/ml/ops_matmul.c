@@ -78,6 +78,7 @@ static int fwd_matmul(struct ml_kernel *k)
     }
     if (m == 0 || n == 0)
         return 0;
+    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
     for (int64_t i = 0; i < batch; i++) {
         int64_t rem = i, oa = 0, ob = 0;
         for (int d = rank - 1; d >= 0; d--) {
@@ -176,6 +177,7 @@ static int fwd_gemm(struct ml_kernel *k)
             memset(y->data, 0, sizeof(float) * (size_t)(m * n));
         return 0;
     }
+    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
     cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1], beta, y->data, (int)n);
     return 0;
