@@ -18,6 +18,7 @@ int ml_grad_copy(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
 int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_gap(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_bn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 
 /* Whether input i of a node of this operator carries a gradient (a Reshape's target shape,
  * a BatchNormalization's running statistics do not). */

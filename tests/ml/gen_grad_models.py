@@ -92,6 +92,39 @@ def main(out):
         N("MatMul", ["d", "W"], ["y"]),
     ], [2, 3, 4], [param("P", [2, 3, 4]), ints("shape", [4, 6]), ints("ax", [0]), param("W", [6, 3])], [4, 3])
 
+    # Conv: padding and stride, then groups with dilation, then 1-D.
+    save(out, "conv", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Conv", ["a", "W1", "B1"], ["c1"], pads=[1, 2, 1, 0], strides=[2, 1]),
+        N("Conv", ["c1", "W2", "B2"], ["y"], group=2, dilations=[1, 2], pads=[1, 1, 1, 1]),
+    ], [2, 2, 5, 6], [param("P", [2, 2, 5, 6]), param("W1", [4, 2, 3, 3]), param("B1", [4]),
+                      param("W2", [2, 2, 2, 2]), param("B2", [2])], [2, 2, 4, 6])
+    save(out, "conv1d", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Conv", ["a", "W"], ["y"], pads=[1, 1], strides=[2]),
+    ], [2, 3, 7], [param("P", [2, 3, 7]), param("W", [2, 3, 3])], [2, 2, 4])
+    # Pools over distinct values (no ties at the maximum).
+    save(out, "pool", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Mul", ["a", "S"], ["b"]),
+        N("MaxPool", ["b"], ["m1"], kernel_shape=[2, 2], strides=[2, 2]),
+        N("MaxPool", ["b"], ["m2"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        N("AveragePool", ["b"], ["v1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        N("AveragePool", ["b"], ["v2"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+          count_include_pad=1),
+        N("Add", ["m2", "v1"], ["s1"]),
+        N("Mul", ["s1", "v2"], ["s2"]),
+        N("GlobalAveragePool", ["b"], ["g"]),
+        N("Add", ["m1", "g"], ["t"]),
+        N("Add", ["s2", "t"], ["y"]),
+    ], [2, 2, 6, 6], [param("P", [2, 2, 6, 6], -0.05, 0.05), param("S", [1, 2, 1, 1], 0.5, 1.5)], [2, 2, 3, 3])
+    # BatchNormalization with its running statistics (inference form).
+    save(out, "batchnorm", [
+        N("Add", ["x", "P"], ["a"]),
+        N("BatchNormalization", ["a", "scale", "bias", "mean", "var"], ["y"], epsilon=1e-3),
+    ], [2, 3, 2, 2], [param("P", [2, 3, 2, 2]), param("scale", [3]), param("bias", [3]), param("mean", [3], -0.5, 0.5),
+                      param("var", [3], 0.5, 2.0)], [2, 3, 2, 2])
+
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "grad"))
