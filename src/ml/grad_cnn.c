@@ -70,14 +70,14 @@ static inline int64_t tap(const struct win *w, int a, int64_t o, int64_t t)
     return p >= 0 && p < w->in[a] ? p : -1;
 }
 
-static void im2col(const float *x, int64_t c, const struct win *w, float *cols)
+/* cols row r starts at cols + r * ld (ld >= out[0] * out[1]: several samples side by side). */
+static void im2col(const float *x, int64_t c, const struct win *w, float *cols, int64_t ld)
 {
-    int64_t sp = w->out[0] * w->out[1];
 
     for (int64_t ch = 0; ch < c; ch++)
         for (int64_t ki = 0; ki < w->k[0]; ki++)
             for (int64_t kj = 0; kj < w->k[1]; kj++) {
-                float *row = cols + ((ch * w->k[0] + ki) * w->k[1] + kj) * sp;
+                float *row = cols + ((ch * w->k[0] + ki) * w->k[1] + kj) * ld;
                 for (int64_t oi = 0; oi < w->out[0]; oi++) {
                     int64_t ii = tap(w, 0, oi, ki);
                     for (int64_t oj = 0; oj < w->out[1]; oj++) {
@@ -89,14 +89,13 @@ static void im2col(const float *x, int64_t c, const struct win *w, float *cols)
 }
 
 /* The adjoint of im2col: dx += the columns' entries at the positions they were read from. */
-static void col2im(const float *cols, int64_t c, const struct win *w, float *dx)
+static void col2im(const float *cols, int64_t c, const struct win *w, float *dx, int64_t ld)
 {
-    int64_t sp = w->out[0] * w->out[1];
 
     for (int64_t ch = 0; ch < c; ch++)
         for (int64_t ki = 0; ki < w->k[0]; ki++)
             for (int64_t kj = 0; kj < w->k[1]; kj++) {
-                const float *row = cols + ((ch * w->k[0] + ki) * w->k[1] + kj) * sp;
+                const float *row = cols + ((ch * w->k[0] + ki) * w->k[1] + kj) * ld;
                 for (int64_t oi = 0; oi < w->out[0]; oi++) {
                     int64_t ii = tap(w, 0, oi, ki);
                     if (ii < 0)
@@ -134,32 +133,46 @@ int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
                     acc += dy[(i * m + o) * sp + s];
                 ((float *)din[2]->data)[o] += acc;
             }
-    if ((!din[0] && !din[1]) || !sp || !kk || !mg)
+    if ((!din[0] && !din[1]) || !sp || !kk || !mg || !n)
         return 0;
-    cols = malloc((size_t)(kk * sp) * sizeof(float) + 1);
-    dcols = malloc((size_t)(kk * sp) * sizeof(float) + 1);
-    if (!cols || !dcols) {
+    /* Samples are taken in chunks side by side, so that each product is one large sgemm:
+     * cols [kk, chunk * sp], dY_g as [mg, chunk * sp]. The chunk depends on the shapes
+     * only, so the summation order (and the result) is the same on every run. */
+    int64_t chunk = (int64_t)(((size_t)1 << 22) / (size_t)(kk * sp));
+    chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
+    size_t cap = (size_t)(kk * sp * chunk);
+    float *dyt = malloc((size_t)(mg * sp * chunk) * sizeof(float) + 1);
+    cols = malloc(cap * sizeof(float) + 1);
+    dcols = malloc(cap * sizeof(float) + 1);
+    if (!cols || !dcols || !dyt) {
         free(cols);
         free(dcols);
-        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for %lld columns", (long long)(kk * sp));
+        free(dyt);
+        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for %zu columns", cap);
     }
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+        int64_t cnt = n - i0 < chunk ? n - i0 : chunk, ld = cnt * sp;
         for (int64_t gi = 0; gi < group; gi++) {
-            const float *xg = (const float *)x->data + (i * group + gi) * cg * insz;
-            const float *dyg = dy + (i * m + gi * mg) * sp;
+            for (int64_t i = 0; i < cnt; i++)
+                for (int64_t o = 0; o < mg; o++)
+                    memcpy(dyt + o * ld + i * sp, dy + ((i0 + i) * m + gi * mg + o) * sp, (size_t)sp * sizeof(float));
             if (din[1]) { /* dW_g += dY_g cols^T */
-                im2col(xg, cg, &w, cols);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mg, (int)kk, (int)sp, 1.0f, dyg, (int)sp,
-                            cols, (int)sp, 1.0f, (float *)din[1]->data + gi * mg * kk, (int)kk);
+                for (int64_t i = 0; i < cnt; i++)
+                    im2col((const float *)x->data + ((i0 + i) * group + gi) * cg * insz, cg, &w, cols + i * sp, ld);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mg, (int)kk, (int)ld, 1.0f, dyt, (int)ld,
+                            cols, (int)ld, 1.0f, (float *)din[1]->data + gi * mg * kk, (int)kk);
             }
             if (din[0]) { /* dcols = W_g^T dY_g, scattered back */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)sp, (int)mg, 1.0f, W + gi * mg * kk,
-                            (int)kk, dyg, (int)sp, 0.0f, dcols, (int)sp);
-                col2im(dcols, cg, &w, (float *)din[0]->data + (i * group + gi) * cg * insz);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)ld, (int)mg, 1.0f, W + gi * mg * kk,
+                            (int)kk, dyt, (int)ld, 0.0f, dcols, (int)ld);
+                for (int64_t i = 0; i < cnt; i++)
+                    col2im(dcols + i * sp, cg, &w, (float *)din[0]->data + ((i0 + i) * group + gi) * cg * insz, ld);
             }
         }
+    }
     free(cols);
     free(dcols);
+    free(dyt);
     return 0;
 }
 
