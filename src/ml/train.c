@@ -267,6 +267,9 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
         TRY(replan(tr, x, err));
     p = &tr->plan;
     p->vals[m->inputs[0]].data = x->data;
+    for (size_t v = 0; v < m->n_values; v++) /* reshapes of the input read its buffer (arena.c) */
+        if (p->view[v] >= 0)
+            p->vals[v].data = p->vals[p->view[v]].data;
     openblas_set_num_threads(tr->opt.threads);
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_kernel k;
