@@ -59,7 +59,7 @@ int gtee_ml_train_epoch(struct gtee_ml_trainer *tr, const struct gtee_dataset *d
     int rc = 0;
 
     ENSURE(tr && ds && stats && batch > 0 && ds->n > 0, err, GTEE_EINVAL, "train: bad arguments");
-    ENSURE(batch <= ds->n || batch <= 65536, err, GTEE_EINVAL, "train: batch %zu too large", batch);
+    ENSURE(batch <= 65536, err, GTEE_EINVAL, "train: batch %zu too large (at most 65536)", batch);
     m = ml_trainer_model(tr);
     memset(stats, 0, sizeof(*stats));
     TRY(input_shape(m, ds, batch, &x, err));

@@ -55,6 +55,22 @@ else
     echo "note: ONNX Runtime comparison skipped (node or onnxruntime-node missing)"
 fi
 
+if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+    mkdir "$T/npy"
+    /usr/bin/python3 - "$T/npy" <<'PY'
+import sys
+import numpy as np
+r = np.random.default_rng(3)
+x = r.random((256, 1, 28, 28), dtype=np.float32)
+y = (x.reshape(256, -1)[:, :392].sum(1) > x.reshape(256, -1)[:, 392:].sum(1)).astype(np.int64)
+np.save(sys.argv[1] + "/x_train.npy", x)
+np.save(sys.argv[1] + "/y_train.npy", y)
+PY
+    check ".npy training data (no test split), SGD with momentum and weight decay" \
+        '"$GTEE_CLI" model train "$M/mlp.onnx" --data "$T/npy" --epochs 2 --optimizer sgd --lr 0.05 --momentum 0.9 \
+            --weight-decay 1e-4 --json --out "$T/npy.onnx" > "$T/npy.json" && [ "$(wc -l < "$T/npy.json")" -eq 2 ] &&
+         ! grep -q test_accuracy "$T/npy.json" && grep -q "\"samples\":256" "$T/npy.json"'
+fi
 check "unknown optimizer refused" '! "$GTEE_CLI" model train "$M/mlp.onnx" --data "$DATA" --epochs 1 --optimizer rmsprop --out "$T/x.onnx" 2>/dev/null'
 check "missing --out refused" '! "$GTEE_CLI" model train "$M/mlp.onnx" --data "$DATA" --epochs 1 2>/dev/null'
 check "a directory without data is refused with its name" \
