@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ml/geom.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -239,8 +240,8 @@ static int fwd_bn(struct ml_kernel *k)
 }
 
 const struct ml_op ml_ops_conv[] = {
-    { "Conv", 1, ML_MAX_OPSET, 2, 3, 1, 1, infer_conv, fwd_conv, conv_work, NULL, false },
-    { "GlobalAveragePool", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_gap, fwd_gap, NULL, NULL, false },
-    { "BatchNormalization", 7, ML_MAX_OPSET, 5, 5, 1, 1, infer_bn, fwd_bn, NULL, NULL, false },
+    { "Conv", 1, ML_MAX_OPSET, 2, 3, 1, 1, infer_conv, fwd_conv, conv_work, ml_grad_conv, false },
+    { "GlobalAveragePool", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_gap, fwd_gap, NULL, ml_grad_gap, false },
+    { "BatchNormalization", 7, ML_MAX_OPSET, 5, 5, 1, 1, infer_bn, fwd_bn, NULL, ml_grad_bn, false },
 };
 const size_t ml_ops_conv_n = sizeof(ml_ops_conv) / sizeof(ml_ops_conv[0]);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/bcast.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -184,7 +185,7 @@ static int fwd_gemm(struct ml_kernel *k)
 }
 
 const struct ml_op ml_ops_matmul[] = {
-    { "MatMul", 1, ML_MAX_OPSET, 2, 2, 1, 1, infer_matmul, fwd_matmul, NULL, NULL, false },
-    { "Gemm", 7, ML_MAX_OPSET, 2, 3, 1, 1, infer_gemm, fwd_gemm, NULL, NULL, false },
+    { "MatMul", 1, ML_MAX_OPSET, 2, 2, 1, 1, infer_matmul, fwd_matmul, NULL, ml_grad_matmul, false },
+    { "Gemm", 7, ML_MAX_OPSET, 2, 3, 1, 1, infer_gemm, fwd_gemm, NULL, ml_grad_gemm, false },
 };
 const size_t ml_ops_matmul_n = sizeof(ml_ops_matmul) / sizeof(ml_ops_matmul[0]);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/geom.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -158,7 +159,7 @@ static int fwd_pool(struct ml_kernel *k)
 }
 
 const struct ml_op ml_ops_pool[] = {
-    { "MaxPool", 8, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, NULL, false },
-    { "AveragePool", 7, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, NULL, false },
+    { "MaxPool", 8, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, ml_grad_pool, false },
+    { "AveragePool", 7, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, ml_grad_pool, false },
 };
 const size_t ml_ops_pool_n = sizeof(ml_ops_pool) / sizeof(ml_ops_pool[0]);
