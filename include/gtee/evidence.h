@@ -84,6 +84,7 @@ struct gtee_claims {
         uint8_t measurement[GTEE_MEASUREMENT_MAX_LEN];
         uint8_t host_data[GTEE_HOST_DATA_LEN];
         uint64_t guest_policy;
+        uint64_t reported_tcb; /* REPORTED_TCB (offset 0x180), raw TCB_VERSION */
     } snp;
 
     /* Intel TCB evaluation (SGX/TDX). */
@@ -206,6 +207,13 @@ struct gtee_policy {
         struct gtee_measurement_list measurement;
         bool has_host_data;
         uint8_t host_data[GTEE_HOST_DATA_LEN];
+        bool allow_smt;              /* default true: guest policy bit 16 (docs/policy.md) */
+        bool allow_migration_agent;  /* default false: guest policy bit 18 */
+        uint8_t min_abi_major, min_abi_minor; /* guest policy bits 15:8, 7:0 must be at least */
+        bool has_min_tcb;            /* REPORTED_TCB components must each be at least these */
+        struct {
+            uint8_t bootloader, tee, snp, microcode;
+        } min_tcb;
     } snp;
     bool has_report_data;
     uint8_t report_data[GTEE_REPORT_DATA_LEN];

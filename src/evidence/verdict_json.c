@@ -61,6 +61,11 @@ static json_t *claims_json(const struct gtee_claims *c)
         bad |= put_hex(o, "host_data", c->snp.host_data, 32);
         bad |= json_object_set_new(o, "report_version", json_integer(c->quote_version));
         bad |= json_object_set_new(o, "guest_policy", json_integer((json_int_t)c->snp.guest_policy));
+        uint8_t tcb[8]; /* the report's little-endian bytes, as AMD's tools print them */
+
+        for (int i = 0; i < 8; i++)
+            tcb[i] = (uint8_t)(c->snp.reported_tcb >> (8 * i));
+        bad |= put_hex(o, "reported_tcb", tcb, sizeof(tcb));
     }
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {
         bad |= json_object_set_new(o, "tcb_status", c->tcb_status == GTEE_TCB_NONE
