@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Inference benchmark (not a test): the engine beside ONNX Runtime (onnxruntime-node) on the
-# same ONNX files and inputs: the MLP, CNN and transformer encoder of
-# tests/ml/export_reference_models.py, batch 1 and 64, 1 and 2 threads. Prints the best and
+# same ONNX files and inputs: the committed reference models of tests/ml/models (MLP, CNN,
+# ResNet-style CNN, transformer encoder; exported from PyTorch), batch 1 and 64, 1 and 2
+# threads. Prints the best and
 # median time per run of each, the ratio of the best times ours/theirs (goal <= 1.0; the
 # best run is the one least disturbed by other load), and each process's peak RSS (node's
 # includes its own runtime) with our arena size. Build with optimization (make, or
@@ -12,27 +13,27 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 runs=${2:-50}
 [ -f "$build/libgtee.a" ] || { echo "bench_ml_infer: no $build/libgtee.a (run make first)" >&2; exit 2; }
-for tool in node pkg-config cc /usr/bin/python3; do
+for tool in node pkg-config cc; do
     command -v "$tool" >/dev/null || { echo "bench_ml_infer: needs $tool" >&2; exit 2; }
 done
 work="$build/bench-ml"
 mkdir -p "$work"
-/usr/bin/python3 "$root/tests/ml/export_reference_models.py" "$work/models" >/dev/null 2>&1
+models="$root/tests/ml/models"
 bin="$build/bench_ml_infer"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" "$build/libgtee.a" \
     $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas) -lm -lpthread -o "$bin"
 
 printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
     ours_rss ort_rss arena_bytes
-for model in mlp cnn encoder; do
+for model in mlp cnn resnet transformer; do
     for batch in 1 64; do
         for thr in 1 2; do
             in="$work/$model-$batch.bin"
             shape="$work/$model-$batch.json"
-            read -r ours ours_med rss arena < <("$bin" "$work/models/$model/model.onnx" "$batch" "$thr" "$runs" \
+            read -r ours ours_med rss arena < <("$bin" "$models/$model.onnx" "$batch" "$thr" "$runs" \
                 "$in" "$shape")
             read -r theirs ort_med ort_rss < <(node "$root/bench/bench_ml_ort.js" "$root" \
-                "$work/models/$model/model.onnx" "$in" "$shape" "$thr" "$runs")
+                "$models/$model.onnx" "$in" "$shape" "$thr" "$runs")
             ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
             printf '%-8s %5s %3s %9s %9s %9s %9s %6s %8sKB %8sKB %11s\n' "$model" "$batch" "$thr" "$ours" "$ours_med" \
                 "$theirs" "$ort_med" "$ratio" "$rss" "$ort_rss" "$arena"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the Glacier TEE Node needs on Debian 12, and only what is missing:
 # Debian packages through apt, npm tools (pinned by npm/package-lock.json) in npm/node_modules.
-# Idempotent and non-interactive. Usage: scripts/install-deps.sh [--quiet]
+# Idempotent and non-interactive; says what it installs (--quiet: and nothing else).
+# Usage: scripts/install-deps.sh [--quiet]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,14 +36,13 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   done
 fi
 
-SUDO=""
-if [[ $(id -u) != 0 ]]; then
-  if command -v sudo >/dev/null; then SUDO="sudo"; else
-    echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; fi
-fi
-
 if ((${#missing[@]})); then
-  say "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) != 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO="sudo"; else
+      echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; fi
+  fi
+  echo "deps: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -57,7 +57,7 @@ stamp=npm/node_modules/.gtee-lock-sha256
 if [[ -f $stamp && "$(cat "$stamp")" == "$lock_hash" ]]; then
   say "npm tools: up to date with npm/package-lock.json"
 else
-  say "installing npm tools from npm/package-lock.json"
+  echo "deps: installing npm tools from npm/package-lock.json"
   (cd npm && ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$lock_hash" > "$stamp"
 fi

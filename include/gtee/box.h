@@ -17,7 +17,7 @@
 #define GTEE_BOX_HEADER_LEN 96
 #define GTEE_BOX_TAG_LEN 16
 #define GTEE_BOX_CHUNK_MIN 1024u
-#define GTEE_BOX_CHUNK_MAX (4u << 20)
+#define GTEE_BOX_CHUNK_MAX (2u << 20) /* 3 buffers of 2 MiB keep a run under 16 MiB resident */
 #define GTEE_BOX_CHUNK_DEFAULT (64u << 10)
 #define GTEE_BOX_CONTENT_ID_LEN GTEE_SHA256_LEN
 

@@ -19,13 +19,21 @@ struct gtee_enclave_launch {
     const char *config;      /* operator configuration text, measured; NULL: "" */
     int sim_quote_version;   /* sim only: 3 or 4; 0: default */
     int stderr_fd;           /* where the enclave's stderr goes; 0 or -1: inherit */
+    /* sgx: start through Gramine (docs/tee.md §10). gramine_dir holds the signed manifest
+     * gtee-enclave.manifest.sgx and gtee-enclave.sig; gramine_sgx is the loader (a name
+     * looked up on PATH, or a path; NULL: "gramine-sgx"). */
+    const char *gramine_dir;
+    const char *gramine_sgx;
 };
 
 struct gtee_enclave_proc {
     pid_t pid;
     int fd;                        /* the one socket */
     uint64_t next_id;
-    uint8_t binary_sha256[32];     /* what the host hashed and then executed */
+    uint8_t binary_sha256[32];     /* what the host hashed and then executed; under Gramine
+                                    * informational only (MRENCLAVE is the measurement) */
+    int gramine;                   /* started through gramine-sgx */
+    char notice[256];              /* the enclave's last NOTICE text ("" if none) */
 };
 
 struct gtee_enclave_info {
@@ -41,7 +49,11 @@ struct gtee_enclave_info {
 
 /* Opens the binary, hashes that descriptor and fexecve()s the same descriptor in a child,
  * so the file hashed is the file executed (docs/tee.md, "Measurement"). The enclave gets
- * the socket as fd 3, stdio, and an empty environment. */
+ * the socket as fd 3, stdio, and an empty environment.
+ * With gramine_dir (sgx only): runs `gramine-sgx gtee-enclave` in that directory with the
+ * socket as stdin and stdout, PATH as the only environment; the manifest fixes the
+ * enclave's arguments. sgx without gramine_dir is refused unless root names a fake
+ * device (tests): on hardware the enclave must run inside SGX. */
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p,
                        struct gtee_err *err) GTEE_MUST_USE;
 /* One request and its answer. An ERROR answer becomes its code and message in err. */

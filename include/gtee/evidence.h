@@ -155,15 +155,21 @@ int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gt
 void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it zeroed */
 
 /* For many verifications with the same collateral and anchors: parses the collateral's
- * certificate chains and CRLs and the anchors once, keeping a copy of the bytes they came
- * from. A verification uses a parsed object only while its bytes are still identical (so a
- * changed blob is parsed afresh); every signature, chain, CRL and validity check still runs
- * on every verification. */
+ * certificate chains and CRLs and the anchors once, and runs once every check that does not
+ * depend on the verification time (chains with CRLs to the anchors, CRL signatures,
+ * revocation, the TCB info and QE identity signatures), keeping a copy of the exact bytes
+ * each result came from. A verification uses a result only while all those bytes (anchors
+ * included) are identical, and still checks at its own time every validity window
+ * (certificates, CRLs, documents); anything else takes the full path. The results belong to
+ * col (no global state) and are only read by verifications. docs/evidence.md, "Prepared
+ * collateral". */
 int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *anchors,
                             struct gtee_err *err) GTEE_MUST_USE;
-/* Also keeps the PCK certificates of one Intel quote's certification data parsed, for
- * verifying many quotes of the same platform (they carry the same PCK chain). After
- * gtee_collateral_prepare; GTEE_ESTATE before it. */
+/* Also prepares the PCK chain of one Intel quote's certification data (verified as above,
+ * its SGX extensions parsed) and decodes its attestation key, for verifying many quotes of
+ * the same platform (they carry the same PCK chain bytes). A quote whose chain differs in any
+ * byte takes the full path; every quote's QE report signature, attestation key binding and
+ * quote signature are always checked. After gtee_collateral_prepare; GTEE_ESTATE before it. */
 int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
                                 struct gtee_err *err) GTEE_MUST_USE;
 

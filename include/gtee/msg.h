@@ -21,6 +21,7 @@ enum gtee_msg_type {
     GTEE_MSG_SEAL = 3,      /* policy u8 || data -> sealed blob */
     GTEE_MSG_UNSEAL = 4,    /* blob -> plaintext length u32 (the plaintext stays inside) */
     GTEE_MSG_RELAY = 5,     /* a box for the enclave -> host part, box for the client */
+    GTEE_MSG_NOTICE = 0x7e, /* unsolicited, request id 0: text for the operator's log */
     GTEE_MSG_ERROR = 0x7f,  /* code i32 || text (never secret values) */
 };
 #define GTEE_MSG_REPLY 0x8000u          /* set in the type of every answer */

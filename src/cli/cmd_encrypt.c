@@ -15,7 +15,7 @@ static const char usage[] =
     "Options:\n"
     "  -k, --key KEYFILE       key file made by 'gtee keygen' (must be mode 0600)\n"
     "  -a, --alg ALG           aes-256-gcm (default) or chacha20-poly1305\n"
-    "  -c, --chunk-size N      plaintext bytes per chunk, N, NK or NM (1K..4M, default 64K)\n"
+    "  -c, --chunk-size N      plaintext bytes per chunk, N, NK or NM (1K..2M, default 64K)\n"
     "  -f, --force             replace OUT if it exists\n"
     "      --json              print the result as one JSON object on stdout\n"
     "      --progress          always show a progress bar on stderr\n"

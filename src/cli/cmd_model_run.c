@@ -9,10 +9,7 @@
 #include "cli/cli.h"
 #include "cli/model.h"
 
-#if __has_include("gtee/dataset.h")
 #include "gtee/dataset.h"
-#define HAVE_NPY 1
-#endif
 
 #define MAX_IO 16
 
@@ -34,7 +31,6 @@ static const char run_usage[] =
     "Example:\n"
     "  gtee model run mlp.onnx --input batch.npy --out logits.npy\n";
 
-#ifdef HAVE_NPY
 static int load_input(const char *path, int dtype, struct gtee_ml_tensor *t, struct gtee_array *a,
                       struct gtee_err *err)
 {
@@ -76,7 +72,6 @@ static int save_output(const char *path, const struct gtee_ml_tensor *t, struct 
     free(tmp);
     return rc;
 }
-#endif
 
 int model_run(int argc, char **argv)
 {
@@ -117,11 +112,6 @@ int model_run(int argc, char **argv)
         return cli_usage_error("expected one argument MODEL.onnx");
     if (!n_in || !n_out)
         return cli_usage_error("--input and --out are required");
-#ifndef HAVE_NPY
-    (void)in_path;
-    (void)out_path;
-    return cli_fail(GTEE_EUNSUPPORTED, "this build has no .npy reader");
-#else
     struct gtee_ml_tensor in[MAX_IO], out[MAX_IO];
     struct gtee_array arr[MAX_IO];
     struct gtee_ml_options opt = { (int)threads };
@@ -182,5 +172,4 @@ out:
     gtee_ml_session_free(s);
     gtee_ml_model_free(m);
     return rc < 0 ? cli_fail_err(rc, &err) : rc;
-#endif
 }

@@ -11,6 +11,8 @@ int cmd_version(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_relay(int argc, char **argv);
 int cmd_evidence_get(int argc, char **argv);
 int cmd_enclave(int argc, char **argv);
 

@@ -60,7 +60,7 @@ static int run_help(const struct cli_cmd *table, size_t n, int argc, char **argv
     char **v;
     int rc;
 
-    if (argc <= 2) {
+    if (argc <= 2 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
         table_usage(stdout, table, n);
         return 0;
     }

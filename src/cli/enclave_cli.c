@@ -27,6 +27,8 @@ int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char 
             return -1;
         l->sim_quote_version = atoi(arg);
         return 1;
+    case 0x106: l->gramine_dir = arg; return 1;
+    case 0x107: l->gramine_sgx = arg; return 1;
     }
     return 0;
 }
@@ -64,9 +66,11 @@ int cli_enclave_start(struct gtee_enclave_launch *l, char *bin, size_t bin_len, 
     if (!l->tee)
         return cli_usage_error("--tee is required (sim, sgx, tdx, snp or auto)");
     if (!l->binary) {
-        if (find_binary(bin, bin_len) != 0)
+        /* Under Gramine the manifest names the binary; ours is only hashed for display. */
+        if (find_binary(bin, bin_len) == 0)
+            l->binary = bin;
+        else if (!l->gramine_dir)
             return cli_fail(GTEE_ENOTFOUND, "cannot find gtee-enclave (use --enclave PATH)");
-        l->binary = bin;
     }
     rc = gtee_enclave_start(l, p, &err);
     return rc ? cli_fail_err(rc, &err) : 0;
@@ -76,6 +80,9 @@ int cli_enclave_stop(struct gtee_enclave_proc *p)
 {
     int st = 0;
 
+    /* What the enclave reported about itself (under Gramine: the hardening it skipped). */
+    if (p->notice[0])
+        fprintf(stderr, "gtee-enclave: %s\n", p->notice);
     if (gtee_enclave_stop(p, &st) != 0)
         return cli_fail(GTEE_EIO, "could not reap the enclave process");
     if (WIFSIGNALED(st))

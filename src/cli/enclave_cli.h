@@ -8,14 +8,17 @@
 #include "gtee/enclave.h"
 
 /* getopt_long entries for --tee, --sim-dir, --root, --config, --enclave,
- * --sim-quote-version (values 0x100..0x105), handled by cli_enclave_opt. */
+ * --sim-quote-version, --gramine-dir, --gramine-sgx (values 0x100..0x107), handled by
+ * cli_enclave_opt. */
 #define CLI_ENCLAVE_LONGOPTS                                              \
     { "tee", required_argument, NULL, 0x100 },                            \
     { "sim-dir", required_argument, NULL, 0x101 },                        \
     { "root", required_argument, NULL, 0x102 },                           \
     { "config", required_argument, NULL, 0x103 },                         \
     { "enclave", required_argument, NULL, 0x104 },                        \
-    { "sim-quote-version", required_argument, NULL, 0x105 }
+    { "sim-quote-version", required_argument, NULL, 0x105 },             \
+    { "gramine-dir", required_argument, NULL, 0x106 },                    \
+    { "gramine-sgx", required_argument, NULL, 0x107 }
 
 #define CLI_ENCLAVE_OPTS_HELP                                                                  \
     "      --tee T            sim, sgx, tdx, snp or auto (auto never picks sim)\n"             \
@@ -24,7 +27,11 @@
     "      --root DIR         where the TEE interfaces live (default /; for tests)\n"          \
     "      --config TEXT      the enclave's configuration text (part of its measurement)\n"    \
     "      --enclave PATH     the gtee-enclave executable (default: $GTEE_ENCLAVE, else\n"     \
-    "                         gtee-enclave next to gtee)\n"
+    "                         gtee-enclave next to gtee)\n"                               \
+    "      --gramine-dir DIR  sgx: start the enclave with gramine-sgx in DIR, which holds\n"  \
+    "                         gtee-enclave.manifest.sgx and gtee-enclave.sig (required for\n" \
+    "                         sgx; MRENCLAVE is then the measurement)\n"                   \
+    "      --gramine-sgx PATH sgx: the Gramine loader (default: gramine-sgx on PATH)\n"
 
 /* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
 int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);

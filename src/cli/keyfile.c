@@ -162,7 +162,8 @@ int cli_keyfile_read(const char *path, struct gtee_box_key *key, struct gtee_err
     struct stat st;
     int fd, rc = GTEE_EIO;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO planted as the key file must not hang the open; it is refused below */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     ENSURE(fd >= 0, err, GTEE_EIO, "cannot open key file %s: %s", path, strerror(errno));
     ENSURE(fstat(fd, &st) == 0, err, GTEE_EIO, "cannot stat key file %s: %s", path, strerror(errno));
     ENSURE(S_ISREG(st.st_mode), err, GTEE_EFORMAT, "key file %s is not a regular file", path);

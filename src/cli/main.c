@@ -28,6 +28,8 @@ static const struct cli_cmd commands[] = {
     { "sim", "Simulated TEE device for development and CI (not secure): sim init DIR", cmd_sim },
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
     { "evidence", "TEE evidence: get it from the enclave; verify a quote or SEV-SNP report against collateral and a policy", cmd_evidence },
+    { "attest", "Connect to an enclave's attested channel and print its verified claims", cmd_attest },
+    { "relay", "Relay clients' TCP connections to an enclave application's attested channel", cmd_relay },
     { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
 };
 

@@ -39,6 +39,11 @@ int gtee_enclave_measurement(const uint8_t exe_sha256[32], const void *config, s
 /* Hardening (harden.c): not dumpable (so not ptrace-attachable without CAP_SYS_PTRACE),
  * no core files, OpenSSL's secure heap (locked, excluded from dumps) for private keys. */
 int gtee_enclave_harden(struct gtee_err *err) GTEE_MUST_USE;
+/* The hardening for an enclave running under Gramine on SGX (main.c decides, never for
+ * sim): skips what Gramine does not implement or the CPU makes irrelevant, and writes what
+ * it skipped to skipped[len] for the enclave to report (docs/tee.md §8, §10). After it,
+ * secret_alloc tolerates mlock/MADV_DONTDUMP failures. */
+int gtee_enclave_harden_gramine(char *skipped, size_t len, struct gtee_err *err) GTEE_MUST_USE;
 /* The seccomp allow-list of the message loop; anything else kills the process (SIGSYS). */
 int gtee_enclave_seccomp(struct gtee_err *err) GTEE_MUST_USE;
 /* Locked, dump-excluded, zeroed memory for secrets; free wipes first. */

@@ -1,4 +1,5 @@
-/* gtee-enclave: the enclave process. Started by the host (src/tee/launch.c) with one socket;
+/* gtee-enclave: the enclave process. Started by the host (src/tee/launch.c) with one socket
+ * (read from --fd, written to --out-fd: under Gramine, stdin and stdout);
  * hardens itself, measures itself, opens its TEE backend, derives its keys, then answers the
  * host's messages under a seccomp allow-list until the host closes the socket. */
 #include <errno.h>
@@ -34,7 +35,7 @@ const char *__lsan_default_options(void)
 #endif
 
 struct args {
-    int fd;
+    int fd, out_fd, gramine;
     const char *tee, *root, *sim_dir, *config;
     int sim_quote_version;
 };
@@ -45,12 +46,14 @@ static int parse(int argc, char **argv, struct args *a)
         { "fd", required_argument, NULL, 'f' },      { "tee", required_argument, NULL, 't' },
         { "root", required_argument, NULL, 'r' },    { "sim-dir", required_argument, NULL, 's' },
         { "config", required_argument, NULL, 'c' },  { "sim-quote-version", required_argument, NULL, 'q' },
+        { "out-fd", required_argument, NULL, 'o' },  { "gramine", no_argument, NULL, 'g' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     memset(a, 0, sizeof(*a));
     a->fd = -1;
+    a->out_fd = -1;
     a->config = "";
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -60,17 +63,62 @@ static int parse(int argc, char **argv, struct args *a)
         case 's': a->sim_dir = optarg; break;
         case 'c': a->config = optarg; break;
         case 'q': a->sim_quote_version = atoi(optarg); break;
+        case 'o': a->out_fd = atoi(optarg); break;
+        case 'g': a->gramine = 1; break;
         default: return -1;
         }
     }
+    if (a->out_fd < 0)
+        a->out_fd = a->fd;
     return (a->fd >= 0 && a->tee && optind == argc) ? 0 : -1;
+}
+
+/* --gramine (set only by the manifest's loader.argv, so covered by MRENCLAVE) says we run
+ * under Gramine on SGX. It is accepted only with the sgx backend and when Gramine's
+ * attestation pseudo-file exists under the root; then, and only then, the Linux-host
+ * hardening is relaxed (docs/tee.md §8, §10). sim, tdx and snp always get all of it.
+ * 1: Gramine, 0: not asked, -1: asked but refused. */
+static int under_gramine(const struct args *a)
+{
+    char p[4096];
+    int n;
+
+    if (!a->gramine)
+        return 0;
+    if (strcmp(a->tee, "sgx") != 0) {
+        fprintf(stderr, "gtee-enclave: --gramine is only for --tee sgx\n");
+        return -1;
+    }
+    n = snprintf(p, sizeof(p), "%s/dev/attestation/attestation_type", a->root ? a->root : "");
+    if (n <= 0 || (size_t)n >= sizeof(p) || access(p, R_OK) != 0) {
+        fprintf(stderr, "gtee-enclave: --gramine given but %s is missing: not under Gramine\n", p);
+        return -1;
+    }
+    return 1;
+}
+
+/* Under Gramine the application's stderr is multiplexed onto the host's stdout, which
+ * carries our replies (Gramine's pal_console.c): so notices travel as NOTICE messages in
+ * the stream instead, and the host logs them. */
+static void notice(int fd, const char *text)
+{
+    uint8_t *msg = NULL;
+    size_t len = 0;
+
+    /* Best effort: a host that cannot read it will fail its first request anyway. */
+    if (gtee_msg_encode(GTEE_MSG_NOTICE | GTEE_MSG_REPLY, 0, text, strlen(text), &msg, &len, NULL) == 0 &&
+        gtee_msg_send(fd, msg, len, NULL) != 0)
+        len = 0;
+    free(msg);
 }
 
 /* The configuration that is part of the measurement: what changes the enclave's behaviour
  * (backend, evidence format, the operator's config text), not where files live. */
 static int config_text(const struct args *a, char *out, size_t len)
 {
-    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n", a->tee, a->sim_quote_version, a->config);
+    /* "gramine=1" only when set, so every other configuration measures as before. */
+    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n%s", a->tee, a->sim_quote_version,
+                     a->config, a->gramine ? "gramine=1\n" : "");
 
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
@@ -89,7 +137,7 @@ static int hash_self(uint8_t out[32], struct gtee_err *err)
     return rc;
 }
 
-static int serve(struct gtee_enclave *e, int fd, struct gtee_err *err)
+static int serve(struct gtee_enclave *e, int fd, int out_fd, struct gtee_err *err)
 {
     for (;;) {
         uint8_t *msg = NULL, *reply = NULL;
@@ -101,7 +149,7 @@ static int serve(struct gtee_enclave *e, int fd, struct gtee_err *err)
         if (rc < 0) {
             /* A bad header: answer once, then end (the stream cannot be resynchronised). */
             if (gtee_msg_encode_error(0, rc, err->msg, &reply, &reply_len, NULL) == 0 &&
-                gtee_msg_send(fd, reply, reply_len, NULL) != 0)
+                gtee_msg_send(out_fd, reply, reply_len, NULL) != 0)
                 rc = GTEE_EIO; /* the host is gone as well */
             free(reply);
             return rc;
@@ -110,7 +158,7 @@ static int serve(struct gtee_enclave *e, int fd, struct gtee_err *err)
         free(msg);
         if (fatal < 0)
             return GTEE_FAIL(err, fatal, "enclave: out of memory");
-        rc = gtee_msg_send(fd, reply, reply_len, err);
+        rc = gtee_msg_send(out_fd, reply, reply_len, err);
         free(reply);
         if (rc < 0 || fatal)
             return rc < 0 ? rc : GTEE_EFORMAT;
@@ -125,18 +173,23 @@ int main(int argc, char **argv)
     char config[4096];
     uint8_t exe[32];
     struct args a;
-    int rc, n, told = 0;
+    char skipped[256];
+    int rc, n, told = 0, gramine;
 
-    /* First, before any secret exists. */
-    if (gtee_enclave_harden(&err) != 0) {
+    /* Parsing holds no secret; then hardening, before any secret exists. */
+    if (parse(argc, argv, &a) != 0 || (n = config_text(&a, config, sizeof(config))) < 0) {
+        fprintf(stderr, "usage: gtee-enclave --fd N [--out-fd N] --tee sim|sgx|tdx|snp [--root DIR] "
+                        "[--sim-dir DIR] [--sim-quote-version 3|4] [--config TEXT] [--gramine]\n");
+        return 2;
+    }
+    if ((gramine = under_gramine(&a)) < 0)
+        return 2;
+    if ((gramine ? gtee_enclave_harden_gramine(skipped, sizeof(skipped), &err) : gtee_enclave_harden(&err)) != 0) {
         fprintf(stderr, "gtee-enclave: %s\n", err.msg);
         return 1;
     }
-    if (parse(argc, argv, &a) != 0 || (n = config_text(&a, config, sizeof(config))) < 0) {
-        fprintf(stderr, "usage: gtee-enclave --fd N --tee sim|sgx|tdx|snp [--root DIR] [--sim-dir DIR] "
-                        "[--sim-quote-version 3|4] [--config TEXT]\n");
-        return 2;
-    }
+    if (gramine)
+        notice(a.out_fd, skipped);
     opt.root = a.root;
     opt.sim_dir = a.sim_dir;
     opt.sim_quote_version = a.sim_quote_version;
@@ -153,10 +206,12 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         rc = gtee_enclave_new(a.tee, &opt, exe, &e, &err);
-    if (rc == 0)
+    /* Gramine implements no seccomp (the host kernel's filter would see Gramine's own
+     * calls, not ours); the skip was announced above. */
+    if (rc == 0 && !gramine)
         rc = gtee_enclave_seccomp(&err);
     if (rc == 0) {
-        rc = serve(e, a.fd, &err);
+        rc = serve(e, a.fd, a.out_fd, &err);
     } else {
         /* Tell the host why we cannot serve: an unsolicited ERROR it reads as the answer
          * to its first request. */
@@ -164,7 +219,7 @@ int main(int argc, char **argv)
         size_t msg_len = 0;
 
         told = gtee_msg_encode_error(0, err.code ? err.code : rc, err.msg, &msg, &msg_len, NULL) == 0 &&
-               gtee_msg_send(a.fd, msg, msg_len, NULL) == 0;
+               gtee_msg_send(a.out_fd, msg, msg_len, NULL) == 0;
         free(msg);
     }
     gtee_enclave_free(e);

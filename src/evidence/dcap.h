@@ -104,6 +104,8 @@ void verdict_add_advisory(struct gtee_verdict *v, const char *id);
 /* ecdsa.c: ECDSA P-256/SHA-256 over msg with a raw r||s signature. */
 int dcap_ecdsa_verify_pkey(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t sig[64]);
 int dcap_ecdsa_verify_raw(const uint8_t pub_xy[64], const uint8_t *msg, size_t len, const uint8_t sig[64]);
+/* The P-256 public key x||y as an EVP_PKEY (NULL if it is not a point of the curve). */
+EVP_PKEY *dcap_ecdsa_pkey_raw(const uint8_t pub_xy[64]);
 
 /* pck_ext.c: the SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
 struct pck_ext {
@@ -117,6 +119,7 @@ struct pck_ext {
 int dcap_pck_ext_parse(X509 *pck, struct pck_ext *ext, struct gtee_err *err) GTEE_MUST_USE;
 
 /* x509chain.c: trust store over the anchors and CRLs, and chain checks. */
+struct dcap_fast;
 struct dcap_trust {
     X509_STORE *store;
     X509 *intel_root;
@@ -124,6 +127,8 @@ struct dcap_trust {
     int64_t at;
     bool have_crls;
     int64_t crl_next_update; /* earliest nextUpdate of the CRLs, 0 if none */
+    bool untimed;            /* preparation: every check except the validity windows */
+    const struct dcap_fast *fast; /* store borrowed from prepared collateral (not freed) */
 };
 int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const struct gtee_collateral *col,
                     int64_t at, struct gtee_verdict *v, struct gtee_err *err) GTEE_MUST_USE;
@@ -144,6 +149,43 @@ STACK_OF(X509) *dcap_pem_chain(const struct gtee_collateral *col, const uint8_t 
  * certificate by names[depth]. On success sets *simulated when the anchor is the sim root. */
 bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
                        const char *const *names, bool *simulated, struct gtee_verdict *v);
+
+/* prepared_fast.c: results of the time-independent checks, computed once by
+ * gtee_collateral_prepare(_pck) for the exact bytes they came from (docs/evidence.md,
+ * "Prepared collateral"). A path is a chain that passed X509_verify_cert with
+ * X509_V_FLAG_NO_CHECK_TIME (signatures, issuers, constraints, CRL signatures and
+ * revocation); the validity windows of its certificates and of the CRLs are what each
+ * verification still checks. */
+#define DCAP_PATH_MAX 10
+struct dcap_path {
+    bool ok;
+    bool simulated;
+    int n;
+    int64_t not_before[DCAP_PATH_MAX], not_after[DCAP_PATH_MAX];
+};
+/* Prepared verification of the PEM chain; *path filled (ok false on any failure). */
+void dcap_chain_verify_untimed(struct dcap_trust *t, STACK_OF(X509) *chain, struct dcap_path *path);
+/* The prepared results, if col was prepared with these exact anchors and CRL bytes. */
+const struct dcap_fast *dcap_fast_match(const struct gtee_collateral *col, const struct gtee_anchors *a);
+/* Borrows the prepared trust store (same anchors, same CRLs) for a verification at `at`. */
+void dcap_fast_trust(const struct dcap_fast *f, int64_t at, struct dcap_trust *t);
+/* Every certificate of path and every CRL strictly inside its window at `at`. */
+bool dcap_fast_window_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at);
+/* The prepared PCK chain if pem is byte for byte the one prepared and verified (else NULL:
+ * the full path). */
+const struct dcap_path *dcap_fast_pck(const struct dcap_fast *f, const uint8_t *pem, size_t len,
+                                      STACK_OF(X509) **chain, const struct pck_ext **ext);
+/* A signed collateral document verified at preparation (chain path and the signature over its
+ * value), if doc and chain are byte for byte the prepared ones; NULL otherwise. */
+const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, const struct gtee_blob *doc,
+                                      const struct gtee_blob *chain, size_t *off, size_t *len);
+struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const struct gtee_anchors *a);
+int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len, const uint8_t att_key[64]);
+/* The decoded attestation key of the prepared quote if att_key is byte for byte the same
+ * (owned by f; NULL otherwise). */
+EVP_PKEY *dcap_fast_att_key(const struct dcap_fast *f, const uint8_t att_key[64]);
+void dcap_fast_free(struct dcap_fast *f);
+const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col);
 
 /* tcb_info.c (parsers) and collateral.c (signed-JSON splitter): Intel TCB info v3 and QE
  * identity v2. */
@@ -201,10 +243,11 @@ int dcap_qe_identity_parse(const uint8_t *json, size_t len, struct qe_identity *
 /* "2025-06-19T10:56:11Z" -> unix seconds. */
 int dcap_time_parse(const char *s, int64_t *out);
 
-/* prepared.c: the parse of a signed document's value, if these exact bytes were prepared. */
-bool dcap_prepared_tcb_info(const struct gtee_collateral *col, const uint8_t *val, size_t len, struct tcb_info *ti);
-bool dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t *val, size_t len,
-                               struct qe_identity *qi);
+/* prepared.c: the parse of a signed document's value, if these exact bytes were prepared
+ * (owned by the prepared collateral; NULL otherwise). */
+const struct tcb_info *dcap_prepared_tcb_info(const struct gtee_collateral *col, const uint8_t *val, size_t len);
+const struct qe_identity *dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t *val,
+                                                    size_t len);
 
 /* verdict.c: Intel's status convergence. */
 enum gtee_tcb_status tcb_status_merge(enum gtee_tcb_status a, enum gtee_tcb_status b);

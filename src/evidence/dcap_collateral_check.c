@@ -2,6 +2,7 @@
  * signing key whose chain reaches a trust anchor, and is inside its validity window at the
  * verification time (Intel PCS API v4; QVL "TCB Info"/"Enclave Identity" verification). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509.h>
@@ -20,12 +21,20 @@ static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const st
     struct gtee_err e = {0};
     uint8_t sig[64];
     STACK_OF(X509) *chain = NULL;
+    const struct dcap_path *path;
     bool ok = false, sim = false;
 
     if (!doc->p || !chain_pem->p) {
         snprintf(code, sizeof(code), "collateral.%s.missing", what);
         verdict_add(c->v, code, "collateral: %s or its issuer chain is missing", what);
         return false;
+    }
+    /* Prepared: these exact document and chain bytes passed the chain checks (all but the
+     * validity windows, checked now) and the signature over the same value bytes. */
+    path = dcap_fast_doc(c->trust->fast, strcmp(key, "tcbInfo") == 0, doc, chain_pem, off, len);
+    if (path && dcap_fast_window_ok(c->trust->fast, path, c->at)) {
+        dcap_note_anchor(c, path->simulated);
+        return true;
     }
     if (dcap_signed_json_split(doc->p, doc->len, key, off, len, sig, &e) < 0) {
         snprintf(code, sizeof(code), "collateral.%s.malformed", what);
@@ -72,21 +81,29 @@ static void window(struct dcap_ctx *c, const char *what, int64_t issue, int64_t 
         c->v->claims.collateral_next_update = next;
 }
 
-bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti)
+bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct tcb_info **out)
 {
+    const struct tcb_info *ti;
     size_t off, len;
     struct gtee_err e = {0};
-
     bool trusted;
 
     off = len = 0;
+    *out = NULL;
     trusted = signed_doc(c, &c->col->tcb_info, &c->col->tcb_info_chain, "tcbInfo", "tcb_info", &off, &len);
     if (!len)
         return false;
-    if (!dcap_prepared_tcb_info(c->col, c->col->tcb_info.p + off, len, ti) &&
-        dcap_tcb_info_parse(c->col->tcb_info.p + off, len, ti, &e) < 0) {
-        verdict_add(c->v, "collateral.tcb_info.malformed", "%s", e.msg);
-        return false;
+    ti = dcap_prepared_tcb_info(c->col, c->col->tcb_info.p + off, len);
+    if (!ti) {
+        if (!*buf && !(*buf = calloc(1, sizeof(**buf)))) {
+            verdict_add(c->v, "evidence.internal", "out of memory");
+            return false;
+        }
+        if (dcap_tcb_info_parse(c->col->tcb_info.p + off, len, *buf, &e) < 0) {
+            verdict_add(c->v, "collateral.tcb_info.malformed", "%s", e.msg);
+            return false;
+        }
+        ti = *buf;
     }
     window(c, "tcb_info", ti->issue_date, ti->next_update);
     if (!trusted)
@@ -96,25 +113,34 @@ bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti)
                     ti->tdx ? "TDX" : "SGX", gtee_tee_type_name(c->q->tee));
         return false;
     }
+    *out = ti;
     return true;
 }
 
-bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi)
+bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity **buf, const struct qe_identity **out)
 {
+    const struct qe_identity *qi;
     size_t off, len;
     struct gtee_err e = {0};
-
     bool trusted;
 
     off = len = 0;
+    *out = NULL;
     trusted = signed_doc(c, &c->col->qe_identity, &c->col->qe_identity_chain, "enclaveIdentity", "qe_identity",
                          &off, &len);
     if (!len)
         return false;
-    if (!dcap_prepared_qe_identity(c->col, c->col->qe_identity.p + off, len, qi) &&
-        dcap_qe_identity_parse(c->col->qe_identity.p + off, len, qi, &e) < 0) {
-        verdict_add(c->v, "collateral.qe_identity.malformed", "%s", e.msg);
-        return false;
+    qi = dcap_prepared_qe_identity(c->col, c->col->qe_identity.p + off, len);
+    if (!qi) {
+        if (!*buf && !(*buf = calloc(1, sizeof(**buf)))) {
+            verdict_add(c->v, "evidence.internal", "out of memory");
+            return false;
+        }
+        if (dcap_qe_identity_parse(c->col->qe_identity.p + off, len, *buf, &e) < 0) {
+            verdict_add(c->v, "collateral.qe_identity.malformed", "%s", e.msg);
+            return false;
+        }
+        qi = *buf;
     }
     window(c, "qe_identity", qi->issue_date, qi->next_update);
     if (!trusted)
@@ -124,6 +150,7 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi)
                     qi->td_qe ? "TD_QE" : "QE", gtee_tee_type_name(c->q->tee));
         return false;
     }
+    *out = qi;
     return true;
 }
 

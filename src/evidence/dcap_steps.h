@@ -17,8 +17,10 @@ struct dcap_ctx {
 };
 
 void dcap_note_anchor(struct dcap_ctx *c, bool simulated);
-bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info *ti);
-bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity *qi);
+/* Each sets *out to the document's parse: the prepared one for prepared bytes, else parsed
+ * into *buf (allocated here, freed by the caller). */
+bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct tcb_info **out);
+bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity **buf, const struct qe_identity **out);
 void dcap_note_crl_times(struct dcap_ctx *c);
 /* dcap_tcb.c: QE identity match, platform TCB level, TDX module, status convergence. */
 void dcap_eval_tcb(struct dcap_ctx *c, const struct pck_ext *ext, const struct tcb_info *ti,

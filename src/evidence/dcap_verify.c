@@ -21,10 +21,25 @@ void dcap_note_anchor(struct dcap_ctx *c, bool simulated)
 
 /* The PCK chain (certification data type 5); returns the leaf (owned by *chain) even when
  * the chain fails, so that the signature checks still report; *trusted says whether it passed. */
-static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain, bool *trusted)
+static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain, bool *trusted,
+                             const struct pck_ext **prepared_ext)
 {
+    const struct dcap_path *path;
     bool sim = false;
 
+    /* The prepared PCK chain: these exact bytes passed every check but the validity windows
+     * against this exact trust store; the windows are checked now. Otherwise the full path. */
+    path = dcap_fast_pck(c->trust->fast, c->q->cert_data.p, c->q->cert_data.len, chain, prepared_ext);
+    if (path && dcap_fast_window_ok(c->trust->fast, path, c->at)) {
+        *trusted = true;
+        dcap_note_anchor(c, path->simulated);
+        return sk_X509_value(*chain, 0);
+    }
+    if (path) {
+        sk_X509_pop_free(*chain, X509_free);
+        *chain = NULL;
+    }
+    *prepared_ext = NULL;
     *chain = dcap_pem_chain(c->col, c->q->cert_data.p, c->q->cert_data.len, "pck.chain", pck_names, c->v);
     if (!*chain)
         return NULL;
@@ -44,6 +59,7 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck)
     const struct dcap_quote *q = c->q;
     uint8_t buf[DCAP_ATT_KEY_LEN + 4096], h[GTEE_SHA256_LEN];
     static const uint8_t zero[32];
+    EVP_PKEY *att;
 
     if (pck && dcap_ecdsa_verify_pkey(X509_get0_pubkey(pck), q->qe_report.p, q->qe_report.len,
                                       q->qe_report_sig.p) != 0)
@@ -61,7 +77,10 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck)
                         "(offset %zu) and QE authentication data (offset %zu)", q->qe_report.off + 320,
                         q->att_key.off, q->qe_auth.off);
     }
-    if (dcap_ecdsa_verify_raw(q->att_key.p, c->raw, q->signed_len, q->signature.p) != 0)
+    /* The attestation key decoded at preparation when it is byte for byte the same. */
+    att = dcap_fast_att_key(c->trust->fast, q->att_key.p);
+    if ((att ? dcap_ecdsa_verify_pkey(att, c->raw, q->signed_len, q->signature.p)
+             : dcap_ecdsa_verify_raw(q->att_key.p, c->raw, q->signed_len, q->signature.p)) != 0)
         verdict_add(c->v, "quote.signature", "quote signature (offset %zu) invalid over header (0..47) and body "
                     "(%zu..%zu) under the attestation key (offset %zu)", q->signature.off, q->body.off,
                     q->body.off + q->body.len - 1, q->att_key.off);
@@ -103,9 +122,13 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
     struct dcap_ctx c = { quote, len, q, col, &trust, at, v, 0 };
     static const struct gtee_collateral none;
     STACK_OF(X509) *pck_chain = NULL;
-    struct tcb_info *ti = NULL;
-    struct qe_identity *qi = NULL;
+    struct tcb_info *ti_buf = NULL;
+    struct qe_identity *qi_buf = NULL;
+    const struct tcb_info *ti;
+    const struct qe_identity *qi;
     struct pck_ext ext;
+    const struct pck_ext *prepared_ext = NULL;
+    const struct dcap_fast *fast;
     struct gtee_err e = {0};
     bool ti_ok, qi_ok, ext_ok = false, pck_trusted = false;
     X509 *pck;
@@ -115,36 +138,34 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
         c.col = col = &none;
     if (memcmp(q->qe_vendor_id, DCAP_QE_VENDOR_INTEL, 16) != 0)
         verdict_add(v, "quote.header.qe_vendor", "quote header QE vendor ID (offset 12) is not Intel's");
-    if (dcap_trust_init(&trust, anchors, col, at, v, &e) < 0) {
+    /* Prepared with these exact anchors and CRLs: the trust store built then. */
+    if ((fast = dcap_fast_match(col, anchors)) != NULL) {
+        dcap_fast_trust(fast, at, &trust);
+    } else if (dcap_trust_init(&trust, anchors, col, at, v, &e) < 0) {
         verdict_add(v, "evidence.anchors", "%s", e.msg);
         return;
     }
-    ti = calloc(1, sizeof(*ti));
-    qi = calloc(1, sizeof(*qi));
-    if (!ti || !qi) {
-        verdict_add(v, "evidence.internal", "out of memory");
-        goto out;
-    }
-    pck = check_pck_chain(&c, &pck_chain, &pck_trusted);
+    pck = check_pck_chain(&c, &pck_chain, &pck_trusted, &prepared_ext);
     check_signatures(&c, pck);
     if (pck && pck_trusted) {
-        if (dcap_pck_ext_parse(pck, &ext, &e) < 0)
+        if (prepared_ext)
+            ext = *prepared_ext;
+        if (!prepared_ext && dcap_pck_ext_parse(pck, &ext, &e) < 0)
             verdict_add(v, "pck.extensions", "%s", e.msg);
         else
             ext_ok = true;
         if (ext_ok)
             memcpy(v->claims.fmspc, ext.fmspc, GTEE_FMSPC_LEN);
     }
-    ti_ok = dcap_check_tcb_info(&c, ti);
-    qi_ok = dcap_check_qe_identity(&c, qi);
+    ti_ok = dcap_check_tcb_info(&c, &ti_buf, &ti);
+    qi_ok = dcap_check_qe_identity(&c, &qi_buf, &qi);
     dcap_note_crl_times(&c);
     if (c.anchors_seen == 3)
         verdict_add(v, "evidence.mixed_anchors", "some chains reach the Intel root and some the simulated root");
     v->claims.simulated = (c.anchors_seen & 2) != 0;
     dcap_eval_tcb(&c, ext_ok ? &ext : NULL, ti_ok ? ti : NULL, qi_ok ? qi : NULL);
-out:
-    free(ti);
-    free(qi);
+    free(ti_buf);
+    free(qi_buf);
     sk_X509_pop_free(pck_chain, X509_free);
     dcap_trust_free(&trust);
 }

@@ -46,13 +46,12 @@ int dcap_ecdsa_verify_pkey(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const
     return rc;
 }
 
-int dcap_ecdsa_verify_raw(const uint8_t pub_xy[64], const uint8_t *msg, size_t len, const uint8_t sig[64])
+EVP_PKEY *dcap_ecdsa_pkey_raw(const uint8_t pub_xy[64])
 {
     uint8_t pub[65];
     OSSL_PARAM params[3];
     EVP_PKEY_CTX *pctx = NULL;
     EVP_PKEY *pkey = NULL;
-    int rc = GTEE_EKEY;
 
     pub[0] = 0x04;
     memcpy(pub + 1, pub_xy, 64);
@@ -60,10 +59,18 @@ int dcap_ecdsa_verify_raw(const uint8_t pub_xy[64], const uint8_t *msg, size_t l
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
     params[2] = OSSL_PARAM_construct_end();
     pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (pctx && EVP_PKEY_fromdata_init(pctx) == 1 && EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1)
-        rc = dcap_ecdsa_verify_pkey(pkey, msg, len, sig);
-    EVP_PKEY_free(pkey);
+    if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 || EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        pkey = NULL;
     EVP_PKEY_CTX_free(pctx);
     ERR_clear_error();
+    return pkey;
+}
+
+int dcap_ecdsa_verify_raw(const uint8_t pub_xy[64], const uint8_t *msg, size_t len, const uint8_t sig[64])
+{
+    EVP_PKEY *pkey = dcap_ecdsa_pkey_raw(pub_xy);
+    int rc = pkey ? dcap_ecdsa_verify_pkey(pkey, msg, len, sig) : GTEE_EKEY;
+
+    EVP_PKEY_free(pkey);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* Prepared collateral: the certificate chains, CRLs and anchors parsed once for many
  * verifications (OpenSSL 3 spends more time decoding a certificate's key than verifying a
- * signature). Each parsed object is used only while the bytes it came from are unchanged. */
+ * signature). Each parsed object is used only while the bytes it came from are unchanged.
+ * The time-independent verification results are in prepared_fast.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct gtee_collateral_prepared {
     struct cached_chain pck_chain; /* from gtee_collateral_prepare_pck */
     struct cached_crl pck_crl, root_crl;
     struct cached_cert intel_root, sim_root;
+    struct dcap_fast *fast; /* time-independent results (prepared_fast.c); NULL: none */
 };
 
 static bool same(const uint8_t *src, size_t len, const uint8_t *p, size_t n)
@@ -148,6 +150,7 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     free(pr->root_crl.src);
     free(pr->intel_root.src);
     free(pr->sim_root.src);
+    dcap_fast_free(pr->fast);
     free(pr);
 }
 
@@ -179,6 +182,7 @@ int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_ancho
         cert_prepare(&pr->sim_root, a->sim_root_der, a->sim_root_len);
     prepared_free(col->prepared);
     col->prepared = pr;
+    pr->fast = dcap_fast_prepare(col, a);
     ERR_clear_error();
     rc = 0;
 out:
@@ -272,25 +276,28 @@ X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, 
     return NULL;
 }
 
-bool dcap_prepared_tcb_info(const struct gtee_collateral *col, const uint8_t *val, size_t len, struct tcb_info *ti)
+const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col)
+{
+    return col && col->prepared ? col->prepared->fast : NULL;
+}
+
+const struct tcb_info *dcap_prepared_tcb_info(const struct gtee_collateral *col, const uint8_t *val, size_t len)
 {
     const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
 
     if (!pr || !pr->tcb_info.parsed || !same(pr->tcb_info.src, pr->tcb_info.len, val, len))
-        return false;
-    memcpy(ti, pr->tcb_info.parsed, sizeof(*ti));
-    return true;
+        return NULL;
+    return pr->tcb_info.parsed;
 }
 
-bool dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t *val, size_t len,
-                               struct qe_identity *qi)
+const struct qe_identity *dcap_prepared_qe_identity(const struct gtee_collateral *col, const uint8_t *val,
+                                                    size_t len)
 {
     const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
 
     if (!pr || !pr->qe_identity.parsed || !same(pr->qe_identity.src, pr->qe_identity.len, val, len))
-        return false;
-    memcpy(qi, pr->qe_identity.parsed, sizeof(*qi));
-    return true;
+        return NULL;
+    return pr->qe_identity.parsed;
 }
 
 int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
@@ -310,7 +317,8 @@ int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evid
     memset(&col->prepared->pck_chain, 0, sizeof(col->prepared->pck_chain));
     chain_prepare(&col->prepared->pck_chain, &pem);
     ENSURE(col->prepared->pck_chain.certs != NULL, err, GTEE_EFORMAT, "collateral: the PCK chain does not decode");
-    rc = 0;
+    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, pem.p, pem.len, q->att_key.p) : 0;
+    ENSURE(rc == 0, err, rc, "collateral: out of memory");
 out:
     free(q);
     return rc;

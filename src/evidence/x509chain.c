@@ -2,6 +2,7 @@
  * of the collateral, verified with OpenSSL's X509_STORE at the caller's time, against the
  * trust anchors (pinned Intel root, optional simulated root), with the CRLs when supplied.
  * OpenSSL's errors become reasons naming the certificate and the problem. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,6 +101,10 @@ void dcap_trust_free(struct dcap_trust *t)
 {
     if (!t)
         return;
+    if (t->fast) { /* borrowed from the prepared collateral, which owns it */
+        memset(t, 0, sizeof(*t));
+        return;
+    }
     X509_STORE_free(t->store);
     X509_free(t->intel_root);
     X509_free(t->sim_root);
@@ -202,8 +207,30 @@ static const char *problem(int e)
     }
 }
 
-bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what, const char *const *names,
-                       bool *simulated, struct gtee_verdict *v)
+/* Records the validity windows of the built chain, for the per-call checks of a prepared
+ * path. False if a time does not convert or the chain is too long (the path is then not used). */
+static bool record_path(STACK_OF(X509) *built, struct dcap_path *path)
+{
+    struct tm tm;
+
+    path->n = sk_X509_num(built);
+    if (path->n < 1 || path->n > DCAP_PATH_MAX)
+        return false;
+    for (int i = 0; i < path->n; i++) {
+        X509 *x = sk_X509_value(built, i);
+
+        if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+            return false;
+        path->not_before[i] = (int64_t)timegm(&tm);
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+            return false;
+        path->not_after[i] = (int64_t)timegm(&tm);
+    }
+    return true;
+}
+
+static bool chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what, const char *const *names,
+                         bool *simulated, struct gtee_verdict *v, struct dcap_path *path)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *untrusted = NULL;
@@ -220,7 +247,10 @@ bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *
     (void)sk_X509_shift(untrusted);
     if (X509_STORE_CTX_init(ctx, t->store, sk_X509_value(chain, 0), untrusted) != 1)
         goto fail;
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)t->at);
+    if (t->untimed)
+        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+    else
+        X509_STORE_CTX_set_time(ctx, 0, (time_t)t->at);
     if (t->have_crls)
         X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     if (X509_verify_cert(ctx) != 1) {
@@ -244,7 +274,7 @@ bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *
     if (simulated && t->sim_root && built &&
         X509_cmp(sk_X509_value(built, sk_X509_num(built) - 1), t->sim_root) == 0)
         *simulated = true;
-    ok = true;
+    ok = !path || record_path(built, path);
     goto done;
 fail:
     snprintf(code, sizeof(code), "%s.invalid", what);
@@ -254,4 +284,25 @@ done:
     X509_STORE_CTX_free(ctx);
     ERR_clear_error();
     return ok;
+}
+
+bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what, const char *const *names,
+                       bool *simulated, struct gtee_verdict *v)
+{
+    return chain_verify(t, chain, what, names, simulated, v, NULL);
+}
+
+void dcap_chain_verify_untimed(struct dcap_trust *t, STACK_OF(X509) *chain, struct dcap_path *path)
+{
+    struct gtee_verdict *scratch = calloc(1, sizeof(*scratch));
+    bool sim = false;
+
+    memset(path, 0, sizeof(*path));
+    if (!scratch)
+        return;
+    t->untimed = true;
+    path->ok = chain_verify(t, chain, "prepare", NULL, &sim, scratch, path) && scratch->n_reasons == 0;
+    t->untimed = false;
+    path->simulated = sim;
+    free(scratch);
 }

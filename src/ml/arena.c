@@ -28,6 +28,18 @@ static bool inplace_op(const char *op)
     return false;
 }
 
+/* Operators whose output may be the very bytes of their first input (same elements, same
+ * order): a reshape of a graph input is a view of the caller's buffer, never written. */
+static bool view_op(const char *op)
+{
+    static const char *const ops[] = { "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity" };
+
+    for (size_t i = 0; i < GTEE_ARRAY_LEN(ops); i++)
+        if (!strcmp(op, ops[i]))
+            return true;
+    return false;
+}
+
 static int cmp_slot(const void *a, const void *b)
 {
     const struct slot *x = a, *y = b;
@@ -100,6 +112,22 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
     for (size_t i = 0; i < m->n_outputs; i++) {
         out[m->outputs[i]] = true;
         last[m->outputs[i]] = m->n_nodes;
+    }
+    /* Views of graph inputs take no slice; not in the arena, nothing writes them in place. */
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct ml_node *n = &m->nodes[i];
+        int32_t a = n->n_in ? n->in[0] : -1, b = n->out[0];
+
+        if (a < 0 || b < 0 || !arena[b] || !view_op(n->op_type))
+            continue;
+        if (m->values[a].kind == ML_VAL_INPUT && !p->known[a])
+            p->view[b] = a;
+        else if (p->view[a] >= 0)
+            p->view[b] = p->view[a];
+        else
+            continue;
+        arena[b] = false;
+        p->unplanned_size -= size[b];
     }
     /* In-place: output 0 takes input 0's slice when input 0 dies here. */
     for (size_t i = 0; i < m->n_nodes; i++) {

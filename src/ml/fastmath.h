@@ -9,6 +9,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Hot loops get an AVX2 clone beside the baseline x86-64 one, picked at load time by the
+ * CPU (GCC/clang target_clones, glibc ifunc); elsewhere a plain function. Element-wise
+ * results do not depend on the clone; sums may round differently between clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(GTEE_ML_NO_CLONES)
+#define ML_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define ML_HOT
+#endif
+
 static inline float ml_expf(float x)
 {
     const float magic = 12582912.0f; /* 1.5 * 2^23 */

@@ -158,6 +158,7 @@ struct ml_plan {
     size_t *offset;               /* arena offset per value (SIZE_MAX: not in arena) */
     size_t arena_size, unplanned_size, work_size;
     uint8_t *arena;
+    int32_t *view;                /* per value: the graph input it views (a reshape of it), or -1 */
     struct gtee_ml_tensor **ptrs; /* per node: its n_in + n_out tensor pointers */
     size_t *ptr_off;              /* per node: index of its first pointer */
 };

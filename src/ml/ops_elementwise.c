@@ -41,7 +41,7 @@ static int infer_binary(struct ml_kernel *k)
 }
 
 #define ROW_F32(fname, expr)                                                              \
-    static void fname(void *o, const void *const *in, const size_t *st, size_t n, const void *c) \
+    ML_HOT static void fname(void *o, const void *const *in, const size_t *st, size_t n, const void *c) \
     {                                                                                     \
         const float *a = in[0], *b = in[1];                                               \
         float *y = o;                                                                     \
@@ -55,7 +55,22 @@ ROW_F32(add_f32, x + z)
 ROW_F32(sub_f32, x - z)
 ROW_F32(mul_f32, x * z)
 ROW_F32(div_f32, x / z)
-ROW_F32(pow_f32, powf(x, z))
+ROW_F32(pow_any_f32, powf(x, z))
+
+/* Pow by a scalar 2 (the square in decomposed LayerNorm) is x * x, correctly rounded as
+ * powf is; other exponents go to powf. */
+ML_HOT static void pow_f32(void *o, const void *const *in, const size_t *st, size_t n, const void *c)
+{
+    const float *a = in[0], *b = in[1];
+    float *y = o;
+
+    if (!st[1] && b[0] == 2.0f && st[0]) {
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[i] * a[i];
+    } else {
+        pow_any_f32(o, in, st, n, c);
+    }
+}
 
 /* int64 arithmetic wraps like two's complement hardware (as ONNX Runtime does) and a
  * division by zero or INT64_MIN / -1 yields 0 instead of trapping. */
@@ -163,7 +178,7 @@ struct unary_job {
 };
 
 /* Relu and Sigmoid get loops the compiler can vectorize; the rest call libm per element. */
-static void unary_range(void *arg, size_t lo, size_t hi)
+ML_HOT static void unary_range(void *arg, size_t lo, size_t hi)
 {
     const struct unary_job *j = arg;
     const float *x = j->x;

@@ -49,7 +49,7 @@ static int infer_reduce_mean(struct ml_kernel *k)
     return 0;
 }
 
-static int fwd_reduce_mean(struct ml_kernel *k)
+ML_HOT static int fwd_reduce_mean(struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *x = k->in[0];
     const float *xp = x->data;
@@ -62,6 +62,22 @@ static int fwd_reduce_mean(struct ml_kernel *k)
     if (reduce_axes(k, red, &keep) < 0)
         return GTEE_EFORMAT;
     ny = (size_t)ml_elems(k->out[0]);
+    int first = r; /* reduced axes a suffix [first, r): one contiguous row per output */
+    while (first > 0 && red[first - 1])
+        first--;
+    bool suffix = first < r;
+    for (int d = 0; d < first; d++)
+        suffix = suffix && !red[d];
+    if (suffix) {
+        size_t len = ny ? n / ny : 0;
+        for (size_t o = 0; o < ny; o++) {
+            double sum = 0;
+            for (size_t i = 0; i < len; i++)
+                sum += xp[o * len + i];
+            yp[o] = len ? (float)(sum / (double)len) : NAN;
+        }
+        return 0;
+    }
     for (int d = r - 1; d >= 0; d--) {
         ostride[d] = red[d] ? 0 : acc;
         acc *= red[d] ? 1 : (size_t)x->dim[d];
@@ -130,7 +146,7 @@ struct softmax_job {
     size_t n, inner;
 };
 
-static void softmax_range(void *arg, size_t lo, size_t hi)
+ML_HOT static void softmax_range(void *arg, size_t lo, size_t hi)
 {
     const struct softmax_job *j = arg;
 
@@ -216,7 +232,7 @@ static int infer_ln(struct ml_kernel *k)
     return 0;
 }
 
-static int fwd_ln(struct ml_kernel *k)
+ML_HOT static int fwd_ln(struct ml_kernel *k)
 {
     const float *x = k->in[0]->data, *sc = k->in[1]->data, *b = ml_in(k, 2) ? k->in[2]->data : NULL;
     float *y = k->out[0]->data, eps;

@@ -142,7 +142,8 @@ static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct g
     p->offset = malloc((m->n_values + 1) * sizeof(*p->offset));
     p->ptrs = calloc(nptr + 1, sizeof(*p->ptrs));
     p->ptr_off = calloc(m->n_nodes + 1, sizeof(*p->ptr_off));
-    if (!p->vals || !p->known || !p->folded || !p->offset || !p->ptrs || !p->ptr_off)
+    p->view = malloc((m->n_values + 1) * sizeof(*p->view));
+    if (!p->vals || !p->known || !p->folded || !p->offset || !p->ptrs || !p->ptr_off || !p->view)
         return GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
     nptr = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
@@ -155,6 +156,7 @@ static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct g
     }
     for (size_t v = 0; v < m->n_values; v++) {
         p->offset[v] = SIZE_MAX;
+        p->view[v] = -1;
         if (m->values[v].kind == ML_VAL_INIT) {
             p->vals[v] = m->values[v].decl;
             p->known[v] = 1;
@@ -239,6 +241,7 @@ void ml_plan_free(struct ml_plan *p)
     free(p->offset);
     free(p->ptrs);
     free(p->ptr_off);
+    free(p->view);
     free(p->arena);
     memset(p, 0, sizeof(*p));
 }

@@ -117,6 +117,9 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
     for (size_t i = 0; i < n_inputs; i++)
         if (!s->plan.known[m->inputs[i]])
             s->plan.vals[m->inputs[i]].data = inputs[i].data;
+    for (size_t v = 0; v < m->n_values; v++)
+        if (s->plan.view[v] >= 0)
+            s->plan.vals[v].data = s->plan.vals[s->plan.view[v]].data;
     openblas_set_num_threads(s->threads);
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_kernel k;

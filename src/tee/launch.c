@@ -1,5 +1,6 @@
-/* Host side of the enclave boundary: start the enclave from a measured descriptor, exchange
- * messages over one socketpair, parse the INFO answer, stop. */
+/* Host side of the enclave boundary: start the enclave from a measured descriptor (or, for
+ * SGX, through Gramine's loader), exchange messages over one socketpair, parse the INFO
+ * answer, stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,9 @@
 #include "gtee/msg.h"
 
 #define ARGV_MAX 20
+/* The application name Gramine is given: it opens <name>.manifest.sgx and <name>.sig in
+ * its working directory (gramine/gtee-enclave.manifest.template, docs/tee.md §10). */
+#define GRAMINE_APP "gtee-enclave"
 
 /* Child: the socket becomes fd 3 and the measured executable fd 4 (close-on-exec); every
  * other descriptor of the host is closed, then fd 4 is executed. Both are first moved
@@ -41,6 +46,114 @@ static void child_exec(int exe_fd, int sock, int stderr_fd, char **argv)
     _exit(127);
 }
 
+/* The loader: a name with a slash as given, else the first executable regular file of that
+ * name in the host's PATH. */
+static int find_loader(const char *name, char *out, size_t len, struct gtee_err *err)
+{
+    const char *path = getenv("PATH"), *p, *end;
+    struct stat st;
+
+    if (strchr(name, '/')) {
+        if (strlen(name) >= len || stat(name, &st) != 0 || !S_ISREG(st.st_mode) || access(name, X_OK) != 0)
+            return GTEE_FAIL(err, GTEE_ENOTFOUND, "launch: Gramine loader %s is not an executable file", name);
+        memcpy(out, name, strlen(name) + 1);
+        return 0;
+    }
+    for (p = path ? path : ""; *p; p = *end ? end + 1 : end) {
+        int n;
+
+        end = strchr(p, ':');
+        if (!end)
+            end = p + strlen(p);
+        n = snprintf(out, len, "%.*s/%s", end > p ? (int)(end - p) : 1, end > p ? p : ".", name);
+        if (n > 0 && (size_t)n < len && stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return 0;
+    }
+    return GTEE_FAIL(err, GTEE_ENOTFOUND,
+                     "launch: %s not found on PATH (install Gramine, or give the loader with --gramine-sgx PATH)",
+                     name);
+}
+
+/* Child under Gramine: the socket is stdin and stdout, the only descriptors Gramine hands
+ * to the application (its console reads host fd 0 and writes host fd 1; the enclave's
+ * stderr goes there too, so it speaks only in messages). Host stderr stays for Gramine's
+ * own log. The environment is PATH alone, for the loader script; Gramine does not pass it
+ * into the enclave (the manifest sets the enclave's environment). */
+static void child_gramine(int dir_fd, int sock, int stderr_fd, const char *loader, char *path_env)
+{
+    char *argv[] = { (char *)"gramine-sgx", (char *)GRAMINE_APP, NULL };
+    char *env[] = { path_env, NULL };
+    int s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
+
+    if (s < 0 || fchdir(dir_fd) != 0)
+        _exit(126);
+    if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0)
+        _exit(126);
+    if (dup2(s, 0) < 0 || dup2(s, 1) < 0 || close_range(3, ~0U, 0) != 0)
+        _exit(126);
+    execve(loader, argv, env);
+    _exit(127);
+}
+
+/* Checks what the real loader needs before anything runs, so a missing piece is named. */
+static int gramine_dir_check(const char *dir, int *dir_fd, struct gtee_err *err)
+{
+    static const char *const need[] = { GRAMINE_APP ".manifest.sgx", GRAMINE_APP ".sig" };
+
+    *dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*dir_fd < 0)
+        return GTEE_FAIL(err, GTEE_ENOTFOUND, "launch: cannot open Gramine directory %s (%s)", dir, strerror(errno));
+    for (size_t i = 0; i < GTEE_ARRAY_LEN(need); i++)
+        if (faccessat(*dir_fd, need[i], R_OK, 0) != 0)
+            return GTEE_FAIL(err, GTEE_ENOTFOUND,
+                             "launch: %s/%s missing (render the manifest with gramine-manifest and sign it with "
+                             "gramine-sgx-sign; docs/tee.md section 10)",
+                             dir, need[i]);
+    return 0;
+}
+
+static int start_gramine(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
+{
+    char loader[4096], path_env[4096];
+    const char *path = getenv("PATH");
+    int dir_fd = -1, exe_fd, sv[2] = { -1, -1 }, rc = GTEE_EIO;
+    pid_t pid;
+
+    TRY(gramine_dir_check(l->gramine_dir, &dir_fd, err));
+    TRY(find_loader(l->gramine_sgx ? l->gramine_sgx : "gramine-sgx", loader, sizeof(loader), err));
+    ENSURE(snprintf(path_env, sizeof(path_env), "PATH=%s", path ? path : "/usr/bin:/bin") < (int)sizeof(path_env),
+           err, GTEE_EINVAL, "launch: PATH too long");
+    /* Informational only: what counts is MRENCLAVE, measured by the CPU over the files the
+     * signed manifest names. The host's copy of the binary may not even be the one the
+     * manifest names. */
+    exe_fd = l->binary ? open(l->binary, O_RDONLY | O_CLOEXEC) : -1;
+    if (exe_fd >= 0) {
+        rc = gtee_enclave_hash_fd(exe_fd, p->binary_sha256, err);
+        close(exe_fd);
+        TRY(rc);
+    }
+    ENSURE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, err, GTEE_EIO, "launch: socketpair failed (%s)",
+           strerror(errno));
+    pid = fork();
+    ENSURE(pid >= 0, err, GTEE_EIO, "launch: fork failed (%s)", strerror(errno));
+    if (pid == 0)
+        child_gramine(dir_fd, sv[1], l->stderr_fd > 0 ? l->stderr_fd : -1, loader, path_env);
+    p->pid = pid;
+    p->fd = sv[0];
+    sv[0] = -1;
+    p->next_id = 1;
+    p->gramine = 1;
+    rc = 0;
+out:
+    if (dir_fd >= 0)
+        close(dir_fd);
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    return rc;
+}
+
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
 {
     char qv[16];
@@ -51,7 +164,21 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     memset(p, 0, sizeof(*p));
     p->fd = -1;
     p->pid = -1;
-    ENSURE(l->binary && l->tee, err, GTEE_EINVAL, "launch: no enclave binary or backend named");
+    ENSURE(l->tee, err, GTEE_EINVAL, "launch: no backend named");
+    if (l->gramine_dir) {
+        ENSURE(strcmp(l->tee, "sgx") == 0, err, GTEE_EINVAL, "launch: a Gramine directory is only for --tee sgx");
+        /* The signed manifest fixes the command line: nothing we would pass could reach it. */
+        ENSURE(!l->config && !l->root && !l->sim_dir && !l->sim_quote_version, err, GTEE_EINVAL,
+               "launch: under Gramine the configuration is fixed in the signed manifest (gramine-manifest "
+               "-Dconfig=...): --config, --root, --sim-dir and --sim-quote-version do not apply");
+        return start_gramine(l, p, err);
+    }
+    /* On hardware an sgx enclave runs only inside SGX: natively it would be outside any
+     * enclave. A root other than / is a fake device (tests), where native is the point. */
+    ENSURE(strcmp(l->tee, "sgx") != 0 || (l->root && strcmp(l->root, "/") != 0), err, GTEE_EINVAL,
+           "launch: --tee sgx runs the enclave through Gramine: give the directory of the signed manifest "
+           "(--gramine-dir DIR; docs/tee.md section 10)");
+    ENSURE(l->binary, err, GTEE_EINVAL, "launch: no enclave binary named");
     exe_fd = open(l->binary, O_RDONLY | O_CLOEXEC);
     ENSURE(exe_fd >= 0, err, GTEE_ENOTFOUND, "launch: cannot open enclave binary %s (%s)", l->binary, strerror(errno));
     TRY(gtee_enclave_hash_fd(exe_fd, p->binary_sha256, err));
@@ -99,6 +226,34 @@ out:
     return rc;
 }
 
+/* One message from the enclave, after any NOTICE (request id 0) it sent first: their text
+ * is kept in p->notice (printable ASCII only) for the caller to log. */
+static int recv_answer(struct gtee_enclave_proc *p, uint8_t **in, size_t *in_len, struct gtee_msg_header *h,
+                       struct gtee_err *err)
+{
+    for (int i = 0; i < 16; i++) {
+        int rc = gtee_msg_recv(p->fd, in, in_len, err);
+
+        if (rc == 0)
+            rc = gtee_msg_header_parse(*in, *in_len, h, err);
+        if (rc != 0)
+            return rc;
+        if (h->type != (GTEE_MSG_NOTICE | GTEE_MSG_REPLY) || h->request_id != 0)
+            return 0;
+        size_t n = h->length < sizeof(p->notice) - 1 ? h->length : sizeof(p->notice) - 1;
+
+        for (size_t k = 0; k < n; k++) {
+            uint8_t c = (*in)[GTEE_MSG_HEADER_LEN + k];
+
+            p->notice[k] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        }
+        p->notice[n] = '\0';
+        free(*in);
+        *in = NULL;
+    }
+    return GTEE_FAIL(err, GTEE_EFORMAT, "enclave: too many notices");
+}
+
 int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *payload, size_t len, uint8_t **reply,
                       size_t *reply_len, struct gtee_err *err)
 {
@@ -117,16 +272,15 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
          * its ERROR is still queued for us. */
         struct gtee_err ignored;
 
-        if (gtee_msg_recv(p->fd, &in, &in_len, &ignored) != 0)
+        if (recv_answer(p, &in, &in_len, &h, &ignored) != 0)
             goto out; /* nothing queued: the send error stands */
         rc = 0;
     } else {
-        rc = gtee_msg_recv(p->fd, &in, &in_len, err);
+        rc = recv_answer(p, &in, &in_len, &h, err);
     }
     if (rc == GTEE_ENOTFOUND)
         rc = GTEE_FAIL(err, GTEE_EIO, "enclave: closed the connection (see its stderr)");
     TRY(rc);
-    TRY(gtee_msg_header_parse(in, in_len, &h, err));
     /* An ERROR answers this request, or (id 0) says the enclave could not start or lost
      * the stream. */
     if (h.type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY) && (h.request_id == id || h.request_id == 0)) {

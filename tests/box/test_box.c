@@ -529,40 +529,63 @@ static pid_t spawn_producer(int fd, size_t total)
     return pid;
 }
 
-/* Memory stays bounded by the chunk size whatever the input length: seal 512 MiB from a
- * pipe with the largest chunk size in a child and read its peak resident set. */
-static void test_box_seals_in_constant_memory(void **state)
+/* Runs fn in a child reading in_fd and writing out_fd; the child exits 0 only if the call
+ * succeeded on exactly `total` plaintext bytes with a peak resident set under 16 MiB. */
+static pid_t spawn_bounded(int (*fn)(const struct gtee_box_key *, const struct gtee_box_opts *, int, int,
+                                     struct gtee_box_stats *, struct gtee_err *),
+                           int in_fd, int out_fd, uint64_t total, int close_a, int close_b)
 {
-#ifdef GTEE_SANITIZED
-    skip(); /* the sanitizer's shadow memory makes RSS meaningless */
-#endif
-    int p[2];
-    pid_t prod, child;
-    int status;
+    pid_t pid = fork();
 
-    (void)state;
-    assert_int_equal(pipe(p), 0);
-    prod = spawn_producer(p[1], (size_t)512 << 20);
-    close(p[1]);
-    child = fork();
-    if (child == 0) {
+    if (pid == 0) {
         struct gtee_box_key key;
         struct gtee_box_opts opts = { .chunk_size = GTEE_BOX_CHUNK_MAX };
         struct gtee_box_stats st;
         struct rusage ru;
-        int devnull = open("/dev/null", O_WRONLY);
 
+        if (close_a >= 0)
+            close(close_a);
+        if (close_b >= 0)
+            close(close_b);
         key_from(&key, 17);
-        if (gtee_box_seal(&key, &opts, p[0], devnull, &st, NULL) != 0 || st.plaintext_bytes != ((uint64_t)512 << 20))
+        if (fn(&key, &opts, in_fd, out_fd, &st, NULL) != 0 || st.plaintext_bytes != total)
             _exit(2);
         getrusage(RUSAGE_SELF, &ru);
         _exit(ru.ru_maxrss < 16 * 1024 ? 0 : 3); /* KiB */
     }
-    close(p[0]);
-    assert_int_equal(waitpid(child, &status, 0), child);
+    return pid;
+}
+
+/* Memory stays bounded by the chunk size whatever the input length: 512 MiB go from a
+ * producer through a sealing process and an opening process, all joined by pipes, with the
+ * largest chunk size; each of the two reports its own peak resident set. */
+static void test_box_seals_and_opens_in_constant_memory(void **state)
+{
+    const uint64_t total = (uint64_t)512 << 20;
+    int p1[2], p2[2], devnull, st_seal, st_open;
+    pid_t prod, sealer, opener;
+
+    (void)state;
+#ifdef GTEE_SANITIZED
+    skip(); /* the sanitizer's shadow memory makes RSS meaningless */
+#endif
+    assert_int_equal(pipe(p1), 0);
+    assert_int_equal(pipe(p2), 0);
+    devnull = open("/dev/null", O_WRONLY);
+    prod = spawn_producer(p1[1], (size_t)total);
+    close(p1[1]);
+    sealer = spawn_bounded(gtee_box_seal, p1[0], p2[1], total, p2[0], -1);
+    close(p1[0]);
+    close(p2[1]);
+    opener = spawn_bounded(gtee_box_open, p2[0], devnull, total, -1, -1);
+    close(p2[0]);
+    close(devnull);
+    assert_int_equal(waitpid(sealer, &st_seal, 0), sealer);
+    assert_int_equal(waitpid(opener, &st_open, 0), opener);
     waitpid(prod, NULL, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(WIFEXITED(st_seal) && WIFEXITED(st_open));
+    assert_int_equal(WEXITSTATUS(st_seal), 0);
+    assert_int_equal(WEXITSTATUS(st_open), 0);
 }
 
 int main(void)
@@ -583,7 +606,7 @@ int main(void)
         cmocka_unit_test(test_box_failed_decrypt_leaves_no_output_file),
         cmocka_unit_test(test_box_writes_into_a_fifo_without_replacing_it),
         cmocka_unit_test(test_box_content_id_is_sha256_of_the_container),
-        cmocka_unit_test(test_box_seals_in_constant_memory),
+        cmocka_unit_test(test_box_seals_and_opens_in_constant_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

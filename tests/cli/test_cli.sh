@@ -290,5 +290,39 @@ run decrypt --force --key k1 caes-256-gcm5000 existing
 expect_rc 0 "decrypt --force overwrites"
 check "decrypt --force wrote the plaintext" cmp -s p5000 existing
 
+# ---- memory: the largest chunk size keeps each command under 16 MiB resident ----
+head -c $((96 << 20)) /dev/zero >big
+/usr/bin/time -f %M -o rss.enc "$GTEE_CLI" encrypt --no-progress --chunk-size 2M --key k1 big big.box >/dev/null 2>&1
+/usr/bin/time -f %M -o rss.dec "$GTEE_CLI" decrypt --no-progress --key k1 big.box big.out >/dev/null 2>&1
+check "96 MiB round trip at 2M chunks" cmp -s big big.out
+if [ "${GTEE_SANITIZED:-0}" = 1 ]; then
+    echo "cli: peak RSS not checked in a sanitizer build (shadow memory)"
+else
+    check "encrypt peak RSS $(cat rss.enc) KiB < 16384" test "$(cat rss.enc)" -lt 16384
+    check "decrypt peak RSS $(cat rss.dec) KiB < 16384" test "$(cat rss.dec)" -lt 16384
+fi
+
+# ---- progress: drawn on a terminal for large inputs, never otherwise ----
+# script(1) gives the command a pseudo-terminal; its transcript is what a user would see.
+rm -f big.box big.out
+script -qec "$GTEE_CLI encrypt --key k1 big big.box" /dev/null >tty.out 2>&1
+check "progress bar drawn on a terminal" grep -q "encrypt \[.*100%" tty.out
+rm -f big.box
+script -qec "$GTEE_CLI encrypt --no-progress --key k1 big big.box" /dev/null >tty.out 2>&1
+check "no progress bar with --no-progress" bash -c '! grep -q "%" tty.out'
+rm -f big.box
+"$GTEE_CLI" encrypt --key k1 big big.box 2>notty.err >/dev/null
+check "no progress bar when stderr is not a terminal" bash -c '! grep -q "%" notty.err'
+rm -f big big.box
+
+# ---- a FIFO planted as the key file is refused, not waited on ----
+mkfifo fifo.key
+set +e
+timeout 5 "$GTEE_CLI" encrypt --key fifo.key p1 fifo.out >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+expect_rc 5 "a FIFO as key file"
+check "FIFO key file message" grep -q "not a regular file" "$T/err"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,4 +1,4 @@
-/* Agreement with ONNX Runtime (onnxruntime-node, tests/ml/ort_run_bin.js): the MLP, CNN and
+/* Agreement with ONNX Runtime (onnxruntime-node, tests/ml/ort_run_raw.js): the MLP, CNN and
  * transformer-encoder models exported from PyTorch (export_reference_models.py) give the
  * same outputs in the engine as in ONNX Runtime within 1e-4 relative error (plus 1e-6
  * absolute, for values near zero), at batch 1 and 5. */
@@ -39,7 +39,7 @@ static void agree(const char *name, int batch)
     size_t len = 0;
 
     snprintf(set, sizeof(set), "%s/%s/test_data_set_%d", models_dir, name, batch);
-    snprintf(cmd, sizeof(cmd), "node %s/tests/ml/ort_run_bin.js %s/%s/model.onnx %s/input_0.bin %s/shape.json %s/ort_0.bin",
+    snprintf(cmd, sizeof(cmd), "node %s/tests/ml/ort_run_raw.js %s/%s/model.onnx %s/input_0.bin %s/shape.json %s/ort_0.bin",
              src, models_dir, name, set, set, set);
     assert_int_equal(case_sh(cmd), 0);
     snprintf(path, sizeof(path), "%s/input_0.pb", set);

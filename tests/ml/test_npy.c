@@ -321,6 +321,45 @@ static void test_npy_rejects_bad_data(void **state)
     free(buf);
 }
 
+static void test_dataset_loads_npy_pairs(void **state)
+{
+    char x_path[] = "/tmp/gtee-x-XXXXXX", y_path[] = "/tmp/gtee-y-XXXXXX", img[4096], lab[4096];
+    const int64_t labels[3] = { 2, 0, 7 };
+    size_t dims[3] = { 3, 2, 2 }, len;
+    float x[12];
+    struct gtee_dataset ds;
+    struct gtee_err err = { 0 };
+    uint8_t *y = make_npy("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", labels, sizeof(labels), &len);
+    int fd;
+
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)i * 0.25f;
+    assert_true((fd = mkstemp(x_path)) >= 0);
+    close(fd);
+    assert_true((fd = mkstemp(y_path)) >= 0);
+    assert_int_equal(write(fd, y, len), (ssize_t)len);
+    close(fd);
+    assert_int_equal(gtee_npy_save_f32(x_path, x, dims, 3, &err), 0);
+    assert_int_equal(gtee_dataset_load_npy(x_path, y_path, GTEE_NORM_NONE, &ds, &err), 0);
+    assert_true(ds.n == 3 && ds.item_ndim == 2 && ds.item_dims[0] == 2 && ds.item_len == 4);
+    assert_int_equal(ds.num_classes, 8);
+    assert_memory_equal(ds.x, x, sizeof(x));
+    assert_memory_equal(ds.y, labels, sizeof(labels));
+    gtee_dataset_free(&ds);
+    /* float labels are refused; so are counts that disagree (2 NumPy images, 5 labels) */
+    assert_failed_with(gtee_dataset_load_npy(x_path, x_path, GTEE_NORM_NONE, &ds, &err), &err, GTEE_EFORMAT,
+                       "integer data expected, the file holds float32");
+    source_path("fuzz/corpus/fuzz_npy/u1-fmnist2.npy", img, sizeof(img));
+    source_path("fuzz/corpus/fuzz_npy/u1-5.npy", lab, sizeof(lab));
+    assert_failed_with(gtee_dataset_load_npy(img, lab, GTEE_NORM_UNIT_U8, &ds, &err), &err, GTEE_EFORMAT,
+                       "u1-fmnist2.npy has 2 items but");
+    assert_non_null(strstr(err.msg, "u1-5.npy has 5 labels"));
+    assert_null(ds.x);
+    unlink(x_path);
+    unlink(y_path);
+    free(y);
+}
+
 static void test_npy_load_names_missing_file(void **state)
 {
     struct gtee_array a;
@@ -342,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_npy_rejects_bad_prefix),
         cmocka_unit_test(test_npy_rejects_malformed_header_dicts),
         cmocka_unit_test(test_npy_rejects_bad_data),
+        cmocka_unit_test(test_dataset_loads_npy_pairs),
         cmocka_unit_test(test_npy_load_names_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,6 +153,42 @@ static void test_mse_hand_computed_and_pytorch(void **state)
     json_decref(ref);
 }
 
+/* Central differences of the loss against the analytic gradient, element by element. */
+static void test_loss_gradients_match_finite_differences(void **state)
+{
+    float z[3 * 5], t[3 * 5], grad[3 * 5], lp, lm, loss;
+    int64_t y[3] = { 4, 0, 2 };
+    const float h = 1e-2f;
+    struct gtee_err err = { 0 };
+
+    for (int i = 0; i < 15; i++) {
+        z[i] = sinf((float)i * 1.7f) * 2.0f;
+        t[i] = cosf((float)i * 0.9f);
+    }
+    assert_int_equal(gtee_ml_softmax_xent(z, y, 3, 5, &loss, grad, &err), 0);
+    for (size_t i = 0; i < 15; i++) {
+        float keep = z[i];
+
+        z[i] = keep + h;
+        assert_int_equal(gtee_ml_softmax_xent(z, y, 3, 5, &lp, NULL, &err), 0);
+        z[i] = keep - h;
+        assert_int_equal(gtee_ml_softmax_xent(z, y, 3, 5, &lm, NULL, &err), 0);
+        z[i] = keep;
+        assert_close("xent finite difference", i, grad[i], ((double)lp - lm) / (2.0 * h), 1e-2, 2e-4);
+    }
+    assert_int_equal(gtee_ml_mse(z, t, 15, &loss, grad, &err), 0);
+    for (size_t i = 0; i < 15; i++) {
+        float keep = z[i];
+
+        z[i] = keep + h;
+        assert_int_equal(gtee_ml_mse(z, t, 15, &lp, NULL, &err), 0);
+        z[i] = keep - h;
+        assert_int_equal(gtee_ml_mse(z, t, 15, &lm, NULL, &err), 0);
+        z[i] = keep;
+        assert_close("mse finite difference", i, grad[i], ((double)lp - lm) / (2.0 * h), 1e-2, 2e-4);
+    }
+}
+
 static void test_sgd_and_adam_hand_computed(void **state)
 {
     struct gtee_ml_optim_state st;
@@ -257,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_xent_rejects_bad_labels_and_values),
         cmocka_unit_test(test_xent_matches_pytorch),
         cmocka_unit_test(test_mse_hand_computed_and_pytorch),
+        cmocka_unit_test(test_loss_gradients_match_finite_differences),
         cmocka_unit_test(test_sgd_and_adam_hand_computed),
         cmocka_unit_test(test_optimizers_reject_bad_settings),
         cmocka_unit_test(test_optimizers_match_pytorch),

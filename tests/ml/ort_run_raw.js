@@ -1,6 +1,6 @@
-// Runs an ONNX model with ONNX Runtime (onnxruntime-node) on a raw input and writes the
+// Runs an ONNX model with ONNX Runtime (onnxruntime-node) on a raw input (not .npy) and writes the
 // first output as raw little-endian float32: the reference side of test_ml_ort.
-// Usage: node ort_run_bin.js MODEL.onnx INPUT.bin SHAPE.json OUT.bin
+// Usage: node ort_run_raw.js MODEL.onnx INPUT.bin SHAPE.json OUT.bin
 'use strict';
 const fs = require('fs');
 const ort = require(require('path').resolve(process.env.GTEE_SOURCE_DIR, 'npm/node_modules/onnxruntime-node'));

@@ -1,0 +1,69 @@
+/* libFuzzer target, differential: a quote verified against the sgx-1 sample collateral
+ * prepared with the sample quote (gtee_collateral_prepare + _prepare_pck: the prepared
+ * results of docs/evidence.md "Prepared collateral") must get exactly the verdict it gets
+ * against the same collateral never prepared (the full path): same return code, acceptance
+ * and reasons. Mutated quotes that keep the sample's PCK chain bytes use the prepared
+ * results; any other change takes the full path. Collateral: $GTEE_SOURCE_DIR/../shared/
+ * vectors/sgx/sgx-1, else found from this file's path. Seeds: the sgx-1 quote. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gtee/evidence.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define SAMPLE_AT 1752919277 /* 2025-07-19T10:01:17Z, the sample's time */
+
+static struct gtee_collateral plain, prep;
+static bool ready;
+
+static void load(void)
+{
+    char dir[4096], qpath[4200];
+    const char *src = getenv("GTEE_SOURCE_DIR");
+    uint8_t *quote = malloc(1 << 16);
+    size_t len;
+    FILE *f;
+
+    if (src) {
+        snprintf(dir, sizeof(dir), "%s/../shared/vectors/sgx/sgx-1", src);
+    } else {
+        const char *slash = strrchr(__FILE__, '/');
+        int n = slash ? (int)(slash - __FILE__) : 1;
+
+        snprintf(dir, sizeof(dir), "%.*s/../../shared/vectors/sgx/sgx-1", n, slash ? __FILE__ : ".");
+    }
+    snprintf(qpath, sizeof(qpath), "%s/quote.bin", dir);
+    f = fopen(qpath, "rb");
+    if (!quote || !f)
+        abort();
+    len = fread(quote, 1, 1 << 16, f);
+    fclose(f);
+    if (gtee_collateral_load(dir, &plain, NULL) != 0 || gtee_collateral_load(dir, &prep, NULL) != 0 ||
+        gtee_collateral_prepare(&prep, NULL, NULL) != 0 || gtee_collateral_prepare_pck(&prep, quote, len, NULL) != 0)
+        abort();
+    free(quote);
+    ready = true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct gtee_verdict a, b;
+    struct gtee_policy p;
+    int ra, rb;
+
+    if (!ready)
+        load();
+    gtee_policy_default(&p);
+    p.accepted_tcb = ~1u;
+    ra = gtee_evidence_verify(data, size, &prep, NULL, &p, SAMPLE_AT, &a, NULL);
+    rb = gtee_evidence_verify(data, size, &plain, NULL, &p, SAMPLE_AT, &b, NULL);
+    if (ra != rb || a.accepted != b.accepted || a.verified != b.verified || a.n_reasons != b.n_reasons)
+        abort();
+    for (size_t i = 0; i < a.n_reasons; i++)
+        if (strcmp(a.reasons[i].code, b.reasons[i].code) != 0 || strcmp(a.reasons[i].msg, b.reasons[i].msg) != 0)
+            abort();
+    return 0;
+}

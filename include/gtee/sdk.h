@@ -1,0 +1,91 @@
+/* The Glacier TEE SDK, enclave side: what a TEE application links to. Open the TEE, read
+ * the enclave's identity, seal and unseal state, serve requests over the attested channel
+ * (RA-TLS, docs/ratls.md) with a handler of your own, and sign with the Enclave key (the
+ * slot work proofs will use). Nothing here needs gtee/tee.h or gtee/evidence.h.
+ * docs/sdk-tutorial.md walks through a complete application (examples/kvstore). */
+#ifndef GTEE_SDK_H
+#define GTEE_SDK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+
+#define GTEE_APP_MEASUREMENT_MAX 48
+#define GTEE_APP_KEY_LEN 65            /* public keys, uncompressed SEC1 */
+#define GTEE_APP_ID_LEN 20             /* the Enclave ID: an Ethereum address */
+#define GTEE_APP_SIG_LEN 65            /* secp256k1 r || s || v */
+#define GTEE_APP_OP_MAX 0xffefu        /* application operation numbers 0..GTEE_APP_OP_MAX */
+
+struct gtee_app;
+
+struct gtee_app_options {
+    const char *tee;            /* "sim", "sgx", "tdx", "auto" (never picks sim) */
+    const char *sim_dir;        /* sim only: a device made by `gtee sim init` */
+    int sim_quote_version;      /* sim only: 3 (SGX-style quote, default) or 4 (TDX-style) */
+    const char *config;         /* the application's configuration text; measured under sim */
+};
+
+struct gtee_app_identity {
+    const char *tee;                           /* backend name */
+    int simulated;                             /* 1 under the simulated TEE: never secure */
+    uint8_t measurement[GTEE_APP_MEASUREMENT_MAX];
+    size_t measurement_len;
+    uint8_t enclave_key[GTEE_APP_KEY_LEN];     /* secp256k1: same code, same device, same key */
+    uint8_t enclave_id[GTEE_APP_ID_LEN];
+    uint8_t channel_key[GTEE_APP_KEY_LEN];     /* P-256, fresh each start: the TLS key */
+};
+
+/* Opens the TEE, derives the Enclave key from the sealing key, makes a fresh channel key,
+ * obtains evidence over both and builds the attested certificate. */
+int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_app_close(struct gtee_app *app); /* wipes the keys; NULL ok */
+void gtee_app_identity(const struct gtee_app *app, struct gtee_app_identity *id);
+
+/* Sealed state: only this code (same measurement) on this device can open it. *blob is
+ * malloc'd; *pt is secret: release it with gtee_app_free_secret. */
+int gtee_app_seal(struct gtee_app *app, const void *pt, size_t len, uint8_t **blob, size_t *blob_len,
+                  struct gtee_err *err) GTEE_MUST_USE;
+int gtee_app_unseal(struct gtee_app *app, const uint8_t *blob, size_t blob_len, uint8_t **pt, size_t *pt_len,
+                    struct gtee_err *err) GTEE_MUST_USE;
+void gtee_app_free_secret(void *p, size_t len);
+
+/* A request handler: op and body from the client; the reply body is malloc'd into *resp
+ * (may be empty). A negative return sends the client an error with err's message, which
+ * must not hold secrets; the session goes on. */
+typedef int (*gtee_app_handler_fn)(void *arg, struct gtee_app *app, uint16_t op, const uint8_t *req, size_t req_len,
+                                   uint8_t **resp, size_t *resp_len, struct gtee_err *err);
+
+/* Serves one client on a connected stream fd: the TLS 1.3 handshake with the attested
+ * certificate, then requests (and fresh-evidence requests, answered by the SDK) until the
+ * client closes. Returns 0 on a clean close. */
+int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler, void *arg,
+                      struct gtee_err *err) GTEE_MUST_USE;
+/* Listens on HOST:PORT (PORT 0: any; *port gets the one bound), e.g. "127.0.0.1:0". */
+int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_err *err) GTEE_MUST_USE;
+/* Accepts and serves clients one after another; max_clients 0 means no limit. A client
+ * whose session fails does not stop the loop; one silent for GTEE_APP_IDLE_SECONDS is
+ * dropped. */
+#define GTEE_APP_IDLE_SECONDS 30
+int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
+                   struct gtee_err *err) GTEE_MUST_USE;
+
+/* Mutual attestation, for enclave-to-enclave links: from now on every client must present
+ * an attested certificate (gtee_client_options.present_as) that verifies with these settings
+ * (same fields as a client's: policy, collateral, simulated root), or its handshake fails.
+ * During a handler call, gtee_app_peer_claims gives the client's verified claims (NULL when
+ * clients are not attested). */
+struct gtee_client_options;
+struct gtee_claims;
+int gtee_app_require_attested_clients(struct gtee_app *app, const struct gtee_client_options *accept,
+                                      struct gtee_err *err) GTEE_MUST_USE;
+const struct gtee_claims *gtee_app_peer_claims(const struct gtee_app *app);
+/* The attested client's Enclave ID (20 bytes); 0, or GTEE_ESTATE when clients are not attested. */
+int gtee_app_peer_enclave_id(const struct gtee_app *app, uint8_t id[GTEE_APP_ID_LEN]) GTEE_MUST_USE;
+
+/* The work-proof slot: a recoverable secp256k1 signature by the Enclave key over a 32-byte
+ * digest (the work-proof format will define the digest; its signer is the Enclave ID). */
+int gtee_app_sign(struct gtee_app *app, const uint8_t digest[32], uint8_t sig[GTEE_APP_SIG_LEN],
+                  struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

@@ -1,0 +1,48 @@
+/* The Glacier TEE SDK, client side: connect to a TEE application over the attested channel
+ * with your policy, read the verified claims, send requests, ask for fresh evidence. The
+ * handshake completes only if the enclave's evidence verifies, satisfies the policy and is
+ * bound to the channel key (docs/ratls.md). */
+#ifndef GTEE_SDK_CLIENT_H
+#define GTEE_SDK_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+#include "gtee/evidence.h"
+
+struct gtee_client;
+struct gtee_app;
+
+struct gtee_client_options {
+    const char *policy_file;     /* policy JSON file (docs/policy.md) */
+    const char *policy_json;     /* or the JSON text itself; neither: the strict default */
+    const char *collateral_dir;  /* collateral files, or a `gtee sim init` directory */
+    const char *sim_root_file;   /* a simulated root to trust (DER); NULL: none */
+    int64_t at;                  /* verification time; 0: now */
+    /* Mutual attestation (enclave-to-enclave links): present this application's attested
+     * certificate to a server that requires one (gtee_app_require_attested_clients). */
+    struct gtee_app *present_as;
+};
+
+/* Connects to HOST:PORT and runs the attested handshake. A rejected enclave: GTEE_EPOLICY,
+ * err says which policy rule, which evidence check, or "binding". */
+int gtee_client_connect(const char *hostport, const struct gtee_client_options *opt, struct gtee_client **out,
+                        struct gtee_err *err) GTEE_MUST_USE;
+/* The same over a connected stream fd (kept by the caller). */
+int gtee_client_connect_fd(int fd, const struct gtee_client_options *opt, struct gtee_client **out,
+                           struct gtee_err *err) GTEE_MUST_USE;
+void gtee_client_close(struct gtee_client *c); /* NULL ok */
+
+/* What the handshake verified: TEE type, measurement, TCB status, simulated, debug. */
+const struct gtee_claims *gtee_client_claims(const struct gtee_client *c);
+void gtee_client_enclave_id(const struct gtee_client *c, uint8_t id[20]);
+
+/* One request: op (0..GTEE_APP_OP_MAX of gtee/sdk.h) and body; *resp is malloc'd. An error
+ * the application's handler returned comes back as its code with the enclave's message. */
+int gtee_client_call(struct gtee_client *c, uint16_t op, const void *req, size_t len, uint8_t **resp,
+                     size_t *resp_len, struct gtee_err *err) GTEE_MUST_USE;
+/* Fresh evidence over a nonce of ours, verified like the handshake's (claims updated). */
+int gtee_client_refresh(struct gtee_client *c, struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

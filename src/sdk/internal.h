@@ -1,0 +1,40 @@
+/* Internal to the SDK: the application context, shared by the TEE half (app_tee.c, which
+ * includes gtee/tee.h) and the channel half (app_serve.c, which includes gtee/ratls.h). */
+#ifndef GTEE_SDK_INTERNAL_H
+#define GTEE_SDK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+
+struct gtee_tee;
+struct gtee_ratls_ctx;
+struct gtee_ratls_peer;
+struct sdk_verifier;
+
+struct sdk_secrets {               /* locked, dump-excluded */
+    uint8_t enclave_priv[32];
+    uint8_t channel_priv[32];
+};
+
+struct gtee_app {
+    struct gtee_tee *tee;
+    struct sdk_secrets *sec;
+    int simulated;
+    int quote_is_tdx;              /* the TEE's quotes are TDX quotes (else SGX) */
+    uint8_t meas[48];
+    size_t meas_len;
+    uint8_t enclave_pub[65], enclave_addr[20], channel_pub[65];
+    struct gtee_ratls_ctx *ctx;    /* the server context with the attested certificate */
+    struct sdk_verifier *peer_vfy; /* set: clients must be attested (mutual attestation) */
+    const struct gtee_ratls_peer *peer; /* the attested client of the session being served */
+};
+
+/* app_tee.c: the TEE half of gtee_app_open, and the evidence source of the certificate. */
+int sdk_tee_open(struct gtee_app *app, const char *tee, const char *sim_dir, int sim_quote_version,
+                 const char *config, struct gtee_err *err) GTEE_MUST_USE;
+void sdk_tee_close(struct gtee_app *app);
+int sdk_evidence(void *arg, const uint8_t rd[64], uint8_t **ev, size_t *ev_len, struct gtee_err *err);
+
+#endif
