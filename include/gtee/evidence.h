@@ -48,6 +48,9 @@ enum gtee_tcb_status gtee_tcb_status_from_name(const char *name);
 #define GTEE_REASON_CODE_MAX 48
 #define GTEE_REASON_MSG_MAX 200
 #define GTEE_RTMR_COUNT 4
+#define GTEE_BOUND_PUB_LEN 65   /* the Enclave key and the channel key, uncompressed SEC1 */
+#define GTEE_BOUND_ID_LEN 20    /* the Enclave ID: an Ethereum address */
+#define GTEE_BOUND_NONCE_LEN 32 /* report_data[32..64): the verifier's nonce */
 
 /* What the evidence proves, once verified. Fields of other TEE types stay zero. */
 struct gtee_claims {
@@ -81,6 +84,7 @@ struct gtee_claims {
         uint8_t measurement[GTEE_MEASUREMENT_MAX_LEN];
         uint8_t host_data[GTEE_HOST_DATA_LEN];
         uint64_t guest_policy;
+        uint64_t reported_tcb; /* REPORTED_TCB (offset 0x180), raw TCB_VERSION */
     } snp;
 
     /* Intel TCB evaluation (SGX/TDX). */
@@ -90,6 +94,17 @@ struct gtee_claims {
     uint8_t fmspc[GTEE_FMSPC_LEN];
     int64_t collateral_issued;      /* oldest issue date among the collateral (unix s), 0 if none */
     int64_t collateral_next_update; /* earliest nextUpdate among the collateral (unix s), 0 if none */
+
+    /* The Enclave identity the report data commits to (docs/tee.md, "Report data"): filled
+     * only by gtee_evidence_verify_bound, when the caller gave the keys, the evidence
+     * verified and report_data[0..32) is SHA-256 over the tag and exactly these keys. */
+    struct {
+        bool bound;
+        uint8_t enclave_pub[GTEE_BOUND_PUB_LEN]; /* secp256k1, uncompressed */
+        uint8_t channel_pub[GTEE_BOUND_PUB_LEN]; /* P-256, uncompressed */
+        uint8_t enclave_id[GTEE_BOUND_ID_LEN];   /* Ethereum address of enclave_pub */
+        bool nonce_checked;                      /* report_data[32..64) equals the caller's nonce */
+    } binding;
 };
 
 /* One reason for rejection: a stable code ("quote.signature") and a message naming the
@@ -198,6 +213,13 @@ struct gtee_policy {
         struct gtee_measurement_list measurement;
         bool has_host_data;
         uint8_t host_data[GTEE_HOST_DATA_LEN];
+        bool allow_smt;              /* default true: guest policy bit 16 (docs/policy.md) */
+        bool allow_migration_agent;  /* default false: guest policy bit 18 */
+        uint8_t min_abi_major, min_abi_minor; /* guest policy bits 15:8, 7:0 must be at least */
+        bool has_min_tcb;            /* REPORTED_TCB components must each be at least these */
+        struct {
+            uint8_t bootloader, tee, snp, microcode;
+        } min_tcb;
     } snp;
     bool has_report_data;
     uint8_t report_data[GTEE_REPORT_DATA_LEN];
@@ -220,6 +242,29 @@ int gtee_policy_load(const char *path, struct gtee_policy *p, struct gtee_err *e
 int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
                          const struct gtee_anchors *anchors, const struct gtee_policy *policy,
                          int64_t at, struct gtee_verdict *v, struct gtee_err *err) GTEE_MUST_USE;
+
+/* What the caller knows of the report data's binding (docs/evidence.md, "Report data
+ * binding"): the enclave's two public keys (as `gtee enclave info --json` or
+ * `gtee evidence get --json` print them) and/or the nonce it chose. */
+struct gtee_binding_expect {
+    bool has_keys;
+    uint8_t enclave_pub[GTEE_BOUND_PUB_LEN];
+    uint8_t channel_pub[GTEE_BOUND_PUB_LEN];
+    bool has_enclave_id; /* also check that the given Enclave ID is enclave_pub's address */
+    uint8_t enclave_id[GTEE_BOUND_ID_LEN];
+    bool has_nonce;
+    uint8_t nonce[GTEE_BOUND_NONCE_LEN];
+};
+
+/* gtee_evidence_verify, then (expect non-NULL) checks the report data against expect:
+ * bytes 0..31 against SHA-256("gtee report data v1" 0x00 || enclave_pub || channel_pub),
+ * compared in constant time (reason "report_data.binding"), bytes 32..63 against the nonce
+ * ("report_data.nonce"). On a match of a verified evidence the claims carry the keys and
+ * the Enclave ID. Same return values as gtee_evidence_verify. */
+int gtee_evidence_verify_bound(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
+                               const struct gtee_anchors *anchors, const struct gtee_policy *policy,
+                               const struct gtee_binding_expect *expect, int64_t at, struct gtee_verdict *v,
+                               struct gtee_err *err) GTEE_MUST_USE;
 
 /* Applies policy at time `at` to the claims in v, adding "policy.*" reasons and settling
  * v->accepted (true only if v->verified and no reason was given). Exposed so that the SNP

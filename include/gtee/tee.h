@@ -112,12 +112,9 @@ const char *gtee_tee_detect(const struct gtee_tee_options *opt);
  * the same code on the same device always gets the same key. priv is a secret (32 bytes). */
 int gtee_tee_enclave_key(struct gtee_tee *t, uint8_t priv[32], uint8_t pub[GTEE_ENCLAVE_PUB_LEN],
                          uint8_t addr[GTEE_ENCLAVE_ADDR_LEN], struct gtee_err *err) GTEE_MUST_USE;
-/* report_data = SHA-256("gtee report data v1" 0x00 || enclave_pub || channel_pub) || nonce
- * (nonce NULL: 32 zero bytes). */
-int gtee_tee_report_data(const uint8_t enclave_pub[GTEE_ENCLAVE_PUB_LEN],
-                         const uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN],
-                         const uint8_t nonce[GTEE_REPORT_NONCE_LEN],
-                         uint8_t report_data[GTEE_REPORT_DATA_LEN]) GTEE_MUST_USE;
+/* gtee_tee_report_data, the report data layout: gtee/report_data.h (shared with the
+ * evidence verifier, which cannot include this header). */
+#include "gtee/report_data.h"
 
 /* ---- sealed blobs (src/tee/seal.c); layout in docs/tee.md ---- */
 #define GTEE_SEAL_OVERHEAD 64   /* header + tag added to the plaintext */

@@ -13,30 +13,41 @@
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
 
+#include <jansson.h>
+
 #define EVIDENCE_FILE_MAX (1u << 20)
 
 static const char verify_usage[] =
     "Usage: gtee evidence verify FILE --collateral DIR [--policy POLICY] [--sim-root DER]\n"
-    "                            [--at TIME] [--json]\n"
+    "                            [--enclave-info JSON | --enclave-key HEX --channel-key HEX]\n"
+    "                            [--nonce HEX] [--at TIME] [--json]\n"
     "\n"
     "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, or AMD SEV-SNP\n"
     "report) with the collateral in DIR at TIME, then applies POLICY. Intel: tcb_info.json,\n"
     "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der when\n"
     "present. SEV-SNP: vcek.der (and ask_ark.pem, else the pinned ASK/ARK). Prints the\n"
-    "verdict, every reason for a rejection, and the verified claims.\n"
+    "verdict, every reason for a rejection, and the verified claims. Every kind of evidence\n"
+    "needs its collateral, so --collateral is required.\n"
     "\n"
     "Options:\n"
-    "      --collateral DIR  the collateral directory of this evidence\n"
+    "      --collateral DIR  the collateral directory of this evidence (required)\n"
     "      --policy POLICY   policy JSON (docs/policy.md); default: strict (UpToDate only,\n"
     "                        no debug, no simulation)\n"
     "      --sim-root DER    also trust this simulated root; evidence under it is reported\n"
     "                        as simulated and accepted only if the policy allows simulation\n"
+    "      --enclave-info JSON  the enclave's keys as `gtee evidence get --json` or\n"
+    "                        `gtee enclave info --json` print them (same enclave start)\n"
+    "      --enclave-key HEX --channel-key HEX  the same keys as 130 hex digits each\n"
+    "                        report data bytes 0..31 must commit to these keys; the\n"
+    "                        claims then carry them and the Enclave ID\n"
+    "      --nonce HEX       report data bytes 32..63 must equal these 32 bytes\n"
     "      --at TIME         verify at TIME: RFC 3339 (2025-07-19T10:01:17Z) or unix seconds;\n"
     "                        default now\n"
     "      --json            print the verdict as one JSON object\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit status: 0 accepted, 7 rejected, 5 malformed evidence or policy, 3 unreadable file.\n"
+    "Exit status: 0 accepted, 7 rejected, 5 malformed evidence or policy, 3 unreadable file,\n"
+    "2 usage.\n"
     "\n"
     "Example:\n"
     "  gtee evidence verify quote.bin --collateral sgx-1 --at 2025-07-19T10:01:17Z --json\n";
@@ -107,6 +118,19 @@ static void print_text(const struct gtee_verdict *v)
         printf("%-13s 0x%016llx\n", "guest_policy", (unsigned long long)c->snp.guest_policy);
     }
     hex_line("report_data", c->report_data, 64);
+    hex_line("nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN);
+    if (c->binding.nonce_checked)
+        printf("%-13s %s\n", "nonce_check", "matches the given nonce");
+    if (c->binding.bound) {
+        char id[GTEE_ETH_ADDR_HEX_LEN + 1], key[2 * GTEE_BOUND_PUB_LEN + 1];
+
+        gtee_eth_address_hex(c->binding.enclave_id, id);
+        printf("%-13s %s\n", "enclave_id", id);
+        gtee_hex_encode(c->binding.enclave_pub, GTEE_BOUND_PUB_LEN, key);
+        printf("%-13s %s\n", "enclave_key", key);
+        gtee_hex_encode(c->binding.channel_pub, GTEE_BOUND_PUB_LEN, key);
+        printf("%-13s %s\n", "channel_key", key);
+    }
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {
         printf("%-13s %s\n", "tcb_status", c->tcb_status ? gtee_tcb_status_name(c->tcb_status) : "-");
         printf("%-13s", "advisories");
@@ -119,7 +143,64 @@ static void print_text(const struct gtee_verdict *v)
 
 struct verify_args {
     const char *file, *collateral, *policy, *sim_root, *at;
+    const char *enclave_info, *enclave_key, *channel_key, *nonce;
 };
+
+/* Exact-length hex ("0x" allowed): 0, or -1. */
+static int hex_exact(const char *s, uint8_t *out, size_t n)
+{
+    size_t skip = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 2 : 0;
+
+    return strlen(s) == 2 * n + skip && gtee_hex_decode(s, out, n) == 0 ? 0 : -1;
+}
+
+/* The keys of `gtee evidence get --json` / `gtee enclave info --json`: enclave_public_key,
+ * channel_public_key, and enclave_id (checked against the key) when present. */
+static int read_enclave_info(const char *path, struct gtee_binding_expect *x)
+{
+    json_error_t je;
+    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    const char *ek = json_string_value(json_object_get(o, "enclave_public_key"));
+    const char *ck = json_string_value(json_object_get(o, "channel_public_key"));
+    const char *id = json_string_value(json_object_get(o, "enclave_id"));
+    int code = 0;
+
+    if (!o)
+        code = cli_fail(GTEE_EIO, "cannot read --enclave-info %s: %s (line %d)", path, je.text, je.line);
+    else if (!ek || !ck || hex_exact(ek, x->enclave_pub, GTEE_BOUND_PUB_LEN) != 0 ||
+             hex_exact(ck, x->channel_pub, GTEE_BOUND_PUB_LEN) != 0)
+        code = cli_fail(GTEE_EFORMAT, "--enclave-info %s: needs \"enclave_public_key\" and "
+                        "\"channel_public_key\", 130 hex digits each", path);
+    else if (id && hex_exact(id, x->enclave_id, GTEE_BOUND_ID_LEN) != 0)
+        code = cli_fail(GTEE_EFORMAT, "--enclave-info %s: \"enclave_id\" is not a 20-byte address", path);
+    x->has_keys = code == 0;
+    x->has_enclave_id = code == 0 && id != NULL;
+    json_decref(o);
+    return code;
+}
+
+/* The binding options; 0, a usage error (2) or a failure code. */
+static int binding_args(const struct verify_args *a, struct gtee_binding_expect *x, bool *any)
+{
+    memset(x, 0, sizeof(*x));
+    *any = a->enclave_info || a->enclave_key || a->channel_key || a->nonce;
+    if (a->enclave_info && (a->enclave_key || a->channel_key))
+        return cli_usage_error("--enclave-info and --enclave-key/--channel-key are alternatives");
+    if (!a->enclave_key != !a->channel_key)
+        return cli_usage_error("--enclave-key and --channel-key go together (the report data commits to both)");
+    if (a->enclave_key) {
+        if (hex_exact(a->enclave_key, x->enclave_pub, GTEE_BOUND_PUB_LEN) != 0 ||
+            hex_exact(a->channel_key, x->channel_pub, GTEE_BOUND_PUB_LEN) != 0)
+            return cli_usage_error("--enclave-key and --channel-key must be 65 bytes (130 hex digits) each");
+        x->has_keys = true;
+    }
+    if (a->nonce) {
+        if (hex_exact(a->nonce, x->nonce, GTEE_BOUND_NONCE_LEN) != 0)
+            return cli_usage_error("--nonce must be 32 bytes (64 hex digits)");
+        x->has_nonce = true;
+    }
+    return a->enclave_info ? read_enclave_info(a->enclave_info, x) : 0;
+}
 
 static int run_verify(const struct verify_args *a)
 {
@@ -127,6 +208,8 @@ static int run_verify(const struct verify_args *a)
     struct gtee_policy policy;
     struct gtee_anchors anchors = {0};
     struct gtee_verdict *v = calloc(1, sizeof(*v));
+    struct gtee_binding_expect bx;
+    bool bound = false;
     struct gtee_err err = {0};
     uint8_t *ev = NULL, *sim = NULL;
     size_t ev_len = 0, sim_len = 0;
@@ -139,6 +222,10 @@ static int run_verify(const struct verify_args *a)
     if (a->at && gtee_time_parse(a->at, &at, &err) < 0) {
         free(v);
         return cli_usage_error("--at: %s", err.msg);
+    }
+    if ((code = binding_args(a, &bx, &bound)) != 0) {
+        free(v);
+        return code;
     }
     gtee_policy_default(&policy);
     if (a->policy && (rc = gtee_policy_load(a->policy, &policy, &err)) < 0) {
@@ -153,11 +240,11 @@ static int run_verify(const struct verify_args *a)
         anchors.sim_root_der = sim;
         anchors.sim_root_len = sim_len;
     }
-    if (a->collateral && (rc = gtee_collateral_load(a->collateral, &col, &err)) < 0) {
+    if ((rc = gtee_collateral_load(a->collateral, &col, &err)) < 0) {
         code = cli_fail_err(rc == GTEE_ENOTFOUND ? GTEE_EIO : rc, &err);
         goto out;
     }
-    rc = gtee_evidence_verify(ev, ev_len, a->collateral ? &col : NULL, &anchors, &policy, at, v, &err);
+    rc = gtee_evidence_verify_bound(ev, ev_len, &col, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
     if (rc < 0 && rc != GTEE_EPOLICY && rc != GTEE_EFORMAT) {
         code = cli_fail_err(rc, &err);
         goto out;
@@ -188,6 +275,10 @@ static int cmd_evidence_verify(int argc, char **argv)
         { "policy", required_argument, NULL, 'p' },
         { "sim-root", required_argument, NULL, 's' },
         { "at", required_argument, NULL, 'a' },
+        { "enclave-info", required_argument, NULL, 'i' },
+        { "enclave-key", required_argument, NULL, 'e' },
+        { "channel-key", required_argument, NULL, 'k' },
+        { "nonce", required_argument, NULL, 'n' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -201,6 +292,10 @@ static int cmd_evidence_verify(int argc, char **argv)
         case 'p': a.policy = optarg; break;
         case 's': a.sim_root = optarg; break;
         case 'a': a.at = optarg; break;
+        case 'i': a.enclave_info = optarg; break;
+        case 'e': a.enclave_key = optarg; break;
+        case 'k': a.channel_key = optarg; break;
+        case 'n': a.nonce = optarg; break;
         case 'j': cli_set_json(1); break;
         case 'h': return cli_help(verify_usage);
         default: return cli_bad_option(argc, argv);
@@ -209,6 +304,11 @@ static int cmd_evidence_verify(int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage_error("expected one argument FILE");
     a.file = argv[optind];
+    /* Every kind needs collateral: SGX/TDX quotes (simulated ones too) TCB info and QE
+     * identity, SEV-SNP reports the VCEK certificate (docs/evidence.md, "Inputs"). */
+    if (!a.collateral)
+        return cli_usage_error("--collateral DIR is required: SGX and TDX quotes need TCB info and QE identity, "
+                               "SEV-SNP reports the VCEK certificate");
     return run_verify(&a);
 }
 

@@ -50,6 +50,7 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
     memcpy(c->snp.measurement, res->report.measurement, GTEE_MEASUREMENT_MAX_LEN);
     memcpy(c->snp.host_data, res->report.host_data, GTEE_HOST_DATA_LEN);
     c->snp.guest_policy = res->report.policy;
+    c->snp.reported_tcb = res->report.reported_tcb.raw;
     c->quote_version = (uint16_t)res->report.version;
     c->debug = res->policy.debug_allowed; /* guest policy bit 19: the hypervisor may debug the guest */
 out:

@@ -14,6 +14,9 @@ void gtee_policy_default(struct gtee_policy *p)
     memset(p, 0, sizeof(*p));
     p->tee_types = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
     p->accepted_tcb = 1u << GTEE_TCB_UP_TO_DATE;
+    /* SMT: nearly every SEV-SNP host runs with SMT on and guests say they tolerate it; the
+     * AMD advisories it matters for are a platform matter. Strict users set it false. */
+    p->snp.allow_smt = true;
 }
 
 static int hex_list(json_t *arr, size_t n, struct gtee_measurement_list *l, const char *key, struct gtee_err *err)
@@ -107,10 +110,38 @@ out:
     return rc;
 }
 
+/* "min_tcb": {"bootloader":n,"tee":n,"snp":n,"microcode":n}, each 0..255, missing ones 0. */
+static int parse_min_tcb(json_t *o, struct gtee_policy *p, struct gtee_err *err)
+{
+    const char *k;
+    json_t *x;
+    json_int_t n = 0;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"snp.min_tcb\" must be an object");
+    memset(&p->snp.min_tcb, 0, sizeof(p->snp.min_tcb));
+    json_object_foreach(o, k, x) {
+        uint8_t *f = strcmp(k, "bootloader") == 0 ? &p->snp.min_tcb.bootloader
+                     : strcmp(k, "tee") == 0      ? &p->snp.min_tcb.tee
+                     : strcmp(k, "snp") == 0      ? &p->snp.min_tcb.snp
+                     : strcmp(k, "microcode") == 0 ? &p->snp.min_tcb.microcode
+                                                   : NULL;
+
+        ENSURE(f != NULL, err, GTEE_EFORMAT, "policy: unknown key \"snp.min_tcb.%s\"", k);
+        TRY(uint_val(x, 255, &n, "snp.min_tcb component", err));
+        *f = (uint8_t)n;
+    }
+    p->snp.has_min_tcb = true;
+    rc = 0;
+out:
+    return rc;
+}
+
 static int parse_snp(json_t *o, struct gtee_policy *p, struct gtee_err *err)
 {
     const char *k;
     json_t *x;
+    json_int_t n = 0;
     int rc = GTEE_EFORMAT;
 
     ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"snp\" must be an object");
@@ -123,6 +154,18 @@ static int parse_snp(json_t *o, struct gtee_policy *p, struct gtee_err *err)
             ENSURE(s && strlen(s) == 64 && gtee_hex_decode(s, p->snp.host_data, 32) == 0, err, GTEE_EFORMAT,
                    "policy: \"snp.host_data\" must be 64 hex digits");
             p->snp.has_host_data = true;
+        } else if (strcmp(k, "allow_smt") == 0) {
+            TRY(bool_val(x, &p->snp.allow_smt, "snp.allow_smt", err));
+        } else if (strcmp(k, "allow_migration_agent") == 0) {
+            TRY(bool_val(x, &p->snp.allow_migration_agent, "snp.allow_migration_agent", err));
+        } else if (strcmp(k, "min_abi_major") == 0) {
+            TRY(uint_val(x, 255, &n, "snp.min_abi_major", err));
+            p->snp.min_abi_major = (uint8_t)n;
+        } else if (strcmp(k, "min_abi_minor") == 0) {
+            TRY(uint_val(x, 255, &n, "snp.min_abi_minor", err));
+            p->snp.min_abi_minor = (uint8_t)n;
+        } else if (strcmp(k, "min_tcb") == 0) {
+            TRY(parse_min_tcb(x, p, err));
         } else {
             ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"snp.%s\"", k);
         }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "evidence/dcap.h"
+#include "gtee/snp.h"
 
 static bool listed(const struct gtee_measurement_list *l, const uint8_t *m, size_t n)
 {
@@ -43,6 +44,34 @@ static void apply_tdx(const struct gtee_policy *p, struct gtee_verdict *v)
             verdict_add(v, codes[i], "RTMR%d (body offset %d) is not in the policy's list", i, 328 + 48 * i);
 }
 
+/* The guest policy (AMD SEV-SNP ABI, document 56860, "Guest Policy Structure") and the
+ * reported TCB, both signed parts of the report. */
+static void apply_snp_guest(const struct gtee_policy *p, struct gtee_verdict *v)
+{
+    const struct gtee_claims *c = &v->claims;
+    struct gtee_snp_policy gp;
+    struct gtee_snp_tcb t;
+
+    gtee_snp_policy_decode(c->snp.guest_policy, &gp);
+    if (gp.smt_allowed && !p->snp.allow_smt)
+        verdict_add(v, "policy.snp.smt", "guest policy allows SMT (bit 16) and the policy does not");
+    if (gp.migrate_ma_allowed && !p->snp.allow_migration_agent)
+        verdict_add(v, "policy.snp.migration_agent", "guest policy allows a migration agent (bit 18) and the "
+                    "policy does not");
+    if (gp.abi_major < p->snp.min_abi_major ||
+        (gp.abi_major == p->snp.min_abi_major && gp.abi_minor < p->snp.min_abi_minor))
+        verdict_add(v, "policy.snp.abi", "guest policy requires firmware ABI %u.%u, policy wants at least %u.%u",
+                    gp.abi_major, gp.abi_minor, p->snp.min_abi_major, p->snp.min_abi_minor);
+    if (!p->snp.has_min_tcb)
+        return;
+    gtee_snp_tcb_decode(c->snp.reported_tcb, &t);
+    if (t.bootloader < p->snp.min_tcb.bootloader || t.tee < p->snp.min_tcb.tee || t.snp < p->snp.min_tcb.snp ||
+        t.microcode < p->snp.min_tcb.microcode)
+        verdict_add(v, "policy.snp.tcb", "REPORTED_TCB (offset 0x180) bootloader %u tee %u snp %u microcode %u is "
+                    "below the policy's minimum %u %u %u %u", t.bootloader, t.tee, t.snp, t.microcode,
+                    p->snp.min_tcb.bootloader, p->snp.min_tcb.tee, p->snp.min_tcb.snp, p->snp.min_tcb.microcode);
+}
+
 static void apply_snp(const struct gtee_policy *p, struct gtee_verdict *v)
 {
     const struct gtee_claims *c = &v->claims;
@@ -51,6 +80,7 @@ static void apply_snp(const struct gtee_policy *p, struct gtee_verdict *v)
         verdict_add(v, "policy.snp.measurement", "MEASUREMENT is not in the policy's list");
     if (p->snp.has_host_data && memcmp(p->snp.host_data, c->snp.host_data, 32) != 0)
         verdict_add(v, "policy.snp.host_data", "HOST_DATA differs from the policy's");
+    apply_snp_guest(p, v);
 }
 
 void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verdict *v)

@@ -11,8 +11,10 @@
 
 static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 {
-    char buf[2 * 64 + 1];
+    char buf[2 * GTEE_BOUND_PUB_LEN + 1];
 
+    if (n > GTEE_BOUND_PUB_LEN)
+        return -1;
     gtee_hex_encode(p, n, buf);
     return json_object_set_new(o, key, json_string(buf));
 }
@@ -26,6 +28,17 @@ static json_t *claims_json(const struct gtee_claims *c)
     bad |= json_object_set_new(o, "simulated", json_boolean(c->simulated));
     bad |= json_object_set_new(o, "debug", json_boolean(c->debug));
     bad |= put_hex(o, "report_data", c->report_data, GTEE_REPORT_DATA_LEN);
+    bad |= put_hex(o, "nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN); /* docs/tee.md, "Report data" */
+    bad |= json_object_set_new(o, "nonce_checked", json_boolean(c->binding.nonce_checked));
+    bad |= json_object_set_new(o, "keys_bound", json_boolean(c->binding.bound));
+    if (c->binding.bound) {
+        char id[GTEE_ETH_ADDR_HEX_LEN + 1];
+
+        gtee_eth_address_hex(c->binding.enclave_id, id);
+        bad |= json_object_set_new(o, "enclave_id", json_string(id));
+        bad |= put_hex(o, "enclave_public_key", c->binding.enclave_pub, GTEE_BOUND_PUB_LEN);
+        bad |= put_hex(o, "channel_public_key", c->binding.channel_pub, GTEE_BOUND_PUB_LEN);
+    }
     if (c->tee == GTEE_TEE_SGX) {
         bad |= json_object_set_new(o, "quote_version", json_integer(c->quote_version));
         bad |= put_hex(o, "mrenclave", c->sgx.mrenclave, 32);
@@ -48,6 +61,11 @@ static json_t *claims_json(const struct gtee_claims *c)
         bad |= put_hex(o, "host_data", c->snp.host_data, 32);
         bad |= json_object_set_new(o, "report_version", json_integer(c->quote_version));
         bad |= json_object_set_new(o, "guest_policy", json_integer((json_int_t)c->snp.guest_policy));
+        uint8_t tcb[8]; /* the report's little-endian bytes, as AMD's tools print them */
+
+        for (int i = 0; i < 8; i++)
+            tcb[i] = (uint8_t)(c->snp.reported_tcb >> (8 * i));
+        bad |= put_hex(o, "reported_tcb", tcb, sizeof(tcb));
     }
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {
         bad |= json_object_set_new(o, "tcb_status", c->tcb_status == GTEE_TCB_NONE

@@ -100,12 +100,118 @@ static void test_milan_sample_changed_or_without_vcek_is_rejected(void **state)
     unload(&s);
 }
 
+/* Verifies milan-1 under the policy JSON; returns the return code, v filled. */
+static int verify_with(struct snp_sample *s, const char *json, struct gtee_verdict *v)
+{
+    struct gtee_policy p;
+
+    assert_int_equal(gtee_policy_parse(json, strlen(json), &p, NULL), 0);
+    return gtee_evidence_verify(s->report, s->len, &s->col, NULL, &p, s->at, v, NULL);
+}
+
+static void assert_only_reason(const struct gtee_verdict *v, const char *code)
+{
+    assert_true(v->verified);
+    assert_false(v->accepted);
+    assert_int_equal(v->n_reasons, 1);
+    assert_string_equal(v->reasons[0].code, code);
+}
+
+/* milan-1's guest policy is 0xB0000 (ABI 0.0, SMT allowed, migration agent not allowed,
+ * debug allowed) and its REPORTED_TCB 02 00 00 00 00 00 05 44 (bootloader 2, TEE 0, SNP 5,
+ * microcode 0x44), as its expected.json says. */
+static void test_milan_guest_policy_and_tcb_rules(void **state)
+{
+    struct snp_sample s;
+    struct gtee_verdict v;
+
+    (void)state;
+    load(&s);
+    /* SMT is allowed by default: debug is the only obstacle, as the sample's source says. */
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true}", &v), 0);
+    assert_int_equal(v.claims.snp.reported_tcb, 0x4405000000000002ull);
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"allow_smt\":false}}", &v), GTEE_EPOLICY);
+    assert_only_reason(&v, "policy.snp.smt");
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"min_abi_major\":1}}", &v), GTEE_EPOLICY);
+    assert_only_reason(&v, "policy.snp.abi");
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"min_abi_minor\":1}}", &v), GTEE_EPOLICY);
+    assert_only_reason(&v, "policy.snp.abi");
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"allow_migration_agent\":false,\"min_abi_major\":0,"
+                                     "\"min_tcb\":{\"bootloader\":2,\"tee\":0,\"snp\":5,\"microcode\":68}}}", &v), 0);
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"min_tcb\":{\"microcode\":69}}}", &v), GTEE_EPOLICY);
+    assert_only_reason(&v, "policy.snp.tcb");
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"min_tcb\":{\"snp\":6}}}", &v), GTEE_EPOLICY);
+    assert_only_reason(&v, "policy.snp.tcb");
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true,\"snp\":{\"min_tcb\":{\"bootloader\":3}}}", &v),
+                     GTEE_EPOLICY);
+    assert_only_reason(&v, "policy.snp.tcb");
+    /* Everything at once: every failing rule is listed. */
+    assert_int_equal(verify_with(&s, "{\"snp\":{\"allow_smt\":false,\"min_abi_major\":2,\"min_tcb\":{\"tee\":1}}}", &v),
+                     GTEE_EPOLICY);
+    assert_int_equal(v.n_reasons, 4);
+    assert_true(gtee_verdict_has(&v, "policy.debug"));
+    assert_true(gtee_verdict_has(&v, "policy.snp.smt"));
+    assert_true(gtee_verdict_has(&v, "policy.snp.abi"));
+    assert_true(gtee_verdict_has(&v, "policy.snp.tcb"));
+    unload(&s);
+}
+
+/* No sample allows a migration agent, and the signature covers the policy: the rule is
+ * checked on milan-1's verified claims with bit 18 set, through the shared policy engine. */
+static void test_guest_policy_migration_agent_rule(void **state)
+{
+    struct snp_sample s;
+    struct gtee_verdict v;
+    struct gtee_policy p;
+
+    (void)state;
+    load(&s);
+    assert_int_equal(verify_with(&s, "{\"allow_debug\":true}", &v), 0);
+    v.claims.snp.guest_policy |= 1u << 18;
+    v.n_reasons = 0;
+    gtee_policy_default(&p);
+    p.allow_debug = true;
+    gtee_policy_apply(&p, s.at, &v);
+    assert_only_reason(&v, "policy.snp.migration_agent");
+    v.n_reasons = 0;
+    p.snp.allow_migration_agent = true;
+    gtee_policy_apply(&p, s.at, &v);
+    assert_true(v.accepted);
+    unload(&s);
+}
+
+static void test_snp_policy_keys_are_validated(void **state)
+{
+    static const char *const bad[] = {
+        "{\"snp\":{\"allow_smt\":1}}",
+        "{\"snp\":{\"allow_migration_agent\":\"no\"}}",
+        "{\"snp\":{\"min_abi_major\":256}}",
+        "{\"snp\":{\"min_abi_minor\":-1}}",
+        "{\"snp\":{\"min_tcb\":{\"fw\":1}}}",
+        "{\"snp\":{\"min_tcb\":{\"microcode\":300}}}",
+        "{\"snp\":{\"min_tcb\":[1,2]}}",
+    };
+    struct gtee_policy p;
+    struct gtee_err e = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(gtee_policy_parse(bad[i], strlen(bad[i]), &p, &e), GTEE_EFORMAT);
+        assert_non_null(strstr(e.msg, "snp."));
+        assert_true(p.snp.allow_smt); /* the defaults stand after a failure */
+        assert_false(p.snp.allow_migration_agent);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_milan_sample_is_rejected_by_default_policy_for_debug_only),
         cmocka_unit_test(test_milan_sample_policy_rules),
         cmocka_unit_test(test_milan_sample_changed_or_without_vcek_is_rejected),
+        cmocka_unit_test(test_milan_guest_policy_and_tcb_rules),
+        cmocka_unit_test(test_guest_policy_migration_agent_rule),
+        cmocka_unit_test(test_snp_policy_keys_are_validated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
