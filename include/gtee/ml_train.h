@@ -65,4 +65,92 @@ int gtee_ml_sgd_step(float *params, const float *grads, size_t n, struct gtee_ml
 int gtee_ml_adam_step(float *params, const float *grads, size_t n, struct gtee_ml_optim_state *st,
                       const struct gtee_ml_adam *hyper, struct gtee_err *err) GTEE_MUST_USE;
 
+/* ---- training a loaded model (train.c, train_loop.c, train_save.c; docs/ml-training.md) ----
+ * The trainer differentiates the model's graph in reverse mode: forward to output 0 (the
+ * logits or the prediction), the loss on it, then each node's backward pass in reverse
+ * order, accumulating a gradient per float initializer. Those initializers (the ones a
+ * differentiable operator reads at a differentiable position) are the parameters; the
+ * optimizer updates them in place, in the model, so sessions made afterwards run the
+ * trained model. Results depend only on the data, the seed and the thread count. */
+struct gtee_ml_model;
+struct gtee_ml_tensor;
+
+enum gtee_ml_loss_kind {
+    GTEE_ML_LOSS_XENT = 1, /* softmax cross-entropy of logits [n, c] against int64 labels [n] */
+    GTEE_ML_LOSS_MSE = 2,  /* mean squared error of output 0 against float targets, same count */
+};
+
+enum gtee_ml_optim_kind { GTEE_ML_OPTIM_SGD = 1, GTEE_ML_OPTIM_ADAM = 2 };
+
+struct gtee_ml_train_options {
+    int threads;   /* OpenBLAS and the engine's loops; 0 or 1: one */
+    int loss;      /* enum gtee_ml_loss_kind */
+    int optimizer; /* enum gtee_ml_optim_kind */
+    struct gtee_ml_sgd sgd;
+    struct gtee_ml_adam adam;
+};
+
+struct gtee_ml_trainer;
+
+/* Checks that every node between a parameter and output 0 has a backward pass (failing
+ * with the node's name and operator otherwise) and sets up optimizer state. The model
+ * must outlive the trainer and must not be run by sessions while a step runs. */
+int gtee_ml_trainer_new(struct gtee_ml_model *m, const struct gtee_ml_train_options *opt,
+                        struct gtee_ml_trainer **out, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_ml_trainer_free(struct gtee_ml_trainer *tr);
+
+/* Forward and backward on one mini-batch x (graph input 0; the model must have one input):
+ * *loss (averaged over the batch), *correct (rows whose arg-max is the label; XENT only,
+ * may be NULL), and the gradient of the loss per parameter. labels for XENT, targets for
+ * MSE. Parameters are not changed. */
+int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, const int64_t *labels,
+                         const float *targets, float *loss, size_t *correct, struct gtee_err *err) GTEE_MUST_USE;
+/* One optimizer step on every parameter from the last gradients. */
+int gtee_ml_trainer_update(struct gtee_ml_trainer *tr, struct gtee_err *err) GTEE_MUST_USE;
+
+/* Parameters, in the order of the model's initializers. */
+size_t gtee_ml_trainer_param_count(const struct gtee_ml_trainer *tr);
+/* Name, value (data points into the model: writable, for gradient checks) and gradient
+ * of parameter i (as the last gtee_ml_trainer_grad left it). */
+int gtee_ml_trainer_param(struct gtee_ml_trainer *tr, size_t i, const char **name, struct gtee_ml_tensor *value,
+                          const float **grad);
+
+/* Progress of training, reported after every mini-batch: what the enclave turns into
+ * progress the host may show. Returning non-zero from the callback stops training (the
+ * epoch call then fails with GTEE_ESTATE). */
+struct gtee_ml_progress {
+    uint64_t epoch;   /* 0-based */
+    uint64_t batch;   /* 0-based, within the epoch */
+    uint64_t batches; /* in this epoch */
+    float loss;       /* of this mini-batch */
+};
+typedef int (*gtee_ml_progress_fn)(const struct gtee_ml_progress *p, void *arg);
+
+/* What one epoch did. */
+struct gtee_ml_epoch_stats {
+    double loss;    /* mean over the samples */
+    size_t samples;
+    size_t correct; /* XENT: training samples classified right (before each step) */
+    double seconds; /* of the training steps (gather, forward, backward, update) */
+};
+
+struct gtee_dataset;
+/* One epoch over ds: the order gtee_dataset_shuffle(seed, epoch) gives, in mini-batches
+ * of batch items (the last one may be smaller), one step each. Items are reshaped to the
+ * model input's shape (its element count must match ds->item_len). */
+int gtee_ml_train_epoch(struct gtee_ml_trainer *tr, const struct gtee_dataset *ds, uint64_t epoch, size_t batch,
+                        uint64_t seed, gtee_ml_progress_fn cb, void *arg, struct gtee_ml_epoch_stats *stats,
+                        struct gtee_err *err) GTEE_MUST_USE;
+
+/* Classification accuracy and mean cross-entropy of the model (inference session, given
+ * threads) on ds, in batches. */
+int gtee_ml_evaluate(const struct gtee_ml_model *m, const struct gtee_dataset *ds, size_t batch, int threads,
+                     size_t *correct, double *loss, struct gtee_err *err) GTEE_MUST_USE;
+
+/* Serializes the model as ONNX: the ModelProto in orig (the bytes it was loaded from),
+ * unchanged except that every float initializer holds the model's current values (as
+ * raw_data). *out is malloc'ed. */
+int gtee_ml_model_save(const struct gtee_ml_model *m, const uint8_t *orig, size_t orig_len, uint8_t **out,
+                       size_t *out_len, struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

@@ -42,12 +42,12 @@ void model_shape_text(const struct gtee_ml_tensor *t, const char *const *params,
     off += (size_t)snprintf(buf, len, "%s [", gtee_ml_dtype_name(t->dtype));
     for (int d = 0; d < t->rank && off < len; d++) {
         const char *sep = d ? ", " : "";
-        if (params && params[d])
-            off += (size_t)snprintf(buf + off, len - off, "%s%s", sep, params[d]);
-        else if (t->dim[d] < 0)
-            off += (size_t)snprintf(buf + off, len - off, "%s?", sep);
-        else
+        if (t->dim[d] >= 0)
             off += (size_t)snprintf(buf + off, len - off, "%s%lld", sep, (long long)t->dim[d]);
+        else if (params && params[d])
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", sep, params[d]);
+        else
+            off += (size_t)snprintf(buf + off, len - off, "%s?", sep);
     }
     if (off < len)
         snprintf(buf + off, len - off, "]");
@@ -58,12 +58,12 @@ json_t *model_shape_json(const struct gtee_ml_tensor *t, const char *const *para
     json_t *a = json_array();
 
     for (int d = 0; a && d < t->rank; d++) {
-        if (params && params[d])
-            json_array_append_new(a, json_string(params[d]));
-        else if (t->dim[d] < 0)
-            json_array_append_new(a, json_null());
-        else
+        if (t->dim[d] >= 0)
             json_array_append_new(a, json_integer(t->dim[d]));
+        else if (params && params[d])
+            json_array_append_new(a, json_string(params[d]));
+        else
+            json_array_append_new(a, json_null());
     }
     return a;
 }

@@ -107,7 +107,7 @@ static int check_graph(struct gtee_ml_model *m, struct gtee_err *err)
         return GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
     for (size_t i = 0; i < m->n_inputs; i++)
         in[i] = m->values[m->inputs[i]].decl;
-    rc = ml_plan_build(m, in, false, &p, err);
+    rc = ml_plan_build(m, in, false, 1, &p, err);
     if (rc == 0)
         for (size_t v = 0; v < m->n_values; v++)
             if (m->values[v].kind == ML_VAL_NODE)

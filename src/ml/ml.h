@@ -108,9 +108,9 @@ struct ml_op {
 
 /* ---- operator table (ops.c) and families ---- */
 const struct ml_op *ml_op_find(const char *name);
-extern const struct ml_op ml_ops_elementwise[], ml_ops_matmul[], ml_ops_conv[], ml_ops_shape[], ml_ops_layout[], ml_ops_pad[],
+extern const struct ml_op ml_ops_elementwise[], ml_ops_matmul[], ml_ops_conv[], ml_ops_shape[], ml_ops_layout[], ml_ops_pad[], ml_ops_pool[],
     ml_ops_reduce[];
-extern const size_t ml_ops_elementwise_n, ml_ops_matmul_n, ml_ops_conv_n, ml_ops_shape_n, ml_ops_layout_n, ml_ops_pad_n,
+extern const size_t ml_ops_elementwise_n, ml_ops_matmul_n, ml_ops_conv_n, ml_ops_shape_n, ml_ops_layout_n, ml_ops_pad_n, ml_ops_pool_n,
     ml_ops_reduce_n;
 
 /* ---- kernel helpers (kernel.c) ---- */
@@ -148,6 +148,11 @@ typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
 #define ML_PAR_MIN (1u << 16)
 /* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
+/* The same, telling fn which piece (0 .. threads-1) it runs, for per-piece scratch. */
+typedef void (*ml_piece_fn)(void *arg, size_t piece, size_t lo, size_t hi);
+void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
+/* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */
+void ml_blas_threads(int threads, uint64_t macs);
 
 /* ---- memory plan (plan.c) ---- */
 struct ml_plan {
@@ -164,9 +169,10 @@ struct ml_plan {
 };
 
 /* Infers types and shapes for the given graph-input types (dims may be < 0: symbolic),
- * folds what is computable without input data, and (when concrete) lays out the arena. */
+ * folds what is computable without input data, and (when concrete) lays out the arena,
+ * with workspaces sized for the given thread count. */
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
-                  struct ml_plan *p, struct gtee_err *err);
+                  int threads, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Lays out the arena of a concrete plan and allocates it (arena.c). */
 #define ML_ALIGN 64

@@ -284,6 +284,23 @@ static int resolve_inputs(struct loader *L)
     return 0;
 }
 
+/* The names a graph output declares for its symbolic dims ("batch"), for inspection only:
+ * shapes are always inferred. */
+static int output_dim_names(struct loader *L, const Onnx__ValueInfoProto *vi, struct ml_value *v)
+{
+    const Onnx__TensorShapeProto *sh;
+
+    (void)L;
+    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type ||
+        !(sh = vi->type->tensor_type->shape) || sh->n_dim > GTEE_ML_MAX_RANK)
+        return 0;
+    for (size_t d = 0; d < sh->n_dim; d++)
+        if (sh->dim[d]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && !v->dim_param[d] &&
+            !(v->dim_param[d] = dup_str(sh->dim[d]->dim_param)))
+            return GTEE_ENOMEM;
+    return 0;
+}
+
 static int read_outputs(struct loader *L)
 {
     struct gtee_ml_model *m = L->m;
@@ -300,6 +317,8 @@ static int read_outputs(struct loader *L)
         if (id < 0)
             return GTEE_FAIL(L->err, GTEE_EFORMAT, "ml: graph output '%s' is not produced by the graph", name);
         m->outputs[m->n_outputs++] = id;
+        if (output_dim_names(L, L->g->output[i], &m->values[id]) < 0)
+            return GTEE_FAIL(L->err, GTEE_ENOMEM, "ml: out of memory");
     }
     return 0;
 }

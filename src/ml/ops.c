@@ -12,7 +12,7 @@ static const struct family families[] = {
     { ml_ops_elementwise, &ml_ops_elementwise_n }, { ml_ops_matmul, &ml_ops_matmul_n },
     { ml_ops_conv, &ml_ops_conv_n },               { ml_ops_shape, &ml_ops_shape_n },
     { ml_ops_layout, &ml_ops_layout_n },           { ml_ops_reduce, &ml_ops_reduce_n },
-    { ml_ops_pad, &ml_ops_pad_n },
+    { ml_ops_pool, &ml_ops_pool_n },               { ml_ops_pad, &ml_ops_pad_n },
 };
 
 const struct ml_op *ml_op_find(const char *name)

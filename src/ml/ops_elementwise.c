@@ -5,6 +5,7 @@
 
 #include "ml/bcast.h"
 #include "ml/fastmath.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -314,16 +315,17 @@ static int fwd_dropout(struct ml_kernel *k)
     return 0;
 }
 
-#define UNARY(n) { n, 6, ML_MAX_OPSET, 1, 1, 1, 1, infer_unary, fwd_unary, NULL, NULL, false }
-#define BINARY(n) { n, 7, ML_MAX_OPSET, 2, 2, 1, 1, infer_binary, fwd_binary, NULL, NULL, false }
+#define UNARY(n) { n, 6, ML_MAX_OPSET, 1, 1, 1, 1, infer_unary, fwd_unary, NULL, ml_grad_unary, false }
+#define BINARY(n, g) { n, 7, ML_MAX_OPSET, 2, 2, 1, 1, infer_binary, fwd_binary, NULL, g, false }
 
 const struct ml_op ml_ops_elementwise[] = {
-    BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"),
+    BINARY("Add", ml_grad_binary), BINARY("Sub", ml_grad_binary), BINARY("Mul", ml_grad_binary),
+    BINARY("Div", ml_grad_binary), BINARY("Pow", NULL),
     { "Where", 9, ML_MAX_OPSET, 3, 3, 1, 1, infer_where, fwd_where, NULL, NULL, false },
-    UNARY("Sqrt"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), { "Erf", 9, ML_MAX_OPSET, 1, 1, 1, 1, infer_unary, fwd_unary, NULL, NULL, false },
+    UNARY("Sqrt"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), { "Erf", 9, ML_MAX_OPSET, 1, 1, 1, 1, infer_unary, fwd_unary, NULL, ml_grad_unary, false },
     UNARY("Exp"), UNARY("Log"), UNARY("Abs"), UNARY("Neg"), UNARY("Reciprocal"),
     { "Cast", 6, ML_MAX_OPSET, 1, 1, 1, 1, infer_cast, fwd_cast, NULL, NULL, false },
-    { "Identity", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_identity, fwd_copy, NULL, NULL, false },
-    { "Dropout", 7, ML_MAX_OPSET, 1, 3, 1, 2, infer_dropout, fwd_dropout, NULL, NULL, false },
+    { "Identity", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_identity, fwd_copy, NULL, ml_grad_copy, false },
+    { "Dropout", 7, ML_MAX_OPSET, 1, 3, 1, 2, infer_dropout, fwd_dropout, NULL, ml_grad_copy, false },
 };
 const size_t ml_ops_elementwise_n = sizeof(ml_ops_elementwise) / sizeof(ml_ops_elementwise[0]);

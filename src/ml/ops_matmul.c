@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/bcast.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -78,6 +79,7 @@ static int fwd_matmul(struct ml_kernel *k)
     }
     if (m == 0 || n == 0)
         return 0;
+    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
     for (int64_t i = 0; i < batch; i++) {
         int64_t rem = i, oa = 0, ob = 0;
         for (int d = rank - 1; d >= 0; d--) {
@@ -176,13 +178,14 @@ static int fwd_gemm(struct ml_kernel *k)
             memset(y->data, 0, sizeof(float) * (size_t)(m * n));
         return 0;
     }
+    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
     cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1], beta, y->data, (int)n);
     return 0;
 }
 
 const struct ml_op ml_ops_matmul[] = {
-    { "MatMul", 1, ML_MAX_OPSET, 2, 2, 1, 1, infer_matmul, fwd_matmul, NULL, NULL, false },
-    { "Gemm", 7, ML_MAX_OPSET, 2, 3, 1, 1, infer_gemm, fwd_gemm, NULL, NULL, false },
+    { "MatMul", 1, ML_MAX_OPSET, 2, 2, 1, 1, infer_matmul, fwd_matmul, NULL, ml_grad_matmul, false },
+    { "Gemm", 7, ML_MAX_OPSET, 2, 3, 1, 1, infer_gemm, fwd_gemm, NULL, ml_grad_gemm, false },
 };
 const size_t ml_ops_matmul_n = sizeof(ml_ops_matmul) / sizeof(ml_ops_matmul[0]);

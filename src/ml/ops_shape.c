@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/bcast.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define ANY (ML_T(GTEE_ML_FLOAT) | ML_T(GTEE_ML_INT64) | ML_T(GTEE_ML_BOOL))
@@ -377,10 +378,10 @@ static int fwd_expand(struct ml_kernel *k)
 }
 
 const struct ml_op ml_ops_shape[] = {
-    { "Reshape", 5, ML_MAX_OPSET, 2, 2, 1, 1, infer_reshape, fwd_copy, NULL, NULL, false },
-    { "Flatten", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_flatten, fwd_copy, NULL, NULL, false },
-    { "Squeeze", 1, ML_MAX_OPSET, 1, 2, 1, 1, infer_squeeze, fwd_copy, NULL, NULL, false },
-    { "Unsqueeze", 1, ML_MAX_OPSET, 1, 2, 1, 1, infer_unsqueeze, fwd_copy, NULL, NULL, false },
+    { "Reshape", 5, ML_MAX_OPSET, 2, 2, 1, 1, infer_reshape, fwd_copy, NULL, ml_grad_copy, false },
+    { "Flatten", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_flatten, fwd_copy, NULL, ml_grad_copy, false },
+    { "Squeeze", 1, ML_MAX_OPSET, 1, 2, 1, 1, infer_squeeze, fwd_copy, NULL, ml_grad_copy, false },
+    { "Unsqueeze", 1, ML_MAX_OPSET, 1, 2, 1, 1, infer_unsqueeze, fwd_copy, NULL, ml_grad_copy, false },
     { "Shape", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_shape, fwd_shape, NULL, NULL, true },
     { "Constant", 1, ML_MAX_OPSET, 0, 0, 1, 1, infer_constant, fwd_constant, NULL, NULL, false },
     { "ConstantOfShape", 9, ML_MAX_OPSET, 1, 1, 1, 1, infer_constant_of_shape, fwd_constant_of_shape, NULL, NULL,

@@ -166,7 +166,7 @@ static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct g
 }
 
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
-                  struct ml_plan *p, struct gtee_err *err)
+                  int threads, struct ml_plan *p, struct gtee_err *err)
 {
     int rc = 0;
 
@@ -216,7 +216,9 @@ int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *in
         if (all_known && inputs_known(p, &k, n->op->shape_only)) {
             TRY(fold(p, &k));
         } else if (concrete && n->op->workspace) {
-            size_t w = n->op->workspace(&k);
+            size_t w;
+            k.threads = threads;
+            w = n->op->workspace(&k);
             if (w > p->work_size)
                 p->work_size = w;
         }

@@ -1,7 +1,6 @@
 /* Sessions: a model bound to a thread count, with the plan for the last input shapes. A run
  * points the graph inputs at the caller's buffers and executes the nodes that were not
  * folded, in order, inside the plan's arena. */
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +73,7 @@ static int replan(struct gtee_ml_session *s, const struct gtee_ml_tensor *in, st
 
     ml_plan_free(&s->plan);
     s->planned = false;
-    rc = ml_plan_build(s->m, in, true, &s->plan, err);
+    rc = ml_plan_build(s->m, in, true, s->threads, &s->plan, err);
     if (rc < 0) {
         ml_plan_free(&s->plan);
         return rc;
@@ -120,7 +119,6 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
     for (size_t v = 0; v < m->n_values; v++)
         if (s->plan.view[v] >= 0)
             s->plan.vals[v].data = s->plan.vals[s->plan.view[v]].data;
-    openblas_set_num_threads(s->threads);
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_kernel k;
 

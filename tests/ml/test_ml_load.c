@@ -212,6 +212,47 @@ static void test_runs_hand_made_gemm_relu_at_two_batch_sizes(void **state)
     gtee_ml_model_free(m);
 }
 
+/* h = Gemm(x); y = Relu(h) + h: Relu may not write over h, which Add still reads; z =
+ * Flatten(x) is a view of the caller's x, and follows a new x on the next run. */
+static void test_memory_plan_keeps_live_inputs_and_views_graph_inputs(void **state)
+{
+    struct mb b;
+    struct gtee_ml_model *m = NULL;
+    struct gtee_ml_session *s = NULL;
+    struct gtee_err err = { 0 };
+    float x1[2 * 3] = { 1, 2, 3, -1, 0, 1 }, x2[2 * 3] = { -2, 0.5f, 4, 3, -3, 0 };
+    struct gtee_ml_tensor in = { GTEE_ML_FLOAT, 2, { 2, 3 }, x1 }, out[2];
+
+    (void)state;
+    mlp_model(&b);
+    b.nodes[1].op_type = "Relu";
+    b.names[1][3] = "r";
+    mb_node(&b, "Add", "sum", "r", "h", NULL, "y");
+    mb_node(&b, "Flatten", "flat", "x", NULL, NULL, "z");
+    b.graph.n_output = 0;
+    b.n_vi = 1;
+    mb_output(&b, "y");
+    mb_output(&b, "z");
+    assert_int_equal(mb_load(&b, NULL, &m, &err), 0);
+    assert_int_equal(gtee_ml_session_new(m, NULL, &s, &err), 0);
+    for (int run = 0; run < 2; run++) {
+        const float *x = run ? x2 : x1;
+        in.data = (void *)x;
+        assert_int_equal(gtee_ml_run(s, &in, 1, out, 2, &err), 0);
+        assert_ptr_equal(out[1].data, x); /* a view, not a copy */
+        assert_int_equal(out[1].dim[1], 3);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                float h = b_data[j];
+                for (int k = 0; k < 3; k++)
+                    h += x[i * 3 + k] * w_data[k * 2 + j];
+                assert_float_equal(((float *)out[0].data)[i * 2 + j], (h > 0 ? h : 0) + h, 1e-6);
+            }
+    }
+    gtee_ml_session_free(s);
+    gtee_ml_model_free(m);
+}
+
 static void test_refuses_unknown_operator_naming_node(void **state)
 {
     struct mb b;
@@ -389,6 +430,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs_hand_made_gemm_relu_at_two_batch_sizes),
+        cmocka_unit_test(test_memory_plan_keeps_live_inputs_and_views_graph_inputs),
         cmocka_unit_test(test_refuses_unknown_operator_naming_node),
         cmocka_unit_test(test_refuses_unsupported_attribute_naming_node),
         cmocka_unit_test(test_refuses_mismatched_shapes_naming_node),

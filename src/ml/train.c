@@ -1,0 +1,356 @@
+/* The trainer: reverse-mode differentiation over a loaded graph. A plan is built for the
+ * mini-batch's shape as for inference, but every intermediate gets a buffer of its own
+ * (the backward pass reads them all); a gradient buffer exists for each value on a path
+ * from a parameter to output 0. A step runs the forward nodes, the loss, then the nodes'
+ * backward passes in reverse order (docs/ml-training.md). */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/guard.h"
+#include "gtee/ml_train.h"
+#include "ml/grad.h"
+#include "ml/ml.h"
+
+struct param {
+    size_t value;
+    uint64_t n;
+    float *grad;
+    struct gtee_ml_optim_state st;
+};
+
+struct gtee_ml_trainer {
+    struct gtee_ml_model *m;
+    struct gtee_ml_train_options opt;
+    bool planned;
+    struct gtee_ml_tensor shape; /* input shape the plan was built for */
+    struct ml_plan plan;
+    float **own;                 /* per value: forward buffer of its own (intermediates) */
+    uint8_t *needs;              /* per value: a gradient flows to it */
+    struct gtee_ml_tensor *g;    /* per value: its gradient (data NULL when none) */
+    size_t n_params;
+    struct param *params;
+};
+
+static bool is_param(const struct gtee_ml_model *m, size_t v)
+{
+    const struct ml_value *mv = &m->values[v];
+
+    if (mv->kind != ML_VAL_INIT || mv->decl.dtype != GTEE_ML_FLOAT)
+        return false;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct ml_node *n = &m->nodes[i];
+        for (size_t j = 0; j < n->n_in; j++)
+            if (n->in[j] == (int32_t)v && n->op && n->op->backward && ml_grad_input(n->op_type, j))
+                return true;
+    }
+    return false;
+}
+
+static int find_params(struct gtee_ml_trainer *tr, struct gtee_err *err)
+{
+    const struct gtee_ml_model *m = tr->m;
+    int rc = 0;
+
+    tr->params = calloc(m->n_values + 1, sizeof(*tr->params));
+    ENSURE(tr->params, err, GTEE_ENOMEM, "train: out of memory");
+    for (size_t v = 0; v < m->n_values; v++) {
+        struct param *p;
+        if (!is_param(m, v))
+            continue;
+        p = &tr->params[tr->n_params++];
+        p->value = v;
+        p->n = ml_elems(&m->values[v].decl);
+        p->grad = calloc(p->n + 1, sizeof(float));
+        ENSURE(p->grad, err, GTEE_ENOMEM, "train: out of memory for a gradient of %llu floats",
+               (unsigned long long)p->n);
+        if (p->n)
+            TRY(gtee_ml_optim_state_init(&p->st, p->n, tr->opt.optimizer == GTEE_ML_OPTIM_ADAM, err));
+    }
+    ENSURE(tr->n_params > 0, err, GTEE_EUNSUPPORTED, "train: the model has no trainable float initializer");
+out:
+    return rc;
+}
+
+static void drop_plan(struct gtee_ml_trainer *tr)
+{
+    if (tr->own)
+        for (size_t v = 0; v < tr->m->n_values; v++)
+            free(tr->own[v]);
+    if (tr->g)
+        for (size_t v = 0; v < tr->m->n_values; v++)
+            if (tr->m->values[v].kind != ML_VAL_INIT)
+                free(tr->g[v].data);
+    free(tr->own);
+    free(tr->needs);
+    free(tr->g);
+    tr->own = NULL;
+    tr->needs = NULL;
+    tr->g = NULL;
+    ml_plan_free(&tr->plan);
+    tr->planned = false;
+}
+
+static bool folded(const struct ml_plan *p, const struct ml_kernel *k)
+{
+    for (size_t j = 0; j < k->n_out; j++)
+        if (k->out[j] && !p->known[k->out[j] - p->vals])
+            return false;
+    return true;
+}
+
+/* Which values carry a gradient, and their buffers; fails on a node on such a path that
+ * has no backward pass. */
+static int mark_grads(struct gtee_ml_trainer *tr, struct gtee_err *err)
+{
+    struct gtee_ml_model *m = tr->m;
+    struct ml_plan *p = &tr->plan;
+    int rc = 0;
+
+    for (size_t i = 0; i < tr->n_params; i++) {
+        size_t v = tr->params[i].value;
+        tr->needs[v] = 1;
+        tr->g[v] = p->vals[v];
+        tr->g[v].data = tr->params[i].grad;
+    }
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        struct ml_kernel k;
+        bool any = false;
+
+        ml_plan_kernel(m, p, i, &k);
+        k.err = err;
+        for (size_t j = 0; j < k.n_in; j++)
+            if (m->nodes[i].in[j] >= 0 && tr->needs[m->nodes[i].in[j]] && ml_grad_input(m->nodes[i].op_type, j))
+                any = true;
+        if (!any)
+            continue;
+        if (folded(p, &k)) {
+            for (size_t j = 0; j < k.n_in; j++)
+                if (m->nodes[i].in[j] >= 0 && m->values[m->nodes[i].in[j]].kind == ML_VAL_INIT &&
+                    tr->needs[m->nodes[i].in[j]])
+                    return ml_fail(&k, GTEE_EUNSUPPORTED,
+                                   "computed from initializers alone before the run: its parameters cannot be trained");
+            continue;
+        }
+        if (!m->nodes[i].op->backward)
+            return ml_fail(&k, GTEE_EUNSUPPORTED, "no backward pass for this operator (training)");
+        for (size_t j = 0; j < k.n_out; j++) {
+            int32_t v = m->nodes[i].out[j];
+            if (v < 0 || p->vals[v].dtype != GTEE_ML_FLOAT)
+                continue;
+            tr->needs[v] = 1;
+            tr->g[v] = p->vals[v];
+            tr->g[v].data = malloc(ml_elems(&p->vals[v]) * sizeof(float) + 1);
+            ENSURE(tr->g[v].data, err, GTEE_ENOMEM, "train: out of memory for gradients");
+        }
+    }
+    ENSURE(tr->needs[m->outputs[0]], err, GTEE_EUNSUPPORTED, "train: no parameter reaches output '%s'",
+           m->values[m->outputs[0]].name);
+out:
+    return rc;
+}
+
+static int replan(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, struct gtee_err *err)
+{
+    struct gtee_ml_model *m = tr->m;
+    struct ml_plan *p = &tr->plan;
+    int rc = 0;
+
+    drop_plan(tr);
+    TRY(ml_plan_build(m, x, true, tr->opt.threads, p, err));
+    tr->own = calloc(m->n_values + 1, sizeof(*tr->own));
+    tr->needs = calloc(m->n_values + 1, 1);
+    tr->g = calloc(m->n_values + 1, sizeof(*tr->g));
+    ENSURE(tr->own && tr->needs && tr->g, err, GTEE_ENOMEM, "train: out of memory");
+    /* Intermediates out of the shared arena: the backward pass needs every one. */
+    for (size_t v = 0; v < m->n_values; v++) {
+        if (p->offset[v] == SIZE_MAX)
+            continue;
+        tr->own[v] = malloc(ml_elems(&p->vals[v]) * gtee_ml_dtype_size(p->vals[v].dtype) + 1);
+        ENSURE(tr->own[v], err, GTEE_ENOMEM, "train: out of memory for activations");
+        p->vals[v].data = tr->own[v];
+    }
+    TRY(mark_grads(tr, err));
+    tr->shape = *x;
+    tr->shape.data = NULL;
+    tr->planned = true;
+out:
+    if (rc < 0)
+        drop_plan(tr);
+    return rc;
+}
+
+int gtee_ml_trainer_new(struct gtee_ml_model *m, const struct gtee_ml_train_options *opt,
+                        struct gtee_ml_trainer **out, struct gtee_err *err)
+{
+    struct gtee_ml_trainer *tr = NULL;
+    int rc = 0;
+
+    ENSURE(m && opt && out, err, GTEE_EINVAL, "train: bad arguments");
+    ENSURE(opt->loss == GTEE_ML_LOSS_XENT || opt->loss == GTEE_ML_LOSS_MSE, err, GTEE_EINVAL,
+           "train: unknown loss %d", opt->loss);
+    ENSURE(opt->optimizer == GTEE_ML_OPTIM_SGD || opt->optimizer == GTEE_ML_OPTIM_ADAM, err, GTEE_EINVAL,
+           "train: unknown optimizer %d", opt->optimizer);
+    ENSURE(m->n_inputs == 1 && m->n_outputs >= 1, err, GTEE_EUNSUPPORTED,
+           "train: the model must have one input (it has %zu) and an output", m->n_inputs);
+    tr = calloc(1, sizeof(*tr));
+    ENSURE(tr, err, GTEE_ENOMEM, "train: out of memory");
+    tr->m = m;
+    tr->opt = *opt;
+    if (tr->opt.threads < 1)
+        tr->opt.threads = 1;
+    if (tr->opt.threads > 64)
+        tr->opt.threads = 64;
+    TRY(find_params(tr, err));
+    *out = tr;
+    tr = NULL;
+out:
+    gtee_ml_trainer_free(tr);
+    return rc;
+}
+
+void gtee_ml_trainer_free(struct gtee_ml_trainer *tr)
+{
+    if (!tr)
+        return;
+    drop_plan(tr);
+    if (tr->params)
+        for (size_t i = 0; i < tr->n_params; i++) {
+            free(tr->params[i].grad);
+            gtee_ml_optim_state_free(&tr->params[i].st);
+        }
+    free(tr->params);
+    free(tr);
+}
+
+static bool same_shape(const struct gtee_ml_tensor *a, const struct gtee_ml_tensor *b)
+{
+    return a->dtype == b->dtype && a->rank == b->rank &&
+           (a->rank == 0 || !memcmp(a->dim, b->dim, (size_t)a->rank * sizeof(int64_t)));
+}
+
+static int loss_on(struct gtee_ml_trainer *tr, const int64_t *labels, const float *targets, float *loss,
+                   size_t *correct, struct gtee_err *err)
+{
+    const struct gtee_ml_tensor *y = &tr->plan.vals[tr->m->outputs[0]];
+    float *gy = tr->g[tr->m->outputs[0]].data;
+    uint64_t n = ml_elems(y);
+
+    if (y->dtype != GTEE_ML_FLOAT)
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "train: output 0 is not float");
+    if (tr->opt.loss == GTEE_ML_LOSS_MSE) {
+        if (!targets)
+            return GTEE_FAIL(err, GTEE_EINVAL, "train: MSE needs targets");
+        return gtee_ml_mse(y->data, targets, (size_t)n, loss, gy, err);
+    }
+    if (!labels)
+        return GTEE_FAIL(err, GTEE_EINVAL, "train: cross-entropy needs labels");
+    if (y->rank != 2 || y->dim[1] < 1)
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "train: cross-entropy needs logits [batch, classes], output has rank %d",
+                         y->rank);
+    if (correct)
+        *correct = gtee_ml_count_correct(y->data, labels, (size_t)y->dim[0], (size_t)y->dim[1]);
+    return gtee_ml_softmax_xent(y->data, labels, (size_t)y->dim[0], (size_t)y->dim[1], loss, gy, err);
+}
+
+int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, const int64_t *labels,
+                         const float *targets, float *loss, size_t *correct, struct gtee_err *err)
+{
+    struct gtee_ml_model *m;
+    struct ml_plan *p;
+    int rc = 0;
+
+    if (!tr || !x || !x->data || !loss)
+        return GTEE_FAIL(err, GTEE_EINVAL, "train: bad arguments");
+    m = tr->m;
+    if (!tr->planned || !same_shape(&tr->shape, x))
+        TRY(replan(tr, x, err));
+    p = &tr->plan;
+    p->vals[m->inputs[0]].data = x->data;
+    for (size_t v = 0; v < m->n_values; v++) /* reshapes of the input read its buffer (arena.c) */
+        if (p->view[v] >= 0)
+            p->vals[v].data = p->vals[p->view[v]].data;
+    openblas_set_num_threads(tr->opt.threads);
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        struct ml_kernel k;
+        ml_plan_kernel(m, p, i, &k);
+        k.threads = tr->opt.threads;
+        k.err = err;
+        if (!folded(p, &k))
+            TRY(m->nodes[i].op->forward(&k));
+    }
+    for (size_t v = 0; v < m->n_values; v++)
+        if (tr->g[v].data)
+            memset(tr->g[v].data, 0, ml_elems(&tr->g[v]) * sizeof(float));
+    TRY(loss_on(tr, labels, targets, loss, correct, err));
+    for (size_t i = m->n_nodes; i-- > 0;) {
+        const struct ml_node *n = &m->nodes[i];
+        struct gtee_ml_tensor *dout[ML_MAX_NODE_IO], *din[ML_MAX_NODE_IO];
+        struct ml_kernel k;
+        bool any = false;
+
+        ml_plan_kernel(m, p, i, &k);
+        k.threads = tr->opt.threads;
+        k.err = err;
+        for (size_t j = 0; j < n->n_out; j++) {
+            dout[j] = n->out[j] >= 0 && tr->g[n->out[j]].data ? &tr->g[n->out[j]] : NULL;
+            any |= dout[j] != NULL;
+        }
+        if (!any || folded(p, &k))
+            continue;
+        for (size_t j = 0; j < n->n_in; j++)
+            din[j] = n->in[j] >= 0 && tr->g[n->in[j]].data && ml_grad_input(n->op_type, j) ? &tr->g[n->in[j]] : NULL;
+        if (!dout[0])
+            continue; /* only a side output (a Dropout mask) is used */
+        TRY(n->op->backward(&k, dout, din));
+    }
+out:
+    return rc;
+}
+
+int gtee_ml_trainer_update(struct gtee_ml_trainer *tr, struct gtee_err *err)
+{
+    int rc = 0;
+
+    if (!tr)
+        return GTEE_FAIL(err, GTEE_EINVAL, "train: bad arguments");
+    for (size_t i = 0; i < tr->n_params; i++) {
+        struct param *p = &tr->params[i];
+        float *w = tr->m->values[p->value].decl.data;
+        if (!p->n)
+            continue;
+        if (tr->opt.optimizer == GTEE_ML_OPTIM_ADAM)
+            TRY(gtee_ml_adam_step(w, p->grad, (size_t)p->n, &p->st, &tr->opt.adam, err));
+        else
+            TRY(gtee_ml_sgd_step(w, p->grad, (size_t)p->n, &p->st, &tr->opt.sgd, err));
+    }
+out:
+    return rc;
+}
+
+size_t gtee_ml_trainer_param_count(const struct gtee_ml_trainer *tr)
+{
+    return tr ? tr->n_params : 0;
+}
+
+int gtee_ml_trainer_param(struct gtee_ml_trainer *tr, size_t i, const char **name, struct gtee_ml_tensor *value,
+                          const float **grad)
+{
+    const struct ml_value *v;
+
+    if (!tr || i >= tr->n_params)
+        return GTEE_EINVAL;
+    v = &tr->m->values[tr->params[i].value];
+    if (name)
+        *name = v->name;
+    if (value)
+        *value = v->decl;
+    if (grad)
+        *grad = tr->params[i].grad;
+    return 0;
+}
+
+struct gtee_ml_model *ml_trainer_model(const struct gtee_ml_trainer *tr)
+{
+    return tr->m;
+}
