@@ -65,4 +65,12 @@ void gtee_kr_service_free(struct gtee_kr_service *svc); /* wipes the master secr
 int gtee_kr_serve(struct gtee_kr_service *svc, const uint8_t *req, size_t req_len, uint8_t **resp,
                   size_t *resp_len, struct gtee_verdict *v, struct gtee_err *err) GTEE_MUST_USE;
 
+/* ---- over a stream (src/tee/keyrelease_wire.c; frames in docs/tee.md §4.3.1) ---- */
+/* Client (a transport's exchange): sends req on fd and reads the answer; a refusal is
+ * GTEE_EPOLICY with the service's reason. *resp is malloc'd. */
+int gtee_kr_wire_exchange(int fd, const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len,
+                          struct gtee_err *err) GTEE_MUST_USE;
+/* Service: reads one request from fd, answers it (or sends the refusal's reason). */
+int gtee_kr_wire_serve_one(struct gtee_kr_service *svc, int fd, struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

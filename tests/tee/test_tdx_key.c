@@ -3,6 +3,7 @@
  * service verifies it (sim root trusted, policy allowing simulation) and the tdx backend
  * turns the released key root into its sealing key and Enclave ID. The transport stands for
  * the host: it records every byte it relays. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "tee/sim_testlib.h"
@@ -294,6 +295,86 @@ static void test_answer_to_another_request_is_refused(void **state)
     world_free(&w);
 }
 
+/* The same release over a byte stream (what `gtee keyrelease serve` speaks): the service
+ * answers on its end of a socket pair in a thread. */
+struct wire {
+    struct world *w;
+    int fd[2];
+    int served;
+    struct gtee_err err;
+};
+
+static void *wire_service(void *arg)
+{
+    struct wire *x = arg;
+
+    x->served = gtee_kr_wire_serve_one(x->w->svc, x->fd[1], &x->err);
+    return NULL;
+}
+
+static int wire_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg)
+{
+    struct wire *x = arg;
+    struct gtee_err err = {0};
+    pthread_t thr;
+    int rc;
+
+    assert_int_equal(pthread_create(&thr, NULL, wire_service, x), 0);
+    rc = gtee_kr_wire_exchange(x->fd[0], req, req_len, resp, resp_len, &err);
+    pthread_join(thr, NULL);
+    if (rc != 0)
+        x->err = err;
+    return rc;
+}
+
+static void wire_start(struct world *w, struct td *out, int *rc_out, struct gtee_err *why)
+{
+    struct wire x = { .w = w };
+    struct gtee_key_release_transport tr = { wire_relay, &x };
+    struct fake_tsm f;
+    struct gtee_tee *t = NULL;
+    struct gtee_err err = {0};
+    char root[PATH_MAX], sample[PATH_MAX];
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, x.fd), 0);
+    assert_int_equal(fake_tmpdir(root, sizeof(root), "tdxwire"), 0);
+    fake_vector(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
+    assert_int_equal(fake_tsm_create(&f, root, "tdx_guest", sample), 0);
+    f.answer = quote_over_inblob;
+    f.answer_arg = w;
+    {
+        struct gtee_tee_options opt = { .root = f.root, .tsm_dirops = &f.ops, .key_release = &tr };
+
+        assert_int_equal(gtee_tee_open("tdx", &opt, &t, &err), 0);
+    }
+    *rc_out = gtee_tee_enclave_key(t, out->priv, out->pub, out->addr, &err);
+    *why = x.err;
+    gtee_tee_close(t);
+    fake_tsm_destroy(&f);
+    fake_rmtree(root);
+    close(x.fd[0]);
+    close(x.fd[1]);
+}
+
+static void test_release_over_a_stream_matches_and_refusals_carry_the_reason(void **state)
+{
+    struct world w;
+    struct td a, b;
+    struct gtee_err err = {0}, why;
+    int rc;
+
+    world_make(&w, 0x33);
+    assert_int_equal(td_start(&w, &a, &err), 0);
+    wire_start(&w, &b, &rc, &why);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(a.addr, b.addr, 20);
+    service_start(&w, NULL); /* strict default: simulation refused */
+    wire_start(&w, &b, &rc, &why);
+    assert_int_equal(rc, GTEE_EPOLICY);
+    assert_non_null(strstr(why.msg, "policy.simulation"));
+    world_free(&w);
+}
+
 static void test_master_secret_file_is_private(void **state)
 {
     char dir[PATH_MAX], p[PATH_MAX + 16];
@@ -323,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_evidence_refused_by_policy_gets_no_key),
         cmocka_unit_test(test_host_relaying_the_bytes_never_sees_the_key),
         cmocka_unit_test(test_answer_to_another_request_is_refused),
+        cmocka_unit_test(test_release_over_a_stream_matches_and_refusals_carry_the_reason),
         cmocka_unit_test(test_master_secret_file_is_private),
     };
 
