@@ -44,6 +44,14 @@ struct gtee_snp_ioctl_ops {
     void *ctx;
 };
 
+/* TDX: how the TD reaches the key-release service (docs/tee.md §4.3), usually through the
+ * host, which relays bytes it cannot read. exchange sends one request and returns the answer
+ * (*resp malloc'd, the caller frees); 0 or a negative GTEE_E* code. */
+struct gtee_key_release_transport {
+    int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg);
+    void *arg;
+};
+
 /* The identity the simulated TEE reports for the enclave (where SGX puts it). */
 struct gtee_tee_sim_identity {
     uint8_t mrenclave[32];
@@ -60,6 +68,7 @@ struct gtee_tee_options {
     struct gtee_tee_sim_identity sim_id; /* sim only: what the simulated hardware measured */
     const struct gtee_tsm_dirops *tsm_dirops; /* tdx/snp: NULL outside tests */
     const struct gtee_snp_ioctl_ops *snp_ioctl; /* snp: NULL outside tests */
+    const struct gtee_key_release_transport *key_release; /* tdx: NULL means no sealing key */
 };
 
 struct gtee_tee;

@@ -9,6 +9,7 @@ int cmd_decrypt(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_keyrelease(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_attest(int argc, char **argv);

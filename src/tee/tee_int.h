@@ -31,5 +31,10 @@ int tee_file_exists(const char *path);
 /* SEV-SNP sealing key through /dev/sev-guest (src/tee/snp_key.c). */
 int tee_snp_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uint8_t key[GTEE_SEAL_KEY_LEN],
                         struct gtee_err *err);
+/* TDX sealing key from the key-release service (src/tee/tdx_key.c); K is kept in t->state
+ * until close (tee_tdx_close). */
+int tee_tdx_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uint8_t key[GTEE_SEAL_KEY_LEN],
+                        struct gtee_err *err);
+void tee_tdx_close(struct gtee_tee *t);
 
 #endif

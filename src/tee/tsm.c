@@ -191,15 +191,18 @@ out:
     return rc;
 }
 
-/* configfs-tsm exposes reports only, and a TD has no sealing key at all: docs/tee.md says
- * where the Enclave key comes from on TDX. Never a made-up key. (SEV-SNP's derived key
- * comes through /dev/sev-guest: src/tee/snp_key.c.) */
+/* configfs-tsm exposes reports only, and a TD has no sealing key at all: the key root comes
+ * from a key release after attestation (docs/tee.md §4.3, src/tee/tdx_key.c) when a transport
+ * to the service is configured. Never a made-up key. (SEV-SNP's derived key comes through
+ * /dev/sev-guest: src/tee/snp_key.c.) */
 static int tdx_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uint8_t key[GTEE_SEAL_KEY_LEN],
                            struct gtee_err *err)
 {
+    if (t->opt.key_release)
+        return tee_tdx_sealing_key(t, policy, key, err);
     return GTEE_FAIL(err, GTEE_EUNSUPPORTED,
                      "tee tdx: a TD has no sealing key; the Enclave key on TDX comes from a key release "
-                     "after attestation (docs/tee.md, \"Keys on TDX and SEV-SNP\")");
+                     "after attestation, and no key-release service is configured (docs/tee.md §4.3)");
 }
 
 static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,
@@ -238,6 +241,7 @@ const struct gtee_tee_ops gtee_tee_tdx_ops = {
     .kind = GTEE_TEE_TDX,
     .detect = tdx_detect,
     .open = tsm_open,
+    .close = tee_tdx_close,
     .get_evidence = tsm_evidence,
     .sealing_key = tdx_sealing_key,
     .measurement = tsm_measurement,

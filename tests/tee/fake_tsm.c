@@ -27,6 +27,11 @@ struct fake_tsm {
     size_t last_inblob_len;
     int made, removed;
     struct gtee_tsm_dirops ops;
+    /* Optional: makes the outblob from the inblob (as the TDX module does), instead of the
+     * fixed sample. The reply is malloc'd; the fake frees it. */
+    int (*answer)(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len, void *arg);
+    void *answer_arg;
+    uint8_t *answered;
 };
 
 static void fake_tsm_bump(struct fifo_server *s, void *arg)
@@ -49,6 +54,19 @@ static void fake_tsm_bump(struct fifo_server *s, void *arg)
     }
     snprintf(num, sizeof(num), "%lu\n", g + (unsigned long)f->gen_step);
     fake_write(p, num, strlen(num));
+    if (f->answer) {
+        uint8_t *r = NULL;
+        size_t rn = 0;
+
+        free(f->answered);
+        f->answered = NULL;
+        s->reply_len = 0;
+        if (f->answer(s->seen, s->seen_len, &r, &rn, f->answer_arg) == 0) {
+            f->answered = r;
+            s->reply = r;
+            s->reply_len = rn;
+        }
+    }
 }
 
 static int fake_tsm_mkdir(const char *path, void *arg)
@@ -150,6 +168,8 @@ FAKE_API void fake_tsm_destroy(struct fake_tsm *f)
     }
     free(f->sample);
     f->sample = NULL;
+    free(f->answered);
+    f->answered = NULL;
 }
 
 #endif

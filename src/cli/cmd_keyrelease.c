@@ -1,0 +1,212 @@
+/* `gtee keyrelease init FILE` creates the TDX key-release service's master secret;
+ * `gtee keyrelease serve` answers key requests on a TCP port (docs/tee.md §4.3.1). */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gtee/crypto.h"
+
+#include "base/guard.h"
+#include "gtee/keyrelease.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const char init_usage[] =
+    "Usage: gtee keyrelease init FILE\n"
+    "\n"
+    "Writes a fresh 32-byte master secret for the TDX key-release service to FILE (a new\n"
+    "file, mode 0600; an existing FILE is never overwritten). Every TDX Enclave key the\n"
+    "service releases is derived from it and the TD's measurement (docs/tee.md §4.3.1):\n"
+    "whoever reads FILE can compute them all, and losing it loses every TDX Enclave ID.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   show this help\n";
+
+static int kr_init(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct gtee_err err = { 0 };
+    int c, rc;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': return cli_help(init_usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("expected one argument FILE (the master secret file to create)");
+    rc = gtee_kr_secret_init(argv[optind], &err);
+    if (rc < 0)
+        return cli_fail_err(rc, &err);
+    printf("master secret written to %s (mode 0600)\n", argv[optind]);
+    return 0;
+}
+
+static const char serve_usage[] =
+    "Usage: gtee keyrelease serve --secret FILE --collateral DIR --listen ADDR:PORT\n"
+    "                             [--policy FILE] [--sim-root FILE] [--once]\n"
+    "\n"
+    "Answers TDX key requests (docs/tee.md §4.3.1) on an IPv4 TCP address: verifies each\n"
+    "TD quote against the collateral in DIR and the policy (default: the strict one, no\n"
+    "simulation), checks that it binds the request's ephemeral key, and returns the key for\n"
+    "the TD's measurement encrypted to that key. Port 0 picks a free port; the address in\n"
+    "use is printed as \"listening on ADDR:PORT\". Refusals are logged with their reason.\n"
+    "\n"
+    "Options:\n"
+    "      --secret FILE      the master secret (gtee keyrelease init; mode 0600)\n"
+    "      --collateral DIR   TDX collateral (docs/evidence.md, \"Collateral files\")\n"
+    "      --policy FILE      policy JSON (docs/policy.md)\n"
+    "      --sim-root FILE    trust this SIMULATED root (DER); the policy must allow simulation\n"
+    "      --listen ADDR:PORT IPv4 address and port\n"
+    "      --once             answer one connection, then exit (its status)\n"
+    "  -h, --help             show this help\n";
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+    long n = -1;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (n >= 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) != NULL) {
+        if (fread(b, 1, (size_t)n, f) == (size_t)n) {
+            b[n] = '\0';
+        } else {
+            free(b);
+            b = NULL;
+        }
+    }
+    fclose(f);
+    return b;
+}
+
+static int listen_on(const char *spec, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = strrchr(spec, ':');
+    char *end = NULL;
+    long port;
+    socklen_t sl = sizeof(*sa);
+    int fd, one = 1;
+
+    if (!colon || (size_t)(colon - spec) >= sizeof(host))
+        return -1;
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return -1;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)sa, sizeof(*sa)) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)sa, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int kr_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "secret", required_argument, NULL, 's' },   { "collateral", required_argument, NULL, 'c' },
+        { "policy", required_argument, NULL, 'p' },   { "sim-root", required_argument, NULL, 'r' },
+        { "listen", required_argument, NULL, 'l' },   { "once", no_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    };
+    const char *secret = NULL, *listen_spec = NULL, *policy_file = NULL;
+    struct gtee_kr_config cfg = { 0 };
+    struct gtee_kr_service *svc = NULL;
+    struct gtee_err err = { 0 };
+    uint8_t master[GTEE_KR_SECRET_LEN];
+    struct sockaddr_in sa;
+    char *policy = NULL, addr[INET_ADDRSTRLEN];
+    int c, rc, once = 0, lfd = -1;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': secret = optarg; break;
+        case 'c': cfg.collateral_dir = optarg; break;
+        case 'p': policy_file = optarg; break;
+        case 'r': cfg.sim_root_file = optarg; break;
+        case 'l': listen_spec = optarg; break;
+        case 'o': once = 1; break;
+        case 'h': return cli_help(serve_usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (optind != argc || !secret || !cfg.collateral_dir || !listen_spec)
+        return cli_usage_error("serve needs --secret FILE, --collateral DIR and --listen ADDR:PORT");
+    rc = gtee_kr_secret_load(secret, master, &err);
+    if (rc < 0)
+        return cli_fail_err(rc, &err);
+    if (policy_file && !(policy = read_text(policy_file))) {
+        gtee_wipe(master, sizeof(master));
+        return cli_fail(GTEE_EIO, "cannot read the policy file %s", policy_file);
+    }
+    cfg.master = master;
+    cfg.policy_json = policy;
+    rc = gtee_kr_service_new(&cfg, &svc, &err);
+    gtee_wipe(master, sizeof(master));
+    free(policy);
+    if (rc < 0)
+        return cli_fail_err(rc, &err);
+    lfd = listen_on(listen_spec, &sa);
+    if (lfd < 0) {
+        gtee_kr_service_free(svc);
+        return cli_fail(GTEE_EIO, "cannot listen on %s (expected an IPv4 ADDR:PORT)", listen_spec);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof(addr));
+    printf("listening on %s:%u\n", addr, (unsigned)ntohs(sa.sin_port));
+    fflush(stdout);
+    rc = 0;
+    for (;;) {
+        int cfd = accept(lfd, NULL, NULL);
+
+        if (cfd < 0)
+            continue;
+        memset(&err, 0, sizeof(err));
+        rc = gtee_kr_wire_serve_one(svc, cfd, &err);
+        close(cfd);
+        if (rc < 0)
+            fprintf(stderr, "gtee keyrelease: refused: %s\n", err.msg);
+        else
+            fprintf(stderr, "gtee keyrelease: key released\n");
+        if (once)
+            break;
+    }
+    close(lfd);
+    gtee_kr_service_free(svc);
+    return rc < 0 ? cli_fail_err(rc, &err) : 0;
+}
+
+static const struct cli_cmd kr_commands[] = {
+    { "init", "Create the TDX key-release service's master secret file (mode 0600)", kr_init },
+    { "serve", "Answer TDX key requests on a TCP port (verify quote, release the measurement's key)", kr_serve },
+};
+
+int cmd_keyrelease(int argc, char **argv)
+{
+    return cli_dispatch(kr_commands, GTEE_ARRAY_LEN(kr_commands), argc, argv);
+}

@@ -1,0 +1,124 @@
+/* Key-release requests over a stream (a TCP connection to `gtee keyrelease serve`):
+ * request frame = u32 big-endian length || request; answer frame = status u8 (0: the answer
+ * follows, 1: refused, a UTF-8 reason follows) || u32 big-endian length || bytes.
+ * docs/tee.md §4.3.1. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/guard.h"
+#include "base/span.h"
+#include "gtee/keyrelease.h"
+
+#define REQ_MAX (GTEE_KR_REQUEST_HDR + GTEE_KR_EVIDENCE_MAX)
+#define REASON_MAX 512
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    uint8_t *b = p;
+
+    while (n > 0) {
+        ssize_t r = read(fd, b, n);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int send_frame(int fd, int status, const void *p, size_t n)
+{
+    uint8_t h[5];
+
+    h[0] = (uint8_t)status;
+    put_u32be(h + 1, (uint32_t)n);
+    return (write_all(fd, h, 5) == 0 && write_all(fd, p, n) == 0) ? 0 : -1;
+}
+
+int gtee_kr_wire_exchange(int fd, const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len,
+                          struct gtee_err *err)
+{
+    uint8_t h[5], len4[4], *b = NULL;
+    uint32_t n;
+    int rc = GTEE_EIO;
+
+    *resp = NULL;
+    *resp_len = 0;
+    ENSURE(req_len <= REQ_MAX, err, GTEE_EINVAL, "keyrelease: request too long");
+    put_u32be(len4, (uint32_t)req_len);
+    ENSURE(write_all(fd, len4, 4) == 0 && write_all(fd, req, req_len) == 0, err, GTEE_EIO,
+           "keyrelease: cannot send the request to the service");
+    ENSURE(read_all(fd, h, 5) == 0, err, GTEE_EIO, "keyrelease: the service closed without answering");
+    n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+    ENSURE(h[0] <= 1 && n <= (h[0] ? REASON_MAX : GTEE_KR_RESPONSE_LEN), err, GTEE_EFORMAT,
+           "keyrelease: malformed answer frame (status %u, length %u)", h[0], n);
+    b = malloc(n + 1);
+    ENSURE(b, err, GTEE_ENOMEM, "keyrelease: out of memory");
+    ENSURE(read_all(fd, b, n) == 0, err, GTEE_EIO, "keyrelease: answer frame cut short");
+    if (h[0] == 1) {
+        b[n] = '\0';
+        for (uint32_t i = 0; i < n; i++)
+            if (b[i] < 0x20 || b[i] > 0x7e)
+                b[i] = '?';
+        ENSURE(0, err, GTEE_EPOLICY, "keyrelease: the service refused: %s", (char *)b);
+    }
+    *resp = b;
+    *resp_len = n;
+    b = NULL;
+    rc = 0;
+out:
+    free(b);
+    return rc;
+}
+
+int gtee_kr_wire_serve_one(struct gtee_kr_service *svc, int fd, struct gtee_err *err)
+{
+    uint8_t len4[4], *req = NULL, *resp = NULL;
+    size_t resp_len = 0;
+    struct gtee_err why = { 0 };
+    uint32_t n;
+    int rc = GTEE_EIO;
+
+    ENSURE(read_all(fd, len4, 4) == 0, err, GTEE_EIO, "keyrelease: no request frame");
+    n = (uint32_t)len4[0] << 24 | (uint32_t)len4[1] << 16 | (uint32_t)len4[2] << 8 | len4[3];
+    ENSURE(n > 0 && n <= REQ_MAX, err, GTEE_EFORMAT, "keyrelease: request frame of %u bytes", n);
+    req = malloc(n);
+    ENSURE(req, err, GTEE_ENOMEM, "keyrelease: out of memory");
+    ENSURE(read_all(fd, req, n) == 0, err, GTEE_EIO, "keyrelease: request frame cut short");
+    rc = gtee_kr_serve(svc, req, n, &resp, &resp_len, NULL, &why);
+    if (rc < 0) {
+        size_t ml = strnlen(why.msg, REASON_MAX);
+
+        (void)send_frame(fd, 1, why.msg, ml);
+        if (err)
+            *err = why;
+        goto out;
+    }
+    ENSURE(send_frame(fd, 0, resp, resp_len) == 0, err, GTEE_EIO, "keyrelease: cannot send the answer");
+out:
+    free(req);
+    free(resp);
+    return rc;
+}
