@@ -15,10 +15,10 @@
 #define GTEE_EVIDENCE_MAX (1u << 20)
 
 enum gtee_tee_kind {
-    GTEE_TEE_SIM = 1,
-    GTEE_TEE_SGX = 2,
-    GTEE_TEE_TDX = 3,
-    GTEE_TEE_SNP = 4,
+    GTEE_TEE_KIND_SIM = 1,
+    GTEE_TEE_KIND_SGX = 2,
+    GTEE_TEE_KIND_TDX = 3,
+    GTEE_TEE_KIND_SNP = 4,
 };
 
 /* Which identity a sealing key is bound to (SGX KEYPOLICY.MRENCLAVE / MRSIGNER). */

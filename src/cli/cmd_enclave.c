@@ -30,10 +30,10 @@ static const char info_usage[] =
 static const char *kind_name(enum gtee_tee_kind k)
 {
     switch (k) {
-    case GTEE_TEE_SIM: return "sim";
-    case GTEE_TEE_SGX: return "sgx";
-    case GTEE_TEE_TDX: return "tdx";
-    case GTEE_TEE_SNP: return "snp";
+    case GTEE_TEE_KIND_SIM: return "sim";
+    case GTEE_TEE_KIND_SGX: return "sgx";
+    case GTEE_TEE_KIND_TDX: return "tdx";
+    case GTEE_TEE_KIND_SNP: return "snp";
     }
     return "unknown";
 }

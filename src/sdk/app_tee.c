@@ -58,11 +58,11 @@ int sdk_tee_open(struct gtee_app *app, const char *tee, const char *sim_dir, int
     if (strcmp(tee, "sim") == 0)
         TRY(sim_measure(tee, sim_quote_version, config, &opt.sim_id, err));
     TRY(gtee_tee_open(tee, &opt, &app->tee, err));
-    ENSURE(gtee_tee_kind(app->tee) != GTEE_TEE_SNP, err, GTEE_EUNSUPPORTED,
+    ENSURE(gtee_tee_kind(app->tee) != GTEE_TEE_KIND_SNP, err, GTEE_EUNSUPPORTED,
            "sdk: the attested channel carries SGX and TDX quotes; SEV-SNP is not wired yet");
     app->simulated = gtee_tee_is_simulated(app->tee);
-    app->quote_is_tdx = gtee_tee_kind(app->tee) == GTEE_TEE_TDX ||
-                        (gtee_tee_kind(app->tee) == GTEE_TEE_SIM && sim_quote_version == 4);
+    app->quote_is_tdx = gtee_tee_kind(app->tee) == GTEE_TEE_KIND_TDX ||
+                        (gtee_tee_kind(app->tee) == GTEE_TEE_KIND_SIM && sim_quote_version == 4);
     TRY(gtee_tee_measurement(app->tee, app->meas, &app->meas_len, err));
     TRY(gtee_tee_enclave_key(app->tee, app->sec->enclave_priv, app->enclave_pub, app->enclave_addr, err));
     TRY(gtee_relay_keypair(app->sec->channel_priv, app->channel_pub, err)); /* fresh each start */

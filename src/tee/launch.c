@@ -315,7 +315,7 @@ int gtee_enclave_info_parse(const uint8_t *payload, size_t len, struct gtee_encl
     kind = span_u8(&s);
     flags = span_u8(&s);
     mlen = span_u8(&s);
-    ENSURE(!s.bad && mlen <= GTEE_MEASUREMENT_MAX && kind >= GTEE_TEE_SIM && kind <= GTEE_TEE_SNP, err, GTEE_EFORMAT,
+    ENSURE(!s.bad && mlen <= GTEE_MEASUREMENT_MAX && kind >= GTEE_TEE_KIND_SIM && kind <= GTEE_TEE_KIND_SNP, err, GTEE_EFORMAT,
            "enclave: INFO reply header malformed");
     info->kind = (enum gtee_tee_kind)kind;
     info->simulated = (flags & GTEE_MSG_FLAG_SIMULATED) != 0;

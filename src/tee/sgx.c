@@ -117,7 +117,7 @@ out:
 
 const struct gtee_tee_ops gtee_tee_sgx_ops = {
     .name = "sgx",
-    .kind = GTEE_TEE_SGX,
+    .kind = GTEE_TEE_KIND_SGX,
     .detect = sgx_detect,
     .open = sgx_open,
     .close = NULL,

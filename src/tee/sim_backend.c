@@ -87,7 +87,7 @@ static int sim_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], 
 
 const struct gtee_tee_ops gtee_tee_sim_ops = {
     .name = "sim",
-    .kind = GTEE_TEE_SIM,
+    .kind = GTEE_TEE_KIND_SIM,
     .detect = sim_detect,
     .open = sim_open,
     .close = sim_close,

@@ -103,7 +103,7 @@ enum gtee_tee_kind gtee_tee_kind(const struct gtee_tee *t)
 
 int gtee_tee_is_simulated(const struct gtee_tee *t)
 {
-    return t->ops->kind == GTEE_TEE_SIM;
+    return t->ops->kind == GTEE_TEE_KIND_SIM;
 }
 
 int gtee_tee_evidence(struct gtee_tee *t, const uint8_t report_data[GTEE_REPORT_DATA_LEN],

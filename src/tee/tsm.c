@@ -29,7 +29,7 @@ static const struct tsm_kind snp_kind = { "sev_guest", 0x4A0, 0x90, 48 };
 
 static const struct tsm_kind *kind_of(const struct gtee_tee *t)
 {
-    return t->ops->kind == GTEE_TEE_TDX ? &tdx_kind : &snp_kind;
+    return t->ops->kind == GTEE_TEE_KIND_TDX ? &tdx_kind : &snp_kind;
 }
 
 static int dir_make(const struct gtee_tee_options *opt, const char *path)
@@ -217,7 +217,7 @@ static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], 
 
     TRY(tsm_evidence(t, zero, &ev, &n, err));
     s = span_init(ev, n);
-    if (t->ops->kind == GTEE_TEE_TDX) {
+    if (t->ops->kind == GTEE_TEE_KIND_TDX) {
         uint16_t ver = span_u16le(&s);
 
         span_u16le(&s);
@@ -238,7 +238,7 @@ out:
 
 const struct gtee_tee_ops gtee_tee_tdx_ops = {
     .name = "tdx",
-    .kind = GTEE_TEE_TDX,
+    .kind = GTEE_TEE_KIND_TDX,
     .detect = tdx_detect,
     .open = tsm_open,
     .close = tee_tdx_close,
@@ -249,7 +249,7 @@ const struct gtee_tee_ops gtee_tee_tdx_ops = {
 
 const struct gtee_tee_ops gtee_tee_snp_ops = {
     .name = "snp",
-    .kind = GTEE_TEE_SNP,
+    .kind = GTEE_TEE_KIND_SNP,
     .detect = snp_detect,
     .open = tsm_open,
     .get_evidence = tsm_evidence,

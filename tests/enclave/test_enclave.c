@@ -39,7 +39,7 @@ static void test_info_names_backend_measurement_and_keys(void **state)
     uint8_t kh[32];
 
     assert_int_equal(gtee_enclave_info(&h->p, &info, &err), 0);
-    assert_int_equal(info.kind, GTEE_TEE_SGX);
+    assert_int_equal(info.kind, GTEE_TEE_KIND_SGX);
     assert_false(info.simulated);
     assert_int_equal(info.measurement_len, 32);
     assert_memory_equal(info.measurement, h->f.quote + 112, 32); /* MRENCLAVE of the quote */

@@ -75,7 +75,7 @@ static void test_sim_enclave_says_it_is_simulated(void **state)
     struct gtee_enclave_info i;
 
     info_of(d->a, "job=inference", &i);
-    assert_int_equal(i.kind, GTEE_TEE_SIM);
+    assert_int_equal(i.kind, GTEE_TEE_KIND_SIM);
     assert_true(i.simulated);
     assert_int_equal(i.measurement_len, 32);
 }

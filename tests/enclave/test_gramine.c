@@ -123,7 +123,7 @@ static void test_sgx_starts_through_gramine_sgx_in_the_manifest_directory(void *
     launch(x, &l);
     assert_int_equal(gtee_enclave_start(&l, &p, &err), 0);
     assert_int_equal(gtee_enclave_info(&p, &info, &err), 0);
-    assert_int_equal(info.kind, GTEE_TEE_SGX);
+    assert_int_equal(info.kind, GTEE_TEE_KIND_SGX);
     assert_false(info.simulated);
     assert_int_equal(info.measurement_len, 32);
     assert_memory_equal(info.measurement, x->f.quote + 112, 32); /* MRENCLAVE of the quote */

@@ -41,7 +41,7 @@ static void test_auto_picks_gramine_sgx(void **state)
     opt.root = root;
     assert_int_equal(gtee_tee_open("auto", &opt, &t, &err), 0);
     assert_string_equal(gtee_tee_name(t), "sgx");
-    assert_int_equal(gtee_tee_kind(t), GTEE_TEE_SGX);
+    assert_int_equal(gtee_tee_kind(t), GTEE_TEE_KIND_SGX);
     gtee_tee_close(t);
     fake_gramine_destroy(&f);
 }
@@ -69,12 +69,12 @@ static void auto_picks_tsm(const char *provider, const char *sample, const char 
 
 static void test_auto_picks_tdx_by_provider(void **state)
 {
-    auto_picks_tsm("tdx_guest", "tdx/tdx-1/quote.bin", "tdx", GTEE_TEE_TDX);
+    auto_picks_tsm("tdx_guest", "tdx/tdx-1/quote.bin", "tdx", GTEE_TEE_KIND_TDX);
 }
 
 static void test_auto_picks_snp_by_provider(void **state)
 {
-    auto_picks_tsm("sev_guest", "snp/milan-1/report.bin", "snp", GTEE_TEE_SNP);
+    auto_picks_tsm("sev_guest", "snp/milan-1/report.bin", "snp", GTEE_TEE_KIND_SNP);
 }
 
 static void test_auto_ignores_configfs_tsm_with_an_unknown_provider(void **state)

@@ -105,7 +105,7 @@ static void test_sim_quote_v3_carries_report_data_and_mrenclave(void **state)
     size_t qlen = 0, mlen = 0;
 
     assert_true(gtee_tee_is_simulated(t));
-    assert_int_equal(gtee_tee_kind(t), GTEE_TEE_SIM);
+    assert_int_equal(gtee_tee_kind(t), GTEE_TEE_KIND_SIM);
     assert_int_equal(gtee_random(rd, sizeof(rd)), 0);
     assert_int_equal(gtee_tee_evidence(t, rd, &q, &qlen, &err), 0);
     assert_true(qlen > 432);
