@@ -6,25 +6,8 @@
 # report_data.binding / report_data.nonce; missing --collateral is a usage error.
 set -euo pipefail
 
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
-: "${GTEE_ENCLAVE:?GTEE_ENCLAVE must name the gtee-enclave binary}"
-GTEE_CLI=$(readlink -f "$GTEE_CLI")
-export GTEE_ENCLAVE
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-fail=0
-rc=0
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-run() {
-    set +e
-    "$GTEE_CLI" "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    set -e
-}
+NEED_ENCLAVE=1
+. "$(dirname "$0")/../cli_harness.sh"
 expect_rc() { [ "$rc" -eq "$1" ] || bad "$2: exit $rc, expected $1; $(head -c 600 "$T/out" "$T/err")"; }
 json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 codes() { python3 -c 'import json,sys; print(" ".join(r["code"] for r in json.load(open(sys.argv[1]))["reasons"]))' "$T/out"; }

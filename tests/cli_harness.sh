@@ -1,0 +1,25 @@
+# Shared start of the shell tests that drive `gtee` (sourced, not run): checks that GTEE_CLI
+# (and GTEE_ENCLAVE, when NEED_ENCLAVE=1) name the binaries, makes the scratch directory $T
+# (removed on exit), and defines bad (count a failure) and run (run gtee, keeping stdout in
+# $T/out, stderr in $T/err, the exit status in $rc).
+: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
+if [ "${NEED_ENCLAVE:-0}" = 1 ]; then
+    : "${GTEE_ENCLAVE:?GTEE_ENCLAVE must name the gtee-enclave binary}"
+    export GTEE_ENCLAVE
+fi
+GTEE_CLI=$(readlink -f "$GTEE_CLI")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+fail=0
+rc=0
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+}
+run() {
+    set +e
+    "$GTEE_CLI" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+}
