@@ -33,35 +33,41 @@ static void axis_taps(const struct geom *g, int a, int64_t *t)
     }
 }
 
+/* One row of 2x2 stride-2 windows: rows r0, r1 of x, their gradients d0, d1. Only
+ * selects, no branches, so the loop vectorizes. */
+ML_HOT static void max2x2_row(const float *restrict r0, const float *restrict r1, const float *restrict gy,
+                              float *restrict d0, float *restrict d1, int64_t ow)
+{
+    for (int64_t oj = 0; oj < ow; oj++) {
+        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1], g = gy[oj];
+        float m = b > a ? b : a, wa = b > a ? 0.0f : g, wb = b > a ? g : 0.0f, wc, wd;
+
+        wa = c > m ? 0.0f : wa; /* a later tap wins only when greater */
+        wb = c > m ? 0.0f : wb;
+        wc = c > m ? g : 0.0f;
+        m = c > m ? c : m;
+        wa = d > m ? 0.0f : wa;
+        wb = d > m ? 0.0f : wb;
+        wc = d > m ? 0.0f : wc;
+        wd = d > m ? g : 0.0f;
+        d0[2 * oj] += wa;
+        d0[2 * oj + 1] += wb;
+        d1[2 * oj] += wc;
+        d1[2 * oj + 1] += wd;
+    }
+}
+
 /* MaxPool 2x2, stride 2, no dilation, every window inside the input. */
-ML_HOT static void max2x2(const float *x, const float *dy, float *dx, int64_t planes, const struct geom *g)
+static void max2x2(const float *x, const float *dy, float *dx, int64_t planes, const struct geom *g)
 {
     int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], insz = g->in[0] * iw;
 
     for (int64_t p = 0; p < planes; p++)
         for (int64_t oi = 0; oi < oh; oi++) {
-            const float *r0 = x + p * insz + 2 * oi * iw, *r1 = r0 + iw, *gy = dy + (p * oh + oi) * ow;
-            float *d0 = dx + p * insz + 2 * oi * iw, *d1 = d0 + iw;
+            const float *r0 = x + p * insz + 2 * oi * iw;
+            float *d0 = dx + p * insz + 2 * oi * iw;
 
-            for (int64_t oj = 0; oj < ow; oj++) {
-                float best = r0[2 * oj], g0 = gy[oj];
-                int at = 0;
-
-                if (r0[2 * oj + 1] > best) {
-                    best = r0[2 * oj + 1];
-                    at = 1;
-                }
-                if (r1[2 * oj] > best) {
-                    best = r1[2 * oj];
-                    at = 2;
-                }
-                if (r1[2 * oj + 1] > best)
-                    at = 3;
-                d0[2 * oj] += at == 0 ? g0 : 0.0f;
-                d0[2 * oj + 1] += at == 1 ? g0 : 0.0f;
-                d1[2 * oj] += at == 2 ? g0 : 0.0f;
-                d1[2 * oj + 1] += at == 3 ? g0 : 0.0f;
-            }
+            max2x2_row(r0, r0 + iw, dy + (p * oh + oi) * ow, d0, d0 + iw, ow);
         }
 }
 
