@@ -39,6 +39,7 @@ int ml_grad_gemm(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
     kk = (int)a->dim[ta ? 0 : 1];
     if (m == 0 || n == 0 || kk == 0)
         goto bias;
+    ml_blas_threads(k->threads, (uint64_t)m * (uint64_t)n * (uint64_t)kk);
     if (din[0]) {
         if (!ta) /* dA [m, kk] = alpha dY op(B)^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, m, kk, n, alpha, dy, n,
@@ -95,6 +96,7 @@ int ml_grad_matmul(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
     }
     if (m == 0 || n == 0 || kk == 0)
         return 0;
+    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
     for (int64_t i = 0; i < batch; i++) {
         int64_t rem = i, oa = 0, ob = 0;
         for (int d = rank - 1; d >= 0; d--) {
