@@ -20,9 +20,11 @@ struct shape {
 };
 
 /* Batch 64. Gemm with transB (PyTorch's Linear): forward Y = X W^T (NT), backward
- * dX = dY W (NN, not for the first layer) and dW = dY^T X (TN). Conv (grad_cnn.c): forward
- * one product per image W [m, c k k] cols [c k k, oh ow]; backward dW over the 64 images'
- * columns side by side (NT), dX columns = W^T dY (TN, not for the first layer). */
+ * dX = dY W (NN, not for the first layer) and dW = dY^T X (TN). Conv (ops_conv.c,
+ * grad_cnn.c): one product per image each, forward W [m, c k k] cols [c k k, oh ow],
+ * backward dW += dY cols^T (NT) and dcols = W^T dY (TN, not for the first layer).
+ * "cnn-b" rows are the backward products over all 64 images' columns side by side, the
+ * alternative grad_cnn.c does not take (not counted in the step). */
 static const struct shape shapes[] = {
     { "mlp", "fc1 fwd 64x784 . 784x256", 0, 1, 64, 256, 784, 1 },
     { "mlp", "fc1 dW 256x64 . 64x784", 1, 0, 256, 784, 64, 1 },
@@ -33,15 +35,18 @@ static const struct shape shapes[] = {
     { "mlp", "fc3 dX 64x10 . 10x128", 0, 0, 64, 128, 10, 1 },
     { "mlp", "fc3 dW 10x64 . 64x128", 1, 0, 10, 128, 64, 1 },
     { "cnn", "conv1 fwd 16x25 . 25x784 (x64)", 0, 0, 16, 784, 25, 64 },
-    { "cnn", "conv1 dW 16x50176 . 50176x25", 0, 1, 16, 25, 50176, 1 },
+    { "cnn", "conv1 dW 16x784 . 784x25 (x64)", 0, 1, 16, 25, 784, 64 },
     { "cnn", "conv2 fwd 32x400 . 400x100 (x64)", 0, 0, 32, 100, 400, 64 },
-    { "cnn", "conv2 dW 32x6400 . 6400x400", 0, 1, 32, 400, 6400, 1 },
-    { "cnn", "conv2 dX 400x32 . 32x6400", 1, 0, 400, 6400, 32, 1 },
+    { "cnn", "conv2 dW 32x100 . 100x400 (x64)", 0, 1, 32, 400, 100, 64 },
+    { "cnn", "conv2 dX 400x32 . 32x100 (x64)", 1, 0, 400, 100, 32, 64 },
     { "cnn", "fc1 fwd 64x800 . 800x64", 0, 1, 64, 64, 800, 1 },
     { "cnn", "fc1 dW 64x64 . 64x800", 1, 0, 64, 800, 64, 1 },
     { "cnn", "fc2 fwd 64x64 . 64x10", 0, 1, 64, 10, 64, 1 },
     { "cnn", "fc2 dX 64x10 . 10x64", 0, 0, 64, 64, 10, 1 },
     { "cnn", "fc2 dW 10x64 . 64x64", 1, 0, 10, 64, 64, 1 },
+    { "cnn-b", "conv1 dW 16x50176 . 50176x25", 0, 1, 16, 25, 50176, 1 },
+    { "cnn-b", "conv2 dW 32x6400 . 6400x400", 0, 1, 32, 400, 6400, 1 },
+    { "cnn-b", "conv2 dX 400x32 . 32x6400", 1, 0, 400, 6400, 32, 1 },
     { "peak", "square 512", 0, 0, 512, 512, 512, 1 },
     { "peak", "square 1024", 0, 0, 1024, 1024, 1024, 1 },
     { "peak", "square 2048", 0, 0, 2048, 2048, 2048, 1 },
