@@ -4,7 +4,8 @@
  * synthetic task: 64 seeded sequences of 16 token ids, the class being the tens digit of
  * the first token. A few Adam steps lower the loss; the same seed gives bytewise the same
  * weights, another seed other weights; ONNX Runtime runs the saved trained graph with the
- * engine's outputs. */
+ * engine's outputs. The whole graph's gradient is checked against finite differences
+ * first. */
 #include "ml/gradcheck.h"
 #include "ml/ortcheck.h"
 
@@ -105,9 +106,66 @@ static void test_transformer_trains_reproducibly_and_onnx_runtime_agrees(void **
     done(&c);
 }
 
+/* The whole graph's gradient (through Gather, the tied weights, attention, the
+ * decomposed LayerNorm and GELU) against central differences of the cross-entropy, on a
+ * spread of elements of every parameter. */
+static void test_transformer_gradient_matches_finite_differences(void **state)
+{
+    struct gtee_ml_train_options o = { .threads = 1, .loss = GTEE_ML_LOSS_XENT, .optimizer = GTEE_ML_OPTIM_SGD };
+    struct gtee_ml_model *m = NULL;
+    struct gtee_ml_trainer *tr = NULL;
+    struct gtee_err err = { 0 };
+    int64_t tokens[ITEMS * SEQ], labels[ITEMS];
+    struct gtee_ml_tensor x = { .dtype = GTEE_ML_INT64, .rank = 2, .dim = { 4, SEQ }, .data = tokens };
+    size_t len, checked = 0, big = 0;
+    uint8_t *buf = read_source_file("tests/ml/models/transformer.onnx", &len);
+    const float h = 1e-2f;
+    float loss;
+
+    (void)state;
+    assert_int_equal(gtee_ml_model_load(buf, len, NULL, &m, &err), 0);
+    free(buf);
+    make_task(5, tokens, labels);
+    assert_int_equal(gtee_ml_trainer_new(m, &o, &tr, &err), 0);
+    for (size_t p = 0; p < gtee_ml_trainer_param_count(tr); p++) {
+        const char *name;
+        struct gtee_ml_tensor w;
+        const float *g;
+        size_t n;
+
+        if (gtee_ml_trainer_grad(tr, &x, labels, NULL, &loss, NULL, &err) < 0)
+            fail_msg("%s", err.msg);
+        assert_int_equal(gtee_ml_trainer_param(tr, p, &name, &w, &g), 0);
+        n = (size_t)ml_test_elems(&w);
+        float *grad = malloc(n * sizeof(float));
+        assert_non_null(grad);
+        memcpy(grad, g, n * sizeof(float));
+        for (size_t i = p % 7; i < n; i += n / 12 + 1) {
+            float *wi = (float *)w.data + i, keep = *wi, lp, lm;
+            double num;
+            *wi = keep + h;
+            assert_int_equal(gtee_ml_trainer_grad(tr, &x, labels, NULL, &lp, NULL, &err), 0);
+            *wi = keep - h;
+            assert_int_equal(gtee_ml_trainer_grad(tr, &x, labels, NULL, &lm, NULL, &err), 0);
+            *wi = keep;
+            num = ((double)lp - (double)lm) / (2.0 * (double)h);
+            if (!(fabs(num - (double)grad[i]) <= 5e-2 * (2e-3 + fabs(num))))
+                fail_msg("d loss / d %s[%zu]: backward %.7g, finite difference %.7g", name, i, (double)grad[i], num);
+            big += fabs(num) > 1e-3;
+            checked++;
+        }
+        free(grad);
+    }
+    print_message("transformer: %zu gradient elements checked, %zu of them above 1e-3\n", checked, big);
+    assert_true(big > checked / 2);
+    gtee_ml_trainer_free(tr);
+    gtee_ml_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transformer_gradient_matches_finite_differences),
         cmocka_unit_test(test_transformer_trains_reproducibly_and_onnx_runtime_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
