@@ -1,12 +1,12 @@
-/* Backward passes of Conv (NCHW, NCW as height 1) and GlobalAveragePool, and of
- * BatchNormalization as the forward pass runs it (running statistics, an affine map per
- * channel). Conv works per image, as its forward pass does: the image's im2col columns
- * (rebuilt from x with contiguous row copies), dW += dY cols^T and dcols = W^T dY as two
- * small sgemm, then col2im adds dcols back by rows. Per-image products are as fast as one
- * product over the batch's columns side by side (bench/bench_sgemm.c: OpenBLAS's small-
- * matrix kernels) while the columns stay in cache. With several threads the images are
- * split in fixed pieces; each piece sums dW in its own buffer and the pieces are added in
- * order, so the result depends on the thread count only. The pools are in grad_pool.c. */
+/* Backward passes of Conv (NCHW, NCW as height 1) and GlobalAveragePool (the pools are in
+ * grad_pool.c, BatchNormalization in grad_bn.c). Conv works per image, as its forward pass
+ * does: the image's im2col columns (rebuilt from x with contiguous row copies),
+ * dW += dY cols^T and dcols = W^T dY as two small sgemm, then col2im adds dcols back by
+ * rows. Per-image products are as fast as one product over the batch's columns side by
+ * side (bench/bench_sgemm.c: OpenBLAS's small-matrix kernels) while the columns stay in
+ * cache. With several threads the images are split in fixed pieces; each piece sums dW in
+ * its own buffer and the pieces are added in order, so the result depends on the thread
+ * count only. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -260,40 +260,6 @@ int ml_grad_gap(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_m
         float g = dy[p] / (float)sp, *dx = (float *)din[0]->data + p * sp;
         for (int64_t s = 0; s < sp; s++)
             dx[s] += g;
-    }
-    return 0;
-}
-
-/* y = x a + b with a = scale / sqrt(var + eps), b = bias - mean a (the running statistics
- * are constants here: the forward pass is the inference form). */
-int ml_grad_bn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
-{
-    const struct gtee_ml_tensor *x = k->in[0];
-    const float *X = x->data, *sc = k->in[1]->data, *mu = k->in[3]->data, *var = k->in[4]->data;
-    const float *dy = dout[0]->data;
-    int64_t n = x->dim[0], c = x->dim[1], sp = ml_dims_prod(x, 2, x->rank);
-    float eps;
-    int rc;
-
-    if ((rc = ml_attr_float(k, "epsilon", 1e-5f, &eps)) < 0)
-        return rc;
-    for (int64_t ch = 0; ch < c; ch++) {
-        float inv = 1.0f / sqrtf(var[ch] + eps), a = sc[ch] * inv;
-        double ds = 0, db = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *xp = X + (i * c + ch) * sp, *gp = dy + (i * c + ch) * sp;
-            float *dx = din[0] ? (float *)din[0]->data + (i * c + ch) * sp : NULL;
-            for (int64_t s = 0; s < sp; s++) {
-                ds += (double)gp[s] * (double)((xp[s] - mu[ch]) * inv);
-                db += gp[s];
-                if (dx)
-                    dx[s] += gp[s] * a;
-            }
-        }
-        if (din[1])
-            ((float *)din[1]->data)[ch] += (float)ds;
-        if (din[2])
-            ((float *)din[2]->data)[ch] += (float)db;
     }
     return 0;
 }
