@@ -152,7 +152,7 @@ struct conv_bwd {
     bool direct;            /* 1x1 kernel, stride 1, no padding: x is its own column matrix */
     const float *x, *w, *dy;
     float *dx, *dw;         /* NULL: not wanted */
-    float *work;            /* per piece: cols and dcols [kk, sp], then (pieces > 0) dW [m, kk] */
+    float *work;            /* per piece: cols, dcols [kk, sp]; with several pieces also a dW [m, kk] */
     size_t piece_floats;
 };
 
