@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Slow (71 s on the shared 2-core machine at a load average of 2.2, 156 s at 7 to 9):
-# the exported LeNet-style CNN
-# (tests/ml/models/cnn.onnx) trained by `gtee model train` for 5 epochs on Fashion-MNIST
-# (Adam, lr 0.002, batch 64, seed 1, one thread) reaches at least 89% accuracy on the
-# 10000 test images, the quality goal.
+# the exported LeNet-style CNN (tests/ml/models/cnn.onnx) trained by `gtee model train`
+# for 5 epochs on Fashion-MNIST (Adam, lr 0.002, batch 64, seed 1, one thread) reaches
+# at least 89% accuracy on the 10000 test images, the quality goal.
 # Measured 90.11%; PyTorch reaches 90.06% with the same settings (docs/performance.md).
 # Skipped under the sanitizers (too slow there) and when the dataset is not installed.
 set -euo pipefail
