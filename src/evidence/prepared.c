@@ -39,7 +39,6 @@ struct cached_doc {
 struct gtee_collateral_prepared {
     struct cached_doc tcb_info, qe_identity;
     struct cached_chain tcb_chain, qe_chain, pck_crl_chain;
-    struct cached_chain pck_chain; /* from gtee_collateral_prepare_pck */
     struct cached_crl pck_crl, root_crl;
     struct cached_cert intel_root, sim_root;
     struct dcap_fast *fast; /* time-independent results (prepared_fast.c); NULL: none */
@@ -137,7 +136,6 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     sk_X509_pop_free(pr->tcb_chain.certs, X509_free);
     sk_X509_pop_free(pr->qe_chain.certs, X509_free);
     sk_X509_pop_free(pr->pck_crl_chain.certs, X509_free);
-    sk_X509_pop_free(pr->pck_chain.certs, X509_free);
     X509_CRL_free(pr->pck_crl.crl);
     X509_CRL_free(pr->root_crl.crl);
     X509_free(pr->intel_root.x);
@@ -145,7 +143,6 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     free(pr->tcb_chain.src);
     free(pr->qe_chain.src);
     free(pr->pck_crl_chain.src);
-    free(pr->pck_chain.src);
     free(pr->pck_crl.src);
     free(pr->root_crl.src);
     free(pr->intel_root.src);
@@ -254,7 +251,7 @@ static bool der_equal(X509 *x, const uint8_t *der, size_t len)
 X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, size_t len)
 {
     const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
-    const struct cached_chain *chains[4];
+    const struct cached_chain *chains[3];
     X509 *x;
 
     if (!pr)
@@ -264,8 +261,7 @@ X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, 
     chains[0] = &pr->pck_crl_chain;
     chains[1] = &pr->tcb_chain;
     chains[2] = &pr->qe_chain;
-    chains[3] = &pr->pck_chain;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++)
         for (int k = 0; chains[i]->certs && k < sk_X509_num(chains[i]->certs); k++) {
             x = sk_X509_value(chains[i]->certs, k);
             if (der_equal(x, der, len)) {
@@ -304,22 +300,33 @@ int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evid
                                 struct gtee_err *err)
 {
     struct dcap_quote *q = calloc(1, sizeof(*q));
-    struct gtee_blob pem;
     int rc = GTEE_EINVAL;
 
     ENSURE(q != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
     ENSURE(col && col->prepared, err, GTEE_ESTATE, "collateral: prepare the collateral first");
     TRY(dcap_quote_parse(evidence, len, q, err));
-    pem.p = (uint8_t *)q->cert_data.p;
-    pem.len = q->cert_data.len;
-    sk_X509_pop_free(col->prepared->pck_chain.certs, X509_free);
-    free(col->prepared->pck_chain.src);
-    memset(&col->prepared->pck_chain, 0, sizeof(col->prepared->pck_chain));
-    chain_prepare(&col->prepared->pck_chain, &pem);
-    ENSURE(col->prepared->pck_chain.certs != NULL, err, GTEE_EFORMAT, "collateral: the PCK chain does not decode");
-    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, pem.p, pem.len, q->att_key.p) : 0;
-    ENSURE(rc == 0, err, rc, "collateral: out of memory");
+    /* A chain that fails a time-independent check is not kept: its quotes take the full
+     * path, which names the failure. */
+    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, q->cert_data.p, q->cert_data.len,
+                                                     q->att_key.p)
+                             : 0;
+    ENSURE(rc == 0, err, rc, rc == GTEE_EFORMAT ? "collateral: the PCK chain does not decode"
+                                                : "collateral: out of memory");
 out:
     free(q);
     return rc;
+}
+
+void gtee_collateral_pck_stats(const struct gtee_collateral *col, struct gtee_pck_cache_stats *st)
+{
+    struct dcap_pck_cache *c = dcap_fast_pck_cache(dcap_prepared_fast(col));
+
+    memset(st, 0, sizeof(*st));
+    if (c)
+        dcap_pck_cache_stats(c, st);
+}
+
+void gtee_collateral_pck_clear(struct gtee_collateral *col)
+{
+    dcap_pck_cache_clear(dcap_fast_pck_cache(dcap_prepared_fast(col)));
 }
