@@ -165,11 +165,13 @@ void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it ze
  * collateral". */
 int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *anchors,
                             struct gtee_err *err) GTEE_MUST_USE;
-/* Also prepares the PCK chain of one Intel quote's certification data (verified as above,
- * its SGX extensions parsed) and decodes its attestation key, for verifying many quotes of
- * the same platform (they carry the same PCK chain bytes). A quote whose chain differs in any
- * byte takes the full path; every quote's QE report signature, attestation key binding and
- * quote signature are always checked. After gtee_collateral_prepare; GTEE_ESTATE before it. */
+/* An optimisation hint: puts the PCK chain of one Intel quote's certification data (verified
+ * as above, its SGX extensions parsed) and its decoded attestation key into the PCK chain
+ * cache ahead of time, as the first verification of a quote of that platform would. A chain
+ * that fails a check is not kept. Quotes whose chain differs in any byte are looked up on
+ * their own; every quote's QE report signature, attestation key binding and quote signature
+ * are always checked. After gtee_collateral_prepare; GTEE_ESTATE before it, GTEE_EFORMAT if
+ * the quote or its PEM chain does not decode. */
 int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
                                 struct gtee_err *err) GTEE_MUST_USE;
 
