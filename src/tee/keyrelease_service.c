@@ -71,6 +71,10 @@ int gtee_kr_service_new(const struct gtee_kr_config *cfg, struct gtee_kr_service
         TRY(read_small(cfg->sim_root_file, &s->sim_root, &s->anchors.sim_root_len, err));
         s->anchors.sim_root_der = s->sim_root;
     }
+    /* The service sees many quotes of the same platforms: collateral checked once, each
+     * platform's PCK chain verified once (docs/evidence.md, "PCK chain cache"); every request
+     * still gets its own windows, signatures, TCB evaluation and policy. */
+    TRY(gtee_collateral_prepare(&s->col, &s->anchors, err));
     *out = s;
     s = NULL;
     rc = 0;
