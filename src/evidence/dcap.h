@@ -176,6 +176,10 @@ const struct dcap_fast *dcap_fast_match(const struct gtee_collateral *col, const
 void dcap_fast_trust(const struct dcap_fast *f, int64_t at, struct dcap_trust *t);
 /* Every certificate of path and every CRL strictly inside its window at `at`. */
 bool dcap_fast_window_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at);
+/* dcap_fast_window_ok, and every anchor strictly inside its window at `at`: then OpenSSL's
+ * time-steered choices (the CRL of an issuer, an issuer among candidates) made at `at` are the
+ * ones it makes without a time, so a chain verified at `at` may enter the PCK chain cache. */
+bool dcap_fast_fill_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at);
 /* A signed collateral document verified at preparation (chain path and the signature over its
  * value), if doc and chain are byte for byte the prepared ones; NULL otherwise. */
 const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, const struct gtee_blob *doc,

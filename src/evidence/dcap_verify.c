@@ -175,7 +175,7 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
             memcpy(v->claims.fmspc, st.ext.fmspc, GTEE_FMSPC_LEN);
         /* First success of these bytes against the prepared store: keep it for the next
          * quotes of this platform (pck_cache.c). */
-        if (ext_ok && !st.cached && st.cache)
+        if (ext_ok && !st.cached && st.cache && dcap_fast_fill_ok(fast, &st.path, at))
             dcap_pck_cache_put(st.cache, st.key, q->cert_data.p, q->cert_data.len, st.chain, &st.path, &st.ext,
                                q->att_key.p, st.att);
     }

@@ -38,6 +38,8 @@ struct dcap_fast {
     int64_t crl_this[FAST_CRL_MAX], crl_next[FAST_CRL_MAX];
     struct fast_doc tcb_info, qe_identity;
     struct dcap_pck_cache *pck; /* verified PCK chains (pck_cache.c) */
+    int n_anchor;               /* anchors' windows, for dcap_fast_fill_ok; -1: unknown */
+    int64_t anchor_nb[2], anchor_na[2];
 };
 
 static bool copy(struct bytes *b, const uint8_t *p, size_t n)
@@ -78,6 +80,20 @@ static bool crl_times(const struct gtee_blob *b, int64_t *this_u, int64_t *next_
     }
     X509_CRL_free(crl);
     return ok;
+}
+
+/* A certificate's window; false when a time does not convert. */
+static bool cert_times(const X509 *x, int64_t *nb, int64_t *na)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+        return false;
+    *nb = (int64_t)timegm(&tm);
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return false;
+    *na = (int64_t)timegm(&tm);
+    return true;
 }
 
 /* The chain path and the signature of one signed document (collateral.c's split, ecdsa.c's
@@ -150,6 +166,15 @@ struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const str
         if (!crl_times(crls[i], &f->crl_this[f->n_crl], &f->crl_next[f->n_crl]))
             goto fail;
         f->n_crl++;
+    }
+    {
+        X509 *anchors[2] = { f->trust.intel_root, f->trust.sim_root };
+
+        for (int i = 0; i < 2 && f->n_anchor >= 0; i++)
+            if (anchors[i] && !cert_times(anchors[i], &f->anchor_nb[f->n_anchor], &f->anchor_na[f->n_anchor]))
+                f->n_anchor = -1;
+            else if (anchors[i])
+                f->n_anchor++;
     }
     doc_prepare(f, &f->tcb_info, &col->tcb_info, &col->tcb_info_chain, "tcbInfo");
     doc_prepare(f, &f->qe_identity, &col->qe_identity, &col->qe_identity_chain, "enclaveIdentity");
@@ -231,6 +256,16 @@ bool dcap_fast_window_ok(const struct dcap_fast *f, const struct dcap_path *path
             return false;
     for (int i = 0; i < f->n_crl; i++)
         if (!(f->crl_this[i] < at && at < f->crl_next[i]))
+            return false;
+    return true;
+}
+
+bool dcap_fast_fill_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at)
+{
+    if (f->n_anchor < 0 || !dcap_fast_window_ok(f, path, at))
+        return false;
+    for (int i = 0; i < f->n_anchor; i++)
+        if (!(f->anchor_nb[i] < at && at < f->anchor_na[i]))
             return false;
     return true;
 }

@@ -163,6 +163,28 @@ static void test_cached_chain_expired_at_the_verification_time_is_rejected(void 
     fix_free(&s);
 }
 
+/* Verified at a boundary second of the CRLs' windows (both issued at T0): accepted by the
+ * full path, but not kept, since the cache only takes chains whose every window (and every
+ * anchor's) is strictly open at the verification time; kept at an inner time. */
+static void test_chain_verified_at_a_window_boundary_is_not_kept(void **state)
+{
+    struct fix s;
+    struct gtee_verdict v;
+
+    (void)state;
+    fix_make(&s, &(struct sim_opts){0});
+    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
+    assert_int_equal(stats(&s).entries, 0);
+    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
+    assert_int_equal(stats(&s).hits, 0);
+    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 1, &v), 0);
+    assert_int_equal(stats(&s).entries, 1);
+    /* found, but the boundary itself is still decided by the full path */
+    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
+    assert_int_equal(stats(&s).inserts, 1);
+    fix_free(&s);
+}
+
 static void read_into(const char *path, struct gtee_blob *b)
 {
     FILE *f = fopen(path, "rb");
@@ -399,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_second_verification_of_a_quote_hits_the_cache),
         cmocka_unit_test(test_flipped_byte_in_cached_pck_chain_misses_and_is_rejected),
         cmocka_unit_test(test_cached_chain_expired_at_the_verification_time_is_rejected),
+        cmocka_unit_test(test_chain_verified_at_a_window_boundary_is_not_kept),
         cmocka_unit_test(test_crl_revoking_a_cached_pck_is_honoured),
         cmocka_unit_test(test_cache_evicts_at_its_bound),
         cmocka_unit_test(test_concurrent_verifications_share_the_cache),
