@@ -187,7 +187,8 @@ static int load_sim(struct bcase *c, const char *dev, int version)
 }
 
 /* The SEV-SNP sample milan-1 (VCEK from the collateral, pinned ASK/ARK), debug allowed by
- * the policy as its source requires for acceptance. No PCK chain: one row. */
+ * the policy as its source requires for acceptance; collateral prepared (the VCEK parsed and
+ * its chain verified once, docs/evidence-snp.md). No PCK chain: one row. */
 static int load_snp(struct bcase *c, const char *vectors)
 {
     char dir[1024], path[1100];
@@ -200,7 +201,8 @@ static int load_snp(struct bcase *c, const char *vectors)
     snprintf(path, sizeof(path), "%s/report.bin", dir);
     c->ev = slurp(path, &c->len);
     if (!c->ev || gtee_collateral_load(dir, &c->col, &err) != 0 ||
-        gtee_time_parse("2025-07-19T00:00:00Z", &c->at, &err) != 0) {
+        gtee_time_parse("2025-07-19T00:00:00Z", &c->at, &err) != 0 ||
+        gtee_collateral_prepare(&c->col, NULL, &err) != 0) {
         fprintf(stderr, "bench_evidence: cannot load snp/milan-1\n");
         return 1;
     }

@@ -193,6 +193,11 @@ int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len, c
 struct dcap_pck_cache *dcap_fast_pck_cache(const struct dcap_fast *f);
 void dcap_fast_free(struct dcap_fast *f);
 const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col);
+/* The prepared SEV-SNP part (snp_internal.h), and the collateral's ASK/ARK bundle as the
+ * NUL-terminated text the SEV-SNP verifier reads (NULL: none, or not NUL-terminated). */
+struct snp_prepared;
+const struct snp_prepared *dcap_prepared_snp(const struct gtee_collateral *col);
+const char *dcap_snp_bundle(const struct gtee_collateral *col);
 
 /* pck_cache.c: the bounded, thread-safe cache of verified PCK chains (docs/evidence.md,
  * "PCK chain cache"), keyed by SHA-256 of the certification data's exact bytes, which are

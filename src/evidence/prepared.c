@@ -10,6 +10,7 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
+#include "evidence/snp_internal.h"
 
 struct cached_chain {
     uint8_t *src;
@@ -42,6 +43,7 @@ struct gtee_collateral_prepared {
     struct cached_crl pck_crl, root_crl;
     struct cached_cert intel_root, sim_root;
     struct dcap_fast *fast; /* time-independent results (prepared_fast.c); NULL: none */
+    struct snp_prepared *snp; /* SEV-SNP VCEK and chain (snp_prepared.c); NULL: none */
 };
 
 static bool same(const uint8_t *src, size_t len, const uint8_t *p, size_t n)
@@ -148,6 +150,7 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     free(pr->intel_root.src);
     free(pr->sim_root.src);
     dcap_fast_free(pr->fast);
+    snp_prepared_free(pr->snp);
     free(pr);
 }
 
@@ -180,6 +183,8 @@ int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_ancho
     prepared_free(col->prepared);
     col->prepared = pr;
     pr->fast = dcap_fast_prepare(col, a);
+    if (col->snp_vcek.p)
+        pr->snp = snp_prepared_new(col->snp_vcek.p, col->snp_vcek.len, dcap_snp_bundle(col));
     ERR_clear_error();
     rc = 0;
 out:
@@ -270,6 +275,18 @@ X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, 
             }
         }
     return NULL;
+}
+
+const struct snp_prepared *dcap_prepared_snp(const struct gtee_collateral *col)
+{
+    return col && col->prepared ? col->prepared->snp : NULL;
+}
+
+const char *dcap_snp_bundle(const struct gtee_collateral *col)
+{
+    /* NUL-terminated by gtee_collateral_load; a caller-built blob must be too */
+    return col->snp_ask_ark.p && col->snp_ask_ark.p[col->snp_ask_ark.len] == 0 ? (const char *)col->snp_ask_ark.p
+                                                                               : NULL;
 }
 
 const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col)
