@@ -3,10 +3,11 @@
 # kind of evidence, collateral loaded and prepared: the Intel samples sgx-1 and tdx-1 beside
 # the reference verifier @phala/dcap-qvl on the same samples, simulated SGX and TDX quotes,
 # and the SEV-SNP sample milan-1; every kind beside `openssl speed` ECDSA P-256 / P-384 and
-# RSA-4096 verify on the same core. Intel and simulated quotes have two rows: "warm", the
-# steady state (the quote's PCK chain in the prepared collateral's PCK chain cache since an
-# earlier verification), and "cold", the first quote of a platform (cache cleared before
-# every call). Goals (issue "Evidence verification and policy"): >= 10x dcap-qvl's rate; the
+# RSA-4096 verify on the same core. Every kind has two rows: "warm", the steady state (Intel
+# and simulated quotes: the quote's PCK chain in the prepared collateral's PCK chain cache
+# since an earlier verification; SEV-SNP: the collateral's VCEK chain prepared), and "cold",
+# the first quote of a platform (cache cleared before every call; SEV-SNP: the collateral
+# never prepared). Goals (issue "Evidence verification and policy"): >= 10x dcap-qvl's rate; the
 # verification logic adds < 25% over the signature checks it performs.
 # The signature checks per verification are counted, not assumed: bench_evidence runs once in
 # its signature-count mode under gdb (bench/count_sigs.gdb), which counts libcrypto's
@@ -75,3 +76,5 @@ echo "warm: the quote's PCK chain found in the PCK chain cache (filled by the fi
 echo "      checked; the QE report and quote signatures checked on every call"
 echo "cold: the cache cleared before every call: the PCK chain parsed and verified in full (X509_verify_cert"
 echo "      with the CRLs), as for the first quote of a platform"
+echo "snp: warm: VCEK parsed and its chain verified once (gtee_collateral_prepare), windows checked per call;"
+echo "      cold: collateral not prepared, VCEK parsed and VCEK -> ASK -> ARK verified on every call"
