@@ -9,10 +9,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "gtee/err.h"
 
 struct gtee_verdict; /* gtee/evidence.h */
+struct gtee_key_release_transport; /* gtee/tee.h */
 
 #define GTEE_KR_SECRET_LEN 32
 #define GTEE_KR_KEY_LEN 32
@@ -72,5 +74,26 @@ int gtee_kr_wire_exchange(int fd, const uint8_t *req, size_t req_len, uint8_t **
                           struct gtee_err *err) GTEE_MUST_USE;
 /* Service: reads one request from fd, answers it (or sends the refusal's reason). */
 int gtee_kr_wire_serve_one(struct gtee_kr_service *svc, int fd, struct gtee_err *err) GTEE_MUST_USE;
+
+/* ---- the TD's TCP transport (src/tee/keyrelease_tcp.c), `gtee-enclave --key-release` ---- */
+#define GTEE_KR_TCP_CONNECT_MS 5000   /* a service that does not accept within this is unreachable */
+#define GTEE_KR_TCP_IO_MS 30000       /* each read or write; the service verifies a quote meanwhile */
+
+struct gtee_kr_tcp {
+    char addr[80];                    /* as given, for messages */
+    struct sockaddr_storage sa;
+    size_t sa_len;
+    int connect_ms, io_ms;            /* set by init to the defaults above; a caller may lower them */
+};
+
+/* Parses "A.B.C.D:PORT" or "[IPv6]:PORT" (numeric only: no name lookup in the enclave). */
+int gtee_kr_tcp_init(struct gtee_kr_tcp *c, const char *hostport, struct gtee_err *err) GTEE_MUST_USE;
+/* struct gtee_key_release_transport's exchange over one fresh connection to c (arg). Every
+ * failure names the address: cannot connect, timed out, closed, or "the service refused:
+ * <its reason>" (GTEE_EPOLICY). */
+int gtee_kr_tcp_exchange(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                         struct gtee_err *err) GTEE_MUST_USE;
+/* Fills tr with gtee_kr_tcp_exchange over c; c must outlive every use of tr. */
+void gtee_kr_tcp_transport(struct gtee_kr_tcp *c, struct gtee_key_release_transport *tr);
 
 #endif

@@ -46,9 +46,12 @@ struct gtee_snp_ioctl_ops {
 
 /* TDX: how the TD reaches the key-release service (docs/tee.md §4.3), usually through the
  * host, which relays bytes it cannot read. exchange sends one request and returns the answer
- * (*resp malloc'd, the caller frees); 0 or a negative GTEE_E* code. */
+ * (*resp malloc'd, the caller frees); 0 or a negative GTEE_E* code with err filled (a
+ * refusal carries the service's reason). gtee_kr_tcp_transport (gtee/keyrelease.h) is the
+ * TCP one that `gtee-enclave --key-release HOST:PORT` uses. */
 struct gtee_key_release_transport {
-    int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg);
+    int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                    struct gtee_err *err);
     void *arg;
 };
 

@@ -27,7 +27,9 @@ static int fetch_root(struct gtee_tee *t, uint8_t k[GTEE_KR_KEY_LEN], struct gte
     ENSURE(gtee_kr_report_data(pub, rd) == 0, err, GTEE_ECRYPTO, "tee tdx: report data hash failed");
     TRY(t->ops->get_evidence(t, rd, &ev, &ev_len, err));
     TRY(gtee_kr_request_build(pub, ev, ev_len, &req, &req_len, err));
-    rc = tr->exchange(req, req_len, &resp, &resp_len, tr->arg);
+    if (err)
+        err->code = 0;
+    rc = tr->exchange(req, req_len, &resp, &resp_len, tr->arg, err);
     if (rc < 0) {
         if (err && err->code == 0)
             (void)GTEE_FAIL(err, rc, "tee tdx: the key-release service did not answer");

@@ -201,8 +201,9 @@ static int tdx_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uin
     if (t->opt.key_release)
         return tee_tdx_sealing_key(t, policy, key, err);
     return GTEE_FAIL(err, GTEE_EUNSUPPORTED,
-                     "tee tdx: a TD has no sealing key; the Enclave key on TDX comes from a key release "
-                     "after attestation, and no key-release service is configured (docs/tee.md §4.3)");
+                     "tee tdx: a TD has no sealing key; its Enclave key comes from a key release after "
+                     "attestation and no key-release service is configured: give --key-release HOST:PORT "
+                     "(docs/tee.md §4.3.1)");
 }
 
 static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,

@@ -44,7 +44,8 @@ static void record(struct world *w, const uint8_t *p, size_t n)
 }
 
 /* The host: carries the request to the service and the answer back. */
-static int host_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg)
+static int host_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                      struct gtee_err *err)
 {
     struct world *w = arg;
     uint8_t *copy = malloc(req_len);
@@ -61,8 +62,11 @@ static int host_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t
     w->last_req = copy;
     w->last_req_len = req_len;
     memset(&w->srv_err, 0, sizeof(w->srv_err));
-    if (gtee_kr_serve(w->svc, copy, req_len, resp, resp_len, NULL, &w->srv_err) != 0)
+    if (gtee_kr_serve(w->svc, copy, req_len, resp, resp_len, NULL, &w->srv_err) != 0) {
+        if (err)
+            *err = w->srv_err;
         return w->srv_err.code;
+    }
     record(w, *resp, *resp_len);
     return 0;
 }
@@ -312,18 +316,16 @@ static void *wire_service(void *arg)
     return NULL;
 }
 
-static int wire_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg)
+static int wire_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                      struct gtee_err *err)
 {
     struct wire *x = arg;
-    struct gtee_err err = {0};
     pthread_t thr;
     int rc;
 
     assert_int_equal(pthread_create(&thr, NULL, wire_service, x), 0);
-    rc = gtee_kr_wire_exchange(x->fd[0], req, req_len, resp, resp_len, &err);
+    rc = gtee_kr_wire_exchange(x->fd[0], req, req_len, resp, resp_len, err);
     pthread_join(thr, NULL);
-    if (rc != 0)
-        x->err = err;
     return rc;
 }
 
@@ -348,7 +350,7 @@ static void wire_start(struct world *w, struct td *out, int *rc_out, struct gtee
         assert_int_equal(gtee_tee_open("tdx", &opt, &t, &err), 0);
     }
     *rc_out = gtee_tee_enclave_key(t, out->priv, out->pub, out->addr, &err);
-    *why = x.err;
+    *why = err; /* what the TD reports: the service's reason, carried by the frame */
     gtee_tee_close(t);
     fake_tsm_destroy(&f);
     fake_rmtree(root);
