@@ -53,6 +53,9 @@ struct gtee_key_release_transport {
     int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
                     struct gtee_err *err);
     void *arg;
+    /* The service key the TD accepts answers from (65 bytes, P-256 uncompressed; required):
+     * without a pin, whoever answers could hand the TD a key root of its own choosing. */
+    const uint8_t *service_pub;
 };
 
 /* The identity the simulated TEE reports for the enclave (where SGX puts it). */

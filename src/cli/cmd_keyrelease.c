@@ -24,9 +24,26 @@ static const char init_usage[] =
     "file, mode 0600; an existing FILE is never overwritten). Every TDX Enclave key the\n"
     "service releases is derived from it and the TD's measurement (docs/tee.md §4.3.1):\n"
     "whoever reads FILE can compute them all, and losing it loses every TDX Enclave ID.\n"
+    "Prints the service key, derived from the secret: TDs pin it (--key-release-pub HEX\n"
+    "in their measured configuration) and accept answers sealed with it only.\n"
     "\n"
     "Options:\n"
     "  -h, --help   show this help\n";
+
+/* "service key: <130 hex digits>": what an operator pins in the TD's configuration. */
+static int print_service_key(const uint8_t master[GTEE_KR_SECRET_LEN], struct gtee_err *err)
+{
+    uint8_t priv[32], pub[GTEE_KR_PUB_LEN];
+    char hex[2 * GTEE_KR_PUB_LEN + 1];
+    int rc = gtee_kr_service_key(master, priv, pub, err);
+
+    gtee_wipe(priv, sizeof(priv));
+    if (rc < 0)
+        return rc;
+    gtee_hex_encode(pub, sizeof(pub), hex);
+    printf("service key: %s\n", hex);
+    return 0;
+}
 
 static int kr_init(int argc, char **argv)
 {
@@ -35,6 +52,7 @@ static int kr_init(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct gtee_err err = { 0 };
+    uint8_t master[GTEE_KR_SECRET_LEN];
     int c, rc;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -46,9 +64,15 @@ static int kr_init(int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage_error("expected one argument FILE (the master secret file to create)");
     rc = gtee_kr_secret_init(argv[optind], &err);
+    if (rc == 0)
+        rc = gtee_kr_secret_load(argv[optind], master, &err);
+    if (rc == 0) {
+        printf("master secret written to %s (mode 0600)\n", argv[optind]);
+        rc = print_service_key(master, &err);
+    }
+    gtee_wipe(master, sizeof(master));
     if (rc < 0)
         return cli_fail_err(rc, &err);
-    printf("master secret written to %s (mode 0600)\n", argv[optind]);
     return 0;
 }
 
@@ -60,7 +84,8 @@ static const char serve_usage[] =
     "TD quote against the collateral in DIR and the policy (default: the strict one, no\n"
     "simulation), checks that it binds the request's ephemeral key, and returns the key for\n"
     "the TD's measurement encrypted to that key. Port 0 picks a free port; the address in\n"
-    "use is printed as \"listening on ADDR:PORT\". Refusals are logged with their reason.\n"
+    "use is printed as \"listening on ADDR:PORT\", then the service key TDs pin as\n"
+    "\"service key: HEX\". Refusals are logged with their reason.\n"
     "\n"
     "Options:\n"
     "      --secret FILE      the master secret (gtee keyrelease init; mode 0600)\n"
@@ -167,18 +192,27 @@ static int kr_serve(int argc, char **argv)
     cfg.master = master;
     cfg.policy_json = policy;
     rc = gtee_kr_service_new(&cfg, &svc, &err);
-    gtee_wipe(master, sizeof(master));
     free(policy);
-    if (rc < 0)
+    if (rc < 0) {
+        gtee_wipe(master, sizeof(master));
         return cli_fail_err(rc, &err);
+    }
     lfd = listen_on(listen_spec, &sa);
     if (lfd < 0) {
+        gtee_wipe(master, sizeof(master));
         gtee_kr_service_free(svc);
         return cli_fail(GTEE_EIO, "cannot listen on %s (expected an IPv4 ADDR:PORT)", listen_spec);
     }
     signal(SIGPIPE, SIG_IGN);
     inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof(addr));
     printf("listening on %s:%u\n", addr, (unsigned)ntohs(sa.sin_port));
+    rc = print_service_key(master, &err);
+    gtee_wipe(master, sizeof(master));
+    if (rc < 0) {
+        close(lfd);
+        gtee_kr_service_free(svc);
+        return cli_fail_err(rc, &err);
+    }
     fflush(stdout);
     rc = 0;
     for (;;) {

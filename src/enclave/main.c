@@ -38,7 +38,7 @@ const char *__lsan_default_options(void)
 
 struct args {
     int fd, out_fd, gramine;
-    const char *tee, *root, *sim_dir, *config, *key_release;
+    const char *tee, *root, *sim_dir, *config, *key_release, *key_release_pub;
     int sim_quote_version;
 };
 
@@ -49,7 +49,7 @@ static int parse(int argc, char **argv, struct args *a)
         { "root", required_argument, NULL, 'r' },    { "sim-dir", required_argument, NULL, 's' },
         { "config", required_argument, NULL, 'c' },  { "sim-quote-version", required_argument, NULL, 'q' },
         { "out-fd", required_argument, NULL, 'o' },  { "gramine", no_argument, NULL, 'g' },
-        { "key-release", required_argument, NULL, 'k' },
+        { "key-release", required_argument, NULL, 'k' }, { "key-release-pub", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -69,6 +69,7 @@ static int parse(int argc, char **argv, struct args *a)
         case 'o': a->out_fd = atoi(optarg); break;
         case 'g': a->gramine = 1; break;
         case 'k': a->key_release = optarg; break;
+        case 'p': a->key_release_pub = optarg; break;
         default: return -1;
         }
     }
@@ -77,23 +78,29 @@ static int parse(int argc, char **argv, struct args *a)
     return (a->fd >= 0 && a->tee && optind == argc) ? 0 : -1;
 }
 
-/* --key-release HOST:PORT: where a TD gets its key root (docs/tee.md §4.3.1). Only tdx (or
- * auto, which may pick tdx) has a use for it; elsewhere it would be silently ignored, so it
- * is refused. The address is where the service is, not what the enclave does: like --root it
- * is not measured, and the protocol does not need it to be (the answer is sealed to a key
- * only this enclave holds and bound to its quote). 0 ok or none, -1 refused (message out). */
+/* --key-release HOST:PORT --key-release-pub HEX: where a TD gets its key root and the
+ * service key it accepts answers from (docs/tee.md §4.3.1). Only tdx (or auto, which may
+ * pick tdx) has a use for them; elsewhere they would be silently ignored, so they are
+ * refused. The address is where the service is, not what the enclave does: like --root it
+ * is not measured, and need not be (a host that sends us elsewhere gets no answer sealed by
+ * the pinned key). The pinned key is what the enclave trusts, so it is measured (config_text).
+ * 0 ok or none, -1 refused (message out). */
 static int key_release_setup(const struct args *a, struct gtee_kr_tcp *c, struct gtee_key_release_transport *tr,
                              struct gtee_tee_options *opt)
 {
     struct gtee_err err = {0};
 
-    if (!a->key_release)
+    if (!a->key_release && !a->key_release_pub)
         return 0;
+    if (!a->key_release || !a->key_release_pub) {
+        fprintf(stderr, "gtee-enclave: --key-release HOST:PORT and --key-release-pub HEX go together\n");
+        return -1;
+    }
     if (strcmp(a->tee, "tdx") != 0 && strcmp(a->tee, "auto") != 0) {
         fprintf(stderr, "gtee-enclave: --key-release is only for --tee tdx (or auto)\n");
         return -1;
     }
-    if (gtee_kr_tcp_init(c, a->key_release, &err) != 0) {
+    if (gtee_kr_tcp_init(c, a->key_release, a->key_release_pub, &err) != 0) {
         fprintf(stderr, "gtee-enclave: %s\n", err.msg);
         return -1;
     }
@@ -145,9 +152,11 @@ static void notice(int fd, const char *text)
  * (backend, evidence format, the operator's config text), not where files live. */
 static int config_text(const struct args *a, char *out, size_t len)
 {
-    /* "gramine=1" only when set, so every other configuration measures as before. */
-    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n%s", a->tee, a->sim_quote_version,
-                     a->config, a->gramine ? "gramine=1\n" : "");
+    /* "gramine=1" and the pinned key-release service only when set, so every other
+     * configuration measures as before. */
+    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n%s%s%s%s", a->tee, a->sim_quote_version,
+                     a->config, a->gramine ? "gramine=1\n" : "", a->key_release_pub ? "key_release_pub=" : "",
+                     a->key_release_pub ? a->key_release_pub : "", a->key_release_pub ? "\n" : "");
 
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
@@ -211,7 +220,7 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &a) != 0 || (n = config_text(&a, config, sizeof(config))) < 0) {
         fprintf(stderr, "usage: gtee-enclave --fd N [--out-fd N] --tee sim|sgx|tdx|snp [--root DIR] "
                         "[--sim-dir DIR] [--sim-quote-version 3|4] [--config TEXT] [--gramine] "
-                        "[--key-release HOST:PORT]\n");
+                        "[--key-release HOST:PORT --key-release-pub HEX]\n");
         return 2;
     }
     if (key_release_setup(&a, &kr, &kr_tr, &opt) != 0)

@@ -1,6 +1,6 @@
 /* The TD's TCP transport to `gtee keyrelease serve` (docs/tee.md §4.3.1, "Transport"): one
  * connection per request, a bounded connect and bounded reads and writes, the frames of
- * keyrelease_wire.c. The address is numeric (IPv4, or IPv6 in brackets): name resolution
+ * keyrelease_wire.c, and the service key the TD pins. The address is numeric (IPv4, or IPv6 in brackets): name resolution
  * would read host files and load NSS modules that no measurement covers, and on a TD the
  * host answers DNS anyway. Errors name the address; a refusal carries the service's reason. */
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/guard.h"
+#include "gtee/crypto.h"
 #include "gtee/keyrelease.h"
 #include "gtee/tee.h"
 
@@ -42,7 +43,8 @@ static int parse_port(const char *s, uint16_t *port)
     return 0;
 }
 
-int gtee_kr_tcp_init(struct gtee_kr_tcp *c, const char *hostport, struct gtee_err *err)
+int gtee_kr_tcp_init(struct gtee_kr_tcp *c, const char *hostport, const char *service_pub_hex,
+                     struct gtee_err *err)
 {
     struct sockaddr_in *s4 = (struct sockaddr_in *)&c->sa;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->sa;
@@ -82,6 +84,12 @@ int gtee_kr_tcp_init(struct gtee_kr_tcp *c, const char *hostport, struct gtee_er
                "keyrelease: address '%s': the host must be a numeric IPv4 address or [IPv6] (no name lookup "
                "inside the enclave)", c->addr);
     }
+    /* The point itself is checked when the TD first uses it (ECDH on the answer). */
+    ENSURE(service_pub_hex && strlen(service_pub_hex) == 2 * GTEE_KR_PUB_LEN &&
+               gtee_hex_decode(service_pub_hex, c->service_pub, GTEE_KR_PUB_LEN) == 0 && c->service_pub[0] == 0x04,
+           err, GTEE_EINVAL,
+           "keyrelease: the service key to pin must be 130 hex digits, an uncompressed P-256 point (04...), "
+           "as `gtee keyrelease init` prints it");
     c->connect_ms = GTEE_KR_TCP_CONNECT_MS;
     c->io_ms = GTEE_KR_TCP_IO_MS;
     rc = 0;
@@ -152,4 +160,5 @@ void gtee_kr_tcp_transport(struct gtee_kr_tcp *c, struct gtee_key_release_transp
 {
     tr->exchange = gtee_kr_tcp_exchange;
     tr->arg = c;
+    tr->service_pub = c->service_pub;
 }

@@ -166,12 +166,14 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     p->fd = -1;
     p->pid = -1;
     ENSURE(l->tee, err, GTEE_EINVAL, "launch: no backend named");
-    ENSURE(!l->key_release || strcmp(l->tee, "tdx") == 0 || strcmp(l->tee, "auto") == 0, err, GTEE_EINVAL,
+    ENSURE((!l->key_release && !l->key_release_pub) || strcmp(l->tee, "tdx") == 0 || strcmp(l->tee, "auto") == 0, err, GTEE_EINVAL,
            "launch: --key-release is only for --tee tdx (or auto): no other backend asks a service for its key");
-    if (l->key_release) { /* a malformed address is named here, not by an enclave that exits 2 */
+    ENSURE(!l->key_release == !l->key_release_pub, err, GTEE_EINVAL,
+           "launch: --key-release HOST:PORT needs --key-release-pub HEX (the service key to pin), and the reverse");
+    if (l->key_release) { /* a malformed address or key is named here, not by an enclave that exits 2 */
         struct gtee_kr_tcp kr;
 
-        TRY(gtee_kr_tcp_init(&kr, l->key_release, err));
+        TRY(gtee_kr_tcp_init(&kr, l->key_release, l->key_release_pub, err));
     }
     if (l->gramine_dir) {
         ENSURE(strcmp(l->tee, "sgx") == 0, err, GTEE_EINVAL, "launch: a Gramine directory is only for --tee sgx");
@@ -217,6 +219,8 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     if (l->key_release) {
         argv[n++] = (char *)"--key-release";
         argv[n++] = (char *)l->key_release;
+        argv[n++] = (char *)"--key-release-pub";
+        argv[n++] = (char *)l->key_release_pub;
     }
     argv[n] = NULL;
     pid = fork();

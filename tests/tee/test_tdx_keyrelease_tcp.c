@@ -32,6 +32,7 @@ struct world {
     pid_t svc_pid;
     int port;
     char addr[64];
+    char pin[131];               /* the running service's key, as `serve` prints it */
     char log[PATH_MAX + 16];
 };
 
@@ -66,11 +67,23 @@ static void world_make(struct world *w)
     assert_int_equal(fake_write(p, allow_sim, strlen(allow_sim)), 0);
 }
 
+/* The service key (hex) of the service holding the secret file dir/name. */
+static void pin_of(struct world *w, const char *name, char hex[131])
+{
+    char p[PATH_MAX + 16];
+    uint8_t master[32], priv[32], pub[65];
+
+    snprintf(p, sizeof(p), "%s/%s", w->dir, name);
+    assert_int_equal(gtee_kr_secret_load(p, master, NULL), 0);
+    assert_int_equal(gtee_kr_service_key(master, priv, pub, NULL), 0);
+    gtee_hex_encode(pub, sizeof(pub), hex);
+}
+
 /* `gtee keyrelease serve` as the operator runs it; its stderr (the refusal log) goes to
  * w->log. secret: "master" or "other-master"; policy: NULL for the strict default. */
 static void service_start(struct world *w, const char *secret, const char *policy)
 {
-    char sec[PATH_MAX + 16], col[PATH_MAX], root[PATH_MAX], pol[PATH_MAX + 16], line[128];
+    char sec[PATH_MAX + 16], col[PATH_MAX], root[PATH_MAX], pol[PATH_MAX + 16], line[256];
     const char *cli = getenv("GTEE_CLI");
     int out[2];
     FILE *f;
@@ -101,9 +114,18 @@ static void service_start(struct world *w, const char *secret, const char *polic
     f = fdopen(out[0], "r");
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof(line), f));
-    fclose(f);
     assert_int_equal(sscanf(line, "listening on 127.0.0.1:%d", &w->port), 1);
     snprintf(w->addr, sizeof(w->addr), "127.0.0.1:%d", w->port);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_int_equal(sscanf(line, "service key: %130s", w->pin), 1);
+    fclose(f);
+    {
+        /* what it prints is the key derived from its secret file */
+        char hex[131];
+
+        pin_of(w, secret, hex);
+        assert_string_equal(hex, w->pin);
+    }
 }
 
 static void service_stop(struct world *w)
@@ -204,7 +226,7 @@ struct td {
     struct gtee_tee_options opt;
 };
 
-static void td_make(struct world *w, struct td *d, const char *addr)
+static void td_make(struct world *w, struct td *d, const char *addr, const char *pin)
 {
     char sample[PATH_MAX];
 
@@ -217,7 +239,7 @@ static void td_make(struct world *w, struct td *d, const char *addr)
     d->opt.root = d->f.root;
     d->opt.tsm_dirops = &d->f.ops;
     if (addr) {
-        assert_int_equal(gtee_kr_tcp_init(&d->kr, addr, NULL), 0);
+        assert_int_equal(gtee_kr_tcp_init(&d->kr, addr, pin, NULL), 0);
         gtee_kr_tcp_transport(&d->kr, &d->tr);
         d->opt.key_release = &d->tr;
     }
@@ -230,7 +252,8 @@ static void td_free(struct td *d)
 }
 
 /* What gtee-enclave does at start, then its answer to INFO: the Enclave ID it reports. */
-static int enclave_start(struct world *w, const char *tee, const char *addr, uint8_t id[20], struct gtee_err *err)
+static int enclave_start(struct world *w, const char *tee, const char *addr, const char *pin, uint8_t id[20],
+                         struct gtee_err *err)
 {
     static const uint8_t exe[32] = { 1 };
     struct gtee_enclave *e = NULL;
@@ -241,7 +264,7 @@ static int enclave_start(struct world *w, const char *tee, const char *addr, uin
     struct td d;
     int rc;
 
-    td_make(w, &d, addr);
+    td_make(w, &d, addr, pin);
     rc = gtee_enclave_new(tee, &d.opt, exe, &e, err);
     if (rc == 0) {
         assert_int_equal(gtee_msg_encode(GTEE_MSG_INFO, 7, NULL, 0, &msg, &len, NULL), 0);
@@ -272,20 +295,22 @@ static void test_enclave_with_key_release_reports_the_same_id_after_restarts(voi
     struct world w;
     struct gtee_err err = {0};
     uint8_t a[20], b[20], c[20];
+    char pin[131];
 
     world_make(&w);
+    pin_of(&w, "master", pin);
     service_start(&w, "master", "allow.json");
-    if (enclave_start(&w, "tdx", w.addr, a, &err) != 0)
+    if (enclave_start(&w, "tdx", w.addr, pin, a, &err) != 0)
         fail_msg("enclave: %s", err.msg);
-    assert_int_equal(enclave_start(&w, "tdx", w.addr, b, &err), 0);
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, b, &err), 0);
     assert_memory_equal(a, b, 20);
     /* the service restarts (same master secret, another port) */
     service_stop(&w);
     service_start(&w, "master", "allow.json");
-    assert_int_equal(enclave_start(&w, "tdx", w.addr, c, &err), 0);
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, c, &err), 0);
     assert_memory_equal(a, c, 20);
     /* auto picks the TDX present and uses the key release the same way */
-    assert_int_equal(enclave_start(&w, "auto", w.addr, c, &err), 0);
+    assert_int_equal(enclave_start(&w, "auto", w.addr, pin, c, &err), 0);
     assert_memory_equal(a, c, 20);
     world_free(&w);
 }
@@ -295,19 +320,42 @@ static void test_other_master_secret_or_other_measurement_gives_another_id(void 
     struct world w;
     struct gtee_err err = {0};
     uint8_t a[20], b[20], c[20];
+    char pin[131];
 
     world_make(&w);
+    pin_of(&w, "master", pin);
     service_start(&w, "master", "allow.json");
-    assert_int_equal(enclave_start(&w, "tdx", w.addr, a, &err), 0);
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, a, &err), 0);
     memset(w.id.mrenclave, 0x22, sizeof(w.id.mrenclave)); /* another TD image: another MRTD */
-    assert_int_equal(enclave_start(&w, "tdx", w.addr, b, &err), 0);
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, b, &err), 0);
     assert_memory_not_equal(a, b, 20);
     memset(w.id.mrenclave, 0x11, sizeof(w.id.mrenclave));
     service_stop(&w);
     service_start(&w, "other-master", "allow.json");
-    assert_int_equal(enclave_start(&w, "tdx", w.addr, c, &err), 0);
+    pin_of(&w, "other-master", pin); /* a TD configured for that other service */
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, c, &err), 0);
     assert_memory_not_equal(a, c, 20);
     assert_memory_not_equal(b, c, 20);
+    world_free(&w);
+}
+
+/* The host runs a service of its own (its own master secret) and points the TD at it: the
+ * answer opens under the TD's ephemeral key, but is not sealed by the pinned service key. */
+static void test_a_service_the_enclave_does_not_pin_gets_no_say(void **state)
+{
+    struct world w;
+    struct gtee_err err = {0};
+    uint8_t id[20];
+    char pin[131];
+
+    world_make(&w);
+    pin_of(&w, "master", pin);
+    service_start(&w, "other-master", "allow.json");
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, id, &err), GTEE_EAUTH);
+    assert_non_null(strstr(err.msg, "pinned service key"));
+    /* and a malformed pin is refused before anything is asked */
+    assert_int_equal(gtee_kr_tcp_init(&(struct gtee_kr_tcp){0}, w.addr, "04abcd", &err), GTEE_EINVAL);
+    assert_int_equal(gtee_kr_tcp_init(&(struct gtee_kr_tcp){0}, w.addr, NULL, &err), GTEE_EINVAL);
     world_free(&w);
 }
 
@@ -318,10 +366,12 @@ static void test_refusal_fails_the_start_with_the_services_reason_and_address(vo
     uint8_t id[20];
     uint8_t *log;
     size_t n;
+    char pin[131];
 
     world_make(&w);
+    pin_of(&w, "master", pin);
     service_start(&w, "master", NULL); /* the strict default refuses simulated evidence */
-    assert_int_equal(enclave_start(&w, "tdx", w.addr, id, &err), GTEE_EPOLICY);
+    assert_int_equal(enclave_start(&w, "tdx", w.addr, pin, id, &err), GTEE_EPOLICY);
     assert_non_null(strstr(err.msg, w.addr));
     assert_non_null(strstr(err.msg, "refused"));
     assert_non_null(strstr(err.msg, "policy.simulation"));
@@ -341,17 +391,18 @@ static void test_unreachable_service_fails_fast_naming_the_address(void **state)
     struct world w;
     struct gtee_err err = {0};
     uint8_t id[20];
-    char addr[64];
+    char addr[64], pin[131];
     double t0;
     int port, fd;
 
     world_make(&w);
+    pin_of(&w, "master", pin);
     /* a port nobody listens on: take one, then close it */
     fd = listen_any(&port);
     close(fd);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     t0 = now_s();
-    assert_int_equal(enclave_start(&w, "tdx", addr, id, &err), GTEE_EIO);
+    assert_int_equal(enclave_start(&w, "tdx", addr, pin, id, &err), GTEE_EIO);
     assert_true(now_s() - t0 < 3.0);
     assert_non_null(strstr(err.msg, addr));
     assert_non_null(strstr(err.msg, "cannot connect"));
@@ -364,16 +415,17 @@ static void test_service_that_never_answers_times_out(void **state)
     struct gtee_err err = {0};
     struct gtee_tee *t = NULL;
     uint8_t priv[32], pub[65], addr20[20];
-    char addr[64];
+    char addr[64], pin[131];
     struct td d;
     double t0;
     int port, fd;
 
     world_make(&w);
+    pin_of(&w, "master", pin);
     /* the kernel completes the handshake on a listening socket; nobody ever answers */
     fd = listen_any(&port);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    td_make(&w, &d, addr);
+    td_make(&w, &d, addr, pin);
     d.kr.io_ms = 300;
     assert_int_equal(gtee_tee_open("tdx", &d.opt, &t, &err), 0);
     t0 = now_s();
@@ -394,7 +446,7 @@ static void test_auto_with_tdx_and_no_key_release_says_the_option_is_needed(void
     uint8_t id[20];
 
     world_make(&w);
-    assert_int_equal(enclave_start(&w, "auto", NULL, id, &err), GTEE_EUNSUPPORTED);
+    assert_int_equal(enclave_start(&w, "auto", NULL, NULL, id, &err), GTEE_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "--key-release HOST:PORT"));
     world_free(&w);
 }
@@ -406,13 +458,18 @@ static void test_malformed_addresses_are_refused_before_any_connection(void **st
                                        "[127.0.0.1]:7000", ":7000" };
     struct gtee_kr_tcp c;
     struct gtee_err err = {0};
+    uint8_t priv[32], pub[65];
+    char pin[131];
 
+    assert_int_equal(gtee_relay_keypair(priv, pub, NULL), 0);
+    gtee_hex_encode(pub, sizeof(pub), pin);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (gtee_kr_tcp_init(&c, bad[i], &err) != GTEE_EINVAL)
+        if (gtee_kr_tcp_init(&c, bad[i], pin, &err) != GTEE_EINVAL)
             fail_msg("accepted '%s'", bad[i]);
     }
-    assert_int_equal(gtee_kr_tcp_init(&c, "10.1.2.3:7000", &err), 0);
-    assert_int_equal(gtee_kr_tcp_init(&c, "[::1]:7000", &err), 0);
+    assert_int_equal(gtee_kr_tcp_init(&c, "10.1.2.3:7000", pin, &err), 0);
+    assert_memory_equal(c.service_pub, pub, 65);
+    assert_int_equal(gtee_kr_tcp_init(&c, "[::1]:7000", pin, &err), 0);
     assert_int_equal(c.sa.ss_family, AF_INET6);
 }
 
@@ -450,14 +507,15 @@ static void test_host_holds_no_secret_of_the_release(void **state)
     struct gtee_tee *t = NULL;
     struct gtee_err err = {0};
     uint8_t master[32], k[32], seal[32], seal2[32], priv[32], pub[65], id[20], *log;
-    char addr[64], p[PATH_MAX + 16];
+    char addr[64], p[PATH_MAX + 16], pin[131];
     size_t n;
 
     world_make(&w);
+    pin_of(&w, "master", pin);
     service_start(&w, "master", "allow.json");
     proxy_start(&x, w.port);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", x.port);
-    td_make(&w, &d, addr);
+    td_make(&w, &d, addr, pin);
     assert_int_equal(gtee_tee_open("tdx", &d.opt, &t, &err), 0);
     if (gtee_tee_enclave_key(t, priv, pub, id, &err) != 0)
         fail_msg("td: %s", err.msg);
@@ -494,6 +552,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enclave_with_key_release_reports_the_same_id_after_restarts),
         cmocka_unit_test(test_other_master_secret_or_other_measurement_gives_another_id),
+        cmocka_unit_test(test_a_service_the_enclave_does_not_pin_gets_no_say),
         cmocka_unit_test(test_refusal_fails_the_start_with_the_services_reason_and_address),
         cmocka_unit_test(test_unreachable_service_fails_fast_naming_the_address),
         cmocka_unit_test(test_service_that_never_answers_times_out),
