@@ -9,7 +9,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "gtee/err.h"
 
@@ -89,8 +88,6 @@ int gtee_kr_wire_serve_one(struct gtee_kr_service *svc, int fd, struct gtee_err 
 struct gtee_kr_tcp {
     char addr[80];                    /* as given, for messages */
     uint8_t service_pub[GTEE_KR_PUB_LEN]; /* the pinned service key */
-    struct sockaddr_storage sa;
-    size_t sa_len;
     int connect_ms, io_ms;            /* set by init to the defaults above; a caller may lower them */
 };
 

@@ -29,12 +29,12 @@ run enclave info --tee tdx --root "$T/tsmroot" --key-release 127.0.0.1:7000 --ke
 expect_rc 2 "a truncated service key"
 grep -q "130 hex digits" "$T/err" || bad "a bad service key is refused without saying why: $(cat "$T/err")"
 
-for addr in "localhost:7000" "127.0.0.1" "127.0.0.1:0" "127.0.0.1:99999" "::1:7000"; do
+for addr in "127.0.0.1" "127.0.0.1:0" "127.0.0.1:99999" "::1:7000" "localhost:7000"; do
     run enclave info --tee tdx --root "$T/tsmroot" --key-release "$addr" --key-release-pub "$pin"
     expect_rc 2 "enclave info --key-release '$addr'"
     grep -q -- "$addr" "$T/err" || bad "the refusal of '$addr' does not name it: $(cat "$T/err")"
 done
-grep -q "numeric IPv4" "$T/err" || bad "a name is refused without saying why: $(cat "$T/err")"
+grep -q "numeric IPv4" "$T/err" || bad "a name (the last one) is refused without saying why: $(cat "$T/err")"
 
 run enclave info --tee sim --sim-dir "$T/dev" --key-release 127.0.0.1:7000 --key-release-pub "$pin"
 expect_rc 2 "enclave info --tee sim --key-release"
