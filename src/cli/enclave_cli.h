@@ -39,7 +39,7 @@
     "                         service (`gtee keyrelease serve`) that gives the TD its key\n"  \
     "                         root after verifying its quote; numeric IPv4 or [IPv6]\n"      \
     "      --key-release-pub HEX  with --key-release: the service key to pin (130 hex\n"    \
-    "                         digits, printed by `gtee keyrelease init`; measured)\n"
+    "                         digits, printed by `gtee keyrelease init`)\n"
 
 /* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
 int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);

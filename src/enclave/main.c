@@ -79,11 +79,12 @@ static int parse(int argc, char **argv, struct args *a)
 }
 
 /* --key-release HOST:PORT --key-release-pub HEX: where a TD gets its key root and the
- * service key it accepts answers from (docs/tee.md §4.3.1). Only tdx (or auto, which may
+ * service key it accepts answers from (docs/tee.md §4.3.2). Only tdx (or auto, which may
  * pick tdx) has a use for them; elsewhere they would be silently ignored, so they are
- * refused. The address is where the service is, not what the enclave does: like --root it
- * is not measured, and need not be (a host that sends us elsewhere gets no answer sealed by
- * the pinned key). The pinned key is what the enclave trusts, so it is measured (config_text).
+ * refused. The address is where the service is: a host that sends us elsewhere gets no
+ * answer sealed by the pinned key. The pin is what the enclave trusts; on a TD it is covered
+ * by the TD's measurement where the boot chain measures the enclave's command line (RTMR2),
+ * and only there (this text, config_text, is what sim measures, and sim has no key release).
  * 0 ok or none, -1 refused (message out). */
 static int key_release_setup(const struct args *a, struct gtee_kr_tcp *c, struct gtee_key_release_transport *tr,
                              struct gtee_tee_options *opt)
@@ -152,11 +153,9 @@ static void notice(int fd, const char *text)
  * (backend, evidence format, the operator's config text), not where files live. */
 static int config_text(const struct args *a, char *out, size_t len)
 {
-    /* "gramine=1" and the pinned key-release service only when set, so every other
-     * configuration measures as before. */
-    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n%s%s%s%s", a->tee, a->sim_quote_version,
-                     a->config, a->gramine ? "gramine=1\n" : "", a->key_release_pub ? "key_release_pub=" : "",
-                     a->key_release_pub ? a->key_release_pub : "", a->key_release_pub ? "\n" : "");
+    /* "gramine=1" only when set, so every other configuration measures as before. */
+    int n = snprintf(out, len, "tee=%s\nsim_quote_version=%d\nconfig=%s\n%s", a->tee, a->sim_quote_version,
+                     a->config, a->gramine ? "gramine=1\n" : "");
 
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
@@ -217,14 +216,13 @@ int main(int argc, char **argv)
     int rc, n, told = 0, gramine;
 
     /* Parsing holds no secret; then hardening, before any secret exists. */
-    if (parse(argc, argv, &a) != 0 || (n = config_text(&a, config, sizeof(config))) < 0) {
+    if (parse(argc, argv, &a) != 0 || key_release_setup(&a, &kr, &kr_tr, &opt) != 0 ||
+        (n = config_text(&a, config, sizeof(config))) < 0) {
         fprintf(stderr, "usage: gtee-enclave --fd N [--out-fd N] --tee sim|sgx|tdx|snp [--root DIR] "
                         "[--sim-dir DIR] [--sim-quote-version 3|4] [--config TEXT] [--gramine] "
                         "[--key-release HOST:PORT --key-release-pub HEX]\n");
         return 2;
     }
-    if (key_release_setup(&a, &kr, &kr_tr, &opt) != 0)
-        return 2;
     if ((gramine = under_gramine(&a)) < 0)
         return 2;
     if ((gramine ? gtee_enclave_harden_gramine(skipped, sizeof(skipped), &err) : gtee_enclave_harden(&err)) != 0) {

@@ -166,7 +166,8 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     p->fd = -1;
     p->pid = -1;
     ENSURE(l->tee, err, GTEE_EINVAL, "launch: no backend named");
-    ENSURE((!l->key_release && !l->key_release_pub) || strcmp(l->tee, "tdx") == 0 || strcmp(l->tee, "auto") == 0, err, GTEE_EINVAL,
+    ENSURE((!l->key_release && !l->key_release_pub) || strcmp(l->tee, "tdx") == 0 || strcmp(l->tee, "auto") == 0,
+           err, GTEE_EINVAL,
            "launch: --key-release is only for --tee tdx (or auto): no other backend asks a service for its key");
     ENSURE(!l->key_release == !l->key_release_pub, err, GTEE_EINVAL,
            "launch: --key-release HOST:PORT needs --key-release-pub HEX (the service key to pin), and the reverse");
