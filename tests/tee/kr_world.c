@@ -118,6 +118,30 @@ __attribute__((unused)) static void service_start(struct world *w, const char *s
     }
 }
 
+/* The service logs after it has answered, so a caller that got the answer waits for the
+ * line before stopping the service (up to 10 s: the machine may be loaded). */
+__attribute__((unused)) static void service_log_wait(struct world *w, const char *text)
+{
+    for (int i = 0; i < 1000; i++) {
+        size_t n = 0;
+        uint8_t *b = fake_load(w->log, &n);
+        int found = 0;
+
+        if (b) {
+            char *t = realloc(b, n + 1);
+
+            assert_non_null(t);
+            t[n] = '\0';
+            found = strstr(t, text) != NULL;
+            free(t);
+        }
+        if (found)
+            return;
+        fake_sleep_ms(10);
+    }
+    fail_msg("the service never logged '%s'", text);
+}
+
 __attribute__((unused)) static void service_stop(struct world *w)
 {
     if (w->svc_pid > 0) {

@@ -459,6 +459,7 @@ static void test_cli_starts_the_td_enclave_and_the_host_holds_no_secret(void **s
     free(q);
     unlink(r.quotes);
     assert_int_equal(gtee_hkdf_sha256(seal, 32, k, 32, NULL, 0, (const uint8_t *)seal_info, sizeof(seal_info) - 1), 0);
+    service_log_wait(&w, "key released"); /* the whole log is scanned */
     service_stop(&w);
     {
         const uint8_t *all[] = { k, seal, master };

@@ -251,6 +251,7 @@ static void test_refusal_fails_the_start_with_the_services_reason_and_address(vo
     assert_non_null(strstr(err.msg, "policy.simulation"));
     /* the reason fits the enclave's ERROR message (256 bytes) with the address in it */
     assert_true(strlen(err.msg) < 256);
+    service_log_wait(&w, "policy.simulation");
     service_stop(&w);
     log = fake_load(w.log, &n);
     assert_non_null(log);
@@ -371,6 +372,7 @@ static void test_host_holds_no_secret_of_the_release(void **state)
     gtee_tee_close(t);
     td_free(&d);
     proxy_stop(&x);
+    service_log_wait(&w, "key released");
     service_stop(&w);
     /* The proxy really carried the release, and K is the one the service's formula gives. */
     snprintf(p, sizeof(p), "%s/master", w.dir);
