@@ -79,6 +79,8 @@ struct ml_kernel {
     struct gtee_ml_tensor **out; /* NULL entries: omitted optional outputs */
     void *work;                  /* scratch of op->workspace bytes (forward only) */
     int threads;
+    int act;                     /* ML_ACT_*: activation fused into the output (inference plans) */
+    const struct gtee_ml_tensor *res; /* residual added before act (Conv fused with Add), or NULL */
     const struct gtee_ml_limits *lim;
     struct gtee_err *err;
 };
@@ -154,9 +156,24 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
 /* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */
 void ml_blas_threads(int threads, uint64_t macs);
 
+/* Activations a kernel may apply in its output pass (Conv, Gemm fused with Relu). */
+enum ml_act { ML_ACT_NONE = 0, ML_ACT_RELU = 1 };
+
+/* A node that absorbed the nodes after it (fuse.c; inference plans only): its kernel reads
+ * in[] (BatchNormalization folded into W and B) and writes out[0], the last absorbed node's
+ * output. */
+struct ml_fusion {
+    bool on;
+    int act;
+    size_t n_in;
+    struct gtee_ml_tensor *in[3], *out[1];
+    const struct gtee_ml_tensor *res;
+    struct gtee_ml_tensor w, b;   /* folded weights and bias (data owned by the plan) */
+};
+
 /* ---- memory plan (plan.c) ---- */
 struct ml_plan {
-    size_t n_values;
+    size_t n_values, n_nodes;
     struct gtee_ml_tensor *vals;  /* per value: type, shape, data (when known) */
     uint8_t *known;               /* 1: computed before the run (initializer or folded) */
     void **folded;                /* heap buffers of folded values */
@@ -166,6 +183,10 @@ struct ml_plan {
     int32_t *view;                /* per value: the graph input it views (a reshape of it), or -1 */
     struct gtee_ml_tensor **ptrs; /* per node: its n_in + n_out tensor pointers */
     size_t *ptr_off;              /* per node: index of its first pointer */
+    struct ml_fusion *fuse;       /* per node (NULL: nothing fused, as the trainer needs) */
+    uint8_t *skip;                /* per node: absorbed by a fusion, not run (NULL: none) */
+    int32_t *writer;              /* per value: the node that writes it when fused, -1 its
+                                     producer, ML_WRITER_NONE: absorbed, never written */
 };
 
 /* Infers types and shapes for the given graph-input types (dims may be < 0: symbolic),
@@ -173,6 +194,15 @@ struct ml_plan {
  * with workspaces sized for the given thread count. */
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
                   int threads, struct ml_plan *p, struct gtee_err *err);
+/* The same with flags. ML_PLAN_FUSE (inference only: a trainer needs every node's output
+ * and the original initializers) folds BatchNormalization into the Conv before it and
+ * fuses Relu (and a residual Add) into the Conv or Gemm before it. */
+#define ML_PLAN_FUSE 1u
+#define ML_WRITER_NONE (-2)
+int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
+                        int threads, unsigned flags, struct ml_plan *p, struct gtee_err *err);
+/* Finds and applies the fusions of a concrete plan, before its layout (fuse.c). */
+int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Lays out the arena of a concrete plan and allocates it (arena.c). */
 #define ML_ALIGN 64

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/bcast.h"
+#include "ml/fastmath.h"
 #include "ml/grad.h"
 #include "ml/ml.h"
 
@@ -98,6 +99,13 @@ static int fwd_matmul(struct ml_kernel *k)
     return 0;
 }
 
+/* Relu fused into Gemm (fuse.c): one pass over Y while it is in cache. */
+ML_HOT static void relu_inplace(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN stays NaN */
+}
+
 struct gemm_attrs {
     float alpha, beta;
     int64_t ta, tb;
@@ -176,11 +184,15 @@ static int fwd_gemm(struct ml_kernel *k)
     if (kk == 0) {
         if (beta == 0.0f)
             memset(y->data, 0, sizeof(float) * (size_t)(m * n));
+        if (k->act == ML_ACT_RELU)
+            relu_inplace(y->data, (size_t)(m * n));
         return 0;
     }
     ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
     cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1], beta, y->data, (int)n);
+    if (k->act == ML_ACT_RELU)
+        relu_inplace(y->data, (size_t)(m * n));
     return 0;
 }
 
