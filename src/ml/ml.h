@@ -150,7 +150,8 @@ typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
 #define ML_PAR_MIN (1u << 16)
 /* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
-/* The same, telling fn which piece (0 .. threads-1) it runs, for per-piece scratch. */
+/* The same, telling fn the scratch slot (0 .. threads-1) of the thread that runs the
+ * piece: two pieces run at once never share a slot. */
 typedef void (*ml_piece_fn)(void *arg, size_t piece, size_t lo, size_t hi);
 void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
 /* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */

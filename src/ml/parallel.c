@@ -6,7 +6,8 @@
  * loop first asks for them and grown when a loop asks for more. Starting a thread costs
  * tens of microseconds, as much as a whole small operator; a kept worker waits for the next
  * loop spinning a short while (about as long as an operator between two parallel loops),
- * then sleeps on a condition variable. One loop uses the pool at a time; a loop that finds
+ * then sleeps on a condition variable. Pieces are claimed (below), so the caller never
+ * waits for a worker that has not started. One loop uses the pool at a time; a loop that finds
  * it busy (another session on another thread, or a loop inside a piece) runs its pieces on
  * the calling thread, which gives the same results. */
 #include <cblas.h>
@@ -26,53 +27,74 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* The current loop's claim word: loop number (bits 32..63), pieces (16..31), next piece
+ * to claim (0..15). A thread claims a piece by compare-and-swap and only then reads the
+ * loop's fields: a claim that succeeds is for a loop still running, whose fields stay put. */
+#define ST_GEN(s) ((uint32_t)((s) >> 32))
+#define ST_PIECES(s) ((size_t)(((s) >> 16) & 0xffffu))
+#define ST_NEXT(s) ((size_t)((s)&0xffffu))
+
 struct pool {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    atomic_flag busy;       /* held by the loop that uses the pool */
-    size_t workers;         /* started (worker w runs piece w + 1) */
-    atomic_uint_fast64_t gen; /* bumped per loop; workers wait for a change */
-    atomic_size_t pending;  /* workers that have not finished the current loop */
-    /* the current loop, written before gen is bumped */
+    atomic_flag busy;         /* held by the loop that uses the pool */
+    size_t workers;           /* started; worker w uses scratch slot w + 1 */
+    _Atomic uint64_t state;   /* claim word (above) */
+    atomic_size_t finished;   /* pieces of the current loop done */
+    /* the current loop, written before its claim word is published */
     ml_piece_fn fn;
     void *arg;
-    size_t n, pieces;
+    size_t n;
 };
 
 static struct pool pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                            ATOMIC_FLAG_INIT, 0, 0, 0, NULL, NULL, 0, 0 };
+                            ATOMIC_FLAG_INIT, 0, 0, 0, NULL, NULL, 0 };
 
-static void run_piece(ml_piece_fn fn, void *arg, size_t i, size_t n, size_t t)
+/* Claims and runs pieces of loop gen with scratch slot `slot` until none is left. */
+static void claim_pieces(uint32_t gen, size_t slot)
 {
-    fn(arg, i, n * i / t, n * (i + 1) / t);
-}
-
-/* The loop count when each worker was started: loops after it are its to run. */
-static uint_fast64_t started_at[ML_MAX_THREADS];
-
-static void *worker(void *p)
-{
-    size_t id = (size_t)(uintptr_t)p;
-    uint_fast64_t seen = started_at[id], g = seen;
+    uint64_t s = atomic_load_explicit(&pool.state, memory_order_acquire);
 
     for (;;) {
-        for (int s = 0; s < ML_SPIN && (g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen; s++)
-            cpu_relax();
-        if (g == seen) {
-            pthread_mutex_lock(&pool.mu);
-            while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen)
-                pthread_cond_wait(&pool.wake, &pool.mu);
-            pthread_mutex_unlock(&pool.mu);
-        }
-        seen = g;
-        if (id + 1 < pool.pieces)
-            run_piece(pool.fn, pool.arg, id + 1, pool.n, pool.pieces);
-        /* every started worker reports, so the next loop cannot begin while one still reads this one */
-        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+        size_t t, i;
+
+        if (ST_GEN(s) != gen || ST_NEXT(s) >= ST_PIECES(s) || slot >= ST_PIECES(s))
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        t = ST_PIECES(s);
+        i = ST_NEXT(s);
+        pool.fn(pool.arg, slot, pool.n * i / t, pool.n * (i + 1) / t);
+        if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == t) {
             pthread_mutex_lock(&pool.mu);
             pthread_cond_signal(&pool.done);
             pthread_mutex_unlock(&pool.mu);
         }
+        s = atomic_load_explicit(&pool.state, memory_order_acquire);
+    }
+}
+
+/* The loop number when each worker was started: loops after it are its to join. */
+static uint32_t started_at[ML_MAX_THREADS];
+
+static void *worker(void *p)
+{
+    size_t id = (size_t)(uintptr_t)p;
+    uint32_t seen = started_at[id], g = seen;
+
+    for (;;) {
+        for (int s = 0; s < ML_SPIN && (g = ST_GEN(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen;
+             s++)
+            cpu_relax();
+        if (g == seen) {
+            pthread_mutex_lock(&pool.mu);
+            while ((g = ST_GEN(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen)
+                pthread_cond_wait(&pool.wake, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = g;
+        claim_pieces(g, id + 1);
     }
     return NULL;
 }
@@ -88,7 +110,7 @@ static size_t grow(size_t want)
         if (pthread_attr_init(&at))
             break;
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        started_at[pool.workers] = atomic_load_explicit(&pool.gen, memory_order_relaxed);
+        started_at[pool.workers] = ST_GEN(atomic_load_explicit(&pool.state, memory_order_relaxed));
         ok = pthread_create(&tid, &at, worker, (void *)(uintptr_t)pool.workers) == 0;
         pthread_attr_destroy(&at);
         if (!ok)
@@ -98,9 +120,14 @@ static size_t grow(size_t want)
     return pool.workers;
 }
 
+/* Pieces are claimed, not assigned: the caller takes the next piece whenever it is free,
+ * so a worker that the system has not scheduled yet (a loaded machine) delays nothing; the
+ * caller waits only for pieces that a worker has begun. Which thread runs a piece does not
+ * change what it computes. */
 void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
 {
-    size_t t = threads > 1 ? (size_t)threads : 1, have;
+    size_t t = threads > 1 ? (size_t)threads : 1;
+    uint32_t gen;
 
     if (t > ML_MAX_THREADS)
         t = ML_MAX_THREADS;
@@ -115,27 +142,25 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
     }
     if (atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
         for (size_t i = 0; i < t; i++) /* pool in use: the same pieces, here */
-            run_piece(fn, arg, i, n, t);
+            fn(arg, 0, n * i / t, n * (i + 1) / t);
         return;
     }
-    have = grow(t - 1);
+    grow(t - 1);
     pthread_mutex_lock(&pool.mu);
     pool.fn = fn;
     pool.arg = arg;
     pool.n = n;
-    pool.pieces = t;
-    atomic_store_explicit(&pool.pending, have, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
+    gen = ST_GEN(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
+    atomic_store_explicit(&pool.state, (uint64_t)gen << 32 | (uint64_t)t << 16, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
-    run_piece(fn, arg, 0, n, t);
-    for (size_t i = have + 1; i < t; i++) /* workers that could not be started */
-        run_piece(fn, arg, i, n, t);
-    for (int s = 0; s < ML_SPIN && atomic_load_explicit(&pool.pending, memory_order_acquire); s++)
+    claim_pieces(gen, 0);
+    for (int s = 0; s < ML_SPIN && atomic_load_explicit(&pool.finished, memory_order_acquire) < t; s++)
         cpu_relax();
-    if (atomic_load_explicit(&pool.pending, memory_order_acquire)) {
+    if (atomic_load_explicit(&pool.finished, memory_order_acquire) < t) {
         pthread_mutex_lock(&pool.mu);
-        while (atomic_load_explicit(&pool.pending, memory_order_acquire))
+        while (atomic_load_explicit(&pool.finished, memory_order_acquire) < t)
             pthread_cond_wait(&pool.done, &pool.mu);
         pthread_mutex_unlock(&pool.mu);
     }
@@ -163,17 +188,14 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
 }
 
 /* OpenBLAS's thread count is one setting per process; a product too small to gain from a
- * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The last value set is
- * remembered per thread so an unchanged setting costs nothing. */
+ * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The setting is read
+ * back first (others, the trainer, set it too) so an unchanged one costs nothing. */
 #define ML_BLAS_PAR_MIN (1u << 22)
 
 void ml_blas_threads(int threads, uint64_t macs)
 {
-    static _Thread_local int current = -1;
     int want = macs < ML_BLAS_PAR_MIN ? 1 : threads;
 
-    if (want != current) {
+    if (want != openblas_get_num_threads())
         openblas_set_num_threads(want);
-        current = want;
-    }
 }
