@@ -13,7 +13,7 @@
  * CPU (GCC/clang target_clones, glibc ifunc); elsewhere a plain function. Element-wise
  * results do not depend on the clone; sums may round differently between clones. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(GTEE_ML_NO_CLONES)
-#define ML_HOT __attribute__((target_clones("avx2", "default")))
+#define ML_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ML_HOT
 #endif

@@ -50,6 +50,36 @@ static int infer_matmul(struct ml_kernel *k)
     return 0;
 }
 
+struct mm_job {
+    const float *A, *B;
+    float *Y;
+    int64_t m, n, kk;
+    int rank;
+    int64_t sa[GTEE_ML_MAX_RANK], sb[GTEE_ML_MAX_RANK], bd[GTEE_ML_MAX_RANK];
+};
+
+/* Products [lo, hi) of the batch. */
+static void mm_range(void *arg, size_t lo, size_t hi)
+{
+    const struct mm_job *j = arg;
+    int64_t m = j->m, n = j->n, kk = j->kk;
+
+    for (int64_t i = (int64_t)lo; i < (int64_t)hi; i++) {
+        int64_t rem = i, oa = 0, ob = 0;
+        for (int d = j->rank - 1; d >= 0; d--) {
+            int64_t idx = rem % j->bd[d];
+            rem /= j->bd[d];
+            oa += idx * j->sa[d];
+            ob += idx * j->sb[d];
+        }
+        if (kk == 0)
+            memset(j->Y + i * m * n, 0, sizeof(float) * (size_t)(m * n));
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk,
+                        (int)kk, j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n);
+    }
+}
+
 static int fwd_matmul(struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *a = k->in[0], *b = k->in[1];
@@ -80,22 +110,15 @@ static int fwd_matmul(struct ml_kernel *k)
     }
     if (m == 0 || n == 0)
         return 0;
-    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
-    for (int64_t i = 0; i < batch; i++) {
-        int64_t rem = i, oa = 0, ob = 0;
-        for (int d = rank - 1; d >= 0; d--) {
-            int64_t idx = rem % bd[d];
-            rem /= bd[d];
-            oa += idx * sa[d];
-            ob += idx * sb[d];
-        }
-        if (kk == 0) {
-            memset(Y + i * m * n, 0, sizeof(float) * (size_t)(m * n));
-            continue;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)kk, 1.0f, A + oa * m * kk,
-                    (int)kk, B + ob * kk * n, (int)n, 0.0f, Y + i * m * n, (int)n);
-    }
+    struct mm_job j = { A, B, Y, m, n, kk, rank, { 0 }, { 0 }, { 0 } };
+    memcpy(j.sa, sa, sizeof(sa));
+    memcpy(j.sb, sb, sizeof(sb));
+    memcpy(j.bd, bd, sizeof(bd));
+    uint64_t macs = (uint64_t)(m * n * kk);
+    size_t per = ML_PAR_MIN / (size_t)(macs + 1) + 1;
+    /* products of a batch across the engine's threads, one OpenBLAS thread each */
+    ml_blas_threads(batch > 1 && (size_t)batch >= 2 * per ? 1 : k->threads, macs);
+    ml_parallel(k->threads, (size_t)batch, per, mm_range, &j);
     return 0;
 }
 
