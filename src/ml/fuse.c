@@ -5,7 +5,8 @@
  *     into the Conv: W'[m] = a[m] W[m], B'[m] = a[m] (B[m] - mean[m]) + beta[m];
  *   Conv -> Add (the other input of the same shape, computed before the Conv): the
  *     residual is added in the Conv's output pass;
- *   Conv or Gemm -> Relu: applied in the output pass.
+ *   Conv or Gemm -> Relu: applied in the output pass;
+ *   the decomposed LayerNorm and GELU that exporters emit: one pass (fuse_norm.c).
  * A trainer never asks for these: it needs every node's output and the original
  * initializers (plan.c, ML_PLAN_FUSE). */
 #include <math.h>
@@ -13,17 +14,10 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "ml/fuse.h"
 #include "ml/ml.h"
 
-struct fuser {
-    const struct gtee_ml_model *m;
-    struct ml_plan *p;
-    uint32_t *readers; /* per value: how many node inputs read it */
-    bool *is_out;      /* per value: a graph output */
-};
-
-/* The one node that reads v (by index), when v is read once and is no graph output. */
-static int sole_reader(const struct fuser *f, int32_t v, size_t after)
+int ml_fuse_sole_reader(const struct ml_fuser *f, int32_t v, size_t after)
 {
     if (v < 0 || f->readers[v] != 1 || f->is_out[v])
         return -1;
@@ -36,18 +30,18 @@ static int sole_reader(const struct fuser *f, int32_t v, size_t after)
     return -1;
 }
 
-static bool is_op(const struct fuser *f, int i, const char *op)
+bool ml_fuse_is_op(const struct ml_fuser *f, int i, const char *op)
 {
     return i >= 0 && f->m->nodes[i].op && !strcmp(f->m->nodes[i].op_type, op);
 }
 
-static bool known_f32(const struct ml_plan *p, int32_t v)
+bool ml_fuse_known_f32(const struct ml_plan *p, int32_t v)
 {
     return v >= 0 && p->known[v] && p->vals[v].dtype == GTEE_ML_FLOAT && p->vals[v].data;
 }
 
 /* Folds BatchNormalization node bn into conv node c (whose fusion record is fu). */
-static int fold_bn(struct fuser *f, struct ml_fusion *fu, int bn, struct gtee_err *err)
+static int fold_bn(struct ml_fuser *f, struct ml_fusion *fu, int bn, struct gtee_err *err)
 {
     const struct ml_node *n = &f->m->nodes[bn];
     const struct gtee_ml_tensor *w = fu->in[1], *b = fu->n_in > 2 ? fu->in[2] : NULL;
@@ -57,7 +51,7 @@ static int fold_bn(struct fuser *f, struct ml_fusion *fu, int bn, struct gtee_er
     int rc = 0;
 
     for (size_t j = 1; j < 5; j++)
-        if (!known_f32(f->p, n->in[j]) || ml_elems(&f->p->vals[n->in[j]]) != (uint64_t)mch)
+        if (!ml_fuse_known_f32(f->p, n->in[j]) || ml_elems(&f->p->vals[n->in[j]]) != (uint64_t)mch)
             return 0;
     for (size_t a = 0; a < n->n_attr; a++)
         if (!strcmp(n->attr[a].name, "epsilon") && n->attr[a].type == ML_ATTR_FLOAT)
@@ -88,7 +82,7 @@ out:
 
 /* Absorbs Add node ad (one input is the Conv's output v) when its other input has the
  * same shape and is ready before the Conv at node c runs. */
-static bool take_add(struct fuser *f, struct ml_fusion *fu, int ad, int32_t v, size_t c)
+static bool take_add(struct ml_fuser *f, struct ml_fusion *fu, int ad, int32_t v, size_t c)
 {
     const struct ml_node *n = &f->m->nodes[ad];
     int32_t o = n->in[0] == v ? n->in[1] : n->in[0];
@@ -111,31 +105,31 @@ static bool take_add(struct fuser *f, struct ml_fusion *fu, int ad, int32_t v, s
 
 /* Conv at node i: BatchNormalization, then Add, then Relu, each only when it is the sole
  * reader of what comes before. */
-static int fuse_conv(struct fuser *f, size_t i, struct gtee_err *err)
+static int fuse_conv(struct ml_fuser *f, size_t i, struct gtee_err *err)
 {
     const struct ml_node *n = &f->m->nodes[i];
     struct ml_fusion *fu = &f->p->fuse[i];
     int32_t v = n->out[0], orig = v;
     int nx, rc = 0;
 
-    if (!known_f32(f->p, n->in[1]) || (n->n_in > 2 && n->in[2] >= 0 && !known_f32(f->p, n->in[2])))
+    if (!ml_fuse_known_f32(f->p, n->in[1]) || (n->n_in > 2 && n->in[2] >= 0 && !ml_fuse_known_f32(f->p, n->in[2])))
         return 0;
     fu->n_in = n->n_in > 2 && n->in[2] >= 0 ? 3 : 2;
     for (size_t j = 0; j < fu->n_in; j++)
         fu->in[j] = &f->p->vals[n->in[j]];
-    nx = sole_reader(f, v, i);
-    if (is_op(f, nx, "BatchNormalization") && f->m->nodes[nx].in[0] == v) {
+    nx = ml_fuse_sole_reader(f, v, i);
+    if (ml_fuse_is_op(f, nx, "BatchNormalization") && f->m->nodes[nx].in[0] == v) {
         TRY(fold_bn(f, fu, nx, err));
         if (f->p->skip[nx]) {
             v = f->m->nodes[nx].out[0];
-            nx = sole_reader(f, v, (size_t)nx);
+            nx = ml_fuse_sole_reader(f, v, (size_t)nx);
         }
     }
-    if (is_op(f, nx, "Add") && take_add(f, fu, nx, v, i)) {
+    if (ml_fuse_is_op(f, nx, "Add") && take_add(f, fu, nx, v, i)) {
         v = f->m->nodes[nx].out[0];
-        nx = sole_reader(f, v, (size_t)nx);
+        nx = ml_fuse_sole_reader(f, v, (size_t)nx);
     }
-    if (is_op(f, nx, "Relu")) {
+    if (ml_fuse_is_op(f, nx, "Relu")) {
         f->p->skip[nx] = 1;
         fu->act = ML_ACT_RELU;
         v = f->m->nodes[nx].out[0];
@@ -151,13 +145,13 @@ out:
 }
 
 /* Gemm at node i followed by its sole reader Relu. */
-static void fuse_gemm(struct fuser *f, size_t i)
+static void fuse_gemm(struct ml_fuser *f, size_t i)
 {
     const struct ml_node *n = &f->m->nodes[i];
     struct ml_fusion *fu = &f->p->fuse[i];
-    int nx = sole_reader(f, n->out[0], i);
+    int nx = ml_fuse_sole_reader(f, n->out[0], i);
 
-    if (!is_op(f, nx, "Relu"))
+    if (!ml_fuse_is_op(f, nx, "Relu"))
         return;
     fu->n_in = n->n_in;
     for (size_t j = 0; j < n->n_in; j++)
@@ -171,7 +165,7 @@ static void fuse_gemm(struct fuser *f, size_t i)
 
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err)
 {
-    struct fuser f = { m, p, NULL, NULL };
+    struct ml_fuser f = { m, p, NULL, NULL };
     int rc = 0;
 
     p->fuse = calloc(m->n_nodes + 1, sizeof(*p->fuse));
@@ -198,6 +192,10 @@ int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_e
             TRY(fuse_conv(&f, i, err));
         else if (!strcmp(n->op_type, "Gemm"))
             fuse_gemm(&f, i);
+        else if (!strcmp(n->op_type, "ReduceMean"))
+            ml_fuse_layernorm(&f, i);
+        else if (!strcmp(n->op_type, "Div"))
+            ml_fuse_gelu(&f, i);
     }
     /* what the absorbed nodes produced is never written: no slice for it */
     for (size_t i = 0; i < m->n_nodes; i++)

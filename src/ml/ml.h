@@ -170,6 +170,10 @@ struct ml_fusion {
     struct gtee_ml_tensor *in[3], *out[1];
     const struct gtee_ml_tensor *res;
     struct gtee_ml_tensor w, b;   /* folded weights and bias (data owned by the plan) */
+    /* A chain run by a kernel of its own (fuse_norm.c) instead of the node's forward. */
+    int (*run)(struct ml_kernel *k, const struct ml_fusion *fu);
+    const float *gamma, *beta;    /* LayerNorm's scale and shift (NULL: none) */
+    float konst[3];               /* the chain's scalar constants, in the order it uses them */
 };
 
 /* ---- memory plan (plan.c) ---- */

@@ -137,7 +137,10 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
         k.err = err;
         if ((s->plan.skip && s->plan.skip[i]) || node_folded(&s->plan, &k))
             continue;
-        TRY(m->nodes[i].op->forward(&k));
+        if (s->plan.fuse && s->plan.fuse[i].run)
+            TRY(s->plan.fuse[i].run(&k, &s->plan.fuse[i]));
+        else
+            TRY(m->nodes[i].op->forward(&k));
     }
     for (size_t i = 0; i < n_outputs; i++)
         outputs[i] = s->plan.vals[m->outputs[i]];

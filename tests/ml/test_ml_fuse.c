@@ -2,7 +2,8 @@
  * BatchNormalization (cnn_bn, resnet) the fused plan gives the unfused plan's outputs and
  * PyTorch's, at batch 1 (output rows split across threads), 4 and 24 (several images per
  * product), with one and two threads; the plan really absorbs BatchNormalization, Relu and
- * the residual Add; the trainer's plan fuses nothing and keeps every intermediate. */
+ * the residual Add; the transformer's decomposed LayerNorm and GELU run fused with the
+ * unfused results; the trainer's plan fuses nothing and keeps every intermediate. */
 #include <math.h>
 
 #include "gtee/ml.h"
@@ -196,6 +197,56 @@ static void test_training_plan_is_not_fused(void **state)
     ref_free(&r);
 }
 
+/* The transformer encoder's decomposed LayerNorms (5: two per layer and the last) and
+ * GELUs (one per layer) run as one kernel each, and give exactly the unfused results (the
+ * fused kernels do the same float operations in the same order). */
+static void test_transformer_layernorm_gelu_fused_exactly(void **state)
+{
+    char path[4096];
+    struct gtee_ml_model *m = NULL;
+    struct gtee_array tok = { 0 };
+    struct gtee_err err = { 0 };
+    struct ml_plan p;
+    size_t ln = 0, gelu = 0;
+
+    (void)state;
+    source_path("tests/ml/models/transformer.onnx", path, sizeof(path));
+    assert_int_equal(gtee_ml_model_load_file(path, NULL, &m, &err), 0);
+    source_path("tests/ml/models/transformer.input.npy", path, sizeof(path));
+    assert_int_equal(gtee_npy_load(path, GTEE_ARRAY_I64, GTEE_NORM_NONE, &tok, &err), 0);
+    assert_int_equal(tok.ndim, 2);
+    struct gtee_ml_tensor in = { GTEE_ML_INT64, 2, { (int64_t)tok.dims[0], (int64_t)tok.dims[1] }, tok.i64 };
+    assert_int_equal(ml_plan_build_flags(m, &in, true, 1, ML_PLAN_FUSE, &p, &err), 0);
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        if (!p.fuse[i].on)
+            continue;
+        ln += !strcmp(m->nodes[i].op_type, "ReduceMean");
+        gelu += !strcmp(m->nodes[i].op_type, "Div");
+    }
+    assert_int_equal(ln, 5);
+    assert_int_equal(gelu, 2);
+    assert_int_equal(count_op(m, p.skip, "Sqrt"), count_op(m, NULL, "Sqrt"));
+    assert_int_equal(count_op(m, p.skip, "Erf"), count_op(m, NULL, "Erf"));
+    ml_plan_free(&p);
+    for (int threads = 1; threads <= 2; threads++) {
+        struct gtee_ml_options opt = { threads };
+        struct gtee_ml_session *s1 = NULL, *s2 = NULL;
+        struct gtee_ml_tensor y1, y2;
+
+        assert_int_equal(gtee_ml_session_new(m, &opt, &s1, &err), 0);
+        assert_int_equal(gtee_ml_session_new(m, &opt, &s2, &err), 0);
+        gtee_ml_session_set_fusion(s2, false);
+        assert_int_equal(gtee_ml_run(s1, &in, 1, &y1, 1, &err), 0);
+        assert_int_equal(gtee_ml_run(s2, &in, 1, &y2, 1, &err), 0);
+        assert_int_equal(ml_elems(&y1), ml_elems(&y2));
+        assert_memory_equal(y1.data, y2.data, ml_elems(&y1) * sizeof(float));
+        gtee_ml_session_free(s1);
+        gtee_ml_session_free(s2);
+    }
+    gtee_array_free(&tok);
+    gtee_ml_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_fused_resnet_matches_unfused),
         cmocka_unit_test(test_inference_plan_absorbs_bn_relu_add),
         cmocka_unit_test(test_training_plan_is_not_fused),
+        cmocka_unit_test(test_transformer_layernorm_gelu_fused_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
