@@ -6,6 +6,7 @@
  *   Conv -> Add (the other input of the same shape, computed before the Conv): the
  *     residual is added in the Conv's output pass;
  *   Conv or Gemm -> Relu: applied in the output pass;
+ *   MatMul -> Add of a bias along the last axis: added to each row of the product;
  *   the decomposed LayerNorm and GELU that exporters emit: one pass (fuse_norm.c).
  * A trainer never asks for these: it needs every node's output and the original
  * initializers (plan.c, ML_PLAN_FUSE). */
@@ -163,6 +164,35 @@ static void fuse_gemm(struct ml_fuser *f, size_t i)
     f->p->skip[nx] = 1;
 }
 
+/* MatMul at node i followed by its sole reader Add of a known bias along the last axis
+ * (a linear layer on a sequence): the kernel adds the bias to each row it computes. */
+static void fuse_matmul(struct ml_fuser *f, size_t i)
+{
+    const struct ml_node *n = &f->m->nodes[i];
+    struct ml_fusion *fu = &f->p->fuse[i];
+    const struct gtee_ml_tensor *y = &f->p->vals[n->out[0]], *b;
+    int nx = ml_fuse_sole_reader(f, n->out[0], i);
+    int32_t bv;
+
+    if (!ml_fuse_is_op(f, nx, "Add") || f->m->nodes[nx].n_in != 2 || y->rank < 1)
+        return;
+    bv = f->m->nodes[nx].in[0] == n->out[0] ? f->m->nodes[nx].in[1] : f->m->nodes[nx].in[0];
+    if (bv == n->out[0] || !ml_fuse_known_f32(f->p, bv))
+        return;
+    b = &f->p->vals[bv];
+    if (b->rank < 1 || b->rank > y->rank || b->dim[b->rank - 1] != y->dim[y->rank - 1] ||
+        (int64_t)ml_elems(b) != y->dim[y->rank - 1])
+        return;
+    fu->n_in = 3;
+    fu->in[0] = &f->p->vals[n->in[0]];
+    fu->in[1] = &f->p->vals[n->in[1]];
+    fu->in[2] = &f->p->vals[bv];
+    fu->on = true;
+    fu->out[0] = &f->p->vals[f->m->nodes[nx].out[0]];
+    f->p->writer[f->m->nodes[nx].out[0]] = (int32_t)i;
+    f->p->skip[nx] = 1;
+}
+
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err)
 {
     struct ml_fuser f = { m, p, NULL, NULL };
@@ -192,6 +222,8 @@ int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_e
             TRY(fuse_conv(&f, i, err));
         else if (!strcmp(n->op_type, "Gemm"))
             fuse_gemm(&f, i);
+        else if (!strcmp(n->op_type, "MatMul"))
+            fuse_matmul(&f, i);
         else if (!strcmp(n->op_type, "ReduceMean"))
             ml_fuse_layernorm(&f, i);
         else if (!strcmp(n->op_type, "Div"))

@@ -50,8 +50,16 @@ static int infer_matmul(struct ml_kernel *k)
     return 0;
 }
 
+/* y[r, j] = y[r, j] + bias[j] (the Add the product absorbed; the sum is commutative). */
+ML_HOT static void add_rows(float *y, const float *bias, int64_t m, int64_t n)
+{
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < n; j++)
+            y[r * n + j] = y[r * n + j] + bias[j];
+}
+
 struct mm_job {
-    const float *A, *B;
+    const float *A, *B, *bias; /* bias: added to every row (MatMul fused with Add), or NULL */
     float *Y;
     int64_t m, n, kk;
     int rank;
@@ -77,6 +85,8 @@ static void mm_range(void *arg, size_t lo, size_t hi)
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk,
                         (int)kk, j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n);
+        if (j->bias)
+            add_rows(j->Y + i * m * n, j->bias, m, n);
     }
 }
 
@@ -110,7 +120,8 @@ static int fwd_matmul(struct ml_kernel *k)
     }
     if (m == 0 || n == 0)
         return 0;
-    struct mm_job j = { A, B, Y, m, n, kk, rank, { 0 }, { 0 }, { 0 } };
+    const struct gtee_ml_tensor *bias = ml_in(k, 2);
+    struct mm_job j = { A, B, bias ? bias->data : NULL, Y, m, n, kk, rank, { 0 }, { 0 }, { 0 } };
     memcpy(j.sa, sa, sizeof(sa));
     memcpy(j.sb, sb, sizeof(sb));
     memcpy(j.bd, bd, sizeof(bd));

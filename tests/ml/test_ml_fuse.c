@@ -198,8 +198,9 @@ static void test_training_plan_is_not_fused(void **state)
 }
 
 /* The transformer encoder's decomposed LayerNorms (5: two per layer and the last) and
- * GELUs (one per layer) run as one kernel each, and give exactly the unfused results (the
- * fused kernels do the same float operations in the same order). */
+ * GELUs (one per layer) run as one kernel each, its linear layers' MatMul absorbs the bias
+ * Add, and the results are exactly the unfused ones (the fused kernels do the same float
+ * operations in the same order). */
 static void test_transformer_layernorm_gelu_fused_exactly(void **state)
 {
     char path[4096];
@@ -207,7 +208,7 @@ static void test_transformer_layernorm_gelu_fused_exactly(void **state)
     struct gtee_array tok = { 0 };
     struct gtee_err err = { 0 };
     struct ml_plan p;
-    size_t ln = 0, gelu = 0;
+    size_t ln = 0, gelu = 0, linear = 0;
 
     (void)state;
     source_path("tests/ml/models/transformer.onnx", path, sizeof(path));
@@ -222,9 +223,11 @@ static void test_transformer_layernorm_gelu_fused_exactly(void **state)
             continue;
         ln += !strcmp(m->nodes[i].op_type, "ReduceMean");
         gelu += !strcmp(m->nodes[i].op_type, "Div");
+        linear += !strcmp(m->nodes[i].op_type, "MatMul");
     }
     assert_int_equal(ln, 5);
     assert_int_equal(gelu, 2);
+    assert_int_equal(linear, 6); /* in_proj, linear1, linear2 of each layer, with their bias Add */
     assert_int_equal(count_op(m, p.skip, "Sqrt"), count_op(m, NULL, "Sqrt"));
     assert_int_equal(count_op(m, p.skip, "Erf"), count_op(m, NULL, "Erf"));
     ml_plan_free(&p);
