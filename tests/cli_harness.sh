@@ -1,7 +1,7 @@
 # Shared start of the shell tests that drive `gtee` (sourced, not run): checks that GTEE_CLI
 # (and GTEE_ENCLAVE, when NEED_ENCLAVE=1) name the binaries, makes the scratch directory $T
 # (removed on exit), and defines bad (count a failure) and run (run gtee, keeping stdout in
-# $T/out, stderr in $T/err, the exit status in $rc).
+# $T/out, stderr in $T/err, the exit status in $rc), expect_rc and json.
 : "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
 if [ "${NEED_ENCLAVE:-0}" = 1 ]; then
     : "${GTEE_ENCLAVE:?GTEE_ENCLAVE must name the gtee-enclave binary}"
@@ -23,3 +23,9 @@ run() {
     rc=$?
     set -e
 }
+# expect_rc WANT DESC: one assertion on the last run's exit status.
+expect_rc() {
+    [ "$rc" -eq "$1" ] || bad "$2: exit $rc, expected $1; stdout: $(head -c 300 "$T/out") stderr: $(head -c 400 "$T/err")"
+}
+# json EXPR: a Python expression over the JSON object the last run printed (as `j`).
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/out" "$1"; }

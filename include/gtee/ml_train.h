@@ -82,12 +82,23 @@ enum gtee_ml_loss_kind {
 
 enum gtee_ml_optim_kind { GTEE_ML_OPTIM_SGD = 1, GTEE_ML_OPTIM_ADAM = 2 };
 
+/* How the trainer runs BatchNormalization nodes (the model keeps them as inference nodes).
+ * FROZEN: the inference form around the fixed running statistics (scale and bias train).
+ * TRAIN: training mode as ONNX BatchNormalization-15 with training_mode = 1 defines it
+ * (PyTorch's model.train()): normalized by the batch's mean and population variance,
+ * and each step (each gtee_ml_trainer_grad) moves the running statistics, initializers of
+ * the model, to running * momentum + batch * (1 - momentum) (the node's momentum
+ * attribute, default 0.9); the batch variance in that update is the population variance
+ * (ONNX) or, with TRAIN_UNBIASED, the unbiased one (PyTorch's BatchNorm*d). */
+enum gtee_ml_bn_mode { GTEE_ML_BN_FROZEN = 0, GTEE_ML_BN_TRAIN = 1, GTEE_ML_BN_TRAIN_UNBIASED = 2 };
+
 struct gtee_ml_train_options {
     int threads;   /* OpenBLAS and the engine's loops; 0 or 1: one */
     int loss;      /* enum gtee_ml_loss_kind */
     int optimizer; /* enum gtee_ml_optim_kind */
     struct gtee_ml_sgd sgd;
     struct gtee_ml_adam adam;
+    int batchnorm; /* enum gtee_ml_bn_mode; 0: FROZEN */
 };
 
 struct gtee_ml_trainer;

@@ -4,15 +4,11 @@
  * or why the enclave was rejected (exit 7). */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "gtee/crypto.h"
+#include "gtee/net.h"
 #include "gtee/ratls.h"
 
 static const char usage[] =
@@ -54,45 +51,6 @@ struct attest_args {
     const char *connect, *policy, *collateral, *sim_root, *at;
     int fresh;
 };
-
-/* A bounded connect: every address getaddrinfo gives, with send/receive timeouts. */
-static int dial(const char *hostport, int *out)
-{
-    char host[256];
-    const char *colon = strrchr(hostport, ':');
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
-    struct timeval tv = { .tv_sec = 30 };
-    size_t hl;
-    int fd = -1, g, one = 1;
-
-    if (!colon || colon == hostport || !colon[1] || (hl = (size_t)(colon - hostport)) >= sizeof(host))
-        return cli_usage_error("--connect: expected HOST:PORT, got '%s'", hostport);
-    memcpy(host, hostport, hl);
-    host[hl] = 0;
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') { /* [v6 address]:port */
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = 0;
-    }
-    if ((g = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
-        return cli_fail(GTEE_EIO, "cannot resolve %s: %s", hostport, gai_strerror(g));
-    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* small records, no Nagle delay */
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return cli_fail(GTEE_EIO, "cannot connect to %s: %s", hostport, strerror(errno));
-    *out = fd;
-    return 0;
-}
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -241,8 +199,10 @@ static int run_attest(const struct attest_args *a)
         code = cli_fail_err(rc, &err);
         goto out;
     }
-    if ((code = dial(a->connect, &fd)) != 0)
+    if ((rc = gtee_net_dial(a->connect, 10000, 30000, &fd, &err)) < 0) {
+        code = rc == GTEE_EINVAL ? cli_usage_error("--connect: %s", err.msg) : cli_fail_err(rc, &err);
         goto out;
+    }
     signal(SIGPIPE, SIG_IGN); /* a vanished peer is an error to report, not a signal */
     rc = gtee_ratls_connect(ctx, fd, &conn, peer, &err);
     if (rc == 0 && a->fresh) {

@@ -1,8 +1,6 @@
 /* `gtee keyrelease init FILE` creates the TDX key-release service's master secret;
  * `gtee keyrelease serve` answers key requests on a TCP port (docs/tee.md §4.3.1). */
-#include <arpa/inet.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 
 #include "base/guard.h"
 #include "gtee/keyrelease.h"
+#include "gtee/net.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -56,7 +55,7 @@ static const char serve_usage[] =
     "Usage: gtee keyrelease serve --secret FILE --collateral DIR --listen ADDR:PORT\n"
     "                             [--policy FILE] [--sim-root FILE] [--once]\n"
     "\n"
-    "Answers TDX key requests (docs/tee.md §4.3.1) on an IPv4 TCP address: verifies each\n"
+    "Answers TDX key requests (docs/tee.md §4.3.1) on a TCP address: verifies each\n"
     "TD quote against the collateral in DIR and the policy (default: the strict one, no\n"
     "simulation), checks that it binds the request's ephemeral key, and returns the key for\n"
     "the TD's measurement encrypted to that key. Port 0 picks a free port; the address in\n"
@@ -67,7 +66,7 @@ static const char serve_usage[] =
     "      --collateral DIR   TDX collateral (docs/evidence.md, \"Collateral files\")\n"
     "      --policy FILE      policy JSON (docs/policy.md)\n"
     "      --sim-root FILE    trust this SIMULATED root (DER); the policy must allow simulation\n"
-    "      --listen ADDR:PORT IPv4 address and port\n"
+    "      --listen ADDR:PORT address and port (a name, IPv4, or [IPv6]; PORT 0: any free port)\n"
     "      --once             answer one connection, then exit (its status)\n"
     "  -h, --help             show this help\n";
 
@@ -93,39 +92,6 @@ static char *read_text(const char *path)
     return b;
 }
 
-static int listen_on(const char *spec, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(spec, ':');
-    char *end = NULL;
-    long port;
-    socklen_t sl = sizeof(*sa);
-    int fd, one = 1;
-
-    if (!colon || (size_t)(colon - spec) >= sizeof(host))
-        return -1;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535)
-        return -1;
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return -1;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)sa, sizeof(*sa)) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)sa, &sl) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int kr_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -139,8 +105,8 @@ static int kr_serve(int argc, char **argv)
     struct gtee_kr_service *svc = NULL;
     struct gtee_err err = { 0 };
     uint8_t master[GTEE_KR_SECRET_LEN];
-    struct sockaddr_in sa;
-    char *policy = NULL, addr[INET_ADDRSTRLEN];
+    char *policy = NULL, host[GTEE_NET_HOST_MAX];
+    uint16_t port = 0;
     int c, rc, once = 0, lfd = -1;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -171,14 +137,13 @@ static int kr_serve(int argc, char **argv)
     free(policy);
     if (rc < 0)
         return cli_fail_err(rc, &err);
-    lfd = listen_on(listen_spec, &sa);
-    if (lfd < 0) {
+    if ((rc = gtee_net_split(listen_spec, 1, host, &port, &err)) < 0 ||
+        (rc = gtee_net_listen(listen_spec, 16, &lfd, &port, &err)) < 0) {
         gtee_kr_service_free(svc);
-        return cli_fail(GTEE_EIO, "cannot listen on %s (expected an IPv4 ADDR:PORT)", listen_spec);
+        return rc == GTEE_EINVAL ? cli_usage_error("--listen: %s", err.msg) : cli_fail_err(rc, &err);
     }
     signal(SIGPIPE, SIG_IGN);
-    inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof(addr));
-    printf("listening on %s:%u\n", addr, (unsigned)ntohs(sa.sin_port));
+    printf(strchr(host, ':') ? "listening on [%s]:%u\n" : "listening on %s:%u\n", host, (unsigned)port);
     fflush(stdout);
     rc = 0;
     for (;;) {

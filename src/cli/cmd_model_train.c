@@ -36,6 +36,10 @@ static const char train_usage[] =
     "      --lr X              learning rate (default 0.001 for adam, 0.01 for sgd)\n"
     "      --momentum M        SGD momentum (default 0)\n"
     "      --weight-decay W    L2 penalty added to the gradient (default 0)\n"
+    "      --batchnorm MODE    BatchNormalization: frozen (running statistics fixed, the\n"
+    "                          default), train (batch statistics, running statistics moved\n"
+    "                          as ONNX training_mode does) or torch (as train, with the\n"
+    "                          unbiased variance in the running update, as PyTorch)\n"
     "      --seed S            shuffling seed (default 0): same seed and threads, same result\n"
     "  -t, --threads T         threads for OpenBLAS and the engine's loops (default 1)\n"
     "      --limit N           train on the first N training items only\n"
@@ -48,7 +52,7 @@ static const char train_usage[] =
 struct train_args {
     const char *model, *data, *out;
     long epochs, batch, threads;
-    int adam;
+    int adam, batchnorm;
     double lr, momentum, wd;
     unsigned long long seed, limit;
 };
@@ -66,7 +70,7 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 
 static int parse_args(int argc, char **argv, struct train_args *a)
 {
-    enum { O_OPT = 256, O_LR, O_MOM, O_WD, O_SEED, O_LIMIT };
+    enum { O_OPT = 256, O_LR, O_MOM, O_WD, O_SEED, O_LIMIT, O_BN };
     static const struct option opts[] = {
         { "data", required_argument, NULL, 'd' },     { "epochs", required_argument, NULL, 'e' },
         { "out", required_argument, NULL, 'o' },      { "batch", required_argument, NULL, 'b' },
@@ -74,7 +78,8 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         { "momentum", required_argument, NULL, O_MOM }, { "weight-decay", required_argument, NULL, O_WD },
         { "seed", required_argument, NULL, O_SEED },  { "threads", required_argument, NULL, 't' },
         { "limit", required_argument, NULL, O_LIMIT }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+        { "batchnorm", required_argument, NULL, O_BN }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     double v;
     int c;
@@ -107,6 +112,16 @@ static int parse_args(int argc, char **argv, struct train_args *a)
             if (strcmp(optarg, "sgd") && strcmp(optarg, "adam"))
                 return cli_usage_error("--optimizer is sgd or adam");
             a->adam = !strcmp(optarg, "adam");
+            break;
+        case O_BN:
+            if (!strcmp(optarg, "frozen"))
+                a->batchnorm = GTEE_ML_BN_FROZEN;
+            else if (!strcmp(optarg, "train"))
+                a->batchnorm = GTEE_ML_BN_TRAIN;
+            else if (!strcmp(optarg, "torch"))
+                a->batchnorm = GTEE_ML_BN_TRAIN_UNBIASED;
+            else
+                return cli_usage_error("--batchnorm is frozen, train or torch");
             break;
         case O_LR:
             if (parse_num(optarg, 1e-12, 1e3, &a->lr) < 0)
@@ -246,6 +261,7 @@ int model_train(int argc, char **argv)
         train.n = (size_t)a.limit;
     o.threads = (int)a.threads;
     o.loss = GTEE_ML_LOSS_XENT;
+    o.batchnorm = a.batchnorm;
     o.optimizer = a.adam ? GTEE_ML_OPTIM_ADAM : GTEE_ML_OPTIM_SGD;
     o.sgd = (struct gtee_ml_sgd){ (float)a.lr, (float)a.momentum, 0.0f, (float)a.wd, 0 };
     o.adam = (struct gtee_ml_adam){ (float)a.lr, 0.9f, 0.999f, 1e-8f, (float)a.wd, 0 };

@@ -4,7 +4,6 @@
  * channel, docs/ratls.md). */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -17,6 +16,7 @@
 #include "base/guard.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "gtee/net.h"
 #include "gtee/ratls.h"
 #include "gtee/sdk.h"
 
@@ -54,47 +54,20 @@ struct conn {
     int client;
 };
 
-static int dial(const char *hostport)
-{
-    char host[256];
-    const char *colon = strrchr(hostport, ':');
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
-    size_t hl;
-    int fd = -1, one = 1;
-
-    if (!colon || (hl = (size_t)(colon - hostport)) >= sizeof(host))
-        return -1;
-    memcpy(host, hostport, hl);
-    host[hl] = 0;
-    if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
-        return -1;
-    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd >= 0)
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
 static void *serve_conn(void *arg)
 {
     struct conn *c = arg;
     struct relay_ctx *r = c->r;
-    int enclave = dial(r->to);
+    struct gtee_err err = {0};
+    int enclave;
 
-    if (enclave >= 0) {
-        struct gtee_err err = {0};
-
+    /* No I/O timeout: a relayed session may stay idle as long as its two ends wish. */
+    if (gtee_net_dial(r->to, 10000, 0, &enclave, &err) == 0) {
         if (gtee_ratls_pump(c->client, enclave, NULL, NULL, &err) != 0)
             fprintf(stderr, "gtee: relay: %s\n", err.msg);
         close(enclave);
     } else {
-        fprintf(stderr, "gtee: relay: cannot reach the enclave at %s: %s\n", r->to, strerror(errno));
+        fprintf(stderr, "gtee: relay: the enclave's socket: %s\n", err.msg);
     }
     close(c->client);
     free(c);

@@ -19,6 +19,27 @@ int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
 int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_gap(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_bn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* BatchNormalization in training mode (grad_bn.c): the forward pass with the batch's
+ * statistics, updating the running mean and variance (mode: enum gtee_ml_bn_mode), and
+ * its backward pass through the batch statistics. */
+int ml_bn_train_forward(struct ml_kernel *k, int mode);
+int ml_grad_bn_train(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+
+/* The transformer family: grad_norm.c (normalizations, reductions, Pow) and grad_shape.c
+ * (operators that move elements). */
+int ml_grad_softmax(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_layernorm(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_reduce_mean(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_pow(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_transpose(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_slice(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_expand(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_gather(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_concat(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_where(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_cast(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* Element strides of t read at y's rank and shape (0 along the axes t is broadcast on). */
+void ml_grad_bstrides(const struct gtee_ml_tensor *t, const struct gtee_ml_tensor *y, int64_t *st);
 
 /* Whether input i of a node of this operator carries a gradient (a Reshape's target shape,
  * a BatchNormalization's running statistics do not). */

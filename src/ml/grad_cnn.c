@@ -1,8 +1,7 @@
 /* Backward passes of the convolutional family on NCHW (NCW as height 1): Conv (dW from
  * im2col columns, dX by col2im of W^T dY, both through sgemm), MaxPool (the gradient goes
- * to the first maximum of each window, the one the forward pass keeps), AveragePool,
- * GlobalAveragePool and BatchNormalization as the forward pass runs it (running
- * statistics, an affine map per channel). The window geometry is re-read from the same
+ * to the first maximum of each window, the one the forward pass keeps), AveragePool and
+ * GlobalAveragePool (BatchNormalization is in grad_bn.c). The window geometry is re-read from the same
  * attributes ops_conv.c checked; the output size comes from the output tensor. */
 #include <cblas.h>
 #include <math.h>
@@ -256,40 +255,6 @@ int ml_grad_gap(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_m
         float g = dy[p] / (float)sp, *dx = (float *)din[0]->data + p * sp;
         for (int64_t s = 0; s < sp; s++)
             dx[s] += g;
-    }
-    return 0;
-}
-
-/* y = x a + b with a = scale / sqrt(var + eps), b = bias - mean a (the running statistics
- * are constants here: the forward pass is the inference form). */
-int ml_grad_bn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
-{
-    const struct gtee_ml_tensor *x = k->in[0];
-    const float *X = x->data, *sc = k->in[1]->data, *mu = k->in[3]->data, *var = k->in[4]->data;
-    const float *dy = dout[0]->data;
-    int64_t n = x->dim[0], c = x->dim[1], sp = ml_dims_prod(x, 2, x->rank);
-    float eps;
-    int rc;
-
-    if ((rc = ml_attr_float(k, "epsilon", 1e-5f, &eps)) < 0)
-        return rc;
-    for (int64_t ch = 0; ch < c; ch++) {
-        float inv = 1.0f / sqrtf(var[ch] + eps), a = sc[ch] * inv;
-        double ds = 0, db = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *xp = X + (i * c + ch) * sp, *gp = dy + (i * c + ch) * sp;
-            float *dx = din[0] ? (float *)din[0]->data + (i * c + ch) * sp : NULL;
-            for (int64_t s = 0; s < sp; s++) {
-                ds += (double)gp[s] * (double)((xp[s] - mu[ch]) * inv);
-                db += gp[s];
-                if (dx)
-                    dx[s] += gp[s] * a;
-            }
-        }
-        if (din[1])
-            ((float *)din[1]->data)[ch] += (float)ds;
-        if (din[2])
-            ((float *)din[2]->data)[ch] += (float)db;
     }
     return 0;
 }

@@ -324,11 +324,11 @@ static int fwd_dropout(struct ml_kernel *k)
 
 const struct ml_op ml_ops_elementwise[] = {
     BINARY("Add", ml_grad_binary), BINARY("Sub", ml_grad_binary), BINARY("Mul", ml_grad_binary),
-    BINARY("Div", ml_grad_binary), BINARY("Pow", NULL),
-    { "Where", 9, ML_MAX_OPSET, 3, 3, 1, 1, infer_where, fwd_where, NULL, NULL, false },
+    BINARY("Div", ml_grad_binary), BINARY("Pow", ml_grad_pow),
+    { "Where", 9, ML_MAX_OPSET, 3, 3, 1, 1, infer_where, fwd_where, NULL, ml_grad_where, false },
     UNARY("Sqrt"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), { "Erf", 9, ML_MAX_OPSET, 1, 1, 1, 1, infer_unary, fwd_unary, NULL, ml_grad_unary, false },
     UNARY("Exp"), UNARY("Log"), UNARY("Abs"), UNARY("Neg"), UNARY("Reciprocal"),
-    { "Cast", 6, ML_MAX_OPSET, 1, 1, 1, 1, infer_cast, fwd_cast, NULL, NULL, false },
+    { "Cast", 6, ML_MAX_OPSET, 1, 1, 1, 1, infer_cast, fwd_cast, NULL, ml_grad_cast, false },
     { "Identity", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_identity, fwd_copy, NULL, ml_grad_copy, false },
     { "Dropout", 7, ML_MAX_OPSET, 1, 3, 1, 2, infer_dropout, fwd_dropout, NULL, ml_grad_copy, false },
 };

@@ -2,6 +2,7 @@
  * operator specs, ai.onnx). All are type-generic (they copy elements of any size). */
 #include <string.h>
 
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define ANY (ML_T(GTEE_ML_FLOAT) | ML_T(GTEE_ML_INT64) | ML_T(GTEE_ML_BOOL))
@@ -299,9 +300,9 @@ static int fwd_gather(struct ml_kernel *k)
 }
 
 const struct ml_op ml_ops_layout[] = {
-    { "Transpose", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_transpose, fwd_transpose, NULL, NULL, false },
-    { "Concat", 4, ML_MAX_OPSET, 1, ML_MAX_NODE_IO, 1, 1, infer_concat, fwd_concat, NULL, NULL, false },
-    { "Slice", 10, ML_MAX_OPSET, 3, 5, 1, 1, infer_slice, fwd_slice, NULL, NULL, false },
-    { "Gather", 1, ML_MAX_OPSET, 2, 2, 1, 1, infer_gather, fwd_gather, NULL, NULL, false },
+    { "Transpose", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_transpose, fwd_transpose, NULL, ml_grad_transpose, false },
+    { "Concat", 4, ML_MAX_OPSET, 1, ML_MAX_NODE_IO, 1, 1, infer_concat, fwd_concat, NULL, ml_grad_concat, false },
+    { "Slice", 10, ML_MAX_OPSET, 3, 5, 1, 1, infer_slice, fwd_slice, NULL, ml_grad_slice, false },
+    { "Gather", 1, ML_MAX_OPSET, 2, 2, 1, 1, infer_gather, fwd_gather, NULL, ml_grad_gather, false },
 };
 const size_t ml_ops_layout_n = sizeof(ml_ops_layout) / sizeof(ml_ops_layout[0]);

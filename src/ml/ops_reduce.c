@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/fastmath.h"
+#include "ml/grad.h"
 #include "ml/ml.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
@@ -296,8 +297,8 @@ ML_HOT static int fwd_ln(struct ml_kernel *k)
 }
 
 const struct ml_op ml_ops_reduce[] = {
-    { "ReduceMean", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_reduce_mean, fwd_reduce_mean, NULL, NULL, false },
-    { "Softmax", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_softmax, fwd_softmax, NULL, NULL, false },
-    { "LayerNormalization", 17, ML_MAX_OPSET, 2, 3, 1, 3, infer_ln, fwd_ln, NULL, NULL, false },
+    { "ReduceMean", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_reduce_mean, fwd_reduce_mean, NULL, ml_grad_reduce_mean, false },
+    { "Softmax", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_softmax, fwd_softmax, NULL, ml_grad_softmax, false },
+    { "LayerNormalization", 17, ML_MAX_OPSET, 2, 3, 1, 3, infer_ln, fwd_ln, NULL, ml_grad_layernorm, false },
 };
 const size_t ml_ops_reduce_n = sizeof(ml_ops_reduce) / sizeof(ml_ops_reduce[0]);

@@ -386,6 +386,6 @@ const struct ml_op ml_ops_shape[] = {
     { "Constant", 1, ML_MAX_OPSET, 0, 0, 1, 1, infer_constant, fwd_constant, NULL, NULL, false },
     { "ConstantOfShape", 9, ML_MAX_OPSET, 1, 1, 1, 1, infer_constant_of_shape, fwd_constant_of_shape, NULL, NULL,
       false },
-    { "Expand", 8, ML_MAX_OPSET, 2, 2, 1, 1, infer_expand, fwd_expand, NULL, NULL, false },
+    { "Expand", 8, ML_MAX_OPSET, 2, 2, 1, 1, infer_expand, fwd_expand, NULL, ml_grad_expand, false },
 };
 const size_t ml_ops_shape_n = sizeof(ml_ops_shape) / sizeof(ml_ops_shape[0]);

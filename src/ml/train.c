@@ -99,6 +99,47 @@ static bool folded(const struct ml_plan *p, const struct ml_kernel *k)
     return true;
 }
 
+/* Nodes the plan folded (computed from initializers alone: an embedding table's slice, a
+ * transposed weight) that read a parameter run at every step instead, so that they
+ * follow the updates: their outputs keep the folded buffers but are no longer known.
+ * Shape-only nodes stay folded (a parameter's shape does not change). */
+static int unfold_params(struct gtee_ml_trainer *tr, struct gtee_err *err)
+{
+    struct gtee_ml_model *m = tr->m;
+    struct ml_plan *p = &tr->plan;
+    uint8_t *live = calloc(m->n_values + 1, 1);
+    int rc = 0;
+
+    ENSURE(live, err, GTEE_ENOMEM, "train: out of memory");
+    for (size_t i = 0; i < tr->n_params; i++)
+        live[tr->params[i].value] = 1;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct ml_node *n = &m->nodes[i];
+        struct ml_kernel k;
+        bool any = false;
+
+        ml_plan_kernel(m, p, i, &k);
+        k.threads = tr->opt.threads;
+        k.err = err;
+        for (size_t j = 0; j < n->n_in; j++)
+            any |= n->in[j] >= 0 && live[n->in[j]];
+        if (!any || n->op->shape_only || !folded(p, &k))
+            continue;
+        if (n->op->workspace && n->op->workspace(&k) > p->work_size) {
+            rc = ml_fail(&k, GTEE_EUNSUPPORTED, "computed from parameters alone with a workspace (training)");
+            goto out;
+        }
+        for (size_t j = 0; j < n->n_out; j++)
+            if (n->out[j] >= 0) {
+                p->known[n->out[j]] = 0;
+                live[n->out[j]] = 1;
+            }
+    }
+out:
+    free(live);
+    return rc;
+}
+
 /* Which values carry a gradient, and their buffers; fails on a node on such a path that
  * has no backward pass. */
 static int mark_grads(struct gtee_ml_trainer *tr, struct gtee_err *err)
@@ -125,7 +166,7 @@ static int mark_grads(struct gtee_ml_trainer *tr, struct gtee_err *err)
         if (!any)
             continue;
         if (folded(p, &k)) {
-            for (size_t j = 0; j < k.n_in; j++)
+            for (size_t j = 0; j < k.n_in && !m->nodes[i].op->shape_only; j++)
                 if (m->nodes[i].in[j] >= 0 && m->values[m->nodes[i].in[j]].kind == ML_VAL_INIT &&
                     tr->needs[m->nodes[i].in[j]])
                     return ml_fail(&k, GTEE_EUNSUPPORTED,
@@ -170,6 +211,7 @@ static int replan(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, st
         ENSURE(tr->own[v], err, GTEE_ENOMEM, "train: out of memory for activations");
         p->vals[v].data = tr->own[v];
     }
+    TRY(unfold_params(tr, err));
     TRY(mark_grads(tr, err));
     tr->shape = *x;
     tr->shape.data = NULL;
@@ -189,6 +231,8 @@ int gtee_ml_trainer_new(struct gtee_ml_model *m, const struct gtee_ml_train_opti
     ENSURE(m && opt && out, err, GTEE_EINVAL, "train: bad arguments");
     ENSURE(opt->loss == GTEE_ML_LOSS_XENT || opt->loss == GTEE_ML_LOSS_MSE, err, GTEE_EINVAL,
            "train: unknown loss %d", opt->loss);
+    ENSURE(opt->batchnorm >= GTEE_ML_BN_FROZEN && opt->batchnorm <= GTEE_ML_BN_TRAIN_UNBIASED, err, GTEE_EINVAL,
+           "train: unknown BatchNormalization mode %d", opt->batchnorm);
     ENSURE(opt->optimizer == GTEE_ML_OPTIM_SGD || opt->optimizer == GTEE_ML_OPTIM_ADAM, err, GTEE_EINVAL,
            "train: unknown optimizer %d", opt->optimizer);
     ENSURE(m->n_inputs == 1 && m->n_outputs >= 1, err, GTEE_EUNSUPPORTED,
@@ -227,6 +271,12 @@ static bool same_shape(const struct gtee_ml_tensor *a, const struct gtee_ml_tens
 {
     return a->dtype == b->dtype && a->rank == b->rank &&
            (a->rank == 0 || !memcmp(a->dim, b->dim, (size_t)a->rank * sizeof(int64_t)));
+}
+
+/* A BatchNormalization node run in training mode (grad_bn.c). */
+static bool bn_train(const struct gtee_ml_trainer *tr, const struct ml_node *n)
+{
+    return tr->opt.batchnorm != GTEE_ML_BN_FROZEN && !strcmp(n->op_type, "BatchNormalization");
 }
 
 static int loss_on(struct gtee_ml_trainer *tr, const int64_t *labels, const float *targets, float *loss,
@@ -277,7 +327,7 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
         k.threads = tr->opt.threads;
         k.err = err;
         if (!folded(p, &k))
-            TRY(m->nodes[i].op->forward(&k));
+            TRY(bn_train(tr, &m->nodes[i]) ? ml_bn_train_forward(&k, tr->opt.batchnorm) : m->nodes[i].op->forward(&k));
     }
     for (size_t v = 0; v < m->n_values; v++)
         if (tr->g[v].data)
@@ -302,7 +352,7 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
             din[j] = n->in[j] >= 0 && tr->g[n->in[j]].data && ml_grad_input(n->op_type, j) ? &tr->g[n->in[j]] : NULL;
         if (!dout[0])
             continue; /* only a side output (a Dropout mask) is used */
-        TRY(n->op->backward(&k, dout, din));
+        TRY(bn_train(tr, n) ? ml_grad_bn_train(&k, dout, din) : n->op->backward(&k, dout, din));
     }
 out:
     return rc;

@@ -1,7 +1,6 @@
 /* The SDK's channel half: the attested server context, the per-client request loop
  * (application requests to the handler, FRESH answered here), and a TCP listener. */
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "base/guard.h"
 #include "gtee/crypto.h"
 #include "gtee/ratls.h"
+#include "gtee/net.h"
 #include "gtee/sdk.h"
 #include "sdk/internal.h"
 #include "sdk/verifier.h"
@@ -172,39 +172,7 @@ out:
 
 int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_err *err)
 {
-    char host[256];
-    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    size_t hl;
-    int s = -1, one = 1, g, rc = GTEE_EIO;
-
-    *fd = -1;
-    ENSURE(colon && (hl = (size_t)(colon - hostport)) < sizeof(host), err, GTEE_EINVAL,
-           "sdk: listen address is not HOST:PORT");
-    memcpy(host, hostport, hl);
-    host[hl] = 0;
-    g = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
-    ENSURE(g == 0, err, GTEE_EIO, "sdk: cannot resolve %s (%s)", hostport, gai_strerror(g));
-    s = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    ENSURE(s >= 0, err, GTEE_EIO, "sdk: socket failed (%s)", strerror(errno));
-    (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    ENSURE(bind(s, res->ai_addr, res->ai_addrlen) == 0 && listen(s, 16) == 0, err, GTEE_EIO,
-           "sdk: cannot listen on %s (%s)", hostport, strerror(errno));
-    ENSURE(getsockname(s, (struct sockaddr *)&ss, &sl) == 0, err, GTEE_EIO, "sdk: getsockname failed");
-    if (port)
-        *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    *fd = s;
-    s = -1;
-    rc = 0;
-out:
-    if (res)
-        freeaddrinfo(res);
-    if (s >= 0)
-        close(s);
-    return rc;
+    return gtee_net_listen(hostport, 16, fd, port, err);
 }
 
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,

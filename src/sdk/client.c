@@ -1,23 +1,24 @@
 /* The SDK's client: the attested handshake over TCP (verification settings from
  * verifier.c), requests as framed messages, fresh evidence on demand. */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/net.h"
 #include "gtee/ratls.h"
 #include "gtee/sdk.h"
 #include "gtee/sdk_client.h"
 #include "sdk/verifier.h"
+
+/* A client waits this long for a connection, and then for each read or write. */
+#define SDK_CONNECT_MS 10000
+#define SDK_IO_MS 30000
 
 struct gtee_client {
     struct sdk_verifier v;
@@ -60,47 +61,13 @@ out:
     return rc;
 }
 
-static int dial(const char *hostport, int *out, struct gtee_err *err)
-{
-    char host[256];
-    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
-    struct timeval tv = { .tv_sec = 30 };
-    size_t hl;
-    int fd = -1, g, one = 1;
-
-    if (!colon || colon == hostport || (hl = (size_t)(colon - hostport)) >= sizeof(host))
-        return GTEE_FAIL(err, GTEE_EINVAL, "sdk: address is not HOST:PORT");
-    memcpy(host, hostport, hl);
-    host[hl] = 0;
-    if ((g = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
-        return GTEE_FAIL(err, GTEE_EIO, "sdk: cannot resolve %s (%s)", hostport, gai_strerror(g));
-    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* small records, no Nagle delay */
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return GTEE_FAIL(err, GTEE_EIO, "sdk: cannot connect to %s (%s)", hostport, strerror(errno));
-    *out = fd;
-    return 0;
-}
-
 int gtee_client_connect(const char *hostport, const struct gtee_client_options *opt, struct gtee_client **out,
                         struct gtee_err *err)
 {
     int fd = -1, rc;
 
     *out = NULL;
-    rc = dial(hostport, &fd, err);
+    rc = gtee_net_dial(hostport, SDK_CONNECT_MS, SDK_IO_MS, &fd, err);
     if (rc < 0)
         return rc;
     rc = gtee_client_connect_fd(fd, opt, out, err);

@@ -8,8 +8,6 @@ set -euo pipefail
 
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
-expect_rc() { [ "$rc" -eq "$1" ] || bad "$2: exit $rc, expected $1; stderr: $(head -c 400 "$T/err")"; }
-json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/out" "$1"; }
 
 run sim init "$T/dev"
 expect_rc 0 "sim init"

@@ -8,8 +8,8 @@ set -euo pipefail
 
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
-expect_rc() { [ "$rc" -eq "$1" ] || bad "$2: exit $rc, expected $1; $(head -c 600 "$T/out" "$T/err")"; }
-json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+# jsonf FILE EXPR: a Python expression over the JSON object in FILE (as `j`).
+jsonf() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 codes() { python3 -c 'import json,sys; print(" ".join(r["code"] for r in json.load(open(sys.argv[1]))["reasons"]))' "$T/out"; }
 
 run sim init "$T/dev"
@@ -18,9 +18,9 @@ nonce=$(openssl rand -hex 32)
 run evidence get --tee sim --sim-dir "$T/dev" --report-data "$nonce" --out "$T/q.bin" --json
 expect_rc 0 "evidence get"
 cp "$T/out" "$T/get.json"
-id=$(json "$T/get.json" 'j["enclave_id"]')
-ekey=$(json "$T/get.json" 'j["enclave_public_key"]')
-ckey=$(json "$T/get.json" 'j["channel_public_key"]')
+id=$(jsonf "$T/get.json" 'j["enclave_id"]')
+ekey=$(jsonf "$T/get.json" 'j["enclave_public_key"]')
+ckey=$(jsonf "$T/get.json" 'j["channel_public_key"]')
 [ ${#ekey} -eq 130 ] && [ ${#ckey} -eq 130 ] || bad "evidence get --json does not give both keys"
 
 echo '{"allow_simulation": true}' >"$T/allow.json"
@@ -29,12 +29,12 @@ V=(evidence verify "$T/q.bin" --collateral "$T/dev/sgx" --sim-root "$T/dev/sim_r
 # the keys of this start, and the nonce: accepted, the claims name them
 run "${V[@]}" --enclave-info "$T/get.json" --nonce "$nonce" --json
 expect_rc 0 "matching keys and nonce"
-[ "$(json "$T/out" 'j["claims"]["enclave_id"]')" = "$id" ] || bad "claims lack the EIP-55 Enclave ID $id"
-[ "$(json "$T/out" 'j["claims"]["enclave_public_key"]')" = "$ekey" ] || bad "claims lack the Enclave key"
-[ "$(json "$T/out" 'j["claims"]["channel_public_key"]')" = "$ckey" ] || bad "claims lack the channel key"
-[ "$(json "$T/out" 'j["claims"]["nonce"]')" = "$nonce" ] || bad "claims do not report the nonce"
-[ "$(json "$T/out" 'j["claims"]["keys_bound"]')" = True ] || bad "keys_bound not set"
-[ "$(json "$T/out" 'j["claims"]["nonce_checked"]')" = True ] || bad "nonce_checked not set"
+[ "$(jsonf "$T/out" 'j["claims"]["enclave_id"]')" = "$id" ] || bad "claims lack the EIP-55 Enclave ID $id"
+[ "$(jsonf "$T/out" 'j["claims"]["enclave_public_key"]')" = "$ekey" ] || bad "claims lack the Enclave key"
+[ "$(jsonf "$T/out" 'j["claims"]["channel_public_key"]')" = "$ckey" ] || bad "claims lack the channel key"
+[ "$(jsonf "$T/out" 'j["claims"]["nonce"]')" = "$nonce" ] || bad "claims do not report the nonce"
+[ "$(jsonf "$T/out" 'j["claims"]["keys_bound"]')" = True ] || bad "keys_bound not set"
+[ "$(jsonf "$T/out" 'j["claims"]["nonce_checked"]')" = True ] || bad "nonce_checked not set"
 run "${V[@]}" --enclave-key "$ekey" --channel-key "0x$ckey"
 expect_rc 0 "the same keys as options, text output"
 grep -Eq "^enclave_id +$id\$" "$T/out" || bad "text output lacks the Enclave ID"
@@ -43,19 +43,19 @@ grep -Eq "^nonce +$nonce\$" "$T/out" || bad "text output lacks the nonce"
 # without binding options the claims report the nonce but no keys
 run "${V[@]}" --json
 expect_rc 0 "no binding options"
-[ "$(json "$T/out" 'j["claims"]["keys_bound"]')" = False ] || bad "keys bound without keys given"
-[ "$(json "$T/out" 'j["claims"].get("enclave_id")')" = None ] || bad "Enclave ID claimed without keys"
+[ "$(jsonf "$T/out" 'j["claims"]["keys_bound"]')" = False ] || bad "keys bound without keys given"
+[ "$(jsonf "$T/out" 'j["claims"].get("enclave_id")')" = None ] || bad "Enclave ID claimed without keys"
 
 # another start of the same enclave: same Enclave key, fresh channel key -> binding fails
 run enclave info --tee sim --sim-dir "$T/dev" --json
 expect_rc 0 "enclave info"
 cp "$T/out" "$T/info.json"
-[ "$(json "$T/info.json" 'j["enclave_public_key"]')" = "$ekey" ] || bad "Enclave key changed between starts"
-[ "$(json "$T/info.json" 'j["channel_public_key"]')" != "$ckey" ] || bad "channel key did not change between starts"
+[ "$(jsonf "$T/info.json" 'j["enclave_public_key"]')" = "$ekey" ] || bad "Enclave key changed between starts"
+[ "$(jsonf "$T/info.json" 'j["channel_public_key"]')" != "$ckey" ] || bad "channel key did not change between starts"
 run "${V[@]}" --enclave-info "$T/info.json" --json
 expect_rc 7 "another start's channel key"
 [ "$(codes)" = "report_data.binding" ] || bad "reasons '$(codes)', want report_data.binding"
-[ "$(json "$T/out" 'j["claims"].get("enclave_id")')" = None ] || bad "Enclave ID claimed on a mismatch"
+[ "$(jsonf "$T/out" 'j["claims"].get("enclave_id")')" = None ] || bad "Enclave ID claimed on a mismatch"
 
 # a foreign Enclave key: the P-256 channel key in its place, not even a secp256k1 point
 run "${V[@]}" --enclave-key "$ckey" --channel-key "$ckey" --json
@@ -78,7 +78,7 @@ grep -q "not the address of the given Enclave key" "$T/out" || bad "wrong Enclav
 run "${V[@]}" --enclave-info "$T/get.json" --nonce "$(openssl rand -hex 32)" --json
 expect_rc 7 "wrong nonce"
 [ "$(codes)" = "report_data.nonce" ] || bad "wrong nonce: reasons '$(codes)'"
-[ "$(json "$T/out" 'j["claims"]["keys_bound"]')" = True ] || bad "keys not bound beside a wrong nonce"
+[ "$(jsonf "$T/out" 'j["claims"]["keys_bound"]')" = True ] || bad "keys not bound beside a wrong nonce"
 
 # a policy rejection and a binding mismatch are both listed
 run evidence verify "$T/q.bin" --collateral "$T/dev/sgx" --sim-root "$T/dev/sim_root_ca.der" \

@@ -24,10 +24,10 @@ def ints(name, values):
     return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
 
 
-def save(out, name, nodes, x_shape, inits, y_shape):
+def save(out, name, nodes, x_shape, inits, y_shape, opset=14):
     g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)], producer_name="gen_grad_models")
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="gen_grad_models")
     m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, os.path.join(out, name + ".onnx"))
@@ -124,6 +124,104 @@ def main(out):
         N("BatchNormalization", ["a", "scale", "bias", "mean", "var"], ["y"], epsilon=1e-3),
     ], [2, 3, 2, 2], [param("P", [2, 3, 2, 2]), param("scale", [3]), param("bias", [3]), param("mean", [3], -0.5, 0.5),
                       param("var", [3], 0.5, 2.0)], [2, 3, 2, 2])
+
+    transformer_ops(out, N)
+
+
+def transformer_ops(out, N):
+    """The transformer family's operators (after the graphs above, so that the seeded
+    values of those stay the same)."""
+    # BatchNormalization in training mode (the trainer's option): 4-D and 2-D inputs.
+    save(out, "bn_train", [
+        N("Add", ["x", "P"], ["a"]),
+        N("BatchNormalization", ["a", "scale", "bias", "mean", "var"], ["b"], epsilon=1e-3, momentum=0.8),
+        N("Mul", ["b", "W"], ["c"]),
+        N("Reshape", ["c", "shape"], ["r"]),
+        N("BatchNormalization", ["r", "scale2", "bias2", "mean2", "var2"], ["y"]),
+    ], [4, 3, 2, 2], [param("P", [4, 3, 2, 2]), param("scale", [3]), param("bias", [3]),
+                      param("mean", [3], -0.5, 0.5), param("var", [3], 0.5, 2.0), param("W", [3, 1, 1]),
+                      ints("shape", [8, 6]), param("scale2", [6]), param("bias2", [6]),
+                      param("mean2", [6], -0.5, 0.5), param("var2", [6], 0.5, 2.0)], [8, 6])
+    # Softmax along the last axis and a middle one (opset 13+), times weights.
+    save(out, "softmax", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Softmax", ["a"], ["s1"]),
+        N("Mul", ["s1", "W"], ["b"]),
+        N("Softmax", ["b"], ["s2"], axis=1),
+        N("Mul", ["s2", "V"], ["y"]),
+    ], [2, 3, 4], [param("P", [2, 3, 4]), param("W", [4], 1.0, 3.0), param("V", [2, 3, 4])], [2, 3, 4])
+    # Softmax before opset 13: the input coerced to 2-D at the axis.
+    save(out, "softmax11", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Softmax", ["a"], ["s"], axis=1),
+        N("Mul", ["s", "V"], ["y"]),
+    ], [2, 3, 4], [param("P", [2, 3, 4]), param("V", [2, 3, 4], 1.0, 3.0)], [2, 3, 4], opset=11)
+    # LayerNormalization (opset 17): last axis with a bias, then the last two without.
+    save(out, "layernorm", [
+        N("Add", ["x", "P"], ["a"]),
+        N("LayerNormalization", ["a", "S1", "B1"], ["l1"], epsilon=1e-3),
+        N("Mul", ["l1", "W"], ["b"]),
+        N("LayerNormalization", ["b", "S2"], ["l2"], axis=-2),
+        N("Mul", ["l2", "V"], ["y"]),
+    ], [2, 3, 4], [param("P", [2, 3, 4]), param("S1", [4]), param("B1", [4]), param("W", [2, 3, 4]),
+                   param("S2", [3, 4]), param("V", [2, 3, 4])], [2, 3, 4], opset=17)
+    # The decomposed LayerNorm PyTorch exports at opset 14, and ReduceMean variants.
+    save(out, "ln_decomposed", [
+        N("Constant", [], ["two"], value=numpy_helper.from_array(np.array(2.0, np.float32))),
+        N("Constant", [], ["eps"], value=numpy_helper.from_array(np.array(1e-3, np.float32))),
+        N("Add", ["x", "P"], ["a"]),
+        N("ReduceMean", ["a"], ["mu"], axes=[-1]),
+        N("Sub", ["a", "mu"], ["d"]),
+        N("Pow", ["d", "two"], ["d2"]),
+        N("ReduceMean", ["d2"], ["var"], axes=[-1]),
+        N("Add", ["var", "eps"], ["ve"]),
+        N("Sqrt", ["ve"], ["sd"]),
+        N("Div", ["d", "sd"], ["n"]),
+        N("Mul", ["n", "S"], ["ns"]),
+        N("Add", ["ns", "B"], ["l"]),
+        N("ReduceMean", ["l"], ["r1"], axes=[0, 1], keepdims=0),
+        N("ReduceMean", ["l"], ["r2"]),
+        N("Mul", ["l", "r1"], ["m1"]),
+        N("Add", ["m1", "r2"], ["y"]),
+    ], [2, 3, 4], [param("P", [2, 3, 4]), param("S", [4]), param("B", [4])], [2, 3, 4])
+    # Pow with both operands parameters: positive bases, broadcast exponents.
+    save(out, "pow", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Mul", ["a", "a"], ["aa"]),
+        N("Add", ["aa", "one"], ["pos"]),
+        N("Pow", ["pos", "E"], ["p1"]),
+        N("Pow", ["Q", "a"], ["p2"]),
+        N("Add", ["p1", "p2"], ["y"]),
+    ], [2, 3], [param("P", [2, 3], -0.1, 0.1), param("E", [3], 0.5, 2.0), param("Q", [1, 3], 0.5, 2.0),
+                numpy_helper.from_array(np.ones([1], np.float32), "one")], [2, 3])
+    # Transpose, Slice (positive and negative steps), Concat, Expand, Where, Cast.
+    cond = numpy_helper.from_array(np.array([[True, False, True, True, False], [False, True, False, True, True]]),
+                                   "cond")
+    save(out, "layout", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Transpose", ["a"], ["t"], perm=[2, 0, 1]),
+        N("Slice", ["t", "st1", "en1", "ax1", "sp1"], ["s1"]),
+        N("Slice", ["t", "st2", "en2", "ax2", "sp2"], ["s2"]),
+        N("Concat", ["s1", "s2", "C"], ["c"], axis=0),
+        N("Transpose", ["c"], ["u"]),
+        N("Expand", ["E", "eshape"], ["e"]),
+        N("Mul", ["u", "e"], ["m"]),
+        N("Where", ["cond", "m", "F"], ["w"]),
+        N("Cast", ["w"], ["y"], to=TensorProto.FLOAT),
+    ], [2, 3, 4], [param("P", [2, 3, 4]),
+                   ints("st1", [0, 1]), ints("en1", [4, 3]), ints("ax1", [0, 2]), ints("sp1", [2, 1]),
+                   ints("st2", [-1, 2]), ints("en2", [-10, 0]), ints("ax2", [0, -1]), ints("sp2", [-3, -1]),
+                   param("C", [1, 2, 2]), param("E", [2, 1]), ints("eshape", [2, 2, 5]), cond,
+                   param("F", [5])], [2, 2, 5])
+    # Gather: an embedding table looked up by token ids (repeats, a negative id), and a
+    # gather along axis 1 of an activation.
+    save(out, "gather", [
+        N("Gather", ["T", "ids"], ["emb"]),
+        N("Add", ["x", "emb"], ["a"]),
+        N("Gather", ["a", "pick"], ["g"], axis=1),
+        N("Mul", ["g", "W"], ["y"]),
+    ], [2, 3, 4], [param("T", [5, 4]), ints("ids", [[1, 3, 1], [-1, 0, 3]]), ints("pick", [2, 0, 2, 1]),
+                   param("W", [2, 4, 4])], [2, 4, 4])
 
 
 if __name__ == "__main__":

@@ -46,15 +46,16 @@ static inline float gc_loss(struct gtee_ml_trainer *tr, const struct gtee_ml_ten
 }
 
 /* Checks the model's gradient; returns the number of parameters compared. h is the step,
- * tol the allowed |numeric - analytic| / (1e-2 + |numeric|). */
-static inline size_t gc_run(const char *file, size_t n_out, float h, float tol)
+ * tol the allowed |numeric - analytic| / (1e-2 + |numeric|); bn is the trainer's
+ * BatchNormalization mode (enum gtee_ml_bn_mode). */
+static inline size_t gc_run_bn(const char *file, size_t n_out, float h, float tol, int bn)
 {
     char rel[256];
     struct gtee_err err = { 0 };
     struct gtee_ml_model *m = NULL;
     struct gtee_ml_trainer *tr = NULL;
     struct gtee_ml_train_options o = { .threads = 1, .loss = GTEE_ML_LOSS_MSE, .optimizer = GTEE_ML_OPTIM_SGD,
-                                       .sgd = { .lr = 0.1f } };
+                                       .sgd = { .lr = 0.1f }, .batchnorm = bn };
     struct gtee_ml_io io;
     struct gtee_ml_tensor x;
     uint8_t *buf;
@@ -114,6 +115,11 @@ static inline size_t gc_run(const char *file, size_t n_out, float h, float tol)
     free(xv);
     free(target);
     return checked;
+}
+
+static inline size_t gc_run(const char *file, size_t n_out, float h, float tol)
+{
+    return gc_run_bn(file, n_out, h, tol, GTEE_ML_BN_FROZEN);
 }
 
 #endif

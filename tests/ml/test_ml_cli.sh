@@ -6,24 +6,9 @@
 # from python3-onnx's helper, made here.
 set -euo pipefail
 
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
 : "${GTEE_SOURCE_DIR:?}"
-GTEE_CLI=$(readlink -f "$GTEE_CLI")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../cli_harness.sh"
 cd "$T"
-
-fail=0
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-run() {
-    set +e
-    "$GTEE_CLI" "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    set -e
-}
 
 /usr/bin/python3 "$GTEE_SOURCE_DIR/tests/ml/export_reference_models.py" "$T/models" mlp >/dev/null 2>&1
 /usr/bin/python3 - "$T/unsupported.onnx" <<'PY'

@@ -55,6 +55,27 @@ echo 'int main(void) { return 0; }' >"$T/outside/whole.c"
 "${cc:-cc}" "${extra[@]}" -o "$T/outside/whole" "$T/outside/whole.c" $(pkg-config --cflags gtee) \
     -Wl,--whole-archive $(pkg-config --libs-only-L gtee) -lgtee -Wl,--no-whole-archive $flags ||
     bad "linking the whole libgtee with pkg-config's flags failed: gtee.pc misses a library"
+# The archive exports the public API alone: every defined global symbol is gtee_*, so a
+# developer's own box_nonce or ml_fail cannot collide with the library's internal names.
+lib=$(find "$T/prefix" -name libgtee.a | head -1)
+defined=$(nm -g --defined-only "$lib" | awk 'NF == 3 { print $3 }')
+others=$(grep -v '^gtee_' <<<"$defined" || true)
+[ -z "$others" ] || bad "libgtee.a exports names outside gtee_*: $(head -5 <<<"$others" | tr '\n' ' ')"
+grep -qx gtee_ratls_connect <<<"$defined" || bad "libgtee.a lacks the public gtee_ratls_connect"
+cat >"$T/outside/clash.c" <<'C'
+#include <gtee/err.h>
+int box_nonce(void);
+int ml_fail(void);
+int dcap_verify(void);
+int box_nonce(void) { return 1; }
+int ml_fail(void) { return 2; }
+int dcap_verify(void) { return 3; }
+int main(void) { return box_nonce() + ml_fail() + dcap_verify() == 6 ? 0 : 1; }
+C
+# shellcheck disable=SC2046
+"${cc:-cc}" "${extra[@]}" -o "$T/outside/clash" "$T/outside/clash.c" $(pkg-config --cflags gtee) \
+    -Wl,--whole-archive $(pkg-config --libs-only-L gtee) -lgtee -Wl,--no-whole-archive $flags ||
+    bad "a program defining names the library uses internally does not link against libgtee"
 [ "$fail" -eq 0 ] || exit 1
 
 "$GTEE_CLI" sim init "$T/dev" >/dev/null 2>&1

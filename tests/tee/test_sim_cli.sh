@@ -3,25 +3,7 @@
 # that it is a simulation, lists what it made (text and --json), refuses to overwrite.
 set -euo pipefail
 
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
-GTEE_CLI=$(readlink -f "$GTEE_CLI")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-fail=0
-rc=0
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-run() {
-    set +e
-    "$GTEE_CLI" "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    set -e
-}
-expect_rc() { [ "$rc" -eq "$1" ] || bad "$2: exit $rc, expected $1; stderr: $(head -c 400 "$T/err")"; }
-json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/out" "$1"; }
+. "$(dirname "$0")/../cli_harness.sh"
 
 run sim init "$T/dev"
 expect_rc 0 "sim init"
