@@ -244,11 +244,12 @@ int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group)
     struct conv_job j = { k, g, { 0 } };
 
     conv_plan(k, g, group, &j.c);
-    /* several pieces: one OpenBLAS thread per product (set here, before the threads start) */
-    ml_blas_threads(j.c.pieces > 1 ? 1 : k->threads, (uint64_t)j.c.mg * (uint64_t)j.c.sp * (uint64_t)j.c.kk);
+    /* one OpenBLAS thread per product (set here, before the threads start) */
+    int prev = ml_blas_one();
     if (j.c.rows)
         ml_parallel_pieces((int)j.c.pieces, (size_t)(j.c.n * j.c.oh), 1, conv_piece, &j);
     else
         ml_parallel_pieces((int)j.c.pieces, (size_t)j.c.n, 1, conv_piece, &j);
+    ml_blas_restore(prev);
     return 0;
 }

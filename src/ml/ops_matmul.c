@@ -62,7 +62,7 @@ struct mm_job {
     const float *A, *B, *bias; /* bias: added to every row (MatMul fused with Add), or NULL */
     float *Y;
     int64_t m, n, kk;
-    int rank;
+    int rank, threads; /* threads of one product (the batch's products are split first) */
     int64_t sa[GTEE_ML_MAX_RANK], sb[GTEE_ML_MAX_RANK], bd[GTEE_ML_MAX_RANK];
 };
 
@@ -83,8 +83,8 @@ static void mm_range(void *arg, size_t lo, size_t hi)
         if (kk == 0)
             memset(j->Y + i * m * n, 0, sizeof(float) * (size_t)(m * n));
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk,
-                        (int)kk, j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n);
+            ml_sgemm(j->threads, false, false, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk, (int)kk,
+                     j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n);
         if (j->bias)
             add_rows(j->Y + i * m * n, j->bias, m, n);
     }
@@ -121,15 +121,17 @@ static int fwd_matmul(struct ml_kernel *k)
     if (m == 0 || n == 0)
         return 0;
     const struct gtee_ml_tensor *bias = ml_in(k, 2);
-    struct mm_job j = { A, B, bias ? bias->data : NULL, Y, m, n, kk, rank, { 0 }, { 0 }, { 0 } };
+    uint64_t macs = (uint64_t)(m * n * kk);
+    size_t per = ML_PAR_MIN / (size_t)(macs + 1) + 1;
+    struct mm_job j = { A, B, bias ? bias->data : NULL, Y, m, n, kk, rank, batch == 1 ? k->threads : 1,
+                        { 0 }, { 0 }, { 0 } };
     memcpy(j.sa, sa, sizeof(sa));
     memcpy(j.sb, sb, sizeof(sb));
     memcpy(j.bd, bd, sizeof(bd));
-    uint64_t macs = (uint64_t)(m * n * kk);
-    size_t per = ML_PAR_MIN / (size_t)(macs + 1) + 1;
-    /* products of a batch across the engine's threads, one OpenBLAS thread each */
-    ml_blas_threads(batch > 1 && (size_t)batch >= 2 * per ? 1 : k->threads, macs);
+    /* the products of a batch across the engine's threads; one product split in ml_sgemm */
+    int prev = ml_blas_one();
     ml_parallel(k->threads, (size_t)batch, per, mm_range, &j);
+    ml_blas_restore(prev);
     return 0;
 }
 
@@ -222,9 +224,10 @@ static int fwd_gemm(struct ml_kernel *k)
             relu_inplace(y->data, (size_t)(m * n));
         return 0;
     }
-    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
-    cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
-                kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1], beta, y->data, (int)n);
+    int prev = ml_blas_one();
+    ml_sgemm(k->threads, g.ta, g.tb, (int)m, (int)n, kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1],
+             beta, y->data, (int)n);
+    ml_blas_restore(prev);
     if (k->act == ML_ACT_RELU)
         relu_inplace(y->data, (size_t)(m * n));
     return 0;

@@ -187,15 +187,75 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
     ml_parallel_pieces(threads, n, min_per_thread, ranged_piece, &r);
 }
 
-/* OpenBLAS's thread count is one setting per process; a product too small to gain from a
- * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The setting is read
- * back first (others, the trainer, set it too) so an unchanged one costs nothing. */
-#define ML_BLAS_PAR_MIN (1u << 22)
-
-void ml_blas_threads(int threads, uint64_t macs)
+int ml_blas_one(void)
 {
-    int want = macs < ML_BLAS_PAR_MIN ? 1 : threads;
+    int prev = openblas_get_num_threads();
 
-    if (want != openblas_get_num_threads())
-        openblas_set_num_threads(want);
+    if (prev != 1)
+        openblas_set_num_threads(1);
+    return prev;
+}
+
+void ml_blas_restore(int prev)
+{
+    if (prev != openblas_get_num_threads())
+        openblas_set_num_threads(prev);
+}
+
+struct gemm_units {
+    const void *j;
+    size_t unit, len;
+};
+
+static void gemm_piece(void *arg, size_t lo, size_t hi);
+
+static void gemm_units_piece(void *arg, size_t lo, size_t hi)
+{
+    const struct gemm_units *u = arg;
+    size_t l = lo * u->unit, h = hi * u->unit < u->len ? hi * u->unit : u->len;
+
+    gemm_piece((void *)u->j, l, h);
+}
+
+/* A product smaller than this runs on one thread: a second one gains less than it costs. */
+#define ML_GEMM_PAR_MIN (1u << 22)
+
+struct gemm_job {
+    bool ta, tb, split_n;
+    int m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+};
+
+/* Rows (or columns) [lo, hi) of C: the same product on a slice of A (or B). */
+static void gemm_piece(void *arg, size_t lo, size_t hi)
+{
+    const struct gemm_job *j = arg;
+    int l = (int)lo, w = (int)(hi - lo);
+
+    if (j->split_n)
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, j->m, w,
+                    j->k, j->alpha, j->a, j->lda, j->tb ? j->b + (size_t)l * (size_t)j->ldb : j->b + l, j->ldb,
+                    j->beta, j->c + l, j->ldc);
+    else
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, w, j->n,
+                    j->k, j->alpha, j->ta ? j->a + l : j->a + (size_t)l * (size_t)j->lda, j->lda, j->b, j->ldb,
+                    j->beta, j->c + (size_t)l * (size_t)j->ldc, j->ldc);
+}
+
+void ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc)
+{
+    struct gemm_job j = { ta, tb, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
+    uint64_t macs = (uint64_t)m * (uint64_t)n * (uint64_t)k;
+    size_t len = (size_t)(j.split_n ? n : m), unit = 16; /* slices of whole 16-float blocks */
+
+    if (threads <= 1 || macs < ML_GEMM_PAR_MIN || len < 2 * unit) {
+        gemm_piece(&j, 0, len);
+        return;
+    }
+    /* slice boundaries on multiples of unit: the kernels' full blocks in every piece */
+    struct gemm_units u = { &j, unit, len };
+    ml_parallel(threads, (len + unit - 1) / unit, 1, gemm_units_piece, &u);
 }
