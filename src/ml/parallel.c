@@ -1,5 +1,5 @@
-/* The engine's own loops across threads (OpenBLAS has its own pool): a range is split in
- * contiguous pieces, one per thread, joined before returning. Results never depend on the
+/* The engine's own loops across threads: a range is split in contiguous pieces, up to
+ * ML_PIECES_PER_THREAD per thread, joined before returning. Results never depend on the
  * thread count because every piece writes disjoint outputs with the same arithmetic.
  *
  * The threads are kept: one pool per process (as OpenBLAS keeps its own), started when a
@@ -27,12 +27,16 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* The current loop's claim word: loop number (bits 32..63), pieces (16..31), next piece
- * to claim (0..15). A thread claims a piece by compare-and-swap and only then reads the
- * loop's fields: a claim that succeeds is for a loop still running, whose fields stay put. */
+/* The current loop's claim word: loop number (bits 32..63), threads that may take part
+ * (24..31), pieces (12..23), next piece to claim (0..11). A thread claims a piece by
+ * compare-and-swap and only then reads the loop's fields: a claim that succeeds is for a
+ * loop still running, whose fields stay put. */
 #define ST_GEN(s) ((uint32_t)((s) >> 32))
-#define ST_PIECES(s) ((size_t)(((s) >> 16) & 0xffffu))
-#define ST_NEXT(s) ((size_t)((s)&0xffffu))
+#define ST_SLOTS(s) ((size_t)(((s) >> 24) & 0xffu))
+#define ST_PIECES(s) ((size_t)(((s) >> 12) & 0xfffu))
+#define ST_NEXT(s) ((size_t)((s)&0xfffu))
+/* Pieces per thread: a thread that starts late (a loaded machine) still finds some. */
+#define ML_PIECES_PER_THREAD 4
 
 struct pool {
     pthread_mutex_t mu;
@@ -58,7 +62,7 @@ static void claim_pieces(uint32_t gen, size_t slot)
     for (;;) {
         size_t t, i;
 
-        if (ST_GEN(s) != gen || ST_NEXT(s) >= ST_PIECES(s) || slot >= ST_PIECES(s))
+        if (ST_GEN(s) != gen || ST_NEXT(s) >= ST_PIECES(s) || slot >= ST_SLOTS(s))
             return;
         if (!atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
@@ -126,7 +130,7 @@ static size_t grow(size_t want)
  * change what it computes. */
 void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
 {
-    size_t t = threads > 1 ? (size_t)threads : 1;
+    size_t t = threads > 1 ? (size_t)threads : 1, c;
     uint32_t gen;
 
     if (t > ML_MAX_THREADS)
@@ -140,9 +144,10 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
             fn(arg, 0, 0, n);
         return;
     }
+    c = t * ML_PIECES_PER_THREAD < n / min_per_thread ? t * ML_PIECES_PER_THREAD : n / min_per_thread;
     if (atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
-        for (size_t i = 0; i < t; i++) /* pool in use: the same pieces, here */
-            fn(arg, 0, n * i / t, n * (i + 1) / t);
+        for (size_t i = 0; i < c; i++) /* pool in use: the same pieces, here */
+            fn(arg, 0, n * i / c, n * (i + 1) / c);
         return;
     }
     grow(t - 1);
@@ -152,15 +157,16 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
     pool.n = n;
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     gen = ST_GEN(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
-    atomic_store_explicit(&pool.state, (uint64_t)gen << 32 | (uint64_t)t << 16, memory_order_release);
+    atomic_store_explicit(&pool.state, (uint64_t)gen << 32 | (uint64_t)t << 24 | (uint64_t)c << 12,
+                          memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     claim_pieces(gen, 0);
-    for (int s = 0; s < ML_SPIN && atomic_load_explicit(&pool.finished, memory_order_acquire) < t; s++)
+    for (int s = 0; s < ML_SPIN && atomic_load_explicit(&pool.finished, memory_order_acquire) < c; s++)
         cpu_relax();
-    if (atomic_load_explicit(&pool.finished, memory_order_acquire) < t) {
+    if (atomic_load_explicit(&pool.finished, memory_order_acquire) < c) {
         pthread_mutex_lock(&pool.mu);
-        while (atomic_load_explicit(&pool.finished, memory_order_acquire) < t)
+        while (atomic_load_explicit(&pool.finished, memory_order_acquire) < c)
             pthread_cond_wait(&pool.done, &pool.mu);
         pthread_mutex_unlock(&pool.mu);
     }
@@ -257,5 +263,7 @@ void ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, c
     }
     /* slice boundaries on multiples of unit: the kernels' full blocks in every piece */
     struct gemm_units u = { &j, unit, len };
-    ml_parallel(threads, (len + unit - 1) / unit, 1, gemm_units_piece, &u);
+    size_t units = (len + unit - 1) / unit;
+    /* one piece per thread: each piece packs its own copy of the other operand */
+    ml_parallel(threads, units, units / (size_t)threads, gemm_units_piece, &u);
 }
