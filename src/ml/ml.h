@@ -138,7 +138,7 @@ int ml_axis(const struct ml_kernel *k, int64_t axis, int rank, const char *what,
 bool ml_known(const struct gtee_ml_tensor *t);
 /* Copies dtype/rank/dims (not data). */
 void ml_set_like(struct gtee_ml_tensor *dst, const struct gtee_ml_tensor *src, int dtype);
-/* Product of dims [from, to), known dims only (unknown -> returns -1). */
+/* Product of dims [from, to), known dims only (unknown, or overflowing int64 -> -1). */
 int64_t ml_dims_prod(const struct gtee_ml_tensor *t, int from, int to);
 uint64_t ml_elems(const struct gtee_ml_tensor *t); /* concrete tensors only */
 /* Reads an int64 input tensor's values (known in infer only when data != NULL). */
