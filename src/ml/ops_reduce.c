@@ -185,6 +185,22 @@ ML_HOT static void softmax_range(void *arg, size_t lo, size_t hi)
 {
     const struct softmax_job *j = arg;
 
+    if (j->inner == 1) { /* rows along the last axis: contiguous loops, the same sums */
+        for (size_t r = lo; r < hi; r++) {
+            const float *x = j->x + r * j->n;
+            float *y = j->y + r * j->n, mx = -INFINITY, sum = 0, inv;
+            for (size_t i = 0; i < j->n; i++)
+                mx = x[i] > mx ? x[i] : mx;
+            for (size_t i = 0; i < j->n; i++)
+                y[i] = ml_expf(x[i] - mx);
+            for (size_t i = 0; i < j->n; i++)
+                sum += y[i];
+            inv = 1.0f / sum;
+            for (size_t i = 0; i < j->n; i++)
+                y[i] *= inv;
+        }
+        return;
+    }
     for (size_t r = lo; r < hi; r++) {
         size_t o = r / j->inner, in = r % j->inner, base = o * j->n * j->inner + in;
         float mx = -INFINITY, sum = 0;
