@@ -5,7 +5,8 @@
  *     into the Conv: W'[m] = a[m] W[m], B'[m] = a[m] (B[m] - mean[m]) + beta[m];
  *   Conv -> Add (the other input of the same shape, computed before the Conv): the
  *     residual is added in the Conv's output pass;
- *   Conv or Gemm -> Relu: applied in the output pass;
+ *   Conv or Gemm -> Relu: applied in the output pass; Gemm's transposed known B stored
+ *     untransposed;
  *   MatMul -> Add of a bias along the last axis: added to each row of the product;
  *   the decomposed LayerNorm and GELU that exporters emit: one pass (fuse_norm.c).
  * A trainer never asks for these: it needs every node's output and the original
@@ -145,23 +146,48 @@ out:
     return rc;
 }
 
-/* Gemm at node i followed by its sole reader Relu. */
-static void fuse_gemm(struct ml_fuser *f, size_t i)
+/* Gemm at node i: a known B given transposed (transB = 1, as exporters write Linear
+ * weights) is stored untransposed once, which OpenBLAS multiplies faster; a sole reader
+ * Relu is applied in the output pass. */
+static int fuse_gemm(struct ml_fuser *f, size_t i, struct gtee_err *err)
 {
     const struct ml_node *n = &f->m->nodes[i];
     struct ml_fusion *fu = &f->p->fuse[i];
+    const struct gtee_ml_tensor *b = n->n_in > 1 && n->in[1] >= 0 ? &f->p->vals[n->in[1]] : NULL;
     int nx = ml_fuse_sole_reader(f, n->out[0], i);
+    bool relu = ml_fuse_is_op(f, nx, "Relu"), tb = false;
+    int rc = 0;
 
-    if (!ml_fuse_is_op(f, nx, "Relu"))
-        return;
+    for (size_t a = 0; a < n->n_attr; a++)
+        if (!strcmp(n->attr[a].name, "transB") && n->attr[a].type == ML_ATTR_INT)
+            tb = n->attr[a].i != 0;
+    tb = tb && b && b->rank == 2 && ml_fuse_known_f32(f->p, n->in[1]);
+    if (!relu && !tb)
+        return 0;
     fu->n_in = n->n_in;
     for (size_t j = 0; j < n->n_in; j++)
         fu->in[j] = n->in[j] >= 0 ? &f->p->vals[n->in[j]] : NULL;
-    fu->act = ML_ACT_RELU;
+    if (tb) {
+        int64_t rows = b->dim[0], cols = b->dim[1]; /* B^T is (N, K); B is (K, N) */
+        fu->w = (struct gtee_ml_tensor){ .dtype = GTEE_ML_FLOAT, .rank = 2, .dim = { cols, rows } };
+        fu->w.data = malloc((size_t)(rows * cols) * sizeof(float) + 1);
+        ENSURE(fu->w.data, err, GTEE_ENOMEM, "ml: out of memory");
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                ((float *)fu->w.data)[c * rows + r] = ((const float *)b->data)[r * cols + c];
+        fu->in[1] = &fu->w;
+        fu->b_untransposed = true;
+    }
     fu->on = true;
-    fu->out[0] = &f->p->vals[f->m->nodes[nx].out[0]];
-    f->p->writer[f->m->nodes[nx].out[0]] = (int32_t)i;
-    f->p->skip[nx] = 1;
+    fu->out[0] = &f->p->vals[n->out[0]];
+    if (relu) {
+        fu->act = ML_ACT_RELU;
+        fu->out[0] = &f->p->vals[f->m->nodes[nx].out[0]];
+        f->p->writer[f->m->nodes[nx].out[0]] = (int32_t)i;
+        f->p->skip[nx] = 1;
+    }
+out:
+    return rc;
 }
 
 /* MatMul at node i followed by its sole reader Add of a known bias along the last axis
@@ -221,7 +247,7 @@ int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_e
         if (!strcmp(n->op_type, "Conv"))
             TRY(fuse_conv(&f, i, err));
         else if (!strcmp(n->op_type, "Gemm"))
-            fuse_gemm(&f, i);
+            TRY(fuse_gemm(&f, i, err));
         else if (!strcmp(n->op_type, "MatMul"))
             fuse_matmul(&f, i);
         else if (!strcmp(n->op_type, "ReduceMean"))

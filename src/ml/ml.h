@@ -81,6 +81,7 @@ struct ml_kernel {
     int threads;
     int act;                     /* ML_ACT_*: activation fused into the output (inference plans) */
     const struct gtee_ml_tensor *res; /* residual added before act (Conv fused with Add), or NULL */
+    bool b_untransposed;         /* Gemm: in[1] is B itself though transB = 1 (fuse.c) */
     const struct gtee_ml_limits *lim;
     struct gtee_err *err;
 };
@@ -178,7 +179,8 @@ struct ml_fusion {
     size_t n_in;
     struct gtee_ml_tensor *in[3], *out[1];
     const struct gtee_ml_tensor *res;
-    struct gtee_ml_tensor w, b;   /* folded weights and bias (data owned by the plan) */
+    bool b_untransposed;          /* Gemm: in[1] holds B, stored untransposed */
+    struct gtee_ml_tensor w, b;   /* folded weights and bias, or Gemm's B (data owned by the plan) */
     /* A chain run by a kernel of its own (fuse_norm.c) instead of the node's forward. */
     int (*run)(struct ml_kernel *k, const struct ml_fusion *fu);
     const float *gamma, *beta;    /* LayerNorm's scale and shift (NULL: none) */

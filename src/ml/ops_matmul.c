@@ -205,6 +205,8 @@ static int fwd_gemm(struct ml_kernel *k)
 
     if (gemm_attrs(k, &g) < 0)
         return GTEE_EFORMAT;
+    if (k->b_untransposed)
+        g.tb = 0;
     kk = (int)a->dim[g.ta ? 0 : 1];
     if (c && g.beta != 0.0f) {
         const float *C = c->data;

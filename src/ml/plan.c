@@ -131,6 +131,7 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->out = p->fuse[i].out;
         k->act = p->fuse[i].act;
         k->res = p->fuse[i].res;
+        k->b_untransposed = p->fuse[i].b_untransposed;
     }
     if (p->arena)
         k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
