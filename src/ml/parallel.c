@@ -1,6 +1,8 @@
 /* The engine's own loops across threads: a range is split in contiguous pieces, up to
- * ML_PIECES_PER_THREAD per thread, joined before returning. Results never depend on the
- * thread count because every piece writes disjoint outputs with the same arithmetic.
+ * ML_PIECES_PER_THREAD per thread, joined before returning. Every piece writes disjoint
+ * outputs with the same arithmetic whichever thread runs it; element-wise results do not
+ * depend on the thread count (a product cut in slices may be summed by OpenBLAS in
+ * another order).
  *
  * The threads are kept: one pool per process (as OpenBLAS keeps its own), started when a
  * loop first asks for them and grown when a loop asks for more. Starting a thread costs
