@@ -1,7 +1,7 @@
 /* Fusions of inference plans (src/ml/fuse.c): on the committed reference models with
  * BatchNormalization (cnn_bn, resnet) the fused plan gives the unfused plan's outputs and
- * PyTorch's, at batch 1 (output rows split across threads), 4 and 24 (several images per
- * product), with one and two threads; the plan really absorbs BatchNormalization, Relu and
+ * PyTorch's, at batch 1 (output rows split across threads), 4 and 24 (images across
+ * threads), with one and two threads; the plan really absorbs BatchNormalization, Relu and
  * the residual Add; the transformer's decomposed LayerNorm and GELU run fused with the
  * unfused results; the trainer's plan fuses nothing and keeps every intermediate. */
 #include <math.h>
