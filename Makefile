@@ -36,7 +36,7 @@ fuzz-build:
 fuzz: fuzz-build
 	scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-# The main job: today a sealed-container round trip; it grows into the end-to-end demo.
+# The main job: the end-to-end demo (scripts/demo.sh: container, node start on the simulated TEE, attested channel through the relay, ML training).
 demo: deps
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh $(BUILD)/gtee

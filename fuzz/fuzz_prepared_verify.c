@@ -3,7 +3,9 @@
  * results of docs/evidence.md "Prepared collateral") must get exactly the verdict it gets
  * against the same collateral never prepared (the full path): same return code, acceptance
  * and reasons. Mutated quotes that keep the sample's PCK chain bytes use the prepared
- * results; any other change takes the full path. Collateral: $GTEE_SOURCE_DIR/../shared/
+ * results; any other change takes the full path, and a changed chain that still verifies
+ * enters the PCK chain cache (docs/evidence.md "PCK chain cache"), whose later hits are
+ * compared as well. Collateral: $GTEE_SOURCE_DIR/../shared/
  * vectors/sgx/sgx-1, else found from this file's path. Seeds: the sgx-1 quote. */
 #include <stdint.h>
 #include <stdio.h>

@@ -5,6 +5,7 @@
  *
  *   kvstore-enclave --tee sim --sim-dir DIR --state FILE [--listen HOST:PORT]
  *                   [--port-file FILE] [--max-clients N] [--sim-quote-version 3|4]
+ *                   [--key-release HOST:PORT --key-release-pub HEX]   (TDX: docs/tee.md §4.3.2)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
         { "tee", required_argument, NULL, 't' },       { "sim-dir", required_argument, NULL, 'd' },
         { "state", required_argument, NULL, 's' },     { "listen", required_argument, NULL, 'l' },
         { "port-file", required_argument, NULL, 'p' }, { "max-clients", required_argument, NULL, 'm' },
-        { "sim-quote-version", required_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
+        { "sim-quote-version", required_argument, NULL, 'q' }, { "key-release", required_argument, NULL, 'k' },
+        { "key-release-pub", required_argument, NULL, 'K' },   { NULL, 0, NULL, 0 },
     };
     struct gtee_app_options o = { .tee = "sim", .config = "kvstore v1" };
     static struct store store;
@@ -249,12 +251,15 @@ int main(int argc, char **argv)
         case 'p': port_file = optarg; break;
         case 'm': max_clients = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'q': o.sim_quote_version = atoi(optarg); break;
+        case 'k': o.key_release = optarg; break;
+        case 'K': o.key_release_pub = optarg; break;
         default: return 2;
         }
     }
     if (!store.state_path || optind != argc) {
         fprintf(stderr, "usage: kvstore-enclave --tee sim --sim-dir DIR --state FILE [--listen HOST:PORT] "
-                        "[--port-file FILE] [--max-clients N] [--sim-quote-version 3|4]\n");
+                        "[--port-file FILE] [--max-clients N] [--sim-quote-version 3|4] "
+                        "[--key-release HOST:PORT --key-release-pub HEX]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -24,6 +24,12 @@ struct gtee_enclave_launch {
      * looked up on PATH, or a path; NULL: "gramine-sgx"). */
     const char *gramine_dir;
     const char *gramine_sgx;
+    /* tdx (or auto): the key-release service, "A.B.C.D:PORT" or "[IPv6]:PORT", passed to the
+     * enclave as --key-release (docs/tee.md §4.3.1); NULL: none (a TD then has no key).
+     * key_release_pub: the service key the enclave pins (130 hex digits, as `gtee keyrelease
+     * init` prints it; on a TD it belongs in the measured boot chain); required with it. */
+    const char *key_release;
+    const char *key_release_pub;
 };
 
 struct gtee_enclave_proc {

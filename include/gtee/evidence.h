@@ -165,13 +165,38 @@ void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it ze
  * collateral". */
 int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *anchors,
                             struct gtee_err *err) GTEE_MUST_USE;
-/* Also prepares the PCK chain of one Intel quote's certification data (verified as above,
- * its SGX extensions parsed) and decodes its attestation key, for verifying many quotes of
- * the same platform (they carry the same PCK chain bytes). A quote whose chain differs in any
- * byte takes the full path; every quote's QE report signature, attestation key binding and
- * quote signature are always checked. After gtee_collateral_prepare; GTEE_ESTATE before it. */
+/* An optimisation hint: puts the PCK chain of one Intel quote's certification data (verified
+ * as above, its SGX extensions parsed) and its decoded attestation key into the PCK chain
+ * cache ahead of time, as the first verification of a quote of that platform would. A chain
+ * that fails a check is not kept. Quotes whose chain differs in any byte are looked up on
+ * their own; every quote's QE report signature, attestation key binding and quote signature
+ * are always checked. After gtee_collateral_prepare; GTEE_ESTATE before it, GTEE_EFORMAT if
+ * the quote or its PEM chain does not decode. */
 int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evidence, size_t len,
                                 struct gtee_err *err) GTEE_MUST_USE;
+
+/* Prepared collateral keeps a bounded cache (GTEE_PCK_CACHE_MAX chains, CLOCK replacement) of
+ * the PCK chains that verified against it, keyed by SHA-256 of the quote's exact
+ * certification-data bytes: gtee_evidence_verify fills it on a chain's first successful full
+ * verification and reuses the parse, path building, signatures and revocation results for
+ * identical bytes; validity windows, TCB and policy are still evaluated on every call.
+ * gtee_collateral_prepare_pck only fills it ahead of time. Verifications of one prepared
+ * collateral may run in several threads at once (the cache is locked); preparing or freeing
+ * it may not overlap them. docs/evidence.md, "PCK chain cache". */
+#define GTEE_PCK_CACHE_MAX 64
+struct gtee_pck_cache_stats {
+    uint64_t hits;      /* lookups that found the chain's bytes (its windows then checked) */
+    uint64_t misses;    /* lookups that did not */
+    uint64_t inserts;   /* chains kept */
+    uint64_t evictions; /* chains dropped to make room */
+    size_t entries;     /* chains kept now */
+    size_t capacity;
+};
+/* Zeroes *st if col is not prepared. */
+void gtee_collateral_pck_stats(const struct gtee_collateral *col, struct gtee_pck_cache_stats *st);
+/* Forgets every cached PCK chain (the counters stay). Safe while verifications run: each
+ * holds its own references to what it uses. */
+void gtee_collateral_pck_clear(struct gtee_collateral *col);
 
 /* ---- trust anchors ---- */
 /* The pinned Intel SGX Root CA (DER) and its SHA-256 fingerprint. */

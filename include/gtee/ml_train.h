@@ -143,6 +143,7 @@ struct gtee_ml_epoch_stats {
     size_t samples;
     size_t correct; /* XENT: training samples classified right (before each step) */
     double seconds; /* of the training steps (gather, forward, backward, update) */
+    double cpu_seconds; /* the process's CPU time (all threads) over the same steps */
 };
 
 struct gtee_dataset;

@@ -69,6 +69,12 @@ int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err) GTEE
 int gtee_relay_seal_request(const uint8_t channel_pub[GTEE_RELAY_PUB_LEN], const void *pt, size_t len,
                             uint8_t resp_key[GTEE_RELAY_KEY_LEN], uint8_t **box, size_t *box_len,
                             struct gtee_err *err) GTEE_MUST_USE;
+/* The same box from a sender key the caller holds (a static one: the key-release service's
+ * answer, whose receiver pins cpub; docs/tee.md §4.3.1). cpriv is a secret. */
+int gtee_relay_seal_request_from(const uint8_t cpriv[32], const uint8_t cpub[GTEE_RELAY_PUB_LEN],
+                                 const uint8_t channel_pub[GTEE_RELAY_PUB_LEN], const void *pt, size_t len,
+                                 uint8_t resp_key[GTEE_RELAY_KEY_LEN], uint8_t **box, size_t *box_len,
+                                 struct gtee_err *err) GTEE_MUST_USE;
 /* Enclave side: channel_priv is the P-256 private scalar (32 bytes). *pt is allocated. */
 int gtee_relay_open_request(const uint8_t channel_priv[32], const uint8_t channel_pub[GTEE_RELAY_PUB_LEN],
                             const uint8_t *box, size_t box_len, uint8_t resp_key[GTEE_RELAY_KEY_LEN],

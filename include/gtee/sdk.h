@@ -24,6 +24,11 @@ struct gtee_app_options {
     const char *sim_dir;        /* sim only: a device made by `gtee sim init` */
     int sim_quote_version;      /* sim only: 3 (SGX-style quote, default) or 4 (TDX-style) */
     const char *config;         /* the application's configuration text; measured under sim */
+    /* tdx (or auto): the key-release service that gives a TD its key root, and its service
+     * key to pin (docs/tee.md §4.3.2): "A.B.C.D:PORT" or "[IPv6]:PORT", 130 hex digits.
+     * Both or neither; refused with other backends. A TD without them has no Enclave key. */
+    const char *key_release;
+    const char *key_release_pub;
 };
 
 struct gtee_app_identity {

@@ -46,10 +46,16 @@ struct gtee_snp_ioctl_ops {
 
 /* TDX: how the TD reaches the key-release service (docs/tee.md §4.3), usually through the
  * host, which relays bytes it cannot read. exchange sends one request and returns the answer
- * (*resp malloc'd, the caller frees); 0 or a negative GTEE_E* code. */
+ * (*resp malloc'd, the caller frees); 0 or a negative GTEE_E* code with err filled (a
+ * refusal carries the service's reason). gtee_kr_tcp_transport (gtee/keyrelease.h) is the
+ * TCP one that `gtee-enclave --key-release HOST:PORT` uses. */
 struct gtee_key_release_transport {
-    int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg);
+    int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                    struct gtee_err *err);
     void *arg;
+    /* The service key the TD accepts answers from (65 bytes, P-256 uncompressed; required):
+     * without a pin, whoever answers could hand the TD a key root of its own choosing. */
+    const uint8_t *service_pub;
 };
 
 /* The identity the simulated TEE reports for the enclave (where SGX puts it). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "gtee/crypto.h"
@@ -23,9 +24,26 @@ static const char init_usage[] =
     "file, mode 0600; an existing FILE is never overwritten). Every TDX Enclave key the\n"
     "service releases is derived from it and the TD's measurement (docs/tee.md §4.3.1):\n"
     "whoever reads FILE can compute them all, and losing it loses every TDX Enclave ID.\n"
+    "Prints the service key, derived from the secret: TDs pin it (--key-release-pub HEX\n"
+    "in their measured configuration) and accept answers sealed with it only.\n"
     "\n"
     "Options:\n"
     "  -h, --help   show this help\n";
+
+/* "service key: <130 hex digits>": what an operator pins in the TD's configuration. */
+static int print_service_key(const uint8_t master[GTEE_KR_SECRET_LEN], struct gtee_err *err)
+{
+    uint8_t priv[32], pub[GTEE_KR_PUB_LEN];
+    char hex[2 * GTEE_KR_PUB_LEN + 1];
+    int rc = gtee_kr_service_key(master, priv, pub, err);
+
+    gtee_wipe(priv, sizeof(priv));
+    if (rc < 0)
+        return rc;
+    gtee_hex_encode(pub, sizeof(pub), hex);
+    printf("service key: %s\n", hex);
+    return 0;
+}
 
 static int kr_init(int argc, char **argv)
 {
@@ -34,6 +52,7 @@ static int kr_init(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct gtee_err err = { 0 };
+    uint8_t master[GTEE_KR_SECRET_LEN];
     int c, rc;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -45,9 +64,15 @@ static int kr_init(int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage_error("expected one argument FILE (the master secret file to create)");
     rc = gtee_kr_secret_init(argv[optind], &err);
+    if (rc == 0)
+        rc = gtee_kr_secret_load(argv[optind], master, &err);
+    if (rc == 0) {
+        printf("master secret written to %s (mode 0600)\n", argv[optind]);
+        rc = print_service_key(master, &err);
+    }
+    gtee_wipe(master, sizeof(master));
     if (rc < 0)
         return cli_fail_err(rc, &err);
-    printf("master secret written to %s (mode 0600)\n", argv[optind]);
     return 0;
 }
 
@@ -59,7 +84,8 @@ static const char serve_usage[] =
     "TD quote against the collateral in DIR and the policy (default: the strict one, no\n"
     "simulation), checks that it binds the request's ephemeral key, and returns the key for\n"
     "the TD's measurement encrypted to that key. Port 0 picks a free port; the address in\n"
-    "use is printed as \"listening on ADDR:PORT\". Refusals are logged with their reason.\n"
+    "use is printed as \"listening on ADDR:PORT\", then the service key TDs pin as\n"
+    "\"service key: HEX\". Refusals are logged with their reason.\n"
     "\n"
     "Options:\n"
     "      --secret FILE      the master secret (gtee keyrelease init; mode 0600)\n"
@@ -133,17 +159,26 @@ static int kr_serve(int argc, char **argv)
     cfg.master = master;
     cfg.policy_json = policy;
     rc = gtee_kr_service_new(&cfg, &svc, &err);
-    gtee_wipe(master, sizeof(master));
     free(policy);
-    if (rc < 0)
+    if (rc < 0) {
+        gtee_wipe(master, sizeof(master));
         return cli_fail_err(rc, &err);
+    }
     if ((rc = gtee_net_split(listen_spec, 1, host, &port, &err)) < 0 ||
         (rc = gtee_net_listen(listen_spec, 16, &lfd, &port, &err)) < 0) {
+        gtee_wipe(master, sizeof(master));
         gtee_kr_service_free(svc);
         return rc == GTEE_EINVAL ? cli_usage_error("--listen: %s", err.msg) : cli_fail_err(rc, &err);
     }
     signal(SIGPIPE, SIG_IGN);
     printf(strchr(host, ':') ? "listening on [%s]:%u\n" : "listening on %s:%u\n", host, (unsigned)port);
+    rc = print_service_key(master, &err);
+    gtee_wipe(master, sizeof(master));
+    if (rc < 0) {
+        close(lfd);
+        gtee_kr_service_free(svc);
+        return cli_fail_err(rc, &err);
+    }
     fflush(stdout);
     rc = 0;
     for (;;) {
@@ -151,6 +186,14 @@ static int kr_serve(int argc, char **argv)
 
         if (cfd < 0)
             continue;
+        /* One request per connection, served in turn: a peer that stalls must not hold the
+         * service for longer than a TD waits (GTEE_KR_TCP_IO_MS). */
+        {
+            struct timeval tv = { .tv_sec = GTEE_KR_TCP_IO_MS / 1000 };
+
+            (void)setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+            (void)setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        }
         memset(&err, 0, sizeof(err));
         rc = gtee_kr_wire_serve_one(svc, cfd, &err);
         close(cfd);

@@ -229,6 +229,8 @@ static int report_epoch(const struct train_args *a, long e, const struct gtee_ml
             json_object_set_new(o, "test_accuracy", json_real(te_acc));
             json_object_set_new(o, "test_loss", json_real(test_loss));
         }
+        if (o)
+            json_object_set_new(o, "cpu_seconds", json_real(st->cpu_seconds));
         return cli_json_emit(o) ? CLI_EXIT_IO : 0;
     }
     printf("epoch %ld/%ld  loss %.4f  train acc %.2f%%", e + 1, a->epochs, st->loss, 100 * tr_acc);

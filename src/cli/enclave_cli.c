@@ -29,6 +29,8 @@ int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char 
         return 1;
     case 0x106: l->gramine_dir = arg; return 1;
     case 0x107: l->gramine_sgx = arg; return 1;
+    case 0x108: l->key_release = arg; return 1;
+    case 0x109: l->key_release_pub = arg; return 1;
     }
     return 0;
 }

@@ -8,8 +8,9 @@
 #include "gtee/enclave.h"
 
 /* getopt_long entries for --tee, --sim-dir, --root, --config, --enclave,
- * --sim-quote-version, --gramine-dir, --gramine-sgx (values 0x100..0x107), handled by
- * cli_enclave_opt. */
+ * --sim-quote-version, --gramine-dir, --gramine-sgx, --key-release, --key-release-pub
+ * (values 0x100..0x109),
+ * handled by cli_enclave_opt. */
 #define CLI_ENCLAVE_LONGOPTS                                              \
     { "tee", required_argument, NULL, 0x100 },                            \
     { "sim-dir", required_argument, NULL, 0x101 },                        \
@@ -18,7 +19,9 @@
     { "enclave", required_argument, NULL, 0x104 },                        \
     { "sim-quote-version", required_argument, NULL, 0x105 },             \
     { "gramine-dir", required_argument, NULL, 0x106 },                    \
-    { "gramine-sgx", required_argument, NULL, 0x107 }
+    { "gramine-sgx", required_argument, NULL, 0x107 },                    \
+    { "key-release", required_argument, NULL, 0x108 },                    \
+    { "key-release-pub", required_argument, NULL, 0x109 }
 
 #define CLI_ENCLAVE_OPTS_HELP                                                                  \
     "      --tee T            sim, sgx, tdx, snp or auto (auto never picks sim)\n"             \
@@ -31,7 +34,12 @@
     "      --gramine-dir DIR  sgx: start the enclave with gramine-sgx in DIR, which holds\n"  \
     "                         gtee-enclave.manifest.sgx and gtee-enclave.sig (required for\n" \
     "                         sgx; MRENCLAVE is then the measurement)\n"                   \
-    "      --gramine-sgx PATH sgx: the Gramine loader (default: gramine-sgx on PATH)\n"
+    "      --gramine-sgx PATH sgx: the Gramine loader (default: gramine-sgx on PATH)\n"         \
+    "      --key-release HOST:PORT  tdx (required there; also with auto): the key-release\n"  \
+    "                         service (`gtee keyrelease serve`) that gives the TD its key\n"  \
+    "                         root after verifying its quote; numeric IPv4 or [IPv6]\n"      \
+    "      --key-release-pub HEX  with --key-release: the service key to pin (130 hex\n"    \
+    "                         digits, printed by `gtee keyrelease init`)\n"
 
 /* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
 int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);

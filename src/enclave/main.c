@@ -1,7 +1,8 @@
 /* gtee-enclave: the enclave process. Started by the host (src/tee/launch.c) with one socket
  * (read from --fd, written to --out-fd: under Gramine, stdin and stdout);
- * hardens itself, measures itself, opens its TEE backend, derives its keys, then answers the
- * host's messages under a seccomp allow-list until the host closes the socket. */
+ * hardens itself, measures itself, opens its TEE backend, derives its keys (on TDX through
+ * the key-release service named by --key-release), then answers the host's messages under a
+ * seccomp allow-list until the host closes the socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include "base/guard.h"
 #include "enclave/enclave.h"
 #include "gtee/crypto.h"
+#include "gtee/keyrelease.h"
 #include "gtee/msg.h"
 
 #if defined(__has_feature)
@@ -36,7 +38,7 @@ const char *__lsan_default_options(void)
 
 struct args {
     int fd, out_fd, gramine;
-    const char *tee, *root, *sim_dir, *config;
+    const char *tee, *root, *sim_dir, *config, *key_release, *key_release_pub;
     int sim_quote_version;
 };
 
@@ -47,6 +49,7 @@ static int parse(int argc, char **argv, struct args *a)
         { "root", required_argument, NULL, 'r' },    { "sim-dir", required_argument, NULL, 's' },
         { "config", required_argument, NULL, 'c' },  { "sim-quote-version", required_argument, NULL, 'q' },
         { "out-fd", required_argument, NULL, 'o' },  { "gramine", no_argument, NULL, 'g' },
+        { "key-release", required_argument, NULL, 'k' }, { "key-release-pub", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -65,12 +68,46 @@ static int parse(int argc, char **argv, struct args *a)
         case 'q': a->sim_quote_version = atoi(optarg); break;
         case 'o': a->out_fd = atoi(optarg); break;
         case 'g': a->gramine = 1; break;
+        case 'k': a->key_release = optarg; break;
+        case 'p': a->key_release_pub = optarg; break;
         default: return -1;
         }
     }
     if (a->out_fd < 0)
         a->out_fd = a->fd;
     return (a->fd >= 0 && a->tee && optind == argc) ? 0 : -1;
+}
+
+/* --key-release HOST:PORT --key-release-pub HEX: where a TD gets its key root and the
+ * service key it accepts answers from (docs/tee.md §4.3.2). Only tdx (or auto, which may
+ * pick tdx) has a use for them; elsewhere they would be silently ignored, so they are
+ * refused. The address is where the service is: a host that sends us elsewhere gets no
+ * answer sealed by the pinned key. The pin is what the enclave trusts; on a TD it is covered
+ * by the TD's measurement where the boot chain measures the enclave's command line (RTMR2),
+ * and only there (this text, config_text, is what sim measures, and sim has no key release).
+ * 0 ok or none, -1 refused (message out). */
+static int key_release_setup(const struct args *a, struct gtee_kr_tcp *c, struct gtee_key_release_transport *tr,
+                             struct gtee_tee_options *opt)
+{
+    struct gtee_err err = {0};
+
+    if (!a->key_release && !a->key_release_pub)
+        return 0;
+    if (!a->key_release || !a->key_release_pub) {
+        fprintf(stderr, "gtee-enclave: --key-release HOST:PORT and --key-release-pub HEX go together\n");
+        return -1;
+    }
+    if (strcmp(a->tee, "tdx") != 0 && strcmp(a->tee, "auto") != 0) {
+        fprintf(stderr, "gtee-enclave: --key-release is only for --tee tdx (or auto)\n");
+        return -1;
+    }
+    if (gtee_kr_tcp_init(c, a->key_release, a->key_release_pub, &err) != 0) {
+        fprintf(stderr, "gtee-enclave: %s\n", err.msg);
+        return -1;
+    }
+    gtee_kr_tcp_transport(c, tr);
+    opt->key_release = tr;
+    return 0;
 }
 
 /* --gramine (set only by the manifest's loader.argv, so covered by MRENCLAVE) says we run
@@ -168,6 +205,8 @@ static int serve(struct gtee_enclave *e, int fd, int out_fd, struct gtee_err *er
 int main(int argc, char **argv)
 {
     struct gtee_tee_options opt = {0};
+    struct gtee_key_release_transport kr_tr = {0};
+    struct gtee_kr_tcp kr;
     struct gtee_enclave *e = NULL;
     struct gtee_err err = {0};
     char config[4096];
@@ -177,9 +216,11 @@ int main(int argc, char **argv)
     int rc, n, told = 0, gramine;
 
     /* Parsing holds no secret; then hardening, before any secret exists. */
-    if (parse(argc, argv, &a) != 0 || (n = config_text(&a, config, sizeof(config))) < 0) {
+    if (parse(argc, argv, &a) != 0 || key_release_setup(&a, &kr, &kr_tr, &opt) != 0 ||
+        (n = config_text(&a, config, sizeof(config))) < 0) {
         fprintf(stderr, "usage: gtee-enclave --fd N [--out-fd N] --tee sim|sgx|tdx|snp [--root DIR] "
-                        "[--sim-dir DIR] [--sim-quote-version 3|4] [--config TEXT] [--gramine]\n");
+                        "[--sim-dir DIR] [--sim-quote-version 3|4] [--config TEXT] [--gramine] "
+                        "[--key-release HOST:PORT --key-release-pub HEX]\n");
         return 2;
     }
     if ((gramine = under_gramine(&a)) < 0)
@@ -204,6 +245,8 @@ int main(int argc, char **argv)
         opt.sim_id.isv_prod_id = 1;
         opt.sim_id.isv_svn = 1;
     }
+    /* On TDX this is where the key release happens (one TCP connection, closed again): before
+     * the seccomp filter below, which keeps allowing no socket(2) or connect(2). */
     if (rc == 0)
         rc = gtee_enclave_new(a.tee, &opt, exe, &e, &err);
     /* Gramine implements no seccomp (the host kernel's filter would see Gramine's own
@@ -223,9 +266,10 @@ int main(int argc, char **argv)
         free(msg);
     }
     gtee_enclave_free(e);
-    if (rc != 0 && !told) {
+    if (rc != 0) {
         /* stderr is the host's to read: the message names what failed, never secret values. */
-        fprintf(stderr, "gtee-enclave: %s\n", err.msg);
+        if (!told)
+            fprintf(stderr, "gtee-enclave: %s\n", err.msg);
         return 1;
     }
     return 0;

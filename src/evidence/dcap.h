@@ -165,27 +165,69 @@ struct dcap_path {
 };
 /* Prepared verification of the PEM chain; *path filled (ok false on any failure). */
 void dcap_chain_verify_untimed(struct dcap_trust *t, STACK_OF(X509) *chain, struct dcap_path *path);
+/* dcap_chain_verify at t's time that also records, on success, the built path's windows in
+ * *path (path->ok false if they cannot be recorded: the verdict is not affected). */
+bool dcap_chain_verify_path(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
+                            const char *const *names, bool *simulated, struct gtee_verdict *v,
+                            struct dcap_path *path);
 /* The prepared results, if col was prepared with these exact anchors and CRL bytes. */
 const struct dcap_fast *dcap_fast_match(const struct gtee_collateral *col, const struct gtee_anchors *a);
 /* Borrows the prepared trust store (same anchors, same CRLs) for a verification at `at`. */
 void dcap_fast_trust(const struct dcap_fast *f, int64_t at, struct dcap_trust *t);
 /* Every certificate of path and every CRL strictly inside its window at `at`. */
 bool dcap_fast_window_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at);
-/* The prepared PCK chain if pem is byte for byte the one prepared and verified (else NULL:
- * the full path). */
-const struct dcap_path *dcap_fast_pck(const struct dcap_fast *f, const uint8_t *pem, size_t len,
-                                      STACK_OF(X509) **chain, const struct pck_ext **ext);
+/* dcap_fast_window_ok, and every anchor strictly inside its window at `at`: then OpenSSL's
+ * time-steered choices (the CRL of an issuer, an issuer among candidates) made at `at` are the
+ * ones it makes without a time, so a chain verified at `at` may enter the PCK chain cache. */
+bool dcap_fast_fill_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at);
 /* A signed collateral document verified at preparation (chain path and the signature over its
  * value), if doc and chain are byte for byte the prepared ones; NULL otherwise. */
 const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, const struct gtee_blob *doc,
                                       const struct gtee_blob *chain, size_t *off, size_t *len);
 struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const struct gtee_anchors *a);
+/* Verifies (every check but the windows) the PCK chain pem and, if it passes, puts it into the
+ * PCK chain cache with the decoded attestation key. */
 int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len, const uint8_t att_key[64]);
-/* The decoded attestation key of the prepared quote if att_key is byte for byte the same
- * (owned by f; NULL otherwise). */
-EVP_PKEY *dcap_fast_att_key(const struct dcap_fast *f, const uint8_t att_key[64]);
+/* The PCK chain cache of the prepared results (shared by every verification that matches
+ * them: it is thread-safe). */
+struct dcap_pck_cache *dcap_fast_pck_cache(const struct dcap_fast *f);
 void dcap_fast_free(struct dcap_fast *f);
 const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col);
+/* The prepared SEV-SNP part (snp_internal.h), and the collateral's ASK/ARK bundle as the
+ * NUL-terminated text the SEV-SNP verifier reads (NULL: none, or not NUL-terminated). */
+struct snp_prepared;
+const struct snp_prepared *dcap_prepared_snp(const struct gtee_collateral *col);
+const char *dcap_snp_bundle(const struct gtee_collateral *col);
+
+/* pck_cache.c: the bounded, thread-safe cache of verified PCK chains (docs/evidence.md,
+ * "PCK chain cache"), keyed by SHA-256 of the certification data's exact bytes, which are
+ * also kept and compared on every hit. An entry holds what the full path's time-independent
+ * checks established for those bytes against the prepared trust store: the chain, its
+ * recorded windows (checked by every verification at its own time), the SGX extensions, and
+ * the last attestation key decoded with that chain. */
+#define DCAP_PCK_CACHE_MAX 64
+struct dcap_pck_cache;
+struct dcap_pck_hit {
+    STACK_OF(X509) *chain; /* a new reference: the caller frees it */
+    struct dcap_path path;
+    struct pck_ext ext;
+    EVP_PKEY *att;         /* new reference if the attestation key is the one kept, else NULL */
+};
+struct dcap_pck_cache *dcap_pck_cache_new(void);
+void dcap_pck_cache_free(struct dcap_pck_cache *c);
+void dcap_pck_cache_clear(struct dcap_pck_cache *c);
+int dcap_pck_key(const uint8_t *pem, size_t len, uint8_t key[32]) GTEE_MUST_USE;
+bool dcap_pck_cache_get(struct dcap_pck_cache *c, const uint8_t key[32], const uint8_t *pem, size_t len,
+                        const uint8_t att_xy[DCAP_ATT_KEY_LEN], struct dcap_pck_hit *hit);
+/* Keeps a chain that passed (path->ok), with its own references; an entry for the same bytes
+ * stays as it is (only its attestation key is updated). att may be NULL. */
+void dcap_pck_cache_put(struct dcap_pck_cache *c, const uint8_t key[32], const uint8_t *pem, size_t len,
+                        STACK_OF(X509) *chain, const struct dcap_path *path, const struct pck_ext *ext,
+                        const uint8_t att_xy[DCAP_ATT_KEY_LEN], EVP_PKEY *att);
+/* Replaces the attestation key kept with the entry for these bytes, if there is one. */
+void dcap_pck_cache_put_att(struct dcap_pck_cache *c, const uint8_t key[32], const uint8_t *pem, size_t len,
+                            const uint8_t att_xy[DCAP_ATT_KEY_LEN], EVP_PKEY *att);
+void dcap_pck_cache_stats(struct dcap_pck_cache *c, struct gtee_pck_cache_stats *st);
 
 /* tcb_info.c (parsers) and collateral.c (signed-JSON splitter): Intel TCB info v3 and QE
  * identity v2. */

@@ -19,47 +19,63 @@ void dcap_note_anchor(struct dcap_ctx *c, bool simulated)
     c->anchors_seen |= simulated ? 2 : 1;
 }
 
-/* The PCK chain (certification data type 5); returns the leaf (owned by *chain) even when
- * the chain fails, so that the signature checks still report; *trusted says whether it passed. */
-static X509 *check_pck_chain(struct dcap_ctx *c, STACK_OF(X509) **chain, bool *trusted,
-                             const struct pck_ext **prepared_ext)
+/* What a verification knows of the quote's PCK chain. */
+struct pck_state {
+    STACK_OF(X509) *chain;   /* leaf first; owned */
+    bool trusted;            /* the chain verified at the call's time */
+    bool cached;             /* from the PCK chain cache: ext already parsed */
+    struct dcap_path path;   /* windows of the built path (full path: recorded for the cache) */
+    struct pck_ext ext;
+    struct dcap_pck_cache *cache; /* the prepared collateral's, or NULL */
+    uint8_t key[32];         /* SHA-256 of the certification data, when cache */
+    EVP_PKEY *att;           /* the decoded attestation key (owned), or NULL */
+};
+
+/* The PCK chain (certification data type 5); returns the leaf (owned by st->chain) even when
+ * the chain fails, so that the signature checks still report. */
+static X509 *check_pck_chain(struct dcap_ctx *c, struct pck_state *st)
 {
-    const struct dcap_path *path;
+    const struct dcap_quote *q = c->q;
+    struct dcap_pck_hit hit;
     bool sim = false;
 
-    /* The prepared PCK chain: these exact bytes passed every check but the validity windows
-     * against this exact trust store; the windows are checked now. Otherwise the full path. */
-    path = dcap_fast_pck(c->trust->fast, c->q->cert_data.p, c->q->cert_data.len, chain, prepared_ext);
-    if (path && dcap_fast_window_ok(c->trust->fast, path, c->at)) {
-        *trusted = true;
-        dcap_note_anchor(c, path->simulated);
-        return sk_X509_value(*chain, 0);
+    /* A cached chain: these exact bytes passed every check but the validity windows against
+     * this exact trust store; the windows are checked now. Otherwise the full path. */
+    st->cache = dcap_fast_pck_cache(c->trust->fast);
+    if (st->cache && dcap_pck_key(q->cert_data.p, q->cert_data.len, st->key) != 0)
+        st->cache = NULL;
+    if (st->cache && dcap_pck_cache_get(st->cache, st->key, q->cert_data.p, q->cert_data.len, q->att_key.p, &hit)) {
+        st->att = hit.att; /* the decoding of identical key bytes, whatever the windows say */
+        if (dcap_fast_window_ok(c->trust->fast, &hit.path, c->at)) {
+            st->chain = hit.chain;
+            st->path = hit.path;
+            st->ext = hit.ext;
+            st->trusted = st->cached = true;
+            dcap_note_anchor(c, hit.path.simulated);
+            return sk_X509_value(st->chain, 0);
+        }
+        sk_X509_pop_free(hit.chain, X509_free);
     }
-    if (path) {
-        sk_X509_pop_free(*chain, X509_free);
-        *chain = NULL;
-    }
-    *prepared_ext = NULL;
-    *chain = dcap_pem_chain(c->col, c->q->cert_data.p, c->q->cert_data.len, "pck.chain", pck_names, c->v);
-    if (!*chain)
+    st->chain = dcap_pem_chain(c->col, q->cert_data.p, q->cert_data.len, "pck.chain", pck_names, c->v);
+    if (!st->chain)
         return NULL;
-    if (sk_X509_num(*chain) < 2) {
+    if (sk_X509_num(st->chain) < 2) {
         verdict_add(c->v, "pck.chain.malformed", "certification data (offset %zu) holds %d certificate(s), need "
-                    "leaf and intermediate", c->q->cert_data.off, sk_X509_num(*chain));
+                    "leaf and intermediate", q->cert_data.off, sk_X509_num(st->chain));
         return NULL;
     }
-    *trusted = dcap_chain_verify(c->trust, *chain, "pck.chain", pck_names, &sim, c->v);
-    if (*trusted)
+    st->trusted = dcap_chain_verify_path(c->trust, st->chain, "pck.chain", pck_names, &sim, c->v, &st->path);
+    if (st->trusted)
         dcap_note_anchor(c, sim);
-    return sk_X509_value(*chain, 0);
+    return sk_X509_value(st->chain, 0);
 }
 
-static void check_signatures(struct dcap_ctx *c, X509 *pck)
+static void check_signatures(struct dcap_ctx *c, X509 *pck, struct pck_state *st)
 {
     const struct dcap_quote *q = c->q;
     uint8_t buf[DCAP_ATT_KEY_LEN + 4096], h[GTEE_SHA256_LEN];
     static const uint8_t zero[32];
-    EVP_PKEY *att;
+    bool decoded = false;
 
     if (pck && dcap_ecdsa_verify_pkey(X509_get0_pubkey(pck), q->qe_report.p, q->qe_report.len,
                                       q->qe_report_sig.p) != 0)
@@ -77,13 +93,18 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck)
                         "(offset %zu) and QE authentication data (offset %zu)", q->qe_report.off + 320,
                         q->att_key.off, q->qe_auth.off);
     }
-    /* The attestation key decoded at preparation when it is byte for byte the same. */
-    att = dcap_fast_att_key(c->trust->fast, q->att_key.p);
-    if ((att ? dcap_ecdsa_verify_pkey(att, c->raw, q->signed_len, q->signature.p)
-             : dcap_ecdsa_verify_raw(q->att_key.p, c->raw, q->signed_len, q->signature.p)) != 0)
+    /* The attestation key as the cache decoded it when its bytes are the same, else now. */
+    if (!st->att) {
+        st->att = dcap_ecdsa_pkey_raw(q->att_key.p);
+        decoded = st->att != NULL;
+    }
+    if (!st->att || dcap_ecdsa_verify_pkey(st->att, c->raw, q->signed_len, q->signature.p) != 0)
         verdict_add(c->v, "quote.signature", "quote signature (offset %zu) invalid over header (0..47) and body "
                     "(%zu..%zu) under the attestation key (offset %zu)", q->signature.off, q->body.off,
                     q->body.off + q->body.len - 1, q->att_key.off);
+    /* A cached platform that now uses another attestation key: keep the new decoding. */
+    if (decoded && st->cached)
+        dcap_pck_cache_put_att(st->cache, st->key, q->cert_data.p, q->cert_data.len, q->att_key.p, st->att);
 }
 
 static void fill_claims(const struct dcap_quote *q, struct gtee_claims *cl)
@@ -121,16 +142,14 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
     struct dcap_trust trust;
     struct dcap_ctx c = { quote, len, q, col, &trust, at, v, 0 };
     static const struct gtee_collateral none;
-    STACK_OF(X509) *pck_chain = NULL;
+    struct pck_state st = { 0 };
     struct tcb_info *ti_buf = NULL;
     struct qe_identity *qi_buf = NULL;
     const struct tcb_info *ti;
     const struct qe_identity *qi;
-    struct pck_ext ext;
-    const struct pck_ext *prepared_ext = NULL;
     const struct dcap_fast *fast;
     struct gtee_err e = {0};
-    bool ti_ok, qi_ok, ext_ok = false, pck_trusted = false;
+    bool ti_ok, qi_ok, ext_ok = false;
     X509 *pck;
 
     fill_claims(q, &v->claims);
@@ -145,17 +164,20 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
         verdict_add(v, "evidence.anchors", "%s", e.msg);
         return;
     }
-    pck = check_pck_chain(&c, &pck_chain, &pck_trusted, &prepared_ext);
-    check_signatures(&c, pck);
-    if (pck && pck_trusted) {
-        if (prepared_ext)
-            ext = *prepared_ext;
-        if (!prepared_ext && dcap_pck_ext_parse(pck, &ext, &e) < 0)
+    pck = check_pck_chain(&c, &st);
+    check_signatures(&c, pck, &st);
+    if (pck && st.trusted) {
+        if (!st.cached && dcap_pck_ext_parse(pck, &st.ext, &e) < 0)
             verdict_add(v, "pck.extensions", "%s", e.msg);
         else
             ext_ok = true;
         if (ext_ok)
-            memcpy(v->claims.fmspc, ext.fmspc, GTEE_FMSPC_LEN);
+            memcpy(v->claims.fmspc, st.ext.fmspc, GTEE_FMSPC_LEN);
+        /* First success of these bytes against the prepared store: keep it for the next
+         * quotes of this platform (pck_cache.c). */
+        if (ext_ok && !st.cached && st.cache && dcap_fast_fill_ok(fast, &st.path, at))
+            dcap_pck_cache_put(st.cache, st.key, q->cert_data.p, q->cert_data.len, st.chain, &st.path, &st.ext,
+                               q->att_key.p, st.att);
     }
     ti_ok = dcap_check_tcb_info(&c, &ti_buf, &ti);
     qi_ok = dcap_check_qe_identity(&c, &qi_buf, &qi);
@@ -163,9 +185,10 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
     if (c.anchors_seen == 3)
         verdict_add(v, "evidence.mixed_anchors", "some chains reach the Intel root and some the simulated root");
     v->claims.simulated = (c.anchors_seen & 2) != 0;
-    dcap_eval_tcb(&c, ext_ok ? &ext : NULL, ti_ok ? ti : NULL, qi_ok ? qi : NULL);
+    dcap_eval_tcb(&c, ext_ok ? &st.ext : NULL, ti_ok ? ti : NULL, qi_ok ? qi : NULL);
     free(ti_buf);
     free(qi_buf);
-    sk_X509_pop_free(pck_chain, X509_free);
+    sk_X509_pop_free(st.chain, X509_free);
+    EVP_PKEY_free(st.att);
     dcap_trust_free(&trust);
 }

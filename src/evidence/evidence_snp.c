@@ -6,6 +6,7 @@
 
 #include "evidence/dcap.h"
 #include "evidence/evidence_snp.h"
+#include "evidence/snp_internal.h"
 #include "gtee/snp.h"
 
 int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_collateral *col, int64_t at,
@@ -14,6 +15,7 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
     struct gtee_snp_result *res = calloc(1, sizeof(*res));
     struct gtee_claims *c = &v->claims;
     struct gtee_err err = {0};
+    const char *bundle;
     int rc = 0;
 
     c->tee = GTEE_TEE_SNP;
@@ -30,12 +32,12 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
         }
         goto out;
     }
-    /* The bundle blob is NUL-terminated by gtee_collateral_load; a caller-built one must be too. */
-    if (gtee_snp_verify(report, len, col->snp_vcek.p, col->snp_vcek.len,
-                        col->snp_ask_ark.p && col->snp_ask_ark.p[col->snp_ask_ark.len] == 0
-                            ? (const char *)col->snp_ask_ark.p
-                            : NULL,
-                        (time_t)at, res, &err) < 0 &&
+    /* The bundle blob is NUL-terminated by gtee_collateral_load; a caller-built one must be too.
+     * Prepared collateral: the VCEK's parse and chain, if prepared from these exact bytes. */
+    bundle = dcap_snp_bundle(col);
+    if (snp_verify_prepared(report, len, col->snp_vcek.p, col->snp_vcek.len, bundle, (time_t)at,
+                            snp_prepared_match(dcap_prepared_snp(col), col->snp_vcek.p, col->snp_vcek.len, bundle),
+                            res, &err) < 0 &&
         res->n_reasons == 0)
         verdict_add(v, "snp.internal", "%s", err.msg); /* a failure must never pass without a reason */
     for (size_t i = 0; i < res->n_reasons; i++)

@@ -2,6 +2,7 @@
  * Profile", section 1.5): OID 1.2.840.113741.1.13.1, a SEQUENCE of (OID, value) pairs giving
  * PPID, TCB (16 component SVNs, PCESVN, CPUSVN), PCE-ID and FMSPC. Decoded with OpenSSL's
  * ASN.1 decoders. */
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -15,18 +16,37 @@
 
 enum { GOT_PPID = 1, GOT_TCB = 2, GOT_PCEID = 4, GOT_FMSPC = 8, GOT_PCESVN = 16, GOT_CPUSVN = 32 };
 
-/* The arc after the SGX extensions OID, or -1: "1.2.840.113741.1.13.1.2.17" -> (2, 17). */
+/* Content octets of the SGX extensions OID 1.2.840.113741.1.13.1 (X.690 8.19). */
+static const uint8_t sgx_oid_der[] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
+
+/* The one or two arcs after the SGX extensions OID, or -1: "1.2.840.113741.1.13.1.2.17" ->
+ * (2, 17), *second -1 when there is one. Read from the OID's content octets (base-128 arcs,
+ * X.690 8.19.2) rather than from its dotted text: this runs for every element of the
+ * extension of every new PCK certificate. Any other OID, or more than two arcs: -1. */
 static int sub_arc(const ASN1_OBJECT *o, int *second)
 {
-    char buf[64];
-    size_t n = strlen(SGX_EXT_OID);
-    int a = -1, b = -1, k;
+    const unsigned char *d = OBJ_get0_data(o);
+    size_t n = OBJ_length(o), i = sizeof(sgx_oid_der);
+    int arcs[2] = { -1, -1 }, k = 0;
 
-    if (OBJ_obj2txt(buf, sizeof(buf), o, 1) <= 0 || strncmp(buf, SGX_EXT_OID ".", n + 1) != 0)
+    if (!d || n <= sizeof(sgx_oid_der) || memcmp(d, sgx_oid_der, sizeof(sgx_oid_der)) != 0)
         return -1;
-    k = sscanf(buf + n + 1, "%d.%d", &a, &b);
-    *second = k == 2 ? b : -1;
-    return k >= 1 ? a : -1;
+    while (i < n) {
+        uint32_t v = 0;
+        uint8_t byte;
+
+        if (k == 2)
+            return -1;
+        do {
+            if (i >= n || v > 0xffffu)
+                return -1; /* truncated, or far beyond any SGX arc */
+            byte = d[i++];
+            v = v << 7 | (byte & 0x7f);
+        } while (byte & 0x80);
+        arcs[k++] = (int)v;
+    }
+    *second = arcs[1];
+    return arcs[0];
 }
 
 /* A SEQUENCE element holding (OID, value): returns the decoded pair (free with sk pop_free). */

@@ -10,6 +10,7 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
+#include "evidence/snp_internal.h"
 
 struct cached_chain {
     uint8_t *src;
@@ -39,10 +40,10 @@ struct cached_doc {
 struct gtee_collateral_prepared {
     struct cached_doc tcb_info, qe_identity;
     struct cached_chain tcb_chain, qe_chain, pck_crl_chain;
-    struct cached_chain pck_chain; /* from gtee_collateral_prepare_pck */
     struct cached_crl pck_crl, root_crl;
     struct cached_cert intel_root, sim_root;
     struct dcap_fast *fast; /* time-independent results (prepared_fast.c); NULL: none */
+    struct snp_prepared *snp; /* SEV-SNP VCEK and chain (snp_prepared.c); NULL: none */
 };
 
 static bool same(const uint8_t *src, size_t len, const uint8_t *p, size_t n)
@@ -137,7 +138,6 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     sk_X509_pop_free(pr->tcb_chain.certs, X509_free);
     sk_X509_pop_free(pr->qe_chain.certs, X509_free);
     sk_X509_pop_free(pr->pck_crl_chain.certs, X509_free);
-    sk_X509_pop_free(pr->pck_chain.certs, X509_free);
     X509_CRL_free(pr->pck_crl.crl);
     X509_CRL_free(pr->root_crl.crl);
     X509_free(pr->intel_root.x);
@@ -145,12 +145,12 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     free(pr->tcb_chain.src);
     free(pr->qe_chain.src);
     free(pr->pck_crl_chain.src);
-    free(pr->pck_chain.src);
     free(pr->pck_crl.src);
     free(pr->root_crl.src);
     free(pr->intel_root.src);
     free(pr->sim_root.src);
     dcap_fast_free(pr->fast);
+    snp_prepared_free(pr->snp);
     free(pr);
 }
 
@@ -183,6 +183,8 @@ int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_ancho
     prepared_free(col->prepared);
     col->prepared = pr;
     pr->fast = dcap_fast_prepare(col, a);
+    if (col->snp_vcek.p)
+        pr->snp = snp_prepared_new(col->snp_vcek.p, col->snp_vcek.len, dcap_snp_bundle(col));
     ERR_clear_error();
     rc = 0;
 out:
@@ -254,7 +256,7 @@ static bool der_equal(X509 *x, const uint8_t *der, size_t len)
 X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, size_t len)
 {
     const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
-    const struct cached_chain *chains[4];
+    const struct cached_chain *chains[3];
     X509 *x;
 
     if (!pr)
@@ -264,8 +266,7 @@ X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, 
     chains[0] = &pr->pck_crl_chain;
     chains[1] = &pr->tcb_chain;
     chains[2] = &pr->qe_chain;
-    chains[3] = &pr->pck_chain;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++)
         for (int k = 0; chains[i]->certs && k < sk_X509_num(chains[i]->certs); k++) {
             x = sk_X509_value(chains[i]->certs, k);
             if (der_equal(x, der, len)) {
@@ -274,6 +275,18 @@ X509 *dcap_prepared_cert(const struct gtee_collateral *col, const uint8_t *der, 
             }
         }
     return NULL;
+}
+
+const struct snp_prepared *dcap_prepared_snp(const struct gtee_collateral *col)
+{
+    return col && col->prepared ? col->prepared->snp : NULL;
+}
+
+const char *dcap_snp_bundle(const struct gtee_collateral *col)
+{
+    /* NUL-terminated by gtee_collateral_load; a caller-built blob must be too */
+    return col->snp_ask_ark.p && col->snp_ask_ark.p[col->snp_ask_ark.len] == 0 ? (const char *)col->snp_ask_ark.p
+                                                                               : NULL;
 }
 
 const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col)
@@ -304,22 +317,33 @@ int gtee_collateral_prepare_pck(struct gtee_collateral *col, const uint8_t *evid
                                 struct gtee_err *err)
 {
     struct dcap_quote *q = calloc(1, sizeof(*q));
-    struct gtee_blob pem;
     int rc = GTEE_EINVAL;
 
     ENSURE(q != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
     ENSURE(col && col->prepared, err, GTEE_ESTATE, "collateral: prepare the collateral first");
     TRY(dcap_quote_parse(evidence, len, q, err));
-    pem.p = (uint8_t *)q->cert_data.p;
-    pem.len = q->cert_data.len;
-    sk_X509_pop_free(col->prepared->pck_chain.certs, X509_free);
-    free(col->prepared->pck_chain.src);
-    memset(&col->prepared->pck_chain, 0, sizeof(col->prepared->pck_chain));
-    chain_prepare(&col->prepared->pck_chain, &pem);
-    ENSURE(col->prepared->pck_chain.certs != NULL, err, GTEE_EFORMAT, "collateral: the PCK chain does not decode");
-    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, pem.p, pem.len, q->att_key.p) : 0;
-    ENSURE(rc == 0, err, rc, "collateral: out of memory");
+    /* A chain that fails a time-independent check is not kept: its quotes take the full
+     * path, which names the failure. */
+    rc = col->prepared->fast ? dcap_fast_prepare_pck(col->prepared->fast, q->cert_data.p, q->cert_data.len,
+                                                     q->att_key.p)
+                             : 0;
+    ENSURE(rc == 0, err, rc, rc == GTEE_EFORMAT ? "collateral: the PCK chain does not decode"
+                                                : "collateral: out of memory");
 out:
     free(q);
     return rc;
+}
+
+void gtee_collateral_pck_stats(const struct gtee_collateral *col, struct gtee_pck_cache_stats *st)
+{
+    struct dcap_pck_cache *c = dcap_fast_pck_cache(dcap_prepared_fast(col));
+
+    memset(st, 0, sizeof(*st));
+    if (c)
+        dcap_pck_cache_stats(c, st);
+}
+
+void gtee_collateral_pck_clear(struct gtee_collateral *col)
+{
+    dcap_pck_cache_clear(dcap_fast_pck_cache(dcap_prepared_fast(col)));
 }

@@ -1,12 +1,13 @@
 /* Prepared verification results (docs/evidence.md, "Prepared collateral"): the checks that do
  * not depend on the verification time, run once by gtee_collateral_prepare(_pck) and kept with
  * a copy of the exact bytes they were computed from; the trust anchors, the CRLs, the
- * collateral chains and signed documents, and one PCK chain. A verification reuses a result
+ * collateral chains and signed documents, and the cache of verified PCK chains
+ * (pck_cache.c, filled by verifications too). A verification reuses a result
  * only when every one of those bytes is identical, and still checks at its own time the
  * validity window of every certificate of the path and of every CRL (strictly inside; a
  * boundary goes the full path). Anything else, and every failure, goes the full path, so the
  * reasons given are always the full path's. The results live in the caller's prepared object:
- * no global state, read-only during verification. */
+ * no global state; read-only during verification except the PCK chain cache, which locks. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,13 +37,9 @@ struct dcap_fast {
     int n_crl;
     int64_t crl_this[FAST_CRL_MAX], crl_next[FAST_CRL_MAX];
     struct fast_doc tcb_info, qe_identity;
-    struct bytes pck_pem;
-    STACK_OF(X509) *pck_certs;
-    struct dcap_path pck_path;
-    bool pck_ext_ok;
-    struct pck_ext pck_ext;
-    uint8_t att_key[DCAP_ATT_KEY_LEN]; /* the prepared quote's attestation key, decoded */
-    EVP_PKEY *att_pkey;
+    struct dcap_pck_cache *pck; /* verified PCK chains (pck_cache.c) */
+    int n_anchor;               /* anchors' windows, for dcap_fast_fill_ok; -1: unknown */
+    int64_t anchor_nb[2], anchor_na[2];
 };
 
 static bool copy(struct bytes *b, const uint8_t *p, size_t n)
@@ -85,6 +82,20 @@ static bool crl_times(const struct gtee_blob *b, int64_t *this_u, int64_t *next_
     return ok;
 }
 
+/* A certificate's window; false when a time does not convert. */
+static bool cert_times(const X509 *x, int64_t *nb, int64_t *na)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+        return false;
+    *nb = (int64_t)timegm(&tm);
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return false;
+    *na = (int64_t)timegm(&tm);
+    return true;
+}
+
 /* The chain path and the signature of one signed document (collateral.c's split, ecdsa.c's
  * check): recorded only if both pass. */
 static void doc_prepare(struct dcap_fast *f, struct fast_doc *d, const struct gtee_blob *doc,
@@ -123,9 +134,7 @@ void dcap_fast_free(struct dcap_fast *f)
     free(f->tcb_info.chain.p);
     free(f->qe_identity.doc.p);
     free(f->qe_identity.chain.p);
-    free(f->pck_pem.p);
-    sk_X509_pop_free(f->pck_certs, X509_free);
-    EVP_PKEY_free(f->att_pkey);
+    dcap_pck_cache_free(f->pck);
     f->trust.fast = NULL;
     dcap_trust_free(&f->trust);
     free(f);
@@ -140,7 +149,7 @@ struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const str
     const struct gtee_blob *crls[FAST_CRL_MAX] = { &col->pck_crl, &col->root_ca_crl };
     struct gtee_err e = {0};
 
-    if (!f || !scratch)
+    if (!f || !scratch || (f->pck = dcap_pck_cache_new()) == NULL)
         goto fail;
     /* The store exactly as a verification would build it; any reason (a malformed CRL):
      * nothing is prepared and every verification takes the full path. */
@@ -158,6 +167,15 @@ struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const str
             goto fail;
         f->n_crl++;
     }
+    {
+        X509 *anchors[2] = { f->trust.intel_root, f->trust.sim_root };
+
+        for (int i = 0; i < 2 && f->n_anchor >= 0; i++)
+            if (anchors[i] && !cert_times(anchors[i], &f->anchor_nb[f->n_anchor], &f->anchor_na[f->n_anchor]))
+                f->n_anchor = -1;
+            else if (anchors[i])
+                f->n_anchor++;
+    }
     doc_prepare(f, &f->tcb_info, &col->tcb_info, &col->tcb_info_chain, "tcbInfo");
     doc_prepare(f, &f->qe_identity, &col->qe_identity, &col->qe_identity_chain, "enclaveIdentity");
     free(scratch);
@@ -173,31 +191,39 @@ fail:
 int dcap_fast_prepare_pck(struct dcap_fast *f, const uint8_t *pem, size_t len, const uint8_t att_key[64])
 {
     struct gtee_verdict *scratch = calloc(1, sizeof(*scratch));
+    STACK_OF(X509) *certs = NULL;
+    struct dcap_path path = {0};
+    struct pck_ext ext;
     struct gtee_err e = {0};
+    uint8_t key[32];
+    EVP_PKEY *att;
+    int rc = GTEE_ENOMEM;
 
-    /* Only the decoding of the key is kept: every quote's signature is still checked with it. */
-    EVP_PKEY_free(f->att_pkey);
-    f->att_pkey = dcap_ecdsa_pkey_raw(att_key);
-    memcpy(f->att_key, att_key, DCAP_ATT_KEY_LEN);
-
-    free(f->pck_pem.p);
-    memset(&f->pck_pem, 0, sizeof(f->pck_pem));
-    sk_X509_pop_free(f->pck_certs, X509_free);
-    f->pck_certs = NULL;
-    memset(&f->pck_path, 0, sizeof(f->pck_path));
-    f->pck_ext_ok = false;
     if (!scratch)
-        return GTEE_ENOMEM;
-    f->pck_certs = dcap_pem_chain(NULL, pem, len, "prepare", NULL, scratch);
-    if (f->pck_certs && sk_X509_num(f->pck_certs) >= 2) {
-        dcap_chain_verify_untimed(&f->trust, f->pck_certs, &f->pck_path);
-        f->pck_ext_ok = f->pck_path.ok && dcap_pck_ext_parse(sk_X509_value(f->pck_certs, 0), &f->pck_ext, &e) == 0;
+        return rc;
+    certs = dcap_pem_chain(NULL, pem, len, "prepare", NULL, scratch);
+    rc = certs ? 0 : GTEE_EFORMAT;
+    if (certs && sk_X509_num(certs) >= 2) {
+        dcap_chain_verify_untimed(&f->trust, certs, &path);
+        if (path.ok && dcap_pck_ext_parse(sk_X509_value(certs, 0), &ext, &e) != 0)
+            path.ok = false;
     }
-    if (!f->pck_ext_ok || !copy(&f->pck_pem, pem, len))
-        f->pck_path.ok = false;
+    /* Only a chain that passed is kept (with the decoded attestation key: every quote's
+     * signature is still checked with it). */
+    if (path.ok && dcap_pck_key(pem, len, key) == 0) {
+        att = dcap_ecdsa_pkey_raw(att_key);
+        dcap_pck_cache_put(f->pck, key, pem, len, certs, &path, &ext, att_key, att);
+        EVP_PKEY_free(att);
+    }
+    sk_X509_pop_free(certs, X509_free);
     free(scratch);
     ERR_clear_error();
-    return 0;
+    return rc;
+}
+
+struct dcap_pck_cache *dcap_fast_pck_cache(const struct dcap_fast *f)
+{
+    return f ? f->pck : NULL;
 }
 
 const struct dcap_fast *dcap_fast_match(const struct gtee_collateral *col, const struct gtee_anchors *a)
@@ -234,16 +260,14 @@ bool dcap_fast_window_ok(const struct dcap_fast *f, const struct dcap_path *path
     return true;
 }
 
-const struct dcap_path *dcap_fast_pck(const struct dcap_fast *f, const uint8_t *pem, size_t len,
-                                      STACK_OF(X509) **chain, const struct pck_ext **ext)
+bool dcap_fast_fill_ok(const struct dcap_fast *f, const struct dcap_path *path, int64_t at)
 {
-    if (!f || !f->pck_path.ok || !equal(&f->pck_pem, pem, len))
-        return NULL;
-    *chain = X509_chain_up_ref(f->pck_certs);
-    if (!*chain)
-        return NULL;
-    *ext = &f->pck_ext;
-    return &f->pck_path;
+    if (f->n_anchor < 0 || !dcap_fast_window_ok(f, path, at))
+        return false;
+    for (int i = 0; i < f->n_anchor; i++)
+        if (!(f->anchor_nb[i] < at && at < f->anchor_na[i]))
+            return false;
+    return true;
 }
 
 const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, const struct gtee_blob *doc,
@@ -259,11 +283,4 @@ const struct dcap_path *dcap_fast_doc(const struct dcap_fast *f, bool tcb_info, 
     *off = d->off;
     *len = d->len;
     return &d->path;
-}
-
-EVP_PKEY *dcap_fast_att_key(const struct dcap_fast *f, const uint8_t att_key[64])
-{
-    if (!f || !f->att_pkey || memcmp(f->att_key, att_key, DCAP_ATT_KEY_LEN) != 0)
-        return NULL;
-    return f->att_pkey;
 }

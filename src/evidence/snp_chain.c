@@ -2,6 +2,7 @@
  * OpenSSL's X509_STORE at a caller-given time, where the only trust anchor is the pinned
  * ARK of the product line (AMD document 57230, "Certificate Chain"). */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -122,8 +123,33 @@ static void chain_failure(X509_STORE_CTX *ctx, enum gtee_snp_product p, bool vle
                        gtee_snp_product_name(p), depth, who[d], X509_verify_cert_error_string(e));
 }
 
-int snp_chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem,
-                     time_t at, struct gtee_snp_result *res)
+/* Records the built path's validity windows (leaf first); false if a time does not
+ * convert or the path is too long: the result is then not kept. */
+static bool record_path(X509_STORE_CTX *ctx, struct snp_path *path)
+{
+    STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+    struct tm tm;
+
+    path->n = built ? sk_X509_num(built) : 0;
+    if (path->n < 1 || path->n > SNP_PATH_MAX)
+        return false;
+    for (int i = 0; i < path->n; i++) {
+        X509 *x = sk_X509_value(built, i);
+
+        if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+            return false;
+        path->not_before[i] = (int64_t)timegm(&tm);
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+            return false;
+        path->not_after[i] = (int64_t)timegm(&tm);
+    }
+    return true;
+}
+
+/* path NULL: at the caller's time. path set: without a time (X509_V_FLAG_NO_CHECK_TIME:
+ * every check but the certificates' windows), which are recorded in *path instead. */
+static int chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem, time_t at,
+                        struct snp_path *path, struct gtee_snp_result *res)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -152,14 +178,21 @@ int snp_chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char 
         rc = snp_reason_add(res, GTEE_ECRYPTO, "snp.internal", "cannot set up chain verification");
         goto out;
     }
-    /* Verify at the caller's time, and check the ARK's own self-signature too. */
-    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
-    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
-                                X509_V_FLAG_USE_CHECK_TIME | X509_V_FLAG_CHECK_SS_SIGNATURE);
+    /* Verify at the caller's time (or without one), and check the ARK's own self-signature too. */
+    if (path) {
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
+                                    X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_CHECK_SS_SIGNATURE);
+    } else {
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
+                                    X509_V_FLAG_USE_CHECK_TIME | X509_V_FLAG_CHECK_SS_SIGNATURE);
+    }
     if (X509_verify_cert(ctx) != 1) {
         chain_failure(ctx, p, vlek, res);
         goto out;
     }
+    if (path)
+        path->ok = record_path(ctx, path);
     rc = 0;
 out:
     X509_STORE_CTX_free(ctx);
@@ -169,4 +202,17 @@ out:
     X509_free(ask);
     ERR_clear_error(); /* failures are reported as reasons, not left in OpenSSL's queue */
     return rc;
+}
+
+int snp_chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem,
+                     time_t at, struct gtee_snp_result *res)
+{
+    return chain_verify(leaf, p, vlek, bundle_pem, at, NULL, res);
+}
+
+int snp_chain_verify_untimed(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem,
+                             struct snp_path *path, struct gtee_snp_result *res)
+{
+    memset(path, 0, sizeof(*path));
+    return chain_verify(leaf, p, vlek, bundle_pem, 0, path, res);
 }

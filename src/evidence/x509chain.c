@@ -274,7 +274,11 @@ static bool chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char
     if (simulated && t->sim_root && built &&
         X509_cmp(sk_X509_value(built, sk_X509_num(built) - 1), t->sim_root) == 0)
         *simulated = true;
-    ok = !path || record_path(built, path);
+    /* The chain verified; whether its windows could be recorded only decides whether the
+     * result may be kept, never the verdict. */
+    if (path)
+        path->ok = record_path(built, path);
+    ok = true;
     goto done;
 fail:
     snprintf(code, sizeof(code), "%s.invalid", what);
@@ -295,14 +299,32 @@ bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *
 void dcap_chain_verify_untimed(struct dcap_trust *t, STACK_OF(X509) *chain, struct dcap_path *path)
 {
     struct gtee_verdict *scratch = calloc(1, sizeof(*scratch));
-    bool sim = false;
+    bool sim = false, ok;
 
     memset(path, 0, sizeof(*path));
     if (!scratch)
         return;
     t->untimed = true;
-    path->ok = chain_verify(t, chain, "prepare", NULL, &sim, scratch, path) && scratch->n_reasons == 0;
+    ok = chain_verify(t, chain, "prepare", NULL, &sim, scratch, path) && scratch->n_reasons == 0;
     t->untimed = false;
+    path->ok = ok && path->ok;
     path->simulated = sim;
     free(scratch);
+}
+
+/* A success at time `at` ran every check of the untimed verification (X509_V_FLAG_NO_CHECK_TIME
+ * only removes the certificate and CRL window checks) and found every window open at `at`, so
+ * its recorded path is what dcap_chain_verify_untimed would have recorded for these bytes. */
+bool dcap_chain_verify_path(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
+                            const char *const *names, bool *simulated, struct gtee_verdict *v,
+                            struct dcap_path *path)
+{
+    size_t before = v->n_reasons;
+    bool ok;
+
+    memset(path, 0, sizeof(*path));
+    ok = chain_verify(t, chain, what, names, simulated, v, path);
+    path->ok = ok && path->ok && v->n_reasons == before && !v->reasons_truncated;
+    path->simulated = ok && *simulated;
+    return ok;
 }

@@ -1,245 +1,250 @@
-/* Backward passes of the convolutional family on NCHW (NCW as height 1): Conv (dW from
- * im2col columns, dX by col2im of W^T dY, both through sgemm), MaxPool (the gradient goes
- * to the first maximum of each window, the one the forward pass keeps), AveragePool and
- * GlobalAveragePool (BatchNormalization is in grad_bn.c). The window geometry is re-read from the same
- * attributes ops_conv.c checked; the output size comes from the output tensor. */
+/* Backward passes of Conv (NCHW, NCW as height 1) and GlobalAveragePool (the pools are in
+ * grad_pool.c, BatchNormalization in grad_bn.c). Conv works per image, as its forward pass
+ * does: the image's im2col columns (rebuilt from x with contiguous row copies),
+ * dW += dY cols^T and dcols = W^T dY as two small sgemm, then col2im adds dcols back by
+ * rows. Per-image products are as fast as one product over the batch's columns side by
+ * side (bench/bench_sgemm.c: OpenBLAS's small-matrix kernels) while the columns stay in
+ * cache. With several threads the images are split in fixed pieces; each piece sums dW in
+ * its own buffer and the pieces are added in order, so the result depends on the thread
+ * count only. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ml/fastmath.h"
+#include "ml/geom.h"
 #include "ml/grad.h"
 
-struct win {
-    int64_t in[2], k[2], s[2], d[2], pb[2], pe[2], out[2];
+/* Output columns oj whose tap at kernel offset off (kj * dil - pad) lies inside a row of
+ * length in: [lo, hi), with 0 <= oj * s + off < in. */
+static void inside_cols(int64_t off, int64_t s, int64_t in, int64_t ow, int64_t *lo, int64_t *hi)
+{
+    int64_t l = off >= 0 ? 0 : (-off + s - 1) / s, h = in - off <= 0 ? 0 : (in - off - 1) / s + 1;
+
+    l = l > ow ? ow : l;
+    h = h > ow ? ow : h < l ? l : h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Copies and zero fills of short rows (a few to a few dozen floats) without a library
+ * call each: 8-float vector moves (GCC/clang vector extension, unaligned, may alias the
+ * floats), the last one overlapping the one before. */
+typedef float f8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+static inline void copy_short(float *dst, const float *src, int64_t n)
+{
+    int64_t j = 0;
+
+    if (n >= 8) {
+        for (; j + 8 <= n; j += 8)
+            *(f8 *)(dst + j) = *(const f8 *)(src + j);
+        if (j < n)
+            *(f8 *)(dst + n - 8) = *(const f8 *)(src + n - 8);
+        return;
+    }
+    for (; j < n; j++)
+        dst[j] = src[j];
+}
+
+static inline void zero_short(float *dst, int64_t n)
+{
+    const f8 zero = { 0 };
+    int64_t j = 0;
+
+    if (n >= 8) {
+        for (; j + 8 <= n; j += 8)
+            *(f8 *)(dst + j) = zero;
+        if (j < n)
+            *(f8 *)(dst + n - 8) = zero;
+        return;
+    }
+    for (; j < n; j++)
+        dst[j] = 0.0f;
+}
+
+/* cols[(ch, ki, kj), (oi, oj)] = x[ch, oi*s0 - pb0 + ki*d0, oj*s1 - pb1 + kj*d1], 0 in the
+ * padding (ONNX Conv); rows of sp = out0 * out1 values. */
+ML_HOT static void im2col(const float *x, int64_t c, const struct geom *g, float *cols)
+{
+    int64_t ow = g->out[1], s1 = g->stride[1];
+
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t ki = 0; ki < g->k[0]; ki++)
+            for (int64_t kj = 0; kj < g->k[1]; kj++) {
+                int64_t off = kj * g->dil[1] - g->pb[1], lo, hi;
+                float *row = cols + ((ch * g->k[0] + ki) * g->k[1] + kj) * g->out[0] * ow;
+
+                inside_cols(off, s1, g->in[1], ow, &lo, &hi);
+                for (int64_t oi = 0; oi < g->out[0]; oi++) {
+                    int64_t ii = oi * g->stride[0] - g->pb[0] + ki * g->dil[0];
+                    float *dst = row + oi * ow;
+                    const float *src = x + (ch * g->in[0] + ii) * g->in[1] + off;
+
+                    if (ii < 0 || ii >= g->in[0]) {
+                        zero_short(dst, ow);
+                        continue;
+                    }
+                    if (lo)
+                        zero_short(dst, lo);
+                    if (s1 == 1)
+                        copy_short(dst + lo, src + lo, hi - lo);
+                    else
+                        for (int64_t oj = lo; oj < hi; oj++)
+                            dst[oj] = src[oj * s1];
+                    if (hi < ow)
+                        zero_short(dst + hi, ow - hi);
+                }
+            }
+}
+
+/* The adjoint of im2col: each column entry is added to the input element it was read from
+ * (overlapping windows add up); padding entries are dropped. */
+ML_HOT static void col2im(const float *cols, int64_t c, const struct geom *g, float *dx)
+{
+    int64_t ow = g->out[1], s1 = g->stride[1];
+
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t ki = 0; ki < g->k[0]; ki++)
+            for (int64_t kj = 0; kj < g->k[1]; kj++) {
+                int64_t off = kj * g->dil[1] - g->pb[1], lo, hi;
+                const float *row = cols + ((ch * g->k[0] + ki) * g->k[1] + kj) * g->out[0] * ow;
+
+                inside_cols(off, s1, g->in[1], ow, &lo, &hi);
+                for (int64_t oi = 0; oi < g->out[0]; oi++) {
+                    int64_t ii = oi * g->stride[0] - g->pb[0] + ki * g->dil[0];
+                    const float *src = row + oi * ow;
+                    float *dst = dx + (ch * g->in[0] + ii) * g->in[1] + off;
+
+                    if (ii < 0 || ii >= g->in[0])
+                        continue;
+                    if (s1 == 1)
+                        for (int64_t oj = lo; oj < hi; oj++)
+                            dst[oj] += src[oj];
+                    else
+                        for (int64_t oj = lo; oj < hi; oj++)
+                            dst[oj * s1] += src[oj];
+                }
+            }
+}
+
+/* Sum of n floats in 16 interleaved partial sums added in a fixed order at the end (the
+ * compiler vectorizes the lanes; the order, and so the result, never changes). */
+ML_HOT static float sum_lanes(const float *v, int64_t n)
+{
+    float lane[16] = { 0 }, acc = 0.0f;
+    int64_t i = 0;
+
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++)
+            lane[j] += v[i + j];
+    for (; i < n; i++)
+        lane[i & 15] += v[i];
+    for (int j = 0; j < 16; j++)
+        acc += lane[j];
+    return acc;
+}
+
+struct conv_bwd {
+    struct geom g;
+    int64_t group, cg, m, mg, kk, sp, insz;
+    bool direct;            /* 1x1 kernel, stride 1, no padding: x is its own column matrix */
+    const float *x, *w, *dy;
+    float *dx, *dw;         /* NULL: not wanted */
+    float *work;            /* per piece: cols, dcols [kk, sp]; with several pieces also a dW [m, kk] */
+    size_t piece_floats;
 };
 
-static int ints_attr(struct ml_kernel *k, const char *name, int n, int64_t dflt, int64_t *dst)
+static void conv_bwd_images(void *arg, size_t piece, size_t lo, size_t hi)
 {
-    const int64_t *v;
-    size_t cnt;
-    int rc = ml_attr_ints(k, name, &v, &cnt);
+    const struct conv_bwd *b = arg;
+    float *cols = b->work + piece * b->piece_floats, *dcols = cols + b->kk * b->sp;
+    float *dw = piece == 0 ? b->dw : dcols + b->kk * b->sp; /* piece 0 adds into dW itself */
+    int mg = (int)b->mg, kk = (int)b->kk, sp = (int)b->sp;
 
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < n; i++)
-        dst[i] = v && cnt == (size_t)n ? v[i] : dflt;
-    return 0;
-}
+    for (size_t i = lo; i < hi; i++)
+        for (int64_t gi = 0; gi < b->group; gi++) {
+            const float *xg = b->x + ((int64_t)i * b->group + gi) * b->cg * b->insz;
+            const float *dyg = b->dy + ((int64_t)i * b->m + gi * b->mg) * b->sp, *wg = b->w + gi * b->mg * b->kk;
+            float *dxg = b->dx ? b->dx + ((int64_t)i * b->group + gi) * b->cg * b->insz : NULL;
 
-/* ks: kernel sizes (Conv: from W) or NULL (pools: kernel_shape). */
-static int win_of(struct ml_kernel *k, const int64_t *ks, struct win *w)
-{
-    const struct gtee_ml_tensor *x = k->in[0], *y = k->out[0];
-    int n = x->rank - 2, rc;
-    int64_t ksz[2] = { 1, 1 }, st[2], dl[2], pads[4];
-    const char *ap;
-
-    if (n < 1 || n > 2)
-        return ml_fail(k, GTEE_EUNSUPPORTED, "backward: only 1-D and 2-D spatial inputs");
-    if ((!ks && (rc = ints_attr(k, "kernel_shape", n, 1, ksz)) < 0) || (rc = ints_attr(k, "strides", n, 1, st)) < 0 ||
-        (rc = ints_attr(k, "dilations", n, 1, dl)) < 0 || (rc = ints_attr(k, "pads", 2 * n, 0, pads)) < 0 ||
-        (rc = ml_attr_string(k, "auto_pad", "NOTSET", &ap)) < 0)
-        return rc;
-    for (int i = 0; i < 2; i++) {
-        int s = i - (2 - n);
-        w->in[i] = s >= 0 ? x->dim[2 + s] : 1;
-        w->out[i] = s >= 0 ? y->dim[2 + s] : 1;
-        w->k[i] = s >= 0 ? (ks ? ks[s] : ksz[s]) : 1;
-        w->s[i] = s >= 0 ? st[s] : 1;
-        w->d[i] = s >= 0 ? dl[s] : 1;
-        w->pb[i] = s >= 0 ? pads[s] : 0;
-        w->pe[i] = s >= 0 ? pads[s + n] : 0;
-        if (s >= 0 && !strcmp(ap, "VALID"))
-            w->pb[i] = w->pe[i] = 0;
-        if (s >= 0 && (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER"))) {
-            int64_t total = (w->out[i] - 1) * w->s[i] + (w->k[i] - 1) * w->d[i] + 1 - w->in[i];
-            total = total < 0 ? 0 : total;
-            w->pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
-            w->pe[i] = total - w->pb[i];
+            if (b->dw) { /* dW_g [mg, kk] += dY_g [mg, sp] cols^T */
+                const float *c = xg;
+                if (!b->direct) {
+                    im2col(xg, b->cg, &b->g, cols);
+                    c = cols;
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mg, kk, sp, 1.0f, dyg, sp, c, sp, 1.0f,
+                            dw + gi * b->mg * b->kk, kk);
+            }
+            if (!dxg)
+                continue;
+            if (b->direct) { /* dX_g [kk, sp] += W_g^T dY_g */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, sp, mg, 1.0f, wg, kk, dyg, sp, 1.0f, dxg,
+                            sp);
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, sp, mg, 1.0f, wg, kk, dyg, sp, 0.0f, dcols, sp);
+            col2im(dcols, b->cg, &b->g, dxg);
         }
-    }
-    return 0;
 }
 
-/* Position of tap t of output o along axis a in the input, or -1 in the padding. */
-static inline int64_t tap(const struct win *w, int a, int64_t o, int64_t t)
-{
-    int64_t p = o * w->s[a] - w->pb[a] + t * w->d[a];
-    return p >= 0 && p < w->in[a] ? p : -1;
-}
-
-/* cols row r starts at cols + r * ld (ld >= out[0] * out[1]: several samples side by side). */
-static void im2col(const float *x, int64_t c, const struct win *w, float *cols, int64_t ld)
-{
-
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t ki = 0; ki < w->k[0]; ki++)
-            for (int64_t kj = 0; kj < w->k[1]; kj++) {
-                float *row = cols + ((ch * w->k[0] + ki) * w->k[1] + kj) * ld;
-                for (int64_t oi = 0; oi < w->out[0]; oi++) {
-                    int64_t ii = tap(w, 0, oi, ki);
-                    for (int64_t oj = 0; oj < w->out[1]; oj++) {
-                        int64_t jj = tap(w, 1, oj, kj);
-                        row[oi * w->out[1] + oj] = ii >= 0 && jj >= 0 ? x[(ch * w->in[0] + ii) * w->in[1] + jj] : 0.0f;
-                    }
-                }
-            }
-}
-
-/* The adjoint of im2col: dx += the columns' entries at the positions they were read from. */
-static void col2im(const float *cols, int64_t c, const struct win *w, float *dx, int64_t ld)
-{
-
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t ki = 0; ki < w->k[0]; ki++)
-            for (int64_t kj = 0; kj < w->k[1]; kj++) {
-                const float *row = cols + ((ch * w->k[0] + ki) * w->k[1] + kj) * ld;
-                for (int64_t oi = 0; oi < w->out[0]; oi++) {
-                    int64_t ii = tap(w, 0, oi, ki);
-                    if (ii < 0)
-                        continue;
-                    for (int64_t oj = 0; oj < w->out[1]; oj++) {
-                        int64_t jj = tap(w, 1, oj, kj);
-                        if (jj >= 0)
-                            dx[(ch * w->in[0] + ii) * w->in[1] + jj] += row[oi * w->out[1] + oj];
-                    }
-                }
-            }
-}
+/* Pieces worth a thread each: every piece needs at least this many multiply-adds. */
+#define CONV_BWD_PAR_MIN_MACS (1u << 20)
 
 int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
 {
     const struct gtee_ml_tensor *x = k->in[0], *wt = k->in[1];
-    const float *dy = dout[0]->data, *W = wt->data;
-    int64_t ks[2] = { 1, 1 }, group;
-    struct win w;
-    float *cols = NULL, *dcols = NULL;
+    struct conv_bwd b = { 0 };
+    int64_t ks[2] = { 1, 1 }, n = x->dim[0];
+    uint64_t macs, product;
+    size_t pieces = 1;
     int rc;
 
     for (int s = 0; s < wt->rank - 2; s++)
         ks[s] = wt->dim[2 + s];
-    if ((rc = ml_attr_int(k, "group", 1, &group)) < 0 || (rc = win_of(k, ks, &w)) < 0)
+    if ((rc = ml_attr_int(k, "group", 1, &b.group)) < 0 || (rc = ml_geom(k, x, ks, false, &b.g)) < 0)
         return rc;
-    int64_t n = x->dim[0], cg = wt->dim[1], m = wt->dim[0], mg = m / group;
-    int64_t kk = cg * w.k[0] * w.k[1], sp = w.out[0] * w.out[1], insz = w.in[0] * w.in[1];
-
-    if (k->n_in > 2 && k->in[2] && din[2]) /* dB[o] = sum over samples and positions of dY */
+    b.g.out[0] = k->out[0]->rank == 4 ? k->out[0]->dim[2] : 1; /* as the forward pass made it */
+    b.g.out[1] = k->out[0]->dim[k->out[0]->rank - 1];
+    b.cg = wt->dim[1];
+    b.m = wt->dim[0];
+    b.mg = b.m / b.group;
+    b.kk = b.cg * b.g.k[0] * b.g.k[1];
+    b.sp = b.g.out[0] * b.g.out[1];
+    b.insz = b.g.in[0] * b.g.in[1];
+    b.x = x->data;
+    b.w = wt->data;
+    b.dy = dout[0]->data;
+    b.dx = din[0] ? din[0]->data : NULL;
+    b.dw = din[1] ? din[1]->data : NULL;
+    b.direct = b.g.k[0] == 1 && b.g.k[1] == 1 && b.g.stride[0] == 1 && b.g.stride[1] == 1 && !b.g.pb[0] &&
+               !b.g.pb[1] && !b.g.pe[0] && !b.g.pe[1];
+    if (k->n_in > 2 && k->in[2] && din[2]) /* dB[o] = sum over images and positions of dY */
         for (int64_t i = 0; i < n; i++)
-            for (int64_t o = 0; o < m; o++) {
-                float acc = 0.0f;
-                for (int64_t s = 0; s < sp; s++)
-                    acc += dy[(i * m + o) * sp + s];
-                ((float *)din[2]->data)[o] += acc;
-            }
-    if ((!din[0] && !din[1]) || !sp || !kk || !mg || !n)
+            for (int64_t o = 0; o < b.m; o++)
+                ((float *)din[2]->data)[o] += sum_lanes(b.dy + (i * b.m + o) * b.sp, b.sp);
+    if ((!b.dx && !b.dw) || !b.sp || !b.kk || !b.mg || !n)
         return 0;
-    /* Samples are taken in chunks side by side, so that each product is one large sgemm:
-     * cols [kk, chunk * sp], dY_g as [mg, chunk * sp]. The chunk depends on the shapes
-     * only, so the summation order (and the result) is the same on every run. */
-    int64_t chunk = (int64_t)(((size_t)1 << 22) / (size_t)(kk * sp));
-    chunk = chunk < 1 ? 1 : chunk > n ? n : chunk;
-    size_t cap = (size_t)(kk * sp * chunk);
-    float *dyt = malloc((size_t)(mg * sp * chunk) * sizeof(float) + 1);
-    cols = malloc(cap * sizeof(float) + 1);
-    dcols = malloc(cap * sizeof(float) + 1);
-    if (!cols || !dcols || !dyt) {
-        free(cols);
-        free(dcols);
-        free(dyt);
-        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for %zu columns", cap);
+    product = (uint64_t)b.mg * (uint64_t)b.kk * (uint64_t)b.sp; /* multiply-adds of one product */
+    macs = product * (uint64_t)b.group * ((b.dx != NULL) + (b.dw != NULL)); /* of one image */
+    if (k->threads > 1)
+        for (pieces = (size_t)k->threads < (size_t)n ? (size_t)k->threads : (size_t)n;
+             pieces > 1 && macs * (uint64_t)n / pieces < CONV_BWD_PAR_MIN_MACS; pieces--)
+            ;
+    b.piece_floats = (size_t)(2 * b.kk * b.sp + (pieces > 1 ? b.m * b.kk : 0));
+    b.work = calloc(pieces * b.piece_floats + 1, sizeof(float)); /* zeroed: the pieces' dW partials */
+    if (!b.work)
+        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for %zu column values", pieces * b.piece_floats);
+    ml_blas_threads(pieces > 1 ? 1 : k->threads, product); /* set before the pieces start */
+    ml_parallel_pieces((int)pieces, (size_t)n, 1, conv_bwd_images, &b);
+    for (size_t p = 1; p < pieces && b.dw; p++) { /* the pieces' dW, added in piece order */
+        const float *part = b.work + p * b.piece_floats + 2 * b.kk * b.sp;
+        for (int64_t i = 0; i < b.m * b.kk; i++)
+            b.dw[i] += part[i];
     }
-    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
-        int64_t cnt = n - i0 < chunk ? n - i0 : chunk, ld = cnt * sp;
-        for (int64_t gi = 0; gi < group; gi++) {
-            for (int64_t i = 0; i < cnt; i++)
-                for (int64_t o = 0; o < mg; o++)
-                    memcpy(dyt + o * ld + i * sp, dy + ((i0 + i) * m + gi * mg + o) * sp, (size_t)sp * sizeof(float));
-            if (din[1]) { /* dW_g += dY_g cols^T */
-                for (int64_t i = 0; i < cnt; i++)
-                    im2col((const float *)x->data + ((i0 + i) * group + gi) * cg * insz, cg, &w, cols + i * sp, ld);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mg, (int)kk, (int)ld, 1.0f, dyt, (int)ld,
-                            cols, (int)ld, 1.0f, (float *)din[1]->data + gi * mg * kk, (int)kk);
-            }
-            if (din[0]) { /* dcols = W_g^T dY_g, scattered back */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)ld, (int)mg, 1.0f, W + gi * mg * kk,
-                            (int)kk, dyt, (int)ld, 0.0f, dcols, (int)ld);
-                for (int64_t i = 0; i < cnt; i++)
-                    col2im(dcols + i * sp, cg, &w, (float *)din[0]->data + ((i0 + i) * group + gi) * cg * insz, ld);
-            }
-        }
-    }
-    free(cols);
-    free(dcols);
-    free(dyt);
-    return 0;
-}
-
-/* Taps of a window along one axis that lie in [0, n) when it starts at start. */
-static int64_t inside(int64_t start, int64_t kk, int64_t d, int64_t n)
-{
-    int64_t c = 0;
-
-    for (int64_t t = 0; t < kk; t++)
-        c += start + t * d >= 0 && start + t * d < n;
-    return c;
-}
-
-int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
-{
-    const struct gtee_ml_tensor *x = k->in[0];
-    bool maxp = !strcmp(k->node->op_type, "MaxPool");
-    const float *dy = dout[0]->data, *X = x->data;
-    int64_t incl = 0;
-    struct win w;
-    int rc;
-
-    if (!din[0])
-        return 0;
-    if ((rc = win_of(k, NULL, &w)) < 0 || (rc = ml_attr_int(k, "count_include_pad", 0, &incl)) < 0)
-        return rc;
-    int64_t planes = x->dim[0] * x->dim[1], insz = w.in[0] * w.in[1], osz = w.out[0] * w.out[1];
-    for (int64_t p = 0; p < planes; p++) {
-        const float *xp = X + p * insz;
-        float *dx = (float *)din[0]->data + p * insz;
-        for (int64_t oi = 0; oi < w.out[0]; oi++)
-            for (int64_t oj = 0; oj < w.out[1]; oj++) {
-                float g = dy[p * osz + oi * w.out[1] + oj], best = -INFINITY;
-                int64_t at = -1, cnt;
-                if (maxp) {
-                    for (int64_t ki = 0; ki < w.k[0]; ki++) {
-                        int64_t ii = tap(&w, 0, oi, ki);
-                        for (int64_t kj = 0; kj < w.k[1] && ii >= 0; kj++) {
-                            int64_t jj = tap(&w, 1, oj, kj);
-                            if (jj >= 0 && (at < 0 || xp[ii * w.in[1] + jj] > best)) {
-                                best = xp[ii * w.in[1] + jj];
-                                at = ii * w.in[1] + jj;
-                            }
-                        }
-                    }
-                    if (at >= 0)
-                        dx[at] += g;
-                    continue;
-                }
-                if (incl)
-                    cnt = inside(oi * w.s[0], w.k[0], w.d[0], w.in[0] + w.pb[0] + w.pe[0]) *
-                          inside(oj * w.s[1], w.k[1], w.d[1], w.in[1] + w.pb[1] + w.pe[1]);
-                else
-                    cnt = inside(oi * w.s[0] - w.pb[0], w.k[0], w.d[0], w.in[0]) *
-                          inside(oj * w.s[1] - w.pb[1], w.k[1], w.d[1], w.in[1]);
-                if (!cnt)
-                    continue;
-                g /= (float)cnt;
-                for (int64_t ki = 0; ki < w.k[0]; ki++) {
-                    int64_t ii = tap(&w, 0, oi, ki);
-                    for (int64_t kj = 0; kj < w.k[1] && ii >= 0; kj++) {
-                        int64_t jj = tap(&w, 1, oj, kj);
-                        if (jj >= 0)
-                            dx[ii * w.in[1] + jj] += g;
-                    }
-                }
-            }
-    }
+    free(b.work);
     return 0;
 }
 

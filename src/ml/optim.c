@@ -2,11 +2,13 @@
  * run can be compared with PyTorch's: SGD with momentum, dampening, Nesterov and L2
  * weight decay; Adam with bias correction and L2 weight decay, or decoupled (AdamW). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/guard.h"
 #include "gtee/ml_train.h"
+#include "ml/fastmath.h"
 
 int gtee_ml_optim_state_init(struct gtee_ml_optim_state *st, size_t n, int adam, struct gtee_err *err)
 {
@@ -47,6 +49,37 @@ static int check_args(const float *params, const float *grads, size_t n, const s
     return 0;
 }
 
+/* The per-element loops below are branch-free, with the settings hoisted out, so the
+ * compiler vectorizes them; each element still goes through the same float operations, in
+ * the same order, as torch.optim's update (a weight decay of 0 adds 0 * p, which leaves a
+ * finite g unchanged). */
+
+/* torch.optim.SGD with momentum: b = mu_b b + damp g (on the first step mu_b = 0 and
+ * damp = 1: the buffer starts at the undampened gradient); g = nesterov ? g + mu b : b. */
+ML_HOT static void sgd_momentum(float *p, const float *grads, float *b, size_t n, float lr, float wd, float mu,
+                                float mu_b, float damp, bool nesterov)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i] + wd * p[i];
+
+        b[i] = mu_b * b[i] + damp * g;
+        p[i] -= lr * (nesterov ? g + mu * b[i] : b[i]);
+    }
+}
+
+/* Adam / AdamW: p *= decay (AdamW), g += l2 p (Adam), then the moments and the step. */
+ML_HOT static void adam(float *p, const float *grads, float *m, float *v, size_t n, float b1, float b2, float l2,
+                        float decay, float step_size, float bc2_sqrt, float eps)
+{
+    for (size_t i = 0; i < n; i++) {
+        float pi = p[i] * decay, g = grads[i] + l2 * p[i];
+
+        m[i] = m[i] * b1 + (1 - b1) * g;
+        v[i] = v[i] * b2 + (1 - b2) * g * g;
+        p[i] = pi - step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+}
+
 int gtee_ml_sgd_step(float *params, const float *grads, size_t n, struct gtee_ml_optim_state *st,
                      const struct gtee_ml_sgd *h, struct gtee_err *err)
 {
@@ -57,18 +90,12 @@ int gtee_ml_sgd_step(float *params, const float *grads, size_t n, struct gtee_ml
            "optim: SGD settings must be finite and not negative");
     ENSURE(!h->nesterov || (h->momentum > 0 && h->dampening == 0), err, GTEE_EINVAL,
            "optim: Nesterov momentum needs momentum > 0 and dampening 0");
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
-
-        if (h->weight_decay != 0)
-            g += h->weight_decay * params[i];
-        if (h->momentum != 0) {
-            /* torch.optim.SGD starts the buffer at the first gradient, undampened */
-            st->m[i] = st->step == 0 ? g : h->momentum * st->m[i] + (1 - h->dampening) * g;
-            g = h->nesterov ? g + h->momentum * st->m[i] : st->m[i];
-        }
-        params[i] -= h->lr * g;
-    }
+    if (h->momentum != 0)
+        sgd_momentum(params, grads, st->m, n, h->lr, h->weight_decay, h->momentum,
+                     st->step == 0 ? 0.0f : h->momentum, st->step == 0 ? 1.0f : 1 - h->dampening, h->nesterov);
+    else
+        for (size_t i = 0; i < n; i++)
+            params[i] -= h->lr * (grads[i] + h->weight_decay * params[i]);
     st->step++;
     rc = 0;
 out:
@@ -92,18 +119,8 @@ int gtee_ml_adam_step(float *params, const float *grads, size_t n, struct gtee_m
     bc2_sqrt = sqrt(1.0 - pow(h->beta2, (double)st->step));
     step_size = (float)(h->lr / bc1);
     decay = h->decoupled ? 1.0f - h->lr * h->weight_decay : 1.0f;
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i], denom;
-
-        if (h->decoupled)
-            params[i] *= decay;
-        else if (h->weight_decay != 0)
-            g += h->weight_decay * params[i];
-        st->m[i] = st->m[i] * h->beta1 + (1 - h->beta1) * g;
-        st->v[i] = st->v[i] * h->beta2 + (1 - h->beta2) * g * g;
-        denom = sqrtf(st->v[i]) / (float)bc2_sqrt + h->eps;
-        params[i] -= step_size * st->m[i] / denom;
-    }
+    adam(params, grads, st->m, st->v, n, h->beta1, h->beta2, h->decoupled ? 0.0f : h->weight_decay, decay, step_size,
+         (float)bc2_sqrt, h->eps);
     rc = 0;
 out:
     return rc;

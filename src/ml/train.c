@@ -3,7 +3,6 @@
  * (the backward pass reads them all); a gradient buffer exists for each value on a path
  * from a parameter to output 0. A step runs the forward nodes, the loss, then the nodes'
  * backward passes in reverse order (docs/ml-training.md). */
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,7 +319,6 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
     for (size_t v = 0; v < m->n_values; v++) /* reshapes of the input read its buffer (arena.c) */
         if (p->view[v] >= 0)
             p->vals[v].data = p->vals[p->view[v]].data;
-    openblas_set_num_threads(tr->opt.threads);
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_kernel k;
         ml_plan_kernel(m, p, i, &k);

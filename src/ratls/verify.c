@@ -1,6 +1,7 @@
 /* The client's (or a mutually attesting server's) check of a peer certificate: parse the
- * extensions, verify the evidence against collateral and anchors, check that its report
- * data commits to this certificate's key and the Enclave key, apply the policy. The first
+ * extensions, then one call of the evidence library (gtee_evidence_verify_bound) verifies the
+ * evidence against collateral and anchors, checks that its report data commits to this
+ * certificate's key, the Enclave key and the nonce, and applies the policy. The first
  * failure is named precisely: cert, evidence check, binding, or policy rule. */
 #include <stdio.h>
 #include <string.h>
@@ -52,20 +53,38 @@ static int reason_reject(struct gtee_ratls_peer *peer, enum gtee_ratls_failure f
     return reject(peer, f, err, why);
 }
 
-/* Evidence verification and policy, then the classification of the verdict. expected_rd is
- * the report data the binding demands. */
-static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type tee, const uint8_t expected_rd[64],
+/* The first reason whose code starts with prefix, or NULL. */
+static const struct gtee_reason *reason_with(const struct gtee_verdict *v, const char *prefix)
+{
+    for (size_t i = 0; i < v->n_reasons && i < GTEE_REASON_MAX; i++)
+        if (strncmp(v->reasons[i].code, prefix, strlen(prefix)) == 0)
+            return &v->reasons[i];
+    return NULL;
+}
+
+/* Evidence verification, binding and policy in one call (gtee_evidence_verify_bound, the
+ * library's one binding path), then the classification of the verdict. The binding demanded:
+ * report data = SHA-256(tag, enclave_pub, channel_pub) || nonce (zeros in the certificate). */
+static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type tee, const uint8_t *nonce,
                           const struct gtee_ratls_verify *vfy, struct gtee_ratls_peer *peer, struct gtee_err *err)
 {
     const struct gtee_collateral *col = tee == GTEE_TEE_TDX ? vfy->tdx_col : vfy->sgx_col;
     int64_t at = vfy->at ? vfy->at : (int64_t)time(NULL);
+    struct gtee_binding_expect x;
+    const struct gtee_reason *r;
     struct gtee_err e = {0};
+    char why[GTEE_ERR_MSG_MAX];
     int rc;
 
-    rc = gtee_evidence_verify(ev, ev_len, col, vfy->anchors, vfy->policy, at, &peer->verdict, &e);
+    memset(&x, 0, sizeof(x));
+    x.has_keys = true;
+    memcpy(x.enclave_pub, peer->enclave_pub, sizeof(x.enclave_pub));
+    memcpy(x.channel_pub, peer->channel_pub, sizeof(x.channel_pub));
+    x.has_nonce = true;
+    if (nonce)
+        memcpy(x.nonce, nonce, sizeof(x.nonce));
+    rc = gtee_evidence_verify_bound(ev, ev_len, col, vfy->anchors, vfy->policy, &x, at, &peer->verdict, &e);
     if (rc == GTEE_EFORMAT) {
-        char why[GTEE_ERR_MSG_MAX];
-
         snprintf(why, sizeof(why), "evidence malformed: %.*s", (int)sizeof(why) - 32, e.msg);
         return reject(peer, GTEE_RATLS_FAIL_EVIDENCE, err, why);
     }
@@ -75,10 +94,14 @@ static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type t
         return reason_reject(peer, GTEE_RATLS_FAIL_EVIDENCE, first_reason(&peer->verdict, 0), err);
     if (peer->verdict.claims.tee != tee)
         return reject(peer, GTEE_RATLS_FAIL_CERT, err, "the quote's TEE type differs from its extension's OID");
+    if ((r = reason_with(&peer->verdict, "evidence.internal")) != NULL)
+        return GTEE_FAIL(err, GTEE_ECRYPTO, "ratls: binding computation failed: %s", r->msg);
     /* The binding before the policy: evidence about another key says nothing about this peer. */
-    if (!gtee_ct_equal(peer->verdict.claims.report_data, expected_rd, 64))
-        return reject(peer, GTEE_RATLS_FAIL_BINDING, err,
-                      "binding: report data does not commit to this certificate's key, the Enclave key and the nonce");
+    if ((r = reason_with(&peer->verdict, "report_data.")) != NULL) {
+        snprintf(why, sizeof(why), "binding: %s: %.*s", r->code, (int)(sizeof(why) - GTEE_REASON_CODE_MAX - 16),
+                 r->msg);
+        return reject(peer, GTEE_RATLS_FAIL_BINDING, err, why);
+    }
     if (!peer->verdict.accepted)
         return reason_reject(peer, GTEE_RATLS_FAIL_POLICY, first_reason(&peer->verdict, 1), err);
     peer->failure = GTEE_RATLS_OK;
@@ -89,14 +112,11 @@ static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type t
 int ratls_verify_ext(const struct gtee_ratls_ext *ext, const struct gtee_ratls_verify *vfy,
                      struct gtee_ratls_peer *peer, struct gtee_err *err)
 {
-    uint8_t rd[64];
-
     memcpy(peer->channel_pub, ext->channel_pub, sizeof(peer->channel_pub));
     memcpy(peer->enclave_pub, ext->enclave_pub, sizeof(peer->enclave_pub));
-    if (gtee_eth_address(ext->enclave_pub, peer->enclave_id) != 0 ||
-        gtee_ratls_report_data(ext->enclave_pub, ext->channel_pub, NULL, rd) != 0)
+    if (gtee_eth_address(ext->enclave_pub, peer->enclave_id) != 0)
         return GTEE_FAIL(err, GTEE_ECRYPTO, "ratls: binding computation failed");
-    return check_evidence(ext->evidence, ext->evidence_len, ext->tee, rd, vfy, peer, err);
+    return check_evidence(ext->evidence, ext->evidence_len, ext->tee, NULL, vfy, peer, err);
 }
 
 /* A parse failure is the certificate's fault (cert); anything else is ours. */
@@ -149,11 +169,8 @@ int ratls_verify_fresh(const uint8_t *ev, size_t ev_len, const uint8_t nonce[32]
                        struct gtee_ratls_peer *peer, struct gtee_err *err)
 {
     enum gtee_tee_type tee = peer->verdict.claims.tee;
-    uint8_t rd[64];
 
-    if (gtee_ratls_report_data(peer->enclave_pub, peer->channel_pub, nonce, rd) != 0)
-        return GTEE_FAIL(err, GTEE_ECRYPTO, "ratls: binding computation failed");
     memset(&peer->verdict, 0, sizeof(peer->verdict));
     peer->failure = GTEE_RATLS_FAIL_EVIDENCE;
-    return check_evidence(ev, ev_len, tee, rd, vfy, peer, err);
+    return check_evidence(ev, ev_len, tee, nonce, vfy, peer, err);
 }

@@ -55,7 +55,7 @@ int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, str
     *out = NULL;
     ENSURE(app, err, GTEE_ENOMEM, "sdk: out of memory");
     ENSURE(opt, err, GTEE_EINVAL, "sdk: no options");
-    TRY(sdk_tee_open(app, opt->tee, opt->sim_dir, opt->sim_quote_version, opt->config, err));
+    TRY(sdk_tee_open(app, opt, err));
     TRY(make_ctx(app, err));
     *out = app;
     app = NULL;

@@ -44,13 +44,25 @@ out:
     return rc;
 }
 
-int sdk_tee_open(struct gtee_app *app, const char *tee, const char *sim_dir, int sim_quote_version,
-                 const char *config, struct gtee_err *err)
+int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err)
 {
+    const char *tee = o->tee, *sim_dir = o->sim_dir, *config = o->config;
+    int sim_quote_version = o->sim_quote_version;
     struct gtee_tee_options opt = {0};
     int rc;
 
     ENSURE(tee, err, GTEE_EINVAL, "sdk: no TEE backend named");
+    /* TDX's key root comes from a key-release service (docs/tee.md §4.3.2); with any other
+     * backend the options would be silently ignored, so they are refused. */
+    ENSURE(!o->key_release == !o->key_release_pub, err, GTEE_EINVAL,
+           "sdk: key_release and key_release_pub go together");
+    if (o->key_release) {
+        ENSURE(strcmp(tee, "tdx") == 0 || strcmp(tee, "auto") == 0, err, GTEE_EINVAL,
+               "sdk: a key-release service is only for the tdx backend (or auto)");
+        TRY(gtee_kr_tcp_init(&app->kr, o->key_release, o->key_release_pub, err));
+        gtee_kr_tcp_transport(&app->kr, &app->kr_tr);
+        opt.key_release = &app->kr_tr;
+    }
     app->sec = gtee_enclave_secret_alloc(sizeof(*app->sec));
     ENSURE(app->sec, err, GTEE_ENOMEM, "sdk: cannot lock memory for secrets (RLIMIT_MEMLOCK)");
     opt.sim_dir = sim_dir;

@@ -7,6 +7,9 @@
 #include <stdint.h>
 
 #include "gtee/err.h"
+#include "gtee/keyrelease.h"
+#include "gtee/sdk.h"
+#include "gtee/tee.h"
 
 struct gtee_tee;
 struct gtee_ratls_ctx;
@@ -29,11 +32,12 @@ struct gtee_app {
     struct gtee_ratls_ctx *ctx;    /* the server context with the attested certificate */
     struct sdk_verifier *peer_vfy; /* set: clients must be attested (mutual attestation) */
     const struct gtee_ratls_peer *peer; /* the attested client of the session being served */
+    struct gtee_kr_tcp kr;         /* tdx: the key-release service (gtee_app_options.key_release) */
+    struct gtee_key_release_transport kr_tr;
 };
 
 /* app_tee.c: the TEE half of gtee_app_open, and the evidence source of the certificate. */
-int sdk_tee_open(struct gtee_app *app, const char *tee, const char *sim_dir, int sim_quote_version,
-                 const char *config, struct gtee_err *err) GTEE_MUST_USE;
+int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err) GTEE_MUST_USE;
 void sdk_tee_close(struct gtee_app *app);
 int sdk_evidence(void *arg, const uint8_t rd[64], uint8_t **ev, size_t *ev_len, struct gtee_err *err);
 

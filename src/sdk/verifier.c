@@ -67,6 +67,13 @@ int sdk_verifier_load(struct sdk_verifier *c, const struct gtee_client_options *
         c->anchors.sim_root_der = c->root;
         c->anchors.sim_root_len = root_len;
     }
+    /* Many handshakes against the same collateral: its chains and documents checked once,
+     * and each peer platform's PCK chain verified once (docs/evidence.md, "PCK chain cache");
+     * every handshake still checks the windows, its quote's signatures, the TCB and policy. */
+    if (c->sgx.tcb_info.p)
+        TRY(gtee_collateral_prepare(&c->sgx, &c->anchors, err));
+    if (c->tdx.tcb_info.p)
+        TRY(gtee_collateral_prepare(&c->tdx, &c->anchors, err));
     c->vfy.policy = &c->policy;
     c->vfy.sgx_col = c->sgx.tcb_info.p ? &c->sgx : NULL;
     c->vfy.tdx_col = c->tdx.tcb_info.p ? &c->tdx : NULL;

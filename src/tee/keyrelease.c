@@ -67,16 +67,22 @@ out:
     return rc;
 }
 
-int gtee_kr_response_open(const uint8_t eph_priv[32], const uint8_t eph_pub[GTEE_KR_PUB_LEN], const uint8_t *req,
-                          size_t req_len, const uint8_t *resp, size_t resp_len, uint8_t key[GTEE_KR_KEY_LEN],
-                          struct gtee_err *err)
+int gtee_kr_response_open(const uint8_t eph_priv[32], const uint8_t eph_pub[GTEE_KR_PUB_LEN],
+                          const uint8_t svc_pub[GTEE_KR_PUB_LEN], const uint8_t *req, size_t req_len,
+                          const uint8_t *resp, size_t resp_len, uint8_t key[GTEE_KR_KEY_LEN], struct gtee_err *err)
 {
     uint8_t resp_key[GTEE_RELAY_KEY_LEN], h[32], *pt = NULL;
     size_t pt_len = 0;
     int rc = GTEE_EFORMAT;
 
+    ENSURE(svc_pub, err, GTEE_EINVAL, "keyrelease: no service key pinned");
     ENSURE(resp_len == GTEE_KR_RESPONSE_LEN && memcmp(resp, KR_RESP_MAGIC, 4) == 0, err, GTEE_EFORMAT,
            "keyrelease: answer is not a \"GKS1\" box of %d bytes (got %zu)", GTEE_KR_RESPONSE_LEN, resp_len);
+    /* The box's sender key must be the pinned service key: the box key is ECDH of it with our
+     * ephemeral key, so only the holder of the service's private key (or of ours) can have
+     * sealed a box that opens below. Anyone can seal to our public ephemeral key otherwise. */
+    ENSURE(memcmp(resp + 4, svc_pub, GTEE_KR_PUB_LEN) == 0, err, GTEE_EAUTH,
+           "keyrelease: answer is not sealed by the pinned service key (another service, or the host, answered)");
     rc = gtee_relay_open_request(eph_priv, eph_pub, resp + 4, resp_len - 4, resp_key, &pt, &pt_len, err);
     if (rc < 0) {
         rc = GTEE_FAIL(err, rc == GTEE_EAUTH ? GTEE_EAUTH : rc, "keyrelease: answer does not open under the "

@@ -18,6 +18,7 @@ static const char key_tag[] = "gtee tdx enclave key v1"; /* without its NUL */
 
 struct gtee_kr_service {
     uint8_t master[GTEE_KR_SECRET_LEN];
+    uint8_t svc_priv[32], svc_pub[GTEE_KR_PUB_LEN]; /* the service key (keyrelease_svckey.c) */
     struct gtee_collateral col;
     struct gtee_anchors anchors;
     uint8_t *sim_root;
@@ -62,6 +63,7 @@ int gtee_kr_service_new(const struct gtee_kr_config *cfg, struct gtee_kr_service
     s = calloc(1, sizeof(*s));
     ENSURE(s, err, GTEE_ENOMEM, "keyrelease: out of memory");
     memcpy(s->master, cfg->master, GTEE_KR_SECRET_LEN);
+    TRY(gtee_kr_service_key(s->master, s->svc_priv, s->svc_pub, err));
     s->at = cfg->at;
     gtee_policy_default(&s->policy);
     if (cfg->policy_json)
@@ -71,6 +73,10 @@ int gtee_kr_service_new(const struct gtee_kr_config *cfg, struct gtee_kr_service
         TRY(read_small(cfg->sim_root_file, &s->sim_root, &s->anchors.sim_root_len, err));
         s->anchors.sim_root_der = s->sim_root;
     }
+    /* The service sees many quotes of the same platforms: collateral checked once, each
+     * platform's PCK chain verified once (docs/evidence.md, "PCK chain cache"); every request
+     * still gets its own windows, signatures, TCB evaluation and policy. */
+    TRY(gtee_collateral_prepare(&s->col, &s->anchors, err));
     *out = s;
     s = NULL;
     rc = 0;
@@ -143,7 +149,8 @@ int gtee_kr_serve(struct gtee_kr_service *s, const uint8_t *req, size_t req_len,
            "(expected the key-release layout of docs/tee.md §4.3)");
     ENSURE(gtee_sha256(req, req_len, pt) == 0, err, GTEE_ECRYPTO, "keyrelease: hash failed");
     TRY(derive_key(s->master, &v->claims, pt + 32, err));
-    TRY(gtee_relay_seal_request(r.eph_pub, pt, sizeof(pt), rkey, &box, &box_len, err));
+    /* Sealed with the service key, which the TD pins: proof that the service answered. */
+    TRY(gtee_relay_seal_request_from(s->svc_priv, s->svc_pub, r.eph_pub, pt, sizeof(pt), rkey, &box, &box_len, err));
     ENSURE(4 + box_len == GTEE_KR_RESPONSE_LEN, err, GTEE_ECRYPTO, "keyrelease: answer of unexpected size");
     b = malloc(GTEE_KR_RESPONSE_LEN);
     ENSURE(b, err, GTEE_ENOMEM, "keyrelease: out of memory");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/guard.h"
@@ -14,17 +15,24 @@
 #define REQ_MAX (GTEE_KR_REQUEST_HDR + GTEE_KR_EVIDENCE_MAX)
 #define REASON_MAX 512
 
+/* Both return 0, or a positive errno: EPIPE for a peer that closed, EAGAIN for a socket
+ * timeout (SO_RCVTIMEO / SO_SNDTIMEO, set by the TCP transport). A socket is written with
+ * MSG_NOSIGNAL, so a closed peer is an error, not a SIGPIPE that kills the process. */
 static int write_all(int fd, const void *p, size_t n)
 {
     const uint8_t *b = p;
 
     while (n > 0) {
-        ssize_t w = write(fd, b, n);
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
 
+        if (w < 0 && errno == ENOTSOCK)
+            w = write(fd, b, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return -1;
+        if (w < 0)
+            return errno == EWOULDBLOCK ? EAGAIN : errno;
+        if (w == 0)
+            return EPIPE;
         b += w;
         n -= (size_t)w;
     }
@@ -40,12 +48,23 @@ static int read_all(int fd, void *p, size_t n)
 
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0)
+            return errno == EWOULDBLOCK ? EAGAIN : errno;
+        if (r == 0)
+            return EPIPE;
         b += r;
         n -= (size_t)r;
     }
     return 0;
+}
+
+static const char *io_why(int e)
+{
+    if (e == EAGAIN)
+        return "timed out";
+    if (e == EPIPE)
+        return "connection closed";
+    return strerror(e);
 }
 
 static int send_frame(int fd, int status, const void *p, size_t n)
@@ -62,21 +81,25 @@ int gtee_kr_wire_exchange(int fd, const uint8_t *req, size_t req_len, uint8_t **
 {
     uint8_t h[5], len4[4], *b = NULL;
     uint32_t n;
-    int rc = GTEE_EIO;
+    int rc = GTEE_EIO, e;
 
     *resp = NULL;
     *resp_len = 0;
     ENSURE(req_len <= REQ_MAX, err, GTEE_EINVAL, "keyrelease: request too long");
     put_u32be(len4, (uint32_t)req_len);
-    ENSURE(write_all(fd, len4, 4) == 0 && write_all(fd, req, req_len) == 0, err, GTEE_EIO,
-           "keyrelease: cannot send the request to the service");
-    ENSURE(read_all(fd, h, 5) == 0, err, GTEE_EIO, "keyrelease: the service closed without answering");
+    e = write_all(fd, len4, 4);
+    if (e == 0)
+        e = write_all(fd, req, req_len);
+    ENSURE(e == 0, err, GTEE_EIO, "keyrelease: cannot send the request to the service (%s)", io_why(e));
+    e = read_all(fd, h, 5);
+    ENSURE(e == 0, err, GTEE_EIO, "keyrelease: no answer from the service (%s)", io_why(e));
     n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
     ENSURE(h[0] <= 1 && n <= (h[0] ? REASON_MAX : GTEE_KR_RESPONSE_LEN), err, GTEE_EFORMAT,
            "keyrelease: malformed answer frame (status %u, length %u)", h[0], n);
     b = malloc(n + 1);
     ENSURE(b, err, GTEE_ENOMEM, "keyrelease: out of memory");
-    ENSURE(read_all(fd, b, n) == 0, err, GTEE_EIO, "keyrelease: answer frame cut short");
+    e = read_all(fd, b, n);
+    ENSURE(e == 0, err, GTEE_EIO, "keyrelease: answer frame cut short (%s)", io_why(e));
     if (h[0] == 1) {
         b[n] = '\0';
         for (uint32_t i = 0; i < n; i++)

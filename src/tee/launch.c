@@ -16,6 +16,7 @@
 #include "base/span.h"
 #include "enclave/enclave.h"
 #include "gtee/enclave.h"
+#include "gtee/keyrelease.h"
 #include "gtee/msg.h"
 
 #define ARGV_MAX 20
@@ -165,6 +166,16 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     p->fd = -1;
     p->pid = -1;
     ENSURE(l->tee, err, GTEE_EINVAL, "launch: no backend named");
+    ENSURE((!l->key_release && !l->key_release_pub) || strcmp(l->tee, "tdx") == 0 || strcmp(l->tee, "auto") == 0,
+           err, GTEE_EINVAL,
+           "launch: --key-release is only for --tee tdx (or auto): no other backend asks a service for its key");
+    ENSURE(!l->key_release == !l->key_release_pub, err, GTEE_EINVAL,
+           "launch: --key-release HOST:PORT needs --key-release-pub HEX (the service key to pin), and the reverse");
+    if (l->key_release) { /* a malformed address or key is named here, not by an enclave that exits 2 */
+        struct gtee_kr_tcp kr;
+
+        TRY(gtee_kr_tcp_init(&kr, l->key_release, l->key_release_pub, err));
+    }
     if (l->gramine_dir) {
         ENSURE(strcmp(l->tee, "sgx") == 0, err, GTEE_EINVAL, "launch: a Gramine directory is only for --tee sgx");
         /* The signed manifest fixes the command line: nothing we would pass could reach it. */
@@ -205,6 +216,12 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
         snprintf(qv, sizeof(qv), "%d", l->sim_quote_version);
         argv[n++] = (char *)"--sim-quote-version";
         argv[n++] = qv;
+    }
+    if (l->key_release) {
+        argv[n++] = (char *)"--key-release";
+        argv[n++] = (char *)l->key_release;
+        argv[n++] = (char *)"--key-release-pub";
+        argv[n++] = (char *)l->key_release_pub;
     }
     argv[n] = NULL;
     pid = fork();

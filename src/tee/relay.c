@@ -151,13 +151,29 @@ int gtee_relay_seal_request(const uint8_t channel_pub[GTEE_RELAY_PUB_LEN], const
                             uint8_t resp_key[GTEE_RELAY_KEY_LEN], uint8_t **box, size_t *box_len,
                             struct gtee_err *err)
 {
-    uint8_t cpriv[32], cpub[GTEE_RELAY_PUB_LEN], shared[32], req[32], *b = NULL;
+    uint8_t cpriv[32], cpub[GTEE_RELAY_PUB_LEN];
+    int rc;
+
+    *box = NULL;
+    *box_len = 0;
+    TRY(gtee_relay_keypair(cpriv, cpub, err));
+    rc = gtee_relay_seal_request_from(cpriv, cpub, channel_pub, pt, len, resp_key, box, box_len, err);
+out:
+    gtee_wipe(cpriv, sizeof(cpriv));
+    return rc;
+}
+
+int gtee_relay_seal_request_from(const uint8_t cpriv[32], const uint8_t cpub[GTEE_RELAY_PUB_LEN],
+                                 const uint8_t channel_pub[GTEE_RELAY_PUB_LEN], const void *pt, size_t len,
+                                 uint8_t resp_key[GTEE_RELAY_KEY_LEN], uint8_t **box, size_t *box_len,
+                                 struct gtee_err *err)
+{
+    uint8_t shared[32], req[32], *b = NULL;
     int rc = GTEE_EINVAL;
 
     *box = NULL;
     *box_len = 0;
     ENSURE(len <= GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_REQ_OVERHEAD, err, GTEE_EINVAL, "relay: request too long");
-    TRY(gtee_relay_keypair(cpriv, cpub, err));
     TRY(ecdh(cpriv, cpub, channel_pub, shared, err));
     TRY(derive(shared, cpub, channel_pub, req, resp_key, err));
     b = malloc(GTEE_RELAY_REQ_OVERHEAD + len);
@@ -169,7 +185,6 @@ int gtee_relay_seal_request(const uint8_t channel_pub[GTEE_RELAY_PUB_LEN], const
     b = NULL;
     rc = 0;
 out:
-    gtee_wipe(cpriv, sizeof(cpriv));
     gtee_wipe(shared, sizeof(shared));
     gtee_wipe(req, sizeof(req));
     free(b);

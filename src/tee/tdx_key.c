@@ -23,18 +23,22 @@ static int fetch_root(struct gtee_tee *t, uint8_t k[GTEE_KR_KEY_LEN], struct gte
     size_t ev_len = 0, req_len = 0, resp_len = 0;
     int rc;
 
+    /* Fail before asking for a quote: an unpinned answer could carry anyone's key root. */
+    ENSURE(tr->service_pub, err, GTEE_EINVAL, "tee tdx: the key-release transport pins no service key");
     TRY(gtee_relay_keypair(priv, pub, err));
     ENSURE(gtee_kr_report_data(pub, rd) == 0, err, GTEE_ECRYPTO, "tee tdx: report data hash failed");
     TRY(t->ops->get_evidence(t, rd, &ev, &ev_len, err));
     TRY(gtee_kr_request_build(pub, ev, ev_len, &req, &req_len, err));
-    rc = tr->exchange(req, req_len, &resp, &resp_len, tr->arg);
+    if (err)
+        err->code = 0;
+    rc = tr->exchange(req, req_len, &resp, &resp_len, tr->arg, err);
     if (rc < 0) {
         if (err && err->code == 0)
             (void)GTEE_FAIL(err, rc, "tee tdx: the key-release service did not answer");
         goto out;
     }
     ENSURE(resp, err, GTEE_EFORMAT, "tee tdx: the key-release transport returned no answer");
-    TRY(gtee_kr_response_open(priv, pub, req, req_len, resp, resp_len, k, err));
+    TRY(gtee_kr_response_open(priv, pub, tr->service_pub, req, req_len, resp, resp_len, k, err));
 out:
     gtee_wipe(priv, sizeof(priv));
     free(ev);

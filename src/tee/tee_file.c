@@ -83,13 +83,26 @@ int tee_read_text(const char *path, char *out, size_t out_len, struct gtee_err *
     int rc;
 
     TRY(tee_read_file(path, out_len - 1, &b, &n, err));
-    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' ' || b[n - 1] == '\0'))
-        n--;
-    ENSURE(memchr(b, '\0', n) == NULL, err, GTEE_EFORMAT, "tee: %s holds a NUL byte", path);
-    memcpy(out, b, n);
-    out[n] = '\0';
+    TRY(tee_text_parse(b, n, out, out_len, path, err));
 out:
     free(b);
+    return rc;
+}
+
+int tee_text_parse(const uint8_t *b, size_t n, char *out, size_t out_len, const char *what, struct gtee_err *err)
+{
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(out_len > 0 && n < out_len, err, GTEE_EFORMAT, "tee: %s is longer than %zu bytes", what,
+           out_len ? out_len - 1 : 0);
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' ' || b[n - 1] == '\0'))
+        n--;
+    ENSURE(n == 0 || memchr(b, '\0', n) == NULL, err, GTEE_EFORMAT, "tee: %s holds a NUL byte", what);
+    if (n > 0)
+        memcpy(out, b, n);
+    out[n] = '\0';
+    rc = 0;
+out:
     return rc;
 }
 

@@ -25,6 +25,14 @@ int tee_path(char *out, size_t out_len, const char *root, const char *rel, struc
 int tee_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, struct gtee_err *err);
 /* Reads a small text attribute into out (NUL-terminated, trailing whitespace removed). */
 int tee_read_text(const char *path, char *out, size_t out_len, struct gtee_err *err);
+/* The parse tee_read_text applies to the n bytes it read (n < out_len): trailing newlines,
+ * spaces and NULs dropped; a NUL before them is GTEE_EFORMAT. what names the file. */
+int tee_text_parse(const uint8_t *b, size_t n, char *out, size_t out_len, const char *what, struct gtee_err *err);
+/* configfs-tsm (src/tee/tsm.c): a `generation` attribute's text is a decimal number, digits
+ * only; the measurement in an outblob of kind TDX (quote v4: MRTD) or SNP (MEASUREMENT). */
+int tee_tsm_parse_generation(const char *text, unsigned long *gen, const char *what, struct gtee_err *err);
+int tee_tsm_outblob_measurement(enum gtee_tee_kind kind, const uint8_t *ev, size_t n, uint8_t m[GTEE_MEASUREMENT_MAX],
+                                size_t *m_len, struct gtee_err *err);
 /* One open, write of all bytes, close: the write(2) a kernel attribute expects. */
 int tee_write_file(const char *path, const void *buf, size_t len, struct gtee_err *err);
 int tee_file_exists(const char *path);

@@ -73,17 +73,35 @@ static int attr(char *out, size_t out_len, const char *entry, const char *name, 
     return tee_path(out, out_len, entry, name, err);
 }
 
+/* Digits only: strtoul alone would take "-1" as ULONG_MAX (and " 7" or "+7"), and a
+ * generation that wraps on +1 could pass the concurrent-writer check. */
+int tee_tsm_parse_generation(const char *text, unsigned long *gen, const char *what, struct gtee_err *err)
+{
+    unsigned long v = 0;
+    const char *c = text;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(*c, err, GTEE_EFORMAT, "tee tsm: generation of %s is empty", what);
+    for (; *c; c++) {
+        ENSURE(*c >= '0' && *c <= '9', err, GTEE_EFORMAT, "tee tsm: generation of %s is not a decimal number", what);
+        ENSURE(v <= (ULONG_MAX - 1 - (unsigned long)(*c - '0')) / 10, err, GTEE_EFORMAT,
+               "tee tsm: generation of %s is out of range", what);
+        v = v * 10 + (unsigned long)(*c - '0');
+    }
+    *gen = v;
+    rc = 0;
+out:
+    return rc;
+}
+
 static int read_generation(const char *entry, unsigned long *gen, struct gtee_err *err)
 {
-    char p[PATH_MAX], text[32], *end = NULL;
+    char p[PATH_MAX], text[32];
     int rc;
 
     TRY(attr(p, sizeof(p), entry, "generation", err));
     TRY(tee_read_text(p, text, sizeof(text), err));
-    errno = 0;
-    *gen = strtoul(text, &end, 10);
-    ENSURE(errno == 0 && end != text && *end == '\0', err, GTEE_EFORMAT,
-           "tee tsm: generation of %s is not a decimal number", entry);
+    TRY(tee_tsm_parse_generation(text, gen, entry, err));
 out:
     return rc;
 }
@@ -201,23 +219,20 @@ static int tdx_sealing_key(struct gtee_tee *t, enum gtee_seal_policy policy, uin
     if (t->opt.key_release)
         return tee_tdx_sealing_key(t, policy, key, err);
     return GTEE_FAIL(err, GTEE_EUNSUPPORTED,
-                     "tee tdx: a TD has no sealing key; the Enclave key on TDX comes from a key release "
-                     "after attestation, and no key-release service is configured (docs/tee.md §4.3)");
+                     "tee tdx: a TD has no sealing key; its Enclave key comes from a key release after "
+                     "attestation and no key-release service is configured: give --key-release HOST:PORT "
+                     "(docs/tee.md §4.3.1)");
 }
 
-static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,
-                           struct gtee_err *err)
+int tee_tsm_outblob_measurement(enum gtee_tee_kind kind, const uint8_t *ev, size_t n, uint8_t m[GTEE_MEASUREMENT_MAX],
+                                size_t *m_len, struct gtee_err *err)
 {
-    static const uint8_t zero[GTEE_REPORT_DATA_LEN];
-    const struct tsm_kind *k = kind_of(t);
-    uint8_t *ev = NULL;
-    size_t n = 0;
-    struct span s;
-    int rc;
+    const struct tsm_kind *k = kind == GTEE_TEE_KIND_TDX ? &tdx_kind : &snp_kind;
+    struct span s = span_init(ev, n);
+    int rc = GTEE_EFORMAT;
 
-    TRY(tsm_evidence(t, zero, &ev, &n, err));
-    s = span_init(ev, n);
-    if (t->ops->kind == GTEE_TEE_KIND_TDX) {
+    ENSURE(kind == GTEE_TEE_KIND_TDX || kind == GTEE_TEE_KIND_SNP, err, GTEE_EINVAL, "tee tsm: not a tsm backend");
+    if (kind == GTEE_TEE_KIND_TDX) {
         uint16_t ver = span_u16le(&s);
 
         span_u16le(&s);
@@ -229,8 +244,23 @@ static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], 
     s = span_init(ev, n);
     span_take(&s, k->meas_off);
     ENSURE(span_copy(&s, m, k->meas_len), err, GTEE_EFORMAT, "tee %s: evidence too short for the measurement",
-           t->ops->name);
+           kind == GTEE_TEE_KIND_TDX ? "tdx" : "snp");
     *m_len = k->meas_len;
+    rc = 0;
+out:
+    return rc;
+}
+
+static int tsm_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], size_t *m_len,
+                           struct gtee_err *err)
+{
+    static const uint8_t zero[GTEE_REPORT_DATA_LEN];
+    uint8_t *ev = NULL;
+    size_t n = 0;
+    int rc;
+
+    TRY(tsm_evidence(t, zero, &ev, &n, err));
+    TRY(tee_tsm_outblob_measurement(t->ops->kind, ev, n, m, m_len, err));
 out:
     free(ev);
     return rc;

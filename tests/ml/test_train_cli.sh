@@ -29,7 +29,7 @@ train() { # seed threads out [extra...]
 train 7 1 "$T/a.onnx" --json > "$T/a.json"
 check "one JSON line per epoch" '[ "$(wc -l < "$T/a.json")" -eq 2 ]'
 check "epoch lines carry loss, accuracies and samples/s" \
-    'node -e "for (const l of require(\"fs\").readFileSync(process.argv[1],\"utf8\").trim().split(\"\\n\")) { const o = JSON.parse(l); if (!(o.loss > 0 && o.test_accuracy > 0.5 && o.train_accuracy > 0 && o.samples === 3000 && o.samples_per_s > 0)) process.exit(1); }" "$T/a.json"'
+    'node -e "for (const l of require(\"fs\").readFileSync(process.argv[1],\"utf8\").trim().split(\"\\n\")) { const o = JSON.parse(l); if (!(o.loss > 0 && o.test_accuracy > 0.5 && o.train_accuracy > 0 && o.samples === 3000 && o.samples_per_s > 0 && o.cpu_seconds > 0)) process.exit(1); }" "$T/a.json"'
 check "the second epoch has a lower loss" \
     'node -e "const l = require(\"fs\").readFileSync(process.argv[1],\"utf8\").trim().split(\"\\n\").map(JSON.parse); process.exit(l[1].loss < l[0].loss ? 0 : 1)" "$T/a.json"'
 train 7 1 "$T/b.onnx" > "$T/b.txt"

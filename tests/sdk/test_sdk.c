@@ -265,6 +265,32 @@ static void test_sdk_mutual_attestation_between_two_apps(void **state)
     gtee_app_close(server);
 }
 
+/* The TDX key-release options (docs/tee.md §4.3.2) are refused wherever they would be
+ * ignored or incomplete: with sim, one without the other, or malformed. */
+static void test_sdk_key_release_options_are_never_silently_ignored(void **state)
+{
+    static const char pin[] = "04"
+                              "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+                              "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
+    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .key_release = "127.0.0.1:7000",
+                                  .key_release_pub = pin };
+    struct gtee_app *app = NULL;
+    struct gtee_err err = {0};
+
+    (void)state;
+    assert_int_equal(gtee_app_open(&o, &app, &err), GTEE_EINVAL);
+    assert_non_null(strstr(err.msg, "only for the tdx backend"));
+    o.tee = "tdx";
+    o.key_release_pub = NULL;
+    assert_int_equal(gtee_app_open(&o, &app, &err), GTEE_EINVAL);
+    assert_non_null(strstr(err.msg, "go together"));
+    o.key_release_pub = pin;
+    o.key_release = "localhost:7000";
+    assert_int_equal(gtee_app_open(&o, &app, &err), GTEE_EINVAL);
+    assert_non_null(strstr(err.msg, "numeric"));
+    assert_null(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_sdk_sealed_state_opens_only_unaltered_and_for_the_same_app),
         cmocka_unit_test(test_sdk_signature_recovers_to_the_enclave_id),
         cmocka_unit_test(test_sdk_mutual_attestation_between_two_apps),
+        cmocka_unit_test(test_sdk_key_release_options_are_never_silently_ignored),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@ struct world {
     struct gtee_sim_identity id;
     struct gtee_kr_service *svc;
     uint8_t master[GTEE_KR_SECRET_LEN];
+    uint8_t pin[GTEE_KR_PUB_LEN];  /* the service key the TD pins */
     uint8_t relayed[1 << 16];
     size_t relayed_len;
     uint8_t *last_req;
@@ -44,7 +45,8 @@ static void record(struct world *w, const uint8_t *p, size_t n)
 }
 
 /* The host: carries the request to the service and the answer back. */
-static int host_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg)
+static int host_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                      struct gtee_err *err)
 {
     struct world *w = arg;
     uint8_t *copy = malloc(req_len);
@@ -61,8 +63,11 @@ static int host_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t
     w->last_req = copy;
     w->last_req_len = req_len;
     memset(&w->srv_err, 0, sizeof(w->srv_err));
-    if (gtee_kr_serve(w->svc, copy, req_len, resp, resp_len, NULL, &w->srv_err) != 0)
+    if (gtee_kr_serve(w->svc, copy, req_len, resp, resp_len, NULL, &w->srv_err) != 0) {
+        if (err)
+            *err = w->srv_err;
         return w->srv_err.code;
+    }
     record(w, *resp, *resp_len);
     return 0;
 }
@@ -84,6 +89,14 @@ static void service_start(struct world *w, const char *policy)
 
 static const char allow_sim[] = "{\"allow_simulation\": true}";
 
+/* The TD pins the key of the service holding w->master. */
+static void pin_service(struct world *w)
+{
+    uint8_t priv[32];
+
+    assert_int_equal(gtee_kr_service_key(w->master, priv, w->pin, NULL), 0);
+}
+
 static void world_make(struct world *w, uint8_t mrtd_byte)
 {
     struct gtee_err err = {0};
@@ -96,6 +109,7 @@ static void world_make(struct world *w, uint8_t mrtd_byte)
     w->id.isv_prod_id = 1;
     w->id.isv_svn = 1;
     assert_int_equal(gtee_random(w->master, sizeof(w->master)), 0);
+    pin_service(w);
     service_start(w, allow_sim);
 }
 
@@ -114,7 +128,7 @@ struct td {
 /* One TD start: fresh fake configfs-tsm, the tdx backend with the host relay, Enclave key. */
 static int td_start(struct world *w, struct td *out, struct gtee_err *err)
 {
-    struct gtee_key_release_transport tr = { host_relay, w };
+    struct gtee_key_release_transport tr = { host_relay, w, w->pin };
     struct fake_tsm f;
     struct gtee_tee *t = NULL;
     char root[PATH_MAX], sample[PATH_MAX];
@@ -211,9 +225,26 @@ static void test_other_master_secret_gives_other_enclave_id(void **state)
     world_make(&w, 0x11);
     assert_int_equal(td_start(&w, &a, &err), 0);
     assert_int_equal(gtee_random(w.master, sizeof(w.master)), 0);
+    pin_service(&w); /* a TD configured for the other service */
     service_start(&w, allow_sim);
     assert_int_equal(td_start(&w, &b, &err), 0);
     assert_memory_not_equal(a.addr, b.addr, 20);
+    world_free(&w);
+}
+
+/* The host answers the TD itself, with a service (and master secret) of its own: the answer
+ * opens under the TD's ephemeral key, but it is not sealed by the pinned service key. */
+static void test_answer_from_a_service_the_td_does_not_pin_is_refused(void **state)
+{
+    struct world w;
+    struct td a;
+    struct gtee_err err = {0};
+
+    world_make(&w, 0x11);
+    assert_int_equal(gtee_random(w.master, sizeof(w.master)), 0);
+    service_start(&w, allow_sim); /* the host's own service; the TD still pins the first one */
+    assert_int_equal(td_start(&w, &a, &err), GTEE_EAUTH);
+    assert_non_null(strstr(err.msg, "pinned service key"));
     world_free(&w);
 }
 
@@ -275,12 +306,21 @@ static void test_answer_to_another_request_is_refused(void **state)
     assert_int_equal(gtee_sim_quote(w.sim, GTEE_SIM_QUOTE_TDX, &w.id, rd, &q, &qn, NULL), 0);
     assert_int_equal(gtee_kr_request_build(pub, q, qn, &req, &rn, NULL), 0);
     assert_int_equal(gtee_kr_serve(w.svc, req, rn, &resp, &sn, NULL, &err), 0);
-    assert_int_equal(gtee_kr_response_open(priv, pub, req, rn, resp, sn, k, &err), 0);
+    assert_int_equal(gtee_kr_response_open(priv, pub, w.pin, req, rn, resp, sn, k, &err), 0);
     req[rn - 1] ^= 1; /* another request (its quote no longer verifies either) */
-    assert_int_equal(gtee_kr_response_open(priv, pub, req, rn, resp, sn, k, &err), GTEE_EAUTH);
+    assert_int_equal(gtee_kr_response_open(priv, pub, w.pin, req, rn, resp, sn, k, &err), GTEE_EAUTH);
     req[rn - 1] ^= 1;
     resp[sn - 1] ^= 1;
-    assert_int_equal(gtee_kr_response_open(priv, pub, req, rn, resp, sn, k, &err), GTEE_EAUTH);
+    assert_int_equal(gtee_kr_response_open(priv, pub, w.pin, req, rn, resp, sn, k, &err), GTEE_EAUTH);
+    resp[sn - 1] ^= 1;
+    /* the box's sender key swapped for another: not the pinned service */
+    {
+        uint8_t other_priv[32], other_pub[65];
+
+        assert_int_equal(gtee_relay_keypair(other_priv, other_pub, NULL), 0);
+        memcpy(resp + 4, other_pub, 65);
+        assert_int_equal(gtee_kr_response_open(priv, pub, w.pin, req, rn, resp, sn, k, &err), GTEE_EAUTH);
+    }
     /* truncated requests are malformed, not crashes */
     for (size_t n = 0; n < rn; n += 97) {
         uint8_t *none = NULL;
@@ -312,25 +352,23 @@ static void *wire_service(void *arg)
     return NULL;
 }
 
-static int wire_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg)
+static int wire_relay(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
+                      struct gtee_err *err)
 {
     struct wire *x = arg;
-    struct gtee_err err = {0};
     pthread_t thr;
     int rc;
 
     assert_int_equal(pthread_create(&thr, NULL, wire_service, x), 0);
-    rc = gtee_kr_wire_exchange(x->fd[0], req, req_len, resp, resp_len, &err);
+    rc = gtee_kr_wire_exchange(x->fd[0], req, req_len, resp, resp_len, err);
     pthread_join(thr, NULL);
-    if (rc != 0)
-        x->err = err;
     return rc;
 }
 
 static void wire_start(struct world *w, struct td *out, int *rc_out, struct gtee_err *why)
 {
     struct wire x = { .w = w };
-    struct gtee_key_release_transport tr = { wire_relay, &x };
+    struct gtee_key_release_transport tr = { wire_relay, &x, w->pin };
     struct fake_tsm f;
     struct gtee_tee *t = NULL;
     struct gtee_err err = {0};
@@ -348,7 +386,7 @@ static void wire_start(struct world *w, struct td *out, int *rc_out, struct gtee
         assert_int_equal(gtee_tee_open("tdx", &opt, &t, &err), 0);
     }
     *rc_out = gtee_tee_enclave_key(t, out->priv, out->pub, out->addr, &err);
-    *why = x.err;
+    *why = err; /* what the TD reports: the service's reason, carried by the frame */
     gtee_tee_close(t);
     fake_tsm_destroy(&f);
     fake_rmtree(root);
@@ -400,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_same_td_measurement_gets_same_key_and_enclave_id_across_restarts),
         cmocka_unit_test(test_other_td_measurement_gets_other_enclave_id),
         cmocka_unit_test(test_other_master_secret_gives_other_enclave_id),
+        cmocka_unit_test(test_answer_from_a_service_the_td_does_not_pin_is_refused),
         cmocka_unit_test(test_ephemeral_key_not_bound_by_the_quote_is_refused),
         cmocka_unit_test(test_evidence_refused_by_policy_gets_no_key),
         cmocka_unit_test(test_host_relaying_the_bytes_never_sees_the_key),

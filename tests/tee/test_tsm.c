@@ -11,6 +11,7 @@
 #include "gtee/crypto.h"
 #include "gtee/tee.h"
 #include "tee/fake_tsm.c"
+#include "tee/tee_int.h"
 
 static void make_fake(struct fake_tsm *f, const char *provider, const char *sample)
 {
@@ -281,6 +282,27 @@ static void test_snp_sealing_key_comes_from_the_firmware_derived_key(void **stat
     fake_tsm_destroy(&f);
 }
 
+/* Only plain digits: "-1" must not become ULONG_MAX (g0 + 1 would wrap to 0 and pass the
+ * concurrent-writer check), nor may signs, spaces or an overflow slip through. */
+static void test_generation_text_must_be_plain_digits(void **state)
+{
+    static const char *const bad[] = { "", "-1", "+1", " 1", "1 2", "0x10", "18446744073709551615",
+                                       "99999999999999999999999" };
+    unsigned long g = 0;
+    char max_minus_1[32];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (tee_tsm_parse_generation(bad[i], &g, "t", NULL) != GTEE_EFORMAT)
+            fail_msg("accepted generation '%s'", bad[i]);
+    assert_int_equal(tee_tsm_parse_generation("0", &g, "t", NULL), 0);
+    assert_int_equal(g, 0);
+    assert_int_equal(tee_tsm_parse_generation("41", &g, "t", NULL), 0);
+    assert_int_equal(g, 41);
+    snprintf(max_minus_1, sizeof(max_minus_1), "%lu", ULONG_MAX - 1);
+    assert_int_equal(tee_tsm_parse_generation(max_minus_1, &g, "t", NULL), 0);
+    assert_true(g == ULONG_MAX - 1);
+}
+
 static void test_tsm_open_fails_without_configfs_tsm(void **state)
 {
     struct gtee_tee_options opt = {0};
@@ -307,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_tdx_gives_no_sealing_key),
         cmocka_unit_test(test_snp_sealing_key_comes_from_the_firmware_derived_key),
         cmocka_unit_test(test_tsm_open_fails_without_configfs_tsm),
+        cmocka_unit_test(test_generation_text_must_be_plain_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

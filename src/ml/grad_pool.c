@@ -1,0 +1,142 @@
+/* Backward passes of MaxPool and AveragePool (ONNX operator specs) on NCHW and NCW (as
+ * height 1). MaxPool sends each output's gradient to the first maximum of its window in
+ * row-major tap order (the element the forward pass keeps: a later tap wins only when it
+ * is greater); AveragePool spreads dy / count over the window's taps inside the input,
+ * count as the forward pass divides by (count_include_pad). The taps of each output row
+ * and column are computed once per call, so the inner loops have no bounds tests; the
+ * 2x2 stride-2 MaxPool of LeNet-style networks has a loop of its own. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ml/fastmath.h"
+#include "ml/geom.h"
+#include "ml/grad.h"
+
+/* Taps [lo, hi) of a window starting at start (k taps, dilation d) that lie in [0, n). */
+static void taps(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi)
+{
+    int64_t l = start < 0 ? (-start + d - 1) / d : 0, h = start >= n ? 0 : start + (k - 1) * d >= n ? (n - 1 - start) / d + 1 : k;
+
+    l = l > k ? k : l;
+    *lo = l;
+    *hi = h < l ? l : h;
+}
+
+/* Per output o along one axis: taps inside the input [t[4o], t[4o+1]) and inside the padded
+ * input [t[4o+2], t[4o+3]). */
+static void axis_taps(const struct geom *g, int a, int64_t *t)
+{
+    for (int64_t o = 0; o < g->out[a]; o++) {
+        int64_t start = o * g->stride[a] - g->pb[a];
+        taps(start, g->k[a], g->dil[a], g->in[a], &t[4 * o], &t[4 * o + 1]);
+        taps(start + g->pb[a], g->k[a], g->dil[a], g->in[a] + g->pb[a] + g->pe[a], &t[4 * o + 2], &t[4 * o + 3]);
+    }
+}
+
+/* One row of 2x2 stride-2 windows: rows r0, r1 of x, their gradients d0, d1. Only
+ * selects, no branches, so the loop vectorizes. */
+ML_HOT static void max2x2_row(const float *restrict r0, const float *restrict r1, const float *restrict gy,
+                              float *restrict d0, float *restrict d1, int64_t ow)
+{
+    for (int64_t oj = 0; oj < ow; oj++) {
+        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1], g = gy[oj];
+        float m = b > a ? b : a, wa = b > a ? 0.0f : g, wb = b > a ? g : 0.0f, wc, wd;
+
+        wa = c > m ? 0.0f : wa; /* a later tap wins only when greater */
+        wb = c > m ? 0.0f : wb;
+        wc = c > m ? g : 0.0f;
+        m = c > m ? c : m;
+        wa = d > m ? 0.0f : wa;
+        wb = d > m ? 0.0f : wb;
+        wc = d > m ? 0.0f : wc;
+        wd = d > m ? g : 0.0f;
+        d0[2 * oj] += wa;
+        d0[2 * oj + 1] += wb;
+        d1[2 * oj] += wc;
+        d1[2 * oj + 1] += wd;
+    }
+}
+
+/* MaxPool 2x2, stride 2, no dilation, every window inside the input. */
+static void max2x2(const float *x, const float *dy, float *dx, int64_t planes, const struct geom *g)
+{
+    int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], insz = g->in[0] * iw;
+
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t oi = 0; oi < oh; oi++) {
+            const float *r0 = x + p * insz + 2 * oi * iw;
+            float *d0 = dx + p * insz + 2 * oi * iw;
+
+            max2x2_row(r0, r0 + iw, dy + (p * oh + oi) * ow, d0, d0 + iw, ow);
+        }
+}
+
+static void general(const float *x, const float *dy, float *dx, int64_t planes, const struct geom *g, bool maxp,
+                    int64_t incl, const int64_t *ti, const int64_t *tj)
+{
+    int64_t insz = g->in[0] * g->in[1], osz = g->out[0] * g->out[1], iw = g->in[1];
+
+    for (int64_t p = 0; p < planes; p++) {
+        const float *xp = x + p * insz;
+        float *dxp = dx + p * insz;
+        for (int64_t oi = 0; oi < g->out[0]; oi++) {
+            const int64_t *ri = ti + 4 * oi, i0 = oi * g->stride[0] - g->pb[0];
+            for (int64_t oj = 0; oj < g->out[1]; oj++) {
+                const int64_t *rj = tj + 4 * oj, j0 = oj * g->stride[1] - g->pb[1];
+                float gy = dy[p * osz + oi * g->out[1] + oj], best = 0.0f;
+                int64_t at = -1, cnt;
+
+                if (maxp) {
+                    for (int64_t ki = ri[0]; ki < ri[1]; ki++)
+                        for (int64_t kj = rj[0]; kj < rj[1]; kj++) {
+                            int64_t off = (i0 + ki * g->dil[0]) * iw + j0 + kj * g->dil[1];
+                            if (at < 0 || xp[off] > best) {
+                                best = xp[off];
+                                at = off;
+                            }
+                        }
+                    if (at >= 0)
+                        dxp[at] += gy;
+                    continue;
+                }
+                cnt = incl ? (ri[3] - ri[2]) * (rj[3] - rj[2]) : (ri[1] - ri[0]) * (rj[1] - rj[0]);
+                if (!cnt)
+                    continue;
+                gy /= (float)cnt;
+                for (int64_t ki = ri[0]; ki < ri[1]; ki++)
+                    for (int64_t kj = rj[0]; kj < rj[1]; kj++)
+                        dxp[(i0 + ki * g->dil[0]) * iw + j0 + kj * g->dil[1]] += gy;
+            }
+        }
+    }
+}
+
+int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
+{
+    const struct gtee_ml_tensor *x = k->in[0], *y = k->out[0];
+    bool maxp = !strcmp(k->node->op_type, "MaxPool");
+    int64_t incl = 0, *ti;
+    struct geom g;
+    int rc;
+
+    if (!din[0])
+        return 0;
+    if ((rc = ml_geom(k, x, NULL, true, &g)) < 0 || (rc = ml_attr_int(k, "count_include_pad", 0, &incl)) < 0)
+        return rc;
+    g.out[0] = y->rank == 4 ? y->dim[2] : 1; /* as the forward pass made it */
+    g.out[1] = y->dim[y->rank - 1];
+    int64_t planes = x->dim[0] * x->dim[1];
+    if (maxp && g.k[0] == 2 && g.k[1] == 2 && g.stride[0] == 2 && g.stride[1] == 2 && g.dil[0] == 1 &&
+        g.dil[1] == 1 && !g.pb[0] && !g.pb[1] && 2 * g.out[0] <= g.in[0] && 2 * g.out[1] <= g.in[1]) {
+        max2x2(x->data, dout[0]->data, din[0]->data, planes, &g);
+        return 0;
+    }
+    ti = malloc((size_t)(g.out[0] + g.out[1]) * 4 * sizeof(int64_t) + 1);
+    if (!ti)
+        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the window taps");
+    axis_taps(&g, 0, ti);
+    axis_taps(&g, 1, ti + 4 * g.out[0]);
+    general(x->data, dout[0]->data, din[0]->data, planes, &g, maxp, incl, ti, ti + 4 * g.out[0]);
+    free(ti);
+    return 0;
+}
