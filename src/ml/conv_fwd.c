@@ -201,10 +201,10 @@ int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group)
     /* one OpenBLAS thread per product (set here, before the threads start) */
     int prev = ml_blas_one();
     if (j.c.rows) /* one piece per thread: a product of fewer rows loses more than it balances */
-        ml_parallel_pieces((int)j.c.pieces, (size_t)(j.c.n * j.c.oh), (size_t)(j.c.n * j.c.oh) / j.c.pieces,
+        ml_parallel_slots((int)j.c.pieces, (size_t)(j.c.n * j.c.oh), (size_t)(j.c.n * j.c.oh) / j.c.pieces,
                            conv_piece, &j);
     else
-        ml_parallel_pieces((int)j.c.pieces, (size_t)j.c.n, 1, conv_piece, &j);
+        ml_parallel_slots((int)j.c.pieces, (size_t)j.c.n, 1, conv_piece, &j);
     ml_blas_restore(prev);
     return 0;
 }

@@ -151,10 +151,17 @@ typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
 #define ML_PAR_MIN (1u << 16)
 /* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
-/* The same, telling fn the scratch slot (0 .. threads-1) of the thread that runs the
- * piece: two pieces run at once never share a slot. */
+/* The same in exactly one piece per thread (fewer when the work is small), telling fn which
+ * piece (0 .. threads-1) it runs: piece i always covers the same range, so per-piece
+ * partial results can be combined in piece order (the trainer's dW). */
 typedef void (*ml_piece_fn)(void *arg, size_t piece, size_t lo, size_t hi);
 void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
+/* The same in up to four pieces per thread, telling fn the scratch slot (0 .. threads-1)
+ * of the thread that runs the piece: pieces run at once never share a slot, one slot may
+ * run several pieces. */
+void ml_parallel_slots(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
+/* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */
+void ml_blas_threads(int threads, uint64_t macs);
 /* Forward kernels run OpenBLAS on one thread and split their products across the
  * engine's threads themselves (one pool, no second set of spinning threads): ml_blas_one
  * sets one OpenBLAS thread and returns the previous setting, which ml_blas_restore puts

@@ -239,7 +239,7 @@ static int fwd_pool(struct ml_kernel *k)
     j.hi = j.lo;
     while (j.hi < j.g.out[1] && tj[4 * j.hi] == 0 && tj[4 * j.hi + 1] == j.g.k[1])
         j.hi++;
-    ml_parallel_pieces(pool_pieces(k), (size_t)(x->dim[0] * x->dim[1]),
+    ml_parallel_slots(pool_pieces(k), (size_t)(x->dim[0] * x->dim[1]),
                        POOL_PAR_MIN / (size_t)(j.g.in[0] * j.g.in[1] + 1) + 1, pool_planes, &j);
     return 0;
 }

@@ -51,10 +51,11 @@ struct pool {
     ml_piece_fn fn;
     void *arg;
     size_t n;
+    bool by_slot; /* fn gets the thread's slot (ml_parallel_slots), else the piece's index */
 };
 
 static struct pool pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                            ATOMIC_FLAG_INIT, 0, 0, 0, NULL, NULL, 0 };
+                            ATOMIC_FLAG_INIT, 0, 0, 0, NULL, NULL, 0, false };
 
 /* Claims and runs pieces of loop gen with scratch slot `slot` until none is left. */
 static void claim_pieces(uint32_t gen, size_t slot)
@@ -71,7 +72,7 @@ static void claim_pieces(uint32_t gen, size_t slot)
             continue;
         t = ST_PIECES(s);
         i = ST_NEXT(s);
-        pool.fn(pool.arg, slot, pool.n * i / t, pool.n * (i + 1) / t);
+        pool.fn(pool.arg, pool.by_slot ? slot : i, pool.n * i / t, pool.n * (i + 1) / t);
         if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == t) {
             pthread_mutex_lock(&pool.mu);
             pthread_cond_signal(&pool.done);
@@ -130,7 +131,7 @@ static size_t grow(size_t want)
  * so a worker that the system has not scheduled yet (a loaded machine) delays nothing; the
  * caller waits only for pieces that a worker has begun. Which thread runs a piece does not
  * change what it computes. */
-void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
+static void run_pool(int threads, size_t n, size_t min_per_thread, bool by_slot, ml_piece_fn fn, void *arg)
 {
     size_t t = threads > 1 ? (size_t)threads : 1, c;
     uint32_t gen;
@@ -146,10 +147,14 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
             fn(arg, 0, 0, n);
         return;
     }
-    c = t * ML_PIECES_PER_THREAD < n / min_per_thread ? t * ML_PIECES_PER_THREAD : n / min_per_thread;
+    c = t;
+    if (by_slot && t * ML_PIECES_PER_THREAD < n / min_per_thread)
+        c = t * ML_PIECES_PER_THREAD;
+    else if (by_slot)
+        c = n / min_per_thread;
     if (atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
         for (size_t i = 0; i < c; i++) /* pool in use: the same pieces, here */
-            fn(arg, 0, n * i / c, n * (i + 1) / c);
+            fn(arg, by_slot ? 0 : i, n * i / c, n * (i + 1) / c);
         return;
     }
     grow(t - 1);
@@ -157,6 +162,7 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
     pool.fn = fn;
     pool.arg = arg;
     pool.n = n;
+    pool.by_slot = by_slot;
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     gen = ST_GEN(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
     atomic_store_explicit(&pool.state, (uint64_t)gen << 32 | (uint64_t)t << 24 | (uint64_t)c << 12,
@@ -173,6 +179,16 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
         pthread_mutex_unlock(&pool.mu);
     }
     atomic_flag_clear_explicit(&pool.busy, memory_order_release);
+}
+
+void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
+{
+    run_pool(threads, n, min_per_thread, false, fn, arg);
+}
+
+void ml_parallel_slots(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
+{
+    run_pool(threads, n, min_per_thread, true, fn, arg);
 }
 
 struct ranged {
@@ -192,7 +208,20 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
 {
     struct ranged r = { fn, arg };
 
-    ml_parallel_pieces(threads, n, min_per_thread, ranged_piece, &r);
+    ml_parallel_slots(threads, n, min_per_thread, ranged_piece, &r);
+}
+
+/* OpenBLAS's thread count is one setting per process; a product too small to gain from a
+ * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The setting is read
+ * back first (others set it too) so an unchanged one costs nothing. */
+#define ML_BLAS_PAR_MIN (1u << 22)
+
+void ml_blas_threads(int threads, uint64_t macs)
+{
+    int want = macs < ML_BLAS_PAR_MIN ? 1 : threads;
+
+    if (want != openblas_get_num_threads())
+        openblas_set_num_threads(want);
 }
 
 int ml_blas_one(void)
