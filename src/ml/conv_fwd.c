@@ -74,7 +74,7 @@ static inline void copy_run(float *dst, const float *src, int64_t n)
 
 /* Rows [o0, o1) of the im2col matrix of one image (c channels): cols[(ch, ki, kj), (oi, oj)]
  * = x[ch, oi*s - pb + ki*d, oj*s - pb + kj*d] or 0 in the padding; ld floats per row. */
-ML_HOT static void im2col(const float *x, int64_t c, const struct geom *g, int64_t o0, int64_t o1, float *cols,
+ML_HOT static void im2col_rows(const float *x, int64_t c, const struct geom *g, int64_t o0, int64_t o1, float *cols,
                           int64_t ld)
 {
     int64_t ow = g->out[1], s1 = g->stride[1], r = 0;
@@ -160,7 +160,7 @@ static void conv_rows(const struct conv_job *j, float *work, int64_t i, int64_t 
         int64_t ld = c->sp;
 
         if (!c->direct) {
-            im2col(xg, c->cg, j->g, o0, o1, work, ncol);
+            im2col_rows(xg, c->cg, j->g, o0, o1, work, ncol);
             cols = work;
             ld = ncol;
         }
