@@ -8,6 +8,7 @@
 #ifndef GTEE_ML_H
 #define GTEE_ML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,10 @@ struct gtee_ml_options {
 int gtee_ml_session_new(const struct gtee_ml_model *m, const struct gtee_ml_options *opt,
                         struct gtee_ml_session **out, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_ml_session_free(struct gtee_ml_session *s);
+/* Fusions are on by default: BatchNormalization folded into the Conv before it, Relu and a
+ * residual Add applied in a Conv's output pass, Relu in a Gemm's. Off, every node runs as
+ * the graph has it (for checks); the next run rebuilds the plan. */
+void gtee_ml_session_set_fusion(struct gtee_ml_session *s, bool on);
 
 /* Runs the model. inputs[i] matches graph input i (dtype and shape, symbolic dims free);
  * outputs[i] receives graph output i: its data points into the session's memory and stays
@@ -119,7 +124,8 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
                 struct gtee_ml_tensor *outputs, size_t n_outputs, struct gtee_err *err) GTEE_MUST_USE;
 
 /* Bytes of the current plan's arena (intermediates reuse buffers by liveness), and the
- * sum of the intermediates' sizes had each its own buffer. */
+ * sum of the intermediates' sizes had each its own buffer; both include the operators'
+ * scratch (im2col). */
 void gtee_ml_session_memory(const struct gtee_ml_session *s, size_t *arena, size_t *unplanned);
 
 /* ---- tensors ---- */

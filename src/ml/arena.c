@@ -95,13 +95,14 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
         const struct ml_value *mv = &m->values[v];
 
         alias[v] = v;
-        if (mv->kind != ML_VAL_NODE || p->known[v] || mv->producer < 0)
+        if (mv->kind != ML_VAL_NODE || p->known[v] || mv->producer < 0 ||
+            (p->writer && p->writer[v] == ML_WRITER_NONE))
             continue;
         arena[v] = true;
         size[v] = (size_t)ml_elems(&p->vals[v]) * gtee_ml_dtype_size(p->vals[v].dtype);
         size[v] = (size[v] + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
         p->unplanned_size += size[v];
-        def[v] = last[v] = (size_t)mv->producer;
+        def[v] = last[v] = (size_t)(p->writer && p->writer[v] >= 0 ? p->writer[v] : mv->producer);
     }
     for (size_t i = 0; i < m->n_nodes; i++)
         for (size_t j = 0; j < m->nodes[i].n_in; j++) {
@@ -118,7 +119,7 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
         const struct ml_node *n = &m->nodes[i];
         int32_t a = n->n_in ? n->in[0] : -1, b = n->out[0];
 
-        if (a < 0 || b < 0 || !arena[b] || !view_op(n->op_type))
+        if (a < 0 || b < 0 || !arena[b] || !view_op(n->op_type) || (p->skip && p->skip[i]))
             continue;
         if (m->values[a].kind == ML_VAL_INPUT && !p->known[a])
             p->view[b] = a;
@@ -136,7 +137,7 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
         size_t r;
 
         if (a < 0 || b < 0 || !arena[a] || !arena[b] || out[a] || last[a] != i || size[a] != size[b] ||
-            !inplace_op(n->op_type))
+            !inplace_op(n->op_type) || (p->skip && p->skip[i]))
             continue;
         for (size_t j = 1; j < n->n_in; j++) /* input 0 read twice: keep it */
             if (n->in[j] == a)
@@ -153,6 +154,7 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
             s[ns++] = (struct slot){ v, size[v], def[v], last[v], 0 };
     place(s, ns, &end);
     p->arena_size = end + (p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
+    p->unplanned_size += (p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN; /* both hold the scratch */
     ENSURE(p->arena_size / 4 <= m->lim.max_total_elems, err, GTEE_EFORMAT,
            "ml: a run would need %zu bytes, over the limit", p->arena_size);
     p->arena = aligned_alloc(ML_ALIGN, p->arena_size + ML_ALIGN);

@@ -9,11 +9,13 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Hot loops get an AVX2 clone beside the baseline x86-64 one, picked at load time by the
- * CPU (GCC/clang target_clones, glibc ifunc); elsewhere a plain function. Element-wise
- * results do not depend on the clone; sums may round differently between clones. */
+/* Hot loops get AVX-512F and AVX2 clones beside the baseline x86-64 one, picked at load
+ * time by the CPU (GCC/clang target_clones, glibc ifunc); elsewhere a plain function.
+ * Element-wise results do not depend on the clone; sums may round differently between
+ * clones. clang gives a clone's resolver a global name: two ML_HOT functions of src/ml/
+ * must not share a name, static or not. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(GTEE_ML_NO_CLONES)
-#define ML_HOT __attribute__((target_clones("avx2", "default")))
+#define ML_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ML_HOT
 #endif

@@ -18,4 +18,8 @@ void ml_geom_out(struct gtee_ml_tensor *y, const struct gtee_ml_tensor *x, int64
 /* Reads an ints attribute of want values (dflt when absent). */
 int ml_geom_ints(struct ml_kernel *k, const char *name, size_t want, int64_t dflt, int64_t *dst);
 
+/* Conv's forward pass (conv_fwd.c) with its checked geometry, and its scratch bytes. */
+int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group);
+size_t ml_conv_work(const struct ml_kernel *k, const struct geom *g, int64_t group);
+
 #endif

@@ -134,9 +134,8 @@ int64_t ml_dims_prod(const struct gtee_ml_tensor *t, int from, int to)
     int64_t p = 1;
 
     for (int i = from; i < to; i++) {
-        if (t->dim[i] < 0)
-            return -1;
-        p *= t->dim[i];
+        if (t->dim[i] < 0 || __builtin_mul_overflow(p, t->dim[i], &p))
+            return -1; /* unknown, or beyond int64 (a hostile model's dims): not a size */
     }
     return p;
 }

@@ -79,6 +79,9 @@ struct ml_kernel {
     struct gtee_ml_tensor **out; /* NULL entries: omitted optional outputs */
     void *work;                  /* scratch of op->workspace bytes (forward only) */
     int threads;
+    int act;                     /* ML_ACT_*: activation fused into the output (inference plans) */
+    const struct gtee_ml_tensor *res; /* residual added before act (Conv fused with Add), or NULL */
+    bool b_untransposed;         /* Gemm: in[1] is B itself though transB = 1 (fuse.c) */
     const struct gtee_ml_limits *lim;
     struct gtee_err *err;
 };
@@ -136,7 +139,7 @@ int ml_axis(const struct ml_kernel *k, int64_t axis, int rank, const char *what,
 bool ml_known(const struct gtee_ml_tensor *t);
 /* Copies dtype/rank/dims (not data). */
 void ml_set_like(struct gtee_ml_tensor *dst, const struct gtee_ml_tensor *src, int dtype);
-/* Product of dims [from, to), known dims only (unknown -> returns -1). */
+/* Product of dims [from, to), known dims only (unknown, or overflowing int64 -> -1). */
 int64_t ml_dims_prod(const struct gtee_ml_tensor *t, int from, int to);
 uint64_t ml_elems(const struct gtee_ml_tensor *t); /* concrete tensors only */
 /* Reads an int64 input tensor's values (known in infer only when data != NULL). */
@@ -148,15 +151,52 @@ typedef void (*ml_range_fn)(void *arg, size_t lo, size_t hi);
 #define ML_PAR_MIN (1u << 16)
 /* Runs fn over [0, n) split in up to threads ranges; serial when the work is small. */
 void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, void *arg);
-/* The same, telling fn which piece (0 .. threads-1) it runs, for per-piece scratch. */
+/* The same in exactly one piece per thread (fewer when the work is small), telling fn which
+ * piece (0 .. threads-1) it runs: piece i always covers the same range, so per-piece
+ * partial results can be combined in piece order (the trainer's dW). */
 typedef void (*ml_piece_fn)(void *arg, size_t piece, size_t lo, size_t hi);
 void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
+/* The same in up to four pieces per thread, telling fn the scratch slot (0 .. threads-1)
+ * of the thread that runs the piece: pieces run at once never share a slot, one slot may
+ * run several pieces. */
+void ml_parallel_slots(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
 /* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */
 void ml_blas_threads(int threads, uint64_t macs);
+/* Forward kernels run OpenBLAS on one thread and split their products across the
+ * engine's threads themselves (one pool, no second set of spinning threads): ml_blas_one
+ * sets one OpenBLAS thread and returns the previous setting, which ml_blas_restore puts
+ * back (the trainer sets its own for the backward passes). */
+int ml_blas_one(void);
+void ml_blas_restore(int prev);
+/* C = alpha op(A) op(B) + beta C (row-major, cblas_sgemm's arguments) split across
+ * threads along M or N when the product has at least 2^22 multiply-adds. OpenBLAS must be
+ * on one thread (ml_blas_one). */
+void ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc);
+
+/* Activations a kernel may apply in its output pass (Conv, Gemm fused with Relu). */
+enum ml_act { ML_ACT_NONE = 0, ML_ACT_RELU = 1 };
+
+/* A node that absorbed the nodes after it (fuse.c; inference plans only): its kernel reads
+ * in[] (BatchNormalization folded into W and B) and writes out[0], the last absorbed node's
+ * output. */
+struct ml_fusion {
+    bool on;
+    int act;
+    size_t n_in;
+    struct gtee_ml_tensor *in[3], *out[1];
+    const struct gtee_ml_tensor *res;
+    bool b_untransposed;          /* Gemm: in[1] holds B, stored untransposed */
+    struct gtee_ml_tensor w, b;   /* folded weights and bias, or Gemm's B (data owned by the plan) */
+    /* A chain run by a kernel of its own (fuse_norm.c) instead of the node's forward. */
+    int (*run)(struct ml_kernel *k, const struct ml_fusion *fu);
+    const float *gamma, *beta;    /* LayerNorm's scale and shift (NULL: none) */
+    float konst[3];               /* the chain's scalar constants, in the order it uses them */
+};
 
 /* ---- memory plan (plan.c) ---- */
 struct ml_plan {
-    size_t n_values;
+    size_t n_values, n_nodes;
     struct gtee_ml_tensor *vals;  /* per value: type, shape, data (when known) */
     uint8_t *known;               /* 1: computed before the run (initializer or folded) */
     void **folded;                /* heap buffers of folded values */
@@ -166,6 +206,10 @@ struct ml_plan {
     int32_t *view;                /* per value: the graph input it views (a reshape of it), or -1 */
     struct gtee_ml_tensor **ptrs; /* per node: its n_in + n_out tensor pointers */
     size_t *ptr_off;              /* per node: index of its first pointer */
+    struct ml_fusion *fuse;       /* per node (NULL: nothing fused, as the trainer needs) */
+    uint8_t *skip;                /* per node: absorbed by a fusion, not run (NULL: none) */
+    int32_t *writer;              /* per value: the node that writes it when fused, -1 its
+                                     producer, ML_WRITER_NONE: absorbed, never written */
 };
 
 /* Infers types and shapes for the given graph-input types (dims may be < 0: symbolic),
@@ -173,6 +217,15 @@ struct ml_plan {
  * with workspaces sized for the given thread count. */
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
                   int threads, struct ml_plan *p, struct gtee_err *err);
+/* The same with flags. ML_PLAN_FUSE (inference only: a trainer needs every node's output
+ * and the original initializers) folds BatchNormalization into the Conv before it and
+ * fuses Relu (and a residual Add) into the Conv or Gemm before it. */
+#define ML_PLAN_FUSE 1u
+#define ML_WRITER_NONE (-2)
+int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
+                        int threads, unsigned flags, struct ml_plan *p, struct gtee_err *err);
+/* Finds and applies the fusions of a concrete plan, before its layout (fuse.c). */
+int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Lays out the arena of a concrete plan and allocates it (arena.c). */
 #define ML_ALIGN 64

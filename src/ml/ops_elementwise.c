@@ -49,6 +49,10 @@ static int infer_binary(struct ml_kernel *k)
         (void)c;                                                                          \
         if (st[0] && st[1])                                                               \
             for (size_t i = 0; i < n; i++) { float x = a[i], z = b[i]; y[i] = (expr); }   \
+        else if (st[0] && !st[1]) /* b broadcast along the row (LayerNorm's mean) */    \
+            for (size_t i = 0; i < n; i++) { float x = a[i], z = b[0]; y[i] = (expr); }   \
+        else if (!st[0] && st[1])                                                         \
+            for (size_t i = 0; i < n; i++) { float x = a[0], z = b[i]; y[i] = (expr); }   \
         else                                                                              \
             for (size_t i = 0; i < n; i++) { float x = a[i * st[0]], z = b[i * st[1]]; y[i] = (expr); } \
     }

@@ -43,6 +43,22 @@ static int infer_transpose(struct ml_kernel *k)
     return 0;
 }
 
+/* dst[0, n) = src[0, n): short rows (an attention head's 16 floats) in whole 8-float moves,
+ * the last one overlapping, instead of a memcpy call per row. */
+static inline void copy_f32(float *dst, const float *src, int64_t n)
+{
+    int64_t i = 0;
+
+    if (n < 8 || n > 256) {
+        memcpy(dst, src, sizeof(float) * (size_t)n);
+        return;
+    }
+    for (; i + 8 <= n; i += 8)
+        memcpy(dst + i, src + i, 8 * sizeof(float));
+    if (i < n)
+        memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+}
+
 /* Copies y[idx] = x[sum idx[d] * stride[d] + base] over y's dims, inner dim as a loop. */
 static void strided_copy(const uint8_t *x, size_t base, const int64_t *stride, uint8_t *y,
                          const struct gtee_ml_tensor *yt, size_t esz)
@@ -56,15 +72,42 @@ static void strided_copy(const uint8_t *x, size_t base, const int64_t *stride, u
         memcpy(y, x + base * esz, esz);
         return;
     }
+    if (esz == 4 && r >= 2 && stride[r - 1] != 1 && stride[r - 2] == 1) {
+        /* each output plane [a, i] = x[a + i * s] is a transposed block of x: read x along a
+         * (contiguous), not along i (one cache line per element, lines that alias in L1) */
+        int64_t rows = yt->dim[r - 2], cols = yt->dim[r - 1], s = stride[r - 1];
+        for (size_t o = 0; o < n; o += (size_t)(rows * cols)) {
+            int64_t off = (int64_t)base;
+            const float *src;
+            float *dst = (float *)(void *)y + o;
+            for (int d = 0; d < r - 2; d++)
+                off += (int64_t)idx[d] * stride[d];
+            src = (const float *)(const void *)x + off;
+            for (int64_t i = 0; i < cols; i++)
+                for (int64_t a = 0; a < rows; a++)
+                    dst[a * cols + i] = src[a + i * s];
+            for (int d = r - 3; d >= 0; d--) {
+                if (++idx[d] < (size_t)yt->dim[d])
+                    break;
+                idx[d] = 0;
+            }
+        }
+        return;
+    }
     for (size_t o = 0; o < n; o += (size_t)yt->dim[r - 1]) {
         int64_t off = (int64_t)base;
         for (int d = 0; d < r - 1; d++)
             off += (int64_t)idx[d] * stride[d];
-        if (stride[r - 1] == 1)
+        if (stride[r - 1] == 1 && esz == 4)
+            copy_f32((float *)(void *)y + o, (const float *)(const void *)x + off, yt->dim[r - 1]);
+        else if (stride[r - 1] == 1)
             memcpy(y + o * esz, x + (size_t)off * esz, (size_t)yt->dim[r - 1] * esz);
-        else if (esz == 4)
+        else if (esz == 4) {
+            const float *src = (const float *)(const void *)x + off;
+            float *dst = (float *)(void *)y + o;
             for (int64_t i = 0; i < yt->dim[r - 1]; i++)
-                memcpy(y + (o + (size_t)i) * 4, x + (size_t)(off + i * stride[r - 1]) * 4, 4);
+                dst[i] = src[i * stride[r - 1]];
+        }
         else
             for (int64_t i = 0; i < yt->dim[r - 1]; i++)
                 memcpy(y + (o + (size_t)i) * esz, x + (size_t)(off + i * stride[r - 1]) * esz, esz);

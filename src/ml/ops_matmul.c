@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ml/bcast.h"
+#include "ml/fastmath.h"
 #include "ml/grad.h"
 #include "ml/ml.h"
 
@@ -49,6 +50,46 @@ static int infer_matmul(struct ml_kernel *k)
     return 0;
 }
 
+/* y[r, j] = y[r, j] + bias[j] (the Add the product absorbed; the sum is commutative). */
+ML_HOT static void add_rows(float *y, const float *bias, int64_t m, int64_t n)
+{
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < n; j++)
+            y[r * n + j] = y[r * n + j] + bias[j];
+}
+
+struct mm_job {
+    const float *A, *B, *bias; /* bias: added to every row (MatMul fused with Add), or NULL */
+    float *Y;
+    int64_t m, n, kk;
+    int rank, threads; /* threads of one product (the batch's products are split first) */
+    int64_t sa[GTEE_ML_MAX_RANK], sb[GTEE_ML_MAX_RANK], bd[GTEE_ML_MAX_RANK];
+};
+
+/* Products [lo, hi) of the batch. */
+static void mm_range(void *arg, size_t lo, size_t hi)
+{
+    const struct mm_job *j = arg;
+    int64_t m = j->m, n = j->n, kk = j->kk;
+
+    for (int64_t i = (int64_t)lo; i < (int64_t)hi; i++) {
+        int64_t rem = i, oa = 0, ob = 0;
+        for (int d = j->rank - 1; d >= 0; d--) {
+            int64_t idx = rem % j->bd[d];
+            rem /= j->bd[d];
+            oa += idx * j->sa[d];
+            ob += idx * j->sb[d];
+        }
+        if (kk == 0)
+            memset(j->Y + i * m * n, 0, sizeof(float) * (size_t)(m * n));
+        else
+            ml_sgemm(j->threads, false, false, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk, (int)kk,
+                     j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n);
+        if (j->bias)
+            add_rows(j->Y + i * m * n, j->bias, m, n);
+    }
+}
+
 static int fwd_matmul(struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *a = k->in[0], *b = k->in[1];
@@ -79,23 +120,26 @@ static int fwd_matmul(struct ml_kernel *k)
     }
     if (m == 0 || n == 0)
         return 0;
-    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
-    for (int64_t i = 0; i < batch; i++) {
-        int64_t rem = i, oa = 0, ob = 0;
-        for (int d = rank - 1; d >= 0; d--) {
-            int64_t idx = rem % bd[d];
-            rem /= bd[d];
-            oa += idx * sa[d];
-            ob += idx * sb[d];
-        }
-        if (kk == 0) {
-            memset(Y + i * m * n, 0, sizeof(float) * (size_t)(m * n));
-            continue;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)kk, 1.0f, A + oa * m * kk,
-                    (int)kk, B + ob * kk * n, (int)n, 0.0f, Y + i * m * n, (int)n);
-    }
+    const struct gtee_ml_tensor *bias = ml_in(k, 2);
+    uint64_t macs = (uint64_t)(m * n * kk);
+    size_t per = ML_PAR_MIN / (size_t)(macs + 1) + 1;
+    struct mm_job j = { A, B, bias ? bias->data : NULL, Y, m, n, kk, rank, batch == 1 ? k->threads : 1,
+                        { 0 }, { 0 }, { 0 } };
+    memcpy(j.sa, sa, sizeof(sa));
+    memcpy(j.sb, sb, sizeof(sb));
+    memcpy(j.bd, bd, sizeof(bd));
+    /* the products of a batch across the engine's threads; one product split in ml_sgemm */
+    int prev = ml_blas_one();
+    ml_parallel(k->threads, (size_t)batch, per, mm_range, &j);
+    ml_blas_restore(prev);
     return 0;
+}
+
+/* Relu fused into Gemm (fuse.c): one pass over Y while it is in cache. */
+ML_HOT static void relu_inplace(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN stays NaN */
 }
 
 struct gemm_attrs {
@@ -161,6 +205,8 @@ static int fwd_gemm(struct ml_kernel *k)
 
     if (gemm_attrs(k, &g) < 0)
         return GTEE_EFORMAT;
+    if (k->b_untransposed)
+        g.tb = 0;
     kk = (int)a->dim[g.ta ? 0 : 1];
     if (c && g.beta != 0.0f) {
         const float *C = c->data;
@@ -176,11 +222,16 @@ static int fwd_gemm(struct ml_kernel *k)
     if (kk == 0) {
         if (beta == 0.0f)
             memset(y->data, 0, sizeof(float) * (size_t)(m * n));
+        if (k->act == ML_ACT_RELU)
+            relu_inplace(y->data, (size_t)(m * n));
         return 0;
     }
-    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
-    cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
-                kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1], beta, y->data, (int)n);
+    int prev = ml_blas_one();
+    ml_sgemm(k->threads, g.ta, g.tb, (int)m, (int)n, kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1],
+             beta, y->data, (int)n);
+    ml_blas_restore(prev);
+    if (k->act == ML_ACT_RELU)
+        relu_inplace(y->data, (size_t)(m * n));
     return 0;
 }
 

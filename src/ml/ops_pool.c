@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ml/fastmath.h"
 #include "ml/geom.h"
 #include "ml/grad.h"
 #include "ml/ml.h"
@@ -49,14 +50,33 @@ static void taps(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, in
     *hi = h < l ? l : h;
 }
 
-/* Tap ranges per output row and column, computed once per call: [lo, hi) inside the input,
- * and [plo, phi) inside the padded input (count_include_pad). */
-static size_t pool_work(const struct ml_kernel *k)
+/* Scratch: tap ranges per output row and column, computed once per call ([lo, hi) inside
+ * the input, [plo, phi) inside the padded input for count_include_pad), then one row of
+ * vertical reductions per thread. */
+#define POOL_PAR_MIN (1u << 15) /* input elements of a plane group worth a thread */
+
+static int pool_pieces(const struct ml_kernel *k)
 {
-    const struct gtee_ml_tensor *y = k->out[0];
+    uint64_t n = ml_elems(k->in[0]);
+
+    return k->threads > 1 && n >= 2 * POOL_PAR_MIN ? k->threads : 1;
+}
+
+static size_t pool_taps_bytes(const struct gtee_ml_tensor *y)
+{
     int64_t rows = y->rank == 4 ? y->dim[2] : 1, cols = y->dim[y->rank - 1];
 
-    return (size_t)(rows + cols) * 4 * sizeof(int64_t);
+    return ((size_t)(rows + cols) * 4 * sizeof(int64_t) + 63) / 64 * 64;
+}
+
+static size_t pool_row_floats(const struct gtee_ml_tensor *x)
+{
+    return ((size_t)x->dim[x->rank - 1] + 16) / 16 * 16;
+}
+
+static size_t pool_work(const struct ml_kernel *k)
+{
+    return pool_taps_bytes(k->out[0]) + (size_t)pool_pieces(k) * pool_row_floats(k->in[0]) * sizeof(float);
 }
 
 static void pool_taps(const struct geom *g, int axis, int64_t *t)
@@ -98,63 +118,129 @@ static void pool_row(const float *xp, const struct geom *g, const int64_t *ri, c
     }
 }
 
-static int fwd_pool(struct ml_kernel *k)
+/* Output columns [lo, hi) of one row whose windows lie inside the input along W: the
+ * window's rows are reduced into t (contiguous, vectorized), then t's taps along W. s and
+ * d are the stride and dilation along W (constants where the caller inlines them). */
+static inline void pool_interior(const float *xp, const struct geom *g, const int64_t *ri, int64_t i0, bool maxp,
+                                 int64_t lo, int64_t hi, int64_t s, int64_t d, float *t, float *yrow)
 {
-    const struct gtee_ml_tensor *x = k->in[0];
-    bool maxp = !strcmp(k->node->op_type, "MaxPool");
-    int64_t incl, *ti = k->work, *tj, lo = 0, hi;
+    int64_t c0 = lo * s - g->pb[1], w = (hi - 1 - lo) * s + (g->k[1] - 1) * d + 1;
+
+    if (ri[1] <= ri[0]) {
+        for (int64_t c = 0; c < w; c++)
+            t[c] = maxp ? -INFINITY : 0.0f;
+    } else {
+        const float *row = xp + (i0 + ri[0] * g->dil[0]) * g->in[1] + c0;
+        for (int64_t c = 0; c < w; c++)
+            t[c] = row[c];
+        for (int64_t ki = ri[0] + 1; ki < ri[1]; ki++) {
+            row = xp + (i0 + ki * g->dil[0]) * g->in[1] + c0;
+            if (maxp)
+                for (int64_t c = 0; c < w; c++)
+                    t[c] = row[c] > t[c] ? row[c] : t[c];
+            else
+                for (int64_t c = 0; c < w; c++)
+                    t[c] += row[c];
+        }
+    }
+    for (int64_t oj = 0; oj < hi - lo; oj++)
+        yrow[lo + oj] = t[oj * s];
+    for (int64_t kj = 1; kj < g->k[1]; kj++) {
+        const float *tk = t + kj * d;
+        if (maxp)
+            for (int64_t oj = 0; oj < hi - lo; oj++)
+                yrow[lo + oj] = tk[oj * s] > yrow[lo + oj] ? tk[oj * s] : yrow[lo + oj];
+        else
+            for (int64_t oj = 0; oj < hi - lo; oj++)
+                yrow[lo + oj] += tk[oj * s];
+    }
+}
+
+/* Whether x[0, n) holds a NaN: integer operations only, so the loop vectorizes (a NaN's
+ * magnitude bits exceed infinity's, which sets bit 31 once 0x007fffff is added). */
+static bool has_nan(const float *x, int64_t n)
+{
+    uint32_t acc = 0;
+
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        acc |= (u & 0x7fffffffu) + 0x007fffffu;
+    }
+    return acc >> 31;
+}
+
+struct pool_job {
+    const struct ml_kernel *k;
     struct geom g;
-    float *y = k->out[0]->data;
+    bool maxp;
+    int64_t incl, lo, hi;
+    const int64_t *ti, *tj;
+    float *rows; /* pool_row_floats per piece */
+};
 
-    if (pool_setup(k, &g) < 0 || ml_attr_int(k, "count_include_pad", 0, &incl) < 0)
-        return GTEE_EFORMAT;
-    tj = ti + 4 * g.out[0];
-    pool_taps(&g, 0, ti);
-    pool_taps(&g, 1, tj);
-    /* Columns [lo, hi) whose windows lie wholly inside the input along W. */
-    while (lo < g.out[1] && (tj[4 * lo] != 0 || tj[4 * lo + 1] != g.k[1]))
-        lo++;
-    hi = lo;
-    while (hi < g.out[1] && tj[4 * hi] == 0 && tj[4 * hi + 1] == g.k[1])
-        hi++;
-    int64_t planes = x->dim[0] * x->dim[1], s1 = g.stride[1], d1 = g.dil[1];
-    for (int64_t p = 0; p < planes; p++) {
-        const float *xp = (const float *)x->data + p * g.in[0] * g.in[1];
-        for (int64_t oi = 0; oi < g.out[0]; oi++) {
-            const int64_t *ri = ti + 4 * oi, i0 = oi * g.stride[0] - g.pb[0];
-            float *yrow = y + (p * g.out[0] + oi) * g.out[1];
-            bool nan = false;
+ML_HOT static void pool_planes(void *arg, size_t piece, size_t p0, size_t p1)
+{
+    const struct pool_job *j = arg;
+    const struct geom *g = &j->g;
+    const int64_t *ti = j->ti, *tj = j->tj;
+    int64_t lo = j->lo, hi = j->hi, s1 = g->stride[1], d1 = g->dil[1];
+    float *t = j->rows + piece * pool_row_floats(j->k->in[0]);
 
-            pool_row(xp, &g, ri, tj, oi, maxp, incl, 0, lo, yrow);
-            pool_row(xp, &g, ri, tj, oi, maxp, incl, hi, g.out[1], yrow);
-            /* interior: one pass per tap over the row, which the compiler vectorizes */
-            for (int64_t oj = lo; oj < hi; oj++)
-                yrow[oj] = maxp ? -INFINITY : 0.0f;
-            for (int64_t ki = ri[0]; ki < ri[1]; ki++) {
-                const float *row = xp + (i0 + ki * g.dil[0]) * g.in[1] - g.pb[1];
-                for (int64_t kj = 0; kj < g.k[1]; kj++) {
-                    const float *src = row + kj * d1;
-                    if (maxp)
-                        for (int64_t oj = lo; oj < hi; oj++) {
-                            float v = src[oj * s1];
-                            yrow[oj] = v > yrow[oj] ? v : yrow[oj];
-                            nan |= v != v;
-                        }
-                    else
-                        for (int64_t oj = lo; oj < hi; oj++)
-                            yrow[oj] += src[oj * s1];
-                }
+    for (size_t p = p0; p < p1; p++) {
+        const float *xp = (const float *)j->k->in[0]->data + (int64_t)p * g->in[0] * g->in[1];
+        /* max drops NaN: a plane holding one goes the general way, which propagates it */
+        bool nan = j->maxp && has_nan(xp, g->in[0] * g->in[1]);
+        for (int64_t oi = 0; oi < g->out[0]; oi++) {
+            const int64_t *ri = ti + 4 * oi, i0 = oi * g->stride[0] - g->pb[0];
+            float *yrow = (float *)j->k->out[0]->data + ((int64_t)p * g->out[0] + oi) * g->out[1];
+
+            if (nan) {
+                pool_row(xp, g, ri, tj, oi, j->maxp, j->incl, 0, g->out[1], yrow);
+                continue;
             }
-            if (!maxp && hi > lo) {
-                int64_t cnt = incl ? (ri[3] - ri[2]) * g.k[1] : (ri[1] - ri[0]) * g.k[1];
+            pool_row(xp, g, ri, tj, oi, j->maxp, j->incl, 0, lo, yrow);
+            pool_row(xp, g, ri, tj, oi, j->maxp, j->incl, hi, g->out[1], yrow);
+            if (hi <= lo)
+                continue;
+            if (s1 == 2 && d1 == 1)
+                pool_interior(xp, g, ri, i0, j->maxp, lo, hi, 2, 1, t, yrow);
+            else if (s1 == 1 && d1 == 1)
+                pool_interior(xp, g, ri, i0, j->maxp, lo, hi, 1, 1, t, yrow);
+            else
+                pool_interior(xp, g, ri, i0, j->maxp, lo, hi, s1, d1, t, yrow);
+            if (!j->maxp) {
+                int64_t cnt = j->incl ? (ri[3] - ri[2]) * g->k[1] : (ri[1] - ri[0]) * g->k[1];
                 float inv = cnt ? 1.0f / (float)cnt : 0.0f;
                 for (int64_t oj = lo; oj < hi; oj++)
                     yrow[oj] = cnt ? yrow[oj] * inv : 0.0f;
             }
-            if (nan) /* a NaN in some window: redo the row the general way */
-                pool_row(xp, &g, ri, tj, oi, maxp, incl, lo, hi, yrow);
         }
     }
+}
+
+static int fwd_pool(struct ml_kernel *k)
+{
+    const struct gtee_ml_tensor *x = k->in[0];
+    struct pool_job j = { .k = k, .maxp = !strcmp(k->node->op_type, "MaxPool") };
+    int64_t *ti = k->work, *tj;
+
+    if (pool_setup(k, &j.g) < 0 || ml_attr_int(k, "count_include_pad", 0, &j.incl) < 0)
+        return GTEE_EFORMAT;
+    tj = ti + 4 * j.g.out[0];
+    pool_taps(&j.g, 0, ti);
+    pool_taps(&j.g, 1, tj);
+    j.ti = ti;
+    j.tj = tj;
+    j.rows = (float *)((uint8_t *)k->work + pool_taps_bytes(k->out[0]));
+    /* Columns [lo, hi) whose windows lie wholly inside the input along W. */
+    while (j.lo < j.g.out[1] && (tj[4 * j.lo] != 0 || tj[4 * j.lo + 1] != j.g.k[1]))
+        j.lo++;
+    j.hi = j.lo;
+    while (j.hi < j.g.out[1] && tj[4 * j.hi] == 0 && tj[4 * j.hi + 1] == j.g.k[1])
+        j.hi++;
+    ml_parallel_slots(pool_pieces(k), (size_t)(x->dim[0] * x->dim[1]),
+                       POOL_PAR_MIN / (size_t)(j.g.in[0] * j.g.in[1] + 1) + 1, pool_planes, &j);
     return 0;
 }
 

@@ -86,6 +86,33 @@ ML_HOT static int fwd_reduce_mean(struct ml_kernel *k)
         }
         return 0;
     }
+    /* reduced axes one block [first, last] between kept ones: rows of `inner` summed along
+     * `mid`, in the order the general loop below visits them */
+    int lo_ax = 0, hi_ax = r;
+    while (lo_ax < r && !red[lo_ax])
+        lo_ax++;
+    while (hi_ax > lo_ax && !red[hi_ax - 1])
+        hi_ax--;
+    bool block = lo_ax < hi_ax;
+    for (int d = lo_ax; d < hi_ax; d++)
+        block = block && red[d];
+    size_t inner = (size_t)ml_dims_prod(x, hi_ax, r), mid = (size_t)ml_dims_prod(x, lo_ax, hi_ax);
+    if (block && inner <= 1024) {
+        size_t outer = (size_t)ml_dims_prod(x, 0, lo_ax);
+        double row[1024];
+        for (size_t o = 0; o < outer; o++) {
+            for (size_t j = 0; j < inner; j++)
+                row[j] = 0;
+            for (size_t q = 0; q < mid; q++) {
+                const float *xr = xp + (o * mid + q) * inner;
+                for (size_t j = 0; j < inner; j++)
+                    row[j] += xr[j];
+            }
+            for (size_t j = 0; j < inner; j++)
+                yp[o * inner + j] = mid ? (float)(row[j] / (double)mid) : NAN;
+        }
+        return 0;
+    }
     for (int d = r - 1; d >= 0; d--) {
         ostride[d] = red[d] ? 0 : acc;
         acc *= red[d] ? 1 : (size_t)x->dim[d];
@@ -158,6 +185,22 @@ ML_HOT static void softmax_range(void *arg, size_t lo, size_t hi)
 {
     const struct softmax_job *j = arg;
 
+    if (j->inner == 1) { /* rows along the last axis: contiguous loops, the same sums */
+        for (size_t r = lo; r < hi; r++) {
+            const float *x = j->x + r * j->n;
+            float *y = j->y + r * j->n, mx = -INFINITY, sum = 0, inv;
+            for (size_t i = 0; i < j->n; i++)
+                mx = x[i] > mx ? x[i] : mx;
+            for (size_t i = 0; i < j->n; i++)
+                y[i] = ml_expf(x[i] - mx);
+            for (size_t i = 0; i < j->n; i++)
+                sum += y[i];
+            inv = 1.0f / sum;
+            for (size_t i = 0; i < j->n; i++)
+                y[i] *= inv;
+        }
+        return;
+    }
     for (size_t r = lo; r < hi; r++) {
         size_t o = r / j->inner, in = r % j->inner, base = o * j->n * j->inner + in;
         float mx = -INFINITY, sum = 0;

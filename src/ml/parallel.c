@@ -1,25 +1,194 @@
-/* The engine's own loops across threads (OpenBLAS has its own pool): a range is split in
- * contiguous pieces, one per thread, joined before returning. Results never depend on the
- * thread count because every piece writes disjoint outputs with the same arithmetic. */
+/* The engine's own loops across threads: a range is split in contiguous pieces, up to
+ * ML_PIECES_PER_THREAD per thread, joined before returning. Every piece writes disjoint
+ * outputs with the same arithmetic whichever thread runs it; element-wise results do not
+ * depend on the thread count (a product cut in slices may be summed by OpenBLAS in
+ * another order).
+ *
+ * The threads are kept: one pool per process (as OpenBLAS keeps its own), started when a
+ * loop first asks for them and grown when a loop asks for more. Starting a thread costs
+ * tens of microseconds, as much as a whole small operator; a kept worker waits for the next
+ * loop spinning a short while (about as long as an operator between two parallel loops),
+ * then sleeps on a condition variable. Pieces are claimed (below), so the caller never
+ * waits for a worker that has not started. One loop uses the pool at a time; a loop that finds
+ * it busy (another session on another thread, or a loop inside a piece) runs its pieces on
+ * the calling thread, which gives the same results. */
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ml/ml.h"
 
 #define ML_MAX_THREADS 64
+/* Polls of a waiting thread before it sleeps (a pause each: some tens of microseconds). */
+#define ML_SPIN 20000
 
-struct piece {
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* The current loop's claim word: loop number (bits 32..63), threads that may take part
+ * (24..31), pieces (12..23), next piece to claim (0..11). A thread claims a piece by
+ * compare-and-swap and only then reads the loop's fields: a claim that succeeds is for a
+ * loop still running, whose fields stay put. */
+#define ST_GEN(s) ((uint32_t)((s) >> 32))
+#define ST_SLOTS(s) ((size_t)(((s) >> 24) & 0xffu))
+#define ST_PIECES(s) ((size_t)(((s) >> 12) & 0xfffu))
+#define ST_NEXT(s) ((size_t)((s)&0xfffu))
+/* Pieces per thread: a thread that starts late (a loaded machine) still finds some. */
+#define ML_PIECES_PER_THREAD 4
+
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    atomic_flag busy;         /* held by the loop that uses the pool */
+    size_t workers;           /* started; worker w uses scratch slot w + 1 */
+    _Atomic uint64_t state;   /* claim word (above) */
+    atomic_size_t finished;   /* pieces of the current loop done */
+    /* the current loop, written before its claim word is published */
     ml_piece_fn fn;
     void *arg;
-    size_t index, lo, hi;
+    size_t n;
+    bool by_slot; /* fn gets the thread's slot (ml_parallel_slots), else the piece's index */
 };
 
-static void *run_piece(void *p)
-{
-    struct piece *pc = p;
+static struct pool pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                            ATOMIC_FLAG_INIT, 0, 0, 0, NULL, NULL, 0, false };
 
-    pc->fn(pc->arg, pc->index, pc->lo, pc->hi);
+/* Claims and runs pieces of loop gen with scratch slot `slot` until none is left. */
+static void claim_pieces(uint32_t gen, size_t slot)
+{
+    uint64_t s = atomic_load_explicit(&pool.state, memory_order_acquire);
+
+    for (;;) {
+        size_t t, i;
+
+        if (ST_GEN(s) != gen || ST_NEXT(s) >= ST_PIECES(s) || slot >= ST_SLOTS(s))
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        t = ST_PIECES(s);
+        i = ST_NEXT(s);
+        pool.fn(pool.arg, pool.by_slot ? slot : i, pool.n * i / t, pool.n * (i + 1) / t);
+        if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == t) {
+            pthread_mutex_lock(&pool.mu);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        s = atomic_load_explicit(&pool.state, memory_order_acquire);
+    }
+}
+
+/* The loop number when each worker was started: loops after it are its to join. */
+static uint32_t started_at[ML_MAX_THREADS];
+
+static void *worker(void *p)
+{
+    size_t id = (size_t)(uintptr_t)p;
+    uint32_t seen = started_at[id], g = seen;
+
+    for (;;) {
+        for (int s = 0; s < ML_SPIN && (g = ST_GEN(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen;
+             s++)
+            cpu_relax();
+        if (g == seen) {
+            pthread_mutex_lock(&pool.mu);
+            while ((g = ST_GEN(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen)
+                pthread_cond_wait(&pool.wake, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = g;
+        claim_pieces(g, id + 1);
+    }
     return NULL;
+}
+
+/* Starts workers until there are want; returns how many there are. Caller holds busy. */
+static size_t grow(size_t want)
+{
+    while (pool.workers < want && pool.workers < ML_MAX_THREADS - 1) {
+        pthread_t tid;
+        pthread_attr_t at;
+        int ok;
+
+        if (pthread_attr_init(&at))
+            break;
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        started_at[pool.workers] = ST_GEN(atomic_load_explicit(&pool.state, memory_order_relaxed));
+        ok = pthread_create(&tid, &at, worker, (void *)(uintptr_t)pool.workers) == 0;
+        pthread_attr_destroy(&at);
+        if (!ok)
+            break;
+        pool.workers++;
+    }
+    return pool.workers;
+}
+
+/* Pieces are claimed, not assigned: the caller takes the next piece whenever it is free,
+ * so a worker that the system has not scheduled yet (a loaded machine) delays nothing; the
+ * caller waits only for pieces that a worker has begun. Which thread runs a piece does not
+ * change what it computes. */
+static void run_pool(int threads, size_t n, size_t min_per_thread, bool by_slot, ml_piece_fn fn, void *arg)
+{
+    size_t t = threads > 1 ? (size_t)threads : 1, c;
+    uint32_t gen;
+
+    if (t > ML_MAX_THREADS)
+        t = ML_MAX_THREADS;
+    if (min_per_thread == 0)
+        min_per_thread = 1;
+    if (n / min_per_thread < t)
+        t = n / min_per_thread ? n / min_per_thread : 1;
+    if (t <= 1) {
+        if (n)
+            fn(arg, 0, 0, n);
+        return;
+    }
+    c = t;
+    if (by_slot && t * ML_PIECES_PER_THREAD < n / min_per_thread)
+        c = t * ML_PIECES_PER_THREAD;
+    else if (by_slot)
+        c = n / min_per_thread;
+    if (atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
+        for (size_t i = 0; i < c; i++) /* pool in use: the same pieces, here */
+            fn(arg, by_slot ? 0 : i, n * i / c, n * (i + 1) / c);
+        return;
+    }
+    grow(t - 1);
+    pthread_mutex_lock(&pool.mu);
+    pool.fn = fn;
+    pool.arg = arg;
+    pool.n = n;
+    pool.by_slot = by_slot;
+    atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
+    gen = ST_GEN(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
+    atomic_store_explicit(&pool.state, (uint64_t)gen << 32 | (uint64_t)t << 24 | (uint64_t)c << 12,
+                          memory_order_release);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+    claim_pieces(gen, 0);
+    for (int s = 0; s < ML_SPIN && atomic_load_explicit(&pool.finished, memory_order_acquire) < c; s++)
+        cpu_relax();
+    if (atomic_load_explicit(&pool.finished, memory_order_acquire) < c) {
+        pthread_mutex_lock(&pool.mu);
+        while (atomic_load_explicit(&pool.finished, memory_order_acquire) < c)
+            pthread_cond_wait(&pool.done, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
+    }
+    atomic_flag_clear_explicit(&pool.busy, memory_order_release);
+}
+
+void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
+{
+    run_pool(threads, n, min_per_thread, false, fn, arg);
+}
+
+void ml_parallel_slots(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
+{
+    run_pool(threads, n, min_per_thread, true, fn, arg);
 }
 
 struct ranged {
@@ -39,53 +208,93 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
 {
     struct ranged r = { fn, arg };
 
-    ml_parallel_pieces(threads, n, min_per_thread, ranged_piece, &r);
-}
-
-void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg)
-{
-    struct piece pc[ML_MAX_THREADS];
-    pthread_t tid[ML_MAX_THREADS];
-    bool started[ML_MAX_THREADS] = { false };
-    size_t t = threads > 1 ? (size_t)threads : 1;
-
-    if (t > ML_MAX_THREADS)
-        t = ML_MAX_THREADS;
-    if (min_per_thread == 0)
-        min_per_thread = 1;
-    if (n / min_per_thread < t)
-        t = n / min_per_thread ? n / min_per_thread : 1;
-    if (t <= 1) {
-        if (n)
-            fn(arg, 0, 0, n);
-        return;
-    }
-    for (size_t i = 0; i < t; i++) {
-        pc[i] = (struct piece){ fn, arg, i, n * i / t, n * (i + 1) / t };
-        if (i > 0)
-            started[i] = pthread_create(&tid[i], NULL, run_piece, &pc[i]) == 0;
-    }
-    for (size_t i = 1; i < t; i++)
-        if (!started[i]) /* no thread available: do that piece here */
-            run_piece(&pc[i]);
-    run_piece(&pc[0]);
-    for (size_t i = 1; i < t; i++)
-        if (started[i])
-            pthread_join(tid[i], NULL);
+    ml_parallel_slots(threads, n, min_per_thread, ranged_piece, &r);
 }
 
 /* OpenBLAS's thread count is one setting per process; a product too small to gain from a
- * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The last value set is
- * remembered per thread so an unchanged setting costs nothing. */
+ * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The setting is read
+ * back first (others set it too) so an unchanged one costs nothing. */
 #define ML_BLAS_PAR_MIN (1u << 22)
 
 void ml_blas_threads(int threads, uint64_t macs)
 {
-    static _Thread_local int current = -1;
     int want = macs < ML_BLAS_PAR_MIN ? 1 : threads;
 
-    if (want != current) {
+    if (want != openblas_get_num_threads())
         openblas_set_num_threads(want);
-        current = want;
+}
+
+int ml_blas_one(void)
+{
+    int prev = openblas_get_num_threads();
+
+    if (prev != 1)
+        openblas_set_num_threads(1);
+    return prev;
+}
+
+void ml_blas_restore(int prev)
+{
+    if (prev != openblas_get_num_threads())
+        openblas_set_num_threads(prev);
+}
+
+struct gemm_units {
+    const void *j;
+    size_t unit, len;
+};
+
+static void gemm_piece(void *arg, size_t lo, size_t hi);
+
+static void gemm_units_piece(void *arg, size_t lo, size_t hi)
+{
+    const struct gemm_units *u = arg;
+    size_t l = lo * u->unit, h = hi * u->unit < u->len ? hi * u->unit : u->len;
+
+    gemm_piece((void *)u->j, l, h);
+}
+
+/* A product smaller than this runs on one thread: a second one gains less than it costs. */
+#define ML_GEMM_PAR_MIN (1u << 22)
+
+struct gemm_job {
+    bool ta, tb, split_n;
+    int m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+};
+
+/* Rows (or columns) [lo, hi) of C: the same product on a slice of A (or B). */
+static void gemm_piece(void *arg, size_t lo, size_t hi)
+{
+    const struct gemm_job *j = arg;
+    int l = (int)lo, w = (int)(hi - lo);
+
+    if (j->split_n)
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, j->m, w,
+                    j->k, j->alpha, j->a, j->lda, j->tb ? j->b + (size_t)l * (size_t)j->ldb : j->b + l, j->ldb,
+                    j->beta, j->c + l, j->ldc);
+    else
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, w, j->n,
+                    j->k, j->alpha, j->ta ? j->a + l : j->a + (size_t)l * (size_t)j->lda, j->lda, j->b, j->ldb,
+                    j->beta, j->c + (size_t)l * (size_t)j->ldc, j->ldc);
+}
+
+void ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc)
+{
+    struct gemm_job j = { ta, tb, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
+    uint64_t macs = (uint64_t)m * (uint64_t)n * (uint64_t)k;
+    size_t len = (size_t)(j.split_n ? n : m), unit = 16; /* slices of whole 16-float blocks */
+
+    if (threads <= 1 || macs < ML_GEMM_PAR_MIN || len < 2 * unit) {
+        gemm_piece(&j, 0, len);
+        return;
     }
+    /* slice boundaries on multiples of unit: the kernels' full blocks in every piece */
+    struct gemm_units u = { &j, unit, len };
+    size_t units = (len + unit - 1) / unit;
+    /* one piece per thread: each piece packs its own copy of the other operand */
+    ml_parallel(threads, units, units / (size_t)threads, gemm_units_piece, &u);
 }

@@ -125,6 +125,14 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
     k->out = k->in + n->n_in;
     k->lim = &m->lim;
     k->threads = 1;
+    if (p->fuse && p->fuse[i].on) {
+        k->in = p->fuse[i].in;
+        k->n_in = p->fuse[i].n_in;
+        k->out = p->fuse[i].out;
+        k->act = p->fuse[i].act;
+        k->res = p->fuse[i].res;
+        k->b_untransposed = p->fuse[i].b_untransposed;
+    }
     if (p->arena)
         k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
 }
@@ -136,6 +144,7 @@ static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct g
     for (size_t i = 0; i < m->n_nodes; i++)
         nptr += m->nodes[i].n_in + m->nodes[i].n_out;
     p->n_values = m->n_values;
+    p->n_nodes = m->n_nodes;
     p->vals = calloc(m->n_values + 1, sizeof(*p->vals));
     p->known = calloc(m->n_values + 1, 1);
     p->folded = calloc(m->n_values + 1, sizeof(*p->folded));
@@ -167,6 +176,12 @@ static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct g
 
 int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
                   int threads, struct ml_plan *p, struct gtee_err *err)
+{
+    return ml_plan_build_flags(m, inputs, concrete, threads, 0, p, err);
+}
+
+int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
+                        int threads, unsigned flags, struct ml_plan *p, struct gtee_err *err)
 {
     int rc = 0;
 
@@ -226,6 +241,8 @@ int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *in
     for (size_t i = 0; i < m->n_outputs; i++)
         if (m->values[m->outputs[i]].kind == ML_VAL_INIT)
             p->known[m->outputs[i]] = 1;
+    if (concrete && (flags & ML_PLAN_FUSE))
+        TRY(ml_plan_fuse(m, p, err));
     if (concrete)
         TRY(ml_plan_layout(m, p, err));
 out:
@@ -244,6 +261,14 @@ void ml_plan_free(struct ml_plan *p)
     free(p->ptrs);
     free(p->ptr_off);
     free(p->view);
+    if (p->fuse)
+        for (size_t i = 0; i < p->n_nodes; i++) {
+            free(p->fuse[i].w.data);
+            free(p->fuse[i].b.data);
+        }
+    free(p->fuse);
+    free(p->skip);
+    free(p->writer);
     free(p->arena);
     memset(p, 0, sizeof(*p));
 }

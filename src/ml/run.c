@@ -10,6 +10,7 @@
 struct gtee_ml_session {
     const struct gtee_ml_model *m;
     int threads;
+    unsigned flags; /* ML_PLAN_* */
     bool planned;
     struct ml_plan plan;
     struct gtee_ml_tensor *shapes; /* input types the plan was built for */
@@ -40,6 +41,7 @@ int gtee_ml_session_new(const struct gtee_ml_model *m, const struct gtee_ml_opti
     s->threads = opt && opt->threads > 1 ? opt->threads : 1;
     if (s->threads > 64)
         s->threads = 64;
+    s->flags = ML_PLAN_FUSE;
     *out = s;
     return 0;
 }
@@ -52,6 +54,14 @@ void gtee_ml_session_free(struct gtee_ml_session *s)
     free(s->shapes);
     free(s->values);
     free(s);
+}
+
+void gtee_ml_session_set_fusion(struct gtee_ml_session *s, bool on)
+{
+    if (!s)
+        return;
+    s->flags = on ? ML_PLAN_FUSE : 0;
+    s->planned = false;
 }
 
 static bool same_shapes(const struct gtee_ml_session *s, const struct gtee_ml_tensor *in)
@@ -73,7 +83,7 @@ static int replan(struct gtee_ml_session *s, const struct gtee_ml_tensor *in, st
 
     ml_plan_free(&s->plan);
     s->planned = false;
-    rc = ml_plan_build(s->m, in, true, s->threads, &s->plan, err);
+    rc = ml_plan_build_flags(s->m, in, true, s->threads, s->flags, &s->plan, err);
     if (rc < 0) {
         ml_plan_free(&s->plan);
         return rc;
@@ -125,9 +135,12 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
         ml_plan_kernel(m, &s->plan, i, &k);
         k.threads = s->threads;
         k.err = err;
-        if (node_folded(&s->plan, &k))
+        if ((s->plan.skip && s->plan.skip[i]) || node_folded(&s->plan, &k))
             continue;
-        TRY(m->nodes[i].op->forward(&k));
+        if (s->plan.fuse && s->plan.fuse[i].run)
+            TRY(s->plan.fuse[i].run(&k, &s->plan.fuse[i]));
+        else
+            TRY(m->nodes[i].op->forward(&k));
     }
     for (size_t i = 0; i < n_outputs; i++)
         outputs[i] = s->plan.vals[m->outputs[i]];
