@@ -284,6 +284,9 @@ int dcap_tcb_info_parse(const uint8_t *json, size_t len, struct tcb_info *ti, st
 int dcap_qe_identity_parse(const uint8_t *json, size_t len, struct qe_identity *qi, struct gtee_err *err) GTEE_MUST_USE;
 /* "2025-06-19T10:56:11Z" -> unix seconds. */
 int dcap_time_parse(const char *s, int64_t *out);
+/* A certificate's validity window in unix seconds (evtime.c, for the SGX, TDX and SEV-SNP
+ * chains alike); false when a time does not convert. */
+bool dcap_cert_window(const X509 *x, int64_t *not_before, int64_t *not_after);
 
 /* prepared.c: the parse of a signed document's value, if these exact bytes were prepared
  * (owned by the prepared collateral; NULL otherwise). */

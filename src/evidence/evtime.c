@@ -82,3 +82,16 @@ int gtee_time_parse(const char *s, int64_t *out, struct gtee_err *err)
         return 0;
     return GTEE_FAIL(err, GTEE_EFORMAT, "time: \"%.40s\" is neither RFC 3339 nor a unix time", s ? s : "");
 }
+
+bool dcap_cert_window(const X509 *x, int64_t *not_before, int64_t *not_after)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+        return false;
+    *not_before = (int64_t)timegm(&tm);
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return false;
+    *not_after = (int64_t)timegm(&tm);
+    return true;
+}

@@ -82,20 +82,6 @@ static bool crl_times(const struct gtee_blob *b, int64_t *this_u, int64_t *next_
     return ok;
 }
 
-/* A certificate's window; false when a time does not convert. */
-static bool cert_times(const X509 *x, int64_t *nb, int64_t *na)
-{
-    struct tm tm;
-
-    if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
-        return false;
-    *nb = (int64_t)timegm(&tm);
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-        return false;
-    *na = (int64_t)timegm(&tm);
-    return true;
-}
-
 /* The chain path and the signature of one signed document (collateral.c's split, ecdsa.c's
  * check): recorded only if both pass. */
 static void doc_prepare(struct dcap_fast *f, struct fast_doc *d, const struct gtee_blob *doc,
@@ -171,7 +157,7 @@ struct dcap_fast *dcap_fast_prepare(const struct gtee_collateral *col, const str
         X509 *anchors[2] = { f->trust.intel_root, f->trust.sim_root };
 
         for (int i = 0; i < 2 && f->n_anchor >= 0; i++)
-            if (anchors[i] && !cert_times(anchors[i], &f->anchor_nb[f->n_anchor], &f->anchor_na[f->n_anchor]))
+            if (anchors[i] && !dcap_cert_window(anchors[i], &f->anchor_nb[f->n_anchor], &f->anchor_na[f->n_anchor]))
                 f->n_anchor = -1;
             else if (anchors[i])
                 f->n_anchor++;

@@ -10,6 +10,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "base/guard.h"
+#include "evidence/dcap.h"
 #include "evidence/snp_internal.h"
 
 #define BUNDLE_MAX_CERTS 8
@@ -128,21 +129,13 @@ static void chain_failure(X509_STORE_CTX *ctx, enum gtee_snp_product p, bool vle
 static bool record_path(X509_STORE_CTX *ctx, struct snp_path *path)
 {
     STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
-    struct tm tm;
 
     path->n = built ? sk_X509_num(built) : 0;
     if (path->n < 1 || path->n > SNP_PATH_MAX)
         return false;
-    for (int i = 0; i < path->n; i++) {
-        X509 *x = sk_X509_value(built, i);
-
-        if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+    for (int i = 0; i < path->n; i++)
+        if (!dcap_cert_window(sk_X509_value(built, i), &path->not_before[i], &path->not_after[i]))
             return false;
-        path->not_before[i] = (int64_t)timegm(&tm);
-        if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-            return false;
-        path->not_after[i] = (int64_t)timegm(&tm);
-    }
     return true;
 }
 

@@ -211,21 +211,13 @@ static const char *problem(int e)
  * path. False if a time does not convert or the chain is too long (the path is then not used). */
 static bool record_path(STACK_OF(X509) *built, struct dcap_path *path)
 {
-    struct tm tm;
 
     path->n = sk_X509_num(built);
     if (path->n < 1 || path->n > DCAP_PATH_MAX)
         return false;
-    for (int i = 0; i < path->n; i++) {
-        X509 *x = sk_X509_value(built, i);
-
-        if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+    for (int i = 0; i < path->n; i++)
+        if (!dcap_cert_window(sk_X509_value(built, i), &path->not_before[i], &path->not_after[i]))
             return false;
-        path->not_before[i] = (int64_t)timegm(&tm);
-        if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-            return false;
-        path->not_after[i] = (int64_t)timegm(&tm);
-    }
     return true;
 }
 
