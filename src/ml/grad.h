@@ -41,6 +41,24 @@ int ml_grad_cast(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
 /* Element strides of t read at y's rank and shape (0 along the axes t is broadcast on). */
 void ml_grad_bstrides(const struct gtee_ml_tensor *t, const struct gtee_ml_tensor *y, int64_t *st);
 
+/* One step of an odometer over y's index idx (last axis fastest), moving the offsets off[j]
+ * of nops operands read with strides st[j] (from ml_grad_bstrides) along with it. Inline:
+ * it runs once per element in the broadcast backward loops. */
+static inline void ml_grad_bnext(const struct gtee_ml_tensor *y, int64_t *idx, int nops,
+                                 const int64_t (*st)[GTEE_ML_MAX_RANK], int64_t *off)
+{
+    for (int d = y->rank - 1; d >= 0; d--) {
+        idx[d]++;
+        for (int j = 0; j < nops; j++)
+            off[j] += st[j][d];
+        if (idx[d] < y->dim[d])
+            return;
+        for (int j = 0; j < nops; j++)
+            off[j] -= st[j][d] * idx[d];
+        idx[d] = 0;
+    }
+}
+
 /* Whether input i of a node of this operator carries a gradient (a Reshape's target shape,
  * a BatchNormalization's running statistics do not). */
 bool ml_grad_input(const char *op_type, size_t i);

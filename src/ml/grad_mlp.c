@@ -117,19 +117,6 @@ int ml_grad_matmul(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
 
 enum { B_ADD, B_SUB, B_MUL, B_DIV };
 
-/* Element strides of t read as a tensor of the output's rank (0 on broadcast axes). */
-static void bcast_strides(const struct gtee_ml_tensor *t, const struct gtee_ml_tensor *y, int64_t *st)
-{
-    int64_t s = 1;
-
-    for (int d = y->rank - 1; d >= 0; d--) {
-        int dt = d - (y->rank - t->rank);
-        int64_t v = dt >= 0 ? t->dim[dt] : 1;
-        st[d] = v == 1 ? 0 : s;
-        s *= v;
-    }
-}
-
 int ml_grad_binary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
 {
     const struct gtee_ml_tensor *y = k->out[0];
@@ -137,15 +124,17 @@ int ml_grad_binary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
     int kind = !strcmp(op, "Add") ? B_ADD : !strcmp(op, "Sub") ? B_SUB : !strcmp(op, "Mul") ? B_MUL : B_DIV;
     const float *A = k->in[0]->data, *B = k->in[1]->data, *dY = dout[0]->data;
     float *dA = din[0] ? din[0]->data : NULL, *dB = din[1] ? din[1]->data : NULL;
-    int64_t st[2][GTEE_ML_MAX_RANK], idx[GTEE_ML_MAX_RANK] = { 0 }, oa = 0, ob = 0;
+    int64_t st[2][GTEE_ML_MAX_RANK], idx[GTEE_ML_MAX_RANK] = { 0 }, off[2] = { 0, 0 };
     uint64_t n = ml_elems(y);
 
     if (strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") && strcmp(op, "Div"))
         return ml_fail(k, GTEE_EUNSUPPORTED, "no backward pass for this operator");
-    bcast_strides(k->in[0], y, st[0]);
-    bcast_strides(k->in[1], y, st[1]);
+    ml_grad_bstrides(k->in[0], y, st[0]);
+    ml_grad_bstrides(k->in[1], y, st[1]);
     for (uint64_t i = 0; i < n; i++) {
+        int64_t oa = off[0], ob = off[1];
         float g = dY[i], a = A[oa], b = B[ob];
+
         switch (kind) {
         case B_ADD:
             if (dA) dA[oa] += g;
@@ -163,17 +152,7 @@ int ml_grad_binary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
             if (dA) dA[oa] += g / b;
             if (dB) dB[ob] -= g * a / (b * b);
         }
-        /* odometer over the output index, moving both input offsets */
-        for (int d = y->rank - 1; d >= 0; d--) {
-            idx[d]++;
-            oa += st[0][d];
-            ob += st[1][d];
-            if (idx[d] < y->dim[d])
-                break;
-            oa -= st[0][d] * idx[d];
-            ob -= st[1][d] * idx[d];
-            idx[d] = 0;
-        }
+        ml_grad_bnext(y, idx, 2, st, off); /* both input offsets follow the output index */
     }
     return 0;
 }

@@ -151,7 +151,7 @@ int ml_grad_pow(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_m
     const struct gtee_ml_tensor *y = k->out[0];
     const float *A = k->in[0]->data, *B = k->in[1]->data, *Y = y->data, *dy = dout[0]->data;
     float *dA = din[0] ? din[0]->data : NULL, *dB = din[1] ? din[1]->data : NULL;
-    int64_t st[2][GTEE_ML_MAX_RANK], idx[GTEE_ML_MAX_RANK] = { 0 }, oa = 0, ob = 0;
+    int64_t st[2][GTEE_ML_MAX_RANK], idx[GTEE_ML_MAX_RANK] = { 0 }, off[2] = { 0, 0 };
     uint64_t n = ml_elems(y);
 
     if (k->in[0]->dtype != GTEE_ML_FLOAT || k->in[1]->dtype != GTEE_ML_FLOAT)
@@ -159,21 +159,14 @@ int ml_grad_pow(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_m
     ml_grad_bstrides(k->in[0], y, st[0]);
     ml_grad_bstrides(k->in[1], y, st[1]);
     for (uint64_t i = 0; i < n; i++) {
+        int64_t oa = off[0], ob = off[1];
         float a = A[oa], b = B[ob];
+
         if (dA)
             dA[oa] += dy[i] * (b == 2.0f ? 2.0f * a : b == 1.0f ? 1.0f : b * powf(a, b - 1.0f));
         if (dB && a > 0.0f)
             dB[ob] += dy[i] * Y[i] * logf(a);
-        for (int d = y->rank - 1; d >= 0; d--) {
-            idx[d]++;
-            oa += st[0][d];
-            ob += st[1][d];
-            if (idx[d] < y->dim[d])
-                break;
-            oa -= st[0][d] * idx[d];
-            ob -= st[1][d] * idx[d];
-            idx[d] = 0;
-        }
+        ml_grad_bnext(y, idx, 2, st, off);
     }
     return 0;
 }

@@ -22,22 +22,15 @@ void ml_grad_bstrides(const struct gtee_ml_tensor *t, const struct gtee_ml_tenso
 
 /* dx[base + sum idx[d] st[d]] += dy[i] over the elements i of y in order (idx: i's
  * index in y). */
-static void scatter_add(const float *dy, const struct gtee_ml_tensor *y, const int64_t *st, int64_t base, float *dx)
+static void scatter_add(const float *dy, const struct gtee_ml_tensor *y, const int64_t (*st)[GTEE_ML_MAX_RANK],
+                        int64_t base, float *dx)
 {
     uint64_t n = ml_elems(y);
     int64_t idx[GTEE_ML_MAX_RANK] = { 0 }, off = base;
-    int r = y->rank;
 
     for (uint64_t i = 0; i < n; i++) {
         dx[off] += dy[i];
-        for (int d = r - 1; d >= 0; d--) {
-            idx[d]++;
-            off += st[d];
-            if (idx[d] < y->dim[d])
-                break;
-            off -= st[d] * idx[d];
-            idx[d] = 0;
-        }
+        ml_grad_bnext(y, idx, 1, st, &off);
     }
 }
 
@@ -74,7 +67,7 @@ int ml_grad_transpose(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct 
     strides_of(x, xs);
     for (int d = 0; d < x->rank; d++) /* perm checked by the forward pass's infer */
         st[d] = xs[p ? p[d] : x->rank - 1 - d];
-    scatter_add(dout[0]->data, k->out[0], st, 0, din[0]->data);
+    scatter_add(dout[0]->data, k->out[0], &st, 0, din[0]->data);
     return 0;
 }
 
@@ -123,7 +116,7 @@ int ml_grad_slice(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee
         base += start[d] * xs[d];
         st[d] = step[d] * xs[d];
     }
-    scatter_add(dout[0]->data, k->out[0], st, base, din[0]->data);
+    scatter_add(dout[0]->data, k->out[0], &st, base, din[0]->data);
     return 0;
 }
 
@@ -138,7 +131,7 @@ int ml_grad_expand(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
     if ((rc = need_float(k)) < 0)
         return rc;
     ml_grad_bstrides(k->in[0], k->out[0], st);
-    scatter_add(dout[0]->data, k->out[0], st, 0, din[0]->data);
+    scatter_add(dout[0]->data, k->out[0], &st, 0, din[0]->data);
     return 0;
 }
 
@@ -220,16 +213,7 @@ int ml_grad_where(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee
         } else if (dY) {
             dY[off[2]] += dy[i];
         }
-        for (int d = y->rank - 1; d >= 0; d--) {
-            idx[d]++;
-            for (int j = 0; j < 3; j++)
-                off[j] += st[j][d];
-            if (idx[d] < y->dim[d])
-                break;
-            for (int j = 0; j < 3; j++)
-                off[j] -= st[j][d] * idx[d];
-            idx[d] = 0;
-        }
+        ml_grad_bnext(y, idx, 3, st, off);
     }
     return 0;
 }
