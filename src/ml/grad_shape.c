@@ -34,16 +34,6 @@ static void scatter_add(const float *dy, const struct gtee_ml_tensor *y, const i
     }
 }
 
-static void strides_of(const struct gtee_ml_tensor *t, int64_t *s)
-{
-    int64_t acc = 1;
-
-    for (int d = t->rank - 1; d >= 0; d--) {
-        s[d] = acc;
-        acc *= t->dim[d];
-    }
-}
-
 static int need_float(struct ml_kernel *k)
 {
     if (k->in[0]->dtype != GTEE_ML_FLOAT)
@@ -64,7 +54,7 @@ int ml_grad_transpose(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct 
         return 0;
     if ((rc = need_float(k)) < 0 || (rc = ml_attr_ints(k, "perm", &p, &n)) < 0)
         return rc;
-    strides_of(x, xs);
+    ml_strides(x, xs);
     for (int d = 0; d < x->rank; d++) /* perm checked by the forward pass's infer */
         st[d] = xs[p ? p[d] : x->rank - 1 - d];
     scatter_add(dout[0]->data, k->out[0], &st, 0, din[0]->data);
@@ -111,7 +101,7 @@ int ml_grad_slice(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee
         return 0;
     if ((rc = need_float(k)) < 0 || (rc = slice_geometry(k, start, step)) < 0)
         return rc;
-    strides_of(x, xs);
+    ml_strides(x, xs);
     for (int d = 0; d < x->rank; d++) {
         base += start[d] * xs[d];
         st[d] = step[d] * xs[d];

@@ -149,6 +149,16 @@ uint64_t ml_elems(const struct gtee_ml_tensor *t)
     return n;
 }
 
+void ml_strides(const struct gtee_ml_tensor *t, int64_t *s)
+{
+    int64_t acc = 1;
+
+    for (int d = t->rank - 1; d >= 0; d--) {
+        s[d] = acc;
+        acc *= t->dim[d];
+    }
+}
+
 const int64_t *ml_i64(const struct gtee_ml_tensor *t)
 {
     return t && t->dtype == GTEE_ML_INT64 ? (const int64_t *)t->data : NULL;

@@ -142,6 +142,8 @@ void ml_set_like(struct gtee_ml_tensor *dst, const struct gtee_ml_tensor *src, i
 /* Product of dims [from, to), known dims only (unknown, or overflowing int64 -> -1). */
 int64_t ml_dims_prod(const struct gtee_ml_tensor *t, int from, int to);
 uint64_t ml_elems(const struct gtee_ml_tensor *t); /* concrete tensors only */
+/* Row-major element strides of t (s[rank - 1] = 1). */
+void ml_strides(const struct gtee_ml_tensor *t, int64_t *s);
 /* Reads an int64 input tensor's values (known in infer only when data != NULL). */
 const int64_t *ml_i64(const struct gtee_ml_tensor *t);
 

@@ -119,16 +119,6 @@ static void strided_copy(const uint8_t *x, size_t base, const int64_t *stride, u
     }
 }
 
-static void strides_of(const struct gtee_ml_tensor *t, int64_t *s)
-{
-    int64_t acc = 1;
-
-    for (int d = t->rank - 1; d >= 0; d--) {
-        s[d] = acc;
-        acc *= t->dim[d];
-    }
-}
-
 static int fwd_transpose(struct ml_kernel *k)
 {
     int64_t xs[GTEE_ML_MAX_RANK], ys[GTEE_ML_MAX_RANK];
@@ -136,7 +126,7 @@ static int fwd_transpose(struct ml_kernel *k)
 
     if (perm_of(k, k->in[0]->rank, perm) < 0)
         return GTEE_EFORMAT;
-    strides_of(k->in[0], xs);
+    ml_strides(k->in[0], xs);
     for (int d = 0; d < k->in[0]->rank; d++)
         ys[d] = xs[perm[d]];
     strided_copy(k->in[0]->data, 0, ys, k->out[0]->data, k->out[0], gtee_ml_dtype_size(k->in[0]->dtype));
@@ -282,7 +272,7 @@ static int fwd_slice(struct ml_kernel *k)
 
     if (slice_params(k, &s, &known) < 0)
         return GTEE_EFORMAT;
-    strides_of(k->in[0], xs);
+    ml_strides(k->in[0], xs);
     for (int d = 0; d < k->in[0]->rank; d++) {
         base += s.start[d] * xs[d];
         ys[d] = s.step[d] * xs[d];
