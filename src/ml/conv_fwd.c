@@ -55,62 +55,6 @@ size_t ml_conv_work(const struct ml_kernel *k, const struct geom *g, int64_t gro
     return c.per_piece * c.pieces * sizeof(float);
 }
 
-/* dst[0, n) = src[0, n) for the short runs of im2col (a row of a small image): whole
- * 8-float moves, the last one overlapping the one before, instead of a loop's remainder. */
-static inline void copy_run(float *dst, const float *src, int64_t n)
-{
-    int64_t i = 0;
-
-    if (n < 8) {
-        for (; i < n; i++)
-            dst[i] = src[i];
-        return;
-    }
-    for (; i + 8 <= n; i += 8)
-        memcpy(dst + i, src + i, 8 * sizeof(float));
-    if (i < n)
-        memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
-}
-
-/* Rows [o0, o1) of the im2col matrix of one image (c channels): cols[(ch, ki, kj), (oi, oj)]
- * = x[ch, oi*s - pb + ki*d, oj*s - pb + kj*d] or 0 in the padding; ld floats per row. */
-ML_HOT static void im2col_rows(const float *x, int64_t c, const struct geom *g, int64_t o0, int64_t o1, float *cols,
-                          int64_t ld)
-{
-    int64_t ow = g->out[1], s1 = g->stride[1], r = 0;
-
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t ki = 0; ki < g->k[0]; ki++)
-            for (int64_t kj = 0; kj < g->k[1]; kj++, r++) {
-                float *row = cols + r * ld;
-                int64_t off = kj * g->dil[1] - g->pb[1], lo, hi;
-                /* oj in [lo, hi) <=> 0 <= oj*s1 + off < in[1] */
-                lo = off >= 0 ? 0 : (-off + s1 - 1) / s1;
-                hi = g->in[1] - off <= 0 ? 0 : (g->in[1] - off - 1) / s1 + 1;
-                lo = lo > ow ? ow : lo;
-                hi = hi > ow ? ow : hi < lo ? lo : hi;
-                for (int64_t oi = o0; oi < o1; oi++) {
-                    int64_t ii = oi * g->stride[0] - g->pb[0] + ki * g->dil[0];
-                    float *dst = row + (oi - o0) * ow;
-                    if (ii < 0 || ii >= g->in[0]) {
-                        for (int64_t oj = 0; oj < ow; oj++)
-                            dst[oj] = 0.0f;
-                        continue;
-                    }
-                    const float *src = x + (ch * g->in[0] + ii) * g->in[1] + off;
-                    for (int64_t oj = 0; oj < lo; oj++)
-                        dst[oj] = 0.0f;
-                    if (s1 == 1)
-                        copy_run(dst + lo, src + lo, hi - lo);
-                    else
-                        for (int64_t oj = lo; oj < hi; oj++)
-                            dst[oj] = src[oj * s1];
-                    for (int64_t oj = hi; oj < ow; oj++)
-                        dst[oj] = 0.0f;
-                }
-            }
-}
-
 /* dst[i] = act(src[i] + bias (+ res[i])) for one output channel's n values. */
 ML_HOT static void out_pass(float *dst, const float *src, size_t n, float bias, const float *res, int act)
 {
@@ -160,7 +104,7 @@ static void conv_rows(const struct conv_job *j, float *work, int64_t i, int64_t 
         int64_t ld = c->sp;
 
         if (!c->direct) {
-            im2col_rows(xg, c->cg, j->g, o0, o1, work, ncol);
+            ml_im2col_rows(xg, c->cg, j->g, o0, o1, work, ncol);
             cols = work;
             ld = ncol;
         }

@@ -22,4 +22,13 @@ int ml_geom_ints(struct ml_kernel *k, const char *name, size_t want, int64_t dfl
 int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group);
 size_t ml_conv_work(const struct ml_kernel *k, const struct geom *g, int64_t group);
 
+/* im2col.c. Output columns oj whose tap at kernel offset off (kj * dil - pad) lies inside a
+ * row of length in: [lo, hi), with 0 <= oj * s + off < in (clamped to [0, ow]). */
+void ml_inside_cols(int64_t off, int64_t s, int64_t in, int64_t ow, int64_t *lo, int64_t *hi);
+/* Output rows [o0, o1) of the column matrix of one image of c channels:
+ * cols[(ch, ki, kj), (oi - o0, oj)] = x[ch, oi*s0 - pb0 + ki*d0, oj*s1 - pb1 + kj*d1], 0 in the
+ * padding (ONNX Conv); ld floats per matrix row. */
+void ml_im2col_rows(const float *x, int64_t c, const struct geom *g, int64_t o0, int64_t o1, float *cols,
+                    int64_t ld);
+
 #endif

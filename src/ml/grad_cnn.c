@@ -16,89 +16,6 @@
 #include "ml/geom.h"
 #include "ml/grad.h"
 
-/* Output columns oj whose tap at kernel offset off (kj * dil - pad) lies inside a row of
- * length in: [lo, hi), with 0 <= oj * s + off < in. */
-static void inside_cols(int64_t off, int64_t s, int64_t in, int64_t ow, int64_t *lo, int64_t *hi)
-{
-    int64_t l = off >= 0 ? 0 : (-off + s - 1) / s, h = in - off <= 0 ? 0 : (in - off - 1) / s + 1;
-
-    l = l > ow ? ow : l;
-    h = h > ow ? ow : h < l ? l : h;
-    *lo = l;
-    *hi = h;
-}
-
-/* Copies and zero fills of short rows (a few to a few dozen floats) without a library
- * call each: 8-float vector moves (GCC/clang vector extension, unaligned, may alias the
- * floats), the last one overlapping the one before. */
-typedef float f8 __attribute__((vector_size(32), aligned(4), may_alias));
-
-static inline void copy_short(float *dst, const float *src, int64_t n)
-{
-    int64_t j = 0;
-
-    if (n >= 8) {
-        for (; j + 8 <= n; j += 8)
-            *(f8 *)(dst + j) = *(const f8 *)(src + j);
-        if (j < n)
-            *(f8 *)(dst + n - 8) = *(const f8 *)(src + n - 8);
-        return;
-    }
-    for (; j < n; j++)
-        dst[j] = src[j];
-}
-
-static inline void zero_short(float *dst, int64_t n)
-{
-    const f8 zero = { 0 };
-    int64_t j = 0;
-
-    if (n >= 8) {
-        for (; j + 8 <= n; j += 8)
-            *(f8 *)(dst + j) = zero;
-        if (j < n)
-            *(f8 *)(dst + n - 8) = zero;
-        return;
-    }
-    for (; j < n; j++)
-        dst[j] = 0.0f;
-}
-
-/* cols[(ch, ki, kj), (oi, oj)] = x[ch, oi*s0 - pb0 + ki*d0, oj*s1 - pb1 + kj*d1], 0 in the
- * padding (ONNX Conv); rows of sp = out0 * out1 values. */
-ML_HOT static void im2col(const float *x, int64_t c, const struct geom *g, float *cols)
-{
-    int64_t ow = g->out[1], s1 = g->stride[1];
-
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t ki = 0; ki < g->k[0]; ki++)
-            for (int64_t kj = 0; kj < g->k[1]; kj++) {
-                int64_t off = kj * g->dil[1] - g->pb[1], lo, hi;
-                float *row = cols + ((ch * g->k[0] + ki) * g->k[1] + kj) * g->out[0] * ow;
-
-                inside_cols(off, s1, g->in[1], ow, &lo, &hi);
-                for (int64_t oi = 0; oi < g->out[0]; oi++) {
-                    int64_t ii = oi * g->stride[0] - g->pb[0] + ki * g->dil[0];
-                    float *dst = row + oi * ow;
-                    const float *src = x + (ch * g->in[0] + ii) * g->in[1] + off;
-
-                    if (ii < 0 || ii >= g->in[0]) {
-                        zero_short(dst, ow);
-                        continue;
-                    }
-                    if (lo)
-                        zero_short(dst, lo);
-                    if (s1 == 1)
-                        copy_short(dst + lo, src + lo, hi - lo);
-                    else
-                        for (int64_t oj = lo; oj < hi; oj++)
-                            dst[oj] = src[oj * s1];
-                    if (hi < ow)
-                        zero_short(dst + hi, ow - hi);
-                }
-            }
-}
-
 /* The adjoint of im2col: each column entry is added to the input element it was read from
  * (overlapping windows add up); padding entries are dropped. */
 ML_HOT static void col2im(const float *cols, int64_t c, const struct geom *g, float *dx)
@@ -111,7 +28,7 @@ ML_HOT static void col2im(const float *cols, int64_t c, const struct geom *g, fl
                 int64_t off = kj * g->dil[1] - g->pb[1], lo, hi;
                 const float *row = cols + ((ch * g->k[0] + ki) * g->k[1] + kj) * g->out[0] * ow;
 
-                inside_cols(off, s1, g->in[1], ow, &lo, &hi);
+                ml_inside_cols(off, s1, g->in[1], ow, &lo, &hi);
                 for (int64_t oi = 0; oi < g->out[0]; oi++) {
                     int64_t ii = oi * g->stride[0] - g->pb[0] + ki * g->dil[0];
                     const float *src = row + oi * ow;
@@ -172,7 +89,7 @@ static void conv_bwd_images(void *arg, size_t piece, size_t lo, size_t hi)
             if (b->dw) { /* dW_g [mg, kk] += dY_g [mg, sp] cols^T */
                 const float *c = xg;
                 if (!b->direct) {
-                    im2col(xg, b->cg, &b->g, cols);
+                    ml_im2col_rows(xg, b->cg, &b->g, 0, b->g.out[0], cols, sp);
                     c = cols;
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mg, kk, sp, 1.0f, dyg, sp, c, sp, 1.0f,
