@@ -14,7 +14,7 @@ say() { [[ $quiet == 1 ]] || echo "deps: $*"; }
 # and the data and peers used by tests and benchmarks.
 DEBS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libssl-dev openssl libsecp256k1-dev libopenblas-dev
+  libssl-dev openssl libsecp256k1-dev libopenblas-dev libdnnl-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-numpy python3-torch
   libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
   libcmocka-dev libseccomp-dev zlib1g-dev

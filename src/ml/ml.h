@@ -67,6 +67,15 @@ struct gtee_ml_model {
     void *init_block;       /* all initializer data, one allocation */
 };
 
+/* What a kernel keeps across the runs of one plan (oneDNN primitives and the weights in
+ * their layout): made on a run, dropped with the plan. Embedded first in the kernel's own
+ * struct. */
+struct ml_cache {
+    void (*drop)(struct ml_cache *c);
+};
+#define ML_CACHE_FWD 0
+#define ML_CACHE_BWD 1
+
 /* One node being inferred or executed. In inference (infer) an input's data is non-NULL
  * only when its value is known before the run (initializers and what folds from them);
  * dims may be < 0 (unknown) there. In forward every tensor is concrete and allocated. */
@@ -82,6 +91,11 @@ struct ml_kernel {
     int act;                     /* ML_ACT_*: activation fused into the output (inference plans) */
     const struct gtee_ml_tensor *res; /* residual added before act (Conv fused with Add), or NULL */
     bool b_untransposed;         /* Gemm: in[1] is B itself though transB = 1 (fuse.c) */
+    /* Layouts (layout.c; inference plans only): in[0], out[0] and res are channel-blocked
+     * (ml_dnn_blocked_tag) instead of NCHW. */
+    bool blk_in, blk_out, blk_res;
+    struct ml_cache **cache;     /* the node's slots [ML_CACHE_FWD], [ML_CACHE_BWD] in its plan,
+                                    or NULL: the kernel keeps nothing */
     const struct gtee_ml_limits *lim;
     struct gtee_err *err;
 };
@@ -212,6 +226,8 @@ struct ml_plan {
     uint8_t *skip;                /* per node: absorbed by a fusion, not run (NULL: none) */
     int32_t *writer;              /* per value: the node that writes it when fused, -1 its
                                      producer, ML_WRITER_NONE: absorbed, never written */
+    uint8_t *blocked;             /* per value: 1 when kept channel-blocked (layout.c; NULL: all NCHW) */
+    struct ml_cache **cache;      /* per node: ML_CACHE_FWD and ML_CACHE_BWD slots */
 };
 
 /* Infers types and shapes for the given graph-input types (dims may be < 0: symbolic),
@@ -229,6 +245,8 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
 /* Finds and applies the fusions of a concrete plan, before its layout (fuse.c). */
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
+/* Drops what the kernels keep (their caches), keeping the plan. */
+void ml_plan_drop_caches(struct ml_plan *p);
 /* Lays out the arena of a concrete plan and allocates it (arena.c). */
 #define ML_ALIGN 64
 int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);

@@ -133,6 +133,13 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->res = p->fuse[i].res;
         k->b_untransposed = p->fuse[i].b_untransposed;
     }
+    if (p->blocked) {
+        k->blk_in = k->n_in && k->in[0] && p->blocked[k->in[0] - p->vals];
+        k->blk_out = k->n_out && k->out[0] && p->blocked[k->out[0] - p->vals];
+        k->blk_res = k->res && p->blocked[k->res - p->vals];
+    }
+    if (p->cache)
+        k->cache = p->cache + 2 * i;
     if (p->arena)
         k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
 }
@@ -152,7 +159,8 @@ static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct g
     p->ptrs = calloc(nptr + 1, sizeof(*p->ptrs));
     p->ptr_off = calloc(m->n_nodes + 1, sizeof(*p->ptr_off));
     p->view = malloc((m->n_values + 1) * sizeof(*p->view));
-    if (!p->vals || !p->known || !p->folded || !p->offset || !p->ptrs || !p->ptr_off || !p->view)
+    p->cache = calloc(2 * m->n_nodes + 1, sizeof(*p->cache));
+    if (!p->vals || !p->known || !p->folded || !p->offset || !p->ptrs || !p->ptr_off || !p->view || !p->cache)
         return GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
     nptr = 0;
     for (size_t i = 0; i < m->n_nodes; i++) {
@@ -249,8 +257,21 @@ out:
     return rc;
 }
 
+void ml_plan_drop_caches(struct ml_plan *p)
+{
+    if (p->cache)
+        for (size_t i = 0; i < 2 * p->n_nodes; i++)
+            if (p->cache[i]) {
+                p->cache[i]->drop(p->cache[i]);
+                p->cache[i] = NULL;
+            }
+}
+
 void ml_plan_free(struct ml_plan *p)
 {
+    ml_plan_drop_caches(p);
+    free(p->cache);
+    free(p->blocked);
     if (p->folded)
         for (size_t v = 0; v < p->n_values; v++)
             free(p->folded[v]);

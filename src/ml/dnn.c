@@ -1,0 +1,165 @@
+/* oneDNN glue shared by the convolution kernels (see dnn.h). */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "ml/dnn.h"
+
+/* libgomp's (oneDNN's OpenMP runtime), declared here: clang finds no omp.h without libomp-dev. */
+void omp_set_num_threads(int n);
+
+static struct ml_dnn g_dnn;
+static dnnl_status_t g_status = dnnl_success;
+static int g_block;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void dnn_init(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+
+    /* the ISA values are bit sets that grow with the CPU's features */
+    g_block = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
+    g_status = dnnl_engine_create(&g_dnn.eng, dnnl_cpu, 0);
+    if (g_status == dnnl_success)
+        g_status = dnnl_stream_create(&g_dnn.st, g_dnn.eng, dnnl_stream_default_flags);
+}
+
+static const char *status_name(dnnl_status_t s)
+{
+    switch (s) {
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "no implementation for these shapes";
+    case dnnl_runtime_error: return "runtime error";
+    default: return "failure";
+    }
+}
+
+int ml_dnn_check(const struct ml_kernel *k, dnnl_status_t s, const char *what)
+{
+    if (s == dnnl_success)
+        return 0;
+    return ml_fail(k, s == dnnl_out_of_memory ? GTEE_ENOMEM : s == dnnl_unimplemented ? GTEE_EUNSUPPORTED : GTEE_EIO,
+                   "oneDNN: %s: %s (status %d)", what, status_name(s), (int)s);
+}
+
+int ml_dnn_get(const struct ml_kernel *k, const struct ml_dnn **out)
+{
+    pthread_once(&g_once, dnn_init);
+    if (g_status != dnnl_success)
+        return ml_dnn_check(k, g_status, "creating the CPU engine");
+    *out = &g_dnn;
+    return 0;
+}
+
+int ml_dnn_block(void)
+{
+    pthread_once(&g_once, dnn_init);
+    return g_block;
+}
+
+dnnl_format_tag_t ml_dnn_blocked_tag(void)
+{
+    return ml_dnn_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+}
+
+void ml_dnn_threads(int n)
+{
+    omp_set_num_threads(n > 0 ? n : 1);
+}
+
+int ml_dnn_md4(const struct ml_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims, dnnl_format_tag_t tag)
+{
+    dnnl_dims_t d = { dims[0], dims[1], dims[2], dims[3] };
+
+    return ml_dnn_check(k, dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, tag), "memory descriptor");
+}
+
+int ml_dnn_exec(const struct ml_kernel *k, dnnl_primitive_t p, const struct ml_dnn_arg *args, int n)
+{
+    const struct ml_dnn *d;
+    dnnl_exec_arg_t ea[8];
+    dnnl_status_t s = dnnl_success;
+    int rc, made = 0;
+
+    if ((rc = ml_dnn_get(k, &d)) < 0)
+        return rc;
+    if (n > 8)
+        return ml_fail(k, GTEE_EINVAL, "oneDNN: too many arguments");
+    for (; made < n && s == dnnl_success; made++) {
+        ea[made].arg = args[made].arg;
+        s = dnnl_memory_create(&ea[made].memory, args[made].md, d->eng, args[made].ptr);
+        if (s != dnnl_success)
+            break;
+    }
+    if (s == dnnl_success)
+        s = dnnl_primitive_execute(p, d->st, n, ea);
+    if (s == dnnl_success)
+        s = dnnl_stream_wait(d->st);
+    for (int i = 0; i < made; i++)
+        dnnl_memory_destroy(ea[i].memory);
+    return ml_dnn_check(k, s, "executing a primitive");
+}
+
+int ml_dnn_prim_new(const struct ml_kernel *k, const void *op_desc, const_dnnl_primitive_attr_t attr,
+                    const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, dnnl_primitive_t *p, const char *what)
+{
+    const struct ml_dnn *d;
+    int rc;
+
+    *pd = NULL;
+    *p = NULL;
+    if ((rc = ml_dnn_get(k, &d)) < 0)
+        return rc;
+    if ((rc = ml_dnn_check(k, dnnl_primitive_desc_create(pd, op_desc, attr, d->eng, hint), what)) < 0 ||
+        (rc = ml_dnn_check(k, dnnl_primitive_create(p, *pd), what)) < 0) {
+        ml_dnn_prim_free(pd, p);
+        return rc;
+    }
+    return 0;
+}
+
+void ml_dnn_prim_free(dnnl_primitive_desc_t *pd, dnnl_primitive_t *p)
+{
+    if (*p)
+        dnnl_primitive_destroy(*p);
+    if (*pd)
+        dnnl_primitive_desc_destroy(*pd);
+    *p = NULL;
+    *pd = NULL;
+}
+
+int ml_dnn_reorder(const struct ml_kernel *k, const dnnl_memory_desc_t *smd, const void *src,
+                   const dnnl_memory_desc_t *dmd, void *dst)
+{
+    const struct ml_dnn *d;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t p = NULL;
+    int rc;
+
+    if ((rc = ml_dnn_get(k, &d)) < 0)
+        return rc;
+    if ((rc = ml_dnn_check(k, dnnl_reorder_primitive_desc_create(&pd, smd, d->eng, dmd, d->eng, NULL), "reorder")) <
+            0 ||
+        (rc = ml_dnn_check(k, dnnl_primitive_create(&p, pd), "reorder")) < 0)
+        goto out;
+    rc = ml_dnn_exec(k, p, (const struct ml_dnn_arg[]){ { DNNL_ARG_FROM, smd, (void *)src }, { DNNL_ARG_TO, dmd, dst } },
+                     2);
+out:
+    ml_dnn_prim_free(&pd, &p);
+    return rc;
+}
+
+const dnnl_memory_desc_t *ml_dnn_query(const_dnnl_primitive_desc_t pd, dnnl_query_t q)
+{
+    return dnnl_primitive_desc_query_md(pd, q, 0);
+}
+
+size_t ml_dnn_size(const dnnl_memory_desc_t *md)
+{
+    return dnnl_memory_desc_get_size(md);
+}
+
+bool ml_dnn_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    return dnnl_memory_desc_equal(a, b) != 0;
+}
