@@ -16,6 +16,10 @@ int ml_grad_binary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
 int ml_grad_unary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_copy(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* Conv's two paths, which ml_grad_conv picks from: im2col + sgemm (any Conv; grad_cnn.c) and
+ * oneDNN (2-D, group 1; grad_conv_dnn.c). */
+int ml_grad_conv_cols(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_conv_dnn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_gap(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_bn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);

@@ -1,8 +1,8 @@
 /* Backward passes of Conv (NCHW, NCW as height 1) and GlobalAveragePool (the pools are in
- * grad_pool.c, BatchNormalization in grad_bn.c). Conv works per image, as its forward pass
- * does: the image's im2col columns (rebuilt from x with contiguous row copies),
- * dW += dY cols^T and dcols = W^T dY as two small sgemm, then col2im adds dcols back by
- * rows. Per-image products are as fast as one product over the batch's columns side by
+ * grad_pool.c, BatchNormalization in grad_bn.c). 2-D Conv of one group runs through oneDNN
+ * (grad_conv_dnn.c); the rest, here, works per image, as the im2col forward pass does:
+ * the image's im2col columns (rebuilt from x with contiguous row copies), dW += dY cols^T
+ * and dcols = W^T dY as two small sgemm, then col2im adds dcols back by rows. Per-image products are as fast as one product over the batch's columns side by
  * side (bench/bench_sgemm.c: OpenBLAS's small-matrix kernels) while the columns stay in
  * cache. With several threads the images are split in fixed pieces; each piece sums dW in
  * its own buffer and the pieces are added in order, so the result depends on the thread
@@ -110,7 +110,22 @@ static void conv_bwd_images(void *arg, size_t piece, size_t lo, size_t hi)
 /* Pieces worth a thread each: every piece needs at least this many multiply-adds. */
 #define CONV_BWD_PAR_MIN_MACS (1u << 20)
 
+/* Which path runs: 2-D convolutions (rank 4) of one group go through oneDNN's direct
+ * kernels (grad_conv_dnn.c); 1-D ones (rank 3) and grouped ones through im2col here. A
+ * oneDNN failure is the node's error, never a silent switch to the other path. */
 int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
+{
+    int64_t group;
+    int rc;
+
+    if ((rc = ml_attr_int(k, "group", 1, &group)) < 0)
+        return rc;
+    if (k->in[0]->rank == 4 && k->in[1]->rank == 4 && group == 1)
+        return ml_grad_conv_dnn(k, dout, din);
+    return ml_grad_conv_cols(k, dout, din);
+}
+
+int ml_grad_conv_cols(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
 {
     const struct gtee_ml_tensor *x = k->in[0], *wt = k->in[1];
     struct conv_bwd b = { 0 };
