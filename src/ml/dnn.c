@@ -163,3 +163,30 @@ bool ml_dnn_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
 {
     return dnnl_memory_desc_equal(a, b) != 0;
 }
+
+/* Added for Conv's backward pass (grad_conv_dnn.c): ml_dnn_exec on the caller's stream. */
+int ml_dnn_exec_on(const struct ml_kernel *k, dnnl_stream_t st, dnnl_primitive_t p, const struct ml_dnn_arg *args,
+                   int n)
+{
+    const struct ml_dnn *d;
+    dnnl_exec_arg_t ea[8];
+    dnnl_status_t s = dnnl_success;
+    int rc, made = 0;
+
+    if ((rc = ml_dnn_get(k, &d)) < 0)
+        return rc;
+    if (n > 8)
+        return ml_fail(k, GTEE_EINVAL, "oneDNN: too many arguments");
+    for (; made < n; made++) {
+        ea[made].arg = args[made].arg;
+        if ((s = dnnl_memory_create(&ea[made].memory, args[made].md, d->eng, args[made].ptr)) != dnnl_success)
+            break;
+    }
+    if (s == dnnl_success)
+        s = dnnl_primitive_execute(p, st, n, ea);
+    if (s == dnnl_success)
+        s = dnnl_stream_wait(st);
+    for (int i = 0; i < made; i++)
+        dnnl_memory_destroy(ea[i].memory);
+    return ml_dnn_check(k, s, "executing a primitive");
+}

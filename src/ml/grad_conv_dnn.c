@@ -1,15 +1,27 @@
 /* Conv's backward pass through oneDNN, for 2-D convolutions (rank 4) of one group (the
  * dispatch is in grad_cnn.c's ml_grad_conv; 1-D and grouped convolutions keep its im2col
- * path). Two primitives made from a forward-training hint: backward data (dX) and
+ * path). Two primitives made with a forward-training hint: backward data (dX) and
  * backward weights (dW with dB). Their operands are created with dnnl_format_tag_any, so
  * oneDNN picks its direct kernels on channel-blocked layouts (nChw16c, OIhw16i16o ...);
  * the engine's NCHW / OIHW tensors are reordered into those layouts on the way in, and
  * the results are reordered back with a sum post-op (dst = reorder(src) + 1 * dst, an
  * exact add) because backward passes accumulate into din.
- * Everything (descriptors, primitives, reorders and the scratch of the reordered copies)
- * lives in one struct kept in the node's ML_CACHE_BWD slot: a plan's shapes never change,
- * and the trainer gives backward passes no workspace, so the buffers are made once per plan
- * instead of on every step. Without a cache slot they are made and dropped in the call. */
+ *
+ * Threads: the images are split in fixed pieces across the engine's own pool, each piece
+ * running oneDNN on one OpenMP thread, as the im2col path splits them; the pieces' dW are
+ * added in piece order, so results depend on the thread count only. oneDNN's own OpenMP
+ * threads would be a third set of waiting threads beside the engine's pool and
+ * OpenBLAS's, and libgomp's workers spin after each region: on two cores they kept the
+ * other pools' workers off the CPU for a scheduler slice per call (a CNN step at two
+ * threads took 55-80 ms instead of 16; docs/performance.md).
+ *
+ * Everything (descriptors, primitives, reorders, one stream, scratchpad and the scratch of
+ * the reordered copies per piece) lives in one struct kept in the node's ML_CACHE_BWD slot:
+ * a plan's shapes and thread count never change, and the trainer gives backward passes no
+ * workspace, so the buffers are made once per plan rather than on every step. Without a
+ * cache slot they are made and dropped within the call. Scratchpads are the caller's
+ * (dnnl_scratchpad_mode_user): a primitive may then run on any thread, and at once on
+ * several with one scratchpad each. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,57 +29,88 @@
 #include "ml/geom.h"
 #include "ml/grad.h"
 
-/* One operand of a primitive: the layout it wants, the reorder between it and the engine's
- * plain tensor (NULL when an input already has that layout), and its scratch (NULL when
- * the plain tensor is used as it is). */
+/* Pieces worth a thread each: every piece needs at least this many multiply-adds. */
+#define CONV_DNN_PAR_MIN_MACS (1u << 20)
+
+enum { PART_DATA = 0, PART_WEIGHTS = 1 };
+/* a part's operands: data {dY, W} -> dX; weights {X, dY} -> dW */
+enum { OP_IN0 = 0, OP_IN1 = 1, OP_OUT = 2, N_OPS = 3 };
+
+/* One operand of a primitive: the layout it wants and the reorder between it and the
+ * engine's plain tensor (NULL for an input that already has that layout; for an output,
+ * always: a summing reorder). */
 struct side {
-    dnnl_memory_desc_t md;
+    dnnl_memory_desc_t md, pad_md; /* pad_md: the reorder's scratchpad */
     dnnl_primitive_desc_t rpd;
     dnnl_primitive_t r;
-    float *buf;
 };
 
-/* A backward primitive with its two inputs and its output. */
 struct part {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t p;
-    struct side in[2], out;
+    dnnl_memory_desc_t pad_md;
+    struct side op[N_OPS];
+};
+
+/* The primitives for pieces of mb images (pieces differ by one image at most). */
+struct set {
+    int64_t mb;
+    dnnl_memory_desc_t x_md, y_md; /* plain NCHW at mb */
+    dnnl_convolution_desc_t fd, dd, wd;
+    dnnl_primitive_desc_t fwd; /* the forward-training hint */
+    struct part part[2];
+};
+
+struct piece {
+    const struct set *set;
+    dnnl_stream_t st;
+    float *buf[2][N_OPS]; /* per part: reordered inputs (NULL: used in place) and the result */
+    float *db;            /* the piece's dB */
+    void *pad;            /* scratchpad for every primitive of the piece, one at a time */
+    struct gtee_err err;
+    int rc;
 };
 
 struct conv_dnn {
     struct ml_cache base;
     bool bias;
-    dnnl_convolution_desc_t fd, dd, wd;
-    dnnl_memory_desc_t x_md, w_md, y_md, b_md; /* the engine's: NCHW, OIHW, NCHW, [M] */
-    dnnl_primitive_desc_t fwd;                 /* the forward-training hint */
-    struct part data, weights;                 /* in: data {dY, W}, weights {X, dY}; out: dX, dW */
-    float *db;                                 /* diff bias, [M] */
+    int64_t m, xsz, ysz;          /* output channels; floats of one image of X and of dY */
+    dnnl_memory_desc_t w_md, b_md; /* OIHW, [M] */
+    size_t nsets, npieces, pad_size;
+    struct set set[2];
+    struct piece *piece;
 };
 
-static void side_free(struct side *s)
+static float *buf_new(size_t bytes)
 {
-    ml_dnn_prim_free(&s->rpd, &s->r);
-    free(s->buf);
-    s->buf = NULL;
-}
-
-static void part_free(struct part *pt)
-{
-    ml_dnn_prim_free(&pt->pd, &pt->p);
-    for (int i = 0; i < 2; i++)
-        side_free(&pt->in[i]);
-    side_free(&pt->out);
+    return aligned_alloc(ML_ALIGN, (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN + ML_ALIGN);
 }
 
 static void conv_dnn_free(struct conv_dnn *cd)
 {
     if (!cd)
         return;
-    part_free(&cd->data);
-    part_free(&cd->weights);
-    if (cd->fwd)
-        dnnl_primitive_desc_destroy(cd->fwd);
-    free(cd->db);
+    for (size_t i = 0; i < cd->npieces && cd->piece; i++) {
+        struct piece *pc = &cd->piece[i];
+        for (int p = 0; p < 2; p++)
+            for (int o = 0; o < N_OPS; o++)
+                free(pc->buf[p][o]);
+        free(pc->db);
+        free(pc->pad);
+        if (pc->st)
+            dnnl_stream_destroy(pc->st);
+    }
+    free(cd->piece);
+    for (size_t s = 0; s < 2; s++) {
+        for (int p = 0; p < 2; p++) {
+            struct part *pt = &cd->set[s].part[p];
+            ml_dnn_prim_free(&pt->pd, &pt->p);
+            for (int o = 0; o < N_OPS; o++)
+                ml_dnn_prim_free(&pt->op[o].rpd, &pt->op[o].r);
+        }
+        if (cd->set[s].fwd)
+            dnnl_primitive_desc_destroy(cd->set[s].fwd);
+    }
     free(cd);
 }
 
@@ -76,104 +119,180 @@ static void conv_dnn_drop(struct ml_cache *c)
     conv_dnn_free((struct conv_dnn *)c); /* base is the first member */
 }
 
-static float *buf_new(size_t bytes)
+/* Primitive attributes: scratchpads given by the caller; add: a sum post-op (dst += src). */
+static dnnl_status_t attr_new(bool add, dnnl_primitive_attr_t *attr)
 {
-    return aligned_alloc(ML_ALIGN, (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN + ML_ALIGN);
-}
-
-/* A reorder from smd to dmd; add: a sum post-op makes it dst += src. */
-static int reorder_new(const struct ml_kernel *k, const dnnl_memory_desc_t *smd, const dnnl_memory_desc_t *dmd,
-                       bool add, struct side *s)
-{
-    const struct ml_dnn *d;
-    dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
-    dnnl_status_t st;
-    int rc;
+    dnnl_status_t st = dnnl_primitive_attr_create(attr);
 
-    if ((rc = ml_dnn_get(k, &d)) < 0)
-        return rc;
-    st = dnnl_primitive_attr_create(&attr);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
     if (st == dnnl_success && add && (st = dnnl_post_ops_create(&po)) == dnnl_success &&
         (st = dnnl_post_ops_append_sum(po, 1.0f)) == dnnl_success)
-        st = dnnl_primitive_attr_set_post_ops(attr, po);
-    if (st == dnnl_success)
-        st = dnnl_reorder_primitive_desc_create(&s->rpd, smd, d->eng, dmd, d->eng, attr);
-    if (st == dnnl_success)
-        st = dnnl_primitive_create(&s->r, s->rpd);
+        st = dnnl_primitive_attr_set_post_ops(*attr, po);
     if (po)
         dnnl_post_ops_destroy(po);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    return ml_dnn_check(k, st, add ? "backward: reorder adding a gradient" : "backward: reorder of an operand");
+    return st;
 }
 
-/* Input side: what the primitive wants at q, and a reorder from the plain layout when it
- * differs. */
-static int side_in(const struct ml_kernel *k, const_dnnl_primitive_desc_t pd, dnnl_query_t q,
-                   const dnnl_memory_desc_t *plain, struct side *s)
+/* A primitive's scratchpad; the largest any primitive asks for sizes every piece's. */
+static void pad_need(struct conv_dnn *cd, const_dnnl_primitive_desc_t pd, dnnl_memory_desc_t *pad_md)
+{
+    const dnnl_memory_desc_t *md = ml_dnn_query(pd, dnnl_query_scratchpad_md);
+    size_t n = md ? ml_dnn_size(md) : 0;
+
+    memset(pad_md, 0, sizeof(*pad_md)); /* zero: none (size 0) */
+    if (md)
+        *pad_md = *md;
+    cd->pad_size = n > cd->pad_size ? n : cd->pad_size;
+}
+
+/* The scratchpad argument of a primitive that needs one (returns the argument count). */
+static int pad_arg(const struct piece *pc, const dnnl_memory_desc_t *pad_md, struct ml_dnn_arg *a, int n)
+{
+    if (ml_dnn_size(pad_md))
+        a[n++] = (struct ml_dnn_arg){ DNNL_ARG_SCRATCHPAD, pad_md, pc->pad };
+    return n;
+}
+
+/* Runs reorder s from src (layout smd) to dst (layout dmd) on the piece's stream. */
+static int reorder_run(const struct ml_kernel *k, const struct piece *pc, const struct side *s,
+                       const dnnl_memory_desc_t *smd, const void *src, const dnnl_memory_desc_t *dmd, void *dst)
+{
+    struct ml_dnn_arg a[3] = { { DNNL_ARG_FROM, smd, (void *)src }, { DNNL_ARG_TO, dmd, dst } };
+
+    return ml_dnn_exec_on(k, pc->st, s->r, a, pad_arg(pc, &s->pad_md, a, 2));
+}
+
+/* The reorder between plain and the operand's layout (to it for inputs, adding from it
+ * for outputs); inputs already in the plain layout get none. */
+static int side_new(const struct ml_kernel *k, struct conv_dnn *cd, const_dnnl_primitive_desc_t pd, dnnl_query_t q,
+                    const dnnl_memory_desc_t *plain, bool out, struct side *s)
 {
     const dnnl_memory_desc_t *md = ml_dnn_query(pd, q);
+    const struct ml_dnn *d;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_status_t st;
+    int rc;
 
     if (!md)
         return ml_fail(k, GTEE_EIO, "oneDNN: backward: no operand descriptor (query %d)", (int)q);
     s->md = *md;
-    if (ml_dnn_same(&s->md, plain))
+    if (!out && ml_dnn_same(&s->md, plain))
         return 0;
-    if (!(s->buf = buf_new(ml_dnn_size(&s->md))))
-        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for a reordered operand");
-    return reorder_new(k, plain, &s->md, false, s);
+    if ((rc = ml_dnn_get(k, &d)) < 0)
+        return rc;
+    st = attr_new(out, &attr);
+    if (st == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(&s->rpd, out ? &s->md : plain, d->eng, out ? plain : &s->md, d->eng,
+                                                attr);
+    if (st == dnnl_success)
+        st = dnnl_primitive_create(&s->r, s->rpd);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (st == dnnl_success)
+        pad_need(cd, s->rpd, &s->pad_md);
+    return ml_dnn_check(k, st, out ? "backward: reorder adding a gradient" : "backward: reorder of an operand");
 }
 
-/* Output side: the primitive writes its scratch, a summing reorder adds it to the plain
- * gradient (in every case: oneDNN overwrites its outputs). */
-static int side_out(const struct ml_kernel *k, const_dnnl_primitive_desc_t pd, dnnl_query_t q,
-                    const dnnl_memory_desc_t *plain, struct side *s)
+/* Makes part p of every set and its buffers in every piece. */
+static int part_new(const struct ml_kernel *k, struct conv_dnn *cd, int p)
 {
-    const dnnl_memory_desc_t *md = ml_dnn_query(pd, q);
-
-    if (!md)
-        return ml_fail(k, GTEE_EIO, "oneDNN: backward: no result descriptor (query %d)", (int)q);
-    s->md = *md;
-    if (!(s->buf = buf_new(ml_dnn_size(&s->md))))
-        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for a gradient in oneDNN's layout");
-    return reorder_new(k, &s->md, plain, true, s);
-}
-
-static int part_data(const struct ml_kernel *k, struct conv_dnn *cd)
-{
-    struct part *pt = &cd->data;
+    static const dnnl_query_t qs[2][N_OPS] = {
+        { dnnl_query_diff_dst_md, dnnl_query_weights_md, dnnl_query_diff_src_md },
+        { dnnl_query_src_md, dnnl_query_diff_dst_md, dnnl_query_diff_weights_md },
+    };
+    dnnl_primitive_attr_t attr = NULL;
     int rc;
 
-    if ((rc = ml_dnn_prim_new(k, &cd->dd, NULL, cd->fwd, &pt->pd, &pt->p, "backward data (dX) descriptor")) < 0 ||
-        (rc = side_in(k, pt->pd, dnnl_query_diff_dst_md, &cd->y_md, &pt->in[0])) < 0 ||
-        (rc = side_in(k, pt->pd, dnnl_query_weights_md, &cd->w_md, &pt->in[1])) < 0)
+    if ((rc = ml_dnn_check(k, attr_new(false, &attr), "backward: attributes")) < 0)
         return rc;
-    return side_out(k, pt->pd, dnnl_query_diff_src_md, &cd->x_md, &pt->out);
+    for (size_t s = 0; s < cd->nsets && rc == 0; s++) {
+        struct set *set = &cd->set[s];
+        struct part *pt = &set->part[p];
+        const dnnl_memory_desc_t *plain[2][N_OPS] = { { &set->y_md, &cd->w_md, &set->x_md },
+                                                      { &set->x_md, &set->y_md, &cd->w_md } };
+
+        if ((rc = ml_dnn_prim_new(k, p == PART_DATA ? (void *)&set->dd : (void *)&set->wd, attr, set->fwd, &pt->pd,
+                                  &pt->p, p == PART_DATA ? "backward data (dX)" : "backward weights (dW)")) < 0)
+            break;
+        pad_need(cd, pt->pd, &pt->pad_md);
+        for (int o = 0; o < N_OPS && rc == 0; o++)
+            rc = side_new(k, cd, pt->pd, qs[p][o], plain[p][o], o == OP_OUT, &pt->op[o]);
+    }
+    dnnl_primitive_attr_destroy(attr);
+    for (size_t i = 0; i < cd->npieces && rc == 0; i++) {
+        struct piece *pc = &cd->piece[i];
+        const struct part *pt = &pc->set->part[p];
+        for (int o = 0; o < N_OPS; o++)
+            if (pt->op[o].r && !(pc->buf[p][o] = buf_new(ml_dnn_size(&pt->op[o].md))))
+                return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for an operand in oneDNN's layout");
+        if (cd->pad_size) { /* grown to the largest scratchpad made so far */
+            free(pc->pad);
+            if (!(pc->pad = buf_new(cd->pad_size)))
+                return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for oneDNN's scratchpad");
+        }
+    }
+    return rc;
 }
 
-static int part_weights(const struct ml_kernel *k, struct conv_dnn *cd)
+/* The descriptors of a set of mb images. */
+static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_dnn *cd, int64_t mb, struct set *set)
 {
-    struct part *pt = &cd->weights;
+    const struct gtee_ml_tensor *w = k->in[1], *y = k->out[0];
+    const int64_t xd[4] = { mb, k->in[0]->dim[1], k->in[0]->dim[2], k->in[0]->dim[3] };
+    const int64_t yd[4] = { mb, y->dim[1], y->dim[2], y->dim[3] };
+    dnnl_dims_t strides = { g->stride[0], g->stride[1] }, dil = { g->dil[0] - 1, g->dil[1] - 1 }; /* 0: dense */
+    dnnl_dims_t pl = { g->pb[0], g->pb[1] }, pr = { g->pe[0], g->pe[1] };
+    dnnl_memory_desc_t xa, wa, ya, ba = cd->b_md;
+    const struct ml_dnn *d;
     int rc;
 
-    if ((rc = ml_dnn_prim_new(k, &cd->wd, NULL, cd->fwd, &pt->pd, &pt->p, "backward weights (dW) descriptor")) < 0 ||
-        (rc = side_in(k, pt->pd, dnnl_query_src_md, &cd->x_md, &pt->in[0])) < 0 ||
-        (rc = side_in(k, pt->pd, dnnl_query_diff_dst_md, &cd->y_md, &pt->in[1])) < 0)
+    set->mb = mb;
+    if ((rc = ml_dnn_get(k, &d)) < 0 || (rc = ml_dnn_md4(k, &set->x_md, xd, dnnl_nchw)) < 0 ||
+        (rc = ml_dnn_md4(k, &set->y_md, yd, dnnl_nchw)) < 0 || (rc = ml_dnn_md4(k, &xa, xd, dnnl_format_tag_any)) < 0 ||
+        (rc = ml_dnn_md4(k, &wa, w->dim, dnnl_format_tag_any)) < 0 ||
+        (rc = ml_dnn_md4(k, &ya, yd, dnnl_format_tag_any)) < 0)
         return rc;
-    return side_out(k, pt->pd, dnnl_query_diff_weights_md, &cd->w_md, &pt->out);
+    if ((rc = ml_dnn_check(k,
+                           dnnl_dilated_convolution_forward_desc_init(&set->fd, dnnl_forward_training,
+                                                                      dnnl_convolution_direct, &xa, &wa,
+                                                                      cd->bias ? &ba : NULL, &ya, strides, dil, pl, pr),
+                           "forward hint descriptor")) < 0 ||
+        (rc = ml_dnn_check(k,
+                           dnnl_dilated_convolution_backward_data_desc_init(&set->dd, dnnl_convolution_direct, &xa, &wa,
+                                                                            &ya, strides, dil, pl, pr),
+                           "backward data descriptor")) < 0 ||
+        (rc = ml_dnn_check(k,
+                           dnnl_dilated_convolution_backward_weights_desc_init(&set->wd, dnnl_convolution_direct, &xa,
+                                                                               &wa, cd->bias ? &ba : NULL, &ya,
+                                                                               strides, dil, pl, pr),
+                           "backward weights descriptor")) < 0)
+        return rc;
+    return ml_dnn_check(k, dnnl_primitive_desc_create(&set->fwd, &set->fd, NULL, d->eng, NULL), "forward hint");
 }
 
-/* The three convolution descriptors and the forward hint; the primitives come when a
- * gradient first needs them (a first layer's dX is usually never wanted). */
+/* How many pieces: one per thread, fewer when a piece would have too little work. */
+static size_t pieces_for(const struct ml_kernel *k, const struct geom *g)
+{
+    const struct gtee_ml_tensor *w = k->in[1];
+    uint64_t n = (uint64_t)k->in[0]->dim[0], pieces = k->threads > 1 ? (uint64_t)k->threads : 1;
+    uint64_t macs = (uint64_t)w->dim[0] * (uint64_t)w->dim[1] * (uint64_t)(w->dim[2] * w->dim[3]) *
+                    (uint64_t)(g->out[0] * g->out[1]) * 2 * n; /* dX and dW of the batch */
+
+    pieces = pieces < n ? pieces : n;
+    while (pieces > 1 && macs / pieces < CONV_DNN_PAR_MIN_MACS)
+        pieces--;
+    return (size_t)pieces;
+}
+
 static int conv_dnn_new(const struct ml_kernel *k, const struct geom *g, struct conv_dnn **out)
 {
     const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1], *y = k->out[0];
-    dnnl_dims_t strides = { g->stride[0], g->stride[1] }, dil = { g->dil[0] - 1, g->dil[1] - 1 }; /* 0: dense */
-    dnnl_dims_t pl = { g->pb[0], g->pb[1] }, pr = { g->pe[0], g->pe[1] }, bd = { w->dim[0] };
-    dnnl_memory_desc_t xa, wa, ya, ba;
+    dnnl_dims_t bd = { w->dim[0] };
     const struct ml_dnn *d;
     struct conv_dnn *cd = calloc(1, sizeof(*cd));
+    int64_t n = x->dim[0];
     int rc;
 
     *out = NULL;
@@ -181,33 +300,32 @@ static int conv_dnn_new(const struct ml_kernel *k, const struct geom *g, struct 
         return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the oneDNN cache");
     cd->base.drop = conv_dnn_drop;
     cd->bias = k->n_in > 2 && k->in[2];
-    if ((rc = ml_dnn_get(k, &d)) < 0 || (rc = ml_dnn_md4(k, &cd->x_md, x->dim, dnnl_nchw)) < 0 ||
-        (rc = ml_dnn_md4(k, &cd->w_md, w->dim, dnnl_oihw)) < 0 || (rc = ml_dnn_md4(k, &cd->y_md, y->dim, dnnl_nchw)) < 0 ||
-        (rc = ml_dnn_md4(k, &xa, x->dim, dnnl_format_tag_any)) < 0 ||
-        (rc = ml_dnn_md4(k, &wa, w->dim, dnnl_format_tag_any)) < 0 ||
-        (rc = ml_dnn_md4(k, &ya, y->dim, dnnl_format_tag_any)) < 0 ||
+    cd->m = w->dim[0];
+    cd->xsz = x->dim[1] * x->dim[2] * x->dim[3];
+    cd->ysz = y->dim[1] * y->dim[2] * y->dim[3];
+    cd->npieces = pieces_for(k, g);
+    if ((rc = ml_dnn_get(k, &d)) < 0 || (rc = ml_dnn_md4(k, &cd->w_md, w->dim, dnnl_oihw)) < 0 ||
         (rc = ml_dnn_check(k, dnnl_memory_desc_init_by_tag(&cd->b_md, 1, bd, dnnl_f32, dnnl_a), "bias descriptor")) < 0)
         goto out;
-    ba = cd->b_md;
-    if ((rc = ml_dnn_check(k,
-                           dnnl_dilated_convolution_forward_desc_init(&cd->fd, dnnl_forward_training,
-                                                                      dnnl_convolution_direct, &xa, &wa,
-                                                                      cd->bias ? &ba : NULL, &ya, strides, dil, pl, pr),
-                           "forward hint descriptor")) < 0 ||
-        (rc = ml_dnn_check(k,
-                           dnnl_dilated_convolution_backward_data_desc_init(&cd->dd, dnnl_convolution_direct, &xa, &wa,
-                                                                            &ya, strides, dil, pl, pr),
-                           "backward data descriptor")) < 0 ||
-        (rc = ml_dnn_check(k,
-                           dnnl_dilated_convolution_backward_weights_desc_init(&cd->wd, dnnl_convolution_direct, &xa,
-                                                                               &wa, cd->bias ? &ba : NULL, &ya,
-                                                                               strides, dil, pl, pr),
-                           "backward weights descriptor")) < 0 ||
-        (rc = ml_dnn_check(k, dnnl_primitive_desc_create(&cd->fwd, &cd->fd, NULL, d->eng, NULL), "forward hint")) < 0)
+    /* piece i covers images [n i / t, n (i + 1) / t) (ml_parallel_pieces): sizes floor and ceil of n / t */
+    cd->nsets = n % (int64_t)cd->npieces ? 2 : 1;
+    for (size_t s = 0; s < cd->nsets; s++)
+        if ((rc = set_new(k, g, cd, n / (int64_t)cd->npieces + (int64_t)s, &cd->set[s])) < 0)
+            goto out;
+    if (!(cd->piece = calloc(cd->npieces, sizeof(*cd->piece)))) {
+        rc = ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the pieces");
         goto out;
-    if (cd->bias && !(cd->db = buf_new((size_t)w->dim[0] * sizeof(float)))) {
-        rc = ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the bias gradient");
-        goto out;
+    }
+    for (size_t i = 0; i < cd->npieces; i++) {
+        struct piece *pc = &cd->piece[i];
+        int64_t mb = n * (int64_t)(i + 1) / (int64_t)cd->npieces - n * (int64_t)i / (int64_t)cd->npieces;
+        pc->set = &cd->set[mb == cd->set[0].mb ? 0 : 1];
+        if ((rc = ml_dnn_check(k, dnnl_stream_create(&pc->st, d->eng, dnnl_stream_default_flags), "stream")) < 0)
+            goto out;
+        if (cd->bias && !(pc->db = buf_new((size_t)cd->m * sizeof(float)))) {
+            rc = ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the bias gradient");
+            goto out;
+        }
     }
     *out = cd;
     cd = NULL;
@@ -216,65 +334,118 @@ out:
     return rc;
 }
 
-/* The operand's data in the layout the primitive wants: the plain tensor itself, or its
- * reordered copy. */
-static int feed(const struct ml_kernel *k, const struct side *s, const dnnl_memory_desc_t *plain, const void *src,
-                void **ptr)
+/* An input in the layout the primitive wants: the plain tensor itself, or its reordered
+ * copy. */
+static int feed(const struct ml_kernel *k, const struct piece *pc, const struct side *s, const dnnl_memory_desc_t *plain,
+                const float *src, float *buf, const void **ptr)
 {
-    *ptr = (void *)src;
+    *ptr = src;
     if (!s->r)
         return 0;
-    *ptr = s->buf;
-    return ml_dnn_exec(k, s->r, (const struct ml_dnn_arg[]){ { DNNL_ARG_FROM, plain, (void *)src }, { DNNL_ARG_TO, &s->md, s->buf } }, 2);
+    *ptr = buf;
+    return reorder_run(k, pc, s, plain, src, &s->md, buf);
+}
+
+/* A primitive with its three operands (and dB) and the piece's scratchpad. */
+static int exec_part(const struct ml_kernel *k, const struct piece *pc, const struct part *pt, const int *args,
+                     const void *const *ptr, const dnnl_memory_desc_t *b_md, float *db)
+{
+    struct ml_dnn_arg a[5];
+    int n = 0;
+
+    for (int o = 0; o < N_OPS; o++)
+        a[n++] = (struct ml_dnn_arg){ args[o], &pt->op[o].md, (void *)ptr[o] };
+    if (db)
+        a[n++] = (struct ml_dnn_arg){ DNNL_ARG_DIFF_BIAS, b_md, db };
+    return ml_dnn_exec_on(k, pc->st, pt->p, a, pad_arg(pc, &pt->pad_md, a, n));
+}
+
+struct job {
+    const struct ml_kernel *k;
+    struct conv_dnn *cd;
+    const float *x, *w, *dy;
+    float *dx;
+    bool want_d, want_w;
+};
+
+/* Images [lo, hi): dX added in place (pieces own disjoint images), dW and dB into the
+ * piece's buffers. */
+static int piece_run(const struct job *j, struct piece *pc, int64_t lo, const struct ml_kernel *k)
+{
+    static const int args[2][N_OPS] = { { DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC },
+                                        { DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS } };
+    const struct conv_dnn *cd = j->cd;
+    const struct set *set = pc->set;
+    const struct part *pd = &set->part[PART_DATA], *pw = &set->part[PART_WEIGHTS];
+    const float *dy = j->dy + lo * cd->ysz, *x = j->x + lo * cd->xsz;
+    const void *in[N_OPS] = { NULL, NULL, NULL }, *dyd = NULL;
+    int rc;
+
+    if (j->want_d) {
+        if ((rc = feed(k, pc, &pd->op[OP_IN0], &set->y_md, dy, pc->buf[PART_DATA][OP_IN0], &in[OP_IN0])) < 0 ||
+            (rc = feed(k, pc, &pd->op[OP_IN1], &cd->w_md, j->w, pc->buf[PART_DATA][OP_IN1], &in[OP_IN1])) < 0)
+            return rc;
+        dyd = in[OP_IN0];
+        in[OP_OUT] = pc->buf[PART_DATA][OP_OUT];
+        if ((rc = exec_part(k, pc, pd, args[PART_DATA], in, NULL, NULL)) < 0 ||
+            (rc = reorder_run(k, pc, &pd->op[OP_OUT], &pd->op[OP_OUT].md, in[OP_OUT], &set->x_md,
+                              j->dx + lo * cd->xsz)) < 0)
+            return rc;
+    }
+    if (!j->want_w)
+        return 0;
+    if ((rc = feed(k, pc, &pw->op[OP_IN0], &set->x_md, x, pc->buf[PART_WEIGHTS][OP_IN0], &in[OP_IN0])) < 0)
+        return rc;
+    if (dyd && ml_dnn_same(&pw->op[OP_IN1].md, &pd->op[OP_IN0].md))
+        in[OP_IN1] = dyd; /* both want dY in the same layout: reordered once */
+    else if ((rc = feed(k, pc, &pw->op[OP_IN1], &set->y_md, dy, pc->buf[PART_WEIGHTS][OP_IN1], &in[OP_IN1])) < 0)
+        return rc;
+    in[OP_OUT] = pc->buf[PART_WEIGHTS][OP_OUT];
+    return exec_part(k, pc, pw, args[PART_WEIGHTS], in, &cd->b_md, cd->bias ? pc->db : NULL);
+}
+
+static void piece_fn(void *arg, size_t i, size_t lo, size_t hi)
+{
+    const struct job *j = arg;
+    struct piece *pc = &j->cd->piece[i];
+    struct ml_kernel k = *j->k;
+
+    k.err = &pc->err; /* pieces fail on their own records; the first is reported */
+    ml_dnn_threads(1);
+    if ((int64_t)(hi - lo) != pc->set->mb) /* the split the sets were made for */
+        pc->rc = ml_fail(&k, GTEE_EINVAL, "backward: piece %zu has %zu images, expected %lld", i, hi - lo,
+                         (long long)pc->set->mb);
+    else
+        pc->rc = piece_run(j, pc, (int64_t)lo, &k);
 }
 
 static int run(const struct ml_kernel *k, struct conv_dnn *cd, const float *dy, struct gtee_ml_tensor **din)
 {
-    struct part *pd = &cd->data, *pw = &cd->weights;
-    bool want_d = din[0], want_w = din[1] || (cd->bias && din[2]);
-    void *dyd = NULL, *w = NULL, *x = NULL, *dyw = NULL;
+    struct job j = { k, cd, k->in[0]->data, k->in[1]->data, dy, din[0] ? din[0]->data : NULL, din[0] != NULL,
+                     din[1] || (cd->bias && din[2]) };
     int rc;
 
-    if (want_d && !pd->p && (rc = part_data(k, cd)) < 0)
+    if ((j.want_d && !cd->set[0].part[PART_DATA].p && (rc = part_new(k, cd, PART_DATA)) < 0) ||
+        (j.want_w && !cd->set[0].part[PART_WEIGHTS].p && (rc = part_new(k, cd, PART_WEIGHTS)) < 0))
         return rc;
-    if (want_w && !pw->p && (rc = part_weights(k, cd)) < 0)
-        return rc;
-    if (want_d) {
-        if ((rc = feed(k, &pd->in[0], &cd->y_md, dy, &dyd)) < 0 ||
-            (rc = feed(k, &pd->in[1], &cd->w_md, k->in[1]->data, &w)) < 0 ||
-            (rc = ml_dnn_exec(k, pd->p,
-                              (const struct ml_dnn_arg[]){ { DNNL_ARG_DIFF_DST, &pd->in[0].md, dyd },
-                                                           { DNNL_ARG_WEIGHTS, &pd->in[1].md, w },
-                                                           { DNNL_ARG_DIFF_SRC, &pd->out.md, pd->out.buf } },
-                              3)) < 0 ||
-            (rc = ml_dnn_exec(k, pd->out.r,
-                              (const struct ml_dnn_arg[]){ { DNNL_ARG_FROM, &pd->out.md, pd->out.buf },
-                                                           { DNNL_ARG_TO, &cd->x_md, din[0]->data } },
-                              2)) < 0)
+    for (size_t i = 0; i < cd->npieces; i++)
+        cd->piece[i].rc = GTEE_EIO; /* fail closed: a piece that never ran is an error */
+    ml_parallel_pieces((int)cd->npieces, (size_t)k->in[0]->dim[0], 1, piece_fn, &j);
+    for (size_t i = 0; i < cd->npieces; i++)
+        if (cd->piece[i].rc < 0) {
+            if (k->err)
+                *k->err = cd->piece[i].err;
+            return cd->piece[i].rc;
+        }
+    for (size_t i = 0; i < cd->npieces && j.want_w; i++) { /* the pieces' dW and dB, added in piece order */
+        const struct piece *pc = &cd->piece[i];
+        const struct side *o = &pc->set->part[PART_WEIGHTS].op[OP_OUT];
+        if (din[1] && (rc = reorder_run(k, pc, o, &o->md, pc->buf[PART_WEIGHTS][OP_OUT], &cd->w_md, din[1]->data)) < 0)
             return rc;
+        if (cd->bias && din[2])
+            for (int64_t c = 0; c < cd->m; c++)
+                ((float *)din[2]->data)[c] += pc->db[c];
     }
-    if (!want_w)
-        return 0;
-    if (want_d && ml_dnn_same(&pw->in[1].md, &pd->in[0].md))
-        dyw = dyd; /* both want dY in the same layout: reordered once */
-    else if ((rc = feed(k, &pw->in[1], &cd->y_md, dy, &dyw)) < 0)
-        return rc;
-    if ((rc = feed(k, &pw->in[0], &cd->x_md, k->in[0]->data, &x)) < 0 ||
-        (rc = ml_dnn_exec(k, pw->p,
-                          (const struct ml_dnn_arg[]){ { DNNL_ARG_SRC, &pw->in[0].md, x },
-                                                       { DNNL_ARG_DIFF_DST, &pw->in[1].md, dyw },
-                                                       { DNNL_ARG_DIFF_WEIGHTS, &pw->out.md, pw->out.buf },
-                                                       { DNNL_ARG_DIFF_BIAS, &cd->b_md, cd->db } },
-                          cd->bias ? 4 : 3)) < 0)
-        return rc;
-    if (din[1] && (rc = ml_dnn_exec(k, pw->out.r,
-                                    (const struct ml_dnn_arg[]){ { DNNL_ARG_FROM, &pw->out.md, pw->out.buf },
-                                                                 { DNNL_ARG_TO, &cd->w_md, din[1]->data } },
-                                    2)) < 0)
-        return rc;
-    if (cd->bias && din[2])
-        for (int64_t o = 0; o < k->in[1]->dim[0]; o++)
-            ((float *)din[2]->data)[o] += cd->db[o];
     return 0;
 }
 
@@ -294,7 +465,9 @@ int ml_grad_conv_dnn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct g
         return 0;
     if ((rc = ml_geom(k, x, ks, false, &g)) < 0)
         return rc;
-    ml_dnn_threads(k->threads); /* before creating (oneDNN balances the work then) and running */
+    g.out[0] = k->out[0]->dim[2]; /* as the forward pass made it */
+    g.out[1] = k->out[0]->dim[3];
+    ml_dnn_threads(1); /* before creating (oneDNN balances its work then) and running: see the top */
     if (k->cache && k->cache[ML_CACHE_BWD])
         cd = (struct conv_dnn *)k->cache[ML_CACHE_BWD];
     else if ((rc = conv_dnn_new(k, &g, &cd)) < 0)
