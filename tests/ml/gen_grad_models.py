@@ -222,6 +222,15 @@ def transformer_ops(out, N):
         N("Mul", ["g", "W"], ["y"]),
     ], [2, 3, 4], [param("T", [5, 4]), ints("ids", [[1, 3, 1], [-1, 0, 3]]), ints("pick", [2, 0, 2, 1]),
                    param("W", [2, 4, 4])], [2, 4, 4])
+    # Conv of one group (oneDNN's path, src/ml/grad_conv_dnn.c) with dilations, strides and
+    # asymmetric pads, 16 channels between the two (oneDNN's blocked layouts), no bias on
+    # the second.
+    save(out, "conv_dnn", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Conv", ["a", "W1", "B1"], ["c1"], dilations=[2, 1], pads=[2, 1, 1, 0], strides=[1, 2]),
+        N("Conv", ["c1", "W2"], ["y"], dilations=[1, 2], pads=[0, 2, 1, 1], strides=[2, 1]),
+    ], [2, 3, 7, 8], [param("P", [2, 3, 7, 8]), param("W1", [16, 3, 3, 2], -0.5, 0.5), param("B1", [16]),
+                      param("W2", [2, 16, 2, 3], -0.3, 0.3)], [2, 2, 3, 3])
 
 
 if __name__ == "__main__":
