@@ -4,7 +4,8 @@
  * is greater); AveragePool spreads dy / count over the window's taps inside the input,
  * count as the forward pass divides by (count_include_pad). The taps of each output row
  * and column are computed once per call, so the inner loops have no bounds tests; the
- * 2x2 stride-2 MaxPool of LeNet-style networks has a loop of its own. */
+ * 2x2 stride-2 MaxPool of LeNet-style networks has a loop of its own. The (image, channel)
+ * planes are split across threads. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,12 +58,12 @@ ML_HOT static void max2x2_row(const float *restrict r0, const float *restrict r1
     }
 }
 
-/* MaxPool 2x2, stride 2, no dilation, every window inside the input. */
-static void max2x2(const float *x, const float *dy, float *dx, int64_t planes, const struct geom *g)
+/* MaxPool 2x2, stride 2, no dilation, every window inside the input: planes [p0, p1). */
+static void max2x2(const float *x, const float *dy, float *dx, int64_t p0, int64_t p1, const struct geom *g)
 {
     int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], insz = g->in[0] * iw;
 
-    for (int64_t p = 0; p < planes; p++)
+    for (int64_t p = p0; p < p1; p++)
         for (int64_t oi = 0; oi < oh; oi++) {
             const float *r0 = x + p * insz + 2 * oi * iw;
             float *d0 = dx + p * insz + 2 * oi * iw;
@@ -71,12 +72,12 @@ static void max2x2(const float *x, const float *dy, float *dx, int64_t planes, c
         }
 }
 
-static void general(const float *x, const float *dy, float *dx, int64_t planes, const struct geom *g, bool maxp,
-                    int64_t incl, const int64_t *ti, const int64_t *tj)
+static void general(const float *x, const float *dy, float *dx, int64_t p0, int64_t p1, const struct geom *g,
+                    bool maxp, int64_t incl, const int64_t *ti, const int64_t *tj)
 {
     int64_t insz = g->in[0] * g->in[1], osz = g->out[0] * g->out[1], iw = g->in[1];
 
-    for (int64_t p = 0; p < planes; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         const float *xp = x + p * insz;
         float *dxp = dx + p * insz;
         for (int64_t oi = 0; oi < g->out[0]; oi++) {
@@ -111,12 +112,35 @@ static void general(const float *x, const float *dy, float *dx, int64_t planes, 
     }
 }
 
+/* One call's planes, split across threads: each plane's dX is its own, so the split
+ * changes nothing in the results. */
+struct pool_bwd {
+    const float *x, *dy;
+    float *dx;
+    const struct geom *g;
+    bool maxp, fast;
+    int64_t incl;
+    const int64_t *ti, *tj;
+};
+
+static void planes_fn(void *arg, size_t lo, size_t hi)
+{
+    const struct pool_bwd *b = arg;
+
+    if (b->fast)
+        max2x2(b->x, b->dy, b->dx, (int64_t)lo, (int64_t)hi, b->g);
+    else
+        general(b->x, b->dy, b->dx, (int64_t)lo, (int64_t)hi, b->g, b->maxp, b->incl, b->ti, b->tj);
+}
+
 int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
 {
     const struct gtee_ml_tensor *x = k->in[0], *y = k->out[0];
     bool maxp = !strcmp(k->node->op_type, "MaxPool");
-    int64_t incl = 0, *ti;
+    int64_t incl = 0, *ti = NULL;
+    struct pool_bwd b;
     struct geom g;
+    size_t per;
     int rc;
 
     if (!din[0])
@@ -125,18 +149,21 @@ int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
         return rc;
     g.out[0] = y->rank == 4 ? y->dim[2] : 1; /* as the forward pass made it */
     g.out[1] = y->dim[y->rank - 1];
-    int64_t planes = x->dim[0] * x->dim[1];
-    if (maxp && g.k[0] == 2 && g.k[1] == 2 && g.stride[0] == 2 && g.stride[1] == 2 && g.dil[0] == 1 &&
-        g.dil[1] == 1 && !g.pb[0] && !g.pb[1] && 2 * g.out[0] <= g.in[0] && 2 * g.out[1] <= g.in[1]) {
-        max2x2(x->data, dout[0]->data, din[0]->data, planes, &g);
-        return 0;
+    b = (struct pool_bwd){ x->data, dout[0]->data, din[0]->data, &g, maxp, false, incl, NULL, NULL };
+    b.fast = maxp && g.k[0] == 2 && g.k[1] == 2 && g.stride[0] == 2 && g.stride[1] == 2 && g.dil[0] == 1 &&
+             g.dil[1] == 1 && !g.pb[0] && !g.pb[1] && 2 * g.out[0] <= g.in[0] && 2 * g.out[1] <= g.in[1];
+    if (!b.fast) {
+        ti = malloc((size_t)(g.out[0] + g.out[1]) * 4 * sizeof(int64_t) + 1);
+        if (!ti)
+            return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the window taps");
+        axis_taps(&g, 0, ti);
+        axis_taps(&g, 1, ti + 4 * g.out[0]);
+        b.ti = ti;
+        b.tj = ti + 4 * g.out[0];
     }
-    ti = malloc((size_t)(g.out[0] + g.out[1]) * 4 * sizeof(int64_t) + 1);
-    if (!ti)
-        return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the window taps");
-    axis_taps(&g, 0, ti);
-    axis_taps(&g, 1, ti + 4 * g.out[0]);
-    general(x->data, dout[0]->data, din[0]->data, planes, &g, maxp, incl, ti, ti + 4 * g.out[0]);
+    /* a thread's share: at least ML_PAR_MIN input elements */
+    per = (size_t)(ML_PAR_MIN / (uint64_t)(g.in[0] * g.in[1] > 0 ? g.in[0] * g.in[1] : 1)) + 1;
+    ml_parallel(k->threads, (size_t)(x->dim[0] * x->dim[1]), per, planes_fn, &b);
     free(ti);
     return 0;
 }
