@@ -1,5 +1,5 @@
 /* Convolutional operators on NCHW (and NCW, as height 1): Conv (checks here, forward pass
- * in conv_fwd.c), GlobalAveragePool, BatchNormalization in inference. Pooling is in ops_pool.c. */
+ * in conv_dnn.c for 2-D images of one group, conv_fwd.c for the rest), GlobalAveragePool, BatchNormalization in inference. Pooling is in ops_pool.c. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -60,7 +60,7 @@ static size_t conv_work(const struct ml_kernel *k)
     kk.err = NULL;
     if (conv_setup(&kk, &g, &group) < 0)
         return 0;
-    return ml_conv_work(k, &g, group);
+    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_work(k, &g) : ml_conv_work(k, &g, group);
 }
 
 static int fwd_conv(struct ml_kernel *k)
@@ -70,7 +70,7 @@ static int fwd_conv(struct ml_kernel *k)
 
     if (conv_setup(k, &g, &group) < 0)
         return GTEE_EFORMAT;
-    return ml_conv_forward(k, &g, group);
+    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_forward(k, &g) : ml_conv_forward(k, &g, group);
 }
 
 static int infer_gap(struct ml_kernel *k)
