@@ -244,6 +244,8 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
                         int threads, unsigned flags, struct ml_plan *p, struct gtee_err *err);
 /* Finds and applies the fusions of a concrete plan, before its layout (fuse.c). */
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
+/* Chooses which values stay channel-blocked (layout.c; after the fusions). */
+int ml_plan_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Drops what the kernels keep (their caches), keeping the plan. */
 void ml_plan_drop_caches(struct ml_plan *p);
