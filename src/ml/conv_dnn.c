@@ -3,9 +3,10 @@
  * (eltwise post-op) applied as the output is written. The tensors stay where the plan put
  * them: an NCHW input or output is reordered to and from what the primitive wants in the
  * node's scratch; one the plan keeps blocked (layout.c) is used as it is.
- * The weights are reordered into the primitive's layout on every run, not once: a
- * trainer's plan changes them between runs, and a 5x5 layer's weights reorder in
- * microseconds. The primitive itself is kept in the node's cache for the plan's life. */
+ * The primitive is kept in the node's cache for the plan's life, and so are the weights in
+ * its layout when the plan's initializers are frozen (inference); a trainer's plan changes
+ * them between runs, so there they are reordered on every run (microseconds for a 5x5
+ * layer's). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct conv_dnn {
     dnnl_primitive_t prim;
     bool blk_in, blk_out, res, relu; /* what it was made for */
     dnnl_memory_desc_t user_src, user_dst, user_w, bias;
+    void *w;                          /* the weights in the primitive's layout (frozen plans) */
 };
 
 static void conv_dnn_drop(struct ml_cache *c)
@@ -26,6 +28,7 @@ static void conv_dnn_drop(struct ml_cache *c)
     struct conv_dnn *d = (struct conv_dnn *)c;
 
     ml_dnn_prim_free(&d->pd, &d->prim);
+    free(d->w);
     free(d);
 }
 
@@ -164,7 +167,15 @@ int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g)
     dst = ml_dnn_same(dst_md, &d->user_dst) ? y->data : work;
     work += align_up(ml_dnn_size(dst_md));
     wt = work;
-    TRY(ml_dnn_reorder(k, &d->user_w, w->data, w_md, wt));
+    if (k->frozen && k->cache && !d->w) {
+        d->w = aligned_alloc(ML_ALIGN, align_up(ml_dnn_size(w_md)));
+        ENSURE(d->w, k->err, GTEE_ENOMEM, "ml: out of memory for Conv weights");
+        TRY(ml_dnn_reorder(k, &d->user_w, w->data, w_md, d->w));
+    }
+    if (d->w)
+        wt = d->w;
+    else
+        TRY(ml_dnn_reorder(k, &d->user_w, w->data, w_md, wt));
     if (d->res) { /* the sum post-op adds to what dst holds: the residual, in dst's layout */
         TRY(ml_dnn_md4(k, &res_md, k->res->dim, k->blk_res ? ml_dnn_blocked_tag() : dnnl_nchw));
         TRY(ml_dnn_reorder(k, &res_md, k->res->data, dst_md, dst));

@@ -96,6 +96,8 @@ struct ml_kernel {
     bool blk_in, blk_out, blk_res;
     struct ml_cache **cache;     /* the node's slots [ML_CACHE_FWD], [ML_CACHE_BWD] in its plan,
                                     or NULL: the kernel keeps nothing */
+    bool frozen;                 /* the initializers do not change between runs of the plan (an
+                                    inference plan; a trainer updates its own in place) */
     const struct gtee_ml_limits *lim;
     struct gtee_err *err;
 };

@@ -140,6 +140,7 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
     }
     if (p->cache)
         k->cache = p->cache + 2 * i;
+    k->frozen = p->fuse != NULL;
     if (p->arena)
         k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
 }
