@@ -7,7 +7,7 @@
 # best run is the one least disturbed by other load), and each process's peak RSS (node's
 # includes its own runtime) with our arena size. Build with optimization (make, or
 # -DCMAKE_BUILD_TYPE=RelWithDebInfo).
-# Usage: bench/bench_ml_infer.sh [BUILD_DIR] [RUNS]   (default: build, 50)
+# Usage: [MODELS="mlp cnn resnet transformer"] bench/bench_ml_infer.sh [BUILD_DIR] [RUNS]   (default: build, 50)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -21,11 +21,11 @@ mkdir -p "$work"
 models="$root/tests/ml/models"
 bin="$build/bench_ml_infer"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas) -lm -lpthread -o "$bin"
+    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas) -ldnnl -lgomp -lm -lpthread -o "$bin"
 
 printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
     ours_rss ort_rss arena_bytes
-for model in mlp cnn resnet transformer; do
+for model in ${MODELS:-mlp cnn resnet transformer}; do
     for batch in 1 64; do
         for thr in 1 2; do
             in="$work/$model-$batch.bin"

@@ -24,7 +24,7 @@ static const char run_usage[] =
     "Options:\n"
     "  -i, --input FILE    a graph input (repeat for each input)\n"
     "  -o, --out FILE      where to write a graph output (repeat; extra outputs are not written)\n"
-    "  -t, --threads N     threads for OpenBLAS and the engine's loops (default 1)\n"
+    "  -t, --threads N     threads for OpenBLAS, oneDNN and the engine's loops (default 1)\n"
     "      --json          print the outputs' names, shapes, files and the time as JSON\n"
     "  -h, --help          show this help\n"
     "\n"

@@ -41,7 +41,7 @@ static const char train_usage[] =
     "                          as ONNX training_mode does) or torch (as train, with the\n"
     "                          unbiased variance in the running update, as PyTorch)\n"
     "      --seed S            shuffling seed (default 0): same seed and threads, same result\n"
-    "  -t, --threads T         threads for OpenBLAS and the engine's loops (default 1)\n"
+    "  -t, --threads T         threads for OpenBLAS, oneDNN and the engine's loops (default 1)\n"
     "      --limit N           train on the first N training items only\n"
     "      --json              one JSON object per epoch on stdout\n"
     "  -h, --help              show this help\n"

@@ -21,6 +21,22 @@ int ml_geom_ints(struct ml_kernel *k, const char *name, size_t want, int64_t dfl
 /* Conv's forward pass (conv_fwd.c) with its checked geometry, and its scratch bytes. */
 int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group);
 size_t ml_conv_work(const struct ml_kernel *k, const struct geom *g, int64_t group);
+/* conv_dnn.c: the oneDNN path, which runs 2-D convolutions of one group (the others take
+ * conv_fwd.c's im2col + sgemm), and its scratch bytes. */
+bool ml_conv_dnn_takes(const struct ml_kernel *k, const struct geom *g, int64_t group);
+int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g);
+size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g);
+
+/* pool_dnn.c: MaxPool / AveragePool through oneDNN on a channel-blocked input (k->blk_in),
+ * for the geometries it takes; scratch bytes when the output is NCHW. */
+bool ml_pool_dnn_takes(const struct ml_kernel *k, const struct geom *g, bool maxp, bool incl);
+int ml_pool_dnn_forward(struct ml_kernel *k, const struct geom *g, bool maxp, bool incl);
+size_t ml_pool_dnn_work(const struct ml_kernel *k);
+
+/* Whether a node can read a channel-blocked input (and so write a blocked output): a Conv
+ * that takes the oneDNN path, a pool that ml_pool_dnn_takes (ops_conv.c, ops_pool.c). */
+bool ml_conv_blockable(const struct ml_kernel *k);
+bool ml_pool_blockable(const struct ml_kernel *k);
 
 /* im2col.c. Output columns oj whose tap at kernel offset off (kj * dil - pad) lies inside a
  * row of length in: [lo, hi), with 0 <= oj * s + off < in (clamped to [0, ow]). */

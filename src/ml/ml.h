@@ -96,6 +96,8 @@ struct ml_kernel {
     bool blk_in, blk_out, blk_res;
     struct ml_cache **cache;     /* the node's slots [ML_CACHE_FWD], [ML_CACHE_BWD] in its plan,
                                     or NULL: the kernel keeps nothing */
+    bool frozen;                 /* the initializers do not change between runs of the plan (an
+                                    inference plan; a trainer updates its own in place) */
     const struct gtee_ml_limits *lim;
     struct gtee_err *err;
 };
@@ -244,6 +246,8 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
                         int threads, unsigned flags, struct ml_plan *p, struct gtee_err *err);
 /* Finds and applies the fusions of a concrete plan, before its layout (fuse.c). */
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
+/* Chooses which values stay channel-blocked (layout.c; after the fusions). */
+int ml_plan_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Drops what the kernels keep (their caches), keeping the plan. */
 void ml_plan_drop_caches(struct ml_plan *p);

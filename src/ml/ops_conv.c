@@ -1,9 +1,10 @@
 /* Convolutional operators on NCHW (and NCW, as height 1): Conv (checks here, forward pass
- * in conv_fwd.c), GlobalAveragePool, BatchNormalization in inference. Pooling is in ops_pool.c. */
+ * in conv_dnn.c for 2-D images of one group, conv_fwd.c for the rest), GlobalAveragePool, BatchNormalization in inference. Pooling is in ops_pool.c. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "ml/dnn.h"
 #include "ml/geom.h"
 #include "ml/grad.h"
 #include "ml/ml.h"
@@ -60,7 +61,17 @@ static size_t conv_work(const struct ml_kernel *k)
     kk.err = NULL;
     if (conv_setup(&kk, &g, &group) < 0)
         return 0;
-    return ml_conv_work(k, &g, group);
+    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_work(k, &g) : ml_conv_work(k, &g, group);
+}
+
+bool ml_conv_blockable(const struct ml_kernel *k)
+{
+    struct ml_kernel kk = *k;
+    struct geom g;
+    int64_t group;
+
+    kk.err = NULL;
+    return conv_setup(&kk, &g, &group) == 0 && ml_conv_dnn_takes(&kk, &g, group);
 }
 
 static int fwd_conv(struct ml_kernel *k)
@@ -70,7 +81,7 @@ static int fwd_conv(struct ml_kernel *k)
 
     if (conv_setup(k, &g, &group) < 0)
         return GTEE_EFORMAT;
-    return ml_conv_forward(k, &g, group);
+    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_forward(k, &g) : ml_conv_forward(k, &g, group);
 }
 
 static int infer_gap(struct ml_kernel *k)
@@ -87,11 +98,34 @@ static int infer_gap(struct ml_kernel *k)
     return 0;
 }
 
+/* A channel-blocked input (layout.c): [N][C / B][H][W][B], with C a multiple of B. Its
+ * output [N, C, 1, 1] is the same in either layout. */
+static void gap_blocked(const struct ml_kernel *k)
+{
+    const struct gtee_ml_tensor *x = k->in[0];
+    int64_t nb = x->dim[0] * x->dim[1], sp = x->dim[2] * x->dim[3], bl = ml_dnn_block();
+    float *y = k->out[0]->data;
+
+    for (int64_t p = 0; p < nb; p += bl) { /* p: first channel of a block, over all images */
+        const float *xb = (const float *)x->data + p * sp;
+        double acc[16] = { 0 };
+        for (int64_t s = 0; s < sp; s++)
+            for (int64_t l = 0; l < bl; l++)
+                acc[l] += xb[s * bl + l];
+        for (int64_t l = 0; l < bl; l++)
+            y[p + l] = sp ? (float)(acc[l] / (double)sp) : 0.0f;
+    }
+}
+
 static int fwd_gap(struct ml_kernel *k)
 {
     const struct gtee_ml_tensor *x = k->in[0];
     int64_t planes = x->dim[0] * x->dim[1], sp = ml_dims_prod(x, 2, x->rank);
 
+    if (k->blk_in) {
+        gap_blocked(k);
+        return 0;
+    }
     for (int64_t p = 0; p < planes; p++) {
         double acc = 0;
         for (int64_t s = 0; s < sp; s++)

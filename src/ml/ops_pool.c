@@ -227,6 +227,8 @@ static int fwd_pool(struct ml_kernel *k)
 
     if (pool_setup(k, &j.g) < 0 || ml_attr_int(k, "count_include_pad", 0, &j.incl) < 0)
         return GTEE_EFORMAT;
+    if (k->blk_in) /* the plan kept the input blocked only where oneDNN takes it (layout.c) */
+        return ml_pool_dnn_forward(k, &j.g, j.maxp, j.incl != 0);
     tj = ti + 4 * j.g.out[0];
     pool_taps(&j.g, 0, ti);
     pool_taps(&j.g, 1, tj);
@@ -242,6 +244,17 @@ static int fwd_pool(struct ml_kernel *k)
     ml_parallel_slots(pool_pieces(k), (size_t)(x->dim[0] * x->dim[1]),
                        POOL_PAR_MIN / (size_t)(j.g.in[0] * j.g.in[1] + 1) + 1, pool_planes, &j);
     return 0;
+}
+
+bool ml_pool_blockable(const struct ml_kernel *k)
+{
+    struct ml_kernel kk = *k;
+    struct geom g;
+    int64_t incl;
+
+    kk.err = NULL;
+    return pool_setup(&kk, &g) == 0 && ml_attr_int(&kk, "count_include_pad", 0, &incl) == 0 &&
+           ml_pool_dnn_takes(&kk, &g, !strcmp(k->node->op_type, "MaxPool"), incl != 0);
 }
 
 const struct ml_op ml_ops_pool[] = {

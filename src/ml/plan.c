@@ -140,6 +140,7 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
     }
     if (p->cache)
         k->cache = p->cache + 2 * i;
+    k->frozen = p->fuse != NULL;
     if (p->arena)
         k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
 }
@@ -249,8 +250,10 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
     for (size_t i = 0; i < m->n_outputs; i++)
         if (m->values[m->outputs[i]].kind == ML_VAL_INIT)
             p->known[m->outputs[i]] = 1;
-    if (concrete && (flags & ML_PLAN_FUSE))
+    if (concrete && (flags & ML_PLAN_FUSE)) {
         TRY(ml_plan_fuse(m, p, err));
+        TRY(ml_plan_blocks(m, p, err));
+    }
     if (concrete)
         TRY(ml_plan_layout(m, p, err));
 out:

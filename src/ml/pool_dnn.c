@@ -1,0 +1,121 @@
+/* MaxPool and AveragePool through oneDNN on a channel-blocked input (dnn.h): the plan keeps
+ * a Conv's output blocked when every reader takes it so (layout.c), and the pools between
+ * convolutions are among those readers. The output is written blocked when the plan keeps
+ * it so, else reordered to NCHW from the node's scratch. NCHW inputs take ops_pool.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/guard.h"
+#include "ml/dnn.h"
+#include "ml/geom.h"
+
+struct pool_dnn {
+    struct ml_cache base;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    bool blk_out;
+    dnnl_memory_desc_t src, user_dst;
+};
+
+static void pool_dnn_drop(struct ml_cache *c)
+{
+    struct pool_dnn *d = (struct pool_dnn *)c;
+
+    ml_dnn_prim_free(&d->pd, &d->prim);
+    free(d);
+}
+
+/* oneDNN wants dst = (in + pl + pr - extent) / stride + 1: ONNX's end pad gives that in
+ * floor mode; ceil_mode's extra window needs a larger right pad, which max pooling and
+ * average pooling without the pads counted treat as outside the input, as ONNX does. */
+static int64_t right_pad(const struct geom *g, int i)
+{
+    int64_t ext = (g->k[i] - 1) * g->dil[i] + 1;
+
+    if ((g->in[i] + g->pb[i] + g->pe[i] - ext) / g->stride[i] + 1 == g->out[i])
+        return g->pe[i];
+    return (g->out[i] - 1) * g->stride[i] + ext - g->in[i] - g->pb[i];
+}
+
+bool ml_pool_dnn_takes(const struct ml_kernel *k, const struct geom *g, bool maxp, bool incl)
+{
+    if (k->in[0]->rank != 4 || g->nsp != 2)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (right_pad(g, i) < 0 || (incl && right_pad(g, i) != g->pe[i]))
+            return false;
+    return maxp || (g->dil[0] == 1 && g->dil[1] == 1);
+}
+
+size_t ml_pool_dnn_work(const struct ml_kernel *k)
+{
+    const struct gtee_ml_tensor *y = k->out[0];
+
+    return (size_t)(y->dim[0] * (y->dim[1] + 15) / 16 * 16 * y->dim[2] * y->dim[3]) * sizeof(float);
+}
+
+static int pool_dnn_make(const struct ml_kernel *k, const struct geom *g, bool maxp, bool incl,
+                         struct pool_dnn **out)
+{
+    dnnl_dims_t st = { g->stride[0], g->stride[1] }, ker = { g->k[0], g->k[1] };
+    dnnl_dims_t dil = { g->dil[0] - 1, g->dil[1] - 1 }, pl = { g->pb[0], g->pb[1] };
+    dnnl_dims_t pr = { right_pad(g, 0), right_pad(g, 1) };
+    dnnl_alg_kind_t alg = maxp ? dnnl_pooling_max : incl ? dnnl_pooling_avg_include_padding
+                                                          : dnnl_pooling_avg_exclude_padding;
+    dnnl_memory_desc_t dst;
+    dnnl_pooling_v2_desc_t pdsc;
+    struct pool_dnn *d = calloc(1, sizeof(*d));
+    int rc;
+
+    if (!d)
+        return ml_fail(k, GTEE_ENOMEM, "out of memory");
+    d->base.drop = pool_dnn_drop;
+    d->blk_out = k->blk_out;
+    if ((rc = ml_dnn_md4(k, &d->src, k->in[0]->dim, ml_dnn_blocked_tag())) < 0 ||
+        (rc = ml_dnn_md4(k, &dst, k->out[0]->dim, ml_dnn_blocked_tag())) < 0 ||
+        (rc = ml_dnn_md4(k, &d->user_dst, k->out[0]->dim, k->blk_out ? ml_dnn_blocked_tag() : dnnl_nchw)) < 0 ||
+        (rc = ml_dnn_check(k, dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &d->src, &dst, st,
+                                                                 ker, dil, pl, pr),
+                           "pooling descriptor")) < 0)
+        goto out;
+    ml_dnn_threads(k->threads);
+    rc = ml_dnn_prim_new(k, &pdsc, NULL, NULL, &d->pd, &d->prim, "pooling");
+out:
+    if (rc < 0)
+        pool_dnn_drop(&d->base);
+    else
+        *out = d;
+    return rc;
+}
+
+int ml_pool_dnn_forward(struct ml_kernel *k, const struct geom *g, bool maxp, bool incl)
+{
+    struct pool_dnn *d = k->cache ? (struct pool_dnn *)k->cache[ML_CACHE_FWD] : NULL;
+    const dnnl_memory_desc_t *dst_md;
+    void *dst;
+    int rc;
+
+    if (d && d->blk_out != k->blk_out) {
+        d->base.drop(&d->base);
+        k->cache[ML_CACHE_FWD] = NULL;
+        d = NULL;
+    }
+    if (!d) {
+        if ((rc = pool_dnn_make(k, g, maxp, incl, &d)) < 0)
+            return rc;
+        if (k->cache)
+            k->cache[ML_CACHE_FWD] = &d->base;
+    }
+    dst_md = ml_dnn_query(d->pd, dnnl_query_dst_md);
+    dst = ml_dnn_same(dst_md, &d->user_dst) ? k->out[0]->data : k->work;
+    ml_dnn_threads(k->threads);
+    TRY(ml_dnn_exec(k, d->prim,
+                    (const struct ml_dnn_arg[]){ { DNNL_ARG_SRC, &d->src, k->in[0]->data }, { DNNL_ARG_DST, dst_md, dst } },
+                    2));
+    if (dst != k->out[0]->data)
+        TRY(ml_dnn_reorder(k, dst_md, dst, &d->user_dst, k->out[0]->data));
+out:
+    if (!k->cache)
+        d->base.drop(&d->base);
+    return rc;
+}
