@@ -77,6 +77,7 @@ struct conv_dnn {
     int64_t m, xsz, ysz;          /* output channels; floats of one image of X and of dY */
     dnnl_memory_desc_t w_md, b_md; /* OIHW, [M] */
     size_t nsets, npieces, pad_size;
+    bool made[2]; /* part made in every set, with its buffers in every piece */
     struct set set[2];
     struct piece *piece;
 };
@@ -86,31 +87,40 @@ static float *buf_new(size_t bytes)
     return aligned_alloc(ML_ALIGN, (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN + ML_ALIGN);
 }
 
+/* Part p's primitives in every set and its buffers in every piece. */
+static void part_free(struct conv_dnn *cd, int p)
+{
+    for (size_t i = 0; i < cd->npieces && cd->piece; i++)
+        for (int o = 0; o < N_OPS; o++) {
+            free(cd->piece[i].buf[p][o]);
+            cd->piece[i].buf[p][o] = NULL;
+        }
+    for (size_t s = 0; s < 2; s++) {
+        struct part *pt = &cd->set[s].part[p];
+        ml_dnn_prim_free(&pt->pd, &pt->p);
+        for (int o = 0; o < N_OPS; o++)
+            ml_dnn_prim_free(&pt->op[o].rpd, &pt->op[o].r);
+    }
+    cd->made[p] = false;
+}
+
 static void conv_dnn_free(struct conv_dnn *cd)
 {
     if (!cd)
         return;
+    part_free(cd, PART_DATA);
+    part_free(cd, PART_WEIGHTS);
     for (size_t i = 0; i < cd->npieces && cd->piece; i++) {
         struct piece *pc = &cd->piece[i];
-        for (int p = 0; p < 2; p++)
-            for (int o = 0; o < N_OPS; o++)
-                free(pc->buf[p][o]);
         free(pc->db);
         free(pc->pad);
         if (pc->st)
             dnnl_stream_destroy(pc->st);
     }
     free(cd->piece);
-    for (size_t s = 0; s < 2; s++) {
-        for (int p = 0; p < 2; p++) {
-            struct part *pt = &cd->set[s].part[p];
-            ml_dnn_prim_free(&pt->pd, &pt->p);
-            for (int o = 0; o < N_OPS; o++)
-                ml_dnn_prim_free(&pt->op[o].rpd, &pt->op[o].r);
-        }
+    for (size_t s = 0; s < 2; s++)
         if (cd->set[s].fwd)
             dnnl_primitive_desc_destroy(cd->set[s].fwd);
-    }
     free(cd);
 }
 
@@ -195,8 +205,9 @@ static int side_new(const struct ml_kernel *k, struct conv_dnn *cd, const_dnnl_p
     return ml_dnn_check(k, st, out ? "backward: reorder adding a gradient" : "backward: reorder of an operand");
 }
 
-/* Makes part p of every set and its buffers in every piece. */
-static int part_new(const struct ml_kernel *k, struct conv_dnn *cd, int p)
+/* Makes part p of every set and its buffers in every piece (on failure, none of them:
+ * the next call tries again from nothing). */
+static int part_make(const struct ml_kernel *k, struct conv_dnn *cd, int p)
 {
     static const dnnl_query_t qs[2][N_OPS] = {
         { dnnl_query_diff_dst_md, dnnl_query_weights_md, dnnl_query_diff_src_md },
@@ -233,6 +244,16 @@ static int part_new(const struct ml_kernel *k, struct conv_dnn *cd, int p)
                 return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for oneDNN's scratchpad");
         }
     }
+    return rc;
+}
+
+static int part_new(const struct ml_kernel *k, struct conv_dnn *cd, int p)
+{
+    int rc = part_make(k, cd, p);
+
+    if (rc < 0)
+        part_free(cd, p);
+    cd->made[p] = rc == 0;
     return rc;
 }
 
@@ -425,17 +446,20 @@ static int run(const struct ml_kernel *k, struct conv_dnn *cd, const float *dy, 
                      din[1] || (cd->bias && din[2]) };
     int rc;
 
-    if ((j.want_d && !cd->set[0].part[PART_DATA].p && (rc = part_new(k, cd, PART_DATA)) < 0) ||
-        (j.want_w && !cd->set[0].part[PART_WEIGHTS].p && (rc = part_new(k, cd, PART_WEIGHTS)) < 0))
+    if ((j.want_d && !cd->made[PART_DATA] && (rc = part_new(k, cd, PART_DATA)) < 0) ||
+        (j.want_w && !cd->made[PART_WEIGHTS] && (rc = part_new(k, cd, PART_WEIGHTS)) < 0))
         return rc;
-    for (size_t i = 0; i < cd->npieces; i++)
+    for (size_t i = 0; i < cd->npieces; i++) {
         cd->piece[i].rc = GTEE_EIO; /* fail closed: a piece that never ran is an error */
+        memset(&cd->piece[i].err, 0, sizeof(cd->piece[i].err));
+    }
     ml_parallel_pieces((int)cd->npieces, (size_t)k->in[0]->dim[0], 1, piece_fn, &j);
     for (size_t i = 0; i < cd->npieces; i++)
-        if (cd->piece[i].rc < 0) {
-            if (k->err)
-                *k->err = cd->piece[i].err;
-            return cd->piece[i].rc;
+        if (cd->piece[i].rc < 0) { /* raised again on this thread, naming where it failed */
+            const struct gtee_err *e = &cd->piece[i].err;
+            if (!e->msg[0])
+                return ml_fail(k, cd->piece[i].rc, "backward: piece %zu of the images did not run", i);
+            return gtee_err_set(k->err, cd->piece[i].rc, e->file, e->line, "%s", e->msg);
         }
     for (size_t i = 0; i < cd->npieces && j.want_w; i++) { /* the pieces' dW and dB, added in piece order */
         const struct piece *pc = &cd->piece[i];

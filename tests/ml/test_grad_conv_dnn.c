@@ -2,7 +2,8 @@
  * (grad_cnn.c) on the same tensors: the CNN's conv2 shape (blocked layouts), strides,
  * ONNX dilations (oneDNN's d - 1), asymmetric pads, channels that are no multiple of the
  * block, no bias. Both paths add into what din already holds; a kept cache gives the same
- * bytes as a fresh one; two threads repeat bytewise; a oneDNN failure names the node. */
+ * bytes as a fresh one; two threads repeat bytewise; ml_grad_conv takes oneDNN for one
+ * group only; a oneDNN failure names the node. */
 #include <math.h>
 
 #include "ml/dstest.h"
@@ -14,6 +15,7 @@ struct conv_case {
     int64_t n, c, h, w, m, kh, kw;
     int64_t pads[4], strides[2], dil[2];
     bool bias;
+    int64_t group; /* 0: the attribute absent (1) */
 };
 
 /* Inputs, output gradient and the three gradients of one case. */
@@ -39,7 +41,7 @@ static void run_make(const struct conv_case *cc, struct conv_run *r)
     int64_t ow = out_size(cc->w, cc->kw, cc->pads[1], cc->pads[3], cc->strides[1], cc->dil[1]);
 
     tensor4(&r->x, cc->n, cc->c, cc->h, cc->w);
-    tensor4(&r->w, cc->m, cc->c, cc->kh, cc->kw);
+    tensor4(&r->w, cc->m, cc->c / (cc->group ? cc->group : 1), cc->kh, cc->kw);
     tensor4(&r->dy, cc->n, cc->m, oh, ow);
     tensor4(&r->y, cc->n, cc->m, oh, ow);
     gc_fill(r->x.data, ml_test_elems(&r->x), 3, -1.0f, 1.0f, 0.0f);
@@ -84,9 +86,10 @@ static int run_pass(const struct conv_case *cc, struct conv_run *r, ml_backward_
         { .name = "pads", .type = ML_ATTR_INTS, .n = 4, .ints = pads },
         { .name = "strides", .type = ML_ATTR_INTS, .n = 2, .ints = strides },
         { .name = "dilations", .type = ML_ATTR_INTS, .n = 2, .ints = dil },
+        { .name = "group", .type = ML_ATTR_INT, .i = cc->group },
     };
     struct ml_node node = { .name = "conv_under_test", .op_type = "Conv", .file_index = 3, .n_in = cc->bias ? 3 : 2,
-                            .n_out = 1, .n_attr = 3, .attr = attr };
+                            .n_out = 1, .n_attr = cc->group ? 4 : 3, .attr = attr };
     struct gtee_ml_tensor *in[3] = { &r->x, &r->w, &r->b }, *out[1] = { &r->y };
     struct gtee_ml_tensor *dout[1] = { &r->dy }, *din[3] = { &r->dx, &r->dw, &r->db };
     struct ml_kernel k = { .node = &node, .n_in = node.n_in, .n_out = 1, .in = in, .out = out, .threads = threads,
@@ -142,7 +145,7 @@ static void check_case(const struct conv_case *cc, int threads)
 static void test_conv_dnn_matches_im2col_on_the_cnn_conv2(void **state)
 {
     /* tests/ml/models/cnn.onnx's second convolution at batch 64: nChw16c / OIhw16i16o */
-    const struct conv_case cc = { 64, 16, 14, 14, 32, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true };
+    const struct conv_case cc = { 64, 16, 14, 14, 32, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true, 0 };
 
     (void)state;
     check_case(&cc, 1);
@@ -152,10 +155,10 @@ static void test_conv_dnn_matches_im2col_on_the_cnn_conv2(void **state)
 static void test_conv_dnn_matches_im2col_with_strides_dilations_and_asymmetric_pads(void **state)
 {
     const struct conv_case cases[] = {
-        { 3, 16, 11, 9, 32, 3, 2, { 1, 0, 2, 3 }, { 2, 1 }, { 2, 3 }, true },
-        { 2, 5, 8, 7, 3, 3, 3, { 0, 2, 1, 0 }, { 1, 2 }, { 1, 2 }, false }, /* channels no multiple of 16 */
-        { 2, 32, 6, 6, 16, 1, 1, { 0, 0, 0, 0 }, { 1, 1 }, { 1, 1 }, true },
-        { 1, 1, 28, 28, 16, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true }, /* the CNN's conv1 */
+        { 3, 16, 11, 9, 32, 3, 2, { 1, 0, 2, 3 }, { 2, 1 }, { 2, 3 }, true, 0 },
+        { 2, 5, 8, 7, 3, 3, 3, { 0, 2, 1, 0 }, { 1, 2 }, { 1, 2 }, false, 0 }, /* channels no multiple of 16 */
+        { 2, 32, 6, 6, 16, 1, 1, { 0, 0, 0, 0 }, { 1, 1 }, { 1, 1 }, true, 0 },
+        { 1, 1, 28, 28, 16, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true, 0 }, /* the CNN's conv1 */
     };
 
     (void)state;
@@ -167,7 +170,7 @@ static void test_conv_dnn_matches_im2col_with_strides_dilations_and_asymmetric_p
  * values; two threads repeat bytewise from run to run. */
 static void test_conv_dnn_cache_and_two_threads_repeat_bytewise(void **state)
 {
-    const struct conv_case cc = { 16, 16, 14, 14, 32, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true };
+    const struct conv_case cc = { 16, 16, 14, 14, 32, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true, 0 };
     struct conv_run a, b;
     struct gtee_err err = { 0 };
 
@@ -193,9 +196,43 @@ static void test_conv_dnn_cache_and_two_threads_repeat_bytewise(void **state)
     run_free(&b);
 }
 
+/* ml_grad_conv takes oneDNN's path (which keeps its primitives in the node's backward
+ * cache) for 2-D Conv of one group only; a grouped Conv keeps the im2col path. */
+static void test_conv_backward_picks_onednn_for_one_group_only(void **state)
+{
+    const struct conv_case cases[] = {
+        { 2, 16, 8, 8, 16, 3, 3, { 1, 1, 1, 1 }, { 1, 1 }, { 1, 1 }, true, 1 },
+        { 2, 16, 8, 8, 16, 3, 3, { 1, 1, 1, 1 }, { 1, 1 }, { 1, 1 }, true, 2 },
+    };
+    struct gtee_err err = { 0 };
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        struct ml_cache *cache[2] = { NULL, NULL };
+        struct conv_run ref, got;
+        run_make(&cases[i], &ref);
+        run_make(&cases[i], &got);
+        run_prefill(&ref, 0);
+        run_prefill(&got, 0);
+        assert_int_equal(run_pass(&cases[i], &ref, ml_grad_conv_cols, 1, NULL, &err), 0);
+        assert_int_equal(run_pass(&cases[i], &got, ml_grad_conv, 1, cache, &err), 0);
+        assert_close("dX", &got.dx, &ref.dx, 1e-5f);
+        assert_close("dW", &got.dw, &ref.dw, 1e-5f);
+        if (i == 0) {
+            assert_non_null(cache[ML_CACHE_BWD]);
+            cache[ML_CACHE_BWD]->drop(cache[ML_CACHE_BWD]);
+        } else {
+            assert_null(cache[ML_CACHE_BWD]);
+            assert_memory_equal(got.dw.data, ref.dw.data, ml_test_elems(&ref.dw) * sizeof(float)); /* the same code */
+        }
+        run_free(&ref);
+        run_free(&got);
+    }
+}
+
 static void test_conv_dnn_failure_names_the_node(void **state)
 {
-    const struct conv_case cc = { 2, 16, 8, 8, 16, 3, 3, { 1, 1, 1, 1 }, { 1, 1 }, { 1, 1 }, true };
+    const struct conv_case cc = { 2, 16, 8, 8, 16, 3, 3, { 1, 1, 1, 1 }, { 1, 1 }, { 1, 1 }, true, 0 };
     struct conv_run r;
     struct gtee_err err = { 0 };
 
@@ -215,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_conv_dnn_matches_im2col_on_the_cnn_conv2),
         cmocka_unit_test(test_conv_dnn_matches_im2col_with_strides_dilations_and_asymmetric_pads),
         cmocka_unit_test(test_conv_dnn_cache_and_two_threads_repeat_bytewise),
+        cmocka_unit_test(test_conv_backward_picks_onednn_for_one_group_only),
         cmocka_unit_test(test_conv_dnn_failure_names_the_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
