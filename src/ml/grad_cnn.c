@@ -2,11 +2,12 @@
  * grad_pool.c, BatchNormalization in grad_bn.c). 2-D Conv of one group runs through oneDNN
  * (grad_conv_dnn.c); the rest, here, works per image, as the im2col forward pass does:
  * the image's im2col columns (rebuilt from x with contiguous row copies), dW += dY cols^T
- * and dcols = W^T dY as two small sgemm, then col2im adds dcols back by rows. Per-image products are as fast as one product over the batch's columns side by
- * side (bench/bench_sgemm.c: OpenBLAS's small-matrix kernels) while the columns stay in
- * cache. With several threads the images are split in fixed pieces; each piece sums dW in
- * its own buffer and the pieces are added in order, so the result depends on the thread
- * count only. */
+ * and dcols = W^T dY as two small sgemm, then col2im adds dcols back by rows. Per-image
+ * products are as fast as one product over the batch's columns side by side
+ * (bench/bench_sgemm.c: OpenBLAS's small-matrix kernels) while the columns stay in cache.
+ * With several threads the images are split in fixed pieces; each piece sums dW in its
+ * own buffer and the pieces are added in order, so the result depends on the thread count
+ * only. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -357,8 +357,8 @@ out:
 
 /* An input in the layout the primitive wants: the plain tensor itself, or its reordered
  * copy. */
-static int feed(const struct ml_kernel *k, const struct piece *pc, const struct side *s, const dnnl_memory_desc_t *plain,
-                const float *src, float *buf, const void **ptr)
+static int feed(const struct ml_kernel *k, const struct piece *pc, const struct side *s,
+                const dnnl_memory_desc_t *plain, const float *src, float *buf, const void **ptr)
 {
     *ptr = src;
     if (!s->r)
