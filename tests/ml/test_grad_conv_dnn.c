@@ -147,9 +147,12 @@ static void test_conv_dnn_matches_im2col_on_the_cnn_conv2(void **state)
     /* tests/ml/models/cnn.onnx's second convolution at batch 64: nChw16c / OIhw16i16o */
     const struct conv_case cc = { 64, 16, 14, 14, 32, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true, 0 };
 
+    const struct conv_case odd = { 5, 16, 14, 14, 32, 5, 5, { 2, 2, 2, 2 }, { 1, 1 }, { 1, 1 }, true, 0 };
+
     (void)state;
     check_case(&cc, 1);
     check_case(&cc, 2);
+    check_case(&odd, 2); /* pieces of 2 and 3 images: two sets of primitives */
 }
 
 static void test_conv_dnn_matches_im2col_with_strides_dilations_and_asymmetric_pads(void **state)
