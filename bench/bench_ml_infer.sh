@@ -21,7 +21,7 @@ mkdir -p "$work"
 models="$root/tests/ml/models"
 bin="$build/bench_ml_infer"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas) -ldnnl -lgomp -lm -lpthread -o "$bin"
+    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas) -lm -lpthread -o "$bin"
 
 printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
     ours_rss ort_rss arena_bytes

@@ -6,7 +6,7 @@
  * commits' libgtee.a to compare them back to back (docs/performance.md).
  *
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/bench_ml_step.c build/libgtee.a \
- *      $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas zlib) -ldnnl -lgomp \
+ *      $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas zlib) \
  *      -lm -lpthread -o bench_ml_step
  *   ./bench_ml_step MODEL.onnx [STEPS] [THREADS] [BATCH]      (default 100, 1, 64) */
 #include <stdio.h>

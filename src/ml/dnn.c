@@ -1,11 +1,51 @@
 /* oneDNN glue shared by the convolution kernels (see dnn.h). */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ml/dnn.h"
 
-/* libgomp's (oneDNN's OpenMP runtime), declared here: clang finds no omp.h without libomp-dev. */
-void omp_set_num_threads(int n);
+/* Debian's libdnnl2 (the runtime package of libdnnl-dev) */
+#define ML_DNNL_SONAME "libdnnl.so.2"
+
+struct ml_dnnl_api ml_dnnl;
+static char g_load_error[256];
+static pthread_once_t g_load_once = PTHREAD_ONCE_INIT;
+
+static void load(void)
+{
+    void *h = dlopen(ML_DNNL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    struct ml_dnnl_api api;
+    const char *missing = NULL;
+
+    if (!h) {
+        snprintf(g_load_error, sizeof(g_load_error), "%s", dlerror());
+        return;
+    }
+    /* dlsym returns void *; POSIX guarantees it converts to a function pointer */
+#define ML_DNNL_SYM(f)                                \
+    if (!missing && !(*(void **)&api.p_##f = dlsym(h, #f))) \
+        missing = #f;
+    ML_DNNL_FUNCS(ML_DNNL_SYM)
+    ML_DNNL_SYM(omp_set_num_threads)
+#undef ML_DNNL_SYM
+    if (missing) {
+        snprintf(g_load_error, sizeof(g_load_error), "%s has no %s", ML_DNNL_SONAME, missing);
+        dlclose(h);
+        return;
+    }
+    ml_dnnl = api; /* the library stays loaded for the process's life */
+}
+
+int ml_dnn_load(struct gtee_err *err)
+{
+    pthread_once(&g_load_once, load);
+    if (g_load_error[0])
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "ml: oneDNN (%s, Debian's libdnnl2) could not be loaded: %s",
+                         ML_DNNL_SONAME, g_load_error);
+    return 0;
+}
 
 static struct ml_dnn g_dnn;
 static dnnl_status_t g_status = dnnl_success;
@@ -14,8 +54,13 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void dnn_init(void)
 {
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    dnnl_cpu_isa_t isa;
 
+    if (ml_dnn_load(NULL) < 0) {
+        g_status = dnnl_runtime_error;
+        return;
+    }
+    isa = dnnl_get_effective_cpu_isa();
     /* the ISA values are bit sets that grow with the CPU's features */
     g_block = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
     g_status = dnnl_engine_create(&g_dnn.eng, dnnl_cpu, 0);
@@ -44,6 +89,8 @@ int ml_dnn_check(const struct ml_kernel *k, dnnl_status_t s, const char *what)
 
 int ml_dnn_get(const struct ml_kernel *k, const struct ml_dnn **out)
 {
+    if (ml_dnn_load(NULL) < 0)
+        return ml_fail(k, GTEE_EUNSUPPORTED, "oneDNN (%s) could not be loaded: %s", ML_DNNL_SONAME, g_load_error);
     pthread_once(&g_once, dnn_init);
     if (g_status != dnnl_success)
         return ml_dnn_check(k, g_status, "creating the CPU engine");
@@ -54,7 +101,7 @@ int ml_dnn_get(const struct ml_kernel *k, const struct ml_dnn **out)
 int ml_dnn_block(void)
 {
     pthread_once(&g_once, dnn_init);
-    return g_block;
+    return g_block ? g_block : 16; /* not loaded: plans fail before any kernel runs */
 }
 
 dnnl_format_tag_t ml_dnn_blocked_tag(void)

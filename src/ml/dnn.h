@@ -10,6 +10,68 @@
 
 #include "ml/ml.h"
 
+/* oneDNN is loaded with dlopen when a plan first needs it, not linked: loading its 40 MB
+ * library costs every process about 5 MiB of resident memory, which the commands that run
+ * no model (encrypt, decrypt, attest ...) must not pay (their memory goals are in
+ * docs/performance.md). The dnnl_* names below call through the table ml_dnnl, filled by
+ * ml_dnn_load(); the plan builder loads it (ml_plan_build_flags) before any kernel can run,
+ * and a library that cannot be loaded fails the plan with dlerror's reason. */
+#define ML_DNNL_FUNCS(X)                                                                                        \
+    X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_destroy) X(dnnl_stream_wait)                       \
+    X(dnnl_get_effective_cpu_isa) X(dnnl_memory_create) X(dnnl_memory_destroy) X(dnnl_memory_desc_init_by_tag) \
+    X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size) X(dnnl_primitive_desc_create)                         \
+    X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query_md) X(dnnl_primitive_create)                     \
+    X(dnnl_primitive_destroy) X(dnnl_primitive_execute) X(dnnl_reorder_primitive_desc_create)                   \
+    X(dnnl_primitive_attr_create) X(dnnl_primitive_attr_destroy) X(dnnl_primitive_attr_set_post_ops)            \
+    X(dnnl_primitive_attr_set_scratchpad_mode) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)                 \
+    X(dnnl_post_ops_append_sum) X(dnnl_post_ops_append_eltwise) X(dnnl_dilated_convolution_forward_desc_init)   \
+    X(dnnl_dilated_convolution_backward_data_desc_init) X(dnnl_dilated_convolution_backward_weights_desc_init)  \
+    X(dnnl_pooling_v2_forward_desc_init)
+
+/* libgomp's, found through libdnnl's dependencies (clang finds no omp.h without libomp-dev) */
+void omp_set_num_threads(int n);
+
+#define ML_DNNL_FIELD(f) __typeof__(f) *p_##f;
+struct ml_dnnl_api {
+    ML_DNNL_FUNCS(ML_DNNL_FIELD)
+    __typeof__(omp_set_num_threads) *p_omp_set_num_threads;
+};
+extern struct ml_dnnl_api ml_dnnl;
+
+/* Loads the library once per process; the error names the file and dlerror's reason. */
+int ml_dnn_load(struct gtee_err *err);
+
+#define dnnl_engine_create ml_dnnl.p_dnnl_engine_create
+#define dnnl_stream_create ml_dnnl.p_dnnl_stream_create
+#define dnnl_stream_destroy ml_dnnl.p_dnnl_stream_destroy
+#define dnnl_stream_wait ml_dnnl.p_dnnl_stream_wait
+#define dnnl_get_effective_cpu_isa ml_dnnl.p_dnnl_get_effective_cpu_isa
+#define dnnl_memory_create ml_dnnl.p_dnnl_memory_create
+#define dnnl_memory_destroy ml_dnnl.p_dnnl_memory_destroy
+#define dnnl_memory_desc_init_by_tag ml_dnnl.p_dnnl_memory_desc_init_by_tag
+#define dnnl_memory_desc_equal ml_dnnl.p_dnnl_memory_desc_equal
+#define dnnl_memory_desc_get_size ml_dnnl.p_dnnl_memory_desc_get_size
+#define dnnl_primitive_desc_create ml_dnnl.p_dnnl_primitive_desc_create
+#define dnnl_primitive_desc_destroy ml_dnnl.p_dnnl_primitive_desc_destroy
+#define dnnl_primitive_desc_query_md ml_dnnl.p_dnnl_primitive_desc_query_md
+#define dnnl_primitive_create ml_dnnl.p_dnnl_primitive_create
+#define dnnl_primitive_destroy ml_dnnl.p_dnnl_primitive_destroy
+#define dnnl_primitive_execute ml_dnnl.p_dnnl_primitive_execute
+#define dnnl_reorder_primitive_desc_create ml_dnnl.p_dnnl_reorder_primitive_desc_create
+#define dnnl_primitive_attr_create ml_dnnl.p_dnnl_primitive_attr_create
+#define dnnl_primitive_attr_destroy ml_dnnl.p_dnnl_primitive_attr_destroy
+#define dnnl_primitive_attr_set_post_ops ml_dnnl.p_dnnl_primitive_attr_set_post_ops
+#define dnnl_primitive_attr_set_scratchpad_mode ml_dnnl.p_dnnl_primitive_attr_set_scratchpad_mode
+#define dnnl_post_ops_create ml_dnnl.p_dnnl_post_ops_create
+#define dnnl_post_ops_destroy ml_dnnl.p_dnnl_post_ops_destroy
+#define dnnl_post_ops_append_sum ml_dnnl.p_dnnl_post_ops_append_sum
+#define dnnl_post_ops_append_eltwise ml_dnnl.p_dnnl_post_ops_append_eltwise
+#define dnnl_dilated_convolution_forward_desc_init ml_dnnl.p_dnnl_dilated_convolution_forward_desc_init
+#define dnnl_dilated_convolution_backward_data_desc_init ml_dnnl.p_dnnl_dilated_convolution_backward_data_desc_init
+#define dnnl_dilated_convolution_backward_weights_desc_init ml_dnnl.p_dnnl_dilated_convolution_backward_weights_desc_init
+#define dnnl_pooling_v2_forward_desc_init ml_dnnl.p_dnnl_pooling_v2_forward_desc_init
+#define omp_set_num_threads ml_dnnl.p_omp_set_num_threads
+
 /* The CPU engine and its in-order stream, made once per process. */
 struct ml_dnn {
     dnnl_engine_t eng;

@@ -38,21 +38,28 @@ static inline float ml_expf(float x)
     return p * scale;
 }
 
-/* erf for GELU's loops: the Maclaurin series to x^13 below |x| = 0.5 (truncation under
- * 1e-9), and above it 1 - erfc(|x|) with the Chebyshev fit of Numerical Recipes (Press et
- * al., "erfcc", fractional error of erfc under 1.2e-7), signed. */
+/* erfc(a) for a >= 0: the Chebyshev fit of Numerical Recipes (Press et al., "erfcc",
+ * fractional error under 1.2e-7 everywhere). */
+static inline float ml_erfcf_pos(float a)
+{
+    float t = 1.0f / (1.0f + 0.5f * a);
+
+    return t * ml_expf(-a * a - 1.26551223f +
+                       t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f +
+                       t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f +
+                       t * 0.17087277f)))))))));
+}
+
+/* erf (the Erf operator): the Maclaurin series to x^13 below |x| = 0.5 (truncation under
+ * 1e-9), where 1 - erfc would lose erf's relative precision, and 1 - erfc(|x|) above,
+ * signed. */
 static inline float ml_erff(float x)
 {
-    float a = x < 0 ? -x : x, x2 = x * x, t, s, c;
+    float a = x < 0 ? -x : x, x2 = x * x, s, c;
 
     s = x * (1.12837917f + x2 * (-0.376126389f + x2 * (0.112837917f + x2 * (-0.0268661706f +
         x2 * (0.00522397762f + x2 * (-0.000854832702f + x2 * 0.000120549227f))))));
-    t = 1.0f / (1.0f + 0.5f * a);
-    c = t * ml_expf(-a * a - 1.26551223f +
-                    t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f +
-                    t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f +
-                    t * 0.17087277f)))))))));
-    c = 1.0f - c;
+    c = 1.0f - ml_erfcf_pos(a);
     return a < 0.5f ? s : x < 0 ? -c : c;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "ml/dnn.h"
 #include "ml/ml.h"
 
 
@@ -145,6 +146,16 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
 }
 
+/* Whether a kernel may run through oneDNN (dnn.h), which is then loaded with the plan. */
+static bool uses_dnn(const struct gtee_ml_model *m)
+{
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (!strcmp(m->nodes[i].op_type, "Conv") || !strcmp(m->nodes[i].op_type, "MaxPool") ||
+            !strcmp(m->nodes[i].op_type, "AveragePool"))
+            return true;
+    return false;
+}
+
 static int alloc_plan(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err)
 {
     size_t nptr = 0;
@@ -196,6 +207,8 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
 
     memset(p, 0, sizeof(*p));
     TRY(alloc_plan(m, p, err));
+    if (concrete && uses_dnn(m))
+        TRY(ml_dnn_load(err));
     for (size_t i = 0; i < m->n_inputs; i++) {
         size_t v = (size_t)m->inputs[i];
         TRY(check_input(m, i, &inputs[i], concrete, err));
