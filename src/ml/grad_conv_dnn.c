@@ -478,6 +478,7 @@ int ml_grad_conv_dnn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct g
     const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1];
     int64_t ks[2] = { w->dim[2], w->dim[3] };
     struct conv_dnn *cd = NULL;
+    const struct ml_dnn *d;
     struct geom g;
     int rc;
 
@@ -487,7 +488,7 @@ int ml_grad_conv_dnn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct g
         return 0;
     if (!ml_elems(x) || !ml_elems(w) || !ml_elems(k->out[0])) /* nothing to add (oneDNN wants non-empty tensors) */
         return 0;
-    if ((rc = ml_geom(k, x, ks, false, &g)) < 0)
+    if ((rc = ml_geom(k, x, ks, false, &g)) < 0 || (rc = ml_dnn_get(k, &d)) < 0) /* loads oneDNN */
         return rc;
     g.out[0] = k->out[0]->dim[2]; /* as the forward pass made it */
     g.out[1] = k->out[0]->dim[3];
