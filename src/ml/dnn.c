@@ -124,27 +124,11 @@ int ml_dnn_md4(const struct ml_kernel *k, dnnl_memory_desc_t *md, const int64_t 
 int ml_dnn_exec(const struct ml_kernel *k, dnnl_primitive_t p, const struct ml_dnn_arg *args, int n)
 {
     const struct ml_dnn *d;
-    dnnl_exec_arg_t ea[8];
-    dnnl_status_t s = dnnl_success;
-    int rc, made = 0;
+    int rc;
 
     if ((rc = ml_dnn_get(k, &d)) < 0)
         return rc;
-    if (n > 8)
-        return ml_fail(k, GTEE_EINVAL, "oneDNN: too many arguments");
-    for (; made < n && s == dnnl_success; made++) {
-        ea[made].arg = args[made].arg;
-        s = dnnl_memory_create(&ea[made].memory, args[made].md, d->eng, args[made].ptr);
-        if (s != dnnl_success)
-            break;
-    }
-    if (s == dnnl_success)
-        s = dnnl_primitive_execute(p, d->st, n, ea);
-    if (s == dnnl_success)
-        s = dnnl_stream_wait(d->st);
-    for (int i = 0; i < made; i++)
-        dnnl_memory_destroy(ea[i].memory);
-    return ml_dnn_check(k, s, "executing a primitive");
+    return ml_dnn_exec_on(k, d->st, p, args, n);
 }
 
 int ml_dnn_prim_new(const struct ml_kernel *k, const void *op_desc, const_dnnl_primitive_attr_t attr,
@@ -211,7 +195,7 @@ bool ml_dnn_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
     return dnnl_memory_desc_equal(a, b) != 0;
 }
 
-/* Added for Conv's backward pass (grad_conv_dnn.c): ml_dnn_exec on the caller's stream. */
+/* ml_dnn_exec on a stream of the caller's (one per thread when primitives run on several). */
 int ml_dnn_exec_on(const struct ml_kernel *k, dnnl_stream_t st, dnnl_primitive_t p, const struct ml_dnn_arg *args,
                    int n)
 {

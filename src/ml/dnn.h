@@ -120,8 +120,8 @@ const dnnl_memory_desc_t *ml_dnn_query(const_dnnl_primitive_desc_t pd, dnnl_quer
 size_t ml_dnn_size(const dnnl_memory_desc_t *md);
 bool ml_dnn_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b);
 
-/* Added for Conv's backward pass (grad_conv_dnn.c), which runs primitives from several
- * threads at once: ml_dnn_exec on a stream of the caller's (one per thread). A NULL
+/* ml_dnn_exec on a stream of the caller's, for primitives run from several threads at once
+ * (one stream per thread: Conv's pieces in conv_dnn.c and grad_conv_dnn.c). A NULL
  * descriptor is not allowed. */
 int ml_dnn_exec_on(const struct ml_kernel *k, dnnl_stream_t st, dnnl_primitive_t p, const struct ml_dnn_arg *args,
                    int n);
