@@ -39,11 +39,8 @@ struct fset {
 };
 
 struct fpiece {
+    struct ml_dnn_piece base; /* stream, scratchpad (one primitive at a time), error */
     const struct fset *set;
-    dnnl_stream_t st;
-    void *pad; /* scratchpad: one primitive at a time */
-    struct gtee_err err;
-    int rc;
 };
 
 struct conv_dnn {
@@ -72,11 +69,8 @@ static void conv_dnn_drop(struct ml_cache *c)
 
     for (size_t i = 0; i < 2; i++)
         set_free(&d->set[i]);
-    for (size_t i = 0; d->piece && i < d->npieces; i++) {
-        if (d->piece[i].st)
-            dnnl_stream_destroy(d->piece[i].st);
-        free(d->piece[i].pad);
-    }
+    for (size_t i = 0; d->piece && i < d->npieces; i++)
+        ml_dnn_piece_free(&d->piece[i].base);
     free(d->piece);
     free(d->w);
     free(d);
@@ -144,8 +138,7 @@ static int reorder_new(const struct ml_kernel *k, const dnnl_memory_desc_t *from
 
 static void pad_need(struct conv_dnn *d, const_dnnl_primitive_desc_t pd)
 {
-    const dnnl_memory_desc_t *md = ml_dnn_query(pd, dnnl_query_scratchpad_md);
-    size_t n = md ? ml_dnn_size(md) : 0;
+    size_t n = ml_dnn_pad_size(pd);
 
     d->pad_size = n > d->pad_size ? n : d->pad_size;
 }
@@ -229,7 +222,6 @@ static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, struct
 {
     const struct gtee_ml_tensor *w = k->in[1], *b = ml_in(k, 2);
     int64_t n = k->in[0]->dim[0];
-    const struct ml_dnn *dn;
     struct conv_dnn *d = calloc(1, sizeof(*d));
     int rc;
 
@@ -241,7 +233,7 @@ static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, struct
     d->res = k->res != NULL;
     d->relu = k->act == ML_ACT_RELU;
     d->npieces = pieces_for(k, g);
-    if ((rc = ml_dnn_get(k, &dn)) < 0 || (rc = ml_dnn_md4(k, &d->user_w, w->dim, dnnl_oihw)) < 0)
+    if ((rc = ml_dnn_md4(k, &d->user_w, w->dim, dnnl_oihw)) < 0)
         goto out;
     if (b && (rc = ml_dnn_check(k, dnnl_memory_desc_init_by_tag(&d->bias, 1, (dnnl_dims_t){ w->dim[0] }, dnnl_f32,
                                                                  dnnl_x),
@@ -258,12 +250,9 @@ static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, struct
         struct fpiece *pc = &d->piece[i];
         int64_t mb = n * (int64_t)(i + 1) / (int64_t)d->npieces - n * (int64_t)i / (int64_t)d->npieces;
 
+        TRY(ml_dnn_piece_init(k, &pc->base));
+        TRY(ml_dnn_piece_pad(k, &pc->base, d->pad_size));
         pc->set = &d->set[mb == d->set[0].mb ? 0 : 1];
-        TRY(ml_dnn_check(k, dnnl_stream_create(&pc->st, dn->eng, dnnl_stream_default_flags), "stream"));
-        if (d->pad_size) {
-            pc->pad = aligned_alloc(ML_ALIGN, align_up(d->pad_size));
-            ENSURE(pc->pad, k->err, GTEE_ENOMEM, "ml: out of memory for a oneDNN scratchpad");
-        }
     }
 out:
     if (rc < 0)
@@ -301,17 +290,6 @@ struct fjob {
     const void *w;
 };
 
-/* Runs p on the piece's stream with its scratchpad when the primitive wants one. */
-static int exec(const struct ml_kernel *k, const struct fpiece *pc, const_dnnl_primitive_desc_t pd,
-                dnnl_primitive_t p, struct ml_dnn_arg *a, int n)
-{
-    const dnnl_memory_desc_t *pad = ml_dnn_query(pd, dnnl_query_scratchpad_md);
-
-    if (pad && ml_dnn_size(pad))
-        a[n++] = (struct ml_dnn_arg){ DNNL_ARG_SCRATCHPAD, pad, pc->pad };
-    return ml_dnn_exec_on(k, pc->st, p, a, n);
-}
-
 /* Images [lo, lo + mb) of the batch. */
 static int piece_run(const struct fjob *j, const struct fpiece *pc, int64_t lo, const struct ml_kernel *k)
 {
@@ -328,25 +306,25 @@ static int piece_run(const struct fjob *j, const struct fpiece *pc, int64_t lo, 
     if (s->src_r) {
         a[0] = (struct ml_dnn_arg){ DNNL_ARG_FROM, &s->user_src, usrc };
         a[1] = (struct ml_dnn_arg){ DNNL_ARG_TO, s->src_md, src };
-        if ((rc = exec(k, pc, s->src_rpd, s->src_r, a, 2)) < 0)
+        if ((rc = ml_dnn_piece_exec(k, &pc->base, s->src_rpd, s->src_r, a, 2)) < 0)
             return rc;
     }
     if (d->res) { /* the sum post-op adds to what dst holds: the residual, in dst's layout */
         a[0] = (struct ml_dnn_arg){ DNNL_ARG_FROM, &s->user_res, (uint8_t *)k->res->data + (size_t)lo * yi };
         a[1] = (struct ml_dnn_arg){ DNNL_ARG_TO, s->dst_md, dst };
-        if ((rc = exec(k, pc, s->res_rpd, s->res_r, a, 2)) < 0)
+        if ((rc = ml_dnn_piece_exec(k, &pc->base, s->res_rpd, s->res_r, a, 2)) < 0)
             return rc;
     }
     a[0] = (struct ml_dnn_arg){ DNNL_ARG_SRC, s->src_md, src };
     a[1] = (struct ml_dnn_arg){ DNNL_ARG_WEIGHTS, d->w_md, (void *)j->w };
     a[2] = (struct ml_dnn_arg){ DNNL_ARG_DST, s->dst_md, dst };
     a[3] = (struct ml_dnn_arg){ DNNL_ARG_BIAS, &d->bias, b ? b->data : NULL };
-    if ((rc = exec(k, pc, s->pd, s->prim, a, b ? 4 : 3)) < 0)
+    if ((rc = ml_dnn_piece_exec(k, &pc->base, s->pd, s->prim, a, b ? 4 : 3)) < 0)
         return rc;
     if (s->dst_r) {
         a[0] = (struct ml_dnn_arg){ DNNL_ARG_FROM, s->dst_md, dst };
         a[1] = (struct ml_dnn_arg){ DNNL_ARG_TO, &s->user_dst, udst };
-        rc = exec(k, pc, s->dst_rpd, s->dst_r, a, 2);
+        rc = ml_dnn_piece_exec(k, &pc->base, s->dst_rpd, s->dst_r, a, 2);
     }
     return rc;
 }
@@ -357,13 +335,13 @@ static void piece_fn(void *arg, size_t i, size_t lo, size_t hi)
     struct fpiece *pc = &j->d->piece[i];
     struct ml_kernel k = *j->k;
 
-    k.err = &pc->err; /* pieces fail on their own records; the first is reported */
+    k.err = &pc->base.err; /* pieces fail on their own records; the first is reported */
     ml_dnn_threads(omp_threads(j->k, j->d));
     if ((int64_t)(hi - lo) != pc->set->mb) /* the split the sets were made for */
-        pc->rc = ml_fail(&k, GTEE_EINVAL, "piece %zu has %zu images, expected %lld", i, hi - lo,
-                         (long long)pc->set->mb);
+        pc->base.rc = ml_fail(&k, GTEE_EINVAL, "piece %zu has %zu images, expected %lld", i, hi - lo,
+                              (long long)pc->set->mb);
     else
-        pc->rc = piece_run(j, pc, (int64_t)lo, &k);
+        pc->base.rc = piece_run(j, pc, (int64_t)lo, &k);
 }
 
 int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g)
@@ -390,20 +368,11 @@ int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g)
         j.w = d->w;
     else
         TRY(ml_dnn_reorder(k, &d->user_w, w->data, d->w_md, (void *)j.w));
-    for (size_t i = 0; i < d->npieces; i++) {
-        d->piece[i].rc = GTEE_EIO; /* fail closed: a piece that never ran is an error */
-        memset(&d->piece[i].err, 0, sizeof(d->piece[i].err));
-    }
+    for (size_t i = 0; i < d->npieces; i++)
+        ml_dnn_piece_start(&d->piece[i].base);
     ml_parallel_pieces((int)d->npieces, (size_t)x->dim[0], 1, piece_fn, &j);
     for (size_t i = 0; i < d->npieces; i++)
-        if (d->piece[i].rc < 0) { /* raised again on this thread, naming where it failed */
-            const struct gtee_err *e = &d->piece[i].err;
-            if (!e->msg[0])
-                ENSURE(0, k->err, d->piece[i].rc, "ml: Conv: piece %zu of the images did not run", i);
-            rc = gtee_err_set(k->err, d->piece[i].rc, e->file, e->line, "%s", e->msg);
-            goto out;
-        }
-    rc = 0;
+        TRY(ml_dnn_piece_raise(k, &d->piece[i].base, i));
 out:
     if (!k->cache && d)
         d->base.drop(&d->base);

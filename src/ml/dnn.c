@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ml/dnn.h"
@@ -220,4 +221,73 @@ int ml_dnn_exec_on(const struct ml_kernel *k, dnnl_stream_t st, dnnl_primitive_t
     for (int i = 0; i < made; i++)
         dnnl_memory_destroy(ea[i].memory);
     return ml_dnn_check(k, s, "executing a primitive");
+}
+
+int ml_dnn_piece_init(const struct ml_kernel *k, struct ml_dnn_piece *pc)
+{
+    const struct ml_dnn *d;
+    int rc;
+
+    memset(pc, 0, sizeof(*pc));
+    if ((rc = ml_dnn_get(k, &d)) < 0)
+        return rc;
+    return ml_dnn_check(k, dnnl_stream_create(&pc->st, d->eng, dnnl_stream_default_flags), "stream");
+}
+
+int ml_dnn_piece_pad(const struct ml_kernel *k, struct ml_dnn_piece *pc, size_t bytes)
+{
+    size_t sz = (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
+
+    if (bytes <= pc->pad_size)
+        return 0;
+    free(pc->pad);
+    pc->pad_size = 0;
+    if (!(pc->pad = aligned_alloc(ML_ALIGN, sz)))
+        return ml_fail(k, GTEE_ENOMEM, "out of memory for a oneDNN scratchpad of %zu bytes", bytes);
+    pc->pad_size = bytes;
+    return 0;
+}
+
+void ml_dnn_piece_free(struct ml_dnn_piece *pc)
+{
+    if (pc->st)
+        dnnl_stream_destroy(pc->st);
+    free(pc->pad);
+    memset(pc, 0, sizeof(*pc));
+}
+
+size_t ml_dnn_pad_size(const_dnnl_primitive_desc_t pd)
+{
+    const dnnl_memory_desc_t *md = ml_dnn_query(pd, dnnl_query_scratchpad_md);
+
+    return md ? ml_dnn_size(md) : 0;
+}
+
+int ml_dnn_piece_exec(const struct ml_kernel *k, const struct ml_dnn_piece *pc, const_dnnl_primitive_desc_t pd,
+                      dnnl_primitive_t p, struct ml_dnn_arg *args, int n)
+{
+    const dnnl_memory_desc_t *pad = ml_dnn_query(pd, dnnl_query_scratchpad_md);
+
+    if (pad && ml_dnn_size(pad)) {
+        if (ml_dnn_size(pad) > pc->pad_size)
+            return ml_fail(k, GTEE_EINVAL, "oneDNN: a scratchpad of %zu bytes, %zu made", ml_dnn_size(pad),
+                           pc->pad_size);
+        args[n++] = (struct ml_dnn_arg){ DNNL_ARG_SCRATCHPAD, pad, pc->pad };
+    }
+    return ml_dnn_exec_on(k, pc->st, p, args, n);
+}
+
+void ml_dnn_piece_start(struct ml_dnn_piece *pc)
+{
+    pc->rc = GTEE_EIO;
+    memset(&pc->err, 0, sizeof(pc->err));
+}
+
+int ml_dnn_piece_raise(const struct ml_kernel *k, const struct ml_dnn_piece *pc, size_t i)
+{
+    if (pc->rc >= 0)
+        return 0;
+    if (!pc->err.msg[0])
+        return ml_fail(k, pc->rc, "piece %zu of the images did not run", i);
+    return gtee_err_set(k->err, pc->rc, pc->err.file, pc->err.line, "%s", pc->err.msg);
 }

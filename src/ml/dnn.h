@@ -126,4 +126,30 @@ bool ml_dnn_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b);
 int ml_dnn_exec_on(const struct ml_kernel *k, dnnl_stream_t st, dnnl_primitive_t p, const struct ml_dnn_arg *args,
                    int n);
 
+/* A piece of a batch that one thread of the engine's pool runs through oneDNN (Conv's
+ * passes, conv_dnn.c and grad_conv_dnn.c): its own stream and scratchpad (primitives made
+ * with dnnl_scratchpad_mode_user run on any thread, several at once) and its own error
+ * record, raised again on the caller's thread after the join. */
+struct ml_dnn_piece {
+    dnnl_stream_t st;
+    void *pad;
+    size_t pad_size;
+    struct gtee_err err;
+    int rc;
+};
+int ml_dnn_piece_init(const struct ml_kernel *k, struct ml_dnn_piece *pc);
+/* Grows the scratchpad to at least bytes. */
+int ml_dnn_piece_pad(const struct ml_kernel *k, struct ml_dnn_piece *pc, size_t bytes);
+void ml_dnn_piece_free(struct ml_dnn_piece *pc);
+/* Bytes of the scratchpad pd asks for (0: none). */
+size_t ml_dnn_pad_size(const_dnnl_primitive_desc_t pd);
+/* Runs p (made from pd) on the piece's stream with its scratchpad when pd wants one; args
+ * has room for one argument more than n. */
+int ml_dnn_piece_exec(const struct ml_kernel *k, const struct ml_dnn_piece *pc, const_dnnl_primitive_desc_t pd,
+                      dnnl_primitive_t p, struct ml_dnn_arg *args, int n);
+/* Before the pieces run: each fails closed (a piece that never ran is an error). After:
+ * piece i's failure, on the caller's record (0 when it succeeded). */
+void ml_dnn_piece_start(struct ml_dnn_piece *pc);
+int ml_dnn_piece_raise(const struct ml_kernel *k, const struct ml_dnn_piece *pc, size_t i);
+
 #endif

@@ -40,7 +40,7 @@ enum { OP_IN0 = 0, OP_IN1 = 1, OP_OUT = 2, N_OPS = 3 };
  * engine's plain tensor (NULL for an input that already has that layout; for an output,
  * always: a summing reorder). */
 struct side {
-    dnnl_memory_desc_t md, pad_md; /* pad_md: the reorder's scratchpad */
+    dnnl_memory_desc_t md;
     dnnl_primitive_desc_t rpd;
     dnnl_primitive_t r;
 };
@@ -48,7 +48,6 @@ struct side {
 struct part {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t p;
-    dnnl_memory_desc_t pad_md;
     struct side op[N_OPS];
 };
 
@@ -62,13 +61,10 @@ struct set {
 };
 
 struct piece {
+    struct ml_dnn_piece base; /* stream, scratchpad (one primitive at a time), error */
     const struct set *set;
-    dnnl_stream_t st;
     float *buf[2][N_OPS]; /* per part: reordered inputs (NULL: used in place) and the result */
     float *db;            /* the piece's dB */
-    void *pad;            /* scratchpad for every primitive of the piece, one at a time */
-    struct gtee_err err;
-    int rc;
 };
 
 struct conv_dnn {
@@ -113,9 +109,7 @@ static void conv_dnn_free(struct conv_dnn *cd)
     for (size_t i = 0; i < cd->npieces && cd->piece; i++) {
         struct piece *pc = &cd->piece[i];
         free(pc->db);
-        free(pc->pad);
-        if (pc->st)
-            dnnl_stream_destroy(pc->st);
+        ml_dnn_piece_free(&pc->base);
     }
     free(cd->piece);
     for (size_t s = 0; s < 2; s++)
@@ -146,23 +140,11 @@ static dnnl_status_t attr_new(bool add, dnnl_primitive_attr_t *attr)
 }
 
 /* A primitive's scratchpad; the largest any primitive asks for sizes every piece's. */
-static void pad_need(struct conv_dnn *cd, const_dnnl_primitive_desc_t pd, dnnl_memory_desc_t *pad_md)
+static void pad_need(struct conv_dnn *cd, const_dnnl_primitive_desc_t pd)
 {
-    const dnnl_memory_desc_t *md = ml_dnn_query(pd, dnnl_query_scratchpad_md);
-    size_t n = md ? ml_dnn_size(md) : 0;
+    size_t n = ml_dnn_pad_size(pd);
 
-    memset(pad_md, 0, sizeof(*pad_md)); /* zero: none (size 0) */
-    if (md)
-        *pad_md = *md;
     cd->pad_size = n > cd->pad_size ? n : cd->pad_size;
-}
-
-/* The scratchpad argument of a primitive that needs one (returns the argument count). */
-static int pad_arg(const struct piece *pc, const dnnl_memory_desc_t *pad_md, struct ml_dnn_arg *a, int n)
-{
-    if (ml_dnn_size(pad_md))
-        a[n++] = (struct ml_dnn_arg){ DNNL_ARG_SCRATCHPAD, pad_md, pc->pad };
-    return n;
 }
 
 /* Runs reorder s from src (layout smd) to dst (layout dmd) on the piece's stream. */
@@ -171,7 +153,7 @@ static int reorder_run(const struct ml_kernel *k, const struct piece *pc, const 
 {
     struct ml_dnn_arg a[3] = { { DNNL_ARG_FROM, smd, (void *)src }, { DNNL_ARG_TO, dmd, dst } };
 
-    return ml_dnn_exec_on(k, pc->st, s->r, a, pad_arg(pc, &s->pad_md, a, 2));
+    return ml_dnn_piece_exec(k, &pc->base, s->rpd, s->r, a, 2);
 }
 
 /* The reorder between plain and the operand's layout (to it for inputs, adding from it
@@ -201,7 +183,7 @@ static int side_new(const struct ml_kernel *k, struct conv_dnn *cd, const_dnnl_p
     if (attr)
         dnnl_primitive_attr_destroy(attr);
     if (st == dnnl_success)
-        pad_need(cd, s->rpd, &s->pad_md);
+        pad_need(cd, s->rpd);
     return ml_dnn_check(k, st, out ? "backward: reorder adding a gradient" : "backward: reorder of an operand");
 }
 
@@ -227,7 +209,7 @@ static int part_make(const struct ml_kernel *k, struct conv_dnn *cd, int p)
         if ((rc = ml_dnn_prim_new(k, p == PART_DATA ? (void *)&set->dd : (void *)&set->wd, attr, set->fwd, &pt->pd,
                                   &pt->p, p == PART_DATA ? "backward data (dX)" : "backward weights (dW)")) < 0)
             break;
-        pad_need(cd, pt->pd, &pt->pad_md);
+        pad_need(cd, pt->pd);
         for (int o = 0; o < N_OPS && rc == 0; o++)
             rc = side_new(k, cd, pt->pd, qs[p][o], plain[p][o], o == OP_OUT, &pt->op[o]);
     }
@@ -238,11 +220,8 @@ static int part_make(const struct ml_kernel *k, struct conv_dnn *cd, int p)
         for (int o = 0; o < N_OPS; o++)
             if (pt->op[o].r && !(pc->buf[p][o] = buf_new(ml_dnn_size(&pt->op[o].md))))
                 return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for an operand in oneDNN's layout");
-        if (cd->pad_size) { /* grown to the largest scratchpad made so far */
-            free(pc->pad);
-            if (!(pc->pad = buf_new(cd->pad_size)))
-                return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for oneDNN's scratchpad");
-        }
+        if ((rc = ml_dnn_piece_pad(k, &pc->base, cd->pad_size)) < 0) /* the largest made so far */
+            return rc;
     }
     return rc;
 }
@@ -340,9 +319,9 @@ static int conv_dnn_new(const struct ml_kernel *k, const struct geom *g, struct 
     for (size_t i = 0; i < cd->npieces; i++) {
         struct piece *pc = &cd->piece[i];
         int64_t mb = n * (int64_t)(i + 1) / (int64_t)cd->npieces - n * (int64_t)i / (int64_t)cd->npieces;
-        pc->set = &cd->set[mb == cd->set[0].mb ? 0 : 1];
-        if ((rc = ml_dnn_check(k, dnnl_stream_create(&pc->st, d->eng, dnnl_stream_default_flags), "stream")) < 0)
+        if ((rc = ml_dnn_piece_init(k, &pc->base)) < 0)
             goto out;
+        pc->set = &cd->set[mb == cd->set[0].mb ? 0 : 1];
         if (cd->bias && !(pc->db = buf_new((size_t)cd->m * sizeof(float)))) {
             rc = ml_fail(k, GTEE_ENOMEM, "backward: out of memory for the bias gradient");
             goto out;
@@ -378,7 +357,7 @@ static int exec_part(const struct ml_kernel *k, const struct piece *pc, const st
         a[n++] = (struct ml_dnn_arg){ args[o], &pt->op[o].md, (void *)ptr[o] };
     if (db)
         a[n++] = (struct ml_dnn_arg){ DNNL_ARG_DIFF_BIAS, b_md, db };
-    return ml_dnn_exec_on(k, pc->st, pt->p, a, pad_arg(pc, &pt->pad_md, a, n));
+    return ml_dnn_piece_exec(k, &pc->base, pt->pd, pt->p, a, n);
 }
 
 struct job {
@@ -431,13 +410,13 @@ static void piece_fn(void *arg, size_t i, size_t lo, size_t hi)
     struct piece *pc = &j->cd->piece[i];
     struct ml_kernel k = *j->k;
 
-    k.err = &pc->err; /* pieces fail on their own records; the first is reported */
+    k.err = &pc->base.err; /* pieces fail on their own records; the first is reported */
     ml_dnn_threads(1);
     if ((int64_t)(hi - lo) != pc->set->mb) /* the split the sets were made for */
-        pc->rc = ml_fail(&k, GTEE_EINVAL, "backward: piece %zu has %zu images, expected %lld", i, hi - lo,
-                         (long long)pc->set->mb);
+        pc->base.rc = ml_fail(&k, GTEE_EINVAL, "backward: piece %zu has %zu images, expected %lld", i, hi - lo,
+                              (long long)pc->set->mb);
     else
-        pc->rc = piece_run(j, pc, (int64_t)lo, &k);
+        pc->base.rc = piece_run(j, pc, (int64_t)lo, &k);
 }
 
 static int run(const struct ml_kernel *k, struct conv_dnn *cd, const float *dy, struct gtee_ml_tensor **din)
@@ -449,18 +428,12 @@ static int run(const struct ml_kernel *k, struct conv_dnn *cd, const float *dy, 
     if ((j.want_d && !cd->made[PART_DATA] && (rc = part_new(k, cd, PART_DATA)) < 0) ||
         (j.want_w && !cd->made[PART_WEIGHTS] && (rc = part_new(k, cd, PART_WEIGHTS)) < 0))
         return rc;
-    for (size_t i = 0; i < cd->npieces; i++) {
-        cd->piece[i].rc = GTEE_EIO; /* fail closed: a piece that never ran is an error */
-        memset(&cd->piece[i].err, 0, sizeof(cd->piece[i].err));
-    }
+    for (size_t i = 0; i < cd->npieces; i++)
+        ml_dnn_piece_start(&cd->piece[i].base);
     ml_parallel_pieces((int)cd->npieces, (size_t)k->in[0]->dim[0], 1, piece_fn, &j);
     for (size_t i = 0; i < cd->npieces; i++)
-        if (cd->piece[i].rc < 0) { /* raised again on this thread, naming where it failed */
-            const struct gtee_err *e = &cd->piece[i].err;
-            if (!e->msg[0])
-                return ml_fail(k, cd->piece[i].rc, "backward: piece %zu of the images did not run", i);
-            return gtee_err_set(k->err, cd->piece[i].rc, e->file, e->line, "%s", e->msg);
-        }
+        if ((rc = ml_dnn_piece_raise(k, &cd->piece[i].base, i)) < 0)
+            return rc;
     for (size_t i = 0; i < cd->npieces && j.want_w; i++) { /* the pieces' dW and dB, added in piece order */
         const struct piece *pc = &cd->piece[i];
         const struct side *o = &pc->set->part[PART_WEIGHTS].op[OP_OUT];
