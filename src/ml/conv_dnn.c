@@ -122,27 +122,6 @@ static int omp_threads(const struct ml_kernel *k, const struct conv_dnn *d)
     return d->npieces > 1 ? 1 : k->threads;
 }
 
-static int reorder_new(const struct ml_kernel *k, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
-                       const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd, dnnl_primitive_t *p)
-{
-    const struct ml_dnn *dn;
-    int rc;
-
-    if ((rc = ml_dnn_get(k, &dn)) < 0 ||
-        (rc = ml_dnn_check(k, dnnl_reorder_primitive_desc_create(pd, from, dn->eng, to, dn->eng, attr), "reorder")) <
-            0 ||
-        (rc = ml_dnn_check(k, dnnl_primitive_create(p, *pd), "reorder")) < 0)
-        ml_dnn_prim_free(pd, p);
-    return rc;
-}
-
-static void pad_need(struct conv_dnn *d, const_dnnl_primitive_desc_t pd)
-{
-    size_t n = ml_dnn_pad_size(pd);
-
-    d->pad_size = n > d->pad_size ? n : d->pad_size;
-}
-
 static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_dnn *d, int64_t mb, struct fset *s)
 {
     const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1], *y = k->out[0], *b = ml_in(k, 2);
@@ -186,7 +165,7 @@ static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_
     ml_dnn_threads(omp_threads(k, d));
     if ((rc = ml_dnn_prim_new(k, &cd, attr, NULL, &s->pd, &s->prim, "convolution")) < 0)
         goto out;
-    pad_need(d, s->pd);
+    ml_dnn_pad_max(&d->pad_size, s->pd);
     s->src_md = ml_dnn_query(s->pd, dnnl_query_src_md);
     s->dst_md = ml_dnn_query(s->pd, dnnl_query_dst_md);
     /* the reorders take the same scratchpad mode (no post-ops): any may run on any thread */
@@ -195,16 +174,16 @@ static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_
                            "scratchpad mode")) < 0)
         goto out;
     if (!ml_dnn_same(s->src_md, &s->user_src) &&
-        (rc = reorder_new(k, &s->user_src, s->src_md, rattr, &s->src_rpd, &s->src_r)) < 0)
+        (rc = ml_dnn_reorder_new(k, &s->user_src, s->src_md, rattr, &s->src_rpd, &s->src_r)) < 0)
         goto out;
     if (!ml_dnn_same(s->dst_md, &s->user_dst) &&
-        (rc = reorder_new(k, s->dst_md, &s->user_dst, rattr, &s->dst_rpd, &s->dst_r)) < 0)
+        (rc = ml_dnn_reorder_new(k, s->dst_md, &s->user_dst, rattr, &s->dst_rpd, &s->dst_r)) < 0)
         goto out;
-    if (d->res && (rc = reorder_new(k, &s->user_res, s->dst_md, rattr, &s->res_rpd, &s->res_r)) < 0)
+    if (d->res && (rc = ml_dnn_reorder_new(k, &s->user_res, s->dst_md, rattr, &s->res_rpd, &s->res_r)) < 0)
         goto out;
     for (dnnl_primitive_desc_t r[3] = { s->src_rpd, s->dst_rpd, s->res_rpd }, *p = r; p < r + 3; p++)
         if (*p)
-            pad_need(d, *p);
+            ml_dnn_pad_max(&d->pad_size, *p);
     d->src_img = ml_dnn_size(s->src_md) / (size_t)mb;
     d->dst_img = ml_dnn_size(s->dst_md) / (size_t)mb;
     d->w_md = ml_dnn_query(s->pd, dnnl_query_weights_md);

@@ -160,23 +160,33 @@ void ml_dnn_prim_free(dnnl_primitive_desc_t *pd, dnnl_primitive_t *p)
     *pd = NULL;
 }
 
+int ml_dnn_reorder_new(const struct ml_kernel *k, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                       const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd, dnnl_primitive_t *p)
+{
+    const struct ml_dnn *d;
+    int rc;
+
+    *pd = NULL;
+    *p = NULL;
+    if ((rc = ml_dnn_get(k, &d)) < 0 ||
+        (rc = ml_dnn_check(k, dnnl_reorder_primitive_desc_create(pd, from, d->eng, to, d->eng, attr), "reorder")) <
+            0 ||
+        (rc = ml_dnn_check(k, dnnl_primitive_create(p, *pd), "reorder")) < 0)
+        ml_dnn_prim_free(pd, p);
+    return rc;
+}
+
 int ml_dnn_reorder(const struct ml_kernel *k, const dnnl_memory_desc_t *smd, const void *src,
                    const dnnl_memory_desc_t *dmd, void *dst)
 {
-    const struct ml_dnn *d;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t p = NULL;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t p;
     int rc;
 
-    if ((rc = ml_dnn_get(k, &d)) < 0)
+    if ((rc = ml_dnn_reorder_new(k, smd, dmd, NULL, &pd, &p)) < 0)
         return rc;
-    if ((rc = ml_dnn_check(k, dnnl_reorder_primitive_desc_create(&pd, smd, d->eng, dmd, d->eng, NULL), "reorder")) <
-            0 ||
-        (rc = ml_dnn_check(k, dnnl_primitive_create(&p, pd), "reorder")) < 0)
-        goto out;
     rc = ml_dnn_exec(k, p, (const struct ml_dnn_arg[]){ { DNNL_ARG_FROM, smd, (void *)src }, { DNNL_ARG_TO, dmd, dst } },
                      2);
-out:
     ml_dnn_prim_free(&pd, &p);
     return rc;
 }
@@ -256,11 +266,12 @@ void ml_dnn_piece_free(struct ml_dnn_piece *pc)
     memset(pc, 0, sizeof(*pc));
 }
 
-size_t ml_dnn_pad_size(const_dnnl_primitive_desc_t pd)
+void ml_dnn_pad_max(size_t *size, const_dnnl_primitive_desc_t pd)
 {
     const dnnl_memory_desc_t *md = ml_dnn_query(pd, dnnl_query_scratchpad_md);
+    size_t n = md ? ml_dnn_size(md) : 0;
 
-    return md ? ml_dnn_size(md) : 0;
+    *size = n > *size ? n : *size;
 }
 
 int ml_dnn_piece_exec(const struct ml_kernel *k, const struct ml_dnn_piece *pc, const_dnnl_primitive_desc_t pd,

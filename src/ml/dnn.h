@@ -114,6 +114,11 @@ int ml_dnn_prim_new(const struct ml_kernel *k, const void *op_desc, const_dnnl_p
                     const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, dnnl_primitive_t *p, const char *what);
 void ml_dnn_prim_free(dnnl_primitive_desc_t *pd, dnnl_primitive_t *p);
 
+/* A reorder primitive from one layout to another (attr: NULL, or the scratchpad mode and
+ * a sum post-op); *pd and *p belong to the caller (ml_dnn_prim_free). */
+int ml_dnn_reorder_new(const struct ml_kernel *k, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                       const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd, dnnl_primitive_t *p);
+
 /* Descriptor of what a primitive expects at query point q (dnnl_query_src_md ...). */
 const dnnl_memory_desc_t *ml_dnn_query(const_dnnl_primitive_desc_t pd, dnnl_query_t q);
 /* Bytes of a descriptor; whether two descriptors are the same layout. */
@@ -141,8 +146,8 @@ int ml_dnn_piece_init(const struct ml_kernel *k, struct ml_dnn_piece *pc);
 /* Grows the scratchpad to at least bytes. */
 int ml_dnn_piece_pad(const struct ml_kernel *k, struct ml_dnn_piece *pc, size_t bytes);
 void ml_dnn_piece_free(struct ml_dnn_piece *pc);
-/* Bytes of the scratchpad pd asks for (0: none). */
-size_t ml_dnn_pad_size(const_dnnl_primitive_desc_t pd);
+/* Raises *size to the scratchpad pd asks for, so one scratchpad serves every primitive. */
+void ml_dnn_pad_max(size_t *size, const_dnnl_primitive_desc_t pd);
 /* Runs p (made from pd) on the piece's stream with its scratchpad when pd wants one; args
  * has room for one argument more than n. */
 int ml_dnn_piece_exec(const struct ml_kernel *k, const struct ml_dnn_piece *pc, const_dnnl_primitive_desc_t pd,

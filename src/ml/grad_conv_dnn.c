@@ -139,14 +139,6 @@ static dnnl_status_t attr_new(bool add, dnnl_primitive_attr_t *attr)
     return st;
 }
 
-/* A primitive's scratchpad; the largest any primitive asks for sizes every piece's. */
-static void pad_need(struct conv_dnn *cd, const_dnnl_primitive_desc_t pd)
-{
-    size_t n = ml_dnn_pad_size(pd);
-
-    cd->pad_size = n > cd->pad_size ? n : cd->pad_size;
-}
-
 /* Runs reorder s from src (layout smd) to dst (layout dmd) on the piece's stream. */
 static int reorder_run(const struct ml_kernel *k, const struct piece *pc, const struct side *s,
                        const dnnl_memory_desc_t *smd, const void *src, const dnnl_memory_desc_t *dmd, void *dst)
@@ -162,9 +154,7 @@ static int side_new(const struct ml_kernel *k, struct conv_dnn *cd, const_dnnl_p
                     const dnnl_memory_desc_t *plain, bool out, struct side *s)
 {
     const dnnl_memory_desc_t *md = ml_dnn_query(pd, q);
-    const struct ml_dnn *d;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_status_t st;
     int rc;
 
     if (!md)
@@ -172,19 +162,13 @@ static int side_new(const struct ml_kernel *k, struct conv_dnn *cd, const_dnnl_p
     s->md = *md;
     if (!out && ml_dnn_same(&s->md, plain))
         return 0;
-    if ((rc = ml_dnn_get(k, &d)) < 0)
+    if ((rc = ml_dnn_check(k, attr_new(out, &attr), "backward: reorder attributes")) < 0)
         return rc;
-    st = attr_new(out, &attr);
-    if (st == dnnl_success)
-        st = dnnl_reorder_primitive_desc_create(&s->rpd, out ? &s->md : plain, d->eng, out ? plain : &s->md, d->eng,
-                                                attr);
-    if (st == dnnl_success)
-        st = dnnl_primitive_create(&s->r, s->rpd);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    if (st == dnnl_success)
-        pad_need(cd, s->rpd);
-    return ml_dnn_check(k, st, out ? "backward: reorder adding a gradient" : "backward: reorder of an operand");
+    rc = ml_dnn_reorder_new(k, out ? &s->md : plain, out ? plain : &s->md, attr, &s->rpd, &s->r);
+    dnnl_primitive_attr_destroy(attr);
+    if (rc == 0)
+        ml_dnn_pad_max(&cd->pad_size, s->rpd);
+    return rc;
 }
 
 /* Makes part p of every set and its buffers in every piece (on failure, none of them:
@@ -209,7 +193,7 @@ static int part_make(const struct ml_kernel *k, struct conv_dnn *cd, int p)
         if ((rc = ml_dnn_prim_new(k, p == PART_DATA ? (void *)&set->dd : (void *)&set->wd, attr, set->fwd, &pt->pd,
                                   &pt->p, p == PART_DATA ? "backward data (dX)" : "backward weights (dW)")) < 0)
             break;
-        pad_need(cd, pt->pd);
+        ml_dnn_pad_max(&cd->pad_size, pt->pd);
         for (int o = 0; o < N_OPS && rc == 0; o++)
             rc = side_new(k, cd, pt->pd, qs[p][o], plain[p][o], o == OP_OUT, &pt->op[o]);
     }
