@@ -78,7 +78,12 @@ static void conv_dnn_drop(struct ml_cache *c)
 
 bool ml_conv_dnn_takes(const struct ml_kernel *k, const struct geom *g, int64_t group)
 {
-    return k->in[0]->rank == 4 && g->nsp == 2 && group == 1;
+    if (k->in[0]->rank != 4 || g->nsp != 2 || group != 1)
+        return false;
+    for (int d = 0; d < 4; d++) /* an empty tensor is im2col's (oneDNN's pieces divide by images) */
+        if (k->in[0]->dim[d] <= 0 || k->in[1]->dim[d] <= 0)
+            return false;
+    return g->out[0] > 0 && g->out[1] > 0;
 }
 
 /* Padded sizes bound what a blocked layout of any block up to 16 needs. */

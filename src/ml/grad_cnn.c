@@ -111,9 +111,20 @@ static void conv_bwd_images(void *arg, size_t piece, size_t lo, size_t hi)
 /* Pieces worth a thread each: every piece needs at least this many multiply-adds. */
 #define CONV_BWD_PAR_MIN_MACS (1u << 20)
 
+static bool nonempty_4d(const struct gtee_ml_tensor *t)
+{
+    if (t->rank != 4)
+        return false;
+    for (int d = 0; d < 4; d++)
+        if (t->dim[d] <= 0)
+            return false;
+    return true;
+}
+
 /* Which path runs: 2-D convolutions (rank 4) of one group go through oneDNN's direct
- * kernels (grad_conv_dnn.c); 1-D ones (rank 3) and grouped ones through im2col here. A
- * oneDNN failure is the node's error, never a silent switch to the other path. */
+ * kernels (grad_conv_dnn.c), as their forward pass does (conv_dnn.c); 1-D ones (rank 3),
+ * grouped ones and empty tensors through im2col here. A oneDNN failure is the node's
+ * error, never a silent switch to the other path. */
 int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
 {
     int64_t group;
@@ -121,7 +132,7 @@ int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
 
     if ((rc = ml_attr_int(k, "group", 1, &group)) < 0)
         return rc;
-    if (k->in[0]->rank == 4 && k->in[1]->rank == 4 && group == 1)
+    if (nonempty_4d(k->in[0]) && nonempty_4d(k->in[1]) && nonempty_4d(k->out[0]) && group == 1)
         return ml_grad_conv_dnn(k, dout, din);
     return ml_grad_conv_cols(k, dout, din);
 }

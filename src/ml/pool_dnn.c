@@ -39,8 +39,11 @@ static int64_t right_pad(const struct geom *g, int i)
 
 bool ml_pool_dnn_takes(const struct ml_kernel *k, const struct geom *g, bool maxp, bool incl)
 {
-    if (k->in[0]->rank != 4 || g->nsp != 2)
+    if (k->in[0]->rank != 4 || g->nsp != 2 || g->out[0] <= 0 || g->out[1] <= 0)
         return false;
+    for (int d = 0; d < 4; d++) /* empty tensors are ops_pool.c's */
+        if (k->in[0]->dim[d] <= 0)
+            return false;
     for (int i = 0; i < 2; i++)
         if (right_pad(g, i) < 0 || (incl && right_pad(g, i) != g->pe[i]))
             return false;
