@@ -122,6 +122,10 @@ int ml_dnn_md4(const struct ml_kernel *k, dnnl_memory_desc_t *md, const int64_t 
     return ml_dnn_check(k, dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, tag), "memory descriptor");
 }
 
+/* The shared stream takes one primitive at a time: sessions on several threads may reach
+ * it at once (a stream is not for concurrent use), so its users queue here. */
+static pthread_mutex_t g_stream_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int ml_dnn_exec(const struct ml_kernel *k, dnnl_primitive_t p, const struct ml_dnn_arg *args, int n)
 {
     const struct ml_dnn *d;
@@ -129,7 +133,10 @@ int ml_dnn_exec(const struct ml_kernel *k, dnnl_primitive_t p, const struct ml_d
 
     if ((rc = ml_dnn_get(k, &d)) < 0)
         return rc;
-    return ml_dnn_exec_on(k, d->st, p, args, n);
+    pthread_mutex_lock(&g_stream_mu);
+    rc = ml_dnn_exec_on(k, d->st, p, args, n);
+    pthread_mutex_unlock(&g_stream_mu);
+    return rc;
 }
 
 int ml_dnn_prim_new(const struct ml_kernel *k, const void *op_desc, const_dnnl_primitive_attr_t attr,

@@ -94,8 +94,10 @@ int ml_dnn_check(const struct ml_kernel *k, dnnl_status_t s, const char *what);
 /* A 4-D f32 descriptor (N, C, H, W) in the given layout tag (dnnl_format_tag_any allowed). */
 int ml_dnn_md4(const struct ml_kernel *k, dnnl_memory_desc_t *md, const int64_t *dims, dnnl_format_tag_t tag);
 
-/* Executes p with the given (arg, descriptor, pointer) triples; memory objects wrap the
- * caller's buffers for the call only. */
+/* Executes p with the given (arg, descriptor, pointer) triples on the shared stream, one
+ * call at a time across threads; memory objects wrap the caller's buffers for the call
+ * only. Kernels that run on several threads at once keep their own streams
+ * (struct ml_dnn_piece). */
 struct ml_dnn_arg {
     int arg;
     const dnnl_memory_desc_t *md;

@@ -7,6 +7,7 @@
  * window) and channels that are not a multiple of the block stay NCHW, a graph output is
  * never blocked; ONNX Runtime's agreement on the same files is test_ml_layout_ort.sh. */
 #include <math.h>
+#include <pthread.h>
 
 #include "gtee/ml.h"
 #include "ml/dstest.h"
@@ -130,6 +131,65 @@ static void test_empty_batch_runs(void **state)
     gtee_ml_model_free(m);
 }
 
+/* Two sessions of one model on two threads at once (a host serving two requests): each
+ * keeps its own primitives and streams, the shared stream takes one call at a time, and
+ * every run gives the result of a run alone. */
+struct twin {
+    const struct gtee_ml_model *m;
+    const float *x, *want;
+    size_t n;
+    int bad;
+};
+
+static void *twin_run(void *arg)
+{
+    struct twin *t = arg;
+    struct gtee_ml_options opt = { 1 };
+    struct gtee_ml_session *s = NULL;
+    struct gtee_ml_tensor in = { GTEE_ML_FLOAT, 4, { 3, 3, 9, 9 }, (void *)t->x }, out;
+    struct gtee_err err = { 0 };
+
+    if (gtee_ml_session_new(t->m, &opt, &s, &err) < 0) {
+        t->bad = 1;
+        return NULL;
+    }
+    for (int rep = 0; rep < 30 && !t->bad; rep++)
+        if (gtee_ml_run(s, &in, 1, &out, 1, &err) < 0 || ml_elems(&out) != t->n ||
+            memcmp(out.data, t->want, t->n * sizeof(float)))
+            t->bad = 1;
+    gtee_ml_session_free(s);
+    return NULL;
+}
+
+static void test_two_sessions_on_two_threads(void **state)
+{
+    static const char *const names[] = { "pool_max_k3s2_pad_ceil", "residual" };
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        struct gtee_ml_model *m = load(names[i]);
+        float x[3 * 3 * 9 * 9];
+        size_t n;
+        float *want;
+        struct twin t[2];
+        pthread_t th[2];
+
+        fill(x, sizeof(x) / sizeof(x[0]), 11);
+        want = run(m, x, 3, 1, true, &n);
+        for (int j = 0; j < 2; j++) {
+            t[j] = (struct twin){ m, x, want, n, 0 };
+            assert_int_equal(pthread_create(&th[j], NULL, twin_run, &t[j]), 0);
+        }
+        for (int j = 0; j < 2; j++) {
+            pthread_join(th[j], NULL);
+            if (t[j].bad)
+                fail_msg("%s: thread %d got another result than a run alone", names[i], j);
+        }
+        free(want);
+        gtee_ml_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_residual_block_blocked),
         cmocka_unit_test(test_channels_off_the_block_stay_nchw),
         cmocka_unit_test(test_empty_batch_runs),
+        cmocka_unit_test(test_two_sessions_on_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
