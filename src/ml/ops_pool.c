@@ -173,11 +173,23 @@ static bool has_nan(const float *x, int64_t n)
 struct pool_job {
     const struct ml_kernel *k;
     struct geom g;
-    bool maxp;
+    bool maxp, max2x2; /* max2x2: 2x2 windows, stride 2, no padding or dilation */
     int64_t incl, lo, hi;
     const int64_t *ti, *tj;
     float *rows; /* pool_row_floats per piece */
 };
+
+/* One output row of 2x2 stride-2 max pooling from input rows r0, r1 (a plane without NaN:
+ * the comparisons pick the first maximum, as the general path does). */
+ML_HOT static void max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y, int64_t ow)
+{
+    for (int64_t oj = 0; oj < ow; oj++) {
+        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1];
+        float m = b > a ? b : a;
+        m = c > m ? c : m;
+        y[oj] = d > m ? d : m;
+    }
+}
 
 ML_HOT static void pool_planes(void *arg, size_t piece, size_t p0, size_t p1)
 {
@@ -191,6 +203,12 @@ ML_HOT static void pool_planes(void *arg, size_t piece, size_t p0, size_t p1)
         const float *xp = (const float *)j->k->in[0]->data + (int64_t)p * g->in[0] * g->in[1];
         /* max drops NaN: a plane holding one goes the general way, which propagates it */
         bool nan = j->maxp && has_nan(xp, g->in[0] * g->in[1]);
+        if (j->max2x2 && !nan) {
+            float *y = (float *)j->k->out[0]->data + (int64_t)p * g->out[0] * g->out[1];
+            for (int64_t oi = 0; oi < g->out[0]; oi++)
+                max2x2_fwd(xp + 2 * oi * g->in[1], xp + (2 * oi + 1) * g->in[1], y + oi * g->out[1], g->out[1]);
+            continue;
+        }
         for (int64_t oi = 0; oi < g->out[0]; oi++) {
             const int64_t *ri = ti + 4 * oi, i0 = oi * g->stride[0] - g->pb[0];
             float *yrow = (float *)j->k->out[0]->data + ((int64_t)p * g->out[0] + oi) * g->out[1];
@@ -229,6 +247,10 @@ static int fwd_pool(struct ml_kernel *k)
         return GTEE_EFORMAT;
     if (k->blk_in) /* the plan kept the input blocked only where oneDNN takes it (layout.c) */
         return ml_pool_dnn_forward(k, &j.g, j.maxp, j.incl != 0);
+    j.max2x2 = j.maxp && j.g.nsp == 2;
+    for (int a = 0; a < 2; a++) /* every window whole inside the input: out = floor(in / 2) */
+        j.max2x2 = j.max2x2 && j.g.k[a] == 2 && j.g.stride[a] == 2 && j.g.dil[a] == 1 && !j.g.pb[a] &&
+                   j.g.out[a] * 2 <= j.g.in[a] && (j.g.out[a] - 1) * 2 + 2 <= j.g.in[a];
     tj = ti + 4 * j.g.out[0];
     pool_taps(&j.g, 0, ti);
     pool_taps(&j.g, 1, tj);
