@@ -315,6 +315,15 @@ static void run_free(struct run *r)
     fake_rmtree(r->root);
 }
 
+/* The supervisor reads the enclave's memory: without CAP_SYS_PTRACE the test says SKIP. */
+static void need_ptrace(void)
+{
+    if (!can_read_nondumpable()) {
+        fprintf(stderr, "skipped: reading a non-dumpable process's memory needs CAP_SYS_PTRACE here\n");
+        skip();
+    }
+}
+
 static void test_enclave_process_reports_an_enclave_id_and_keeps_it_across_restarts(void **state)
 {
     struct world w;
@@ -324,10 +333,7 @@ static void test_enclave_process_reports_an_enclave_id_and_keeps_it_across_resta
     char pin[131], other[131];
     int st = -1;
 
-    if (!can_read_nondumpable()) {
-        fprintf(stderr, "skipped: reading a non-dumpable process's memory needs CAP_SYS_PTRACE here\n");
-        skip();
-    }
+    need_ptrace();
     world_make(&w);
     pin_of(&w, "master", pin);
     pin_of(&w, "other-master", other);
@@ -371,10 +377,7 @@ static void test_refusal_ends_the_enclave_non_zero_with_the_services_reason(void
     char pin[131];
     int st = -1;
 
-    if (!can_read_nondumpable()) {
-        fprintf(stderr, "skipped: reading a non-dumpable process's memory needs CAP_SYS_PTRACE here\n");
-        skip();
-    }
+    need_ptrace();
     world_make(&w);
     pin_of(&w, "master", pin);
     service_start(&w, "master", NULL); /* strict default: simulated evidence refused */
@@ -433,10 +436,7 @@ static void test_cli_starts_the_td_enclave_and_the_host_holds_no_secret(void **s
     uint8_t master[32], k[32], seal[32], *text, *q;
     size_t n, qn;
 
-    if (!can_read_nondumpable()) {
-        fprintf(stderr, "skipped: reading a non-dumpable process's memory needs CAP_SYS_PTRACE here\n");
-        skip();
-    }
+    need_ptrace();
     world_make(&w);
     pin_of(&w, "master", pin);
     service_start(&w, "master", "allow.json");
