@@ -12,38 +12,9 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
-#include "evidence/same_verdict.h"
-#include "evidence/sim_pki.h"
+#include "evidence/prepared_pair.h"
 
-/* One test PKI; `prep` prepared (gtee_collateral_prepare only), `plain` never prepared. */
-struct fix {
-    struct sim_world w;
-    struct gtee_collateral plain, prep;
-    struct gtee_anchors a;
-    struct gtee_policy p;
-};
-
-static void fix_make(struct fix *s, const struct sim_opts *o)
-{
-    memset(s, 0, sizeof(*s));
-    sim_world_make(&s->w, o);
-    assert_int_equal(gtee_collateral_load(s->w.dir, &s->plain, NULL), 0);
-    assert_int_equal(gtee_collateral_load(s->w.dir, &s->prep, NULL), 0);
-    s->a.sim_root_der = s->w.root_der;
-    s->a.sim_root_len = s->w.root_der_len;
-    assert_int_equal(gtee_collateral_prepare(&s->prep, &s->a, NULL), 0);
-    gtee_policy_default(&s->p);
-    s->p.allow_simulation = true;
-}
-
-static void fix_free(struct fix *s)
-{
-    gtee_collateral_free(&s->plain);
-    gtee_collateral_free(&s->prep);
-    sim_world_free(&s->w);
-}
-
-static struct gtee_pck_cache_stats stats(const struct fix *s)
+static struct gtee_pck_cache_stats stats(const struct prepared_pair *s)
 {
     struct gtee_pck_cache_stats st;
 
@@ -51,37 +22,25 @@ static struct gtee_pck_cache_stats stats(const struct fix *s)
     return st;
 }
 
-/* Verifies with the prepared collateral, and checks that the verdict is the one without
- * preparation (return code, acceptance, every reason, the claims). */
-static int verify(struct fix *s, const uint8_t *quote, size_t len, int64_t at, struct gtee_verdict *v)
-{
-    struct gtee_verdict full;
-    int rc = gtee_evidence_verify(quote, len, &s->prep, &s->a, &s->p, at, v, NULL);
-    int rc_full = gtee_evidence_verify(quote, len, &s->plain, &s->a, &s->p, at, &full, NULL);
-
-    assert_same_verdict(rc, v, rc_full, &full);
-    return rc;
-}
-
 static void test_second_verification_of_a_quote_hits_the_cache(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct gtee_verdict v;
     struct gtee_pck_cache_stats st;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
     st = stats(&s);
     assert_int_equal(st.entries, 0);
     assert_int_equal(st.capacity, GTEE_PCK_CACHE_MAX);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     st = stats(&s);
     assert_int_equal(st.misses, 1);
     assert_int_equal(st.hits, 0);
     assert_int_equal(st.inserts, 1);
     assert_int_equal(st.entries, 1);
     for (int k = 1; k <= 3; k++) {
-        assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+        assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
         assert_true(v.claims.simulated);
         st = stats(&s);
         assert_int_equal(st.hits, (uint64_t)k);
@@ -90,26 +49,26 @@ static void test_second_verification_of_a_quote_hits_the_cache(void **state)
     /* cleared: the next verification is a first one again */
     gtee_collateral_pck_clear(&s.prep);
     assert_int_equal(stats(&s).entries, 0);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     st = stats(&s);
     assert_int_equal(st.misses, 2);
     assert_int_equal(st.inserts, 2);
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* A quote whose PCK leaf differs in one byte of its PEM from a cached one: its bytes miss,
  * and it is rejected by the full path with the reason naming the PCK chain and the leaf. */
 static void test_flipped_byte_in_cached_pck_chain_misses_and_is_rejected(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct dcap_quote q;
     struct gtee_verdict v;
     uint64_t misses;
     uint8_t *b, old;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     assert_int_equal(dcap_quote_parse(s.w.quote, s.w.quote_len, &q, NULL), 0);
     /* a base64 character in the middle of the leaf's PEM (after its 28-byte BEGIN line) */
     b = s.w.quote + q.cert_data.off + 28 + 300;
@@ -117,7 +76,7 @@ static void test_flipped_byte_in_cached_pck_chain_misses_and_is_rejected(void **
     *b = old == 'A' ? 'B' : 'A';
     misses = stats(&s).misses;
     for (int k = 0; k < 2; k++) {
-        assert_int_not_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+        assert_int_not_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
         assert_false(v.accepted);
         assert_true(gtee_verdict_has(&v, "pck.chain."));
         assert_non_null(strstr(v.reasons[0].msg, "PCK leaf certificate"));
@@ -125,8 +84,8 @@ static void test_flipped_byte_in_cached_pck_chain_misses_and_is_rejected(void **
     assert_int_equal(stats(&s).misses, misses + 2);
     assert_int_equal(stats(&s).entries, 1); /* never kept */
     *b = old;
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
-    fix_free(&s);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    prepared_pair_free(&s);
 }
 
 /* A leaf expiring at T0 + 5 days, cached at T0 + 2 days: at the world's time (T0 + 10 days)
@@ -134,27 +93,27 @@ static void test_flipped_byte_in_cached_pck_chain_misses_and_is_rejected(void **
  * again it is accepted from the cache. */
 static void test_cached_chain_expired_at_the_verification_time_is_rejected(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct gtee_verdict v;
     struct gtee_pck_cache_stats st;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){ .leaf_expired = true });
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
+    prepared_pair_make(&s, &(struct sim_opts){ .leaf_expired = true }, false);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
     assert_int_equal(stats(&s).entries, 1);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.expired"));
     st = stats(&s);
     assert_int_equal(st.hits, 1);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 5 * SIM_DAY + 1, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 5 * SIM_DAY + 1, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.expired"));
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
     assert_int_equal(stats(&s).hits, 3);
     assert_int_equal(stats(&s).inserts, 1);
     /* before the CRLs' and documents' windows (T0): rejected, though the chain is cached */
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0 - 1, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 - 1, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.crl_not_yet_valid"));
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* Verified at a boundary second of the CRLs' windows (both issued at T0): accepted by the
@@ -162,49 +121,49 @@ static void test_cached_chain_expired_at_the_verification_time_is_rejected(void 
  * anchor's) is strictly open at the verification time; kept at an inner time. */
 static void test_chain_verified_at_a_window_boundary_is_not_kept(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct gtee_verdict v;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
     assert_int_equal(stats(&s).entries, 0);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
     assert_int_equal(stats(&s).hits, 0);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 1, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 1, &v), 0);
     assert_int_equal(stats(&s).entries, 1);
     /* found, but the boundary itself is still decided by the full path */
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0, &v), 0);
     assert_int_equal(stats(&s).inserts, 1);
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* A cached PCK leaf revoked by a new PCK CRL: with the new CRL in the collateral (prepared
  * before or again after it) the leaf is rejected as revoked, and never cached. */
 static void test_crl_revoking_a_cached_pck_is_honoured(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct gtee_verdict v;
     char path[128];
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     assert_int_equal(stats(&s).hits, 1);
     snprintf(path, sizeof(path), "%s/pck_crl.der", s.w.dir);
     sim_write_crl(path, s.w.ca, s.w.ca_key, s.w.leaf);
     read_into(path, &s.prep.pck_crl);
     read_into(path, &s.plain.pck_crl);
     /* the CRL bytes differ from the prepared ones: nothing prepared, cache included, is used */
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.revoked"));
     assert_int_equal(stats(&s).hits, 1);
     /* prepared again with the new CRL: a new, empty cache, and the revoked chain stays out */
     assert_int_equal(gtee_collateral_prepare(&s.prep, &s.a, NULL), 0);
     assert_int_equal(stats(&s).entries, 0);
     for (int k = 0; k < 2; k++) {
-        assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+        assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
         assert_true(gtee_verdict_has(&v, "pck.chain.revoked"));
     }
     assert_int_equal(stats(&s).entries, 0);
@@ -212,7 +171,7 @@ static void test_crl_revoking_a_cached_pck_is_honoured(void **state)
     /* and gtee_collateral_prepare_pck does not keep it either */
     assert_int_equal(gtee_collateral_prepare_pck(&s.prep, s.w.quote, s.w.quote_len, NULL), 0);
     assert_int_equal(stats(&s).entries, 0);
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* The quote of platform i: the world's leaf re-issued with serial 1000 + i (same key and SGX
@@ -237,7 +196,7 @@ struct quotes {
     size_t len[PLATFORMS];
 };
 
-static void quotes_make(struct fix *s, struct quotes *qs)
+static void quotes_make(struct prepared_pair *s, struct quotes *qs)
 {
     for (int i = 0; i < PLATFORMS; i++) {
         platform_quote(&s->w, i);
@@ -253,7 +212,7 @@ static void quotes_free(struct quotes *qs)
         free(qs->q[i]);
 }
 
-static int verify_prep(struct fix *s, const struct quotes *qs, int i)
+static int verify_prep(struct prepared_pair *s, const struct quotes *qs, int i)
 {
     struct gtee_verdict v;
 
@@ -264,13 +223,13 @@ static int verify_prep(struct fix *s, const struct quotes *qs, int i)
  * used again (CLOCK), while one that was used again survives. */
 static void test_cache_evicts_at_its_bound(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct quotes qs;
     struct gtee_pck_cache_stats st;
     uint64_t hits;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
     quotes_make(&s, &qs);
     for (int i = 0; i < GTEE_PCK_CACHE_MAX; i++)
         assert_int_equal(verify_prep(&s, &qs, i), 0);
@@ -296,11 +255,11 @@ static void test_cache_evicts_at_its_bound(void **state)
     assert_int_equal(st.evictions, 3);
     assert_int_equal(st.entries, GTEE_PCK_CACHE_MAX);
     quotes_free(&qs);
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 struct worker {
-    struct fix *s;
+    struct prepared_pair *s;
     const struct quotes *qs;
     int id;
     int failures;
@@ -329,14 +288,14 @@ static void *work(void *arg)
 
 static void test_concurrent_verifications_share_the_cache(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct quotes qs;
     struct worker w[4];
     pthread_t t[4];
     struct gtee_pck_cache_stats st;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
     quotes_make(&s, &qs);
     for (int i = 0; i < 4; i++) {
         w[i] = (struct worker){ &s, &qs, i, 0 };
@@ -353,42 +312,42 @@ static void test_concurrent_verifications_share_the_cache(void **state)
     print_message("  %llu hits, %llu misses, %llu evictions\n", (unsigned long long)st.hits,
                   (unsigned long long)st.misses, (unsigned long long)st.evictions);
     quotes_free(&qs);
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* A second quote of a cached platform with another attestation key: verified with its own
  * key (the cached decoding is for other bytes), and its QE report signature still checked. */
 static void test_cached_platform_with_a_new_attestation_key(void **state)
 {
-    struct fix s;
+    struct prepared_pair s;
     struct gtee_verdict v;
     uint8_t *first;
     size_t first_len;
 
     (void)state;
-    fix_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    prepared_pair_make(&s, &(struct sim_opts){0}, false);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     first = s.w.quote;
     first_len = s.w.quote_len;
     EVP_PKEY_free(s.w.att_key);
     s.w.att_key = sim_key();
     sim_quote(&s.w, &(struct sim_opts){0}); /* QE report binds the new key, same PCK chain */
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     assert_int_equal(stats(&s).hits, 1);
-    assert_int_equal(verify(&s, first, first_len, s.w.at, &v), 0);
-    assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, first, first_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     /* the QE report signed by another key than the cached leaf's: rejected */
     {
         struct dcap_quote q;
 
         assert_int_equal(dcap_quote_parse(s.w.quote, s.w.quote_len, &q, NULL), 0);
         s.w.quote[q.qe_report_sig.off + 5] ^= 0x40;
-        assert_int_equal(verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+        assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
         assert_true(gtee_verdict_has(&v, "qe_report.signature"));
     }
     assert_int_equal(stats(&s).inserts, 1);
     free(first);
-    fix_free(&s);
+    prepared_pair_free(&s);
 }
 
 int main(void)

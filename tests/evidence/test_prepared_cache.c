@@ -13,30 +13,13 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
-#include "evidence/same_verdict.h"
-#include "evidence/sim_pki.h"
+#include "evidence/prepared_pair.h"
 
-/* A world's collateral twice: `plain` never prepared (the full path every time) and `prep`
- * prepared with the world's own quote (gtee_collateral_prepare + _prepare_pck). */
-struct pair {
-    struct sim_world w;
-    struct gtee_collateral plain, prep;
-    struct gtee_anchors a;
-    struct gtee_policy p;
-};
-
-static void pair_make(struct pair *s, const struct sim_opts *o)
+/* A world's collateral twice (prepared_pair.h), `prep` prepared with the world's own
+ * quote's PCK chain too. */
+static void pair_make(struct prepared_pair *s, const struct sim_opts *o)
 {
-    memset(s, 0, sizeof(*s));
-    sim_world_make(&s->w, o);
-    assert_int_equal(gtee_collateral_load(s->w.dir, &s->plain, NULL), 0);
-    assert_int_equal(gtee_collateral_load(s->w.dir, &s->prep, NULL), 0);
-    s->a.sim_root_der = s->w.root_der;
-    s->a.sim_root_len = s->w.root_der_len;
-    assert_int_equal(gtee_collateral_prepare(&s->prep, &s->a, NULL), 0);
-    assert_int_equal(gtee_collateral_prepare_pck(&s->prep, s->w.quote, s->w.quote_len, NULL), 0);
-    gtee_policy_default(&s->p);
-    s->p.allow_simulation = true;
+    prepared_pair_make(s, o, true);
     /* the prepared results exist and match these anchors (else these tests would only ever
      * see the full path), and a chain failing a time-independent check (a revoked leaf) is
      * not kept */
@@ -49,37 +32,17 @@ static void pair_make(struct pair *s, const struct sim_opts *o)
     }
 }
 
-static void pair_free(struct pair *s)
-{
-    gtee_collateral_free(&s->plain);
-    gtee_collateral_free(&s->prep);
-    sim_world_free(&s->w);
-}
-
-/* Verifies quote with the prepared and the plain collateral at `at`; the two verdicts must be
- * the same (acceptance, every reason, the claims). Returns the prepared one's return code. */
-static int verify_both(struct pair *s, const uint8_t *quote, size_t len, int64_t at, struct gtee_verdict *v)
-{
-    struct gtee_verdict full;
-    int rc, rc_full;
-
-    rc = gtee_evidence_verify(quote, len, &s->prep, &s->a, &s->p, at, v, NULL);
-    rc_full = gtee_evidence_verify(quote, len, &s->plain, &s->a, &s->p, at, &full, NULL);
-    assert_same_verdict(rc, v, rc_full, &full);
-    return rc;
-}
-
 static void test_prepared_world_is_accepted_as_without_preparation(void **state)
 {
-    struct pair s;
+    struct prepared_pair s;
     struct gtee_verdict v;
 
     (void)state;
     pair_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     assert_true(v.accepted);
     assert_true(v.claims.simulated);
-    pair_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* Every byte of the quote's PCK chain changed in turn (stride 5, each of the three PEM
@@ -87,7 +50,7 @@ static void test_prepared_world_is_accepted_as_without_preparation(void **state)
  * and a changed certificate is never accepted. */
 static void test_pck_chain_differing_in_any_byte_takes_the_full_path(void **state)
 {
-    struct pair s;
+    struct prepared_pair s;
     struct dcap_quote q;
     struct gtee_verdict v;
     size_t rejected = 0, tried = 0;
@@ -101,7 +64,7 @@ static void test_pck_chain_differing_in_any_byte_takes_the_full_path(void **stat
 
         *b ^= 0x01;
         tried++;
-        if (verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v) != 0) {
+        if (prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v) != 0) {
             rejected++;
             assert_false(v.accepted);
         }
@@ -111,15 +74,15 @@ static void test_pck_chain_differing_in_any_byte_takes_the_full_path(void **stat
      * group) can leave the certificates as they were; everything else is rejected. */
     print_message("  %zu of %zu single-byte changes rejected\n", rejected, tried);
     assert_true(rejected * 10 >= tried * 9);
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
-    pair_free(&s);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    prepared_pair_free(&s);
 }
 
 /* A quote whose PCK leaf carries the same names and key but is signed by another key:
  * the chain differs from the prepared one, goes the full path and fails on the signature. */
 static void test_forged_pck_leaf_is_rejected_with_prepared_collateral(void **state)
 {
-    struct pair s;
+    struct prepared_pair s;
     struct gtee_verdict v;
     struct der ext;
     static const uint8_t fmspc[6] = { 0x00, 0xa0, 0x67, 0x11, 0x00, 0x00 };
@@ -133,10 +96,10 @@ static void test_forged_pck_leaf_is_rejected_with_prepared_collateral(void **sta
                         SIM_T0 - 365 * SIM_DAY, SIM_T0 + 365 * SIM_DAY, &ext);
     free(s.w.quote);
     sim_quote(&s.w, &(struct sim_opts){0});
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.signature"));
     EVP_PKEY_free(rogue);
-    pair_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* Prepared collateral at times around and outside its windows (the CRLs' and documents':
@@ -147,31 +110,31 @@ static void test_prepared_collateral_outside_its_window_is_rejected(void **state
     static const int64_t times[] = { SIM_T0 - 365 * SIM_DAY - 1, SIM_T0 - 1, SIM_T0, SIM_T0 + 1,
                                      SIM_T0 + 30 * SIM_DAY - 1, SIM_T0 + 30 * SIM_DAY, SIM_T0 + 30 * SIM_DAY + 1,
                                      SIM_T0 + 365 * SIM_DAY, SIM_T0 + 3650 * SIM_DAY + 1 };
-    struct pair s;
+    struct prepared_pair s;
     struct gtee_verdict v;
 
     (void)state;
     pair_make(&s, &(struct sim_opts){0});
     for (size_t i = 0; i < GTEE_ARRAY_LEN(times); i++)
-        (void)verify_both(&s, s.w.quote, s.w.quote_len, times[i], &v);
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, SIM_T0 - 1, &v), GTEE_EPOLICY);
+        (void)prepared_pair_verify(&s, s.w.quote, s.w.quote_len, times[i], &v);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 - 1, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "collateral.tcb_info.not_yet_valid"));
     assert_true(gtee_verdict_has(&v, "pck.chain.crl_not_yet_valid"));
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, SIM_T0 + 30 * SIM_DAY + 1, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 30 * SIM_DAY + 1, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "collateral.tcb_info.expired"));
     assert_true(gtee_verdict_has(&v, "pck.chain.crl_expired"));
     /* inside every window again: accepted from the same prepared object */
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
-    pair_free(&s);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    prepared_pair_free(&s);
 
     /* the PCK leaf expires at T0 + 5 days: prepared (its time is not checked then), it is
      * accepted before and rejected after, call by call */
     pair_make(&s, &(struct sim_opts){ .leaf_expired = true });
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.expired"));
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
-    pair_free(&s);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, SIM_T0 + 2 * SIM_DAY, &v), 0);
+    prepared_pair_free(&s);
 }
 
 /* Revocation: a certificate revoked by the CRL the collateral was prepared with is rejected
@@ -179,35 +142,35 @@ static void test_prepared_collateral_outside_its_window_is_rejected(void **state
  * so the prepared results are not used and the leaf is rejected as revoked. */
 static void test_revoked_certificate_is_rejected_after_a_cache_hit(void **state)
 {
-    struct pair s;
+    struct prepared_pair s;
     struct gtee_verdict v;
     char path[128];
 
     (void)state;
     pair_make(&s, &(struct sim_opts){ .revoke_leaf = true });
     for (int k = 0; k < 2; k++) {
-        assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+        assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
         assert_true(gtee_verdict_has(&v, "pck.chain.revoked"));
     }
-    pair_free(&s);
+    prepared_pair_free(&s);
 
     pair_make(&s, &(struct sim_opts){ .revoke_tcb_signer = true });
     for (int k = 0; k < 2; k++) {
-        assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+        assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
         assert_true(gtee_verdict_has(&v, "collateral.tcb_info.chain.revoked"));
         assert_true(gtee_verdict_has(&v, "collateral.qe_identity.chain.revoked"));
     }
-    pair_free(&s);
+    prepared_pair_free(&s);
 
     pair_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0); /* cache hit */
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0); /* cache hit */
     snprintf(path, sizeof(path), "%s/pck_crl.der", s.w.dir);
     sim_write_crl(path, s.w.ca, s.w.ca_key, s.w.leaf);
     read_into(path, &s.prep.pck_crl);
     read_into(path, &s.plain.pck_crl);
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.revoked"));
-    pair_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* Re-signs the quote's header and body with the world's attestation key (after a change). */
@@ -225,38 +188,38 @@ static void resign(struct sim_world *w)
  * attestation key binding, signed body. */
 static void test_each_quote_gets_its_own_signature_checks(void **state)
 {
-    struct pair s;
+    struct prepared_pair s;
     struct dcap_quote q;
     struct gtee_verdict v;
     uint8_t *second;
 
     (void)state;
     pair_make(&s, &(struct sim_opts){0});
-    assert_int_equal(verify_both(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     assert_int_equal(dcap_quote_parse(s.w.quote, s.w.quote_len, &q, NULL), 0);
     second = s.w.quote;
     memcpy(second + q.report_data.off, "the second quote", 16);
     resign(&s.w);
-    assert_int_equal(verify_both(&s, second, s.w.quote_len, s.w.at, &v), 0);
+    assert_int_equal(prepared_pair_verify(&s, second, s.w.quote_len, s.w.at, &v), 0);
     assert_memory_equal(v.claims.report_data, "the second quote", 16);
 
     second[q.signature.off + 7] ^= 0x01;
-    assert_int_equal(verify_both(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "quote.signature"));
     second[q.signature.off + 7] ^= 0x01;
 
     second[q.report_data.off] ^= 0x01; /* body changed, signature not */
-    assert_int_equal(verify_both(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "quote.signature"));
     second[q.report_data.off] ^= 0x01;
 
     second[q.qe_report_sig.off + 40] ^= 0x01;
-    assert_int_equal(verify_both(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "qe_report.signature"));
     second[q.qe_report_sig.off + 40] ^= 0x01;
 
     second[q.qe_auth.off] ^= 0x01;
-    assert_int_equal(verify_both(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "qe_report.binding"));
     second[q.qe_auth.off] ^= 0x01;
 
@@ -266,17 +229,17 @@ static void test_each_quote_gets_its_own_signature_checks(void **state)
     s.w.att_key = sim_key();
     sim_pub_xy(s.w.att_key, second + q.att_key.off);
     resign(&s.w);
-    assert_int_equal(verify_both(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
+    assert_int_equal(prepared_pair_verify(&s, second, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "qe_report.binding"));
     assert_false(gtee_verdict_has(&v, "quote.signature"));
-    pair_free(&s);
+    prepared_pair_free(&s);
 }
 
 /* Prepared with other anchors than a verification uses (no simulated root): nothing prepared
  * is used, and the chains are untrusted as without preparation. */
 static void test_prepared_with_other_anchors_is_not_used(void **state)
 {
-    struct pair s;
+    struct prepared_pair s;
     struct gtee_verdict v, full;
 
     (void)state;
@@ -287,7 +250,7 @@ static void test_prepared_with_other_anchors_is_not_used(void **state)
                      GTEE_EPOLICY);
     assert_true(gtee_verdict_has(&v, "pck.chain.untrusted"));
     assert_int_equal(v.n_reasons, full.n_reasons);
-    pair_free(&s);
+    prepared_pair_free(&s);
 }
 
 int main(void)
