@@ -6,18 +6,7 @@
 # outputs; an unknown mode is refused.
 set -euo pipefail
 
-: "${GTEE_SOURCE_DIR:?GTEE_SOURCE_DIR must name the source tree}"
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
-DATA=/usr/share/datasets/fashion-mnist
-M="$GTEE_SOURCE_DIR/tests/ml/models"
-if [ ! -e "$DATA/train-images-idx3-ubyte.gz" ]; then
-    echo "SKIP: $DATA missing (Debian package dataset-fashion-mnist)"
-    exit 77
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail=0
-check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
+source "${GTEE_SOURCE_DIR:?GTEE_SOURCE_DIR must name the source tree}/tests/ml/fmnist_harness.sh"
 
 train() { # out mode
     "$GTEE_CLI" model train "$M/cnn_bn.onnx" --data "$DATA" --epochs 1 --batch 32 --limit 1000 --seed 3 \

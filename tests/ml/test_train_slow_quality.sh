@@ -5,15 +5,7 @@
 # minutes on this engine and is measured by bench/bench_ml_train.sh instead.
 set -euo pipefail
 
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
-DATA=/usr/share/datasets/fashion-mnist
-M="${GTEE_SOURCE_DIR:?}/tests/ml/models"
-if [ ! -e "$DATA/train-images-idx3-ubyte.gz" ]; then
-    echo "SKIP: $DATA missing (Debian package dataset-fashion-mnist)"
-    exit 77
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "${GTEE_SOURCE_DIR:?GTEE_SOURCE_DIR must name the source tree}/tests/ml/fmnist_harness.sh"
 "$GTEE_CLI" model train "$M/mlp.onnx" --data "$DATA" --epochs 5 --batch 64 --optimizer adam --lr 0.001 \
     --seed 1 --threads 2 --json --out "$T/mlp.onnx" | tee "$T/log.json"
 acc=$(tail -n 1 "$T/log.json" | sed -n 's/.*"test_accuracy":\([0-9.eE+-]*\).*/\1/p')
