@@ -100,7 +100,7 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
             continue;
         arena[v] = true;
         size[v] = (size_t)ml_elems(&p->vals[v]) * gtee_ml_dtype_size(p->vals[v].dtype);
-        size[v] = (size[v] + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
+        size[v] = ml_align_up(size[v]);
         p->unplanned_size += size[v];
         def[v] = last[v] = (size_t)(p->writer && p->writer[v] >= 0 ? p->writer[v] : mv->producer);
     }
@@ -153,8 +153,8 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
         if (arena[v] && alias[v] == v)
             s[ns++] = (struct slot){ v, size[v], def[v], last[v], 0 };
     place(s, ns, &end);
-    p->arena_size = end + (p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
-    p->unplanned_size += (p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN; /* both hold the scratch */
+    p->arena_size = end + ml_align_up(p->work_size);
+    p->unplanned_size += ml_align_up(p->work_size); /* both hold the scratch */
     ENSURE(p->arena_size / 4 <= m->lim.max_total_elems, err, GTEE_EFORMAT,
            "ml: a run would need %zu bytes, over the limit", p->arena_size);
     p->arena = aligned_alloc(ML_ALIGN, p->arena_size + ML_ALIGN);

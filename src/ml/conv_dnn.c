@@ -92,11 +92,6 @@ static size_t up16(int64_t c)
     return (size_t)((c + 15) / 16 * 16);
 }
 
-static size_t align_up(size_t b)
-{
-    return (b + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
-}
-
 size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g)
 {
     const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1];
@@ -104,7 +99,7 @@ size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g)
     size_t dst = (size_t)x->dim[0] * up16(w->dim[0]) * (size_t)(g->out[0] * g->out[1]);
     size_t wt = up16(w->dim[0]) * up16(w->dim[1]) * (size_t)(g->k[0] * g->k[1]);
 
-    return align_up(src * 4) + align_up(dst * 4) + align_up(wt * 4);
+    return ml_align_up(src * 4) + ml_align_up(dst * 4) + ml_align_up(wt * 4);
 }
 
 static size_t pieces_for(const struct ml_kernel *k, const struct geom *g)
@@ -341,10 +336,10 @@ int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g)
     j.d = d;
     /* scratch: [src in the primitive's layout][dst in it][weights in it], as ml_conv_dnn_work sized */
     j.src_buf = work;
-    j.dst_buf = work + align_up(d->src_img * (size_t)x->dim[0]);
-    j.w = j.dst_buf + align_up(d->dst_img * (size_t)x->dim[0]);
+    j.dst_buf = work + ml_align_up(d->src_img * (size_t)x->dim[0]);
+    j.w = j.dst_buf + ml_align_up(d->dst_img * (size_t)x->dim[0]);
     if (k->frozen && k->cache && !d->w) {
-        d->w = aligned_alloc(ML_ALIGN, align_up(ml_dnn_size(d->w_md)));
+        d->w = aligned_alloc(ML_ALIGN, ml_align_up(ml_dnn_size(d->w_md)));
         ENSURE(d->w, k->err, GTEE_ENOMEM, "ml: out of memory for Conv weights");
         TRY(ml_dnn_reorder(k, &d->user_w, w->data, d->w_md, d->w));
     }

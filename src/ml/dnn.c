@@ -253,7 +253,7 @@ int ml_dnn_piece_init(const struct ml_kernel *k, struct ml_dnn_piece *pc)
 
 int ml_dnn_piece_pad(const struct ml_kernel *k, struct ml_dnn_piece *pc, size_t bytes)
 {
-    size_t sz = (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
+    size_t sz = ml_align_up(bytes);
 
     if (bytes <= pc->pad_size)
         return 0;

@@ -80,7 +80,7 @@ struct conv_dnn {
 
 static float *buf_new(size_t bytes)
 {
-    return aligned_alloc(ML_ALIGN, (bytes + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN + ML_ALIGN);
+    return aligned_alloc(ML_ALIGN, ml_align_up(bytes) + ML_ALIGN);
 }
 
 /* Part p's primitives in every set and its buffers in every piece. */

@@ -253,6 +253,11 @@ void ml_plan_free(struct ml_plan *p);
 void ml_plan_drop_caches(struct ml_plan *p);
 /* Lays out the arena of a concrete plan and allocates it (arena.c). */
 #define ML_ALIGN 64
+/* b rounded up to a whole number of ML_ALIGN blocks. */
+static inline size_t ml_align_up(size_t b)
+{
+    return (b + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN;
+}
 int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 /* A graph input read at plan time (ML_SHAPE_INPUT_MAX). */
 bool ml_shape_input(const struct gtee_ml_tensor *t);

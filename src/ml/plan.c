@@ -143,7 +143,7 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->cache = p->cache + 2 * i;
     k->frozen = p->fuse != NULL;
     if (p->arena)
-        k->work = p->arena + p->arena_size - ((p->work_size + ML_ALIGN - 1) / ML_ALIGN * ML_ALIGN);
+        k->work = p->arena + p->arena_size - ml_align_up(p->work_size);
 }
 
 /* Whether a kernel may run through oneDNN (dnn.h), which is then loaded with the plan. */
