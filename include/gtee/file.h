@@ -28,6 +28,7 @@ enum {
 /* One output being written. Fields are private; zero-initialize or call begin. */
 struct gtee_file_out {
     int fd;
+    int dirfd;                        /* AT_FDCWD, or the directory path is relative to */
     int special;                      /* staging for an existing FIFO or device */
     unsigned flags;
     mode_t mode;
@@ -42,6 +43,13 @@ struct gtee_file_out {
  * left behind and o needs no abort. */
 int gtee_file_out_begin(struct gtee_file_out *o, const char *path, mode_t mode, unsigned flags,
                         struct gtee_err *err) GTEE_MUST_USE;
+
+/* As gtee_file_out_begin, with path relative to the directory dirfd (as openat): the
+ * temporary, the rename and the directory flush all happen under dirfd, so a caller that
+ * holds a directory it checked is not exposed to its path being swapped. dirfd must stay
+ * open until commit or abort. */
+int gtee_file_out_beginat(struct gtee_file_out *o, int dirfd, const char *path, mode_t mode, unsigned flags,
+                          struct gtee_err *err) GTEE_MUST_USE;
 
 /* Writes all of buf to the temporary (retrying short writes and EINTR). */
 int gtee_file_out_write(struct gtee_file_out *o, const void *buf, size_t len, struct gtee_err *err) GTEE_MUST_USE;
@@ -58,6 +66,10 @@ void gtee_file_out_abort(struct gtee_file_out *o);
 /* begin + write + commit of one buffer. */
 int gtee_file_write(const char *path, const void *buf, size_t len, mode_t mode, unsigned flags,
                     struct gtee_err *err) GTEE_MUST_USE;
+
+/* gtee_file_write under a directory descriptor (see gtee_file_out_beginat). */
+int gtee_file_writeat(int dirfd, const char *path, const void *buf, size_t len, mode_t mode, unsigned flags,
+                      struct gtee_err *err) GTEE_MUST_USE;
 
 /* Opens path for reading without blocking on a FIFO (O_NONBLOCK at open, cleared after) and
  * requires a regular file: a FIFO, socket, device or directory fails at once with GTEE_EIO

@@ -62,7 +62,7 @@ static int open_beside(struct gtee_file_out *o, struct gtee_err *err)
                                 base, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
                                 rnd[7]) < sizeof(o->tmp),
                err, GTEE_EINVAL, "output path too long: %s", o->path);
-        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (o->fd >= 0)
             return 0;
         if (errno != EEXIST)
@@ -92,17 +92,26 @@ static int open_staging(struct gtee_file_out *o, struct gtee_err *err)
 int gtee_file_out_begin(struct gtee_file_out *o, const char *path, mode_t mode, unsigned flags,
                         struct gtee_err *err)
 {
+    return gtee_file_out_beginat(o, AT_FDCWD, path, mode, flags, err);
+}
+
+int gtee_file_out_beginat(struct gtee_file_out *o, int dirfd, const char *path, mode_t mode, unsigned flags,
+                          struct gtee_err *err)
+{
     struct stat st;
     int rc;
 
     memset(o, 0, sizeof(*o));
     o->fd = -1;
+    o->dirfd = dirfd;
     o->flags = flags;
     o->mode = mode;
     ENSURE(path && *path, err, GTEE_EINVAL, "no output file name");
     ENSURE(strlen(path) < sizeof(o->path), err, GTEE_EINVAL, "output path too long (%zu bytes)", strlen(path));
     strcpy(o->path, path);
-    if (lstat(path, &st) == 0) {
+    if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        ENSURE((flags & GTEE_FILE_REPLACE) || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode), err, GTEE_EEXIST,
+               "output %s exists and is %s (refusing to write into it)", path, kind_of(st.st_mode));
         ENSURE(flags & GTEE_FILE_REPLACE, err, GTEE_EEXIST, "output %s already exists (refusing to overwrite; --force replaces it)",
                path);
         if ((S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) && (flags & GTEE_FILE_SPECIAL))
@@ -138,11 +147,12 @@ int gtee_file_out_write(struct gtee_file_out *o, const void *buf, size_t len, st
 
 void gtee_file_out_abort(struct gtee_file_out *o)
 {
-    if (o->fd >= 0)
+    /* path is set before anything is opened: a zeroed o (fd 0) closes nothing */
+    if (o->fd >= 0 && o->path[0])
         close(o->fd);
     o->fd = -1;
     if (o->tmp[0])
-        unlink(o->tmp);
+        unlinkat(o->dirfd, o->tmp, 0);
     o->tmp[0] = '\0';
 }
 
@@ -157,7 +167,7 @@ static int copy_to_special(struct gtee_file_out *o, struct gtee_err *err)
 
     ENSURE(lseek(o->fd, 0, SEEK_SET) == 0, err, GTEE_EIO, "cannot rewind staged output for %s: %s", o->path,
            strerror(errno));
-    fd = open(o->path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    fd = openat(o->dirfd, o->path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     ENSURE(fd >= 0, err, GTEE_EIO, "cannot open output %s: %s", o->path,
            errno == ENXIO ? "no process is reading the FIFO" : strerror(errno));
     ENSURE(fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)), err, GTEE_EIO,
@@ -185,13 +195,13 @@ out:
     return rc;
 }
 
-static int sync_dir(const char *path, struct gtee_err *err)
+static int sync_dir(int dirfd, const char *path, struct gtee_err *err)
 {
     char dir[GTEE_FILE_PATH_MAX], base[GTEE_FILE_PATH_MAX];
     int fd, rc;
 
     TRY(split_path(path, dir, base, err));
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ENSURE(fd >= 0, err, GTEE_EIO, "%s written, but its directory cannot be opened to flush: %s", path,
            strerror(errno));
     rc = fsync(fd) == 0 || errno == EINVAL ? 0 : GTEE_FAIL(err, GTEE_EIO, "%s written, but its directory was not flushed: %s", path, strerror(errno));
@@ -205,12 +215,12 @@ out:
 static int move_into_place(struct gtee_file_out *o, struct gtee_err *err)
 {
     if (o->flags & GTEE_FILE_REPLACE) {
-        if (rename(o->tmp, o->path) == 0)
+        if (renameat(o->dirfd, o->tmp, o->dirfd, o->path) == 0)
             return 0;
-    } else if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path, RENAME_NOREPLACE) == 0) {
+    } else if (renameat2(o->dirfd, o->tmp, o->dirfd, o->path, RENAME_NOREPLACE) == 0) {
         return 0;
-    } else if ((errno == EINVAL || errno == ENOSYS) && link(o->tmp, o->path) == 0) {
-        unlink(o->tmp);
+    } else if ((errno == EINVAL || errno == ENOSYS) && linkat(o->dirfd, o->tmp, o->dirfd, o->path, 0) == 0) {
+        unlinkat(o->dirfd, o->tmp, 0);
         return 0;
     }
     if (errno == EEXIST)
@@ -235,7 +245,7 @@ int gtee_file_out_commit(struct gtee_file_out *o, struct gtee_err *err)
     o->fd = -1;
     TRY(move_into_place(o, err));
     o->tmp[0] = '\0';
-    TRY(sync_dir(o->path, err));
+    TRY(sync_dir(o->dirfd, o->path, err));
 out:
     gtee_file_out_abort(o);
     return rc;
@@ -244,10 +254,16 @@ out:
 int gtee_file_write(const char *path, const void *buf, size_t len, mode_t mode, unsigned flags,
                     struct gtee_err *err)
 {
+    return gtee_file_writeat(AT_FDCWD, path, buf, len, mode, flags, err);
+}
+
+int gtee_file_writeat(int dirfd, const char *path, const void *buf, size_t len, mode_t mode, unsigned flags,
+                      struct gtee_err *err)
+{
     struct gtee_file_out o;
     int rc;
 
-    TRY(gtee_file_out_begin(&o, path, mode, flags, err));
+    TRY(gtee_file_out_beginat(&o, dirfd, path, mode, flags, err));
     rc = gtee_file_out_write(&o, buf, len, err);
     if (rc < 0) {
         gtee_file_out_abort(&o);

@@ -222,6 +222,49 @@ static void test_commit_refuses_a_name_taken_meanwhile(void **state)
     assert_int_equal(entries(), 1);
 }
 
+/* The dirfd variant writes under the directory it was given, even after the directory's
+ * path has been swapped for a symlink to another directory. */
+static void test_writeat_stays_under_the_directory_descriptor(void **state)
+{
+    char sub[300], moved[300], other[300], p[400], got[64];
+    struct stat st;
+    int dfd;
+
+    at(sub, sizeof(sub), "sub");
+    at(moved, sizeof(moved), "moved");
+    at(other, sizeof(other), "other");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(mkdir(other, 0700), 0);
+    dfd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    assert_int_equal(rename(sub, moved), 0);
+    assert_int_equal(symlink(other, sub), 0);
+    assert_int_equal(gtee_file_writeat(dfd, "f", "kept", 4, 0640, 0, NULL), 0);
+    assert_int_equal(gtee_file_writeat(dfd, "f", "again", 5, 0640, 0, NULL), GTEE_EEXIST);
+    close(dfd);
+    snprintf(p, sizeof(p), "%s/f", moved);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    slurp(p, got, sizeof(got));
+    assert_string_equal(got, "kept");
+    snprintf(p, sizeof(p), "%s/f", other);
+    assert_int_equal(lstat(p, &st), -1);
+}
+
+/* A zeroed output (fd 0) is safe to abort: stdin stays open. */
+static void test_abort_of_a_zeroed_output_closes_nothing(void **state)
+{
+    struct gtee_file_out o;
+    int null = open("/dev/null", O_RDONLY);
+
+    assert_true(null >= 0);
+    assert_int_equal(dup2(null, 0), 0); /* whatever the runner gave as stdin */
+    close(null);
+    memset(&o, 0, sizeof(o));
+    gtee_file_out_abort(&o);
+    assert_int_not_equal(fcntl(0, F_GETFD), -1);
+}
+
 static void test_read_refuses_a_fifo_at_once_and_names_it(void **state)
 {
     char fifo[300];
@@ -275,6 +318,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_special_output_without_reader_fails_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_refuses_a_name_taken_meanwhile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writeat_stays_under_the_directory_descriptor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_of_a_zeroed_output_closes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_a_fifo_at_once_and_names_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_is_bounded_and_nul_terminated, setup, teardown),
     };
