@@ -16,6 +16,7 @@
 #include "base/guard.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "gtee/file.h"
 #include "gtee/net.h"
 #include "gtee/ratls.h"
 #include "gtee/sdk.h"
@@ -78,16 +79,16 @@ static void *serve_conn(void *arg)
     return NULL;
 }
 
+/* Through the output helper: a reader never sees half a number, and a link planted beside
+ * the port file is never followed. A restart replaces the file of the last run. */
 static int write_port(const char *path, uint16_t port)
 {
-    char tmp[4096];
-    FILE *f;
+    struct gtee_err err = {0};
+    char line[16];
+    int n = snprintf(line, sizeof(line), "%u\n", port), rc;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        return cli_fail(GTEE_EIO, "cannot write the port file %s", path);
-    return 0;
+    rc = gtee_file_write(path, line, (size_t)n, 0600, GTEE_FILE_REPLACE, &err);
+    return rc < 0 ? cli_fail_err(rc, &err) : 0;
 }
 
 static int run_relay(const char *listen_at, const char *to, unsigned max_clients, const char *port_file)

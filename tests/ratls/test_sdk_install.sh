@@ -21,7 +21,7 @@ bad() {
 cmake --install "$GTEE_BINARY_DIR" --prefix "$T/prefix" >/dev/null
 pc=$(find "$T/prefix" -name gtee.pc | head -1)
 [ -n "$pc" ] || { echo "FAIL: no gtee.pc installed" >&2; exit 1; }
-for h in sdk.h sdk_client.h ratls.h evidence.h err.h; do
+for h in sdk.h sdk_client.h ratls.h evidence.h err.h file.h; do
     [ -f "$T/prefix/include/gtee/$h" ] || bad "header gtee/$h not installed"
 done
 export PKG_CONFIG_PATH
@@ -29,9 +29,10 @@ PKG_CONFIG_PATH=$(dirname "$pc")
 flags=$(pkg-config --cflags --libs gtee)
 echo "$flags" | grep -q -- "-lgtee" || bad "pkg-config --libs has no -lgtee: $flags"
 
-# The examples use only the SDK's public headers.
-if grep -h '#include' "$GTEE_SOURCE_DIR"/examples/kvstore/*.c | grep gtee/ | grep -v -e 'gtee/sdk.h' -e 'gtee/sdk_client.h'; then
-    bad "an example includes a header other than gtee/sdk.h and gtee/sdk_client.h"
+# The examples use only the SDK's public headers (and the public output helper).
+if grep -h '#include' "$GTEE_SOURCE_DIR"/examples/kvstore/*.c | grep gtee/ |
+    grep -v -e 'gtee/sdk.h' -e 'gtee/sdk_client.h' -e 'gtee/file.h'; then
+    bad "an example includes a header other than gtee/sdk.h, gtee/sdk_client.h and gtee/file.h"
 fi
 
 # Same compiler and sanitizer setting as the library was built with.
