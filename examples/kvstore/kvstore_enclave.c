@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -139,18 +140,17 @@ static int save(struct gtee_app *app, struct store *s, struct gtee_err *err)
 
 static int load(struct gtee_app *app, struct store *s, struct gtee_err *err)
 {
-    FILE *f = fopen(s->state_path, "rb");
-    uint8_t *blob, *plain = NULL;
-    size_t n, plain_len = 0;
+    uint8_t *blob = NULL, *plain = NULL;
+    size_t n = 0, plain_len = 0;
+    struct stat st;
     int rc;
 
-    if (!f)
-        return errno == ENOENT ? 0 : GTEE_EIO; /* a new store */
-    blob = malloc(64u << 20);
-    n = blob ? fread(blob, 1, 64u << 20, f) : 0;
-    fclose(f);
-    if (!blob)
-        return GTEE_ENOMEM;
+    if (lstat(s->state_path, &st) != 0 && errno == ENOENT)
+        return 0; /* a new store */
+    /* A regular file only (a FIFO here would block start-up), of bounded size. */
+    rc = gtee_file_read(s->state_path, 64u << 20, &blob, &n, err);
+    if (rc < 0)
+        return rc;
     rc = gtee_app_unseal(app, blob, n, &plain, &plain_len, err);
     free(blob);
     if (rc < 0)

@@ -9,6 +9,7 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "gtee/sim.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -72,17 +73,16 @@ static int list_files(const char *dir, const char *sub, json_t *files)
 static int root_fingerprint(const char *dir, char hex[2 * GTEE_SHA256_LEN + 1])
 {
     char path[4096];
-    uint8_t buf[8192], digest[GTEE_SHA256_LEN];
-    size_t n;
-    FILE *f;
+    uint8_t *buf = NULL, digest[GTEE_SHA256_LEN];
+    size_t n = 0;
+    int rc;
 
     snprintf(path, sizeof(path), "%s/%s", dir, GTEE_SIM_ROOT_CA_FILE);
-    f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    if (n == 0 || n == sizeof(buf) || gtee_sha256(buf, n, digest) < 0)
+    rc = gtee_file_read(path, 8192, &buf, &n, NULL);
+    if (rc == 0 && (n == 0 || gtee_sha256(buf, n, digest) < 0))
+        rc = -1;
+    free(buf);
+    if (rc < 0)
         return -1;
     gtee_hex_encode(digest, sizeof(digest), hex);
     return 0;

@@ -4,35 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gtee/file.h"
 #include "cli/cli.h"
 #include "cli/model.h"
 
 int model_read_file(const char *path, uint8_t **buf, size_t *len, struct gtee_err *err)
 {
-    long size;
-    FILE *f = fopen(path, "rb");
-
-    *buf = NULL;
-    if (!f)
-        return GTEE_FAIL(err, GTEE_EIO, "cannot open %s", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return GTEE_FAIL(err, GTEE_EIO, "cannot read %s", path);
-    }
-    if ((uint64_t)size > GTEE_ML_DEFAULT_MAX_MODEL_BYTES) {
-        fclose(f);
-        return GTEE_FAIL(err, GTEE_EFORMAT, "%s: %ld bytes exceed the model size limit", path, size);
-    }
-    *buf = malloc((size_t)size + 1);
-    if (!*buf || fread(*buf, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        free(*buf);
-        *buf = NULL;
-        return GTEE_FAIL(err, GTEE_EIO, "cannot read %s", path);
-    }
-    fclose(f);
-    *len = (size_t)size;
-    return 0;
+    return gtee_file_read(path, GTEE_ML_DEFAULT_MAX_MODEL_BYTES, buf, len, err);
 }
 
 void model_shape_text(const struct gtee_ml_tensor *t, const char *const *params, char *buf, size_t len)

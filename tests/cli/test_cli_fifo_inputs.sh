@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Inputs named on the command line are regular files only: a FIFO given as a model or as
+# kvstore-enclave's state file used to block the reader until a writer came (forever, for
+# an attacker who never writes). Now each is refused at once, naming the file and what it is.
+set -euo pipefail
+
+: "${GTEE_BINARY_DIR:?GTEE_BINARY_DIR must name the build directory}"
+. "$(dirname "$0")/../cli_harness.sh"
+cd "$T"
+mkfifo model.onnx state
+
+# gtee model inspect FIFO
+for sub in inspect; do
+    set +e
+    timeout 20 "$GTEE_CLI" model "$sub" model.onnx >out 2>err
+    rc=$?
+    set -e
+    [ "$rc" -ne 124 ] || bad "model $sub on a FIFO still blocks"
+    [ "$rc" -eq 3 ] || bad "model $sub on a FIFO: exit $rc, expected 3 ($(head -c 200 err))"
+    grep -q "model.onnx is a FIFO" err || bad "model $sub on a FIFO: error does not name it: $(head -c 200 err)"
+done
+
+# kvstore-enclave --state FIFO: refused at start-up, not blocked.
+"$GTEE_CLI" sim init "$T/dev" >/dev/null
+set +e
+timeout 20 "$GTEE_BINARY_DIR/examples/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" \
+    --listen 127.0.0.1:0 >out 2>err
+rc=$?
+set -e
+[ "$rc" -ne 124 ] || bad "kvstore-enclave with a FIFO as its state file still blocks"
+[ "$rc" -ne 0 ] || bad "kvstore-enclave accepted a FIFO as its state file"
+grep -q "state is a FIFO" err || bad "kvstore-enclave does not name the FIFO: $(head -c 300 err)"
+
+[ "$fail" -eq 0 ] || exit 1
+echo "FIFO inputs: refused at once"
