@@ -87,6 +87,17 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
     printf("%-13s %s\n", label, buf);
 }
 
+/* "revocation_checked yes|no (CRLs applied: ...)" */
+static void print_revocation(const struct gtee_claims *c)
+{
+    printf("%-13s %s (CRLs applied:", "revocation_checked", c->revocation_checked ? "yes" : "no");
+    if (c->crls_applied & GTEE_CRL_PCK)
+        printf(" %s", gtee_crl_name(GTEE_CRL_PCK));
+    if (c->crls_applied & GTEE_CRL_ROOT_CA)
+        printf(" %s", gtee_crl_name(GTEE_CRL_ROOT_CA));
+    printf("%s)\n", c->crls_applied ? "" : " none");
+}
+
 static void print_text(const struct gtee_verdict *v)
 {
     const struct gtee_claims *c = &v->claims;
@@ -112,6 +123,9 @@ static void print_text(const struct gtee_verdict *v)
         hex_line("rtmr2", c->tdx.rtmr[2], 48);
         hex_line("rtmr3", c->tdx.rtmr[3], 48);
         hex_line("td_attributes", c->tdx.td_attributes, 8);
+        hex_line("xfam", c->tdx.xfam, 8);
+        hex_line("mrconfigid", c->tdx.mrconfigid, 48);
+        hex_line("mrowner", c->tdx.mrowner, 48);
     } else if (c->tee == GTEE_TEE_SNP) {
         hex_line("measurement", c->snp.measurement, 48);
         hex_line("host_data", c->snp.host_data, 32);
@@ -139,6 +153,7 @@ static void print_text(const struct gtee_verdict *v)
         printf("%s\n", c->n_advisories ? "" : " none");
         hex_line("fmspc", c->fmspc, GTEE_FMSPC_LEN);
     }
+    print_revocation(c);
 }
 
 struct verify_args {
