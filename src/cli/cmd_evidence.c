@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
+#include "gtee/file.h"
 
 #include <jansson.h>
 
@@ -53,29 +54,16 @@ static const char verify_usage[] =
     "  gtee evidence verify quote.bin --collateral sgx-1 --at 2025-07-19T10:01:17Z --json\n";
 
 
+/* Inputs through the bounded input helper: a FIFO or device is refused at once. */
 static int read_small(const char *path, const char *what, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p = NULL;
-    size_t n = 0;
+    struct gtee_err err = {0};
+    int rc = gtee_file_read(path, EVIDENCE_FILE_MAX, out, len, &err);
 
-    if (!f)
-        return cli_fail(GTEE_EIO, "cannot open %s %s: %s", what, path, strerror(errno));
-    p = malloc(EVIDENCE_FILE_MAX + 1);
-    if (p)
-        n = fread(p, 1, EVIDENCE_FILE_MAX + 1, f);
-    if (!p || ferror(f)) {
-        fclose(f);
-        free(p);
-        return cli_fail(GTEE_EIO, "cannot read %s %s", what, path);
+    if (rc < 0) {
+        gtee_err_wrap(&err, "%s: ", what);
+        return cli_fail_err(rc, &err);
     }
-    fclose(f);
-    if (n > EVIDENCE_FILE_MAX) {
-        free(p);
-        return cli_fail(GTEE_EFORMAT, "%s %s is larger than %u bytes", what, path, EVIDENCE_FILE_MAX);
-    }
-    *out = p;
-    *len = n;
     return 0;
 }
 
@@ -174,14 +162,21 @@ static int hex_exact(const char *s, uint8_t *out, size_t n)
 static int read_enclave_info(const char *path, struct gtee_binding_expect *x)
 {
     json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    const char *ek = json_string_value(json_object_get(o, "enclave_public_key"));
-    const char *ck = json_string_value(json_object_get(o, "channel_public_key"));
-    const char *id = json_string_value(json_object_get(o, "enclave_id"));
-    int code = 0;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_t *o;
+    const char *ek, *ck, *id;
+    int code = read_small(path, "--enclave-info", &text, &len);
 
+    if (code != 0)
+        return code;
+    o = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &je);
+    free(text);
+    ek = json_string_value(json_object_get(o, "enclave_public_key"));
+    ck = json_string_value(json_object_get(o, "channel_public_key"));
+    id = json_string_value(json_object_get(o, "enclave_id"));
     if (!o)
-        code = cli_fail(GTEE_EIO, "cannot read --enclave-info %s: %s (line %d)", path, je.text, je.line);
+        code = cli_fail(GTEE_EFORMAT, "--enclave-info %s: not valid JSON: %s (line %d)", path, je.text, je.line);
     else if (!ek || !ck || hex_exact(ek, x->enclave_pub, GTEE_BOUND_PUB_LEN) != 0 ||
              hex_exact(ck, x->channel_pub, GTEE_BOUND_PUB_LEN) != 0)
         code = cli_fail(GTEE_EFORMAT, "--enclave-info %s: needs \"enclave_public_key\" and "

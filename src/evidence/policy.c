@@ -1,6 +1,7 @@
 /* The policy engine: a JSON policy (docs/policy.md) parsed over strict defaults, and its
  * application to verified claims. Unknown keys are errors naming the key. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -8,6 +9,9 @@
 #include "base/guard.h"
 #include "evidence/dcap.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
+
+#define POLICY_FILE_MAX 65535
 
 void gtee_policy_default(struct gtee_policy *p)
 {
@@ -326,19 +330,18 @@ out:
 
 int gtee_policy_load(const char *path, struct gtee_policy *p, struct gtee_err *err)
 {
-    char buf[65536];
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    int rc = GTEE_EIO;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc;
 
     gtee_policy_default(p);
-    ENSURE(f != NULL, err, GTEE_EIO, "policy: cannot open the policy file");
-    n = fread(buf, 1, sizeof(buf), f);
-    ENSURE(!ferror(f), err, GTEE_EIO, "policy: cannot read the policy file");
-    ENSURE(n < sizeof(buf), err, GTEE_EFORMAT, "policy: file larger than %zu bytes", sizeof(buf) - 1);
-    rc = gtee_policy_parse(buf, n, p, err);
-out:
-    if (f)
-        fclose(f);
+    /* A regular file of bounded size: a FIFO or device as --policy fails at once. */
+    rc = gtee_file_read(path, POLICY_FILE_MAX, &buf, &n, err);
+    if (rc < 0) {
+        gtee_err_wrap(err, "policy: ");
+        return rc;
+    }
+    rc = gtee_policy_parse((const char *)buf, n, p, err);
+    free(buf);
     return rc;
 }
