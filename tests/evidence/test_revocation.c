@@ -27,7 +27,7 @@ static void copy_without(const char *rel, const char *const *skip, char *tmp, si
     struct dirent *d;
     DIR *dir;
 
-    sample_dir(rel, src, sizeof(src));
+    vector_path(src, sizeof(src), rel);
     snprintf(tmp, n, "/tmp/gtee-revocation-XXXXXX");
     assert_non_null(mkdtemp(tmp));
     dir = opendir(src);
