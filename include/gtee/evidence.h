@@ -52,6 +52,12 @@ enum gtee_tcb_status gtee_tcb_status_from_name(const char *name);
 #define GTEE_BOUND_ID_LEN 20    /* the Enclave ID: an Ethereum address */
 #define GTEE_BOUND_NONCE_LEN 32 /* report_data[32..64): the verifier's nonce */
 
+/* The CRLs of Intel collateral, as bits of gtee_claims.crls_applied. */
+#define GTEE_CRL_PCK 0x1u     /* pck_crl.der: the PCK Platform/Processor CA's, covers PCK leaves */
+#define GTEE_CRL_ROOT_CA 0x2u /* root_ca_crl.der: the root's, covers the CAs, TCB signing, root */
+/* "pck_crl.der" / "root_ca_crl.der" for one bit, NULL for anything else. */
+const char *gtee_crl_name(unsigned bit);
+
 /* What the evidence proves, once verified. Fields of other TEE types stay zero. */
 struct gtee_claims {
     enum gtee_tee_type tee;
@@ -94,6 +100,13 @@ struct gtee_claims {
     uint8_t fmspc[GTEE_FMSPC_LEN];
     int64_t collateral_issued;      /* oldest issue date among the collateral (unix s), 0 if none */
     int64_t collateral_next_update; /* earliest nextUpdate among the collateral (unix s), 0 if none */
+
+    /* Revocation (docs/evidence.md, "Revocation"). SGX/TDX: true only if every certificate of
+     * every chain (PCK chain, TCB info and QE identity issuer chains) was checked against a
+     * CRL of its issuer; crls_applied names the CRLs that covered at least one of them.
+     * SEV-SNP: always false (no AMD CRL is read; docs/evidence-snp.md). */
+    bool revocation_checked;
+    unsigned crls_applied; /* GTEE_CRL_* bits */
 
     /* The Enclave identity the report data commits to (docs/tee.md, "Report data"): filled
      * only by gtee_evidence_verify_bound, when the caller gave the keys, the evidence
@@ -224,6 +237,8 @@ struct gtee_policy {
     bool allow_debug;
     unsigned accepted_tcb;       /* bit (1u << enum gtee_tcb_status) */
     uint32_t max_collateral_age_days; /* 0: no limit beyond the collateral's own nextUpdate */
+    unsigned require_revocation; /* bit (1u << enum gtee_tee_type): verified evidence of these
+                                  * types must have claims.revocation_checked */
     struct {
         struct gtee_measurement_list mrenclave, mrsigner; /* 32 bytes used; empty: any */
         bool has_isv_prod_id;
@@ -233,6 +248,12 @@ struct gtee_policy {
     struct {
         struct gtee_measurement_list mrtd;
         struct gtee_measurement_list rtmr[GTEE_RTMR_COUNT];
+        /* Exact values when has_*: MROWNER, MRCONFIGID (48 bytes), TDATTRIBUTES, XFAM (8). */
+        bool has_mrowner, has_mrconfigid, has_td_attributes, has_xfam;
+        uint8_t mrowner[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t mrconfigid[GTEE_MEASUREMENT_MAX_LEN];
+        uint8_t td_attributes[8];
+        uint8_t xfam[8];
     } tdx;
     struct {
         struct gtee_measurement_list measurement;
@@ -251,7 +272,7 @@ struct gtee_policy {
 };
 
 /* The strict default: hardware TEE types, no simulation, no debug, TCB status UpToDate only,
- * any measurement. */
+ * revocation checked for SGX and TDX, any measurement. */
 void gtee_policy_default(struct gtee_policy *p);
 /* Parses policy JSON over the defaults; unknown keys and bad values fail with GTEE_EFORMAT
  * naming the key. */
@@ -300,8 +321,12 @@ void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verd
 /* The verdict as one JSON object (malloc'd, NUL-terminated); free with free(). */
 int gtee_verdict_to_json(const struct gtee_verdict *v, char **out, struct gtee_err *err) GTEE_MUST_USE;
 
+/* The latest time gtee_time_parse accepts: 9999-12-31T23:59:59Z, the last an X.509 time or
+ * RFC 3339 can write. */
+#define GTEE_TIME_MAX 253402300799LL
 /* Parses "2025-07-19T10:01:17Z" (RFC 3339, UTC or numeric offset, optional fraction) or a
- * decimal unix time into unix seconds. */
+ * decimal unix time into unix seconds, 0..GTEE_TIME_MAX; outside that range (or overflowing)
+ * GTEE_EFORMAT naming the range. */
 int gtee_time_parse(const char *s, int64_t *out, struct gtee_err *err) GTEE_MUST_USE;
 
 #endif

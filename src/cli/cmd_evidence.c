@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
+#include "gtee/file.h"
 
 #include <jansson.h>
 
@@ -24,15 +25,16 @@ static const char verify_usage[] =
     "\n"
     "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, or AMD SEV-SNP\n"
     "report) with the collateral in DIR at TIME, then applies POLICY. Intel: tcb_info.json,\n"
-    "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der when\n"
-    "present. SEV-SNP: vcek.der (and ask_ark.pem, else the pinned ASK/ARK). Prints the\n"
-    "verdict, every reason for a rejection, and the verified claims. Every kind of evidence\n"
-    "needs its collateral, so --collateral is required.\n"
+    "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der\n"
+    "(each applied when present; the default policy requires both). SEV-SNP: vcek.der (and\n"
+    "ask_ark.pem, else the pinned ASK/ARK). Prints the verdict, every reason for a rejection,\n"
+    "and the verified claims, revocation_checked among them. Every kind of evidence needs\n"
+    "its collateral, so --collateral is required.\n"
     "\n"
     "Options:\n"
     "      --collateral DIR  the collateral directory of this evidence (required)\n"
     "      --policy POLICY   policy JSON (docs/policy.md); default: strict (UpToDate only,\n"
-    "                        no debug, no simulation)\n"
+    "                        no debug, no simulation, revocation checked for SGX/TDX)\n"
     "      --sim-root DER    also trust this simulated root; evidence under it is reported\n"
     "                        as simulated and accepted only if the policy allows simulation\n"
     "      --enclave-info JSON  the enclave's keys as `gtee evidence get --json` or\n"
@@ -41,8 +43,8 @@ static const char verify_usage[] =
     "                        report data bytes 0..31 must commit to these keys; the\n"
     "                        claims then carry them and the Enclave ID\n"
     "      --nonce HEX       report data bytes 32..63 must equal these 32 bytes\n"
-    "      --at TIME         verify at TIME: RFC 3339 (2025-07-19T10:01:17Z) or unix seconds;\n"
-    "                        default now\n"
+    "      --at TIME         verify at TIME: RFC 3339 (2025-07-19T10:01:17Z) or unix seconds,\n"
+    "                        up to 9999-12-31T23:59:59Z; default now\n"
     "      --json            print the verdict as one JSON object\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -53,29 +55,16 @@ static const char verify_usage[] =
     "  gtee evidence verify quote.bin --collateral sgx-1 --at 2025-07-19T10:01:17Z --json\n";
 
 
+/* Inputs through the bounded input helper: a FIFO or device is refused at once. */
 static int read_small(const char *path, const char *what, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p = NULL;
-    size_t n = 0;
+    struct gtee_err err = {0};
+    int rc = gtee_file_read(path, EVIDENCE_FILE_MAX, out, len, &err);
 
-    if (!f)
-        return cli_fail(GTEE_EIO, "cannot open %s %s: %s", what, path, strerror(errno));
-    p = malloc(EVIDENCE_FILE_MAX + 1);
-    if (p)
-        n = fread(p, 1, EVIDENCE_FILE_MAX + 1, f);
-    if (!p || ferror(f)) {
-        fclose(f);
-        free(p);
-        return cli_fail(GTEE_EIO, "cannot read %s %s", what, path);
+    if (rc < 0) {
+        gtee_err_wrap(&err, "%s: ", what);
+        return cli_fail_err(rc, &err);
     }
-    fclose(f);
-    if (n > EVIDENCE_FILE_MAX) {
-        free(p);
-        return cli_fail(GTEE_EFORMAT, "%s %s is larger than %u bytes", what, path, EVIDENCE_FILE_MAX);
-    }
-    *out = p;
-    *len = n;
     return 0;
 }
 
@@ -85,6 +74,17 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
 
     gtee_hex_encode(p, n, buf);
     printf("%-13s %s\n", label, buf);
+}
+
+/* "revocation_checked yes|no (CRLs applied: ...)" */
+static void print_revocation(const struct gtee_claims *c)
+{
+    printf("%-13s %s (CRLs applied:", "revocation_checked", c->revocation_checked ? "yes" : "no");
+    if (c->crls_applied & GTEE_CRL_PCK)
+        printf(" %s", gtee_crl_name(GTEE_CRL_PCK));
+    if (c->crls_applied & GTEE_CRL_ROOT_CA)
+        printf(" %s", gtee_crl_name(GTEE_CRL_ROOT_CA));
+    printf("%s)\n", c->crls_applied ? "" : " none");
 }
 
 static void print_text(const struct gtee_verdict *v)
@@ -112,6 +112,9 @@ static void print_text(const struct gtee_verdict *v)
         hex_line("rtmr2", c->tdx.rtmr[2], 48);
         hex_line("rtmr3", c->tdx.rtmr[3], 48);
         hex_line("td_attributes", c->tdx.td_attributes, 8);
+        hex_line("xfam", c->tdx.xfam, 8);
+        hex_line("mrconfigid", c->tdx.mrconfigid, 48);
+        hex_line("mrowner", c->tdx.mrowner, 48);
     } else if (c->tee == GTEE_TEE_SNP) {
         hex_line("measurement", c->snp.measurement, 48);
         hex_line("host_data", c->snp.host_data, 32);
@@ -139,6 +142,7 @@ static void print_text(const struct gtee_verdict *v)
         printf("%s\n", c->n_advisories ? "" : " none");
         hex_line("fmspc", c->fmspc, GTEE_FMSPC_LEN);
     }
+    print_revocation(c);
 }
 
 struct verify_args {
@@ -159,14 +163,21 @@ static int hex_exact(const char *s, uint8_t *out, size_t n)
 static int read_enclave_info(const char *path, struct gtee_binding_expect *x)
 {
     json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    const char *ek = json_string_value(json_object_get(o, "enclave_public_key"));
-    const char *ck = json_string_value(json_object_get(o, "channel_public_key"));
-    const char *id = json_string_value(json_object_get(o, "enclave_id"));
-    int code = 0;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_t *o;
+    const char *ek, *ck, *id;
+    int code = read_small(path, "--enclave-info", &text, &len);
 
+    if (code != 0)
+        return code;
+    o = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &je);
+    free(text);
+    ek = json_string_value(json_object_get(o, "enclave_public_key"));
+    ck = json_string_value(json_object_get(o, "channel_public_key"));
+    id = json_string_value(json_object_get(o, "enclave_id"));
     if (!o)
-        code = cli_fail(GTEE_EIO, "cannot read --enclave-info %s: %s (line %d)", path, je.text, je.line);
+        code = cli_fail(GTEE_EFORMAT, "--enclave-info %s: not valid JSON: %s (line %d)", path, je.text, je.line);
     else if (!ek || !ck || hex_exact(ek, x->enclave_pub, GTEE_BOUND_PUB_LEN) != 0 ||
              hex_exact(ck, x->channel_pub, GTEE_BOUND_PUB_LEN) != 0)
         code = cli_fail(GTEE_EFORMAT, "--enclave-info %s: needs \"enclave_public_key\" and "

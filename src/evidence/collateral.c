@@ -2,51 +2,40 @@
  * documents: {"tcbInfo":{...},"signature":"HEX"} where the signature covers the bytes of the
  * "tcbInfo" value exactly as they appear (Intel PCS API v4, "TCB Info" and "QE Identity"). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/guard.h"
 #include "base/span.h"
 #include "evidence/dcap.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 
 #define COLLATERAL_FILE_MAX (4u << 20)
 
+/* One collateral file through the bounded input helper (a regular file only: a FIFO or
+ * device named as collateral fails at once instead of blocking). An absent optional file
+ * leaves b empty; the verdict then says what its absence means (a missing CRL: "Revocation"
+ * in docs/evidence.md). */
 static int read_file(const char *dir, const char *name, bool required, struct gtee_blob *b, struct gtee_err *err)
 {
     char path[4096];
-    struct stat st;
-    int fd = -1, rc = GTEE_EIO;
-    size_t got = 0;
+    int rc = GTEE_EIO;
 
     ENSURE(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path), err, GTEE_EINVAL,
            "collateral: path too long (%s)", name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && !required) {
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        ENSURE(!required, err, GTEE_ENOTFOUND, "collateral: %s is missing from %s", name, dir);
         rc = 0;
         goto out;
     }
-    ENSURE(fd >= 0, err, errno == ENOENT ? GTEE_ENOTFOUND : GTEE_EIO, "collateral: cannot open %s", name);
-    ENSURE(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), err, GTEE_EIO, "collateral: %s is not a regular file", name);
-    ENSURE((uint64_t)st.st_size <= COLLATERAL_FILE_MAX, err, GTEE_EFORMAT, "collateral: %s is too large", name);
-    b->p = malloc((size_t)st.st_size + 1);
-    ENSURE(b->p != NULL, err, GTEE_ENOMEM, "collateral: out of memory reading %s", name);
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, b->p + got, (size_t)st.st_size - got);
-
-        ENSURE(n > 0, err, GTEE_EIO, "collateral: read of %s failed", name);
-        got += (size_t)n;
-    }
-    b->p[got] = 0; /* NUL after the bytes, so text files can be handed to parsers as strings */
-    b->len = got;
-    rc = 0;
+    /* The buffer has a NUL after the bytes, so text files can be handed to parsers as strings. */
+    rc = gtee_file_read(path, COLLATERAL_FILE_MAX, &b->p, &b->len, err);
+    if (rc < 0)
+        gtee_err_wrap(err, "collateral: ");
 out:
-    if (fd >= 0)
-        close(fd);
     return rc;
 }
 

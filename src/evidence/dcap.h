@@ -125,7 +125,7 @@ struct dcap_trust {
     X509 *intel_root;
     X509 *sim_root;
     int64_t at;
-    bool have_crls;
+    X509_CRL *pck_crl, *root_crl; /* in the store (a reference held here too); NULL: absent */
     int64_t crl_next_update; /* earliest nextUpdate of the CRLs, 0 if none */
     bool untimed;            /* preparation: every check except the validity windows */
     const struct dcap_fast *fast; /* store borrowed from prepared collateral (not freed) */
@@ -145,10 +145,6 @@ void dcap_prepared_free(struct gtee_collateral_prepared *pr);
 /* Reads a PEM chain (leaf first). Returns the stack or NULL, adding "<what>.malformed". */
 STACK_OF(X509) *dcap_pem_chain(const struct gtee_collateral *col, const uint8_t *pem, size_t len,
                                const char *what, const char *const *names, struct gtee_verdict *v);
-/* Verifies leaf + intermediates up to an anchor. On failure adds "<what>.<problem>" naming the
- * certificate by names[depth]. On success sets *simulated when the anchor is the sim root. */
-bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what,
-                       const char *const *names, bool *simulated, struct gtee_verdict *v);
 
 /* prepared_fast.c: results of the time-independent checks, computed once by
  * gtee_collateral_prepare(_pck) for the exact bytes they came from (docs/evidence.md,
@@ -160,6 +156,8 @@ bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *
 struct dcap_path {
     bool ok;
     bool simulated;
+    bool rev_full;   /* every certificate of the built chain was checked against its issuer's CRL */
+    unsigned crls;   /* GTEE_CRL_* that covered a certificate of the built chain */
     int n;
     int64_t not_before[DCAP_PATH_MAX], not_after[DCAP_PATH_MAX];
 };

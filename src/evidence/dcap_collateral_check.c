@@ -22,6 +22,7 @@ static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const st
     uint8_t sig[64];
     STACK_OF(X509) *chain = NULL;
     const struct dcap_path *path;
+    struct dcap_path full;
     bool ok = false, sim = false;
 
     if (!doc->p || !chain_pem->p) {
@@ -34,6 +35,7 @@ static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const st
     path = dcap_fast_doc(c->trust->fast, strcmp(key, "tcbInfo") == 0, doc, chain_pem, off, len);
     if (path && dcap_fast_window_ok(c->trust->fast, path, c->at)) {
         dcap_note_anchor(c, path->simulated);
+        dcap_note_revocation(c, path);
         return true;
     }
     if (dcap_signed_json_split(doc->p, doc->len, key, off, len, sig, &e) < 0) {
@@ -48,9 +50,10 @@ static bool signed_doc(struct dcap_ctx *c, const struct gtee_blob *doc, const st
         chain = dcap_pem_chain(c->col, chain_pem->p, chain_pem->len, code, tcb_chain_names, c->v);
     if (!chain)
         return false;
-    if (!dcap_chain_verify(c->trust, chain, code, tcb_chain_names, &sim, c->v))
+    if (!dcap_chain_verify_path(c->trust, chain, code, tcb_chain_names, &sim, c->v, &full))
         goto out;
     dcap_note_anchor(c, sim);
+    dcap_note_revocation(c, &full);
     if (dcap_ecdsa_verify_pkey(X509_get0_pubkey(sk_X509_value(chain, 0)), doc->p + *off, *len, sig) != 0) {
         snprintf(code, sizeof(code), "collateral.%s.signature", what);
         verdict_add(c->v, code, "collateral: %s signature (\"signature\" over bytes %zu..%zu of the file) invalid "

@@ -14,9 +14,14 @@ struct dcap_ctx {
     int64_t at;
     struct gtee_verdict *v;
     int anchors_seen; /* bit 0: Intel root, bit 1: simulated root */
+    int rev_chains;   /* trusted chains whose revocation coverage was noted (PCK, TCB info, QE identity) */
+    bool rev_partial; /* one of them had a certificate no CRL covered */
+    unsigned crls;    /* GTEE_CRL_* that covered a certificate */
 };
 
 void dcap_note_anchor(struct dcap_ctx *c, bool simulated);
+/* The revocation coverage of one trusted chain's path (x509chain.c records it). */
+void dcap_note_revocation(struct dcap_ctx *c, const struct dcap_path *path);
 /* Each sets *out to the document's parse: the prepared one for prepared bytes, else parsed
  * into *buf (allocated here, freed by the caller). */
 bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct tcb_info **out);

@@ -19,6 +19,21 @@ void dcap_note_anchor(struct dcap_ctx *c, bool simulated)
     c->anchors_seen |= simulated ? 2 : 1;
 }
 
+void dcap_note_revocation(struct dcap_ctx *c, const struct dcap_path *path)
+{
+    c->rev_chains++;
+    c->rev_partial |= !path->rev_full;
+    c->crls |= path->crls;
+}
+
+/* Revocation was checked only if all three chains were trusted and every certificate of
+ * each was covered by a CRL of its issuer (docs/evidence.md, "Revocation"). */
+static void fill_revocation(const struct dcap_ctx *c, struct gtee_claims *cl)
+{
+    cl->crls_applied = c->crls;
+    cl->revocation_checked = c->rev_chains == 3 && !c->rev_partial;
+}
+
 /* What a verification knows of the quote's PCK chain. */
 struct pck_state {
     STACK_OF(X509) *chain;   /* leaf first; owned */
@@ -52,6 +67,7 @@ static X509 *check_pck_chain(struct dcap_ctx *c, struct pck_state *st)
             st->ext = hit.ext;
             st->trusted = st->cached = true;
             dcap_note_anchor(c, hit.path.simulated);
+            dcap_note_revocation(c, &hit.path);
             return sk_X509_value(st->chain, 0);
         }
         sk_X509_pop_free(hit.chain, X509_free);
@@ -65,8 +81,10 @@ static X509 *check_pck_chain(struct dcap_ctx *c, struct pck_state *st)
         return NULL;
     }
     st->trusted = dcap_chain_verify_path(c->trust, st->chain, "pck.chain", pck_names, &sim, c->v, &st->path);
-    if (st->trusted)
+    if (st->trusted) {
         dcap_note_anchor(c, sim);
+        dcap_note_revocation(c, &st->path);
+    }
     return sk_X509_value(st->chain, 0);
 }
 
@@ -140,7 +158,7 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
                  const struct gtee_anchors *anchors, int64_t at, struct gtee_verdict *v)
 {
     struct dcap_trust trust;
-    struct dcap_ctx c = { quote, len, q, col, &trust, at, v, 0 };
+    struct dcap_ctx c = { quote, len, q, col, &trust, at, v, 0, 0, false, 0 };
     static const struct gtee_collateral none;
     struct pck_state st = { 0 };
     struct tcb_info *ti_buf = NULL;
@@ -185,6 +203,7 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
     if (c.anchors_seen == 3)
         verdict_add(v, "evidence.mixed_anchors", "some chains reach the Intel root and some the simulated root");
     v->claims.simulated = (c.anchors_seen & 2) != 0;
+    fill_revocation(&c, &v->claims);
     dcap_eval_tcb(&c, ext_ok ? &st.ext : NULL, ti_ok ? ti : NULL, qi_ok ? qi : NULL);
     free(ti_buf);
     free(qi_buf);

@@ -1,5 +1,6 @@
 /* Time strings of evidence and collateral: RFC 3339 (Intel collateral dates, `--at`) or a
  * decimal unix time. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,20 +67,31 @@ int dcap_time_parse(const char *s, int64_t *out)
     return 0;
 }
 
+/* Times beyond what X.509 and RFC 3339 can write (year 9999) or before 1970 are refused
+ * here, rather than overflowing into a misleading verdict later. */
+static int in_range(const char *s, int64_t v, bool overflow, int64_t *out, struct gtee_err *err)
+{
+    if (overflow || v < 0 || v > GTEE_TIME_MAX)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "time: \"%.40s\" is out of range: unix seconds 0..%lld "
+                         "(1970-01-01T00:00:00Z..9999-12-31T23:59:59Z)", s, (long long)GTEE_TIME_MAX);
+    *out = v;
+    return 0;
+}
+
 int gtee_time_parse(const char *s, int64_t *out, struct gtee_err *err)
 {
     char *end = NULL;
     long long v;
+    int64_t t;
 
     if (s && *s >= '0' && *s <= '9' && strchr(s, '-') == NULL) {
+        errno = 0;
         v = strtoll(s, &end, 10);
-        if (end && *end == '\0' && v >= 0) {
-            *out = v;
-            return 0;
-        }
+        if (end && *end == '\0')
+            return in_range(s, (int64_t)v, errno == ERANGE, out, err);
     }
-    if (dcap_time_parse(s, out) == 0)
-        return 0;
+    if (dcap_time_parse(s, &t) == 0)
+        return in_range(s, t, false, out, err);
     return GTEE_FAIL(err, GTEE_EFORMAT, "time: \"%.40s\" is neither RFC 3339 nor a unix time", s ? s : "");
 }
 

@@ -1,6 +1,7 @@
 /* The policy engine: a JSON policy (docs/policy.md) parsed over strict defaults, and its
  * application to verified claims. Unknown keys are errors naming the key. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -8,12 +9,17 @@
 #include "base/guard.h"
 #include "evidence/dcap.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
+
+#define POLICY_FILE_MAX 65535
 
 void gtee_policy_default(struct gtee_policy *p)
 {
     memset(p, 0, sizeof(*p));
     p->tee_types = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
     p->accepted_tcb = 1u << GTEE_TCB_UP_TO_DATE;
+    /* Intel evidence is judged with its CRLs; SEV-SNP's chain has none here (docs/policy.md). */
+    p->require_revocation = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX;
     /* SMT: nearly every SEV-SNP host runs with SMT on and guests say they tolerate it; the
      * AMD advisories it matters for are a platform matter. Strict users set it false. */
     p->snp.allow_smt = true;
@@ -84,6 +90,17 @@ out:
     return rc;
 }
 
+/* One exact value: a string of exactly 2 * n hex digits. */
+static int hex_exact(json_t *x, uint8_t *out, size_t n, bool *has, const char *key, struct gtee_err *err)
+{
+    const char *s = json_string_value(x);
+
+    if (!s || strlen(s) != 2 * n || gtee_hex_decode(s, out, n) != 0)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "policy: \"%s\" must be %zu hex digits", key, 2 * n);
+    *has = true;
+    return 0;
+}
+
 static int parse_tdx(json_t *o, struct gtee_policy *p, struct gtee_err *err)
 {
     static const char *const rtmr[GTEE_RTMR_COUNT] = { "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
@@ -102,6 +119,14 @@ static int parse_tdx(json_t *o, struct gtee_policy *p, struct gtee_err *err)
             TRY(hex_list(x, 48, &p->tdx.mrtd, "tdx.mrtd", err));
         else if (r >= 0)
             TRY(hex_list(x, 48, &p->tdx.rtmr[r], k, err));
+        else if (strcmp(k, "mrowner") == 0)
+            TRY(hex_exact(x, p->tdx.mrowner, 48, &p->tdx.has_mrowner, "tdx.mrowner", err));
+        else if (strcmp(k, "mrconfigid") == 0)
+            TRY(hex_exact(x, p->tdx.mrconfigid, 48, &p->tdx.has_mrconfigid, "tdx.mrconfigid", err));
+        else if (strcmp(k, "td_attributes") == 0)
+            TRY(hex_exact(x, p->tdx.td_attributes, 8, &p->tdx.has_td_attributes, "tdx.td_attributes", err));
+        else if (strcmp(k, "xfam") == 0)
+            TRY(hex_exact(x, p->tdx.xfam, 8, &p->tdx.has_xfam, "tdx.xfam", err));
         else
             ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"tdx.%s\"", k);
     }
@@ -204,6 +229,52 @@ out:
     return rc;
 }
 
+/* "require_revocation": true (every TEE type), false (none), or a list of TEE type names. */
+static int parse_revocation(json_t *x, struct gtee_policy *p, struct gtee_err *err)
+{
+    if (json_is_boolean(x)) {
+        p->require_revocation = json_is_true(x) ? 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP : 0;
+        return 0;
+    }
+    if (!json_is_array(x))
+        return GTEE_FAIL(err, GTEE_EFORMAT, "policy: \"require_revocation\" must be true, false or an array of TEE "
+                         "type names");
+    return parse_names(x, "require_revocation", &p->require_revocation, true, err);
+}
+
+/* Why jansson refused the text. A repeated key is named with where it starts: jansson stops
+ * just after the repeated key's closing quote, so the key is found by walking back to its
+ * opening quote (one not escaped by an odd run of backslashes). */
+static int json_refused(const char *text, size_t len, const json_error_t *je, struct gtee_err *err)
+{
+    size_t end = (size_t)(je->position > 0 ? je->position : 0), start;
+    char key[68];
+    size_t n = 0;
+
+    if (json_error_code(je) != json_error_duplicate_key || end < 2 || end > len || text[end - 1] != '"')
+        return GTEE_FAIL(err, GTEE_EFORMAT, "policy: not valid JSON at line %d, column %d: %.80s", je->line,
+                         je->column, je->text);
+    for (start = end - 1; start-- > 0;) {
+        size_t bs = 0;
+
+        while (bs < start && text[start - 1 - bs] == '\\')
+            bs++;
+        if (text[start] == '"' && bs % 2 == 0)
+            break;
+    }
+    if (start == (size_t)-1)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "policy: duplicate key at line %d, byte offset %d", je->line,
+                         je->position);
+    /* printable ASCII only: the key comes from the file and goes to a terminal */
+    for (size_t i = start + 1; i < end - 1 && n < sizeof(key) - 4; i++)
+        key[n++] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    if (n < (end - 1) - (start + 1))
+        key[n++] = '.', key[n++] = '.', key[n++] = '.';
+    key[n] = 0;
+    return GTEE_FAIL(err, GTEE_EFORMAT, "policy: duplicate key \"%s\" at line %d, byte offset %zu", key, je->line,
+                     start);
+}
+
 int gtee_policy_parse(const char *text, size_t len, struct gtee_policy *p, struct gtee_err *err)
 {
     json_error_t je;
@@ -214,7 +285,11 @@ int gtee_policy_parse(const char *text, size_t len, struct gtee_policy *p, struc
     int rc = GTEE_EFORMAT;
 
     gtee_policy_default(p);
-    ENSURE(json_is_object(root), err, GTEE_EFORMAT, "policy: not a JSON object (line %d: %.80s)", je.line, je.text);
+    if (!root) {
+        rc = json_refused(text, len, &je, err);
+        goto out;
+    }
+    ENSURE(json_is_object(root), err, GTEE_EFORMAT, "policy: not a JSON object (the policy is one {...})");
     json_object_foreach(root, k, x) {
         if (strcmp(k, "tee_types") == 0) {
             TRY(parse_names(x, k, &p->tee_types, true, err));
@@ -224,6 +299,8 @@ int gtee_policy_parse(const char *text, size_t len, struct gtee_policy *p, struc
             TRY(bool_val(x, &p->allow_simulation, k, err));
         } else if (strcmp(k, "allow_debug") == 0) {
             TRY(bool_val(x, &p->allow_debug, k, err));
+        } else if (strcmp(k, "require_revocation") == 0) {
+            TRY(parse_revocation(x, p, err));
         } else if (strcmp(k, "max_collateral_age_days") == 0) {
             TRY(uint_val(x, 100000, &n, k, err));
             p->max_collateral_age_days = (uint32_t)n;
@@ -253,19 +330,18 @@ out:
 
 int gtee_policy_load(const char *path, struct gtee_policy *p, struct gtee_err *err)
 {
-    char buf[65536];
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    int rc = GTEE_EIO;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc;
 
     gtee_policy_default(p);
-    ENSURE(f != NULL, err, GTEE_EIO, "policy: cannot open the policy file");
-    n = fread(buf, 1, sizeof(buf), f);
-    ENSURE(!ferror(f), err, GTEE_EIO, "policy: cannot read the policy file");
-    ENSURE(n < sizeof(buf), err, GTEE_EFORMAT, "policy: file larger than %zu bytes", sizeof(buf) - 1);
-    rc = gtee_policy_parse(buf, n, p, err);
-out:
-    if (f)
-        fclose(f);
+    /* A regular file of bounded size: a FIFO or device as --policy fails at once. */
+    rc = gtee_file_read(path, POLICY_FILE_MAX, &buf, &n, err);
+    if (rc < 0) {
+        gtee_err_wrap(err, "policy: ");
+        return rc;
+    }
+    rc = gtee_policy_parse((const char *)buf, n, p, err);
+    free(buf);
     return rc;
 }

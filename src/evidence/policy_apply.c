@@ -42,6 +42,38 @@ static void apply_tdx(const struct gtee_policy *p, struct gtee_verdict *v)
     for (int i = 0; i < GTEE_RTMR_COUNT; i++)
         if (!listed(&p->tdx.rtmr[i], c->tdx.rtmr[i], 48))
             verdict_add(v, codes[i], "RTMR%d (body offset %d) is not in the policy's list", i, 328 + 48 * i);
+    /* Offsets: TD quote body, Intel TDX DCAP Quoting Library API A.3.2. */
+    if (p->tdx.has_mrowner && memcmp(p->tdx.mrowner, c->tdx.mrowner, 48) != 0)
+        verdict_add(v, "policy.tdx.mrowner", "MROWNER (body offset 232) differs from the policy's");
+    if (p->tdx.has_mrconfigid && memcmp(p->tdx.mrconfigid, c->tdx.mrconfigid, 48) != 0)
+        verdict_add(v, "policy.tdx.mrconfigid", "MRCONFIGID (body offset 184) differs from the policy's");
+    if (p->tdx.has_td_attributes && memcmp(p->tdx.td_attributes, c->tdx.td_attributes, 8) != 0)
+        verdict_add(v, "policy.tdx.td_attributes", "TDATTRIBUTES (body offset 120) differ from the policy's");
+    if (p->tdx.has_xfam && memcmp(p->tdx.xfam, c->tdx.xfam, 8) != 0)
+        verdict_add(v, "policy.tdx.xfam", "XFAM (body offset 128) differs from the policy's");
+}
+
+/* Only judged on verified evidence: a chain that failed already rejects, and its coverage
+ * would say nothing more. The message names what was not applied. */
+static void apply_revocation(struct gtee_verdict *v)
+{
+    const struct gtee_claims *c = &v->claims;
+    const char *tee = gtee_tee_type_name(c->tee);
+
+    if (c->tee == GTEE_TEE_SNP) {
+        verdict_add(v, "policy.revocation", "revocation not checked: no CRL is read for the SEV-SNP VCEK/ASK/ARK "
+                    "chain, and the policy requires revocation for %s", tee);
+    } else if ((c->crls_applied & (GTEE_CRL_PCK | GTEE_CRL_ROOT_CA)) != (GTEE_CRL_PCK | GTEE_CRL_ROOT_CA)) {
+        bool no_pck = !(c->crls_applied & GTEE_CRL_PCK), no_root = !(c->crls_applied & GTEE_CRL_ROOT_CA);
+
+        verdict_add(v, "policy.revocation", "revocation not fully checked: %s%s%s not applied (absent from the "
+                    "collateral, or covering no certificate), and the policy requires revocation for %s",
+                    no_pck ? "pck_crl.der" : "", no_pck && no_root ? " and " : "", no_root ? "root_ca_crl.der" : "",
+                    tee);
+    } else {
+        verdict_add(v, "policy.revocation", "revocation not fully checked: a certificate of a chain has no CRL of "
+                    "its issuer in the collateral, and the policy requires revocation for %s", tee);
+    }
 }
 
 /* The guest policy (AMD SEV-SNP ABI, document 56860, "Guest Policy Structure") and the
@@ -103,6 +135,8 @@ void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verd
         at - c->collateral_issued > (int64_t)p->max_collateral_age_days * 86400)
         verdict_add(v, "policy.collateral_age", "collateral issued %lld s before the verification time, policy "
                     "allows %u days", (long long)(at - c->collateral_issued), p->max_collateral_age_days);
+    if ((p->require_revocation & (1u << c->tee)) && v->verified && !c->revocation_checked)
+        apply_revocation(v);
     if (c->tee == GTEE_TEE_SGX)
         apply_sgx(p, v);
     else if (c->tee == GTEE_TEE_TDX)

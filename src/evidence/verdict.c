@@ -14,6 +14,11 @@ static const char *const tcb_names[GTEE_TCB_STATUS_COUNT] = {
     "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",
 };
 
+const char *gtee_crl_name(unsigned bit)
+{
+    return bit == GTEE_CRL_PCK ? "pck_crl.der" : bit == GTEE_CRL_ROOT_CA ? "root_ca_crl.der" : NULL;
+}
+
 const char *gtee_tee_type_name(enum gtee_tee_type t)
 {
     return (unsigned)t < GTEE_TEE_TYPE_COUNT ? tee_names[t] : "unknown";

@@ -19,6 +19,21 @@ static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
     return json_object_set_new(o, key, json_string(buf));
 }
 
+/* "revocation_checked" and "crls_applied" (file names), for every kind of evidence. */
+static int revocation_json(json_t *o, const struct gtee_claims *c)
+{
+    static const unsigned bits[] = { GTEE_CRL_PCK, GTEE_CRL_ROOT_CA };
+    json_t *crls = json_array();
+    int bad = !crls;
+
+    for (size_t i = 0; i < GTEE_ARRAY_LEN(bits) && !bad; i++)
+        if (c->crls_applied & bits[i])
+            bad |= json_array_append_new(crls, json_string(gtee_crl_name(bits[i])));
+    bad |= json_object_set_new(o, "revocation_checked", json_boolean(c->revocation_checked));
+    bad |= crls ? json_object_set_new(o, "crls_applied", crls) : -1;
+    return bad;
+}
+
 static json_t *claims_json(const struct gtee_claims *c)
 {
     json_t *o = json_object(), *adv = json_array();
@@ -54,6 +69,9 @@ static json_t *claims_json(const struct gtee_claims *c)
         for (int i = 0; i < GTEE_RTMR_COUNT; i++)
             bad |= put_hex(o, rk[i], c->tdx.rtmr[i], 48);
         bad |= put_hex(o, "td_attributes", c->tdx.td_attributes, 8);
+        bad |= put_hex(o, "xfam", c->tdx.xfam, 8);
+        bad |= put_hex(o, "mrconfigid", c->tdx.mrconfigid, 48);
+        bad |= put_hex(o, "mrowner", c->tdx.mrowner, 48);
         bad |= put_hex(o, "tee_tcb_svn", c->tdx.tee_tcb_svn, 16);
         bad |= put_hex(o, "mrseam", c->tdx.mrseam, 48);
     } else if (c->tee == GTEE_TEE_SNP) {
@@ -78,6 +96,7 @@ static json_t *claims_json(const struct gtee_claims *c)
         bad |= json_object_set_new(o, "collateral_issued", json_integer(c->collateral_issued));
         bad |= json_object_set_new(o, "collateral_next_update", json_integer(c->collateral_next_update));
     }
+    bad |= revocation_json(o, c);
     json_decref(adv);
     if (bad) {
         json_decref(o);

@@ -25,24 +25,24 @@ static X509 *der_cert(const uint8_t *p, size_t len)
     return x;
 }
 
-static bool add_crl(struct dcap_trust *t, const struct gtee_collateral *col, const struct gtee_blob *b,
-                    const char *name, struct gtee_verdict *v)
+/* Adds one CRL file to the store; returns it (a reference the trust keeps) or NULL. */
+static X509_CRL *add_crl(struct dcap_trust *t, const struct gtee_collateral *col, const struct gtee_blob *b,
+                         const char *name, struct gtee_verdict *v)
 {
     const unsigned char *q = b->p;
     X509_CRL *crl;
     const ASN1_TIME *nu;
     struct tm tm;
-    bool ok;
 
     if (!b->p)
-        return false;
+        return NULL;
     crl = dcap_prepared_crl(col, b);
     if (!crl) {
         crl = d2i_X509_CRL(NULL, &q, (long)b->len);
         if (!crl || q != b->p + b->len) {
             X509_CRL_free(crl);
             verdict_add(v, "collateral.crl.malformed", "%s is not one DER CRL", name);
-            return false;
+            return NULL;
         }
     }
     nu = X509_CRL_get0_nextUpdate(crl);
@@ -52,11 +52,12 @@ static bool add_crl(struct dcap_trust *t, const struct gtee_collateral *col, con
         if (!t->crl_next_update || when < t->crl_next_update)
             t->crl_next_update = when;
     }
-    ok = X509_STORE_add_crl(t->store, crl) == 1;
-    X509_CRL_free(crl);
-    if (!ok)
+    if (X509_STORE_add_crl(t->store, crl) != 1) {
+        X509_CRL_free(crl);
         verdict_add(v, "collateral.crl.malformed", "%s could not be added to the trust store", name);
-    return ok;
+        return NULL;
+    }
+    return crl;
 }
 
 /* An anchor: the prepared parse if the bytes match, else parsed now. */
@@ -73,7 +74,6 @@ int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const st
     const uint8_t *root = a && a->intel_root_der ? a->intel_root_der : gtee_intel_sgx_root_ca_der;
     size_t root_len = a && a->intel_root_der ? a->intel_root_len : gtee_intel_sgx_root_ca_der_len;
     int rc = GTEE_ECRYPTO;
-    bool pck_crl, root_crl;
 
     memset(t, 0, sizeof(*t));
     t->at = at;
@@ -88,9 +88,11 @@ int dcap_trust_init(struct dcap_trust *t, const struct gtee_anchors *a, const st
         ENSURE(X509_STORE_add_cert(t->store, t->sim_root) == 1, err, GTEE_ECRYPTO,
                "evidence: cannot add the simulated root");
     }
-    pck_crl = col && col->pck_crl.p && add_crl(t, col, &col->pck_crl, "pck_crl.der", v);
-    root_crl = col && col->root_ca_crl.p && add_crl(t, col, &col->root_ca_crl, "root_ca_crl.der", v);
-    t->have_crls = pck_crl && root_crl;
+    /* Each CRL that is present is applied on its own (docs/evidence.md, "Revocation"). */
+    if (col) {
+        t->pck_crl = add_crl(t, col, &col->pck_crl, "pck_crl.der", v);
+        t->root_crl = add_crl(t, col, &col->root_ca_crl, "root_ca_crl.der", v);
+    }
     rc = 0;
 out:
     ERR_clear_error();
@@ -108,6 +110,8 @@ void dcap_trust_free(struct dcap_trust *t)
     X509_STORE_free(t->store);
     X509_free(t->intel_root);
     X509_free(t->sim_root);
+    X509_CRL_free(t->pck_crl);
+    X509_CRL_free(t->root_crl);
     memset(t, 0, sizeof(*t));
 }
 
@@ -221,6 +225,41 @@ static bool record_path(STACK_OF(X509) *built, struct dcap_path *path)
     return true;
 }
 
+/* Revocation is checked for every certificate of the chain (X509_V_FLAG_CRL_CHECK_ALL) with
+ * whichever CRLs the collateral has; a certificate whose issuer has no CRL in the store is
+ * let through here and recorded (bit = depth), so that the verdict says revocation was not
+ * fully checked and the policy decides. Every other CRL problem (signature, window, a revoked
+ * certificate) stays an error. */
+static int crl_cb(int ok, X509_STORE_CTX *ctx)
+{
+    unsigned *unchecked = X509_STORE_CTX_get_app_data(ctx);
+    int depth = X509_STORE_CTX_get_error_depth(ctx);
+
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL && unchecked) {
+        *unchecked |= depth >= 0 && depth < 31 ? 1u << depth : 1u << 31;
+        return 1;
+    }
+    return ok;
+}
+
+/* Which of the collateral's CRLs covered the built chain, and whether all of it was covered. */
+static void note_revocation(const struct dcap_trust *t, STACK_OF(X509) *built, unsigned unchecked,
+                            struct dcap_path *path)
+{
+    path->rev_full = unchecked == 0 && built && sk_X509_num(built) > 0;
+    path->crls = 0;
+    for (int i = 0; built && i < sk_X509_num(built); i++) {
+        const X509_NAME *issuer = X509_get_issuer_name(sk_X509_value(built, i));
+
+        if (i < 31 && (unchecked & (1u << i)))
+            continue;
+        if (t->root_crl && X509_NAME_cmp(issuer, X509_CRL_get_issuer(t->root_crl)) == 0)
+            path->crls |= GTEE_CRL_ROOT_CA;
+        else if (t->pck_crl && X509_NAME_cmp(issuer, X509_CRL_get_issuer(t->pck_crl)) == 0)
+            path->crls |= GTEE_CRL_PCK;
+    }
+}
+
 static bool chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what, const char *const *names,
                          bool *simulated, struct gtee_verdict *v, struct dcap_path *path)
 {
@@ -230,6 +269,7 @@ static bool chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char
     char code[GTEE_REASON_CODE_MAX];
     bool ok = false;
     int e, depth;
+    unsigned unchecked = 0;
 
     if (!ctx || sk_X509_num(chain) < 1)
         goto fail;
@@ -243,8 +283,10 @@ static bool chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char
         X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
     else
         X509_STORE_CTX_set_time(ctx, 0, (time_t)t->at);
-    if (t->have_crls)
-        X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    X509_STORE_CTX_set_verify_cb(ctx, crl_cb);
+    if (X509_STORE_CTX_set_app_data(ctx, &unchecked) != 1)
+        goto fail;
     if (X509_verify_cert(ctx) != 1) {
         e = X509_STORE_CTX_get_error(ctx);
         depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -268,8 +310,10 @@ static bool chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char
         *simulated = true;
     /* The chain verified; whether its windows could be recorded only decides whether the
      * result may be kept, never the verdict. */
-    if (path)
+    if (path) {
         path->ok = record_path(built, path);
+        note_revocation(t, built, unchecked, path);
+    }
     ok = true;
     goto done;
 fail:
@@ -280,12 +324,6 @@ done:
     X509_STORE_CTX_free(ctx);
     ERR_clear_error();
     return ok;
-}
-
-bool dcap_chain_verify(struct dcap_trust *t, STACK_OF(X509) *chain, const char *what, const char *const *names,
-                       bool *simulated, struct gtee_verdict *v)
-{
-    return chain_verify(t, chain, what, names, simulated, v, NULL);
 }
 
 void dcap_chain_verify_untimed(struct dcap_trust *t, STACK_OF(X509) *chain, struct dcap_path *path)

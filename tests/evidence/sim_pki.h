@@ -31,6 +31,7 @@ struct sim_opts {
     bool debug;              /* SGX ATTRIBUTES.DEBUG in the enclave report */
     bool revoke_leaf;        /* the PCK CRL lists the PCK leaf */
     bool revoke_tcb_signer;  /* the root CRL lists the TCB signing certificate */
+    bool revoke_ca;          /* the root CRL lists the PCK CA */
     bool leaf_expired;       /* the PCK leaf's notAfter is before the verification time */
     bool qe_wrong_mrsigner;  /* the QE identity names another MRSIGNER */
     bool wrong_fmspc;        /* the TCB info is for another FMSPC */
@@ -169,7 +170,7 @@ static inline X509 *sim_cert(EVP_PKEY *key, EVP_PKEY *issuer_key, X509 *issuer, 
     return x;
 }
 
-static inline void sim_write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked)
+static inline void sim_write_crl(const char *path, X509 *issuer, EVP_PKEY *key, X509 *revoked, X509 *revoked2)
 {
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *t = ASN1_TIME_new();
@@ -181,12 +182,17 @@ static inline void sim_write_crl(const char *path, X509 *issuer, EVP_PKEY *key, 
     X509_CRL_set1_lastUpdate(crl, t);
     ASN1_TIME_set(t, (time_t)(SIM_T0 + 30 * SIM_DAY));
     X509_CRL_set1_nextUpdate(crl, t);
-    if (revoked) {
-        X509_REVOKED *r = X509_REVOKED_new();
-        ASN1_TIME *rt = ASN1_TIME_new();
+    for (int i = 0; i < 2; i++) {
+        X509 *x = i ? revoked2 : revoked;
+        X509_REVOKED *r;
+        ASN1_TIME *rt;
 
+        if (!x)
+            continue;
+        r = X509_REVOKED_new();
+        rt = ASN1_TIME_new();
         ASN1_TIME_set(rt, (time_t)SIM_T0);
-        X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(revoked));
+        X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(x));
         X509_REVOKED_set_revocationDate(r, rt);
         X509_CRL_add0_revoked(crl, r);
         ASN1_TIME_free(rt);
@@ -447,9 +453,9 @@ static inline void sim_world_make(struct sim_world *w, const struct sim_opts *o)
         abort();
     sim_collateral(w, o);
     snprintf(path, sizeof(path), "%s/pck_crl.der", w->dir);
-    sim_write_crl(path, w->ca, o->crl_wrong_signer ? w->root_key : w->ca_key, o->revoke_leaf ? w->leaf : NULL);
+    sim_write_crl(path, w->ca, o->crl_wrong_signer ? w->root_key : w->ca_key, o->revoke_leaf ? w->leaf : NULL, NULL);
     snprintf(path, sizeof(path), "%s/root_ca_crl.der", w->dir);
-    sim_write_crl(path, w->root, w->root_key, o->revoke_tcb_signer ? w->tcb : NULL);
+    sim_write_crl(path, w->root, w->root_key, o->revoke_tcb_signer ? w->tcb : NULL, o->revoke_ca ? w->ca : NULL);
     sim_write(w->dir, "sim_root_ca.der", w->root_der, w->root_der_len);
     sim_quote(w, o);
 }

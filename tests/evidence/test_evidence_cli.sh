@@ -66,5 +66,62 @@ expect 2 "a bad --at" "$SGX/quote.bin" --collateral "$SGX" --at yesterday
 expect 2 "no FILE" --collateral "$SGX"
 "$GTEE_CLI" evidence verify --help | grep -q -- "--collateral" || { echo "FAIL: help" >&2; fail=1; }
 
+# --at beyond what a time can be: a usage error naming the option and the range, not a
+# misleading CRL rejection later.
+expect 2 "an --at that overflows" "$SGX/quote.bin" --collateral "$SGX" --at 99999999999999999999
+grep -q -- "--at: .*out of range.*253402300799" "$T/err" || { echo "FAIL: --at range not named" >&2; cat "$T/err" >&2; fail=1; }
+expect 2 "an --at past year 9999" "$SGX/quote.bin" --collateral "$SGX" --at 253402300800
+
+# A duplicate policy key is named, with where it is.
+printf '{"allow_debug":false,\n "allow_debug":true}' >"$T/dup.json"
+expect 5 "a policy with a duplicate key" "$SGX/quote.bin" --collateral "$SGX" --policy "$T/dup.json"
+grep -q 'duplicate key "allow_debug" at line 2, byte offset 23' "$T/err" ||
+    { echo "FAIL: duplicate key not named" >&2; cat "$T/err" >&2; fail=1; }
+
+# Revocation: a copy of the collateral without one CRL, then without both. The default policy
+# rejects (naming the CRL); a policy that does not require revocation accepts, and the verdict
+# says revocation was not checked and which CRL was applied.
+ANY='"accepted_tcb_statuses":["UpToDate","ConfigurationAndSWHardeningNeeded"]'
+printf '{%s,"require_revocation":false}' "$ANY" >"$T/norev.json"
+printf '{%s}' "$ANY" >"$T/any.json"
+for kind in sgx tdx; do
+    if [ "$kind" = sgx ]; then dir=$SGX at=1752919277; else dir=$TDX at=2025-07-19T10:00:34Z; fi
+    expect 0 "$kind with both CRLs" "$dir/quote.bin" --collateral "$dir" --policy "$T/any.json" --at "$at"
+    has "revocation_checked yes (CRLs applied: pck_crl.der root_ca_crl.der)"
+    for gone in pck_crl.der root_ca_crl.der both; do
+        rm -rf "$T/col" && cp -r "$dir" "$T/col"
+        if [ "$gone" = both ]; then rm "$T/col/pck_crl.der" "$T/col/root_ca_crl.der"; else rm "$T/col/$gone"; fi
+        expect 7 "$kind without $gone, default policy" "$dir/quote.bin" --collateral "$T/col" \
+            --policy "$T/any.json" --at "$at"
+        has "policy.revocation: revocation not fully checked: .*${gone/both/pck_crl.der and root_ca_crl.der} not applied"
+        expect 0 "$kind without $gone, revocation not required" "$dir/quote.bin" --collateral "$T/col" \
+            --policy "$T/norev.json" --at "$at" --json
+        has '"revocation_checked":false'
+        case $gone in
+            pck_crl.der) has '"crls_applied":\["root_ca_crl.der"\]' ;;
+            root_ca_crl.der) has '"crls_applied":\["pck_crl.der"\]' ;;
+            both) has '"crls_applied":\[\]' ;;
+        esac
+    done
+done
+
+# A FIFO as a collateral file or as --policy is refused at once, naming it (it used to block
+# in open() forever: `timeout` turns that into a failure here).
+rm -rf "$T/col" && cp -r "$SGX" "$T/col" && rm "$T/col/pck_crl.der" && mkfifo "$T/col/pck_crl.der"
+mkfifo "$T/fifo.json"
+for what in collateral policy; do
+    if [ "$what" = collateral ]; then args=(--collateral "$T/col"); else args=(--collateral "$SGX" --policy "$T/fifo.json"); fi
+    timeout 20 "$GTEE_CLI" evidence verify "$SGX/quote.bin" "${args[@]}" --at 1752919277 >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" != 3 ]; then
+        echo "FAIL: a FIFO as $what: exit $rc, want 3 (124: it blocked)" >&2
+        cat "$T/err" >&2
+        fail=1
+    fi
+    name=$([ "$what" = collateral ] && echo "pck_crl.der" || echo "fifo.json")
+    grep -q "$name is a FIFO, not a regular file" "$T/err" ||
+        { echo "FAIL: the FIFO ($what) is not named" >&2; cat "$T/err" >&2; fail=1; }
+done
+
 [ "$fail" = 0 ] && echo "evidence cli: all checks passed"
 exit "$fail"

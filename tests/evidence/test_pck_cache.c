@@ -152,7 +152,7 @@ static void test_crl_revoking_a_cached_pck_is_honoured(void **state)
     assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0);
     assert_int_equal(stats(&s).hits, 1);
     snprintf(path, sizeof(path), "%s/pck_crl.der", s.w.dir);
-    sim_write_crl(path, s.w.ca, s.w.ca_key, s.w.leaf);
+    sim_write_crl(path, s.w.ca, s.w.ca_key, s.w.leaf, NULL);
     read_into(path, &s.prep.pck_crl);
     read_into(path, &s.plain.pck_crl);
     /* the CRL bytes differ from the prepared ones: nothing prepared, cache included, is used */

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "evidence/evidence_samples.h"
+#include "gtee/crypto.h"
 
 static int parse(const char *json, struct gtee_policy *p, struct gtee_err *err)
 {
@@ -161,6 +162,8 @@ static void test_simulated_and_debug_claims_need_the_policy_to_allow_them(void *
     v.verified = true;
     v.claims.tee = GTEE_TEE_TDX;
     v.claims.tcb_status = GTEE_TCB_UP_TO_DATE;
+    v.claims.revocation_checked = true;
+    v.claims.crls_applied = GTEE_CRL_PCK | GTEE_CRL_ROOT_CA;
     v.claims.simulated = true;
     v.claims.debug = true;
     gtee_policy_default(&p);
@@ -205,6 +208,137 @@ static void test_snp_claims_are_checked_against_measurement_and_host_data(void *
     assert_true(gtee_verdict_has(&v, "policy.snp.measurement"));
 }
 
+/* Duplicate keys are named with where they start, not "not a JSON object". */
+static void test_policy_names_duplicate_keys(void **state)
+{
+    struct gtee_policy p;
+    struct gtee_err err = {0};
+
+    (void)state;
+    assert_int_equal(parse("{\"allow_debug\":false,\n \"allow_debug\":true}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "duplicate key \"allow_debug\" at line 2, byte offset 23"));
+    assert_null(strstr(err.msg, "not a JSON object"));
+    assert_int_equal(parse("{\"tdx\":{\"mrowner\":\"00\",\"mrowner\":\"01\"}}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "duplicate key \"mrowner\" at line 1"));
+    /* an escaped quote inside the key, and a key too long for jansson to quote */
+    assert_int_equal(parse("{\"a\\\"b\":1,\"a\\\"b\":2}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "duplicate key \"a\\\"b\" at line 1, byte offset 10"));
+    assert_int_equal(parse("{\"require_revocation_for_everything\":1,\"require_revocation_for_everything\":2}", &p,
+                           &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "duplicate key \"require_revocation_for_everything\""));
+    /* other syntax errors and non-objects keep their own messages */
+    assert_int_equal(parse("{\"allow_debug\":}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "not valid JSON at line 1"));
+    assert_int_equal(parse("[]", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "not a JSON object"));
+}
+
+static void test_require_revocation_parses(void **state)
+{
+    struct gtee_policy p;
+    struct gtee_err err = {0};
+    const unsigned all = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
+
+    (void)state;
+    gtee_policy_default(&p);
+    assert_int_equal(p.require_revocation, 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX);
+    assert_int_equal(parse("{\"require_revocation\":true}", &p, &err), 0);
+    assert_int_equal(p.require_revocation, all);
+    assert_int_equal(parse("{\"require_revocation\":false}", &p, &err), 0);
+    assert_int_equal(p.require_revocation, 0);
+    assert_int_equal(parse("{\"require_revocation\":[\"tdx\"]}", &p, &err), 0);
+    assert_int_equal(p.require_revocation, 1u << GTEE_TEE_TDX);
+    assert_int_equal(parse("{\"require_revocation\":1}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "require_revocation"));
+    assert_int_equal(parse("{\"require_revocation\":[\"tpm\"]}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "require_revocation"));
+}
+
+static void hex48(const uint8_t *b, size_t n, char *out)
+{
+    gtee_hex_encode(b, n, out);
+}
+
+/* TDX pins on the real tdx-1 quote: the quote's own values are accepted, one flipped byte of
+ * each is rejected with the field's reason. */
+static void test_tdx_pins_on_the_real_sample(void **state)
+{
+    static const char *const keys[] = { "mrowner", "mrconfigid", "td_attributes", "xfam" };
+    struct sample s;
+    struct gtee_policy p;
+    struct gtee_verdict v;
+    struct gtee_err err = {0};
+    uint8_t vals[4][48];
+    const size_t lens[4] = { 48, 48, 8, 8 };
+    char json[1024], hex[4][97], code[48];
+
+    (void)state;
+    assert_int_equal(sample_load("tdx/tdx-1", &s), 0);
+    policy_any_tcb(&p);
+    assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &v, NULL), 0);
+    /* the claims are the body's bytes (TD quote body offsets 232, 184, 120, 128) */
+    assert_memory_equal(v.claims.tdx.mrowner, s.quote + 48 + 232, 48);
+    assert_memory_equal(v.claims.tdx.mrconfigid, s.quote + 48 + 184, 48);
+    assert_memory_equal(v.claims.tdx.td_attributes, s.quote + 48 + 120, 8);
+    assert_memory_equal(v.claims.tdx.xfam, s.quote + 48 + 128, 8);
+    memcpy(vals[0], v.claims.tdx.mrowner, 48);
+    memcpy(vals[1], v.claims.tdx.mrconfigid, 48);
+    memcpy(vals[2], v.claims.tdx.td_attributes, 8);
+    memcpy(vals[3], v.claims.tdx.xfam, 8);
+    for (int flip = -1; flip < 4; flip++) {
+        for (int i = 0; i < 4; i++) {
+            uint8_t b[48];
+
+            memcpy(b, vals[i], lens[i]);
+            if (i == flip)
+                b[lens[i] - 1] ^= 0x01;
+            hex48(b, lens[i], hex[i]);
+        }
+        snprintf(json, sizeof(json),
+                 "{\"accepted_tcb_statuses\":[\"UpToDate\"],\"tdx\":{\"mrowner\":\"%s\",\"mrconfigid\":\"%s\","
+                 "\"td_attributes\":\"%s\",\"xfam\":\"%s\"}}", hex[0], hex[1], hex[2], hex[3]);
+        assert_int_equal(parse(json, &p, &err), 0);
+        p.accepted_tcb = ~0u & ~(1u << GTEE_TCB_REVOKED) & ~1u;
+        if (flip < 0) {
+            assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &v, NULL), 0);
+            continue;
+        }
+        assert_int_equal(gtee_evidence_verify(s.quote, s.quote_len, &s.col, NULL, &p, s.at, &v, NULL),
+                         GTEE_EPOLICY);
+        snprintf(code, sizeof(code), "policy.tdx.%s", keys[flip]);
+        assert_true(gtee_verdict_has(&v, code));
+        assert_int_equal(v.n_reasons, 1);
+    }
+    /* exact length only */
+    assert_int_equal(parse("{\"tdx\":{\"xfam\":\"e70206000000000000\"}}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "tdx.xfam"));
+    assert_int_equal(parse("{\"tdx\":{\"mrowner\":[]}}", &p, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "tdx.mrowner"));
+    sample_free(&s);
+}
+
+/* --at and friends: out-of-range and overflowing times are refused naming the range. */
+static void test_time_is_range_checked(void **state)
+{
+    struct gtee_err err = {0};
+    int64_t t = 0;
+
+    (void)state;
+    assert_int_equal(gtee_time_parse("99999999999999999999", &t, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "out of range"));
+    assert_non_null(strstr(err.msg, "253402300799"));
+    assert_int_equal(gtee_time_parse("253402300800", &t, &err), GTEE_EFORMAT);
+    assert_int_equal(gtee_time_parse("253402300799", &t, &err), 0);
+    assert_int_equal(t, GTEE_TIME_MAX);
+    assert_int_equal(gtee_time_parse("9999-12-31T23:59:59Z", &t, &err), 0);
+    assert_int_equal(t, GTEE_TIME_MAX);
+    assert_int_equal(gtee_time_parse("1969-12-31T23:59:59Z", &t, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "out of range"));
+    assert_int_equal(gtee_time_parse("0", &t, &err), 0);
+    assert_int_equal(gtee_time_parse("2025-07-19T10:01:17Z", &t, &err), 0);
+    assert_int_equal(t, 1752919277);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +349,10 @@ int main(void)
         cmocka_unit_test(test_policy_rules_each_reject_with_their_reason),
         cmocka_unit_test(test_simulated_and_debug_claims_need_the_policy_to_allow_them),
         cmocka_unit_test(test_snp_claims_are_checked_against_measurement_and_host_data),
+        cmocka_unit_test(test_policy_names_duplicate_keys),
+        cmocka_unit_test(test_require_revocation_parses),
+        cmocka_unit_test(test_tdx_pins_on_the_real_sample),
+        cmocka_unit_test(test_time_is_range_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

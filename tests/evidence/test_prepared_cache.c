@@ -165,7 +165,7 @@ static void test_revoked_certificate_is_rejected_after_a_cache_hit(void **state)
     pair_make(&s, &(struct sim_opts){0});
     assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), 0); /* cache hit */
     snprintf(path, sizeof(path), "%s/pck_crl.der", s.w.dir);
-    sim_write_crl(path, s.w.ca, s.w.ca_key, s.w.leaf);
+    sim_write_crl(path, s.w.ca, s.w.ca_key, s.w.leaf, NULL);
     read_into(path, &s.prep.pck_crl);
     read_into(path, &s.plain.pck_crl);
     assert_int_equal(prepared_pair_verify(&s, s.w.quote, s.w.quote_len, s.w.at, &v), GTEE_EPOLICY);
