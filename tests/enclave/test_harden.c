@@ -229,7 +229,7 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
     c = fork();
     assert_true(c >= 0);
     if (c == 0) {
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             _exit(10);
         (void)getpid(); /* allowed */
         syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
@@ -243,7 +243,7 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
     c = fork();
     assert_true(c >= 0);
     if (c == 0) {
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             _exit(10);
         (void)getpid();
         syscall(SYS_exit_group, 0); /* not _exit: a sanitizer's _exit hook would scan for leaks */
@@ -264,7 +264,7 @@ static void test_ioctl_is_allowed_only_for_the_snp_derived_key(void **state)
     if (c == 0) {
         struct termios tio;
 
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             syscall(SYS_exit_group, 10);
         ioctl(0, TCGETS, &tio);
         syscall(SYS_exit_group, 11);
@@ -276,7 +276,7 @@ static void test_ioctl_is_allowed_only_for_the_snp_derived_key(void **state)
     c = fork();
     assert_true(c >= 0);
     if (c == 0) {
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             syscall(SYS_exit_group, 10);
         /* allowed through the filter; the bad descriptor makes the kernel refuse it */
         syscall(SYS_exit_group, (ioctl(-1, SNP_GET_DERIVED_KEY, NULL) == -1 && errno == EBADF) ? 0 : 12);
