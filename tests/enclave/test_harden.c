@@ -18,6 +18,7 @@
 
 #include "enclave/enclave.h"
 #include "enclave/harness.c"
+#include "enclave/inspect.h"
 
 static int setup(void **state)
 {
@@ -39,26 +40,6 @@ static int teardown(void **state)
     harness_stop(h);
     free(h);
     return 0;
-}
-
-/* The value of a "Name:" line of /proc/<pid>/status, or of a /proc/<pid>/limits row. */
-static int proc_line(pid_t pid, const char *file, const char *prefix, char *out, size_t len)
-{
-    char path[64], line[512];
-    FILE *f;
-    int found = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-    f = fopen(path, "r");
-    if (!f)
-        return 0;
-    while (!found && fgets(line, sizeof(line), f))
-        if (strncmp(line, prefix, strlen(prefix)) == 0) {
-            snprintf(out, len, "%s", line + strlen(prefix));
-            found = 1;
-        }
-    fclose(f);
-    return found;
 }
 
 static void test_enclave_runs_in_seccomp_filter_mode(void **state)
@@ -134,56 +115,6 @@ static void test_enclave_inherits_no_other_descriptor(void **state)
         skip(); /* not root: a non-dumpable process's fd list is closed to us, as it should be */
     assert_true(seen[3]);
     assert_int_equal(others, 0);
-}
-
-/* Drops CAP_SYS_PTRACE (the host's user without the capability a root host would have),
- * or every capability (as the enclave does). */
-static void drop_caps(int all)
-{
-    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-
-    if (syscall(SYS_capget, &hdr, data) != 0)
-        _exit(90);
-    if (all)
-        memset(data, 0, sizeof(data));
-    data[CAP_SYS_PTRACE / 32].effective &= ~(1u << (CAP_SYS_PTRACE % 32));
-    data[CAP_SYS_PTRACE / 32].permitted &= ~(1u << (CAP_SYS_PTRACE % 32));
-    data[CAP_SYS_PTRACE / 32].inheritable &= ~(1u << (CAP_SYS_PTRACE % 32));
-    if (syscall(SYS_capset, &hdr, data) != 0)
-        _exit(91);
-}
-
-/* In a child without CAP_SYS_PTRACE: 0 if attach and /proc/<pid>/mem both work, 1 if both
- * fail with a permission error, another value otherwise. */
-static int try_inspect(pid_t target)
-{
-    pid_t c = fork();
-    int st = 0;
-
-    assert_true(c >= 0);
-    if (c == 0) {
-        char path[64];
-        int attach_ok, mem_ok, fd;
-
-        drop_caps(0);
-        /* PTRACE_SEIZE: the attach permission check of PTRACE_ATTACH without stopping the
-         * target; our exit detaches. */
-        attach_ok = ptrace(PTRACE_SEIZE, target, NULL, NULL) == 0;
-        if (!attach_ok && errno != EPERM)
-            _exit(20);
-        snprintf(path, sizeof(path), "/proc/%d/mem", (int)target);
-        fd = open(path, O_RDONLY);
-        mem_ok = fd >= 0;
-        if (fd >= 0)
-            close(fd);
-        else if (errno != EACCES && errno != EPERM)
-            _exit(21);
-        _exit(attach_ok && mem_ok ? 0 : (!attach_ok && !mem_ok ? 1 : 22));
-    }
-    assert_int_equal(waitpid(c, &st, 0), c);
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
 }
 
 static void test_host_cannot_attach_or_read_enclave_memory(void **state)
