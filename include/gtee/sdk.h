@@ -29,6 +29,13 @@ struct gtee_app_options {
      * Both or neither; refused with other backends. A TD without them has no Enclave key. */
     const char *key_release;
     const char *key_release_pub;
+    /* 0 (the default): gtee_app_open hardens the process as gtee-enclave is hardened
+     * (docs/tee.md §8): not dumpable, no core files, no capabilities, the environment wiped
+     * and cleared (copy what you need from it first), then a seccomp allow-list
+     * (GTEE_HARDEN_APP) for the rest of the process's life. 1: leave the process as it is,
+     * for a test that hosts applications inside its own process; a deployed application
+     * never sets it, or its secrets are readable by its user through /proc/<pid>/mem. */
+    int unhardened;
 };
 
 struct gtee_app_identity {

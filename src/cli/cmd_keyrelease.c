@@ -12,8 +12,10 @@
 #include "gtee/crypto.h"
 
 #include "base/guard.h"
+#include "gtee/file.h"
 #include "gtee/keyrelease.h"
 #include "gtee/net.h"
+#include "gtee/tee.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -96,28 +98,6 @@ static const char serve_usage[] =
     "      --once             answer one connection, then exit (its status)\n"
     "  -h, --help             show this help\n";
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *b = NULL;
-    long n = -1;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0)
-        n = ftell(f);
-    if (n >= 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) != NULL) {
-        if (fread(b, 1, (size_t)n, f) == (size_t)n) {
-            b[n] = '\0';
-        } else {
-            free(b);
-            b = NULL;
-        }
-    }
-    fclose(f);
-    return b;
-}
-
 static int kr_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -131,7 +111,9 @@ static int kr_serve(int argc, char **argv)
     struct gtee_kr_service *svc = NULL;
     struct gtee_err err = { 0 };
     uint8_t master[GTEE_KR_SECRET_LEN];
-    char *policy = NULL, host[GTEE_NET_HOST_MAX];
+    char host[GTEE_NET_HOST_MAX];
+    uint8_t *policy = NULL;
+    size_t policy_len = 0;
     uint16_t port = 0;
     int c, rc, once = 0, lfd = -1;
 
@@ -149,26 +131,35 @@ static int kr_serve(int argc, char **argv)
     }
     if (optind != argc || !secret || !cfg.collateral_dir || !listen_spec)
         return cli_usage_error("serve needs --secret FILE, --collateral DIR and --listen ADDR:PORT");
-    rc = gtee_kr_secret_load(secret, master, &err);
-    if (rc < 0)
+    /* The socket first (a port below 1024 needs the capability the hardening drops), then
+     * the hardening gtee-enclave has, before the master secret is read: not dumpable (no
+     * /proc/<pid>/mem for the same user), no capabilities, the environment cleared. */
+    if ((rc = gtee_net_split(listen_spec, 1, host, &port, &err)) < 0 ||
+        (rc = gtee_net_listen(listen_spec, 16, &lfd, &port, &err)) < 0)
+        return rc == GTEE_EINVAL ? cli_usage_error("--listen: %s", err.msg) : cli_fail_err(rc, &err);
+    if ((rc = gtee_tee_harden(&err)) < 0) {
+        close(lfd);
         return cli_fail_err(rc, &err);
-    if (policy_file && !(policy = read_text(policy_file))) {
-        gtee_wipe(master, sizeof(master));
-        return cli_fail(GTEE_EIO, "cannot read the policy file %s", policy_file);
     }
-    cfg.master = master;
-    cfg.policy_json = policy;
-    rc = gtee_kr_service_new(&cfg, &svc, &err);
+    rc = gtee_kr_secret_load(secret, master, &err);
+    /* A FIFO or device as --policy fails at once instead of blocking the service. */
+    if (rc == 0 && policy_file)
+        rc = gtee_file_read(policy_file, 1 << 20, &policy, &policy_len, &err);
+    if (rc == 0) {
+        cfg.master = master;
+        cfg.policy_json = (const char *)policy; /* NUL-terminated by gtee_file_read */
+        rc = gtee_kr_service_new(&cfg, &svc, &err);
+    }
     free(policy);
+    /* Start-up is over: from here the service accepts, reads and answers requests (with
+     * worker threads), so the allow-list is loaded before any thread exists. */
+    if (rc == 0)
+        rc = gtee_tee_seccomp(GTEE_HARDEN_SERVICE, &err);
     if (rc < 0) {
         gtee_wipe(master, sizeof(master));
-        return cli_fail_err(rc, &err);
-    }
-    if ((rc = gtee_net_split(listen_spec, 1, host, &port, &err)) < 0 ||
-        (rc = gtee_net_listen(listen_spec, 16, &lfd, &port, &err)) < 0) {
-        gtee_wipe(master, sizeof(master));
         gtee_kr_service_free(svc);
-        return rc == GTEE_EINVAL ? cli_usage_error("--listen: %s", err.msg) : cli_fail_err(rc, &err);
+        close(lfd);
+        return cli_fail_err(rc, &err);
     }
     signal(SIGPIPE, SIG_IGN);
     printf(strchr(host, ':') ? "listening on [%s]:%u\n" : "listening on %s:%u\n", host, (unsigned)port);

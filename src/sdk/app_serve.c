@@ -57,6 +57,7 @@ int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, str
     ENSURE(opt, err, GTEE_EINVAL, "sdk: no options");
     TRY(sdk_tee_open(app, opt, err));
     TRY(make_ctx(app, err));
+    TRY(sdk_tee_seccomp(opt, err));
     *out = app;
     app = NULL;
     rc = 0;

@@ -39,6 +39,7 @@ struct gtee_app {
 /* app_tee.c: the TEE half of gtee_app_open, and the evidence source of the certificate. */
 int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err) GTEE_MUST_USE;
 void sdk_tee_close(struct gtee_app *app);
+int sdk_tee_seccomp(const struct gtee_app_options *o, struct gtee_err *err) GTEE_MUST_USE;
 int sdk_evidence(void *arg, const uint8_t rd[64], uint8_t **ev, size_t *ev_len, struct gtee_err *err);
 
 #endif
