@@ -155,8 +155,9 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
     place(s, ns, &end);
     p->arena_size = end + ml_align_up(p->work_size);
     p->unplanned_size += ml_align_up(p->work_size); /* both hold the scratch */
-    ENSURE(p->arena_size / 4 <= m->lim.max_total_elems, err, GTEE_EFORMAT,
-           "ml: a run would need %zu bytes, over the limit", p->arena_size);
+    p->over_limit = p->arena_size / 4 > m->lim.max_total_elems;
+    ENSURE(!p->over_limit, err, GTEE_EFORMAT, "ml: a run would need %zu bytes, over the limit max_total_elems (%llu 4-byte elements)",
+           p->arena_size, (unsigned long long)m->lim.max_total_elems);
     p->arena = aligned_alloc(ML_ALIGN, p->arena_size + ML_ALIGN);
     ENSURE(p->arena, err, GTEE_ENOMEM, "ml: out of memory for a %zu-byte arena", p->arena_size);
     for (size_t i = 0; i < ns; i++)
