@@ -220,6 +220,7 @@ struct ml_plan {
     void **folded;                /* heap buffers of folded values */
     size_t *offset;               /* arena offset per value (SIZE_MAX: not in arena) */
     size_t arena_size, unplanned_size, work_size;
+    size_t layout_steps;          /* placed slots the layout examined (arena.c: O(n log n) on a chain) */
     uint8_t *arena;
     int32_t *view;                /* per value: the graph input it views (a reshape of it), or -1 */
     struct gtee_ml_tensor **ptrs; /* per node: its n_in + n_out tensor pointers */
