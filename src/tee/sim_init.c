@@ -105,7 +105,7 @@ static int put_crl(struct sim_writer *w, const char *name, X509_CRL *crl, struct
     return rc;
 }
 
-/* One collateral directory (sgx/ or tdx/), named like ../shared/vectors/sgx/sgx-1. */
+/* One collateral directory (sgx/ or tdx/), laid out like the real sample tests/vectors/sgx/sgx-1. */
 static int put_collateral(struct sim_writer *w, const struct sim_pki *pki, int version, time_t now,
                           struct gtee_err *err)
 {
