@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "gtee/file.h"
 #include "ml/ml.h"
 
 int ml_graph_sort(struct gtee_ml_model *m, struct gtee_err *err);
@@ -175,31 +176,16 @@ int gtee_ml_model_load_file(const char *path, const struct gtee_ml_limits *lim, 
 {
     struct gtee_ml_limits l;
     uint8_t *buf = NULL;
-    long size;
-    FILE *f;
+    size_t size = 0;
     int rc;
 
     ml_limits_fill(lim, &l);
-    f = fopen(path, "rb");
-    if (!f)
-        return GTEE_FAIL(err, GTEE_EIO, "ml: cannot open model file");
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return GTEE_FAIL(err, GTEE_EIO, "ml: cannot read model file");
-    }
-    if ((uint64_t)size > l.max_model_bytes) {
-        fclose(f);
-        return GTEE_FAIL(err, GTEE_EFORMAT, "ml: model of %ld bytes exceeds the limit of %llu", size,
-                         (unsigned long long)l.max_model_bytes);
-    }
-    buf = malloc((size_t)size + 1);
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        free(buf);
-        return GTEE_FAIL(err, buf ? GTEE_EIO : GTEE_ENOMEM, "ml: cannot read model file");
-    }
-    fclose(f);
-    rc = gtee_ml_model_load(buf, (size_t)size, &l, out, err);
+    /* A regular file within the model limit (a FIFO is refused, never waited on). */
+    rc = gtee_file_read(path, l.max_model_bytes > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)l.max_model_bytes, &buf,
+                        &size, err);
+    if (rc < 0)
+        return gtee_err_wrap(err, "ml: model file: ");
+    rc = gtee_ml_model_load(buf, size, &l, out, err);
     free(buf);
     return rc;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Inputs named on the command line are regular files only: a FIFO given as a model or as
+# Inputs named on the command line are regular files only: a FIFO given as a model (to
+# model inspect and to the engine's loader behind model run) or as
 # kvstore-enclave's state file used to block the reader until a writer came (forever, for
 # an attacker who never writes). Now each is refused at once, naming the file and what it is.
 set -euo pipefail
@@ -30,6 +31,15 @@ set -e
 [ "$rc" -ne 124 ] || bad "kvstore-enclave with a FIFO as its state file still blocks"
 [ "$rc" -ne 0 ] || bad "kvstore-enclave accepted a FIFO as its state file"
 grep -q "state is a FIFO" err || bad "kvstore-enclave does not name the FIFO: $(head -c 300 err)"
+
+# gtee model run: the engine's own loader (gtee_ml_model_load_file)
+set +e
+timeout 20 "$GTEE_CLI" model run model.onnx --input x.npy --out y.npy >out 2>err
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || bad "model run on a FIFO: exit $rc, expected 3 ($(head -c 200 err))"
+grep -q "model.onnx is a FIFO" err || bad "model run on a FIFO: error does not name it: $(head -c 200 err)"
+[ ! -e y.npy ] || bad "model run on a FIFO left an output"
 
 [ "$fail" -eq 0 ] || exit 1
 echo "FIFO inputs: refused at once"
