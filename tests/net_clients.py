@@ -6,10 +6,12 @@
       connection or MAX_S pass. Prints "connected" once connected, then "closed T" (the
       server ended it T seconds after connect) or "held T" (it never did); the time of each
       line since the epoch follows, so a test can order events across processes.
-  flood HOST PORT N GARBAGE_HEX HOLD_S
+  flood HOST PORT N GARBAGE_HEX HOLD_S [keep]
       opens N connections, sends GARBAGE on each (empty: nothing), prints "open N", then
       keeps them open for HOLD_S seconds, or until the server has closed them all, and
-      prints how many it closed: "closed K T" (T: seconds since they were open).
+      prints how many it closed: "closed K T" (T: seconds since they were open). With
+      "keep", the connections stay open for HOLD_S seconds even once the server has ended
+      its side (a client that never closes).
   oneshot HOST PORT REQ_HEX TIMEOUT_S
       sends REQ, reads until the server closes (at most TIMEOUT_S), prints the answer in hex.
   silent-server PORT_FILE MODE
@@ -50,7 +52,7 @@ def drip(host, port, prefix, chunk, interval, max_s):
     return 0
 
 
-def flood(host, port, n, garbage, hold_s):
+def flood(host, port, n, garbage, hold_s, keep=""):
     socks = []
     for _ in range(int(n)):
         s = socket.create_connection((host, int(port)), timeout=10)
@@ -70,6 +72,8 @@ def flood(host, port, n, garbage, hold_s):
             except OSError:
                 closed.add(s)
     out("closed", len(closed), round(time.monotonic() - t0, 2))
+    if keep:
+        time.sleep(max(0.0, float(hold_s) - (time.monotonic() - t0)))
     return 0
 
 
