@@ -232,5 +232,7 @@ int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gt
     };
     int rc = gtee_net_serve(listen_fd, &srv, err);
 
-    return rc < 0 ? gtee_err_wrap(err, "sdk: ") : 0;
+    if (rc < 0)
+        (void)gtee_err_wrap(err, "sdk: ");
+    return rc;
 }
