@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/guard.h"
@@ -15,7 +16,6 @@
 #include "cli/commands.h"
 #include "gtee/net.h"
 #include "gtee/ratls.h"
-#include "gtee/sdk.h"
 
 #define RELAY_ACTIVE_DEFAULT 512
 #define RELAY_HANDSHAKE_DEFAULT 15 /* seconds; a handshake verifies evidence on both ends */
@@ -103,7 +103,9 @@ static int run_relay(const char *listen_at, struct gtee_ratls_relay *o, int expl
 
     if ((rc = fit_descriptors(&o->max_active, explicit_max)) != 0)
         return rc;
-    if ((rc = gtee_app_listen(listen_at, &lfd, &port, &err)) < 0)
+    /* A deep backlog (the kernel caps it at net.core.somaxconn): under a flood, a connection
+     * the queue had no room for looks open to its client but is never accepted. */
+    if ((rc = gtee_net_listen(listen_at, SOMAXCONN, &lfd, &port, &err)) < 0)
         return cli_fail_err(rc, &err);
     if (port_file && (rc = write_port(port_file, port)) != 0) {
         close(lfd);

@@ -52,8 +52,9 @@ python3 "$NC" flood 127.0.0.1 "$RPORT" 32 160301020001000100 60 >"$T/stalled" &
 PIDS+=($!)
 for f in silent garbage stalled; do
     for _ in $(seq 400); do grep -q "^open" "$T/$f" && break; sleep 0.05; done
-    grep -q "^open" "$T/$f" || bad "the $f flood did not connect: $(cat "$T/$f")"
+    grep -q "^open" "$T/$f" || bad "the $f flood did not start: $(cat "$T/$f")"
 done
+grep -q "^open 200 connected 200" "$T/silent" || bad "the relay left silent connections unaccepted: $(cat "$T/silent")"
 
 set +e
 timeout 60 "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}" >"$T/out" 2>"$T/err"
