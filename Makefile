@@ -8,7 +8,11 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps test test-plain test-asan fuzz fuzz-build demo bench clean install
 
+# The build's Debian packages are checked first (scripts/check-deps.sh), so a machine without
+# them is told which are missing and that `make deps` installs them (exit 2: not Debian,
+# nothing to check; CMake then says what it misses).
 all:
+	@scripts/check-deps.sh || [ $$? = 2 ]
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGTEE_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -24,12 +28,14 @@ test-plain: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:
+	@scripts/check-deps.sh --all || [ $$? = 2 ]
 	CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGTEE_WERROR=ON -DGTEE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 
 fuzz-build:
+	@scripts/check-deps.sh --all || [ $$? = 2 ]
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGTEE_FUZZ=ON -DGTEE_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 

@@ -6,13 +6,14 @@ const path = require('path');
 const src = process.argv[2];
 const secs = Number(process.argv[3] || 3);
 const qvl = require(path.join(src, 'npm/node_modules/@phala/dcap-qvl'));
+const { vectorPath } = require(path.join(src, 'tests/vectors.js'));
 
 function signedValue(text, key) {
   return text.slice(text.indexOf('{"' + key + '":') + key.length + 4, text.lastIndexOf(',"signature":"'));
 }
 
 for (const [rel, atIso] of [['sgx/sgx-1', '2025-07-19T10:01:17Z'], ['tdx/tdx-1', '2025-07-19T10:00:34Z']]) {
-  const dir = path.join(src, '../shared/vectors', rel);
+  const dir = vectorPath(rel);
   const rd = (f) => fs.readFileSync(path.join(dir, f));
   const tcb = rd('tcb_info.json').toString();
   const qe = rd('qe_identity.json').toString();

@@ -130,7 +130,7 @@ static void case_free(struct bcase *c)
     free(c->sim_root);
 }
 
-/* An Intel sample of ../shared/vectors at its time; every TCB status accepted (the bench
+/* An Intel sample of tests/vectors at its time; every TCB status accepted (the bench
  * measures verification, not a policy). */
 static int load_intel(struct bcase *c, const char *vectors, const char *rel, const char *at_s)
 {

@@ -26,18 +26,20 @@ for tool in taskset openssl node pkg-config cc gdb; do
     command -v "$tool" >/dev/null || { echo "bench_evidence: needs $tool" >&2; exit 2; }
 done
 
+. "$root/tests/vectors.sh"
+need_vectors
 bin="$build/bench_evidence"
 cc -O2 -g -std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src" "$root/bench/bench_evidence.c" "$build/libgtee.a" \
     $(pkg-config --libs libssl libcrypto jansson libsecp256k1) -lm -lpthread -o "$bin"
 
 # "<case> <ecdsa checks> <rsa checks> <verifications>" per case
-counts=$(gdb -q -batch -x "$root/bench/count_sigs.gdb" --args "$bin" "$root/../shared/vectors" 0 2>/dev/null |
+counts=$(gdb -q -batch -x "$root/bench/count_sigs.gdb" --args "$bin" "$VECTORS" 0 2>/dev/null |
          awk 'NF == 4 && $1 ~ /^(sgx|tdx|sim|snp)\// {print}')
 [ -n "$counts" ] || { echo "bench_evidence: signature count under gdb failed" >&2; exit 2; }
 
 echo "# one core (cpu $CORE), $secs s of process CPU time per measurement (as openssl speed counts)"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-ours=$(taskset -c "$CORE" "$bin" "$root/../shared/vectors" "$secs")
+ours=$(taskset -c "$CORE" "$bin" "$VECTORS" "$secs")
 ref=$(taskset -c "$CORE" node "$root/bench/bench_dcap_qvl.js" "$root" "$secs")
 speed=$(taskset -c "$CORE" openssl speed -seconds "$secs" ecdsap256 ecdsap384 rsa4096 2>/dev/null)
 p256=$(awk '/256 bits ecdsa \(nistp256\)/ {print $NF}' <<<"$speed")

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "gtee/file.h"
 #include "gtee/ml.h"
 
 static double now_ms(void)
@@ -39,7 +40,6 @@ int main(int argc, char **argv)
     uint64_t n;
     double *t;
     int runs;
-    FILE *f;
 
     if (argc != 7)
         return 2;
@@ -65,18 +65,25 @@ int main(int argc, char **argv)
         else
             ((float *)in.data)[i] = (float)rand() / (float)RAND_MAX;
     }
-    f = fopen(argv[5], "wb");
-    if (!f || fwrite(in.data, gtee_ml_dtype_size(in.dtype), n, f) != n)
+    /* Through the output helper, replacing the files of an earlier run. */
+    if (gtee_file_write(argv[5], in.data, gtee_ml_dtype_size(in.dtype) * n, 0600, GTEE_FILE_REPLACE, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
         return 1;
-    fclose(f);
-    f = fopen(argv[6], "w");
-    if (!f)
-        return 1;
-    fprintf(f, "{\"dtype\":\"%s\",\"input\":[", in.dtype == GTEE_ML_INT64 ? "int64" : "float32");
-    for (int d = 0; d < in.rank; d++)
-        fprintf(f, "%s%lld", d ? "," : "", (long long)in.dim[d]);
-    fprintf(f, "]}\n");
-    fclose(f);
+    }
+    {
+        char meta[256];
+        size_t used = (size_t)snprintf(meta, sizeof(meta), "{\"dtype\":\"%s\",\"input\":[",
+                                       in.dtype == GTEE_ML_INT64 ? "int64" : "float32");
+
+        for (int d = 0; d < in.rank && used < sizeof(meta); d++)
+            used += (size_t)snprintf(meta + used, sizeof(meta) - used, "%s%lld", d ? "," : "", (long long)in.dim[d]);
+        if (used < sizeof(meta))
+            used += (size_t)snprintf(meta + used, sizeof(meta) - used, "]}\n");
+        if (used >= sizeof(meta) || gtee_file_write(argv[6], meta, used, 0600, GTEE_FILE_REPLACE, &err) < 0) {
+            fprintf(stderr, "%s\n", used >= sizeof(meta) ? "input shape too long" : err.msg);
+            return 1;
+        }
+    }
     if (gtee_ml_session_new(m, &opt, &s, &err) < 0)
         return 1;
     for (int i = 0; i < 3; i++)

@@ -5,7 +5,7 @@
  * rejecting paths are reached. Checks that the return code and the verdict agree.
  *
  * Input format (the seeds in fuzz/corpus/fuzz_collateral/ are sgx-1 and tdx-1 from
- * ../shared/vectors, quote included): a sequence of records, each
+ * tests/vectors, quote included): a sequence of records, each
  *     tag (1 byte) | length (4 bytes, little-endian) | bytes
  * with the tags
  *     'Q' quote.bin                   'T' tcb_info.json      't' tcb_info_issuer_chain.pem

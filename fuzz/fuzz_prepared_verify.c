@@ -5,13 +5,14 @@
  * and reasons. Mutated quotes that keep the sample's PCK chain bytes use the prepared
  * results; any other change takes the full path, and a changed chain that still verifies
  * enters the PCK chain cache (docs/evidence.md "PCK chain cache"), whose later hits are
- * compared as well. Collateral: $GTEE_SOURCE_DIR/../shared/
- * vectors/sgx/sgx-1, else found from this file's path. Seeds: the sgx-1 quote. */
+ * compared as well. Collateral: tests/vectors/sgx/sgx-1, found by vector_path
+ * (tests/vectors.h). Seeds: the sgx-1 quote. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/vectors.h"
 #include "gtee/evidence.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,19 +25,11 @@ static bool ready;
 static void load(void)
 {
     char dir[4096], qpath[4200];
-    const char *src = getenv("GTEE_SOURCE_DIR");
     uint8_t *quote = malloc(1 << 16);
     size_t len;
     FILE *f;
 
-    if (src) {
-        snprintf(dir, sizeof(dir), "%s/../shared/vectors/sgx/sgx-1", src);
-    } else {
-        const char *slash = strrchr(__FILE__, '/');
-        int n = slash ? (int)(slash - __FILE__) : 1;
-
-        snprintf(dir, sizeof(dir), "%.*s/../../shared/vectors/sgx/sgx-1", n, slash ? __FILE__ : ".");
-    }
+    vector_path(dir, sizeof(dir), "sgx/sgx-1");
     snprintf(qpath, sizeof(qpath), "%s/quote.bin", dir);
     f = fopen(qpath, "rb");
     if (!quote || !f)

@@ -10,24 +10,12 @@ quiet=0
 [[ "${1:-}" == "--quiet" ]] && quiet=1
 say() { [[ $quiet == 1 ]] || echo "deps: $*"; }
 
-# Debian packages: the build, the libraries DESIGN.md names, the test and fuzz tools,
-# and the data and peers used by tests and benchmarks.
-DEBS=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
-  libssl-dev openssl libsecp256k1-dev libopenblas-dev libdnnl-dev
-  libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-numpy python3-torch
-  libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-  libcmocka-dev libseccomp-dev zlib1g-dev
-  dataset-fashion-mnist
-  xxd procps time
-)
-
+# Debian packages: every group of scripts/debian-packages (the one list, which `make` checks
+# through scripts/check-deps.sh before it builds).
+list=$(scripts/check-deps.sh --all --list)
 missing=()
-for p in "${DEBS[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
+[[ -z $list ]] || mapfile -t missing <<<"$list"
+ndebs=$(sed -n 's/^[a-z]*:[[:space:]]*//p' scripts/debian-packages | wc -w)
 
 # Node.js and npm: Debian's, unless a Node.js with npm is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -47,7 +35,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  say "Debian packages: all ${#DEBS[@]} present"
+  say "Debian packages: all $ndebs present"
 fi
 
 # npm tools, exactly as locked. onnxruntime-node's install script would fetch GPU

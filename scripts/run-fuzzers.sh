@@ -6,6 +6,8 @@ set -uo pipefail
 build=${1:?usage: run-fuzzers.sh BUILD_DIR [SECONDS]}
 secs=${2:-15}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Targets that read the real samples find them through tests/vectors.h from here.
+export GTEE_SOURCE_DIR=${GTEE_SOURCE_DIR:-$root}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$build/fuzz-artifacts"

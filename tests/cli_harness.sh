@@ -1,15 +1,18 @@
 # Shared start of the shell tests that drive `gtee` (sourced, not run): checks that GTEE_CLI
 # (and GTEE_ENCLAVE, when NEED_ENCLAVE=1) name the binaries, makes the scratch directory $T
-# (removed on exit), and defines bad (count a failure) and run (run gtee, keeping stdout in
-# $T/out, stderr in $T/err, the exit status in $rc), expect_rc and json.
+# (removed on exit, after every server started with bg_start is stopped: tests/bg.sh), and
+# defines bad (count a failure) and run (run gtee, keeping stdout in $T/out, stderr in
+# $T/err, the exit status in $rc), expect_rc and json.
 : "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
 if [ "${NEED_ENCLAVE:-0}" = 1 ]; then
     : "${GTEE_ENCLAVE:?GTEE_ENCLAVE must name the gtee-enclave binary}"
     export GTEE_ENCLAVE
 fi
 GTEE_CLI=$(readlink -f "$GTEE_CLI")
+# shellcheck source=tests/bg.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bg.sh"
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+at_exit 'rm -rf "$T"'
 
 fail=0
 rc=0

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gtee/file.h>
 #include <gtee/sdk.h>
 
 #include "kvstore.h"
@@ -121,13 +122,12 @@ static int parse_into(struct store *s, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* Seal the whole store and replace the state file (write a temporary, then rename). */
+/* Seal the whole store and replace the state file through the SDK's output helper (a
+ * temporary beside it that no planted link can redirect, fsync, rename), mode 0600. */
 static int save(struct gtee_app *app, struct store *s, struct gtee_err *err)
 {
     uint8_t *plain = NULL, *blob = NULL;
     size_t plain_len = 0, blob_len = 0;
-    char tmp[4096];
-    FILE *f;
     int rc;
 
     if (serialise(s, &plain, &plain_len) != 0)
@@ -136,13 +136,7 @@ static int save(struct gtee_app *app, struct store *s, struct gtee_err *err)
     gtee_app_free_secret(plain, plain_len);
     if (rc < 0)
         return rc;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_path);
-    f = fopen(tmp, "wb");
-    rc = f && fwrite(blob, 1, blob_len, f) == blob_len ? 0 : GTEE_EIO;
-    if (f && fclose(f) != 0)
-        rc = GTEE_EIO;
-    if (rc == 0 && rename(tmp, s->state_path) != 0)
-        rc = GTEE_EIO;
+    rc = gtee_file_write(s->state_path, blob, blob_len, 0600, GTEE_FILE_REPLACE, err);
     free(blob);
     return rc;
 }
@@ -279,14 +273,12 @@ int main(int argc, char **argv)
     if (rc == 0) {
         print_identity(app, port);
         if (port_file) {
-            /* Written whole under a temporary name, so a reader never sees half a number. */
-            char tmp[4096];
-            FILE *f;
+            /* Written whole through the output helper, so a reader never sees half a number
+             * and a link planted beside it is never followed. */
+            char line[16];
+            int n = snprintf(line, sizeof(line), "%u\n", port);
 
-            snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
-            f = fopen(tmp, "w");
-            if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0)
-                rc = GTEE_EIO;
+            rc = gtee_file_write(port_file, line, (size_t)n, 0600, GTEE_FILE_REPLACE, &err);
         }
     }
     if (rc == 0)

@@ -19,7 +19,8 @@
 #define GTEE_SIM_QUOTE_TDX 4 /* Intel TDX quote v4 (TEE type 0x81) */
 
 /* Files a device directory holds (names relative to DIR). Collateral for each quote
- * kind lies in DIR/sgx/ and DIR/tdx/ in the layout of ../shared/vectors/sgx/sgx-1. */
+ * kind lies in DIR/sgx/ and DIR/tdx/ in the layout of the
+ * project's real sample tests/vectors/sgx/sgx-1. */
 #define GTEE_SIM_ROOT_CA_FILE "sim_root_ca.der"
 #define GTEE_SIM_PCK_CHAIN_FILE "pck_chain.pem"
 #define GTEE_SIM_SGX_COLLATERAL_DIR "sgx"

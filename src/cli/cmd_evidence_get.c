@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/enclave_cli.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "gtee/msg.h"
 
 static const char get_usage[] =
@@ -31,15 +32,13 @@ static const char get_usage[] =
     "Example:\n"
     "  gtee evidence get --tee sim --sim-dir ./dev --report-data $(openssl rand -hex 32) --out q.bin\n";
 
+/* Through the output helper, never replacing an existing file; mode 0600. */
 static int write_new(const char *path, const uint8_t *p, size_t n)
 {
-    FILE *f = fopen(path, "wbx");
+    struct gtee_err err = {0};
+    int rc = gtee_file_write(path, p, n, 0600, 0, &err);
 
-    if (!f)
-        return cli_fail(errno == EEXIST ? GTEE_EEXIST : GTEE_EIO, "cannot create %s: %s", path, strerror(errno));
-    if (fwrite(p, 1, n, f) != n || fclose(f) != 0)
-        return cli_fail(GTEE_EIO, "cannot write %s", path);
-    return 0;
+    return rc < 0 ? cli_fail_err(rc, &err) : 0;
 }
 
 int cmd_evidence_get(int argc, char **argv)

@@ -10,21 +10,24 @@
 #include "cli/model.h"
 
 #include "gtee/dataset.h"
+#include "gtee/file.h"
 
 #define MAX_IO 16
 
 static const char run_usage[] =
-    "Usage: gtee model run [--threads N] [--json] MODEL.onnx --input FILE.npy... --out FILE.npy...\n"
+    "Usage: gtee model run [--threads N] [--force] [--json] MODEL.onnx --input FILE.npy... --out FILE.npy...\n"
     "\n"
     "Loads and checks MODEL.onnx, reads one .npy file per graph input (in the model's input\n"
     "order; float inputs take any numeric array, int64 inputs integer arrays), runs the model\n"
     "once and writes its outputs, in order, to the --out files as float32 .npy. Symbolic\n"
-    "dimensions (such as the batch) take the input files' sizes.\n"
+    "dimensions (such as the batch) take the input files' sizes. An existing --out file is\n"
+    "refused (exit 3) unless --force; outputs are written mode 0600, each complete or not at all.\n"
     "\n"
     "Options:\n"
     "  -i, --input FILE    a graph input (repeat for each input)\n"
     "  -o, --out FILE      where to write a graph output (repeat; extra outputs are not written)\n"
     "  -t, --threads N     threads for OpenBLAS, oneDNN and the engine's loops (default 1)\n"
+    "  -f, --force         replace existing --out files (a FIFO or device gets the complete file)\n"
     "      --json          print the outputs' names, shapes, files and the time as JSON\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -50,9 +53,11 @@ static int load_input(const char *path, int dtype, struct gtee_ml_tensor *t, str
     return 0;
 }
 
-static int save_output(const char *path, const struct gtee_ml_tensor *t, struct gtee_err *err)
+/* Encodes an output as float32 .npy into o, the helper's temporary opened before the run. */
+static int save_output(struct gtee_file_out *o, const struct gtee_ml_tensor *t, struct gtee_err *err)
 {
-    size_t dims[GTEE_ML_MAX_RANK], n = 1;
+    size_t dims[GTEE_ML_MAX_RANK], n = 1, len = 0;
+    uint8_t *buf = NULL;
     float *tmp = NULL;
     int rc;
 
@@ -68,7 +73,10 @@ static int save_output(const char *path, const struct gtee_ml_tensor *t, struct 
             tmp[i] = t->dtype == GTEE_ML_INT64 ? (float)((const int64_t *)t->data)[i]
                                                : (float)((const uint8_t *)t->data)[i];
     }
-    rc = gtee_npy_save_f32(path, tmp ? tmp : t->data, dims, (size_t)t->rank, err);
+    rc = gtee_npy_encode_f32(tmp ? tmp : t->data, dims, (size_t)t->rank, &buf, &len, err);
+    if (rc == 0)
+        rc = gtee_file_out_write(o, buf, len, err);
+    free(buf);
     free(tmp);
     return rc;
 }
@@ -78,15 +86,17 @@ int model_run(int argc, char **argv)
     static const struct option opts[] = {
         { "input", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
         { "threads", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "force", no_argument, NULL, 'f' },        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *in_path[MAX_IO], *out_path[MAX_IO];
     size_t n_in = 0, n_out = 0;
     long threads = 1;
+    unsigned out_flags = 0;
     char *end;
     int c;
 
-    while ((c = getopt_long(argc, argv, "i:o:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:o:t:fh", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (n_in == MAX_IO)
@@ -104,6 +114,7 @@ int model_run(int argc, char **argv)
                 return cli_usage_error("--threads takes a number from 1 to 64");
             break;
         case 'j': cli_set_json(1); break;
+        case 'f': out_flags = GTEE_FILE_REPLACE | GTEE_FILE_SPECIAL; break;
         case 'h': return cli_help(run_usage);
         default: return cli_bad_option(argc, argv);
         }
@@ -120,11 +131,17 @@ int model_run(int argc, char **argv)
     struct gtee_ml_model_info info;
     struct gtee_err err = { 0 };
     struct gtee_ml_io io;
+    struct gtee_file_out fo[MAX_IO];
+    size_t n_open = 0;
     json_t *outs = NULL;
     double t0 = 0, ms = 0;
     int rc = 0;
 
     memset(arr, 0, sizeof(arr));
+    /* Every output is begun before anything runs: an existing file is refused at once,
+     * not after the model ran, and none is written unless all can be. */
+    for (; n_open < n_out; n_open++)
+        TRY(gtee_file_out_begin(&fo[n_open], out_path[n_open], 0600, out_flags, &err));
     TRY(gtee_ml_model_load_file(argv[optind], NULL, &m, &err));
     gtee_ml_model_info(m, &info);
     ENSURE(info.n_inputs == n_in, &err, GTEE_EINVAL, "the model has %zu inputs, %zu --input files given",
@@ -143,11 +160,13 @@ int model_run(int argc, char **argv)
     outs = json_array();
     for (size_t i = 0; i < n_out; i++) {
         (void)gtee_ml_model_io(m, 1, i, &io);
-        TRY(save_output(out_path[i], &out[i], &err));
+        TRY(save_output(&fo[i], &out[i], &err));
         json_array_append_new(outs, json_pack("{s:s,s:s,s:o,s:s}", "name", io.name, "dtype",
                                               gtee_ml_dtype_name(out[i].dtype), "shape",
                                               model_shape_json(&out[i], NULL), "file", out_path[i]));
     }
+    for (size_t i = 0; i < n_out; i++)
+        TRY(gtee_file_out_commit(&fo[i], &err));
     if (cli_json()) {
         size_t arena, unplanned;
         gtee_ml_session_memory(s, &arena, &unplanned);
@@ -166,6 +185,8 @@ int model_run(int argc, char **argv)
         printf("ran in %.3f ms with %ld thread%s\n", ms, threads, threads > 1 ? "s" : "");
     }
 out:
+    for (size_t i = 0; i < n_open; i++)
+        gtee_file_out_abort(&fo[i]);
     json_decref(outs);
     for (size_t i = 0; i < MAX_IO; i++)
         gtee_array_free(&arr[i]);

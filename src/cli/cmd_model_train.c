@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/model.h"
 #include "gtee/dataset.h"
+#include "gtee/file.h"
 #include "gtee/ml_train.h"
 
 static const char train_usage[] =
@@ -20,7 +21,8 @@ static const char train_usage[] =
     "Trains the float initializers of MODEL.onnx (one float input [batch, ...], output 0 the\n"
     "class logits [batch, classes]) with softmax cross-entropy on the training split of DIR,\n"
     "reports loss, training accuracy, test accuracy and samples per second after each epoch,\n"
-    "and writes the same graph with the trained initializers to TRAINED.onnx.\n"
+    "and writes the same graph with the trained initializers to TRAINED.onnx (mode 0600; an\n"
+    "existing file is refused, exit 3, unless --force; it is checked before training starts).\n"
     "\n"
     "DIR holds either the MNIST-family IDX files (train-images-idx3-ubyte[.gz],\n"
     "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz];\n"
@@ -31,6 +33,7 @@ static const char train_usage[] =
     "  -d, --data DIR          the dataset directory (required)\n"
     "  -e, --epochs N          passes over the training split (required)\n"
     "  -o, --out FILE          where to write the trained model (required)\n"
+    "  -f, --force             replace an existing --out file (a FIFO or device gets the whole model)\n"
     "  -b, --batch B           mini-batch size (default 64; the last batch may be smaller)\n"
     "      --optimizer NAME    sgd or adam (default adam)\n"
     "      --lr X              learning rate (default 0.001 for adam, 0.01 for sgd)\n"
@@ -55,6 +58,8 @@ struct train_args {
     int adam, batchnorm;
     double lr, momentum, wd;
     unsigned long long seed, limit;
+    unsigned out_flags;
+    int help; /* --help was printed: nothing to run */
 };
 
 static int parse_num(const char *s, double lo, double hi, double *out)
@@ -79,6 +84,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         { "seed", required_argument, NULL, O_SEED },  { "threads", required_argument, NULL, 't' },
         { "limit", required_argument, NULL, O_LIMIT }, { "json", no_argument, NULL, 'j' },
         { "batchnorm", required_argument, NULL, O_BN }, { "help", no_argument, NULL, 'h' },
+        { "force", no_argument, NULL, 'f' },
         { NULL, 0, NULL, 0 },
     };
     double v;
@@ -89,10 +95,11 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     a->threads = 1;
     a->adam = 1;
     a->lr = -1;
-    while ((c = getopt_long(argc, argv, "d:e:o:b:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:e:o:b:t:fh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a->data = optarg; break;
         case 'o': a->out = optarg; break;
+        case 'f': a->out_flags = GTEE_FILE_REPLACE | GTEE_FILE_SPECIAL; break;
         case 'e':
             if (parse_num(optarg, 1, 100000, &v) < 0 || v != (long)v)
                 return cli_usage_error("--epochs takes a whole number from 1 to 100000");
@@ -148,7 +155,9 @@ static int parse_args(int argc, char **argv, struct train_args *a)
             break;
         }
         case 'j': cli_set_json(1); break;
-        case 'h': return cli_help(train_usage);
+        case 'h':
+            a->help = 1;
+            return cli_help(train_usage);
         default: return cli_bad_option(argc, argv);
         }
     }
@@ -194,26 +203,6 @@ static int load_split(const char *dir, int train, struct gtee_dataset *ds, int *
     return gtee_dataset_load_npy(xp, yp, GTEE_NORM_NONE, ds, err);
 }
 
-static int write_file(const char *path, const uint8_t *buf, size_t len, struct gtee_err *err)
-{
-    char tmp[4096];
-    FILE *f;
-    int ok;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return GTEE_FAIL(err, GTEE_EINVAL, "%s: path too long", path);
-    f = fopen(tmp, "wb");
-    if (!f)
-        return GTEE_FAIL(err, GTEE_EIO, "%s: cannot create", tmp);
-    ok = fwrite(buf, 1, len, f) == len;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return GTEE_FAIL(err, GTEE_EIO, "%s: cannot write", path);
-    }
-    return 0;
-}
-
 static int report_epoch(const struct train_args *a, long e, const struct gtee_ml_epoch_stats *st, int have_test,
                         size_t test_correct, size_t test_n, double test_loss)
 {
@@ -249,12 +238,15 @@ int model_train(int argc, char **argv)
     struct gtee_ml_trainer *tr = NULL;
     struct gtee_ml_model *m = NULL;
     struct gtee_err err = { 0 };
+    struct gtee_file_out fo = { .fd = -1 };
     uint8_t *buf = NULL, *outb = NULL;
     size_t len = 0, out_len = 0;
     int rc, have_test = 0, found;
 
-    if ((rc = parse_args(argc, argv, &a)) != 0)
+    if ((rc = parse_args(argc, argv, &a)) != 0 || a.help)
         return rc;
+    /* Begun before training: an existing output is refused at once, not after hours. */
+    TRY(gtee_file_out_begin(&fo, a.out, 0600, a.out_flags, &err));
     TRY(model_read_file(a.model, &buf, &len, &err));
     TRY(gtee_ml_model_load(buf, len, NULL, &m, &err));
     TRY(load_split(a.data, 1, &train, &found, &err));
@@ -281,10 +273,12 @@ int model_train(int argc, char **argv)
             goto out;
     }
     TRY(gtee_ml_model_save(m, buf, len, &outb, &out_len, &err));
-    TRY(write_file(a.out, outb, out_len, &err));
+    TRY(gtee_file_out_write(&fo, outb, out_len, &err));
+    TRY(gtee_file_out_commit(&fo, &err));
     if (!cli_json())
         printf("wrote %s (%zu bytes)\n", a.out, out_len);
 out:
+    gtee_file_out_abort(&fo);
     gtee_ml_trainer_free(tr);
     gtee_ml_model_free(m);
     gtee_dataset_free(&train);

@@ -14,6 +14,7 @@
 #include "base/guard.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "gtee/file.h"
 #include "gtee/net.h"
 #include "gtee/ratls.h"
 
@@ -83,16 +84,16 @@ static int fit_descriptors(unsigned *max_active, int explicit_max)
     return 0;
 }
 
+/* Through the output helper: a reader never sees half a number, and a link planted beside
+ * the port file is never followed. A restart replaces the file of the last run. */
 static int write_port(const char *path, uint16_t port)
 {
-    char tmp[4096];
-    FILE *f;
+    struct gtee_err err = {0};
+    char line[16];
+    int n = snprintf(line, sizeof(line), "%u\n", port), rc;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        return cli_fail(GTEE_EIO, "cannot write the port file %s", path);
-    return 0;
+    rc = gtee_file_write(path, line, (size_t)n, 0600, GTEE_FILE_REPLACE, &err);
+    return rc < 0 ? cli_fail_err(rc, &err) : 0;
 }
 
 static int run_relay(const char *listen_at, struct gtee_ratls_relay *o, int explicit_max, const char *port_file)

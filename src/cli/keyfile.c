@@ -1,5 +1,5 @@
-/* Key files: one line `gtee-box-key-v1:<64 hex digits>\n`, mode 0600. Written through a
- * temporary file and a rename; read only when no group/other permission bit is set. */
+/* Key files: one line `gtee-box-key-v1:<64 hex digits>\n`, mode 0600. Written through the
+ * output helper; read only when no group/other permission bit is set. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "base/guard.h"
 #include "base/span.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "cli/cli.h"
 
 #define PREFIX_LEN (sizeof(CLI_BOX_KEY_PREFIX) - 1)
@@ -17,77 +18,18 @@
 #define LINE_LEN (PREFIX_LEN + HEX_LEN + 1)
 #define READ_MAX 512 /* a key file is LINE_LEN bytes; more is malformed */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Moves tmp to path; without overwrite, fails with EEXIST rather than replace a file. */
-static int move_into_place(const char *tmp, const char *path, int overwrite)
-{
-    if (overwrite)
-        return rename(tmp, path);
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno != EINVAL && errno != ENOSYS)
-        return -1;
-    /* File systems without RENAME_NOREPLACE: link() also refuses an existing name. */
-    if (link(tmp, path) != 0)
-        return -1;
-    unlink(tmp);
-    return 0;
-}
-
+/* Through the output helper: a temporary beside the target, 0600, fsync, rename (never
+ * replacing without overwrite, and never a FIFO or device even with it). */
 int cli_keyfile_write(const char *path, const struct gtee_box_key *key, int overwrite, struct gtee_err *err)
 {
     char line[LINE_LEN + 1];
-    char tmp[4096];
-    uint8_t rnd[8];
-    char rnd_hex[2 * sizeof(rnd) + 1];
-    struct stat st;
-    int fd = -1, made_tmp = 0, rc = GTEE_EIO;
+    int rc;
 
-    ENSURE(overwrite || lstat(path, &st) != 0, err, GTEE_EEXIST,
-           "refusing to overwrite %s (use --force)", path);
-    TRY(gtee_random(rnd, sizeof(rnd)));
-    gtee_hex_encode(rnd, sizeof(rnd), rnd_hex);
-    ENSURE((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rnd_hex) < sizeof(tmp), err,
-           GTEE_EINVAL, "key file path too long");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    ENSURE(fd >= 0, err, GTEE_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    made_tmp = 1;
-    ENSURE(fchmod(fd, 0600) == 0, err, GTEE_EIO, "cannot set mode 0600 on %s: %s", tmp, strerror(errno));
     memcpy(line, CLI_BOX_KEY_PREFIX, PREFIX_LEN);
     gtee_hex_encode(key->bytes, GTEE_BOX_KEY_LEN, line + PREFIX_LEN);
     line[LINE_LEN - 1] = '\n';
     line[LINE_LEN] = '\0';
-    ENSURE(write_all(fd, line, LINE_LEN) == 0 && fsync(fd) == 0, err, GTEE_EIO, "cannot write %s: %s", tmp,
-           strerror(errno));
-    ENSURE(close(fd) == 0, err, GTEE_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    fd = -1;
-    if (move_into_place(tmp, path, overwrite) != 0) {
-        int e = errno;
-
-        ENSURE(e != EEXIST, err, GTEE_EEXIST, "refusing to overwrite %s (use --force)", path);
-        ENSURE(0, err, GTEE_EIO, "cannot move key file into place at %s: %s", path, strerror(e));
-    }
-    made_tmp = 0;
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (made_tmp)
-        unlink(tmp);
+    rc = gtee_file_write(path, line, LINE_LEN, 0600, overwrite ? GTEE_FILE_REPLACE : 0, err);
     gtee_wipe(line, sizeof(line));
     return rc;
 }
@@ -120,16 +62,11 @@ int cli_keyfile_parse(const char *path, const uint8_t *buf, size_t len, struct g
            CLI_BOX_KEY_PREFIX);
     colon = scan.off - 1;
     prefix = span_take(&s, PREFIX_LEN);
-    if (colon != PREFIX_LEN - 1 || !prefix || memcmp(prefix, CLI_BOX_KEY_PREFIX, PREFIX_LEN) != 0) {
-        int printable = colon <= 40;
-
-        for (size_t i = 0; i < colon && printable; i++)
-            printable = buf[i] >= 0x21 && buf[i] < 0x7f;
-        ENSURE(!printable, err, GTEE_EFORMAT, "key file %s, line 1, column 1: wrong key type '%.*s' (expected '%.*s')",
-               path, (int)colon, (const char *)buf, (int)(PREFIX_LEN - 1), CLI_BOX_KEY_PREFIX);
-        ENSURE(0, err, GTEE_EFORMAT, "key file %s, line 1, column 1: unrecognised key type (expected '%.*s')", path,
-               (int)(PREFIX_LEN - 1), CLI_BOX_KEY_PREFIX);
-    }
+    /* The bytes before the colon are never echoed: a foreign file (another tool's key) may
+     * hold secret material there. Say what was expected and where. */
+    ENSURE(colon == PREFIX_LEN - 1 && prefix && memcmp(prefix, CLI_BOX_KEY_PREFIX, PREFIX_LEN) == 0, err,
+           GTEE_EFORMAT, "key file %s, line 1, column 1: wrong key type (a %zu-byte type before the colon at column %zu; expected '%.*s')",
+           path, colon, colon + 1, (int)(PREFIX_LEN - 1), CLI_BOX_KEY_PREFIX);
     for (size_t i = 0; i < HEX_LEN; i++) {
         int v;
 

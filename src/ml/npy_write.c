@@ -1,15 +1,13 @@
 /* NumPy .npy writer for float32 arrays: format version 1.0, descr '<f4', C order, the
  * header padded with spaces so the data starts on a 64-byte boundary (as numpy does). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/guard.h"
 #include "base/span.h"
 #include "gtee/dataset.h"
+#include "gtee/file.h"
 
 #define NPY_PREFIX_LEN 10 /* magic (6), version (2), header length (2) */
 #define NPY_ALIGN 64
@@ -71,40 +69,18 @@ out:
     return rc;
 }
 
+/* Through the output helper, replacing a regular file (the library's contract; the CLI
+ * passes its own --force rule to gtee_file_write instead). */
 int gtee_npy_save_f32(const char *path, const float *data, const size_t *dims, size_t ndim, struct gtee_err *err)
 {
     uint8_t *buf = NULL;
-    size_t len = 0, done = 0;
-    char tmp[4096];
-    int fd = -1, rc = GTEE_EIO;
-    bool made = false;
+    size_t len = 0;
+    int rc;
 
     ENSURE(path && *path, err, GTEE_EINVAL, "npy: no output file name");
     TRY(gtee_npy_encode_f32(data, dims, ndim, &buf, &len, err));
-    ENSURE((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) < sizeof(tmp), err, GTEE_EINVAL,
-           "npy: output file name too long");
-    fd = mkostemp(tmp, O_CLOEXEC);
-    ENSURE(fd >= 0, err, GTEE_EIO, "npy: %s: cannot create a temporary file: %s", path, strerror(errno));
-    made = true;
-    while (done < len) {
-        ssize_t n = write(fd, buf + done, len - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        ENSURE(n > 0, err, GTEE_EIO, "npy: %s: write failed: %s", path, strerror(errno));
-        done += (size_t)n;
-    }
-    ENSURE(fsync(fd) == 0, err, GTEE_EIO, "npy: %s: fsync failed: %s", path, strerror(errno));
-    ENSURE(close(fd) == 0, err, GTEE_EIO, "npy: %s: close failed: %s", path, strerror(errno));
-    fd = -1;
-    ENSURE(rename(tmp, path) == 0, err, GTEE_EIO, "npy: %s: rename failed: %s", path, strerror(errno));
-    made = false;
-    rc = 0;
+    TRY(gtee_file_write(path, buf, len, 0600, GTEE_FILE_REPLACE, err));
 out:
-    if (fd >= 0)
-        close(fd);
-    if (made)
-        unlink(tmp);
     free(buf);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* The key-release service's master secret: 32 random bytes in a file only its owner may
- * read (created 0600 with O_EXCL; a readable-by-others file is refused on load). */
+ * read (written 0600 through the output helper, never replacing a file; a
+ * readable-by-others file is refused on load). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -8,28 +9,18 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "gtee/keyrelease.h"
 
 int gtee_kr_secret_init(const char *path, struct gtee_err *err)
 {
     uint8_t s[GTEE_KR_SECRET_LEN];
-    int fd = -1, created = 0, rc = GTEE_EIO;
+    int rc = GTEE_ECRYPTO;
 
     ENSURE(gtee_random(s, sizeof(s)) == 0, err, GTEE_ECRYPTO, "keyrelease: no randomness for the master secret");
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    ENSURE(fd >= 0, err, errno == EEXIST ? GTEE_EEXIST : GTEE_EIO, "keyrelease: cannot create %s (%s)", path,
-           strerror(errno));
-    created = 1;
-    ENSURE(fchmod(fd, 0600) == 0 && write(fd, s, sizeof(s)) == (ssize_t)sizeof(s) && fsync(fd) == 0, err,
-           GTEE_EIO, "keyrelease: cannot write %s", path);
-    rc = close(fd);
-    fd = -1;
-    ENSURE(rc == 0, err, GTEE_EIO, "keyrelease: cannot close %s", path);
+    /* never replacing: an existing secret file is an error (GTEE_EEXIST) */
+    TRY(gtee_file_write(path, s, sizeof(s), 0600, 0, err));
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc < 0 && created)
-        unlink(path);
     gtee_wipe(s, sizeof(s));
     return rc;
 }

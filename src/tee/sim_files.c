@@ -1,5 +1,6 @@
-/* File handling of a simulated device directory: writing files with exact modes (and
- * undoing a half-made device), reading them back with a permission check for secrets. */
+/* File handling of a simulated device directory: writing files with exact modes through the
+ * output helper (and undoing a half-made device), reading them back with a permission
+ * check for secrets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,38 +10,21 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "tee/sim_files.h"
 
+/* Through the one output helper, under the device's directory descriptor: never
+ * replacing, never following a link, the mode exact whatever the umask. */
 int sim_writer_put(struct sim_writer *w, const char *rel, const void *data, size_t len, mode_t mode,
                    struct gtee_err *err)
 {
-    const uint8_t *p = data;
-    int fd, rc = GTEE_EIO;
+    int rc = GTEE_EIO;
 
     ENSURE(w->n < SIM_WRITER_MAX && strlen(rel) < sizeof(w->names[0]), err, GTEE_EINVAL,
            "sim: too many files or name too long (%s)", rel);
-    fd = openat(w->dirfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    ENSURE(fd >= 0, err, errno == EEXIST ? GTEE_EEXIST : GTEE_EIO, "sim: cannot create %s (%s)", rel,
-           strerror(errno));
+    TRY(gtee_file_writeat(w->dirfd, rel, data, len, mode, 0, err));
     strcpy(w->names[w->n], rel);
     w->is_dir[w->n++] = 0;
-    if (fchmod(fd, mode) < 0) { /* exact mode, whatever the umask */
-        close(fd);
-        ENSURE(0, err, GTEE_EIO, "sim: cannot set the mode of %s (%s)", rel, strerror(errno));
-    }
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            ENSURE(0, err, GTEE_EIO, "sim: cannot write %s (%s)", rel, strerror(errno));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    ENSURE(close(fd) == 0, err, GTEE_EIO, "sim: cannot close %s (%s)", rel, strerror(errno));
-    rc = 0;
 out:
     return rc;
 }

@@ -33,33 +33,58 @@ static const char README[] =
     "\n"
     "See docs/sim.md in the Glacier TEE Node sources.\n";
 
-/* Creates dir 0700, or accepts an existing empty one (then made 0700). *created says
- * whether this call made it. */
-static int prepare_dir(const char *dir, int *created, struct gtee_err *err)
+/* Creates dir 0700, or accepts an existing empty directory that the caller owns; *dirfd
+ * is the directory, opened without following a link. dir itself is never followed if it is
+ * a symlink, and nothing is changed (the mode set to 0700) before every check passed.
+ * *created says whether this call made it. */
+static int prepare_dir(const char *dir, int *dirfd, int *created, struct gtee_err *err)
 {
-    DIR *d;
+    struct stat st;
     struct dirent *e;
-    int empty = 1;
+    DIR *d = NULL;
+    int fd = -1, empty = 1, rc = GTEE_EIO;
 
+    *dirfd = -1;
     *created = 0;
-    if (mkdir(dir, 0700) == 0) {
+    if (mkdir(dir, 0700) == 0)
         *created = 1;
-        return 0;
+    else
+        ENSURE(errno == EEXIST, err, GTEE_EIO, "sim: cannot create %s (%s)", dir, strerror(errno));
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int open_errno = errno;
+
+        ENSURE(!(lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)), err, GTEE_EEXIST,
+               "sim: %s is a symbolic link; refusing to follow it (give the directory itself)", dir);
+        ENSURE(0, err, open_errno == ENOTDIR ? GTEE_EEXIST : GTEE_EIO,
+               "sim: %s exists and is not a usable directory (%s)", dir, strerror(open_errno));
     }
-    if (errno != EEXIST)
-        return GTEE_FAIL(err, GTEE_EIO, "sim: cannot create %s (%s)", dir, strerror(errno));
-    d = opendir(dir);
-    if (!d)
-        return GTEE_FAIL(err, GTEE_EEXIST, "sim: %s exists and is not a readable directory", dir);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    if (!empty)
-        return GTEE_FAIL(err, GTEE_EEXIST, "sim: %s exists and is not empty; refusing to overwrite", dir);
-    if (chmod(dir, 0700) < 0)
-        return GTEE_FAIL(err, GTEE_EIO, "sim: cannot set the mode of %s (%s)", dir, strerror(errno));
-    return 0;
+    ENSURE(fstat(fd, &st) == 0, err, GTEE_EIO, "sim: cannot stat %s (%s)", dir, strerror(errno));
+    ENSURE(st.st_uid == geteuid(), err, GTEE_EPERM,
+           "sim: %s is owned by uid %u, not by the caller (uid %u); refusing to use it", dir, (unsigned)st.st_uid,
+           (unsigned)geteuid());
+    if (!*created) {
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+        if (dup_fd >= 0 && !(d = fdopendir(dup_fd)))
+            close(dup_fd);
+        ENSURE(d, err, GTEE_EIO, "sim: cannot read %s (%s)", dir, strerror(errno));
+        while ((e = readdir(d)) != NULL)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                empty = 0;
+        ENSURE(empty, err, GTEE_EEXIST, "sim: %s exists and is not empty; refusing to overwrite", dir);
+    }
+    /* Only now, on the directory opened above, never on whatever the name points at. */
+    ENSURE(fchmod(fd, 0700) == 0, err, GTEE_EIO, "sim: cannot set the mode of %s (%s)", dir, strerror(errno));
+    *dirfd = fd;
+    fd = -1;
+    rc = 0;
+out:
+    if (d)
+        closedir(d);
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 static int put_key(struct sim_writer *w, const char *name, EVP_PKEY *key, struct gtee_err *err)
@@ -105,7 +130,7 @@ static int put_crl(struct sim_writer *w, const char *name, X509_CRL *crl, struct
     return rc;
 }
 
-/* One collateral directory (sgx/ or tdx/), named like ../shared/vectors/sgx/sgx-1. */
+/* One collateral directory (sgx/ or tdx/), laid out like the real sample tests/vectors/sgx/sgx-1. */
 static int put_collateral(struct sim_writer *w, const struct sim_pki *pki, int version, time_t now,
                           struct gtee_err *err)
 {
@@ -171,9 +196,7 @@ int gtee_sim_init(const char *dir, struct gtee_err *err)
     int created = 0, rc = GTEE_EINVAL;
 
     ENSURE(dir && *dir, err, GTEE_EINVAL, "sim: init: no directory given");
-    TRY(prepare_dir(dir, &created, err));
-    w.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    ENSURE(w.dirfd >= 0, err, GTEE_EIO, "sim: cannot open %s (%s)", dir, strerror(errno));
+    TRY(prepare_dir(dir, &w.dirfd, &created, err));
     ENSURE(gtee_random(secret, sizeof(secret)) == 0, err, GTEE_ECRYPTO, "sim: no randomness for the device secret");
     TRY(write_device(&w, secret, err));
     rc = 0;

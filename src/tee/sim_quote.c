@@ -1,6 +1,6 @@
 /* Simulated Intel DCAP quotes: SGX ECDSA quote v3 and TDX quote v4 (Intel "SGX ECDSA
  * Quote Library API" appendix A and "TDX DCAP Quoting Library API" appendix A), byte for
- * byte in the layouts of the real samples in ../shared/vectors. The quote is signed by
+ * byte in the layouts of the real samples in tests/vectors. The quote is signed by
  * the device's attestation key; the QE report binding that key is signed by the PCK key;
  * the PCK chain travels as certification data type 5 (v3) or inside type 6 (v4). */
 #include <stdlib.h>

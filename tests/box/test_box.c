@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -472,16 +473,24 @@ static void test_box_writes_into_a_fifo_without_replacing_it(void **state)
     fd = open(in, O_CREAT | O_WRONLY, 0600);
     assert_int_equal(write(fd, "fifo payload", 12), 12);
     close(fd);
+    /* The reader is there before the output is committed (a FIFO without one is refused). */
+    fd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(fd >= 0);
     reader = fork();
     if (reader == 0) {
         char buf[512];
-        int rfd = open(fifo, O_RDONLY);
         ssize_t n, total = 0;
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-        while ((n = read(rfd, buf, sizeof(buf))) > 0)
+        /* No writer yet reads as end of file: wait for the data, then read to the real end. */
+        while (poll(&pfd, 1, 30000) == 1 && (n = read(fd, buf, sizeof(buf))) > 0) {
             total += n;
+            if (total == GTEE_BOX_HEADER_LEN + 12 + GTEE_BOX_TAG_LEN)
+                break;
+        }
         _exit(total == GTEE_BOX_HEADER_LEN + 12 + GTEE_BOX_TAG_LEN ? 0 : 1);
     }
+    close(fd);
     assert_int_equal(gtee_box_seal_file(&key, NULL, in, fifo, 1, NULL, &err), 0);
     assert_int_equal(waitpid(reader, &status, 0), reader);
     assert_int_equal(WEXITSTATUS(status), 0);

@@ -99,6 +99,14 @@ chmod 600 kwrong
 run encrypt --key kwrong small small.gtee
 expect_rc 5 "key file with the wrong type prefix is refused"
 check "wrong prefix message names line 1 and the expected type" grep -q "line 1.*gtee-box-key-v1" "$T/err"
+# A foreign key file's bytes are never echoed, whatever they are: the message says what
+# was expected and where (they used to be echoed when printable, up to 40 of them).
+printf 'sk-live-Zq81TopSecretMaterial0:%s\n' "$HEX" >kforeign
+chmod 600 kforeign
+run encrypt --key kforeign small small.gtee
+expect_rc 5 "key file with a foreign prefix is refused"
+check "foreign prefix bytes are not echoed" bash -c '! grep -q "TopSecret" "$0"' "$T/err"
+check "foreign prefix message says where and what was expected" grep -q "line 1, column 1.*colon at column 31.*gtee-box-key-v1" "$T/err"
 printf 'gtee-box-key-v1:%sz%s\n' "${HEX:0:10}" "${HEX:11}" >kbadhex
 chmod 600 kbadhex
 run encrypt --key kbadhex small small.gtee

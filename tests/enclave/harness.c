@@ -32,7 +32,7 @@ FAKE_API int harness_start(struct harness *h, const char *binary, const char *co
 
     if (fake_tmpdir(root, sizeof(root), "encl") != 0)
         return -1;
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     if (fake_gramine_create(&h->f, root, q, "dcap", harness_kenc, harness_ksig) != 0)
         return -1;
     l.binary = binary ? binary : harness_binary();

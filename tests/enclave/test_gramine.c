@@ -60,7 +60,7 @@ static int setup(void **state)
     snprintf(x->bin, sizeof(x->bin), "%s/bin", x->tmp);
     snprintf(x->gdir, sizeof(x->gdir), "%s/g", x->tmp);
     snprintf(x->log, sizeof(x->log), "%s/loader.log", x->tmp);
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     if (fake_gramine_create(&x->f, root, q, "dcap", kenc, ksig) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd),

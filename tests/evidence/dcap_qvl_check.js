@@ -1,4 +1,4 @@
-// Second opinion: every Intel sample in ../shared/vectors, and mutated copies of it (one byte
+// Second opinion: every Intel sample in tests/vectors, and mutated copies of it (one byte
 // changed per region), verified by @phala/dcap-qvl's verify(quote, collateral, at) and by
 // `gtee evidence verify --json`. Both must agree on accept/reject, and on the TCB status
 // when they accept. Run by test_dcap_qvl.sh.
@@ -11,7 +11,7 @@ const { spawnSync } = require('child_process');
 const src = process.env.GTEE_SOURCE_DIR;
 const cli = process.env.GTEE_CLI;
 const qvl = require(path.join(src, 'npm/node_modules/@phala/dcap-qvl'));
-const vectors = path.join(src, '../shared/vectors');
+const vectors = require(path.join(src, 'tests/vectors.js')).vectorPath();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gtee-qvl-'));
 const files = ['tcb_info.json', 'tcb_info_issuer_chain.pem', 'qe_identity.json', 'qe_identity_issuer_chain.pem',
                'pck_crl.der', 'root_ca_crl.der', 'pck_crl_issuer_chain.pem'];

@@ -1,5 +1,5 @@
-/* Test helpers for evidence: locating and reading the real samples in
- * $GTEE_SOURCE_DIR/../shared/vectors, and verifying them at their expected times. */
+/* Test helpers for evidence: reading the real samples of tests/vectors (found with
+ * vector_path, tests/vectors.h) and verifying them at their expected times. */
 #ifndef GTEE_TESTS_EVIDENCE_SAMPLES_H
 #define GTEE_TESTS_EVIDENCE_SAMPLES_H
 
@@ -8,14 +8,7 @@
 #include <string.h>
 
 #include "gtee/evidence.h"
-
-static inline const char *sample_dir(const char *rel, char *buf, size_t n)
-{
-    const char *src = getenv("GTEE_SOURCE_DIR");
-
-    snprintf(buf, n, "%s/../shared/vectors/%s", src ? src : ".", rel);
-    return buf;
-}
+#include "vectors.h"
 
 /* Reads a whole file; returns NULL on failure. */
 static inline uint8_t *read_all(const char *path, size_t *len)
@@ -48,7 +41,7 @@ struct sample {
     int64_t at;
 };
 
-/* Loads vectors/<rel>/quote.bin, its collateral, and the time from expected.json. */
+/* Loads tests/vectors/<rel>/quote.bin, its collateral, and the time from expected.json. */
 static inline int sample_load(const char *rel, struct sample *s)
 {
     char dir[1024], path[1100];
@@ -58,7 +51,7 @@ static inline int sample_load(const char *rel, struct sample *s)
     struct gtee_err err;
 
     memset(s, 0, sizeof(*s));
-    sample_dir(rel, dir, sizeof(dir));
+    vector_path(dir, sizeof(dir), rel);
     snprintf(path, sizeof(path), "%s/quote.bin", dir);
     s->quote = read_all(path, &s->quote_len);
     if (!s->quote || gtee_collateral_load(dir, &s->col, &err) != 0)

@@ -1,5 +1,5 @@
-/* Shared helpers for the SEV-SNP tests: load the real samples from
- * $GTEE_SOURCE_DIR/../shared/vectors and read their expected.json. */
+/* Shared helpers for the SEV-SNP tests: load the real samples of tests/vectors (found with
+ * vector_path, tests/vectors.h) and read their expected.json. */
 #ifndef GTEE_TESTS_SNP_TEST_UTIL_H
 #define GTEE_TESTS_SNP_TEST_UTIL_H
 
@@ -13,20 +13,18 @@
 
 #include <jansson.h>
 
-/* Reads $GTEE_SOURCE_DIR/../shared/vectors/<rel> whole; NUL-terminated (for PEM); the
- * caller frees. Aborts the test binary if the file is missing: the vectors are required. */
+#include "vectors.h"
+
+/* Reads tests/vectors/<rel> whole; NUL-terminated (for PEM); the caller frees. Aborts the
+ * test binary if the file is missing or unreadable: the vectors are required. */
 static inline uint8_t *snp_vec_read(const char *rel, size_t *len)
 {
-    const char *root = getenv("GTEE_SOURCE_DIR");
     char path[4096];
     uint8_t *buf;
     long n;
     FILE *f;
 
-    if (!root)
-        root = ".";
-    snprintf(path, sizeof(path), "%s/../shared/vectors/%s", root, rel);
-    f = fopen(path, "rb");
+    f = fopen(vector_path(path, sizeof(path), rel), "rb");
     if (!f) {
         fprintf(stderr, "missing test vector %s\n", path);
         abort();

@@ -4,7 +4,9 @@
 set -uo pipefail
 : "${GTEE_CLI:?}" "${GTEE_SOURCE_DIR:?}"
 GTEE_CLI=$(readlink -f "$GTEE_CLI")
-V="$GTEE_SOURCE_DIR/../shared/vectors"
+. "$GTEE_SOURCE_DIR/tests/vectors.sh"
+need_vectors
+V=$VECTORS
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail=0

@@ -21,7 +21,7 @@ static void load(struct snp_sample *s)
 {
     char dir[1024], path[1100];
 
-    sample_dir("snp/milan-1", dir, sizeof(dir));
+    vector_path(dir, sizeof(dir), "snp/milan-1");
     snprintf(path, sizeof(path), "%s/report.bin", dir);
     s->report = read_all(path, &s->len);
     assert_non_null(s->report);

@@ -4,7 +4,7 @@
  * verdict of a verification without it (same acceptance, same reasons) for quotes whose PCK
  * chain differs in any byte, for times outside the windows, for revoked certificates, and for
  * several quotes against one prepared collateral, each with its own signature checks. Test PKI
- * of sim_pki.h and the real samples of ../shared/vectors. */
+ * of sim_pki.h and the real samples of tests/vectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -16,7 +16,7 @@ static uint8_t *load_quote(const char *rel, size_t *len)
     char dir[1024], path[1100];
     uint8_t *p;
 
-    snprintf(path, sizeof(path), "%s/quote.bin", sample_dir(rel, dir, sizeof(dir)));
+    snprintf(path, sizeof(path), "%s/quote.bin", vector_path(dir, sizeof(dir), rel));
     p = read_all(path, len);
     assert_non_null(p);
     return p;
@@ -165,7 +165,7 @@ static void test_pinned_intel_root_has_the_published_fingerprint(void **state)
     assert_int_equal(gtee_hex_decode("44A0196B2B99F889B8E149E95B807A350E7424964399E885A7CBB8CCFAB674D3", want, 32), 0);
     assert_int_equal(gtee_sha256(gtee_intel_sgx_root_ca_der, gtee_intel_sgx_root_ca_der_len, fp), 0);
     assert_memory_equal(fp, want, 32);
-    snprintf(path, sizeof(path), "%s", sample_dir("intel/sgx_root_ca.der", dir, sizeof(dir)));
+    snprintf(path, sizeof(path), "%s", vector_path(dir, sizeof(dir), "intel/sgx_root_ca.der"));
     der = read_all(path, &len);
     assert_non_null(der);
     assert_int_equal(len, gtee_intel_sgx_root_ca_der_len);

@@ -27,7 +27,7 @@ static void fix_make(struct fix *s)
     char dir[1024], path[1100];
 
     memset(s, 0, sizeof(*s));
-    sample_dir("snp/milan-1", dir, sizeof(dir));
+    vector_path(dir, sizeof(dir), "snp/milan-1");
     snprintf(path, sizeof(path), "%s/report.bin", dir);
     s->report = read_all(path, &s->len);
     assert_non_null(s->report);
@@ -147,7 +147,7 @@ static void set_bundle(struct gtee_collateral *col, const char *rel)
     size_t n = 0;
 
     free(col->snp_ask_ark.p);
-    col->snp_ask_ark.p = read_all(sample_dir(rel, path, sizeof(path)), &n);
+    col->snp_ask_ark.p = read_all(vector_path(path, sizeof(path), rel), &n);
     assert_non_null(col->snp_ask_ark.p);
     col->snp_ask_ark.len = n;
 }

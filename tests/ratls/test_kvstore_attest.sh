@@ -11,15 +11,12 @@ set -euo pipefail
 : "${GTEE_BINARY_DIR:?GTEE_BINARY_DIR must name the build directory}"
 GTEE_CLI=$(readlink -f "$GTEE_CLI")
 EX="$GTEE_BINARY_DIR/examples"
+# The enclave and the relay are stopped on every path (tests/bg.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../bg.sh"
 T=$(mktemp -d)
+at_exit 'rm -rf "$T"'
 PID=
 RPID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    if [ -n "$RPID" ]; then kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
 
 fail=0
 rc=0
@@ -39,16 +36,15 @@ json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval
 # Starts the enclave application; waits (bounded) for the port it bound.
 start() {
     rm -f "$T/port"
-    "$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/port" "$@" \
-        2>"$T/enclave.log" &
-    PID=$!
+    bg_start "$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/port" "$@" \
+        2>"$T/enclave.log"
+    PID=$BG_PID
     for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
     [ -s "$T/port" ] || { bad "enclave did not start: $(cat "$T/enclave.log")"; exit 1; }
     PORT=$(cat "$T/port")
 }
 stop() {
-    kill "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
+    bg_stop "$PID"
     PID=
 }
 
@@ -118,9 +114,9 @@ expect_rc 3 "attest to a closed port"
 
 # The node host's relay in front of the enclave: clients reach it only through the relay,
 # and see the same enclave (same Enclave ID), verified end to end.
-"$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$PORT" --port-file "$T/rport" --max-clients 2 \
-    2>"$T/relay.log" &
-RPID=$!
+bg_start "$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$PORT" --port-file "$T/rport" --max-clients 2 \
+    2>"$T/relay.log"
+RPID=$BG_PID
 for _ in $(seq 100); do [ -s "$T/rport" ] && break; sleep 0.05; done
 [ -s "$T/rport" ] || { bad "relay did not start: $(cat "$T/relay.log")"; exit 1; }
 RPORT=$(cat "$T/rport")
@@ -130,7 +126,7 @@ expect_rc 0 "attest through the relay"
 run "$EX/kvstore-client" --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}" get patient42
 expect_rc 0 "kvstore get through the relay"
 [ "$(cat "$T/out")" = "$SECRET" ] || bad "through the relay: get returned '$(cat "$T/out")'"
-wait "$RPID" || bad "relay exited with an error: $(cat "$T/relay.log")"
+bg_wait "$RPID" || bad "relay exited with an error: $(cat "$T/relay.log")"
 RPID=
 stop
 

@@ -5,13 +5,10 @@
 set -euo pipefail
 
 : "${GTEE_SOURCE_DIR:?}" "${GTEE_BINARY_DIR:?}" "${GTEE_CLI:?}"
+# The enclave is stopped on every path (tests/bg.sh).
+. "$GTEE_SOURCE_DIR/tests/bg.sh"
 T=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
+at_exit 'rm -rf "$T"'
 fail=0
 bad() {
     fail=$((fail + 1))
@@ -21,7 +18,7 @@ bad() {
 cmake --install "$GTEE_BINARY_DIR" --prefix "$T/prefix" >/dev/null
 pc=$(find "$T/prefix" -name gtee.pc | head -1)
 [ -n "$pc" ] || { echo "FAIL: no gtee.pc installed" >&2; exit 1; }
-for h in sdk.h sdk_client.h ratls.h evidence.h err.h; do
+for h in sdk.h sdk_client.h ratls.h evidence.h err.h file.h; do
     [ -f "$T/prefix/include/gtee/$h" ] || bad "header gtee/$h not installed"
 done
 export PKG_CONFIG_PATH
@@ -29,9 +26,10 @@ PKG_CONFIG_PATH=$(dirname "$pc")
 flags=$(pkg-config --cflags --libs gtee)
 echo "$flags" | grep -q -- "-lgtee" || bad "pkg-config --libs has no -lgtee: $flags"
 
-# The examples use only the SDK's public headers.
-if grep -h '#include' "$GTEE_SOURCE_DIR"/examples/kvstore/*.c | grep gtee/ | grep -v -e 'gtee/sdk.h' -e 'gtee/sdk_client.h'; then
-    bad "an example includes a header other than gtee/sdk.h and gtee/sdk_client.h"
+# The examples use only the SDK's public headers (and the public output helper).
+if grep -h '#include' "$GTEE_SOURCE_DIR"/examples/kvstore/*.c | grep gtee/ |
+    grep -v -e 'gtee/sdk.h' -e 'gtee/sdk_client.h' -e 'gtee/file.h'; then
+    bad "an example includes a header other than gtee/sdk.h, gtee/sdk_client.h and gtee/file.h"
 fi
 
 # Same compiler and sanitizer setting as the library was built with.
@@ -80,17 +78,16 @@ C
 
 "$GTEE_CLI" sim init "$T/dev" >/dev/null 2>&1
 echo '{"allow_simulation":true}' >"$T/sim.json"
-"$T/outside/kvstore_enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/port" --max-clients 2 \
-    2>"$T/enclave.log" &
-PID=$!
+bg_start "$T/outside/kvstore_enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/port" \
+    --max-clients 2 2>"$T/enclave.log"
+PID=$BG_PID
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 [ -s "$T/port" ] || { echo "FAIL: enclave did not start: $(cat "$T/enclave.log")" >&2; exit 1; }
 C=("$T/outside/kvstore_client" --connect "127.0.0.1:$(cat "$T/port")" --policy "$T/sim.json"
     --collateral "$T/dev" --sim-root "$T/dev/sim_root_ca.der")
 "${C[@]}" put k "built outside" 2>/dev/null || bad "external client put failed"
 [ "$("${C[@]}" get k 2>/dev/null)" = "built outside" ] || bad "external client get failed"
-wait "$PID" || bad "external enclave exited with an error: $(cat "$T/enclave.log")"
-PID=
+bg_wait "$PID" || bad "external enclave exited with an error: $(cat "$T/enclave.log")"
 
 [ "$fail" -eq 0 ] || { echo "$fail check(s) failed" >&2; exit 1; }
 echo "SDK install and external build: all checks passed"

@@ -1,5 +1,5 @@
 // Verifies a DCAP quote with @phala/dcap-qvl (an independent verifier) against collateral
-// in the layout of ../shared/vectors/sgx/sgx-1 and a pinned root certificate (DER).
+// in the layout of tests/vectors/sgx/sgx-1 and a pinned root certificate (DER).
 // Usage: node dcap_qvl_verify.js QUOTE COLLATERAL_DIR ROOT_DER [UNIX_TIME]
 // Prints {"status":...,"advisory_ids":[...]} and exits 0, or prints the error and exits 1.
 'use strict';

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vectors.h"
+
 #define FAKE_API __attribute__((unused)) static
 
 struct fifo_server {
@@ -185,14 +187,6 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 FAKE_API void fake_rmtree(const char *dir)
 {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Path of a shared sample: $GTEE_SOURCE_DIR/../shared/vectors/<rel>. */
-FAKE_API void fake_vector(char *out, size_t len, const char *rel)
-{
-    const char *src = getenv("GTEE_SOURCE_DIR");
-
-    snprintf(out, len, "%s/../shared/vectors/%s", src ? src : ".", rel);
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "reap.h"
 #include "tee/sim_testlib.h"
 #include "gtee/crypto.h"
 #include "gtee/keyrelease.h"
@@ -76,6 +77,7 @@ __attribute__((unused)) static void service_start(struct world *w, const char *s
     char sec[PATH_MAX + 16], col[PATH_MAX], root[PATH_MAX], pol[PATH_MAX + 16], line[256];
     const char *cli = getenv("GTEE_CLI");
     int out[2];
+    pid_t parent;
     FILE *f;
 
     assert_non_null(cli);
@@ -85,11 +87,14 @@ __attribute__((unused)) static void service_start(struct world *w, const char *s
     path_join(col, sizeof(col), w->dev, GTEE_SIM_TDX_COLLATERAL_DIR);
     path_join(root, sizeof(root), w->dev, GTEE_SIM_ROOT_CA_FILE);
     assert_int_equal(pipe(out), 0);
+    parent = getpid();
     w->svc_pid = fork();
     assert_true(w->svc_pid >= 0);
     if (w->svc_pid == 0) {
-        int lf = open(w->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int lf;
 
+        reap_child_init(parent); /* a failed assertion or a crash of the test must not leave it running */
+        lf = open(w->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (lf < 0 || dup2(out[1], 1) < 0 || dup2(lf, 2) < 0)
             _exit(126);
         if (policy)
@@ -100,6 +105,7 @@ __attribute__((unused)) static void service_start(struct world *w, const char *s
                   "--listen", "127.0.0.1:0", (char *)NULL);
         _exit(127);
     }
+    reap_track(w->svc_pid);
     close(out[1]);
     f = fdopen(out[0], "r");
     assert_non_null(f);
@@ -147,6 +153,7 @@ __attribute__((unused)) static void service_stop(struct world *w)
     if (w->svc_pid > 0) {
         kill(w->svc_pid, SIGTERM);
         waitpid(w->svc_pid, NULL, 0);
+        reap_forget(w->svc_pid);
     }
     w->svc_pid = -1;
 }

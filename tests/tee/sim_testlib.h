@@ -1,6 +1,6 @@
 /* Test helpers for the simulated TEE: temporary device directories, file reading, raw
  * r||s ECDSA verification, and one DCAP quote layout parser applied alike to the real
- * samples in ../shared/vectors and to generated quotes. Header-only, tests only. */
+ * samples of tests/vectors and to generated quotes. Header-only, tests only. */
 #ifndef GTEE_TESTS_SIM_TESTLIB_H
 #define GTEE_TESTS_SIM_TESTLIB_H
 
@@ -23,22 +23,12 @@
 
 #include "base/span.h"
 #include "gtee/sim.h"
+#include "vectors.h"
 
 /* ---- paths and files ---- */
 static inline void path_join(char *out, size_t n, const char *a, const char *b)
 {
     int k = snprintf(out, n, "%s/%s", a, b);
-    assert_true(k > 0 && (size_t)k < n);
-}
-
-/* $GTEE_SOURCE_DIR/../shared/vectors/<rel> */
-static inline void vector_path(char *out, size_t n, const char *rel)
-{
-    const char *src = getenv("GTEE_SOURCE_DIR");
-    int k;
-
-    assert_non_null(src);
-    k = snprintf(out, n, "%s/../shared/vectors/%s", src, rel);
     assert_true(k > 0 && (size_t)k < n);
 }
 

@@ -36,7 +36,7 @@ static void test_auto_picks_gramine_sgx(void **state)
     char root[PATH_MAX], q[PATH_MAX];
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "gramine"), 0);
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     assert_int_equal(fake_gramine_create(&f, root, q, "dcap", k, k), 0);
     opt.root = root;
     assert_int_equal(gtee_tee_open("auto", &opt, &t, &err), 0);
@@ -55,7 +55,7 @@ static void auto_picks_tsm(const char *provider, const char *sample, const char 
     char root[PATH_MAX], p[PATH_MAX];
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "tsm"), 0);
-    fake_vector(p, sizeof(p), sample);
+    vector_path(p, sizeof(p), sample);
     assert_int_equal(fake_tsm_create(&f, root, provider, p), 0);
     opt.root = root;
     opt.tsm_dirops = &f.ops;
@@ -86,7 +86,7 @@ static void test_auto_ignores_configfs_tsm_with_an_unknown_provider(void **state
     char root[PATH_MAX], p[PATH_MAX];
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "tsm"), 0);
-    fake_vector(p, sizeof(p), "tdx/tdx-1/quote.bin");
+    vector_path(p, sizeof(p), "tdx/tdx-1/quote.bin");
     assert_int_equal(fake_tsm_create(&f, root, "cca_guest", p), 0);
     opt.root = root;
     opt.tsm_dirops = &f.ops;

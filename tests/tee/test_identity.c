@@ -24,7 +24,7 @@ static void start(const uint8_t kenc[16], const uint8_t ksig[16], struct id *out
     uint8_t check[65];
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "id"), 0);
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     assert_int_equal(fake_gramine_create(&f, root, q, "dcap", kenc, ksig), 0);
     opt.root = f.root;
     assert_int_equal(gtee_tee_open("sgx", &opt, &t, &err), 0);

@@ -28,7 +28,7 @@ static struct gtee_tee *open_at(struct fake_gramine *f, uint8_t enclave_byte)
 
     memset(kenc, enclave_byte, sizeof(kenc));
     assert_int_equal(fake_tmpdir(root, sizeof(root), "seal"), 0);
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     assert_int_equal(fake_gramine_create(f, root, q, "dcap", kenc, signer_key), 0);
     opt.root = f->root;
     assert_int_equal(gtee_tee_open("sgx", &opt, &t, &err), 0);

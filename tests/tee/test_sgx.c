@@ -17,7 +17,7 @@ static void make_fake(struct fake_gramine *f, const char *att_type)
     char root[PATH_MAX], q[PATH_MAX];
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "gramine"), 0);
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     assert_int_equal(fake_gramine_create(f, root, q, att_type, key_enc, key_sig), 0);
 }
 
@@ -120,7 +120,7 @@ static void test_sgx_sealing_keys_are_256_bit_and_bound_to_policy(void **state)
     memcpy(other, key_enc, 16);
     other[0] ^= 0xff;
     assert_int_equal(fake_tmpdir(root, sizeof(root), "gramine"), 0);
-    fake_vector(q, sizeof(q), "sgx/sgx-1/quote.bin");
+    vector_path(q, sizeof(q), "sgx/sgx-1/quote.bin");
     assert_int_equal(fake_gramine_create(&g, root, q, "dcap", other, key_sig), 0);
     u = open_sgx(g.root);
     assert_int_equal(gtee_tee_sealing_key(u, GTEE_SEAL_MRENCLAVE, k3, &err), 0);

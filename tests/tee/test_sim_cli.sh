@@ -35,6 +35,40 @@ expect_rc 0 "sim init --json"
 # Two devices are two devices.
 cmp -s "$T/dev/device_secret" "$T/dev2/device_secret" && bad "two devices share a secret"
 
+# A symlink at DIR is never followed: refused, naming it, and its target keeps its mode
+# (it used to be chmod'ed 0700 before the init failed).
+mkdir "$T/target"
+chmod 755 "$T/target"
+ln -s "$T/target" "$T/link"
+run sim init "$T/link"
+[ "$rc" -ne 0 ] || bad "sim init on a symlink succeeded"
+grep -q "symbolic link" "$T/err" || bad "sim init on a symlink does not name it: $(cat "$T/err")"
+[ "$(stat -c %a "$T/target")" = 755 ] || bad "sim init chmod'ed the symlink's target to $(stat -c %a "$T/target")"
+[ -z "$(ls -A "$T/target")" ] || bad "sim init wrote through the symlink"
+
+# A symlink to a file: refused as well, the file's mode unchanged.
+: >"$T/victim"
+chmod 644 "$T/victim"
+ln -s "$T/victim" "$T/flink"
+run sim init "$T/flink"
+[ "$rc" -ne 0 ] || bad "sim init on a symlink to a file succeeded"
+[ "$(stat -c %a "$T/victim")" = 644 ] || bad "sim init chmod'ed a file through a symlink"
+
+# An empty directory owned by another user is refused (exit 6) and left as it was. Needs
+# root to chown; skipped otherwise.
+if [ "$(id -u)" = 0 ]; then
+    mkdir "$T/theirs"
+    chmod 755 "$T/theirs"
+    chown 65534:65534 "$T/theirs"
+    run sim init "$T/theirs"
+    expect_rc 6 "sim init on another user's directory"
+    grep -q "owned by uid 65534" "$T/err" || bad "refusal does not name the owner: $(cat "$T/err")"
+    [ "$(stat -c %a "$T/theirs")" = 755 ] || bad "sim init chmod'ed another user's directory"
+    [ -z "$(ls -A "$T/theirs")" ] || bad "sim init wrote into another user's directory"
+else
+    echo "not root: the other-owner case of sim init is not checked"
+fi
+
 run sim init
 expect_rc 2 "sim init without DIR"
 run sim frobnicate

@@ -1,5 +1,5 @@
 /* Simulated DCAP quotes: every check runs with one offset logic over the real Intel
- * samples (../shared/vectors) and over generated quotes, so the generated fields are shown
+ * samples (tests/vectors) and over generated quotes, so the generated fields are shown
  * to sit where real hardware puts them and to bind the same keys the same way. */
 #include <jansson.h>
 

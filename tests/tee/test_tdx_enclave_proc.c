@@ -246,7 +246,7 @@ static void run_make(struct world *w, struct run *r, int mrtd)
     snprintf(r->quotes, sizeof(r->quotes), "%s/quotes.bin", w->dir);
     snprintf(p, sizeof(p), "%s/sys/kernel/config/tsm/report", r->root);
     assert_int_equal(fake_mkdirs(p), 0);
-    fake_vector(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
+    vector_path(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
     snprintf(conf, sizeof(conf), "%s %s %s %s %d\n", enc, w->dev, r->quotes, sample, mrtd);
     snprintf(p, sizeof(p), "%s/shim.conf", r->root);
     assert_int_equal(fake_write(p, conf, strlen(conf)), 0);

@@ -135,7 +135,7 @@ static int td_start(struct world *w, struct td *out, struct gtee_err *err)
     int rc;
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "tdxkey"), 0);
-    fake_vector(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
+    vector_path(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
     assert_int_equal(fake_tsm_create(&f, root, "tdx_guest", sample), 0);
     f.answer = quote_over_inblob;
     f.answer_arg = w;
@@ -376,7 +376,7 @@ static void wire_start(struct world *w, struct td *out, int *rc_out, struct gtee
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, x.fd), 0);
     assert_int_equal(fake_tmpdir(root, sizeof(root), "tdxwire"), 0);
-    fake_vector(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
+    vector_path(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
     assert_int_equal(fake_tsm_create(&f, root, "tdx_guest", sample), 0);
     f.answer = quote_over_inblob;
     f.answer_arg = w;

@@ -106,7 +106,7 @@ static void td_make(struct world *w, struct td *d, const char *addr, const char 
 
     memset(d, 0, sizeof(*d));
     assert_int_equal(fake_tmpdir(d->root, sizeof(d->root), "krtd"), 0);
-    fake_vector(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
+    vector_path(sample, sizeof(sample), "tdx/tdx-1/quote.bin");
     assert_int_equal(fake_tsm_create(&d->f, d->root, "tdx_guest", sample), 0);
     d->f.answer = quote_over_inblob;
     d->f.answer_arg = w;

@@ -18,7 +18,7 @@ static void make_fake(struct fake_tsm *f, const char *provider, const char *samp
     char root[PATH_MAX], p[PATH_MAX];
 
     assert_int_equal(fake_tmpdir(root, sizeof(root), "tsm"), 0);
-    fake_vector(p, sizeof(p), sample);
+    vector_path(p, sizeof(p), sample);
     assert_int_equal(fake_tsm_create(f, root, provider, p), 0);
 }
 

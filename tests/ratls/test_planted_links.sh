@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Finding: files written under a predictable temporary name (PATH.tmp) followed a symlink
+# planted there, so another user with write access to the directory could make the writer
+# overwrite any file. The relay's and kvstore-enclave's --port-file and kvstore's state file
+# now go through the output helper: a symlink at the old temporary name, pointing at a
+# victim, leaves the victim untouched, and the files are written mode 0600.
+set -euo pipefail
+
+: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
+: "${GTEE_BINARY_DIR:?GTEE_BINARY_DIR must name the build directory}"
+GTEE_CLI=$(readlink -f "$GTEE_CLI")
+EX="$GTEE_BINARY_DIR/examples"
+T=$(mktemp -d)
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail=0
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+}
+# plant NAME: a victim file and a symlink at NAME.tmp pointing at it.
+plant() {
+    echo "victim of $1" >"$T/victim.$1"
+    chmod 644 "$T/victim.$1"
+    ln -s "$T/victim.$1" "$T/$1.tmp"
+}
+# untouched NAME: the victim still holds what plant wrote.
+untouched() {
+    [ "$(cat "$T/victim.$1")" = "victim of $1" ] || bad "$1: the victim behind $1.tmp was overwritten: $(head -c 80 "$T/victim.$1")"
+    [ ! -L "$T/$1" ] || bad "$1: the planted link was renamed into place"
+}
+# wait_for FILE: bounded wait for a non-empty file.
+wait_for() {
+    for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
+    return 1
+}
+stop() {
+    kill "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    PID=
+}
+
+# ---- gtee relay --port-file ----
+plant rport
+"$GTEE_CLI" relay --listen 127.0.0.1:0 --to 127.0.0.1:9 --port-file "$T/rport" 2>"$T/relay.log" &
+PID=$!
+wait_for "$T/rport" || bad "relay wrote no port file: $(cat "$T/relay.log")"
+stop
+untouched rport
+grep -Eqx '[0-9]+' "$T/rport" 2>/dev/null || bad "relay port file does not hold a port"
+[ "$(stat -c %a "$T/rport")" = 600 ] || bad "relay port file mode $(stat -c %a "$T/rport"), expected 600"
+
+# ---- kvstore-enclave --port-file and --state ----
+"$GTEE_CLI" sim init "$T/dev" >/dev/null 2>&1
+echo '{"allow_simulation":true}' >"$T/sim.json"
+plant kport
+plant state
+"$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/kport" --max-clients 1 \
+    2>"$T/enclave.log" &
+PID=$!
+wait_for "$T/kport" || bad "kvstore wrote no port file: $(cat "$T/enclave.log")"
+untouched kport
+if [ -s "$T/kport" ] && [ ! -L "$T/kport" ]; then
+    set +e
+    timeout 60 "$EX/kvstore-client" --connect "127.0.0.1:$(cat "$T/kport")" --policy "$T/sim.json" \
+        --collateral "$T/dev" --sim-root "$T/dev/sim_root_ca.der" put k v >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || bad "kvstore put: exit $rc: $(head -c 400 "$T/err")"
+fi
+stop
+untouched state
+[ -s "$T/state" ] && [ ! -L "$T/state" ] || bad "kvstore wrote no state file"
+[ "$(stat -c %a "$T/state" 2>/dev/null)" = 600 ] || bad "kvstore state mode $(stat -c %a "$T/state" 2>/dev/null), expected 600"
+
+if [ "$fail" -ne 0 ]; then
+    echo "$fail check(s) failed" >&2
+    exit 1
+fi
+echo "planted links at the old temporary names were not followed"
