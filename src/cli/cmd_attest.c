@@ -21,7 +21,7 @@
 
 static const char usage[] =
     "Usage: gtee attest --connect HOST:PORT [--policy POLICY] [--collateral DIR]\n"
-    "                   [--sim-root DER] [--at TIME] [--fresh] [--json]\n"
+    "                   [--sim-root DER] [--at TIME] [--fresh] [--json] [--timeout SECONDS]\n"
     "\n"
     "Connects to an enclave's attested channel at HOST:PORT (TLS 1.3, RA-TLS), verifies\n"
     "the evidence in its certificate with the collateral and POLICY, checks that the\n"
@@ -39,9 +39,13 @@ static const char usage[] =
     "      --at TIME            verify at TIME (RFC 3339 or unix seconds); default now\n"
     "      --fresh              also ask for evidence over a fresh nonce inside the session\n"
     "      --json               print the result as one JSON object\n"
+    "      --timeout SECONDS    give up on a peer silent this long while connecting or\n"
+    "                           waiting for an answer (default 30)\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Exit status: 0 accepted, 7 rejected, 3 cannot connect or read a file, 5 bad policy.\n"
+    "Exit status: 0 accepted, 7 rejected (the evidence failed verification or the policy),\n"
+    "3 cannot connect, no TLS answer in time, not a TLS server, or cannot read a file,\n"
+    "5 bad policy.\n"
     "\n"
     "Example:\n"
     "  gtee attest --connect 127.0.0.1:7443 --policy sim-policy.json \\\n"
@@ -50,6 +54,7 @@ static const char usage[] =
 struct attest_args {
     const char *connect, *policy, *collateral, *sim_root, *at;
     int fresh;
+    unsigned timeout_s;
 };
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
@@ -199,7 +204,8 @@ static int run_attest(const struct attest_args *a)
         code = cli_fail_err(rc, &err);
         goto out;
     }
-    if ((rc = gtee_net_dial(a->connect, 10000, 30000, &fd, &err)) < 0) {
+    if ((rc = gtee_net_dial(a->connect, (int)(a->timeout_s < 10 ? a->timeout_s : 10) * 1000, (int)a->timeout_s * 1000,
+                            &fd, &err)) < 0) {
         code = rc == GTEE_EINVAL ? cli_usage_error("--connect: %s", err.msg) : cli_fail_err(rc, &err);
         goto out;
     }
@@ -209,8 +215,10 @@ static int run_attest(const struct attest_args *a)
         rc = gtee_ratls_fresh(conn, nonce, peer, &err);
         fresh_done = rc == 0;
     }
-    if (rc < 0 && peer->failure == GTEE_RATLS_OK) {
-        code = cli_fail_err(rc, &err); /* not a verdict on the enclave: I/O or internal */
+    if (rc < 0 && (peer->failure == GTEE_RATLS_OK || peer->failure == GTEE_RATLS_FAIL_TLS)) {
+        /* Not a verdict on the enclave: no TLS server there, no answer in time, or the TLS
+         * layer failed before any evidence was seen (exit 3, docs/cli.md). */
+        code = cli_fail_err(rc == GTEE_ENOMEM ? rc : GTEE_EIO, &err);
         goto out;
     }
     if (cli_json())
@@ -244,9 +252,11 @@ int cmd_attest(int argc, char **argv)
         { "collateral", required_argument, NULL, 'c' }, { "sim-root", required_argument, NULL, 's' },
         { "at", required_argument, NULL, 'a' },        { "fresh", no_argument, NULL, 'f' },
         { "json", no_argument, NULL, 'j' },            { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "timeout", required_argument, NULL, 't' },   { NULL, 0, NULL, 0 },
     };
-    struct attest_args a = {0};
+    struct attest_args a = { .timeout_s = 30 };
+    unsigned long v;
+    char *end;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -258,6 +268,13 @@ int cmd_attest(int argc, char **argv)
         case 'a': a.at = optarg; break;
         case 'f': a.fresh = 1; break;
         case 'j': cli_set_json(1); break;
+        case 't':
+            errno = 0;
+            v = strtoul(optarg, &end, 10);
+            if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v == 0 || v > 3600)
+                return cli_usage_error("--timeout: expected a number of seconds from 1 to 3600, got '%s'", optarg);
+            a.timeout_s = (unsigned)v;
+            break;
         case 'h': return cli_help(usage);
         default: return cli_bad_option(argc, argv);
         }
