@@ -177,9 +177,10 @@ int gtee_ratls_pump(int client_fd, int enclave_fd, gtee_ratls_tap_fn tap, void *
 
 /* The relay's check of a connection's first bytes, before it dials the enclave for it: a
  * TLS handshake record (type 22, version 3.x, length 1..16384) whose first message is a
- * ClientHello (type 1). 0: p starts so; 1: so far so good, more bytes needed (at most
- * GTEE_RATLS_HELLO_LEN in all); GTEE_EFORMAT naming the offending byte otherwise. */
-#define GTEE_RATLS_HELLO_LEN 6
+ * ClientHello (type 1), received whole. 0: p starts with that whole record; 1: so far so
+ * good, more bytes needed (at most GTEE_RATLS_HELLO_MAX in all: the record's header and
+ * 2^14 bytes); GTEE_EFORMAT naming the offending byte otherwise. */
+#define GTEE_RATLS_HELLO_MAX (5 + 16384)
 int gtee_ratls_relay_hello(const uint8_t *p, size_t len, struct gtee_err *err) GTEE_MUST_USE;
 
 /* The node host's relay server (`gtee relay`, docs/ratls.md "The relay"): one thread, every

@@ -20,7 +20,9 @@
 #include "gtee/net.h"
 #include "gtee/ratls.h"
 
-#define BUF_LEN 16384   /* one TLS record, the most a peer sends at once */
+/* A whole TLS record with its header: the first record the relay waits for before it dials
+ * the enclave, and a fair read size for the rest. */
+#define BUF_LEN GTEE_RATLS_HELLO_MAX
 #define TICK_MS 100     /* deadlines are checked this often */
 #define ACCEPT_BURST 64 /* connections taken per wake, so the live ones keep moving */
 
@@ -42,7 +44,9 @@ int gtee_ratls_relay_hello(const uint8_t *p, size_t len, struct gtee_err *err)
     }
     if (len > 5 && p[5] != 1)
         return GTEE_FAIL(err, GTEE_EFORMAT, "not a ClientHello: handshake message type %u at offset 5", p[5]);
-    return len < GTEE_RATLS_HELLO_LEN ? 1 : 0;
+    /* Complete once the whole first record is in: a client that stalls inside it never costs
+     * the enclave a connection. */
+    return len < 5 || len < 5 + ((size_t)p[3] << 8 | p[4]) ? 1 : 0;
 }
 
 enum state { ST_HELLO, ST_DIAL, ST_RELAY };
@@ -58,9 +62,7 @@ struct dir {
 struct rconn {
     int cfd, efd;
     enum state st;
-    uint8_t hello[GTEE_RATLS_HELLO_LEN];
-    size_t hello_len;
-    struct dir up, down;       /* client -> enclave, enclave -> client */
+    struct dir up, down;       /* client -> enclave (first: the ClientHello record), enclave -> client */
     int enclave_spoke;
     int64_t handshake_by;      /* 0 once the handshake went through */
     int64_t last_io;
@@ -135,28 +137,28 @@ static int dial(struct relay *r, struct rconn *c)
 static const char *on_hello(struct relay *r, struct rconn *c, char *why, size_t why_len)
 {
     struct gtee_err err = {0};
-    ssize_t n = recv(c->cfd, c->hello + c->hello_len, sizeof(c->hello) - c->hello_len, 0);
+    ssize_t n;
     int rc, e;
 
+    if (!c->up.buf && !(c->up.buf = malloc(BUF_LEN)))
+        return "out of memory";
+    n = recv(c->cfd, c->up.buf + c->up.len, BUF_LEN - c->up.len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return NULL;
     if (n <= 0)
         return n == 0 ? "the client closed before its ClientHello" : "the client's connection failed";
-    c->hello_len += (size_t)n;
+    c->up.len += (size_t)n;
     c->last_io = now_ms();
-    rc = gtee_ratls_relay_hello(c->hello, c->hello_len, &err);
+    rc = gtee_ratls_relay_hello(c->up.buf, c->up.len, &err);
     if (rc < 0) {
         snprintf(why, why_len, "%s", err.msg);
         return why;
     }
     if (rc == 1)
         return NULL;
-    c->up.buf = malloc(BUF_LEN);
     c->down.buf = malloc(BUF_LEN);
-    if (!c->up.buf || !c->down.buf)
+    if (!c->down.buf)
         return "out of memory";
-    memcpy(c->up.buf, c->hello, c->hello_len);
-    c->up.len = c->hello_len;
     if ((e = dial(r, c)) != 0) {
         snprintf(why, why_len, "cannot connect to the enclave at %s: %s", r->o->to, strerror(e));
         return why;
@@ -284,7 +286,7 @@ static const char *late(const struct relay *r, const struct rconn *c, int64_t no
 {
     if (c->handshake_by && now >= c->handshake_by) {
         snprintf(why, wl, "no TLS handshake within %u ms (%s)", r->o->handshake_ms,
-                 c->st == ST_HELLO   ? (c->hello_len ? "ClientHello incomplete" : "the client sent nothing")
+                 c->st == ST_HELLO   ? (c->up.len ? "ClientHello incomplete" : "the client sent nothing")
                  : c->st == ST_DIAL  ? "the enclave did not accept the connection"
                  : c->enclave_spoke ? "the client did not finish it"
                                      : "the enclave did not answer");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `gtee relay` under a flood (issue 11, finding 1): 200 connections that send nothing, 64
 # that send bytes that are not TLS and 32 that send the start of a ClientHello and stall do
-# not stop a legitimate `gtee attest` through the relay; the relay closes the garbage at
+# not stop a legitimate `gtee attest` through the relay (the stalled ones never reach the
+# enclave: the relay waits for a whole first record); the relay closes the garbage at
 # once and the silent and stalled ones at their --handshake-timeout of 3 s (well under the
 # 60 s the flood would hold them), and a connection the enclave has closed is freed even
 # though its client stays silent.
@@ -76,6 +77,10 @@ read -r _ n t <<<"$(grep "^closed" "$T/stalled" || echo "closed 0 -")"
     bad "stalled handshakes: $n of 32 closed by the relay after ${t}s (handshake timeout 3 s)"
 grep -q "not TLS: first byte 0x47" "$T/relay.log" || bad "the relay does not say why it dropped the garbage"
 grep -q "no TLS handshake within 3000 ms" "$T/relay.log" || bad "the relay does not say why it dropped the silent"
+# A ClientHello record cut short never reaches the enclave: the relay waits for the whole
+# first record, so stalled clients cannot take the enclave's sessions from the real one.
+[ "$(grep -c "no TLS handshake within 3000 ms (ClientHello incomplete)" "$T/relay.log")" = 32 ] ||
+    bad "stalled ClientHellos were not held at the relay: $(grep -c "ClientHello incomplete" "$T/relay.log") of 32"
 
 # The enclave closes at once on a ClientHello it cannot parse, while its client never closes:
 # the relay frees the slot within its drain time, not at the handshake or idle limit. With 4
