@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "gtee/net.h"
 #include "gtee/ratls.h"
 
@@ -59,22 +60,15 @@ struct attest_args {
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p;
-    size_t n;
+    struct gtee_err err = {0};
+    int rc = gtee_file_read(path, 65536, out, len, &err);
 
-    if (!f)
-        return cli_fail(GTEE_EIO, "cannot open %s: %s", path, strerror(errno));
-    p = malloc(65536 + 1);
-    n = p ? fread(p, 1, 65536 + 1, f) : 0;
-    fclose(f);
-    if (!p || n == 0 || n > 65536) {
-        free(p);
-        return cli_fail(GTEE_EFORMAT, "%s is empty or larger than 64 KiB", path);
+    if (rc == 0 && *len == 0) {
+        free(*out);
+        *out = NULL;
+        rc = GTEE_FAIL(&err, GTEE_EFORMAT, "%s is empty", path);
     }
-    *out = p;
-    *len = n;
-    return 0;
+    return rc < 0 ? cli_fail_err(rc, &err) : 0;
 }
 
 /* DIR itself, or DIR/sgx and DIR/tdx when DIR is a simulated device. */
