@@ -105,6 +105,8 @@ void gtee_tee_close(struct gtee_tee *t); /* NULL ok */
 
 const char *gtee_tee_name(const struct gtee_tee *t);
 enum gtee_tee_kind gtee_tee_kind(const struct gtee_tee *t);
+/* "sim", "sgx", "tdx", "snp" (the backend names of --tee), or "unknown". */
+const char *gtee_tee_kind_name(enum gtee_tee_kind k);
 int gtee_tee_is_simulated(const struct gtee_tee *t);
 
 int gtee_tee_evidence(struct gtee_tee *t, const uint8_t report_data[GTEE_REPORT_DATA_LEN],

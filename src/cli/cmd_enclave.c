@@ -27,17 +27,6 @@ static const char info_usage[] =
     "Example:\n"
     "  gtee sim init ./dev && gtee enclave info --tee sim --sim-dir ./dev --json\n";
 
-static const char *kind_name(enum gtee_tee_kind k)
-{
-    switch (k) {
-    case GTEE_TEE_KIND_SIM: return "sim";
-    case GTEE_TEE_KIND_SGX: return "sgx";
-    case GTEE_TEE_KIND_TDX: return "tdx";
-    case GTEE_TEE_KIND_SNP: return "snp";
-    }
-    return "unknown";
-}
-
 static const char sim_warning[] =
     "WARNING: SIMULATED TEE. NOT SECURE: the host can read the simulated device's secrets;\n"
     "WARNING: this identity and its evidence prove nothing about confidentiality.\n";
@@ -52,7 +41,7 @@ static int print_info(const struct gtee_enclave_info *i)
     gtee_hex_encode(i->channel_pub, sizeof(i->channel_pub), cpub);
     gtee_eth_address_hex(i->enclave_addr, addr);
     if (cli_json()) {
-        json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:s}", "tee", kind_name(i->kind), "simulated", i->simulated,
+        json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:s}", "tee", gtee_tee_kind_name(i->kind), "simulated", i->simulated,
                               "measurement", meas, "executable_sha256", exe, "enclave_id", addr, "enclave_public_key",
                               epub, "channel_public_key", cpub);
 
@@ -62,7 +51,7 @@ static int print_info(const struct gtee_enclave_info *i)
     }
     if (i->simulated)
         fputs(sim_warning, stderr);
-    printf("tee:                %s%s\n", kind_name(i->kind), i->simulated ? " (SIMULATED - NOT SECURE)" : "");
+    printf("tee:                %s%s\n", gtee_tee_kind_name(i->kind), i->simulated ? " (SIMULATED - NOT SECURE)" : "");
     printf("measurement:        %s\n", meas);
     printf("executable sha256:  %s\n", exe);
     printf("enclave id:         %s\n", addr);

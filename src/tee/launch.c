@@ -403,17 +403,6 @@ out:
     return rc;
 }
 
-static const char *kind_name(enum gtee_tee_kind k)
-{
-    switch (k) {
-    case GTEE_TEE_KIND_SIM: return "sim";
-    case GTEE_TEE_KIND_SGX: return "sgx";
-    case GTEE_TEE_KIND_TDX: return "tdx";
-    case GTEE_TEE_KIND_SNP: return "snp";
-    }
-    return "auto";
-}
-
 /* INFO is the enclave's word about itself; what the host knows wins, and a contradiction
  * means the process is not the enclave it started (a substituted or forged binary). */
 static int info_check(const struct gtee_enclave_proc *p, struct gtee_enclave_info *info, struct gtee_err *err)
@@ -423,11 +412,11 @@ static int info_check(const struct gtee_enclave_proc *p, struct gtee_enclave_inf
     int rc = GTEE_EPOLICY;
 
     ENSURE(p->kind ? info->kind == p->kind : info->kind != GTEE_TEE_KIND_SIM, err, GTEE_EPOLICY,
-           "enclave: claims TEE %s, but the host started it with backend %s: refused", kind_name(info->kind),
-           kind_name(p->kind));
+           "enclave: claims TEE %s, but the host started it with backend %s: refused", gtee_tee_kind_name(info->kind),
+           p->kind ? gtee_tee_kind_name(p->kind) : "auto");
     ENSURE(info->simulated == p->simulated, err, GTEE_EPOLICY,
            "enclave: claims %s, but the host started it with backend %s: refused",
-           info->simulated ? "to be simulated" : "not to be simulated", kind_name(p->kind));
+           info->simulated ? "to be simulated" : "not to be simulated", p->kind ? gtee_tee_kind_name(p->kind) : "auto");
     info->simulated = p->simulated; /* the host's own knowledge, whatever was claimed */
     if (p->check_exe && memcmp(info->exe_sha256, p->binary_sha256, 32) != 0) {
         gtee_hex_encode(info->exe_sha256, 32, have);
