@@ -51,11 +51,16 @@ static void call(const uint8_t *data, size_t size)
     p.fd = sv[0];
     p.pid = -1;
     p.next_id = 1;
+    memset(&err, 0, sizeof(err));
     if (gtee_enclave_call(&p, GTEE_MSG_INFO, NULL, 0, &reply, &reply_len, &err) == 0) {
         if (reply_len > size)
             abort();
         if (gtee_enclave_info_parse(reply, reply_len, &info, &err) == 0)
             check_info(&info);
+    } else {
+        for (size_t i = 0; err.msg[i]; i++) /* the enclave's ERROR text, escaped for a terminal */
+            if ((unsigned char)err.msg[i] < 0x20 || (unsigned char)err.msg[i] > 0x7e)
+                abort();
     }
     for (size_t i = 0; p.notice[i]; i++)
         if (p.notice[i] < 0x20 || p.notice[i] > 0x7e) /* the CLI prints it on a terminal */

@@ -6,6 +6,10 @@
  *   kvstore-enclave --tee sim --sim-dir DIR --state FILE [--listen HOST:PORT]
  *                   [--port-file FILE] [--max-clients N] [--sim-quote-version 3|4]
  *                   [--key-release HOST:PORT --key-release-pub HEX]   (TDX: docs/tee.md §4.3.2)
+ *                   [--max-sessions N] [--session-timeout SECONDS]
+ *
+ * Clients are served concurrently (gtee_app_serve); the SDK calls the handler one request at
+ * a time, so the store needs no lock of its own (include/gtee/sdk.h, "Concurrency").
  */
 #include <errno.h>
 #include <getopt.h>
@@ -225,7 +229,8 @@ int main(int argc, char **argv)
         { "state", required_argument, NULL, 's' },     { "listen", required_argument, NULL, 'l' },
         { "port-file", required_argument, NULL, 'p' }, { "max-clients", required_argument, NULL, 'm' },
         { "sim-quote-version", required_argument, NULL, 'q' }, { "key-release", required_argument, NULL, 'k' },
-        { "key-release-pub", required_argument, NULL, 'K' },   { NULL, 0, NULL, 0 },
+        { "key-release-pub", required_argument, NULL, 'K' },   { "max-sessions", required_argument, NULL, 'S' },
+        { "session-timeout", required_argument, NULL, 'T' },   { NULL, 0, NULL, 0 },
     };
     struct gtee_app_options o = { .tee = "sim", .config = "kvstore v1" };
     static struct store store;
@@ -247,13 +252,16 @@ int main(int argc, char **argv)
         case 'q': o.sim_quote_version = atoi(optarg); break;
         case 'k': o.key_release = optarg; break;
         case 'K': o.key_release_pub = optarg; break;
+        case 'S': o.max_sessions = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'T': o.session_seconds = (unsigned)strtoul(optarg, NULL, 10); break;
         default: return 2;
         }
     }
     if (!store.state_path || optind != argc) {
         fprintf(stderr, "usage: kvstore-enclave --tee sim --sim-dir DIR --state FILE [--listen HOST:PORT] "
                         "[--port-file FILE] [--max-clients N] [--sim-quote-version 3|4] "
-                        "[--key-release HOST:PORT --key-release-pub HEX]\n");
+                        "[--key-release HOST:PORT --key-release-pub HEX] [--max-sessions N] "
+                        "[--session-timeout SECONDS]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

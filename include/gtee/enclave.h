@@ -30,7 +30,12 @@ struct gtee_enclave_launch {
      * init` prints it; on a TD it belongs in the measured boot chain); required with it. */
     const char *key_release;
     const char *key_release_pub;
+    /* The bound on every wait for the enclave (each request's send and answer, its exit
+     * after the socket closes): then it is killed and reaped. 0: GTEE_ENCLAVE_TIMEOUT_MS. */
+    unsigned timeout_ms;
 };
+
+#define GTEE_ENCLAVE_TIMEOUT_MS 60000u  /* a TDX start waits for its key release (15 s) */
 
 struct gtee_enclave_proc {
     pid_t pid;
@@ -39,7 +44,17 @@ struct gtee_enclave_proc {
     uint8_t binary_sha256[32];     /* what the host hashed and then executed; under Gramine
                                     * informational only (MRENCLAVE is the measurement) */
     int gramine;                   /* started through gramine-sgx */
-    char notice[256];              /* the enclave's last NOTICE text ("" if none) */
+    char notice[256];              /* the enclave's last NOTICE text, escaped ("" if none) */
+    /* What the host knows of what it started, against which INFO is checked
+     * (gtee_enclave_info): the backend's kind (0 for auto: any but sim), whether it is
+     * the simulation, and for sim the measurement computed from the executable it hashed
+     * and the configuration it passed. */
+    enum gtee_tee_kind kind;
+    int simulated;
+    int check_exe;                 /* sim: exe_sha256 must be binary_sha256 */
+    int check_measurement;
+    uint8_t measurement[32];
+    unsigned timeout_ms;
 };
 
 struct gtee_enclave_info {
@@ -62,14 +77,21 @@ struct gtee_enclave_info {
  * device (tests): on hardware the enclave must run inside SGX. */
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p,
                        struct gtee_err *err) GTEE_MUST_USE;
-/* One request and its answer. An ERROR answer becomes its code and message in err. */
+/* One request and its answer. An ERROR answer becomes its code and message in err, the
+ * enclave's text escaped (gtee_err_escape). Bounded by the launch's timeout_ms: an enclave
+ * that does not answer in time is killed and reaped (GTEE_EIO). */
 int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *payload, size_t len,
                       uint8_t **reply, size_t *reply_len, struct gtee_err *err) GTEE_MUST_USE;
+/* INFO, checked against what the host knows (docs/tee.md §3): the TEE kind is the one it
+ * launched, "simulated" is the host's own knowledge, under sim the executable hash is the
+ * one it computed and the measurement the one it computes, and the Enclave ID is the
+ * address of the Enclave public key. A contradiction is GTEE_EPOLICY. */
 int gtee_enclave_info(struct gtee_enclave_proc *p, struct gtee_enclave_info *info,
                       struct gtee_err *err) GTEE_MUST_USE;
 int gtee_enclave_info_parse(const uint8_t *payload, size_t len, struct gtee_enclave_info *info,
                             struct gtee_err *err) GTEE_MUST_USE;
-/* Closes the socket and reaps the process; *status as from waitpid (may be NULL). */
+/* Closes the socket and reaps the process, killing it if it has not exited within the
+ * timeout; *status as from waitpid (may be NULL). */
 int gtee_enclave_stop(struct gtee_enclave_proc *p, int *status);
 
 #endif

@@ -49,6 +49,12 @@ const struct gtee_err *gtee_err_last(void);
 /* Short fixed name of a code, e.g. "authentication failed". */
 const char *gtee_strerror(int code);
 
+/* Text from another process (an enclave's ERROR or NOTICE) made safe to print: printable
+ * ASCII is kept, every other byte, and the backslash, becomes \xNN, so no escape sequence
+ * reaches a terminal. Writes at most out_len bytes including the NUL (out_len >= 1), never
+ * a partial escape; returns the number of input bytes consumed. */
+size_t gtee_err_escape(const void *in, size_t n, char *out, size_t out_len);
+
 #define GTEE_FAIL(err, code, ...) gtee_err_set((err), (code), __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

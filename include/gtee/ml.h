@@ -39,7 +39,7 @@ struct gtee_ml_tensor {
 struct gtee_ml_limits {
     uint64_t max_model_bytes;    /* serialized ModelProto */
     uint64_t max_tensor_elems;   /* one tensor (initializer, input, intermediate) */
-    uint64_t max_total_elems;    /* all initializers together, and one run's arena */
+    uint64_t max_total_elems;    /* all initializers and folded values together, and one run's arena */
     uint32_t max_nodes;
 };
 
@@ -79,7 +79,7 @@ struct gtee_ml_io {
 };
 
 /* What a model contains, read without refusing it: structural damage (bad protobuf,
- * sizes over limits) still fails, but nodes the engine cannot run are reported through
+ * sizes over limits, constants folded past max_total_elems) still fails, but nodes the engine cannot run are reported through
  * cb (node index, node name, operator, reason) rather than refused. Returns the number of
  * such problems (>= 0) or a negative code. */
 typedef void (*gtee_ml_issue_fn)(size_t node, const char *name, const char *op, const char *reason,

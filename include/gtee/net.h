@@ -29,4 +29,24 @@ int gtee_net_dial(const char *hostport, int connect_ms, int io_ms, int *fd, stru
  * *port (if non-NULL) receives the bound port, useful with port 0. */
 int gtee_net_listen(const char *hostport, int backlog, int *fd, uint16_t *port, struct gtee_err *err) GTEE_MUST_USE;
 
+/* A bounded concurrent TCP server, for services whose clients must not wait on each other
+ * (the SDK's gtee_app_serve, `gtee keyrelease serve`). Each accepted connection is served by
+ * session() on a thread of its own, at most max_active at once; while all are busy, further
+ * clients wait in the listen backlog, which a session's deadline bounds. session_ms is the
+ * whole session's deadline, counted from accept, not reset by traffic: when it passes, the
+ * socket is shut down, so the session's blocked read or write fails and its thread ends.
+ * report (may be NULL) is called after each session, from its thread, with session()'s
+ * result (a session cut at its deadline: GTEE_EIO, saying so). Returns after max_clients
+ * sessions (0: never) have ended, or GTEE_EIO if accepting fails. */
+#define GTEE_NET_ACTIVE_MAX 1024
+struct gtee_net_server {
+    unsigned max_active;                                   /* 1..GTEE_NET_ACTIVE_MAX */
+    unsigned max_clients;                                  /* 0: no limit */
+    unsigned session_ms;                                   /* 0: no deadline */
+    int (*session)(void *arg, int fd, struct gtee_err *err); /* fd stays the server's */
+    void (*report)(void *arg, int rc, const struct gtee_err *err);
+    void *arg;
+};
+int gtee_net_serve(int listen_fd, const struct gtee_net_server *srv, struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

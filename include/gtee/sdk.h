@@ -29,7 +29,23 @@ struct gtee_app_options {
      * Both or neither; refused with other backends. A TD without them has no Enclave key. */
     const char *key_release;
     const char *key_release_pub;
+    /* 0 (the default): gtee_app_open hardens the process as gtee-enclave is hardened
+     * (docs/tee.md §8): not dumpable, no core files, no capabilities, the environment wiped
+     * and cleared (copy what you need from it first), then a seccomp allow-list
+     * (GTEE_HARDEN_APP) for the rest of the process's life. 1: leave the process as it is,
+     * for a test that hosts applications inside its own process; a deployed application
+     * never sets it, or its secrets are readable by its user through /proc/<pid>/mem. */
+    int unhardened;
+    /* gtee_app_serve: clients served at once (0: GTEE_APP_MAX_SESSIONS), and each session's
+     * total time from accept to close, handshake included, however busy (0:
+     * GTEE_APP_SESSION_SECONDS). */
+    unsigned max_sessions;
+    unsigned session_seconds;
 };
+#define GTEE_APP_MAX_SESSIONS 16
+#define GTEE_APP_MAX_SESSIONS_LIMIT 1024
+#define GTEE_APP_SESSION_SECONDS 30
+#define GTEE_APP_SESSION_SECONDS_LIMIT 86400
 
 struct gtee_app_identity {
     const char *tee;                           /* backend name */
@@ -57,21 +73,30 @@ void gtee_app_free_secret(void *p, size_t len);
 
 /* A request handler: op and body from the client; the reply body is malloc'd into *resp
  * (may be empty). A negative return sends the client an error with err's message, which
- * must not hold secrets; the session goes on. */
+ * must not hold secrets; the session goes on.
+ * Concurrency: gtee_app_serve serves clients on threads of their own, so the handler is
+ * called from several threads, but never two calls at once: the SDK holds one lock per
+ * gtee_app around each call (and around its own FRESH answers), taken only once the whole
+ * request has arrived. State that only the handler touches needs no lock of its own; state
+ * that other threads of the application touch does. A handler that takes long delays the
+ * other sessions' requests (not their handshakes). */
 typedef int (*gtee_app_handler_fn)(void *arg, struct gtee_app *app, uint16_t op, const uint8_t *req, size_t req_len,
                                    uint8_t **resp, size_t *resp_len, struct gtee_err *err);
 
 /* Serves one client on a connected stream fd: the TLS 1.3 handshake with the attested
  * certificate, then requests (and fresh-evidence requests, answered by the SDK) until the
- * client closes. Returns 0 on a clean close. */
+ * client closes. Returns 0 on a clean close. Sets no timeout: bound the fd's I/O yourself,
+ * or use gtee_app_serve. May run on several threads at once for one app. */
 int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler, void *arg,
                       struct gtee_err *err) GTEE_MUST_USE;
 /* Listens on HOST:PORT (PORT 0: any; *port gets the one bound), e.g. "127.0.0.1:0". */
 int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_err *err) GTEE_MUST_USE;
-/* Accepts and serves clients one after another; max_clients 0 means no limit. A client
- * whose session fails does not stop the loop; one silent for GTEE_APP_IDLE_SECONDS is
- * dropped. */
-#define GTEE_APP_IDLE_SECONDS 30
+/* Accepts clients and serves up to max_sessions of them at once, each on a thread of its own
+ * (gtee_app_options); while all are busy, new clients wait in the listen backlog. Each
+ * session ends at session_seconds after its accept at the latest, however the client paces
+ * its bytes. A client whose session fails does not stop the loop. Returns after max_clients
+ * sessions (0: no limit) have ended. Call gtee_app_require_attested_clients before, not
+ * during, serving. */
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
                    struct gtee_err *err) GTEE_MUST_USE;
 
@@ -79,7 +104,7 @@ int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gt
  * an attested certificate (gtee_client_options.present_as) that verifies with these settings
  * (same fields as a client's: policy, collateral, simulated root), or its handshake fails.
  * During a handler call, gtee_app_peer_claims gives the client's verified claims (NULL when
- * clients are not attested). */
+ * clients are not attested): those of the session whose request the handler serves. */
 struct gtee_client_options;
 struct gtee_claims;
 int gtee_app_require_attested_clients(struct gtee_app *app, const struct gtee_client_options *accept,

@@ -144,4 +144,20 @@ int gtee_tee_unseal(struct gtee_tee *t, const uint8_t *blob, size_t blob_len, ui
                     size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_tee_free_secret(void *p, size_t len); /* wipes, then frees; NULL ok */
 
+/* Process hardening (src/tee/harden.c; docs/tee.md §8), for every process that holds TEE
+ * secrets: gtee-enclave, `gtee keyrelease serve`, SDK applications (gtee_app_open). Call
+ * before any secret exists: not dumpable (no ptrace attach, no /proc/<pid>/mem for the
+ * same user without CAP_SYS_PTRACE), no core files, every capability dropped, the
+ * environment wiped and cleared, OpenSSL's secure heap (locked, excluded from dumps). */
+int gtee_tee_harden(struct gtee_err *err) GTEE_MUST_USE;
+
+/* The seccomp allow-lists; a call outside the list kills the process (SIGSYS). Load after
+ * start-up, in the main thread before any worker thread exists (threads inherit it). */
+enum gtee_harden_filter {
+    GTEE_HARDEN_ENCLAVE = 1,  /* gtee-enclave's message loop: one socket, files, memory */
+    GTEE_HARDEN_SERVICE = 2,  /* + accepting and serving TCP with threads, writing files */
+    GTEE_HARDEN_APP = 3,      /* + socket, bind, listen, connect (SDK applications) */
+};
+int gtee_tee_seccomp(enum gtee_harden_filter which, struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

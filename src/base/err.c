@@ -65,3 +65,28 @@ const char *gtee_strerror(int code)
     }
     return "unknown error";
 }
+
+size_t gtee_err_escape(const void *in, size_t n, char *out, size_t out_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = in;
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        int plain = c >= 0x20 && c < 0x7f && c != '\\';
+
+        if (o + (plain ? 1 : 4) >= out_len)
+            break;
+        if (plain) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+    return i;
+}

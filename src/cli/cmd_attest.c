@@ -16,12 +16,13 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "gtee/net.h"
 #include "gtee/ratls.h"
 
 static const char usage[] =
     "Usage: gtee attest --connect HOST:PORT [--policy POLICY] [--collateral DIR]\n"
-    "                   [--sim-root DER] [--at TIME] [--fresh] [--json]\n"
+    "                   [--sim-root DER] [--at TIME] [--fresh] [--json] [--timeout SECONDS]\n"
     "\n"
     "Connects to an enclave's attested channel at HOST:PORT (TLS 1.3, RA-TLS), verifies\n"
     "the evidence in its certificate with the collateral and POLICY, checks that the\n"
@@ -39,9 +40,13 @@ static const char usage[] =
     "      --at TIME            verify at TIME (RFC 3339 or unix seconds); default now\n"
     "      --fresh              also ask for evidence over a fresh nonce inside the session\n"
     "      --json               print the result as one JSON object\n"
+    "      --timeout SECONDS    give up on a peer silent this long while connecting or\n"
+    "                           waiting for an answer (default 30)\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Exit status: 0 accepted, 7 rejected, 3 cannot connect or read a file, 5 bad policy.\n"
+    "Exit status: 0 accepted, 7 rejected (the evidence failed verification or the policy),\n"
+    "3 cannot connect, no TLS answer in time, not a TLS server, or cannot read a file,\n"
+    "5 bad policy.\n"
     "\n"
     "Example:\n"
     "  gtee attest --connect 127.0.0.1:7443 --policy sim-policy.json \\\n"
@@ -50,26 +55,20 @@ static const char usage[] =
 struct attest_args {
     const char *connect, *policy, *collateral, *sim_root, *at;
     int fresh;
+    unsigned timeout_s;
 };
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p;
-    size_t n;
+    struct gtee_err err = {0};
+    int rc = gtee_file_read(path, 65536, out, len, &err);
 
-    if (!f)
-        return cli_fail(GTEE_EIO, "cannot open %s: %s", path, strerror(errno));
-    p = malloc(65536 + 1);
-    n = p ? fread(p, 1, 65536 + 1, f) : 0;
-    fclose(f);
-    if (!p || n == 0 || n > 65536) {
-        free(p);
-        return cli_fail(GTEE_EFORMAT, "%s is empty or larger than 64 KiB", path);
+    if (rc == 0 && *len == 0) {
+        free(*out);
+        *out = NULL;
+        rc = GTEE_FAIL(&err, GTEE_EFORMAT, "%s is empty", path);
     }
-    *out = p;
-    *len = n;
-    return 0;
+    return rc < 0 ? cli_fail_err(rc, &err) : 0;
 }
 
 /* DIR itself, or DIR/sgx and DIR/tdx when DIR is a simulated device. */
@@ -199,7 +198,8 @@ static int run_attest(const struct attest_args *a)
         code = cli_fail_err(rc, &err);
         goto out;
     }
-    if ((rc = gtee_net_dial(a->connect, 10000, 30000, &fd, &err)) < 0) {
+    if ((rc = gtee_net_dial(a->connect, (int)(a->timeout_s < 10 ? a->timeout_s : 10) * 1000, (int)a->timeout_s * 1000,
+                            &fd, &err)) < 0) {
         code = rc == GTEE_EINVAL ? cli_usage_error("--connect: %s", err.msg) : cli_fail_err(rc, &err);
         goto out;
     }
@@ -209,8 +209,10 @@ static int run_attest(const struct attest_args *a)
         rc = gtee_ratls_fresh(conn, nonce, peer, &err);
         fresh_done = rc == 0;
     }
-    if (rc < 0 && peer->failure == GTEE_RATLS_OK) {
-        code = cli_fail_err(rc, &err); /* not a verdict on the enclave: I/O or internal */
+    if (rc < 0 && (peer->failure == GTEE_RATLS_OK || peer->failure == GTEE_RATLS_FAIL_TLS)) {
+        /* Not a verdict on the enclave: no TLS server there, no answer in time, or the TLS
+         * layer failed before any evidence was seen (exit 3, docs/cli.md). */
+        code = cli_fail_err(rc == GTEE_ENOMEM ? rc : GTEE_EIO, &err);
         goto out;
     }
     if (cli_json())
@@ -244,9 +246,11 @@ int cmd_attest(int argc, char **argv)
         { "collateral", required_argument, NULL, 'c' }, { "sim-root", required_argument, NULL, 's' },
         { "at", required_argument, NULL, 'a' },        { "fresh", no_argument, NULL, 'f' },
         { "json", no_argument, NULL, 'j' },            { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "timeout", required_argument, NULL, 't' },   { NULL, 0, NULL, 0 },
     };
-    struct attest_args a = {0};
+    struct attest_args a = { .timeout_s = 30 };
+    unsigned long v;
+    char *end;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -258,6 +262,13 @@ int cmd_attest(int argc, char **argv)
         case 'a': a.at = optarg; break;
         case 'f': a.fresh = 1; break;
         case 'j': cli_set_json(1); break;
+        case 't':
+            errno = 0;
+            v = strtoul(optarg, &end, 10);
+            if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v == 0 || v > 3600)
+                return cli_usage_error("--timeout: expected a number of seconds from 1 to 3600, got '%s'", optarg);
+            a.timeout_s = (unsigned)v;
+            break;
         case 'h': return cli_help(usage);
         default: return cli_bad_option(argc, argv);
         }

@@ -31,6 +31,15 @@ int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char 
     case 0x107: l->gramine_sgx = arg; return 1;
     case 0x108: l->key_release = arg; return 1;
     case 0x109: l->key_release_pub = arg; return 1;
+    case 0x10a: {
+        char *end = NULL;
+        long v = strtol(arg, &end, 10);
+
+        if (end == arg || *end || v < 1 || v > 3600)
+            return -1;
+        l->timeout_ms = (unsigned)v * 1000u;
+        return 1;
+    }
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 
 /* getopt_long entries for --tee, --sim-dir, --root, --config, --enclave,
  * --sim-quote-version, --gramine-dir, --gramine-sgx, --key-release, --key-release-pub
- * (values 0x100..0x109),
+ * --enclave-timeout (values 0x100..0x10a),
  * handled by cli_enclave_opt. */
 #define CLI_ENCLAVE_LONGOPTS                                              \
     { "tee", required_argument, NULL, 0x100 },                            \
@@ -21,7 +21,8 @@
     { "gramine-dir", required_argument, NULL, 0x106 },                    \
     { "gramine-sgx", required_argument, NULL, 0x107 },                    \
     { "key-release", required_argument, NULL, 0x108 },                    \
-    { "key-release-pub", required_argument, NULL, 0x109 }
+    { "key-release-pub", required_argument, NULL, 0x109 },               \
+    { "enclave-timeout", required_argument, NULL, 0x10a }
 
 #define CLI_ENCLAVE_OPTS_HELP                                                                  \
     "      --tee T            sim, sgx, tdx, snp or auto (auto never picks sim)\n"             \
@@ -39,7 +40,9 @@
     "                         service (`gtee keyrelease serve`) that gives the TD its key\n"  \
     "                         root after verifying its quote; numeric IPv4 or [IPv6]\n"      \
     "      --key-release-pub HEX  with --key-release: the service key to pin (130 hex\n"    \
-    "                         digits, printed by `gtee keyrelease init`)\n"
+    "                         digits, printed by `gtee keyrelease init`)\n"                 \
+    "      --enclave-timeout S  the longest wait for the enclave, per request and for its\n"  \
+    "                         exit, in seconds (1-3600, default 60); then it is killed\n"
 
 /* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
 int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);

@@ -36,16 +36,13 @@ int gtee_enclave_hash_fd(int fd, uint8_t out[32], struct gtee_err *err) GTEE_MUS
 int gtee_enclave_measurement(const uint8_t exe_sha256[32], const void *config, size_t config_len,
                              uint8_t out[32], struct gtee_err *err) GTEE_MUST_USE;
 
-/* Hardening (harden.c): not dumpable (so not ptrace-attachable without CAP_SYS_PTRACE),
- * no core files, OpenSSL's secure heap (locked, excluded from dumps) for private keys. */
-int gtee_enclave_harden(struct gtee_err *err) GTEE_MUST_USE;
+/* Hardening: gtee_tee_harden and gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE) (gtee/tee.h), shared
+ * with the key-release service and SDK applications; harden.c holds the rest. */
 /* The hardening for an enclave running under Gramine on SGX (main.c decides, never for
  * sim): skips what Gramine does not implement or the CPU makes irrelevant, and writes what
  * it skipped to skipped[len] for the enclave to report (docs/tee.md §8, §10). After it,
  * secret_alloc tolerates mlock/MADV_DONTDUMP failures. */
 int gtee_enclave_harden_gramine(char *skipped, size_t len, struct gtee_err *err) GTEE_MUST_USE;
-/* The seccomp allow-list of the message loop; anything else kills the process (SIGSYS). */
-int gtee_enclave_seccomp(struct gtee_err *err) GTEE_MUST_USE;
 /* Locked, dump-excluded, zeroed memory for secrets; free wipes first. */
 void *gtee_enclave_secret_alloc(size_t len);
 void gtee_enclave_secret_free(void *p, size_t len);

@@ -225,7 +225,7 @@ int main(int argc, char **argv)
     }
     if ((gramine = under_gramine(&a)) < 0)
         return 2;
-    if ((gramine ? gtee_enclave_harden_gramine(skipped, sizeof(skipped), &err) : gtee_enclave_harden(&err)) != 0) {
+    if ((gramine ? gtee_enclave_harden_gramine(skipped, sizeof(skipped), &err) : gtee_tee_harden(&err)) != 0) {
         fprintf(stderr, "gtee-enclave: %s\n", err.msg);
         return 1;
     }
@@ -252,7 +252,7 @@ int main(int argc, char **argv)
     /* Gramine implements no seccomp (the host kernel's filter would see Gramine's own
      * calls, not ours); the skip was announced above. */
     if (rc == 0 && !gramine)
-        rc = gtee_enclave_seccomp(&err);
+        rc = gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, &err);
     if (rc == 0) {
         rc = serve(e, a.fd, a.out_fd, &err);
     } else {

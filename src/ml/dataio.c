@@ -107,11 +107,13 @@ int dio_read_file(const char *path, const char *fmt, uint8_t **out, size_t *out_
 
     *out = NULL;
     *out_len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO fails the regular-file check below instead of blocking the open
+     * (it changes nothing for a regular file). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     ENSURE(fd >= 0, err, errno == ENOENT ? GTEE_ENOTFOUND : GTEE_EIO, "%s: %s: cannot open: %s", fmt, path,
            strerror(errno));
     ENSURE(fstat(fd, &st) == 0, err, GTEE_EIO, "%s: %s: cannot stat: %s", fmt, path, strerror(errno));
-    ENSURE(S_ISREG(st.st_mode), err, GTEE_EINVAL, "%s: %s: not a regular file", fmt, path);
+    ENSURE(S_ISREG(st.st_mode), err, GTEE_EIO, "%s: %s: not a regular file", fmt, path);
     ENSURE((uint64_t)st.st_size <= GTEE_ARRAY_MAX_BYTES, err, GTEE_EFORMAT,
            "%s: %s: file is %lld bytes, over the limit of %zu", fmt, path, (long long)st.st_size,
            GTEE_ARRAY_MAX_BYTES);

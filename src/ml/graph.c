@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "gtee/file.h"
 #include "ml/ml.h"
 
 int ml_graph_sort(struct gtee_ml_model *m, struct gtee_err *err);
@@ -96,8 +97,9 @@ out:
 }
 
 /* Infers through the graph with the declared input shapes and keeps the result as each
- * value's declared type (what `gtee model inspect` shows). */
-static int check_graph(struct gtee_ml_model *m, struct gtee_err *err)
+ * value's declared type (what `gtee model inspect` shows). *fatal: the failure is not the
+ * node's own (a limit of the model, or memory), which a survey must not list as one. */
+static int check_graph(struct gtee_ml_model *m, bool *fatal, struct gtee_err *err)
 {
     struct gtee_ml_tensor *in = calloc(m->n_inputs + 1, sizeof(*in));
     struct ml_plan p = { 0 };
@@ -108,6 +110,7 @@ static int check_graph(struct gtee_ml_model *m, struct gtee_err *err)
     for (size_t i = 0; i < m->n_inputs; i++)
         in[i] = m->values[m->inputs[i]].decl;
     rc = ml_plan_build(m, in, false, 1, &p, err);
+    *fatal = p.over_limit || rc == GTEE_ENOMEM;
     if (rc == 0)
         for (size_t v = 0; v < m->n_values; v++)
             if (m->values[v].kind == ML_VAL_NODE)
@@ -121,6 +124,7 @@ int gtee_ml_model_load(const uint8_t *buf, size_t len, const struct gtee_ml_limi
                        struct gtee_ml_model **out, struct gtee_err *err)
 {
     struct gtee_ml_model *m = NULL;
+    bool fatal;
     int rc;
 
     if (!out || (!buf && len))
@@ -128,7 +132,7 @@ int gtee_ml_model_load(const uint8_t *buf, size_t len, const struct gtee_ml_limi
     *out = NULL;
     rc = ml_onnx_parse(buf, len, lim, NULL, NULL, NULL, &m, err);
     if (rc == 0)
-        rc = check_graph(m, err);
+        rc = check_graph(m, &fatal, err);
     if (rc < 0) {
         gtee_ml_model_free(m);
         return rc;
@@ -143,6 +147,7 @@ int gtee_ml_model_survey(const uint8_t *buf, size_t len, const struct gtee_ml_li
     struct gtee_ml_model *m = NULL;
     struct gtee_err e = { 0 };
     size_t issues = 0;
+    bool fatal;
     int rc;
 
     if (!out || !cb || (!buf && len))
@@ -152,7 +157,13 @@ int gtee_ml_model_survey(const uint8_t *buf, size_t len, const struct gtee_ml_li
     if (rc < 0)
         return rc;
     /* Shapes can only be followed through a graph whose every node is known. */
-    if (!issues && check_graph(m, &e) < 0) {
+    if (!issues && (rc = check_graph(m, &fatal, &e)) < 0) {
+        if (fatal) {
+            if (err)
+                *err = e;
+            gtee_ml_model_free(m);
+            return rc;
+        }
         cb(SIZE_MAX, "", "", e.msg, arg);
         issues++;
     }
@@ -165,31 +176,16 @@ int gtee_ml_model_load_file(const char *path, const struct gtee_ml_limits *lim, 
 {
     struct gtee_ml_limits l;
     uint8_t *buf = NULL;
-    long size;
-    FILE *f;
+    size_t size = 0;
     int rc;
 
     ml_limits_fill(lim, &l);
-    f = fopen(path, "rb");
-    if (!f)
-        return GTEE_FAIL(err, GTEE_EIO, "ml: cannot open model file");
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return GTEE_FAIL(err, GTEE_EIO, "ml: cannot read model file");
-    }
-    if ((uint64_t)size > l.max_model_bytes) {
-        fclose(f);
-        return GTEE_FAIL(err, GTEE_EFORMAT, "ml: model of %ld bytes exceeds the limit of %llu", size,
-                         (unsigned long long)l.max_model_bytes);
-    }
-    buf = malloc((size_t)size + 1);
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        free(buf);
-        return GTEE_FAIL(err, buf ? GTEE_EIO : GTEE_ENOMEM, "ml: cannot read model file");
-    }
-    fclose(f);
-    rc = gtee_ml_model_load(buf, (size_t)size, &l, out, err);
+    /* A regular file within the model limit (a FIFO is refused, never waited on). */
+    rc = gtee_file_read(path, l.max_model_bytes > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)l.max_model_bytes, &buf,
+                        &size, err);
+    if (rc < 0)
+        return gtee_err_wrap(err, "ml: model file: ");
+    rc = gtee_ml_model_load(buf, size, &l, out, err);
     free(buf);
     return rc;
 }

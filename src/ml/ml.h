@@ -220,6 +220,7 @@ struct ml_plan {
     void **folded;                /* heap buffers of folded values */
     size_t *offset;               /* arena offset per value (SIZE_MAX: not in arena) */
     size_t arena_size, unplanned_size, work_size;
+    size_t layout_steps;          /* placed slots the layout examined (arena.c: O(n log n) on a chain) */
     uint8_t *arena;
     int32_t *view;                /* per value: the graph input it views (a reshape of it), or -1 */
     struct gtee_ml_tensor **ptrs; /* per node: its n_in + n_out tensor pointers */
@@ -230,7 +231,27 @@ struct ml_plan {
                                      producer, ML_WRITER_NONE: absorbed, never written */
     uint8_t *blocked;             /* per value: 1 when kept channel-blocked (layout.c; NULL: all NCHW) */
     struct ml_cache **cache;      /* per node: ML_CACHE_FWD and ML_CACHE_BWD slots */
+    bool over_limit;              /* the build failed on one of the model's limits */
 };
+
+/* ---- folding (fold.c) ---- */
+/* While a plan is built: the elements of the model's constants so far (initializers and
+ * folded values, bounded by max_total_elems), and what is folded but not computed yet. */
+struct ml_folds {
+    uint64_t elems;
+    uint8_t *pending; /* per value: folded, data not computed yet */
+    uint8_t *node;    /* per node: its outputs are pending */
+};
+int ml_fold_begin(const struct gtee_ml_model *m, struct ml_folds *f, struct gtee_err *err);
+/* Folds a node whose inputs are all known: counts its outputs against max_total_elems
+ * (over it: GTEE_EFORMAT naming the node and the limit, with p->over_limit set), then
+ * computes them at once when they are small enough to be a shape or a list a later
+ * node's inference reads (ML_SHAPE_INPUT_MAX) and their inputs are computed; otherwise
+ * marks them known and pending, for ml_fold_finish once the whole graph fits. */
+int ml_fold(struct ml_plan *p, struct ml_folds *f, struct ml_kernel *k, bool shape_only);
+/* Computes the pending values in node order (concrete plans). */
+int ml_fold_finish(const struct gtee_ml_model *m, struct ml_plan *p, struct ml_folds *f, struct gtee_err *err);
+void ml_fold_end(struct ml_folds *f);
 
 /* Infers types and shapes for the given graph-input types (dims may be < 0: symbolic),
  * folds what is computable without input data, and (when concrete) lays out the arena,

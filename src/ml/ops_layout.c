@@ -320,10 +320,11 @@ static int fwd_gather(struct ml_kernel *k)
     dim = x->dim[a];
     outer = (size_t)ml_dims_prod(x, 0, a);
     inner = (size_t)ml_dims_prod(x, a + 1, x->rank) * esz;
+    /* Indices are data (the model's or the caller's): one out of range is malformed input. */
     for (size_t i = 0; i < n; i++)
         if (idx[i] < -dim || idx[i] >= dim)
-            return ml_fail(k, GTEE_EINVAL, "index %lld at position %zu is out of range for %lld", (long long)idx[i],
-                           i, (long long)dim);
+            return ml_fail(k, GTEE_EFORMAT, "index %lld (element %zu of the indices) is out of range for axis %d of size %lld",
+                           (long long)idx[i], i, a, (long long)dim);
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < n; i++) {
             int64_t j = idx[i] < 0 ? idx[i] + dim : idx[i];

@@ -1,7 +1,7 @@
 /* The memory plan. Shapes and types are inferred node by node for given input shapes;
  * values computable without the inputs' data (initializers, Shape of a known shape, and
- * everything that follows from those alone) are folded once into their own buffers; every
- * other intermediate gets a slice of one arena per run (arena.c). */
+ * everything that follows from those alone) are folded once into their own buffers
+ * (fold.c); every other intermediate gets a slice of one arena per run (arena.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ static int check_input(const struct gtee_ml_model *m, size_t i, const struct gte
 }
 
 /* After infer: outputs must be sane; returns whether all are fully known. */
-static int check_outputs(const struct gtee_ml_model *m, struct ml_kernel *k, bool *all_known)
+static int check_outputs(const struct gtee_ml_model *m, struct ml_plan *p, struct ml_kernel *k, bool *all_known)
 {
     uint64_t n;
 
@@ -49,9 +49,11 @@ static int check_outputs(const struct gtee_ml_model *m, struct ml_kernel *k, boo
             *all_known = false;
             continue;
         }
-        if (gtee_ml_tensor_elems(t, m->lim.max_tensor_elems, &n) < 0)
-            return ml_fail(k, GTEE_EFORMAT, "output %zu would have more than %llu elements", j,
-                           (unsigned long long)m->lim.max_tensor_elems);
+        if (gtee_ml_tensor_elems(t, m->lim.max_tensor_elems, &n) < 0) {
+            p->over_limit = true;
+            return ml_fail(k, GTEE_EFORMAT, "output %zu would have more than %llu elements, the limit max_tensor_elems",
+                           j, (unsigned long long)m->lim.max_tensor_elems);
+        }
     }
     return 0;
 }
@@ -80,36 +82,6 @@ static bool inputs_known(const struct ml_plan *p, const struct ml_kernel *k, boo
             return false;
     }
     return true;
-}
-
-/* Computes a node's outputs now, into buffers of their own. */
-static int fold(struct ml_plan *p, struct ml_kernel *k)
-{
-    void *work = NULL;
-    int rc = 0;
-
-    for (size_t j = 0; j < k->n_out; j++) {
-        struct gtee_ml_tensor *t = k->out[j];
-        size_t v;
-
-        if (!t)
-            continue;
-        v = (size_t)(t - p->vals);
-        p->folded[v] = malloc(ml_elems(t) * gtee_ml_dtype_size(t->dtype) + 1);
-        ENSURE(p->folded[v], k->err, GTEE_ENOMEM, "ml: out of memory");
-        t->data = p->folded[v];
-        p->known[v] = 1;
-    }
-    if (k->node->op->workspace) {
-        work = malloc(k->node->op->workspace(k) + 1);
-        ENSURE(work, k->err, GTEE_ENOMEM, "ml: out of memory");
-    }
-    k->work = work;
-    rc = k->node->op->forward(k);
-    k->work = NULL;
-out:
-    free(work);
-    return rc;
 }
 
 void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, struct ml_kernel *k)
@@ -203,10 +175,12 @@ int ml_plan_build(const struct gtee_ml_model *m, const struct gtee_ml_tensor *in
 int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tensor *inputs, bool concrete,
                         int threads, unsigned flags, struct ml_plan *p, struct gtee_err *err)
 {
+    struct ml_folds f = { 0 };
     int rc = 0;
 
     memset(p, 0, sizeof(*p));
     TRY(alloc_plan(m, p, err));
+    TRY(ml_fold_begin(m, &f, err));
     if (concrete && uses_dnn(m))
         TRY(ml_dnn_load(err));
     for (size_t i = 0; i < m->n_inputs; i++) {
@@ -230,8 +204,10 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
 
         ml_plan_kernel(m, p, i, &k);
         k.err = err;
-        if (!n->op)
-            return ml_fail(&k, GTEE_EUNSUPPORTED, "operator is not supported");
+        if (!n->op) {
+            rc = ml_fail(&k, GTEE_EUNSUPPORTED, "operator is not supported");
+            goto out;
+        }
         for (size_t j = 0; j < k.n_out; j++)
             if (k.out[j])
                 memset(k.out[j], 0, sizeof(*k.out[j]));
@@ -240,18 +216,22 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
             goto out;
         if (rc == ML_DEFER) {
             rc = 0;
-            if (concrete)
-                return ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+            if (concrete) {
+                rc = ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+                goto out;
+            }
             for (size_t j = 0; j < k.n_out; j++)
                 if (k.out[j])
                     k.out[j]->rank = -1; /* shape known only at run time */
             continue;
         }
-        TRY(check_outputs(m, &k, &all_known));
-        if (concrete && !all_known)
-            return ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+        TRY(check_outputs(m, p, &k, &all_known));
+        if (concrete && !all_known) {
+            rc = ml_fail(&k, GTEE_EUNSUPPORTED, "output shape depends on input data (not supported)");
+            goto out;
+        }
         if (all_known && inputs_known(p, &k, n->op->shape_only)) {
-            TRY(fold(p, &k));
+            TRY(ml_fold(p, &f, &k, n->op->shape_only));
         } else if (concrete && n->op->workspace) {
             size_t w;
             k.threads = threads;
@@ -260,6 +240,9 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
                 p->work_size = w;
         }
     }
+    /* Load-time checks need the shapes alone: what is pending is never computed there. */
+    if (concrete)
+        TRY(ml_fold_finish(m, p, &f, err));
     for (size_t i = 0; i < m->n_outputs; i++)
         if (m->values[m->outputs[i]].kind == ML_VAL_INIT)
             p->known[m->outputs[i]] = 1;
@@ -270,6 +253,7 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
     if (concrete)
         TRY(ml_plan_layout(m, p, err));
 out:
+    ml_fold_end(&f);
     return rc;
 }
 

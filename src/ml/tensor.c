@@ -94,8 +94,10 @@ int ml_tensor_from_proto(const Onnx__TensorProto *tp, const struct gtee_ml_limit
     esz = gtee_ml_dtype_size(t->dtype);
     ENSURE(esz, err, GTEE_EUNSUPPORTED, "ml: tensor '%s' has element type %s (float, int64 and bool supported)",
            name, gtee_ml_dtype_name(t->dtype));
-    ENSURE(!(tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL), NULL,
-           GTEE_EUNSUPPORTED, "ml: tensor '%s' keeps its data in an external file (not supported)", name);
+    ENSURE(!(tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL), err,
+           GTEE_EUNSUPPORTED,
+           "ml: tensor '%s' stores its data outside the model file (external data); the engine reads only data "
+           "embedded in the model (save it without external data)", name);
     ENSURE(!tp->segment, err, GTEE_EUNSUPPORTED, "ml: tensor '%s' is segmented (not supported)", name);
     t->rank = (int)tp->n_dims;
     for (size_t i = 0; i < tp->n_dims; i++) {

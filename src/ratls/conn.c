@@ -152,6 +152,37 @@ void gtee_ratls_ctx_free(struct gtee_ratls_ctx *ctx)
     free(ctx);
 }
 
+/* A handshake that failed below the evidence: why, in words, and the code. A peer that
+ * timed out, closed or does not speak TLS is an I/O failure (GTEE_EIO); a TLS peer that
+ * refused us (an alert, no common parameters) is GTEE_EAUTH. */
+static int tls_failure(SSL *ssl, int r, char *why, size_t n)
+{
+    int e = SSL_get_error(ssl, r);
+    unsigned long q = ERR_peek_error();
+    int reason = ERR_GET_REASON(q);
+    char ossl[200];
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        snprintf(why, n, "timed out: the peer sent no TLS answer in time");
+        return GTEE_EIO;
+    }
+    if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN || (q && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+        ERR_clear_error();
+        snprintf(why, n, "the peer closed the connection during the TLS handshake");
+        return GTEE_EIO;
+    }
+    ssl_errors(ossl, sizeof(ossl));
+    if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+        reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST ||
+        reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_UNEXPECTED_RECORD) {
+        snprintf(why, n, "the peer does not speak TLS (%s)", ossl);
+        return GTEE_EIO;
+    }
+    snprintf(why, n, "TLS handshake failed (%s)", ossl);
+    return GTEE_EAUTH;
+}
+
 static int handshake(struct gtee_ratls_ctx *ctx, int fd, bool accept, struct gtee_ratls_conn **out,
                      struct gtee_ratls_peer *peer, struct gtee_err *err)
 {
@@ -179,10 +210,11 @@ static int handshake(struct gtee_ratls_ctx *ctx, int fd, bool accept, struct gte
         if (ctx->has_vfy && c->peer.failure != GTEE_RATLS_OK) {
             rc = GTEE_FAIL(err, GTEE_EPOLICY, "%s", c->verr.msg[0] ? c->verr.msg : "ratls: peer rejected");
         } else {
-            ssl_errors(why, sizeof(why));
+            int code = tls_failure(c->ssl, r, why, sizeof(why));
+
             c->peer.failure = GTEE_RATLS_FAIL_TLS;
-            snprintf(c->peer.why, sizeof(c->peer.why), "TLS handshake failed (%s)", why);
-            rc = GTEE_FAIL(err, GTEE_EAUTH, "ratls: TLS handshake failed (%s)", why);
+            snprintf(c->peer.why, sizeof(c->peer.why), "%s", why);
+            rc = GTEE_FAIL(err, code, "ratls: %s", why);
         }
         goto out;
     }

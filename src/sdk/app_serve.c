@@ -1,12 +1,12 @@
 /* The SDK's channel half: the attested server context, the per-client request loop
- * (application requests to the handler, FRESH answered here), and a TCP listener. */
-#include <errno.h>
+ * (application requests to the handler, FRESH answered here), and a TCP listener whose
+ * clients are served concurrently, each session within its own total deadline. */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/guard.h"
@@ -18,6 +18,10 @@
 #include "sdk/verifier.h"
 
 _Static_assert(GTEE_APP_OP_MAX + GTEE_RATLS_MSG_APP == 0xffff, "application ops fill the message types");
+
+/* The attested client of the session this thread serves (NULL when clients are not
+ * attested): per thread, since sessions run side by side. */
+static _Thread_local const struct gtee_ratls_peer *session_peer;
 
 void sdk_app_cred(const struct gtee_app *app, struct gtee_ratls_cred *cred)
 {
@@ -54,9 +58,21 @@ int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, str
 
     *out = NULL;
     ENSURE(app, err, GTEE_ENOMEM, "sdk: out of memory");
+    if (pthread_mutex_init(&app->lock, NULL) != 0) {
+        free(app);
+        app = NULL;
+        ENSURE(0, err, GTEE_ENOMEM, "sdk: cannot make a lock");
+    }
     ENSURE(opt, err, GTEE_EINVAL, "sdk: no options");
+    ENSURE(opt->max_sessions <= GTEE_APP_MAX_SESSIONS_LIMIT, err, GTEE_EINVAL,
+           "sdk: max_sessions %u over the limit of %d", opt->max_sessions, GTEE_APP_MAX_SESSIONS_LIMIT);
+    ENSURE(opt->session_seconds <= GTEE_APP_SESSION_SECONDS_LIMIT, err, GTEE_EINVAL,
+           "sdk: session_seconds %u over the limit of %d", opt->session_seconds, GTEE_APP_SESSION_SECONDS_LIMIT);
+    app->max_sessions = opt->max_sessions ? opt->max_sessions : GTEE_APP_MAX_SESSIONS;
+    app->session_seconds = opt->session_seconds ? opt->session_seconds : GTEE_APP_SESSION_SECONDS;
     TRY(sdk_tee_open(app, opt, err));
     TRY(make_ctx(app, err));
+    TRY(sdk_tee_seccomp(opt, err));
     *out = app;
     app = NULL;
     rc = 0;
@@ -92,14 +108,16 @@ int gtee_app_require_attested_clients(struct gtee_app *app, const struct gtee_cl
 
 const struct gtee_claims *gtee_app_peer_claims(const struct gtee_app *app)
 {
-    return app->peer ? &app->peer->verdict.claims : NULL;
+    (void)app;
+    return session_peer ? &session_peer->verdict.claims : NULL;
 }
 
 int gtee_app_peer_enclave_id(const struct gtee_app *app, uint8_t id[GTEE_APP_ID_LEN])
 {
-    if (!app->peer)
+    (void)app;
+    if (!session_peer)
         return GTEE_ESTATE;
-    memcpy(id, app->peer->enclave_id, GTEE_APP_ID_LEN);
+    memcpy(id, session_peer->enclave_id, GTEE_APP_ID_LEN);
     return 0;
 }
 
@@ -111,6 +129,7 @@ void gtee_app_close(struct gtee_app *app)
     sdk_verifier_free(app->peer_vfy);
     free(app->peer_vfy);
     sdk_tee_close(app);
+    pthread_mutex_destroy(&app->lock);
     free(app);
 }
 
@@ -122,11 +141,19 @@ static int one_request(struct gtee_app *app, struct gtee_ratls_conn *c, uint16_t
     size_t resp_len = 0;
     int rc;
 
-    if (type == GTEE_RATLS_MSG_FRESH)
-        return gtee_ratls_answer_fresh(c, body, len, err);
+    if (type == GTEE_RATLS_MSG_FRESH) {
+        pthread_mutex_lock(&app->lock); /* the TEE makes one piece of evidence at a time */
+        rc = gtee_ratls_answer_fresh(c, body, len, err);
+        pthread_mutex_unlock(&app->lock);
+        return rc;
+    }
     if (type < GTEE_RATLS_MSG_APP)
         return gtee_ratls_send_error(c, GTEE_EUNSUPPORTED, "sdk: unknown message type", err);
+    /* One handler call at a time (include/gtee/sdk.h): the request is read whole before the
+     * lock is taken, so a slow client never holds it. */
+    pthread_mutex_lock(&app->lock);
     rc = handler(arg, app, (uint16_t)(type - GTEE_RATLS_MSG_APP), body, len, &resp, &resp_len, &herr);
+    pthread_mutex_unlock(&app->lock);
     if (rc < 0)
         rc = gtee_ratls_send_error(c, rc, herr.msg[0] ? herr.msg : gtee_strerror(rc), err);
     else
@@ -144,7 +171,7 @@ int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler,
     int rc;
 
     TRY(gtee_ratls_accept(app->ctx, fd, &c, NULL, err));
-    app->peer = gtee_ratls_peer_of(c); /* NULL unless clients are attested */
+    session_peer = gtee_ratls_peer_of(c); /* NULL unless clients are attested */
     for (;;) {
         uint8_t *body = NULL;
         size_t len = 0;
@@ -165,7 +192,7 @@ int gtee_app_serve_fd(struct gtee_app *app, int fd, gtee_app_handler_fn handler,
             break;
     }
 out:
-    app->peer = NULL;
+    session_peer = NULL;
     gtee_ratls_conn_free(c);
     return rc;
 }
@@ -175,29 +202,38 @@ int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_e
     return gtee_net_listen(hostport, 16, fd, port, err);
 }
 
+struct serve_ctx {
+    struct gtee_app *app;
+    gtee_app_handler_fn handler;
+    void *arg;
+};
+
+static int serve_session(void *arg, int fd, struct gtee_err *err)
+{
+    struct serve_ctx *s = arg;
+    int one = 1;
+
+    /* Requests and answers are small records: no Nagle delay (fails harmlessly off TCP). */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* One client's failure (a rejected handshake, a reset, its deadline) ends only its
+     * session; it was told (an alert or an ERROR message) where it could be. */
+    return gtee_app_serve_fd(s->app, fd, s->handler, s->arg, err);
+}
+
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
                    struct gtee_err *err)
 {
-    const struct timeval idle = { .tv_sec = GTEE_APP_IDLE_SECONDS };
+    struct serve_ctx s = { .app = app, .handler = handler, .arg = arg };
+    struct gtee_net_server srv = {
+        .max_active = app->max_sessions,
+        .max_clients = max_clients,
+        .session_ms = app->session_seconds * 1000u,
+        .session = serve_session,
+        .arg = &s,
+    };
+    int rc = gtee_net_serve(listen_fd, &srv, err);
 
-    for (unsigned n = 0; max_clients == 0 || n < max_clients; n++) {
-        struct gtee_err cerr = {0};
-        int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC), one = 1;
-
-        if (c < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            return GTEE_FAIL(err, GTEE_EIO, "sdk: accept failed (%s)", strerror(errno));
-        }
-        /* Requests and answers are small records: no Nagle delay (fails harmlessly off TCP).
-         * Clients are served one after another, so one that stalls is dropped after a while. */
-        (void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        (void)setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
-        (void)setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof(idle));
-        /* One client's failure (a rejected handshake, a reset) ends only its session. */
-        if (gtee_app_serve_fd(app, c, handler, arg, &cerr) < 0)
-            cerr.code = 0; /* reported to that client (an alert or an ERROR message) */
-        close(c);
-    }
-    return 0;
+    if (rc < 0)
+        (void)gtee_err_wrap(err, "sdk: ");
+    return rc;
 }

@@ -63,6 +63,10 @@ int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct 
         gtee_kr_tcp_transport(&app->kr, &app->kr_tr);
         opt.key_release = &app->kr_tr;
     }
+    /* Before any secret exists: the application gets the enclave's hardening without
+     * asking (gtee/sdk.h, unhardened). */
+    if (!o->unhardened)
+        TRY(gtee_tee_harden(err));
     app->sec = gtee_enclave_secret_alloc(sizeof(*app->sec));
     ENSURE(app->sec, err, GTEE_ENOMEM, "sdk: cannot lock memory for secrets (RLIMIT_MEMLOCK)");
     opt.sim_dir = sim_dir;
@@ -80,6 +84,13 @@ int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct 
     TRY(gtee_relay_keypair(app->sec->channel_priv, app->channel_pub, err)); /* fresh each start */
 out:
     return rc;
+}
+
+/* After start-up (keys, evidence, certificate made; on TDX the key release done): the
+ * application's allow-list, loaded before it starts any serving thread, which inherit it. */
+int sdk_tee_seccomp(const struct gtee_app_options *o, struct gtee_err *err)
+{
+    return o->unhardened ? 0 : gtee_tee_seccomp(GTEE_HARDEN_APP, err);
 }
 
 void sdk_tee_close(struct gtee_app *app)

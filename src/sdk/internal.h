@@ -3,6 +3,7 @@
 #ifndef GTEE_SDK_INTERNAL_H
 #define GTEE_SDK_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +32,10 @@ struct gtee_app {
     uint8_t enclave_pub[65], enclave_addr[20], channel_pub[65];
     struct gtee_ratls_ctx *ctx;    /* the server context with the attested certificate */
     struct sdk_verifier *peer_vfy; /* set: clients must be attested (mutual attestation) */
-    const struct gtee_ratls_peer *peer; /* the attested client of the session being served */
+    /* gtee_app_serve's sessions run on threads of their own: this lock makes the handler
+     * calls and FRESH answers (the TEE's evidence) one at a time (docs/sdk-tutorial.md). */
+    pthread_mutex_t lock;
+    unsigned max_sessions, session_seconds;
     struct gtee_kr_tcp kr;         /* tdx: the key-release service (gtee_app_options.key_release) */
     struct gtee_key_release_transport kr_tr;
 };
@@ -39,6 +43,7 @@ struct gtee_app {
 /* app_tee.c: the TEE half of gtee_app_open, and the evidence source of the certificate. */
 int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err) GTEE_MUST_USE;
 void sdk_tee_close(struct gtee_app *app);
+int sdk_tee_seccomp(const struct gtee_app_options *o, struct gtee_err *err) GTEE_MUST_USE;
 int sdk_evidence(void *arg, const uint8_t rd[64], uint8_t **ev, size_t *ev_len, struct gtee_err *err);
 
 #endif

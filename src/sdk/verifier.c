@@ -8,24 +8,20 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "sdk/verifier.h"
 
 static int read_root(const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    size_t n;
+    int rc = gtee_file_read(path, 65536, out, len, err);
 
-    if (!f)
-        return GTEE_FAIL(err, GTEE_EIO, "sdk: cannot open the simulated root %s (%s)", path, strerror(errno));
-    *out = malloc(65536 + 1);
-    n = *out ? fread(*out, 1, 65536 + 1, f) : 0;
-    fclose(f);
-    if (!*out || n == 0 || n > 65536) {
+    if (rc < 0)
+        return gtee_err_wrap(err, "sdk: simulated root: ");
+    if (*len == 0) {
         free(*out);
         *out = NULL;
-        return GTEE_FAIL(err, GTEE_EFORMAT, "sdk: simulated root %s is empty or over 64 KiB", path);
+        return GTEE_FAIL(err, GTEE_EFORMAT, "sdk: simulated root %s is empty", path);
     }
-    *len = n;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "base/guard.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
+#include "gtee/file.h"
 #include "gtee/keyrelease.h"
 #include "gtee/msg.h"
 #include "tee/keyrelease_int.h"
@@ -28,28 +29,16 @@ struct gtee_kr_service {
 
 static int read_small(const char *path, uint8_t **buf, size_t *len, struct gtee_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *b = NULL;
-    long n = -1;
-    int rc = GTEE_EIO;
+    int rc = gtee_file_read(path, 65536, buf, len, err);
 
-    ENSURE(f, err, GTEE_ENOTFOUND, "keyrelease: cannot open %s", path);
-    if (fseek(f, 0, SEEK_END) == 0)
-        n = ftell(f);
-    ENSURE(n > 0 && n <= 65536 && fseek(f, 0, SEEK_SET) == 0, err, GTEE_EFORMAT,
-           "keyrelease: %s is empty or larger than 64 KiB", path);
-    b = malloc((size_t)n);
-    ENSURE(b, err, GTEE_ENOMEM, "keyrelease: out of memory");
-    ENSURE(fread(b, 1, (size_t)n, f) == (size_t)n, err, GTEE_EIO, "keyrelease: cannot read %s", path);
-    *buf = b;
-    *len = (size_t)n;
-    b = NULL;
-    rc = 0;
-out:
-    free(b);
-    if (f)
-        fclose(f);
-    return rc;
+    if (rc < 0)
+        return gtee_err_wrap(err, "keyrelease: ");
+    if (*len == 0) {
+        free(*buf);
+        *buf = NULL;
+        return GTEE_FAIL(err, GTEE_EFORMAT, "keyrelease: %s is empty", path);
+    }
+    return 0;
 }
 
 int gtee_kr_service_new(const struct gtee_kr_config *cfg, struct gtee_kr_service **out, struct gtee_err *err)

@@ -10,11 +10,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/guard.h"
 #include "base/span.h"
 #include "enclave/enclave.h"
+#include "gtee/crypto.h"
 #include "gtee/enclave.h"
 #include "gtee/keyrelease.h"
 #include "gtee/msg.h"
@@ -113,6 +115,42 @@ static int gramine_dir_check(const char *dir, int *dir_fd, struct gtee_err *err)
     return 0;
 }
 
+/* What the host itself knows of the enclave it starts, to check INFO against: the backend
+ * it chose, whether that is the simulation, and under sim the measurement of the executable
+ * it hashed with the configuration it passes (as gtee-enclave computes it: src/enclave/main.c
+ * config_text). auto never picks sim. */
+static int expect(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
+{
+    static const struct { const char *name; enum gtee_tee_kind kind; } kinds[] = {
+        { "sim", GTEE_TEE_KIND_SIM }, { "sgx", GTEE_TEE_KIND_SGX }, { "tdx", GTEE_TEE_KIND_TDX },
+        { "snp", GTEE_TEE_KIND_SNP }, { "auto", 0 },
+    };
+    char config[4096];
+    size_t i;
+    int n, rc = 0;
+
+    for (i = 0; i < GTEE_ARRAY_LEN(kinds) && strcmp(kinds[i].name, l->tee) != 0; i++)
+        ;
+    ENSURE(i < GTEE_ARRAY_LEN(kinds), err, GTEE_EINVAL, "launch: unknown backend '%s' (sim, sgx, tdx, snp, auto)",
+           l->tee);
+    p->kind = kinds[i].kind;
+    p->simulated = p->kind == GTEE_TEE_KIND_SIM;
+    p->timeout_ms = l->timeout_ms ? l->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS;
+    if (p->simulated) {
+        /* Under sim the executable hash is the measurement's root, so the host insists on
+         * its own. On tdx/snp the hardware measures (MRTD, MEASUREMENT, in the evidence a
+         * verifier checks) and exe_sha256 stays informational, as under Gramine. */
+        p->check_exe = 1;
+        n = snprintf(config, sizeof(config), "tee=%s\nsim_quote_version=%d\nconfig=%s\n", l->tee,
+                     l->sim_quote_version, l->config ? l->config : "");
+        ENSURE(n > 0 && (size_t)n < sizeof(config), err, GTEE_EINVAL, "launch: --config text too long");
+        TRY(gtee_enclave_measurement(p->binary_sha256, config, (size_t)n, p->measurement, err));
+        p->check_measurement = 1;
+    }
+out:
+    return rc;
+}
+
 static int start_gramine(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
 {
     char loader[4096], path_env[4096];
@@ -135,6 +173,7 @@ static int start_gramine(const struct gtee_enclave_launch *l, struct gtee_enclav
     }
     ENSURE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, err, GTEE_EIO, "launch: socketpair failed (%s)",
            strerror(errno));
+    TRY(expect(l, p, err));
     pid = fork();
     ENSURE(pid >= 0, err, GTEE_EIO, "launch: fork failed (%s)", strerror(errno));
     if (pid == 0)
@@ -193,6 +232,7 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     exe_fd = open(l->binary, O_RDONLY | O_CLOEXEC);
     ENSURE(exe_fd >= 0, err, GTEE_ENOTFOUND, "launch: cannot open enclave binary %s (%s)", l->binary, strerror(errno));
     TRY(gtee_enclave_hash_fd(exe_fd, p->binary_sha256, err));
+    TRY(expect(l, p, err));
     ENSURE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, err, GTEE_EIO, "launch: socketpair failed (%s)",
            strerror(errno));
     argv[n++] = (char *)"gtee-enclave";
@@ -244,12 +284,12 @@ out:
 }
 
 /* One message from the enclave, after any NOTICE (request id 0) it sent first: their text
- * is kept in p->notice (printable ASCII only) for the caller to log. */
-static int recv_answer(struct gtee_enclave_proc *p, uint8_t **in, size_t *in_len, struct gtee_msg_header *h,
-                       struct gtee_err *err)
+ * is kept in p->notice, escaped, for the caller to log. */
+static int recv_answer(struct gtee_enclave_proc *p, int64_t deadline, uint8_t **in, size_t *in_len,
+                       struct gtee_msg_header *h, struct gtee_err *err)
 {
     for (int i = 0; i < 16; i++) {
-        int rc = gtee_msg_recv(p->fd, in, in_len, err);
+        int rc = gtee_msg_recv_deadline(p->fd, deadline, in, in_len, err);
 
         if (rc == 0)
             rc = gtee_msg_header_parse(*in, *in_len, h, err);
@@ -257,18 +297,25 @@ static int recv_answer(struct gtee_enclave_proc *p, uint8_t **in, size_t *in_len
             return rc;
         if (h->type != (GTEE_MSG_NOTICE | GTEE_MSG_REPLY) || h->request_id != 0)
             return 0;
-        size_t n = h->length < sizeof(p->notice) - 1 ? h->length : sizeof(p->notice) - 1;
-
-        for (size_t k = 0; k < n; k++) {
-            uint8_t c = (*in)[GTEE_MSG_HEADER_LEN + k];
-
-            p->notice[k] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-        }
-        p->notice[n] = '\0';
+        (void)gtee_err_escape(*in + GTEE_MSG_HEADER_LEN, h->length, p->notice, sizeof(p->notice));
         free(*in);
         *in = NULL;
     }
     return GTEE_FAIL(err, GTEE_EFORMAT, "enclave: too many notices");
+}
+
+/* The enclave let the deadline pass: it is killed and reaped, so no wait of the host lasts
+ * longer than its bound and no process is left behind. */
+static int timed_out(struct gtee_enclave_proc *p, struct gtee_err *err)
+{
+    if (p->pid > 0) {
+        kill(p->pid, SIGKILL);
+        while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        p->pid = -1;
+    }
+    return GTEE_FAIL(err, GTEE_EIO, "enclave: no answer within %u s (--enclave-timeout); stopped it",
+                     (p->timeout_ms + 999) / 1000);
 }
 
 int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *payload, size_t len, uint8_t **reply,
@@ -278,22 +325,29 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     size_t msg_len = 0, in_len = 0;
     struct gtee_msg_header h;
     uint64_t id = p->next_id++;
+    /* A zeroed proc (the fuzz target's) gets the default bound as well. */
+    int64_t deadline = gtee_msg_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);
+    char text[4 * 300 + 1];
     int rc;
 
     *reply = NULL;
     *reply_len = 0;
     TRY(gtee_msg_encode(type, id, payload, len, &msg, &msg_len, err));
-    rc = gtee_msg_send(p->fd, msg, msg_len, err);
-    if (rc < 0) {
+    rc = gtee_msg_send_deadline(p->fd, msg, msg_len, deadline, err);
+    if (rc < 0 && gtee_msg_clock_ms() < deadline) {
         /* An enclave that could not start says why and exits, possibly before our send:
          * its ERROR is still queued for us. */
         struct gtee_err ignored;
 
-        if (recv_answer(p, &in, &in_len, &h, &ignored) != 0)
+        if (recv_answer(p, deadline, &in, &in_len, &h, &ignored) != 0)
             goto out; /* nothing queued: the send error stands */
         rc = 0;
-    } else {
-        rc = recv_answer(p, &in, &in_len, &h, err);
+    } else if (rc == 0) {
+        rc = recv_answer(p, deadline, &in, &in_len, &h, err);
+    }
+    if (rc < 0 && gtee_msg_clock_ms() >= deadline) {
+        rc = timed_out(p, err);
+        goto out;
     }
     if (rc == GTEE_ENOTFOUND)
         rc = GTEE_FAIL(err, GTEE_EIO, "enclave: closed the connection (see its stderr)");
@@ -305,8 +359,9 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
         int32_t code = (int32_t)span_u32be(&s);
 
         ENSURE(!s.bad, err, GTEE_EFORMAT, "enclave: ERROR reply without a code");
-        rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ESTATE ? code : GTEE_EIO, "enclave: %.*s",
-                       (int)(s.len > 300 ? 300 : s.len), (const char *)s.p);
+        /* The text is the enclave's: escaped, so it cannot drive the terminal it is shown on. */
+        (void)gtee_err_escape(s.p, s.len > 300 ? 300 : s.len, text, sizeof(text));
+        rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ESTATE ? code : GTEE_EIO, "enclave: %s", text);
         goto out;
     }
     ENSURE(h.request_id == id && h.type == (type | GTEE_MSG_REPLY), err, GTEE_EFORMAT,
@@ -348,6 +403,53 @@ out:
     return rc;
 }
 
+static const char *kind_name(enum gtee_tee_kind k)
+{
+    switch (k) {
+    case GTEE_TEE_KIND_SIM: return "sim";
+    case GTEE_TEE_KIND_SGX: return "sgx";
+    case GTEE_TEE_KIND_TDX: return "tdx";
+    case GTEE_TEE_KIND_SNP: return "snp";
+    }
+    return "auto";
+}
+
+/* INFO is the enclave's word about itself; what the host knows wins, and a contradiction
+ * means the process is not the enclave it started (a substituted or forged binary). */
+static int info_check(const struct gtee_enclave_proc *p, struct gtee_enclave_info *info, struct gtee_err *err)
+{
+    uint8_t addr[GTEE_ENCLAVE_ADDR_LEN];
+    char have[65], want[65];
+    int rc = GTEE_EPOLICY;
+
+    ENSURE(p->kind ? info->kind == p->kind : info->kind != GTEE_TEE_KIND_SIM, err, GTEE_EPOLICY,
+           "enclave: claims TEE %s, but the host started it with backend %s: refused", kind_name(info->kind),
+           kind_name(p->kind));
+    ENSURE(info->simulated == p->simulated, err, GTEE_EPOLICY,
+           "enclave: claims %s, but the host started it with backend %s: refused",
+           info->simulated ? "to be simulated" : "not to be simulated", kind_name(p->kind));
+    info->simulated = p->simulated; /* the host's own knowledge, whatever was claimed */
+    if (p->check_exe && memcmp(info->exe_sha256, p->binary_sha256, 32) != 0) {
+        gtee_hex_encode(info->exe_sha256, 32, have);
+        gtee_hex_encode(p->binary_sha256, 32, want);
+        ENSURE(0, err, GTEE_EPOLICY, "enclave: reports executable sha256 %s, but the host executed %s: refused",
+               have, want);
+    }
+    if (p->check_measurement &&
+        (info->measurement_len != 32 || memcmp(info->measurement, p->measurement, 32) != 0)) {
+        gtee_hex_encode(info->measurement, info->measurement_len > 32 ? 32 : info->measurement_len, have);
+        gtee_hex_encode(p->measurement, 32, want);
+        ENSURE(0, err, GTEE_EPOLICY,
+               "enclave: reports measurement %s, but its executable and configuration measure %s: refused", have,
+               want);
+    }
+    ENSURE(gtee_eth_address(info->enclave_pub, addr) == 0 && memcmp(addr, info->enclave_addr, sizeof(addr)) == 0,
+           err, GTEE_EPOLICY, "enclave: its Enclave ID is not the address of its Enclave public key: refused");
+    rc = 0;
+out:
+    return rc;
+}
+
 int gtee_enclave_info(struct gtee_enclave_proc *p, struct gtee_enclave_info *info, struct gtee_err *err)
 {
     uint8_t *r = NULL;
@@ -356,6 +458,7 @@ int gtee_enclave_info(struct gtee_enclave_proc *p, struct gtee_enclave_info *inf
 
     TRY(gtee_enclave_call(p, GTEE_MSG_INFO, NULL, 0, &r, &n, err));
     TRY(gtee_enclave_info_parse(r, n, info, err));
+    TRY(info_check(p, info, err));
 out:
     free(r);
     return rc;
@@ -371,9 +474,19 @@ int gtee_enclave_stop(struct gtee_enclave_proc *p, int *status)
     p->fd = -1;
     if (p->pid <= 0)
         return 0;
-    do
-        w = waitpid(p->pid, &st, 0);
-    while (w < 0 && errno == EINTR);
+    /* The socket is closed: a working enclave exits at once. One that does not is killed
+     * when the bound passes (polled: a SIGCHLD handler is the caller's business). */
+    for (int64_t end = gtee_msg_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);;) {
+        struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
+
+        w = waitpid(p->pid, &st, WNOHANG);
+        if (w != 0 && !(w < 0 && errno == EINTR))
+            break;
+        if (w == 0 && gtee_msg_clock_ms() >= end)
+            kill(p->pid, SIGKILL); /* and the next round reaps it */
+        if (w == 0)
+            nanosleep(&ten_ms, NULL);
+    }
     p->pid = -1;
     if (status)
         *status = st;

@@ -1,6 +1,8 @@
 /* The host-enclave message framing (include/gtee/msg.h): header checks, encoding and
  * whole-message socket I/O. Payloads are parsed by their receivers with span.h. */
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,15 +74,50 @@ int gtee_msg_encode_error(uint64_t request_id, int code, const char *text, uint8
     return gtee_msg_encode(GTEE_MSG_ERROR | GTEE_MSG_REPLY, request_id, p, 4 + n, msg, msg_len, err);
 }
 
-int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err)
+int64_t gtee_msg_clock_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline passes: 0 ready, GTEE_EIO at the
+ * deadline (naming it). No deadline (< 0): ready at once, the I/O call blocks. */
+static int wait_ready(int fd, short events, int64_t deadline_ms, struct gtee_err *err)
+{
+    struct pollfd pfd = { .fd = fd, .events = events };
+
+    if (deadline_ms < 0)
+        return 0;
+    for (;;) {
+        int64_t left = deadline_ms - gtee_msg_clock_ms();
+        int r;
+
+        if (left <= 0)
+            return GTEE_FAIL(err, GTEE_EIO, "msg: the peer did not %s before the deadline",
+                             events == POLLIN ? "answer" : "read");
+        r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return GTEE_FAIL(err, GTEE_EIO, "msg: poll failed (%s)", strerror(errno));
+    }
+}
+
+int gtee_msg_send_deadline(int fd, const uint8_t *msg, size_t len, int64_t deadline_ms, struct gtee_err *err)
 {
     while (len > 0) {
-        ssize_t w = send(fd, msg, len, MSG_NOSIGNAL);
+        int flags = deadline_ms < 0 ? 0 : MSG_DONTWAIT, rc = wait_ready(fd, POLLOUT, deadline_ms, err);
+        ssize_t w;
 
+        if (rc < 0)
+            return rc;
+        w = send(fd, msg, len, MSG_NOSIGNAL | flags);
         if (w < 0 && errno == ENOTSOCK) /* a pipe or stdio, as under Gramine */
             w = write(fd, msg, len);
 
-        if (w < 0 && errno == EINTR)
+        if (w < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (w <= 0)
             return GTEE_FAIL(err, GTEE_EIO, "msg: send failed (%s)", w < 0 ? strerror(errno) : "closed");
@@ -90,18 +127,28 @@ int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err)
     return 0;
 }
 
+int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err)
+{
+    return gtee_msg_send_deadline(fd, msg, len, -1, err);
+}
+
 /* 1: got n bytes; 0: end of stream before the first byte; <0: error. */
-static int recv_exact(int fd, uint8_t *p, size_t n, struct gtee_err *err)
+static int recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline_ms, struct gtee_err *err)
 {
     size_t got = 0;
 
     while (got < n) {
-        ssize_t r = recv(fd, p + got, n - got, 0);
+        int rc = wait_ready(fd, POLLIN, deadline_ms, err);
+        ssize_t r;
+
+        if (rc < 0)
+            return rc;
+        r = recv(fd, p + got, n - got, deadline_ms < 0 ? 0 : MSG_DONTWAIT);
 
         if (r < 0 && errno == ENOTSOCK)
             r = read(fd, p + got, n - got);
 
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r < 0)
             return GTEE_FAIL(err, GTEE_EIO, "msg: receive failed (%s)", strerror(errno));
@@ -117,13 +164,18 @@ static int recv_exact(int fd, uint8_t *p, size_t n, struct gtee_err *err)
 
 int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err)
 {
+    return gtee_msg_recv_deadline(fd, -1, msg, len, err);
+}
+
+int gtee_msg_recv_deadline(int fd, int64_t deadline_ms, uint8_t **msg, size_t *len, struct gtee_err *err)
+{
     uint8_t hdr[GTEE_MSG_HEADER_LEN], *m = NULL;
     struct gtee_msg_header h;
     int rc;
 
     *msg = NULL;
     *len = 0;
-    rc = recv_exact(fd, hdr, sizeof(hdr), err);
+    rc = recv_exact(fd, hdr, sizeof(hdr), deadline_ms, err);
     if (rc == 0)
         return GTEE_FAIL(err, GTEE_ENOTFOUND, "msg: peer closed the stream");
     TRY(rc);
@@ -132,7 +184,7 @@ int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err)
     ENSURE(m, err, GTEE_ENOMEM, "msg: out of memory for a %u-byte payload", h.length);
     memcpy(m, hdr, sizeof(hdr));
     if (h.length) {
-        rc = recv_exact(fd, m + GTEE_MSG_HEADER_LEN, h.length, err);
+        rc = recv_exact(fd, m + GTEE_MSG_HEADER_LEN, h.length, deadline_ms, err);
         if (rc == 0)
             rc = GTEE_FAIL(err, GTEE_EFORMAT, "msg: stream ended before the payload");
         TRY(rc);

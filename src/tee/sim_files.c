@@ -64,7 +64,11 @@ int sim_read_file(int dirfd, const char *rel, int secret, size_t max, uint8_t **
 
     *out = NULL;
     *out_len = 0;
-    fd = openat(dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted as a device file fails the check below at once instead of
+     * blocking the open (and the enclave, and its host) until a writer appears. This is
+     * gtee_file_open_read's rule, relative to the device directory and without following
+     * a symlink. A regular file ignores the flag. */
+    fd = openat(dirfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     ENSURE(fd >= 0, err, errno == ENOENT ? GTEE_ENOTFOUND : GTEE_EIO, "sim: cannot open %s (%s)", rel,
            strerror(errno));
     ENSURE(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), err, GTEE_EIO, "sim: %s is not a regular file", rel);

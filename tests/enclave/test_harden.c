@@ -18,6 +18,7 @@
 
 #include "enclave/enclave.h"
 #include "enclave/harness.c"
+#include "enclave/inspect.h"
 
 static int setup(void **state)
 {
@@ -39,26 +40,6 @@ static int teardown(void **state)
     harness_stop(h);
     free(h);
     return 0;
-}
-
-/* The value of a "Name:" line of /proc/<pid>/status, or of a /proc/<pid>/limits row. */
-static int proc_line(pid_t pid, const char *file, const char *prefix, char *out, size_t len)
-{
-    char path[64], line[512];
-    FILE *f;
-    int found = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-    f = fopen(path, "r");
-    if (!f)
-        return 0;
-    while (!found && fgets(line, sizeof(line), f))
-        if (strncmp(line, prefix, strlen(prefix)) == 0) {
-            snprintf(out, len, "%s", line + strlen(prefix));
-            found = 1;
-        }
-    fclose(f);
-    return found;
 }
 
 static void test_enclave_runs_in_seccomp_filter_mode(void **state)
@@ -136,56 +117,6 @@ static void test_enclave_inherits_no_other_descriptor(void **state)
     assert_int_equal(others, 0);
 }
 
-/* Drops CAP_SYS_PTRACE (the host's user without the capability a root host would have),
- * or every capability (as the enclave does). */
-static void drop_caps(int all)
-{
-    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-
-    if (syscall(SYS_capget, &hdr, data) != 0)
-        _exit(90);
-    if (all)
-        memset(data, 0, sizeof(data));
-    data[CAP_SYS_PTRACE / 32].effective &= ~(1u << (CAP_SYS_PTRACE % 32));
-    data[CAP_SYS_PTRACE / 32].permitted &= ~(1u << (CAP_SYS_PTRACE % 32));
-    data[CAP_SYS_PTRACE / 32].inheritable &= ~(1u << (CAP_SYS_PTRACE % 32));
-    if (syscall(SYS_capset, &hdr, data) != 0)
-        _exit(91);
-}
-
-/* In a child without CAP_SYS_PTRACE: 0 if attach and /proc/<pid>/mem both work, 1 if both
- * fail with a permission error, another value otherwise. */
-static int try_inspect(pid_t target)
-{
-    pid_t c = fork();
-    int st = 0;
-
-    assert_true(c >= 0);
-    if (c == 0) {
-        char path[64];
-        int attach_ok, mem_ok, fd;
-
-        drop_caps(0);
-        /* PTRACE_SEIZE: the attach permission check of PTRACE_ATTACH without stopping the
-         * target; our exit detaches. */
-        attach_ok = ptrace(PTRACE_SEIZE, target, NULL, NULL) == 0;
-        if (!attach_ok && errno != EPERM)
-            _exit(20);
-        snprintf(path, sizeof(path), "/proc/%d/mem", (int)target);
-        fd = open(path, O_RDONLY);
-        mem_ok = fd >= 0;
-        if (fd >= 0)
-            close(fd);
-        else if (errno != EACCES && errno != EPERM)
-            _exit(21);
-        _exit(attach_ok && mem_ok ? 0 : (!attach_ok && !mem_ok ? 1 : 22));
-    }
-    assert_int_equal(waitpid(c, &st, 0), c);
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
-
 static void test_host_cannot_attach_or_read_enclave_memory(void **state)
 {
     struct harness *h = *state;
@@ -229,7 +160,7 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
     c = fork();
     assert_true(c >= 0);
     if (c == 0) {
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             _exit(10);
         (void)getpid(); /* allowed */
         syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
@@ -243,7 +174,7 @@ static void test_a_forbidden_system_call_kills_with_sigsys(void **state)
     c = fork();
     assert_true(c >= 0);
     if (c == 0) {
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             _exit(10);
         (void)getpid();
         syscall(SYS_exit_group, 0); /* not _exit: a sanitizer's _exit hook would scan for leaks */
@@ -264,7 +195,7 @@ static void test_ioctl_is_allowed_only_for_the_snp_derived_key(void **state)
     if (c == 0) {
         struct termios tio;
 
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             syscall(SYS_exit_group, 10);
         ioctl(0, TCGETS, &tio);
         syscall(SYS_exit_group, 11);
@@ -276,7 +207,7 @@ static void test_ioctl_is_allowed_only_for_the_snp_derived_key(void **state)
     c = fork();
     assert_true(c >= 0);
     if (c == 0) {
-        if (gtee_enclave_seccomp(NULL) != 0)
+        if (gtee_tee_seccomp(GTEE_HARDEN_ENCLAVE, NULL) != 0)
             syscall(SYS_exit_group, 10);
         /* allowed through the filter; the bad descriptor makes the kernel refuse it */
         syscall(SYS_exit_group, (ioctl(-1, SNP_GET_DERIVED_KEY, NULL) == -1 && errno == EBADF) ? 0 : 12);

@@ -19,9 +19,9 @@ for model in "$GTEE_SOURCE_DIR"/tests/ml/layout/*.onnx; do
     name=$(basename "$model" .onnx)
     for threads in 1 2; do
         n=$((n + 1))
-        "$GTEE_CLI" model run "$model" --input "$T/x.npy" --out "$T/$name.npy" --threads "$threads" >/dev/null
+        "$GTEE_CLI" model run "$model" --input "$T/x.npy" --out "$T/$name.$threads.npy" --threads "$threads" >/dev/null
         if node "$GTEE_SOURCE_DIR/tests/ml/ort_run.js" "$model" "$T/x.npy" "$T/ort.npy" --threads "$threads" \
-                --expect "$T/$name.npy" 2>"$T/err"; then
+                --expect "$T/$name.$threads.npy" 2>"$T/err"; then
             echo "ok: $name ($threads threads)"
         else
             echo "FAIL: $name ($threads threads): $(cat "$T/err")"

@@ -12,6 +12,10 @@ set -euo pipefail
 : "${GTEE_SOURCE_DIR:?GTEE_SOURCE_DIR must name the source tree}"
 GTEE_CLI=$(readlink -f "$GTEE_CLI")
 M="$GTEE_SOURCE_DIR/tests/ml/models"
+if ! command -v node >/dev/null || [ ! -d "$GTEE_SOURCE_DIR/npm/node_modules/onnxruntime-node" ]; then
+    echo "SKIP: node or npm/node_modules/onnxruntime-node missing (scripts/install-deps.sh installs them)"
+    exit 77
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 

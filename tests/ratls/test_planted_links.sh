@@ -10,13 +10,11 @@ set -euo pipefail
 : "${GTEE_BINARY_DIR:?GTEE_BINARY_DIR must name the build directory}"
 GTEE_CLI=$(readlink -f "$GTEE_CLI")
 EX="$GTEE_BINARY_DIR/examples"
+# The relay and the enclave are stopped on every path (tests/bg.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../bg.sh"
 T=$(mktemp -d)
+at_exit 'rm -rf "$T"'
 PID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
 
 fail=0
 bad() {
@@ -40,15 +38,14 @@ wait_for() {
     return 1
 }
 stop() {
-    kill "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
+    bg_stop "$PID"
     PID=
 }
 
 # ---- gtee relay --port-file ----
 plant rport
-"$GTEE_CLI" relay --listen 127.0.0.1:0 --to 127.0.0.1:9 --port-file "$T/rport" 2>"$T/relay.log" &
-PID=$!
+bg_start "$GTEE_CLI" relay --listen 127.0.0.1:0 --to 127.0.0.1:9 --port-file "$T/rport" 2>"$T/relay.log"
+PID=$BG_PID
 wait_for "$T/rport" || bad "relay wrote no port file: $(cat "$T/relay.log")"
 stop
 untouched rport
@@ -60,9 +57,9 @@ grep -Eqx '[0-9]+' "$T/rport" 2>/dev/null || bad "relay port file does not hold 
 echo '{"allow_simulation":true}' >"$T/sim.json"
 plant kport
 plant state
-"$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/kport" --max-clients 1 \
-    2>"$T/enclave.log" &
-PID=$!
+bg_start "$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/kport" \
+    --max-clients 1 2>"$T/enclave.log"
+PID=$BG_PID
 wait_for "$T/kport" || bad "kvstore wrote no port file: $(cat "$T/enclave.log")"
 untouched kport
 if [ -s "$T/kport" ] && [ ! -L "$T/kport" ]; then
