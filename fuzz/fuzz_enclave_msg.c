@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "enclave/enclave.h"
+#include "runtime/enclave.h"
 #include "gtee/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gtee/keyrelease.h"
+#include "gtee/keyrelease_service.h"
 #include "gtee/sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gtee/ratls.h"
+#include "gtee/ratls_relay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

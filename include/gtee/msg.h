@@ -94,4 +94,10 @@ int gtee_relay_open_response(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const u
 /* A fresh P-256 key pair (the channel key): priv 32 bytes big-endian, pub uncompressed. */
 int gtee_relay_keypair(uint8_t priv[32], uint8_t pub[GTEE_RELAY_PUB_LEN], struct gtee_err *err) GTEE_MUST_USE;
 
+/* Operations inside a request box, the first byte of its plaintext (docs/tee.md, "Relay"). */
+enum gtee_relay_op {
+    GTEE_RELAY_PUT_SECRET = 1,  /* secret -> kept in locked memory, sealed blob for the host */
+    GTEE_RELAY_JOB = 2,         /* input -> HMAC-SHA256(secret, input) for the client */
+};
+
 #endif
