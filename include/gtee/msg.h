@@ -55,7 +55,7 @@ int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err) 
 int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
 /* The same with a deadline (gtee_msg_clock_ms() time; < 0: none) over the whole message,
  * for a peer that may stall: GTEE_EIO "... before the deadline" when it passes. The host
- * bounds every wait on its enclave this way (src/tee/launch.c). */
+ * bounds every wait on its enclave this way (src/host/launch.c). */
 int64_t gtee_msg_clock_ms(void);
 int gtee_msg_send_deadline(int fd, const uint8_t *msg, size_t len, int64_t deadline_ms,
                            struct gtee_err *err) GTEE_MUST_USE;

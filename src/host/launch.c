@@ -117,7 +117,7 @@ static int gramine_dir_check(const char *dir, int *dir_fd, struct gtee_err *err)
 
 /* What the host itself knows of the enclave it starts, to check INFO against: the backend
  * it chose, whether that is the simulation, and under sim the measurement of the executable
- * it hashed with the configuration it passes (as gtee-enclave computes it: src/enclave/main.c
+ * it hashed with the configuration it passes (as gtee-enclave computes it: src/runtime/main.c
  * config_text). auto never picks sim. */
 static int expect(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
 {

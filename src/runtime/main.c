@@ -1,4 +1,4 @@
-/* gtee-enclave: the enclave process. Started by the host (src/tee/launch.c) with one socket
+/* gtee-enclave: the enclave process. Started by the host (src/host/launch.c) with one socket
  * (read from --fd, written to --out-fd: under Gramine, stdin and stdout);
  * hardens itself, measures itself, opens its TEE backend, derives its keys (on TDX through
  * the key-release service named by --key-release), then answers the host's messages under a

@@ -1,6 +1,6 @@
 /* Key release, the bytes both sides share (docs/tee.md §4.3): the request's report data,
  * the request layout, and the TD's opening of the service's answer. The answer is a relay
- * box (src/tee/relay.c) sealed to the TD's ephemeral P-256 key, whose plaintext is
+ * box (src/wire/relay.c) sealed to the TD's ephemeral P-256 key, whose plaintext is
  * SHA-256(request) || K, so an answer to any other request is refused. */
 #include <stdlib.h>
 #include <string.h>
