@@ -52,10 +52,12 @@ enum gtee_tcb_status gtee_tcb_status_from_name(const char *name);
 #define GTEE_BOUND_ID_LEN 20    /* the Enclave ID: an Ethereum address */
 #define GTEE_BOUND_NONCE_LEN 32 /* report_data[32..64): the verifier's nonce */
 
-/* The CRLs of Intel collateral, as bits of gtee_claims.crls_applied. */
+/* The CRLs of the collateral, as bits of gtee_claims.crls_applied. */
 #define GTEE_CRL_PCK 0x1u     /* pck_crl.der: the PCK Platform/Processor CA's, covers PCK leaves */
 #define GTEE_CRL_ROOT_CA 0x2u /* root_ca_crl.der: the root's, covers the CAs, TCB signing, root */
-/* "pck_crl.der" / "root_ca_crl.der" for one bit, NULL for anything else. */
+#define GTEE_CRL_SNP_ARK 0x4u /* ark_crl.der: AMD's ARK CRL (KDS /vcek/v1/<product>/crl), covers
+                               * the ASK/ASVK (and the ARK); SEV-SNP */
+/* "pck_crl.der" / "root_ca_crl.der" / "ark_crl.der" for one bit, NULL for anything else. */
 const char *gtee_crl_name(unsigned bit);
 
 /* What the evidence proves, once verified. Fields of other TEE types stay zero. */
@@ -104,7 +106,9 @@ struct gtee_claims {
     /* Revocation (docs/evidence.md, "Revocation"). SGX/TDX: true only if every certificate of
      * every chain (PCK chain, TCB info and QE identity issuer chains) was checked against a
      * CRL of its issuer; crls_applied names the CRLs that covered at least one of them.
-     * SEV-SNP: always false (no AMD CRL is read; docs/evidence-snp.md). */
+     * SEV-SNP: true only if the chain verified with the collateral's ark_crl.der applied
+     * (signed by the pinned ARK, current at the verification time, listing no certificate of
+     * the chain); docs/evidence-snp.md, "Revocation". */
     bool revocation_checked;
     unsigned crls_applied; /* GTEE_CRL_* bits */
 
@@ -158,6 +162,7 @@ struct gtee_collateral {
     struct gtee_blob pck_crl_chain;       /* pck_crl_issuer_chain.pem (optional) */
     struct gtee_blob snp_vcek;            /* vcek.der: SEV-SNP VCEK/VLEK certificate (SNP only) */
     struct gtee_blob snp_ask_ark;         /* ask_ark.pem (optional): ASK/ARK bundle, else pinned */
+    struct gtee_blob snp_ark_crl;         /* ark_crl.der (optional): AMD's ARK CRL (SNP only) */
     struct gtee_collateral_prepared *prepared; /* NULL until gtee_collateral_prepare */
 };
 
@@ -272,7 +277,7 @@ struct gtee_policy {
 };
 
 /* The strict default: hardware TEE types, no simulation, no debug, TCB status UpToDate only,
- * revocation checked for SGX and TDX, any measurement. */
+ * revocation checked for SGX, TDX and SEV-SNP, any measurement. */
 void gtee_policy_default(struct gtee_policy *p);
 /* Parses policy JSON over the defaults; unknown keys and bad values fail with GTEE_EFORMAT
  * naming the key. */

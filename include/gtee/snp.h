@@ -159,6 +159,8 @@ const uint8_t *gtee_snp_ask_der(enum gtee_snp_product p, size_t *len);
  *   snp.ark.untrusted snp.bundle.format snp.product.unknown snp.product.mismatch
  *   snp.signature snp.vcek.hwid snp.tcb.mismatch.bootloader snp.tcb.mismatch.tee
  *   snp.tcb.mismatch.snp snp.tcb.mismatch.microcode snp.tcb.mismatch.reserved
+ *   snp.crl.format snp.crl.issuer snp.crl.signature snp.crl.expired snp.crl.not_yet_valid
+ *   snp.crl.invalid snp.ask.revoked snp.ark.revoked
  *   snp.internal
  * `msg` names the region, field and offset (never key material). */
 struct gtee_snp_reason {
@@ -181,6 +183,9 @@ struct gtee_snp_result {
     bool chain_ok;                 /* VCEK -> ASK -> pinned ARK verified at `at` */
     bool signature_ok;             /* the report signature verified under the VCEK key */
     bool tcb_ok;                   /* reported TCB and chip ID equal the certificate's */
+    bool crl_given;                /* the caller passed AMD's ARK CRL */
+    bool revocation_checked;       /* chain_ok with that CRL applied: signed by the pinned ARK,
+                                      current at `at`, listing no certificate of the path */
     size_t n_reasons;
     bool reasons_truncated;        /* more than GTEE_SNP_MAX_REASONS failures */
     struct gtee_snp_reason reasons[GTEE_SNP_MAX_REASONS];
@@ -203,6 +208,18 @@ struct gtee_snp_result {
 int gtee_snp_verify(const uint8_t *report, size_t len, const uint8_t *vcek_der, size_t vcek_len,
                     const char *ask_ark_pem, time_t at, struct gtee_snp_result *res,
                     struct gtee_err *err) GTEE_MUST_USE;
+
+/* gtee_snp_verify with AMD's ARK CRL as well (DER, as AMD's KDS serves it at
+ * /vcek/v1/<product>/crl; crl_der NULL: none, as gtee_snp_verify). The CRL must be issued
+ * and signed (RSA-PSS, SHA-384) by the pinned ARK of the report's product line, and current
+ * at `at` (thisUpdate <= at <= nextUpdate); it is applied to every certificate of the path
+ * that the ARK issued (the ASK or ASVK, and the ARK itself), so a listed ASK rejects the
+ * chain (snp.ask.revoked). The VCEK is issued by the ASK, which publishes no CRL: AMD
+ * supersedes VCEKs by TCB version instead. res->revocation_checked is set when the chain
+ * verified with the CRL applied; any CRL problem is a reason (snp.crl.*). */
+int gtee_snp_verify_crl(const uint8_t *report, size_t len, const uint8_t *vcek_der, size_t vcek_len,
+                        const char *ask_ark_pem, const uint8_t *crl_der, size_t crl_len, time_t at,
+                        struct gtee_snp_result *res, struct gtee_err *err) GTEE_MUST_USE;
 
 /* The first reason with this code, or NULL. */
 const struct gtee_snp_reason *gtee_snp_result_find(const struct gtee_snp_result *res,

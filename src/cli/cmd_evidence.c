@@ -27,14 +27,16 @@ static const char verify_usage[] =
     "report) with the collateral in DIR at TIME, then applies POLICY. Intel: tcb_info.json,\n"
     "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der\n"
     "(each applied when present; the default policy requires both). SEV-SNP: vcek.der (and\n"
-    "ask_ark.pem, else the pinned ASK/ARK). Prints the verdict, every reason for a rejection,\n"
+    "ask_ark.pem, else the pinned ASK/ARK), and AMD's ARK CRL ark_crl.der (applied when\n"
+    "present; the default policy requires it). Prints the verdict, every reason for a rejection,\n"
     "and the verified claims, revocation_checked among them. Every kind of evidence needs\n"
     "its collateral, so --collateral is required.\n"
     "\n"
     "Options:\n"
     "      --collateral DIR  the collateral directory of this evidence (required)\n"
     "      --policy POLICY   policy JSON (docs/policy.md); default: strict (UpToDate only,\n"
-    "                        no debug, no simulation, revocation checked for SGX/TDX)\n"
+    "                        no debug, no simulation, revocation checked for SGX, TDX\n"
+    "                        and SEV-SNP)\n"
     "      --sim-root DER    also trust this simulated root; evidence under it is reported\n"
     "                        as simulated and accepted only if the policy allows simulation\n"
     "      --enclave-info JSON  the enclave's keys as `gtee evidence get --json` or\n"
@@ -79,11 +81,12 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
 /* "revocation_checked yes|no (CRLs applied: ...)" */
 static void print_revocation(const struct gtee_claims *c)
 {
+    static const unsigned bits[] = { GTEE_CRL_PCK, GTEE_CRL_ROOT_CA, GTEE_CRL_SNP_ARK };
+
     printf("%-13s %s (CRLs applied:", "revocation_checked", c->revocation_checked ? "yes" : "no");
-    if (c->crls_applied & GTEE_CRL_PCK)
-        printf(" %s", gtee_crl_name(GTEE_CRL_PCK));
-    if (c->crls_applied & GTEE_CRL_ROOT_CA)
-        printf(" %s", gtee_crl_name(GTEE_CRL_ROOT_CA));
+    for (size_t i = 0; i < GTEE_ARRAY_LEN(bits); i++)
+        if (c->crls_applied & bits[i])
+            printf(" %s", gtee_crl_name(bits[i]));
     printf("%s)\n", c->crls_applied ? "" : " none");
 }
 

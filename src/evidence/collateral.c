@@ -50,6 +50,8 @@ int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gt
     TRY(read_file(dir, "vcek.der", false, &col->snp_vcek, err));
     TRY(read_file(dir, "ask_ark.pem", false, &col->snp_ask_ark, err));
     intel = col->snp_vcek.p == NULL; /* an SNP directory needs no Intel files */
+    if (!intel) /* AMD's ARK CRL: read only beside a VCEK, where it means something */
+        TRY(read_file(dir, "ark_crl.der", false, &col->snp_ark_crl, err));
     TRY(read_file(dir, "tcb_info.json", intel, &col->tcb_info, err));
     TRY(read_file(dir, "tcb_info_issuer_chain.pem", intel, &col->tcb_info_chain, err));
     TRY(read_file(dir, "qe_identity.json", intel, &col->qe_identity, err));
@@ -66,7 +68,7 @@ out:
 
 void gtee_collateral_free(struct gtee_collateral *col)
 {
-    struct gtee_blob *all[9];
+    struct gtee_blob *all[10];
 
     if (!col)
         return;
@@ -79,6 +81,7 @@ void gtee_collateral_free(struct gtee_collateral *col)
     all[6] = &col->pck_crl_chain;
     all[7] = &col->snp_vcek;
     all[8] = &col->snp_ask_ark;
+    all[9] = &col->snp_ark_crl;
     for (size_t i = 0; i < GTEE_ARRAY_LEN(all); i++)
         free(all[i]->p);
     dcap_prepared_free(col->prepared);

@@ -1,6 +1,7 @@
 /* SEV-SNP reports in the common verdict: gtee_snp_verify (snp.h) does the verification;
  * its reasons become verdict reasons and its authenticated fields the claims (measurement,
- * host data, report data, guest policy DEBUG bit) that the shared policy engine checks. */
+ * host data, report data, guest policy DEBUG bit, whether AMD's ARK CRL was applied) that
+ * the shared policy engine checks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +36,10 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
     /* The bundle blob is NUL-terminated by gtee_collateral_load; a caller-built one must be too.
      * Prepared collateral: the VCEK's parse and chain, if prepared from these exact bytes. */
     bundle = dcap_snp_bundle(col);
-    if (snp_verify_prepared(report, len, col->snp_vcek.p, col->snp_vcek.len, bundle, (time_t)at,
-                            snp_prepared_match(dcap_prepared_snp(col), col->snp_vcek.p, col->snp_vcek.len, bundle),
+    if (snp_verify_prepared(report, len, col->snp_vcek.p, col->snp_vcek.len, bundle, col->snp_ark_crl.p,
+                            col->snp_ark_crl.len, (time_t)at,
+                            snp_prepared_match(dcap_prepared_snp(col), col->snp_vcek.p, col->snp_vcek.len, bundle,
+                                               col->snp_ark_crl.p, col->snp_ark_crl.len),
                             res, &err) < 0 &&
         res->n_reasons == 0)
         verdict_add(v, "snp.internal", "%s", err.msg); /* a failure must never pass without a reason */
@@ -55,6 +58,9 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
     c->snp.reported_tcb = res->report.reported_tcb.raw;
     c->quote_version = (uint16_t)res->report.version;
     c->debug = res->policy.debug_allowed; /* guest policy bit 19: the hypervisor may debug the guest */
+    /* ark_crl.der applied to a chain that verified with it (docs/evidence-snp.md, "Revocation") */
+    c->revocation_checked = res->revocation_checked;
+    c->crls_applied = res->revocation_checked ? GTEE_CRL_SNP_ARK : 0;
 out:
     free(res);
     return rc;

@@ -18,8 +18,8 @@ void gtee_policy_default(struct gtee_policy *p)
     memset(p, 0, sizeof(*p));
     p->tee_types = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
     p->accepted_tcb = 1u << GTEE_TCB_UP_TO_DATE;
-    /* Intel evidence is judged with its CRLs; SEV-SNP's chain has none here (docs/policy.md). */
-    p->require_revocation = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX;
+    /* Hardware evidence is judged with its CRLs: Intel's two, AMD's ARK CRL (docs/policy.md). */
+    p->require_revocation = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
     /* SMT: nearly every SEV-SNP host runs with SMT on and guests say they tolerate it; the
      * AMD advisories it matters for are a platform matter. Strict users set it false. */
     p->snp.allow_smt = true;

@@ -61,8 +61,9 @@ static void apply_revocation(struct gtee_verdict *v)
     const char *tee = gtee_tee_type_name(c->tee);
 
     if (c->tee == GTEE_TEE_SNP) {
-        verdict_add(v, "policy.revocation", "revocation not checked: no CRL is read for the SEV-SNP VCEK/ASK/ARK "
-                    "chain, and the policy requires revocation for %s", tee);
+        verdict_add(v, "policy.revocation", "revocation not checked: ark_crl.der (AMD's ARK CRL, from KDS "
+                    "/vcek/v1/<product>/crl) is absent from the collateral, and the policy requires revocation "
+                    "for %s", tee);
     } else if ((c->crls_applied & (GTEE_CRL_PCK | GTEE_CRL_ROOT_CA)) != (GTEE_CRL_PCK | GTEE_CRL_ROOT_CA)) {
         bool no_pck = !(c->crls_applied & GTEE_CRL_PCK), no_root = !(c->crls_applied & GTEE_CRL_ROOT_CA);
 

@@ -184,7 +184,8 @@ int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_ancho
     col->prepared = pr;
     pr->fast = dcap_fast_prepare(col, a);
     if (col->snp_vcek.p)
-        pr->snp = snp_prepared_new(col->snp_vcek.p, col->snp_vcek.len, dcap_snp_bundle(col));
+        pr->snp = snp_prepared_new(col->snp_vcek.p, col->snp_vcek.len, dcap_snp_bundle(col), col->snp_ark_crl.p,
+                                   col->snp_ark_crl.len);
     ERR_clear_error();
     rc = 0;
 out:

@@ -1,9 +1,11 @@
 /* SEV-SNP certificate chain: VCEK (or VLEK) -> ASK (or ASVK) -> ARK, verified with
  * OpenSSL's X509_STORE at a caller-given time, where the only trust anchor is the pinned
- * ARK of the product line (AMD document 57230, "Certificate Chain"). */
+ * ARK of the product line (AMD document 57230, "Certificate Chain"), with AMD's ARK CRL
+ * applied when the caller has one (docs/evidence-snp.md, "Revocation"). */
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -14,6 +16,7 @@
 #include "evidence/snp_internal.h"
 
 #define BUNDLE_MAX_CERTS 8
+#define CRL_MAX_LEN (1u << 20) /* AMD's is about 1 KiB */
 
 static X509 *pinned(const uint8_t *(*get)(enum gtee_snp_product, size_t *), enum gtee_snp_product p)
 {
@@ -100,6 +103,40 @@ out:
     return rc;
 }
 
+/* OpenSSL's verification errors about a CRL rather than a certificate. */
+static bool crl_error(int e)
+{
+    switch (e) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A certificate of the path is listed in the ARK's CRL: names it and its serial. Only the
+ * certificates the ARK issued can be (the ASK or ASVK, and the ARK itself). */
+static void revoked(X509_STORE_CTX *ctx, int depth, const char *who, struct gtee_snp_result *res)
+{
+    X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+    BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+    snp_reason_add(res, GTEE_EAUTH, depth >= 2 ? "snp.ark.revoked" : "snp.ask.revoked",
+                   "%s certificate (chain depth %d, serial 0x%.40s%s) is listed in ark_crl.der", who, depth,
+                   hex ? hex : "?", hex && strlen(hex) > 40 ? "..." : "");
+    OPENSSL_free(hex);
+    BN_free(bn);
+}
+
 /* Maps an X509_verify_cert failure to a reason naming the certificate. */
 static void chain_failure(X509_STORE_CTX *ctx, enum gtee_snp_product p, bool vlek,
                           struct gtee_snp_result *res)
@@ -112,7 +149,21 @@ static void chain_failure(X509_STORE_CTX *ctx, enum gtee_snp_product p, bool vle
     const char *who[3] = { vlek ? "VLEK" : "VCEK", vlek ? "ASVK" : "ASK", "ARK" };
     int d = depth < 0 ? 0 : depth > 2 ? 2 : depth;
 
-    if (e == X509_V_ERR_CERT_HAS_EXPIRED)
+    if (e == X509_V_ERR_CERT_REVOKED)
+        revoked(ctx, depth, who[d], res);
+    else if (e == X509_V_ERR_CRL_HAS_EXPIRED)
+        snp_reason_add(res, GTEE_EAUTH, "snp.crl.expired", "ark_crl.der's nextUpdate has passed at the "
+                       "verification time");
+    else if (e == X509_V_ERR_CRL_NOT_YET_VALID)
+        snp_reason_add(res, GTEE_EAUTH, "snp.crl.not_yet_valid", "ark_crl.der's thisUpdate is after the "
+                       "verification time");
+    else if (e == X509_V_ERR_CRL_SIGNATURE_FAILURE)
+        snp_reason_add(res, GTEE_EAUTH, "snp.crl.signature", "ark_crl.der's signature does not verify under "
+                       "the pinned ARK-%s key", gtee_snp_product_name(p));
+    else if (crl_error(e))
+        snp_reason_add(res, GTEE_EAUTH, "snp.crl.invalid", "ark_crl.der cannot be applied to the %s "
+                       "certificate (chain depth %d): %s", who[d], depth, X509_verify_cert_error_string(e));
+    else if (e == X509_V_ERR_CERT_HAS_EXPIRED)
         snp_reason_add(res, GTEE_EAUTH, expired[d], "%s certificate (chain depth %d) has expired "
                        "at the verification time", who[d], depth);
     else if (e == X509_V_ERR_CERT_NOT_YET_VALID)
@@ -124,11 +175,87 @@ static void chain_failure(X509_STORE_CTX *ctx, enum gtee_snp_product p, bool vle
                        gtee_snp_product_name(p), depth, who[d], X509_verify_cert_error_string(e));
 }
 
+/* AMD's ARK CRL (document 57230, "KDS interface": /vcek/v1/{product}/crl): one DER CRL
+ * with a nextUpdate, issued by the pinned ARK of product p and signed by it (RSA-PSS with
+ * SHA-384: X509_CRL_verify takes the padding and digest from the signature's parameters).
+ * Checked here first, so that each of these failures is named; OpenSSL's CRL check in the
+ * chain then applies it (window, listed serials). NULL with a reason otherwise. */
+static X509_CRL *load_crl(const uint8_t *der, size_t len, X509 *ark, enum gtee_snp_product p,
+                          struct gtee_snp_result *res)
+{
+    static const enum gtee_snp_product all[] = { GTEE_SNP_PRODUCT_MILAN, GTEE_SNP_PRODUCT_GENOA };
+    const unsigned char *q = der;
+    X509_CRL *crl = NULL;
+    EVP_PKEY *key = X509_get0_pubkey(ark);
+
+    if (len == 0 || len > CRL_MAX_LEN || (crl = d2i_X509_CRL(NULL, &q, (long)len)) == NULL || q != der + len) {
+        snp_reason_add(res, GTEE_EFORMAT, "snp.crl.format", "ark_crl.der (%zu bytes) is not one DER CRL", len);
+        goto fail;
+    }
+    if (!X509_CRL_get0_nextUpdate(crl)) {
+        snp_reason_add(res, GTEE_EFORMAT, "snp.crl.format", "ark_crl.der has no nextUpdate, so it cannot "
+                       "be current at any time");
+        goto fail;
+    }
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ark)) != 0) {
+        for (size_t i = 0; i < GTEE_ARRAY_LEN(all); i++) {
+            X509 *other = all[i] != p ? pinned(gtee_snp_ark_der, all[i]) : NULL;
+            bool theirs = other && X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(other)) == 0;
+
+            X509_free(other);
+            if (theirs) {
+                snp_reason_add(res, GTEE_EAUTH, "snp.crl.issuer", "ark_crl.der is ARK-%s's CRL, but the VCEK is "
+                               "a %s key", gtee_snp_product_name(all[i]), gtee_snp_product_name(p));
+                goto fail;
+            }
+        }
+        snp_reason_add(res, GTEE_EAUTH, "snp.crl.issuer", "ark_crl.der's issuer is not the pinned ARK-%s",
+                       gtee_snp_product_name(p));
+        goto fail;
+    }
+    if (!key || X509_CRL_verify(crl, key) != 1) {
+        snp_reason_add(res, GTEE_EAUTH, "snp.crl.signature", "ark_crl.der's signature does not verify under the "
+                       "pinned ARK-%s key", gtee_snp_product_name(p));
+        goto fail;
+    }
+    return crl;
+fail:
+    X509_CRL_free(crl);
+    return NULL;
+}
+
+/* With the ARK's CRL, OpenSSL checks every certificate of the path
+ * (X509_V_FLAG_CRL_CHECK_ALL). The VCEK/VLEK (depth 0) is issued by the ASK/ASVK, which
+ * publishes no CRL (AMD supersedes VCEKs by TCB version), so its missing CRL, and only that,
+ * is let through; every other CRL problem stays an error. */
+static int crl_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+        X509_STORE_CTX_get_error_depth(ctx) == 0)
+        return 1;
+    return ok;
+}
+
+static bool asn1_unix(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
 /* Records the built path's validity windows (leaf first); false if a time does not
  * convert or the path is too long: the result is then not kept. */
-static bool record_path(X509_STORE_CTX *ctx, struct snp_path *path)
+static bool record_path(X509_STORE_CTX *ctx, const X509_CRL *crl, struct snp_path *path)
 {
     STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+
+    path->has_crl = crl != NULL;
+    if (crl && (!asn1_unix(X509_CRL_get0_lastUpdate(crl), &path->crl_this_update) ||
+                !asn1_unix(X509_CRL_get0_nextUpdate(crl), &path->crl_next_update)))
+        return false;
 
     path->n = built ? sk_X509_num(built) : 0;
     if (path->n < 1 || path->n > SNP_PATH_MAX)
@@ -140,10 +267,14 @@ static bool record_path(X509_STORE_CTX *ctx, struct snp_path *path)
 }
 
 /* path NULL: at the caller's time. path set: without a time (X509_V_FLAG_NO_CHECK_TIME:
- * every check but the certificates' windows), which are recorded in *path instead. */
-static int chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem, time_t at,
-                        struct snp_path *path, struct gtee_snp_result *res)
+ * every check but the certificates' and the CRL's windows), which are recorded in *path
+ * instead. crl_der NULL: no CRL; else a CRL problem is a reason and fails the chain. */
+static int chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem,
+                        const uint8_t *crl_der, size_t crl_len, time_t at, struct snp_path *path,
+                        struct gtee_snp_result *res)
 {
+    X509_CRL *crl = NULL;
+    unsigned long flags = X509_V_FLAG_CHECK_SS_SIGNATURE;
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *inter = sk_X509_new_null();
@@ -167,27 +298,37 @@ static int chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const ch
         goto out;
     }
     ask = NULL; /* owned by inter now */
-    if (X509_STORE_add_cert(store, ark) != 1 || X509_STORE_CTX_init(ctx, store, leaf, inter) != 1) {
+    if (crl_der) {
+        res->crl_given = true;
+        if ((crl = load_crl(crl_der, crl_len, ark, p, res)) == NULL)
+            goto out; /* a CRL that cannot be applied rejects: never verify as if it were absent */
+        flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    }
+    if (X509_STORE_add_cert(store, ark) != 1 || (crl && X509_STORE_add_crl(store, crl) != 1) ||
+        X509_STORE_CTX_init(ctx, store, leaf, inter) != 1) {
         rc = snp_reason_add(res, GTEE_ECRYPTO, "snp.internal", "cannot set up chain verification");
         goto out;
     }
     /* Verify at the caller's time (or without one), and check the ARK's own self-signature too. */
     if (path) {
-        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
-                                    X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_CHECK_SS_SIGNATURE);
+        flags |= X509_V_FLAG_NO_CHECK_TIME;
     } else {
         X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
-        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
-                                    X509_V_FLAG_USE_CHECK_TIME | X509_V_FLAG_CHECK_SS_SIGNATURE);
+        flags |= X509_V_FLAG_USE_CHECK_TIME;
     }
+    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), flags);
+    if (crl)
+        X509_STORE_CTX_set_verify_cb(ctx, crl_cb);
     if (X509_verify_cert(ctx) != 1) {
         chain_failure(ctx, p, vlek, res);
         goto out;
     }
     if (path)
-        path->ok = record_path(ctx, path);
+        path->ok = record_path(ctx, crl, path);
+    res->revocation_checked = crl != NULL;
     rc = 0;
 out:
+    X509_CRL_free(crl);
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     sk_X509_pop_free(inter, X509_free);
@@ -198,14 +339,15 @@ out:
 }
 
 int snp_chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem,
-                     time_t at, struct gtee_snp_result *res)
+                     const uint8_t *crl_der, size_t crl_len, time_t at, struct gtee_snp_result *res)
 {
-    return chain_verify(leaf, p, vlek, bundle_pem, at, NULL, res);
+    return chain_verify(leaf, p, vlek, bundle_pem, crl_der, crl_len, at, NULL, res);
 }
 
 int snp_chain_verify_untimed(X509 *leaf, enum gtee_snp_product p, bool vlek, const char *bundle_pem,
-                             struct snp_path *path, struct gtee_snp_result *res)
+                             const uint8_t *crl_der, size_t crl_len, struct snp_path *path,
+                             struct gtee_snp_result *res)
 {
     memset(path, 0, sizeof(*path));
-    return chain_verify(leaf, p, vlek, bundle_pem, 0, path, res);
+    return chain_verify(leaf, p, vlek, bundle_pem, crl_der, crl_len, 0, path, res);
 }

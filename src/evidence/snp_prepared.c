@@ -16,6 +16,8 @@ struct snp_prepared {
     uint8_t *vcek_der;
     size_t vcek_len;
     char *bundle; /* NULL: none */
+    uint8_t *crl; /* NULL: none */
+    size_t crl_len;
     struct gtee_snp_vcek vcek;
     struct snp_path path;
     uint64_t hits; /* atomically incremented by verifications */
@@ -27,10 +29,12 @@ void snp_prepared_free(struct snp_prepared *sp)
         return;
     free(sp->vcek_der);
     free(sp->bundle);
+    free(sp->crl);
     free(sp);
 }
 
-struct snp_prepared *snp_prepared_new(const uint8_t *vcek_der, size_t vcek_len, const char *bundle_pem)
+struct snp_prepared *snp_prepared_new(const uint8_t *vcek_der, size_t vcek_len, const char *bundle_pem,
+                                      const uint8_t *crl_der, size_t crl_len)
 {
     struct snp_prepared *sp = calloc(1, sizeof(*sp));
     struct gtee_snp_result *scratch = calloc(1, sizeof(*scratch));
@@ -39,15 +43,20 @@ struct snp_prepared *snp_prepared_new(const uint8_t *vcek_der, size_t vcek_len, 
     bool ok = false;
 
     if (!sp || !scratch || !vcek_der || (sp->vcek_der = malloc(vcek_len ? vcek_len : 1)) == NULL ||
-        (bundle_pem && (sp->bundle = strdup(bundle_pem)) == NULL))
+        (bundle_pem && (sp->bundle = strdup(bundle_pem)) == NULL) ||
+        (crl_der && (sp->crl = malloc(crl_len ? crl_len : 1)) == NULL))
         goto out;
     memcpy(sp->vcek_der, vcek_der, vcek_len);
+    if (crl_der)
+        memcpy(sp->crl, crl_der, crl_len);
+    sp->crl_len = crl_len;
     sp->vcek_len = vcek_len;
     if (snp_x509_from_der(vcek_der, vcek_len, &leaf, &e) < 0 || snp_vcek_from_x509(leaf, &sp->vcek, &e) < 0 ||
         sp->vcek.product == GTEE_SNP_PRODUCT_UNKNOWN)
         goto out;
-    ok = snp_chain_verify_untimed(leaf, sp->vcek.product, sp->vcek.is_vlek, bundle_pem, &sp->path, scratch) == 0 &&
-         scratch->n_reasons == 0 && sp->path.ok;
+    ok = snp_chain_verify_untimed(leaf, sp->vcek.product, sp->vcek.is_vlek, bundle_pem, crl_der, crl_len,
+                                  &sp->path, scratch) == 0 &&
+         scratch->n_reasons == 0 && sp->path.ok && sp->path.has_crl == (crl_der != NULL);
 out:
     X509_free(leaf);
     free(scratch);
@@ -60,9 +69,12 @@ out:
 }
 
 const struct snp_prepared *snp_prepared_match(const struct snp_prepared *sp, const uint8_t *vcek_der,
-                                              size_t vcek_len, const char *bundle_pem)
+                                              size_t vcek_len, const char *bundle_pem, const uint8_t *crl_der,
+                                              size_t crl_len)
 {
     if (!sp || !vcek_der || sp->vcek_len != vcek_len || memcmp(sp->vcek_der, vcek_der, vcek_len) != 0)
+        return NULL;
+    if (!sp->crl != !crl_der || (crl_der && (sp->crl_len != crl_len || memcmp(sp->crl, crl_der, crl_len) != 0)))
         return NULL;
     if (!sp->bundle || !bundle_pem)
         return !sp->bundle && !bundle_pem ? sp : NULL;

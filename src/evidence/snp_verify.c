@@ -137,11 +137,13 @@ static void check_key_kind(struct gtee_snp_result *res)
                        res->vcek.is_vlek ? "VLEK" : "VCEK");
 }
 
-/* Every certificate of the prepared path strictly inside its window at `at` (a boundary
- * second is left to the full path, which decides as OpenSSL does). */
+/* Every certificate of the prepared path, and its CRL, strictly inside its window at `at`
+ * (a boundary second is left to the full path, which decides as OpenSSL does). */
 static bool path_open(const struct snp_path *path, time_t at)
 {
     if (!path->ok)
+        return false;
+    if (path->has_crl && !(path->crl_this_update < (int64_t)at && (int64_t)at < path->crl_next_update))
         return false;
     for (int i = 0; i < path->n; i++)
         if (!(path->not_before[i] < (int64_t)at && (int64_t)at < path->not_after[i]))
@@ -150,8 +152,8 @@ static bool path_open(const struct snp_path *path, time_t at)
 }
 
 int snp_verify_prepared(const uint8_t *report, size_t len, const uint8_t *vcek_der, size_t vcek_len,
-                        const char *ask_ark_pem, time_t at, const struct snp_prepared *sp,
-                        struct gtee_snp_result *res, struct gtee_err *err)
+                        const char *ask_ark_pem, const uint8_t *crl_der, size_t crl_len, time_t at,
+                        const struct snp_prepared *sp, struct gtee_snp_result *res, struct gtee_err *err)
 {
     struct gtee_err e = { 0 };
     X509 *leaf = NULL;
@@ -177,13 +179,15 @@ int snp_verify_prepared(const uint8_t *report, size_t len, const uint8_t *vcek_d
     check_key_kind(res);
     pick_product(res);
     if (res->product != GTEE_SNP_PRODUCT_UNKNOWN) {
-        /* The prepared chain (same VCEK and bundle bytes, so the same product and kind)
+        /* The prepared chain (same VCEK, bundle and CRL bytes, so the same product and kind)
          * passed every check but the windows, which are checked now; else the full path. */
         if (sp && path_open(snp_prepared_path(sp), at)) {
             res->chain_ok = true;
+            res->crl_given = res->revocation_checked = snp_prepared_path(sp)->has_crl;
             snp_prepared_hit(sp);
         } else if ((leaf || snp_x509_from_der(vcek_der, vcek_len, &leaf, &e) == 0) &&
-                   snp_chain_verify(leaf, res->product, res->vcek.is_vlek, ask_ark_pem, at, res) == 0) {
+                   snp_chain_verify(leaf, res->product, res->vcek.is_vlek, ask_ark_pem, crl_der, crl_len, at,
+                                    res) == 0) {
             res->chain_ok = true;
         } else if (!leaf) {
             snp_reason_add(res, e.code, "snp.vcek.format", "%s", e.msg);
@@ -195,7 +199,7 @@ done:
     X509_free(leaf);
     ERR_clear_error(); /* failures are reported as reasons, not OpenSSL's queue */
     if (res->n_reasons == 0 && res->report_parsed && res->vcek_parsed && res->chain_ok &&
-        res->signature_ok && res->tcb_ok) {
+        res->signature_ok && res->tcb_ok && res->revocation_checked == (crl_der != NULL)) {
         res->verified = true;
         return 0;
     }
@@ -206,5 +210,13 @@ int gtee_snp_verify(const uint8_t *report, size_t len, const uint8_t *vcek_der, 
                     const char *ask_ark_pem, time_t at, struct gtee_snp_result *res,
                     struct gtee_err *err)
 {
-    return snp_verify_prepared(report, len, vcek_der, vcek_len, ask_ark_pem, at, NULL, res, err);
+    return snp_verify_prepared(report, len, vcek_der, vcek_len, ask_ark_pem, NULL, 0, at, NULL, res, err);
+}
+
+int gtee_snp_verify_crl(const uint8_t *report, size_t len, const uint8_t *vcek_der, size_t vcek_len,
+                        const char *ask_ark_pem, const uint8_t *crl_der, size_t crl_len, time_t at,
+                        struct gtee_snp_result *res, struct gtee_err *err)
+{
+    return snp_verify_prepared(report, len, vcek_der, vcek_len, ask_ark_pem, crl_der, crl_len, at, NULL, res,
+                               err);
 }

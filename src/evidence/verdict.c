@@ -16,7 +16,10 @@ static const char *const tcb_names[GTEE_TCB_STATUS_COUNT] = {
 
 const char *gtee_crl_name(unsigned bit)
 {
-    return bit == GTEE_CRL_PCK ? "pck_crl.der" : bit == GTEE_CRL_ROOT_CA ? "root_ca_crl.der" : NULL;
+    return bit == GTEE_CRL_PCK       ? "pck_crl.der"
+           : bit == GTEE_CRL_ROOT_CA ? "root_ca_crl.der"
+           : bit == GTEE_CRL_SNP_ARK ? "ark_crl.der"
+                                     : NULL;
 }
 
 const char *gtee_tee_type_name(enum gtee_tee_type t)

@@ -22,7 +22,7 @@ static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 /* "revocation_checked" and "crls_applied" (file names), for every kind of evidence. */
 static int revocation_json(json_t *o, const struct gtee_claims *c)
 {
-    static const unsigned bits[] = { GTEE_CRL_PCK, GTEE_CRL_ROOT_CA };
+    static const unsigned bits[] = { GTEE_CRL_PCK, GTEE_CRL_ROOT_CA, GTEE_CRL_SNP_ARK };
     json_t *crls = json_array();
     int bad = !crls;
 

@@ -119,7 +119,7 @@ static const int app_calls[] = {
  * clones a tracer and ptraces its threads; the filter would kill it. Never in a release. */
 static const int sanitizer_calls[] = {
     SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(prctl), SCMP_SYS(kill),
-    SCMP_SYS(process_vm_readv),
+    SCMP_SYS(process_vm_readv), SCMP_SYS(getdents), /* the tracer lists /proc/self/task */
 };
 #endif
 

@@ -105,6 +105,24 @@ for kind in sgx tdx; do
     done
 done
 
+# SEV-SNP: the default policy requires AMD's ARK CRL too. milan-1 has none (no real one is
+# among the samples): rejected naming ark_crl.der (and debug); accepted when debug is allowed
+# and revocation not required; a file that is not a CRL rejects the evidence itself.
+SNP="$V/snp/milan-1"
+expect 7 "milan-1 under the default policy" "$SNP/report.bin" --collateral "$SNP" --at 2025-07-19T00:00:00Z
+has "policy.revocation: .*ark_crl.der"
+has "policy.debug"
+has "revocation_checked no (CRLs applied: none)"
+echo '{"allow_debug":true,"require_revocation":["sgx","tdx"]}' >"$T/snp.json"
+expect 0 "milan-1, debug allowed, revocation not required for snp" "$SNP/report.bin" --collateral "$SNP" \
+    --policy "$T/snp.json" --at 2025-07-19T00:00:00Z --json
+has '"accepted":true'
+has '"revocation_checked":false'
+rm -rf "$T/col" && cp -r "$SNP" "$T/col" && head -c 300 "$SNP/vcek.der" >"$T/col/ark_crl.der"
+expect 7 "milan-1 with a malformed ark_crl.der" "$T/col/report.bin" --collateral "$T/col" \
+    --policy "$T/snp.json" --at 2025-07-19T00:00:00Z
+has "snp.crl.format: ark_crl.der"
+
 # A FIFO as a collateral file or as --policy is refused at once, naming it (it used to block
 # in open() forever: `timeout` turns that into a failure here).
 rm -rf "$T/col" && cp -r "$SGX" "$T/col" && rm "$T/col/pck_crl.der" && mkfifo "$T/col/pck_crl.der"

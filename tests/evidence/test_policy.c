@@ -192,6 +192,8 @@ static void test_snp_claims_are_checked_against_measurement_and_host_data(void *
     memset(&v, 0, sizeof(v));
     v.verified = true;
     v.claims.tee = GTEE_TEE_SNP;
+    v.claims.revocation_checked = true; /* ark_crl.der applied: the default policy requires it */
+    v.claims.crls_applied = GTEE_CRL_SNP_ARK;
     memset(v.claims.snp.measurement, 0xaa, 48);
     memset(v.claims.snp.host_data, 0x01, 32);
     assert_int_equal(parse("{\"snp\":{\"measurement\":[\"" 
@@ -241,7 +243,7 @@ static void test_require_revocation_parses(void **state)
 
     (void)state;
     gtee_policy_default(&p);
-    assert_int_equal(p.require_revocation, 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX);
+    assert_int_equal(p.require_revocation, all); /* hardware evidence: SGX, TDX and SEV-SNP */
     assert_int_equal(parse("{\"require_revocation\":true}", &p, &err), 0);
     assert_int_equal(p.require_revocation, all);
     assert_int_equal(parse("{\"require_revocation\":false}", &p, &err), 0);

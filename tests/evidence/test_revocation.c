@@ -252,9 +252,10 @@ static void test_sim_collateral_with_both_crls_is_fully_checked(void **state)
     prepared_pair_free(&s);
 }
 
-/* SEV-SNP: no CRL is read, so the claim is false and a policy requiring revocation for snp
- * rejects; the default policy does not require it for snp. */
-static void test_snp_revocation_is_a_policy_decision(void **state)
+/* SEV-SNP: the default policy requires revocation for snp too (hardware evidence). Verified
+ * claims without ark_crl.der applied are rejected naming the file; with it applied they
+ * pass; "require_revocation": false lets them through. (test_snp_crl.c applies real CRLs.) */
+static void test_snp_revocation_is_required_by_default(void **state)
 {
     struct gtee_verdict v;
     struct gtee_policy p;
@@ -267,13 +268,20 @@ static void test_snp_revocation_is_a_policy_decision(void **state)
     v.claims.tee = GTEE_TEE_SNP;
     gtee_policy_default(&p);
     gtee_policy_apply(&p, 0, &v);
-    assert_true(v.accepted);
-    assert_int_equal(gtee_policy_parse("{\"require_revocation\":true}", 27, &p, &err), 0);
-    gtee_policy_apply(&p, 0, &v);
     assert_false(v.accepted);
     r = reason(&v, "policy.revocation");
     assert_non_null(r);
-    assert_non_null(strstr(r->msg, "SEV-SNP"));
+    assert_non_null(strstr(r->msg, "ark_crl.der"));
+    v.n_reasons = 0;
+    v.claims.revocation_checked = true;
+    v.claims.crls_applied = GTEE_CRL_SNP_ARK;
+    gtee_policy_apply(&p, 0, &v);
+    assert_true(v.accepted);
+    v.claims.revocation_checked = false;
+    v.claims.crls_applied = 0;
+    assert_int_equal(gtee_policy_parse("{\"require_revocation\":false}", 28, &p, &err), 0);
+    gtee_policy_apply(&p, 0, &v);
+    assert_true(v.accepted);
 }
 
 int main(void)
@@ -286,7 +294,7 @@ int main(void)
         cmocka_unit_test(test_lone_pck_crl_catches_a_revoked_leaf),
         cmocka_unit_test(test_lone_crls_are_reported_as_partial),
         cmocka_unit_test(test_sim_collateral_with_both_crls_is_fully_checked),
-        cmocka_unit_test(test_snp_revocation_is_a_policy_decision),
+        cmocka_unit_test(test_snp_revocation_is_required_by_default),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

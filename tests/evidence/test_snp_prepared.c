@@ -37,6 +37,7 @@ static void fix_make(struct fix *s)
     assert_int_equal(gtee_time_parse("2025-07-19T00:00:00Z", &s->at, NULL), 0);
     gtee_policy_default(&s->p);
     s->p.allow_debug = true; /* milan-1's guest policy allows debug */
+    s->p.require_revocation = 0; /* and there is no real AMD CRL beside it (test_snp_crl.c has CRLs) */
 }
 
 static void fix_free(struct fix *s)
@@ -73,11 +74,13 @@ static void test_prepared_snp_chain_is_used_and_gives_the_same_verdict(void **st
     assert_int_equal(verify(&s, s.at, &v), 0);
     assert_true(v.verified);
     assert_int_equal(hits(&s), 2);
-    /* the default policy still rejects it for debug alone */
+    /* the default policy still rejects it, for debug and for the missing ark_crl.der */
     gtee_policy_default(&s.p);
     assert_int_equal(verify(&s, s.at, &v), GTEE_EPOLICY);
     assert_true(v.verified);
+    assert_int_equal(v.n_reasons, 2);
     assert_true(gtee_verdict_has(&v, "policy.debug"));
+    assert_true(gtee_verdict_has(&v, "policy.revocation"));
     assert_int_equal(hits(&s), 3);
     fix_free(&s);
 }
