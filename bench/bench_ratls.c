@@ -24,6 +24,7 @@
 
 #include "gtee/crypto.h"
 #include "gtee/ratls.h"
+#include "gtee/ratls_relay.h"
 #include "gtee/sim.h"
 
 #define CHUNK 16384

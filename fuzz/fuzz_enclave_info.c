@@ -1,4 +1,4 @@
-/* libFuzzer target: the host's side of the enclave socket (src/tee/launch.c): the bytes an
+/* libFuzzer target: the host's side of the enclave socket (src/host/launch.c): the bytes an
  * enclave sends back, read by gtee_enclave_call (NOTICE messages first, then an ERROR or
  * the answer), and the INFO payload parsed by gtee_enclave_info_parse. The host must treat
  * the enclave's bytes as bytes from another process: bounded, checked, never a crash.

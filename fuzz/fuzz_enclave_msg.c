@@ -1,4 +1,4 @@
-/* libFuzzer target: the enclave's message handler (src/enclave/handler.c) on arbitrary
+/* libFuzzer target: the enclave's message handler (src/runtime/handler.c) on arbitrary
  * bytes, over the SGX backend with Gramine's files as plain files in a private directory
  * (fixed sealing keys 0x00..0x0f and 0x10..0x1f, so seeds sealed under them unseal). Every
  * input must produce a well-formed reply; a crash or a missing reply is a finding. */
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "enclave/enclave.h"
+#include "runtime/enclave.h"
 #include "gtee/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -8,7 +8,7 @@
 
 #include "gtee/keyrelease.h"
 #include "gtee/msg.h"
-#include "tee/keyrelease_int.h"
+#include "wire/keyrelease_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the key-release stream frames (src/tee/keyrelease_wire.c) from both
+/* libFuzzer target: the key-release stream frames (src/wire/keyrelease_wire.c) from both
  * ends of the untrusted network. First input byte even: the rest is what a "service" sends
  * back to a TD's request (gtee_kr_wire_exchange: status, length, answer or refusal reason);
  * odd: the rest is what a "TD" sends to the service (gtee_kr_wire_serve_one: request frame,
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gtee/keyrelease.h"
+#include "gtee/keyrelease_service.h"
 #include "gtee/sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,5 +1,5 @@
 /* libFuzzer target: the relay's check of a connection's first bytes (gtee_ratls_relay_hello,
- * src/ratls/relay.c), which decides, before the enclave is dialled, whether a client shows a
+ * src/host/relay.c), which decides, before the enclave is dialled, whether a client shows a
  * TLS ClientHello. The first input byte picks how the rest arrives (1 to 4 bytes at a time,
  * or all at once), as the relay sees it across reads: the verdict must not depend on it, and
  * must be the same as for the same bytes given at once (up to GTEE_RATLS_HELLO_MAX, the whole
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gtee/ratls.h"
+#include "gtee/ratls_relay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

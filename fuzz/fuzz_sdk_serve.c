@@ -1,5 +1,5 @@
 /* libFuzzer target: the SDK server's handling of a connection's first bytes
- * (gtee_app_serve_fd, src/sdk/app_serve.c): the input is what a client sends on a fresh
+ * (gtee_app_serve_fd, src/runtime/app_serve.c): the input is what a client sends on a fresh
  * connection to an application opened on a simulated device, then end of stream. It goes
  * through the TLS 1.3 server (ClientHello parsing, the attested certificate, alerts) and
  * the session's error paths; the session must end (no wait: the stream has ended) and the

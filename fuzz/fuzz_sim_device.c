@@ -1,5 +1,5 @@
 /* libFuzzer target: the files of a simulated device directory that the host can alter and
- * gtee_sim_open parses (src/tee/sim_device.c, sim_files.c): device_secret, the PCK and QE
+ * gtee_sim_open parses (src/simvendor/sim_device.c, sim_files.c): device_secret, the PCK and QE
  * attestation keys (PEM) and the PCK chain (PEM) that travels in every quote; then a quote
  * and a sealing key from whatever opened. Input: up to four parts, each a u32 big-endian
  * length and its bytes, in that file order (a short input leaves later files empty).

@@ -9,7 +9,8 @@
 #include <sys/types.h>
 
 #include "gtee/err.h"
-#include "gtee/tee.h"
+#include "gtee/report_data.h"
+#include "gtee/tee_kind.h"
 
 struct gtee_enclave_launch {
     const char *binary;      /* the gtee-enclave executable */

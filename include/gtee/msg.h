@@ -55,7 +55,7 @@ int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err) 
 int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
 /* The same with a deadline (gtee_msg_clock_ms() time; < 0: none) over the whole message,
  * for a peer that may stall: GTEE_EIO "... before the deadline" when it passes. The host
- * bounds every wait on its enclave this way (src/tee/launch.c). */
+ * bounds every wait on its enclave this way (src/host/launch.c). */
 int64_t gtee_msg_clock_ms(void);
 int gtee_msg_send_deadline(int fd, const uint8_t *msg, size_t len, int64_t deadline_ms,
                            struct gtee_err *err) GTEE_MUST_USE;
@@ -93,5 +93,11 @@ int gtee_relay_open_response(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const u
                              uint8_t **pt, size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
 /* A fresh P-256 key pair (the channel key): priv 32 bytes big-endian, pub uncompressed. */
 int gtee_relay_keypair(uint8_t priv[32], uint8_t pub[GTEE_RELAY_PUB_LEN], struct gtee_err *err) GTEE_MUST_USE;
+
+/* Operations inside a request box, the first byte of its plaintext (docs/tee.md, "Relay"). */
+enum gtee_relay_op {
+    GTEE_RELAY_PUT_SECRET = 1,  /* secret -> kept in locked memory, sealed blob for the host */
+    GTEE_RELAY_JOB = 2,         /* input -> HMAC-SHA256(secret, input) for the client */
+};
 
 #endif

@@ -1,6 +1,7 @@
 /* Glacier TEE Node report data layout (docs/tee.md, "Report data"): what an enclave's
- * evidence commits to. Shared by the TEE runtime, which produces it (src/tee/identity.c),
- * and the evidence verifier, which checks it (src/evidence/binding.c). */
+ * evidence commits to. A format both sides share (src/wire/report_data.c): the enclave
+ * produces it, the evidence verifier (src/evidence/binding.c) and the attested channel check
+ * it. */
 #ifndef GTEE_REPORT_DATA_H
 #define GTEE_REPORT_DATA_H
 
@@ -9,6 +10,7 @@
 #include "gtee/err.h"
 
 #define GTEE_ENCLAVE_PUB_LEN 65  /* secp256k1, uncompressed */
+#define GTEE_ENCLAVE_ADDR_LEN 20 /* Ethereum address: the Enclave ID */
 #define GTEE_CHANNEL_PUB_LEN 65  /* P-256, uncompressed */
 #define GTEE_REPORT_NONCE_LEN 32
 #define GTEE_REPORT_DATA_LEN 64

@@ -100,12 +100,24 @@ int gtee_app_listen(const char *hostport, int *fd, uint16_t *port, struct gtee_e
 int gtee_app_serve(struct gtee_app *app, int listen_fd, unsigned max_clients, gtee_app_handler_fn handler, void *arg,
                    struct gtee_err *err) GTEE_MUST_USE;
 
+/* What a side accepts of its peer's evidence, for gtee_app_require_attested_clients and the
+ * client (gtee/sdk_client.h, gtee_client_connect) alike. */
+struct gtee_client_options {
+    const char *policy_file;     /* policy JSON file (docs/policy.md) */
+    const char *policy_json;     /* or the JSON text itself; neither: the strict default */
+    const char *collateral_dir;  /* collateral files, or a `gtee sim init` directory */
+    const char *sim_root_file;   /* a simulated root to trust (DER); NULL: none */
+    int64_t at;                  /* verification time; 0: now */
+    /* Mutual attestation (enclave-to-enclave links): present this application's attested
+     * certificate to a server that requires one (gtee_app_require_attested_clients). */
+    struct gtee_app *present_as;
+};
+
 /* Mutual attestation, for enclave-to-enclave links: from now on every client must present
  * an attested certificate (gtee_client_options.present_as) that verifies with these settings
  * (same fields as a client's: policy, collateral, simulated root), or its handshake fails.
  * During a handler call, gtee_app_peer_claims gives the client's verified claims (NULL when
  * clients are not attested): those of the session whose request the handler serves. */
-struct gtee_client_options;
 struct gtee_claims;
 int gtee_app_require_attested_clients(struct gtee_app *app, const struct gtee_client_options *accept,
                                       struct gtee_err *err) GTEE_MUST_USE;

@@ -10,20 +10,10 @@
 
 #include "gtee/err.h"
 #include "gtee/evidence.h"
+#include "gtee/sdk.h" /* struct gtee_client_options, what a side accepts */
 
 struct gtee_client;
-struct gtee_app;
 
-struct gtee_client_options {
-    const char *policy_file;     /* policy JSON file (docs/policy.md) */
-    const char *policy_json;     /* or the JSON text itself; neither: the strict default */
-    const char *collateral_dir;  /* collateral files, or a `gtee sim init` directory */
-    const char *sim_root_file;   /* a simulated root to trust (DER); NULL: none */
-    int64_t at;                  /* verification time; 0: now */
-    /* Mutual attestation (enclave-to-enclave links): present this application's attested
-     * certificate to a server that requires one (gtee_app_require_attested_clients). */
-    struct gtee_app *present_as;
-};
 
 /* Connects to HOST:PORT and runs the attested handshake. A rejected enclave: GTEE_EPOLICY,
  * err says which policy rule, which evidence check, or "binding". */

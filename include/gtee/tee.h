@@ -8,18 +8,12 @@
 #include <stdint.h>
 
 #include "gtee/err.h"
+#include "gtee/report_data.h"
+#include "gtee/tee_kind.h"
 
 #define GTEE_REPORT_DATA_LEN 64
 #define GTEE_SEAL_KEY_LEN 32
-#define GTEE_MEASUREMENT_MAX 48   /* SGX MRENCLAVE 32, TDX MRTD 48, SNP MEASUREMENT 48 */
 #define GTEE_EVIDENCE_MAX (1u << 20)
-
-enum gtee_tee_kind {
-    GTEE_TEE_KIND_SIM = 1,
-    GTEE_TEE_KIND_SGX = 2,
-    GTEE_TEE_KIND_TDX = 3,
-    GTEE_TEE_KIND_SNP = 4,
-};
 
 /* Which identity a sealing key is bound to (SGX KEYPOLICY.MRENCLAVE / MRSIGNER). */
 enum gtee_seal_policy {
@@ -47,7 +41,7 @@ struct gtee_snp_ioctl_ops {
 /* TDX: how the TD reaches the key-release service (docs/tee.md §4.3), usually through the
  * host, which relays bytes it cannot read. exchange sends one request and returns the answer
  * (*resp malloc'd, the caller frees); 0 or a negative GTEE_E* code with err filled (a
- * refusal carries the service's reason). gtee_kr_tcp_transport (gtee/keyrelease.h) is the
+ * refusal carries the service's reason). gtee_kr_tcp_transport (below) is the
  * TCP one that `gtee-enclave --key-release HOST:PORT` uses. */
 struct gtee_key_release_transport {
     int (*exchange)(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
@@ -57,6 +51,11 @@ struct gtee_key_release_transport {
      * without a pin, whoever answers could hand the TD a key root of its own choosing. */
     const uint8_t *service_pub;
 };
+
+/* Fills tr with gtee_kr_tcp_exchange over c (gtee/keyrelease.h); c must outlive every use
+ * of tr. */
+struct gtee_kr_tcp;
+void gtee_kr_tcp_transport(struct gtee_kr_tcp *c, struct gtee_key_release_transport *tr);
 
 /* The identity the simulated TEE reports for the enclave (where SGX puts it). */
 struct gtee_tee_sim_identity {
@@ -105,8 +104,6 @@ void gtee_tee_close(struct gtee_tee *t); /* NULL ok */
 
 const char *gtee_tee_name(const struct gtee_tee *t);
 enum gtee_tee_kind gtee_tee_kind(const struct gtee_tee *t);
-/* "sim", "sgx", "tdx", "snp" (the backend names of --tee), or "unknown". */
-const char *gtee_tee_kind_name(enum gtee_tee_kind k);
 int gtee_tee_is_simulated(const struct gtee_tee *t);
 
 int gtee_tee_evidence(struct gtee_tee *t, const uint8_t report_data[GTEE_REPORT_DATA_LEN],
@@ -120,18 +117,14 @@ int gtee_tee_measurement(struct gtee_tee *t, uint8_t m[GTEE_MEASUREMENT_MAX], si
 const char *gtee_tee_detect(const struct gtee_tee_options *opt);
 
 /* ---- Enclave identity (src/tee/identity.c); derivation and layout in docs/tee.md ---- */
-#define GTEE_ENCLAVE_PUB_LEN 65      /* secp256k1, uncompressed */
-#define GTEE_ENCLAVE_ADDR_LEN 20     /* Ethereum address: the Enclave ID */
-#define GTEE_CHANNEL_PUB_LEN 65      /* P-256, uncompressed */
 #define GTEE_REPORT_NONCE_LEN 32
 
 /* The Enclave key: secp256k1, derived with HKDF from the MRENCLAVE-policy sealing key, so
  * the same code on the same device always gets the same key. priv is a secret (32 bytes). */
 int gtee_tee_enclave_key(struct gtee_tee *t, uint8_t priv[32], uint8_t pub[GTEE_ENCLAVE_PUB_LEN],
                          uint8_t addr[GTEE_ENCLAVE_ADDR_LEN], struct gtee_err *err) GTEE_MUST_USE;
-/* gtee_tee_report_data, the report data layout: gtee/report_data.h (shared with the
- * evidence verifier, which cannot include this header). */
-#include "gtee/report_data.h"
+/* gtee_tee_report_data, the report data layout, and the identity's sizes: gtee/report_data.h,
+ * a format shared with the verifiers (included above). */
 
 /* ---- sealed blobs (src/tee/seal.c); layout in docs/tee.md ---- */
 #define GTEE_SEAL_OVERHEAD 64   /* header + tag added to the plaintext */

@@ -14,6 +14,7 @@
 #include "base/guard.h"
 #include "gtee/file.h"
 #include "gtee/keyrelease.h"
+#include "gtee/keyrelease_service.h"
 #include "gtee/net.h"
 #include "gtee/tee.h"
 #include "cli/cli.h"

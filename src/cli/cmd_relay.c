@@ -16,7 +16,7 @@
 #include "cli/commands.h"
 #include "gtee/file.h"
 #include "gtee/net.h"
-#include "gtee/ratls.h"
+#include "gtee/ratls_relay.h"
 
 #define RELAY_ACTIVE_DEFAULT 512
 #define RELAY_HANDSHAKE_DEFAULT 15 /* seconds; a handshake verifies evidence on both ends */

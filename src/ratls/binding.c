@@ -1,6 +1,6 @@
-/* The binding between evidence and the channel key: the runtime's report-data layout
+/* The binding between evidence and the channel key: the report-data layout both sides share
  * (docs/tee.md, docs/ratls.md "Binding"), reused rather than restated so both always agree. */
-#include "gtee/tee.h"
+#include "gtee/report_data.h"
 #include "ratls/internal.h"
 
 int gtee_ratls_report_data(const uint8_t enclave_pub[65], const uint8_t channel_pub[65], const uint8_t nonce[32],

@@ -1,6 +1,6 @@
 /* The Enclave identity: a secp256k1 key derived from the sealing key bound to the enclave's
- * measurement (its Ethereum address is the Enclave ID), and the report data that commits to
- * it and to the channel key. */
+ * measurement (its Ethereum address is the Enclave ID). The report data that commits to it
+ * and to the channel key is a shared format (src/wire/report_data.c). */
 #include <string.h>
 
 #include "base/guard.h"
@@ -8,7 +8,6 @@
 #include "tee/tee_int.h"
 
 static const char key_info[] = "gtee enclave key v1: secp256k1";
-static const char rd_tag[] = "gtee report data v1";
 
 int gtee_tee_enclave_key(struct gtee_tee *t, uint8_t priv[32], uint8_t pub[GTEE_ENCLAVE_PUB_LEN],
                          uint8_t addr[GTEE_ENCLAVE_ADDR_LEN], struct gtee_err *err)
@@ -34,21 +33,4 @@ out:
     if (rc < 0)
         gtee_wipe(priv, 32);
     return rc;
-}
-
-int gtee_tee_report_data(const uint8_t enclave_pub[GTEE_ENCLAVE_PUB_LEN], const uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN],
-                         const uint8_t nonce[GTEE_REPORT_NONCE_LEN], uint8_t report_data[GTEE_REPORT_DATA_LEN])
-{
-    uint8_t buf[sizeof(rd_tag) + GTEE_ENCLAVE_PUB_LEN + GTEE_CHANNEL_PUB_LEN];
-
-    memcpy(buf, rd_tag, sizeof(rd_tag)); /* the tag and its NUL separator */
-    memcpy(buf + sizeof(rd_tag), enclave_pub, GTEE_ENCLAVE_PUB_LEN);
-    memcpy(buf + sizeof(rd_tag) + GTEE_ENCLAVE_PUB_LEN, channel_pub, GTEE_CHANNEL_PUB_LEN);
-    if (gtee_sha256(buf, sizeof(buf), report_data) != 0)
-        return GTEE_ECRYPTO;
-    if (nonce)
-        memcpy(report_data + 32, nonce, GTEE_REPORT_NONCE_LEN);
-    else
-        memset(report_data + 32, 0, GTEE_REPORT_NONCE_LEN);
-    return 0;
 }

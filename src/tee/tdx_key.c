@@ -82,3 +82,11 @@ void tee_tdx_close(struct gtee_tee *t)
         t->state = NULL;
     }
 }
+
+/* The transport over the TCP client of src/wire/keyrelease_tcp.c (gtee/tee.h). */
+void gtee_kr_tcp_transport(struct gtee_kr_tcp *c, struct gtee_key_release_transport *tr)
+{
+    tr->exchange = gtee_kr_tcp_exchange;
+    tr->arg = c;
+    tr->service_pub = c->service_pub;
+}

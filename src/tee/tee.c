@@ -96,17 +96,6 @@ const char *gtee_tee_name(const struct gtee_tee *t)
     return t->ops->name;
 }
 
-const char *gtee_tee_kind_name(enum gtee_tee_kind k)
-{
-    switch (k) {
-    case GTEE_TEE_KIND_SIM: return "sim";
-    case GTEE_TEE_KIND_SGX: return "sgx";
-    case GTEE_TEE_KIND_TDX: return "tdx";
-    case GTEE_TEE_KIND_SNP: return "snp";
-    }
-    return "unknown";
-}
-
 enum gtee_tee_kind gtee_tee_kind(const struct gtee_tee *t)
 {
     return t->ops->kind;

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "enclave/enclave.h"
+#include "runtime/enclave.h"
+#include "wire/measure.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"
 

@@ -10,6 +10,7 @@
 
 #include "enclave/harness.c"
 #include "gtee/crypto.h"
+#include "gtee/tee.h"
 
 static int setup(void **state)
 {

@@ -2,6 +2,7 @@
  * its recorded traffic never contains the plaintext the two ends exchange, and a relay that
  * flips one byte breaks the session instead of altering what the enclave reads. */
 #include "ratls/ratls_testlib.h"
+#include "gtee/ratls_relay.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

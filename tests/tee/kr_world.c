@@ -11,6 +11,7 @@
 #include "tee/sim_testlib.h"
 #include "gtee/crypto.h"
 #include "gtee/keyrelease.h"
+#include "gtee/keyrelease_service.h"
 #include "tee/fake_tsm.c"
 
 static const char allow_sim[] = "{\"allow_simulation\": true}";

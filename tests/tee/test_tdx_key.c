@@ -9,6 +9,7 @@
 #include "tee/sim_testlib.h"
 #include "gtee/crypto.h"
 #include "gtee/keyrelease.h"
+#include "gtee/keyrelease_service.h"
 #include "gtee/msg.h"
 #include "gtee/tee.h"
 #include "tee/fake_tsm.c"

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "tee/kr_world.c"
-#include "enclave/enclave.h"
+#include "runtime/enclave.h"
 #include "gtee/enclave.h"
 #include "gtee/msg.h"
 #include "gtee/tee.h"
