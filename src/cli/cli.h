@@ -43,6 +43,11 @@ int cli_dispatch(const struct cli_cmd *table, size_t n, int argc, char **argv);
 void cli_list_commands(FILE *f, const struct cli_cmd *table, size_t n);
 /* "encrypt", "evidence verify": the commands chosen so far, for messages. */
 const char *cli_cmd_path(void);
+/* Replaces this process with the sibling executable tool (gtee-model, gtee-box), found
+ * next to the running executable, then on PATH, with argv passed through (argv[0], the
+ * command's name, only if keep_name). Returns only on failure, with the exit code, after
+ * naming the missing executable (exit 3). */
+int cli_tool_exec(const char *tool, int keep_name, int argc, char **argv);
 
 /* ---- output ---- */
 /* Set by a command that parsed --json: results and errors then go to stdout as JSON. */

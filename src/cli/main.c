@@ -1,4 +1,8 @@
 /* gtee: the command-line entry point. A table of git-style subcommands.
+ * This is the executable the node's host runs, so it holds no ML engine and no code that
+ * opens a container (the never-rule, docs/architecture.md; scripts/check-never-rule.sh
+ * checks it): `gtee model` runs gtee-model (main_model.c) and the container commands run
+ * gtee-box (main_box.c), in place of this process.
  *
  * Adding a command `gtee foo`:
  *   1. write src/cli/cmd_foo.c with `int cmd_foo(int argc, char **argv)`: argv[0] is
@@ -19,12 +23,24 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+/* The container commands, one family in gtee-box: `gtee decrypt ARGS` is `gtee-box decrypt ARGS`. */
+static int run_box(int argc, char **argv)
+{
+    return cli_tool_exec("gtee-box", 1, argc, argv);
+}
+
+/* `gtee model ARGS` is `gtee-model ARGS`. */
+static int run_model(int argc, char **argv)
+{
+    return cli_tool_exec("gtee-model", 0, argc, argv);
+}
+
 static const struct cli_cmd commands[] = {
-    { "keygen", "Generate a sealed-container key file", cmd_keygen },
-    { "encrypt", "Seal a file into a container", cmd_encrypt },
-    { "decrypt", "Open a container and write its plaintext", cmd_decrypt },
-    { "inspect", "Show a container's header, size and content id (no key needed)", cmd_inspect },
-    { "model", "ONNX models: inspect, run (developer tools; plaintext)", cmd_model },
+    { "keygen", "Generate a sealed-container key file", run_box },
+    { "encrypt", "Seal a file into a container", run_box },
+    { "decrypt", "Open a container and write its plaintext", run_box },
+    { "inspect", "Show a container's header, size and content id (no key needed)", run_box },
+    { "model", "ONNX models: inspect, run (developer tools; plaintext)", run_model },
     { "sim", "Simulated TEE device for development and CI (not secure): sim init DIR", cmd_sim },
     { "version", "Print the gtee and OpenSSL versions", cmd_version },
     { "evidence", "TEE evidence: get it from the enclave; verify a quote or SEV-SNP report against collateral and a policy", cmd_evidence },
