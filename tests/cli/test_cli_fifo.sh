@@ -9,14 +9,15 @@ set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
 cd "$T"
 RPID=
-trap 'if [ -n "$RPID" ]; then kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; fi; rm -rf "$T"' EXIT
 
 # reader FIFO GOT: a reader that holds FIFO open from now (so a writer's open succeeds),
 # stores all it receives in GOT, and stops when the file "done" appears and the pipe is
 # drained, or after 60 s.
 reader() {
     rm -f ready done
-    /usr/bin/python3 - "$1" "$2" <<'PY' &
+    # A script file: a here-document given to bg_start would not reach the background
+    # command (its stdin is /dev/null).
+    cat >reader.py <<'PY'
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
 open("ready", "w").close()
@@ -34,14 +35,15 @@ while time.time() < end:
     time.sleep(0.01)
 open(sys.argv[2], "wb").write(data)
 PY
-    RPID=$!
+    bg_start /usr/bin/python3 reader.py "$1" "$2"
+    RPID=$BG_PID
     for _ in $(seq 200); do [ -e ready ] && return 0; sleep 0.05; done
     bad "the FIFO reader did not start"
 }
 # finish: tells the reader to stop and waits for it.
 finish() {
     : >done
-    wait "$RPID" || true
+    bg_wait "$RPID" || true
     RPID=
 }
 
