@@ -54,16 +54,10 @@ expect_rc 0 "encrypt"
 
 # ---- without --force: refused at once, nothing written into the FIFO ----
 mkfifo pipe
-set +e
-timeout 20 "$GTEE_CLI" decrypt --key k box pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 20 "$GTEE_CLI" decrypt --key k box pipe
 expect_rc 3 "decrypt into an existing FIFO without --force"
 grep -q "pipe" err && grep -q "FIFO" err || bad "the refusal does not name the file and what it is: $(cat err)"
-set +e
-timeout 20 "$GTEE_CLI" encrypt --key k plain pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 20 "$GTEE_CLI" encrypt --key k plain pipe
 expect_rc 3 "encrypt into an existing FIFO without --force"
 [ -p pipe ] || bad "the FIFO was replaced"
 run decrypt --key k box /dev/null
@@ -79,30 +73,21 @@ b[len(b) // 2] ^= 1     # a chunk in the middle: those before it verify
 open(sys.argv[1], "wb").write(b)
 PY
 reader pipe got
-set +e
-timeout 30 "$GTEE_CLI" decrypt --force --key k tampered pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 30 "$GTEE_CLI" decrypt --force --key k tampered pipe
 finish
 expect_rc 4 "decrypt --force of a tampered container into a FIFO"
 [ -f got ] && [ ! -s got ] || bad "the FIFO's reader received $(stat -c %s got 2>/dev/null) bytes of a tampered container"
 
 # ---- --force, intact container: the reader gets the whole plaintext ----
 reader pipe got
-set +e
-timeout 30 "$GTEE_CLI" decrypt --force --key k box pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 30 "$GTEE_CLI" decrypt --force --key k box pipe
 finish
 expect_rc 0 "decrypt --force into a FIFO"
 cmp -s got plain || bad "the FIFO's reader did not receive the plaintext"
 [ -p pipe ] || bad "decrypt --force replaced the FIFO"
 
 # ---- --force with no reader: fails at once instead of blocking ----
-set +e
-timeout 20 "$GTEE_CLI" decrypt --force --key k box pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 20 "$GTEE_CLI" decrypt --force --key k box pipe
 expect_rc 3 "decrypt --force into a FIFO nobody reads"
 grep -q "no process is reading" err || bad "no-reader message: $(cat err)"
 
