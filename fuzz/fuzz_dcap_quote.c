@@ -1,6 +1,6 @@
 /* libFuzzer target: the DCAP quote parser, then the whole verifier (PEM chain, PCK
- * extensions, signature checks) on the parsed quote, without collateral. Seeds: the real
- * SGX v3 and TDX v4 samples. */
+ * extensions, signature checks) on the parsed quote, without collateral, which must never
+ * verify (fail closed). Seeds: the real SGX v3 and TDX v4 samples. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -22,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     (void)gtee_evidence_verify(data, size, NULL, NULL, NULL, 1752919277, &v, &err);
+    /* Fail closed: without collateral no TCB info or QE identity check can pass, so nothing
+     * verifies, and a rejection always names a reason. */
+    if (v.verified || v.accepted || v.n_reasons == 0)
+        abort();
     free(q);
     return 0;
 }

@@ -295,8 +295,10 @@ const struct qe_identity *dcap_prepared_qe_identity(const struct gtee_collateral
 /* verdict.c: Intel's status convergence. */
 enum gtee_tcb_status tcb_status_merge(enum gtee_tcb_status a, enum gtee_tcb_status b);
 
-/* dcap_verify.c */
-void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, const struct gtee_collateral *col,
-                 const struct gtee_anchors *anchors, int64_t at, struct gtee_verdict *v);
+/* dcap_verify.c: every step, adding a reason for each failure; returns the checks that
+ * recorded a pass (bits 1u << enum dcap_check, dcap_check.h), for the gate of evidence.c. */
+unsigned dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q,
+                     const struct gtee_collateral *col, const struct gtee_anchors *anchors, int64_t at,
+                     struct gtee_verdict *v);
 
 #endif

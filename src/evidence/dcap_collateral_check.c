@@ -66,22 +66,27 @@ out:
     return ok;
 }
 
-static void window(struct dcap_ctx *c, const char *what, int64_t issue, int64_t next)
+/* Whether at is inside [issueDate, nextUpdate]; each side outside adds its reason. */
+static bool window(struct dcap_ctx *c, const char *what, int64_t issue, int64_t next)
 {
     char code[GTEE_REASON_CODE_MAX];
+    bool ok = true;
 
     if (c->at < issue) {
         snprintf(code, sizeof(code), "collateral.%s.not_yet_valid", what);
         verdict_add(c->v, code, "collateral: %s issueDate is after the verification time", what);
+        ok = false;
     }
     if (c->at > next) {
         snprintf(code, sizeof(code), "collateral.%s.expired", what);
         verdict_add(c->v, code, "collateral: %s nextUpdate has passed at the verification time", what);
+        ok = false;
     }
     if (!c->v->claims.collateral_issued || issue < c->v->claims.collateral_issued)
         c->v->claims.collateral_issued = issue;
     if (!c->v->claims.collateral_next_update || next < c->v->claims.collateral_next_update)
         c->v->claims.collateral_next_update = next;
+    return ok;
 }
 
 bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct tcb_info **out)
@@ -89,7 +94,7 @@ bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct
     const struct tcb_info *ti;
     size_t off, len;
     struct gtee_err e = {0};
-    bool trusted;
+    bool trusted, in_window;
 
     off = len = 0;
     *out = NULL;
@@ -108,7 +113,7 @@ bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct
         }
         ti = *buf;
     }
-    window(c, "tcb_info", ti->issue_date, ti->next_update);
+    in_window = window(c, "tcb_info", ti->issue_date, ti->next_update);
     if (!trusted)
         return false;
     if (ti->tdx != (c->q->tee == GTEE_TEE_TDX)) {
@@ -116,6 +121,10 @@ bool dcap_check_tcb_info(struct dcap_ctx *c, struct tcb_info **buf, const struct
                     ti->tdx ? "TDX" : "SGX", gtee_tee_type_name(c->q->tee));
         return false;
     }
+    /* Signed, of the quote's kind, and current: the TCB evaluation may rely on it. An
+     * expired document is still evaluated (so its status is reported), but passes nothing. */
+    if (in_window)
+        dcap_pass(c, DCAP_CHECK_TCB_INFO);
     *out = ti;
     return true;
 }
@@ -125,7 +134,7 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity **buf, const 
     const struct qe_identity *qi;
     size_t off, len;
     struct gtee_err e = {0};
-    bool trusted;
+    bool trusted, in_window;
 
     off = len = 0;
     *out = NULL;
@@ -145,7 +154,7 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity **buf, const 
         }
         qi = *buf;
     }
-    window(c, "qe_identity", qi->issue_date, qi->next_update);
+    in_window = window(c, "qe_identity", qi->issue_date, qi->next_update);
     if (!trusted)
         return false;
     if (qi->td_qe != (c->q->tee == GTEE_TEE_TDX)) {
@@ -153,6 +162,8 @@ bool dcap_check_qe_identity(struct dcap_ctx *c, struct qe_identity **buf, const 
                     qi->td_qe ? "TD_QE" : "QE", gtee_tee_type_name(c->q->tee));
         return false;
     }
+    if (in_window)
+        dcap_pass(c, DCAP_CHECK_QE_IDENTITY);
     *out = qi;
     return true;
 }

@@ -28,25 +28,37 @@ static const struct tcb_level *qe_level(struct dcap_ctx *c, const struct qe_iden
 {
     const struct sgx_report *qe = &c->q->qe;
     size_t qoff = c->q->qe_report.off;
+    bool match = true;
 
-    if (memcmp(qe->mrsigner, qi->mrsigner, 32) != 0)
+    if (memcmp(qe->mrsigner, qi->mrsigner, 32) != 0) {
         verdict_add(c->v, "qe_identity.mrsigner", "QE report MRSIGNER (offset %zu) differs from the QE identity",
                     qoff + 128);
-    if (qe->isv_prod_id != qi->isv_prod_id)
+        match = false;
+    }
+    if (qe->isv_prod_id != qi->isv_prod_id) {
         verdict_add(c->v, "qe_identity.isvprodid", "QE report ISVPRODID %u (offset %zu) differs from the QE "
                     "identity's %u", qe->isv_prod_id, qoff + 256, qi->isv_prod_id);
-    if ((qe->miscselect & qi->miscselect_mask) != (qi->miscselect & qi->miscselect_mask))
+        match = false;
+    }
+    if ((qe->miscselect & qi->miscselect_mask) != (qi->miscselect & qi->miscselect_mask)) {
         verdict_add(c->v, "qe_identity.miscselect", "QE report MISCSELECT (offset %zu) differs under the mask",
                     qoff + 16);
+        match = false;
+    }
     for (int i = 0; i < 16; i++)
         if ((qe->attributes[i] & qi->attributes_mask[i]) != (qi->attributes[i] & qi->attributes_mask[i])) {
             verdict_add(c->v, "qe_identity.attributes", "QE report ATTRIBUTES byte %d (offset %zu) differs under "
                         "the mask", i, qoff + 48 + (size_t)i);
+            match = false;
             break;
         }
+    /* A mismatch rejects; the level is still found so that the status is reported. */
     for (size_t i = 0; i < qi->n_levels; i++)
-        if (qe->isv_svn >= qi->levels[i].isv_svn)
+        if (qe->isv_svn >= qi->levels[i].isv_svn) {
+            if (match)
+                dcap_pass(c, DCAP_CHECK_QE_IDENTITY_MATCH);
             return &qi->levels[i];
+        }
     verdict_add(c->v, "qe_identity.tcb", "QE ISVSVN %u is below every QE identity TCB level", qe->isv_svn);
     return NULL;
 }
@@ -169,4 +181,6 @@ void dcap_eval_tcb(struct dcap_ctx *c, const struct pck_ext *ext, const struct t
     c->v->claims.tcb_status = st;
     if (st == GTEE_TCB_REVOKED)
         verdict_add(c->v, "tcb.revoked", "the platform's TCB level is Revoked");
+    else if (st != GTEE_TCB_NONE)
+        dcap_pass(c, DCAP_CHECK_TCB_STATUS);
 }

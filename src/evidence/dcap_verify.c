@@ -14,6 +14,11 @@
 
 static const char *const pck_names[] = { "PCK leaf certificate", "PCK intermediate CA", "root CA", NULL };
 
+void dcap_pass(struct dcap_ctx *c, enum dcap_check k)
+{
+    dcap_check_pass(&c->passed, k);
+}
+
 void dcap_note_anchor(struct dcap_ctx *c, bool simulated)
 {
     c->anchors_seen |= simulated ? 2 : 1;
@@ -27,11 +32,15 @@ void dcap_note_revocation(struct dcap_ctx *c, const struct dcap_path *path)
 }
 
 /* Revocation was checked only if all three chains were trusted and every certificate of
- * each was covered by a CRL of its issuer (docs/evidence.md, "Revocation"). */
-static void fill_revocation(const struct dcap_ctx *c, struct gtee_claims *cl)
+ * each was covered by a CRL of its issuer (docs/evidence.md, "Revocation"). That is a claim
+ * for the policy (require_revocation); the check that passes here is that the coverage of
+ * all three chains was established, so that the claim says something. */
+static void fill_revocation(struct dcap_ctx *c, struct gtee_claims *cl)
 {
     cl->crls_applied = c->crls;
     cl->revocation_checked = c->rev_chains == 3 && !c->rev_partial;
+    if (c->rev_chains == 3)
+        dcap_pass(c, DCAP_CHECK_REVOCATION);
 }
 
 /* What a verification knows of the quote's PCK chain. */
@@ -66,6 +75,7 @@ static X509 *check_pck_chain(struct dcap_ctx *c, struct pck_state *st)
             st->path = hit.path;
             st->ext = hit.ext;
             st->trusted = st->cached = true;
+            dcap_pass(c, DCAP_CHECK_PCK_CHAIN);
             dcap_note_anchor(c, hit.path.simulated);
             dcap_note_revocation(c, &hit.path);
             return sk_X509_value(st->chain, 0);
@@ -82,6 +92,7 @@ static X509 *check_pck_chain(struct dcap_ctx *c, struct pck_state *st)
     }
     st->trusted = dcap_chain_verify_path(c->trust, st->chain, "pck.chain", pck_names, &sim, c->v, &st->path);
     if (st->trusted) {
+        dcap_pass(c, DCAP_CHECK_PCK_CHAIN);
         dcap_note_anchor(c, sim);
         dcap_note_revocation(c, &st->path);
     }
@@ -95,10 +106,13 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck, struct pck_state *st
     static const uint8_t zero[32];
     bool decoded = false;
 
+    /* No leaf (the chain did not decode): already a reason, and no pass. */
     if (pck && dcap_ecdsa_verify_pkey(X509_get0_pubkey(pck), q->qe_report.p, q->qe_report.len,
                                       q->qe_report_sig.p) != 0)
         verdict_add(c->v, "qe_report.signature", "QE report signature (offset %zu) invalid under the PCK leaf key "
                     "(QE report at offset %zu)", q->qe_report_sig.off, q->qe_report.off);
+    else if (pck)
+        dcap_pass(c, DCAP_CHECK_QE_REPORT_SIGNATURE);
     /* QE report data = SHA-256(attestation key || QE authentication data) || 32 zero bytes. */
     if (q->qe_auth.len > sizeof(buf) - DCAP_ATT_KEY_LEN) {
         verdict_add(c->v, "qe_report.binding", "QE authentication data (offset %zu) too long", q->qe_auth.off);
@@ -110,6 +124,8 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck, struct pck_state *st
             verdict_add(c->v, "qe_report.binding", "QE report data (offset %zu) does not bind the attestation key "
                         "(offset %zu) and QE authentication data (offset %zu)", q->qe_report.off + 320,
                         q->att_key.off, q->qe_auth.off);
+        else
+            dcap_pass(c, DCAP_CHECK_QE_REPORT_BINDING);
     }
     /* The attestation key as the cache decoded it when its bytes are the same, else now. */
     if (!st->att) {
@@ -120,6 +136,8 @@ static void check_signatures(struct dcap_ctx *c, X509 *pck, struct pck_state *st
         verdict_add(c->v, "quote.signature", "quote signature (offset %zu) invalid over header (0..47) and body "
                     "(%zu..%zu) under the attestation key (offset %zu)", q->signature.off, q->body.off,
                     q->body.off + q->body.len - 1, q->att_key.off);
+    else
+        dcap_pass(c, DCAP_CHECK_QUOTE_SIGNATURE);
     /* A cached platform that now uses another attestation key: keep the new decoding. */
     if (decoded && st->cached)
         dcap_pck_cache_put_att(st->cache, st->key, q->cert_data.p, q->cert_data.len, q->att_key.p, st->att);
@@ -154,11 +172,12 @@ static void fill_claims(const struct dcap_quote *q, struct gtee_claims *cl)
     }
 }
 
-void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, const struct gtee_collateral *col,
-                 const struct gtee_anchors *anchors, int64_t at, struct gtee_verdict *v)
+unsigned dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q,
+                     const struct gtee_collateral *col, const struct gtee_anchors *anchors, int64_t at,
+                     struct gtee_verdict *v)
 {
     struct dcap_trust trust;
-    struct dcap_ctx c = { quote, len, q, col, &trust, at, v, 0, 0, false, 0 };
+    struct dcap_ctx c = { .raw = quote, .raw_len = len, .q = q, .col = col, .trust = &trust, .at = at, .v = v };
     static const struct gtee_collateral none;
     struct pck_state st = { 0 };
     struct tcb_info *ti_buf = NULL;
@@ -175,12 +194,14 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
         c.col = col = &none;
     if (memcmp(q->qe_vendor_id, DCAP_QE_VENDOR_INTEL, 16) != 0)
         verdict_add(v, "quote.header.qe_vendor", "quote header QE vendor ID (offset 12) is not Intel's");
+    else
+        dcap_pass(&c, DCAP_CHECK_QE_VENDOR);
     /* Prepared with these exact anchors and CRLs: the trust store built then. */
     if ((fast = dcap_fast_match(col, anchors)) != NULL) {
         dcap_fast_trust(fast, at, &trust);
     } else if (dcap_trust_init(&trust, anchors, col, at, v, &e) < 0) {
         verdict_add(v, "evidence.anchors", "%s", e.msg);
-        return;
+        return c.passed;
     }
     pck = check_pck_chain(&c, &st);
     check_signatures(&c, pck, &st);
@@ -189,6 +210,8 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
             verdict_add(v, "pck.extensions", "%s", e.msg);
         else
             ext_ok = true;
+        if (ext_ok)
+            dcap_pass(&c, DCAP_CHECK_PCK_EXTENSIONS);
         if (ext_ok)
             memcpy(v->claims.fmspc, st.ext.fmspc, GTEE_FMSPC_LEN);
         /* First success of these bytes against the prepared store: keep it for the next
@@ -210,4 +233,5 @@ void dcap_verify(const uint8_t *quote, size_t len, const struct dcap_quote *q, c
     sk_X509_pop_free(st.chain, X509_free);
     EVP_PKEY_free(st.att);
     dcap_trust_free(&trust);
+    return c.passed;
 }

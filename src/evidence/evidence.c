@@ -1,12 +1,13 @@
 /* The evidence verification entry point: recognises the kind of evidence, dispatches to its
- * verifier (Intel DCAP: dcap_verify.c; AMD SEV-SNP: snp.h through evidence_snp.c), then
- * applies the policy. */
+ * verifier (Intel DCAP: dcap_verify.c; AMD SEV-SNP: snp.h through evidence_snp.c), gates the
+ * verdict on every required check having passed (dcap_check.c), then applies the policy. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/guard.h"
 #include "base/span.h"
 #include "evidence/dcap.h"
+#include "evidence/dcap_check.h"
 #include "evidence/evidence_snp.h"
 
 enum evidence_kind { KIND_UNKNOWN, KIND_DCAP, KIND_SNP };
@@ -37,6 +38,7 @@ int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_
     struct dcap_quote *q = NULL;
     struct gtee_err e = {0};
     int rc = GTEE_EINVAL;
+    bool complete = false;
 
     ENSURE(v != NULL, err, GTEE_EINVAL, "evidence: no verdict to fill");
     verdict_reset(v);
@@ -56,11 +58,11 @@ int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_
             verdict_add(v, "quote.malformed", "%s", e.msg);
             ENSURE(false, err, GTEE_EFORMAT, "%s", e.msg);
         }
-        dcap_verify(evidence, len, q, col, anchors, at, v);
+        complete = dcap_checks_gate(dcap_verify(evidence, len, q, col, anchors, at, v), v);
         break;
     case KIND_SNP:
         /* AMD SEV-SNP: verified by snp.h (evidence_snp.c maps its result to the verdict). */
-        rc = evidence_snp_verify(evidence, len, col, at, v);
+        rc = evidence_snp_verify(evidence, len, col, at, v, &complete);
         ENSURE(rc != GTEE_EFORMAT, err, GTEE_EFORMAT, "evidence: SEV-SNP report malformed (%s)",
                v->n_reasons ? v->reasons[0].msg : "");
         break;
@@ -69,7 +71,9 @@ int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_
                     "(offset 0)");
         ENSURE(false, err, GTEE_EFORMAT, "evidence: unknown kind (offset 0)");
     }
-    v->verified = v->n_reasons == 0;
+    /* Fail closed: verified only when every required check recorded a pass, and no step
+     * recorded a failure (docs/evidence.md, "Fail-closed verdict"). */
+    v->verified = complete && v->n_reasons == 0;
     gtee_policy_apply(policy, at, v);
     rc = v->accepted ? 0 : GTEE_EPOLICY;
     if (rc < 0)

@@ -6,19 +6,22 @@
 #include <string.h>
 
 #include "evidence/dcap.h"
+#include "evidence/dcap_check.h"
 #include "evidence/evidence_snp.h"
 #include "evidence/snp_internal.h"
 #include "gtee/snp.h"
 
 int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_collateral *col, int64_t at,
-                        struct gtee_verdict *v)
+                        struct gtee_verdict *v, bool *complete)
 {
     struct gtee_snp_result *res = calloc(1, sizeof(*res));
     struct gtee_claims *c = &v->claims;
     struct gtee_err err = {0};
     const char *bundle;
+    unsigned passed = 0;
     int rc = 0;
 
+    *complete = false;
     c->tee = GTEE_TEE_SNP;
     if (!res) {
         verdict_add(v, "evidence.internal", "out of memory");
@@ -36,17 +39,26 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
     /* The bundle blob is NUL-terminated by gtee_collateral_load; a caller-built one must be too.
      * Prepared collateral: the VCEK's parse and chain, if prepared from these exact bytes. */
     bundle = dcap_snp_bundle(col);
-    if (snp_verify_prepared(report, len, col->snp_vcek.p, col->snp_vcek.len, bundle, col->snp_ark_crl.p,
-                            col->snp_ark_crl.len, (time_t)at,
-                            snp_prepared_match(dcap_prepared_snp(col), col->snp_vcek.p, col->snp_vcek.len, bundle,
-                                               col->snp_ark_crl.p, col->snp_ark_crl.len),
-                            res, &err) < 0 &&
-        res->n_reasons == 0)
-        verdict_add(v, "snp.internal", "%s", err.msg); /* a failure must never pass without a reason */
+    (void)snp_verify_prepared(report, len, col->snp_vcek.p, col->snp_vcek.len, bundle, col->snp_ark_crl.p,
+                              col->snp_ark_crl.len, (time_t)at,
+                              snp_prepared_match(dcap_prepared_snp(col), col->snp_vcek.p, col->snp_vcek.len, bundle,
+                                                 col->snp_ark_crl.p, col->snp_ark_crl.len),
+                              res, &err);
     for (size_t i = 0; i < res->n_reasons; i++)
         verdict_add(v, res->reasons[i].code, "%s", res->reasons[i].msg);
     if (res->reasons_truncated)
         v->reasons_truncated = true;
+    /* The verifier's pass flags reach the verdict: each one not set is a missing check (named
+     * when no reason explains it), and its own overall flag must agree. */
+    passed |= res->vcek_parsed ? 1u << SNP_CHECK_VCEK : 0;
+    passed |= res->chain_ok ? 1u << SNP_CHECK_CHAIN : 0;
+    passed |= res->signature_ok ? 1u << SNP_CHECK_SIGNATURE : 0;
+    passed |= res->tcb_ok ? 1u << SNP_CHECK_TCB : 0;
+    /* A CRL given must have been applied; without one the claim stays false for the policy. */
+    passed |= res->chain_ok && res->revocation_checked == res->crl_given ? 1u << SNP_CHECK_REVOCATION : 0;
+    *complete = snp_checks_gate(passed, v) && res->verified;
+    if (!*complete && v->n_reasons == 0)
+        verdict_add(v, "snp.internal", "%s", err.msg[0] ? err.msg : "snp: verification incomplete");
     if (!res->report_parsed) {
         rc = GTEE_EFORMAT;
         goto out;

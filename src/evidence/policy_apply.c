@@ -128,8 +128,14 @@ void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verd
     if (c->debug && !p->allow_debug)
         verdict_add(v, "policy.debug", "the %s is in debug mode and the policy does not allow debug",
                     c->tee == GTEE_TEE_SGX ? "enclave" : c->tee == GTEE_TEE_TDX ? "TD" : "guest");
-    if ((c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) && c->tcb_status != GTEE_TCB_NONE &&
-        !(p->accepted_tcb & (1u << c->tcb_status)))
+    /* A status never computed (or out of range) is no status a policy can accept, whatever
+     * accepted_tcb says. Unverified evidence has its own reasons already. */
+    if ((c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) && v->verified &&
+        (c->tcb_status == GTEE_TCB_NONE || (unsigned)c->tcb_status >= GTEE_TCB_STATUS_COUNT))
+        verdict_add(v, "tcb.not_computed", "the %s TCB status was never computed: rejected under every policy",
+                    gtee_tee_type_name(c->tee));
+    else if ((c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) && c->tcb_status != GTEE_TCB_NONE &&
+             (unsigned)c->tcb_status < GTEE_TCB_STATUS_COUNT && !(p->accepted_tcb & (1u << c->tcb_status)))
         verdict_add(v, "policy.tcb_status", "TCB status %s is not accepted by the policy",
                     gtee_tcb_status_name(c->tcb_status));
     if (p->max_collateral_age_days && c->collateral_issued &&

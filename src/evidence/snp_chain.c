@@ -13,6 +13,7 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
+#include "evidence/dcap_check.h"
 #include "evidence/snp_internal.h"
 
 #define BUNDLE_MAX_CERTS 8
@@ -325,7 +326,8 @@ static int chain_verify(X509 *leaf, enum gtee_snp_product p, bool vlek, const ch
     }
     if (path)
         path->ok = record_path(ctx, crl, path);
-    res->revocation_checked = crl != NULL;
+    if (crl)
+        snp_check_pass(&res->revocation_checked, SNP_CHECK_REVOCATION);
     rc = 0;
 out:
     X509_CRL_free(crl);

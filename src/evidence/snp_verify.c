@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 
 #include "base/guard.h"
+#include "evidence/dcap_check.h"
 #include "evidence/snp_internal.h"
 #include "gtee/crypto.h"
 
@@ -61,7 +62,7 @@ static void verify_signature(const uint8_t *report, struct gtee_snp_result *res)
     memcpy(sig + GTEE_SNP_P384_COMPONENT_LEN, res->report.sig_s, GTEE_SNP_P384_COMPONENT_LEN);
     rc = gtee_ecdsa_verify(GTEE_EC_P384, res->vcek.pub, report, GTEE_SNP_SIGNED_LEN, sig);
     if (rc == 0)
-        res->signature_ok = true;
+        snp_check_pass(&res->signature_ok, SNP_CHECK_SIGNATURE);
     else if (rc == GTEE_EAUTH)
         snp_reason_add(res, GTEE_EAUTH, "snp.signature",
                        "SIGNATURE (offset 0x2A0) does not verify under the %s key over the "
@@ -108,7 +109,8 @@ static void check_tcb(struct gtee_snp_result *res)
                        "(1.3.6.1.4.1.3704.1.4)%s",
                        memcmp(res->report.chip_id, zero, sizeof(zero)) ? "" : "; CHIP_ID is masked");
     }
-    res->tcb_ok = res->n_reasons == before;
+    if (res->n_reasons == before)
+        snp_check_pass(&res->tcb_ok, SNP_CHECK_TCB);
 }
 
 /* A report with SIGNING_KEY 7 or MASK_CHIP_KEY set carries no signature to verify. */
@@ -175,20 +177,22 @@ int snp_verify_prepared(const uint8_t *report, size_t len, const uint8_t *vcek_d
         snp_reason_add(res, e.code, "snp.vcek.format", "%s", e.msg);
         goto done;
     }
-    res->vcek_parsed = true;
+    snp_check_pass(&res->vcek_parsed, SNP_CHECK_VCEK);
     check_key_kind(res);
     pick_product(res);
     if (res->product != GTEE_SNP_PRODUCT_UNKNOWN) {
         /* The prepared chain (same VCEK, bundle and CRL bytes, so the same product and kind)
          * passed every check but the windows, which are checked now; else the full path. */
         if (sp && path_open(snp_prepared_path(sp), at)) {
-            res->chain_ok = true;
-            res->crl_given = res->revocation_checked = snp_prepared_path(sp)->has_crl;
+            snp_check_pass(&res->chain_ok, SNP_CHECK_CHAIN);
+            res->crl_given = snp_prepared_path(sp)->has_crl;
+            if (res->crl_given)
+                snp_check_pass(&res->revocation_checked, SNP_CHECK_REVOCATION);
             snp_prepared_hit(sp);
         } else if ((leaf || snp_x509_from_der(vcek_der, vcek_len, &leaf, &e) == 0) &&
                    snp_chain_verify(leaf, res->product, res->vcek.is_vlek, ask_ark_pem, crl_der, crl_len, at,
                                     res) == 0) {
-            res->chain_ok = true;
+            snp_check_pass(&res->chain_ok, SNP_CHECK_CHAIN);
         } else if (!leaf) {
             snp_reason_add(res, e.code, "snp.vcek.format", "%s", e.msg);
         }
