@@ -9,14 +9,15 @@ set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
 cd "$T"
 RPID=
-trap 'if [ -n "$RPID" ]; then kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; fi; rm -rf "$T"' EXIT
 
 # reader FIFO GOT: a reader that holds FIFO open from now (so a writer's open succeeds),
 # stores all it receives in GOT, and stops when the file "done" appears and the pipe is
 # drained, or after 60 s.
 reader() {
     rm -f ready done
-    /usr/bin/python3 - "$1" "$2" <<'PY' &
+    # A script file: a here-document given to bg_start would not reach the background
+    # command (its stdin is /dev/null).
+    cat >reader.py <<'PY'
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
 open("ready", "w").close()
@@ -34,14 +35,15 @@ while time.time() < end:
     time.sleep(0.01)
 open(sys.argv[2], "wb").write(data)
 PY
-    RPID=$!
+    bg_start /usr/bin/python3 reader.py "$1" "$2"
+    RPID=$BG_PID
     for _ in $(seq 200); do [ -e ready ] && return 0; sleep 0.05; done
     bad "the FIFO reader did not start"
 }
 # finish: tells the reader to stop and waits for it.
 finish() {
     : >done
-    wait "$RPID" || true
+    bg_wait "$RPID" || true
     RPID=
 }
 
@@ -52,16 +54,10 @@ expect_rc 0 "encrypt"
 
 # ---- without --force: refused at once, nothing written into the FIFO ----
 mkfifo pipe
-set +e
-timeout 20 "$GTEE_CLI" decrypt --key k box pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 20 "$GTEE_CLI" decrypt --key k box pipe
 expect_rc 3 "decrypt into an existing FIFO without --force"
 grep -q "pipe" err && grep -q "FIFO" err || bad "the refusal does not name the file and what it is: $(cat err)"
-set +e
-timeout 20 "$GTEE_CLI" encrypt --key k plain pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 20 "$GTEE_CLI" encrypt --key k plain pipe
 expect_rc 3 "encrypt into an existing FIFO without --force"
 [ -p pipe ] || bad "the FIFO was replaced"
 run decrypt --key k box /dev/null
@@ -77,30 +73,21 @@ b[len(b) // 2] ^= 1     # a chunk in the middle: those before it verify
 open(sys.argv[1], "wb").write(b)
 PY
 reader pipe got
-set +e
-timeout 30 "$GTEE_CLI" decrypt --force --key k tampered pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 30 "$GTEE_CLI" decrypt --force --key k tampered pipe
 finish
 expect_rc 4 "decrypt --force of a tampered container into a FIFO"
 [ -f got ] && [ ! -s got ] || bad "the FIFO's reader received $(stat -c %s got 2>/dev/null) bytes of a tampered container"
 
 # ---- --force, intact container: the reader gets the whole plaintext ----
 reader pipe got
-set +e
-timeout 30 "$GTEE_CLI" decrypt --force --key k box pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 30 "$GTEE_CLI" decrypt --force --key k box pipe
 finish
 expect_rc 0 "decrypt --force into a FIFO"
 cmp -s got plain || bad "the FIFO's reader did not receive the plaintext"
 [ -p pipe ] || bad "decrypt --force replaced the FIFO"
 
 # ---- --force with no reader: fails at once instead of blocking ----
-set +e
-timeout 20 "$GTEE_CLI" decrypt --force --key k box pipe >out 2>err
-rc=$?
-set -e
+run_cmd timeout 20 "$GTEE_CLI" decrypt --force --key k box pipe
 expect_rc 3 "decrypt --force into a FIFO nobody reads"
 grep -q "no process is reading" err || bad "no-reader message: $(cat err)"
 

@@ -1,7 +1,7 @@
 /* Test helper: looking at a running process from outside, as the same user without
  * CAP_SYS_PTRACE would (attach, /proc/<pid>/mem) and as root does (/proc/<pid>/status,
  * limits, environ). Shared by the hardening tests of gtee-enclave, the key-release service
- * and SDK applications. Include after cmocka.h. */
+ * and SDK applications, and by the TDX enclave process test. Include after cmocka.h. */
 #ifndef ENCLAVE_INSPECT_H
 #define ENCLAVE_INSPECT_H
 

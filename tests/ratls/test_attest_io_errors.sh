@@ -3,18 +3,12 @@
 # answers (issue 11, finding 10): both are I/O errors (exit 3) whose message says which,
 # not a rejected enclave (exit 7, kept for evidence that fails verification or policy).
 set -euo pipefail
-: "${GTEE_SOURCE_DIR:?GTEE_SOURCE_DIR must name the source directory}"
-source "$GTEE_SOURCE_DIR/tests/cli_harness.sh"
-NC="$GTEE_SOURCE_DIR/tests/net_clients.py"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+. "$(dirname "$0")/../cli_harness.sh"
 
 echo '{"allow_simulation":true}' >"$T/sim.json"
 for mode in garbage stall; do
-    python3 "$NC" silent-server "$T/$mode.port" "$mode" &
-    PIDS+=($!)
-    for _ in $(seq 200); do [ -s "$T/$mode.port" ] && break; sleep 0.05; done
-    [ -s "$T/$mode.port" ] || { echo "the $mode server did not start" >&2; exit 1; }
+    bg_start python3 "$NC" silent-server "$T/$mode.port" "$mode"
+    wait_for "$T/$mode.port" || { echo "the $mode server did not start" >&2; exit 1; }
 done
 
 run attest --connect "127.0.0.1:$(cat "$T/garbage.port")" --policy "$T/sim.json"

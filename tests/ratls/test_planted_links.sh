@@ -6,21 +6,12 @@
 # victim, leaves the victim untouched, and the files are written mode 0600.
 set -euo pipefail
 
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
 : "${GTEE_BINARY_DIR:?GTEE_BINARY_DIR must name the build directory}"
-GTEE_CLI=$(readlink -f "$GTEE_CLI")
+# The relay and the enclave are stopped on every path (tests/bg.sh, through the harness).
+. "$(dirname "$0")/../cli_harness.sh"
 EX="$GTEE_BINARY_DIR/examples"
-# The relay and the enclave are stopped on every path (tests/bg.sh).
-. "$(dirname "${BASH_SOURCE[0]}")/../bg.sh"
-T=$(mktemp -d)
-at_exit 'rm -rf "$T"'
 PID=
 
-fail=0
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
 # plant NAME: a victim file and a symlink at NAME.tmp pointing at it.
 plant() {
     echo "victim of $1" >"$T/victim.$1"
@@ -31,11 +22,6 @@ plant() {
 untouched() {
     [ "$(cat "$T/victim.$1")" = "victim of $1" ] || bad "$1: the victim behind $1.tmp was overwritten: $(head -c 80 "$T/victim.$1")"
     [ ! -L "$T/$1" ] || bad "$1: the planted link was renamed into place"
-}
-# wait_for FILE: bounded wait for a non-empty file.
-wait_for() {
-    for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
-    return 1
 }
 stop() {
     bg_stop "$PID"

@@ -8,59 +8,31 @@
 # though its client stays silent.
 set -euo pipefail
 
-: "${GTEE_CLI:?GTEE_CLI must name the gtee binary}"
+. "$(dirname "$0")/../cli_harness.sh"
 : "${GTEE_BINARY_DIR:?GTEE_BINARY_DIR must name the build directory}"
-: "${GTEE_SOURCE_DIR:?GTEE_SOURCE_DIR must name the source directory}"
-GTEE_CLI=$(readlink -f "$GTEE_CLI")
 EX="$GTEE_BINARY_DIR/examples"
-NC="$GTEE_SOURCE_DIR/tests/net_clients.py"
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail=0
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-wait_file() {
-    for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
-    echo "$2 did not start: $(cat "$3")" >&2
-    exit 1
-}
 
 "$GTEE_CLI" sim init "$T/dev" >/dev/null 2>&1
 echo '{"allow_simulation":true}' >"$T/sim.json"
 SIM=(--collateral "$T/dev" --sim-root "$T/dev/sim_root_ca.der")
 
-"$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/port" 2>"$T/enclave.log" &
-PIDS+=($!)
+bg_start "$EX/kvstore-enclave" --tee sim --sim-dir "$T/dev" --state "$T/state" --port-file "$T/port" 2>"$T/enclave.log"
 wait_file "$T/port" "the enclave" "$T/enclave.log"
-"$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$(cat "$T/port")" --port-file "$T/rport" \
-    --handshake-timeout 3 2>"$T/relay.log" &
-PIDS+=($!)
+bg_start "$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$(cat "$T/port")" --port-file "$T/rport" \
+    --handshake-timeout 3 2>"$T/relay.log"
 wait_file "$T/rport" "the relay" "$T/relay.log"
 RPORT=$(cat "$T/rport")
 
-python3 "$NC" flood 127.0.0.1 "$RPORT" 200 "" 60 >"$T/silent" &
-PIDS+=($!)
-python3 "$NC" flood 127.0.0.1 "$RPORT" 64 474554202f20485454502f312e300d0a 60 >"$T/garbage" &
-PIDS+=($!)
-python3 "$NC" flood 127.0.0.1 "$RPORT" 32 160301020001000100 60 >"$T/stalled" &
-PIDS+=($!)
+bg_start python3 "$NC" flood 127.0.0.1 "$RPORT" 200 "" 60 >"$T/silent"
+bg_start python3 "$NC" flood 127.0.0.1 "$RPORT" 64 474554202f20485454502f312e300d0a 60 >"$T/garbage"
+bg_start python3 "$NC" flood 127.0.0.1 "$RPORT" 32 160301020001000100 60 >"$T/stalled"
 for f in silent garbage stalled; do
     for _ in $(seq 400); do grep -q "^open" "$T/$f" && break; sleep 0.05; done
     grep -q "^open" "$T/$f" || bad "the $f flood did not start: $(cat "$T/$f")"
 done
 grep -q "^open 200 connected 200" "$T/silent" || bad "the relay left silent connections unaccepted: $(cat "$T/silent")"
 
-set +e
-timeout 60 "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}" >"$T/out" 2>"$T/err"
-rc=$?
-set -e
+run_cmd timeout 60 "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT" --policy "$T/sim.json" "${SIM[@]}"
 [ "$rc" -eq 0 ] || bad "attest through the flooded relay: exit $rc: $(head -c 400 "$T/err")"
 grep -q "^enclave  *accepted" "$T/out" || bad "attest did not accept the enclave: $(head -c 300 "$T/out")"
 
@@ -85,22 +57,17 @@ grep -q "no TLS handshake within 3000 ms" "$T/relay.log" || bad "the relay does 
 # The enclave closes at once on a ClientHello it cannot parse, while its client never closes:
 # the relay frees the slot within its drain time, not at the handshake or idle limit. With 4
 # slots, 4 such clients would otherwise shut every later client out for 100 s.
-"$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$(cat "$T/port")" --port-file "$T/rport2" \
-    --max-active 4 --handshake-timeout 100 --idle-timeout 100 2>"$T/relay2.log" &
-PIDS+=($!)
+bg_start "$GTEE_CLI" relay --listen 127.0.0.1:0 --to "127.0.0.1:$(cat "$T/port")" --port-file "$T/rport2" \
+    --max-active 4 --handshake-timeout 100 --idle-timeout 100 2>"$T/relay2.log"
 wait_file "$T/rport2" "the second relay" "$T/relay2.log"
 RPORT2=$(cat "$T/rport2")
-python3 "$NC" flood 127.0.0.1 "$RPORT2" 4 16030100050100000000 60 keep >"$T/halfclosed" &
-PIDS+=($!)
+bg_start python3 "$NC" flood 127.0.0.1 "$RPORT2" 4 16030100050100000000 60 keep >"$T/halfclosed"
 for _ in $(seq 400); do grep -q "^closed" "$T/halfclosed" && break; sleep 0.05; done
 grep -q "^closed 4" "$T/halfclosed" || bad "the enclave's end did not reach the clients: $(cat "$T/halfclosed")"
 for _ in $(seq 300); do [ "$(grep -c "did not finish within the drain time" "$T/relay2.log")" = 4 ] && break; sleep 0.1; done
 [ "$(grep -c "did not finish within the drain time" "$T/relay2.log")" = 4 ] ||
     bad "connections the enclave closed were not freed: $(tail -5 "$T/relay2.log")"
-set +e
-timeout 60 "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT2" --policy "$T/sim.json" "${SIM[@]}" >"$T/out" 2>"$T/err"
-rc=$?
-set -e
+run_cmd timeout 60 "$GTEE_CLI" attest --connect "127.0.0.1:$RPORT2" --policy "$T/sim.json" "${SIM[@]}"
 [ "$rc" -eq 0 ] || bad "attest through a relay whose slots clients that never close had held: exit $rc: $(head -c 400 "$T/err")"
 
 [ "$fail" -eq 0 ] || { echo "$fail check(s) failed" >&2; exit 1; }

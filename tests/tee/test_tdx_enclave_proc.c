@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "tee/kr_world.c"
+#include "enclave/inspect.h"
 #include "gtee/enclave.h"
 #include "gtee/tee.h"
 
@@ -253,43 +254,6 @@ static void run_make(struct world *w, struct run *r, int mrtd)
     n = readlink("/proc/self/exe", r->self, sizeof(r->self) - 1);
     assert_true(n > 0);
     r->self[n] = '\0';
-}
-
-/* Can a process read a non-dumpable process's memory here (CAP_SYS_PTRACE)? */
-static int can_read_nondumpable(void)
-{
-    int pfd[2], ok = 0;
-    pid_t pid;
-
-    if (pipe(pfd) != 0)
-        return 0;
-    pid = fork();
-    if (pid == 0) {
-        char c;
-
-        prctl(PR_SET_DUMPABLE, 0);
-        close(pfd[1]);
-        if (read(pfd[0], &c, 1) < 0)
-            _exit(1);
-        _exit(0);
-    }
-    close(pfd[0]);
-    if (pid > 0) {
-        static const char probe[] = "x"; /* at the same address in the forked child */
-        char p[64], b[1];
-        int fd;
-
-        usleep(50000); /* let the child turn itself non-dumpable */
-        snprintf(p, sizeof(p), "/proc/%d/mem", (int)pid);
-        fd = open(p, O_RDONLY);
-        if (fd >= 0) {
-            ok = pread(fd, b, 1, (off_t)(uintptr_t)probe) == 1 && b[0] == 'x';
-            close(fd);
-        }
-        close(pfd[1]);
-        waitpid(pid, NULL, 0);
-    }
-    return ok;
 }
 
 static int start(struct world *w, struct run *r, const char *pin, struct gtee_enclave_info *info, int *status,
