@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t priv[32], pub[GTEE_KR_PUB_LEN];
     static int have_key;
-    struct kr_request r;
+    struct gtee_kr_request r;
     struct gtee_err err;
     uint8_t k[GTEE_KR_KEY_LEN];
 
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         have_key = 1;
     }
-    if (kr_request_parse(data, size, &r, &err) == 0 &&
+    if (gtee_kr_request_parse(data, size, &r, &err) == 0 &&
         (r.evidence + r.evidence_len != data + size || r.eph_pub != data + 4))
         abort();
     /* An answer never opens without the service's box: the fuzzer cannot forge one. The pin

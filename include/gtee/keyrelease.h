@@ -64,4 +64,21 @@ int gtee_kr_tcp_init(struct gtee_kr_tcp *c, const char *hostport, const char *se
 int gtee_kr_tcp_exchange(const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len, void *arg,
                          struct gtee_err *err) GTEE_MUST_USE;
 
+/* The service's side of the exchange (src/service): a request parsed in place, and the
+ * stream's whole reads and answer frames. */
+struct gtee_kr_request {
+    const uint8_t *eph_pub;   /* GTEE_KR_PUB_LEN bytes, inside the request */
+    const uint8_t *evidence;
+    size_t evidence_len;
+};
+
+int gtee_kr_request_parse(const uint8_t *req, size_t req_len, struct gtee_kr_request *out,
+                          struct gtee_err *err) GTEE_MUST_USE;
+
+/* Whole reads and answer frames (status u8 || u32 big-endian length || bytes) on a stream.
+ * gtee_kr_read_all returns 0 or a positive errno: EPIPE for a peer that closed, EAGAIN for a
+ * socket timeout; gtee_kr_send_frame returns 0 or -1. */
+int gtee_kr_read_all(int fd, void *p, size_t n);
+int gtee_kr_send_frame(int fd, int status, const void *p, size_t n);
+
 #endif

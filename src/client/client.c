@@ -1,5 +1,6 @@
 /* The SDK's client: the attested handshake over TCP (verification settings from
- * verifier.c), requests as framed messages, fresh evidence on demand. */
+ * verifier.c), requests as framed messages, fresh evidence on demand. It is in the host
+ * library and calls nothing of the enclave runtime's (runtime/internal.h: cred). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "gtee/ratls.h"
 #include "gtee/sdk.h"
 #include "gtee/sdk_client.h"
+#include "runtime/internal.h"
 #include "runtime/verifier.h"
 
 /* A client waits this long for a connection, and then for each read or write. */
@@ -36,7 +38,7 @@ static int setup(struct gtee_client *c, const struct gtee_client_options *opt, s
     memset(&cred, 0, sizeof(cred));
     TRY(sdk_verifier_load(&c->v, opt, err));
     if (opt && opt->present_as)
-        sdk_app_cred(opt->present_as, &cred); /* mutual attestation: an enclave as the client */
+        opt->present_as->cred(opt->present_as, &cred); /* mutual attestation: an enclave as the client */
     rc = gtee_ratls_client_new(&c->v.vfy, opt && opt->present_as ? &cred : NULL, &c->ctx, err);
 out:
     gtee_wipe(&cred, sizeof(cred));

@@ -23,7 +23,8 @@ _Static_assert(GTEE_APP_OP_MAX + GTEE_RATLS_MSG_APP == 0xffff, "application ops 
  * attested): per thread, since sessions run side by side. */
 static _Thread_local const struct gtee_ratls_peer *session_peer;
 
-void sdk_app_cred(const struct gtee_app *app, struct gtee_ratls_cred *cred)
+/* struct gtee_app's cred. */
+static void app_cred(const struct gtee_app *app, struct gtee_ratls_cred *cred)
 {
     memset(cred, 0, sizeof(*cred));
     memcpy(cred->channel_priv, app->sec->channel_priv, sizeof(cred->channel_priv));
@@ -41,7 +42,7 @@ static int make_ctx(struct gtee_app *app, struct gtee_err *err)
     struct gtee_ratls_ctx *ctx = NULL;
     int rc;
 
-    sdk_app_cred(app, &cred);
+    app_cred(app, &cred);
     rc = gtee_ratls_server_new(&cred, app->peer_vfy ? &app->peer_vfy->vfy : NULL, &ctx, err);
     gtee_wipe(&cred, sizeof(cred));
     if (rc == 0) {
@@ -63,6 +64,7 @@ int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, str
         app = NULL;
         ENSURE(0, err, GTEE_ENOMEM, "sdk: cannot make a lock");
     }
+    app->cred = app_cred;
     ENSURE(opt, err, GTEE_EINVAL, "sdk: no options");
     ENSURE(opt->max_sessions <= GTEE_APP_MAX_SESSIONS_LIMIT, err, GTEE_EINVAL,
            "sdk: max_sessions %u over the limit of %d", opt->max_sessions, GTEE_APP_MAX_SESSIONS_LIMIT);

@@ -15,6 +15,7 @@
 struct gtee_tee;
 struct gtee_ratls_ctx;
 struct gtee_ratls_peer;
+struct gtee_ratls_cred;
 struct sdk_verifier;
 
 struct sdk_secrets {               /* locked, dump-excluded */
@@ -36,6 +37,11 @@ struct gtee_app {
      * calls and FRESH answers (the TEE's evidence) one at a time (docs/sdk-tutorial.md). */
     pthread_mutex_t lock;
     unsigned max_sessions, session_seconds;
+    /* The application's credential for its certificate (the channel key is a secret: wipe
+     * it), reached through this pointer so that the client (src/client, in the host
+     * library) presents an application (gtee_client_options.present_as) without linking
+     * the enclave runtime: only a program that opened an application holds one. */
+    void (*cred)(const struct gtee_app *app, struct gtee_ratls_cred *cred);
     struct gtee_kr_tcp kr;         /* tdx: the key-release service (gtee_app_options.key_release) */
     struct gtee_key_release_transport kr_tr;
 };

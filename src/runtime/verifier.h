@@ -18,7 +18,5 @@ struct sdk_verifier {
 
 int sdk_verifier_load(struct sdk_verifier *v, const struct gtee_client_options *opt, struct gtee_err *err) GTEE_MUST_USE;
 void sdk_verifier_free(struct sdk_verifier *v); /* NULL ok */
-/* The application's credential for its certificate (the channel key is a secret: wipe it). */
-void sdk_app_cred(const struct gtee_app *app, struct gtee_ratls_cred *cred);
 
 #endif

@@ -111,7 +111,7 @@ int gtee_kr_serve(struct gtee_kr_service *s, const uint8_t *req, size_t req_len,
                   struct gtee_verdict *vout, struct gtee_err *err)
 {
     struct gtee_verdict *v = vout, local;
-    struct kr_request r;
+    struct gtee_kr_request r;
     uint8_t rd[GTEE_KR_REPORT_DATA_LEN], pt[32 + GTEE_KR_KEY_LEN], rkey[GTEE_RELAY_KEY_LEN], *box = NULL, *b = NULL;
     size_t box_len = 0;
     int rc;
@@ -121,7 +121,7 @@ int gtee_kr_serve(struct gtee_kr_service *s, const uint8_t *req, size_t req_len,
     if (!v)
         v = &local;
     memset(v, 0, sizeof(*v));
-    TRY(kr_request_parse(req, req_len, &r, err));
+    TRY(gtee_kr_request_parse(req, req_len, &r, err));
     rc = gtee_evidence_verify(r.evidence, r.evidence_len, &s->col, &s->anchors, &s->policy,
                               s->at ? s->at : (int64_t)time(NULL), v, err);
     if (rc == GTEE_EPOLICY || (rc == 0 && !v->accepted)) {

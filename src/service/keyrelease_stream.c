@@ -16,22 +16,22 @@ int gtee_kr_wire_serve_one(struct gtee_kr_service *svc, int fd, struct gtee_err 
     uint32_t n;
     int rc = GTEE_EIO;
 
-    ENSURE(kr_read_all(fd, len4, 4) == 0, err, GTEE_EIO, "keyrelease: no request frame");
+    ENSURE(gtee_kr_read_all(fd, len4, 4) == 0, err, GTEE_EIO, "keyrelease: no request frame");
     n = (uint32_t)len4[0] << 24 | (uint32_t)len4[1] << 16 | (uint32_t)len4[2] << 8 | len4[3];
     ENSURE(n > 0 && n <= KR_REQ_MAX, err, GTEE_EFORMAT, "keyrelease: request frame of %u bytes", n);
     req = malloc(n);
     ENSURE(req, err, GTEE_ENOMEM, "keyrelease: out of memory");
-    ENSURE(kr_read_all(fd, req, n) == 0, err, GTEE_EIO, "keyrelease: request frame cut short");
+    ENSURE(gtee_kr_read_all(fd, req, n) == 0, err, GTEE_EIO, "keyrelease: request frame cut short");
     rc = gtee_kr_serve(svc, req, n, &resp, &resp_len, NULL, &why);
     if (rc < 0) {
         size_t ml = strnlen(why.msg, KR_REASON_MAX);
 
-        (void)kr_send_frame(fd, 1, why.msg, ml);
+        (void)gtee_kr_send_frame(fd, 1, why.msg, ml);
         if (err)
             *err = why;
         goto out;
     }
-    ENSURE(kr_send_frame(fd, 0, resp, resp_len) == 0, err, GTEE_EIO, "keyrelease: cannot send the answer");
+    ENSURE(gtee_kr_send_frame(fd, 0, resp, resp_len) == 0, err, GTEE_EIO, "keyrelease: cannot send the answer");
 out:
     free(req);
     free(resp);

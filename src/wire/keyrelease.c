@@ -43,7 +43,7 @@ int gtee_kr_request_build(const uint8_t eph_pub[GTEE_KR_PUB_LEN], const uint8_t 
     return 0;
 }
 
-int kr_request_parse(const uint8_t *req, size_t req_len, struct kr_request *out, struct gtee_err *err)
+int gtee_kr_request_parse(const uint8_t *req, size_t req_len, struct gtee_kr_request *out, struct gtee_err *err)
 {
     struct span s = span_init(req, req_len);
     const uint8_t *magic = span_take(&s, 4);

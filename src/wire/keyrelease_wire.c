@@ -38,7 +38,7 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int kr_read_all(int fd, void *p, size_t n)
+int gtee_kr_read_all(int fd, void *p, size_t n)
 {
     uint8_t *b = p;
 
@@ -66,7 +66,7 @@ static const char *io_why(int e)
     return strerror(e);
 }
 
-int kr_send_frame(int fd, int status, const void *p, size_t n)
+int gtee_kr_send_frame(int fd, int status, const void *p, size_t n)
 {
     uint8_t h[5];
 
@@ -90,14 +90,14 @@ int gtee_kr_wire_exchange(int fd, const uint8_t *req, size_t req_len, uint8_t **
     if (e == 0)
         e = write_all(fd, req, req_len);
     ENSURE(e == 0, err, GTEE_EIO, "keyrelease: cannot send the request to the service (%s)", io_why(e));
-    e = kr_read_all(fd, h, 5);
+    e = gtee_kr_read_all(fd, h, 5);
     ENSURE(e == 0, err, GTEE_EIO, "keyrelease: no answer from the service (%s)", io_why(e));
     n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
     ENSURE(h[0] <= 1 && n <= (h[0] ? KR_REASON_MAX : GTEE_KR_RESPONSE_LEN), err, GTEE_EFORMAT,
            "keyrelease: malformed answer frame (status %u, length %u)", h[0], n);
     b = malloc(n + 1);
     ENSURE(b, err, GTEE_ENOMEM, "keyrelease: out of memory");
-    e = kr_read_all(fd, b, n);
+    e = gtee_kr_read_all(fd, b, n);
     ENSURE(e == 0, err, GTEE_EIO, "keyrelease: answer frame cut short (%s)", io_why(e));
     if (h[0] == 1) {
         b[n] = '\0';
