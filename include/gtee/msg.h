@@ -53,10 +53,9 @@ int gtee_msg_encode_error(uint64_t request_id, int code, const char *text, uint8
  * header and payload, allocated. */
 int gtee_msg_send(int fd, const uint8_t *msg, size_t len, struct gtee_err *err) GTEE_MUST_USE;
 int gtee_msg_recv(int fd, uint8_t **msg, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
-/* The same with a deadline (gtee_msg_clock_ms() time; < 0: none) over the whole message,
+/* The same with a deadline (gtee_net_clock_ms() time; < 0: none) over the whole message,
  * for a peer that may stall: GTEE_EIO "... before the deadline" when it passes. The host
  * bounds every wait on its enclave this way (src/host/launch.c). */
-int64_t gtee_msg_clock_ms(void);
 int gtee_msg_send_deadline(int fd, const uint8_t *msg, size_t len, int64_t deadline_ms,
                            struct gtee_err *err) GTEE_MUST_USE;
 int gtee_msg_recv_deadline(int fd, int64_t deadline_ms, uint8_t **msg, size_t *len,

@@ -49,4 +49,8 @@ struct gtee_net_server {
 };
 int gtee_net_serve(int listen_fd, const struct gtee_net_server *srv, struct gtee_err *err) GTEE_MUST_USE;
 
+/* Milliseconds on CLOCK_MONOTONIC: the one clock every deadline of the project's waits on
+ * peers, children and files is measured on. */
+int64_t gtee_net_clock_ms(void);
+
 #endif

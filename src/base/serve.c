@@ -39,14 +39,6 @@ struct job {
     unsigned idx;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *session_main(void *p)
 {
     struct job j = *(struct job *)p;
@@ -79,7 +71,7 @@ static void *session_main(void *p)
 
 static void reap(struct server *s)
 {
-    int64_t now = now_ms();
+    int64_t now = gtee_net_clock_ms();
 
     pthread_mutex_lock(&s->lock);
     for (unsigned i = 0; i < s->srv->max_active; i++) {
@@ -117,7 +109,7 @@ static int start(struct server *s, int fd, pthread_attr_t *attr, struct gtee_err
     pthread_mutex_lock(&s->lock);
     while (s->slots[i].fd >= 0)
         i++;
-    s->slots[i] = (struct slot){ .fd = fd, .deadline = s->srv->session_ms ? now_ms() + s->srv->session_ms : 0 };
+    s->slots[i] = (struct slot){ .fd = fd, .deadline = s->srv->session_ms ? gtee_net_clock_ms() + s->srv->session_ms : 0 };
     s->active++;
     pthread_mutex_unlock(&s->lock);
     *j = (struct job){ .s = s, .idx = i };

@@ -20,6 +20,7 @@
 #include "gtee/enclave.h"
 #include "gtee/keyrelease.h"
 #include "gtee/msg.h"
+#include "gtee/net.h"
 
 #define ARGV_MAX 20
 /* The application name Gramine is given: it opens <name>.manifest.sgx and <name>.sig in
@@ -326,7 +327,7 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     struct gtee_msg_header h;
     uint64_t id = p->next_id++;
     /* A zeroed proc (the fuzz target's) gets the default bound as well. */
-    int64_t deadline = gtee_msg_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);
+    int64_t deadline = gtee_net_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);
     char text[4 * 300 + 1];
     int rc;
 
@@ -334,7 +335,7 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     *reply_len = 0;
     TRY(gtee_msg_encode(type, id, payload, len, &msg, &msg_len, err));
     rc = gtee_msg_send_deadline(p->fd, msg, msg_len, deadline, err);
-    if (rc < 0 && gtee_msg_clock_ms() < deadline) {
+    if (rc < 0 && gtee_net_clock_ms() < deadline) {
         /* An enclave that could not start says why and exits, possibly before our send:
          * its ERROR is still queued for us. */
         struct gtee_err ignored;
@@ -345,7 +346,7 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     } else if (rc == 0) {
         rc = recv_answer(p, deadline, &in, &in_len, &h, err);
     }
-    if (rc < 0 && gtee_msg_clock_ms() >= deadline) {
+    if (rc < 0 && gtee_net_clock_ms() >= deadline) {
         rc = timed_out(p, err);
         goto out;
     }
@@ -465,13 +466,13 @@ int gtee_enclave_stop(struct gtee_enclave_proc *p, int *status)
         return 0;
     /* The socket is closed: a working enclave exits at once. One that does not is killed
      * when the bound passes (polled: a SIGCHLD handler is the caller's business). */
-    for (int64_t end = gtee_msg_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);;) {
+    for (int64_t end = gtee_net_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);;) {
         struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
 
         w = waitpid(p->pid, &st, WNOHANG);
         if (w != 0 && !(w < 0 && errno == EINTR))
             break;
-        if (w == 0 && gtee_msg_clock_ms() >= end)
+        if (w == 0 && gtee_net_clock_ms() >= end)
             kill(p->pid, SIGKILL); /* and the next round reaps it */
         if (w == 0)
             nanosleep(&ten_ms, NULL);

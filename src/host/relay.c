@@ -78,14 +78,6 @@ struct relay {
     size_t n;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void logf_(const struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(const struct relay *r, const char *fmt, ...)
 {
@@ -148,7 +140,7 @@ static const char *on_hello(struct relay *r, struct rconn *c, char *why, size_t 
     if (n <= 0)
         return n == 0 ? "the client closed before its ClientHello" : "the client's connection failed";
     c->up.len += (size_t)n;
-    c->last_io = now_ms();
+    c->last_io = gtee_net_clock_ms();
     rc = gtee_ratls_relay_hello(c->up.buf, c->up.len, &err);
     if (rc < 0) {
         snprintf(why, why_len, "%s", err.msg);
@@ -328,7 +320,7 @@ static int take(struct relay *r, int lfd, unsigned long *accepted, unsigned long
 {
     for (int k = 0; k < ACCEPT_BURST && (!r->o->max_clients || *accepted < r->o->max_clients); k++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
-        int64_t now = now_ms();
+        int64_t now = gtee_net_clock_ms();
 
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
@@ -387,7 +379,7 @@ int gtee_ratls_relay_serve(int listen_fd, const struct gtee_ratls_relay *o, stru
             rc = GTEE_FAIL(err, GTEE_EIO, "relay: poll failed (%s)", strerror(errno));
             break;
         }
-        now = now_ms();
+        now = gtee_net_clock_ms();
         /* Back to front: drop() moves the last connection into the freed place. */
         for (size_t i = n; i-- > 0;) {
             char why[GTEE_ERR_MSG_MAX];

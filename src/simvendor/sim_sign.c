@@ -104,13 +104,12 @@ out:
     return rc;
 }
 
-int sim_der_cert(X509 *cert, uint8_t **der, size_t *len, struct gtee_err *err)
+/* Moves OpenSSL's DER encoding (n bytes at p, or n <= 0 on failure) into our own
+ * allocation; what names the object in errors. */
+static int take_der(unsigned char *p, int n, const char *what, uint8_t **der, size_t *len, struct gtee_err *err)
 {
-    unsigned char *p = NULL;
-    int n = i2d_X509(cert, &p);
-
     if (n <= 0)
-        return GTEE_FAIL(err, GTEE_ECRYPTO, "sim: DER encoding of a certificate failed");
+        return GTEE_FAIL(err, GTEE_ECRYPTO, "sim: DER encoding of a %s failed", what);
     *der = malloc((size_t)n);
     if (!*der) {
         OPENSSL_free(p);
@@ -122,20 +121,18 @@ int sim_der_cert(X509 *cert, uint8_t **der, size_t *len, struct gtee_err *err)
     return 0;
 }
 
+int sim_der_cert(X509 *cert, uint8_t **der, size_t *len, struct gtee_err *err)
+{
+    unsigned char *p = NULL;
+    int n = i2d_X509(cert, &p);
+
+    return take_der(p, n, "certificate", der, len, err);
+}
+
 int sim_der_crl(X509_CRL *crl, uint8_t **der, size_t *len, struct gtee_err *err)
 {
     unsigned char *p = NULL;
     int n = i2d_X509_CRL(crl, &p);
 
-    if (n <= 0)
-        return GTEE_FAIL(err, GTEE_ECRYPTO, "sim: DER encoding of a CRL failed");
-    *der = malloc((size_t)n);
-    if (!*der) {
-        OPENSSL_free(p);
-        return GTEE_FAIL(err, GTEE_ENOMEM, "sim: out of memory");
-    }
-    memcpy(*der, p, (size_t)n);
-    OPENSSL_free(p);
-    *len = (size_t)n;
-    return 0;
+    return take_der(p, n, "CRL", der, len, err);
 }

@@ -12,6 +12,7 @@
 #include "base/guard.h"
 #include "base/span.h"
 #include "gtee/msg.h"
+#include "gtee/net.h"
 
 int gtee_msg_header_parse(const uint8_t *buf, size_t len, struct gtee_msg_header *h, struct gtee_err *err)
 {
@@ -74,14 +75,6 @@ int gtee_msg_encode_error(uint64_t request_id, int code, const char *text, uint8
     return gtee_msg_encode(GTEE_MSG_ERROR | GTEE_MSG_REPLY, request_id, p, 4 + n, msg, msg_len, err);
 }
 
-int64_t gtee_msg_clock_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until fd is ready for events or the deadline passes: 0 ready, GTEE_EIO at the
  * deadline (naming it). No deadline (< 0): ready at once, the I/O call blocks. */
 static int wait_ready(int fd, short events, int64_t deadline_ms, struct gtee_err *err)
@@ -91,7 +84,7 @@ static int wait_ready(int fd, short events, int64_t deadline_ms, struct gtee_err
     if (deadline_ms < 0)
         return 0;
     for (;;) {
-        int64_t left = deadline_ms - gtee_msg_clock_ms();
+        int64_t left = deadline_ms - gtee_net_clock_ms();
         int r;
 
         if (left <= 0)
