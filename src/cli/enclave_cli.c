@@ -45,7 +45,7 @@ int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char 
 }
 
 /* $GTEE_ENCLAVE, else gtee-enclave in the directory of the running gtee. */
-static int find_binary(char *bin, size_t bin_len)
+int cli_enclave_find_binary(char *bin, size_t bin_len)
 {
     const char *env = getenv("GTEE_ENCLAVE");
     char self[PATH_MAX];
@@ -78,7 +78,7 @@ int cli_enclave_start(struct gtee_enclave_launch *l, char *bin, size_t bin_len, 
         return cli_usage_error("--tee is required (sim, sgx, tdx, snp or auto)");
     if (!l->binary) {
         /* Under Gramine the manifest names the binary; ours is only hashed for display. */
-        if (find_binary(bin, bin_len) == 0)
+        if (cli_enclave_find_binary(bin, bin_len) == 0)
             l->binary = bin;
         else if (!l->gramine_dir)
             return cli_fail(GTEE_ENOTFOUND, "cannot find gtee-enclave (use --enclave PATH)");

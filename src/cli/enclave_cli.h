@@ -46,6 +46,9 @@
 
 /* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
 int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);
+/* The gtee-enclave executable: $GTEE_ENCLAVE, else gtee-enclave beside the running gtee.
+ * 0, or -1 if no path fits. */
+int cli_enclave_find_binary(char *bin, size_t bin_len);
 /* Fills l->binary when not given; starts the enclave; reports failures (returns exit code). */
 int cli_enclave_start(struct gtee_enclave_launch *l, char *bin, size_t bin_len, struct gtee_enclave_proc *p);
 /* Stops it; an abnormal end (signal, non-zero status) is reported. Returns exit code. */

@@ -47,6 +47,8 @@ static const struct cli_cmd commands[] = {
     { "attest", "Connect to an enclave's attested channel and print its verified claims", cmd_attest },
     { "relay", "Relay clients' TCP connections to an enclave application's attested channel", cmd_relay },
     { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
+    { "node", "The node daemon: node init DIR (data directory), node run DIR, node status DIR", cmd_node },
+    { "push", "Seal a file into a container and upload it to a node's blob store", cmd_push },
     { "keyrelease", "TDX key release: keyrelease init FILE (master secret), keyrelease serve (answer key requests)", cmd_keyrelease },
 };
 

@@ -1,0 +1,719 @@
+/* The node's HTTP API on libmicrohttpd: a pool of polling threads (never a thread per
+ * client), connection limits in all and per address, an idle timeout, and bounded request
+ * bodies, so one slow or silent client never holds up the others. Every bad request gets a
+ * 4xx with {"error":{"code":...,"message":...}}. Routes: docs/node-api.md. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "base/guard.h"
+#include "gtee/crypto.h"
+#include "gtee/msg.h"
+#include "node/api.h"
+#include "node/reqparse.h"
+
+#define JSON_BODY_MAX (16u << 10)
+#define RELAY_BODY_MAX GTEE_MSG_MAX_PAYLOAD
+
+enum route {
+    R_NONE, R_PAGE, R_HEALTH, R_METRICS, R_STATUS, R_EVIDENCE, R_RELAY, R_JOBS, R_JOB,
+    R_BLOBS, R_BLOB, R_UPLOAD_NEW, R_UPLOAD_GET, R_UPLOAD_PUT,
+};
+
+/* One request's state, from its first call to its completion. */
+struct req {
+    enum route route;
+    const char *id;          /* the id in the path (points into the url) */
+    const char *allow;       /* the methods the path takes (405's Allow header) */
+    uint8_t *body;           /* buffered body (JSON, relay box) */
+    size_t len, max;
+    int status;              /* a failure found while the body streamed in (0: none) */
+    char code[24];
+    char msg[GTEE_ERR_MSG_MAX];
+    struct gtee_node_upload_put put;
+    int put_open;
+    int counted;
+};
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static enum MHD_Result queue(struct gtee_node_api *a, struct MHD_Connection *c, unsigned status,
+                             struct MHD_Response *r)
+{
+    enum MHD_Result ret;
+
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    if (status < 300)
+        a->m.responses_2xx++;
+    else if (status < 500)
+        a->m.responses_4xx++;
+    else
+        a->m.responses_5xx++;
+    return ret;
+}
+
+static enum MHD_Result send_text(struct gtee_node_api *a, struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *text, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+
+    if (r)
+        MHD_add_response_header(r, "Content-Type", type);
+    return queue(a, c, status, r);
+}
+
+/* Steals o; one extra header when hdr is set. */
+static enum MHD_Result send_json_hdr(struct gtee_node_api *a, struct MHD_Connection *c, unsigned status, json_t *o,
+                                     const char *hdr, const char *value)
+{
+    static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    struct MHD_Response *r;
+
+    json_decref(o);
+    if (!s)
+        return send_text(a, c, 500, "application/json", oom, sizeof(oom) - 1);
+    r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (hdr)
+        MHD_add_response_header(r, hdr, value);
+    return queue(a, c, status, r);
+}
+
+static enum MHD_Result send_json(struct gtee_node_api *a, struct MHD_Connection *c, unsigned status, json_t *o)
+{
+    return send_json_hdr(a, c, status, o, NULL, NULL);
+}
+
+static enum MHD_Result send_error(struct gtee_node_api *a, struct MHD_Connection *c, unsigned status,
+                                  const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static enum MHD_Result send_error(struct gtee_node_api *a, struct MHD_Connection *c, unsigned status,
+                                  const char *code, const char *fmt, ...)
+{
+    char msg[GTEE_ERR_MSG_MAX + 64];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return send_json(a, c, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+/* The HTTP status and error code for a GTEE_E* failure. */
+static unsigned http_status(int rc, const char **code)
+{
+    switch (rc) {
+    case GTEE_EFORMAT: *code = "malformed"; return 400;
+    case GTEE_EINVAL: *code = "bad_request"; return 400;
+    case GTEE_ENOTFOUND: *code = "not_found"; return 404;
+    case GTEE_ESTATE: *code = "conflict"; return 409;
+    case GTEE_EPOLICY: *code = "too_large"; return 413;
+    case GTEE_EAUTH: *code = "content_id_mismatch"; return 422;
+    case GTEE_EUNSUPPORTED: *code = "unsupported"; return 400;
+    case GTEE_EEXIST: *code = "exists"; return 409;
+    default: *code = "internal"; return 500;
+    }
+}
+
+static enum MHD_Result send_err(struct gtee_node_api *a, struct MHD_Connection *c, int rc, const struct gtee_err *err)
+{
+    const char *code;
+    unsigned status = http_status(rc, &code);
+
+    return send_error(a, c, status, code, "%s", err->msg[0] ? err->msg : gtee_strerror(rc));
+}
+
+/* ---- routing ---- */
+
+/* path is prefix + one segment: that segment (NULL otherwise). */
+static const char *segment(const char *url, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(url, prefix, n) || !url[n] || strchr(url + n, '/'))
+        return NULL;
+    return url + n;
+}
+
+static enum route route_of(const char *url, const char *method, const char **id, const char **allow)
+{
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    const char *s;
+
+    *id = NULL;
+    *allow = "GET, HEAD";
+#define ONLY_GET(r) return get ? (r) : R_NONE
+    if (!strcmp(url, "/"))
+        ONLY_GET(R_PAGE);
+    if (!strcmp(url, "/healthz"))
+        ONLY_GET(R_HEALTH);
+    if (!strcmp(url, "/metrics"))
+        ONLY_GET(R_METRICS);
+    if (!strcmp(url, "/api/v1/status"))
+        ONLY_GET(R_STATUS);
+    if (!strcmp(url, "/api/v1/evidence"))
+        ONLY_GET(R_EVIDENCE);
+    if (!strcmp(url, "/api/v1/jobs"))
+        ONLY_GET(R_JOBS);
+    if ((s = segment(url, "/api/v1/jobs/"))) {
+        *id = s;
+        ONLY_GET(R_JOB);
+    }
+    if (!strcmp(url, "/api/v1/blobs"))
+        ONLY_GET(R_BLOBS);
+    if ((s = segment(url, "/api/v1/blobs/"))) {
+        *id = s;
+        ONLY_GET(R_BLOB);
+    }
+    if (!strcmp(url, "/api/v1/relay")) {
+        *allow = "POST";
+        return !strcmp(method, "POST") ? R_RELAY : R_NONE;
+    }
+    if (!strcmp(url, "/api/v1/uploads")) {
+        *allow = "POST";
+        return !strcmp(method, "POST") ? R_UPLOAD_NEW : R_NONE;
+    }
+    if ((s = segment(url, "/api/v1/uploads/"))) {
+        *id = s;
+        *allow = "GET, HEAD, PUT";
+        return get ? R_UPLOAD_GET : !strcmp(method, "PUT") ? R_UPLOAD_PUT : R_NONE;
+    }
+#undef ONLY_GET
+    *allow = NULL;
+    return R_NONE;
+}
+
+/* ---- handlers ---- */
+
+static json_t *evidence_verdict(struct gtee_node_api *a)
+{
+    /* The node does not vouch for its own enclave: each client verifies the evidence with its
+     * own trust anchors and policy (`gtee attest`). The page says which check applies. */
+    if (a->enclave->simulated)
+        return json_pack("{s:s,s:s}", "verdict", "SIMULATED",
+                         "detail", "the evidence chains to a simulated root; a default policy rejects it, and it "
+                                   "proves nothing about confidentiality");
+    return json_pack("{s:s,s:s}", "verdict", "to be verified by each client",
+                     "detail", "fetch it from /api/v1/evidence with your own nonce and verify it against the "
+                               "vendor's root and your policy (gtee evidence verify)");
+}
+
+static json_t *status_json(struct gtee_node_api *a)
+{
+    json_t *node = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "version", GTEE_VERSION_STRING, "url", a->url,
+                             "operator", a->operator_addr, "tee", a->config->tee, "simulated",
+                             a->enclave->simulated, "started", (json_int_t)a->started_at, "max_blob_bytes",
+                             (json_int_t)a->config->max_blob_bytes);
+    long long counts[4];
+
+    if (node && a->enclave->simulated)
+        json_object_set_new(node, "warning", json_string("SIMULATED TEE: not secure"));
+    (void)gtee_node_store_job_counts(a->store, counts);
+    return json_pack("{s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}", "node", node, "enclave",
+                     gtee_node_enclave_status(a->enclave), "evidence", evidence_verdict(a), "jobs",
+                     gtee_node_store_jobs(a->store, 50), "job_counts", "queued", (json_int_t)counts[0], "running",
+                     (json_int_t)counts[1], "done", (json_int_t)counts[2], "failed", (json_int_t)counts[3], "errors",
+                     gtee_node_store_events(a->store, 10, "error"));
+}
+
+static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection *c)
+{
+    json_t *st = gtee_node_enclave_status(a->enclave);
+    long long counts[4];
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    enum MHD_Result ret;
+    int up = st && !strcmp(json_string_value(json_object_get(st, "state")), "running");
+    int restarts = st ? (int)json_integer_value(json_object_get(st, "restarts")) : 0;
+
+    json_decref(st);
+    if (!f)
+        return send_error(a, c, 500, "internal", "out of memory");
+    (void)gtee_node_store_job_counts(a->store, counts);
+#define METRIC(name, type, help, fmt, ...) \
+    fprintf(f, "# HELP " name " " help "\n# TYPE " name " " type "\n" name fmt "\n", __VA_ARGS__)
+    METRIC("gtee_node_up", "gauge", "The node daemon is running.", " %d", 1);
+    METRIC("gtee_node_simulated", "gauge", "1 if the TEE is the simulation (not secure).", " %d",
+           a->enclave->simulated);
+    METRIC("gtee_node_enclave_up", "gauge", "The enclave is running.", " %d", up);
+    METRIC("gtee_node_enclave_restarts_total", "counter", "Enclave restarts after it ended.", " %d", restarts);
+    METRIC("gtee_node_http_requests_total", "counter", "HTTP requests received.", " %llu", a->m.requests + 0ull);
+    fprintf(f, "# HELP gtee_node_http_responses_total HTTP responses by status class.\n"
+               "# TYPE gtee_node_http_responses_total counter\n"
+               "gtee_node_http_responses_total{class=\"2xx\"} %llu\n"
+               "gtee_node_http_responses_total{class=\"4xx\"} %llu\n"
+               "gtee_node_http_responses_total{class=\"5xx\"} %llu\n",
+            a->m.responses_2xx + 0ull, a->m.responses_4xx + 0ull, a->m.responses_5xx + 0ull);
+    METRIC("gtee_node_upload_bytes_total", "counter", "Blob bytes received by uploads.", " %llu",
+           a->m.upload_bytes + 0ull);
+    METRIC("gtee_node_blobs_stored_total", "counter", "Uploads completed into the blob store.", " %llu",
+           a->m.blobs_stored + 0ull);
+    METRIC("gtee_node_uploads_failed_total", "counter", "Uploads whose bytes did not match their content id.",
+           " %llu", a->m.uploads_failed + 0ull);
+    METRIC("gtee_node_relay_requests_total", "counter", "Relay boxes carried to the enclave.", " %llu",
+           a->m.relay_requests + 0ull);
+    METRIC("gtee_node_evidence_requests_total", "counter", "Evidence requests answered.", " %llu",
+           a->m.evidence_requests + 0ull);
+    fprintf(f, "# HELP gtee_node_jobs Jobs by state.\n# TYPE gtee_node_jobs gauge\n"
+               "gtee_node_jobs{state=\"queued\"} %lld\ngtee_node_jobs{state=\"running\"} %lld\n"
+               "gtee_node_jobs{state=\"done\"} %lld\ngtee_node_jobs{state=\"failed\"} %lld\n",
+            counts[0], counts[1], counts[2], counts[3]);
+#undef METRIC
+    fclose(f);
+    ret = send_text(a, c, 200, "text/plain; version=0.0.4; charset=utf-8", buf ? buf : "", buf ? size : 0);
+    free(buf);
+    return ret;
+}
+
+/* With a->enclave_users counted: at most threads - 1 requests wait on the enclave, so at
+ * least one worker always serves the rest. */
+static int enclave_enter(struct gtee_node_api *a)
+{
+    if (atomic_fetch_add(&a->enclave_users, 1) >= (int)(a->config->threads > 1 ? a->config->threads - 1 : 1)) {
+        atomic_fetch_sub(&a->enclave_users, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection *c)
+{
+    const char *nonce_hex = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "nonce");
+    uint8_t nonce[GTEE_MSG_NONCE_LEN], *r = NULL;
+    struct gtee_enclave_info info;
+    struct gtee_err err = { 0 };
+    size_t n = 0;
+    char *hex = NULL, addr[GTEE_ETH_ADDR_HEX_LEN + 1], meas[2 * GTEE_MEASUREMENT_MAX + 1];
+    char epub[2 * GTEE_ENCLAVE_PUB_LEN + 1], cpub[2 * GTEE_CHANNEL_PUB_LEN + 1], rd[129];
+    enum MHD_Result ret;
+    json_t *o;
+    int rc;
+
+    if (gtee_node_parse_hexid(nonce_hex, 2 * GTEE_MSG_NONCE_LEN, "nonce", &err) < 0 ||
+        gtee_hex_decode(nonce_hex, nonce, sizeof(nonce)) != 0)
+        return send_error(a, c, 400, "malformed",
+                          "query parameter nonce: expected 64 lowercase hex digits (32 bytes of your choosing)");
+    if (enclave_enter(a) < 0)
+        return send_error(a, c, 503, "busy", "every enclave slot is taken; retry shortly");
+    rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_EVIDENCE, nonce, sizeof(nonce), &r, &n, &info, &err);
+    atomic_fetch_sub(&a->enclave_users, 1);
+    if (rc == GTEE_ESTATE)
+        return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
+    if (rc < 0)
+        return send_error(a, c, 502, "enclave_error", "%s", err.msg);
+    if (n < 64) {
+        free(r);
+        return send_error(a, c, 502, "enclave_error", "the enclave's EVIDENCE answer is %zu bytes, too short", n);
+    }
+    hex = malloc(2 * (n - 64) + 1);
+    if (!hex) {
+        free(r);
+        return send_error(a, c, 500, "internal", "out of memory");
+    }
+    gtee_hex_encode(r + 64, n - 64, hex);
+    gtee_hex_encode(r, 64, rd);
+    gtee_eth_address_hex(info.enclave_addr, addr);
+    gtee_hex_encode(info.measurement, info.measurement_len, meas);
+    gtee_hex_encode(info.enclave_pub, sizeof(info.enclave_pub), epub);
+    gtee_hex_encode(info.channel_pub, sizeof(info.channel_pub), cpub);
+    o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:s,s:s}", "tee", gtee_tee_kind_name(info.kind), "simulated",
+                  info.simulated, "measurement", meas, "enclave_id", addr, "enclave_public_key", epub,
+                  "channel_public_key", cpub, "report_data", rd, "evidence", hex);
+    if (o && info.simulated)
+        json_object_set_new(o, "warning", json_string("SIMULATED TEE evidence: it chains to a simulated root and "
+                                                      "proves nothing"));
+    free(hex);
+    free(r);
+    a->m.evidence_requests++;
+    ret = send_json(a, c, 200, o);
+    return ret;
+}
+
+/* RELAY's answer: host_len u32 · host part · response box (docs/tee.md, "Message
+ * protocol"). The host part (a sealed blob for the host to keep) goes to the state store;
+ * the client gets the response box. */
+static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    struct gtee_err err = { 0 };
+    uint8_t *r = NULL;
+    size_t n = 0;
+    uint32_t host_len;
+    enum MHD_Result ret;
+    struct MHD_Response *resp;
+    int rc;
+
+    if (q->len < GTEE_RELAY_REQ_OVERHEAD)
+        return send_error(a, c, 400, "malformed", "relay: a request box is at least %d bytes; got %zu",
+                          GTEE_RELAY_REQ_OVERHEAD, q->len);
+    if (enclave_enter(a) < 0)
+        return send_error(a, c, 503, "busy", "every enclave slot is taken; retry shortly");
+    rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_RELAY, q->body, q->len, &r, &n, NULL, &err);
+    atomic_fetch_sub(&a->enclave_users, 1);
+    if (rc == GTEE_ESTATE)
+        return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
+    if (rc < 0) {
+        const char *code;
+        unsigned st = http_status(rc, &code);
+
+        /* The enclave refused the box (it did not open, a bad operation): the client's fault. */
+        return send_error(a, c, st >= 500 ? 502 : 400, st >= 500 ? "enclave_error" : "rejected", "%s", err.msg);
+    }
+    host_len = n >= 4 ? (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3] : 0;
+    if (n < 4 || host_len > n - 4) {
+        free(r);
+        return send_error(a, c, 502, "enclave_error", "relay: the enclave's answer is malformed");
+    }
+    if (host_len && (rc = gtee_node_store_sealed_add(a->store, r + 4, host_len, &err)) < 0) {
+        free(r);
+        return send_error(a, c, 500, "internal", "%s", err.msg);
+    }
+    resp = MHD_create_response_from_buffer(n - 4 - host_len, r + 4 + host_len, MHD_RESPMEM_MUST_COPY);
+    free(r);
+    if (resp)
+        MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+    a->m.relay_requests++;
+    ret = queue(a, c, 200, resp);
+    return ret;
+}
+
+static enum MHD_Result h_blob(struct gtee_node_api *a, struct MHD_Connection *c, const char *id)
+{
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    struct gtee_err err = { 0 };
+    uint64_t size = 0, first = 0, len;
+    struct MHD_Response *r;
+    char cr[96];
+    int fd = -1, rc;
+
+    if (gtee_node_parse_hexid(id, GTEE_NODE_ID_HEX, "blob id", &err) < 0)
+        return send_err(a, c, GTEE_EFORMAT, &err);
+    if ((rc = gtee_node_blob_open(a->blobs, id, &fd, &size, &err)) < 0)
+        return send_err(a, c, rc, &err);
+    len = size;
+    if (range && (rc = gtee_node_parse_range(range, size, &first, &len, &err)) < 0) {
+        close(fd);
+        if (rc == GTEE_ENOTFOUND) {
+            snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+            return send_json_hdr(a, c, 416, json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable",
+                                                      "message", err.msg),
+                                 "Content-Range", cr);
+        }
+        return send_err(a, c, rc, &err);
+    }
+    /* MHD takes the descriptor and closes it after the response. */
+    r = MHD_create_response_from_fd_at_offset64(len, fd, first);
+    if (!r) {
+        close(fd);
+        return send_error(a, c, 500, "internal", "cannot make the response");
+    }
+    MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    snprintf(cr, sizeof(cr), "\"%s\"", id);
+    MHD_add_response_header(r, "ETag", cr);
+    a->m.download_bytes += len;
+    if (range) {
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+                 (unsigned long long)(first + len - 1), (unsigned long long)size);
+        MHD_add_response_header(r, "Content-Range", cr);
+        return queue(a, c, 206, r);
+    }
+    return queue(a, c, 200, r);
+}
+
+static json_t *upload_json(const struct gtee_node_upload *u)
+{
+    return json_pack("{s:s,s:s,s:I,s:I}", "id", u->id, "content_id", u->content_id, "size", (json_int_t)u->size,
+                     "offset", (json_int_t)u->received);
+}
+
+static enum MHD_Result h_upload_new(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    struct gtee_node_upload u;
+    struct gtee_err err = { 0 };
+    char cid[65];
+    uint64_t size = 0, have = 0;
+    int rc;
+
+    if ((rc = gtee_node_parse_upload_req((const char *)q->body, q->len, a->config->max_blob_bytes, &size, cid,
+                                         &err)) < 0)
+        return send_err(a, c, rc, &err);
+    /* Content-addressed: a blob already stored is not sent again. */
+    if ((rc = gtee_node_store_blob_get(a->store, cid, &have, &err)) < 0)
+        return send_err(a, c, rc, &err);
+    if (rc == 1 && have == size)
+        return send_json(a, c, 200, json_pack("{s:{s:s,s:I},s:b}", "blob", "id", cid, "size", (json_int_t)size,
+                                              "complete", 1));
+    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) < 0)
+        return send_err(a, c, rc, &err);
+    return send_json(a, c, 201, json_pack("{s:o,s:b}", "upload", upload_json(&u), "complete", 0));
+}
+
+static enum MHD_Result h_upload_get(struct gtee_node_api *a, struct MHD_Connection *c, const char *id)
+{
+    struct gtee_node_upload u;
+    struct gtee_err err = { 0 };
+    int rc;
+
+    if (gtee_node_parse_hexid(id, GTEE_NODE_UPLOAD_ID_HEX, "upload id", &err) < 0)
+        return send_err(a, c, GTEE_EFORMAT, &err);
+    if ((rc = gtee_node_store_upload_get(a->store, id, &u, &err)) < 0)
+        return send_err(a, c, rc, &err);
+    if (rc == 0)
+        return send_error(a, c, 404, "not_found", "upload %s: no such session (finished, failed or never opened)", id);
+    return send_json(a, c, 200, json_pack("{s:o}", "upload", upload_json(&u)));
+}
+
+/* First call of a PUT: opens the session at the client's offset. */
+static void upload_open(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    const char *off = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upload-Offset");
+    struct gtee_err err = { 0 };
+    const char *code;
+    uint64_t offset = 0;
+    int rc;
+
+    if ((rc = gtee_node_parse_hexid(q->id, GTEE_NODE_UPLOAD_ID_HEX, "upload id", &err)) == 0 &&
+        (rc = gtee_node_parse_offset(off, &offset, &err)) == 0 &&
+        (rc = gtee_node_upload_begin(a->blobs, q->id, offset, &q->put, &err)) == 0) {
+        q->put_open = 1;
+        return;
+    }
+    q->status = (int)http_status(rc, &code);
+    snprintf(q->code, sizeof(q->code), "%s", code);
+    snprintf(q->msg, sizeof(q->msg), "%s", err.msg);
+}
+
+static enum MHD_Result h_upload_put(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    struct gtee_err err = { 0 };
+    int done = 0, rc;
+
+    q->put_open = 0;
+    rc = gtee_node_upload_end(a->blobs, &q->put, &done, &err);
+    if (q->status)
+        return send_json(a, c, (unsigned)q->status,
+                         json_pack("{s:{s:s,s:s,s:I}}", "error", "code", q->code, "message", q->msg, "offset",
+                                   (json_int_t)q->put.u.received));
+    if (rc == GTEE_EAUTH)
+        a->m.uploads_failed++;
+    if (rc < 0)
+        return send_err(a, c, rc, &err);
+    if (done) {
+        a->m.blobs_stored++;
+        return send_json(a, c, 201, json_pack("{s:{s:s,s:I},s:b}", "blob", "id", q->put.u.content_id, "size",
+                                              (json_int_t)q->put.u.size, "complete", 1));
+    }
+    return send_json(a, c, 200, json_pack("{s:o,s:b}", "upload", upload_json(&q->put.u), "complete", 0));
+}
+
+static enum MHD_Result respond(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    struct gtee_err err = { 0 };
+    json_t *j;
+
+    if (q->status && q->route != R_UPLOAD_PUT)
+        return send_json_hdr(a, c, (unsigned)q->status,
+                             json_pack("{s:{s:s,s:s}}", "error", "code", q->code, "message", q->msg),
+                             q->status == 405 ? "Allow" : NULL, q->allow);
+    switch (q->route) {
+    case R_PAGE:
+        return send_text(a, c, 200, "text/html; charset=utf-8", gtee_node_page_html, strlen(gtee_node_page_html));
+    case R_HEALTH: {
+        json_t *st = gtee_node_enclave_status(a->enclave);
+        int up = st && !strcmp(json_string_value(json_object_get(st, "state")), "running");
+
+        json_decref(st);
+        return send_json(a, c, up ? 200 : 503,
+                         json_pack("{s:s,s:s}", "status", up ? "ok" : "degraded", "enclave", up ? "running" : "down"));
+    }
+    case R_METRICS:
+        return h_metrics(a, c);
+    case R_STATUS:
+        return send_json(a, c, 200, status_json(a));
+    case R_EVIDENCE:
+        return h_evidence(a, c);
+    case R_RELAY:
+        return h_relay(a, c, q);
+    case R_JOBS:
+        return send_json(a, c, 200, json_pack("{s:o}", "jobs", gtee_node_store_jobs(a->store, 1000)));
+    case R_JOB:
+        if (gtee_node_parse_hexid(q->id, 64, "job id", &err) < 0)
+            return send_err(a, c, GTEE_EFORMAT, &err);
+        j = gtee_node_store_job(a->store, q->id);
+        if (!j)
+            return send_error(a, c, 404, "not_found", "job %s: not on this node", q->id);
+        return send_json(a, c, 200, json_pack("{s:o}", "job", j));
+    case R_BLOBS:
+        return send_json(a, c, 200, json_pack("{s:o}", "blobs", gtee_node_store_blobs(a->store)));
+    case R_BLOB:
+        return h_blob(a, c, q->id);
+    case R_UPLOAD_NEW:
+        return h_upload_new(a, c, q);
+    case R_UPLOAD_GET:
+        return h_upload_get(a, c, q->id);
+    case R_UPLOAD_PUT:
+        return h_upload_put(a, c, q);
+    case R_NONE:
+        break;
+    }
+    return send_error(a, c, 500, "internal", "no handler");
+}
+
+/* A body arrived in pieces: buffered (bounded), or written into an upload. */
+static void take_body(struct gtee_node_api *a, struct req *q, const char *data, size_t n)
+{
+    struct gtee_err err = { 0 };
+    const char *code;
+
+    if (q->status)
+        return; /* already failed: the rest is read and dropped */
+    if (q->route == R_UPLOAD_PUT) {
+        int rc = gtee_node_upload_write(&q->put, data, n, &err);
+
+        if (rc < 0) {
+            q->status = (int)http_status(rc, &code);
+            snprintf(q->code, sizeof(q->code), "%s", code);
+            snprintf(q->msg, sizeof(q->msg), "%s", err.msg);
+        } else {
+            a->m.upload_bytes += n;
+        }
+        return;
+    }
+    if (n > q->max - q->len) {
+        q->status = 413;
+        snprintf(q->code, sizeof(q->code), "too_large");
+        snprintf(q->msg, sizeof(q->msg), "request body over the %zu bytes this route takes", q->max);
+        return;
+    }
+    if (q->len + n > 0 && !q->body) {
+        q->body = malloc(q->max + 1);
+        if (!q->body) {
+            q->status = 500;
+            snprintf(q->code, sizeof(q->code), "internal");
+            snprintf(q->msg, sizeof(q->msg), "out of memory");
+            return;
+        }
+    }
+    memcpy(q->body + q->len, data, n);
+    q->len += n;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload_data, size_t *upload_data_size,
+                               void **con_cls)
+{
+    struct gtee_node_api *a = cls;
+    struct req *q = *con_cls;
+
+    if (!q) {
+        const char *allow;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+            return MHD_NO;
+        q->put.fd = -1;
+        *con_cls = q;
+        a->m.requests++;
+        atomic_fetch_add(&a->in_flight, 1);
+        q->counted = 1;
+        q->route = route_of(url, method, &q->id, &allow);
+        q->allow = allow;
+        if (q->route == R_NONE) {
+            q->status = allow ? 405 : 404;
+            snprintf(q->code, sizeof(q->code), "%s", allow ? "method_not_allowed" : "not_found");
+            snprintf(q->msg, sizeof(q->msg), allow ? "%s %.200s: this path takes %s" : "%s %.200s: no such path%s",
+                     method, url, allow ? allow : "");
+        }
+        q->max = q->route == R_RELAY ? RELAY_BODY_MAX : JSON_BODY_MAX;
+        if (q->route == R_UPLOAD_PUT)
+            upload_open(a, c, q);
+        else if (!q->status && q->route != R_RELAY && q->route != R_UPLOAD_NEW)
+            q->max = 0; /* GET, HEAD: no body */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        take_body(a, q, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return respond(a, c, q);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct gtee_node_api *a = cls;
+    struct req *q = *con_cls;
+
+    if (!q)
+        return;
+    if (q->put_open) {
+        /* The client went away mid-upload: what arrived is synced and its offset recorded,
+         * so the client resumes from there. */
+        struct gtee_err err = { 0 };
+        int done = 0;
+
+        if (gtee_node_upload_end(a->blobs, &q->put, &done, &err) < 0)
+            gtee_node_store_event(a->store, "warn", "interrupted upload %s: %s", q->put.u.id, err.msg);
+    }
+    if (q->counted)
+        atomic_fetch_sub(&a->in_flight, 1);
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+}
+
+int gtee_node_api_start(struct gtee_node_api *a, int listen_fd, struct gtee_err *err)
+{
+    a->started_at = now_s();
+    a->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler,
+        a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->config->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)a->config->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)a->config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128u << 10),
+        MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_END);
+    if (!a->mhd) {
+        close(listen_fd);
+        return GTEE_FAIL(err, GTEE_EIO, "node: the HTTP server did not start");
+    }
+    return 0;
+}
+
+int gtee_node_api_stop(struct gtee_node_api *a, int drain_ms)
+{
+    int64_t waited = 0;
+    MHD_socket fd;
+    int left;
+
+    if (!a->mhd)
+        return 0;
+    fd = MHD_quiesce_daemon(a->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    while ((left = atomic_load(&a->in_flight)) > 0 && waited < drain_ms) {
+        usleep(50 * 1000);
+        waited += 50;
+    }
+    MHD_stop_daemon(a->mhd);
+    a->mhd = NULL;
+    return left;
+}

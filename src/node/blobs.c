@@ -1,0 +1,234 @@
+/* The blob store on disk. An upload's bytes go to a staging file uploads/<session>, created
+ * O_EXCL|O_NOFOLLOW, synced before its offset is recorded (so a resumed upload never
+ * builds on bytes that a crash lost); once complete its SHA-256 is checked against the
+ * declared content id while it is copied into blobs/<id> through the safe file helper. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/guard.h"
+#include "gtee/crypto.h"
+#include "gtee/file.h"
+#include "node/blobs.h"
+#include "node/node.h"
+
+int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee_node_store *store,
+                         uint64_t max_bytes, struct gtee_err *err)
+{
+    char p[GTEE_FILE_PATH_MAX];
+    int rc = 0;
+
+    b->blobs_fd = b->uploads_fd = -1;
+    b->store = store;
+    b->max_bytes = max_bytes;
+    snprintf(p, sizeof(p), "%s/%s", dir, GTEE_NODE_BLOBS);
+    b->blobs_fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    ENSURE(b->blobs_fd >= 0, err, GTEE_EIO, "blob store %s: %s", p, strerror(errno));
+    snprintf(p, sizeof(p), "%s/%s", dir, GTEE_NODE_UPLOADS);
+    b->uploads_fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    ENSURE(b->uploads_fd >= 0, err, GTEE_EIO, "upload store %s: %s", p, strerror(errno));
+out:
+    if (rc < 0)
+        gtee_node_blobs_close(b);
+    return rc;
+}
+
+void gtee_node_blobs_close(struct gtee_node_blobs *b)
+{
+    if (b->blobs_fd >= 0)
+        close(b->blobs_fd);
+    if (b->uploads_fd >= 0)
+        close(b->uploads_fd);
+    b->blobs_fd = b->uploads_fd = -1;
+}
+
+int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *cid, struct gtee_node_upload *u,
+                         struct gtee_err *err)
+{
+    uint8_t rnd[GTEE_NODE_UPLOAD_ID_HEX / 2];
+    int fd = -1, rc;
+
+    memset(u, 0, sizeof(*u));
+    ENSURE(gtee_random(rnd, sizeof(rnd)) == 0, err, GTEE_ECRYPTO, "upload: no randomness for a session id");
+    gtee_hex_encode(rnd, sizeof(rnd), u->id);
+    memcpy(u->content_id, cid, GTEE_NODE_ID_HEX + 1);
+    u->size = size;
+    fd = openat(b->uploads_fd, u->id, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    ENSURE(fd >= 0, err, GTEE_EIO, "upload: cannot create the staging file: %s", strerror(errno));
+    ENSURE(fsync(fd) == 0 && fsync(b->uploads_fd) == 0, err, GTEE_EIO, "upload: sync: %s", strerror(errno));
+    rc = gtee_node_store_upload_add(b->store, u, err);
+    if (rc < 0)
+        (void)unlinkat(b->uploads_fd, u->id, 0);
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+int gtee_node_upload_begin(struct gtee_node_blobs *b, const char *id, uint64_t offset, struct gtee_node_upload_put *p,
+                           struct gtee_err *err)
+{
+    int rc;
+
+    p->fd = openat(b->uploads_fd, id, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    ENSURE(p->fd >= 0 || errno != ENOENT, err, GTEE_ENOTFOUND,
+           "upload %s: no such session (finished, failed or never opened)", id);
+    ENSURE(p->fd >= 0, err, GTEE_EIO, "upload %s: staging file: %s", id, strerror(errno));
+    /* One writer per session: a second request while one is writing is refused, not mixed
+     * in; the offset is read under the lock, so it is the last writer's. */
+    ENSURE(flock(p->fd, LOCK_EX | LOCK_NB) == 0, err, GTEE_ESTATE,
+           "upload %s: another request is writing this session; ask for its offset and resume after it", id);
+    rc = gtee_node_store_upload_get(b->store, id, &p->u, err);
+    if (rc < 0)
+        goto out;
+    ENSURE(rc == 1, err, GTEE_ENOTFOUND, "upload %s: no such session (finished, failed or never opened)", id);
+    ENSURE(offset == p->u.received, err, GTEE_ESTATE,
+           "upload %s: Upload-Offset %llu, but the node holds %llu bytes: resume from there", id,
+           (unsigned long long)offset, (unsigned long long)p->u.received);
+    /* Bytes past the recorded offset were never acknowledged (a crash between write and
+     * record): they are dropped, so the client's resume is from a synced prefix. */
+    ENSURE(ftruncate(p->fd, (off_t)p->u.received) == 0 && lseek(p->fd, (off_t)p->u.received, SEEK_SET) >= 0, err,
+           GTEE_EIO, "upload %s: staging file: %s", id, strerror(errno));
+    p->at = p->u.received;
+    rc = 0;
+out:
+    if (rc < 0 && p->fd >= 0) {
+        close(p->fd);
+        p->fd = -1;
+    }
+    return rc;
+}
+
+int gtee_node_upload_write(struct gtee_node_upload_put *p, const void *buf, size_t len, struct gtee_err *err)
+{
+    const uint8_t *q = buf;
+
+    if (len > p->u.size - p->at)
+        return GTEE_FAIL(err, GTEE_EPOLICY, "upload %s: more bytes than the %llu declared", p->u.id,
+                         (unsigned long long)p->u.size);
+    while (len) {
+        ssize_t n = write(p->fd, q, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return GTEE_FAIL(err, GTEE_EIO, "upload %s: write: %s", p->u.id, n < 0 ? strerror(errno) : "no progress");
+        q += n;
+        len -= (size_t)n;
+        p->at += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Hashes the staging file while copying it into blobs/<cid> through the safe helper; the
+ * copy is committed only if the hash is the declared content id. */
+static int promote(struct gtee_node_blobs *b, const struct gtee_node_upload *u, struct gtee_err *err)
+{
+    struct gtee_file_out o = { .fd = -1 };
+    struct gtee_sha256_ctx *h = NULL;
+    uint8_t buf[64 << 10], digest[32];
+    char hex[65];
+    uint64_t total = 0;
+    struct stat st;
+    int fd = -1, rc, exists;
+
+    fd = openat(b->uploads_fd, u->id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ENSURE(fd >= 0, err, GTEE_EIO, "upload %s: staging file: %s", u->id, strerror(errno));
+    exists = fstatat(b->blobs_fd, u->content_id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    TRY(gtee_sha256_new(&h));
+    if (!exists)
+        TRY(gtee_file_out_beginat(&o, b->blobs_fd, u->content_id, 0600, 0, err));
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        ENSURE(n >= 0, err, GTEE_EIO, "upload %s: read: %s", u->id, strerror(errno));
+        if (n == 0)
+            break;
+        total += (uint64_t)n;
+        TRY(gtee_sha256_update(h, buf, (size_t)n));
+        if (!exists)
+            TRY(gtee_file_out_write(&o, buf, (size_t)n, err));
+    }
+    TRY(gtee_sha256_final(h, digest));
+    gtee_hex_encode(digest, sizeof(digest), hex);
+    ENSURE(total == u->size, err, GTEE_EIO, "upload %s: staging file holds %llu bytes, expected %llu", u->id,
+           (unsigned long long)total, (unsigned long long)u->size);
+    ENSURE(!strcmp(hex, u->content_id), err, GTEE_EAUTH,
+           "upload %s: the bytes received have content id %s, not the declared %s: discarded", u->id, hex,
+           u->content_id);
+    if (!exists)
+        TRY(gtee_file_out_commit(&o, err));
+out:
+    gtee_file_out_abort(&o);
+    gtee_sha256_free(h);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put *p, int *done, struct gtee_err *err)
+{
+    int rc = 0;
+
+    *done = 0;
+    if (p->fd < 0)
+        return 0;
+    ENSURE(fdatasync(p->fd) == 0, err, GTEE_EIO, "upload %s: sync: %s", p->u.id, strerror(errno));
+    close(p->fd);
+    p->fd = -1;
+    if (p->at != p->u.received) {
+        TRY(gtee_node_store_upload_set(b->store, p->u.id, p->at, err));
+        p->u.received = p->at;
+    }
+    if (p->u.received < p->u.size)
+        goto out;
+    rc = promote(b, &p->u, err);
+    /* Complete, good or bad: the session ends (a bad one cannot become good by resuming). */
+    if (rc == 0)
+        TRY(gtee_node_store_upload_finish(b->store, &p->u, 1, err));
+    else
+        if (gtee_node_store_upload_finish(b->store, &p->u, 0, NULL) < 0) {
+            /* the session row stays; its staging file is gone, so a resume finds none */
+        }
+    (void)unlinkat(b->uploads_fd, p->u.id, 0);
+    TRY(rc);
+    *done = 1;
+out:
+    if (p->fd >= 0) {
+        close(p->fd);
+        p->fd = -1;
+    }
+    return rc;
+}
+
+int gtee_node_blob_open(struct gtee_node_blobs *b, const char *id, int *fd, uint64_t *size, struct gtee_err *err)
+{
+    struct stat st;
+    uint64_t want = 0;
+    int rc;
+
+    *fd = -1;
+    rc = gtee_node_store_blob_get(b->store, id, &want, err);
+    if (rc < 0)
+        return rc;
+    ENSURE(rc == 1, err, GTEE_ENOTFOUND, "blob %s: not in this node's store", id);
+    *fd = openat(b->blobs_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ENSURE(*fd >= 0, err, GTEE_EIO, "blob %s: %s", id, strerror(errno));
+    ENSURE(fstat(*fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == want, err, GTEE_EIO,
+           "blob %s: the stored file is not the %llu bytes recorded", id, (unsigned long long)want);
+    *size = want;
+    rc = 0;
+out:
+    if (rc < 0 && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}

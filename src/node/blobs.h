@@ -1,0 +1,52 @@
+/* The ciphertext blob store: blobs/<content id> (the SHA-256 of the container's bytes, as
+ * gtee_box_content_id computes it), written through the safe file helper, and restartable
+ * upload sessions in uploads/ (docs/node-api.md, "Blobs"). The host never opens a blob.
+ * Internal to src/node/. */
+#ifndef GTEE_NODE_BLOBS_H
+#define GTEE_NODE_BLOBS_H
+
+#include <stdint.h>
+
+#include "gtee/err.h"
+#include "node/store.h"
+
+struct gtee_node_blobs {
+    int blobs_fd;     /* DIR/blobs */
+    int uploads_fd;   /* DIR/uploads */
+    uint64_t max_bytes;
+    struct gtee_node_store *store;
+};
+
+int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee_node_store *store,
+                         uint64_t max_bytes, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_node_blobs_close(struct gtee_node_blobs *b);
+
+/* A new upload session for a container of size bytes and content id cid (hex). */
+int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *cid, struct gtee_node_upload *u,
+                         struct gtee_err *err) GTEE_MUST_USE;
+
+/* One PUT of bytes into a session, from offset u->received. */
+struct gtee_node_upload_put {
+    struct gtee_node_upload u;
+    int fd;
+    uint64_t at;        /* bytes on disk (not yet synced past u.received) */
+};
+/* Opens the session's staging file at the offset the client names, which must be the
+ * session's synced offset (GTEE_ESTATE otherwise: the client asks for it and resumes). */
+int gtee_node_upload_begin(struct gtee_node_blobs *b, const char *id, uint64_t offset,
+                           struct gtee_node_upload_put *p, struct gtee_err *err) GTEE_MUST_USE;
+/* Appends bytes; more than the declared size is GTEE_EPOLICY. */
+int gtee_node_upload_write(struct gtee_node_upload_put *p, const void *buf, size_t len,
+                           struct gtee_err *err) GTEE_MUST_USE;
+/* Syncs what was written and records the new offset (also after an interrupted request:
+ * whatever arrived and is on disk counts). If the session is complete, checks the content
+ * id and moves the blob into the store: *done then 1. A content id that does not match
+ * ends the session (GTEE_EAUTH). Always closes the file. */
+int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put *p, int *done,
+                         struct gtee_err *err) GTEE_MUST_USE;
+
+/* Opens a stored blob for reading; GTEE_ENOTFOUND if the store has none of that id. */
+int gtee_node_blob_open(struct gtee_node_blobs *b, const char *id, int *fd, uint64_t *size,
+                        struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

@@ -1,0 +1,226 @@
+/* The node's config file: parsed over the defaults, strictly (an unknown or repeated key is an
+ * error, so a typo never silently leaves a default in force), and rendered with comments. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/guard.h"
+#include "gtee/file.h"
+#include "node/config.h"
+
+void gtee_node_config_default(struct gtee_node_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->listen, "127.0.0.1:8470");
+    strcpy(c->tee, "auto");
+    c->max_blob_bytes = 4ull << 30;
+    c->max_connections = 256;
+    c->per_ip_connections = 32;
+    c->threads = 4;
+    c->connection_timeout_s = 30;
+    c->drain_timeout_s = 30;
+    c->enclave_timeout_s = 60;
+    c->restart_max_s = 30;
+}
+
+int gtee_node_tee_valid(const char *tee)
+{
+    static const char *const names[] = { "auto", "sim", "sgx", "tdx", "snp" };
+
+    for (size_t i = 0; i < GTEE_ARRAY_LEN(names); i++)
+        if (!strcmp(tee, names[i]))
+            return 1;
+    return 0;
+}
+
+enum kind { STR, U64, UINT };
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off, size;
+    uint64_t min, max;
+};
+#define S(n, f) { n, STR, offsetof(struct gtee_node_config, f), sizeof(((struct gtee_node_config *)0)->f), 0, 0 }
+#define U(n, f, lo, hi) { n, UINT, offsetof(struct gtee_node_config, f), 0, lo, hi }
+static const struct key keys[] = {
+    S("listen", listen),
+    S("tee", tee),
+    S("enclave", enclave),
+    S("sim_dir", sim_dir),
+    S("enclave_config", enclave_config),
+    { "max_blob_bytes", U64, offsetof(struct gtee_node_config, max_blob_bytes), 0, 1, 1ull << 44 },
+    U("max_connections", max_connections, 1, 65536),
+    U("per_ip_connections", per_ip_connections, 1, 65536),
+    U("threads", threads, 1, 256),
+    U("connection_timeout_s", connection_timeout_s, 1, 3600),
+    U("drain_timeout_s", drain_timeout_s, 0, 3600),
+    U("enclave_timeout_s", enclave_timeout_s, 1, 3600),
+    U("restart_max_s", restart_max_s, 1, 3600),
+};
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+static int set_value(const char *path, unsigned line, const struct key *k, const char *v, struct gtee_node_config *c,
+                     struct gtee_err *err)
+{
+    char *base = (char *)c + k->off, *end;
+    unsigned long long n;
+    int rc = GTEE_EFORMAT;
+
+    if (k->kind == STR) {
+        ENSURE(strlen(v) < k->size, err, GTEE_EFORMAT, "%s, line %u: %s: value longer than %zu bytes", path, line,
+               k->name, k->size - 1);
+        for (const char *p = v; *p; p++)
+            ENSURE((unsigned char)*p >= 0x20 && *p != 0x7f, err, GTEE_EFORMAT,
+                   "%s, line %u: %s: control character in the value", path, line, k->name);
+        strcpy(base, v);
+        if (!strcmp(k->name, "tee"))
+            ENSURE(gtee_node_tee_valid(v), err, GTEE_EFORMAT,
+                   "%s, line %u: tee: '%s' is not one of auto, sim, sgx, tdx, snp", path, line, v);
+        return 0;
+    }
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    ENSURE(v[0] >= '0' && v[0] <= '9' && !*end && errno == 0 && n >= k->min && n <= k->max, err, GTEE_EFORMAT,
+           "%s, line %u: %s: '%s' is not a whole number from %llu to %llu", path, line, k->name, v,
+           (unsigned long long)k->min, (unsigned long long)k->max);
+    if (k->kind == U64)
+        *(uint64_t *)(void *)base = n;
+    else
+        *(unsigned *)(void *)base = (unsigned)n;
+    rc = 0;
+out:
+    return rc;
+}
+
+int gtee_node_config_parse(const char *path, const char *text, size_t len, struct gtee_node_config *c,
+                           struct gtee_err *err)
+{
+    char line[2 * GTEE_NODE_VALUE_MAX];
+    unsigned seen = 0, lineno = 0;
+    size_t pos = 0;
+    int rc = 0;
+
+    gtee_node_config_default(c);
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        char *s, *eq, *k, *v;
+        size_t i;
+
+        lineno++;
+        ENSURE(n < sizeof(line), err, GTEE_EFORMAT, "%s, line %u: longer than %zu bytes", path, lineno,
+               sizeof(line) - 1);
+        ENSURE(!memchr(text + pos, '\0', n), err, GTEE_EFORMAT, "%s, line %u: NUL byte", path, lineno);
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + (nl ? 1 : 0);
+        s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        ENSURE(eq, err, GTEE_EFORMAT, "%s, line %u: expected 'key = value'", path, lineno);
+        *eq = '\0';
+        k = trim(s);
+        v = trim(eq + 1);
+        for (i = 0; i < GTEE_ARRAY_LEN(keys); i++)
+            if (!strcmp(keys[i].name, k))
+                break;
+        ENSURE(i < GTEE_ARRAY_LEN(keys), err, GTEE_EFORMAT, "%s, line %u: unknown key '%.64s' (docs/node.md lists them)",
+               path, lineno, k);
+        ENSURE(!(seen & (1u << i)), err, GTEE_EFORMAT, "%s, line %u: key '%s' given twice", path, lineno, k);
+        seen |= 1u << i;
+        TRY(set_value(path, lineno, &keys[i], v, c, err));
+    }
+    ENSURE(strcmp(c->tee, "sim") || c->sim_dir[0], err, GTEE_EFORMAT, "%s: tee = sim needs sim_dir", path);
+out:
+    return rc;
+}
+
+int gtee_node_config_load(const char *dir, struct gtee_node_config *c, struct gtee_err *err)
+{
+    char path[GTEE_FILE_PATH_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    ENSURE((size_t)snprintf(path, sizeof(path), "%s/%s", dir, GTEE_NODE_CONF) < sizeof(path), err, GTEE_EINVAL,
+           "node: data directory path too long");
+    TRY(gtee_file_read(path, GTEE_NODE_CONF_MAX, &buf, &len, err));
+    TRY(gtee_node_config_parse(path, (const char *)buf, len, c, err));
+out:
+    free(buf);
+    return rc;
+}
+
+int gtee_node_config_render(const struct gtee_node_config *c, char **text, struct gtee_err *err)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    int rc = 0;
+
+    ENSURE(f, err, GTEE_ENOMEM, "node: out of memory");
+    fprintf(f,
+            "# Glacier TEE node configuration (docs/node.md, \"Config keys\").\n"
+            "# One 'key = value' per line; '#' starts a comment. Unknown keys are an error.\n"
+            "# Nothing in this file is secret: the operator key is operator.key beside it.\n\n"
+            "# Where the HTTP API and the status page listen, HOST:PORT. Port 0 picks a free port;\n"
+            "# `gtee node run` prints the URL and writes it to node.url.\n"
+            "listen = %s\n\n"
+            "# The TEE backend: auto (the hardware this machine has; never the simulation), sgx,\n"
+            "# tdx, snp, or sim. sim is the SIMULATED TEE: NOT SECURE, for development and tests\n"
+            "# only; the node then says SIMULATED in its logs, status page and API.\n"
+            "tee = %s\n",
+            c->listen, c->tee);
+    if (!strcmp(c->tee, "sim"))
+        fprintf(f, "# SIMULATED TEE device (made by `gtee node init --tee sim`); relative to this directory.\n"
+                   "sim_dir = %s\n",
+                c->sim_dir);
+    fprintf(f,
+            "\n# The gtee-enclave executable; empty: the one installed beside gtee.\n"
+            "enclave = %s\n\n"
+            "# The enclave's configuration text; it is part of the enclave's measurement.\n"
+            "enclave_config = %s\n\n"
+            "# The largest blob (sealed container) an upload may declare, in bytes.\n"
+            "max_blob_bytes = %llu\n\n"
+            "# HTTP limits: open connections in all, from one client address, worker threads,\n"
+            "# and the seconds after which a connection that sends nothing is closed.\n"
+            "max_connections = %u\n"
+            "per_ip_connections = %u\n"
+            "threads = %u\n"
+            "connection_timeout_s = %u\n\n"
+            "# On SIGTERM: the longest wait, in seconds, for requests in flight to finish.\n"
+            "drain_timeout_s = %u\n\n"
+            "# The longest wait for one answer of the enclave, and the longest pause between\n"
+            "# restarts of an enclave that died (the pause doubles from 1 s up to this).\n"
+            "enclave_timeout_s = %u\n"
+            "restart_max_s = %u\n",
+            c->enclave, c->enclave_config, (unsigned long long)c->max_blob_bytes, c->max_connections,
+            c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
+            c->restart_max_s);
+    {
+        int closed = fclose(f);
+
+        f = NULL;
+        ENSURE(closed == 0, err, GTEE_ENOMEM, "node: out of memory");
+    }
+    *text = buf;
+    buf = NULL;
+out:
+    if (f)
+        fclose(f);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,163 @@
+/* The node daemon: loads the data directory (locked, so two daemons never share it), marks
+ * jobs that a previous run left running as failed, starts the enclave supervisor and the
+ * HTTP API, and on SIGTERM or SIGINT drains and stops in order: API, enclave, store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "base/guard.h"
+#include "gtee/file.h"
+#include "gtee/net.h"
+#include "node/api.h"
+#include "node/daemon.h"
+#include "node/node.h"
+
+static int sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t sig_got;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+
+    sig_got = sig;
+    if (write(sig_pipe[1], &c, 1) < 0) {
+        /* the pipe is full: a stop is already pending */
+    }
+    errno = saved;
+}
+
+int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
+{
+    struct gtee_node_config cfg;
+    struct gtee_node_store *store = NULL;
+    struct gtee_node_blobs blobs = { .blobs_fd = -1, .uploads_fd = -1 };
+    struct gtee_node_enclave enc;
+    struct gtee_node_api *api = NULL;
+    struct gtee_enclave_launch l = { 0 };
+    struct sigaction sa, old_term, old_int;
+    uint8_t priv[GTEE_SECP256K1_PRIV_LEN], pub[GTEE_SECP256K1_PUB_LEN], addr[GTEE_ETH_ADDR_LEN];
+    char path[GTEE_FILE_PATH_MAX], sim_dir[GTEE_FILE_PATH_MAX], host[GTEE_NET_HOST_MAX], url_line[160];
+    int dir_fd = -1, listen_fd = -1, rc, enclave_started = 0, signals_set = 0, failed, left;
+    uint16_t port = 0;
+
+    memset(&enc, 0, sizeof(enc));
+    TRY(gtee_node_config_load(o->dir, &cfg, err));
+    if (o->listen) {
+        ENSURE(strlen(o->listen) < sizeof(cfg.listen), err, GTEE_EINVAL, "--listen: too long");
+        strcpy(cfg.listen, o->listen);
+    }
+    dir_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ENSURE(dir_fd >= 0, err, GTEE_EIO, "data directory %s: %s", o->dir, strerror(errno));
+    ENSURE(flock(dir_fd, LOCK_EX | LOCK_NB) == 0, err, GTEE_ESTATE,
+           "data directory %s is in use by another running node", o->dir);
+    snprintf(path, sizeof(path), "%s/%s", o->dir, GTEE_NODE_OPERATOR_KEY);
+    TRY(gtee_node_opkey_read(path, priv, err));
+    rc = gtee_secp256k1_public(priv, pub) == 0 && gtee_eth_address(pub, addr) == 0 ? 0 : GTEE_ECRYPTO;
+    gtee_wipe(priv, sizeof(priv));
+    ENSURE(rc == 0, err, GTEE_ECRYPTO, "operator key %s: cannot derive its address", path);
+    TRY(gtee_node_store_open(o->dir, 0, &store, err));
+    failed = gtee_node_store_jobs_fail_running(store, "the node stopped while the job ran; submit it again", err);
+    TRY(failed < 0 ? failed : 0);
+    if (failed > 0)
+        gtee_node_store_event(store, "warn", "%d job%s left running by the last run reported failed", failed,
+                              failed == 1 ? "" : "s");
+    TRY(gtee_node_blobs_open(&blobs, o->dir, store, cfg.max_blob_bytes, err));
+
+    /* The enclave: sim runs on the device made by init, a path relative to the data dir. */
+    l.tee = cfg.tee;
+    l.binary = cfg.enclave[0] ? cfg.enclave : o->enclave;
+    ENSURE(l.binary, err, GTEE_ENOTFOUND, "no gtee-enclave executable: set enclave in %s/%s", o->dir,
+           GTEE_NODE_CONF);
+    l.config = cfg.enclave_config;
+    l.timeout_ms = cfg.enclave_timeout_s * 1000u;
+    l.stderr_fd = -1;
+    if (!strcmp(cfg.tee, "sim")) {
+        if (cfg.sim_dir[0] == '/')
+            snprintf(sim_dir, sizeof(sim_dir), "%s", cfg.sim_dir);
+        else
+            snprintf(sim_dir, sizeof(sim_dir), "%s/%s", o->dir, cfg.sim_dir);
+        l.sim_dir = sim_dir;
+    }
+
+    sig_got = 0;
+    ENSURE(pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == 0, err, GTEE_EIO, "node: pipe: %s", strerror(errno));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    signals_set = 1;
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!strcmp(cfg.tee, "sim"))
+        gtee_node_store_event(store, "warn", "SIMULATED TEE: this node is NOT SECURE; for development and tests only");
+    TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, store, err));
+    enclave_started = 1;
+
+    TRY(gtee_net_listen(cfg.listen, 128, &listen_fd, &port, err));
+    TRY(gtee_net_split(cfg.listen, 1, host, &(uint16_t){ 0 }, err));
+    api = calloc(1, sizeof(*api));
+    ENSURE(api, err, GTEE_ENOMEM, "node: out of memory");
+    api->config = &cfg;
+    api->store = store;
+    api->blobs = &blobs;
+    api->enclave = &enc;
+    gtee_eth_address_hex(addr, api->operator_addr);
+    snprintf(api->url, sizeof(api->url), strchr(host, ':') ? "http://[%s]:%u/" : "http://%s:%u/",
+             host[0] ? host : "0.0.0.0", (unsigned)port);
+    rc = gtee_node_api_start(api, listen_fd, err);
+    listen_fd = -1; /* taken over, or closed on failure */
+    TRY(rc);
+    snprintf(url_line, sizeof(url_line), "%s\n", api->url);
+    snprintf(path, sizeof(path), "%s/%s", o->dir, GTEE_NODE_URL_FILE);
+    TRY(gtee_file_write(path, url_line, strlen(url_line), 0644, GTEE_FILE_REPLACE, err));
+    gtee_node_store_event(store, "info", "listening on %s (operator %s)%s", api->url, api->operator_addr,
+                          enc.simulated ? "; SIMULATED TEE" : "");
+    printf("gtee node: listening on %s%s\n", api->url, enc.simulated ? " (SIMULATED TEE: not secure)" : "");
+    fflush(stdout);
+
+    while (!sig_got) {
+        struct pollfd p = { .fd = sig_pipe[0], .events = POLLIN };
+
+        (void)poll(&p, 1, 1000);
+    }
+    gtee_node_store_event(store, "info", "%s: stopping; draining requests for up to %u s",
+                          sig_got == SIGINT ? "SIGINT" : "SIGTERM", cfg.drain_timeout_s);
+    left = gtee_node_api_stop(api, (int)cfg.drain_timeout_s * 1000);
+    if (left > 0)
+        gtee_node_store_event(store, "warn", "%d request%s still in flight at the drain limit: cut off", left,
+                              left == 1 ? "" : "s");
+    (void)unlink(path);
+    rc = 0;
+out:
+    if (api && api->mhd)
+        (void)gtee_node_api_stop(api, 0);
+    if (enclave_started)
+        gtee_node_enclave_shutdown(&enc);
+    if (store && rc == 0)
+        gtee_node_store_event(store, "info", "stopped");
+    free(api);
+    if (listen_fd >= 0)
+        close(listen_fd);
+    gtee_node_blobs_close(&blobs);
+    gtee_node_store_close(store);
+    if (signals_set) {
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGINT, &old_int, NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (sig_pipe[i] >= 0) {
+            close(sig_pipe[i]);
+            sig_pipe[i] = -1;
+        }
+    if (dir_fd >= 0)
+        close(dir_fd);
+    return rc;
+}

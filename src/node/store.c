@@ -1,0 +1,461 @@
+/* The node's SQLite state store: schema, versioning and every query the daemon makes. One
+ * connection, serialised by a mutex; WAL with synchronous=FULL makes each committed change
+ * durable before the caller acknowledges it (SQLite's "WAL mode" and "PRAGMA synchronous"). */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "base/guard.h"
+#include "gtee/file.h"
+#include "node/store.h"
+
+struct gtee_node_store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+/* Version 1. A later version adds its migration here and bumps GTEE_NODE_SCHEMA_VERSION. */
+static const char schema[] =
+    "CREATE TABLE blobs(id TEXT PRIMARY KEY, size INTEGER NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE uploads(id TEXT PRIMARY KEY, content_id TEXT NOT NULL, size INTEGER NOT NULL,"
+    " received INTEGER NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE jobs(id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, stage TEXT NOT NULL,"
+    " epoch INTEGER NOT NULL DEFAULT 0, epochs INTEGER NOT NULL DEFAULT 0, percent REAL NOT NULL DEFAULT 0,"
+    " error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE INDEX jobs_by_created ON jobs(created);"
+    /* Sealed grants and other blobs the enclave seals for the host to keep: opaque here. */
+    "CREATE TABLE sealed(seq INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL, created INTEGER NOT NULL);"
+    /* Results (ciphertext blobs encrypted to the requester) and work proofs, per job: filled by
+     * the enclave runtime's jobs and the Work Proof part; their schema is fixed here. */
+    "CREATE TABLE results(job_id TEXT PRIMARY KEY REFERENCES jobs(id), blob_id TEXT NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE proofs(job_id TEXT PRIMARY KEY REFERENCES jobs(id), record BLOB NOT NULL,"
+    " submitted INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, level TEXT NOT NULL,"
+    " text TEXT NOT NULL);";
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static int db_fail(struct gtee_node_store *s, struct gtee_err *err, const char *what)
+{
+    return GTEE_FAIL(err, GTEE_EIO, "node state: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec(struct gtee_node_store *s, const char *sql, struct gtee_err *err)
+{
+    char *msg = NULL;
+    int rc = 0;
+
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        rc = GTEE_FAIL(err, GTEE_EIO, "node state: %s", msg ? msg : "error");
+    sqlite3_free(msg);
+    return rc;
+}
+
+int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **out, struct gtee_err *err)
+{
+    struct gtee_node_store *s = calloc(1, sizeof(*s));
+    char path[GTEE_FILE_PATH_MAX];
+    sqlite3_stmt *st = NULL;
+    int rc = 0, version;
+
+    *out = NULL;
+    ENSURE(s, err, GTEE_ENOMEM, "node state: out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    ENSURE((size_t)snprintf(path, sizeof(path), "%s/%s", dir, GTEE_NODE_DB) < sizeof(path), err, GTEE_EINVAL,
+           "node state: path too long");
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
+                            (create ? SQLITE_OPEN_CREATE : 0),
+                        NULL) != SQLITE_OK) {
+        rc = GTEE_FAIL(err, GTEE_EIO, "node state: cannot open %s: %s", path,
+                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto out;
+    }
+    /* The state names no secret, but it is the operator's: not for other users. */
+    if (create)
+        (void)chmod(path, 0600);
+    /* A lock held by another process (a reader such as a backup) is waited for, bounded. */
+    sqlite3_busy_timeout(s->db, 5000);
+    TRY(exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err));
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_fail(s, err, path);
+        goto out;
+    }
+    version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version == 0 && create) {
+        char sql[64];
+
+        TRY(exec(s, "BEGIN IMMEDIATE", err));
+        snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", GTEE_NODE_SCHEMA_VERSION);
+        if ((rc = exec(s, schema, err)) < 0 || (rc = exec(s, sql, err)) < 0 || (rc = exec(s, "COMMIT", err)) < 0) {
+            (void)exec(s, "ROLLBACK", NULL);
+            goto out;
+        }
+        version = GTEE_NODE_SCHEMA_VERSION;
+    }
+    ENSURE(version == GTEE_NODE_SCHEMA_VERSION, err, GTEE_EUNSUPPORTED,
+           "node state: %s has schema version %d; this gtee reads version %d", path, version,
+           GTEE_NODE_SCHEMA_VERSION);
+    *out = s;
+    s = NULL;
+out:
+    sqlite3_finalize(st);
+    gtee_node_store_close(s);
+    return rc;
+}
+
+void gtee_node_store_close(struct gtee_node_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* One statement, bound from a format: 's' text, 'i' int64, 'd' double, 'b' blob (ptr, len). */
+static int run(struct gtee_node_store *s, sqlite3_stmt **out, const char *sql, const char *fmt, va_list ap,
+               struct gtee_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int i = 1;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "prepare");
+    for (const char *f = fmt; *f; f++, i++) {
+        int r = SQLITE_OK;
+
+        if (*f == 's') {
+            r = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+        } else if (*f == 'i') {
+            r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+        } else if (*f == 'd') {
+            r = sqlite3_bind_double(st, i, va_arg(ap, double));
+        } else {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+
+            r = sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT);
+        }
+        if (r != SQLITE_OK) {
+            sqlite3_finalize(st);
+            return db_fail(s, err, "bind");
+        }
+    }
+    *out = st;
+    return 0;
+}
+
+/* A statement that returns no rows; the number of rows it changed. */
+static int change(struct gtee_node_store *s, struct gtee_err *err, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = run(s, &st, sql, fmt, ap, err);
+    va_end(ap);
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : db_fail(s, err, "write");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static sqlite3_stmt *query(struct gtee_node_store *s, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (run(s, &st, sql, fmt, ap, NULL) < 0)
+        st = NULL;
+    va_end(ap);
+    return st;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    return t ? (const char *)t : "";
+}
+
+void gtee_node_store_event(struct gtee_node_store *s, const char *level, const char *fmt, ...)
+{
+    char text[512], when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    fprintf(stderr, "%s gtee node: %s: %s\n", when, level, text);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    (void)change(s, NULL, "INSERT INTO events(at, level, text) VALUES(?, ?, ?)", "iss", now_s(), level, text);
+    /* The history is bounded: the newest 1000 events are kept. */
+    (void)change(s, NULL, "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - 1000", "");
+    pthread_mutex_unlock(&s->mu);
+}
+
+json_t *gtee_node_store_events(struct gtee_node_store *s, int n, const char *level)
+{
+    json_t *a = json_array();
+    sqlite3_stmt *st;
+
+    pthread_mutex_lock(&s->mu);
+    st = level ? query(s, "SELECT at, level, text FROM events WHERE level = ? ORDER BY seq DESC LIMIT ?", "si", level,
+                       (int64_t)n)
+               : query(s, "SELECT at, level, text FROM events ORDER BY seq DESC LIMIT ?", "i", (int64_t)n);
+    while (a && st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(a, json_pack("{s:I,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(st, 0), "level",
+                                           col_text(st, 1), "text", col_text(st, 2)));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
+int gtee_node_store_blob_add(struct gtee_node_store *s, const char *id, uint64_t size, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "INSERT OR IGNORE INTO blobs(id, size, created) VALUES(?, ?, ?)", "sii", id, (int64_t)size,
+                now_s());
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_blob_get(struct gtee_node_store *s, const char *id, uint64_t *size, struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT size FROM blobs WHERE id = ?", "s", id);
+    if (!st) {
+        rc = db_fail(s, err, "blob lookup");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : db_fail(s, err, "blob lookup");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+json_t *gtee_node_store_blobs(struct gtee_node_store *s)
+{
+    json_t *a = json_array();
+    sqlite3_stmt *st;
+
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT id, size, created FROM blobs ORDER BY created DESC, id LIMIT 1000", "");
+    while (a && st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "id", col_text(st, 0), "size",
+                                           (json_int_t)sqlite3_column_int64(st, 1), "created",
+                                           (json_int_t)sqlite3_column_int64(st, 2)));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
+int gtee_node_store_upload_add(struct gtee_node_store *s, const struct gtee_node_upload *u, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "INSERT INTO uploads(id, content_id, size, received, created, updated) VALUES(?,?,?,?,?,?)",
+                "ssiiii", u->id, u->content_id, (int64_t)u->size, (int64_t)u->received, now_s(), now_s());
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_upload_get(struct gtee_node_store *s, const char *id, struct gtee_node_upload *u,
+                               struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT id, content_id, size, received FROM uploads WHERE id = ?", "s", id);
+    if (!st) {
+        rc = db_fail(s, err, "upload lookup");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(u, 0, sizeof(*u));
+        snprintf(u->id, sizeof(u->id), "%s", col_text(st, 0));
+        snprintf(u->content_id, sizeof(u->content_id), "%s", col_text(st, 1));
+        u->size = (uint64_t)sqlite3_column_int64(st, 2);
+        u->received = (uint64_t)sqlite3_column_int64(st, 3);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : db_fail(s, err, "upload lookup");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gtee_node_store_upload_set(struct gtee_node_store *s, const char *id, uint64_t received, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "UPDATE uploads SET received = ?, updated = ? WHERE id = ?", "iis", (int64_t)received,
+                now_s(), id);
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_upload_finish(struct gtee_node_store *s, const struct gtee_node_upload *u, int add_blob,
+                                  struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    TRY(exec(s, "BEGIN IMMEDIATE", err));
+    if (add_blob &&
+        (rc = change(s, err, "INSERT OR IGNORE INTO blobs(id, size, created) VALUES(?, ?, ?)", "sii", u->content_id,
+                     (int64_t)u->size, now_s())) < 0)
+        goto rollback;
+    if ((rc = change(s, err, "DELETE FROM uploads WHERE id = ?", "s", u->id)) < 0)
+        goto rollback;
+    rc = exec(s, "COMMIT", err);
+    if (rc == 0)
+        goto out;
+rollback:
+    (void)exec(s, "ROLLBACK", NULL);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_job_put(struct gtee_node_store *s, const struct gtee_node_job *j, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err,
+                "INSERT INTO jobs(id, kind, state, stage, epoch, epochs, percent, error, created, updated)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
+                " stage = excluded.stage, epoch = excluded.epoch, epochs = excluded.epochs,"
+                " percent = excluded.percent, error = excluded.error, updated = excluded.updated",
+                "ssssiidsii", j->id, j->kind, j->state, j->stage, (int64_t)j->epoch, (int64_t)j->epochs, j->percent,
+                j->error, now_s(), now_s());
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, const char *stage, int epoch,
+                                 double percent, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "UPDATE jobs SET stage = ?, epoch = ?, percent = ?, updated = ? WHERE id = ?", "sidis",
+                stage, (int64_t)epoch, percent, now_s(), id);
+    pthread_mutex_unlock(&s->mu);
+    if (rc == 0)
+        rc = GTEE_FAIL(err, GTEE_ENOTFOUND, "node state: no job %s", id);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_jobs_fail_running(struct gtee_node_store *s, const char *reason, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "UPDATE jobs SET state = 'failed', error = ?, updated = ? WHERE state = 'running'", "si",
+                reason, now_s());
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static json_t *job_row(sqlite3_stmt *st)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:f,s:I,s:I}", "id", col_text(st, 0), "kind", col_text(st, 1),
+                          "state", col_text(st, 2), "stage", col_text(st, 3), "epoch", sqlite3_column_int(st, 4),
+                          "epochs", sqlite3_column_int(st, 5), "percent", sqlite3_column_double(st, 6), "created",
+                          (json_int_t)sqlite3_column_int64(st, 8), "updated", (json_int_t)sqlite3_column_int64(st, 9));
+
+    if (o && col_text(st, 7)[0])
+        json_object_set_new(o, "error", json_string(col_text(st, 7)));
+    return o;
+}
+
+#define JOB_COLS "id, kind, state, stage, epoch, epochs, percent, error, created, updated"
+
+json_t *gtee_node_store_job(struct gtee_node_store *s, const char *id)
+{
+    json_t *o = NULL;
+    sqlite3_stmt *st;
+
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "s", id);
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        o = job_row(st);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return o;
+}
+
+json_t *gtee_node_store_jobs(struct gtee_node_store *s, int limit)
+{
+    json_t *a = json_array();
+    sqlite3_stmt *st;
+
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT " JOB_COLS " FROM jobs ORDER BY created DESC, id LIMIT ?", "i", (int64_t)limit);
+    while (a && st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(a, job_row(st));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
+int gtee_node_store_job_counts(struct gtee_node_store *s, long long counts[4])
+{
+    static const char *const states[4] = { "queued", "running", "done", "failed" };
+    sqlite3_stmt *st;
+
+    memset(counts, 0, 4 * sizeof(counts[0]));
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT state, COUNT(*) FROM jobs GROUP BY state", "");
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(col_text(st, 0), states[i]))
+                counts[i] = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return st ? 0 : GTEE_EIO;
+}
+
+int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, size_t len, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "INSERT INTO sealed(blob, created) VALUES(?, ?)", "bi", (const void *)blob, len, now_s());
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}

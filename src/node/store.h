@@ -1,0 +1,86 @@
+/* The node's state store: one SQLite database, DIR/state.db, in WAL mode with
+ * synchronous=FULL, so a change is on disk before the API acknowledges it and a crash at
+ * any instant loses nothing acknowledged (docs/node.md, "State"). Internal to src/node/. */
+#ifndef GTEE_NODE_STORE_H
+#define GTEE_NODE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "gtee/err.h"
+
+#define GTEE_NODE_DB "state.db"
+#define GTEE_NODE_SCHEMA_VERSION 1
+#define GTEE_NODE_ID_HEX 64        /* content ids: SHA-256 in hex */
+#define GTEE_NODE_UPLOAD_ID_HEX 32 /* upload sessions: 16 random bytes in hex */
+
+struct gtee_node_store;
+
+/* Opens (create: makes it, with the schema) DIR/state.db. An existing database of another
+ * schema version is GTEE_EUNSUPPORTED. */
+int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **out,
+                         struct gtee_err *err) GTEE_MUST_USE;
+void gtee_node_store_close(struct gtee_node_store *s);
+
+/* ---- events: what the operator sees as the node's recent history ---- */
+/* level: "info", "warn", "error". Also printed on stderr with the time. */
+void gtee_node_store_event(struct gtee_node_store *s, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The last n events, newest first: [{"at":unix,"level":..,"text":..}]. */
+json_t *gtee_node_store_events(struct gtee_node_store *s, int n, const char *level);
+
+/* ---- blobs ---- */
+int gtee_node_store_blob_add(struct gtee_node_store *s, const char *id, uint64_t size,
+                             struct gtee_err *err) GTEE_MUST_USE;
+/* 1 and its size if known, 0 if not, < 0 on error. */
+int gtee_node_store_blob_get(struct gtee_node_store *s, const char *id, uint64_t *size, struct gtee_err *err);
+json_t *gtee_node_store_blobs(struct gtee_node_store *s);
+
+/* ---- upload sessions ---- */
+struct gtee_node_upload {
+    char id[GTEE_NODE_UPLOAD_ID_HEX + 1];
+    char content_id[GTEE_NODE_ID_HEX + 1];
+    uint64_t size;       /* declared */
+    uint64_t received;   /* bytes on disk and synced */
+};
+int gtee_node_store_upload_add(struct gtee_node_store *s, const struct gtee_node_upload *u,
+                               struct gtee_err *err) GTEE_MUST_USE;
+/* 1 found, 0 not, < 0 error. */
+int gtee_node_store_upload_get(struct gtee_node_store *s, const char *id, struct gtee_node_upload *u,
+                               struct gtee_err *err);
+int gtee_node_store_upload_set(struct gtee_node_store *s, const char *id, uint64_t received,
+                               struct gtee_err *err) GTEE_MUST_USE;
+/* Removes the session; with blob_size set also records blob content_id, in one transaction. */
+int gtee_node_store_upload_finish(struct gtee_node_store *s, const struct gtee_node_upload *u, int add_blob,
+                                  struct gtee_err *err) GTEE_MUST_USE;
+
+/* ---- jobs: status only, never anything secret ---- */
+struct gtee_node_job {
+    char id[65];
+    char kind[16];      /* infer, train */
+    char state[16];     /* queued, running, done, failed */
+    char stage[32];     /* what the job is doing: waiting, loading, training, ... */
+    int epoch, epochs;
+    double percent;
+    char error[256];
+};
+int gtee_node_store_job_put(struct gtee_node_store *s, const struct gtee_node_job *j,
+                            struct gtee_err *err) GTEE_MUST_USE;
+/* Progress of a running job (stage, epoch, percent). */
+int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, const char *stage, int epoch,
+                                 double percent, struct gtee_err *err) GTEE_MUST_USE;
+/* Every job still running is marked failed with reason: at start (the node stopped while
+ * they ran) and when the enclave dies under them. Returns how many, or < 0. */
+int gtee_node_store_jobs_fail_running(struct gtee_node_store *s, const char *reason, struct gtee_err *err);
+json_t *gtee_node_store_job(struct gtee_node_store *s, const char *id);
+json_t *gtee_node_store_jobs(struct gtee_node_store *s, int limit);
+/* Jobs by state for /metrics: counts[0..3] = queued, running, done, failed. */
+int gtee_node_store_job_counts(struct gtee_node_store *s, long long counts[4]);
+
+/* ---- what the enclave hands the host to keep (sealed blobs of RELAY answers) ---- */
+int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, size_t len,
+                               struct gtee_err *err) GTEE_MUST_USE;
+
+#endif

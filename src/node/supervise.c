@@ -1,0 +1,255 @@
+/* The enclave supervisor: one thread that starts the enclave, checks every 200 ms whether it
+ * still lives (waitid with WNOWAIT, so the launcher still reaps it), and after a death
+ * reports the jobs it held as failed and restarts it after 1, 2, 4 ... restart_max_s
+ * seconds. A clean run of a minute resets the backoff. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "base/guard.h"
+#include "gtee/crypto.h"
+#include "node/supervise.h"
+
+#define POLL_MS 200
+#define STABLE_S 60
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void describe_status(int status, char *out, size_t n)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, n, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status))
+        snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(out, n, "ended (status 0x%x)", (unsigned)status);
+}
+
+/* With e->mu held: the enclave has ended (or was killed by a timed-out call). */
+static void ended(struct gtee_node_enclave *e, const char *why)
+{
+    int status = 0, failed;
+    char how[128];
+
+    if (e->proc.pid > 0) {
+        (void)gtee_enclave_stop(&e->proc, &status);
+        describe_status(status, how, sizeof(how));
+    } else {
+        snprintf(how, sizeof(how), "%s", why);
+        (void)gtee_enclave_stop(&e->proc, NULL);
+    }
+    e->running = 0;
+    snprintf(e->last_exit, sizeof(e->last_exit), "%s", how);
+    failed = gtee_node_store_jobs_fail_running(e->store, "the enclave ended while the job ran; submit it again", NULL);
+    gtee_node_store_event(e->store, "error", "enclave %s; %d job%s in flight reported failed; restarting in %u s", how,
+                          failed < 0 ? 0 : failed, failed == 1 ? "" : "s", e->backoff_s);
+}
+
+/* With e->mu held. */
+static int start(struct gtee_node_enclave *e)
+{
+    struct gtee_err err = { 0 };
+    char addr[GTEE_ETH_ADDR_HEX_LEN + 1], meas[2 * GTEE_MEASUREMENT_MAX + 1];
+    int rc;
+
+    rc = gtee_enclave_start(&e->launch, &e->proc, &err);
+    if (rc == 0 && (rc = gtee_enclave_info(&e->proc, &e->info, &err)) != 0)
+        (void)gtee_enclave_stop(&e->proc, NULL);
+    if (rc != 0) {
+        snprintf(e->last_error, sizeof(e->last_error), "%s", err.msg[0] ? err.msg : gtee_strerror(rc));
+        gtee_node_store_event(e->store, "error", "enclave did not start: %s; next try in %u s", e->last_error,
+                              e->backoff_s);
+        return rc;
+    }
+    e->running = 1;
+    e->last_error[0] = '\0';
+    e->started_at = (int64_t)time(NULL);
+    if (e->starts++)
+        e->restarts++;
+    gtee_eth_address_hex(e->info.enclave_addr, addr);
+    gtee_hex_encode(e->info.measurement, e->info.measurement_len, meas);
+    gtee_node_store_event(e->store, e->info.simulated ? "warn" : "info",
+                          "enclave %s (pid %d): tee %s%s, enclave id %s, measurement %s",
+                          e->starts > 1 ? "restarted" : "started", (int)e->proc.pid, gtee_tee_kind_name(e->info.kind),
+                          e->info.simulated ? " SIMULATED (not secure)" : "", addr, meas);
+    return 0;
+}
+
+static void *supervise(void *arg)
+{
+    struct gtee_node_enclave *e = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&e->mu);
+    while (!e->stop) {
+        if (!e->running) {
+            if (start(e) == 0) {
+                pthread_cond_broadcast(&e->cv);
+                continue;
+            }
+            deadline_in(&ts, (int)e->backoff_s * 1000);
+            while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
+                ;
+            if (e->backoff_s < e->backoff_max_s)
+                e->backoff_s = e->backoff_s * 2 > e->backoff_max_s ? e->backoff_max_s : e->backoff_s * 2;
+            continue;
+        }
+        {
+            siginfo_t si;
+
+            memset(&si, 0, sizeof(si));
+            if (e->proc.pid <= 0) {
+                ended(e, "was stopped after a request went unanswered");
+            } else if (waitid(P_PID, (id_t)e->proc.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
+                ended(e, "ended");
+            } else if (e->backoff_s > 1 && time(NULL) - e->started_at >= STABLE_S) {
+                e->backoff_s = 1;
+            }
+            if (!e->running) {
+                pthread_cond_broadcast(&e->cv);
+                deadline_in(&ts, (int)e->backoff_s * 1000);
+                while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
+                    ;
+                if (e->backoff_s < e->backoff_max_s)
+                    e->backoff_s = e->backoff_s * 2 > e->backoff_max_s ? e->backoff_max_s : e->backoff_s * 2;
+                continue;
+            }
+        }
+        deadline_in(&ts, POLL_MS);
+        while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave_launch *l, unsigned backoff_max_s,
+                          struct gtee_node_store *store, struct gtee_err *err)
+{
+    pthread_condattr_t ca;
+
+    memset(e, 0, sizeof(*e));
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    e->launch = *l;
+    e->store = store;
+    e->simulated = l->tee && !strcmp(l->tee, "sim");
+    e->backoff_s = 1;
+    e->backoff_max_s = backoff_max_s ? backoff_max_s : 1;
+    e->proc.pid = -1;
+    e->proc.fd = -1;
+    if (pthread_create(&e->thread, NULL, supervise, e) != 0)
+        return GTEE_FAIL(err, GTEE_EIO, "node: cannot start the enclave supervisor thread");
+    e->thread_started = 1;
+    return 0;
+}
+
+void gtee_node_enclave_shutdown(struct gtee_node_enclave *e)
+{
+    if (!e->thread_started)
+        return;
+    pthread_mutex_lock(&e->mu);
+    e->stop = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    pthread_join(e->thread, NULL);
+    e->thread_started = 0;
+    if (e->running) {
+        int status = 0;
+        char how[128];
+
+        (void)gtee_enclave_stop(&e->proc, &status);
+        describe_status(status, how, sizeof(how));
+        e->running = 0;
+        gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
+    }
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
+}
+
+int gtee_node_enclave_wait(struct gtee_node_enclave *e, int ms)
+{
+    struct timespec ts;
+    int up;
+
+    deadline_in(&ts, ms);
+    pthread_mutex_lock(&e->mu);
+    while (!e->running && !e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
+        ;
+    up = e->running;
+    pthread_mutex_unlock(&e->mu);
+    return up;
+}
+
+int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const void *payload, size_t len,
+                           uint8_t **reply, size_t *reply_len, struct gtee_enclave_info *info, struct gtee_err *err)
+{
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    pthread_mutex_lock(&e->mu);
+    if (!e->running) {
+        rc = GTEE_FAIL(err, GTEE_ESTATE, "the enclave is not running (%s); retry shortly",
+                       e->last_error[0] ? e->last_error : "starting");
+    } else {
+        rc = gtee_enclave_call(&e->proc, type, payload, len, reply, reply_len, err);
+        if (info)
+            *info = e->info;
+        /* A call the enclave did not answer in time killed it: wake the supervisor now. */
+        if (e->proc.pid <= 0)
+            pthread_cond_broadcast(&e->cv);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+json_t *gtee_node_enclave_status(struct gtee_node_enclave *e)
+{
+    char addr[GTEE_ETH_ADDR_HEX_LEN + 1], meas[2 * GTEE_MEASUREMENT_MAX + 1], exe[65];
+    char epub[2 * GTEE_ENCLAVE_PUB_LEN + 1], cpub[2 * GTEE_CHANNEL_PUB_LEN + 1];
+    json_t *o;
+
+    pthread_mutex_lock(&e->mu);
+    o = json_pack("{s:s,s:b,s:i,s:i}", "state", e->running ? "running" : e->starts ? "restarting" : "starting",
+                  "simulated", e->simulated, "restarts", (int)e->restarts, "starts", (int)e->starts);
+    if (o && e->starts) {
+        gtee_eth_address_hex(e->info.enclave_addr, addr);
+        gtee_hex_encode(e->info.measurement, e->info.measurement_len, meas);
+        gtee_hex_encode(e->info.exe_sha256, 32, exe);
+        gtee_hex_encode(e->info.enclave_pub, sizeof(e->info.enclave_pub), epub);
+        gtee_hex_encode(e->info.channel_pub, sizeof(e->info.channel_pub), cpub);
+        json_object_set_new(o, "tee", json_string(gtee_tee_kind_name(e->info.kind)));
+        json_object_set_new(o, "enclave_id", json_string(addr));
+        json_object_set_new(o, "measurement", json_string(meas));
+        json_object_set_new(o, "executable_sha256", json_string(exe));
+        json_object_set_new(o, "enclave_public_key", json_string(epub));
+        json_object_set_new(o, "channel_public_key", json_string(cpub));
+        json_object_set_new(o, "started", json_integer(e->started_at));
+    }
+    if (o && e->running)
+        json_object_set_new(o, "pid", json_integer(e->proc.pid));
+    if (o && e->last_exit[0])
+        json_object_set_new(o, "last_exit", json_string(e->last_exit));
+    if (o && e->last_error[0])
+        json_object_set_new(o, "last_error", json_string(e->last_error));
+    if (o && e->simulated)
+        json_object_set_new(o, "warning", json_string("SIMULATED TEE: not secure"));
+    pthread_mutex_unlock(&e->mu);
+    return o;
+}

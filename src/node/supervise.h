@@ -1,0 +1,50 @@
+/* The enclave under the node's supervision: started through the host launcher
+ * (gtee/enclave.h), watched, restarted with a doubling backoff when it dies, every event
+ * logged to the state store; requests to it are serialised. Internal to src/node/. */
+#ifndef GTEE_NODE_SUPERVISE_H
+#define GTEE_NODE_SUPERVISE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "gtee/enclave.h"
+#include "node/store.h"
+
+struct gtee_node_enclave {
+    pthread_mutex_t mu;       /* guards everything below and every call into the enclave */
+    pthread_cond_t cv;
+    pthread_t thread;
+    int thread_started;
+    struct gtee_enclave_launch launch;
+    struct gtee_enclave_proc proc;
+    struct gtee_enclave_info info;
+    int running;              /* proc is live and info was checked */
+    int stop;
+    int simulated;            /* the backend is sim (known before the first start) */
+    unsigned restarts;        /* starts after the first */
+    unsigned starts;
+    int64_t started_at;       /* unix time of the current start */
+    unsigned backoff_s, backoff_max_s;
+    char last_exit[128];      /* how the last one ended ("" if none did) */
+    char last_error[GTEE_ERR_MSG_MAX]; /* why the last start failed ("" if none did) */
+    struct gtee_node_store *store;
+};
+
+/* Starts the supervisor thread; it starts the enclave and keeps it running. */
+int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave_launch *l, unsigned backoff_max_s,
+                          struct gtee_node_store *store, struct gtee_err *err) GTEE_MUST_USE;
+/* Stops the thread, then the enclave. */
+void gtee_node_enclave_shutdown(struct gtee_node_enclave *e);
+/* Waits up to ms for the enclave to be running: 1 if it is. */
+int gtee_node_enclave_wait(struct gtee_node_enclave *e, int ms);
+/* One request to the enclave; GTEE_ESTATE while it is not running. The identity of the
+ * enclave that answered is copied to info when non-NULL. */
+int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const void *payload, size_t len,
+                           uint8_t **reply, size_t *reply_len, struct gtee_enclave_info *info,
+                           struct gtee_err *err) GTEE_MUST_USE;
+/* The enclave's identity and state, nothing secret: {"state":...,"tee":...,...}. */
+json_t *gtee_node_enclave_status(struct gtee_node_enclave *e);
+
+#endif
