@@ -370,13 +370,12 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
     atomic_fetch_sub(&a->enclave_users, 1);
     if (rc == GTEE_ESTATE)
         return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
-    if (rc < 0) {
-        const char *code;
-        unsigned st = http_status(rc, &code);
-
-        /* The enclave refused the box (it did not open, a bad operation): the client's fault. */
-        return send_error(a, c, st >= 500 ? 502 : 400, st >= 500 ? "enclave_error" : "rejected", "%s", err.msg);
-    }
+    /* GTEE_EIO: the enclave did not answer (it ended, or timed out); any other failure is
+     * its ERROR answer refusing the box (it did not open, a bad operation): the client's. */
+    if (rc == GTEE_EIO)
+        return send_error(a, c, 502, "enclave_error", "%s", err.msg);
+    if (rc < 0)
+        return send_error(a, c, 400, "rejected", "%s", err.msg);
     host_len = n >= 4 ? (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3] : 0;
     if (n < 4 || host_len > n - 4) {
         free(r);
