@@ -683,8 +683,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 int gtee_node_api_start(struct gtee_node_api *a, int listen_fd, struct gtee_err *err)
 {
     a->started_at = now_s();
+    /* poll(2), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll missed a client that
+     * closed mid-body under load, so an interrupted upload was neither synced nor recorded
+     * until the connection timeout (tests/node/test_node_daemon.sh, under ASan). */
     a->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler,
         a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->config->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)a->config->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -184,7 +184,7 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# only; the node then says SIMULATED in its logs, status page and API.\n"
             "tee = %s\n",
             c->listen, c->tee);
-    if (!strcmp(c->tee, "sim"))
+    if (c->sim_dir[0])
         fprintf(f, "# SIMULATED TEE device (made by `gtee node init --tee sim`); relative to this directory.\n"
                    "sim_dir = %s\n",
                 c->sim_dir);
