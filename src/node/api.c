@@ -203,19 +203,6 @@ static enum route route_of(const char *url, const char *method, const char **id,
 
 /* ---- handlers ---- */
 
-static json_t *evidence_verdict(struct gtee_node_api *a)
-{
-    /* The node does not vouch for its own enclave: each client verifies the evidence with its
-     * own trust anchors and policy (`gtee attest`). The page says which check applies. */
-    if (a->enclave->simulated)
-        return json_pack("{s:s,s:s}", "verdict", "SIMULATED",
-                         "detail", "the evidence chains to a simulated root; a default policy rejects it, and it "
-                                   "proves nothing about confidentiality");
-    return json_pack("{s:s,s:s}", "verdict", "to be verified by each client",
-                     "detail", "fetch it from /api/v1/evidence with your own nonce and verify it against the "
-                               "vendor's root and your policy (gtee evidence verify)");
-}
-
 static json_t *status_json(struct gtee_node_api *a)
 {
     json_t *node = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "version", GTEE_VERSION_STRING, "url", a->url,
@@ -228,7 +215,7 @@ static json_t *status_json(struct gtee_node_api *a)
         json_object_set_new(node, "warning", json_string("SIMULATED TEE: not secure"));
     (void)gtee_node_store_job_counts(a->store, counts);
     return json_pack("{s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}", "node", node, "enclave",
-                     gtee_node_enclave_status(a->enclave), "evidence", evidence_verdict(a), "jobs",
+                     gtee_node_enclave_status(a->enclave), "evidence", gtee_node_enclave_verdict(a->enclave), "jobs",
                      gtee_node_store_jobs(a->store, 50), "job_counts", "queued", (json_int_t)counts[0], "running",
                      (json_int_t)counts[1], "done", (json_int_t)counts[2], "failed", (json_int_t)counts[3], "errors",
                      gtee_node_store_events(a->store, 10, "error"));

@@ -49,6 +49,8 @@ static const struct key keys[] = {
     S("enclave", enclave),
     S("sim_dir", sim_dir),
     S("enclave_config", enclave_config),
+    S("collateral", collateral),
+    S("policy", policy),
     { "max_blob_bytes", U64, offsetof(struct gtee_node_config, max_blob_bytes), 0, 1, 1ull << 44 },
     U("max_connections", max_connections, 1, 65536),
     U("per_ip_connections", per_ip_connections, 1, 65536),
@@ -193,6 +195,13 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "enclave = %s\n\n"
             "# The enclave's configuration text; it is part of the enclave's measurement.\n"
             "enclave_config = %s\n\n"
+            "# The node checks its own enclave's evidence after each start, as a client would, and\n"
+            "# shows the verdict (informational: every client verifies for itself). collateral: the\n"
+            "# directory of collateral files (docs/evidence.md; empty: the simulated device under\n"
+            "# tee = sim, else none); policy: a policy file (docs/policy.md; empty: the strict\n"
+            "# default, which under tee = sim allows the simulation).\n"
+            "collateral = %s\n"
+            "policy = %s\n\n"
             "# The largest blob (sealed container) an upload may declare, in bytes.\n"
             "max_blob_bytes = %llu\n\n"
             "# HTTP limits: open connections in all, from one client address, worker threads,\n"
@@ -207,7 +216,7 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# restarts of an enclave that died (the pause doubles from 1 s up to this).\n"
             "enclave_timeout_s = %u\n"
             "restart_max_s = %u\n",
-            c->enclave, c->enclave_config, (unsigned long long)c->max_blob_bytes, c->max_connections,
+            c->enclave, c->enclave_config, c->collateral, c->policy, (unsigned long long)c->max_blob_bytes, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
             c->restart_max_s);
     {

@@ -44,6 +44,8 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     struct sigaction sa, old_term, old_int;
     uint8_t priv[GTEE_SECP256K1_PRIV_LEN], pub[GTEE_SECP256K1_PUB_LEN], addr[GTEE_ETH_ADDR_LEN];
     char path[GTEE_FILE_PATH_MAX], sim_dir[GTEE_FILE_PATH_MAX], host[GTEE_NET_HOST_MAX], url_line[160];
+    char sim_root[GTEE_FILE_PATH_MAX + 32], collateral[GTEE_FILE_PATH_MAX], policy[GTEE_FILE_PATH_MAX];
+    struct gtee_node_check check = { 0 };
     int dir_fd = -1, listen_fd = -1, rc, enclave_started = 0, signals_set = 0, failed, left;
     uint16_t port = 0;
 
@@ -98,7 +100,27 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
 
     if (!strcmp(cfg.tee, "sim"))
         gtee_node_store_event(store, "warn", "SIMULATED TEE: this node is NOT SECURE; for development and tests only");
-    TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, store, err));
+    /* The evidence check: under sim, the device's collateral and simulated root. */
+    if (!strcmp(cfg.tee, "sim")) {
+        snprintf(sim_root, sizeof(sim_root), "%s/sim_root_ca.der", sim_dir);
+        check.sim_root = sim_root;
+        check.collateral = sim_dir;
+    }
+    if (cfg.collateral[0]) {
+        if (cfg.collateral[0] == '/')
+            snprintf(collateral, sizeof(collateral), "%s", cfg.collateral);
+        else
+            snprintf(collateral, sizeof(collateral), "%s/%s", o->dir, cfg.collateral);
+        check.collateral = collateral;
+    }
+    if (cfg.policy[0]) {
+        if (cfg.policy[0] == '/')
+            snprintf(policy, sizeof(policy), "%s", cfg.policy);
+        else
+            snprintf(policy, sizeof(policy), "%s/%s", o->dir, cfg.policy);
+        check.policy = policy;
+    }
+    TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, &check, store, err));
     enclave_started = 1;
 
     TRY(gtee_net_listen(cfg.listen, 128, &listen_fd, &port, err));

@@ -84,6 +84,7 @@ static int start(struct gtee_node_enclave *e)
                           "enclave %s (pid %d): tee %s%s, enclave id %s, measurement %s",
                           e->starts > 1 ? "restarted" : "started", (int)e->proc.pid, gtee_tee_kind_name(e->info.kind),
                           e->info.simulated ? " SIMULATED (not secure)" : "", addr, meas);
+    gtee_node_selfcheck(e);
     return 0;
 }
 
@@ -136,7 +137,7 @@ static void *supervise(void *arg)
 }
 
 int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave_launch *l, unsigned backoff_max_s,
-                          struct gtee_node_store *store, struct gtee_err *err)
+                          const struct gtee_node_check *check, struct gtee_node_store *store, struct gtee_err *err)
 {
     pthread_condattr_t ca;
 
@@ -153,6 +154,17 @@ int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave
     e->backoff_max_s = backoff_max_s ? backoff_max_s : 1;
     e->proc.pid = -1;
     e->proc.fd = -1;
+    snprintf(e->verdict, sizeof(e->verdict), "not checked");
+    snprintf(e->verdict_detail, sizeof(e->verdict_detail), "the enclave has not started yet");
+    if (check && ((check->collateral && strlen(check->collateral) >= sizeof(e->collateral)) ||
+                  (check->sim_root && strlen(check->sim_root) >= sizeof(e->sim_root)) ||
+                  (check->policy && strlen(check->policy) >= sizeof(e->policy))))
+        return GTEE_FAIL(err, GTEE_EINVAL, "node: a collateral, simulated root or policy path is too long");
+    if (check) {
+        snprintf(e->collateral, sizeof(e->collateral), "%s", check->collateral ? check->collateral : "");
+        snprintf(e->sim_root, sizeof(e->sim_root), "%s", check->sim_root ? check->sim_root : "");
+        snprintf(e->policy, sizeof(e->policy), "%s", check->policy ? check->policy : "");
+    }
     if (pthread_create(&e->thread, NULL, supervise, e) != 0)
         return GTEE_FAIL(err, GTEE_EIO, "node: cannot start the enclave supervisor thread");
     e->thread_started = 1;
@@ -217,6 +229,17 @@ int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const voi
     }
     pthread_mutex_unlock(&e->mu);
     return rc;
+}
+
+json_t *gtee_node_enclave_verdict(struct gtee_node_enclave *e)
+{
+    json_t *o;
+
+    pthread_mutex_lock(&e->mu);
+    o = json_pack("{s:s,s:s,s:b,s:I}", "verdict", e->verdict, "detail", e->verdict_detail, "simulated", e->simulated,
+                  "checked", (json_int_t)e->verdict_at);
+    pthread_mutex_unlock(&e->mu);
+    return o;
 }
 
 json_t *gtee_node_enclave_status(struct gtee_node_enclave *e)

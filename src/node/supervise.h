@@ -30,11 +30,31 @@ struct gtee_node_enclave {
     char last_exit[128];      /* how the last one ended ("" if none did) */
     char last_error[GTEE_ERR_MSG_MAX]; /* why the last start failed ("" if none did) */
     struct gtee_node_store *store;
+    /* The node's own check of each start's evidence (selfcheck.c), what the status shows. */
+    char collateral[1024];    /* "": none (kinds that need none) */
+    char sim_root[1024];      /* sim only: the simulated root the check accepts */
+    char policy[1024];        /* "": the strict default (with simulation allowed under sim) */
+    char verdict[32];         /* accepted, rejected, not checked */
+    char verdict_detail[512];
+    int64_t verdict_at;
 };
 
-/* Starts the supervisor thread; it starts the enclave and keeps it running. */
+/* Fetches evidence over a fresh nonce from the enclave just started and verifies it as a
+ * client would: against collateral, the anchors (the pinned vendor roots; under sim the
+ * device's simulated root) and the policy, and bound to the enclave's keys and the nonce.
+ * Records the verdict in e (e->mu held). Informational: clients verify for themselves. */
+void gtee_node_selfcheck(struct gtee_node_enclave *e);
+
+/* What the node's own evidence check uses (selfcheck.c); NULL or "": none / the default. */
+struct gtee_node_check {
+    const char *collateral, *sim_root, *policy;
+};
+
+/* Starts the supervisor thread; it starts the enclave, checks its evidence, and keeps it
+ * running. */
 int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave_launch *l, unsigned backoff_max_s,
-                          struct gtee_node_store *store, struct gtee_err *err) GTEE_MUST_USE;
+                          const struct gtee_node_check *check, struct gtee_node_store *store,
+                          struct gtee_err *err) GTEE_MUST_USE;
 /* Stops the thread, then the enclave. */
 void gtee_node_enclave_shutdown(struct gtee_node_enclave *e);
 /* Waits up to ms for the enclave to be running: 1 if it is. */
@@ -46,5 +66,7 @@ int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const voi
                            struct gtee_err *err) GTEE_MUST_USE;
 /* The enclave's identity and state, nothing secret: {"state":...,"tee":...,...}. */
 json_t *gtee_node_enclave_status(struct gtee_node_enclave *e);
+/* The last evidence check: {"verdict","detail","simulated","checked"}. */
+json_t *gtee_node_enclave_verdict(struct gtee_node_enclave *e);
 
 #endif
