@@ -69,6 +69,19 @@ static void dnn_init(void)
         g_status = dnnl_stream_create(&g_dnn.st, g_dnn.eng, dnnl_stream_default_flags);
 }
 
+int gtee_ml_prepare(struct gtee_err *err)
+{
+    int rc = ml_dnn_load(err);
+
+    if (rc < 0)
+        return rc;
+    pthread_once(&g_once, dnn_init);
+    if (g_status != dnnl_success)
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "ml: oneDNN's CPU engine could not be made (status %d)",
+                         (int)g_status);
+    return 0;
+}
+
 static const char *status_name(dnnl_status_t s)
 {
     switch (s) {
@@ -257,7 +270,7 @@ int ml_dnn_piece_pad(const struct ml_kernel *k, struct ml_dnn_piece *pc, size_t 
 
     if (bytes <= pc->pad_size)
         return 0;
-    free(pc->pad);
+    ml_free(pc->pad);
     pc->pad_size = 0;
     if (!(pc->pad = aligned_alloc(ML_ALIGN, sz)))
         return ml_fail(k, GTEE_ENOMEM, "out of memory for a oneDNN scratchpad of %zu bytes", bytes);
@@ -269,7 +282,7 @@ void ml_dnn_piece_free(struct ml_dnn_piece *pc)
 {
     if (pc->st)
         dnnl_stream_destroy(pc->st);
-    free(pc->pad);
+    ml_free(pc->pad);
     memset(pc, 0, sizeof(*pc));
 }
 
