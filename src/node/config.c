@@ -49,6 +49,8 @@ static const struct key keys[] = {
     S("enclave", enclave),
     S("sim_dir", sim_dir),
     S("enclave_config", enclave_config),
+    U("enclave_allow_jit", enclave_allow_jit, 0, 1),
+    { "enclave_memory_limit", U64, offsetof(struct gtee_node_config, enclave_memory_limit), 0, 0, 1ull << 44 },
     S("collateral", collateral),
     S("policy", policy),
     { "max_blob_bytes", U64, offsetof(struct gtee_node_config, max_blob_bytes), 0, 1, 1ull << 44 },
@@ -195,6 +197,11 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "enclave = %s\n\n"
             "# The enclave's configuration text; it is part of the enclave's measurement.\n"
             "enclave_config = %s\n\n"
+            "# What the enclave's seccomp list adds for the ML engine (1: executable memory for\n"
+            "# oneDNN's JIT, which convolutions need; docs/tee.md) and its memory limit for models,\n"
+            "# datasets and results in bytes (0: the runtime's default). Both are measured.\n"
+            "enclave_allow_jit = %u\n"
+            "enclave_memory_limit = %llu\n\n"
             "# The node checks its own enclave's evidence after each start, as a client would, and\n"
             "# shows the verdict (informational: every client verifies for itself). collateral: the\n"
             "# directory of collateral files (docs/evidence.md; empty: the simulated device under\n"
@@ -216,7 +223,8 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# restarts of an enclave that died (the pause doubles from 1 s up to this).\n"
             "enclave_timeout_s = %u\n"
             "restart_max_s = %u\n",
-            c->enclave, c->enclave_config, c->collateral, c->policy, (unsigned long long)c->max_blob_bytes, c->max_connections,
+            c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit,
+            c->collateral, c->policy, (unsigned long long)c->max_blob_bytes, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
             c->restart_max_s);
     {

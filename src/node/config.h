@@ -19,6 +19,8 @@ struct gtee_node_config {
     char enclave[GTEE_NODE_VALUE_MAX];    /* the gtee-enclave executable; "": beside gtee */
     char sim_dir[GTEE_NODE_VALUE_MAX];    /* sim only; relative paths are under the data dir */
     char enclave_config[GTEE_NODE_VALUE_MAX]; /* the enclave's measured configuration text */
+    unsigned enclave_allow_jit;           /* 1: the enclave's seccomp list allows oneDNN's JIT */
+    uint64_t enclave_memory_limit;        /* the enclave's memory limit; 0: the runtime's default */
     char collateral[GTEE_NODE_VALUE_MAX]; /* the evidence check's collateral; "": sim_dir under sim */
     char policy[GTEE_NODE_VALUE_MAX];     /* the evidence check's policy file; "": strict default */
     uint64_t max_blob_bytes;              /* largest blob an upload may declare */

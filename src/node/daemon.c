@@ -78,6 +78,8 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     ENSURE(l.binary, err, GTEE_ENOTFOUND, "no gtee-enclave executable: set enclave in %s/%s", o->dir,
            GTEE_NODE_CONF);
     l.config = cfg.enclave_config;
+    l.allow_jit = (int)cfg.enclave_allow_jit;
+    l.memory_limit = cfg.enclave_memory_limit;
     l.timeout_ms = cfg.enclave_timeout_s * 1000u;
     l.stderr_fd = -1;
     if (!strcmp(cfg.tee, "sim")) {
