@@ -47,6 +47,7 @@ static int start(void)
         return -1;
     /* An enclave that never started: the routes that need it answer 503. */
     memset(&enclave, 0, sizeof(enclave));
+    pthread_mutex_init(&enclave.call_mu, NULL);
     pthread_mutex_init(&enclave.mu, NULL);
     pthread_cond_init(&enclave.cv, NULL);
     enclave.store = store;

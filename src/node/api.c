@@ -3,6 +3,7 @@
  * bodies, so one slow or silent client never holds up the others. Every bad request gets a
  * 4xx with {"error":{"code":...,"message":...}}. Routes: docs/node-api.md. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@
 #include "node/reqparse.h"
 
 #define JSON_BODY_MAX (16u << 10)
+/* Requests waiting for the enclave at once (each on its own thread, its connection suspended,
+ * so no HTTP worker waits); beyond, 503 busy. */
+#define ENCLAVE_PENDING_MAX 32
 #define RELAY_BODY_MAX GTEE_MSG_MAX_PAYLOAD
 
 enum route {
@@ -39,7 +43,19 @@ struct req {
     struct gtee_node_upload_put put;
     int put_open;
     int counted;
+    /* A request for the enclave runs on a thread of its own while its connection is
+     * suspended: phase 1 while it runs, 2 once resp holds the answer. */
+    int phase;
+    uint8_t nonce[GTEE_MSG_NONCE_LEN];
+    struct MHD_Connection *conn;
+    struct gtee_node_api *api;
+    struct MHD_Response *resp;
+    unsigned resp_status;
 };
+
+/* Set on an enclave request's thread: responses are kept for the connection's resumption
+ * instead of being queued (libmicrohttpd queues from its own threads only). */
+static __thread struct req *capture;
 
 static int64_t now_s(void)
 {
@@ -55,8 +71,14 @@ static enum MHD_Result queue(struct gtee_node_api *a, struct MHD_Connection *c, 
         return MHD_NO;
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    if (capture) {
+        capture->resp = r;
+        capture->resp_status = status;
+        ret = MHD_YES;
+    } else {
+        ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+    }
     if (status < 300)
         a->m.responses_2xx++;
     else if (status < 500)
@@ -271,21 +293,82 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
     return ret;
 }
 
-/* With a->enclave_users counted: at most threads - 1 requests wait on the enclave, so at
- * least one worker always serves the rest. */
-static int enclave_enter(struct gtee_node_api *a)
+static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q);
+static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q);
+
+static void *enclave_worker(void *arg)
 {
-    if (atomic_fetch_add(&a->enclave_users, 1) >= (int)(a->config->threads > 1 ? a->config->threads - 1 : 1)) {
-        atomic_fetch_sub(&a->enclave_users, 1);
-        return -1;
-    }
-    return 0;
+    struct req *q = arg;
+    struct gtee_node_api *a = q->api;
+
+    capture = q;
+    if (q->route == R_EVIDENCE)
+        (void)h_evidence(a, q->conn, q);
+    else
+        (void)h_relay(a, q->conn, q);
+    capture = NULL;
+    q->phase = 2;
+    atomic_fetch_sub(&a->enclave_users, 1);
+    MHD_resume_connection(q->conn);
+    return NULL;
 }
 
-static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection *c)
+/* A request for the enclave: checked here, then run on a thread of its own with the
+ * connection suspended, so that an enclave slow to answer (up to enclave_timeout_s) holds
+ * no HTTP worker and no other client waits on it. */
+static enum MHD_Result enclave_request(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
 {
-    const char *nonce_hex = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "nonce");
-    uint8_t nonce[GTEE_MSG_NONCE_LEN], *r = NULL;
+    pthread_attr_t attr;
+    pthread_t t;
+    enum MHD_Result ret;
+    int ok;
+
+    if (q->phase == 2) {
+        struct MHD_Response *r = q->resp;
+
+        q->resp = NULL;
+        if (!r)
+            return MHD_NO;
+        ret = MHD_queue_response(c, q->resp_status, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    if (q->route == R_EVIDENCE) {
+        const char *hex = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "nonce");
+
+        if (gtee_node_parse_hexid(hex, 2 * GTEE_MSG_NONCE_LEN, "nonce", NULL) < 0 ||
+            gtee_hex_decode(hex, q->nonce, sizeof(q->nonce)) != 0)
+            return send_error(a, c, 400, "malformed",
+                              "query parameter nonce: expected 64 lowercase hex digits (32 bytes of your choosing)");
+    } else if (q->len < GTEE_RELAY_REQ_OVERHEAD) {
+        return send_error(a, c, 400, "malformed", "relay: a request box is at least %d bytes; got %zu",
+                          GTEE_RELAY_REQ_OVERHEAD, q->len);
+    }
+    if (atomic_fetch_add(&a->enclave_users, 1) >= ENCLAVE_PENDING_MAX) {
+        atomic_fetch_sub(&a->enclave_users, 1);
+        return send_error(a, c, 503, "busy", "%d requests already wait for the enclave; retry shortly",
+                          ENCLAVE_PENDING_MAX);
+    }
+    q->phase = 1;
+    q->conn = c;
+    q->api = a;
+    MHD_suspend_connection(c);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ok = pthread_create(&t, &attr, enclave_worker, q) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) {
+        MHD_resume_connection(c);
+        q->phase = 0;
+        atomic_fetch_sub(&a->enclave_users, 1);
+        return send_error(a, c, 503, "busy", "no thread for the enclave request; retry shortly");
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    uint8_t *r = NULL;
     struct gtee_enclave_info info;
     struct gtee_err err = { 0 };
     size_t n = 0;
@@ -295,14 +378,7 @@ static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection
     json_t *o;
     int rc;
 
-    if (gtee_node_parse_hexid(nonce_hex, 2 * GTEE_MSG_NONCE_LEN, "nonce", &err) < 0 ||
-        gtee_hex_decode(nonce_hex, nonce, sizeof(nonce)) != 0)
-        return send_error(a, c, 400, "malformed",
-                          "query parameter nonce: expected 64 lowercase hex digits (32 bytes of your choosing)");
-    if (enclave_enter(a) < 0)
-        return send_error(a, c, 503, "busy", "every enclave slot is taken; retry shortly");
-    rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_EVIDENCE, nonce, sizeof(nonce), &r, &n, &info, &err);
-    atomic_fetch_sub(&a->enclave_users, 1);
+    rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_EVIDENCE, q->nonce, sizeof(q->nonce), &r, &n, &info, &err);
     if (rc == GTEE_ESTATE)
         return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
     if (rc < 0)
@@ -348,13 +424,7 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
     struct MHD_Response *resp;
     int rc;
 
-    if (q->len < GTEE_RELAY_REQ_OVERHEAD)
-        return send_error(a, c, 400, "malformed", "relay: a request box is at least %d bytes; got %zu",
-                          GTEE_RELAY_REQ_OVERHEAD, q->len);
-    if (enclave_enter(a) < 0)
-        return send_error(a, c, 503, "busy", "every enclave slot is taken; retry shortly");
     rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_RELAY, q->body, q->len, &r, &n, NULL, &err);
-    atomic_fetch_sub(&a->enclave_users, 1);
     if (rc == GTEE_ESTATE)
         return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
     /* GTEE_EIO: the enclave did not answer (it ended, or timed out); any other failure is
@@ -536,9 +606,8 @@ static enum MHD_Result respond(struct gtee_node_api *a, struct MHD_Connection *c
     case R_STATUS:
         return send_json(a, c, 200, status_json(a));
     case R_EVIDENCE:
-        return h_evidence(a, c);
     case R_RELAY:
-        return h_relay(a, c, q);
+        return enclave_request(a, c, q);
     case R_JOBS:
         return send_json(a, c, 200, json_pack("{s:o}", "jobs", gtee_node_store_jobs(a->store, 1000)));
     case R_JOB:
@@ -662,6 +731,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     }
     if (q->counted)
         atomic_fetch_sub(&a->in_flight, 1);
+    if (q->resp)
+        MHD_destroy_response(q->resp);
     free(q->body);
     free(q);
     *con_cls = NULL;
@@ -674,7 +745,7 @@ int gtee_node_api_start(struct gtee_node_api *a, int listen_fd, struct gtee_err 
      * closed mid-body under load, so an interrupted upload was neither synced nor recorded
      * until the connection timeout (tests/node/test_node_daemon.sh, under ASan). */
     a->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler,
         a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->config->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)a->config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)a->config->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -702,6 +773,10 @@ int gtee_node_api_stop(struct gtee_node_api *a, int drain_ms)
         usleep(50 * 1000);
         waited += 50;
     }
+    /* A request still with the enclave holds a suspended connection, which must be resumed
+     * before the server stops: its thread ends within the enclave's own timeout. */
+    while (atomic_load(&a->enclave_users) > 0)
+        usleep(50 * 1000);
     MHD_stop_daemon(a->mhd);
     a->mhd = NULL;
     return left;

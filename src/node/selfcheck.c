@@ -22,11 +22,13 @@ static void set(struct gtee_node_enclave *e, const char *verdict, const char *fm
 {
     va_list ap;
 
+    pthread_mutex_lock(&e->mu);
     snprintf(e->verdict, sizeof(e->verdict), "%s", verdict);
     va_start(ap, fmt);
     vsnprintf(e->verdict_detail, sizeof(e->verdict_detail), fmt, ap);
     va_end(ap);
     e->verdict_at = (int64_t)time(NULL);
+    pthread_mutex_unlock(&e->mu);
 }
 
 /* A simulated device's directory holds sgx/ and tdx/ collateral: the one for this quote's

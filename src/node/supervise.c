@@ -37,7 +37,7 @@ static void describe_status(int status, char *out, size_t n)
         snprintf(out, n, "ended (status 0x%x)", (unsigned)status);
 }
 
-/* With e->mu held: the enclave has ended (or was killed by a timed-out call). */
+/* With e->call_mu held: the enclave has ended (or was killed by a timed-out call). */
 static void ended(struct gtee_node_enclave *e, const char *why)
 {
     int status = 0, failed;
@@ -50,89 +50,102 @@ static void ended(struct gtee_node_enclave *e, const char *why)
         snprintf(how, sizeof(how), "%s", why);
         (void)gtee_enclave_stop(&e->proc, NULL);
     }
+    pthread_mutex_lock(&e->mu);
     e->running = 0;
     snprintf(e->last_exit, sizeof(e->last_exit), "%s", how);
+    pthread_mutex_unlock(&e->mu);
     failed = gtee_node_store_jobs_fail_running(e->store, "the enclave ended while the job ran; submit it again", NULL);
     gtee_node_store_event(e->store, "error", "enclave %s; %d job%s in flight reported failed; restarting in %u s", how,
                           failed < 0 ? 0 : failed, failed == 1 ? "" : "s", e->backoff_s);
 }
 
-/* With e->mu held. */
+/* With e->call_mu held. */
 static int start(struct gtee_node_enclave *e)
 {
     struct gtee_err err = { 0 };
+    struct gtee_enclave_info info;
     char addr[GTEE_ETH_ADDR_HEX_LEN + 1], meas[2 * GTEE_MEASUREMENT_MAX + 1];
-    int rc;
+    int rc, pid;
 
     rc = gtee_enclave_start(&e->launch, &e->proc, &err);
-    if (rc == 0 && (rc = gtee_enclave_info(&e->proc, &e->info, &err)) != 0)
+    if (rc == 0 && (rc = gtee_enclave_info(&e->proc, &info, &err)) != 0)
         (void)gtee_enclave_stop(&e->proc, NULL);
     if (rc != 0) {
+        pthread_mutex_lock(&e->mu);
         snprintf(e->last_error, sizeof(e->last_error), "%s", err.msg[0] ? err.msg : gtee_strerror(rc));
-        gtee_node_store_event(e->store, "error", "enclave did not start: %s; next try in %u s", e->last_error,
-                              e->backoff_s);
+        pthread_mutex_unlock(&e->mu);
+        gtee_node_store_event(e->store, "error", "enclave did not start: %s; next try in %u s",
+                              err.msg[0] ? err.msg : gtee_strerror(rc), e->backoff_s);
         return rc;
     }
+    pthread_mutex_lock(&e->mu);
+    e->info = info;
     e->running = 1;
+    e->pid = (int)e->proc.pid;
     e->last_error[0] = '\0';
     e->started_at = (int64_t)time(NULL);
     if (e->starts++)
         e->restarts++;
-    gtee_eth_address_hex(e->info.enclave_addr, addr);
-    gtee_hex_encode(e->info.measurement, e->info.measurement_len, meas);
-    gtee_node_store_event(e->store, e->info.simulated ? "warn" : "info",
+    pid = (int)e->proc.pid;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    gtee_eth_address_hex(info.enclave_addr, addr);
+    gtee_hex_encode(info.measurement, info.measurement_len, meas);
+    gtee_node_store_event(e->store, info.simulated ? "warn" : "info",
                           "enclave %s (pid %d): tee %s%s, enclave id %s, measurement %s",
-                          e->starts > 1 ? "restarted" : "started", (int)e->proc.pid, gtee_tee_kind_name(e->info.kind),
-                          e->info.simulated ? " SIMULATED (not secure)" : "", addr, meas);
+                          e->restarts ? "restarted" : "started", pid, gtee_tee_kind_name(info.kind),
+                          info.simulated ? " SIMULATED (not secure)" : "", addr, meas);
     gtee_node_selfcheck(e);
     return 0;
+}
+
+static void grow_backoff(struct gtee_node_enclave *e)
+{
+    if (e->backoff_s < e->backoff_max_s)
+        e->backoff_s = e->backoff_s * 2 > e->backoff_max_s ? e->backoff_max_s : e->backoff_s * 2;
 }
 
 static void *supervise(void *arg)
 {
     struct gtee_node_enclave *e = arg;
     struct timespec ts;
+    int wait_ms, stop;
 
-    pthread_mutex_lock(&e->mu);
-    while (!e->stop) {
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        stop = e->stop;
+        pthread_mutex_unlock(&e->mu);
+        if (stop)
+            break;
+        wait_ms = POLL_MS;
+        pthread_mutex_lock(&e->call_mu);
         if (!e->running) {
-            if (start(e) == 0) {
-                pthread_cond_broadcast(&e->cv);
-                continue;
+            if (start(e) != 0) {
+                wait_ms = (int)e->backoff_s * 1000;
+                grow_backoff(e);
             }
-            deadline_in(&ts, (int)e->backoff_s * 1000);
-            while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
-                ;
-            if (e->backoff_s < e->backoff_max_s)
-                e->backoff_s = e->backoff_s * 2 > e->backoff_max_s ? e->backoff_max_s : e->backoff_s * 2;
-            continue;
-        }
-        {
+        } else {
             siginfo_t si;
 
             memset(&si, 0, sizeof(si));
-            if (e->proc.pid <= 0) {
+            if (e->proc.pid <= 0)
                 ended(e, "was stopped after a request went unanswered");
-            } else if (waitid(P_PID, (id_t)e->proc.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
+            else if (waitid(P_PID, (id_t)e->proc.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
                 ended(e, "ended");
-            } else if (e->backoff_s > 1 && time(NULL) - e->started_at >= STABLE_S) {
+            else if (e->backoff_s > 1 && time(NULL) - e->started_at >= STABLE_S)
                 e->backoff_s = 1;
-            }
             if (!e->running) {
-                pthread_cond_broadcast(&e->cv);
-                deadline_in(&ts, (int)e->backoff_s * 1000);
-                while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
-                    ;
-                if (e->backoff_s < e->backoff_max_s)
-                    e->backoff_s = e->backoff_s * 2 > e->backoff_max_s ? e->backoff_max_s : e->backoff_s * 2;
-                continue;
+                wait_ms = (int)e->backoff_s * 1000;
+                grow_backoff(e);
             }
         }
-        deadline_in(&ts, POLL_MS);
+        pthread_mutex_unlock(&e->call_mu);
+        deadline_in(&ts, wait_ms);
+        pthread_mutex_lock(&e->mu);
         while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
             ;
+        pthread_mutex_unlock(&e->mu);
     }
-    pthread_mutex_unlock(&e->mu);
     return NULL;
 }
 
@@ -142,6 +155,7 @@ int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave
     pthread_condattr_t ca;
 
     memset(e, 0, sizeof(*e));
+    pthread_mutex_init(&e->call_mu, NULL);
     pthread_mutex_init(&e->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -181,6 +195,7 @@ void gtee_node_enclave_shutdown(struct gtee_node_enclave *e)
     pthread_mutex_unlock(&e->mu);
     pthread_join(e->thread, NULL);
     e->thread_started = 0;
+    pthread_mutex_lock(&e->call_mu);
     if (e->running) {
         int status = 0;
         char how[128];
@@ -190,8 +205,10 @@ void gtee_node_enclave_shutdown(struct gtee_node_enclave *e)
         e->running = 0;
         gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
     }
+    pthread_mutex_unlock(&e->call_mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->call_mu);
 }
 
 int gtee_node_enclave_wait(struct gtee_node_enclave *e, int ms)
@@ -215,19 +232,24 @@ int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const voi
 
     *reply = NULL;
     *reply_len = 0;
-    pthread_mutex_lock(&e->mu);
+    pthread_mutex_lock(&e->call_mu);
     if (!e->running) {
+        pthread_mutex_lock(&e->mu);
         rc = GTEE_FAIL(err, GTEE_ESTATE, "the enclave is not running (%s); retry shortly",
                        e->last_error[0] ? e->last_error : "starting");
+        pthread_mutex_unlock(&e->mu);
     } else {
         rc = gtee_enclave_call(&e->proc, type, payload, len, reply, reply_len, err);
         if (info)
             *info = e->info;
         /* A call the enclave did not answer in time killed it: wake the supervisor now. */
-        if (e->proc.pid <= 0)
+        if (e->proc.pid <= 0) {
+            pthread_mutex_lock(&e->mu);
             pthread_cond_broadcast(&e->cv);
+            pthread_mutex_unlock(&e->mu);
+        }
     }
-    pthread_mutex_unlock(&e->mu);
+    pthread_mutex_unlock(&e->call_mu);
     return rc;
 }
 
@@ -266,7 +288,7 @@ json_t *gtee_node_enclave_status(struct gtee_node_enclave *e)
         json_object_set_new(o, "started", json_integer(e->started_at));
     }
     if (o && e->running)
-        json_object_set_new(o, "pid", json_integer(e->proc.pid));
+        json_object_set_new(o, "pid", json_integer(e->pid));
     if (o && e->last_exit[0])
         json_object_set_new(o, "last_exit", json_string(e->last_exit));
     if (o && e->last_error[0])

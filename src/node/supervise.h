@@ -13,7 +13,11 @@
 #include "node/store.h"
 
 struct gtee_node_enclave {
-    pthread_mutex_t mu;       /* guards everything below and every call into the enclave */
+    /* Two locks, taken in this order: call_mu serialises every use of proc (a request, a
+     * start, a stop), which may last up to the enclave timeout; mu guards the state below
+     * for moments only, so status, health and metrics never wait on the enclave. */
+    pthread_mutex_t call_mu;
+    pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
     int thread_started;
@@ -21,6 +25,7 @@ struct gtee_node_enclave {
     struct gtee_enclave_proc proc;
     struct gtee_enclave_info info;
     int running;              /* proc is live and info was checked */
+    int pid;                  /* its process id, for the status */
     int stop;
     int simulated;            /* the backend is sim (known before the first start) */
     unsigned restarts;        /* starts after the first */
@@ -42,7 +47,7 @@ struct gtee_node_enclave {
 /* Fetches evidence over a fresh nonce from the enclave just started and verifies it as a
  * client would: against collateral, the anchors (the pinned vendor roots; under sim the
  * device's simulated root) and the policy, and bound to the enclave's keys and the nonce.
- * Records the verdict in e (e->mu held). Informational: clients verify for themselves. */
+ * Records the verdict in e (e->call_mu held). Informational: clients verify for themselves. */
 void gtee_node_selfcheck(struct gtee_node_enclave *e);
 
 /* What the node's own evidence check uses (selfcheck.c); NULL or "": none / the default. */

@@ -2,7 +2,8 @@
  * test_enclave_hostile.sh. Started by the host like gtee-enclave, it reads its behaviour from
  * --config: forge-tee (INFO claims sgx, not simulated), forge-measurement, forge-id (an
  * Enclave ID that is not its key's address), escape (an ERROR whose text carries terminal
- * escape sequences), silent (reads requests, never answers). Everything it does not forge
+ * escape sequences), silent (reads requests, never answers), mute (never answers RELAY,
+ * the rest as usual: an enclave stuck on a request, for tests/node/test_node_slow_enclave.sh). Everything it does not forge
  * is what the real enclave would say, so each mode breaks exactly one claim. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
         if (gtee_msg_recv(fd, &msg, &len, NULL) != 0 || gtee_msg_header_parse(msg, len, &h, NULL) != 0)
             return 0;
         free(msg);
-        if (strcmp(mode, "silent") == 0)
+        if (strcmp(mode, "silent") == 0 || (strcmp(mode, "mute") == 0 && h.type == GTEE_MSG_RELAY))
             continue;
         if (strcmp(mode, "escape") == 0)
             rc = gtee_msg_encode_error(h.request_id, GTEE_EIO, "\x1b]0;owned\x07\x1b[2J\x1b[31mall is well", &reply,
