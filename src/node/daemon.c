@@ -122,11 +122,11 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
             snprintf(policy, sizeof(policy), "%s/%s", o->dir, cfg.policy);
         check.policy = policy;
     }
-    TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, &check, store, err));
-    enclave_started = 1;
-
+    /* Listen first: a node that cannot serve fails before it starts an enclave. */
     TRY(gtee_net_listen(cfg.listen, 128, &listen_fd, &port, err));
     TRY(gtee_net_split(cfg.listen, 1, host, &(uint16_t){ 0 }, err));
+    TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, &check, store, err));
+    enclave_started = 1;
     api = calloc(1, sizeof(*api));
     ENSURE(api, err, GTEE_ENOMEM, "node: out of memory");
     api->config = &cfg;

@@ -52,6 +52,11 @@ grep -q "SIMULATED" "$T/run.log" || bad "the log does not say SIMULATED"
 run node run "$D"
 expect_rc 1 "a second daemon on the same directory"
 grep -q "in use by another running node" "$T/err" || bad "second daemon: $(cat "$T/err")"
+HP=${U#http://}
+"$GTEE_CLI" node init --tee sim --listen "${HP%/}" "$T/busy" >/dev/null 2>&1
+run node run --enclave "$GTEE_ENCLAVE" "$T/busy"
+expect_rc 3 "a node whose port is taken"
+grep -q "enclave started" "$T/err" && bad "a node that cannot listen started its enclave"
 [ "$(curl -s "${U}healthz")" = '{"status":"ok","enclave":"running"}' ] || bad "healthz: $(curl -s "${U}healthz")"
 run node status --json "$D"
 expect_rc 0 "node status"
