@@ -134,6 +134,10 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
  * scratch (im2col). */
 void gtee_ml_session_memory(const struct gtee_ml_session *s, size_t *arena, size_t *unplanned);
 
+/* Units of work: the multiply-accumulates of one run with the current plan's shapes (its
+ * matrix products and convolutions; docs/ml.md, "Units of work"); 0 before the first run. */
+uint64_t gtee_ml_session_macs(const struct gtee_ml_session *s);
+
 /* ---- tensors ---- */
 size_t gtee_ml_dtype_size(int dtype); /* 0 for an unknown type */
 const char *gtee_ml_dtype_name(int dtype);

@@ -1,12 +1,13 @@
-/* The ML engine inside the enclave (docs/tee.md, "Containers and ML jobs"): a provider seals
- * a model and a dataset, the host passes the ciphertext into the simulated enclave, the
- * provider gives the key over the relay, and inference and one training epoch run inside
- * the enclave process under its full seccomp list. The provider gets the same outputs,
- * losses and trained weights as the plaintext engine gives it on its own machine, and
+/* The ML engine inside the enclave (docs/tee.md §7.1, §7.2): a provider seals a model and a
+ * dataset, grants them over the relay (the keys go to the enclave alone), the host passes the
+ * ciphertext into the simulated enclave, and inference and one training epoch run inside the
+ * enclave process under its full seccomp list; the results come back HPKE-sealed to the
+ * provider through the host. The provider gets the same outputs, losses and trained weights
+ * as the plaintext engine gives it on its own machine, the job records count the work, and
  * nothing of the plaintext (key, weights, features, outputs, trained weights) is in anything
- * the host holds: the bytes it relayed, the files it has, its log, the enclave's stderr,
- * its own memory. Also: the memory limit refuses a container before anything is allocated,
- * and a convolution without the JIT allowance fails with an error while the enclave lives.
+ * the host holds: the bytes it relayed, the files it has, its log, the enclave's stderr, its
+ * own memory. Also: the memory limit refuses a container before anything is allocated, and
+ * every job without the right grant is refused with its reason.
  *
  * The test process is the host. The provider is a forked child; it leaves the needles for
  * the scan as two masked halves (scan.h), so the host never holds them. */
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -31,6 +33,7 @@
 #include "gtee/msg.h"
 #include "gtee/sim.h"
 #include "tee/fake_fifo.c"
+#include "box/boxtest.h"
 #include "enclave/scan.h"
 
 #define ITEMS 256
@@ -51,6 +54,7 @@ struct world {
         log[PATH_MAX + 32], err[PATH_MAX + 32], needles[PATH_MAX + 32];
     FILE *trafficf, *logf;
     int errfd;
+    unsigned stored;
 };
 
 /* ---- the provider (a child process: the only one besides the enclave with plaintext) ---- */
@@ -59,24 +63,75 @@ struct prov {
     int net;
     uint8_t channel_pub[65];
     struct gtee_box_key key;
+    uint8_t sk[32], pk[32];       /* the provider's X25519 key: results are sealed to it */
     const struct world *w;
 };
 
-static void prov_relay(struct prov *p, const uint8_t *req, size_t req_len, uint8_t **pt, size_t *pt_len)
+/* One relay exchange through the host, which answers with the enclave's whole reply (host
+ * part and box), as a node's API would let the client fetch the stored part. */
+static void prov_relay(struct prov *p, const uint8_t *req, size_t req_len, uint8_t **pt, size_t *pt_len,
+                       uint8_t **host, size_t *host_len)
 {
     uint8_t resp_key[32], *box = NULL, *msg = NULL, *in = NULL;
     size_t box_len = 0, msg_len = 0, in_len = 0;
+    struct span s;
+    uint32_t hl;
 
     if (gtee_relay_seal_request(p->channel_pub, req, req_len, resp_key, &box, &box_len, NULL) != 0 ||
         gtee_msg_encode(GTEE_MSG_RELAY, 1, box, box_len, &msg, &msg_len, NULL) != 0 ||
         gtee_msg_send(p->net, msg, msg_len, NULL) != 0 || gtee_msg_recv(p->net, &in, &in_len, NULL) != 0)
         child_exit(30);
-    if (gtee_relay_open_response(resp_key, in + GTEE_MSG_HEADER_LEN, in_len - GTEE_MSG_HEADER_LEN, pt, pt_len,
-                                 NULL) != 0)
+    s = span_init(in + GTEE_MSG_HEADER_LEN, in_len - GTEE_MSG_HEADER_LEN);
+    hl = span_u32be(&s);
+    if (s.bad || hl > s.len)
+        child_exit(32);
+    *host_len = hl;
+    *host = malloc(hl + 1);
+    memcpy(*host, span_take(&s, hl), hl);
+    if (gtee_relay_open_response(resp_key, s.p, s.len, pt, pt_len, NULL) != 0)
         child_exit(31);
     free(box);
     free(msg);
     free(in);
+}
+
+/* The requester's side of a result (docs/tee.md §7.2): "GTEE-RES" || 1 || enc || HPKE. */
+static uint8_t *open_result(const struct prov *p, const uint8_t *record, const uint8_t *res, size_t len,
+                            size_t *pt_len)
+{
+    uint8_t aad[106], *pt;
+    struct gtee_hpke *h = NULL;
+
+    if (len < 9 + 32 + 16 || memcmp(res, "GTEE-RES\x01", 9) != 0)
+        child_exit(33);
+    memcpy(aad, res, 9);
+    memcpy(aad + 9, record, 97); /* kind and the three content ids */
+    pt = malloc(len);
+    if (!pt || gtee_hpke_receiver(p->sk, res + 9, (const uint8_t *)"gtee result v1", 14, &h, NULL) != 0 ||
+        gtee_hpke_open(h, aad, sizeof(aad), res + 41, len - 41, pt, NULL) != 0)
+        child_exit(34);
+    gtee_hpke_free(h);
+    *pt_len = len - 41 - 16;
+    return pt;
+}
+
+/* The provider's grant of a container: to itself (the owner), for both kinds, no end. */
+static void prov_grant(struct prov *p, const uint8_t id[32])
+{
+    uint8_t req[1 + 107], *r = NULL, *host = NULL, want[16];
+    size_t r_len = 0, host_len = 0;
+
+    memset(req, 0, sizeof(req));
+    req[0] = GTEE_RELAY_GRANT;
+    memcpy(req + 1, id, 32);
+    memcpy(req + 33, p->key.bytes, 32);
+    memcpy(req + 65, p->pk, 32);
+    req[97] = GTEE_GRANT_INFER | GTEE_GRANT_TRAIN;
+    prov_relay(p, req, sizeof(req), &r, &r_len, &host, &host_len);
+    if (gtee_box_key_id(&p->key, want) != 0 || r_len != 16 || memcmp(r, want, 16) != 0 || host_len < 64)
+        child_exit(12);
+    free(r);
+    free(host);
 }
 
 /* Seals pt into the shared directory as NAME and asks the host to pass it to the enclave as
@@ -101,6 +156,7 @@ static void prov_upload(struct prov *p, const char *name, const void *pt, size_t
     if (lseek(cfd, 0, SEEK_SET) != 0 || gtee_box_content_id(cfd, want, &size, NULL) != 0)
         child_exit(43);
     close(cfd);
+    prov_grant(p, want);
     req[0] = (uint8_t)slot;
     req[1] = 0;
     memcpy(req + 2, name, n);
@@ -213,8 +269,10 @@ static int close_enough(const float *a, const float *b, size_t n)
 
 static void provider(struct prov *p)
 {
-    size_t model_len = 0, y_npy_len = 0, x_npy_len = 0, in_npy_len = 0, r_len = 0, want_n = 0, saved_len = 0;
-    uint8_t *model = NULL, *x_npy = NULL, *y_npy = NULL, *in_npy = NULL, *r = NULL, *saved = NULL, req[64];
+    size_t model_len = 0, y_npy_len = 0, x_npy_len = 0, in_npy_len = 0, r_len = 0, want_n = 0, saved_len = 0,
+           res_len = 0, out_len = 0;
+    uint8_t *model = NULL, *x_npy = NULL, *y_npy = NULL, *in_npy = NULL, *r = NULL, *saved = NULL, req[64],
+            *res = NULL, *out_npy = NULL;
     char path[PATH_MAX];
     float *x = malloc(ITEMS * 784 * sizeof(float)), *want = NULL;
     int64_t y[ITEMS];
@@ -226,7 +284,7 @@ static void provider(struct prov *p)
 
     snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.onnx", getenv("GTEE_SOURCE_DIR"));
     model = fake_load(path, &model_len);
-    if (!model || !x || gtee_box_key_generate(&p->key) != 0)
+    if (!model || !x || gtee_box_key_generate(&p->key) != 0 || gtee_x25519_keypair(p->sk, p->pk) != 0)
         child_exit(10);
     for (size_t i = 0; i < ITEMS * 784; i++)
         x[i] = frand(&seed);
@@ -237,63 +295,84 @@ static void provider(struct prov *p)
         child_exit(11);
     y_npy = labels_npy(y, ITEMS, &y_npy_len);
 
-    /* the key, over the relay */
-    req[0] = GTEE_RELAY_PUT_KEY;
-    req[1] = 0;
-    memcpy(req + 2, p->key.bytes, 32);
-    prov_relay(p, req, 34, &r, &r_len);
-    {
-        uint8_t id[16];
-
-        if (gtee_box_key_id(&p->key, id) != 0 || r_len != 16 || memcmp(r, id, 16) != 0)
-            child_exit(12);
-    }
-    free(r);
-    /* the containers, through the host */
+    /* the containers, granted and passed through the host */
     prov_upload(p, "model.box", model, model_len, 0);
     prov_upload(p, "input.box", in_npy, in_npy_len, 1);
     prov_upload(p, "x.box", x_npy, x_npy_len, 2);
     prov_upload(p, "y.box", y_npy, y_npy_len, 3);
 
     /* inference: the enclave's output is the plaintext engine's */
-    req[0] = GTEE_RELAY_INFER;
-    req[1] = 0;
-    req[2] = 1;
-    req[3] = 2;
-    prov_relay(p, req, 4, &r, &r_len);
-    if (gtee_npy_parse(r, r_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &out, NULL) != 0)
+    req[0] = GTEE_RELAY_ML_JOB;
+    req[1] = 1;
+    memcpy(req + 2, p->pk, 32);
+    req[34] = 0;
+    req[35] = 1;
+    req[36] = 2;
+    prov_relay(p, req, 37, &r, &r_len, &res, &res_len);
+    {
+        struct span s = span_init(r, r_len);
+        uint64_t macs, samples;
+
+        s.p += 97, s.len -= 97; /* kind, content ids */
+        if (span_u8(&s) != 1) /* the result is for the requester */
+            child_exit(19);
+        span_take(&s, 32 + 8);
+        macs = span_u64be(&s);
+        samples = span_u64be(&s);
+        if (s.bad || samples != 4 || macs != 4ull * (784 * 256 + 256 * 128 + 128 * 10))
+            child_exit(20);
+    }
+    out_npy = open_result(p, r, res, res_len, &out_len);
+    if (gtee_npy_parse(out_npy, out_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &out, NULL) != 0)
         child_exit(13);
     local_infer(model, model_len, x, 4, &want, &want_n);
     if (out.count != want_n || want_n != 40 || !close_enough(out.f32, want, want_n))
         child_exit(14);
     free(r);
+    free(res);
 
     /* one training epoch: the same loss and the same trained weights */
     {
-        uint8_t t[1 + GTEE_RELAY_TRAIN_LEN] = { GTEE_RELAY_TRAIN, 0, 2, 3, 1, 2 };
+        uint8_t t[35 + GTEE_JOB_TRAIN_LEN] = { GTEE_RELAY_ML_JOB, 2 };
         float lr = 0.001f;
         uint32_t bits;
 
-        put_u16be(t + 6, 1);
-        put_u32be(t + 8, 32);
-        put_u64be(t + 12, 7);
+        memcpy(t + 2, p->pk, 32);
+        t[34] = 0;
+        t[35] = 2;
+        t[36] = 3;
+        t[37] = 1;
+        t[38] = 2;
+        put_u16be(t + 39, 1);
+        put_u32be(t + 41, 32);
+        put_u64be(t + 45, 7);
         memcpy(&bits, &lr, 4);
-        put_u32be(t + 20, bits);
-        prov_relay(p, t, sizeof(t), &r, &r_len);
+        put_u32be(t + 53, bits);
+        prov_relay(p, t, sizeof(t), &r, &r_len, &res, &res_len);
     }
     local_train(model, model_len, x, y, &loss, &saved, &saved_len);
     {
         struct span s = span_init(r, r_len);
-        uint64_t lbits = span_u64be(&s), correct = span_u64be(&s), samples = span_u64be(&s);
+        uint64_t lbits, samples, macs;
+        uint8_t *trained;
+        size_t trained_len = 0;
 
+        s.p += 98, s.len -= 98;
+        span_take(&s, 32 + 8);
+        macs = span_u64be(&s);
+        samples = span_u64be(&s);
+        if (span_u16be(&s) != 1)
+            child_exit(21);
+        lbits = span_u64be(&s);
         memcpy(&eloss, &lbits, 8);
-        (void)correct;
-        if (s.bad || samples != ITEMS || fabs(eloss - loss) > 1e-6 * fmax(1.0, fabs(loss)))
+        if (s.bad || samples != ITEMS || macs != 3ull * ITEMS * (784 * 256 + 256 * 128 + 128 * 10) ||
+            fabs(eloss - loss) > 1e-6 * fmax(1.0, fabs(loss)))
             child_exit(15);
-        /* the trained ONNX: one thread, the same engine on the same machine and the same
-         * seed: the same bytes */
-        if (s.len != saved_len || memcmp(s.p, saved, saved_len) != 0)
+        /* one thread, the same engine on the same machine and the same seed: the same bytes */
+        trained = open_result(p, r, res, res_len, &trained_len);
+        if (trained_len != saved_len || memcmp(trained, saved, saved_len) != 0)
             child_exit(16);
+        free(trained);
     }
 
     /* the needles for the host's scan: the key, a window of the model's weights, the
@@ -350,19 +429,18 @@ static int call(struct world *w, struct gtee_enclave_proc *p, uint16_t type, con
 }
 
 /* Passes a container file to the enclave, as the node will from its blob store. */
-static int host_pass(struct world *w, struct gtee_enclave_proc *p, unsigned slot, unsigned key, const char *path,
-                     uint8_t **last, size_t *last_len, struct gtee_err *err)
+static int host_pass(struct world *w, struct gtee_enclave_proc *p, unsigned slot, const char *path, uint8_t **last,
+                     size_t *last_len, struct gtee_err *err)
 {
     size_t len = 0;
-    uint8_t *c = fake_load(path, &len), begin[10], *piece = malloc(1 + DATA_PIECE), *r = NULL;
+    uint8_t *c = fake_load(path, &len), begin[9], *piece = malloc(1 + DATA_PIECE), *r = NULL;
     size_t r_len = 0;
     int rc;
 
     assert_non_null(c);
     assert_non_null(piece);
     begin[0] = (uint8_t)slot;
-    begin[1] = (uint8_t)key;
-    put_u64be(begin + 2, len);
+    put_u64be(begin + 1, len);
     rc = call(w, p, GTEE_MSG_BLOB_BEGIN, begin, sizeof(begin), &r, &r_len, err);
     free(r);
     for (size_t off = 0; rc == 0 && off < len; off += DATA_PIECE) {
@@ -405,14 +483,17 @@ static void host_serve(struct world *w, struct gtee_enclave_proc *p, int net)
                 fail_msg("relay: %s", err.msg);
             record(w, r, r_len);
             host_len = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
-            assert_int_equal(host_len, 0);
-            assert_int_equal(gtee_msg_encode(GTEE_MSG_RELAY | GTEE_MSG_REPLY, 1, r + 4, r_len - 4, &out, &out_len,
-                                             NULL), 0);
-            fprintf(w->logf, "event=relay request_bytes=%zu reply_bytes=%zu\n", in_len, r_len);
+            assert_true(host_len <= r_len - 4);
+            /* what a node stores: the sealed grant or the sealed result */
+            snprintf(path, sizeof(path), "%s/stored-%u", w->host, w->stored++);
+            assert_int_equal(fake_write(path, r + 4, host_len), 0);
+            assert_int_equal(gtee_msg_encode(GTEE_MSG_RELAY | GTEE_MSG_REPLY, 1, r, r_len, &out, &out_len, NULL), 0);
+            fprintf(w->logf, "event=relay request_bytes=%zu reply_bytes=%zu stored_bytes=%u\n", in_len, r_len,
+                    host_len);
         } else {
             assert_int_equal(h.type, GTEE_MSG_BLOB_BEGIN);
             snprintf(path, sizeof(path), "%s/%.*s", w->host, (int)h.length - 2, (const char *)in + GTEE_MSG_HEADER_LEN + 2);
-            if (host_pass(w, p, in[GTEE_MSG_HEADER_LEN], in[GTEE_MSG_HEADER_LEN + 1], path, &r, &r_len, &err) != 0)
+            if (host_pass(w, p, in[GTEE_MSG_HEADER_LEN], path, &r, &r_len, &err) != 0)
                 fail_msg("blob: %s", err.msg);
             assert_int_equal(gtee_msg_encode(GTEE_MSG_BLOB_BEGIN | GTEE_MSG_REPLY, 2, r, r_len, &out, &out_len, NULL),
                              0);
@@ -453,18 +534,25 @@ static void world_close(struct world *w)
     w->trafficf = w->logf = NULL;
 }
 
-/* Every file of the host's directory, for one needle. */
-static size_t scan_host_files(const struct world *w, const struct needle *n)
+/* Every file of the host's directory (containers, stored grants and results, traffic, log,
+ * the enclave's stderr), for one needle; *files counts them. */
+static size_t scan_host_files(const struct world *w, const struct needle *n, size_t *files)
 {
-    static const char *const names[] = { "traffic.bin", "host.log", "enclave.stderr", "model.box", "input.box",
-                                         "x.box", "y.box" };
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX + 300];
+    DIR *d = opendir(w->host);
+    struct dirent *de;
     size_t hits = 0;
 
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", w->host, names[i]);
+    assert_non_null(d);
+    *files = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", w->host, de->d_name);
         hits += needle_scan_file(n, path);
+        (*files)++;
     }
+    closedir(d);
     return hits;
 }
 
@@ -518,8 +606,11 @@ static void test_inference_and_training_inside_the_enclave(void **state)
     for (size_t i = 0; i < N_NEEDLES; i++) {
         struct needle n = { halves + 2 * i * NEEDLE, halves + (2 * i + 1) * NEEDLE, NEEDLE };
 
-        if (scan_host_files(&w, &n) != 0)
+        size_t files = 0;
+
+        if (scan_host_files(&w, &n, &files) != 0)
             fail_msg("needle %zu found in the host's files", i);
+        assert_true(files >= 13); /* 4 containers, 4 grants, 2 results, traffic, log, stderr */
         assert_int_equal(needle_scan_memory(&n, &scanned), 0);
         assert_true(scanned > (1u << 20));
     }
@@ -535,29 +626,19 @@ static void test_memory_limit_refuses_before_allocating(void **state)
     struct gtee_enclave_proc p;
     struct gtee_enclave_info info;
     struct gtee_err err = {0};
-    uint8_t begin[10] = { 0, 0 }, *r = NULL, req[34], resp_key[32], *box = NULL;
-    size_t r_len = 0, box_len = 0;
-    struct gtee_box_key k;
+    uint8_t begin[9] = { 0 }, *r = NULL;
+    size_t r_len = 0;
     int st = 0, rc;
 
     (void)state;
     world_make(&w);
     host_start(&w, &p, &info, 0, 65536);
-    /* a key, so that only the size is wrong */
-    assert_int_equal(gtee_box_key_generate(&k), 0);
-    req[0] = GTEE_RELAY_PUT_KEY;
-    req[1] = 0;
-    memcpy(req + 2, k.bytes, 32);
-    assert_int_equal(gtee_relay_seal_request(info.channel_pub, req, sizeof(req), resp_key, &box, &box_len, NULL), 0);
-    assert_int_equal(call(&w, &p, GTEE_MSG_RELAY, box, box_len, &r, &r_len, &err), 0);
-    free(box);
-    free(r);
-    put_u64be(begin + 2, 1u << 20);
+    put_u64be(begin + 1, 1u << 20);
     rc = call(&w, &p, GTEE_MSG_BLOB_BEGIN, begin, sizeof(begin), &r, &r_len, &err);
     if (rc != GTEE_ELIMIT)
         fail_msg("BLOB_BEGIN over the limit: %d (%s)", rc, err.msg);
     assert_non_null(strstr(err.msg, "65536-byte memory limit"));
-    put_u64be(begin + 2, 32768);
+    put_u64be(begin + 1, 32768);
     assert_int_equal(call(&w, &p, GTEE_MSG_BLOB_BEGIN, begin, sizeof(begin), &r, &r_len, &err), 0);
     free(r);
     assert_int_equal(gtee_enclave_info(&p, &info, &err), 0);
@@ -567,11 +648,206 @@ static void test_memory_limit_refuses_before_allocating(void **state)
     fake_rmtree(w.dir);
 }
 
+/* ---- refusals: the test process is host and clients at once (no canary here) ---- */
+
+struct party {
+    uint8_t sk[32], pk[32];
+};
+
+struct box {
+    struct buf c;
+    uint8_t id[32];
+    struct gtee_box_key key;
+};
+
+static void seal_file(const char *path, struct box *b)
+{
+    size_t len = 0;
+    uint8_t *pt = fake_load(path, &len);
+    int in = memfd_create("pt", MFD_CLOEXEC), out = memfd_create("ct", MFD_CLOEXEC);
+    uint64_t size = 0;
+    off_t end;
+
+    assert_non_null(pt);
+    assert_int_equal(gtee_box_key_generate(&b->key), 0);
+    assert_int_equal(write(in, pt, len), (ssize_t)len);
+    assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+    assert_int_equal(gtee_box_seal(&b->key, NULL, in, out, NULL, NULL), 0);
+    end = lseek(out, 0, SEEK_END);
+    b->c.len = (size_t)end;
+    b->c.p = malloc(b->c.len);
+    assert_int_equal(pread(out, b->c.p, b->c.len, 0), (ssize_t)b->c.len);
+    assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+    assert_int_equal(gtee_box_content_id(out, b->id, &size, NULL), 0);
+    close(in);
+    close(out);
+    free(pt);
+}
+
+/* A relay exchange in-process; returns the enclave's answer code, the host part in *stored. */
+static int relay(struct world *w, struct gtee_enclave_proc *p, const struct gtee_enclave_info *info,
+                 const uint8_t *req, size_t len, struct buf *stored, struct gtee_err *err)
+{
+    uint8_t resp_key[32], *box = NULL, *r = NULL;
+    size_t box_len = 0, r_len = 0;
+    int rc;
+
+    assert_int_equal(gtee_relay_seal_request(info->channel_pub, req, len, resp_key, &box, &box_len, NULL), 0);
+    rc = call(w, p, GTEE_MSG_RELAY, box, box_len, &r, &r_len, err);
+    if (rc == 0 && stored) {
+        uint32_t hl = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+
+        stored->p = malloc(hl + 1);
+        memcpy(stored->p, r + 4, hl);
+        stored->len = hl;
+    }
+    free(box);
+    free(r);
+    return rc;
+}
+
+static int grant(struct world *w, struct gtee_enclave_proc *p, const struct gtee_enclave_info *info,
+                 const struct box *b, const uint8_t id[32], const struct party *owner, uint8_t kinds, uint64_t until,
+                 struct buf *stored)
+{
+    uint8_t req[1 + 107];
+    struct gtee_err err = {0};
+
+    memset(req, 0, sizeof(req));
+    req[0] = GTEE_RELAY_GRANT;
+    memcpy(req + 1, id, 32);
+    memcpy(req + 33, b->key.bytes, 32);
+    memcpy(req + 65, owner->pk, 32);
+    req[97] = kinds;
+    put_u64be(req + 99, until);
+    return relay(w, p, info, req, sizeof(req), stored, &err);
+}
+
+static int job_infer(struct world *w, struct gtee_enclave_proc *p, const struct gtee_enclave_info *info,
+                     const struct party *requester, uint8_t kind, struct gtee_err *err)
+{
+    uint8_t req[35 + GTEE_JOB_TRAIN_LEN] = { GTEE_RELAY_ML_JOB, 0 };
+    float lr = 0.01f;
+    uint32_t bits;
+
+    req[1] = kind;
+    memcpy(req + 2, requester->pk, 32);
+    req[34] = 0; /* model: blob 0 */
+    req[35] = 1; /* input, or features: blob 1 */
+    req[36] = 1; /* infer: threads; train: labels, blob 1 */
+    if (kind == 1)
+        return relay(w, p, info, req, 37, NULL, err);
+    req[37] = 1;
+    req[38] = 1;
+    put_u16be(req + 39, 1);
+    put_u32be(req + 41, 8);
+    memcpy(&bits, &lr, 4);
+    put_u32be(req + 53, bits);
+    return relay(w, p, info, req, sizeof(req), NULL, err);
+}
+
+static void test_jobs_without_the_right_grant_are_refused(void **state)
+{
+    struct world w;
+    struct gtee_enclave_proc p;
+    struct gtee_enclave_info info;
+    struct gtee_err err = {0};
+    struct party a, b;
+    struct box model, input;
+    struct buf sealed_grant = {0}, unused = {0};
+    uint8_t *last = NULL, *r = NULL, other[32];
+    size_t last_len = 0, r_len = 0;
+    char path[PATH_MAX + 64];
+    int st = 0;
+
+    (void)state;
+    world_make(&w);
+    assert_int_equal(gtee_x25519_keypair(a.sk, a.pk), 0);
+    assert_int_equal(gtee_x25519_keypair(b.sk, b.pk), 0);
+    snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.onnx", getenv("GTEE_SOURCE_DIR"));
+    seal_file(path, &model);
+    snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.input.npy", getenv("GTEE_SOURCE_DIR"));
+    seal_file(path, &input);
+    snprintf(path, sizeof(path), "%s/model.box", w.host);
+    assert_int_equal(fake_write(path, model.c.p, model.c.len), 0);
+    snprintf(path, sizeof(path), "%s/input.box", w.host);
+    assert_int_equal(fake_write(path, input.c.p, input.c.len), 0);
+    host_start(&w, &p, &info, 0, 0);
+
+    /* a container whose key no grant holds */
+    snprintf(path, sizeof(path), "%s/model.box", w.host);
+    assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), GTEE_EPOLICY);
+    assert_non_null(strstr(err.msg, "no grant holds the key"));
+    /* its key granted, but for another content id: the host swapped the container */
+    memset(other, 0x5a, sizeof(other));
+    assert_int_equal(grant(&w, &p, &info, &model, other, &a, GTEE_GRANT_INFER, 0, &unused), 0);
+    free(unused.p);
+    assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), GTEE_EPOLICY);
+    assert_non_null(strstr(err.msg, "is in no grant"));
+    /* a tampered container */
+    model.c.p[96 + 100] ^= 1;
+    snprintf(path, sizeof(path), "%s/tampered.box", w.host);
+    assert_int_equal(fake_write(path, model.c.p, model.c.len), 0);
+    model.c.p[96 + 100] ^= 1;
+    assert_int_equal(grant(&w, &p, &info, &model, model.id, &a, GTEE_GRANT_INFER, 0, &sealed_grant), 0);
+    assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), GTEE_EAUTH);
+    assert_non_null(strstr(err.msg, "chunk 0"));
+
+    /* the model and the input, granted to their owner a, for inference only */
+    assert_int_equal(grant(&w, &p, &info, &input, input.id, &a, GTEE_GRANT_INFER, 0, &unused), 0);
+    free(unused.p);
+    snprintf(path, sizeof(path), "%s/model.box", w.host);
+    assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), 0);
+    free(last);
+    snprintf(path, sizeof(path), "%s/input.box", w.host);
+    assert_int_equal(host_pass(&w, &p, 1, path, &last, &last_len, &err), 0);
+    free(last);
+    assert_int_equal(job_infer(&w, &p, &info, &a, 1, &err), 0);
+    /* another requester: not named by the grants */
+    assert_int_equal(job_infer(&w, &p, &info, &b, 1, &err), GTEE_EPOLICY);
+    assert_non_null(strstr(err.msg, "names this requester"));
+    /* another kind */
+    assert_int_equal(job_infer(&w, &p, &info, &a, 2, &err), GTEE_EPOLICY);
+    assert_non_null(strstr(err.msg, "allows training"));
+    /* the model's grant replaced by an expired one */
+    assert_int_equal(grant(&w, &p, &info, &model, model.id, &a, GTEE_GRANT_INFER, 1, &unused), 0);
+    free(unused.p);
+    assert_int_equal(job_infer(&w, &p, &info, &a, 1, &err), GTEE_EPOLICY);
+    assert_non_null(strstr(err.msg, "has expired"));
+    /* a slot with nothing opened */
+    assert_int_equal(call(&w, &p, GTEE_MSG_BLOB_DROP, "\x01", 1, &r, &r_len, &err), 0);
+    free(r);
+    assert_int_equal(job_infer(&w, &p, &info, &a, 1, &err), GTEE_EPOLICY); /* the model's grant still expired */
+    assert_int_equal(gtee_enclave_stop(&p, &st), 0);
+
+    /* restart: the sealed grant the host stored is restored, and the model opens again */
+    host_start(&w, &p, &info, 0, 0);
+    snprintf(path, sizeof(path), "%s/model.box", w.host);
+    assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), GTEE_EPOLICY);
+    assert_int_equal(call(&w, &p, GTEE_MSG_GRANT_RESTORE, sealed_grant.p, sealed_grant.len, &r, &r_len, &err), 0);
+    assert_int_equal(r_len, 1);
+    free(r);
+    assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), 0);
+    free(last);
+    /* a stored grant altered by the host is refused */
+    sealed_grant.p[sealed_grant.len / 2] ^= 1;
+    assert_int_equal(call(&w, &p, GTEE_MSG_GRANT_RESTORE, sealed_grant.p, sealed_grant.len, &r, &r_len, &err),
+                     GTEE_EAUTH);
+    assert_int_equal(gtee_enclave_stop(&p, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    free(sealed_grant.p);
+    free(model.c.p);
+    free(input.c.p);
+    world_close(&w);
+    fake_rmtree(w.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inference_and_training_inside_the_enclave),
         cmocka_unit_test(test_memory_limit_refuses_before_allocating),
+        cmocka_unit_test(test_jobs_without_the_right_grant_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
