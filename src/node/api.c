@@ -15,6 +15,7 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/file.h"
 #include "gtee/msg.h"
 #include "node/api.h"
 #include "node/reqparse.h"
@@ -411,6 +412,29 @@ static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection
     return ret;
 }
 
+/* What the enclave hands the host with a relay answer: a job's result (HPKE-sealed to its
+ * recipient, "GTEE-RES" first; docs/tee.md §7.2) goes into the blob store under its
+ * SHA-256, which the job record names, for the recipient to download; anything else is a
+ * sealed grant or secret, kept in the state store and restored at every start. */
+static int keep_host_part(struct gtee_node_api *a, const uint8_t *p, size_t n, struct gtee_err *err)
+{
+    uint8_t id[32];
+    char hex[65];
+    int rc;
+
+    if (n < 8 || memcmp(p, "GTEE-RES", 8))
+        return gtee_node_store_sealed_add(a->store, p, n, err);
+    if (gtee_sha256(p, n, id) != 0)
+        return GTEE_FAIL(err, GTEE_ECRYPTO, "relay: cannot hash a result");
+    gtee_hex_encode(id, sizeof(id), hex);
+    rc = gtee_file_writeat(a->blobs->blobs_fd, hex, p, n, 0600, 0, err);
+    if (rc == GTEE_EEXIST)
+        rc = 0; /* content-addressed: the same bytes are already there */
+    if (rc == 0)
+        rc = gtee_node_store_blob_add(a->store, hex, n, err);
+    return rc;
+}
+
 /* RELAY's answer: host_len u32 · host part · response box (docs/tee.md, "Message
  * protocol"). The host part (a sealed blob for the host to keep) goes to the state store;
  * the client gets the response box. */
@@ -438,7 +462,7 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
         free(r);
         return send_error(a, c, 502, "enclave_error", "relay: the enclave's answer is malformed");
     }
-    if (host_len && (rc = gtee_node_store_sealed_add(a->store, r + 4, host_len, &err)) < 0) {
+    if (host_len && (rc = keep_host_part(a, r + 4, host_len, &err)) < 0) {
         free(r);
         return send_error(a, c, 500, "internal", "%s", err.msg);
     }

@@ -459,3 +459,37 @@ int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, s
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
 }
+
+int gtee_node_store_sealed_each(struct gtee_node_store *s, int max,
+                                void (*fn)(const uint8_t *blob, size_t len, void *arg), void *arg)
+{
+    struct blobcopy {
+        uint8_t *p;
+        size_t n;
+    } *list = calloc((size_t)max, sizeof(*list));
+    sqlite3_stmt *st;
+    int n = 0;
+
+    if (!list)
+        return GTEE_ENOMEM;
+    /* Copied out first: fn talks to the enclave, which must not hold the store's lock. */
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT blob FROM sealed ORDER BY seq LIMIT ?", "i", (int64_t)max);
+    while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+
+        list[n].p = malloc(len ? len : 1);
+        if (!list[n].p)
+            break;
+        memcpy(list[n].p, sqlite3_column_blob(st, 0), len);
+        list[n++].n = len;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < n; i++) {
+        fn(list[i].p, list[i].n, arg);
+        free(list[i].p);
+    }
+    free(list);
+    return st ? n : GTEE_EIO;
+}

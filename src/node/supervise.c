@@ -11,6 +11,7 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/msg.h"
 #include "node/supervise.h"
 
 #define POLL_MS 200
@@ -59,6 +60,44 @@ static void ended(struct gtee_node_enclave *e, const char *why)
                           failed < 0 ? 0 : failed, failed == 1 ? "" : "s", e->backoff_s);
 }
 
+struct restore {
+    struct gtee_node_enclave *e;
+    int grants, secrets, refused;
+};
+
+/* One sealed blob the enclave handed the host: a grant (GRANT_RESTORE) or a relay secret
+ * (UNSEAL); the host cannot tell them apart, so the enclave says which it accepts. */
+static void restore_one(const uint8_t *blob, size_t len, void *arg)
+{
+    struct restore *r = arg;
+    struct gtee_err err = { 0 };
+    uint8_t *reply = NULL;
+    size_t n = 0;
+
+    if (gtee_enclave_call(&r->e->proc, GTEE_MSG_GRANT_RESTORE, blob, len, &reply, &n, &err) == 0) {
+        r->grants++;
+    } else if (r->e->proc.pid > 0 &&
+               gtee_enclave_call(&r->e->proc, GTEE_MSG_UNSEAL, blob, len, &reply, &n, &err) == 0) {
+        r->secrets++;
+    } else {
+        r->refused++;
+    }
+    free(reply);
+}
+
+/* With e->call_mu held, after a start: what the enclave sealed for the host to keep goes back
+ * in, so grants and secrets survive restarts (docs/tee.md §7.2). */
+static void restore_sealed(struct gtee_node_enclave *e)
+{
+    struct restore r = { .e = e };
+    int n = gtee_node_store_sealed_each(e->store, GTEE_NODE_SEALED_MAX, restore_one, &r);
+
+    if (n > 0)
+        gtee_node_store_event(e->store, r.refused ? "warn" : "info",
+                              "restored %d sealed grant%s and %d sealed secret%s into the enclave; %d refused", r.grants,
+                              r.grants == 1 ? "" : "s", r.secrets, r.secrets == 1 ? "" : "s", r.refused);
+}
+
 /* With e->call_mu held. */
 static int start(struct gtee_node_enclave *e)
 {
@@ -96,6 +135,8 @@ static int start(struct gtee_node_enclave *e)
                           e->restarts ? "restarted" : "started", pid, gtee_tee_kind_name(info.kind),
                           info.simulated ? " SIMULATED (not secure)" : "", addr, meas);
     gtee_node_selfcheck(e);
+    if (e->proc.pid > 0)
+        restore_sealed(e);
     return 0;
 }
 
