@@ -16,6 +16,7 @@
 #include "gtee/dataset.h"
 #include "gtee/ml.h"
 #include "gtee/ml_train.h"
+#include "gtee/net.h"
 
 #define JOB_MAX_THREADS 64
 #define JOB_MAX_EPOCHS 1000
@@ -210,6 +211,41 @@ out:
     return rc;
 }
 
+/* Progress for the host (gtee/msg.h GTEE_MSG_PROGRESS): how far, and the loss; at most
+ * about twice a second, and at the end of each epoch. A host that cannot take it loses only
+ * the report. */
+#define PROGRESS_EVERY_MS 500
+
+struct progress {
+    struct enc *e;
+    uint32_t epochs;
+};
+
+static int report(const struct gtee_ml_progress *pr, void *arg)
+{
+    struct progress *g = arg;
+    struct enc *e = g->e;
+    int64_t now = gtee_net_clock_ms();
+    uint8_t body[GTEE_MSG_PROGRESS_LEN], *msg = NULL;
+    size_t len = 0;
+    uint32_t bits;
+
+    if (!e->send || (now - e->last_progress_ms < PROGRESS_EVERY_MS && pr->batch + 1 < pr->batches))
+        return 0;
+    e->last_progress_ms = now;
+    body[0] = 1;
+    put_u32be(body + 1, (uint32_t)pr->epoch);
+    put_u32be(body + 5, g->epochs);
+    put_u32be(body + 9, (uint32_t)pr->batch);
+    put_u32be(body + 13, (uint32_t)pr->batches);
+    memcpy(&bits, &pr->loss, sizeof(bits));
+    put_u32be(body + 17, bits);
+    if (gtee_msg_encode(GTEE_MSG_PROGRESS | GTEE_MSG_REPLY, e->request_id, body, sizeof(body), &msg, &len, NULL) == 0)
+        (void)e->send(e->send_arg, msg, len);
+    free(msg);
+    return 0;
+}
+
 /* The training fields after the model (gtee/msg.h, GTEE_JOB_TRAIN_LEN). */
 struct train_req {
     uint8_t x, y, threads, optimizer;
@@ -269,10 +305,11 @@ static int run_train(struct job *j, struct record *r, unsigned model, const stru
     o.adam = (struct gtee_ml_adam){ t->lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0 };
     TRY(gtee_ml_trainer_new(j->model, &o, &tr, err));
     for (uint16_t ep = 0; ep < t->epochs; ep++) {
+        struct progress g = { j->e, t->epochs };
         uint8_t rec[24];
         uint64_t bits;
 
-        TRY(gtee_ml_train_epoch(tr, &ds, ep, t->batch, t->seed, NULL, NULL, &st, err));
+        TRY(gtee_ml_train_epoch(tr, &ds, ep, t->batch, t->seed, report, &g, &st, err));
         /* a full batch's step, times the epoch's batches: the last batch may be smaller */
         r->macs += gtee_ml_trainer_step_macs(tr) / t->batch * st.samples;
         r->samples += st.samples;
