@@ -129,7 +129,7 @@ enum gtee_relay_op {
  * blob u8 || labels blob u8 (.npy arrays) || threads u8 || optimizer u8 (1 sgd, 2 adam) ||
  * epochs u16 || batch u32 || seed u64 || learning rate (IEEE-754 binary32 bits, u32). */
 #define GTEE_JOB_INFER_LEN 2
-#define GTEE_JOB_TRAIN_LEN 24
+#define GTEE_JOB_TRAIN_LEN 22
 #define GTEE_ENCLAVE_BLOB_SLOTS 16
 #define GTEE_ENCLAVE_GRANTS 32
 
