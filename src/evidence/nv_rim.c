@@ -28,21 +28,6 @@ static bool is(const xmlNode *n, const char *name, const char *ns)
            n->ns->href && strcmp((const char *)n->ns->href, ns) == 0;
 }
 
-/* The one child element of p named name in ns; *count gets how many there are. */
-static xmlNode *child(const xmlNode *p, const char *name, const char *ns, int *count)
-{
-    xmlNode *found = NULL;
-
-    *count = 0;
-    for (xmlNode *c = p ? p->children : NULL; c; c = c->next)
-        if (is(c, name, ns)) {
-            if (!found)
-                found = c;
-            (*count)++;
-        }
-    return found;
-}
-
 /* An attribute's value (no namespace when ns is NULL); NULL if absent. Free with xmlFree. */
 static char *attr(xmlNode *n, const char *name, const char *ns)
 {
@@ -158,139 +143,268 @@ out:
     return rc;
 }
 
-static int read_resource(xmlNode *r, struct gtee_nv_rim *rim, struct gtee_err *err)
+/* The problems of one RIM, all of them: each section (the Payload's indices, each
+ * Resource's attributes, Meta, the signature's certificates, the root) is checked on its
+ * own, so that the message names what is wrong even where several things are. */
+struct notes {
+    char msg[GTEE_ERR_MSG_MAX];
+    size_t used;
+    bool any;
+};
+
+static void note(struct notes *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(struct notes *n, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+
+    n->any = true;
+    if (n->used + 3 >= sizeof(n->msg))
+        return;
+    if (n->used) {
+        memcpy(n->msg + n->used, "; ", 3);
+        n->used += 2;
+    }
+    va_start(ap, fmt);
+    w = vsnprintf(n->msg + n->used, sizeof(n->msg) - n->used, fmt, ap);
+    va_end(ap);
+    n->used = w < 0 ? n->used : n->used + (size_t)w >= sizeof(n->msg) ? sizeof(n->msg) - 1 : n->used + (size_t)w;
+}
+
+/* By local name: a misplaced namespace is reported once, on its own, by check_ns. */
+static bool named(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *child_named(const xmlNode *p, const char *name, int *count)
+{
+    xmlNode *found = NULL;
+
+    *count = 0;
+    for (xmlNode *c = p ? p->children : NULL; c; c = c->next)
+        if (named(c, name)) {
+            if (!found)
+                found = c;
+            (*count)++;
+        }
+    return found;
+}
+
+static void check_ns(xmlNode *n, const char *ns, bool *bad)
+{
+    if (n && !is(n, (const char *)n->name, ns))
+        *bad = true;
+}
+
+/* First pass over the Payload: every index present, a number, and unique. */
+static void read_indices(xmlNode *payload, struct gtee_nv_rim *rim, struct notes *nt)
+{
+    bool seen[GTEE_NV_RIM_INDEX_MAX] = { false };
+
+    for (xmlNode *c = payload->children; c; c = c->next) {
+        char *idx;
+        unsigned index;
+        int line = (int)xmlGetLineNo(c);
+
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!named(c, "Resource")) {
+            note(nt, "Payload holds a %s element (line %d)", (const char *)c->name, line);
+            continue;
+        }
+        idx = attr(c, "index", NULL);
+        if (!idx)
+            note(nt, "Resource (line %d) has no index", line);
+        else if (!small_uint(idx, GTEE_NV_RIM_INDEX_MAX - 1, &index))
+            note(nt, "Resource (line %d) index \"%.16s\" is not 0..%d", line, idx, GTEE_NV_RIM_INDEX_MAX - 1);
+        else if (seen[index])
+            note(nt, "Resource (line %d) repeats index %u", line, index);
+        else
+            seen[index] = true;
+        xmlFree(idx);
+    }
+    (void)rim;
+}
+
+static void read_resource(xmlNode *r, struct gtee_nv_rim *rim, struct notes *nt)
 {
     char *type = attr(r, "type", NULL), *idx = attr(r, "index", NULL), *act = attr(r, "active", NULL);
-    char *alts = attr(r, "alternatives", NULL), *size = attr(r, "size", NULL), *h = NULL;
+    char *alts = attr(r, "alternatives", NULL), *size = attr(r, "size", NULL);
     unsigned index = 0, n_alt = 0, sz = 0;
-    struct gtee_nv_rim_entry *e;
-    int line = (int)xmlGetLineNo(r), rc = GTEE_EFORMAT;
+    struct gtee_nv_rim_entry e;
+    int line = (int)xmlGetLineNo(r);
+    bool ok = small_uint(idx, GTEE_NV_RIM_INDEX_MAX - 1, &index) && !rim->entry[index].present;
 
-    ENSURE(type && strcmp(type, "Measurement") == 0, err, GTEE_EFORMAT,
-           "rim: Resource (line %d) type is not \"Measurement\"", line);
-    ENSURE(idx, err, GTEE_EFORMAT, "rim: Resource (line %d) has no index", line);
-    ENSURE(small_uint(idx, GTEE_NV_RIM_INDEX_MAX - 1, &index), err, GTEE_EFORMAT,
-           "rim: Resource (line %d) index \"%.16s\" is not 0..%d", line, idx, GTEE_NV_RIM_INDEX_MAX - 1);
-    e = &rim->entry[index];
-    ENSURE(!e->present, err, GTEE_EFORMAT, "rim: Resource (line %d) repeats index %u", line, index);
-    ENSURE(act && (strcmp(act, "True") == 0 || strcmp(act, "False") == 0), err, GTEE_EFORMAT,
-           "rim: Resource index %u (line %d) active is not True or False", index, line);
-    ENSURE(alts, err, GTEE_EFORMAT, "rim: Resource index %u (line %d) has no alternatives", index, line);
-    ENSURE(small_uint(alts, GTEE_NV_RIM_ALT_MAX, &n_alt) && n_alt >= 1, err, GTEE_EFORMAT,
-           "rim: Resource index %u (line %d) alternatives \"%.16s\" is not 1..%d", index, line, alts,
-           GTEE_NV_RIM_ALT_MAX);
-    ENSURE(size, err, GTEE_EFORMAT, "rim: Resource index %u (line %d) has no size", index, line);
-    ENSURE(small_uint(size, 1000, &sz) && sz == GTEE_NV_DIGEST_LEN, err, GTEE_EFORMAT,
-           "rim: Resource index %u (line %d) size \"%.16s\" is not 48 (SHA-384)", index, line, size);
-    for (unsigned k = 0; k < GTEE_NV_RIM_ALT_MAX + 1; k++) {
+    memset(&e, 0, sizeof(e));
+    if (!type || strcmp(type, "Measurement") != 0) {
+        note(nt, "Resource (line %d) type is not \"Measurement\"", line);
+        ok = false;
+    }
+    if (!act || (strcmp(act, "True") != 0 && strcmp(act, "False") != 0)) {
+        note(nt, "Resource (line %d) active is not True or False", line);
+        ok = false;
+    }
+    if (!alts) {
+        note(nt, "Resource (line %d) has no alternatives", line);
+        ok = false;
+    } else if (!small_uint(alts, GTEE_NV_RIM_ALT_MAX, &n_alt) || n_alt < 1) {
+        note(nt, "Resource (line %d) alternatives \"%.16s\" is not 1..%d", line, alts, GTEE_NV_RIM_ALT_MAX);
+        ok = false;
+    }
+    if (!size) {
+        note(nt, "Resource (line %d) has no size", line);
+        ok = false;
+    } else if (!small_uint(size, 1000, &sz) || sz != GTEE_NV_DIGEST_LEN) {
+        note(nt, "Resource (line %d) size \"%.16s\" is not 48 (SHA-384)", line, size);
+        ok = false;
+    }
+    for (unsigned k = 0; k <= GTEE_NV_RIM_ALT_MAX; k++) {
         char name[16];
+        char *h;
 
         snprintf(name, sizeof(name), "Hash%u", k);
         h = attr(r, name, NS_SHA384);
-        if (k >= n_alt) {
-            ENSURE(!h, err, GTEE_EFORMAT, "rim: Resource index %u (line %d) has %s beyond its %u alternatives", index,
-                   line, name, n_alt);
-            continue;
+        if (k >= (n_alt ? n_alt : 1)) {
+            if (h) {
+                note(nt, "Resource (line %d) has %s beyond its alternatives", line, name);
+                ok = false;
+            }
+        } else if (!h) {
+            note(nt, "Resource (line %d) lacks %s in the SHA-384 namespace", line, name);
+            ok = false;
+        } else if (!hex48(h, e.alt[k])) {
+            note(nt, "Resource (line %d) %s is not 96 hex digits", line, name);
+            ok = false;
         }
-        ENSURE(h, err, GTEE_EFORMAT, "rim: Resource index %u (line %d) lacks %s in the SHA-384 namespace", index, line,
-               name);
-        ENSURE(hex48(h, e->alt[k]), err, GTEE_EFORMAT,
-               "rim: Resource index %u (line %d) %s is not 96 hex digits", index, line, name);
         xmlFree(h);
-        h = NULL;
     }
-    e->present = true;
-    e->active = strcmp(act, "True") == 0;
-    e->n_alt = (uint8_t)n_alt;
-    rim->n_entries++;
-    rim->n_active += e->active;
-    rc = 0;
-out:
+    if (ok) {
+        e.present = true;
+        e.active = strcmp(act, "True") == 0;
+        e.n_alt = (uint8_t)n_alt;
+        rim->entry[index] = e;
+        rim->n_entries++;
+        rim->n_active += e.active;
+    }
     xmlFree(type);
     xmlFree(idx);
     xmlFree(act);
     xmlFree(alts);
     xmlFree(size);
-    xmlFree(h);
-    return rc;
 }
 
-static int read_certs(xmlNode *sig, struct gtee_nv_rim *rim, struct gtee_err *err)
+static void read_certs(xmlNode *sig, struct gtee_nv_rim *rim, struct notes *nt, bool *bad_ns)
 {
-    int count, rc = GTEE_EFORMAT;
-    xmlNode *ki = child(sig, "KeyInfo", NS_DSIG, &count), *xd;
-    char *txt = NULL;
+    int count;
+    xmlNode *ki = child_named(sig, "KeyInfo", &count), *xd;
+    size_t n = 0;
 
-    ENSURE(ki && count == 1, err, GTEE_EFORMAT, "rim: the signature has %d KeyInfo elements, not one", count);
-    xd = child(ki, "X509Data", NS_DSIG, &count);
-    ENSURE(xd && count == 1, err, GTEE_EFORMAT, "rim: KeyInfo has %d X509Data elements, not one", count);
+    if (!ki || count != 1) {
+        note(nt, "the signature has %d KeyInfo elements, not one", count);
+        return;
+    }
+    check_ns(ki, NS_DSIG, bad_ns);
+    xd = child_named(ki, "X509Data", &count);
+    if (!xd || count != 1) {
+        note(nt, "KeyInfo has %d X509Data elements, not one", count);
+        return;
+    }
+    check_ns(xd, NS_DSIG, bad_ns);
     for (xmlNode *c = xd->children; c; c = c->next) {
         const unsigned char *p;
-        X509 *x;
+        char *txt;
+        uint8_t *der;
+        size_t len = 0;
+        X509 *x = NULL;
 
-        if (!is(c, "X509Certificate", NS_DSIG))
+        if (!named(c, "X509Certificate"))
             continue;
-        ENSURE(rim->n_certs < GTEE_NV_RIM_CERT_MAX, err, GTEE_EFORMAT, "rim: more than %d certificates",
-               GTEE_NV_RIM_CERT_MAX);
+        check_ns(c, NS_DSIG, bad_ns);
+        if (n++ >= GTEE_NV_RIM_CERT_MAX) {
+            note(nt, "more than %d certificates", GTEE_NV_RIM_CERT_MAX);
+            return;
+        }
         txt = (char *)xmlNodeGetContent(c);
-        ENSURE(txt, err, GTEE_ENOMEM, "rim: out of memory");
-        rim->cert[rim->n_certs] = b64(txt, &rim->cert_len[rim->n_certs]);
-        ENSURE(rim->cert[rim->n_certs], err, GTEE_EFORMAT, "rim: X509Certificate %zu (line %d) is not base64",
-               rim->n_certs, (int)xmlGetLineNo(c));
-        p = rim->cert[rim->n_certs];
-        x = d2i_X509(NULL, &p, (long)rim->cert_len[rim->n_certs]);
-        X509_free(x);
-        rim->n_certs++;
-        ENSURE(x && p == rim->cert[rim->n_certs - 1] + rim->cert_len[rim->n_certs - 1], err, GTEE_EFORMAT,
-               "rim: X509Certificate %zu (line %d) is not one DER certificate", rim->n_certs - 1,
-               (int)xmlGetLineNo(c));
+        der = txt ? b64(txt, &len) : NULL;
         xmlFree(txt);
-        txt = NULL;
+        if (!der) {
+            note(nt, "X509Certificate %zu (line %d) is not base64", n - 1, (int)xmlGetLineNo(c));
+            continue;
+        }
+        p = der;
+        x = d2i_X509(NULL, &p, (long)len);
+        X509_free(x);
+        if (!x || p != der + len) {
+            note(nt, "X509Certificate %zu (line %d) is not one DER certificate", n - 1, (int)xmlGetLineNo(c));
+            free(der);
+            continue;
+        }
+        rim->cert[rim->n_certs] = der;
+        rim->cert_len[rim->n_certs++] = len;
     }
-    ENSURE(rim->n_certs >= 2, err, GTEE_EFORMAT,
-           "rim: X509Data has %zu certificates; a signer and its chain to the root are needed", rim->n_certs);
-    rc = 0;
-out:
-    xmlFree(txt);
-    return rc;
+    if (n < 2)
+        note(nt, "X509Data has %zu certificates; a signer and its chain to the root are needed", n);
 }
 
 int nv_rim_read_doc(xmlDoc *doc, struct gtee_nv_rim *rim, struct gtee_err *err)
 {
     xmlNode *root = xmlDocGetRootElement(doc), *meta, *payload, *sig, *last = NULL;
+    struct notes nt = { .used = 0, .any = false };
+    bool bad_ns = false;
     char *ver = NULL;
-    int count, rc = GTEE_EFORMAT;
+    int count;
 
-    ENSURE(is(root, "SoftwareIdentity", NS_SWID), err, GTEE_EFORMAT,
-           "rim: the root element is not SoftwareIdentity in the ISO 19770-2 namespace");
-    meta = child(root, "Meta", NS_SWID, &count);
-    ENSURE(meta && count == 1, err, GTEE_EFORMAT, "rim: %d Meta elements, not one", count);
-    ver = attr(meta, "colloquialVersion", NULL);
-    ENSURE(ver && *ver, err, GTEE_EFORMAT, "rim: Meta (line %d) has no colloquialVersion", (int)xmlGetLineNo(meta));
-    ENSURE(strlen(ver) < sizeof(rim->version), err, GTEE_EFORMAT, "rim: colloquialVersion is too long");
-    snprintf(rim->version, sizeof(rim->version), "%s", ver);
-    payload = child(root, "Payload", NS_SWID, &count);
-    ENSURE(payload && count == 1, err, GTEE_EFORMAT, "rim: %d Payload elements, not one", count);
-    for (xmlNode *c = payload->children; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
-        ENSURE(is(c, "Resource", NS_SWID), err, GTEE_EFORMAT, "rim: Payload holds a %s element (line %d)",
-               (const char *)c->name, (int)xmlGetLineNo(c));
-        TRY(read_resource(c, rim, err));
+    nt.msg[0] = '\0';
+    payload = child_named(root, "Payload", &count);
+    if (!payload || count != 1) {
+        note(&nt, "%d Payload elements, not one", count);
+    } else {
+        check_ns(payload, NS_SWID, &bad_ns);
+        read_indices(payload, rim, &nt);
+        for (xmlNode *c = payload->children; c; c = c->next)
+            if (named(c, "Resource")) {
+                check_ns(c, NS_SWID, &bad_ns);
+                read_resource(c, rim, &nt);
+            }
+        if (!nt.any && rim->n_entries == 0)
+            note(&nt, "Payload (line %d) has no measurements", (int)xmlGetLineNo(payload));
     }
-    ENSURE(rim->n_entries > 0, err, GTEE_EFORMAT, "rim: Payload (line %d) has no measurements",
-           (int)xmlGetLineNo(payload));
-    sig = child(root, "Signature", NS_DSIG, &count);
-    ENSURE(sig && count == 1, err, GTEE_EFORMAT, "rim: %d ds:Signature elements, not one", count);
-    for (xmlNode *c = root->children; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            last = c;
-    ENSURE(last == sig, err, GTEE_EFORMAT, "rim: ds:Signature is not the last element of SoftwareIdentity");
-    TRY(read_certs(sig, rim, err));
-    rc = 0;
-out:
+    meta = child_named(root, "Meta", &count);
+    if (!meta || count != 1) {
+        note(&nt, "%d Meta elements, not one", count);
+    } else {
+        check_ns(meta, NS_SWID, &bad_ns);
+        ver = attr(meta, "colloquialVersion", NULL);
+        if (!ver || !*ver)
+            note(&nt, "Meta (line %d) has no colloquialVersion", (int)xmlGetLineNo(meta));
+        else if (strlen(ver) >= sizeof(rim->version))
+            note(&nt, "Meta colloquialVersion is too long");
+        else
+            snprintf(rim->version, sizeof(rim->version), "%s", ver);
+    }
+    sig = child_named(root, "Signature", &count);
+    if (!sig || count != 1) {
+        note(&nt, "%d ds:Signature elements, not one", count);
+    } else {
+        check_ns(sig, NS_DSIG, &bad_ns);
+        for (xmlNode *c = root->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE)
+                last = c;
+        if (last != sig)
+            note(&nt, "ds:Signature is not the last element of SoftwareIdentity");
+        read_certs(sig, rim, &nt, &bad_ns);
+    }
+    if (!is(root, "SoftwareIdentity", NS_SWID))
+        note(&nt, "the root element is %s, not SoftwareIdentity in the ISO 19770-2 namespace",
+             root ? (const char *)root->name : "absent");
+    if (bad_ns)
+        note(&nt, "an element is outside its namespace (ISO 19770-2 or XML-DSig)");
     xmlFree(ver);
-    return rc;
+    if (nt.any)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "rim: %s", nt.msg);
+    return 0;
 }
 
 int gtee_nv_rim_read(const uint8_t *xml, size_t len, struct gtee_nv_rim *rim, struct gtee_err *err)
