@@ -13,6 +13,7 @@
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
 #include "gtee/file.h"
+#include "gtee/nvidia.h"
 
 #include <jansson.h>
 
@@ -23,12 +24,16 @@ static const char verify_usage[] =
     "                            [--enclave-info JSON | --enclave-key HEX --channel-key HEX]\n"
     "                            [--nonce HEX] [--at TIME] [--json]\n"
     "\n"
-    "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, or AMD SEV-SNP\n"
-    "report) with the collateral in DIR at TIME, then applies POLICY. Intel: tcb_info.json,\n"
+    "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, AMD SEV-SNP\n"
+    "report, or NVIDIA GPU report) with the collateral in DIR at TIME, then applies POLICY.\n"
+    "The kind is recognised from the bytes. Intel: tcb_info.json,\n"
     "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der\n"
     "(each applied when present; the default policy requires both). SEV-SNP: vcek.der (and\n"
     "ask_ark.pem, else the pinned ASK/ARK), and AMD's ARK CRL ark_crl.der (applied when\n"
-    "present; the default policy requires it). Prints the verdict, every reason for a rejection,\n"
+    "present; the default policy requires it). NVIDIA GPU: cert_chain.pem, the driver and\n"
+    "VBIOS RIMs (*driver*.xml, *vbios*.xml or .swidtag) and OCSP responses ocsp/NAME.der\n"
+    "(without them revocation is not checked, which the default policy refuses); --nonce is\n"
+    "the GPU report's nonce. Prints the verdict, every reason for a rejection,\n"
     "and the verified claims, revocation_checked among them. Every kind of evidence needs\n"
     "its collateral, so --collateral is required.\n"
     "\n"
@@ -44,7 +49,8 @@ static const char verify_usage[] =
     "      --enclave-key HEX --channel-key HEX  the same keys as 130 hex digits each\n"
     "                        report data bytes 0..31 must commit to these keys; the\n"
     "                        claims then carry them and the Enclave ID\n"
-    "      --nonce HEX       report data bytes 32..63 must equal these 32 bytes\n"
+    "      --nonce HEX       report data bytes 32..63 must equal these 32 bytes (a GPU\n"
+    "                        report: its requester nonce must)\n"
     "      --at TIME         verify at TIME: RFC 3339 (2025-07-19T10:01:17Z) or unix seconds,\n"
     "                        up to 9999-12-31T23:59:59Z; default now\n"
     "      --json            print the verdict as one JSON object\n"
@@ -122,6 +128,22 @@ static void print_text(const struct gtee_verdict *v)
         hex_line("measurement", c->snp.measurement, 48);
         hex_line("host_data", c->snp.host_data, 32);
         printf("%-13s 0x%016llx\n", "guest_policy", (unsigned long long)c->snp.guest_policy);
+    } else if (c->tee == GTEE_TEE_GPU) {
+        printf("%-13s %s\n%-13s %s\n", "driver", c->gpu.driver_version[0] ? c->gpu.driver_version : "-", "vbios",
+               c->gpu.vbios_version[0] ? c->gpu.vbios_version : "-");
+        printf("%-13s %u of %u compared golden values match (%u golden values; NVDEC0 %s)\n", "measurements",
+               c->gpu.matched, c->gpu.compared, c->gpu.golden,
+               c->gpu.nvdec0 == GTEE_NV_NVDEC0_DISABLED  ? "disabled, index 35 not compared"
+               : c->gpu.nvdec0 == GTEE_NV_NVDEC0_ENABLED ? "enabled"
+                                                         : "absent");
+        hex_line("gpu_nonce", c->gpu.nonce, GTEE_NV_NONCE_LEN);
+        if (c->binding.nonce_checked)
+            printf("%-13s %s\n", "nonce_check", "matches the given nonce");
+        printf("%-13s %s\n", "revocation",
+               c->gpu.revocation == GTEE_NV_REVOCATION_GOOD     ? "good (OCSP responses cover every certificate)"
+               : c->gpu.revocation == GTEE_NV_REVOCATION_FAILED ? "failed (see the reasons)"
+                                                                : "not checked (no OCSP responses cover the chains)");
+        return;
     }
     hex_line("report_data", c->report_data, 64);
     hex_line("nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN);

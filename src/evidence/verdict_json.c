@@ -7,6 +7,7 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
+#include "gtee/nvidia.h"
 #include "gtee/crypto.h"
 
 static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
@@ -84,6 +85,18 @@ static json_t *claims_json(const struct gtee_claims *c)
         for (int i = 0; i < 8; i++)
             tcb[i] = (uint8_t)(c->snp.reported_tcb >> (8 * i));
         bad |= put_hex(o, "reported_tcb", tcb, sizeof(tcb));
+    } else if (c->tee == GTEE_TEE_GPU) {
+        bad |= json_object_set_new(o, "driver_version", json_string(c->gpu.driver_version));
+        bad |= json_object_set_new(o, "vbios_version", json_string(c->gpu.vbios_version));
+        bad |= put_hex(o, "gpu_nonce", c->gpu.nonce, 32);
+        bad |= json_object_set_new(o, "nvdec0", json_string(c->gpu.nvdec0 == GTEE_NV_NVDEC0_ENABLED    ? "enabled"
+                                                            : c->gpu.nvdec0 == GTEE_NV_NVDEC0_DISABLED ? "disabled"
+                                                                                                       : "absent"));
+        bad |= json_object_set_new(o, "golden_values", json_integer(c->gpu.golden));
+        bad |= json_object_set_new(o, "golden_compared", json_integer(c->gpu.compared));
+        bad |= json_object_set_new(o, "golden_matched", json_integer(c->gpu.matched));
+        bad |= json_object_set_new(o, "gpu_revocation",
+                                   json_string(gtee_nv_revocation_name((enum gtee_nv_revocation)c->gpu.revocation)));
     }
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {
         bad |= json_object_set_new(o, "tcb_status", c->tcb_status == GTEE_TCB_NONE
