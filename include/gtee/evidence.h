@@ -103,6 +103,9 @@ struct gtee_claims {
         uint32_t golden, compared, matched; /* golden values of both RIMs; compared; matching */
         int revocation;              /* enum gtee_nv_revocation (nvidia.h): 0 not checked, 1 good, 2 failed */
     } gpu;
+    /* Composite evidence (bundle.h): the GPUs verified and bound to this CVM evidence. Set only
+     * by gtee_bundle_verify, and only when every GPU part verified. */
+    uint32_t gpus_bound;
 
     /* Intel TCB evaluation (SGX/TDX). */
     enum gtee_tcb_status tcb_status;
@@ -290,6 +293,7 @@ struct gtee_policy {
         char driver[GTEE_POLICY_LIST_MAX][64];
         char vbios[GTEE_POLICY_LIST_MAX][16];
         bool allow_unchecked_revocation; /* default false: OCSP responses must cover the chains */
+        uint32_t min_count; /* default 0: composite evidence must bind at least this many GPUs */
     } gpu;
     bool has_report_data;
     uint8_t report_data[GTEE_REPORT_DATA_LEN];

@@ -239,6 +239,11 @@ static int parse_gpu(json_t *o, struct gtee_policy *p, struct gtee_err *err)
             TRY(version_list(x, 64, p->gpu.driver, NULL, &p->gpu.n_driver, "gpu.driver_versions", err));
         } else if (strcmp(k, "vbios_versions") == 0) {
             TRY(version_list(x, 16, NULL, p->gpu.vbios, &p->gpu.n_vbios, "gpu.vbios_versions", err));
+        } else if (strcmp(k, "min_count") == 0) {
+            json_int_t n = 0;
+
+            TRY(uint_val(x, 8, &n, "gpu.min_count", err));
+            p->gpu.min_count = (uint32_t)n;
         } else if (strcmp(k, "allow_unchecked_revocation") == 0) {
             TRY(bool_val(x, &p->gpu.allow_unchecked_revocation, "gpu.allow_unchecked_revocation", err));
         } else {

@@ -180,6 +180,11 @@ void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verd
         apply_snp(p, v);
     else if (c->tee == GTEE_TEE_GPU)
         apply_gpu(p, v);
+    /* GPUs bind only through a bundle: any other evidence has none (gtee_bundle_verify checks
+     * its own count after binding them). */
+    if (p->gpu.min_count > c->gpus_bound)
+        verdict_add(v, "policy.gpu.required", "the policy requires %u GPUs bound to the CVM evidence, %u are",
+                    p->gpu.min_count, c->gpus_bound);
     if (p->has_report_data && memcmp(p->report_data, c->report_data, GTEE_REPORT_DATA_LEN) != 0)
         verdict_add(v, "policy.report_data", "report data differs from the expected value");
     v->accepted = v->verified && v->n_reasons == 0;

@@ -109,6 +109,7 @@ static json_t *claims_json(const struct gtee_claims *c)
         bad |= json_object_set_new(o, "collateral_issued", json_integer(c->collateral_issued));
         bad |= json_object_set_new(o, "collateral_next_update", json_integer(c->collateral_next_update));
     }
+    bad |= json_object_set_new(o, "gpus_bound", json_integer(c->gpus_bound));
     bad |= revocation_json(o, c);
     json_decref(adv);
     if (bad) {

@@ -84,6 +84,28 @@ grep -q "gpu_driver_rim" "$T/out" && { echo "FAIL: a fresh RIM response was name
 head -c 4000 "$H/report.bin" >"$T/short.bin"
 expect 5 "truncated report" "$T/short.bin" --collateral "$T/prod" --nonce "$NONCE" --at "$AT"
 has "gpu.response.opaque_length\|gpu.signature.length"
+# A composite bundle of the SEV-SNP milan-1 report and the h100-1 GPU report: every part
+# verifies, but the GPU report is not over the nonce the CVM evidence commits to.
+python3 - "$VECTORS/snp/milan-1/report.bin" "$H/report.bin" "$T/bundle.bin" <<'PY'
+import struct, sys
+cvm, gpu = (open(p, 'rb').read() for p in sys.argv[1:3])
+open(sys.argv[3], 'wb').write(b'GTEEBNDL' + bytes([1, 1, 0, 0]) + struct.pack('>I', len(cvm)) + cvm +
+                              struct.pack('>I', len(gpu)) + gpu)
+PY
+mkdir -p "$T/bundle"
+cp -r "$VECTORS/snp/milan-1" "$T/bundle/cvm"
+cp -r "$T/prod" "$T/bundle/gpu0"
+echo '{"allow_debug":true,"require_revocation":false,"gpu":{"allow_unchecked_revocation":true}}' >"$T/b.json"
+expect 7 "unbound bundle" "$T/bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
+has "reason        bundle.gpu.binding: GPU 0"
+has "tee           snp"
+has "gpus_bound    0"
+[ "$(grep -c '^reason' "$T/out")" = 1 ] || { echo "FAIL: the unbound bundle has other reasons" >&2; cat "$T/out" >&2; fail=1; }
+head -c 100 "$T/bundle.bin" >"$T/short-bundle.bin"
+expect 5 "truncated bundle" "$T/short-bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
+has "bundle.malformed"
+rm -r "$T/bundle/gpu0"
+expect 3 "bundle without its GPU collateral" "$T/bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
 # A GPU directory without a RIM: named, exit 3.
 rm "$T/prod/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml"
 expect 3 "missing VBIOS RIM" "$H/report.bin" --collateral "$T/prod" --nonce "$NONCE" --at "$AT"
