@@ -205,6 +205,20 @@ int gtee_nv_verify(const uint8_t *report, size_t len, const uint8_t nonce[GTEE_N
                    const struct gtee_nv_collateral *col, int64_t at, struct gtee_nv_result *res,
                    struct gtee_err *err) GTEE_MUST_USE;
 
+/* For many reports against one collateral (a node's GPUs, a benchmark): reads the chains and
+ * RIMs and runs once every check that depends on neither the report nor the time (chain
+ * and RIM signatures, the RIM structure, the leaf's FWID), keeping its reasons. col must
+ * outlive the result. Verifications with it may run in several threads; each checks the
+ * certificates' validity at its own time and says exactly what gtee_nv_verify says (which
+ * is prepare, verify, free). */
+struct gtee_nv_prepared;
+int gtee_nv_prepare(const struct gtee_nv_collateral *col, struct gtee_nv_prepared **out,
+                    struct gtee_err *err) GTEE_MUST_USE;
+void gtee_nv_prepared_free(struct gtee_nv_prepared *p);
+int gtee_nv_verify_prepared(const struct gtee_nv_prepared *p, const uint8_t *report, size_t len,
+                            const uint8_t nonce[GTEE_NV_NONCE_LEN], int64_t at, struct gtee_nv_result *res,
+                            struct gtee_err *err) GTEE_MUST_USE;
+
 /* The pinned roots (PEM): NVIDIA Device Identity CA and the RIM signing root. */
 extern const char gtee_nv_device_root_pem[];
 extern const char gtee_nv_rim_root_pem[];

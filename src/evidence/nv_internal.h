@@ -26,6 +26,11 @@ X509 *nv_pinned(const char *pem);
 bool nv_chain_verify(STACK_OF(X509) *chain, X509 *root, int64_t at, const char *what, const char *code_prefix,
                      struct gtee_nv_result *res);
 
+/* at < 0: every check of nv_chain_verify except the validity windows, which
+ * nv_chain_windows then checks at a given time with the same reasons (a prepared chain). */
+bool nv_chain_windows(STACK_OF(X509) *chain, int64_t at, const char *what, const char *code_prefix,
+                      struct gtee_nv_result *res);
+
 /* The FWID of the leaf's TCG extension 2.23.133.5.4.1, DER-parsed:
  * SEQUENCE { INTEGER, SubjectPublicKeyInfo, SEQUENCE { OID sha384, OCTET STRING (48) } }.
  * 0, or GTEE_EFORMAT / GTEE_ENOTFOUND with err naming what is wrong. */

@@ -173,7 +173,10 @@ bool nv_chain_verify(STACK_OF(X509) *chain, X509 *root, int64_t at, const char *
     if (X509_STORE_add_cert(store, root) != 1 ||
         X509_STORE_CTX_init(ctx, store, sk_X509_value(chain, 0), untrusted) != 1)
         goto out;
-    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
+    if (at < 0) /* the windows are checked on their own, at each verification (nv_chain_windows) */
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+    else
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
     X509_STORE_CTX_set_ex_data(ctx, cb_index, &cb);
     X509_STORE_CTX_set_verify_cb(ctx, record);
     r = X509_verify_cert(ctx);
@@ -283,4 +286,28 @@ out:
     OPENSSL_free(der);
     ERR_clear_error();
     return rc;
+}
+
+bool nv_chain_windows(STACK_OF(X509) *chain, int64_t at, const char *what, const char *prefix,
+                      struct gtee_nv_result *res)
+{
+    time_t t = (time_t)at;
+    char name[96], code[GTEE_NV_CODE_MAX];
+    bool ok = true;
+
+    /* Top down, as OpenSSL's path check reports them. */
+    for (int i = chain ? sk_X509_num(chain) - 1 : -1; i >= 0; i--) {
+        X509 *x = sk_X509_value(chain, i);
+        int e = X509_cmp_time(X509_get0_notBefore(x), &t) > 0   ? X509_V_ERR_CERT_NOT_YET_VALID
+                : X509_cmp_time(X509_get0_notAfter(x), &t) < 0 ? X509_V_ERR_CERT_HAS_EXPIRED
+                                                                : X509_V_OK;
+
+        if (e == X509_V_OK)
+            continue;
+        cert_name(x, name, sizeof(name));
+        snprintf(code, sizeof(code), "%s.%s", prefix, suffix_of(e));
+        nv_reason(res, code, "%s certificate %d (\"%s\"): %s", what, i, name, X509_verify_cert_error_string(e));
+        ok = false;
+    }
+    return ok;
 }

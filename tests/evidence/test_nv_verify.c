@@ -260,6 +260,48 @@ static void test_certificate_flip(void **state)
     free(rep);
 }
 
+/* A prepared collateral verifies many reports, each at its own time, saying exactly what a
+ * full verification says. */
+static void test_prepared_same_verdict(void **state)
+{
+    static const char *const times[] = { T_PROD, T_TODAY, "2024-01-01T00:00:00Z" };
+    size_t len;
+    uint8_t *rep = nv_vec("nvidia/h100-1/report.bin", &len);
+    struct gtee_nv_result *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+
+    for (int production = 0; production < 2; production++) {
+        struct gtee_nv_collateral c;
+        struct gtee_nv_prepared *p = NULL;
+
+        nv_col(&c, production, 1);
+        assert_int_equal(gtee_nv_prepare(&c, &p, NULL), 0);
+        for (size_t t = 0; t < 3; t++) {
+            for (int flip = 0; flip < 2; flip++) {
+                int ra, rb;
+
+                rep[107] ^= (uint8_t)flip;
+                ra = gtee_nv_verify(rep, len, nv_sample_nonce, &c, nv_time(times[t]), a, NULL);
+                rb = gtee_nv_verify_prepared(p, rep, len, nv_sample_nonce, nv_time(times[t]), b, NULL);
+                rep[107] ^= (uint8_t)flip;
+                assert_int_equal(ra, rb);
+                assert_int_equal(a->verified, b->verified);
+                assert_int_equal(a->n_matched, b->n_matched);
+                assert_int_equal(a->revocation, b->revocation);
+                assert_int_equal(a->n_reasons, b->n_reasons);
+                for (size_t i = 0; i < a->n_reasons; i++) {
+                    assert_string_equal(a->reasons[i].code, b->reasons[i].code);
+                    assert_string_equal(a->reasons[i].msg, b->reasons[i].msg);
+                }
+            }
+        }
+        gtee_nv_prepared_free(p);
+        gtee_nv_collateral_free(&c);
+    }
+    free(a);
+    free(b);
+    free(rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_test_rims_rejected), cmocka_unit_test(test_ocsp_freshness),
         cmocka_unit_test(test_wrong_nonce),       cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_lengths),           cmocka_unit_test(test_certificate_flip),
+        cmocka_unit_test(test_prepared_same_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
