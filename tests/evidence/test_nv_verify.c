@@ -143,6 +143,19 @@ static void test_ocsp_freshness(void **state)
     assert_true(nv_has(res, "gpu.ocsp.stale", "gpu_vbios_l4.der"));
     assert_false(nv_has(res, "gpu.ocsp.stale", "gpu_certificate_l2.der"));
     free(res);
+    /* A response whose signature is changed: refused as not signed by an authorised responder. */
+    {
+        struct gtee_nv_collateral c;
+
+        res = calloc(1, sizeof(*res));
+        nv_col(&c, 1, 1);
+        assert_string_equal(c.ocsp_name[5], "gpu_rim_l2.der");
+        c.ocsp[5][c.ocsp_len[5] - 1] ^= 1;
+        assert_int_equal(gtee_nv_verify(rep, len, nv_sample_nonce, &c, nv_time(T_PROD), res, NULL), GTEE_EPOLICY);
+        assert_true(nv_has(res, "gpu.ocsp.signature", "gpu_rim_l2.der"));
+        gtee_nv_collateral_free(&c);
+        free(res);
+    }
     free(rep);
 }
 
