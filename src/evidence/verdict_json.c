@@ -43,8 +43,10 @@ static json_t *claims_json(const struct gtee_claims *c)
     bad |= json_object_set_new(o, "tee", json_string(gtee_tee_type_name(c->tee)));
     bad |= json_object_set_new(o, "simulated", json_boolean(c->simulated));
     bad |= json_object_set_new(o, "debug", json_boolean(c->debug));
-    bad |= put_hex(o, "report_data", c->report_data, GTEE_REPORT_DATA_LEN);
-    bad |= put_hex(o, "nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN); /* docs/tee.md, "Report data" */
+    if (c->tee != GTEE_TEE_GPU) { /* a GPU report has no report data: its nonce is gpu_nonce */
+        bad |= put_hex(o, "report_data", c->report_data, GTEE_REPORT_DATA_LEN);
+        bad |= put_hex(o, "nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN); /* docs/tee.md, "Report data" */
+    }
     bad |= json_object_set_new(o, "nonce_checked", json_boolean(c->binding.nonce_checked));
     bad |= json_object_set_new(o, "keys_bound", json_boolean(c->binding.bound));
     if (c->binding.bound) {
