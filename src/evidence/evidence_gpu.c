@@ -31,7 +31,11 @@ int evidence_gpu_verify(const uint8_t *report, size_t len, const struct gtee_col
         free(res);
         return rc;
     }
-    rc = gtee_nv_verify(report, len, nonce, col->gpu, at, res, &err);
+    /* Prepared collateral: the chains and RIMs checked once, if prepared from these bytes. */
+    if (dcap_prepared_gpu(col))
+        rc = gtee_nv_verify_prepared(dcap_prepared_gpu(col), report, len, nonce, at, res, &err);
+    else
+        rc = gtee_nv_verify(report, len, nonce, col->gpu, at, res, &err);
     for (size_t i = 0; i < res->n_reasons; i++)
         verdict_add(v, res->reasons[i].code, "%s", res->reasons[i].msg);
     if (res->reasons_truncated)

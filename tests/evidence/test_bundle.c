@@ -152,12 +152,44 @@ static void test_duplicate_and_required(void **state)
     drop(&p);
 }
 
+/* Prepared collateral with a GPU directory: the same verdict, and never a result for bytes
+ * other than those it was prepared from. */
+static void test_prepared_gpu_collateral(void **state)
+{
+    struct parts p;
+    struct gtee_verdict *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    struct gtee_binding_expect x = { .has_nonce = true };
+    size_t len;
+    uint8_t *gpu = nv_vec("nvidia/h100-1/report.bin", &len);
+    int64_t at = nv_time("2025-10-24T12:00:00Z");
+    char *h;
+
+    make(&p, 1);
+    memcpy(x.nonce, nv_sample_nonce, 32);
+    assert_int_equal(gtee_evidence_verify_bound(gpu, len, &p.gpu, NULL, &p.policy, &x, at, a, NULL), 0);
+    assert_int_equal(gtee_collateral_prepare(&p.gpu, NULL, NULL), 0);
+    assert_int_equal(gtee_evidence_verify_bound(gpu, len, &p.gpu, NULL, &p.policy, &x, at, b, NULL), 0);
+    assert_int_equal(a->claims.gpu.matched, b->claims.gpu.matched);
+    assert_int_equal(b->n_reasons, 0);
+    /* A golden value of the driver RIM changed after preparing: the full path runs and sees it. */
+    h = strstr((char *)p.gpu.gpu->driver_rim, "ns2:Hash0=\"8");
+    assert_non_null(h);
+    h[11] = '9';
+    assert_int_equal(gtee_evidence_verify_bound(gpu, len, &p.gpu, NULL, &p.policy, &x, at, b, NULL), GTEE_EPOLICY);
+    assert_true(gtee_verdict_has(b, "gpu.rim.driver.signature"));
+    free(gpu);
+    free(a);
+    free(b);
+    drop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_and_malformed),
         cmocka_unit_test(test_unbound_gpu_rejected),
         cmocka_unit_test(test_duplicate_and_required),
+        cmocka_unit_test(test_prepared_gpu_collateral),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
