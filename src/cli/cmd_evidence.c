@@ -397,6 +397,7 @@ int cmd_evidence(int argc, char **argv)
     static const struct cli_cmd sub[] = {
         { "verify", "Verify TEE evidence against collateral and a policy", cmd_evidence_verify },
         { "get", "Have the enclave produce evidence over its keys and a nonce", cmd_evidence_get },
+        { "gpu", "Collect a confidential GPU's report over a nonce and its chain (NVML)", cmd_evidence_gpu },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

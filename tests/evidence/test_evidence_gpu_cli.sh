@@ -106,6 +106,30 @@ expect 5 "truncated bundle" "$T/short-bundle.bin" --collateral "$T/bundle" --at 
 has "bundle.malformed"
 rm -r "$T/bundle/gpu0"
 expect 3 "bundle without its GPU collateral" "$T/bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
+# Collection through NVML (`gtee evidence gpu`), against the fake management library the test
+# suite builds (it serves the h100-1 sample): the files written verify; CC off, no library, a
+# report over another nonce and an existing file are each refused with a clear error.
+FAKE=${GTEE_BINARY_DIR:?}/tests/libfake-nvidia-ml.so.1
+mkdir -p "$T/c"
+cp "$H"/production_rims/*.xml "$T/c/"
+gpu() { "$GTEE_CLI" evidence gpu "$@" >"$T/out" 2>"$T/err"; echo $?; }
+[ "$(gpu --nvml "$FAKE" --nonce "$NONCE" --out-report "$T/c/report.bin" --out-chain "$T/c/cert_chain.pem")" = 0 ] ||
+    { echo "FAIL: gtee evidence gpu" >&2; cat "$T/out" "$T/err" >&2; fail=1; }
+has "driver:      550.90.07"
+cmp -s "$T/c/report.bin" "$H/report.bin" || { echo "FAIL: collected report differs from the sample" >&2; fail=1; }
+expect 0 "collected evidence" "$T/c/report.bin" --collateral "$T/c" --nonce "$NONCE" --at "$AT" --policy "$T/unchecked.json"
+[ "$(gpu --nvml "$FAKE" --nonce "$NONCE" --out-report "$T/c/report.bin" --out-chain "$T/c/x.pem")" = 3 ] ||
+    { echo "FAIL: overwrote a report" >&2; fail=1; }
+[ ! -e "$T/c/x.pem" ] || { echo "FAIL: a chain was left behind without its report" >&2; fail=1; }
+[ "$(FAKE_NVML_MODE=ccoff gpu --nvml "$FAKE" --nonce "$NONCE" --out-report "$T/r2" --out-chain "$T/c2")" = 1 ] ||
+    { echo "FAIL: CC off not refused" >&2; fail=1; }
+grep -q "confidential computing is off" "$T/err" || { echo "FAIL: CC off not named" >&2; cat "$T/err" >&2; fail=1; }
+[ ! -e "$T/r2" ] && [ ! -e "$T/c2" ] || { echo "FAIL: files written with CC off" >&2; fail=1; }
+[ "$(gpu --nvml "$T/none.so" --nonce "$NONCE" --out-report "$T/r2" --out-chain "$T/c2")" = 3 ] ||
+    { echo "FAIL: a missing library not refused with 3" >&2; fail=1; }
+grep -q "could not be loaded" "$T/err" || { echo "FAIL: missing library not named" >&2; cat "$T/err" >&2; fail=1; }
+[ "$(gpu --nvml "$FAKE" --nonce "${NONCE%?}0" --out-report "$T/r2" --out-chain "$T/c2")" = 4 ] ||
+    { echo "FAIL: a report over another nonce not refused" >&2; fail=1; }
 # A GPU directory without a RIM: named, exit 3.
 rm "$T/prod/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml"
 expect 3 "missing VBIOS RIM" "$H/report.bin" --collateral "$T/prod" --nonce "$NONCE" --at "$AT"
