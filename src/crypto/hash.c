@@ -138,3 +138,33 @@ out:
         gtee_wipe(out, out_len); /* no partial key material on failure */
     return rc;
 }
+
+/* HKDF-Expand alone (RFC 5869 §2.3), for HPKE's labelled expansion (RFC 9180 §4). */
+int gtee_hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t prk[GTEE_SHA256_LEN], const uint8_t *info,
+                            size_t info_len)
+{
+    EVP_KDF_CTX *kctx = NULL;
+    OSSL_PARAM params[5], *p = params;
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, rc = GTEE_ECRYPTO;
+
+    if (out_len == 0 || out_len > 255 * GTEE_SHA256_LEN)
+        return GTEE_EINVAL;
+    if (!md_get(MD_SHA256) || !hkdf)
+        return GTEE_ECRYPTO;
+    kctx = EVP_KDF_CTX_new(hkdf);
+    if (!kctx)
+        goto out;
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)prk, GTEE_SHA256_LEN);
+    if (info && info_len)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    *p = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(kctx, out, out_len, params) == 1)
+        rc = 0;
+out:
+    EVP_KDF_CTX_free(kctx);
+    if (rc < 0)
+        gtee_wipe(out, out_len);
+    return rc;
+}

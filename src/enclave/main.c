@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "enclave/enclave.h"
+#include "gtee/ml.h"
 #include "gtee/msg.h"
 #include "gtee/sdk.h"
 
@@ -118,8 +119,11 @@ int main(int argc, char **argv)
                         "[--key-release HOST:PORT --key-release-pub HEX] [--allow-jit] [--memory-limit BYTES]\n");
         return 2;
     }
-    /* Everything from hardening to the seccomp list is the runtime's (docs/tee.md §8). */
-    rc = gtee_app_open(&a.o, &app, &err);
+    /* The ML engine's library is loaded while loading code is still allowed; everything
+     * from hardening to the seccomp list is the runtime's (docs/tee.md §8). */
+    rc = gtee_ml_prepare(&err);
+    if (rc == 0)
+        rc = gtee_app_open(&a.o, &app, &err);
     if (rc == 0 && gtee_app_hardening_note(app)[0])
         notice(a.out_fd, gtee_app_hardening_note(app));
     if (rc == 0)

@@ -373,7 +373,7 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
         ENSURE(!s.bad, err, GTEE_EFORMAT, "enclave: ERROR reply without a code");
         /* The text is the enclave's: escaped, so it cannot drive the terminal it is shown on. */
         (void)gtee_err_escape(s.p, s.len > 300 ? 300 : s.len, text, sizeof(text));
-        rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ESTATE ? code : GTEE_EIO, "enclave: %s", text);
+        rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ERR_LOWEST ? code : GTEE_EIO, "enclave: %s", text);
         goto out;
     }
     ENSURE(h.request_id == id && h.type == (type | GTEE_MSG_REPLY), err, GTEE_EFORMAT,
