@@ -91,8 +91,8 @@ static inline bool gtee_nv_opaque_has(const struct gtee_nv_opaque *o, unsigned t
 /* Recognises the kind from the bytes: SPDM 1.1 GET_MEASUREMENTS at 0 and MEASUREMENTS at 37. */
 bool gtee_nv_report_detect(const uint8_t *buf, size_t len);
 
-/* Parses a report exactly (DSP0274 1.1 sections 10.11, "GET_MEASUREMENTS request and
- * MEASUREMENTS response"): request 11 E0 with the signature bit, all measurements and slot 0;
+/* Parses a report exactly (DSP0274 1.1, "GET_MEASUREMENTS request and MEASUREMENTS
+ * response"): request 11 E0 with the signature bit, all measurements and slot 0;
  * response 11 60; blocks of the DMTF form with 48-byte digests, Index 1..N in order; the
  * opaque data (gtee_nv_opaque_parse); the 96-byte signature ending the bytes. GTEE_EFORMAT
  * with the offset and field named in err and r->bad_code; verifies nothing. */

@@ -1,6 +1,6 @@
 /* NVIDIA GPU reports: the SPDM 1.1 GET_MEASUREMENTS request and MEASUREMENTS response
- * (DMTF DSP0274 1.1.0, 10.11 "GET_MEASUREMENTS request and MEASUREMENTS response", and
- * 10.11.1 "Measurement block"), parsed exactly through the bounded reader. Every error names
+ * (DMTF DSP0274 1.1.0, "GET_MEASUREMENTS request and MEASUREMENTS response" and
+ * "Measurement block"), parsed exactly through the bounded reader. Every error names
  * the field, its absolute offset and a stable code. */
 #include <stdarg.h>
 #include <stdio.h>
