@@ -30,7 +30,7 @@ done
 need_vectors
 bin="$build/bench_evidence"
 cc -O2 -g -std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src" "$root/bench/bench_evidence.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1) -lm -lpthread -o "$bin"
+    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 xmlsec1-openssl libxml-2.0) -lm -lpthread -o "$bin"
 
 # "<case> <ecdsa checks> <rsa checks> <verifications>" per case
 counts=$(gdb -q -batch -x "$root/bench/count_sigs.gdb" --args "$bin" "$VECTORS" 0 2>/dev/null |

@@ -19,7 +19,7 @@ trap 'rm -rf "$T"' EXIT
 bin="$T/bench_ratls"
 # shellcheck disable=SC2046
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ratls.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp) -lpthread -o "$bin"
+    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp xmlsec1-openssl libxml-2.0) -lpthread -o "$bin"
 "$build/gtee" sim init "$T/dev" >/dev/null 2>&1
 
 out=$("$bin" "$T/dev" "$n" "$mib")
