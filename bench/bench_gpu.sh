@@ -10,15 +10,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 secs=${2:-3}
 CORE=${BENCH_CORE:-0}
-[ -f "$build/libgtee_core.a" ] || { echo "bench_gpu: no $build/libgtee_core.a (run make first)" >&2; exit 2; }
+. "$root/bench/link.sh"
+libs=$(bench_link "$build") || exit 2
 for tool in taskset openssl pkg-config cc; do
     command -v "$tool" >/dev/null || { echo "bench_gpu: needs $tool" >&2; exit 2; }
 done
 . "$root/tests/vectors.sh"
 need_vectors
 bin="$build/bench_gpu"
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_gpu.c" "$build/libgtee_core.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 xmlsec1-openssl libxml-2.0) -lpthread -o "$bin"
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_gpu.c" $libs -o "$bin"
 
 echo "# one core (cpu $CORE), $secs s of process CPU time per measurement (as openssl speed counts)"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
