@@ -50,6 +50,7 @@ demo: deps
 bench: all
 	bench/bench_box.sh $(BUILD)/gtee
 	bench/bench_evidence.sh $(BUILD)
+	bench/bench_gpu.sh $(BUILD)
 	bench/bench_ratls.sh $(BUILD)
 
 install: all

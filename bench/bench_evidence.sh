@@ -21,7 +21,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 secs=${2:-3}
 CORE=${BENCH_CORE:-0}
-[ -f "$build/libgtee.a" ] || { echo "bench_evidence: no $build/libgtee.a (run make first)" >&2; exit 2; }
+. "$root/bench/link.sh"
+libs=$(bench_link "$build") || exit 2
 for tool in taskset openssl node pkg-config cc gdb; do
     command -v "$tool" >/dev/null || { echo "bench_evidence: needs $tool" >&2; exit 2; }
 done
@@ -29,8 +30,7 @@ done
 . "$root/tests/vectors.sh"
 need_vectors
 bin="$build/bench_evidence"
-cc -O2 -g -std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src" "$root/bench/bench_evidence.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1) -lm -lpthread -o "$bin"
+cc -O2 -g -std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src" "$root/bench/bench_evidence.c" $libs -o "$bin"
 
 # "<case> <ecdsa checks> <rsa checks> <verifications>" per case
 counts=$(gdb -q -batch -x "$root/bench/count_sigs.gdb" --args "$bin" "$VECTORS" 0 2>/dev/null |

@@ -12,7 +12,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 runs=${2:-50}
-[ -f "$build/libgtee.a" ] || { echo "bench_ml_infer: no $build/libgtee.a (run make first)" >&2; exit 2; }
+. "$root/bench/link.sh"
+libs=$(bench_link "$build") || exit 2
 for tool in node pkg-config cc; do
     command -v "$tool" >/dev/null || { echo "bench_ml_infer: needs $tool" >&2; exit 2; }
 done
@@ -20,8 +21,7 @@ work="$build/bench-ml"
 mkdir -p "$work"
 models="$root/tests/ml/models"
 bin="$build/bench_ml_infer"
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp libprotobuf-c openblas) -lm -lpthread -o "$bin"
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" $libs -o "$bin"
 
 printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
     ours_rss ort_rss arena_bytes

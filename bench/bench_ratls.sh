@@ -11,15 +11,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 n=${2:-200}
 mib=${3:-256}
-[ -f "$build/libgtee.a" ] || { echo "bench_ratls: no $build/libgtee.a (run make first)" >&2; exit 2; }
+. "$root/bench/link.sh"
+libs=$(bench_link "$build") || exit 2
 [ -x "$build/gtee" ] || { echo "bench_ratls: no $build/gtee" >&2; exit 2; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 bin="$T/bench_ratls"
 # shellcheck disable=SC2046
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ratls.c" "$build/libgtee.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1 libseccomp) -lpthread -o "$bin"
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ratls.c" $libs -o "$bin"
 "$build/gtee" sim init "$T/dev" >/dev/null 2>&1
 
 out=$("$bin" "$T/dev" "$n" "$mib")

@@ -17,9 +17,10 @@ enum gtee_tee_type {
     GTEE_TEE_SGX = 1,
     GTEE_TEE_TDX = 2,
     GTEE_TEE_SNP = 3,
+    GTEE_TEE_GPU = 4, /* NVIDIA Confidential Computing GPU (nvidia.h, docs/evidence-nvidia.md) */
 };
-#define GTEE_TEE_TYPE_COUNT 4
-const char *gtee_tee_type_name(enum gtee_tee_type t); /* "sgx", "tdx", "snp", "unknown" */
+#define GTEE_TEE_TYPE_COUNT 5
+const char *gtee_tee_type_name(enum gtee_tee_type t); /* "sgx", "tdx", "snp", "gpu", "unknown" */
 
 /* Intel TCB statuses (TCB info v3 / QE identity v2), worst last as Intel's QVL orders them. */
 enum gtee_tcb_status {
@@ -94,6 +95,17 @@ struct gtee_claims {
         uint64_t guest_policy;
         uint64_t reported_tcb; /* REPORTED_TCB (offset 0x180), raw TCB_VERSION */
     } snp;
+    struct {
+        char driver_version[64];     /* opaque DRIVER_VERSION, e.g. "550.90.07" */
+        char vbios_version[16];      /* opaque VBIOS_VERSION as NVIDIA prints it, "96.00.9f.00.01" */
+        uint8_t nonce[32];           /* the requester nonce the report is signed over */
+        uint8_t nvdec0;              /* 0x55 disabled (golden index 35 not compared), 0xAA enabled */
+        uint32_t golden, compared, matched; /* golden values of both RIMs; compared; matching */
+        int revocation;              /* enum gtee_nv_revocation (nvidia.h): 0 not checked, 1 good, 2 failed */
+    } gpu;
+    /* Composite evidence (bundle.h): the GPUs verified and bound to this CVM evidence. Set only
+     * by gtee_bundle_verify, and only when every GPU part verified. */
+    uint32_t gpus_bound;
 
     /* Intel TCB evaluation (SGX/TDX). */
     enum gtee_tcb_status tcb_status;
@@ -149,6 +161,7 @@ struct gtee_blob {
     size_t len;
 };
 
+struct gtee_nv_collateral;
 struct gtee_collateral_prepared; /* parsed certificates and CRLs; see gtee_collateral_prepare */
 struct gtee_anchors;
 
@@ -163,6 +176,7 @@ struct gtee_collateral {
     struct gtee_blob snp_vcek;            /* vcek.der: SEV-SNP VCEK/VLEK certificate (SNP only) */
     struct gtee_blob snp_ask_ark;         /* ask_ark.pem (optional): ASK/ARK bundle, else pinned */
     struct gtee_blob snp_ark_crl;         /* ark_crl.der (optional): AMD's ARK CRL (SNP only) */
+    struct gtee_nv_collateral *gpu;       /* a GPU directory (cert_chain.pem, RIMs, ocsp/), nvidia.h */
     struct gtee_collateral_prepared *prepared; /* NULL until gtee_collateral_prepare */
 };
 
@@ -272,6 +286,15 @@ struct gtee_policy {
             uint8_t bootloader, tee, snp, microcode;
         } min_tcb;
     } snp;
+    struct {
+        /* Allowed versions as the report states them (driver "550.90.07"; VBIOS compared
+         * case-insensitively, "96.00.9f.00.01"); empty: any whose RIMs verify. */
+        size_t n_driver, n_vbios;
+        char driver[GTEE_POLICY_LIST_MAX][64];
+        char vbios[GTEE_POLICY_LIST_MAX][16];
+        bool allow_unchecked_revocation; /* default false: OCSP responses must cover the chains */
+        uint32_t min_count; /* default 0: composite evidence must bind at least this many GPUs */
+    } gpu;
     bool has_report_data;
     uint8_t report_data[GTEE_REPORT_DATA_LEN];
 };

@@ -29,10 +29,15 @@ enum gtee_msg_type {
                               * plaintext length u64 || content id[32] */
     GTEE_MSG_BLOB_DROP = 8,  /* blob u8 -> nothing (the plaintext wiped) */
     GTEE_MSG_GRANT_RESTORE = 9, /* a sealed grant the host stored -> grant count u8 */
+    /* During a long request (a training job), with that request's id, before its answer:
+     * stage u8 (1 training, 2 inference) || epoch u32 || epochs u32 || batch u32 || batches
+     * u32 || loss (IEEE-754 binary32 bits, u32). Nothing secret: how far, and the loss. */
+    GTEE_MSG_PROGRESS = 0x7d,
     GTEE_MSG_NOTICE = 0x7e, /* unsolicited, request id 0: text for the operator's log */
     GTEE_MSG_ERROR = 0x7f,  /* code i32 || text (never secret values) */
 };
 #define GTEE_MSG_REPLY 0x8000u          /* set in the type of every answer */
+#define GTEE_MSG_PROGRESS_LEN 21
 
 #define GTEE_MSG_FLAG_SIMULATED 0x01    /* INFO flags: the TEE is the simulation */
 
@@ -124,7 +129,7 @@ enum gtee_relay_op {
  * blob u8 || labels blob u8 (.npy arrays) || threads u8 || optimizer u8 (1 sgd, 2 adam) ||
  * epochs u16 || batch u32 || seed u64 || learning rate (IEEE-754 binary32 bits, u32). */
 #define GTEE_JOB_INFER_LEN 2
-#define GTEE_JOB_TRAIN_LEN 24
+#define GTEE_JOB_TRAIN_LEN 22
 #define GTEE_ENCLAVE_BLOB_SLOTS 16
 #define GTEE_ENCLAVE_GRANTS 32
 

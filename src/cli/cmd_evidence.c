@@ -10,9 +10,11 @@
 #include "base/guard.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
 #include "gtee/file.h"
+#include "gtee/nvidia.h"
 
 #include <jansson.h>
 
@@ -23,12 +25,18 @@ static const char verify_usage[] =
     "                            [--enclave-info JSON | --enclave-key HEX --channel-key HEX]\n"
     "                            [--nonce HEX] [--at TIME] [--json]\n"
     "\n"
-    "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, or AMD SEV-SNP\n"
-    "report) with the collateral in DIR at TIME, then applies POLICY. Intel: tcb_info.json,\n"
+    "Verifies the evidence in FILE (an Intel SGX quote v3, TDX quote v4/v5, AMD SEV-SNP\n"
+    "report, or NVIDIA GPU report) with the collateral in DIR at TIME, then applies POLICY.\n"
+    "The kind is recognised from the bytes. Intel: tcb_info.json,\n"
     "qe_identity.json, their issuer chains, and the CRLs pck_crl.der and root_ca_crl.der\n"
     "(each applied when present; the default policy requires both). SEV-SNP: vcek.der (and\n"
     "ask_ark.pem, else the pinned ASK/ARK), and AMD's ARK CRL ark_crl.der (applied when\n"
-    "present; the default policy requires it). Prints the verdict, every reason for a rejection,\n"
+    "present; the default policy requires it). NVIDIA GPU: cert_chain.pem, the driver and\n"
+    "VBIOS RIMs (*driver*.xml, *vbios*.xml or .swidtag) and OCSP responses ocsp/NAME.der\n"
+    "(without them revocation is not checked, which the default policy refuses); --nonce is\n"
+    "the GPU report's nonce. A composite bundle (CVM evidence and GPU reports): DIR/cvm is the\n"
+    "CVM's collateral, DIR/gpu0, DIR/gpu1, ... each GPU's; --nonce is the CVM's, which every\n"
+    "GPU report must be over. Prints the verdict, every reason for a rejection,\n"
     "and the verified claims, revocation_checked among them. Every kind of evidence needs\n"
     "its collateral, so --collateral is required.\n"
     "\n"
@@ -44,7 +52,8 @@ static const char verify_usage[] =
     "      --enclave-key HEX --channel-key HEX  the same keys as 130 hex digits each\n"
     "                        report data bytes 0..31 must commit to these keys; the\n"
     "                        claims then carry them and the Enclave ID\n"
-    "      --nonce HEX       report data bytes 32..63 must equal these 32 bytes\n"
+    "      --nonce HEX       report data bytes 32..63 must equal these 32 bytes (a GPU\n"
+    "                        report: its requester nonce must)\n"
     "      --at TIME         verify at TIME: RFC 3339 (2025-07-19T10:01:17Z) or unix seconds,\n"
     "                        up to 9999-12-31T23:59:59Z; default now\n"
     "      --json            print the verdict as one JSON object\n"
@@ -122,6 +131,22 @@ static void print_text(const struct gtee_verdict *v)
         hex_line("measurement", c->snp.measurement, 48);
         hex_line("host_data", c->snp.host_data, 32);
         printf("%-13s 0x%016llx\n", "guest_policy", (unsigned long long)c->snp.guest_policy);
+    } else if (c->tee == GTEE_TEE_GPU) {
+        printf("%-13s %s\n%-13s %s\n", "driver", c->gpu.driver_version[0] ? c->gpu.driver_version : "-", "vbios",
+               c->gpu.vbios_version[0] ? c->gpu.vbios_version : "-");
+        printf("%-13s %u of %u compared golden values match (%u golden values; NVDEC0 %s)\n", "measurements",
+               c->gpu.matched, c->gpu.compared, c->gpu.golden,
+               c->gpu.nvdec0 == GTEE_NV_NVDEC0_DISABLED  ? "disabled, index 35 not compared"
+               : c->gpu.nvdec0 == GTEE_NV_NVDEC0_ENABLED ? "enabled"
+                                                         : "absent");
+        hex_line("gpu_nonce", c->gpu.nonce, GTEE_NV_NONCE_LEN);
+        if (c->binding.nonce_checked)
+            printf("%-13s %s\n", "nonce_check", "matches the given nonce");
+        printf("%-13s %s\n", "revocation",
+               c->gpu.revocation == GTEE_NV_REVOCATION_GOOD     ? "good (OCSP responses cover every certificate)"
+               : c->gpu.revocation == GTEE_NV_REVOCATION_FAILED ? "failed (see the reasons)"
+                                                                : "not checked (no OCSP responses cover the chains)");
+        return;
     }
     hex_line("report_data", c->report_data, 64);
     hex_line("nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN);
@@ -216,6 +241,41 @@ static int binding_args(const struct verify_args *a, struct gtee_binding_expect 
     return a->enclave_info ? read_enclave_info(a->enclave_info, x) : 0;
 }
 
+/* A composite bundle (docs/evidence-nvidia.md, "Composite evidence"): DIR/cvm is the CVM
+ * evidence's collateral, DIR/gpu0, DIR/gpu1, ... each GPU's. */
+static int verify_bundle(const struct verify_args *a, const uint8_t *ev, size_t ev_len, const struct gtee_anchors *anchors,
+                         const struct gtee_policy *policy, const struct gtee_binding_expect *bx, int64_t at,
+                         struct gtee_verdict *v, struct gtee_err *err)
+{
+    struct gtee_bundle b;
+    struct gtee_collateral cvm = {0}, gpu[GTEE_BUNDLE_GPU_MAX];
+    const struct gtee_collateral *cols[GTEE_BUNDLE_GPU_MAX];
+    char dir[4096];
+    size_t loaded = 0;
+    int rc;
+
+    memset(gpu, 0, sizeof(gpu));
+    if (gtee_bundle_parse(ev, ev_len, &b, err) < 0)
+        return gtee_bundle_verify(ev, ev_len, NULL, NULL, 0, anchors, policy, bx, at, v, err);
+    snprintf(dir, sizeof(dir), "%s/cvm", a->collateral);
+    if ((rc = gtee_collateral_load(dir, &cvm, err)) < 0)
+        return rc == GTEE_ENOTFOUND ? GTEE_EIO : rc;
+    for (; loaded < b.n_gpu; loaded++) {
+        snprintf(dir, sizeof(dir), "%s/gpu%zu", a->collateral, loaded);
+        if ((rc = gtee_collateral_load(dir, &gpu[loaded], err)) < 0) {
+            rc = rc == GTEE_ENOTFOUND ? GTEE_EIO : rc;
+            goto out;
+        }
+        cols[loaded] = &gpu[loaded];
+    }
+    rc = gtee_bundle_verify(ev, ev_len, &cvm, cols, b.n_gpu, anchors, policy, bx, at, v, err);
+out:
+    gtee_collateral_free(&cvm);
+    for (size_t i = 0; i < loaded; i++)
+        gtee_collateral_free(&gpu[i]);
+    return rc;
+}
+
 static int run_verify(const struct verify_args *a)
 {
     struct gtee_collateral col = {0};
@@ -254,11 +314,15 @@ static int run_verify(const struct verify_args *a)
         anchors.sim_root_der = sim;
         anchors.sim_root_len = sim_len;
     }
-    if ((rc = gtee_collateral_load(a->collateral, &col, &err)) < 0) {
-        code = cli_fail_err(rc == GTEE_ENOTFOUND ? GTEE_EIO : rc, &err);
-        goto out;
+    if (gtee_bundle_detect(ev, ev_len)) {
+        rc = verify_bundle(a, ev, ev_len, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
+    } else {
+        if ((rc = gtee_collateral_load(a->collateral, &col, &err)) < 0) {
+            code = cli_fail_err(rc == GTEE_ENOTFOUND ? GTEE_EIO : rc, &err);
+            goto out;
+        }
+        rc = gtee_evidence_verify_bound(ev, ev_len, &col, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
     }
-    rc = gtee_evidence_verify_bound(ev, ev_len, &col, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
     if (rc < 0 && rc != GTEE_EPOLICY && rc != GTEE_EFORMAT) {
         code = cli_fail_err(rc, &err);
         goto out;
@@ -271,6 +335,8 @@ static int run_verify(const struct verify_args *a)
         printf("%s\n", json);
     } else {
         print_text(v);
+        if (gtee_bundle_detect(ev, ev_len))
+            printf("%-13s %u\n", "gpus_bound", v->claims.gpus_bound);
     }
     code = cli_exit_code(rc);
 out:
@@ -331,6 +397,7 @@ int cmd_evidence(int argc, char **argv)
     static const struct cli_cmd sub[] = {
         { "verify", "Verify TEE evidence against collateral and a policy", cmd_evidence_verify },
         { "get", "Have the enclave produce evidence over its keys and a nonce", cmd_evidence_get },
+        { "gpu", "Collect a confidential GPU's report over a nonce and its chain (NVML)", cmd_evidence_gpu },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

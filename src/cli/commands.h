@@ -15,6 +15,7 @@ int cmd_evidence(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
 int cmd_evidence_get(int argc, char **argv);
+int cmd_evidence_gpu(int argc, char **argv);
 int cmd_enclave(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_push(int argc, char **argv);

@@ -53,6 +53,12 @@ struct enc {
     struct gtee_app_identity id;
     struct enc_secrets *sec;
     struct enc_blob blob[GTEE_ENCLAVE_BLOB_SLOTS];
+    /* Sends a whole message to the host now (main.c sets it; NULL: progress is not sent),
+     * for the PROGRESS of request_id, the request being answered. */
+    int (*send)(void *arg, const uint8_t *msg, size_t len);
+    void *send_arg;
+    uint64_t request_id;
+    int64_t last_progress_ms;
 };
 
 /* The application's state over an opened SDK application (which it does not own). */

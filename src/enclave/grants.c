@@ -10,36 +10,28 @@
 #include "base/guard.h"
 #include "enclave/enclave.h"
 #include "gtee/crypto.h"
-
-#define GRANT_FIXED (32 + 32 + 32 + 1 + 1 + 8 + 1)
+#include "gtee/jobs.h"
 
 /* Parses a grant's bytes (the relay request after its op, or an unsealed stored grant). */
 static int parse(struct span *in, struct enc_grant *g, struct gtee_err *err)
 {
-    const uint8_t *id = span_take(in, 32), *key = span_take(in, 32), *owner = span_take(in, 32);
-    int rc;
+    struct gtee_grant w;
+    int rc = gtee_grant_parse(in->p, in->len, &w, err);
 
     memset(g, 0, sizeof(*g));
-    g->kinds = span_u8(in);
-    g->flags = span_u8(in);
-    g->until = span_u64be(in);
-    g->n_to = span_u8(in);
-    ENSURE(!in->bad, err, GTEE_EFORMAT, "enclave: GRANT shorter than its %d fixed bytes", GRANT_FIXED);
-    ENSURE(g->kinds && !(g->kinds & ~(GTEE_GRANT_INFER | GTEE_GRANT_TRAIN)), err, GTEE_EFORMAT,
-           "enclave: GRANT kinds 0x%02x: bit 0 infer, bit 1 train, at least one (offset 96)", g->kinds);
-    ENSURE(!(g->flags & ~GTEE_GRANT_WEIGHTS_TO_REQUESTER), err, GTEE_EFORMAT,
-           "enclave: GRANT flags 0x%02x unknown (offset 97)", g->flags);
-    ENSURE(g->n_to <= GTEE_GRANT_MAX_TO && in->len == (size_t)g->n_to * 32, err, GTEE_EFORMAT,
-           "enclave: GRANT names %u counterparties in %zu bytes (at most %d, 32 bytes each; offset 106)", g->n_to,
-           in->len, GTEE_GRANT_MAX_TO);
-    memcpy(g->content_id, id, 32);
-    memcpy(g->key.bytes, key, 32);
-    memcpy(g->owner, owner, 32);
-    for (unsigned i = 0; i < g->n_to; i++)
-        memcpy(g->to[i], span_take(in, 32), 32);
-    ENSURE(gtee_box_key_id(&g->key, g->key_id) == 0, err, GTEE_ECRYPTO, "enclave: key id failed");
-    rc = 0;
-out:
+    if (rc == 0) {
+        memcpy(g->content_id, w.content_id, 32);
+        memcpy(g->key.bytes, w.key, 32);
+        memcpy(g->owner, w.owner, 32);
+        g->kinds = w.kinds;
+        g->flags = w.flags;
+        g->until = w.until;
+        g->n_to = w.n_to;
+        memcpy(g->to, w.to, sizeof(g->to));
+        if (gtee_box_key_id(&g->key, g->key_id) != 0)
+            rc = GTEE_FAIL(err, GTEE_ECRYPTO, "enclave: key id failed");
+    }
+    gtee_wipe(&w, sizeof(w));
     return rc;
 }
 

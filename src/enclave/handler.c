@@ -214,6 +214,7 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
         goto reply;
     }
     in = span_init(msg + GTEE_MSG_HEADER_LEN, h.length);
+    e->request_id = h.request_id;
     switch (h.type) {
     case GTEE_MSG_INFO: rc = do_info(e, &in, &o, &err); break;
     case GTEE_MSG_EVIDENCE: rc = do_evidence(e, &in, &o, &err); break;

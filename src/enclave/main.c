@@ -77,6 +77,12 @@ static void notice(int fd, const char *text)
     free(msg);
 }
 
+/* struct enc's send: a PROGRESS straight to the host, between the request and its answer. */
+static int send_now(void *arg, const uint8_t *msg, size_t len)
+{
+    return gtee_msg_send(*(int *)arg, msg, len, NULL);
+}
+
 static int serve(struct enc *e, int fd, int out_fd, struct gtee_err *err)
 {
     for (;;) {
@@ -129,6 +135,8 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = enc_new(app, &e, &err);
     if (rc == 0) {
+        e->send = send_now;
+        e->send_arg = &a.out_fd;
         rc = serve(e, a.fd, a.out_fd, &err);
     } else {
         /* Tell the host why we cannot serve: an unsolicited ERROR it reads as the answer

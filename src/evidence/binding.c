@@ -8,6 +8,7 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
+#include "evidence/evidence_gpu.h"
 #include "gtee/crypto.h"
 #include "gtee/report_data.h"
 
@@ -51,13 +52,24 @@ int gtee_evidence_verify_bound(const uint8_t *evidence, size_t len, const struct
     uint8_t id[GTEE_BOUND_ID_LEN];
     size_t before;
     bool keys_ok = true;
-    int rc = gtee_evidence_verify(evidence, len, col, anchors, policy, at, v, err);
+    /* A GPU report is signed over the verifier's nonce itself: it is checked inside. */
+    int rc = evidence_verify_nonce(evidence, len, col, anchors, policy, x && x->has_nonce ? x->nonce : NULL, at, v,
+                                   err);
 
     /* Malformed evidence has no report data to compare; internal failures stand as they are. */
     if (!x || (rc != 0 && rc != GTEE_EPOLICY))
         return rc;
     c = &v->claims;
     before = v->n_reasons;
+    if (c->tee == GTEE_TEE_GPU) {
+        /* No report data: the nonce was the report's own; keys bind only through a bundle. */
+        if (x->has_keys)
+            verdict_add(v, "report_data.binding", "a GPU report commits to no enclave keys (they bind through a "
+                        "composite bundle's CVM evidence, docs/evidence-nvidia.md)");
+        else if (x->has_nonce)
+            c->binding.nonce_checked = v->verified;
+        goto done;
+    }
     if (x->has_keys)
         keys_ok = check_keys(x, v, id);
     if (x->has_nonce && !gtee_ct_equal(x->nonce, c->report_data + 32, GTEE_BOUND_NONCE_LEN))
@@ -71,6 +83,7 @@ int gtee_evidence_verify_bound(const uint8_t *evidence, size_t len, const struct
         memcpy(c->binding.channel_pub, x->channel_pub, GTEE_BOUND_PUB_LEN);
         memcpy(c->binding.enclave_id, id, GTEE_BOUND_ID_LEN);
     }
+done:
     if (v->n_reasons != before || v->reasons_truncated)
         v->accepted = false;
     if (rc == 0 && !v->accepted) {

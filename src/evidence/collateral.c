@@ -12,6 +12,7 @@
 #include "evidence/dcap.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
+#include "gtee/nvidia.h"
 
 #define COLLATERAL_FILE_MAX (4u << 20)
 
@@ -45,8 +46,18 @@ int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gt
 
     memset(col, 0, sizeof(*col));
     bool intel;
+    char gpu_chain[4096];
 
     ENSURE(dir != NULL, err, GTEE_EINVAL, "collateral: no directory");
+    /* A GPU directory (docs/evidence-nvidia.md, "Collateral"): the GPU's chain and the RIMs. */
+    ENSURE(snprintf(gpu_chain, sizeof(gpu_chain), "%s/cert_chain.pem", dir) < (int)sizeof(gpu_chain), err,
+           GTEE_EINVAL, "collateral: path too long");
+    if (access(gpu_chain, F_OK) == 0) {
+        col->gpu = calloc(1, sizeof(*col->gpu));
+        ENSURE(col->gpu != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
+        TRY(gtee_nv_collateral_load(dir, col->gpu, err));
+        goto out;
+    }
     TRY(read_file(dir, "vcek.der", false, &col->snp_vcek, err));
     TRY(read_file(dir, "ask_ark.pem", false, &col->snp_ask_ark, err));
     intel = col->snp_vcek.p == NULL; /* an SNP directory needs no Intel files */
@@ -85,6 +96,8 @@ void gtee_collateral_free(struct gtee_collateral *col)
     for (size_t i = 0; i < GTEE_ARRAY_LEN(all); i++)
         free(all[i]->p);
     dcap_prepared_free(col->prepared);
+    gtee_nv_collateral_free(col->gpu);
+    free(col->gpu);
     memset(col, 0, sizeof(*col));
 }
 

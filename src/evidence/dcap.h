@@ -195,6 +195,9 @@ const struct dcap_fast *dcap_prepared_fast(const struct gtee_collateral *col);
  * NUL-terminated text the SEV-SNP verifier reads (NULL: none, or not NUL-terminated). */
 struct snp_prepared;
 const struct snp_prepared *dcap_prepared_snp(const struct gtee_collateral *col);
+/* The prepared GPU chains and RIMs of col, if prepared from exactly its current bytes. */
+struct gtee_nv_prepared;
+const struct gtee_nv_prepared *dcap_prepared_gpu(const struct gtee_collateral *col);
 const char *dcap_snp_bundle(const struct gtee_collateral *col);
 
 /* pck_cache.c: the bounded, thread-safe cache of verified PCK chains (docs/evidence.md,

@@ -1,5 +1,6 @@
 /* The evidence verification entry point: recognises the kind of evidence, dispatches to its
- * verifier (Intel DCAP: dcap_verify.c; AMD SEV-SNP: snp.h through evidence_snp.c), gates the
+ * verifier (Intel DCAP: dcap_verify.c; AMD SEV-SNP: snp.h through evidence_snp.c; NVIDIA GPU
+ * reports: nvidia.h through evidence_gpu.c), gates the
  * verdict on every required check having passed (dcap_check.c), then applies the policy. */
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +9,11 @@
 #include "base/span.h"
 #include "evidence/dcap.h"
 #include "evidence/dcap_check.h"
+#include "evidence/evidence_gpu.h"
 #include "evidence/evidence_snp.h"
+#include "gtee/nvidia.h"
 
-enum evidence_kind { KIND_UNKNOWN, KIND_DCAP, KIND_SNP };
+enum evidence_kind { KIND_UNKNOWN, KIND_DCAP, KIND_SNP, KIND_GPU };
 
 #define SNP_REPORT_LEN 1184 /* AMD SEV-SNP ABI, table 22 "ATTESTATION_REPORT" */
 
@@ -21,6 +24,9 @@ static enum evidence_kind detect(const uint8_t *p, size_t len)
 
     if (s.bad)
         return KIND_UNKNOWN;
+    /* An SPDM 1.1 GET_MEASUREMENTS request then a MEASUREMENTS response: 11 E0 .. 11 60. */
+    if (gtee_nv_report_detect(p, len))
+        return KIND_GPU;
     /* DCAP quotes carry the attestation key type 2 at offset 2 in every version; the parser
      * then names a bad version. SNP reports have a 32-bit version there (high half zero). */
     if (key == DCAP_ATT_KEY_ECDSA_P256)
@@ -30,9 +36,9 @@ static enum evidence_kind detect(const uint8_t *p, size_t len)
     return KIND_UNKNOWN;
 }
 
-int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
-                         const struct gtee_anchors *anchors, const struct gtee_policy *policy, int64_t at,
-                         struct gtee_verdict *v, struct gtee_err *err)
+int evidence_verify_nonce(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
+                          const struct gtee_anchors *anchors, const struct gtee_policy *policy, const uint8_t *nonce,
+                          int64_t at, struct gtee_verdict *v, struct gtee_err *err)
 {
     struct gtee_policy def;
     struct dcap_quote *q = NULL;
@@ -66,9 +72,14 @@ int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_
         ENSURE(rc != GTEE_EFORMAT, err, GTEE_EFORMAT, "evidence: SEV-SNP report malformed (%s)",
                v->n_reasons ? v->reasons[0].msg : "");
         break;
+    case KIND_GPU:
+        rc = evidence_gpu_verify(evidence, len, col, nonce, at, v, &complete);
+        ENSURE(rc != GTEE_EFORMAT, err, GTEE_EFORMAT, "evidence: GPU report malformed (%s)",
+               v->n_reasons ? v->reasons[0].msg : "");
+        break;
     default:
-        verdict_add(v, "evidence.malformed", "evidence is neither a DCAP quote (v3/v4/v5) nor an SEV-SNP report "
-                    "(offset 0)");
+        verdict_add(v, "evidence.malformed", "evidence is neither a DCAP quote (v3/v4/v5), an SEV-SNP report nor "
+                    "an NVIDIA GPU report (offset 0)");
         ENSURE(false, err, GTEE_EFORMAT, "evidence: unknown kind (offset 0)");
     }
     /* Fail closed: verified only when every required check recorded a pass, and no step
@@ -83,4 +94,11 @@ out:
     if (v && rc < 0)
         v->accepted = false;
     return rc;
+}
+
+int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
+                         const struct gtee_anchors *anchors, const struct gtee_policy *policy, int64_t at,
+                         struct gtee_verdict *v, struct gtee_err *err)
+{
+    return evidence_verify_nonce(evidence, len, col, anchors, policy, NULL, at, v, err);
 }

@@ -16,7 +16,7 @@
 void gtee_policy_default(struct gtee_policy *p)
 {
     memset(p, 0, sizeof(*p));
-    p->tee_types = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
+    p->tee_types = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP | 1u << GTEE_TEE_GPU;
     p->accepted_tcb = 1u << GTEE_TCB_UP_TO_DATE;
     /* Hardware evidence is judged with its CRLs: Intel's two, AMD's ARK CRL (docs/policy.md). */
     p->require_revocation = 1u << GTEE_TEE_SGX | 1u << GTEE_TEE_TDX | 1u << GTEE_TEE_SNP;
@@ -200,6 +200,61 @@ out:
     return rc;
 }
 
+/* A list of version strings (printable, no spaces), at most GTEE_POLICY_LIST_MAX. */
+static int version_list(json_t *arr, size_t width, char (*out)[64], char (*out16)[16], size_t *n, const char *key,
+                        struct gtee_err *err)
+{
+    size_t i;
+    json_t *x;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_array(arr) && json_array_size(arr) <= GTEE_POLICY_LIST_MAX, err, GTEE_EFORMAT,
+           "policy: \"%s\" must be an array of at most %d version strings", key, GTEE_POLICY_LIST_MAX);
+    json_array_foreach(arr, i, x) {
+        const char *s = json_string_value(x);
+        size_t len = s ? strlen(s) : 0;
+
+        ENSURE(s && len > 0 && len < width, err, GTEE_EFORMAT, "policy: \"%s\"[%zu] must be a version string of "
+               "1..%zu characters", key, i, width - 1);
+        for (size_t j = 0; j < len; j++)
+            ENSURE(s[j] > 0x20 && s[j] < 0x7f, err, GTEE_EFORMAT, "policy: \"%s\"[%zu] must be printable", key, i);
+        memcpy(out ? out[i] : out16[i], s, len + 1);
+    }
+    *n = json_array_size(arr);
+    rc = 0;
+out:
+    return rc;
+}
+
+/* "gpu": the allowed driver and VBIOS versions, and whether unchecked revocation is accepted. */
+static int parse_gpu(json_t *o, struct gtee_policy *p, struct gtee_err *err)
+{
+    const char *k;
+    json_t *x;
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(json_is_object(o), err, GTEE_EFORMAT, "policy: \"gpu\" must be an object");
+    json_object_foreach(o, k, x) {
+        if (strcmp(k, "driver_versions") == 0) {
+            TRY(version_list(x, 64, p->gpu.driver, NULL, &p->gpu.n_driver, "gpu.driver_versions", err));
+        } else if (strcmp(k, "vbios_versions") == 0) {
+            TRY(version_list(x, 16, NULL, p->gpu.vbios, &p->gpu.n_vbios, "gpu.vbios_versions", err));
+        } else if (strcmp(k, "min_count") == 0) {
+            json_int_t n = 0;
+
+            TRY(uint_val(x, 8, &n, "gpu.min_count", err));
+            p->gpu.min_count = (uint32_t)n;
+        } else if (strcmp(k, "allow_unchecked_revocation") == 0) {
+            TRY(bool_val(x, &p->gpu.allow_unchecked_revocation, "gpu.allow_unchecked_revocation", err));
+        } else {
+            ENSURE(false, err, GTEE_EFORMAT, "policy: unknown key \"gpu.%s\"", k);
+        }
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
 static int parse_names(json_t *arr, const char *key, unsigned *bits, bool tee, struct gtee_err *err)
 {
     size_t i;
@@ -310,6 +365,8 @@ int gtee_policy_parse(const char *text, size_t len, struct gtee_policy *p, struc
             TRY(parse_tdx(x, p, err));
         } else if (strcmp(k, "snp") == 0) {
             TRY(parse_snp(x, p, err));
+        } else if (strcmp(k, "gpu") == 0) {
+            TRY(parse_gpu(x, p, err));
         } else if (strcmp(k, "report_data") == 0) {
             const char *s = json_string_value(x);
 

@@ -1,6 +1,7 @@
 /* Applying a policy to verified claims: each rule that fails adds a "policy.*" reason, so
  * the verdict lists every one (docs/policy.md, "Rejection reasons"). */
 #include <string.h>
+#include <strings.h>
 
 #include "evidence/dcap.h"
 #include "gtee/snp.h"
@@ -116,6 +117,33 @@ static void apply_snp(const struct gtee_policy *p, struct gtee_verdict *v)
     apply_snp_guest(p, v);
 }
 
+static bool version_listed(size_t n, const char *list, size_t width, const char *v)
+{
+    if (n == 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(list + i * width, v) == 0)
+            return true;
+    return false;
+}
+
+/* GPU evidence (docs/policy.md, "gpu"): the versions its RIMs were checked for, and
+ * revocation, which is never assumed: unchecked is accepted only where the policy says so. */
+static void apply_gpu(const struct gtee_policy *p, struct gtee_verdict *v)
+{
+    const struct gtee_claims *c = &v->claims;
+
+    if (!version_listed(p->gpu.n_driver, p->gpu.driver[0], sizeof(p->gpu.driver[0]), c->gpu.driver_version))
+        verdict_add(v, "policy.gpu.driver_version", "GPU driver %s is not in the policy's list", c->gpu.driver_version);
+    if (!version_listed(p->gpu.n_vbios, p->gpu.vbios[0], sizeof(p->gpu.vbios[0]), c->gpu.vbios_version))
+        verdict_add(v, "policy.gpu.vbios_version", "GPU VBIOS %s is not in the policy's list", c->gpu.vbios_version);
+    bool required = !p->gpu.allow_unchecked_revocation || (p->require_revocation & (1u << GTEE_TEE_GPU));
+
+    if (v->verified && !c->revocation_checked && required)
+        verdict_add(v, "policy.revocation", "GPU revocation not checked: no OCSP responses (ocsp/*.der) cover the "
+                    "GPU and RIM chains, and the policy does not allow unchecked revocation (gpu.allow_unchecked_revocation)");
+}
+
 void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verdict *v)
 {
     const struct gtee_claims *c = &v->claims;
@@ -142,7 +170,7 @@ void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verd
         at - c->collateral_issued > (int64_t)p->max_collateral_age_days * 86400)
         verdict_add(v, "policy.collateral_age", "collateral issued %lld s before the verification time, policy "
                     "allows %u days", (long long)(at - c->collateral_issued), p->max_collateral_age_days);
-    if ((p->require_revocation & (1u << c->tee)) && v->verified && !c->revocation_checked)
+    if ((p->require_revocation & (1u << c->tee)) && c->tee != GTEE_TEE_GPU && v->verified && !c->revocation_checked)
         apply_revocation(v);
     if (c->tee == GTEE_TEE_SGX)
         apply_sgx(p, v);
@@ -150,6 +178,13 @@ void gtee_policy_apply(const struct gtee_policy *p, int64_t at, struct gtee_verd
         apply_tdx(p, v);
     else if (c->tee == GTEE_TEE_SNP)
         apply_snp(p, v);
+    else if (c->tee == GTEE_TEE_GPU)
+        apply_gpu(p, v);
+    /* GPUs bind only through a bundle: any other evidence has none (gtee_bundle_verify checks
+     * its own count after binding them). */
+    if (p->gpu.min_count > c->gpus_bound)
+        verdict_add(v, "policy.gpu.required", "the policy requires %u GPUs bound to the CVM evidence, %u are",
+                    p->gpu.min_count, c->gpus_bound);
     if (p->has_report_data && memcmp(p->report_data, c->report_data, GTEE_REPORT_DATA_LEN) != 0)
         verdict_add(v, "policy.report_data", "report data differs from the expected value");
     v->accepted = v->verified && v->n_reasons == 0;

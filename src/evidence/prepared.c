@@ -11,6 +11,7 @@
 #include "base/guard.h"
 #include "evidence/dcap.h"
 #include "evidence/snp_internal.h"
+#include "gtee/nvidia.h"
 
 struct cached_chain {
     uint8_t *src;
@@ -44,6 +45,9 @@ struct gtee_collateral_prepared {
     struct cached_cert intel_root, sim_root;
     struct dcap_fast *fast; /* time-independent results (prepared_fast.c); NULL: none */
     struct snp_prepared *snp; /* SEV-SNP VCEK and chain (snp_prepared.c); NULL: none */
+    struct gtee_nv_prepared *gpu; /* GPU chains and RIMs (nv_verify.c); NULL: none */
+    uint8_t *gpu_src;             /* the chain and both RIMs it was prepared from, end to end */
+    size_t gpu_src_len;
 };
 
 static bool same(const uint8_t *src, size_t len, const uint8_t *p, size_t n)
@@ -151,12 +155,58 @@ static void prepared_free(struct gtee_collateral_prepared *pr)
     free(pr->sim_root.src);
     dcap_fast_free(pr->fast);
     snp_prepared_free(pr->snp);
+    gtee_nv_prepared_free(pr->gpu);
+    free(pr->gpu_src);
     free(pr);
 }
 
 void dcap_prepared_free(struct gtee_collateral_prepared *pr)
 {
     prepared_free(pr);
+}
+
+/* The GPU chain and RIMs concatenated: what a prepared GPU result is tied to. */
+static uint8_t *gpu_bytes(const struct gtee_nv_collateral *g, size_t *n)
+{
+    uint8_t *p;
+
+    *n = g->chain_len + g->driver_rim_len + g->vbios_rim_len;
+    p = malloc(*n ? *n : 1);
+    if (p && *n) {
+        memcpy(p, g->chain_pem, g->chain_len);
+        memcpy(p + g->chain_len, g->driver_rim, g->driver_rim_len);
+        memcpy(p + g->chain_len + g->driver_rim_len, g->vbios_rim, g->vbios_rim_len);
+    }
+    return p;
+}
+
+/* A GPU directory: its chains, RIMs and their signatures checked once (gtee_nv_prepare). */
+static void gpu_prepare(struct gtee_collateral_prepared *pr, const struct gtee_nv_collateral *g)
+{
+    pr->gpu_src = gpu_bytes(g, &pr->gpu_src_len);
+    if (!pr->gpu_src || gtee_nv_prepare(g, &pr->gpu, NULL) < 0) {
+        free(pr->gpu_src);
+        pr->gpu_src = NULL;
+        pr->gpu = NULL;
+    }
+}
+
+const struct gtee_nv_prepared *dcap_prepared_gpu(const struct gtee_collateral *col)
+{
+    const struct gtee_collateral_prepared *pr = col ? col->prepared : NULL;
+    const struct gtee_nv_collateral *g = col ? col->gpu : NULL;
+    size_t off;
+
+    if (!pr || !pr->gpu || !g || pr->gpu_src_len != g->chain_len + g->driver_rim_len + g->vbios_rim_len)
+        return NULL;
+    /* Used only while the bytes are those it was prepared from (docs/evidence.md, "Prepared
+     * collateral"). */
+    off = g->chain_len + g->driver_rim_len;
+    if (!same(pr->gpu_src, g->chain_len, g->chain_pem, g->chain_len) ||
+        !same(pr->gpu_src + g->chain_len, g->driver_rim_len, g->driver_rim, g->driver_rim_len) ||
+        !same(pr->gpu_src + off, g->vbios_rim_len, g->vbios_rim, g->vbios_rim_len))
+        return NULL;
+    return pr->gpu;
 }
 
 int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_anchors *a, struct gtee_err *err)
@@ -186,6 +236,8 @@ int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_ancho
     if (col->snp_vcek.p)
         pr->snp = snp_prepared_new(col->snp_vcek.p, col->snp_vcek.len, dcap_snp_bundle(col), col->snp_ark_crl.p,
                                    col->snp_ark_crl.len);
+    if (col->gpu)
+        gpu_prepare(pr, col->gpu);
     ERR_clear_error();
     rc = 0;
 out:

@@ -6,7 +6,7 @@
 
 #include "evidence/dcap.h"
 
-static const char *const tee_names[GTEE_TEE_TYPE_COUNT] = { "unknown", "sgx", "tdx", "snp" };
+static const char *const tee_names[GTEE_TEE_TYPE_COUNT] = { "unknown", "sgx", "tdx", "snp", "gpu" };
 
 /* Intel's spellings (TCB info v3 "tcbStatus"), in enum order. */
 static const char *const tcb_names[GTEE_TCB_STATUS_COUNT] = {

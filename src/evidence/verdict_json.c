@@ -7,6 +7,7 @@
 
 #include "base/guard.h"
 #include "evidence/dcap.h"
+#include "gtee/nvidia.h"
 #include "gtee/crypto.h"
 
 static int put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
@@ -42,8 +43,10 @@ static json_t *claims_json(const struct gtee_claims *c)
     bad |= json_object_set_new(o, "tee", json_string(gtee_tee_type_name(c->tee)));
     bad |= json_object_set_new(o, "simulated", json_boolean(c->simulated));
     bad |= json_object_set_new(o, "debug", json_boolean(c->debug));
-    bad |= put_hex(o, "report_data", c->report_data, GTEE_REPORT_DATA_LEN);
-    bad |= put_hex(o, "nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN); /* docs/tee.md, "Report data" */
+    if (c->tee != GTEE_TEE_GPU) { /* a GPU report has no report data: its nonce is gpu_nonce */
+        bad |= put_hex(o, "report_data", c->report_data, GTEE_REPORT_DATA_LEN);
+        bad |= put_hex(o, "nonce", c->report_data + 32, GTEE_BOUND_NONCE_LEN); /* docs/tee.md, "Report data" */
+    }
     bad |= json_object_set_new(o, "nonce_checked", json_boolean(c->binding.nonce_checked));
     bad |= json_object_set_new(o, "keys_bound", json_boolean(c->binding.bound));
     if (c->binding.bound) {
@@ -84,6 +87,18 @@ static json_t *claims_json(const struct gtee_claims *c)
         for (int i = 0; i < 8; i++)
             tcb[i] = (uint8_t)(c->snp.reported_tcb >> (8 * i));
         bad |= put_hex(o, "reported_tcb", tcb, sizeof(tcb));
+    } else if (c->tee == GTEE_TEE_GPU) {
+        bad |= json_object_set_new(o, "driver_version", json_string(c->gpu.driver_version));
+        bad |= json_object_set_new(o, "vbios_version", json_string(c->gpu.vbios_version));
+        bad |= put_hex(o, "gpu_nonce", c->gpu.nonce, 32);
+        bad |= json_object_set_new(o, "nvdec0", json_string(c->gpu.nvdec0 == GTEE_NV_NVDEC0_ENABLED    ? "enabled"
+                                                            : c->gpu.nvdec0 == GTEE_NV_NVDEC0_DISABLED ? "disabled"
+                                                                                                       : "absent"));
+        bad |= json_object_set_new(o, "golden_values", json_integer(c->gpu.golden));
+        bad |= json_object_set_new(o, "golden_compared", json_integer(c->gpu.compared));
+        bad |= json_object_set_new(o, "golden_matched", json_integer(c->gpu.matched));
+        bad |= json_object_set_new(o, "gpu_revocation",
+                                   json_string(gtee_nv_revocation_name((enum gtee_nv_revocation)c->gpu.revocation)));
     }
     if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX) {
         bad |= json_object_set_new(o, "tcb_status", c->tcb_status == GTEE_TCB_NONE
@@ -96,6 +111,7 @@ static json_t *claims_json(const struct gtee_claims *c)
         bad |= json_object_set_new(o, "collateral_issued", json_integer(c->collateral_issued));
         bad |= json_object_set_new(o, "collateral_next_update", json_integer(c->collateral_next_update));
     }
+    bad |= json_object_set_new(o, "gpus_bound", json_integer(c->gpus_bound));
     bad |= revocation_json(o, c);
     json_decref(adv);
     if (bad) {

@@ -55,7 +55,20 @@ struct world {
     FILE *trafficf, *logf;
     int errfd;
     unsigned stored;
+    unsigned progress;                     /* PROGRESS reports the host saw */
+    struct gtee_enclave_progress last;
 };
+
+/* What the host may see of a job's progress: it logs it, as a node would show it. */
+static void on_progress(void *arg, const struct gtee_enclave_progress *pr)
+{
+    struct world *w = arg;
+
+    w->progress++;
+    w->last = *pr;
+    fprintf(w->logf, "event=progress stage=%u epoch=%u/%u batch=%u/%u loss=%.4f\n", pr->stage, pr->epoch,
+            pr->epochs, pr->batch, pr->batches, pr->loss);
+}
 
 /* ---- the provider (a child process: the only one besides the enclave with plaintext) ---- */
 
@@ -409,6 +422,8 @@ static void host_start(struct world *w, struct gtee_enclave_proc *p, struct gtee
     l.memory_limit = memory_limit;
     if (gtee_enclave_start(&l, p, &err) != 0 || gtee_enclave_info(p, info, &err) != 0)
         fail_msg("%s", err.msg);
+    p->on_progress = on_progress;
+    p->progress_arg = w;
     fprintf(w->logf, "event=enclave_start pid=%d\n", (int)p->pid);
 }
 
@@ -588,6 +603,12 @@ static void test_inference_and_training_inside_the_enclave(void **state)
     assert_true(WIFEXITED(st));
     if (WEXITSTATUS(st) != 0)
         fail_msg("the provider's check %d failed (see provider())", WEXITSTATUS(st));
+    /* the training job reported its progress, the last at its last batch (256 items in 32s) */
+    assert_true(w.progress >= 1);
+    assert_int_equal(w.last.stage, 1);
+    assert_int_equal(w.last.epochs, 1);
+    assert_int_equal(w.last.batches, 8);
+    assert_int_equal(w.last.batch, 7);
     /* the enclave ran it all under its seccomp list and is still answering */
     {
         struct gtee_enclave_info again;
