@@ -16,5 +16,6 @@ int cmd_attest(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
 int cmd_evidence_get(int argc, char **argv);
 int cmd_enclave(int argc, char **argv);
+int cmd_proof(int argc, char **argv);
 
 #endif

@@ -47,6 +47,7 @@ static const struct cli_cmd commands[] = {
     { "attest", "Connect to an enclave's attested channel and print its verified claims", cmd_attest },
     { "relay", "Relay clients' TCP connections to an enclave application's attested channel", cmd_relay },
     { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
+    { "proof", "Work Proofs: verify proof files offline (signature, signer == Enclave ID, hash chain)", cmd_proof },
     { "keyrelease", "TDX key release: keyrelease init FILE (master secret), keyrelease serve (answer key requests)", cmd_keyrelease },
 };
 

@@ -1,0 +1,187 @@
+/* `gtee proof verify`: checks Work Proof files offline (docs/proofs.md): each proof's fields,
+ * its signature and that the signer is the Enclave ID it names, then the per-enclave hash
+ * chain across every proof given. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/guard.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "gtee/crypto.h"
+#include "gtee/file.h"
+#include "gtee/proof.h"
+
+static const char verify_usage[] =
+    "Usage: gtee proof verify FILE... [--chain-id N] [--contract ADDRESS] [--json]\n"
+    "\n"
+    "Verifies the Work Proofs in each FILE (one proof object or an array of them,\n"
+    "docs/proofs.md) offline: every field, the EIP-712 signature (canonical, low-s), that\n"
+    "the signer is the Enclave ID the proof names, and the hash chain of each enclave across\n"
+    "all the proofs given (sequence numbers one apart, each naming its predecessor's hash, no\n"
+    "replayed or equivocating proof). The first proof of an enclave may start at any sequence\n"
+    "number; its predecessors are then not checked. Registration and status on a ledger are\n"
+    "not checked by this command yet.\n"
+    "\n"
+    "Options:\n"
+    "      --chain-id N        require every proof's domain to name this chain id\n"
+    "      --contract ADDRESS  require every proof's domain to name this contract\n"
+    "      --json              print the result as one JSON object\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 all verified, 4 a signature does not verify or is not the Enclave ID's,\n"
+    "7 the hash chain is broken (skipped, repeated or equivocating sequence numbers) or the\n"
+    "domain is not the one required, 5 a malformed proof file, 3 unreadable file, 2 usage.\n"
+    "\n"
+    "Example:\n"
+    "  gtee proof verify proofs.json --chain-id 31337 --json\n";
+
+struct proofs {
+    struct gtee_proof *p;
+    uint8_t (*h)[GTEE_PROOF_HASH_LEN];
+    size_t n;
+};
+
+static int load(struct proofs *all, const char *path, struct gtee_err *err)
+{
+    struct gtee_proof *p = NULL, *grown;
+    uint8_t *buf = NULL;
+    size_t len = 0, n = 0;
+    int rc;
+
+    TRY(gtee_file_read(path, GTEE_PROOF_FILE_MAX, &buf, &len, err));
+    TRY(gtee_proof_parse(buf, len, &p, &n, err));
+    ENSURE(all->n + n <= GTEE_PROOF_MAX_PROOFS, err, GTEE_EFORMAT, "more than %u proofs in all",
+           GTEE_PROOF_MAX_PROOFS);
+    grown = realloc(all->p, (all->n + n) * sizeof(*all->p));
+    ENSURE(grown, err, GTEE_ENOMEM, "out of memory");
+    all->p = grown;
+    memcpy(all->p + all->n, p, n * sizeof(*p));
+    all->n += n;
+out:
+    free(p);
+    free(buf);
+    return rc;
+}
+
+static int verify_all(struct proofs *all, const char *chain_id, const char *contract, struct gtee_err *err)
+{
+    uint8_t want_contract[GTEE_PROOF_ID_LEN];
+    unsigned long long want_chain = 0;
+    int rc = 0;
+
+    if (chain_id) {
+        char *end;
+
+        want_chain = strtoull(chain_id, &end, 10);
+        ENSURE(*chain_id >= '0' && *chain_id <= '9' && !*end, err, GTEE_EINVAL,
+               "--chain-id: '%.40s' is not a decimal number", chain_id);
+    }
+    if (contract)
+        ENSURE(!strncmp(contract, "0x", 2) && gtee_hex_decode(contract, want_contract, sizeof(want_contract)) == 0,
+               err, GTEE_EINVAL, "--contract: not 0x and 40 hex digits");
+    all->h = calloc(all->n, sizeof(*all->h));
+    ENSURE(all->h, err, GTEE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < all->n; i++) {
+        const struct gtee_proof *p = &all->p[i];
+
+        ENSURE(!chain_id || p->domain.chain_id == want_chain, err, GTEE_EPOLICY,
+               "proof %zu (seq %llu): domain chain id %llu, not %llu", i, (unsigned long long)p->seq,
+               (unsigned long long)p->domain.chain_id, want_chain);
+        ENSURE(!contract || !memcmp(p->domain.contract, want_contract, sizeof(want_contract)), err, GTEE_EPOLICY,
+               "proof %zu (seq %llu): domain names another contract", i, (unsigned long long)p->seq);
+        rc = gtee_proof_verify(p, all->h[i], err);
+        if (rc < 0) {
+            gtee_err_wrap(err, "proof %zu: ", i);
+            goto out;
+        }
+    }
+    TRY(gtee_proof_chain_check(all->p, (const uint8_t(*)[GTEE_PROOF_HASH_LEN])all->h, all->n, err));
+out:
+    return rc;
+}
+
+static void report(const struct proofs *all)
+{
+    json_t *list = cli_json() ? json_array() : NULL;
+
+    for (size_t i = 0; i < all->n; i++) {
+        const struct gtee_proof *p = &all->p[i];
+        char id[GTEE_ETH_ADDR_HEX_LEN + 1], h[2 + 2 * GTEE_PROOF_HASH_LEN + 1] = "0x", job[2 + 64 + 1] = "0x";
+
+        gtee_eth_address_hex(p->enclave_id, id);
+        gtee_hex_encode(all->h[i], GTEE_PROOF_HASH_LEN, h + 2);
+        gtee_hex_encode(p->job_id, sizeof(p->job_id), job + 2);
+        if (list)
+            json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "enclave_id", id, "seq",
+                                                  (json_int_t)p->seq, "job_kind", gtee_job_kind_name(p->job_kind),
+                                                  "job_id", job, "units",
+                                                  (json_int_t)p->units, "hash", h));
+        else
+            printf("verified  enclave %s seq %llu %s units %llu hash %s\n", id, (unsigned long long)p->seq,
+                   gtee_job_kind_name(p->job_kind), (unsigned long long)p->units, h);
+    }
+    if (list)
+        cli_json_emit(json_pack("{s:b, s:I, s:o}", "verified", 1, "count", (json_int_t)all->n, "proofs", list));
+    else
+        printf("%zu proof%s verified\n", all->n, all->n == 1 ? "" : "s");
+}
+
+static int cmd_proof_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "chain-id", required_argument, NULL, 'c' },
+        { "contract", required_argument, NULL, 'a' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *chain_id = NULL, *contract = NULL;
+    struct proofs all = {0};
+    struct gtee_err err = {0};
+    int c, rc = 0;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': chain_id = optarg; break;
+        case 'a': contract = optarg; break;
+        case 'j': cli_set_json(1); break;
+        case 'h': return cli_help(verify_usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("expected at least one proof FILE");
+    for (int i = optind; i < argc; i++) {
+        rc = load(&all, argv[i], &err);
+        if (rc < 0) {
+            gtee_err_wrap(&err, "%s: ", argv[i]);
+            rc = cli_fail_err(rc, &err);
+            goto out;
+        }
+    }
+    rc = verify_all(&all, chain_id, contract, &err);
+    if (rc == GTEE_EINVAL) {
+        rc = cli_usage_error("%s", err.msg);
+        goto out;
+    }
+    if (rc < 0) {
+        rc = cli_fail_err(rc, &err);
+        goto out;
+    }
+    report(&all);
+out:
+    free(all.p);
+    free(all.h);
+    return rc;
+}
+
+int cmd_proof(int argc, char **argv)
+{
+    static const struct cli_cmd sub[] = {
+        { "verify", "Verify Work Proof files offline: signature, signer == Enclave ID, hash chain",
+          cmd_proof_verify },
+    };
+
+    return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);
+}
