@@ -58,10 +58,12 @@ int gtee_proof_verify(const struct gtee_proof *p, uint8_t digest[GTEE_PROOF_HASH
     rc = gtee_secp256k1_recover(h, sig, pub);
     ENSURE(rc == 0, err, GTEE_EAUTH, "proof seq %llu: the signature does not verify", (unsigned long long)p->seq);
     TRY(gtee_eth_address(pub, signer));
-    gtee_eth_address_hex(p->enclave_id, want);
-    gtee_eth_address_hex(signer, got);
-    ENSURE(memcmp(signer, p->enclave_id, sizeof(signer)) == 0, err, GTEE_EAUTH,
-           "proof seq %llu: signed by %s, not by the Enclave ID %s", (unsigned long long)p->seq, got, want);
+    if (memcmp(signer, p->enclave_id, sizeof(signer)) != 0) {
+        gtee_eth_address_hex(p->enclave_id, want);
+        gtee_eth_address_hex(signer, got);
+        ENSURE(0, err, GTEE_EAUTH, "proof seq %llu: signed by %s, not by the Enclave ID %s",
+               (unsigned long long)p->seq, got, want);
+    }
     if (digest)
         memcpy(digest, h, sizeof(h));
 out:
