@@ -51,6 +51,7 @@ bench: all
 	bench/bench_box.sh $(BUILD)/gtee
 	bench/bench_evidence.sh $(BUILD)
 	bench/bench_ratls.sh $(BUILD)
+	bench/bench_chain.sh $(BUILD)
 
 install: all
 	cmake --install $(BUILD)

@@ -17,5 +17,7 @@ int cmd_relay(int argc, char **argv);
 int cmd_evidence_get(int argc, char **argv);
 int cmd_enclave(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
+int cmd_rewards(int argc, char **argv);
 
 #endif

@@ -48,6 +48,8 @@ static const struct cli_cmd commands[] = {
     { "relay", "Relay clients' TCP connections to an enclave application's attested channel", cmd_relay },
     { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
     { "proof", "Work Proofs: verify proof files offline (signature, signer == Enclave ID, hash chain)", cmd_proof },
+    { "chain", "The Glacier contract on an EVM chain: chain deploy, chain status", cmd_chain },
+    { "rewards", "An operator's reward units on the chain; rewards claim", cmd_rewards },
     { "keyrelease", "TDX key release: keyrelease init FILE (master secret), keyrelease serve (answer key requests)", cmd_keyrelease },
 };
 

@@ -7,12 +7,15 @@
 // that forbids it, a TCB below the minimum (at registration and raised later), stale
 // evidence, key-release receipts counted once. anvil's dev accounts are the governor, the
 // operator, the verifiers and, through eth_signTypedData_v4, the enclaves.
-// Usage: node contracts_check.js RPC_URL ARTEFACTS.json [GAS_OUT.json]
+// Usage: node contracts_check.js RPC_URL ARTEFACTS.json [GAS_OUT.json|-] [CONTRACT]
+// With CONTRACT, the checks run on that deployment (made by `gtee chain deploy` with
+// anvil's first account as governor and the policy below) instead of deploying their own.
 'use strict';
 const fs = require('fs');
-const { Rpc, deploy } = require('./abi.js');
+const { Rpc, Contract, deploy } = require('./abi.js');
 
-const [url, artefacts, gasOut] = process.argv.slice(2);
+const [url, artefacts, gasArg, deployed] = process.argv.slice(2);
+const gasOut = gasArg === '-' ? undefined : gasArg;
 const rpc = new Rpc(url);
 const ETH = 10n ** 18n;
 let failures = 0;
@@ -60,7 +63,11 @@ async function main() {
   const [gov, op, v1, v2, v3, enc, enc2, enc3, reporter, stranger] = acc;
   const policy = { freshness: 3600, epoch: 86400, quorum: 2, allowSimulated: false, minStake: ETH,
     minVerifierStake: ETH / 2n, rewardPerUnit: 10n ** 9n };
-  const g = await deploy(rpc, gov, art, [policy]);
+  const g = deployed ? new Contract(rpc, art.abi, deployed) : await deploy(rpc, gov, art, [policy]);
+  const pol = await g.call('policy');
+  check(pol[0] === 3600n && pol[1] === 86400n && pol[2] === 2n && pol[3] === false && pol[4] === ETH &&
+        pol[5] === ETH / 2n && pol[6] === 10n ** 9n, 'the deployment has the policy of these checks');
+  check((await g.call('governor')).toLowerCase() === gov.toLowerCase(), 'the governor is the first account');
   const gas = {};
   const M = b32(0xaaaa);
   const SGX = 2;

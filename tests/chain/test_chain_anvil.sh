@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `gtee chain deploy` on a real anvil (the pinned npm @foundry-rs/anvil-linux-amd64, on a
+# loopback port) deploys the Glacier contract through the EVM client (EIP-1559 transactions
+# signed with the operator's key); the whole contract suite (tests/chain/contracts_check.js)
+# then runs on that deployment; `gtee chain status` shows its policy, `gtee rewards` an
+# operator's units and `gtee rewards claim` claims them, and a refused claim prints the
+# chain's revert reason. Bad inputs: an unreachable chain (bounded, exit 3), a key file
+# readable by others (6), a malformed key or artefacts (5), usage (2).
+set -euo pipefail
+. "$(dirname "$0")/../cli_harness.sh"
+NM="$GTEE_SOURCE_DIR/npm/node_modules"
+ANVIL="$NM/@foundry-rs/anvil-linux-amd64/bin/anvil"
+for need in "$ANVIL" "$NM/solc" "$NM/js-sha3"; do
+    if [ ! -e "$need" ]; then
+        echo "FAIL: $need is not installed (run scripts/install-deps.sh)" >&2
+        exit 1
+    fi
+done
+command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+
+node "$GTEE_SOURCE_DIR/contracts/compile.js" "$T/glacier.json"
+bg_start "$ANVIL" --host 127.0.0.1 --port 0 >"$T/anvil.log" 2>&1
+for _ in $(seq 300); do grep -q '^Listening on' "$T/anvil.log" && break; sleep 0.05; done
+port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/anvil.log")
+[ -n "$port" ] || { bad "anvil did not start: $(cat "$T/anvil.log")"; exit 1; }
+RPC="http://127.0.0.1:$port"
+
+# anvil's first two dev accounts (well-known test keys): the governor and an operator
+(umask 077
+ echo 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/governor.key"
+ echo 0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/operator.key")
+OPERATOR=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+
+run chain deploy --rpc "$RPC" --key "$T/governor.key" --artefacts "$T/glacier.json" --quorum 2 --freshness 3600 \
+    --min-stake 1000000000000000000 --verifier-stake 500000000000000000 --reward-per-unit 1000000000 --json
+expect_rc 0 "chain deploy"
+[ "$rc" = 0 ] || exit 1
+C=$(json 'j["contract"]')
+[ "$(json 'j["governor"]')" = 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 ] || bad "governor: $(cat "$T/out")"
+[ "$(json 'j["chain_id"]')" = 31337 ] || bad "chain id: $(cat "$T/out")"
+
+# every rule of the contracts on the deployment gtee made
+node "$GTEE_SOURCE_DIR/tests/chain/contracts_check.js" "$RPC" "$T/glacier.json" - "$C" || bad "contract checks on the deployment"
+
+run chain status --rpc "$RPC" --contract "$C" --json
+expect_rc 0 "chain status"
+[ "$(json 'j["policy"]["quorum"], j["policy"]["reward_per_unit"], j["policy"]["allow_simulated"]')" = "(2, '1000000000', False)" ] ||
+    bad "status policy: $(cat "$T/out")"
+
+# the checks leave the operator 10 units of its second enclave unclaimed
+run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
+expect_rc 0 "rewards"
+[ "$(json 'j["units"]')" = 10 ] || bad "rewards units: $(cat "$T/out")"
+run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
+expect_rc 0 "rewards claim"
+[ "$(json 'j["claimed_units"]')" = 10 ] || bad "claimed units: $(cat "$T/out")"
+run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key"
+expect_rc 7 "a claim with nothing to claim"
+grep -q 'revert reason: rewards: nothing to claim' "$T/err" || bad "revert reason: $(cat "$T/err")"
+run rewards --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
+[ "$(json 'j["units"]')" = 0 ] || bad "units after the claim: $(cat "$T/out")"
+
+# bad inputs
+start=$(date +%s)
+run chain status --rpc http://127.0.0.1:1 --contract "$C" --retries 2 --timeout 500
+expect_rc 3 "an unreachable chain"
+[ $(($(date +%s) - start)) -lt 30 ] || bad "an unreachable chain took $(($(date +%s) - start)) s"
+grep -q 'after 3 attempts' "$T/err" || bad "unreachable message: $(cat "$T/err")"
+cp "$T/operator.key" "$T/open.key"
+chmod 644 "$T/open.key"
+run rewards claim --rpc "$RPC" --contract "$C" --key "$T/open.key"
+expect_rc 6 "a key file readable by others"
+(umask 077; echo 0x1234 >"$T/short.key")
+run rewards claim --rpc "$RPC" --contract "$C" --key "$T/short.key"
+expect_rc 5 "a malformed key file"
+echo '{"contracts": {}}' >"$T/empty.json"
+run chain deploy --rpc "$RPC" --key "$T/governor.key" --artefacts "$T/empty.json"
+expect_rc 5 "artefacts without Glacier"
+run chain status --rpc "$RPC" --contract "$OPERATOR"
+expect_rc 5 "an address with no contract"
+run chain status --rpc "$RPC"
+expect_rc 2 "no --contract"
+run chain deploy --rpc "$RPC" --key "$T/governor.key" --artefacts "$T/glacier.json" --quorum 0
+expect_rc 2 "quorum 0"
+run rewards --rpc "$RPC" --contract "$C"
+expect_rc 2 "rewards of nobody"
+
+[ "$fail" = 0 ] || exit 1
+echo "chain/anvil: all checks passed"
