@@ -1,5 +1,6 @@
-/* libFuzzer target: the enclave's message handler (src/runtime/handler.c) on arbitrary
- * bytes, over the SGX backend with Gramine's files as plain files in a private directory
+/* libFuzzer target: gtee-enclave's message handler (src/enclave/handler.c) on arbitrary
+ * bytes, in an SDK application opened in this process (tests/unhardened.c), over the SGX
+ * backend with Gramine's files as plain files in a private directory
  * (fixed sealing keys 0x00..0x0f and 0x10..0x1f, so seeds sealed under them unseal). Every
  * input must produce a well-formed reply; a crash or a missing reply is a finding. */
 #include <stdint.h>
@@ -9,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/enclave.h"
+#include "enclave/enclave.h"
+#include "gtee/sdk.h"
 #include "gtee/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,11 +44,12 @@ static void cleanup(void)
     }
 }
 
-static struct gtee_enclave *enclave(void)
+static struct enc *enclave(void)
 {
-    static struct gtee_enclave *e;
-    struct gtee_tee_options opt = {0};
-    uint8_t kenc[16], ksig[16], quote[1024] = { 3, 0, 2, 0 }, exe[32] = {0};
+    static struct enc *e;
+    struct gtee_app_options opt = { .tee = "sgx" };
+    struct gtee_app *app = NULL;
+    uint8_t kenc[16], ksig[16], quote[1024] = { 3, 0, 2, 0 };
     char dir[256];
 
     if (e)
@@ -73,18 +76,18 @@ static struct gtee_enclave *enclave(void)
     put(dir, "user_report_data", "", 0);
     put(dir, "quote", quote, sizeof(quote));
     opt.root = root;
-    if (gtee_enclave_new("sgx", &opt, exe, &e, NULL) != 0)
+    if (gtee_app_open(&opt, &app, NULL) != 0 || enc_new(app, &e, NULL) != 0)
         abort();
     return e;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct gtee_enclave *e = enclave();
+    struct enc *e = enclave();
     struct gtee_msg_header h;
     uint8_t *reply = NULL;
     size_t reply_len = 0;
-    int rc = gtee_enclave_handle(e, data, size, &reply, &reply_len);
+    int rc = enc_handle(e, data, size, &reply, &reply_len);
 
     if (rc == GTEE_ENOMEM)
         return 0;

@@ -38,8 +38,8 @@ static struct gtee_app *the_app(void)
 {
     char dev[256];
     /* The application lives inside the fuzzer's process, which makes a socket pair per
-     * input and writes its corpus: left unhardened (gtee/sdk.h), as the SDK tests do. */
-    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .config = "fuzz_sdk_serve", .unhardened = 1 };
+     * input and writes its corpus: linked with tests/unhardened.c, as the SDK tests are. */
+    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .config = "fuzz_sdk_serve" };
 
     if (app)
         return app;

@@ -7,7 +7,9 @@ headers include/gtee/*.h is an edge from the including file's part to the includ
 as the table of public headers in docs/architecture.md says. Fails (exit 1), naming each file
 and line, on:
   - an include of a header the tables do not know (a new public header must be placed);
-  - an include that the allowed-dependency table does not allow;
+  - an include that the allowed-dependency table does not allow (a part named there as
+    "name(api)" may be included through its public headers gtee/*.h only, never through
+    its internal ones: how an application shows it is built on the public SDK);
   - any cycle between parts (checked on the graph as found, so it holds even if someone
     widens the table into a cycle);
   - a part under src/ or a public header missing from the tables, or a table naming a part
@@ -50,7 +52,11 @@ def parse_doc(path):
         m = re.fullmatch(r"([a-z0-9_]+)\s*:\s*(.*)", line)
         if not m or m.group(1) in allowed:
             fail([f"{path}: parts block line {n}: expected 'part: part part ...' once per part, got '{line}'"])
-        allowed[m.group(1)] = set(m.group(2).split())
+        deps = set()
+        for d in m.group(2).split():
+            api = re.fullmatch(r"([a-z0-9_]+)\(api\)", d)
+            deps.add((api.group(1), "api") if api else (d, "all"))
+        allowed[m.group(1)] = deps
     for n, line in enumerate(blocks["headers"].splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
@@ -130,6 +136,8 @@ def main(argv):
     headers = sorted("gtee/" + f for f in os.listdir(inc) if f.endswith(".h"))
     errs += [f"src/{p}/ is a part the parts table of {doc} does not list" for p in parts if p not in allowed]
     errs += [f"the parts table lists '{p}', which is no folder under src/" for p in allowed if p not in parts]
+    api_only = {p: {d for d, how in deps if how == "api"} for p, deps in allowed.items()}
+    allowed = {p: {d for d, _ in deps} for p, deps in allowed.items()}
     for p, deps in allowed.items():
         errs += [f"the parts table lets '{p}' include '{d}', which is no part" for d in deps if d not in allowed]
     errs += [f"include/{h} is a public header the headers table of {doc} does not place" for h in headers
@@ -177,6 +185,10 @@ def main(argv):
                     errs.append(f"{rel}:{n}: part '{part}' includes {name} of part '{to}', which "
                                 f"docs/architecture.md does not allow ({part}: "
                                 f"{' '.join(sorted(allowed[part])) or 'nothing'})")
+                elif to in api_only[part] and not name.startswith("gtee/"):
+                    errs.append(f"{rel}:{n}: part '{part}' includes {name}, an internal header of part "
+                                f"'{to}', which docs/architecture.md lets it use through its public "
+                                f"headers only ({to}(api))")
     for group, cycle in find_cycles(graph):
         steps = ", ".join(f"{a} -> {b} ({where[(a, b)]})" for a, b in zip(cycle, cycle[1:]))
         errs.append(f"a cycle between parts: {steps} (parts {', '.join(group)} reach each other through includes)")

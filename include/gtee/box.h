@@ -85,6 +85,29 @@ int gtee_box_open_file(const struct gtee_box_key *key, const struct gtee_box_opt
                        const char *out_path, int overwrite, struct gtee_box_stats *stats,
                        struct gtee_err *err) GTEE_MUST_USE;
 
+/* Opening a container of known length into memory, fed in pieces as they arrive: how an
+ * enclave opens a container the host passes it message by message, so that the plaintext
+ * never reaches a descriptor the host can read. The declared length bounds the plaintext
+ * (gtee_box_mem_bound: at most length - 112 bytes), so a caller checks its memory budget
+ * before begin, which refuses a bound over max_plaintext before allocating anything. Each
+ * chunk is authenticated as soon as its bytes are in; a failure names the chunk, its
+ * offset and the check (as gtee_box_open), and every later call fails. finish hands out
+ * the plaintext only once every declared byte arrived and verified, with the container's
+ * content id; the caller releases it with gtee_box_plaintext_free, which wipes it. free
+ * wipes everything the reader still holds. */
+struct gtee_box_mem;
+uint64_t gtee_box_mem_bound(uint64_t container_len);
+int gtee_box_mem_begin(const struct gtee_box_key *key, uint64_t container_len, uint64_t max_plaintext,
+                       struct gtee_box_mem **out, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_box_mem_feed(struct gtee_box_mem *m, const uint8_t *p, size_t n, struct gtee_err *err) GTEE_MUST_USE;
+/* Bytes fed so far, and whether they are all the declared length. */
+uint64_t gtee_box_mem_received(const struct gtee_box_mem *m);
+int gtee_box_mem_done(const struct gtee_box_mem *m);
+int gtee_box_mem_finish(struct gtee_box_mem *m, uint8_t **pt, size_t *pt_len,
+                        uint8_t content_id[GTEE_BOX_CONTENT_ID_LEN], struct gtee_err *err) GTEE_MUST_USE;
+void gtee_box_mem_free(struct gtee_box_mem *m);
+void gtee_box_plaintext_free(uint8_t *pt, size_t len);
+
 /* Content identifier: SHA-256 of the container's bytes, read from fd to its end. */
 int gtee_box_content_id(int fd, uint8_t id[GTEE_BOX_CONTENT_ID_LEN], uint64_t *size,
                         struct gtee_err *err) GTEE_MUST_USE;

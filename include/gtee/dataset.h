@@ -56,6 +56,12 @@ int gtee_idx_load(const char *path, enum gtee_array_kind kind, struct gtee_norm 
 /* Parses .npy bytes (format versions 1.0, 2.0, 3.0; C order only). */
 int gtee_npy_parse(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
                    struct gtee_norm norm, struct gtee_array *out, struct gtee_err *err) GTEE_MUST_USE;
+/* The same, refusing before it allocates anything an array whose converted elements
+ * (float32 or int64, as kind says) would take more than max_bytes: GTEE_ELIMIT, naming both
+ * sizes. */
+int gtee_npy_parse_bounded(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
+                           struct gtee_norm norm, uint64_t max_bytes, struct gtee_array *out,
+                           struct gtee_err *err) GTEE_MUST_USE;
 /* Reads a .npy file; a gzip stream is decompressed first. */
 int gtee_npy_load(const char *path, enum gtee_array_kind kind, struct gtee_norm norm,
                   struct gtee_array *out, struct gtee_err *err) GTEE_MUST_USE;

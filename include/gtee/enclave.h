@@ -31,6 +31,13 @@ struct gtee_enclave_launch {
      * init` prints it; on a TD it belongs in the measured boot chain); required with it. */
     const char *key_release;
     const char *key_release_pub;
+    /* What the enclave's seccomp list adds for the ML engine: executable memory for
+     * oneDNN's JIT, which convolutions and pooling need (docs/tee.md §8 says what it
+     * costs); passed as --allow-jit and measured. */
+    int allow_jit;
+    /* The enclave's memory limit for models, datasets and results, in bytes (0: the
+     * runtime's default, GTEE_APP_MEMORY_DEFAULT); passed as --memory-limit and measured. */
+    uint64_t memory_limit;
     /* The bound on every wait for the enclave (each request's send and answer, its exit
      * after the socket closes): then it is killed and reaped. 0: GTEE_ENCLAVE_TIMEOUT_MS. */
     unsigned timeout_ms;

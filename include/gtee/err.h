@@ -22,6 +22,7 @@ enum gtee_code {
     GTEE_EEXIST = -11,     /* refusing to overwrite */
     GTEE_ENOTFOUND = -12,  /* a named thing does not exist */
     GTEE_ESTATE = -13,     /* operation not valid in the current state */
+    GTEE_ELIMIT = -14,     /* over a configured limit (memory, size), refused before use */
 };
 
 #define GTEE_ERR_MSG_MAX 384

@@ -21,6 +21,13 @@ enum gtee_msg_type {
     GTEE_MSG_SEAL = 3,      /* policy u8 || data -> sealed blob */
     GTEE_MSG_UNSEAL = 4,    /* blob -> plaintext length u32 (the plaintext stays inside) */
     GTEE_MSG_RELAY = 5,     /* a box for the enclave -> host part, box for the client */
+    /* Containers into the enclave's memory (docs/tee.md, "Containers and ML jobs"): the host
+     * holds only ciphertext and passes it in pieces; the key comes from its owner (relay
+     * PUT_KEY). */
+    GTEE_MSG_BLOB_BEGIN = 6, /* blob u8 || key u8 || container length u64 -> nothing */
+    GTEE_MSG_BLOB_DATA = 7,  /* blob u8 || bytes -> received u64, then once complete:
+                              * plaintext length u64 || content id[32] */
+    GTEE_MSG_BLOB_DROP = 8,  /* blob u8 -> nothing (the plaintext wiped) */
     GTEE_MSG_NOTICE = 0x7e, /* unsolicited, request id 0: text for the operator's log */
     GTEE_MSG_ERROR = 0x7f,  /* code i32 || text (never secret values) */
 };
@@ -97,6 +104,17 @@ int gtee_relay_keypair(uint8_t priv[32], uint8_t pub[GTEE_RELAY_PUB_LEN], struct
 enum gtee_relay_op {
     GTEE_RELAY_PUT_SECRET = 1,  /* secret -> kept in locked memory, sealed blob for the host */
     GTEE_RELAY_JOB = 2,         /* input -> HMAC-SHA256(secret, input) for the client */
+    GTEE_RELAY_PUT_KEY = 3,     /* key slot u8 || container key[32] -> key id[16] */
+    GTEE_RELAY_INFER = 4,       /* model blob u8 || input blob u8 || threads u8 -> output 0 as .npy */
+    GTEE_RELAY_TRAIN = 5,       /* struct below -> per epoch (loss f64 || correct u64 || samples u64)
+                                 * || the trained model (ONNX) */
 };
+/* GTEE_RELAY_TRAIN's request after its op byte, big-endian: model u8 || features u8 ||
+ * labels u8 (blobs of an ONNX model and two .npy arrays) || threads u8 || optimizer u8
+ * (1 sgd, 2 adam) || epochs u16 || batch u32 || seed u64 || learning rate (IEEE-754 binary32
+ * bits, u32). */
+#define GTEE_RELAY_TRAIN_LEN 25
+#define GTEE_ENCLAVE_KEY_SLOTS 16
+#define GTEE_ENCLAVE_BLOB_SLOTS 16
 
 #endif

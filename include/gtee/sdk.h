@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "gtee/err.h"
+#include "gtee/tee_kind.h"
 
 #define GTEE_APP_MEASUREMENT_MAX 48
 #define GTEE_APP_KEY_LEN 65            /* public keys, uncompressed SEC1 */
@@ -29,13 +30,27 @@ struct gtee_app_options {
      * Both or neither; refused with other backends. A TD without them has no Enclave key. */
     const char *key_release;
     const char *key_release_pub;
-    /* 0 (the default): gtee_app_open hardens the process as gtee-enclave is hardened
-     * (docs/tee.md §8): not dumpable, no core files, no capabilities, the environment wiped
-     * and cleared (copy what you need from it first), then a seccomp allow-list
-     * (GTEE_HARDEN_APP) for the rest of the process's life. 1: leave the process as it is,
-     * for a test that hosts applications inside its own process; a deployed application
-     * never sets it, or its secrets are readable by its user through /proc/<pid>/mem. */
-    int unhardened;
+    /* sgx, tdx, snp: where the backend's interface files live (NULL: "/"); a test points
+     * it at a faithful fake of them. */
+    const char *root;
+    /* Running under Gramine on SGX (set by the signed manifest's arguments, so measured):
+     * accepted only with the sgx backend when Gramine's attestation files exist under root.
+     * Gramine implements no seccomp, core dumps or capabilities of the host's kind, and the
+     * SGX CPU keeps the host out: those steps are skipped and named in
+     * gtee_app_hardening_note (docs/tee.md §8, §10). */
+    int gramine;
+    /* gtee_app_open always hardens the process (docs/tee.md §8): not dumpable, no core
+     * files, no capabilities, the environment wiped and cleared (copy what you need from it
+     * first), secrets in locked memory, then a seccomp allow-list for the rest of the
+     * process's life. The list's base is I/O on descriptors the application holds, reading
+     * files, memory, time, randomness and threads; `allow` adds, bit by bit, what this
+     * application needs, and a call outside the list ends the process (SIGSYS). It is
+     * part of what is measured under sim. */
+    unsigned allow;
+    /* The bytes the application may hold for models, datasets and other large plaintexts:
+     * gtee_app_reserve refuses past it, before anything is allocated. 0:
+     * GTEE_APP_MEMORY_DEFAULT. Measured under sim when set. */
+    uint64_t memory_limit;
     /* gtee_app_serve: clients served at once (0: GTEE_APP_MAX_SESSIONS), and each session's
      * total time from accept to close, handshake included, however busy (0:
      * GTEE_APP_SESSION_SECONDS). */
@@ -43,18 +58,22 @@ struct gtee_app_options {
     unsigned session_seconds;
 };
 #define GTEE_APP_MAX_SESSIONS 16
+/* gtee_app_options.allow: GTEE_APP_ALLOW_NET, _FILES, _JIT (gtee/tee_kind.h). */
+#define GTEE_APP_MEMORY_DEFAULT (1ull << 30)
 #define GTEE_APP_MAX_SESSIONS_LIMIT 1024
 #define GTEE_APP_SESSION_SECONDS 30
 #define GTEE_APP_SESSION_SECONDS_LIMIT 86400
 
 struct gtee_app_identity {
     const char *tee;                           /* backend name */
+    enum gtee_tee_kind kind;
     int simulated;                             /* 1 under the simulated TEE: never secure */
     uint8_t measurement[GTEE_APP_MEASUREMENT_MAX];
     size_t measurement_len;
     uint8_t enclave_key[GTEE_APP_KEY_LEN];     /* secp256k1: same code, same device, same key */
     uint8_t enclave_id[GTEE_APP_ID_LEN];
     uint8_t channel_key[GTEE_APP_KEY_LEN];     /* P-256, fresh each start: the TLS key */
+    uint8_t exe_sha256[32];                    /* SHA-256 of the running executable file */
 };
 
 /* Opens the TEE, derives the Enclave key from the sealing key, makes a fresh channel key,
@@ -62,11 +81,41 @@ struct gtee_app_identity {
 int gtee_app_open(const struct gtee_app_options *opt, struct gtee_app **out, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_app_close(struct gtee_app *app); /* wipes the keys; NULL ok */
 void gtee_app_identity(const struct gtee_app *app, struct gtee_app_identity *id);
+/* What the hardening skipped and why ("" when nothing was: everywhere but under Gramine). */
+const char *gtee_app_hardening_note(const struct gtee_app *app);
+
+/* Evidence for a verifier who sent nonce: the report data (gtee/report_data.h) commits to
+ * the Enclave key and the channel key first, so nobody can obtain evidence for a key of
+ * their choosing, then the nonce. *ev is malloc'd. */
+int gtee_app_evidence(struct gtee_app *app, const uint8_t nonce[32], uint8_t report_data[64], uint8_t **ev,
+                      size_t *ev_len, struct gtee_err *err) GTEE_MUST_USE;
+/* Opens a relay box a client sealed to the channel key (gtee/msg.h, "relay boxes"): *pt
+ * is secret (gtee_app_free_secret), and resp_key, the key to seal the answer under with
+ * gtee_relay_seal_response, too (wipe it). */
+int gtee_app_relay_open(struct gtee_app *app, const uint8_t *box, size_t box_len, uint8_t resp_key[32], uint8_t **pt,
+                        size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+
+/* Locked, dump-excluded, zeroed memory for secrets; free wipes it first. NULL on failure. */
+void *gtee_app_secret_alloc(size_t len);
+void gtee_app_secret_free(void *p, size_t len);
+
+/* The memory budget (gtee_app_options.memory_limit): reserve what a plaintext will take
+ * before allocating it; GTEE_ELIMIT with a message naming what and both sizes when it does
+ * not fit. Release what was reserved when it is freed. Safe from several threads. */
+int gtee_app_reserve(struct gtee_app *app, uint64_t bytes, const char *what, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_app_release(struct gtee_app *app, uint64_t bytes);
+uint64_t gtee_app_memory_free(const struct gtee_app *app);
 
 /* Sealed state: only this code (same measurement) on this device can open it. *blob is
  * malloc'd; *pt is secret: release it with gtee_app_free_secret. */
 int gtee_app_seal(struct gtee_app *app, const void *pt, size_t len, uint8_t **blob, size_t *blob_len,
                   struct gtee_err *err) GTEE_MUST_USE;
+/* The same, sealed either to the measurement (GTEE_APP_SEAL_CODE, as gtee_app_seal) or to
+ * the signer (GTEE_APP_SEAL_SIGNER: later versions by the same signer open it too). */
+#define GTEE_APP_SEAL_CODE 1
+#define GTEE_APP_SEAL_SIGNER 2
+int gtee_app_seal_to(struct gtee_app *app, int policy, const void *pt, size_t len, uint8_t **blob, size_t *blob_len,
+                     struct gtee_err *err) GTEE_MUST_USE;
 int gtee_app_unseal(struct gtee_app *app, const uint8_t *blob, size_t blob_len, uint8_t **pt, size_t *pt_len,
                     struct gtee_err *err) GTEE_MUST_USE;
 void gtee_app_free_secret(void *p, size_t len);

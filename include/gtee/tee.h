@@ -146,13 +146,24 @@ void gtee_tee_free_secret(void *p, size_t len); /* wipes, then frees; NULL ok */
  * environment wiped and cleared, OpenSSL's secure heap (locked, excluded from dumps). */
 int gtee_tee_harden(struct gtee_err *err) GTEE_MUST_USE;
 
-/* The seccomp allow-lists; a call outside the list kills the process (SIGSYS). Load after
- * start-up, in the main thread before any worker thread exists (threads inherit it). */
-enum gtee_harden_filter {
-    GTEE_HARDEN_ENCLAVE = 1,  /* gtee-enclave's message loop: one socket, files, memory */
-    GTEE_HARDEN_SERVICE = 2,  /* + accepting and serving TCP with threads, writing files */
-    GTEE_HARDEN_APP = 3,      /* + socket, bind, listen, connect (SDK applications) */
+/* The seccomp allow-list: a call outside it kills the process (SIGSYS). The base list is
+ * what a process that holds TEE secrets needs once start-up is over: I/O on descriptors it
+ * holds, reading files, memory (never executable), time, randomness, threads (clone only
+ * with CLONE_THREAD) and exit. The bits below add to it; pass exactly what the process
+ * needs. Load it after start-up, in the main thread before any other thread exists
+ * (threads inherit it); it lasts for the process's life. */
+enum gtee_harden_allow {
+    GTEE_HARDEN_NET_SERVE = 1u << 0, /* accept and serve connections on sockets it holds */
+    GTEE_HARDEN_NET_OPEN = 1u << 1,  /* make its own sockets: socket, bind, listen, connect */
+    GTEE_HARDEN_FILES = 1u << 2,     /* create, replace, remove files (the safe output helper) */
+    /* Executable memory for oneDNN's JIT: mprotect may add PROT_EXEC (oneDNN 2.6 maps its
+     * code read-write-execute; docs/tee.md §8 says what that costs). Without this bit such a
+     * call fails with EPERM instead of killing, so a JIT kernel is refused with an error. */
+    GTEE_HARDEN_JIT = 1u << 3,
 };
-int gtee_tee_seccomp(enum gtee_harden_filter which, struct gtee_err *err) GTEE_MUST_USE;
+#define GTEE_HARDEN_ALL (GTEE_HARDEN_NET_SERVE | GTEE_HARDEN_NET_OPEN | GTEE_HARDEN_FILES | GTEE_HARDEN_JIT)
+/* The key-release service (`gtee keyrelease serve`): serves TCP, writes its log files. */
+#define GTEE_HARDEN_SERVICE (GTEE_HARDEN_NET_SERVE | GTEE_HARDEN_FILES)
+int gtee_tee_seccomp(unsigned allow, struct gtee_err *err) GTEE_MUST_USE;
 
 #endif

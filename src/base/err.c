@@ -62,6 +62,7 @@ const char *gtee_strerror(int code)
     case GTEE_EEXIST: return "already exists";
     case GTEE_ENOTFOUND: return "not found";
     case GTEE_ESTATE: return "invalid state";
+    case GTEE_ELIMIT: return "over a limit";
     }
     return "unknown error";
 }

@@ -6,16 +6,14 @@
 #include "base/guard.h"
 #include "box/internal.h"
 
-static int check_header(const struct gtee_box_key *key, int in_fd, struct gtee_box_header *hdr,
-                        struct box_keys *keys, struct gtee_err *err)
+int box_check_header(const struct gtee_box_key *key, const uint8_t *raw, size_t n, struct gtee_box_header *hdr,
+                     struct box_keys *keys, struct gtee_err *err)
 {
-    uint8_t raw[GTEE_BOX_HEADER_LEN], id[GTEE_BOX_KEY_ID_LEN], commit[GTEE_BOX_COMMIT_LEN];
+    uint8_t id[GTEE_BOX_KEY_ID_LEN], commit[GTEE_BOX_COMMIT_LEN];
     char want[2 * GTEE_BOX_KEY_ID_LEN + 1], have[2 * GTEE_BOX_KEY_ID_LEN + 1];
-    ssize_t n;
     int rc;
 
-    TRY(n = box_read_full(in_fd, raw, sizeof(raw), err));
-    TRY(gtee_box_header_parse(raw, (size_t)n, hdr, err));
+    TRY(gtee_box_header_parse(raw, n, hdr, err));
     ENSURE(gtee_box_key_id(key, id) == 0, err, GTEE_ECRYPTO, "key id derivation failed");
     if (!gtee_ct_equal(id, hdr->key_id, sizeof(id))) {
         gtee_hex_encode(hdr->key_id, sizeof(hdr->key_id), want);
@@ -33,9 +31,16 @@ out:
     return rc;
 }
 
-/* Called after a chunk failed: find out whether it failed only because of its final
- * flag, which tells truncation and appended data apart from tampering. */
-static int explain_chunk_failure(struct gtee_aead *aead, const struct gtee_box_header *hdr, uint64_t index,
+static int check_header(const struct gtee_box_key *key, int in_fd, struct gtee_box_header *hdr,
+                        struct box_keys *keys, struct gtee_err *err)
+{
+    uint8_t raw[GTEE_BOX_HEADER_LEN];
+    ssize_t n = box_read_full(in_fd, raw, sizeof(raw), err);
+
+    return n < 0 ? (int)n : box_check_header(key, raw, (size_t)n, hdr, keys, err);
+}
+
+int box_explain_chunk_failure(struct gtee_aead *aead, const struct gtee_box_header *hdr, uint64_t index,
                                  bool final, const uint8_t *ct, size_t len, uint8_t *scratch,
                                  struct gtee_err *err)
 {
@@ -107,7 +112,7 @@ int gtee_box_open(const struct gtee_box_key *key, const struct gtee_box_opts *op
         len = (size_t)na - GTEE_BOX_TAG_LEN;
         box_nonce(index, final, nonce);
         if (gtee_aead_open(aead, nonce, hdr.raw, GTEE_BOX_HEADER_LEN, a, len, a + len, pt, NULL) < 0) {
-            rc = explain_chunk_failure(aead, &hdr, index, final, a, len, pt, err);
+            rc = box_explain_chunk_failure(aead, &hdr, index, final, a, len, pt, err);
             goto out;
         }
         TRY(box_write_all(out_fd, pt, len, err));

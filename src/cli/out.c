@@ -27,6 +27,7 @@ static const struct {
     { GTEE_EEXIST, "exists", CLI_EXIT_IO },
     { GTEE_ENOTFOUND, "not_found", CLI_EXIT_IO },
     { GTEE_ESTATE, "state", CLI_EXIT_INTERNAL },
+    { GTEE_ELIMIT, "limit", CLI_EXIT_FORMAT },
 };
 
 int cli_exit_code(int gtee_code)

@@ -22,7 +22,7 @@
 #include "gtee/msg.h"
 #include "gtee/net.h"
 
-#define ARGV_MAX 20
+#define ARGV_MAX 24
 /* The application name Gramine is given: it opens <name>.manifest.sgx and <name>.sig in
  * its working directory (gramine/gtee-enclave.manifest.template, docs/tee.md §10). */
 #define GRAMINE_APP "gtee-enclave"
@@ -118,8 +118,8 @@ static int gramine_dir_check(const char *dir, int *dir_fd, struct gtee_err *err)
 
 /* What the host itself knows of the enclave it starts, to check INFO against: the backend
  * it chose, whether that is the simulation, and under sim the measurement of the executable
- * it hashed with the configuration it passes (as gtee-enclave computes it: src/runtime/main.c
- * config_text). auto never picks sim. */
+ * it hashed with the configuration it passes (as the runtime computes it:
+ * gtee_enclave_config_text). auto never picks sim. */
 static int expect(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
 {
     static const struct { const char *name; enum gtee_tee_kind kind; } kinds[] = {
@@ -141,10 +141,14 @@ static int expect(const struct gtee_enclave_launch *l, struct gtee_enclave_proc 
         /* Under sim the executable hash is the measurement's root, so the host insists on
          * its own. On tdx/snp the hardware measures (MRTD, MEASUREMENT, in the evidence a
          * verifier checks) and exe_sha256 stays informational, as under Gramine. */
+        const struct gtee_enclave_config c = { .tee = l->tee, .sim_quote_version = l->sim_quote_version,
+                                               .config = l->config,
+                                               .allow = l->allow_jit ? GTEE_APP_ALLOW_JIT : 0,
+                                               .memory_limit = l->memory_limit };
+
         p->check_exe = 1;
-        n = snprintf(config, sizeof(config), "tee=%s\nsim_quote_version=%d\nconfig=%s\n", l->tee,
-                     l->sim_quote_version, l->config ? l->config : "");
-        ENSURE(n > 0 && (size_t)n < sizeof(config), err, GTEE_EINVAL, "launch: --config text too long");
+        n = gtee_enclave_config_text(&c, config, sizeof(config));
+        ENSURE(n > 0, err, GTEE_EINVAL, "launch: --config text too long");
         TRY(gtee_enclave_measurement(p->binary_sha256, config, (size_t)n, p->measurement, err));
         p->check_measurement = 1;
     }
@@ -197,7 +201,7 @@ out:
 
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
 {
-    char qv[16];
+    char qv[16], ml[24];
     char *argv[ARGV_MAX];
     int exe_fd = -1, sv[2] = { -1, -1 }, n = 0, rc = GTEE_EIO;
     pid_t pid;
@@ -257,6 +261,13 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
         snprintf(qv, sizeof(qv), "%d", l->sim_quote_version);
         argv[n++] = (char *)"--sim-quote-version";
         argv[n++] = qv;
+    }
+    if (l->allow_jit)
+        argv[n++] = (char *)"--allow-jit";
+    if (l->memory_limit) {
+        snprintf(ml, sizeof(ml), "%llu", (unsigned long long)l->memory_limit);
+        argv[n++] = (char *)"--memory-limit";
+        argv[n++] = ml;
     }
     if (l->key_release) {
         argv[n++] = (char *)"--key-release";

@@ -93,12 +93,12 @@ static int lt_init(struct lifetimes *L, size_t positions, size_t ns)
 
 static void lt_free(struct lifetimes *L)
 {
-    free(L->cover);
-    free(L->born);
-    free(L->leaf);
-    free(L->next_born);
-    free(L->found);
-    free(L->e);
+    ml_free(L->cover);
+    ml_free(L->born);
+    ml_free(L->leaf);
+    ml_free(L->next_born);
+    ml_free(L->found);
+    ml_free(L->e);
 }
 
 static int lt_cover(struct lifetimes *L, size_t node, size_t slot)
@@ -201,7 +201,7 @@ static int place(struct slot *s, size_t ns, size_t positions, size_t *end, size_
     }
 out:
     lt_free(&L);
-    free(c);
+    ml_free(c);
     return rc;
 }
 
@@ -292,12 +292,12 @@ int ml_plan_layout(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
             p->vals[v].data = p->arena + p->offset[v];
         }
 out:
-    free(size);
-    free(def);
-    free(last);
-    free(alias);
-    free(out);
-    free(arena);
-    free(s);
+    ml_free(size);
+    ml_free(def);
+    ml_free(last);
+    ml_free(alias);
+    ml_free(out);
+    ml_free(arena);
+    ml_free(s);
     return rc;
 }

@@ -71,9 +71,9 @@ static void conv_dnn_drop(struct ml_cache *c)
         set_free(&d->set[i]);
     for (size_t i = 0; d->piece && i < d->npieces; i++)
         ml_dnn_piece_free(&d->piece[i].base);
-    free(d->piece);
-    free(d->w);
-    free(d);
+    ml_free(d->piece);
+    ml_free(d->w);
+    ml_free(d);
 }
 
 bool ml_conv_dnn_takes(const struct ml_kernel *k, const struct geom *g, int64_t group)

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "base/guard.h"
+#include "ml/ml.h"
 #include "base/span.h"
 #include "ml/dataio.h"
 
@@ -62,8 +63,11 @@ int dio_gunzip(const uint8_t *in, size_t in_len, size_t max, const char *fmt, co
             ENSURE(cap < limit, err, GTEE_EFORMAT, "%s: %s: decompressed size exceeds the limit of %zu bytes",
                    fmt, name, max);
             cap = cap > limit / 2 ? limit : cap * 2;
-            grown = realloc(buf, cap);
+            /* not realloc: the old block holds plaintext and must be wiped (ml_free) */
+            grown = malloc(cap);
             ENSURE(grown, err, GTEE_ENOMEM, "%s: %s: no memory for %zu decompressed bytes", fmt, name, cap);
+            memcpy(grown, buf, have);
+            ml_free(buf);
             buf = grown;
         }
         room = cap - have;
@@ -94,7 +98,7 @@ int dio_gunzip(const uint8_t *in, size_t in_len, size_t max, const char *fmt, co
 out:
     if (open)
         inflateEnd(&z);
-    free(buf);
+    ml_free(buf);
     return rc;
 }
 
@@ -131,7 +135,7 @@ int dio_read_file(const char *path, const char *fmt, uint8_t **out, size_t *out_
     }
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) { /* RFC 1952 §2.3.1 ID1 ID2 */
         TRY(dio_gunzip(buf, len, GTEE_ARRAY_MAX_BYTES, fmt, path, &plain, &plain_len, err));
-        free(buf);
+        ml_free(buf);
         buf = plain;
         len = plain_len;
     }
@@ -142,7 +146,7 @@ int dio_read_file(const char *path, const char *fmt, uint8_t **out, size_t *out_
 out:
     if (fd >= 0)
         close(fd);
-    free(buf);
+    ml_free(buf);
     return rc;
 }
 
@@ -237,8 +241,8 @@ int dio_convert(const uint8_t *src, enum dio_elem t, bool big_endian, struct gte
     rc = 0;
 out:
     if (rc < 0) {
-        free(out->f32);
-        free(out->i64);
+        ml_free(out->f32);
+        ml_free(out->i64);
         out->f32 = NULL;
         out->i64 = NULL;
     }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/guard.h"
+#include "ml/ml.h"
 #include "gtee/dataset.h"
 
 /* Labels index a class dimension downstream (one-hot, logits); bound it. */
@@ -15,8 +16,8 @@ void gtee_array_free(struct gtee_array *a)
 {
     if (!a)
         return;
-    free(a->f32);
-    free(a->i64);
+    ml_free(a->f32);
+    ml_free(a->i64);
     memset(a, 0, sizeof(*a));
 }
 
@@ -24,8 +25,8 @@ void gtee_dataset_free(struct gtee_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->x);
-    free(ds->y);
+    ml_free(ds->x);
+    ml_free(ds->y);
     memset(ds, 0, sizeof(*ds));
 }
 

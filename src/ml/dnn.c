@@ -257,7 +257,7 @@ int ml_dnn_piece_pad(const struct ml_kernel *k, struct ml_dnn_piece *pc, size_t 
 
     if (bytes <= pc->pad_size)
         return 0;
-    free(pc->pad);
+    ml_free(pc->pad);
     pc->pad_size = 0;
     if (!(pc->pad = aligned_alloc(ML_ALIGN, sz)))
         return ml_fail(k, GTEE_ENOMEM, "out of memory for a oneDNN scratchpad of %zu bytes", bytes);
@@ -269,7 +269,7 @@ void ml_dnn_piece_free(struct ml_dnn_piece *pc)
 {
     if (pc->st)
         dnnl_stream_destroy(pc->st);
-    free(pc->pad);
+    ml_free(pc->pad);
     memset(pc, 0, sizeof(*pc));
 }
 

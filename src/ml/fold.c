@@ -24,8 +24,8 @@ int ml_fold_begin(const struct gtee_ml_model *m, struct ml_folds *f, struct gtee
 
 void ml_fold_end(struct ml_folds *f)
 {
-    free(f->pending);
-    free(f->node);
+    ml_free(f->pending);
+    ml_free(f->node);
     f->pending = f->node = NULL;
 }
 
@@ -55,7 +55,7 @@ static int compute(struct ml_plan *p, struct ml_kernel *k)
     rc = k->node->op->forward(k);
     k->work = NULL;
 out:
-    free(work);
+    ml_free(work);
     return rc;
 }
 

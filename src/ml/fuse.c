@@ -267,7 +267,7 @@ int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_e
                     p->writer[v] = ML_WRITER_NONE;
             }
 out:
-    free(f.readers);
-    free(f.is_out);
+    ml_free(f.readers);
+    ml_free(f.is_out);
     return rc;
 }

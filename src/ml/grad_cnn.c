@@ -188,7 +188,7 @@ int ml_grad_conv_cols(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct 
         for (int64_t i = 0; i < b.m * b.kk; i++)
             b.dw[i] += part[i];
     }
-    free(b.work);
+    ml_free(b.work);
     return 0;
 }
 

@@ -88,7 +88,7 @@ static void part_free(struct conv_dnn *cd, int p)
 {
     for (size_t i = 0; i < cd->npieces && cd->piece; i++)
         for (int o = 0; o < N_OPS; o++) {
-            free(cd->piece[i].buf[p][o]);
+            ml_free(cd->piece[i].buf[p][o]);
             cd->piece[i].buf[p][o] = NULL;
         }
     for (size_t s = 0; s < 2; s++) {
@@ -108,14 +108,14 @@ static void conv_dnn_free(struct conv_dnn *cd)
     part_free(cd, PART_WEIGHTS);
     for (size_t i = 0; i < cd->npieces && cd->piece; i++) {
         struct piece *pc = &cd->piece[i];
-        free(pc->db);
+        ml_free(pc->db);
         ml_dnn_piece_free(&pc->base);
     }
-    free(cd->piece);
+    ml_free(cd->piece);
     for (size_t s = 0; s < 2; s++)
         if (cd->set[s].fwd)
             dnnl_primitive_desc_destroy(cd->set[s].fwd);
-    free(cd);
+    ml_free(cd);
 }
 
 static void conv_dnn_drop(struct ml_cache *c)

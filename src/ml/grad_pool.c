@@ -164,6 +164,6 @@ int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
     /* a thread's share: at least ML_PAR_MIN input elements */
     per = (size_t)(ML_PAR_MIN / (uint64_t)(g.in[0] * g.in[1] > 0 ? g.in[0] * g.in[1] : 1)) + 1;
     ml_parallel(k->threads, (size_t)(x->dim[0] * x->dim[1]), per, planes_fn, &b);
-    free(ti);
+    ml_free(ti);
     return 0;
 }

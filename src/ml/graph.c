@@ -87,12 +87,12 @@ int ml_graph_sort(struct gtee_ml_model *m, struct gtee_err *err)
     m->sorted = true;
     rc = 0;
 out:
-    free(indeg);
-    free(start);
-    free(fill);
-    free(adj);
-    free(queue);
-    free(sorted);
+    ml_free(indeg);
+    ml_free(start);
+    ml_free(fill);
+    ml_free(adj);
+    ml_free(queue);
+    ml_free(sorted);
     return rc;
 }
 
@@ -116,7 +116,7 @@ static int check_graph(struct gtee_ml_model *m, bool *fatal, struct gtee_err *er
             if (m->values[v].kind == ML_VAL_NODE)
                 ml_set_like(&m->values[v].decl, &p.vals[v], p.vals[v].dtype);
     ml_plan_free(&p);
-    free(in);
+    ml_free(in);
     return rc;
 }
 
@@ -186,19 +186,19 @@ int gtee_ml_model_load_file(const char *path, const struct gtee_ml_limits *lim, 
     if (rc < 0)
         return gtee_err_wrap(err, "ml: model file: ");
     rc = gtee_ml_model_load(buf, size, &l, out, err);
-    free(buf);
+    ml_free(buf);
     return rc;
 }
 
 static void free_attr(struct ml_attr *a)
 {
-    free(a->name);
-    free(a->s);
-    free(a->ints);
-    free(a->floats);
+    ml_free(a->name);
+    ml_free(a->s);
+    ml_free(a->ints);
+    ml_free(a->floats);
     if (a->t)
-        free(a->t->data);
-    free(a->t);
+        ml_free(a->t->data);
+    ml_free(a->t);
 }
 
 void gtee_ml_model_free(struct gtee_ml_model *m)
@@ -206,28 +206,28 @@ void gtee_ml_model_free(struct gtee_ml_model *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->n_values; i++) {
-        free(m->values[i].name);
+        ml_free(m->values[i].name);
         if (m->values[i].kind == ML_VAL_INIT)
-            free(m->values[i].decl.data);
+            ml_free(m->values[i].decl.data);
         for (int d = 0; d < GTEE_ML_MAX_RANK; d++)
-            free(m->values[i].dim_param[d]);
+            ml_free(m->values[i].dim_param[d]);
     }
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_node *n = &m->nodes[i];
-        free(n->name);
-        free(n->op_type);
-        free(n->in);
-        free(n->out);
+        ml_free(n->name);
+        ml_free(n->op_type);
+        ml_free(n->in);
+        ml_free(n->out);
         for (size_t a = 0; a < n->n_attr; a++)
             free_attr(&n->attr[a]);
-        free(n->attr);
+        ml_free(n->attr);
     }
-    free(m->values);
-    free(m->nodes);
-    free(m->inputs);
-    free(m->outputs);
-    free(m->producer);
-    free(m);
+    ml_free(m->values);
+    ml_free(m->nodes);
+    ml_free(m->inputs);
+    ml_free(m->outputs);
+    ml_free(m->producer);
+    ml_free(m);
 }
 
 void gtee_ml_model_info(const struct gtee_ml_model *m, struct gtee_ml_model_info *info)

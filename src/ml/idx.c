@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "base/guard.h"
+#include "ml/ml.h"
 #include "base/span.h"
 #include "ml/dataio.h"
 
@@ -82,6 +83,6 @@ int gtee_idx_load(const char *path, enum gtee_array_kind kind, struct gtee_norm 
     TRY(dio_read_file(path, "idx", &buf, &len, err));
     TRY(gtee_idx_parse(buf, len, path, kind, norm, out, err));
 out:
-    free(buf);
+    ml_free(buf);
     return rc;
 }

@@ -101,8 +101,8 @@ int ml_plan_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee
             p->work_size = ml_pool_dnn_work(&k);
     }
 out:
-    free(readers_ok);
-    free(is_out);
-    free(cap);
+    ml_free(readers_ok);
+    ml_free(is_out);
+    ml_free(cap);
     return rc;
 }

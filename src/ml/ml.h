@@ -134,6 +134,12 @@ extern const size_t ml_ops_elementwise_n, ml_ops_matmul_n, ml_ops_conv_n, ml_ops
 
 /* ---- kernel helpers (kernel.c) ---- */
 /* Fails naming the node: "ml: node 'name' (#3, Conv): reason". */
+/* wipe.c: free() that wipes the block first, for every buffer the engine frees; and the
+ * same for the ONNX reader's unpacked messages (weights in raw_data). */
+void ml_free(void *p);
+struct ProtobufCAllocator;
+extern struct ProtobufCAllocator ml_pb_allocator;
+
 int ml_fail(const struct ml_kernel *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const struct ml_attr *ml_attr(const struct ml_kernel *k, const char *name);
 /* Typed attribute reads; a present attribute of the wrong type is an error. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ml/names.h"
+#include "ml/ml.h"
 
 static uint64_t hash(const char *s)
 {
@@ -27,8 +28,8 @@ int ml_names_init(struct ml_names *t, size_t n)
 
 void ml_names_free(struct ml_names *t)
 {
-    free(t->keys);
-    free(t->ids);
+    ml_free(t->keys);
+    ml_free(t->ids);
     memset(t, 0, sizeof(*t));
 }
 

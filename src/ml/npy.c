@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "base/guard.h"
+#include "ml/ml.h"
 #include "base/span.h"
 #include "ml/dataio.h"
 
@@ -257,6 +258,12 @@ static int parse_dict(struct hdr *h, struct npy_desc *d)
 int gtee_npy_parse(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
                    struct gtee_norm norm, struct gtee_array *out, struct gtee_err *err)
 {
+    return gtee_npy_parse_bounded(buf, len, name, kind, norm, UINT64_MAX, out, err);
+}
+
+int gtee_npy_parse_bounded(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
+                           struct gtee_norm norm, uint64_t max_bytes, struct gtee_array *out, struct gtee_err *err)
+{
     struct span s = span_init(buf, len);
     struct npy_desc d = { 0 };
     struct gtee_array a = { .kind = kind };
@@ -300,6 +307,10 @@ int gtee_npy_parse(const uint8_t *buf, size_t len, const char *name, enum gtee_a
            dio_elem_name(d.type), s.len, s.off);
     ENSURE(s.len == data_len, err, GTEE_EFORMAT, "npy: %s: %zu bytes after the data (offset %zu)", name,
            s.len - data_len, s.off + data_len);
+    ENSURE((uint64_t)d.count * (kind == GTEE_ARRAY_I64 ? 8 : 4) <= max_bytes, err, GTEE_ELIMIT,
+           "npy: %s: %zu elements take %zu bytes as %s, over the limit of %llu", name, d.count,
+           d.count * (kind == GTEE_ARRAY_I64 ? 8 : 4), kind == GTEE_ARRAY_I64 ? "int64" : "float32",
+           (unsigned long long)max_bytes);
     TRY(dio_convert(s.p, d.type, d.big_endian, norm, s.off, "npy", name, &a, err));
     *out = a;
     rc = 0;
@@ -319,6 +330,6 @@ int gtee_npy_load(const char *path, enum gtee_array_kind kind, struct gtee_norm 
     TRY(dio_read_file(path, "npy", &buf, &len, err));
     TRY(gtee_npy_parse(buf, len, path, kind, norm, out, err));
 out:
-    free(buf);
+    ml_free(buf);
     return rc;
 }

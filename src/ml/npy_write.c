@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "ml/ml.h"
 #include "base/span.h"
 #include "gtee/dataset.h"
 #include "gtee/file.h"
@@ -81,6 +82,6 @@ int gtee_npy_save_f32(const char *path, const float *data, const size_t *dims, s
     TRY(gtee_npy_encode_f32(data, dims, ndim, &buf, &len, err));
     TRY(gtee_file_write(path, buf, len, 0600, GTEE_FILE_REPLACE, err));
 out:
-    free(buf);
+    ml_free(buf);
     return rc;
 }

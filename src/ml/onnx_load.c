@@ -372,7 +372,7 @@ int ml_onnx_parse(const uint8_t *buf, size_t len, const struct gtee_ml_limits *l
     ml_limits_fill(lim, &L.m->lim);
     ENSURE(len <= L.m->lim.max_model_bytes, err, GTEE_EFORMAT, "ml: model of %zu bytes exceeds the limit of %llu",
            len, (unsigned long long)L.m->lim.max_model_bytes);
-    mp = onnx__model_proto__unpack(NULL, len, buf);
+    mp = onnx__model_proto__unpack(&ml_pb_allocator, len, buf);
     ENSURE(mp, err, GTEE_EFORMAT, "ml: not an ONNX model (protobuf decoding failed)");
     TRY(load_graph(&L, mp));
     if (issues)
@@ -382,7 +382,7 @@ int ml_onnx_parse(const uint8_t *buf, size_t len, const struct gtee_ml_limits *l
     rc = 0;
 out:
     if (mp)
-        onnx__model_proto__free_unpacked(mp, NULL);
+        onnx__model_proto__free_unpacked(mp, &ml_pb_allocator);
     ml_names_free(&L.names);
     gtee_ml_model_free(L.m);
     return rc;

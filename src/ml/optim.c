@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "ml/ml.h"
 #include "gtee/ml_train.h"
 #include "ml/fastmath.h"
 
@@ -34,8 +35,8 @@ void gtee_ml_optim_state_free(struct gtee_ml_optim_state *st)
 {
     if (!st)
         return;
-    free(st->m);
-    free(st->v);
+    ml_free(st->m);
+    ml_free(st->v);
     memset(st, 0, sizeof(*st));
 }
 

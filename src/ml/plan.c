@@ -270,26 +270,26 @@ void ml_plan_drop_caches(struct ml_plan *p)
 void ml_plan_free(struct ml_plan *p)
 {
     ml_plan_drop_caches(p);
-    free(p->cache);
-    free(p->blocked);
+    ml_free(p->cache);
+    ml_free(p->blocked);
     if (p->folded)
         for (size_t v = 0; v < p->n_values; v++)
-            free(p->folded[v]);
-    free(p->vals);
-    free(p->known);
-    free(p->folded);
-    free(p->offset);
-    free(p->ptrs);
-    free(p->ptr_off);
-    free(p->view);
+            ml_free(p->folded[v]);
+    ml_free(p->vals);
+    ml_free(p->known);
+    ml_free(p->folded);
+    ml_free(p->offset);
+    ml_free(p->ptrs);
+    ml_free(p->ptr_off);
+    ml_free(p->view);
     if (p->fuse)
         for (size_t i = 0; i < p->n_nodes; i++) {
-            free(p->fuse[i].w.data);
-            free(p->fuse[i].b.data);
+            ml_free(p->fuse[i].w.data);
+            ml_free(p->fuse[i].b.data);
         }
-    free(p->fuse);
-    free(p->skip);
-    free(p->writer);
-    free(p->arena);
+    ml_free(p->fuse);
+    ml_free(p->skip);
+    ml_free(p->writer);
+    ml_free(p->arena);
     memset(p, 0, sizeof(*p));
 }

@@ -22,7 +22,7 @@ static void pool_dnn_drop(struct ml_cache *c)
     struct pool_dnn *d = (struct pool_dnn *)c;
 
     ml_dnn_prim_free(&d->pd, &d->prim);
-    free(d);
+    ml_free(d);
 }
 
 /* oneDNN wants dst = (in + pl + pr - extent) / stride + 1: ONNX's end pad gives that in

@@ -31,10 +31,10 @@ int gtee_ml_session_new(const struct gtee_ml_model *m, const struct gtee_ml_opti
     }
     if (!s || !s->shapes || !s->values) {
         if (s) {
-            free(s->shapes);
-            free(s->values);
+            ml_free(s->shapes);
+            ml_free(s->values);
         }
-        free(s);
+        ml_free(s);
         return GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
     }
     s->m = m;
@@ -51,9 +51,9 @@ void gtee_ml_session_free(struct gtee_ml_session *s)
     if (!s)
         return;
     ml_plan_free(&s->plan);
-    free(s->shapes);
-    free(s->values);
-    free(s);
+    ml_free(s->shapes);
+    ml_free(s->values);
+    ml_free(s);
 }
 
 void gtee_ml_session_set_fusion(struct gtee_ml_session *s, bool on)

@@ -143,18 +143,18 @@ int ml_tensor_proto_read(const uint8_t *buf, size_t len, const struct gtee_ml_li
     ml_limits_fill(lim, &l);
     if (len > l.max_model_bytes)
         return GTEE_FAIL(err, GTEE_EFORMAT, "ml: tensor file of %zu bytes exceeds the limit", len);
-    tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    tp = onnx__tensor_proto__unpack(&ml_pb_allocator, len, buf);
     if (!tp)
         return GTEE_FAIL(err, GTEE_EFORMAT, "ml: not a TensorProto (protobuf decoding failed)");
     rc = ml_tensor_from_proto(tp, &l, t, err);
     if (rc == 0 && name) {
         *name = strdup(tp->name ? tp->name : "");
         if (!*name) {
-            free(t->data);
+            ml_free(t->data);
             t->data = NULL;
             rc = GTEE_FAIL(err, GTEE_ENOMEM, "ml: out of memory");
         }
     }
-    onnx__tensor_proto__free_unpacked(tp, NULL);
+    onnx__tensor_proto__free_unpacked(tp, &ml_pb_allocator);
     return rc;
 }

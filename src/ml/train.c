@@ -75,14 +75,14 @@ static void drop_plan(struct gtee_ml_trainer *tr)
 {
     if (tr->own)
         for (size_t v = 0; v < tr->m->n_values; v++)
-            free(tr->own[v]);
+            ml_free(tr->own[v]);
     if (tr->g)
         for (size_t v = 0; v < tr->m->n_values; v++)
             if (tr->m->values[v].kind != ML_VAL_INIT)
-                free(tr->g[v].data);
-    free(tr->own);
-    free(tr->needs);
-    free(tr->g);
+                ml_free(tr->g[v].data);
+    ml_free(tr->own);
+    ml_free(tr->needs);
+    ml_free(tr->g);
     tr->own = NULL;
     tr->needs = NULL;
     tr->g = NULL;
@@ -135,7 +135,7 @@ static int unfold_params(struct gtee_ml_trainer *tr, struct gtee_err *err)
             }
     }
 out:
-    free(live);
+    ml_free(live);
     return rc;
 }
 
@@ -259,11 +259,11 @@ void gtee_ml_trainer_free(struct gtee_ml_trainer *tr)
     drop_plan(tr);
     if (tr->params)
         for (size_t i = 0; i < tr->n_params; i++) {
-            free(tr->params[i].grad);
+            ml_free(tr->params[i].grad);
             gtee_ml_optim_state_free(&tr->params[i].st);
         }
-    free(tr->params);
-    free(tr);
+    ml_free(tr->params);
+    ml_free(tr);
 }
 
 static bool same_shape(const struct gtee_ml_tensor *a, const struct gtee_ml_tensor *b)

@@ -109,9 +109,9 @@ int gtee_ml_train_epoch(struct gtee_ml_trainer *tr, const struct gtee_dataset *d
     stats->cpu_seconds = cpu_now() - c0;
     stats->loss = loss_sum / (double)stats->samples;
 out:
-    free(order);
-    free(xb);
-    free(yb);
+    ml_free(order);
+    ml_free(xb);
+    ml_free(yb);
     return rc;
 }
 
@@ -149,7 +149,7 @@ int gtee_ml_evaluate(const struct gtee_ml_model *m, const struct gtee_dataset *d
     if (loss)
         *loss = sum / (double)ds->n;
 out:
-    free(ys);
+    ml_free(ys);
     gtee_ml_session_free(s);
     return rc;
 }

@@ -37,7 +37,7 @@ int gtee_ml_model_save(const struct gtee_ml_model *m, const uint8_t *orig, size_
 
     ENSURE(m && orig && out && out_len, err, GTEE_EINVAL, "ml save: bad arguments");
     ENSURE(orig_len <= m->lim.max_model_bytes, err, GTEE_EFORMAT, "ml save: model too large");
-    mp = onnx__model_proto__unpack(NULL, orig_len, orig);
+    mp = onnx__model_proto__unpack(&ml_pb_allocator, orig_len, orig);
     ENSURE(mp && mp->graph, err, GTEE_EFORMAT, "ml save: the original bytes are not an ONNX model");
     n_init = mp->graph->n_initializer;
     sv = calloc(n_init + 1, sizeof(*sv));
@@ -75,8 +75,8 @@ out:
         tp->raw_data = sv[i].raw_data;
     }
     if (mp)
-        onnx__model_proto__free_unpacked(mp, NULL);
-    free(sv);
-    free(buf);
+        onnx__model_proto__free_unpacked(mp, &ml_pb_allocator);
+    ml_free(sv);
+    ml_free(buf);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* The SDK's TEE half: opening the backend with the application's own measurement (under
- * sim: the executable's hash and its configuration, as gtee-enclave does), the Enclave key,
- * the channel key, sealing, and the Enclave key's signature (the work-proof slot). */
+ * sim: the executable's hash and its configuration), the Enclave key, the channel key,
+ * evidence, sealing, relay boxes, and the Enclave key's signature (the work-proof slot). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "base/guard.h"
-#include "runtime/enclave.h"
 #include "wire/measure.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"
@@ -17,26 +16,33 @@
 #include "gtee/tee.h"
 #include "runtime/internal.h"
 
-/* Under sim the "hardware" measures us: the file the kernel executes plus the
- * configuration text, so other code or another configuration is another identity. */
-static int sim_measure(const char *tee, int qv, const char *config, struct gtee_tee_sim_identity *id,
-                       struct gtee_err *err)
+/* SHA-256 of the running executable. /proc/self/exe names the inode the kernel executed (a
+ * launcher fexecve()s the descriptor it hashed), and the kernel refuses writes to a file
+ * being executed (ETXTBSY), so these bytes are the ones that run. */
+static int hash_self(uint8_t out[32], struct gtee_err *err)
 {
-    static const char signer[] = "gtee simulated enclave signer v1"; /* as gtee-enclave's */
-    uint8_t exe[32];
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), rc;
-    char text[4096];
-    int n;
 
     if (fd < 0)
         return GTEE_FAIL(err, GTEE_EIO, "sdk: cannot open /proc/self/exe (%s)", strerror(errno));
-    rc = gtee_enclave_hash_fd(fd, exe, err);
+    rc = gtee_enclave_hash_fd(fd, out, err);
     close(fd);
-    if (rc < 0)
-        return rc;
-    n = snprintf(text, sizeof(text), "tee=%s\nsim_quote_version=%d\nconfig=%s\n", tee, qv, config ? config : "");
-    if (n < 0 || (size_t)n >= sizeof(text))
-        return GTEE_FAIL(err, GTEE_EINVAL, "sdk: configuration text over %zu bytes", sizeof(text) - 64);
+    return rc;
+}
+
+/* Under sim the "hardware" measures us: the file the kernel executes plus the configuration
+ * (gtee_enclave_config_text), so other code or another configuration is another identity. */
+static int sim_measure(const struct gtee_app_options *o, const uint8_t exe[32], struct gtee_tee_sim_identity *id,
+                       struct gtee_err *err)
+{
+    static const char signer[] = "gtee simulated enclave signer v1"; /* published: docs/tee.md */
+    const struct gtee_enclave_config c = { .tee = o->tee, .sim_quote_version = o->sim_quote_version,
+                                           .config = o->config, .gramine = o->gramine, .allow = o->allow,
+                                           .memory_limit = o->memory_limit };
+    char text[4096];
+    int n = gtee_enclave_config_text(&c, text, sizeof(text)), rc;
+
+    ENSURE(n >= 0, err, GTEE_EINVAL, "sdk: configuration text over %zu bytes", sizeof(text) - 1);
     TRY(gtee_enclave_measurement(exe, text, (size_t)n, id->mrenclave, err));
     ENSURE(gtee_sha256(signer, sizeof(signer) - 1, id->mrsigner) == 0, err, GTEE_ECRYPTO, "sdk: hash failed");
     id->isv_prod_id = 1;
@@ -45,41 +51,52 @@ out:
     return rc;
 }
 
-int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err)
+/* TDX's key root comes from a key-release service (docs/tee.md §4.3.2); with any other
+ * backend the options would be silently ignored, so they are refused. */
+static int key_release_setup(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_tee_options *opt,
+                             struct gtee_err *err)
 {
-    const char *tee = o->tee, *sim_dir = o->sim_dir, *config = o->config;
-    int sim_quote_version = o->sim_quote_version;
-    struct gtee_tee_options opt = {0};
-    int rc;
+    int rc = 0;
 
-    ENSURE(tee, err, GTEE_EINVAL, "sdk: no TEE backend named");
-    /* TDX's key root comes from a key-release service (docs/tee.md §4.3.2); with any other
-     * backend the options would be silently ignored, so they are refused. */
     ENSURE(!o->key_release == !o->key_release_pub, err, GTEE_EINVAL,
            "sdk: key_release and key_release_pub go together");
     if (o->key_release) {
-        ENSURE(strcmp(tee, "tdx") == 0 || strcmp(tee, "auto") == 0, err, GTEE_EINVAL,
+        ENSURE(strcmp(o->tee, "tdx") == 0 || strcmp(o->tee, "auto") == 0, err, GTEE_EINVAL,
                "sdk: a key-release service is only for the tdx backend (or auto)");
         TRY(gtee_kr_tcp_init(&app->kr, o->key_release, o->key_release_pub, err));
         gtee_kr_tcp_transport(&app->kr, &app->kr_tr);
-        opt.key_release = &app->kr_tr;
+        opt->key_release = &app->kr_tr;
     }
-    /* Before any secret exists: the application gets the enclave's hardening without
-     * asking (gtee/sdk.h, unhardened). */
-    if (!o->unhardened)
-        TRY(gtee_tee_harden(err));
-    app->sec = gtee_enclave_secret_alloc(sizeof(*app->sec));
+out:
+    return rc;
+}
+
+int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err)
+{
+    struct gtee_tee_options opt = {0};
+    int rc;
+
+    ENSURE(o->tee, err, GTEE_EINVAL, "sdk: no TEE backend named");
+    ENSURE((o->allow & ~(GTEE_APP_ALLOW_NET | GTEE_APP_ALLOW_FILES | GTEE_APP_ALLOW_JIT)) == 0, err, GTEE_EINVAL,
+           "sdk: unknown allow bits 0x%x", o->allow);
+    app->memory_limit = o->memory_limit ? o->memory_limit : GTEE_APP_MEMORY_DEFAULT;
+    TRY(key_release_setup(app, o, &opt, err));
+    /* Before any secret exists: every application gets the enclave's hardening. */
+    TRY(sdk_harden_process(o, app->note, sizeof(app->note), err));
+    app->sec = gtee_app_secret_alloc(sizeof(*app->sec));
     ENSURE(app->sec, err, GTEE_ENOMEM, "sdk: cannot lock memory for secrets (RLIMIT_MEMLOCK)");
-    opt.sim_dir = sim_dir;
-    opt.sim_quote_version = sim_quote_version;
-    if (strcmp(tee, "sim") == 0)
-        TRY(sim_measure(tee, sim_quote_version, config, &opt.sim_id, err));
-    TRY(gtee_tee_open(tee, &opt, &app->tee, err));
-    ENSURE(gtee_tee_kind(app->tee) != GTEE_TEE_KIND_SNP, err, GTEE_EUNSUPPORTED,
-           "sdk: the attested channel carries SGX and TDX quotes; SEV-SNP is not wired yet");
+    TRY(hash_self(app->exe_sha256, err));
+    opt.root = o->root;
+    opt.sim_dir = o->sim_dir;
+    opt.sim_quote_version = o->sim_quote_version;
+    if (strcmp(o->tee, "sim") == 0)
+        TRY(sim_measure(o, app->exe_sha256, &opt.sim_id, err));
+    /* On TDX this is where the key release happens (one TCP connection, closed again):
+     * before the seccomp list, which allows no new socket unless the application asks. */
+    TRY(gtee_tee_open(o->tee, &opt, &app->tee, err));
+    app->kind = gtee_tee_kind(app->tee);
     app->simulated = gtee_tee_is_simulated(app->tee);
-    app->quote_is_tdx = gtee_tee_kind(app->tee) == GTEE_TEE_KIND_TDX ||
-                        (gtee_tee_kind(app->tee) == GTEE_TEE_KIND_SIM && sim_quote_version == 4);
+    app->quote_is_tdx = app->kind == GTEE_TEE_KIND_TDX || (app->kind == GTEE_TEE_KIND_SIM && o->sim_quote_version == 4);
     TRY(gtee_tee_measurement(app->tee, app->meas, &app->meas_len, err));
     TRY(gtee_tee_enclave_key(app->tee, app->sec->enclave_priv, app->enclave_pub, app->enclave_addr, err));
     TRY(gtee_relay_keypair(app->sec->channel_priv, app->channel_pub, err)); /* fresh each start */
@@ -87,19 +104,12 @@ out:
     return rc;
 }
 
-/* After start-up (keys, evidence, certificate made; on TDX the key release done): the
- * application's allow-list, loaded before it starts any serving thread, which inherit it. */
-int sdk_tee_seccomp(const struct gtee_app_options *o, struct gtee_err *err)
-{
-    return o->unhardened ? 0 : gtee_tee_seccomp(GTEE_HARDEN_APP, err);
-}
-
 void sdk_tee_close(struct gtee_app *app)
 {
     gtee_tee_close(app->tee);
     app->tee = NULL;
     if (app->sec)
-        gtee_enclave_secret_free(app->sec, sizeof(*app->sec));
+        gtee_app_secret_free(app->sec, sizeof(*app->sec));
     app->sec = NULL;
 }
 
@@ -114,6 +124,35 @@ int gtee_app_seal(struct gtee_app *app, const void *pt, size_t len, uint8_t **bl
                   struct gtee_err *err)
 {
     return gtee_tee_seal(app->tee, GTEE_SEAL_MRENCLAVE, pt, len, blob, blob_len, err);
+}
+
+int gtee_app_seal_to(struct gtee_app *app, int policy, const void *pt, size_t len, uint8_t **blob, size_t *blob_len,
+                     struct gtee_err *err)
+{
+    if (policy != GTEE_APP_SEAL_CODE && policy != GTEE_APP_SEAL_SIGNER)
+        return GTEE_FAIL(err, GTEE_EINVAL, "sdk: sealing policy %d unknown", policy);
+    return gtee_tee_seal(app->tee, (enum gtee_seal_policy)policy, pt, len, blob, blob_len, err);
+}
+
+int gtee_app_evidence(struct gtee_app *app, const uint8_t nonce[32], uint8_t report_data[64], uint8_t **ev,
+                      size_t *ev_len, struct gtee_err *err)
+{
+    int rc = gtee_tee_report_data(app->enclave_pub, app->channel_pub, nonce, report_data);
+
+    if (rc < 0)
+        return GTEE_FAIL(err, rc, "sdk: report data failed");
+    return gtee_tee_evidence(app->tee, report_data, ev, ev_len, err);
+}
+
+int gtee_app_relay_open(struct gtee_app *app, const uint8_t *box, size_t box_len, uint8_t resp_key[32], uint8_t **pt,
+                        size_t *pt_len, struct gtee_err *err)
+{
+    return gtee_relay_open_request(app->sec->channel_priv, app->channel_pub, box, box_len, resp_key, pt, pt_len, err);
+}
+
+const char *gtee_app_hardening_note(const struct gtee_app *app)
+{
+    return app->note;
 }
 
 int gtee_app_unseal(struct gtee_app *app, const uint8_t *blob, size_t blob_len, uint8_t **pt, size_t *pt_len,
@@ -138,12 +177,16 @@ void gtee_app_identity(const struct gtee_app *app, struct gtee_app_identity *id)
 {
     memset(id, 0, sizeof(*id));
     id->tee = gtee_tee_name(app->tee);
+    id->kind = app->kind;
     id->simulated = app->simulated;
     memcpy(id->measurement, app->meas, app->meas_len);
     id->measurement_len = app->meas_len;
     memcpy(id->enclave_key, app->enclave_pub, 65);
     memcpy(id->enclave_id, app->enclave_addr, 20);
     memcpy(id->channel_key, app->channel_pub, 65);
+    memcpy(id->exe_sha256, app->exe_sha256, 32);
 }
 
 _Static_assert(GTEE_MEASUREMENT_MAX == 48 && GTEE_APP_MEASUREMENT_MAX == 48, "measurement sizes agree");
+_Static_assert(GTEE_APP_SEAL_CODE == GTEE_SEAL_MRENCLAVE && GTEE_APP_SEAL_SIGNER == GTEE_SEAL_MRSIGNER,
+               "the SDK's sealing policies are the backends'");

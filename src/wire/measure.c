@@ -2,6 +2,8 @@
  * it through a descriptor of /proc/self/exe, the very inode the kernel executed; the host,
  * through the file it is about to start) and of its configuration. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,4 +51,34 @@ int gtee_enclave_measurement(const uint8_t exe_sha256[32], const void *config, s
     rc = 0;
 out:
     return rc;
+}
+
+/* Appends to out[len] at *n; -1 once it no longer fits. */
+__attribute__((format(printf, 4, 5))) static int append(char *out, size_t len, int *n, const char *fmt, ...)
+{
+    va_list ap;
+    int m;
+
+    if (*n < 0)
+        return -1;
+    va_start(ap, fmt);
+    m = vsnprintf(out + *n, len - (size_t)*n, fmt, ap);
+    va_end(ap);
+    *n = (m < 0 || (size_t)m >= len - (size_t)*n) ? -1 : *n + m;
+    return *n;
+}
+
+int gtee_enclave_config_text(const struct gtee_enclave_config *c, char *out, size_t len)
+{
+    int n = 0;
+
+    append(out, len, &n, "tee=%s\nsim_quote_version=%d\nconfig=%s\n", c->tee ? c->tee : "", c->sim_quote_version,
+           c->config ? c->config : "");
+    if (c->gramine)
+        append(out, len, &n, "gramine=1\n");
+    if (c->allow)
+        append(out, len, &n, "allow=0x%x\n", c->allow);
+    if (c->memory_limit)
+        append(out, len, &n, "memory_limit=%llu\n", (unsigned long long)c->memory_limit);
+    return n < 0 ? GTEE_EINVAL : n;
 }

@@ -20,51 +20,7 @@
 #include "box/internal.h"
 #include "gtee/box.h"
 
-#define SMALL_CHUNK 1024u
-
-struct buf {
-    uint8_t *p;
-    size_t len;
-};
-
-static int memfd_with(const void *p, size_t len)
-{
-    int fd = memfd_create("box-test", 0);
-
-    assert_true(fd >= 0);
-    if (len)
-        assert_int_equal(write(fd, p, len), (ssize_t)len);
-    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-    return fd;
-}
-
-static struct buf drain(int fd)
-{
-    struct buf b = {0};
-    off_t end = lseek(fd, 0, SEEK_END);
-
-    assert_true(end >= 0);
-    b.len = (size_t)end;
-    b.p = malloc(b.len + 1);
-    assert_non_null(b.p);
-    assert_int_equal(pread(fd, b.p, b.len, 0), (ssize_t)b.len);
-    return b;
-}
-
-static struct buf seal(const struct gtee_box_key *key, enum gtee_aead_alg alg, uint32_t chunk, const uint8_t *pt,
-                       size_t len)
-{
-    struct gtee_box_opts opts = { .alg = alg, .chunk_size = chunk };
-    struct gtee_err err = {0};
-    int in = memfd_with(pt, len), out = memfd_with(NULL, 0);
-    struct buf b;
-
-    assert_int_equal(gtee_box_seal(key, &opts, in, out, NULL, &err), 0);
-    b = drain(out);
-    close(in);
-    close(out);
-    return b;
-}
+#include "box/boxtest.h"
 
 /* Returns the library's result; on success *pt holds the plaintext. */
 static int open_buf(const struct gtee_box_key *key, const struct buf *c, struct buf *pt, struct gtee_err *err)
@@ -76,22 +32,6 @@ static int open_buf(const struct gtee_box_key *key, const struct buf *c, struct 
     close(in);
     close(out);
     return rc;
-}
-
-static uint8_t *pattern(size_t len)
-{
-    uint8_t *p = malloc(len + 1);
-
-    assert_non_null(p);
-    for (size_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(i * 131 + (i >> 8));
-    return p;
-}
-
-static void key_from(struct gtee_box_key *k, uint8_t seed)
-{
-    for (size_t i = 0; i < sizeof(k->bytes); i++)
-        k->bytes[i] = (uint8_t)(seed + i);
 }
 
 static void test_box_round_trips_all_sizes_both_algorithms(void **state)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/enclave.h"
+#include "wire/measure.h"
 #include "wire/measure.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"

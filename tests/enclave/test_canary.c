@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "runtime/enclave.h"
+#include "wire/measure.h"
 #include "gtee/crypto.h"
 #include "gtee/enclave.h"
 #include "gtee/msg.h"

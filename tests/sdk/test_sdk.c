@@ -82,8 +82,8 @@ static void *serve_main(void *arg)
 
 static struct gtee_app *open_app(const char *config)
 {
-    /* the applications live inside this test process: left unhardened (gtee/sdk.h) */
-    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .config = config, .unhardened = 1 };
+    /* the applications live inside this test process: linked with tests/unhardened.c */
+    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .config = config };
     struct gtee_app *app = NULL;
     struct gtee_err err = {0};
 
@@ -274,7 +274,7 @@ static void test_sdk_key_release_options_are_never_silently_ignored(void **state
                               "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
                               "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
     struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .key_release = "127.0.0.1:7000",
-                                  .key_release_pub = pin, .unhardened = 1 };
+                                  .key_release_pub = pin };
     struct gtee_app *app = NULL;
     struct gtee_err err = {0};
 

@@ -50,7 +50,7 @@ set +e
 rc=$?
 set -e
 expect_rc 2 "gtee-enclave --tee sim --key-release"
-grep -q "only for --tee tdx" "$T/err" || bad "gtee-enclave: no reason for refusing --key-release with sim"
+grep -q "only for the tdx backend" "$T/err" || bad "gtee-enclave: no reason for refusing --key-release with sim"
 set +e
 "$GTEE_ENCLAVE" --fd 0 --tee tdx --root "$T/tsmroot" --key-release host.example:7000 --key-release-pub "$pin" </dev/null >/dev/null 2>"$T/err"
 rc=$?

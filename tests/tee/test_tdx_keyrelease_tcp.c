@@ -1,5 +1,5 @@
 /* The enclave's TDX start with `--key-release HOST:PORT`: the enclave's own start-up
- * (gtee_enclave_new, what gtee-enclave runs before its seccomp filter) over the faithful
+ * (what the runtime's open runs before its seccomp filter) over the faithful
  * configfs-tsm fake whose outblob is a simulated TDX quote over exactly the inblob written,
  * talking TCP (gtee_kr_tcp_*) to a real `gtee keyrelease serve` process on 127.0.0.1 with an
  * ephemeral port. A recording proxy in between stands for the host's network: the canary
@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "tee/kr_world.c"
-#include "runtime/enclave.h"
 #include "gtee/enclave.h"
 #include "gtee/msg.h"
 #include "gtee/tee.h"
@@ -125,33 +124,24 @@ static void td_free(struct td *d)
     fake_rmtree(d->root);
 }
 
-/* What gtee-enclave does at start, then its answer to INFO: the Enclave ID it reports. */
+/* What the runtime does at start (gtee_app_open: the backend opened, its key released by the
+ * service over TCP, the Enclave key derived), then the Enclave ID it would report. */
 static int enclave_start(struct world *w, const char *tee, const char *addr, const char *pin, uint8_t id[20],
                          struct gtee_err *err)
 {
-    static const uint8_t exe[32] = { 1 };
-    struct gtee_enclave *e = NULL;
-    struct gtee_enclave_info info;
-    struct gtee_msg_header h;
-    uint8_t *msg = NULL, *reply = NULL;
-    size_t len = 0, rlen = 0;
+    struct gtee_tee *t = NULL;
+    uint8_t priv[32], pub[65];
     struct td d;
     int rc;
 
     td_make(w, &d, addr, pin);
-    rc = gtee_enclave_new(tee, &d.opt, exe, &e, err);
+    rc = gtee_tee_open(tee, &d.opt, &t, err);
     if (rc == 0) {
-        assert_int_equal(gtee_msg_encode(GTEE_MSG_INFO, 7, NULL, 0, &msg, &len, NULL), 0);
-        assert_int_equal(gtee_enclave_handle(e, msg, len, &reply, &rlen), 0);
-        assert_int_equal(gtee_msg_header_parse(reply, rlen, &h, NULL), 0);
-        assert_int_equal(h.type, GTEE_MSG_INFO | GTEE_MSG_REPLY);
-        assert_int_equal(gtee_enclave_info_parse(reply + GTEE_MSG_HEADER_LEN, rlen - GTEE_MSG_HEADER_LEN, &info, NULL), 0);
-        assert_int_equal(info.kind, GTEE_TEE_KIND_TDX);
-        memcpy(id, info.enclave_addr, 20);
+        assert_int_equal(gtee_tee_kind(t), GTEE_TEE_KIND_TDX);
+        rc = gtee_tee_enclave_key(t, priv, pub, id, err);
+        gtee_wipe(priv, sizeof(priv));
     }
-    free(msg);
-    free(reply);
-    gtee_enclave_free(e);
+    gtee_tee_close(t);
     td_free(&d);
     return rc;
 }
