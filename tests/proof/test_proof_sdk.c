@@ -15,7 +15,8 @@ static int sign_in_app(void *arg, const uint8_t digest[32], uint8_t sig[65], str
 
 static void test_proof_signed_through_the_sdk_slot(void **state)
 {
-    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .config = "proof v1", .unhardened = 1 };
+    /* the application lives inside this test process: linked with tests/unhardened.c */
+    struct gtee_app_options o = { .tee = "sim", .sim_dir = dev, .config = "proof v1" };
     struct gtee_app *app = NULL;
     struct gtee_app_identity id;
     struct gtee_proof p = {0}, q;
