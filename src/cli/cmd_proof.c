@@ -1,11 +1,13 @@
-/* `gtee proof verify`: checks Work Proof files offline (docs/proofs.md): each proof's fields,
- * its signature and that the signer is the Enclave ID it names, then the per-enclave hash
- * chain across every proof given. */
+/* `gtee proof verify`: checks Work Proof files (docs/proofs.md): each proof's fields, its
+ * signature and that the signer is the Enclave ID it names, the per-enclave hash chain across
+ * every proof given, and with --rpc the enclave's standing on the Glacier contract. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/guard.h"
+#include "chain/abi.h"
+#include "cli/chain_cli.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "gtee/crypto.h"
@@ -13,25 +15,33 @@
 #include "gtee/proof.h"
 
 static const char verify_usage[] =
-    "Usage: gtee proof verify FILE... [--chain-id N] [--contract ADDRESS] [--json]\n"
+    "Usage: gtee proof verify FILE... [--chain-id N] [--contract ADDRESS]\n"
+    "                         [--rpc URL --contract ADDRESS] [--json]\n"
     "\n"
     "Verifies the Work Proofs in each FILE (one proof object or an array of them,\n"
     "docs/proofs.md) offline: every field, the EIP-712 signature (canonical, low-s), that\n"
     "the signer is the Enclave ID the proof names, and the hash chain of each enclave across\n"
     "all the proofs given (sequence numbers one apart, each naming its predecessor's hash, no\n"
     "replayed or equivocating proof). The first proof of an enclave may start at any sequence\n"
-    "number; its predecessors are then not checked. Registration and status on a ledger are\n"
-    "not checked by this command yet.\n"
+    "number; its predecessors are then not checked.\n"
+    "With --rpc, each enclave's standing on the Glacier contract at --contract is checked too:\n"
+    "it must be registered and not slashed; the proof with the chain's last sequence number\n"
+    "must be the one on the chain (else equivocation); a proof past it, not yet on the chain,\n"
+    "needs the enclave to be active now. The local ledger is to come.\n"
     "\n"
     "Options:\n"
     "      --chain-id N        require every proof's domain to name this chain id\n"
     "      --contract ADDRESS  require every proof's domain to name this contract\n"
+    "      --rpc URL           check the enclaves on the chain at URL (needs --contract; the\n"
+    "                          chain's id must be the proofs' domain's)\n"
+    "      --timeout MS, --retries N  for --rpc, as in `gtee chain status`\n"
     "      --json              print the result as one JSON object\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 all verified, 4 a signature does not verify or is not the Enclave ID's,\n"
-    "7 the hash chain is broken (skipped, repeated or equivocating sequence numbers) or the\n"
-    "domain is not the one required, 5 a malformed proof file, 3 unreadable file, 2 usage.\n"
+    "7 the hash chain is broken (skipped, repeated or equivocating sequence numbers), the\n"
+    "domain is not the one required, or the chain does not stand behind an enclave,\n"
+    "5 a malformed proof file, 3 unreadable file or the chain did not answer, 2 usage.\n"
     "\n"
     "Example:\n"
     "  gtee proof verify proofs.json --chain-id 31337 --json\n";
@@ -101,7 +111,78 @@ out:
     return rc;
 }
 
-static void report(const struct proofs *all)
+/* Each enclave's standing on the contract (docs/chain.md): registered, not slashed, its last
+ * proof on the chain the same as ours with that seq, and active for proofs past it. */
+static int check_on_chain(const struct proofs *all, const struct chain_opts *co, json_t *onchain,
+                          struct gtee_err *err)
+{
+    static const char *const status_name[] = { "not registered", "pending", "active", "rejected", "revoked" };
+    struct gtee_evm *e = NULL;
+    uint8_t contract[20], *d = NULL, last_hash[32];
+    uint64_t status = 0, slashed = 0, last_seq = 0, active = 0;
+    size_t n = 0;
+    int rc;
+
+    TRY(chain_address(co->contract, contract, "--contract", err));
+    TRY(chain_connect(co, 0, &e, err));
+    for (size_t i = 0; i < all->n; i++) {
+        const struct gtee_proof *p = &all->p[i];
+        char id[GTEE_ETH_ADDR_HEX_LEN + 1];
+        int seen = 0;
+
+        ENSURE(p->domain.chain_id == gtee_evm_chain_id(e), err, GTEE_EPOLICY,
+               "proof %zu: made for chain %llu, the chain at --rpc is %llu", i, (unsigned long long)p->domain.chain_id,
+               (unsigned long long)gtee_evm_chain_id(e));
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !memcmp(all->p[j].enclave_id, p->enclave_id, 20);
+        if (seen)
+            continue;
+        gtee_eth_address_hex(p->enclave_id, id);
+        /* enclave(address) returns a tuple with strings: an offset word, then its head */
+        TRY(chain_view(e, contract, "enclave(address)", p->enclave_id, &d, &n, err));
+        TRY(abi_word_u64(d, n, 1 + 2, &status, err));
+        TRY(abi_word_u64(d, n, 1 + 3, &slashed, err));
+        free(d);
+        d = NULL;
+        TRY(chain_view(e, contract, "lastProof(address)", p->enclave_id, &d, &n, err));
+        TRY(abi_word_u64(d, n, 0, &last_seq, err));
+        TRY(abi_word(d, n, 1, last_hash, err));
+        free(d);
+        d = NULL;
+        TRY(chain_view(e, contract, "isActive(address)", p->enclave_id, &d, &n, err));
+        TRY(abi_word_u64(d, n, 0, &active, err));
+        free(d);
+        d = NULL;
+        ENSURE(status >= 1 && status <= 4, err, GTEE_EPOLICY, "enclave %s is not registered on the chain", id);
+        ENSURE(!slashed, err, GTEE_EPOLICY, "enclave %s was slashed for equivocation", id);
+        for (size_t j = 0; j < all->n; j++) {
+            const struct gtee_proof *q = &all->p[j];
+
+            if (memcmp(q->enclave_id, p->enclave_id, 20))
+                continue;
+            ENSURE(q->seq != last_seq || !memcmp(all->h[j], last_hash, 32), err, GTEE_EPOLICY,
+                   "enclave %s: the chain holds another proof with seq %llu (equivocation)", id,
+                   (unsigned long long)q->seq);
+            ENSURE(q->seq <= last_seq || active, err, GTEE_EPOLICY,
+                   "enclave %s is not active (%s%s): its proof seq %llu, past the chain's last (%llu), cannot be accepted",
+                   id, status_name[status], status == 2 ? ", expired or below the minimum TCB" : "",
+                   (unsigned long long)q->seq, (unsigned long long)last_seq);
+        }
+        if (onchain)
+            json_array_append_new(onchain, json_pack("{s:s, s:s, s:b, s:I}", "enclave_id", id, "status",
+                                                     status_name[status], "active", (int)active, "last_seq",
+                                                     (json_int_t)last_seq));
+        else
+            printf("on chain  enclave %s %s%s, last seq %llu\n", id, status_name[status], active ? " (active)" : "",
+                   (unsigned long long)last_seq);
+    }
+out:
+    free(d);
+    gtee_evm_close(e);
+    return rc;
+}
+
+static void report(const struct proofs *all, json_t *onchain)
 {
     json_t *list = cli_json() ? json_array() : NULL;
 
@@ -121,8 +202,13 @@ static void report(const struct proofs *all)
             printf("verified  enclave %s seq %llu %s units %llu hash %s\n", id, (unsigned long long)p->seq,
                    gtee_job_kind_name(p->job_kind), (unsigned long long)p->units, h);
     }
-    if (list)
-        cli_json_emit(json_pack("{s:b, s:I, s:o}", "verified", 1, "count", (json_int_t)all->n, "proofs", list));
+    if (list) {
+        json_t *o = json_pack("{s:b, s:I, s:o}", "verified", 1, "count", (json_int_t)all->n, "proofs", list);
+
+        if (o && onchain)
+            json_object_set(o, "on_chain", onchain);
+        cli_json_emit(o);
+    }
     else
         printf("%zu proof%s verified\n", all->n, all->n == 1 ? "" : "s");
 }
@@ -130,21 +216,28 @@ static void report(const struct proofs *all)
 static int cmd_proof_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
+        CHAIN_LONG_OPTIONS,
         { "chain-id", required_argument, NULL, 'c' },
-        { "contract", required_argument, NULL, 'a' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *chain_id = NULL, *contract = NULL;
+    struct chain_opts co = { .retries = 3 };
+    const char *chain_id = NULL;
     struct proofs all = {0};
     struct gtee_err err = {0};
+    json_t *onchain = NULL;
     int c, rc = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = c == 'K' ? 0 : chain_opt(&co, c, optarg); /* no key: the chain is only read */
+
+        if (k < 0)
+            return -k;
+        if (k)
+            continue;
         switch (c) {
         case 'c': chain_id = optarg; break;
-        case 'a': contract = optarg; break;
         case 'j': cli_set_json(1); break;
         case 'h': return cli_help(verify_usage);
         default: return cli_bad_option(argc, argv);
@@ -152,6 +245,8 @@ static int cmd_proof_verify(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("expected at least one proof FILE");
+    if (co.rpc && !co.contract)
+        return cli_usage_error("--rpc needs --contract ADDRESS (the Glacier contract)");
     for (int i = optind; i < argc; i++) {
         rc = load(&all, argv[i], &err);
         if (rc < 0) {
@@ -160,7 +255,11 @@ static int cmd_proof_verify(int argc, char **argv)
             goto out;
         }
     }
-    rc = verify_all(&all, chain_id, contract, &err);
+    rc = verify_all(&all, chain_id, co.contract, &err);
+    if (rc == 0 && co.rpc) {
+        onchain = cli_json() ? json_array() : NULL;
+        rc = check_on_chain(&all, &co, onchain, &err);
+    }
     if (rc == GTEE_EINVAL) {
         rc = cli_usage_error("%s", err.msg);
         goto out;
@@ -169,8 +268,9 @@ static int cmd_proof_verify(int argc, char **argv)
         rc = cli_fail_err(rc, &err);
         goto out;
     }
-    report(&all);
+    report(&all, onchain);
 out:
+    json_decref(onchain);
     free(all.p);
     free(all.h);
     return rc;

@@ -4,7 +4,8 @@
 # signed with the operator's key); the whole contract suite (tests/chain/contracts_check.js)
 # then runs on that deployment; `gtee chain status` shows its policy, `gtee rewards` an
 # operator's units and `gtee rewards claim` claims them, and a refused claim prints the
-# chain's revert reason. Bad inputs: an unreachable chain (bounded, exit 3), a key file
+# chain's revert reason; `gtee proof verify --rpc` checks proofs (signed by anvil's accounts
+# as enclaves, tests/proof/anvil_sign.py) against the enclaves' standing on the deployment. Bad inputs: an unreachable chain (bounded, exit 3), a key file
 # readable by others (6), a malformed key or artefacts (5), usage (2).
 set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
@@ -41,6 +42,48 @@ C=$(json 'j["contract"]')
 
 # every rule of the contracts on the deployment gtee made
 node "$GTEE_SOURCE_DIR/tests/chain/contracts_check.js" "$RPC" "$T/glacier.json" - "$C" || bad "contract checks on the deployment"
+
+# proofs against the chain: the checks leave enclave 2 revoked after seq 2, enclave 1
+# slashed; anvil signs the very proofs the checks submitted (same fields, same hashes)
+ZERO=0x$(printf '%064x' 0)
+proof() { # ENCLAVE SEQ PREV UNITS
+    cat <<JSON
+{"format": "gtee-work-proof-1", "domain": {"chain_id": 31337, "contract": "$C"},
+ "enclave_id": "$1", "job_id": "0x$(printf '%064x' $((1000 + $2)))", "job_kind": "inference",
+ "model_cid": "0x$(printf '%064x' 2)", "input_cid": "0x$(printf '%064x' 3)", "output_cid": "0x$(printf '%064x' 4)",
+ "units": $4, "receipt_hash": "$ZERO", "start_time": 1780000000, "end_time": 1780000010, "seq": $2,
+ "prev_hash": "$3", "evidence_hash": "0x$(printf '%064x' 225)", "gpu_evidence_hash": "$ZERO"}
+JSON
+}
+signed() { # NAME ENCLAVE SEQ PREV UNITS: $T/NAME.json, and its hash in $h
+    proof "$2" "$3" "$4" "$5" >"$T/u.json"
+    python3 "$GTEE_SOURCE_DIR/tests/proof/anvil_sign.py" "$RPC" "$T/u.json" "$T/$1.json"
+    h=$("$GTEE_CLI" proof verify "$T/$1.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["proofs"][0]["hash"])')
+}
+E1=0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc
+E2=0x976ea74026e726554db657fa54763abd0c3a0aa9
+signed e2s1 "$E2" 1 "$ZERO" 5; h1=$h
+signed e2s2 "$E2" 2 "$h1" 5; h2=$h
+run proof verify "$T/e2s1.json" "$T/e2s2.json" --rpc "$RPC" --contract "$C" --json
+expect_rc 0 "proofs the chain accepted, of an enclave revoked since"
+[ "$(json 'j["on_chain"][0]["status"], j["on_chain"][0]["last_seq"]')" = "('revoked', 2)" ] || bad "on chain: $(cat "$T/out")"
+signed e2s3 "$E2" 3 "$h2" 5
+run proof verify "$T/e2s1.json" "$T/e2s2.json" "$T/e2s3.json" --rpc "$RPC" --contract "$C"
+expect_rc 7 "a revoked node's proof past the chain's last"
+grep -q 'is not active (revoked)' "$T/err" || bad "revoked message: $(cat "$T/err")"
+signed e2s2b "$E2" 2 "$h1" 6
+run proof verify "$T/e2s2b.json" --rpc "$RPC" --contract "$C"
+expect_rc 7 "another proof with the chain's last seq"
+grep -q 'equivocation' "$T/err" || bad "equivocation message: $(cat "$T/err")"
+signed e1s1 "$E1" 1 "$ZERO" 100
+run proof verify "$T/e1s1.json" --rpc "$RPC" --contract "$C"
+expect_rc 7 "a slashed enclave"
+signed stray 0xa0ee7a142d267c1f36714e4a8f75612f20a79720 1 "$ZERO" 1
+run proof verify "$T/stray.json" --rpc "$RPC" --contract "$C"
+expect_rc 7 "a signer that is not a registered enclave"
+grep -q 'not registered' "$T/err" || bad "unregistered message: $(cat "$T/err")"
+run proof verify "$T/e2s1.json" --rpc "$RPC"
+expect_rc 2 "--rpc without --contract"
 
 run chain status --rpc "$RPC" --contract "$C" --json
 expect_rc 0 "chain status"
