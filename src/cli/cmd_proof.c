@@ -7,6 +7,8 @@
 
 #include "base/guard.h"
 #include "chain/abi.h"
+#include "chain/buf.h"
+#include "chain/glacier.h"
 #include "cli/chain_cli.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -276,11 +278,164 @@ out:
     return rc;
 }
 
+static const char submit_usage[] =
+    "Usage: gtee proof submit FILE... --rpc URL --contract ADDRESS --key FILE [--batch N] [--json]\n"
+    "\n"
+    "Submits the Work Proofs in each FILE to the Glacier contract (docs/chain.md), in\n"
+    "transactions of up to N proofs each, per enclave in sequence order, signed with the key in\n"
+    "FILE (anyone may submit: the contract trusts the enclaves' signatures). Every proof is first\n"
+    "verified as `gtee proof verify` does, and must be made for this chain and contract. A\n"
+    "batch the contract would refuse (a replayed, skipped or repeated sequence number, a wrong\n"
+    "previous hash, an enclave that is not active) is refused before it is sent, with the\n"
+    "contract's reason; the batches before it stay on the chain, and are named.\n"
+    "\n"
+    "Options:\n" CHAIN_OPTIONS_HELP
+    "      --contract ADDRESS  the Glacier contract (required)\n"
+    "      --key FILE          the submitter's secp256k1 key (0x and 64 hex digits, mode 0600)\n"
+    "      --batch N           proofs per transaction, 1 to 64 (default 32)\n"
+    "      --json              print the transactions as one JSON object\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 all submitted, 7 refused by the contract (its reason is printed) or a\n"
+    "proof that does not verify as the chain's, 4 a bad signature, 5 a malformed file or\n"
+    "answer, 3 unreadable file or the chain did not answer, 6 the key file is readable by\n"
+    "others, 2 usage.\n";
+
+static int by_enclave_seq(const void *x, const void *y)
+{
+    const struct gtee_proof *a = x, *b = y;
+    int c = memcmp(a->enclave_id, b->enclave_id, 20);
+
+    return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int submit_all(struct proofs *all, const struct chain_opts *co, unsigned batch, json_t *txs, struct gtee_err *err)
+{
+    struct gtee_evm *e = NULL;
+    struct chain_buf b = {0};
+    uint8_t contract[20];
+    int rc;
+
+    TRY(chain_address(co->contract, contract, "--contract", err));
+    TRY(chain_connect(co, 1, &e, err));
+    for (size_t i = 0; i < all->n; i++)
+        ENSURE(all->p[i].domain.chain_id == gtee_evm_chain_id(e), err, GTEE_EPOLICY,
+               "proof %zu: made for chain %llu, the chain at --rpc is %llu", i,
+               (unsigned long long)all->p[i].domain.chain_id, (unsigned long long)gtee_evm_chain_id(e));
+    qsort(all->p, all->n, sizeof(*all->p), by_enclave_seq);
+    for (size_t i = 0; i < all->n;) {
+        struct gtee_evm_receipt r;
+        char id[GTEE_ETH_ADDR_HEX_LEN + 1], tx[67] = "0x";
+        size_t k = 1;
+
+        /* one batch: up to `batch` proofs of one enclave */
+        while (k < batch && i + k < all->n && !memcmp(all->p[i + k].enclave_id, all->p[i].enclave_id, 20))
+            k++;
+        gtee_eth_address_hex(all->p[i].enclave_id, id);
+        chain_buf_free(&b);
+        glacier_submit_call(&b, all->p + i, k);
+        ENSURE(!b.oom, err, GTEE_ENOMEM, "out of memory");
+        rc = gtee_evm_send(e, contract, NULL, b.p, b.len, &r, err);
+        if (rc < 0) {
+            gtee_err_wrap(err, "enclave %s seq %llu..%llu (%zu of %zu proofs submitted before): ", id,
+                          (unsigned long long)all->p[i].seq, (unsigned long long)all->p[i + k - 1].seq, i, all->n);
+            goto out;
+        }
+        gtee_hex_encode(r.tx_hash, 32, tx + 2);
+        if (txs)
+            json_array_append_new(txs, json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "enclave_id", id, "first_seq",
+                                                 (json_int_t)all->p[i].seq, "last_seq",
+                                                 (json_int_t)all->p[i + k - 1].seq, "proofs", (json_int_t)k, "tx", tx,
+                                                 "block", (json_int_t)r.block, "gas_used", (json_int_t)r.gas_used));
+        else
+            printf("submitted enclave %s seq %llu..%llu (%zu proofs) tx %s gas %llu (%llu per proof)\n", id,
+                   (unsigned long long)all->p[i].seq, (unsigned long long)all->p[i + k - 1].seq, k, tx,
+                   (unsigned long long)r.gas_used, (unsigned long long)(r.gas_used / k));
+        i += k;
+    }
+out:
+    chain_buf_free(&b);
+    gtee_evm_close(e);
+    return rc;
+}
+
+static int cmd_proof_submit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CHAIN_LONG_OPTIONS,
+        { "batch", required_argument, NULL, 'b' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct chain_opts co = { .retries = 3 };
+    struct proofs all = {0};
+    struct gtee_err err = {0};
+    json_t *txs = NULL;
+    unsigned long batch = 32;
+    int c, rc = 0;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = chain_opt(&co, c, optarg);
+        char *end;
+
+        if (k < 0)
+            return -k;
+        if (k)
+            continue;
+        switch (c) {
+        case 'b':
+            batch = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || *optarg == '-' || batch < 1 || batch > 64)
+                return cli_usage_error("--batch: '%s' is not a number from 1 to 64", optarg);
+            break;
+        case 'j': cli_set_json(1); break;
+        case 'h': return cli_help(submit_usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("expected at least one proof FILE");
+    if (!co.rpc || !co.contract || !co.key)
+        return cli_usage_error("--rpc URL, --contract ADDRESS and --key FILE are required");
+    for (int i = optind; i < argc; i++) {
+        rc = load(&all, argv[i], &err);
+        if (rc < 0) {
+            gtee_err_wrap(&err, "%s: ", argv[i]);
+            rc = cli_fail_err(rc, &err);
+            goto out;
+        }
+    }
+    rc = verify_all(&all, NULL, co.contract, &err);
+    if (rc == 0) {
+        txs = cli_json() ? json_array() : NULL;
+        rc = submit_all(&all, &co, (unsigned)batch, txs, &err);
+    }
+    if (rc == GTEE_EINVAL) {
+        rc = cli_usage_error("%s", err.msg);
+        goto out;
+    }
+    if (rc < 0) {
+        rc = cli_fail_err(rc, &err);
+        goto out;
+    }
+    if (txs)
+        cli_json_emit(json_pack("{s:I, s:O}", "submitted", (json_int_t)all.n, "transactions", txs));
+    else
+        printf("%zu proof%s submitted\n", all.n, all.n == 1 ? "" : "s");
+out:
+    json_decref(txs);
+    free(all.p);
+    free(all.h);
+    return rc;
+}
+
 int cmd_proof(int argc, char **argv)
 {
     static const struct cli_cmd sub[] = {
         { "verify", "Verify Work Proof files offline: signature, signer == Enclave ID, hash chain",
           cmd_proof_verify },
+        { "submit", "Submit Work Proof files to the Glacier contract, in batches", cmd_proof_submit },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

@@ -85,18 +85,45 @@ grep -q 'not registered' "$T/err" || bad "unregistered message: $(cat "$T/err")"
 run proof verify "$T/e2s1.json" --rpc "$RPC"
 expect_rc 2 "--rpc without --contract"
 
+# `gtee proof submit`: the checks leave the reporter's account an active enclave of the
+# operator; 34 proofs go out as a batch of 32 and one of 2, then a replay is refused
+E4=0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f
+prev=$ZERO
+files=()
+for s in $(seq 34); do signed "e4s$s" "$E4" "$s" "$prev" 3; prev=$h; files+=("$T/e4s$s.json"); done
+run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
+before=$(json 'int(j["units"])')
+run proof submit "${files[@]}" --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
+expect_rc 0 "proof submit"
+[ "$(json 'j["submitted"], len(j["transactions"]), j["transactions"][0]["proofs"]')" = "(34, 2, 32)" ] ||
+    bad "submit: $(cat "$T/out")"
+per=$(json 'j["transactions"][0]["gas_used"] // 32')
+[ "$per" -le 60000 ] || bad "gas per proof in a batch of 32: $per"
+run proof verify "$T/e4s34.json" --rpc "$RPC" --contract "$C" --json
+[ "$(json 'j["on_chain"][0]["last_seq"]')" = 34 ] || bad "last seq after submit: $(cat "$T/out")"
+run proof submit "$T/e4s34.json" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
+expect_rc 7 "a replayed proof"
+grep -q "revert reason: proof: seq is not one past" "$T/err" || bad "replay reason: $(cat "$T/err")"
+signed e4s36 "$E4" 36 "$prev" 3
+run proof submit "$T/e4s36.json" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
+expect_rc 7 "a skipped sequence number"
+run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
+[ "$(json 'int(j["units"])')" = $((before + 34 * 3)) ] || bad "units after submit and replay: $(cat "$T/out")"
+run proof submit "${files[0]}" --rpc "$RPC" --contract "$C"
+expect_rc 2 "submit without --key"
+
 run chain status --rpc "$RPC" --contract "$C" --json
 expect_rc 0 "chain status"
 [ "$(json 'j["policy"]["quorum"], j["policy"]["reward_per_unit"], j["policy"]["allow_simulated"]')" = "(2, '1000000000', False)" ] ||
     bad "status policy: $(cat "$T/out")"
 
-# the checks leave the operator 10 units of its second enclave unclaimed
+# the checks leave the operator 10 units of its second enclave unclaimed, the submissions 102 more
 run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 expect_rc 0 "rewards"
-[ "$(json 'j["units"]')" = 10 ] || bad "rewards units: $(cat "$T/out")"
+[ "$(json 'j["units"]')" = $((10 + 34 * 3)) ] || bad "rewards units: $(cat "$T/out")"
 run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
 expect_rc 0 "rewards claim"
-[ "$(json 'j["claimed_units"]')" = 10 ] || bad "claimed units: $(cat "$T/out")"
+[ "$(json 'j["claimed_units"]')" = $((10 + 34 * 3)) ] || bad "claimed units: $(cat "$T/out")"
 run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key"
 expect_rc 7 "a claim with nothing to claim"
 grep -q 'revert reason: rewards: nothing to claim' "$T/err" || bad "revert reason: $(cat "$T/err")"
