@@ -284,7 +284,10 @@ static const char submit_usage[] =
     "Submits the Work Proofs in each FILE to the Glacier contract (docs/chain.md), in\n"
     "transactions of up to N proofs each, per enclave in sequence order, signed with the key in\n"
     "FILE (anyone may submit: the contract trusts the enclaves' signatures). Every proof is first\n"
-    "verified as `gtee proof verify` does, and must be made for this chain and contract. A\n"
+    "verified as `gtee proof verify` does, and must be made for this chain and contract. Proofs\n"
+    "the chain already holds (up to the enclave's last sequence number there; the last one must\n"
+    "be the very proof on the chain) are skipped, so submitting again after a failure or a\n"
+    "chain restart sends each proof once and loses none. A\n"
     "batch the contract would refuse (a replayed, skipped or repeated sequence number, a wrong\n"
     "previous hash, an enclave that is not active) is refused before it is sent, with the\n"
     "contract's reason; the batches before it stay on the chain, and are named.\n"
@@ -309,7 +312,52 @@ static int by_enclave_seq(const void *x, const void *y)
     return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int submit_all(struct proofs *all, const struct chain_opts *co, unsigned batch, json_t *txs, struct gtee_err *err)
+/* Drops the proofs the chain already holds (seq up to the enclave's last on the chain), so
+ * that submitting again after a failure or a chain restart sends each proof once and loses
+ * none; the one with the chain's last seq must be the very proof there. The remaining proofs
+ * move to the front of all->p; *skipped counts the others. */
+static int drop_on_chain(struct proofs *all, struct gtee_evm *e, const uint8_t contract[20], size_t *skipped,
+                         struct gtee_err *err)
+{
+    uint8_t *d = NULL, last_hash[32], h[32];
+    uint64_t last_seq = 0;
+    size_t n = 0, keep = 0;
+    int rc = 0;
+
+    *skipped = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        const struct gtee_proof *p = &all->p[i];
+
+        if (i == 0 || memcmp(p->enclave_id, all->p[i - 1].enclave_id, 20)) {
+            free(d);
+            d = NULL;
+            TRY(chain_view(e, contract, "lastProof(address)", p->enclave_id, &d, &n, err));
+            TRY(abi_word_u64(d, n, 0, &last_seq, err));
+            TRY(abi_word(d, n, 1, last_hash, err));
+        }
+        if (p->seq > last_seq) {
+            all->p[keep++] = *p;
+            continue;
+        }
+        if (p->seq == last_seq) {
+            char id[GTEE_ETH_ADDR_HEX_LEN + 1];
+
+            gtee_proof_hash(p, h);
+            gtee_eth_address_hex(p->enclave_id, id);
+            ENSURE(!memcmp(h, last_hash, 32), err, GTEE_EPOLICY,
+                   "enclave %s: the chain holds another proof with seq %llu (equivocation)", id,
+                   (unsigned long long)p->seq);
+        }
+        (*skipped)++;
+    }
+    all->n = keep;
+out:
+    free(d);
+    return rc;
+}
+
+static int submit_all(struct proofs *all, const struct chain_opts *co, unsigned batch, json_t *txs, size_t *skipped,
+                      struct gtee_err *err)
 {
     struct gtee_evm *e = NULL;
     struct chain_buf b = {0};
@@ -323,6 +371,7 @@ static int submit_all(struct proofs *all, const struct chain_opts *co, unsigned 
                "proof %zu: made for chain %llu, the chain at --rpc is %llu", i,
                (unsigned long long)all->p[i].domain.chain_id, (unsigned long long)gtee_evm_chain_id(e));
     qsort(all->p, all->n, sizeof(*all->p), by_enclave_seq);
+    TRY(drop_on_chain(all, e, contract, skipped, err));
     for (size_t i = 0; i < all->n;) {
         struct gtee_evm_receipt r;
         char id[GTEE_ETH_ADDR_HEX_LEN + 1], tx[67] = "0x";
@@ -373,6 +422,7 @@ static int cmd_proof_submit(int argc, char **argv)
     struct gtee_err err = {0};
     json_t *txs = NULL;
     unsigned long batch = 32;
+    size_t skipped = 0;
     int c, rc = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -409,7 +459,7 @@ static int cmd_proof_submit(int argc, char **argv)
     rc = verify_all(&all, NULL, co.contract, &err);
     if (rc == 0) {
         txs = cli_json() ? json_array() : NULL;
-        rc = submit_all(&all, &co, (unsigned)batch, txs, &err);
+        rc = submit_all(&all, &co, (unsigned)batch, txs, &skipped, &err);
     }
     if (rc == GTEE_EINVAL) {
         rc = cli_usage_error("%s", err.msg);
@@ -420,9 +470,10 @@ static int cmd_proof_submit(int argc, char **argv)
         goto out;
     }
     if (txs)
-        cli_json_emit(json_pack("{s:I, s:O}", "submitted", (json_int_t)all.n, "transactions", txs));
+        cli_json_emit(json_pack("{s:I, s:I, s:O}", "submitted", (json_int_t)all.n, "already_on_chain",
+                                (json_int_t)skipped, "transactions", txs));
     else
-        printf("%zu proof%s submitted\n", all.n, all.n == 1 ? "" : "s");
+        printf("%zu proof%s submitted, %zu already on the chain\n", all.n, all.n == 1 ? "" : "s", skipped);
 out:
     json_decref(txs);
     free(all.p);

@@ -5,7 +5,9 @@
 # then runs on that deployment; `gtee chain status` shows its policy, `gtee rewards` an
 # operator's units and `gtee rewards claim` claims them, and a refused claim prints the
 # chain's revert reason; `gtee proof verify --rpc` checks proofs (signed by anvil's accounts
-# as enclaves, tests/proof/anvil_sign.py) against the enclaves' standing on the deployment. Bad inputs: an unreachable chain (bounded, exit 3), a key file
+# as enclaves, tests/proof/anvil_sign.py) against the enclaves' standing on the deployment;
+# `gtee proof submit` sends proofs in batches, skips what the chain holds (a replay, a
+# resubmission after anvil restarts mid-way: nothing lost, nothing counted twice). Bad inputs: an unreachable chain (bounded, exit 3), a key file
 # readable by others (6), a malformed key or artefacts (5), usage (2).
 set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
@@ -20,7 +22,9 @@ done
 command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 
 node "$GTEE_SOURCE_DIR/contracts/compile.js" "$T/glacier.json"
-bg_start "$ANVIL" --host 127.0.0.1 --port 0 >"$T/anvil.log" 2>&1
+# --state: the chain's state is dumped when anvil stops and loaded when it starts again
+bg_start "$ANVIL" --host 127.0.0.1 --port 0 --state "$T/state.json" >"$T/anvil.log" 2>&1
+ANVIL_PID=$BG_PID
 for _ in $(seq 300); do grep -q '^Listening on' "$T/anvil.log" && break; sleep 0.05; done
 port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/anvil.log")
 [ -n "$port" ] || { bad "anvil did not start: $(cat "$T/anvil.log")"; exit 1; }
@@ -90,7 +94,7 @@ expect_rc 2 "--rpc without --contract"
 E4=0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f
 prev=$ZERO
 files=()
-for s in $(seq 34); do signed "e4s$s" "$E4" "$s" "$prev" 3; prev=$h; files+=("$T/e4s$s.json"); done
+for s in $(seq 34); do h33=$prev; signed "e4s$s" "$E4" "$s" "$prev" 3; prev=$h; files+=("$T/e4s$s.json"); done
 run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 before=$(json 'int(j["units"])')
 run proof submit "${files[@]}" --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
@@ -101,14 +105,37 @@ per=$(json 'j["transactions"][0]["gas_used"] // 32')
 [ "$per" -le 60000 ] || bad "gas per proof in a batch of 32: $per"
 run proof verify "$T/e4s34.json" --rpc "$RPC" --contract "$C" --json
 [ "$(json 'j["on_chain"][0]["last_seq"]')" = 34 ] || bad "last seq after submit: $(cat "$T/out")"
-run proof submit "$T/e4s34.json" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
-expect_rc 7 "a replayed proof"
-grep -q "revert reason: proof: seq is not one past" "$T/err" || bad "replay reason: $(cat "$T/err")"
+# a replay sends nothing and counts nothing; another proof with the chain's last seq is refused
+run proof submit "$T/e4s34.json" --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
+expect_rc 0 "a replayed proof"
+[ "$(json 'j["submitted"], j["already_on_chain"]')" = "(0, 1)" ] || bad "replay: $(cat "$T/out")"
+signed e4s34b "$E4" 34 "$h33" 4
+run proof submit "$T/e4s34b.json" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
+expect_rc 7 "another proof with the chain's last seq"
+grep -q 'equivocation' "$T/err" || bad "equivocation on submit: $(cat "$T/err")"
 signed e4s36 "$E4" 36 "$prev" 3
 run proof submit "$T/e4s36.json" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
 expect_rc 7 "a skipped sequence number"
+grep -q "revert reason: proof: seq is not one past" "$T/err" || bad "gap reason: $(cat "$T/err")"
 run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 [ "$(json 'int(j["units"])')" = $((before + 34 * 3)) ] || bad "units after submit and replay: $(cat "$T/out")"
+
+# a chain restart in the middle of submissions: seq 35..44 go out, anvil stops (dumping its
+# state) and starts again on the same port; submitting 35..60 again sends 45..60 only
+more=()
+for s in $(seq 35 60); do signed "e4s$s" "$E4" "$s" "$prev" 3; prev=$h; more+=("$T/e4s$s.json"); done
+run proof submit "${more[@]:0:10}" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
+expect_rc 0 "proofs before the restart"
+bg_stop "$ANVIL_PID"
+bg_start "$ANVIL" --host 127.0.0.1 --port "$port" --state "$T/state.json" >"$T/anvil2.log" 2>&1
+ANVIL_PID=$BG_PID
+for _ in $(seq 300); do grep -q '^Listening on' "$T/anvil2.log" && break; sleep 0.05; done
+grep -q '^Listening on' "$T/anvil2.log" || { bad "anvil did not restart: $(cat "$T/anvil2.log")"; exit 1; }
+run proof submit "${more[@]}" --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
+expect_rc 0 "proofs after the restart"
+[ "$(json 'j["submitted"], j["already_on_chain"]')" = "(16, 10)" ] || bad "after the restart: $(cat "$T/out")"
+run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
+[ "$(json 'int(j["units"])')" = $((before + 60 * 3)) ] || bad "units after the restart: $(cat "$T/out")"
 run proof submit "${files[0]}" --rpc "$RPC" --contract "$C"
 expect_rc 2 "submit without --key"
 
@@ -117,13 +144,13 @@ expect_rc 0 "chain status"
 [ "$(json 'j["policy"]["quorum"], j["policy"]["reward_per_unit"], j["policy"]["allow_simulated"]')" = "(2, '1000000000', False)" ] ||
     bad "status policy: $(cat "$T/out")"
 
-# the checks leave the operator 10 units of its second enclave unclaimed, the submissions 102 more
+# the checks leave the operator 10 units of its second enclave unclaimed, the submissions 180 more
 run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 expect_rc 0 "rewards"
-[ "$(json 'j["units"]')" = $((10 + 34 * 3)) ] || bad "rewards units: $(cat "$T/out")"
+[ "$(json 'j["units"]')" = $((10 + 60 * 3)) ] || bad "rewards units: $(cat "$T/out")"
 run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
 expect_rc 0 "rewards claim"
-[ "$(json 'j["claimed_units"]')" = $((10 + 34 * 3)) ] || bad "claimed units: $(cat "$T/out")"
+[ "$(json 'j["claimed_units"]')" = $((10 + 60 * 3)) ] || bad "claimed units: $(cat "$T/out")"
 run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key"
 expect_rc 7 "a claim with nothing to claim"
 grep -q 'revert reason: rewards: nothing to claim' "$T/err" || bad "revert reason: $(cat "$T/err")"
