@@ -17,6 +17,9 @@
 #include "cli/chain_cli.h"
 #include "cli/cli.h"
 #include "gtee/crypto.h"
+#include "gtee/ledger.h"
+
+static int key_for(const struct chain_opts *o, int need_key, uint8_t key[32], struct gtee_err *err);
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -87,16 +90,41 @@ out:
 int chain_connect(const struct chain_opts *o, int need_key, struct gtee_evm **e, struct gtee_err *err)
 {
     struct gtee_evm_options eo = { .rpc_url = o->rpc, .timeout_ms = o->timeout_ms, .retries = o->retries };
-    uint8_t key[32], pub[GTEE_SECP256K1_PUB_LEN];
+    uint8_t key[32];
     int rc;
+
+    TRY(key_for(o, need_key, key, err));
+    TRY(gtee_evm_open(&eo, key, e, err));
+out:
+    gtee_wipe(key, sizeof(key));
+    return rc;
+}
+
+/* The key file, or a throwaway key when reading needs none. */
+static int key_for(const struct chain_opts *o, int need_key, uint8_t key[32], struct gtee_err *err)
+{
+    uint8_t pub[GTEE_SECP256K1_PUB_LEN];
+    int rc = 0;
 
     ENSURE(o->rpc, err, GTEE_EINVAL, "--rpc URL is required");
     ENSURE(!need_key || o->key, err, GTEE_EINVAL, "--key FILE (the operator's key) is required");
     if (o->key)
-        TRY(chain_key_read(o->key, key, err));
-    else
-        TRY(gtee_secp256k1_keypair(key, pub)); /* a read has no sender; any key will do */
-    TRY(gtee_evm_open(&eo, key, e, err));
+        return chain_key_read(o->key, key, err);
+    rc = gtee_secp256k1_keypair(key, pub);
+    ENSURE(rc == 0, err, GTEE_ECRYPTO, "no randomness for a throwaway key");
+out:
+    return rc;
+}
+
+int chain_ledger(const struct chain_opts *o, int need_key, struct gtee_ledger **l, struct gtee_err *err)
+{
+    struct gtee_evm_options eo = { .rpc_url = o->rpc, .timeout_ms = o->timeout_ms, .retries = o->retries };
+    uint8_t key[32], contract[20];
+    int rc;
+
+    TRY(chain_address(o->contract, contract, "--contract", err));
+    TRY(key_for(o, need_key, key, err));
+    TRY(gtee_ledger_open_evm(&eo, key, contract, l, err));
 out:
     gtee_wipe(key, sizeof(key));
     return rc;

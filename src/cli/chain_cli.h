@@ -33,6 +33,9 @@ int chain_opt(struct chain_opts *o, int c, const char *arg);
 int chain_key_read(const char *path, uint8_t key[32], struct gtee_err *err) GTEE_MUST_USE;
 /* Connects with the key file, or with a throwaway key when none is needed (reads only). */
 int chain_connect(const struct chain_opts *o, int need_key, struct gtee_evm **e, struct gtee_err *err) GTEE_MUST_USE;
+/* The same, for the ledger of the contract at --contract. */
+struct gtee_ledger;
+int chain_ledger(const struct chain_opts *o, int need_key, struct gtee_ledger **l, struct gtee_err *err) GTEE_MUST_USE;
 /* "0x" and 40 hex digits. */
 int chain_address(const char *s, uint8_t addr[20], const char *what, struct gtee_err *err) GTEE_MUST_USE;
 /* A decimal amount of wei into 32 bytes big-endian. */

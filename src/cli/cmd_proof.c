@@ -6,14 +6,12 @@
 #include <string.h>
 
 #include "base/guard.h"
-#include "chain/abi.h"
-#include "chain/buf.h"
-#include "chain/glacier.h"
 #include "cli/chain_cli.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
+#include "gtee/ledger.h"
 #include "gtee/proof.h"
 
 static const char verify_usage[] =
@@ -119,68 +117,50 @@ static int check_on_chain(const struct proofs *all, const struct chain_opts *co,
                           struct gtee_err *err)
 {
     static const char *const status_name[] = { "not registered", "pending", "active", "rejected", "revoked" };
-    struct gtee_evm *e = NULL;
-    uint8_t contract[20], *d = NULL, last_hash[32];
-    uint64_t status = 0, slashed = 0, last_seq = 0, active = 0;
-    size_t n = 0;
+    struct gtee_ledger *l = NULL;
+    struct gtee_ledger_standing st;
     int rc;
 
-    TRY(chain_address(co->contract, contract, "--contract", err));
-    TRY(chain_connect(co, 0, &e, err));
+    TRY(chain_ledger(co, 0, &l, err));
     for (size_t i = 0; i < all->n; i++) {
         const struct gtee_proof *p = &all->p[i];
         char id[GTEE_ETH_ADDR_HEX_LEN + 1];
         int seen = 0;
 
-        ENSURE(p->domain.chain_id == gtee_evm_chain_id(e), err, GTEE_EPOLICY,
+        ENSURE(p->domain.chain_id == gtee_ledger_chain_id(l), err, GTEE_EPOLICY,
                "proof %zu: made for chain %llu, the chain at --rpc is %llu", i, (unsigned long long)p->domain.chain_id,
-               (unsigned long long)gtee_evm_chain_id(e));
+               (unsigned long long)gtee_ledger_chain_id(l));
         for (size_t j = 0; j < i && !seen; j++)
             seen = !memcmp(all->p[j].enclave_id, p->enclave_id, 20);
         if (seen)
             continue;
         gtee_eth_address_hex(p->enclave_id, id);
-        /* enclave(address) returns a tuple with strings: an offset word, then its head */
-        TRY(chain_view(e, contract, "enclave(address)", p->enclave_id, &d, &n, err));
-        TRY(abi_word_u64(d, n, 1 + 2, &status, err));
-        TRY(abi_word_u64(d, n, 1 + 3, &slashed, err));
-        free(d);
-        d = NULL;
-        TRY(chain_view(e, contract, "lastProof(address)", p->enclave_id, &d, &n, err));
-        TRY(abi_word_u64(d, n, 0, &last_seq, err));
-        TRY(abi_word(d, n, 1, last_hash, err));
-        free(d);
-        d = NULL;
-        TRY(chain_view(e, contract, "isActive(address)", p->enclave_id, &d, &n, err));
-        TRY(abi_word_u64(d, n, 0, &active, err));
-        free(d);
-        d = NULL;
-        ENSURE(status >= 1 && status <= 4, err, GTEE_EPOLICY, "enclave %s is not registered on the chain", id);
-        ENSURE(!slashed, err, GTEE_EPOLICY, "enclave %s was slashed for equivocation", id);
+        TRY(gtee_ledger_standing(l, p->enclave_id, &st, err));
+        ENSURE(st.status != GTEE_ENCLAVE_UNREGISTERED, err, GTEE_EPOLICY, "enclave %s is not registered on the chain", id);
+        ENSURE(!st.slashed, err, GTEE_EPOLICY, "enclave %s was slashed for equivocation", id);
         for (size_t j = 0; j < all->n; j++) {
             const struct gtee_proof *q = &all->p[j];
 
             if (memcmp(q->enclave_id, p->enclave_id, 20))
                 continue;
-            ENSURE(q->seq != last_seq || !memcmp(all->h[j], last_hash, 32), err, GTEE_EPOLICY,
+            ENSURE(q->seq != st.last_seq || !memcmp(all->h[j], st.last_hash, 32), err, GTEE_EPOLICY,
                    "enclave %s: the chain holds another proof with seq %llu (equivocation)", id,
                    (unsigned long long)q->seq);
-            ENSURE(q->seq <= last_seq || active, err, GTEE_EPOLICY,
+            ENSURE(q->seq <= st.last_seq || st.active, err, GTEE_EPOLICY,
                    "enclave %s is not active (%s%s): its proof seq %llu, past the chain's last (%llu), cannot be accepted",
-                   id, status_name[status], status == 2 ? ", expired or below the minimum TCB" : "",
-                   (unsigned long long)q->seq, (unsigned long long)last_seq);
+                   id, status_name[st.status], st.status == GTEE_ENCLAVE_ACTIVE ? ", expired or below the minimum TCB" : "",
+                   (unsigned long long)q->seq, (unsigned long long)st.last_seq);
         }
         if (onchain)
             json_array_append_new(onchain, json_pack("{s:s, s:s, s:b, s:I}", "enclave_id", id, "status",
-                                                     status_name[status], "active", (int)active, "last_seq",
-                                                     (json_int_t)last_seq));
+                                                     status_name[st.status], "active", st.active, "last_seq",
+                                                     (json_int_t)st.last_seq));
         else
-            printf("on chain  enclave %s %s%s, last seq %llu\n", id, status_name[status], active ? " (active)" : "",
-                   (unsigned long long)last_seq);
+            printf("on chain  enclave %s %s%s, last seq %llu\n", id, status_name[st.status],
+                   st.active ? " (active)" : "", (unsigned long long)st.last_seq);
     }
 out:
-    free(d);
-    gtee_evm_close(e);
+    gtee_ledger_close(l);
     return rc;
 }
 
@@ -304,107 +284,34 @@ static const char submit_usage[] =
     "answer, 3 unreadable file or the chain did not answer, 6 the key file is readable by\n"
     "others, 2 usage.\n";
 
-static int by_enclave_seq(const void *x, const void *y)
+static void print_batch(void *arg, const struct gtee_ledger_batch *b)
 {
-    const struct gtee_proof *a = x, *b = y;
-    int c = memcmp(a->enclave_id, b->enclave_id, 20);
+    json_t *txs = arg;
+    char id[GTEE_ETH_ADDR_HEX_LEN + 1], tx[67] = "0x";
 
-    return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-/* Drops the proofs the chain already holds (seq up to the enclave's last on the chain), so
- * that submitting again after a failure or a chain restart sends each proof once and loses
- * none; the one with the chain's last seq must be the very proof there. The remaining proofs
- * move to the front of all->p; *skipped counts the others. */
-static int drop_on_chain(struct proofs *all, struct gtee_evm *e, const uint8_t contract[20], size_t *skipped,
-                         struct gtee_err *err)
-{
-    uint8_t *d = NULL, last_hash[32], h[32];
-    uint64_t last_seq = 0;
-    size_t n = 0, keep = 0;
-    int rc = 0;
-
-    *skipped = 0;
-    for (size_t i = 0; i < all->n; i++) {
-        const struct gtee_proof *p = &all->p[i];
-
-        if (i == 0 || memcmp(p->enclave_id, all->p[i - 1].enclave_id, 20)) {
-            free(d);
-            d = NULL;
-            TRY(chain_view(e, contract, "lastProof(address)", p->enclave_id, &d, &n, err));
-            TRY(abi_word_u64(d, n, 0, &last_seq, err));
-            TRY(abi_word(d, n, 1, last_hash, err));
-        }
-        if (p->seq > last_seq) {
-            all->p[keep++] = *p;
-            continue;
-        }
-        if (p->seq == last_seq) {
-            char id[GTEE_ETH_ADDR_HEX_LEN + 1];
-
-            gtee_proof_hash(p, h);
-            gtee_eth_address_hex(p->enclave_id, id);
-            ENSURE(!memcmp(h, last_hash, 32), err, GTEE_EPOLICY,
-                   "enclave %s: the chain holds another proof with seq %llu (equivocation)", id,
-                   (unsigned long long)p->seq);
-        }
-        (*skipped)++;
-    }
-    all->n = keep;
-out:
-    free(d);
-    return rc;
+    gtee_eth_address_hex(b->enclave_id, id);
+    gtee_hex_encode(b->receipt.tx_hash, 32, tx + 2);
+    if (txs)
+        json_array_append_new(txs, json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "enclave_id", id, "first_seq",
+                                             (json_int_t)b->first_seq, "last_seq", (json_int_t)b->last_seq, "proofs",
+                                             (json_int_t)b->proofs, "tx", tx, "block", (json_int_t)b->receipt.block,
+                                             "gas_used", (json_int_t)b->receipt.gas_used));
+    else
+        printf("submitted enclave %s seq %llu..%llu (%zu proofs) tx %s gas %llu (%llu per proof)\n", id,
+               (unsigned long long)b->first_seq, (unsigned long long)b->last_seq, b->proofs, tx,
+               (unsigned long long)b->receipt.gas_used, (unsigned long long)(b->receipt.gas_used / b->proofs));
 }
 
 static int submit_all(struct proofs *all, const struct chain_opts *co, unsigned batch, json_t *txs, size_t *skipped,
-                      struct gtee_err *err)
+                      size_t *sent, struct gtee_err *err)
 {
-    struct gtee_evm *e = NULL;
-    struct chain_buf b = {0};
-    uint8_t contract[20];
+    struct gtee_ledger *l = NULL;
     int rc;
 
-    TRY(chain_address(co->contract, contract, "--contract", err));
-    TRY(chain_connect(co, 1, &e, err));
-    for (size_t i = 0; i < all->n; i++)
-        ENSURE(all->p[i].domain.chain_id == gtee_evm_chain_id(e), err, GTEE_EPOLICY,
-               "proof %zu: made for chain %llu, the chain at --rpc is %llu", i,
-               (unsigned long long)all->p[i].domain.chain_id, (unsigned long long)gtee_evm_chain_id(e));
-    qsort(all->p, all->n, sizeof(*all->p), by_enclave_seq);
-    TRY(drop_on_chain(all, e, contract, skipped, err));
-    for (size_t i = 0; i < all->n;) {
-        struct gtee_evm_receipt r;
-        char id[GTEE_ETH_ADDR_HEX_LEN + 1], tx[67] = "0x";
-        size_t k = 1;
-
-        /* one batch: up to `batch` proofs of one enclave */
-        while (k < batch && i + k < all->n && !memcmp(all->p[i + k].enclave_id, all->p[i].enclave_id, 20))
-            k++;
-        gtee_eth_address_hex(all->p[i].enclave_id, id);
-        chain_buf_free(&b);
-        glacier_submit_call(&b, all->p + i, k);
-        ENSURE(!b.oom, err, GTEE_ENOMEM, "out of memory");
-        rc = gtee_evm_send(e, contract, NULL, b.p, b.len, &r, err);
-        if (rc < 0) {
-            gtee_err_wrap(err, "enclave %s seq %llu..%llu (%zu of %zu proofs submitted before): ", id,
-                          (unsigned long long)all->p[i].seq, (unsigned long long)all->p[i + k - 1].seq, i, all->n);
-            goto out;
-        }
-        gtee_hex_encode(r.tx_hash, 32, tx + 2);
-        if (txs)
-            json_array_append_new(txs, json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "enclave_id", id, "first_seq",
-                                                 (json_int_t)all->p[i].seq, "last_seq",
-                                                 (json_int_t)all->p[i + k - 1].seq, "proofs", (json_int_t)k, "tx", tx,
-                                                 "block", (json_int_t)r.block, "gas_used", (json_int_t)r.gas_used));
-        else
-            printf("submitted enclave %s seq %llu..%llu (%zu proofs) tx %s gas %llu (%llu per proof)\n", id,
-                   (unsigned long long)all->p[i].seq, (unsigned long long)all->p[i + k - 1].seq, k, tx,
-                   (unsigned long long)r.gas_used, (unsigned long long)(r.gas_used / k));
-        i += k;
-    }
+    TRY(chain_ledger(co, 1, &l, err));
+    TRY(gtee_ledger_submit(l, all->p, all->n, batch, print_batch, txs, skipped, sent, err));
 out:
-    chain_buf_free(&b);
-    gtee_evm_close(e);
+    gtee_ledger_close(l);
     return rc;
 }
 
@@ -422,7 +329,7 @@ static int cmd_proof_submit(int argc, char **argv)
     struct gtee_err err = {0};
     json_t *txs = NULL;
     unsigned long batch = 32;
-    size_t skipped = 0;
+    size_t skipped = 0, sent = 0;
     int c, rc = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -459,7 +366,7 @@ static int cmd_proof_submit(int argc, char **argv)
     rc = verify_all(&all, NULL, co.contract, &err);
     if (rc == 0) {
         txs = cli_json() ? json_array() : NULL;
-        rc = submit_all(&all, &co, (unsigned)batch, txs, &skipped, &err);
+        rc = submit_all(&all, &co, (unsigned)batch, txs, &skipped, &sent, &err);
     }
     if (rc == GTEE_EINVAL) {
         rc = cli_usage_error("%s", err.msg);
@@ -470,10 +377,10 @@ static int cmd_proof_submit(int argc, char **argv)
         goto out;
     }
     if (txs)
-        cli_json_emit(json_pack("{s:I, s:I, s:O}", "submitted", (json_int_t)all.n, "already_on_chain",
+        cli_json_emit(json_pack("{s:I, s:I, s:O}", "submitted", (json_int_t)sent, "already_on_chain",
                                 (json_int_t)skipped, "transactions", txs));
     else
-        printf("%zu proof%s submitted, %zu already on the chain\n", all.n, all.n == 1 ? "" : "s", skipped);
+        printf("%zu proof%s submitted, %zu already on the chain\n", sent, sent == 1 ? "" : "s", skipped);
 out:
     json_decref(txs);
     free(all.p);
