@@ -54,6 +54,18 @@ struct gtee_proof {
  * proof's prev_hash names. The signature is not part of it. */
 void gtee_proof_hash(const struct gtee_proof *p, uint8_t digest[GTEE_PROOF_HASH_LEN]);
 
+/* The two other records an enclave signs for the contract (docs/chain.md), EIP-712 digests
+ * under the same domain: its consent to be registered by an operator with some evidence,
+ * Consent(address enclaveId,address operator,bytes32 evidenceHash), and a key-release
+ * receipt, KeyRelease(address enclaveId,bytes32 blobCid,bytes32 grantId,uint64 time). The
+ * enclave signs them through the SDK's slot (gtee_app_sign); v is then 27 + recovery id. */
+void gtee_proof_consent_hash(const struct gtee_proof_domain *d, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                             const uint8_t operator_addr[GTEE_PROOF_ID_LEN], const uint8_t evidence_hash[32],
+                             uint8_t digest[GTEE_PROOF_HASH_LEN]);
+void gtee_proof_keyrelease_hash(const struct gtee_proof_domain *d, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                                const uint8_t blob_cid[32], const uint8_t grant_id[32], uint64_t time,
+                                uint8_t digest[GTEE_PROOF_HASH_LEN]);
+
 /* A signer over a 32-byte digest that returns r || s || recovery id (0 or 1), as
  * gtee_app_sign (include/gtee/sdk.h) does with the Enclave key inside the enclave. */
 typedef int (*gtee_proof_sign_fn)(void *arg, const uint8_t digest[32], uint8_t sig[65], struct gtee_err *err);

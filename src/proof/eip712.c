@@ -1,5 +1,6 @@
 /* The Work Proof's EIP-712 hash (EIP-712 "Specification": hashStruct, domainSeparator and
- * the 0x19 0x01 prefix), and the rules of one proof alone. The type strings here are the
+ * the 0x19 0x01 prefix), the other records an enclave signs for the contract (its consent to
+ * an operator, key-release receipts), and the rules of one proof alone. The type strings here are the
  * contract's (contracts/) and docs/proofs.md's; all three must change together. */
 #include <pthread.h>
 #include <string.h>
@@ -14,6 +15,8 @@ static const char proof_type[] =
     "WorkProof(address enclaveId,bytes32 jobId,uint8 jobKind,bytes32 modelCid,bytes32 inputCid,"
     "bytes32 outputCid,uint64 units,bytes32 receiptHash,uint64 startTime,uint64 endTime,uint64 seq,"
     "bytes32 prevHash,bytes32 evidenceHash,bytes32 gpuEvidenceHash)";
+static const char consent_type[] = "Consent(address enclaveId,address operator,bytes32 evidenceHash)";
+static const char keyrelease_type[] = "KeyRelease(address enclaveId,bytes32 blobCid,bytes32 grantId,uint64 time)";
 static const char domain_name[] = "Glacier Work Proof";
 static const char domain_version[] = "1";
 
@@ -81,16 +84,55 @@ static void struct_hash(const struct gtee_proof *p, uint8_t out[32])
     gtee_keccak256(enc, sizeof(enc), out);
 }
 
-void gtee_proof_hash(const struct gtee_proof *p, uint8_t digest[GTEE_PROOF_HASH_LEN])
+/* keccak256(0x19 0x01 || domainSeparator || structHash) */
+static void typed_digest(const struct gtee_proof_domain *d, const uint8_t struct_h[32], uint8_t digest[32])
 {
     uint8_t msg[2 + 32 + 32];
 
     (void)pthread_once(&consts_once, consts_init);
     msg[0] = 0x19;
     msg[1] = 0x01;
-    domain_separator(&p->domain, msg + 2);
-    struct_hash(p, msg + 34);
+    domain_separator(d, msg + 2);
+    memcpy(msg + 34, struct_h, 32);
     gtee_keccak256(msg, sizeof(msg), digest);
+}
+
+void gtee_proof_hash(const struct gtee_proof *p, uint8_t digest[GTEE_PROOF_HASH_LEN])
+{
+    uint8_t h[32];
+
+    (void)pthread_once(&consts_once, consts_init);
+    struct_hash(p, h);
+    typed_digest(&p->domain, h, digest);
+}
+
+void gtee_proof_consent_hash(const struct gtee_proof_domain *d, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                             const uint8_t operator_addr[GTEE_PROOF_ID_LEN], const uint8_t evidence_hash[32],
+                             uint8_t digest[GTEE_PROOF_HASH_LEN])
+{
+    uint8_t enc[4][32], h[32];
+
+    gtee_keccak256(consent_type, sizeof(consent_type) - 1, enc[0]);
+    word_bytes(enc[1], enclave_id, GTEE_PROOF_ID_LEN);
+    word_bytes(enc[2], operator_addr, GTEE_PROOF_ID_LEN);
+    memcpy(enc[3], evidence_hash, 32);
+    gtee_keccak256(enc, sizeof(enc), h);
+    typed_digest(d, h, digest);
+}
+
+void gtee_proof_keyrelease_hash(const struct gtee_proof_domain *d, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                                const uint8_t blob_cid[32], const uint8_t grant_id[32], uint64_t time,
+                                uint8_t digest[GTEE_PROOF_HASH_LEN])
+{
+    uint8_t enc[5][32], h[32];
+
+    gtee_keccak256(keyrelease_type, sizeof(keyrelease_type) - 1, enc[0]);
+    word_bytes(enc[1], enclave_id, GTEE_PROOF_ID_LEN);
+    memcpy(enc[2], blob_cid, 32);
+    memcpy(enc[3], grant_id, 32);
+    word_u64(enc[4], time);
+    gtee_keccak256(enc, sizeof(enc), h);
+    typed_digest(d, h, digest);
 }
 
 const char *gtee_job_kind_name(unsigned kind)

@@ -61,6 +61,35 @@ static void test_proof_hash_and_signature_match_anvil(void **state)
     assert_int_equal(gtee_proof_verify(&p, NULL, &err), 0);
 }
 
+/* The consent and key-release records against anvil's eth_signTypedData_v4 over the same
+ * values with the same key (the contract's Consent and KeyRelease types). */
+static void test_consent_and_keyrelease_hashes_match_anvil(void **state)
+{
+    static const char consent_sig[] = "b8d8d4aa12262026aa192e47b02ccac351502fc5ea45def10e0d1a7ba6630c7a"
+                                      "13b7e653df4c25b46783460e95a5c3daafe38a11cbd6eb950fc5842cd39c90671b";
+    static const char keyrelease_sig[] = "2319182982499cf731fb4a23e6fd30942b6f6fe1251761c792e559a197b6d194"
+                                         "3f171656e9d4374952ad4825f80d83522a1b39d94f1fb27b426b22250c8b861f1b";
+    struct gtee_proof p;
+    uint8_t key[32], op[20], h[32], blob[32], grant[32], sig[65], want[65];
+
+    (void)state;
+    fill(&p);
+    hex(anvil_key, key, 32);
+    hex("70997970c51812dc3a010c7d01b50e0d17dc79c8", op, 20);
+    gtee_proof_consent_hash(&p.domain, p.enclave_id, op, p.evidence_hash, h);
+    assert_int_equal(gtee_secp256k1_sign(key, h, sig), 0);
+    sig[64] += 27;
+    hex(consent_sig, want, 65);
+    assert_memory_equal(sig, want, 65);
+    memset(blob, 0xb1, 32);
+    memset(grant, 0x6a, 32);
+    gtee_proof_keyrelease_hash(&p.domain, p.enclave_id, blob, grant, 1780000123, h);
+    assert_int_equal(gtee_secp256k1_sign(key, h, sig), 0);
+    sig[64] += 27;
+    hex(keyrelease_sig, want, 65);
+    assert_memory_equal(sig, want, 65);
+}
+
 /* Changing any one signed field (domain included) must break the signature. */
 static void test_proof_every_field_is_signed(void **state)
 {
@@ -288,6 +317,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proof_hash_and_signature_match_anvil),
+        cmocka_unit_test(test_consent_and_keyrelease_hashes_match_anvil),
         cmocka_unit_test(test_proof_every_field_is_signed),
         cmocka_unit_test(test_proof_signature_must_be_canonical),
         cmocka_unit_test(test_proof_field_rules),
