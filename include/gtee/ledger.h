@@ -40,6 +40,21 @@ struct gtee_ledger_batch {
 };
 typedef void (*gtee_ledger_batch_fn)(void *arg, const struct gtee_ledger_batch *b);
 
+/* A registration (or its renewal with fresh evidence), as the contract takes it. */
+struct gtee_ledger_registration {
+    uint8_t enclave_id[GTEE_PROOF_ID_LEN];
+    uint8_t tee_type;                 /* include/gtee/tee_kind.h */
+    uint8_t measurement[32];
+    uint32_t tcb;                     /* Intel: TCB evaluation data number; AMD: TCB version */
+    uint8_t evidence_hash[32];
+    uint64_t evidence_time;           /* unix seconds */
+    const char *evidence_url, *node_url;
+    /* the enclave's signature (through gtee_app_sign, v = 27 + recovery id) over
+     * gtee_proof_consent_hash(gtee_ledger_domain, enclave_id, gtee_ledger_operator, evidence_hash) */
+    uint8_t consent_sig[GTEE_PROOF_SIG_LEN];
+    uint8_t stake[32];                /* wei, big-endian; ignored by a renewal */
+};
+
 /* The Glacier contract at contract, through the EVM client with key (the submitter's or the
  * operator's; any key for reads). */
 int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32],
@@ -47,6 +62,16 @@ int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32]
                          struct gtee_err *err) GTEE_MUST_USE;
 void gtee_ledger_close(struct gtee_ledger *l);
 uint64_t gtee_ledger_chain_id(const struct gtee_ledger *l);
+/* The domain of the proofs and consents this ledger takes, and the address of its key. */
+void gtee_ledger_domain(const struct gtee_ledger *l, struct gtee_proof_domain *d);
+void gtee_ledger_operator(const struct gtee_ledger *l, uint8_t addr[GTEE_PROOF_ID_LEN]);
+
+/* Registers the enclave with the ledger's key as its operator (renew: fresh evidence for the
+ * next epoch). A registration the contract refuses (unaccepted measurement, TCB below the
+ * minimum, simulation not allowed, stale evidence, a consent not the enclave's, already
+ * registered) is GTEE_EPOLICY with its reason; it is then pending until verifiers approve. */
+int gtee_ledger_register(struct gtee_ledger *l, const struct gtee_ledger_registration *r, int renew,
+                         struct gtee_evm_receipt *receipt, struct gtee_err *err) GTEE_MUST_USE;
 
 int gtee_ledger_standing(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
                          struct gtee_ledger_standing *s, struct gtee_err *err) GTEE_MUST_USE;

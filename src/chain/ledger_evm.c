@@ -1,6 +1,7 @@
 /* The evm ledger: the Glacier contract's view of an enclave (enclave(), lastProof(),
  * isActive()) and Work Proofs submitted in batches, skipping what the chain already holds so
  * that submitting again after a failure or a chain restart sends each proof once. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,56 @@ void gtee_ledger_close(struct gtee_ledger *l)
 uint64_t gtee_ledger_chain_id(const struct gtee_ledger *l)
 {
     return gtee_evm_chain_id(l->evm);
+}
+
+void gtee_ledger_domain(const struct gtee_ledger *l, struct gtee_proof_domain *d)
+{
+    d->chain_id = gtee_evm_chain_id(l->evm);
+    memcpy(d->contract, l->contract, GTEE_PROOF_ID_LEN);
+}
+
+void gtee_ledger_operator(const struct gtee_ledger *l, uint8_t addr[GTEE_PROOF_ID_LEN])
+{
+    gtee_evm_address(l->evm, addr);
+}
+
+/* register(Registration) / renew(Registration): the tuple has strings, so it is an offset
+ * word, then its head (six static fields, two string offsets from the tuple's start, the Sig
+ * inline: eleven words), then the two strings' tails. */
+int gtee_ledger_register(struct gtee_ledger *l, const struct gtee_ledger_registration *r, int renew,
+                         struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    static const char tuple[] =
+        "((address,uint8,bytes32,uint32,bytes32,uint64,string,string,(bytes32,bytes32,uint8)))";
+    size_t eu = strlen(r->evidence_url), nu = strlen(r->node_url), head = 11 * 32;
+    struct chain_buf b = {0};
+    char sig[16 + sizeof(tuple)];
+    int rc = 0;
+
+    ENSURE(eu <= 2048 && nu <= 2048, err, GTEE_EINVAL, "ledger: an evidence or node URL over 2048 bytes");
+    ENSURE(r->consent_sig[64] == 27 || r->consent_sig[64] == 28, err, GTEE_EINVAL,
+           "ledger: the consent signature's v is not 27 or 28");
+    snprintf(sig, sizeof(sig), "%s%s", renew ? "renew" : "register", tuple);
+    abi_selector(&b, sig);
+    abi_u64(&b, 32);
+    abi_address(&b, r->enclave_id);
+    abi_u64(&b, r->tee_type);
+    abi_bytes32(&b, r->measurement);
+    abi_u64(&b, r->tcb);
+    abi_bytes32(&b, r->evidence_hash);
+    abi_u64(&b, r->evidence_time);
+    abi_u64(&b, head);
+    abi_u64(&b, head + 32 + (eu + 31) / 32 * 32);
+    abi_bytes32(&b, r->consent_sig);
+    abi_bytes32(&b, r->consent_sig + 32);
+    abi_u64(&b, r->consent_sig[64]);
+    abi_tail(&b, r->evidence_url, eu);
+    abi_tail(&b, r->node_url, nu);
+    ENSURE(!b.oom, err, GTEE_ENOMEM, "ledger: out of memory");
+    rc = gtee_evm_send(l->evm, l->contract, renew ? NULL : r->stake, b.p, b.len, receipt, err);
+out:
+    chain_buf_free(&b);
+    return rc;
 }
 
 /* A view taking one address; GTEE_EFORMAT when it returns nothing (no contract there). */

@@ -139,6 +139,41 @@ run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 run proof submit "${files[0]}" --rpc "$RPC" --contract "$C"
 expect_rc 2 "submit without --key"
 
+# registration through the ledger interface (tests/chain/ledger_register_check.c): the last
+# dev account as an enclave consents, through anvil's eth_signTypedData_v4, to the operator
+E9=0xa0ee7a142d267c1f36714e4a8f75612f20a79720
+consent=$(python3 - "$RPC" "$C" "$E9" <<'PY'
+import json, sys, urllib.request
+url, contract, enclave = sys.argv[1:4]
+typed = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                    {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+                   "Consent": [{"name": "enclaveId", "type": "address"}, {"name": "operator", "type": "address"},
+                               {"name": "evidenceHash", "type": "bytes32"}]},
+         "primaryType": "Consent",
+         "domain": {"name": "Glacier Work Proof", "version": "1", "chainId": 31337, "verifyingContract": contract},
+         "message": {"enclaveId": enclave, "operator": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                     "evidenceHash": "0x" + "00" * 31 + "e5"}}
+req = urllib.request.Request(url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_signTypedData_v4",
+                                              "params": [enclave, typed]}).encode(), {"content-type": "application/json"})
+print(json.load(urllib.request.urlopen(req, timeout=10))["result"])
+PY
+)
+now=$(python3 -c 'import json,sys,urllib.request; r=urllib.request.Request(sys.argv[1], b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBlockByNumber\",\"params\":[\"latest\",false]}", {"content-type":"application/json"}); print(int(json.load(urllib.request.urlopen(r))["result"]["timestamp"], 16))' "$RPC")
+REG="$GTEE_BINARY_DIR/tests/ledger_register_check"
+GOVKEY=$(cat "$T/governor.key")
+OPKEY=$(cat "$T/operator.key")
+run_cmd "$REG" "$RPC" "$C" "$GOVKEY" "$E9" "$consent" $((now - 10))
+expect_rc 7 "a consent the enclave gave another operator"
+grep -q "did not sign this operator" "$T/err" || bad "consent reason: $(cat "$T/err")"
+run_cmd "$REG" "$RPC" "$C" "$OPKEY" "$E9" "$consent" $((now - 7200))
+expect_rc 7 "evidence older than the freshness window"
+run_cmd "$REG" "$RPC" "$C" "$OPKEY" "$E9" "$consent" $((now - 10))
+expect_rc 0 "a registration through the ledger"
+grep -q '^status 1 active 0$' "$T/out" || bad "standing after registration: $(cat "$T/out")"
+run_cmd "$REG" "$RPC" "$C" "$OPKEY" "$E9" "$consent" $((now - 10))
+expect_rc 7 "registering twice"
+grep -q "already registered" "$T/err" || bad "twice reason: $(cat "$T/err")"
+
 run chain status --rpc "$RPC" --contract "$C" --json
 expect_rc 0 "chain status"
 [ "$(json 'j["policy"]["quorum"], j["policy"]["reward_per_unit"], j["policy"]["allow_simulated"]')" = "(2, '1000000000', False)" ] ||
