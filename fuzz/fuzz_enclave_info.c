@@ -1,8 +1,9 @@
 /* libFuzzer target: the host's side of the enclave socket (src/host/launch.c): the bytes an
- * enclave sends back, read by gtee_enclave_call (NOTICE messages first, then an ERROR or
- * the answer), and the INFO payload parsed by gtee_enclave_info_parse. The host must treat
+ * enclave sends back, read by gtee_enclave_call (NOTICE and PROGRESS messages first, then
+ * an ERROR or the answer), and the INFO payload parsed by gtee_enclave_info_parse. The host must treat
  * the enclave's bytes as bytes from another process: bounded, checked, never a crash.
- * Seeds: INFO answers of a real sim and tdx start, a NOTICE before an answer, an ERROR. */
+ * Seeds: INFO answers of a real sim and tdx start, a NOTICE before an answer, an ERROR,
+ * PROGRESS reports before an answer. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -60,6 +60,35 @@ int gtee_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t
 int gtee_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
                      const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len) GTEE_MUST_USE;
 
+/* HKDF's two halves, for constructions that label each (HPKE): extract is HMAC(salt, ikm)
+ * (an empty salt is HashLen zero bytes, RFC 5869 §2.2); expand takes the extracted key. */
+int gtee_hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t prk[GTEE_SHA256_LEN], const uint8_t *info,
+                            size_t info_len) GTEE_MUST_USE;
+
+/* ---- HPKE (RFC 9180), base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM ----
+ * Results encrypted to a requester's X25519 public key, to wait in any untrusted store. A
+ * context seals (sender) or opens (receiver) a sequence of messages; seal writes len + 16
+ * bytes. OpenSSL 3.0 (Debian 12's) has no HPKE, so it is built here from its primitives
+ * and checked on the RFC's test vectors (tests/crypto/test_hpke.c). */
+#define GTEE_HPKE_ENC_LEN 32
+#define GTEE_HPKE_TAG_LEN 16
+struct gtee_hpke;
+/* Sender: a fresh ephemeral key; enc goes with the ciphertexts. */
+int gtee_hpke_sender(const uint8_t pk_r[GTEE_HPKE_ENC_LEN], const uint8_t *info, size_t info_len,
+                     uint8_t enc[GTEE_HPKE_ENC_LEN], struct gtee_hpke **out, struct gtee_err *err) GTEE_MUST_USE;
+/* The same from a given ephemeral private key (the RFC's test vectors; never otherwise). */
+int gtee_hpke_sender_with(const uint8_t sk_e[GTEE_HPKE_ENC_LEN], const uint8_t pk_r[GTEE_HPKE_ENC_LEN],
+                          const uint8_t *info, size_t info_len, uint8_t enc[GTEE_HPKE_ENC_LEN], struct gtee_hpke **out,
+                          struct gtee_err *err) GTEE_MUST_USE;
+int gtee_hpke_receiver(const uint8_t sk_r[GTEE_HPKE_ENC_LEN], const uint8_t enc[GTEE_HPKE_ENC_LEN],
+                       const uint8_t *info, size_t info_len, struct gtee_hpke **out, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_hpke_seal(struct gtee_hpke *h, const void *aad, size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+                   struct gtee_err *err) GTEE_MUST_USE;
+/* GTEE_EAUTH when the ciphertext (ct_len >= 16) does not verify; pt gets ct_len - 16 bytes. */
+int gtee_hpke_open(struct gtee_hpke *h, const void *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                   uint8_t *pt, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_hpke_free(struct gtee_hpke *h); /* wipes the keys; NULL ok */
+
 /* ---- randomness, comparison, wiping ---- */
 int gtee_random(void *buf, size_t len) GTEE_MUST_USE;   /* OpenSSL's CSPRNG (RAND_priv_bytes) */
 int gtee_ct_equal(const void *a, const void *b, size_t len); /* 1 if equal, constant time */

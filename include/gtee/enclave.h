@@ -45,6 +45,13 @@ struct gtee_enclave_launch {
 
 #define GTEE_ENCLAVE_TIMEOUT_MS 60000u  /* a TDX start waits for its key release (15 s) */
 
+/* A GTEE_MSG_PROGRESS report (gtee/msg.h), parsed. */
+struct gtee_enclave_progress {
+    unsigned stage;                /* 1 training, 2 inference */
+    uint32_t epoch, epochs, batch, batches;
+    float loss;
+};
+
 struct gtee_enclave_proc {
     pid_t pid;
     int fd;                        /* the one socket */
@@ -53,6 +60,11 @@ struct gtee_enclave_proc {
                                     * informational only (MRENCLAVE is the measurement) */
     int gramine;                   /* started through gramine-sgx */
     char notice[256];              /* the enclave's last NOTICE text, escaped ("" if none) */
+    /* Progress the enclave reports during a request (GTEE_MSG_PROGRESS): given to
+     * on_progress when set; each report also restarts the request's timeout, so a job that
+     * keeps reporting is not cut, and one that falls silent is. */
+    void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr);
+    void *progress_arg;
     /* What the host knows of what it started, against which INFO is checked
      * (gtee_enclave_info): the backend's kind (0 for auto: any but sim), whether it is
      * the simulation, and for sim the measurement computed from the executable it hashed
@@ -98,6 +110,8 @@ int gtee_enclave_info(struct gtee_enclave_proc *p, struct gtee_enclave_info *inf
                       struct gtee_err *err) GTEE_MUST_USE;
 int gtee_enclave_info_parse(const uint8_t *payload, size_t len, struct gtee_enclave_info *info,
                             struct gtee_err *err) GTEE_MUST_USE;
+int gtee_enclave_progress_parse(const uint8_t *payload, size_t len, struct gtee_enclave_progress *pr,
+                                struct gtee_err *err) GTEE_MUST_USE;
 /* Closes the socket and reaps the process, killing it if it has not exited within the
  * timeout; *status as from waitpid (may be NULL). */
 int gtee_enclave_stop(struct gtee_enclave_proc *p, int *status);

@@ -24,6 +24,8 @@ enum gtee_code {
     GTEE_ESTATE = -13,     /* operation not valid in the current state */
     GTEE_ELIMIT = -14,     /* over a configured limit (memory, size), refused before use */
 };
+/* The lowest code: a peer's code below it (or >= 0) is none of ours. */
+#define GTEE_ERR_LOWEST GTEE_ELIMIT
 
 #define GTEE_ERR_MSG_MAX 384
 

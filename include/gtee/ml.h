@@ -103,6 +103,12 @@ struct gtee_ml_op_info {
 size_t gtee_ml_ops_count(void);
 void gtee_ml_ops_get(size_t i, struct gtee_ml_op_info *info);
 
+/* Loads now what the engine would otherwise load at its first convolution (Debian's
+ * oneDNN, through dlopen, and its CPU engine): a process that then forbids mapping new code
+ * (the enclave runtime's seccomp list, gtee/sdk.h) calls it before gtee_app_open. Safe to
+ * call more than once. */
+int gtee_ml_prepare(struct gtee_err *err) GTEE_MUST_USE;
+
 /* ---- inference ---- */
 struct gtee_ml_options {
     int threads; /* OpenBLAS and the engine's own loops; 0 or 1: one thread */
@@ -127,6 +133,10 @@ int gtee_ml_run(struct gtee_ml_session *s, const struct gtee_ml_tensor *inputs, 
  * sum of the intermediates' sizes had each its own buffer; both include the operators'
  * scratch (im2col). */
 void gtee_ml_session_memory(const struct gtee_ml_session *s, size_t *arena, size_t *unplanned);
+
+/* Units of work: the multiply-accumulates of one run with the current plan's shapes (its
+ * matrix products and convolutions; docs/ml.md, "Units of work"); 0 before the first run. */
+uint64_t gtee_ml_session_macs(const struct gtee_ml_session *s);
 
 /* ---- tensors ---- */
 size_t gtee_ml_dtype_size(int dtype); /* 0 for an unknown type */

@@ -119,6 +119,11 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
 /* One optimizer step on every parameter from the last gradients. */
 int gtee_ml_trainer_update(struct gtee_ml_trainer *tr, struct gtee_err *err) GTEE_MUST_USE;
 
+/* Units of work of one training step at the last step's batch shape: three times the
+ * forward pass's multiply-accumulates (the forward products, and the two products of each
+ * backward: input and weight gradients; docs/ml.md, "Units of work"). */
+uint64_t gtee_ml_trainer_step_macs(const struct gtee_ml_trainer *tr);
+
 /* Parameters, in the order of the model's initializers. */
 size_t gtee_ml_trainer_param_count(const struct gtee_ml_trainer *tr);
 /* Name, value (data points into the model: writable, for gradient checks) and gradient

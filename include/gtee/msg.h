@@ -21,17 +21,23 @@ enum gtee_msg_type {
     GTEE_MSG_SEAL = 3,      /* policy u8 || data -> sealed blob */
     GTEE_MSG_UNSEAL = 4,    /* blob -> plaintext length u32 (the plaintext stays inside) */
     GTEE_MSG_RELAY = 5,     /* a box for the enclave -> host part, box for the client */
-    /* Containers into the enclave's memory (docs/tee.md, "Containers and ML jobs"): the host
-     * holds only ciphertext and passes it in pieces; the key comes from its owner (relay
-     * PUT_KEY). */
-    GTEE_MSG_BLOB_BEGIN = 6, /* blob u8 || key u8 || container length u64 -> nothing */
+    /* Containers into the enclave's memory (docs/tee.md §7.1): the host holds only
+     * ciphertext and passes it in pieces; the key comes from its owner's grant (relay
+     * GRANT), found by the key id in the container's header. */
+    GTEE_MSG_BLOB_BEGIN = 6, /* blob u8 || container length u64 -> nothing */
     GTEE_MSG_BLOB_DATA = 7,  /* blob u8 || bytes -> received u64, then once complete:
                               * plaintext length u64 || content id[32] */
     GTEE_MSG_BLOB_DROP = 8,  /* blob u8 -> nothing (the plaintext wiped) */
+    GTEE_MSG_GRANT_RESTORE = 9, /* a sealed grant the host stored -> grant count u8 */
+    /* During a long request (a training job), with that request's id, before its answer:
+     * stage u8 (1 training, 2 inference) || epoch u32 || epochs u32 || batch u32 || batches
+     * u32 || loss (IEEE-754 binary32 bits, u32). Nothing secret: how far, and the loss. */
+    GTEE_MSG_PROGRESS = 0x7d,
     GTEE_MSG_NOTICE = 0x7e, /* unsolicited, request id 0: text for the operator's log */
     GTEE_MSG_ERROR = 0x7f,  /* code i32 || text (never secret values) */
 };
 #define GTEE_MSG_REPLY 0x8000u          /* set in the type of every answer */
+#define GTEE_MSG_PROGRESS_LEN 21
 
 #define GTEE_MSG_FLAG_SIMULATED 0x01    /* INFO flags: the TEE is the simulation */
 
@@ -104,17 +110,27 @@ int gtee_relay_keypair(uint8_t priv[32], uint8_t pub[GTEE_RELAY_PUB_LEN], struct
 enum gtee_relay_op {
     GTEE_RELAY_PUT_SECRET = 1,  /* secret -> kept in locked memory, sealed blob for the host */
     GTEE_RELAY_JOB = 2,         /* input -> HMAC-SHA256(secret, input) for the client */
-    GTEE_RELAY_PUT_KEY = 3,     /* key slot u8 || container key[32] -> key id[16] */
-    GTEE_RELAY_INFER = 4,       /* model blob u8 || input blob u8 || threads u8 -> output 0 as .npy */
-    GTEE_RELAY_TRAIN = 5,       /* struct below -> per epoch (loss f64 || correct u64 || samples u64)
-                                 * || the trained model (ONNX) */
+    /* A blob owner's grant (docs/tee.md §7.2): content id[32] || container key[32] ||
+     * owner's X25519 key[32] || kinds u8 (bit 0 infer, bit 1 train) || flags u8 (bit 0:
+     * trained weights may go to the requester) || until u64 (Unix seconds; 0: none) ||
+     * n u8 (<= 8) || counterparties' X25519 keys[n][32] -> key id[16] for the owner, the
+     * grant sealed for the host to store */
+    GTEE_RELAY_GRANT = 3,
+    /* A job (docs/tee.md §7.2): kind u8 (1 infer, 2 train) || the requester's X25519 key[32]
+     * || model blob u8 || the kind's fields (GTEE_JOB_*_LEN) -> the job record for the
+     * requester; the result, HPKE-sealed to whoever may have it, for the host to store */
+    GTEE_RELAY_ML_JOB = 4,
 };
-/* GTEE_RELAY_TRAIN's request after its op byte, big-endian: model u8 || features u8 ||
- * labels u8 (blobs of an ONNX model and two .npy arrays) || threads u8 || optimizer u8
- * (1 sgd, 2 adam) || epochs u16 || batch u32 || seed u64 || learning rate (IEEE-754 binary32
- * bits, u32). */
-#define GTEE_RELAY_TRAIN_LEN 25
-#define GTEE_ENCLAVE_KEY_SLOTS 16
+#define GTEE_GRANT_MAX_TO 8
+#define GTEE_GRANT_INFER 0x01u
+#define GTEE_GRANT_TRAIN 0x02u
+#define GTEE_GRANT_WEIGHTS_TO_REQUESTER 0x01u
+/* After the model blob, big-endian. Infer: input blob u8 || threads u8. Train: features
+ * blob u8 || labels blob u8 (.npy arrays) || threads u8 || optimizer u8 (1 sgd, 2 adam) ||
+ * epochs u16 || batch u32 || seed u64 || learning rate (IEEE-754 binary32 bits, u32). */
+#define GTEE_JOB_INFER_LEN 2
+#define GTEE_JOB_TRAIN_LEN 24
 #define GTEE_ENCLAVE_BLOB_SLOTS 16
+#define GTEE_ENCLAVE_GRANTS 32
 
 #endif

@@ -40,6 +40,16 @@ int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char 
         l->timeout_ms = (unsigned)v * 1000u;
         return 1;
     }
+    case 0x10b: l->allow_jit = 1; return 1;
+    case 0x10c: {
+        char *end = NULL;
+        unsigned long long v = strtoull(arg, &end, 10);
+
+        if (end == arg || *end || arg[0] == '-' || v < 1 || v > (1ull << 24))
+            return -1;
+        l->memory_limit = (uint64_t)v << 20;
+        return 1;
+    }
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 
 /* getopt_long entries for --tee, --sim-dir, --root, --config, --enclave,
  * --sim-quote-version, --gramine-dir, --gramine-sgx, --key-release, --key-release-pub
- * --enclave-timeout (values 0x100..0x10a),
+ * --enclave-timeout, --allow-jit, --memory-limit (values 0x100..0x10c),
  * handled by cli_enclave_opt. */
 #define CLI_ENCLAVE_LONGOPTS                                              \
     { "tee", required_argument, NULL, 0x100 },                            \
@@ -22,7 +22,9 @@
     { "gramine-sgx", required_argument, NULL, 0x107 },                    \
     { "key-release", required_argument, NULL, 0x108 },                    \
     { "key-release-pub", required_argument, NULL, 0x109 },               \
-    { "enclave-timeout", required_argument, NULL, 0x10a }
+    { "enclave-timeout", required_argument, NULL, 0x10a },               \
+    { "allow-jit", no_argument, NULL, 0x10b },                            \
+    { "memory-limit", required_argument, NULL, 0x10c }
 
 #define CLI_ENCLAVE_OPTS_HELP                                                                  \
     "      --tee T            sim, sgx, tdx, snp or auto (auto never picks sim)\n"             \
@@ -42,7 +44,11 @@
     "      --key-release-pub HEX  with --key-release: the service key to pin (130 hex\n"    \
     "                         digits, printed by `gtee keyrelease init`)\n"                 \
     "      --enclave-timeout S  the longest wait for the enclave, per request and for its\n"  \
-    "                         exit, in seconds (1-3600, default 60); then it is killed\n"
+    "                         exit, in seconds (1-3600, default 60); then it is killed\n"      \
+    "      --allow-jit        let the enclave's seccomp list allow executable memory for the\n" \
+    "                         ML engine's JIT (convolutions; measured; docs/tee.md section 8)\n" \
+    "      --memory-limit MIB the enclave's memory limit for models and data (default 1024;\n" \
+    "                         measured)\n"
 
 /* 1 if c was one of ours (stored in l), 0 if not, -1 on a bad value. */
 int cli_enclave_opt(int c, const char *arg, struct gtee_enclave_launch *l, char *bin, size_t bin_len);

@@ -120,7 +120,7 @@ int gtee_client_call(struct gtee_client *c, uint16_t op, const void *req, size_t
         int n = *resp_len > 4 ? (int)(*resp_len - 4 > 256 ? 256 : *resp_len - 4) : 0;
 
         /* The enclave's own code, if it is one of ours; anything else is a format error. */
-        if (code >= 0 || code < GTEE_ESTATE)
+        if (code >= 0 || code < GTEE_ERR_LOWEST)
             code = GTEE_EFORMAT;
         rc = GTEE_FAIL(err, code, "enclave: %.*s", n, n ? (const char *)*resp + 4 : "error");
         free(*resp);

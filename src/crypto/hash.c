@@ -14,11 +14,11 @@
 enum { MD_SHA256, MD_SHA384, MD_SHA512, MD_COUNT };
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 static EVP_MD *mds[MD_COUNT];
-static EVP_KDF *hkdf;
+static EVP_KDF *hkdf_kdf;
 
 static void fetch_mds(void)
 {
-    hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    hkdf_kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     mds[MD_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
     mds[MD_SHA384] = EVP_MD_fetch(NULL, "SHA384", NULL);
     mds[MD_SHA512] = EVP_MD_fetch(NULL, "SHA512", NULL);
@@ -107,24 +107,26 @@ int gtee_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t
     return n == GTEE_SHA256_LEN ? 0 : GTEE_ECRYPTO;
 }
 
-int gtee_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
-                     const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len)
+/* One HKDF call through OpenSSL's KDF: mode EXTRACT_AND_EXPAND (RFC 5869) or EXPAND_ONLY. */
+static int hkdf(int mode, uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len, const uint8_t *salt,
+                size_t salt_len, const uint8_t *info, size_t info_len)
 {
     EVP_KDF_CTX *kctx = NULL;
-    OSSL_PARAM params[5], *p = params;
+    OSSL_PARAM params[6], *p = params;
     static const uint8_t empty[1];
     int rc = GTEE_ECRYPTO;
 
     /* RFC 5869 §2.3: 0 < L <= 255 * HashLen */
     if (out_len == 0 || out_len > 255 * GTEE_SHA256_LEN)
         return GTEE_EINVAL;
-    if (!md_get(MD_SHA256) || !hkdf)
+    if (!md_get(MD_SHA256) || !hkdf_kdf)
         return GTEE_ECRYPTO;
-    kctx = EVP_KDF_CTX_new(hkdf);
+    kctx = EVP_KDF_CTX_new(hkdf_kdf);
     if (!kctx)
         goto out;
     *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(ikm_len ? ikm : empty), ikm_len);
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(key_len ? key : empty), key_len);
     if (salt && salt_len)
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
     if (info && info_len)
@@ -137,4 +139,17 @@ out:
     if (rc < 0)
         gtee_wipe(out, out_len); /* no partial key material on failure */
     return rc;
+}
+
+int gtee_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
+                     size_t salt_len, const uint8_t *info, size_t info_len)
+{
+    return hkdf(EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND, out, out_len, ikm, ikm_len, salt, salt_len, info, info_len);
+}
+
+/* HKDF-Expand alone (RFC 5869 §2.3), for HPKE's labelled expansion (RFC 9180 §4). */
+int gtee_hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t prk[GTEE_SHA256_LEN], const uint8_t *info,
+                            size_t info_len)
+{
+    return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, out, out_len, prk, GTEE_SHA256_LEN, NULL, 0, info, info_len);
 }

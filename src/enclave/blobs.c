@@ -1,6 +1,7 @@
 /* Containers opened into the enclave's memory. The host, which holds only ciphertext, passes
- * a container in pieces (BLOB_BEGIN with its length, then BLOB_DATA); its owner gives the
- * key over the attested relay (PUT_KEY), so the host never sees it. The memory the
+ * a container in pieces (BLOB_BEGIN with its length, then BLOB_DATA); its key is the one a
+ * grant holds (grants.c) for the key id in the container's header, and its content id must
+ * be a grant's, so the host can neither see the key nor swap the container. The memory the
  * plaintext will take is reserved against the enclave's limit before anything is
  * allocated, and every plaintext is wiped when dropped (docs/tee.md, "Containers and ML
  * jobs"). */
@@ -38,19 +39,18 @@ void enc_blob_clear(struct enc *e, unsigned slot)
 
 int enc_blob_begin(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err)
 {
-    unsigned slot, key;
     uint64_t len, bound;
     struct enc_blob *b;
+    unsigned slot;
     char what[64];
     int rc;
 
     (void)o;
     TRY(slot_of(in, GTEE_ENCLAVE_BLOB_SLOTS, "blob", 0, &slot, err));
-    TRY(slot_of(in, GTEE_ENCLAVE_KEY_SLOTS, "key", 1, &key, err));
     len = span_u64be(in);
-    ENSURE(!in->bad && in->len == 0, err, GTEE_EFORMAT, "enclave: BLOB_BEGIN payload is not 10 bytes");
-    ENSURE(e->sec->have_key[key], err, GTEE_ESTATE, "enclave: BLOB_BEGIN: key slot %u holds no key (PUT_KEY first)",
-           key);
+    ENSURE(!in->bad && in->len == 0, err, GTEE_EFORMAT, "enclave: BLOB_BEGIN payload is not 9 bytes");
+    ENSURE(len >= GTEE_BOX_HEADER_LEN + GTEE_BOX_TAG_LEN, err, GTEE_EFORMAT,
+           "enclave: BLOB_BEGIN: a container of %llu bytes is shorter than 112", (unsigned long long)len);
     enc_blob_clear(e, slot);
     b = &e->blob[slot];
     /* The memory limit first: nothing is allocated for a container that would not fit. */
@@ -59,9 +59,42 @@ int enc_blob_begin(struct enc *e, struct span *in, struct enc_out *o, struct gte
     TRY(gtee_app_reserve(e->app, bound, what, err));
     b->reserved = bound;
     b->container_len = len;
-    rc = gtee_box_mem_begin(&e->sec->key[key], len, bound, &b->open, err);
-    if (rc < 0)
-        enc_blob_clear(e, slot);
+out:
+    return rc;
+}
+
+/* The header is in: the grant holding its key, and the reader under that key. */
+static int begin_open(struct enc *e, struct enc_blob *b, struct gtee_err *err)
+{
+    struct gtee_box_header h;
+    const struct enc_grant *g;
+    char hex[2 * GTEE_BOX_KEY_ID_LEN + 1];
+    int rc;
+
+    TRY(gtee_box_header_parse(b->header, sizeof(b->header), &h, err));
+    g = enc_grant_by_key_id(e, h.key_id);
+    gtee_hex_encode(h.key_id, sizeof(h.key_id), hex);
+    ENSURE(g, err, GTEE_EPOLICY, "enclave: no grant holds the key of this container (key id %s)", hex);
+    TRY(gtee_box_mem_begin(&g->key, b->container_len, b->reserved, &b->open, err));
+    TRY(gtee_box_mem_feed(b->open, b->header, sizeof(b->header), err));
+out:
+    return rc;
+}
+
+/* Complete: the plaintext is out, and its content id must be one a grant names for its key. */
+static int finish(struct enc *e, struct enc_blob *b, struct gtee_err *err)
+{
+    char hex[17];
+    int rc;
+
+    TRY(gtee_box_mem_finish(b->open, &b->pt, &b->len, b->id, err));
+    gtee_box_mem_free(b->open);
+    b->open = NULL;
+    for (size_t i = 0; i < e->sec->n_grants; i++)
+        if (!memcmp(e->sec->grant[i].content_id, b->id, sizeof(b->id)))
+            return 0;
+    gtee_hex_encode(b->id, 8, hex);
+    rc = GTEE_FAIL(err, GTEE_EPOLICY, "enclave: the container (content id %s...) is in no grant", hex);
 out:
     return rc;
 }
@@ -75,24 +108,33 @@ int enc_blob_data(struct enc *e, struct span *in, struct enc_out *o, struct gtee
 
     TRY(slot_of(in, GTEE_ENCLAVE_BLOB_SLOTS, "blob", 0, &slot, err));
     b = &e->blob[slot];
-    ENSURE(b->open, err, GTEE_ESTATE, "enclave: BLOB_DATA: blob %u is not being opened (BLOB_BEGIN first)", slot);
-    rc = gtee_box_mem_feed(b->open, in->p, in->len, err);
-    if (rc == 0 && gtee_box_mem_done(b->open)) {
-        rc = gtee_box_mem_finish(b->open, &b->pt, &b->len, b->id, err);
-        gtee_box_mem_free(b->open);
-        b->open = NULL;
+    ENSURE(b->container_len && !b->pt, err, GTEE_ESTATE,
+           "enclave: BLOB_DATA: blob %u is not being opened (BLOB_BEGIN first)", slot);
+    rc = 0;
+    if (!b->open) {
+        size_t take = sizeof(b->header) - b->header_len;
+
+        take = take < in->len ? take : in->len;
+        memcpy(b->header + b->header_len, span_take(in, take), take);
+        b->header_len += take;
+        if (b->header_len == sizeof(b->header))
+            rc = begin_open(e, b, err);
     }
+    if (rc == 0 && b->open && in->len)
+        rc = gtee_box_mem_feed(b->open, in->p, in->len, err);
+    if (rc == 0 && b->open && gtee_box_mem_done(b->open))
+        rc = finish(e, b, err);
     if (rc < 0) {
-        enc_blob_clear(e, slot); /* a failed container leaves nothing behind */
+        enc_blob_clear(e, slot); /* a refused container leaves nothing behind */
         return rc;
     }
-    if (!b->open && b->reserved > b->len) { /* the exact size is known now */
+    if (b->pt && b->reserved > b->len) { /* the exact size is known now */
         gtee_app_release(e->app, b->reserved - b->len);
         b->reserved = b->len;
     }
-    put_u64be(be, b->open ? gtee_box_mem_received(b->open) : b->container_len);
+    put_u64be(be, b->pt ? b->container_len : b->open ? gtee_box_mem_received(b->open) : b->header_len);
     TRY(enc_out_add(o, be, sizeof(be), err));
-    if (!b->open) {
+    if (b->pt) {
         put_u64be(len_be, b->len);
         TRY(enc_out_add(o, len_be, sizeof(len_be), err));
         TRY(enc_out_add(o, b->id, sizeof(b->id), err));
@@ -122,24 +164,4 @@ int enc_blob_get(struct enc *e, unsigned slot, const char *what, const struct en
         return GTEE_FAIL(err, GTEE_ESTATE, "enclave: %s: blob %u holds no opened container", what, slot);
     *b = &e->blob[slot];
     return 0;
-}
-
-int enc_put_key(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, struct gtee_err *err)
-{
-    const uint8_t *k;
-    unsigned slot;
-    int rc;
-
-    TRY(slot_of(req, GTEE_ENCLAVE_KEY_SLOTS, "key", 1, &slot, err));
-    k = span_take(req, GTEE_BOX_KEY_LEN);
-    ENSURE(k && req->len == 0, err, GTEE_EFORMAT, "enclave: PUT_KEY takes a slot and a %d-byte key",
-           GTEE_BOX_KEY_LEN);
-    memcpy(e->sec->key[slot].bytes, k, GTEE_BOX_KEY_LEN);
-    e->sec->have_key[slot] = 1;
-    *resp = malloc(GTEE_BOX_KEY_ID_LEN);
-    ENSURE(*resp, err, GTEE_ENOMEM, "enclave: out of memory");
-    *resp_len = GTEE_BOX_KEY_ID_LEN;
-    ENSURE(gtee_box_key_id(&e->sec->key[slot], *resp) == 0, err, GTEE_ECRYPTO, "enclave: key id failed");
-out:
-    return rc;
 }

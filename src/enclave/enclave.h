@@ -16,16 +16,30 @@
 
 #define GTEE_ENCLAVE_SECRET_MAX 4096   /* the secret slot a job uses */
 
+/* A blob owner's grant (gtee/msg.h GTEE_RELAY_GRANT; docs/tee.md §7.2). */
+struct enc_grant {
+    uint8_t content_id[GTEE_BOX_CONTENT_ID_LEN];
+    struct gtee_box_key key;
+    uint8_t key_id[GTEE_BOX_KEY_ID_LEN];
+    uint8_t owner[32];                  /* X25519: the owner's own jobs, its trained weights */
+    uint8_t kinds, flags;
+    uint64_t until;                     /* Unix seconds; 0: no end */
+    uint8_t n_to;
+    uint8_t to[GTEE_GRANT_MAX_TO][32];  /* X25519 keys of the requesters it admits */
+};
+
 struct enc_secrets {                    /* one locked, dump-excluded region */
     size_t secret_len;
     uint8_t secret[GTEE_ENCLAVE_SECRET_MAX];
     int have_secret;
-    struct gtee_box_key key[GTEE_ENCLAVE_KEY_SLOTS]; /* container keys from their owners */
-    uint8_t have_key[GTEE_ENCLAVE_KEY_SLOTS];
+    size_t n_grants;
+    struct enc_grant grant[GTEE_ENCLAVE_GRANTS];
 };
 
 /* A container opened (or being opened) into enclave memory. */
 struct enc_blob {
+    uint8_t header[GTEE_BOX_HEADER_LEN];/* until it is in: it names the key (its key id) */
+    size_t header_len;
     struct gtee_box_mem *open;          /* while its bytes arrive */
     uint8_t *pt;                        /* once complete: the plaintext */
     size_t len;
@@ -39,6 +53,12 @@ struct enc {
     struct gtee_app_identity id;
     struct enc_secrets *sec;
     struct enc_blob blob[GTEE_ENCLAVE_BLOB_SLOTS];
+    /* Sends a whole message to the host now (main.c sets it; NULL: progress is not sent),
+     * for the PROGRESS of request_id, the request being answered. */
+    int (*send)(void *arg, const uint8_t *msg, size_t len);
+    void *send_arg;
+    uint64_t request_id;
+    int64_t last_progress_ms;
 };
 
 /* The application's state over an opened SDK application (which it does not own). */
@@ -57,20 +77,32 @@ struct enc_out {
 };
 int enc_out_add(struct enc_out *o, const void *p, size_t n, struct gtee_err *err) GTEE_MUST_USE;
 
-/* blobs.c: the host's BLOB_* messages, and the owner's key for a slot (relay PUT_KEY;
- * *resp is the key id). A ready blob's plaintext: enc_blob_get (GTEE_ESTATE naming the slot
- * when it is not complete). */
+/* blobs.c: the host's BLOB_* messages (a container's key is found among the grants by the
+ * key id in its header, and its content id must be a grant's). A ready blob's plaintext:
+ * enc_blob_get (GTEE_ESTATE naming the slot when it is not complete). */
 int enc_blob_begin(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
 int enc_blob_data(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
 int enc_blob_drop(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
 void enc_blob_clear(struct enc *e, unsigned slot);
 int enc_blob_get(struct enc *e, unsigned slot, const char *what, const struct enc_blob **b,
                  struct gtee_err *err) GTEE_MUST_USE;
-int enc_put_key(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, struct gtee_err *err) GTEE_MUST_USE;
 
-/* ml_jobs.c: relay INFER and TRAIN on ready blobs; *resp (secret: the caller wipes it) is
- * what goes back to the client sealed under its response key. */
-int enc_infer(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, struct gtee_err *err) GTEE_MUST_USE;
-int enc_train(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, struct gtee_err *err) GTEE_MUST_USE;
+/* grants.c: relay GRANT (*resp for the owner, *host the sealed grant for the host to
+ * store), GRANT_RESTORE from the host after a restart, and the checks a job makes. */
+int enc_grant(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
+              struct gtee_err *err) GTEE_MUST_USE;
+int enc_grant_restore(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
+const struct enc_grant *enc_grant_by_key_id(const struct enc *e, const uint8_t key_id[GTEE_BOX_KEY_ID_LEN]);
+/* The grant that lets `requester` run a job of `kind` (GTEE_GRANT_INFER or _TRAIN) on the
+ * blob of content id `id` now; GTEE_EPOLICY naming what is missing (no grant, another
+ * kind, expired, another requester). */
+int enc_grant_check(const struct enc *e, const uint8_t id[GTEE_BOX_CONTENT_ID_LEN], const char *what,
+                    unsigned kind, const uint8_t requester[32], const struct enc_grant **g,
+                    struct gtee_err *err) GTEE_MUST_USE;
+
+/* ml_jobs.c: relay ML_JOB on ready blobs. *resp (the job record) goes to the client sealed
+ * under its response key; *host is the result, HPKE-sealed to whom the grants allow. */
+int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
+               struct gtee_err *err) GTEE_MUST_USE;
 
 #endif

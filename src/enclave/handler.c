@@ -168,17 +168,16 @@ static int do_relay(struct enc *e, struct span *in, struct enc_out *o, struct gt
                "enclave: job failed");
         TRY(gtee_relay_seal_response(resp_key, result, sizeof(result), &box, &box_len, err));
     } else {
-        /* The confidential ML operations: their answer goes to the client alone. */
-        if (op == GTEE_RELAY_PUT_KEY)
-            TRY(enc_put_key(e, &r, &resp, &resp_len, err));
-        else if (op == GTEE_RELAY_INFER)
-            TRY(enc_infer(e, &r, &resp, &resp_len, err));
-        else if (op == GTEE_RELAY_TRAIN)
-            TRY(enc_train(e, &r, &resp, &resp_len, err));
+        /* Grants and ML jobs: the answer to the client alone; the host part (a sealed grant,
+         * a sealed result) for the host to store. */
+        if (op == GTEE_RELAY_GRANT)
+            TRY(enc_grant(e, &r, &resp, &resp_len, &blob, &blob_len, err));
+        else if (op == GTEE_RELAY_ML_JOB)
+            TRY(enc_ml_job(e, &r, &resp, &resp_len, &blob, &blob_len, err));
         else
             ENSURE(0, err, GTEE_EFORMAT, "enclave: relay operation %u unknown", op);
-        ENSURE(resp_len <= GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4, err, GTEE_ELIMIT,
-               "enclave: an answer of %zu bytes is over the message limit (%u bytes)", resp_len,
+        ENSURE(blob_len + resp_len <= GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4, err, GTEE_ELIMIT,
+               "enclave: an answer of %zu bytes is over the message limit (%u bytes)", blob_len + resp_len,
                GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4);
         TRY(gtee_relay_seal_response(resp_key, resp, resp_len, &box, &box_len, err));
     }
@@ -215,6 +214,7 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
         goto reply;
     }
     in = span_init(msg + GTEE_MSG_HEADER_LEN, h.length);
+    e->request_id = h.request_id;
     switch (h.type) {
     case GTEE_MSG_INFO: rc = do_info(e, &in, &o, &err); break;
     case GTEE_MSG_EVIDENCE: rc = do_evidence(e, &in, &o, &err); break;
@@ -224,6 +224,7 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
     case GTEE_MSG_BLOB_BEGIN: rc = enc_blob_begin(e, &in, &o, &err); break;
     case GTEE_MSG_BLOB_DATA: rc = enc_blob_data(e, &in, &o, &err); break;
     case GTEE_MSG_BLOB_DROP: rc = enc_blob_drop(e, &in, &o, &err); break;
+    case GTEE_MSG_GRANT_RESTORE: rc = enc_grant_restore(e, &in, &o, &err); break;
     default: rc = GTEE_FAIL(&err, GTEE_EUNSUPPORTED, "msg: unknown type 0x%04x (offset 6)", h.type); break;
     }
 reply:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "enclave/enclave.h"
+#include "gtee/ml.h"
 #include "gtee/msg.h"
 #include "gtee/sdk.h"
 
@@ -76,6 +77,12 @@ static void notice(int fd, const char *text)
     free(msg);
 }
 
+/* struct enc's send: a PROGRESS straight to the host, between the request and its answer. */
+static int send_now(void *arg, const uint8_t *msg, size_t len)
+{
+    return gtee_msg_send(*(int *)arg, msg, len, NULL);
+}
+
 static int serve(struct enc *e, int fd, int out_fd, struct gtee_err *err)
 {
     for (;;) {
@@ -118,13 +125,18 @@ int main(int argc, char **argv)
                         "[--key-release HOST:PORT --key-release-pub HEX] [--allow-jit] [--memory-limit BYTES]\n");
         return 2;
     }
-    /* Everything from hardening to the seccomp list is the runtime's (docs/tee.md §8). */
-    rc = gtee_app_open(&a.o, &app, &err);
+    /* The ML engine's library is loaded while loading code is still allowed; everything
+     * from hardening to the seccomp list is the runtime's (docs/tee.md §8). */
+    rc = gtee_ml_prepare(&err);
+    if (rc == 0)
+        rc = gtee_app_open(&a.o, &app, &err);
     if (rc == 0 && gtee_app_hardening_note(app)[0])
         notice(a.out_fd, gtee_app_hardening_note(app));
     if (rc == 0)
         rc = enc_new(app, &e, &err);
     if (rc == 0) {
+        e->send = send_now;
+        e->send_arg = &a.out_fd;
         rc = serve(e, a.fd, a.out_fd, &err);
     } else {
         /* Tell the host why we cannot serve: an unsolicited ERROR it reads as the answer

@@ -295,23 +295,55 @@ out:
     return rc;
 }
 
-/* One message from the enclave, after any NOTICE (request id 0) it sent first: their text
- * is kept in p->notice, escaped, for the caller to log. */
-static int recv_answer(struct gtee_enclave_proc *p, int64_t deadline, uint8_t **in, size_t *in_len,
+int gtee_enclave_progress_parse(const uint8_t *payload, size_t len, struct gtee_enclave_progress *pr,
+                                struct gtee_err *err)
+{
+    struct span s = span_init(payload, len);
+    uint32_t bits;
+
+    pr->stage = span_u8(&s);
+    pr->epoch = span_u32be(&s);
+    pr->epochs = span_u32be(&s);
+    pr->batch = span_u32be(&s);
+    pr->batches = span_u32be(&s);
+    bits = span_u32be(&s);
+    memcpy(&pr->loss, &bits, sizeof(pr->loss));
+    if (s.bad || s.len || (pr->stage != 1 && pr->stage != 2))
+        return GTEE_FAIL(err, GTEE_EFORMAT, "enclave: PROGRESS of %zu bytes or stage %u malformed", len, pr->stage);
+    return 0;
+}
+
+/* The answer to request id, after any NOTICE (request id 0) the enclave sent first (their
+ * text is kept in p->notice, escaped, for the caller to log) and any PROGRESS of this
+ * request (given to p->on_progress; each moves *deadline on by the timeout). */
+static int recv_answer(struct gtee_enclave_proc *p, uint64_t id, int64_t *deadline, uint8_t **in, size_t *in_len,
                        struct gtee_msg_header *h, struct gtee_err *err)
 {
-    for (int i = 0; i < 16; i++) {
-        int rc = gtee_msg_recv_deadline(p->fd, deadline, in, in_len, err);
+    for (int notices = 0; notices < 16;) {
+        struct gtee_enclave_progress pr;
+        int rc = gtee_msg_recv_deadline(p->fd, *deadline, in, in_len, err);
 
         if (rc == 0)
             rc = gtee_msg_header_parse(*in, *in_len, h, err);
         if (rc != 0)
             return rc;
+        if (h->type == (GTEE_MSG_PROGRESS | GTEE_MSG_REPLY) && h->request_id == id) {
+            rc = gtee_enclave_progress_parse(*in + GTEE_MSG_HEADER_LEN, h->length, &pr, err);
+            free(*in);
+            *in = NULL;
+            if (rc != 0)
+                return rc;
+            if (p->on_progress)
+                p->on_progress(p->progress_arg, &pr);
+            *deadline = gtee_net_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);
+            continue;
+        }
         if (h->type != (GTEE_MSG_NOTICE | GTEE_MSG_REPLY) || h->request_id != 0)
             return 0;
         (void)gtee_err_escape(*in + GTEE_MSG_HEADER_LEN, h->length, p->notice, sizeof(p->notice));
         free(*in);
         *in = NULL;
+        notices++;
     }
     return GTEE_FAIL(err, GTEE_EFORMAT, "enclave: too many notices");
 }
@@ -351,11 +383,11 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
          * its ERROR is still queued for us. */
         struct gtee_err ignored;
 
-        if (recv_answer(p, deadline, &in, &in_len, &h, &ignored) != 0)
+        if (recv_answer(p, id, &deadline, &in, &in_len, &h, &ignored) != 0)
             goto out; /* nothing queued: the send error stands */
         rc = 0;
     } else if (rc == 0) {
-        rc = recv_answer(p, deadline, &in, &in_len, &h, err);
+        rc = recv_answer(p, id, &deadline, &in, &in_len, &h, err);
     }
     if (rc < 0 && gtee_net_clock_ms() >= deadline) {
         rc = timed_out(p, err);
@@ -373,7 +405,7 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
         ENSURE(!s.bad, err, GTEE_EFORMAT, "enclave: ERROR reply without a code");
         /* The text is the enclave's: escaped, so it cannot drive the terminal it is shown on. */
         (void)gtee_err_escape(s.p, s.len > 300 ? 300 : s.len, text, sizeof(text));
-        rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ESTATE ? code : GTEE_EIO, "enclave: %s", text);
+        rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ERR_LOWEST ? code : GTEE_EIO, "enclave: %s", text);
         goto out;
     }
     ENSURE(h.request_id == id && h.type == (type | GTEE_MSG_REPLY), err, GTEE_EFORMAT,

@@ -69,6 +69,19 @@ static void dnn_init(void)
         g_status = dnnl_stream_create(&g_dnn.st, g_dnn.eng, dnnl_stream_default_flags);
 }
 
+int gtee_ml_prepare(struct gtee_err *err)
+{
+    int rc = ml_dnn_load(err);
+
+    if (rc < 0)
+        return rc;
+    pthread_once(&g_once, dnn_init);
+    if (g_status != dnnl_success)
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "ml: oneDNN's CPU engine could not be made (status %d)",
+                         (int)g_status);
+    return 0;
+}
+
 static const char *status_name(dnnl_status_t s)
 {
     switch (s) {

@@ -134,6 +134,10 @@ extern const size_t ml_ops_elementwise_n, ml_ops_matmul_n, ml_ops_conv_n, ml_ops
 
 /* ---- kernel helpers (kernel.c) ---- */
 /* Fails naming the node: "ml: node 'name' (#3, Conv): reason". */
+/* work.c: the multiply-accumulates of one run of plan p (docs/ml.md, "Units of work"). */
+struct ml_plan;
+uint64_t ml_plan_macs(const struct gtee_ml_model *m, const struct ml_plan *p);
+
 /* wipe.c: free() that wipes the block first, for every buffer the engine frees; and the
  * same for the ONNX reader's unpacked messages (weights in raw_data). */
 void ml_free(void *p);

@@ -56,6 +56,11 @@ void gtee_ml_session_free(struct gtee_ml_session *s)
     ml_free(s);
 }
 
+uint64_t gtee_ml_session_macs(const struct gtee_ml_session *s)
+{
+    return s->planned ? ml_plan_macs(s->m, &s->plan) : 0;
+}
+
 void gtee_ml_session_set_fusion(struct gtee_ml_session *s, bool on)
 {
     if (!s)

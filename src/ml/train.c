@@ -266,6 +266,11 @@ void gtee_ml_trainer_free(struct gtee_ml_trainer *tr)
     ml_free(tr);
 }
 
+uint64_t gtee_ml_trainer_step_macs(const struct gtee_ml_trainer *tr)
+{
+    return 3 * ml_plan_macs(tr->m, &tr->plan);
+}
+
 static bool same_shape(const struct gtee_ml_tensor *a, const struct gtee_ml_tensor *b)
 {
     return a->dtype == b->dtype && a->rank == b->rank &&

@@ -5,8 +5,8 @@
  * the job results (checked by the client) show the enclave did use it.
  *
  * The test process is the host. The canary exists only in the client (a forked child) and
- * the enclave: this file holds it as two masks whose XOR it is, and the scanner compares
- * byte by byte against the XOR, so the host never builds the canary in its own memory. */
+ * the enclave: this file holds it as two masks whose XOR it is (scan.h), so the host never
+ * builds the canary in its own memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include "gtee/msg.h"
 #include "gtee/sim.h"
 #include "tee/fake_fifo.c"
+#include "enclave/scan.h"
 
 #define CANARY_LEN 32
 /* canary = m1 XOR m2 ("canary:7f3c9e21-model-key-SECRET"); volatile so that no compiler
@@ -45,81 +46,17 @@ static void child_exit(int code)
     abort();
 }
 
-/* ---- the scanner ---- */
-static int canary_at(const uint8_t *p)
-{
-    for (size_t i = 0; i < CANARY_LEN; i++)
-        if (p[i] != (uint8_t)(m1[i] ^ m2[i]))
-            return 0;
-    return 1;
-}
-
-static size_t canary_count(const uint8_t *buf, size_t n)
-{
-    uint8_t first = (uint8_t)(m1[0] ^ m2[0]);
-    size_t hits = 0;
-
-    for (size_t i = 0; i + CANARY_LEN <= n; i++)
-        if (buf[i] == first && canary_at(buf + i))
-            hits++;
-    return hits;
-}
+/* ---- the scanner (scan.h) ---- */
+static const struct needle the_canary = { m1, m2, CANARY_LEN };
 
 static size_t scan_file(const char *path)
 {
-    size_t n = 0, hits;
-    struct stat st;
-    uint8_t *b;
-
-    assert_int_equal(stat(path, &st), 0);
-    if (st.st_size == 0)
-        return 0; /* exists, and holds nothing */
-    b = fake_load(path, &n);
-    assert_non_null(b);
-    hits = canary_count(b, n);
-    free(b);
-    return hits;
+    return needle_scan_file(&the_canary, path);
 }
 
-/* Every readable mapping of this process, through /proc/self/mem (as a debugger or a
- * compromised host process would read it). Huge reservations (sanitizer shadow) are
- * skipped; *scanned says how much was read. */
 static size_t scan_own_memory(size_t *scanned)
 {
-    FILE *maps = fopen("/proc/self/maps", "r");
-    int mem = open("/proc/self/mem", O_RDONLY);
-    size_t chunk = 1 << 20, hits = 0;
-    uint8_t *buf = malloc(chunk + CANARY_LEN);
-    char line[512];
-
-    assert_non_null(maps);
-    assert_true(mem >= 0);
-    assert_non_null(buf);
-    *scanned = 0;
-    while (fgets(line, sizeof(line), maps)) {
-        unsigned long lo, hi;
-        char perms[8];
-
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r')
-            continue;
-        if (strstr(line, "[vvar") || strstr(line, "[vsyscall]") || hi - lo > (1ul << 30))
-            continue;
-        for (unsigned long off = lo; off < hi; off += chunk) {
-            size_t want = hi - off < chunk + CANARY_LEN ? hi - off : chunk + CANARY_LEN;
-            ssize_t got = pread(mem, buf, want, (off_t)off);
-
-            if (got <= 0)
-                break; /* an unreadable guard mapping */
-            /* the scan buffer itself is in this memory: it holds what it read, which is
-             * only a match if the canary was already there */
-            hits += canary_count(buf, (size_t)got);
-            *scanned += (size_t)got > chunk ? chunk : (size_t)got;
-        }
-    }
-    fclose(maps);
-    close(mem);
-    free(buf);
-    return hits;
+    return needle_scan_memory(&the_canary, scanned);
 }
 
 /* ---- the client: a separate process that knows the canary ---- */

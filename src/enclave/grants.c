@@ -1,0 +1,161 @@
+/* Grants: a blob owner's terms for its container's key (docs/tee.md §7.2). The owner sends
+ * them over the attested relay, so the host never sees the key; the enclave keeps them in
+ * locked memory and returns them sealed to its own measurement for the host to store, so
+ * they survive a restart (GRANT_RESTORE). A job names blobs by content id, and each must
+ * have a grant that admits the job's kind, is not expired, and names the requester. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/guard.h"
+#include "enclave/enclave.h"
+#include "gtee/crypto.h"
+
+#define GRANT_FIXED (32 + 32 + 32 + 1 + 1 + 8 + 1)
+
+/* Parses a grant's bytes (the relay request after its op, or an unsealed stored grant). */
+static int parse(struct span *in, struct enc_grant *g, struct gtee_err *err)
+{
+    const uint8_t *id = span_take(in, 32), *key = span_take(in, 32), *owner = span_take(in, 32);
+    int rc;
+
+    memset(g, 0, sizeof(*g));
+    g->kinds = span_u8(in);
+    g->flags = span_u8(in);
+    g->until = span_u64be(in);
+    g->n_to = span_u8(in);
+    ENSURE(!in->bad, err, GTEE_EFORMAT, "enclave: GRANT shorter than its %d fixed bytes", GRANT_FIXED);
+    ENSURE(g->kinds && !(g->kinds & ~(GTEE_GRANT_INFER | GTEE_GRANT_TRAIN)), err, GTEE_EFORMAT,
+           "enclave: GRANT kinds 0x%02x: bit 0 infer, bit 1 train, at least one (offset 96)", g->kinds);
+    ENSURE(!(g->flags & ~GTEE_GRANT_WEIGHTS_TO_REQUESTER), err, GTEE_EFORMAT,
+           "enclave: GRANT flags 0x%02x unknown (offset 97)", g->flags);
+    ENSURE(g->n_to <= GTEE_GRANT_MAX_TO && in->len == (size_t)g->n_to * 32, err, GTEE_EFORMAT,
+           "enclave: GRANT names %u counterparties in %zu bytes (at most %d, 32 bytes each; offset 106)", g->n_to,
+           in->len, GTEE_GRANT_MAX_TO);
+    memcpy(g->content_id, id, 32);
+    memcpy(g->key.bytes, key, 32);
+    memcpy(g->owner, owner, 32);
+    for (unsigned i = 0; i < g->n_to; i++)
+        memcpy(g->to[i], span_take(in, 32), 32);
+    ENSURE(gtee_box_key_id(&g->key, g->key_id) == 0, err, GTEE_ECRYPTO, "enclave: key id failed");
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Keeps g: a grant for the same content id and owner replaces the older one. */
+static int keep(struct enc *e, const struct enc_grant *g, struct gtee_err *err)
+{
+    struct enc_secrets *s = e->sec;
+    size_t i;
+
+    for (i = 0; i < s->n_grants; i++)
+        if (!memcmp(s->grant[i].content_id, g->content_id, 32) && !memcmp(s->grant[i].owner, g->owner, 32))
+            break;
+    if (i == s->n_grants) {
+        if (s->n_grants == GTEE_ENCLAVE_GRANTS)
+            return GTEE_FAIL(err, GTEE_ELIMIT, "enclave: %d grants held already", GTEE_ENCLAVE_GRANTS);
+        s->n_grants++;
+    }
+    s->grant[i] = *g;
+    return 0;
+}
+
+int enc_grant(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
+              struct gtee_err *err)
+{
+    struct enc_grant g;
+    const uint8_t *raw = req->p;
+    size_t raw_len = req->len;
+    int rc;
+
+    TRY(parse(req, &g, err));
+    TRY(keep(e, &g, err));
+    /* for the host to store: only this code on this device opens it */
+    TRY(gtee_app_seal(e->app, raw, raw_len, host, host_len, err));
+    *resp = malloc(GTEE_BOX_KEY_ID_LEN);
+    ENSURE(*resp, err, GTEE_ENOMEM, "enclave: out of memory");
+    memcpy(*resp, g.key_id, GTEE_BOX_KEY_ID_LEN);
+    *resp_len = GTEE_BOX_KEY_ID_LEN;
+out:
+    gtee_wipe(&g, sizeof(g));
+    return rc;
+}
+
+int enc_grant_restore(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err)
+{
+    uint8_t *pt = NULL, count;
+    size_t pt_len = 0;
+    struct enc_grant g;
+    struct span s;
+    int rc;
+
+    TRY(gtee_app_unseal(e->app, in->p, in->len, &pt, &pt_len, err));
+    s = span_init(pt, pt_len);
+    TRY(parse(&s, &g, err));
+    TRY(keep(e, &g, err));
+    count = (uint8_t)e->sec->n_grants;
+    TRY(enc_out_add(o, &count, 1, err));
+out:
+    gtee_wipe(&g, sizeof(g));
+    gtee_app_free_secret(pt, pt_len);
+    return rc;
+}
+
+const struct enc_grant *enc_grant_by_key_id(const struct enc *e, const uint8_t key_id[GTEE_BOX_KEY_ID_LEN])
+{
+    for (size_t i = 0; i < e->sec->n_grants; i++)
+        if (gtee_ct_equal(e->sec->grant[i].key_id, key_id, GTEE_BOX_KEY_ID_LEN))
+            return &e->sec->grant[i];
+    return NULL;
+}
+
+static int names(const struct enc_grant *g, const uint8_t requester[32])
+{
+    if (!memcmp(g->owner, requester, 32))
+        return 1; /* an owner's own jobs on its own blob */
+    for (unsigned i = 0; i < g->n_to; i++)
+        if (!memcmp(g->to[i], requester, 32))
+            return 1;
+    return 0;
+}
+
+/* Every grant for the blob is considered; the refusal names the first reason met, in the
+ * order: none at all, none for this kind, all expired, none naming the requester. The
+ * enclave's clock is the host's on sim and SGX (docs/tee.md §7.2 says what that means). */
+int enc_grant_check(const struct enc *e, const uint8_t id[GTEE_BOX_CONTENT_ID_LEN], const char *what,
+                    unsigned kind, const uint8_t requester[32], const struct enc_grant **out, struct gtee_err *err)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    int any = 0, kind_ok = 0, live = 0;
+    char hex[17];
+
+    gtee_hex_encode(id, 8, hex);
+    for (size_t i = 0; i < e->sec->n_grants; i++) {
+        const struct enc_grant *g = &e->sec->grant[i];
+
+        if (memcmp(g->content_id, id, 32) != 0)
+            continue;
+        any = 1;
+        if (!(g->kinds & kind))
+            continue;
+        kind_ok = 1;
+        if (g->until && now > g->until)
+            continue;
+        live = 1;
+        if (names(g, requester)) {
+            *out = g;
+            return 0;
+        }
+    }
+    if (!any)
+        return GTEE_FAIL(err, GTEE_EPOLICY, "enclave: the %s (content id %s...) has no grant", what, hex);
+    if (!kind_ok)
+        return GTEE_FAIL(err, GTEE_EPOLICY, "enclave: no grant of the %s (content id %s...) allows %s", what, hex,
+                         kind == GTEE_GRANT_TRAIN ? "training" : "inference");
+    if (!live)
+        return GTEE_FAIL(err, GTEE_EPOLICY, "enclave: every grant of the %s (content id %s...) has expired", what,
+                         hex);
+    return GTEE_FAIL(err, GTEE_EPOLICY, "enclave: no grant of the %s (content id %s...) names this requester", what,
+                     hex);
+}
