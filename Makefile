@@ -52,6 +52,7 @@ bench: all
 	bench/bench_evidence.sh $(BUILD)
 	bench/bench_gpu.sh $(BUILD)
 	bench/bench_ratls.sh $(BUILD)
+	bench/bench_chain.sh $(BUILD)
 
 install: all
 	cmake --install $(BUILD)

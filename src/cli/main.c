@@ -49,6 +49,9 @@ static const struct cli_cmd commands[] = {
     { "enclave", "Start the enclave through a TEE backend and show its identity", cmd_enclave },
     { "node", "The node daemon: node init DIR (data directory), node run DIR, node status DIR", cmd_node },
     { "push", "Seal a file into a container and upload it to a node's blob store", cmd_push },
+    { "proof", "Work Proofs: verify proof files offline (signature, signer == Enclave ID, hash chain)", cmd_proof },
+    { "chain", "The Glacier contract on an EVM chain: chain deploy, chain status", cmd_chain },
+    { "rewards", "An operator's reward units on the chain; rewards claim", cmd_rewards },
     { "keyrelease", "TDX key release: keyrelease init FILE (master secret), keyrelease serve (answer key requests)", cmd_keyrelease },
 };
 

@@ -1,0 +1,32 @@
+/* libFuzzer target: the JSON-RPC answer parser (src/chain/rpc.c) and the readers of what it
+ * returns: quantities of 64 and 256 bits, data, and the error path with its revert reason.
+ * Seeds: a result, a revert with Error(string) data, a receipt. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/rpc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct gtee_err err = {0};
+    json_t *res = NULL;
+    uint8_t w[32], *d = NULL;
+    uint64_t v;
+    size_t n;
+
+    if (rpc_parse_response((const char *)data, size, 1, "fuzz", &res, &err) != 0) {
+        if (res || !err.msg[0])
+            abort(); /* a failure leaves no result and says why */
+        return 0;
+    }
+    (void)rpc_quantity(res, &v, NULL);
+    (void)rpc_quantity256(res, w, NULL);
+    if (rpc_data(res, 1u << 16, &d, &n, NULL) == 0)
+        free(d);
+    (void)rpc_quantity(json_object_get(res, "status"), &v, NULL);
+    json_decref(res);
+    return 0;
+}

@@ -1,0 +1,40 @@
+/* libFuzzer target: the Work Proof file parser (docs/proofs.md "File format"), then each
+ * parsed proof verified, re-encoded and parsed back unchanged, and the hash chain over all of
+ * them. Seeds: a chain of signed proofs and single proofs of each job kind. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gtee/proof.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct gtee_proof *p = NULL, *back = NULL;
+    uint8_t(*h)[GTEE_PROOF_HASH_LEN] = NULL;
+    struct gtee_err err = {0};
+    size_t n = 0, m = 0;
+
+    if (gtee_proof_parse(data, size, &p, &n, &err) != 0)
+        return 0;
+    h = calloc(n, sizeof(*h));
+    if (!h)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        char *js = NULL;
+
+        (void)gtee_proof_verify(&p[i], h[i], &err);
+        gtee_proof_hash(&p[i], h[i]);
+        if (gtee_proof_encode(&p[i], &js, &err) != 0)
+            abort(); /* whatever parses must encode */
+        if (gtee_proof_parse(js, strlen(js), &back, &m, &err) != 0 || m != 1 || memcmp(back, &p[i], sizeof(*back)))
+            abort(); /* and come back the same */
+        free(back);
+        free(js);
+    }
+    (void)gtee_proof_chain_check(p, (const uint8_t(*)[GTEE_PROOF_HASH_LEN])h, n, &err);
+    free(h);
+    free(p);
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* Shared by the chain commands (`gtee chain`, `gtee rewards`): the operator's key file, the
+ * connection options and the Glacier contract's calls. Internal to src/cli/. */
+#ifndef GTEE_CLI_CHAIN_CLI_H
+#define GTEE_CLI_CHAIN_CLI_H
+
+#include <stdint.h>
+
+#include "gtee/err.h"
+#include "gtee/evm.h"
+
+/* The connection options every chain command takes; long option values from 'R' up. */
+struct chain_opts {
+    const char *rpc, *key, *contract;
+    unsigned timeout_ms, retries;
+};
+#define CHAIN_OPTIONS_HELP                                                                        \
+    "      --rpc URL           the chain's JSON-RPC endpoint (http:// or https://; required)\n" \
+    "      --timeout MS        per JSON-RPC attempt (default 10000)\n"                          \
+    "      --retries N         attempts after the first on transport failures, with backoff\n"  \
+    "                          doubling from 200 ms (default 3)\n"
+/* Handles --rpc, --key, --contract, --timeout, --retries; 1 if c was one of them, 0 if not,
+ * or the usage exit code (negative) on a bad value. */
+int chain_opt(struct chain_opts *o, int c, const char *arg);
+#define CHAIN_LONG_OPTIONS                                 \
+    { "rpc", required_argument, NULL, 'R' },               \
+    { "key", required_argument, NULL, 'K' },               \
+    { "contract", required_argument, NULL, 'C' },          \
+    { "timeout", required_argument, NULL, 'T' },           \
+    { "retries", required_argument, NULL, 'Y' }
+
+/* The operator key file: "0x" and 64 hex digits (an optional newline after), mode 0600 or
+ * stricter (GTEE_EPERM otherwise), a regular file. */
+int chain_key_read(const char *path, uint8_t key[32], struct gtee_err *err) GTEE_MUST_USE;
+/* Connects with the key file, or with a throwaway key when none is needed (reads only). */
+int chain_connect(const struct chain_opts *o, int need_key, struct gtee_evm **e, struct gtee_err *err) GTEE_MUST_USE;
+/* The same, for the ledger of the contract at --contract. */
+struct gtee_ledger;
+int chain_ledger(const struct chain_opts *o, int need_key, struct gtee_ledger **l, struct gtee_err *err) GTEE_MUST_USE;
+/* "0x" and 40 hex digits. */
+int chain_address(const char *s, uint8_t addr[20], const char *what, struct gtee_err *err) GTEE_MUST_USE;
+/* A decimal amount of wei into 32 bytes big-endian. */
+int chain_wei(const char *s, uint8_t out[32], const char *what, struct gtee_err *err) GTEE_MUST_USE;
+/* The decimal spelling of a 32-byte big-endian amount (buf of 80). */
+const char *chain_wei_str(const uint8_t v[32], char buf[80]);
+/* A view of the contract with no arguments or one address; *out, *len its return data. */
+int chain_view(struct gtee_evm *e, const uint8_t contract[20], const char *signature, const uint8_t *addr_arg,
+               uint8_t **out, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
+
+#endif
