@@ -19,7 +19,6 @@
 #include "gtee/ml_train.h"
 #include "gtee/net.h"
 
-
 /* What a job holds; reserved bytes go back to the budget when it ends. */
 struct job {
     struct enc *e;
