@@ -75,29 +75,3 @@ int gtee_box_open_file(const struct gtee_box_key *key, const struct gtee_box_opt
 {
     return run_file(gtee_box_open, key, opts, in_path, out_path, overwrite, stats, err);
 }
-
-int gtee_box_content_id(int fd, uint8_t id[GTEE_BOX_CONTENT_ID_LEN], uint64_t *size, struct gtee_err *err)
-{
-    struct gtee_sha256_ctx *h = NULL;
-    const size_t cap = 1u << 20;
-    uint8_t *buf = malloc(cap);
-    uint64_t total = 0;
-    ssize_t n;
-    int rc = GTEE_ENOMEM;
-
-    ENSURE(buf, err, GTEE_ENOMEM, "content id: out of memory");
-    ENSURE(gtee_sha256_new(&h) == 0, err, GTEE_ECRYPTO, "content id: hash setup failed");
-    while ((n = box_read_full(fd, buf, cap, err)) > 0) {
-        ENSURE(gtee_sha256_update(h, buf, (size_t)n) == 0, err, GTEE_ECRYPTO, "content id: hash failed");
-        total += (uint64_t)n;
-    }
-    TRY((int)n);
-    ENSURE(gtee_sha256_final(h, id) == 0, err, GTEE_ECRYPTO, "content id: hash failed");
-    if (size)
-        *size = total;
-    rc = 0;
-out:
-    gtee_sha256_free(h);
-    free(buf);
-    return rc;
-}

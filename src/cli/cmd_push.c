@@ -57,36 +57,6 @@ static void on_sent(uint64_t sent, void *arg)
     cli_progress_update(p->base + sent, &p->bar);
 }
 
-/* The content id: SHA-256 of the container's bytes, as gtee_box_content_id defines it;
- * computed here because that function's object also holds container opening, which this
- * executable must not link (scripts/check-never-rule.sh). */
-static int content_id(int fd, uint8_t id[GTEE_BOX_CONTENT_ID_LEN], uint64_t *size, struct gtee_err *err)
-{
-    struct gtee_sha256_ctx *h = NULL;
-    uint8_t buf[64 << 10];
-    uint64_t total = 0;
-    int rc;
-
-    ENSURE(gtee_sha256_new(&h) == 0, err, GTEE_ECRYPTO, "content id: cannot hash");
-    for (;;) {
-        ssize_t n = pread(fd, buf, sizeof(buf), (off_t)total);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        ENSURE(n >= 0, err, GTEE_EIO, "temporary container: %s", strerror(errno));
-        if (n == 0)
-            break;
-        ENSURE(gtee_sha256_update(h, buf, (size_t)n) == 0, err, GTEE_ECRYPTO, "content id: cannot hash");
-        total += (uint64_t)n;
-    }
-    ENSURE(gtee_sha256_final(h, id) == 0, err, GTEE_ECRYPTO, "content id: cannot hash");
-    *size = total;
-    rc = 0;
-out:
-    gtee_sha256_free(h);
-    return rc;
-}
-
 /* Seals FILE into an unnamed temporary (gone when closed). */
 static int seal(struct push *p, int *out_fd, uint8_t id[GTEE_BOX_CONTENT_ID_LEN], uint64_t *size,
                 struct gtee_err *err)
@@ -104,7 +74,9 @@ static int seal(struct push *p, int *out_fd, uint8_t id[GTEE_BOX_CONTENT_ID_LEN]
     ENSURE(fd >= 0, err, GTEE_EIO, "cannot make a temporary file in %s: %s", tmp && tmp[0] ? tmp : "/tmp",
            strerror(errno));
     TRY(gtee_box_seal(&key, &opts, in, fd, &st, err));
-    TRY(content_id(fd, id, size, err));
+    /* from the start: the upload reads the container with pread at its own offsets */
+    ENSURE(lseek(fd, 0, SEEK_SET) == 0, err, GTEE_EIO, "temporary container: %s", strerror(errno));
+    TRY(gtee_box_content_id(fd, id, size, err));
     *out_fd = fd;
     fd = -1;
 out:

@@ -180,6 +180,7 @@ static int run_train(struct job *j, struct gtee_job_record *r, const struct gtee
     struct gtee_ml_train_options o = {0};
     struct gtee_ml_trainer *tr = NULL;
     struct gtee_ml_epoch_stats st;
+    struct gtee_ml_model_info info;
     const struct enc_blob *mb;
     int rc;
 
@@ -192,6 +193,10 @@ static int run_train(struct job *j, struct gtee_job_record *r, const struct gtee
     o.optimizer = t->optimizer;
     o.sgd = (struct gtee_ml_sgd){ t->lr, 0.0f, 0.0f, 0.0f, 0 };
     o.adam = (struct gtee_ml_adam){ t->lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0 };
+    /* The trainer's own memory before it is made: a gradient per parameter, and Adam's two
+     * moments (SGD's momentum buffer fits in the same bound). */
+    gtee_ml_model_info(j->model, &info);
+    TRY(reserve(j, info.n_params * sizeof(float) * 3, "the trainer's gradients and optimizer state", err));
     TRY(gtee_ml_trainer_new(j->model, &o, &tr, err));
     for (uint16_t ep = 0; ep < t->epochs; ep++) {
         struct progress g = { j->e, t->epochs };
