@@ -1,5 +1,5 @@
 /* libFuzzer target: the node's parsers of request bytes (src/node/reqparse.c: Range,
- * Upload-Offset, ids, the upload body's JSON) and of its data directory's files (node.conf,
+ * Upload-Offset, ids, the upload body's and the job body's JSON) and of its data directory's files (node.conf,
  * the operator key). The first byte picks the parser. Seeds: fuzz/corpus/fuzz_node_request. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: {
         /* The resource size is the input's length times a factor, so both sides of the
          * bounds are reached. */
@@ -63,6 +63,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
         free(text);
+        break;
+    }
+    case 6: {
+        struct gtee_node_job_req j;
+
+        if (gtee_node_parse_job_req(s, size - 1, &j, &err) == 0) {
+            if (strlen(j.model) != 64 || strlen(j.input) != 64 || (j.labels[0] && strlen(j.labels) != 64) ||
+                j.box_len < GTEE_NODE_JOB_BOX_MIN || j.box_len > GTEE_NODE_JOB_BOX_MAX)
+                abort();
+            free(j.box);
+        }
         break;
     }
     default: {

@@ -27,7 +27,7 @@
 #define RELAY_BODY_MAX GTEE_MSG_MAX_PAYLOAD
 
 enum route {
-    R_NONE, R_PAGE, R_HEALTH, R_METRICS, R_STATUS, R_EVIDENCE, R_RELAY, R_JOBS, R_JOB,
+    R_NONE, R_PAGE, R_HEALTH, R_METRICS, R_STATUS, R_EVIDENCE, R_RELAY, R_JOBS, R_JOB, R_JOB_NEW, R_JOB_RECORD,
     R_BLOBS, R_BLOB, R_UPLOAD_NEW, R_UPLOAD_GET, R_UPLOAD_PUT,
 };
 
@@ -194,8 +194,15 @@ static enum route route_of(const char *url, const char *method, const char **id,
         ONLY_GET(R_STATUS);
     if (!strcmp(url, "/api/v1/evidence"))
         ONLY_GET(R_EVIDENCE);
-    if (!strcmp(url, "/api/v1/jobs"))
-        ONLY_GET(R_JOBS);
+    if (!strcmp(url, "/api/v1/jobs")) {
+        *allow = "GET, HEAD, POST";
+        return get ? R_JOBS : !strcmp(method, "POST") ? R_JOB_NEW : R_NONE;
+    }
+    if (!strncmp(url, "/api/v1/jobs/", 13) && strlen(url) == 13 + 64 + 7 && !strcmp(url + 13 + 64, "/record") &&
+        !memchr(url + 13, '/', 64)) {
+        *id = url + 13;
+        ONLY_GET(R_JOB_RECORD);
+    }
     if ((s = segment(url, "/api/v1/jobs/"))) {
         *id = s;
         ONLY_GET(R_JOB);
@@ -412,29 +419,6 @@ static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection
     return ret;
 }
 
-/* What the enclave hands the host with a relay answer: a job's result (HPKE-sealed to its
- * recipient, "GTEE-RES" first; docs/tee.md §7.2) goes into the blob store under its
- * SHA-256, which the job record names, for the recipient to download; anything else is a
- * sealed grant or secret, kept in the state store and restored at every start. */
-static int keep_host_part(struct gtee_node_api *a, const uint8_t *p, size_t n, struct gtee_err *err)
-{
-    uint8_t id[32];
-    char hex[65];
-    int rc;
-
-    if (n < 8 || memcmp(p, "GTEE-RES", 8))
-        return gtee_node_store_sealed_add(a->store, p, n, err);
-    if (gtee_sha256(p, n, id) != 0)
-        return GTEE_FAIL(err, GTEE_ECRYPTO, "relay: cannot hash a result");
-    gtee_hex_encode(id, sizeof(id), hex);
-    rc = gtee_file_writeat(a->blobs->blobs_fd, hex, p, n, 0600, 0, err);
-    if (rc == GTEE_EEXIST)
-        rc = 0; /* content-addressed: the same bytes are already there */
-    if (rc == 0)
-        rc = gtee_node_store_blob_add(a->store, hex, n, err);
-    return rc;
-}
-
 /* RELAY's answer: host_len u32 · host part · response box (docs/tee.md, "Message
  * protocol"). The host part (a sealed blob for the host to keep) goes to the state store;
  * the client gets the response box. */
@@ -462,7 +446,7 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
         free(r);
         return send_error(a, c, 502, "enclave_error", "relay: the enclave's answer is malformed");
     }
-    if (host_len && (rc = keep_host_part(a, r + 4, host_len, &err)) < 0) {
+    if (host_len && (rc = gtee_node_keep_host_part(a->blobs, r + 4, host_len, NULL, &err)) < 0) {
         free(r);
         return send_error(a, c, 500, "internal", "%s", err.msg);
     }
@@ -473,6 +457,114 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
     a->m.relay_requests++;
     ret = queue(a, c, 200, resp);
     return ret;
+}
+
+/* POST /api/v1/jobs: checks the body and that the node holds the blobs it names, queues
+ * the job under the SHA-256 of its box (the same box again is the same job: it never runs
+ * twice) and answers at once; the queue runs it (jobs.c). */
+static enum MHD_Result h_job_new(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    struct gtee_node_job_req jr;
+    struct gtee_node_job_io io;
+    struct gtee_err err = { 0 };
+    const char *names[3] = { "model", NULL, "labels" };
+    const char *ids[3];
+    uint8_t h[32];
+    uint64_t size = 0;
+    json_t *j;
+    int rc;
+
+    if ((rc = gtee_node_parse_job_req((const char *)q->body, q->len, &jr, &err)) < 0)
+        return send_err(a, c, rc, &err);
+    names[1] = !strcmp(jr.kind, "train") ? "features" : "input";
+    ids[0] = jr.model;
+    ids[1] = jr.input;
+    ids[2] = jr.labels;
+    for (int i = 0; i < 3; i++) {
+        if (!ids[i][0])
+            continue;
+        if ((rc = gtee_node_store_blob_get(a->store, ids[i], &size, &err)) != 1) {
+            free(jr.box);
+            if (rc < 0)
+                return send_err(a, c, rc, &err);
+            return send_error(a, c, 404, "not_found", "job request: the %s blob %s is not on this node (upload it first)",
+                              names[i], ids[i]);
+        }
+    }
+    memset(&io, 0, sizeof(io));
+    if (gtee_sha256(jr.box, jr.box_len, h) != 0) {
+        free(jr.box);
+        return send_error(a, c, 500, "internal", "cannot hash the job's box");
+    }
+    gtee_hex_encode(h, sizeof(h), io.id);
+    snprintf(io.kind, sizeof(io.kind), "%s", jr.kind);
+    memcpy(io.model, jr.model, sizeof(io.model));
+    memcpy(io.input, jr.input, sizeof(io.input));
+    memcpy(io.labels, jr.labels, sizeof(io.labels));
+    io.request = jr.box;
+    io.request_len = jr.box_len;
+    rc = gtee_node_store_job_submit(a->store, &io, &err);
+    free(jr.box);
+    if (rc < 0 && rc != GTEE_EEXIST)
+        return send_err(a, c, rc, &err);
+    j = gtee_node_store_job(a->store, io.id);
+    if (!j)
+        return send_error(a, c, 500, "internal", "job %s: not found after it was queued", io.id);
+    if (rc == GTEE_EEXIST)
+        return send_json(a, c, 200, json_pack("{s:o,s:b}", "job", j, "duplicate", 1));
+    gtee_node_jobs_wake(a->jobs);
+    return send_json(a, c, 202, json_pack("{s:o,s:b}", "job", j, "duplicate", 0));
+}
+
+/* GET /api/v1/jobs/{id}/record: the enclave's answer box, which only the requester opens
+ * (its job record: gtee_job_record_parse). A job the enclave refused is 400 rejected with
+ * the enclave's reason; one that failed otherwise 409 failed (submit it again). */
+static enum MHD_Result h_job_record(struct gtee_node_api *a, struct MHD_Connection *c, const char *path_id)
+{
+    struct gtee_err err = { 0 };
+    struct MHD_Response *r;
+    char id[65];
+    const char *state, *stage, *why;
+    uint8_t *box = NULL;
+    size_t len = 0;
+    json_t *j;
+    int rc;
+
+    snprintf(id, sizeof(id), "%.64s", path_id);
+    if (gtee_node_parse_hexid(id, 64, "job id", &err) < 0)
+        return send_err(a, c, GTEE_EFORMAT, &err);
+    j = gtee_node_store_job(a->store, id);
+    if (!j)
+        return send_error(a, c, 404, "not_found", "job %s: not on this node", id);
+    state = json_string_value(json_object_get(j, "state"));
+    stage = json_string_value(json_object_get(j, "stage"));
+    why = json_string_value(json_object_get(j, "error"));
+    if (!strcmp(state, "failed")) {
+        enum MHD_Result ret = !strcmp(stage, "refused")
+                                  ? send_error(a, c, 400, "rejected", "job %s: the enclave refused it: %s", id,
+                                               why ? why : "no reason given")
+                                  : send_error(a, c, 409, "failed", "job %s failed: %s", id, why ? why : "no reason given");
+
+        json_decref(j);
+        return ret;
+    }
+    if (strcmp(state, "done")) {
+        enum MHD_Result ret = send_error(a, c, 409, "not_ready", "job %s is %s (%s); its record comes when it is done",
+                                         id, state, stage);
+
+        json_decref(j);
+        return ret;
+    }
+    json_decref(j);
+    if ((rc = gtee_node_store_job_record(a->store, id, &box, &len, &err)) != 1)
+        return rc < 0 ? send_err(a, c, rc, &err) : send_error(a, c, 500, "internal", "job %s: done without a record", id);
+    r = MHD_create_response_from_buffer(len, box, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(box);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+    return queue(a, c, 200, r);
 }
 
 static enum MHD_Result h_blob(struct gtee_node_api *a, struct MHD_Connection *c, const char *id)
@@ -641,6 +733,10 @@ static enum MHD_Result respond(struct gtee_node_api *a, struct MHD_Connection *c
         if (!j)
             return send_error(a, c, 404, "not_found", "job %s: not on this node", q->id);
         return send_json(a, c, 200, json_pack("{s:o}", "job", j));
+    case R_JOB_NEW:
+        return h_job_new(a, c, q);
+    case R_JOB_RECORD:
+        return h_job_record(a, c, q->id);
     case R_BLOBS:
         return send_json(a, c, 200, json_pack("{s:o}", "blobs", gtee_node_store_blobs(a->store)));
     case R_BLOB:
@@ -725,7 +821,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         q->max = q->route == R_RELAY ? RELAY_BODY_MAX : JSON_BODY_MAX;
         if (q->route == R_UPLOAD_PUT)
             upload_open(a, c, q);
-        else if (!q->status && q->route != R_RELAY && q->route != R_UPLOAD_NEW)
+        else if (!q->status && q->route != R_RELAY && q->route != R_UPLOAD_NEW && q->route != R_JOB_NEW)
             q->max = 0; /* GET, HEAD: no body */
         return MHD_YES;
     }

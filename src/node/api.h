@@ -9,6 +9,7 @@
 #include "gtee/err.h"
 #include "node/blobs.h"
 #include "node/config.h"
+#include "node/jobs.h"
 #include "node/store.h"
 #include "node/supervise.h"
 
@@ -26,6 +27,7 @@ struct gtee_node_api {
     struct gtee_node_store *store;
     struct gtee_node_blobs *blobs;
     struct gtee_node_enclave *enclave;
+    struct gtee_node_jobs *jobs;
     char operator_addr[64];
     char url[128];
     int64_t started_at;

@@ -49,4 +49,12 @@ int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put 
 int gtee_node_blob_open(struct gtee_node_blobs *b, const char *id, int *fd, uint64_t *size,
                         struct gtee_err *err) GTEE_MUST_USE;
 
+/* What the enclave hands the host with a relay answer: a job's result (HPKE-sealed to its
+ * recipient, "GTEE-RES" first; docs/tee.md §7.2) goes into the blob store under its
+ * SHA-256, which the job record names, for the recipient to download (its id in result
+ * when non-NULL); anything else is a sealed grant or secret, kept in the state store and
+ * restored at every start (result then ""). */
+int gtee_node_keep_host_part(struct gtee_node_blobs *b, const uint8_t *p, size_t n, char result[65],
+                             struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

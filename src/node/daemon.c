@@ -15,6 +15,7 @@
 #include "gtee/file.h"
 #include "gtee/net.h"
 #include "node/api.h"
+#include "node/jobs.h"
 #include "node/daemon.h"
 #include "node/node.h"
 
@@ -46,6 +47,8 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     char path[GTEE_FILE_PATH_MAX], sim_dir[GTEE_FILE_PATH_MAX], host[GTEE_NET_HOST_MAX], url_line[160];
     char sim_root[GTEE_FILE_PATH_MAX + 32], collateral[GTEE_FILE_PATH_MAX], policy[GTEE_FILE_PATH_MAX];
     struct gtee_node_check check = { 0 };
+    struct gtee_node_jobs jobs;
+    int jobs_started = 0;
     int dir_fd = -1, listen_fd = -1, rc, enclave_started = 0, signals_set = 0, failed, left;
     uint16_t port = 0;
 
@@ -127,12 +130,15 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     TRY(gtee_net_split(cfg.listen, 1, host, &(uint16_t){ 0 }, err));
     TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, &check, store, err));
     enclave_started = 1;
+    TRY(gtee_node_jobs_start(&jobs, store, &blobs, &enc, err));
+    jobs_started = 1;
     api = calloc(1, sizeof(*api));
     ENSURE(api, err, GTEE_ENOMEM, "node: out of memory");
     api->config = &cfg;
     api->store = store;
     api->blobs = &blobs;
     api->enclave = &enc;
+    api->jobs = &jobs;
     gtee_eth_address_hex(addr, api->operator_addr);
     snprintf(api->url, sizeof(api->url), strchr(host, ':') ? "http://[%s]:%u/" : "http://%s:%u/",
              host[0] ? host : "0.0.0.0", (unsigned)port);
@@ -158,11 +164,18 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     if (left > 0)
         gtee_node_store_event(store, "warn", "%d request%s still in flight at the drain limit: cut off", left,
                               left == 1 ? "" : "s");
+    /* The job that runs gets the same time to finish; queued ones wait for the next run. */
+    if (gtee_node_jobs_stop(&jobs, (int)cfg.drain_timeout_s * 1000))
+        gtee_node_store_event(store, "warn", "the running job did not finish in the drain time: the enclave was "
+                                             "stopped under it and the job reported failed");
+    jobs_started = 0;
     (void)unlink(path);
     rc = 0;
 out:
     if (api && api->mhd)
         (void)gtee_node_api_stop(api, 0);
+    if (jobs_started)
+        (void)gtee_node_jobs_stop(&jobs, 0);
     if (enclave_started)
         gtee_node_enclave_shutdown(&enc);
     if (store && rc == 0)

@@ -1,10 +1,13 @@
 /* The node's parsers of request bytes (headers, ids, the upload body): strict, bounded, and
  * pure, so the fuzz target drives them directly. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "base/guard.h"
+#include "gtee/crypto.h"
 #include "node/reqparse.h"
 
 /* A run of 1..19 digits at *p (advanced); no sign, no spaces. */
@@ -110,6 +113,72 @@ int gtee_node_parse_upload_req(const char *body, size_t len, uint64_t max, uint6
     memcpy(content_id, json_string_value(v), 65);
     rc = 0;
 out:
+    json_decref(root);
+    return rc;
+}
+
+static int job_cid(json_t *root, const char *key, char out[65], struct gtee_err *err)
+{
+    json_t *v = json_object_get(root, key);
+    char what[48];
+    int rc;
+
+    snprintf(what, sizeof(what), "job request: %s", key);
+    ENSURE(json_is_string(v), err, GTEE_EFORMAT, "job request: %s must be a content id (64 lowercase hex digits)",
+           key);
+    TRY(gtee_node_parse_hexid(json_string_value(v), 64, what, err));
+    memcpy(out, json_string_value(v), 65);
+out:
+    return rc;
+}
+
+int gtee_node_parse_job_req(const char *body, size_t len, struct gtee_node_job_req *j, struct gtee_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr), *v;
+    const char *key, *hex;
+    size_t n;
+    int rc = GTEE_EFORMAT, train;
+
+    memset(j, 0, sizeof(*j));
+    ENSURE(root, err, GTEE_EFORMAT, "job request: not JSON (line %d, column %d): %.80s", jerr.line, jerr.column,
+           jerr.text);
+    ENSURE(json_is_object(root), err, GTEE_EFORMAT, "job request: expected a JSON object");
+    json_object_foreach(root, key, v)
+        ENSURE(!strcmp(key, "model") || !strcmp(key, "input") || !strcmp(key, "features") || !strcmp(key, "labels") ||
+                   !strcmp(key, "box"),
+               err, GTEE_EFORMAT, "job request: unknown key '%.40s' (expected model, input or features and labels, box)",
+               key);
+    train = json_object_get(root, "features") != NULL;
+    ENSURE(train != (json_object_get(root, "input") != NULL), err, GTEE_EFORMAT,
+           "job request: name either input (inference) or features and labels (training)");
+    ENSURE(train == (json_object_get(root, "labels") != NULL), err, GTEE_EFORMAT,
+           train ? "job request: training needs labels beside features" : "job request: labels go with features, not input");
+    snprintf(j->kind, sizeof(j->kind), "%s", train ? "train" : "infer");
+    TRY(job_cid(root, "model", j->model, err));
+    TRY(job_cid(root, train ? "features" : "input", j->input, err));
+    if (train)
+        TRY(job_cid(root, "labels", j->labels, err));
+    v = json_object_get(root, "box");
+    ENSURE(json_is_string(v), err, GTEE_EFORMAT, "job request: box must be the relay box in lowercase hex");
+    hex = json_string_value(v);
+    n = strlen(hex);
+    ENSURE(n % 2 == 0 && n / 2 >= GTEE_NODE_JOB_BOX_MIN && n / 2 <= GTEE_NODE_JOB_BOX_MAX, err, GTEE_EFORMAT,
+           "job request: box is %zu hex digits; expected an even number for %d to %d bytes", n, GTEE_NODE_JOB_BOX_MIN,
+           GTEE_NODE_JOB_BOX_MAX);
+    for (size_t i = 0; i < n; i++)
+        ENSURE((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'), err, GTEE_EFORMAT,
+               "job request: box: character %zu is not a lowercase hex digit", i);
+    j->box = malloc(n / 2);
+    ENSURE(j->box, err, GTEE_ENOMEM, "job request: out of memory");
+    ENSURE(gtee_hex_decode(hex, j->box, n / 2) == 0, err, GTEE_EFORMAT, "job request: box is not hex");
+    j->box_len = n / 2;
+    rc = 0;
+out:
+    if (rc != 0) {
+        free(j->box);
+        j->box = NULL;
+    }
     json_decref(root);
     return rc;
 }

@@ -24,4 +24,19 @@ int gtee_node_parse_hexid(const char *value, size_t n, const char *what, struct 
 int gtee_node_parse_upload_req(const char *body, size_t len, uint64_t max, uint64_t *size,
                                char content_id[65], struct gtee_err *err) GTEE_MUST_USE;
 
+/* The body of POST /api/v1/jobs (docs/node-api.md, "Jobs"): {"model": CID, "input": CID,
+ * "box": HEX} for inference, {"model", "features", "labels", "box"} for training; content
+ * ids are 64 lowercase hex digits, the box the requester's relay box in lowercase hex,
+ * GTEE_NODE_JOB_BOX_MIN to _MAX bytes. Other keys and mixes are refused. */
+#define GTEE_NODE_JOB_BOX_MIN 93      /* GTEE_RELAY_REQ_OVERHEAD */
+#define GTEE_NODE_JOB_BOX_MAX 4096
+struct gtee_node_job_req {
+    char kind[8];                     /* infer, train */
+    char model[65], input[65], labels[65]; /* labels: "" for infer */
+    uint8_t *box;                     /* malloc'd */
+    size_t box_len;
+};
+int gtee_node_parse_job_req(const char *body, size_t len, struct gtee_node_job_req *j,
+                            struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

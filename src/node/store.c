@@ -40,6 +40,14 @@ static const char schema[] =
     "CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, level TEXT NOT NULL,"
     " text TEXT NOT NULL);";
 
+/* Version 2: what a job submitted to POST /api/v1/jobs carries (the content ids of its blobs
+ * and the requester's sealed box) and the enclave's answer box for the requester, so a
+ * queued job survives a restart and its record waits for its requester. */
+static const char schema_v2[] =
+    "CREATE TABLE job_io(job_id TEXT PRIMARY KEY REFERENCES jobs(id), model TEXT NOT NULL,"
+    " input TEXT NOT NULL, labels TEXT NOT NULL, request BLOB NOT NULL, response BLOB,"
+    " refused INTEGER NOT NULL DEFAULT 0);";
+
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
@@ -100,11 +108,22 @@ int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **o
 
         TRY(exec(s, "BEGIN IMMEDIATE", err));
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", GTEE_NODE_SCHEMA_VERSION);
-        if ((rc = exec(s, schema, err)) < 0 || (rc = exec(s, sql, err)) < 0 || (rc = exec(s, "COMMIT", err)) < 0) {
+        if ((rc = exec(s, schema, err)) < 0 || (rc = exec(s, schema_v2, err)) < 0 || (rc = exec(s, sql, err)) < 0 ||
+            (rc = exec(s, "COMMIT", err)) < 0) {
             (void)exec(s, "ROLLBACK", NULL);
             goto out;
         }
         version = GTEE_NODE_SCHEMA_VERSION;
+    } else if (version == 1) {
+        /* A data directory made before jobs were submitted through the node: migrated in
+         * place, in one transaction. */
+        TRY(exec(s, "BEGIN IMMEDIATE", err));
+        if ((rc = exec(s, schema_v2, err)) < 0 || (rc = exec(s, "PRAGMA user_version=2", err)) < 0 ||
+            (rc = exec(s, "COMMIT", err)) < 0) {
+            (void)exec(s, "ROLLBACK", NULL);
+            goto out;
+        }
+        version = 2;
     }
     ENSURE(version == GTEE_NODE_SCHEMA_VERSION, err, GTEE_EUNSUPPORTED,
            "node state: %s has schema version %d; this gtee reads version %d", path, version,
@@ -367,13 +386,13 @@ int gtee_node_store_job_put(struct gtee_node_store *s, const struct gtee_node_jo
 }
 
 int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, const char *stage, int epoch,
-                                 double percent, struct gtee_err *err)
+                                 int epochs, double percent, struct gtee_err *err)
 {
     int rc;
 
     pthread_mutex_lock(&s->mu);
-    rc = change(s, err, "UPDATE jobs SET stage = ?, epoch = ?, percent = ?, updated = ? WHERE id = ?", "sidis",
-                stage, (int64_t)epoch, percent, now_s(), id);
+    rc = change(s, err, "UPDATE jobs SET stage = ?, epoch = ?, epochs = ?, percent = ?, updated = ? WHERE id = ?",
+                "siidis", stage, (int64_t)epoch, (int64_t)epochs, percent, now_s(), id);
     pthread_mutex_unlock(&s->mu);
     if (rc == 0)
         rc = GTEE_FAIL(err, GTEE_ENOTFOUND, "node state: no job %s", id);
@@ -391,6 +410,10 @@ int gtee_node_store_jobs_fail_running(struct gtee_node_store *s, const char *rea
     return rc;
 }
 
+/* The columns of job_row: the job and, once it is done, its result blob. */
+#define JOB_COLS "j.id, j.kind, j.state, j.stage, j.epoch, j.epochs, j.percent, j.error, j.created, j.updated, r.blob_id"
+#define JOB_FROM " FROM jobs j LEFT JOIN results r ON r.job_id = j.id"
+
 static json_t *job_row(sqlite3_stmt *st)
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:f,s:I,s:I}", "id", col_text(st, 0), "kind", col_text(st, 1),
@@ -400,10 +423,10 @@ static json_t *job_row(sqlite3_stmt *st)
 
     if (o && col_text(st, 7)[0])
         json_object_set_new(o, "error", json_string(col_text(st, 7)));
+    if (o && col_text(st, 10)[0])
+        json_object_set_new(o, "result", json_string(col_text(st, 10)));
     return o;
 }
-
-#define JOB_COLS "id, kind, state, stage, epoch, epochs, percent, error, created, updated"
 
 json_t *gtee_node_store_job(struct gtee_node_store *s, const char *id)
 {
@@ -411,7 +434,7 @@ json_t *gtee_node_store_job(struct gtee_node_store *s, const char *id)
     sqlite3_stmt *st;
 
     pthread_mutex_lock(&s->mu);
-    st = query(s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "s", id);
+    st = query(s, "SELECT " JOB_COLS JOB_FROM " WHERE j.id = ?", "s", id);
     if (st && sqlite3_step(st) == SQLITE_ROW)
         o = job_row(st);
     sqlite3_finalize(st);
@@ -425,12 +448,158 @@ json_t *gtee_node_store_jobs(struct gtee_node_store *s, int limit)
     sqlite3_stmt *st;
 
     pthread_mutex_lock(&s->mu);
-    st = query(s, "SELECT " JOB_COLS " FROM jobs ORDER BY created DESC, id LIMIT ?", "i", (int64_t)limit);
+    st = query(s, "SELECT " JOB_COLS JOB_FROM " ORDER BY j.created DESC, j.id LIMIT ?", "i", (int64_t)limit);
     while (a && st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(a, job_row(st));
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return a;
+}
+
+int gtee_node_store_job_submit(struct gtee_node_store *s, const struct gtee_node_job_io *io, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    TRY(exec(s, "BEGIN IMMEDIATE", err));
+    rc = change(s, err,
+                "INSERT OR IGNORE INTO jobs(id, kind, state, stage, created, updated) VALUES(?,?,'queued','queued',?,?)",
+                "ssii", io->id, io->kind, now_s(), now_s());
+    if (rc == 0) {
+        rc = GTEE_EEXIST; /* the same box again: the job it made, never a second run */
+        (void)exec(s, "ROLLBACK", NULL);
+        goto out;
+    }
+    if (rc < 0 ||
+        (rc = change(s, err, "INSERT INTO job_io(job_id, model, input, labels, request) VALUES(?,?,?,?,?)", "ssssb",
+                     io->id, io->model, io->input, io->labels, (const void *)io->request, io->request_len)) < 0 ||
+        (rc = exec(s, "COMMIT", err)) < 0) {
+        (void)exec(s, "ROLLBACK", NULL);
+        goto out;
+    }
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_job_next(struct gtee_node_store *s, struct gtee_node_job_io *io, struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(io, 0, sizeof(*io));
+    pthread_mutex_lock(&s->mu);
+    st = query(s,
+               "SELECT j.id, j.kind, i.model, i.input, i.labels, i.request FROM jobs j JOIN job_io i ON i.job_id = j.id"
+               " WHERE j.state = 'queued' ORDER BY j.created, j.rowid LIMIT 1",
+               "");
+    if (!st) {
+        rc = db_fail(s, err, "job lookup");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 5);
+
+        snprintf(io->id, sizeof(io->id), "%s", col_text(st, 0));
+        snprintf(io->kind, sizeof(io->kind), "%s", col_text(st, 1));
+        snprintf(io->model, sizeof(io->model), "%s", col_text(st, 2));
+        snprintf(io->input, sizeof(io->input), "%s", col_text(st, 3));
+        snprintf(io->labels, sizeof(io->labels), "%s", col_text(st, 4));
+        io->request = malloc(n ? n : 1);
+        if (!io->request) {
+            rc = GTEE_FAIL(err, GTEE_ENOMEM, "node state: out of memory");
+        } else {
+            if (n)
+                memcpy(io->request, sqlite3_column_blob(st, 5), n);
+            io->request_len = n;
+            rc = 1;
+        }
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : db_fail(s, err, "job lookup");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gtee_node_store_job_start(struct gtee_node_store *s, const char *id, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "UPDATE jobs SET state = 'running', stage = 'loading', updated = ? WHERE id = ?", "is", now_s(),
+                id);
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_job_done(struct gtee_node_store *s, const char *id, const char *result, const uint8_t *response,
+                             size_t len, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    TRY(exec(s, "BEGIN IMMEDIATE", err));
+    if ((result[0] && (rc = change(s, err, "INSERT OR REPLACE INTO results(job_id, blob_id, created) VALUES(?,?,?)",
+                                   "ssi", id, result, now_s())) < 0) ||
+        (rc = change(s, err, "UPDATE job_io SET response = ? WHERE job_id = ?", "bs", (const void *)response, len,
+                     id)) < 0 ||
+        (rc = change(s, err,
+                     "UPDATE jobs SET state = 'done', stage = 'done', percent = 100, error = '', updated = ?"
+                     " WHERE id = ?",
+                     "is", now_s(), id)) < 0 ||
+        (rc = exec(s, "COMMIT", err)) < 0)
+        (void)exec(s, "ROLLBACK", NULL);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_job_fail(struct gtee_node_store *s, const char *id, int refused, const char *reason,
+                             struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    TRY(exec(s, "BEGIN IMMEDIATE", err));
+    if ((rc = change(s, err, "UPDATE job_io SET refused = ? WHERE job_id = ?", "is", (int64_t)(refused != 0), id)) < 0 ||
+        (rc = change(s, err, "UPDATE jobs SET state = 'failed', stage = ?, error = ?, updated = ? WHERE id = ?",
+                     "ssis", refused ? "refused" : "failed", reason, now_s(), id)) < 0 ||
+        (rc = exec(s, "COMMIT", err)) < 0)
+        (void)exec(s, "ROLLBACK", NULL);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_job_record(struct gtee_node_store *s, const char *id, uint8_t **box, size_t *len,
+                               struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    *box = NULL;
+    *len = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT response FROM job_io WHERE job_id = ? AND response IS NOT NULL", "s", id);
+    if (!st) {
+        rc = db_fail(s, err, "job record lookup");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+
+        *box = malloc(n ? n : 1);
+        if (!*box) {
+            rc = GTEE_FAIL(err, GTEE_ENOMEM, "node state: out of memory");
+        } else {
+            if (n)
+                memcpy(*box, sqlite3_column_blob(st, 0), n);
+            *len = n;
+            rc = 1;
+        }
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : db_fail(s, err, "job record lookup");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 int gtee_node_store_job_counts(struct gtee_node_store *s, long long counts[4])

@@ -12,7 +12,7 @@
 #include "gtee/err.h"
 
 #define GTEE_NODE_DB "state.db"
-#define GTEE_NODE_SCHEMA_VERSION 1
+#define GTEE_NODE_SCHEMA_VERSION 2
 #define GTEE_NODE_ID_HEX 64        /* content ids: SHA-256 in hex */
 #define GTEE_NODE_UPLOAD_ID_HEX 32 /* upload sessions: 16 random bytes in hex */
 #define GTEE_NODE_SEALED_MAX 1024  /* sealed blobs restored into the enclave at each start */
@@ -69,9 +69,36 @@ struct gtee_node_job {
 };
 int gtee_node_store_job_put(struct gtee_node_store *s, const struct gtee_node_job *j,
                             struct gtee_err *err) GTEE_MUST_USE;
-/* Progress of a running job (stage, epoch, percent). */
+/* Progress of a running job (stage, epoch of epochs, percent). */
 int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, const char *stage, int epoch,
-                                 double percent, struct gtee_err *err) GTEE_MUST_USE;
+                                 int epochs, double percent, struct gtee_err *err) GTEE_MUST_USE;
+
+/* A job submitted to the node (POST /api/v1/jobs): the content ids of the blobs it puts in
+ * the enclave's slots ("" for none) and the requester's sealed relay box. */
+struct gtee_node_job_io {
+    char id[GTEE_NODE_ID_HEX + 1];
+    char kind[16];
+    char model[GTEE_NODE_ID_HEX + 1], input[GTEE_NODE_ID_HEX + 1], labels[GTEE_NODE_ID_HEX + 1];
+    uint8_t *request;   /* job_next: malloc'd */
+    size_t request_len;
+};
+/* Records a queued job with what it carries, in one transaction; GTEE_EEXIST if that id
+ * (the same box) is already a job. */
+int gtee_node_store_job_submit(struct gtee_node_store *s, const struct gtee_node_job_io *io,
+                               struct gtee_err *err) GTEE_MUST_USE;
+/* The oldest queued job: 1 and io filled (free io->request), 0 if none, < 0 on error. */
+int gtee_node_store_job_next(struct gtee_node_store *s, struct gtee_node_job_io *io, struct gtee_err *err);
+int gtee_node_store_job_start(struct gtee_node_store *s, const char *id, struct gtee_err *err) GTEE_MUST_USE;
+/* Done: the result blob (hex, "" if none) and the enclave's answer box for the requester. */
+int gtee_node_store_job_done(struct gtee_node_store *s, const char *id, const char *result, const uint8_t *response,
+                             size_t len, struct gtee_err *err) GTEE_MUST_USE;
+/* Failed with reason; refused: the enclave refused it (the requester's), else the node's
+ * or the enclave's trouble (submit it again). */
+int gtee_node_store_job_fail(struct gtee_node_store *s, const char *id, int refused, const char *reason,
+                             struct gtee_err *err) GTEE_MUST_USE;
+/* The answer box of a done job: 1 and *box (malloc'd), 0 if there is none. */
+int gtee_node_store_job_record(struct gtee_node_store *s, const char *id, uint8_t **box, size_t *len,
+                               struct gtee_err *err);
 /* Every job still running is marked failed with reason: at start (the node stopped while
  * they ran) and when the enclave dies under them. Returns how many, or < 0. */
 int gtee_node_store_jobs_fail_running(struct gtee_node_store *s, const char *reason, struct gtee_err *err);

@@ -294,6 +294,55 @@ int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const voi
     return rc;
 }
 
+unsigned gtee_node_enclave_start_no(struct gtee_node_enclave *e)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&e->mu);
+    n = e->running ? e->starts : 0;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+int gtee_node_enclave_call_in(struct gtee_node_enclave *e, unsigned start_no, uint16_t type, const void *payload,
+                              size_t len, uint8_t **reply, size_t *reply_len,
+                              void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
+                              struct gtee_err *err)
+{
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    pthread_mutex_lock(&e->call_mu);
+    pthread_mutex_lock(&e->mu);
+    rc = e->running && e->starts == start_no ? 0 : GTEE_ESTATE;
+    pthread_mutex_unlock(&e->mu);
+    if (rc != 0) {
+        rc = GTEE_FAIL(err, GTEE_ESTATE, "the enclave restarted since the job's blobs were loaded");
+    } else {
+        e->proc.on_progress = on_progress;
+        e->proc.progress_arg = arg;
+        rc = gtee_enclave_call(&e->proc, type, payload, len, reply, reply_len, err);
+        e->proc.on_progress = NULL;
+        e->proc.progress_arg = NULL;
+        if (e->proc.pid <= 0) {
+            pthread_mutex_lock(&e->mu);
+            pthread_cond_broadcast(&e->cv);
+            pthread_mutex_unlock(&e->mu);
+        }
+    }
+    pthread_mutex_unlock(&e->call_mu);
+    return rc;
+}
+
+void gtee_node_enclave_kill(struct gtee_node_enclave *e)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->running && e->pid > 0)
+        (void)kill((pid_t)e->pid, SIGKILL);
+    pthread_mutex_unlock(&e->mu);
+}
+
 json_t *gtee_node_enclave_verdict(struct gtee_node_enclave *e)
 {
     json_t *o;

@@ -69,6 +69,18 @@ int gtee_node_enclave_wait(struct gtee_node_enclave *e, int ms);
 int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const void *payload, size_t len,
                            uint8_t **reply, size_t *reply_len, struct gtee_enclave_info *info,
                            struct gtee_err *err) GTEE_MUST_USE;
+/* Which start of the enclave is running (its count of starts), 0 while none is. */
+unsigned gtee_node_enclave_start_no(struct gtee_node_enclave *e);
+/* One request of a job that spans several (its blobs, then its box): refused with
+ * GTEE_ESTATE unless the enclave is still the start start_no, whose slots hold the job's
+ * blobs. Progress reports go to on_progress (NULL: none) during this request only. */
+int gtee_node_enclave_call_in(struct gtee_node_enclave *e, unsigned start_no, uint16_t type, const void *payload,
+                              size_t len, uint8_t **reply, size_t *reply_len,
+                              void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
+                              struct gtee_err *err) GTEE_MUST_USE;
+/* Kills the running enclave (SIGKILL): the end of a drain that ran out of time. The
+ * supervisor reports it and the job in flight fails. */
+void gtee_node_enclave_kill(struct gtee_node_enclave *e);
 /* The enclave's identity and state, nothing secret: {"state":...,"tee":...,...}. */
 json_t *gtee_node_enclave_status(struct gtee_node_enclave *e);
 /* The last evidence check: {"verdict","detail","simulated","checked"}. */

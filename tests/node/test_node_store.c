@@ -55,6 +55,18 @@ static void test_schema_version(void **state)
     gtee_node_store_close(s);
     assert_int_equal(gtee_node_store_open(dir, 0, &s, &err), 0);
     gtee_node_store_close(s);
+    /* A version 1 database (before jobs were submitted through the node) is migrated. */
+    snprintf(p, sizeof(p), "%s/state.db", dir);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE job_io; PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(gtee_node_store_open(dir, 0, &s, &err), 0);
+    gtee_node_store_close(s);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "SELECT job_id, model, input, labels, request, response, refused FROM job_io",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
     /* A database of another version is refused, not guessed at. */
     snprintf(p, sizeof(p), "%s/state.db", dir);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -95,8 +107,8 @@ static void test_jobs(void **state)
     j.id[64] = '\0';
     assert_int_equal(gtee_node_store_open(dir, 1, &s, &err), 0);
     assert_int_equal(gtee_node_store_job_put(s, &j, &err), 0);
-    assert_int_equal(gtee_node_store_job_progress(s, j.id, "training", 2, 40.0, &err), 0);
-    assert_int_equal(gtee_node_store_job_progress(s, "nope", "x", 0, 0, &err), GTEE_ENOTFOUND);
+    assert_int_equal(gtee_node_store_job_progress(s, j.id, "training", 2, 5, 40.0, &err), 0);
+    assert_int_equal(gtee_node_store_job_progress(s, "nope", "x", 0, 0, 0, &err), GTEE_ENOTFOUND);
     o = gtee_node_store_job(s, j.id);
     assert_non_null(o);
     assert_int_equal(json_integer_value(json_object_get(o, "epoch")), 2);

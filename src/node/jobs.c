@@ -1,0 +1,308 @@
+/* The job queue: one thread takes the oldest queued job, passes its blobs from the blob store
+ * into the enclave's slots (BLOB_BEGIN, then BLOB_DATA in pieces; docs/tee.md §7.1), relays
+ * the requester's box, keeps the result as a blob and the answer box for the requester, and
+ * drops the slots. Progress reports go to the jobs table; the enclave's refusals are the
+ * job's error, for the requester to read. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/guard.h"
+#include "gtee/msg.h"
+#include "node/jobs.h"
+
+#define PIECE (512u << 10)
+#define IDLE_POLL_MS 1000
+
+struct run {
+    struct gtee_node_jobs *q;
+    const struct gtee_node_job_io *io;
+    unsigned start_no;
+    /* set when the failure is the node's or the enclave's, not a refusal of the job */
+    int ours;
+};
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static int stopping(struct gtee_node_jobs *q)
+{
+    int s;
+
+    pthread_mutex_lock(&q->mu);
+    s = q->stop;
+    pthread_mutex_unlock(&q->mu);
+    return s;
+}
+
+/* Progress, nothing secret: how far, never the loss (the requester gets it in its record). */
+static void on_progress(void *arg, const struct gtee_enclave_progress *pr)
+{
+    struct run *r = arg;
+    double done, total;
+    int rc;
+
+    if (pr->stage == 1) {
+        total = (double)pr->epochs * pr->batches;
+        done = (double)pr->epoch * pr->batches + pr->batch + 1;
+    } else {
+        total = pr->batches;
+        done = pr->batch + 1.0;
+    }
+    rc = gtee_node_store_job_progress(r->q->store, r->io->id, pr->stage == 1 ? "training" : "inference",
+                                      pr->stage == 1 ? (int)pr->epoch + 1 : 0, pr->stage == 1 ? (int)pr->epochs : 0,
+                                      total > 0 ? 100.0 * (done < total ? done : total) / total : 0, NULL);
+    (void)rc; /* a report not recorded is only a report lost; the job goes on */
+}
+
+/* One request of the job; a failure that is not the enclave's ERROR answer (it did not
+ * answer, or restarted) is marked ours. */
+static int call(struct run *r, uint16_t type, const void *p, size_t n, uint8_t **reply, size_t *reply_len,
+                int progress, struct gtee_err *err)
+{
+    int rc = gtee_node_enclave_call_in(r->q->enclave, r->start_no, type, p, n, reply, reply_len,
+                                       progress ? on_progress : NULL, r, err);
+
+    if (rc == GTEE_EIO || (rc < 0 && gtee_node_enclave_start_no(r->q->enclave) != r->start_no))
+        r->ours = 1;
+    return rc;
+}
+
+/* A stored blob into an enclave slot. */
+static int pass_blob(struct run *r, unsigned slot, const char *id, const char *what, struct gtee_err *err)
+{
+    uint8_t begin[9], *piece = NULL, *reply = NULL;
+    uint64_t size = 0, off = 0;
+    size_t reply_len = 0;
+    int fd = -1, rc;
+
+    if ((rc = gtee_node_blob_open(r->q->blobs, id, &fd, &size, err)) < 0) {
+        r->ours = 1;
+        return GTEE_FAIL(err, rc, "the %s blob %s is no longer on this node", what, id);
+    }
+    begin[0] = (uint8_t)slot;
+    for (int i = 0; i < 8; i++)
+        begin[1 + i] = (uint8_t)(size >> (56 - 8 * i));
+    piece = malloc(1 + PIECE);
+    if (!piece) {
+        r->ours = 1;
+        rc = GTEE_FAIL(err, GTEE_ENOMEM, "node: out of memory");
+        goto out;
+    }
+    rc = call(r, GTEE_MSG_BLOB_BEGIN, begin, sizeof(begin), &reply, &reply_len, 0, err);
+    free(reply);
+    reply = NULL;
+    while (rc == 0 && off < size) {
+        size_t n = size - off < PIECE ? (size_t)(size - off) : PIECE;
+        ssize_t got = pread(fd, piece + 1, n, (off_t)off);
+
+        if (got != (ssize_t)n) {
+            r->ours = 1;
+            rc = GTEE_FAIL(err, GTEE_EIO, "the %s blob %s: cannot read at offset %llu", what, id,
+                           (unsigned long long)off);
+            break;
+        }
+        piece[0] = (uint8_t)slot;
+        rc = call(r, GTEE_MSG_BLOB_DATA, piece, 1 + n, &reply, &reply_len, 0, err);
+        free(reply);
+        reply = NULL;
+        off += n;
+    }
+    if (rc < 0 && !r->ours) {
+        char msg[GTEE_ERR_MSG_MAX];
+
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        (void)GTEE_FAIL(err, rc, "the %s blob: %s", what, msg);
+    }
+out:
+    free(piece);
+    close(fd);
+    return rc;
+}
+
+static void drop_slots(struct run *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t slot = (uint8_t)i, *reply = NULL;
+        size_t reply_len = 0;
+        struct gtee_err err = { 0 };
+
+        /* A drop that fails found the enclave restarted: its slots are empty already. */
+        int rc = gtee_node_enclave_call_in(r->q->enclave, r->start_no, GTEE_MSG_BLOB_DROP, &slot, 1, &reply,
+                                           &reply_len, NULL, NULL, &err);
+
+        (void)rc;
+        free(reply);
+    }
+}
+
+/* Waits for the enclave to run; 0 if the queue stops first. */
+static unsigned enclave_start_no(struct gtee_node_jobs *q)
+{
+    unsigned n;
+
+    while ((n = gtee_node_enclave_start_no(q->enclave)) == 0 && !stopping(q))
+        (void)gtee_node_enclave_wait(q->enclave, IDLE_POLL_MS);
+    return stopping(q) ? 0 : n;
+}
+
+static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
+{
+    struct run r = { .q = q, .io = io };
+    struct gtee_err err = { 0 };
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    uint32_t host_len;
+    char result[65] = "";
+    int rc, slots = io->labels[0] ? 3 : 2;
+
+    if (!(r.start_no = enclave_start_no(q)))
+        return; /* stopping: the job stays queued for the next run */
+    if ((rc = gtee_node_store_job_start(q->store, io->id, &err)) < 0) {
+        r.ours = 1;
+        goto fail;
+    }
+    if ((rc = pass_blob(&r, GTEE_NODE_SLOT_MODEL, io->model, "model", &err)) < 0 ||
+        (rc = pass_blob(&r, GTEE_NODE_SLOT_INPUT, io->input, !strcmp(io->kind, "train") ? "features" : "input",
+                        &err)) < 0 ||
+        (io->labels[0] && (rc = pass_blob(&r, GTEE_NODE_SLOT_LABELS, io->labels, "labels", &err)) < 0))
+        goto fail;
+    if ((rc = gtee_node_store_job_progress(q->store, io->id, "running", 0, 0, 0, &err)) < 0) {
+        r.ours = 1;
+        goto fail;
+    }
+    if ((rc = call(&r, GTEE_MSG_RELAY, io->request, io->request_len, &reply, &reply_len, 1, &err)) < 0)
+        goto fail;
+    host_len = reply_len >= 4 ? (uint32_t)reply[0] << 24 | (uint32_t)reply[1] << 16 | (uint32_t)reply[2] << 8 |
+                                    reply[3]
+                              : 0;
+    if (reply_len < 4 || host_len > reply_len - 4) {
+        r.ours = 1;
+        rc = GTEE_FAIL(&err, GTEE_EIO, "the enclave's answer is malformed");
+        goto fail;
+    }
+    if (host_len && (rc = gtee_node_keep_host_part(q->blobs, reply + 4, host_len, result, &err)) < 0) {
+        r.ours = 1;
+        goto fail;
+    }
+    if ((rc = gtee_node_store_job_done(q->store, io->id, result, reply + 4 + host_len, reply_len - 4 - host_len,
+                                       &err)) < 0) {
+        r.ours = 1;
+        goto fail;
+    }
+    gtee_node_store_event(q->store, "info", "job %.16s (%s) done", io->id, io->kind);
+    goto out;
+fail:
+    if (r.ours && gtee_node_enclave_start_no(q->enclave) != r.start_no) {
+        char msg[GTEE_ERR_MSG_MAX];
+
+        snprintf(msg, sizeof(msg), "%s", err.msg);
+        (void)GTEE_FAIL(&err, rc, "the enclave ended while the job ran (%.200s); submit it again", msg);
+    }
+    if (gtee_node_store_job_fail(q->store, io->id, !r.ours, err.msg[0] ? err.msg : gtee_strerror(rc), NULL) < 0)
+        gtee_node_store_event(q->store, "error", "job %.16s: its failure could not be recorded", io->id);
+    gtee_node_store_event(q->store, r.ours ? "error" : "info", "job %.16s (%s) %s: %s", io->id, io->kind,
+                          r.ours ? "failed" : "refused by the enclave", err.msg[0] ? err.msg : gtee_strerror(rc));
+out:
+    free(reply);
+    drop_slots(&r, slots);
+}
+
+static void *worker(void *arg)
+{
+    struct gtee_node_jobs *q = arg;
+    struct timespec ts;
+
+    for (;;) {
+        struct gtee_node_job_io io;
+        struct gtee_err err = { 0 };
+        int got;
+
+        pthread_mutex_lock(&q->mu);
+        deadline_in(&ts, IDLE_POLL_MS);
+        while (!q->stop && !q->wake && pthread_cond_timedwait(&q->cv, &q->mu, &ts) != ETIMEDOUT)
+            ;
+        q->wake = 0;
+        if (q->stop) {
+            pthread_mutex_unlock(&q->mu);
+            break;
+        }
+        pthread_mutex_unlock(&q->mu);
+        while (!stopping(q) && (got = gtee_node_store_job_next(q->store, &io, &err)) == 1) {
+            pthread_mutex_lock(&q->mu);
+            q->busy = 1;
+            pthread_mutex_unlock(&q->mu);
+            run_job(q, &io);
+            free(io.request);
+            pthread_mutex_lock(&q->mu);
+            q->busy = 0;
+            pthread_cond_broadcast(&q->cv);
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
+    return NULL;
+}
+
+int gtee_node_jobs_start(struct gtee_node_jobs *j, struct gtee_node_store *store, struct gtee_node_blobs *blobs,
+                         struct gtee_node_enclave *enclave, struct gtee_err *err)
+{
+    pthread_condattr_t ca;
+
+    memset(j, 0, sizeof(*j));
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    j->store = store;
+    j->blobs = blobs;
+    j->enclave = enclave;
+    j->wake = 1; /* what the last run left queued */
+    if (pthread_create(&j->thread, NULL, worker, j) != 0)
+        return GTEE_FAIL(err, GTEE_EIO, "node: cannot start the job queue's thread");
+    j->started = 1;
+    return 0;
+}
+
+void gtee_node_jobs_wake(struct gtee_node_jobs *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->wake = 1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+int gtee_node_jobs_stop(struct gtee_node_jobs *j, int drain_ms)
+{
+    struct timespec ts;
+    int cut = 0;
+
+    if (!j->started)
+        return 0;
+    deadline_in(&ts, drain_ms);
+    pthread_mutex_lock(&j->mu);
+    j->stop = 1;
+    pthread_cond_broadcast(&j->cv);
+    while (j->busy && pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT)
+        ;
+    cut = j->busy;
+    pthread_mutex_unlock(&j->mu);
+    if (cut)
+        gtee_node_enclave_kill(j->enclave);
+    pthread_join(j->thread, NULL);
+    j->started = 0;
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->mu);
+    return cut;
+}
