@@ -83,6 +83,16 @@ double cli_now(void);
 
 /* ---- key files (keyfile.c) ---- */
 #define CLI_BOX_KEY_PREFIX "gtee-box-key-v1:"
+#define CLI_IDENTITY_PREFIX "gtee-identity-v1:"   /* an X25519 private key: results are sealed to it */
+#define CLI_SECRET_LEN 32
+/* The file kinds behind the box key file and the identity: one line PREFIX<64 hex digits>,
+ * mode 0600 (kind names the file in messages: "key", "identity"). */
+int cli_secret_write(const char *path, const char *prefix, const uint8_t secret[CLI_SECRET_LEN], int overwrite,
+                     struct gtee_err *err) GTEE_MUST_USE;
+int cli_secret_read(const char *path, const char *kind, const char *prefix, uint8_t secret[CLI_SECRET_LEN],
+                    struct gtee_err *err) GTEE_MUST_USE;
+int cli_secret_parse(const char *path, const char *kind, const char *prefix, const uint8_t *buf, size_t len,
+                     uint8_t secret[CLI_SECRET_LEN], struct gtee_err *err) GTEE_MUST_USE;
 /* Writes a key file with mode 0600 through a temporary file and a rename; refuses an
  * existing path (GTEE_EEXIST) unless overwrite. */
 int cli_keyfile_write(const char *path, const struct gtee_box_key *key, int overwrite,
