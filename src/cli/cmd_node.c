@@ -273,6 +273,7 @@ static int node_status(int argc, char **argv)
     if (cli_json()) {
         rc = cli_json_emit(resp.json) ? CLI_EXIT_IO : 0;
         resp.json = NULL;
+        cli_http_resp_free(&resp);
         return rc;
     }
     print_status(resp.json);

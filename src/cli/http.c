@@ -135,8 +135,12 @@ int cli_http_request(const char *method, const char *url, const char *content_ty
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     ENSURE(!sink.over, err, GTEE_EFORMAT, "%s: the node's answer is over %u bytes", url, RESP_MAX);
     ENSURE(cc == CURLE_OK, err, GTEE_EIO, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-    if (sink.buf)
+    if (sink.buf) {
         resp->json = json_loadb(sink.buf, sink.len, 0, NULL);
+        resp->body = (uint8_t *)sink.buf;
+        resp->body_len = sink.len;
+        sink.buf = NULL;
+    }
 out:
     free(sink.buf);
     curl_slist_free_all(hdrs);
@@ -149,6 +153,9 @@ void cli_http_resp_free(struct cli_http_resp *resp)
 {
     json_decref(resp->json);
     resp->json = NULL;
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
 }
 
 const char *cli_http_error(const struct cli_http_resp *resp, char *buf, size_t len)

@@ -12,6 +12,8 @@
 struct cli_http_resp {
     long status;          /* HTTP status; 0 if no answer came */
     json_t *json;         /* the body parsed as JSON (NULL if it was not) */
+    uint8_t *body;        /* the body's bytes, NUL-terminated (NULL if none) */
+    size_t body_len;
 };
 
 /* One request. body/body_len: a buffer to send (NULL: none), or, with fd >= 0, body_len

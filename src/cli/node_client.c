@@ -1,0 +1,120 @@
+/* Attesting a node's enclave and relaying to it, for the providers' commands: the node only
+ * carries the evidence and the boxes; the keys are trusted because the evidence, verified
+ * with the client's anchors, collateral and policy, commits to them and to the client's
+ * nonce (docs/tee.md §5, "Report data"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/guard.h"
+#include "gtee/crypto.h"
+#include "gtee/evidence.h"
+#include "runtime/verifier.h"
+#include "cli/http.h"
+#include "cli/node_client.h"
+
+/* A hex field of the evidence answer into exactly n bytes. */
+static int hex_field(json_t *o, const char *key, uint8_t *out, size_t n, struct gtee_err *err)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    if (!s || strlen(s) != 2 * n || gtee_hex_decode(s, out, n) != 0)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "the node's evidence answer: %s is not %zu bytes of hex", key, n);
+    return 0;
+}
+
+int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli_enclave *e, struct gtee_err *err)
+{
+    struct gtee_client_options co = { .policy_file = o->policy, .collateral_dir = o->collateral,
+                                      .sim_root_file = o->sim_root };
+    struct sdk_verifier *v = calloc(1, sizeof(*v));
+    struct gtee_verdict *verdict = calloc(1, sizeof(*verdict));
+    struct gtee_binding_expect bx;
+    struct cli_http_resp r = { 0 };
+    uint8_t nonce[32], *ev = NULL;
+    char path[128], full[1200], hex[65], why[GTEE_ERR_MSG_MAX];
+    const char *evhex, *tee;
+    size_t ev_len;
+    int rc, loaded = 0;
+
+    memset(e, 0, sizeof(*e));
+    memset(&bx, 0, sizeof(bx));
+    ENSURE(v && verdict, err, GTEE_ENOMEM, "out of memory");
+    ENSURE(strlen(url) < sizeof(e->url), err, GTEE_EINVAL, "--node: URL too long");
+    snprintf(e->url, sizeof(e->url), "%s", url);
+    TRY(sdk_verifier_load(v, &co, err));
+    loaded = 1;
+    ENSURE(gtee_random(nonce, sizeof(nonce)) == 0, err, GTEE_ECRYPTO, "no randomness for the nonce");
+    gtee_hex_encode(nonce, sizeof(nonce), hex);
+    snprintf(path, sizeof(path), "/api/v1/evidence?nonce=%s", hex);
+    ENSURE(cli_http_url(full, sizeof(full), url, path) == 0, err, GTEE_EINVAL,
+           "--node %s: expected an http:// or https:// URL", url);
+    TRY(cli_http_request("GET", full, NULL, NULL, 0, -1, 0, -1, 120, NULL, NULL, &r, err));
+    ENSURE(r.status == 200, err, r.status >= 500 ? GTEE_EIO : GTEE_EFORMAT, "%s: no evidence: %s", url,
+           cli_http_error(&r, why, sizeof(why)));
+    ENSURE(json_is_object(r.json), err, GTEE_EFORMAT, "%s: the evidence answer is not a JSON object", url);
+    TRY(hex_field(r.json, "enclave_public_key", bx.enclave_pub, sizeof(bx.enclave_pub), err));
+    TRY(hex_field(r.json, "channel_public_key", bx.channel_pub, sizeof(bx.channel_pub), err));
+    evhex = json_string_value(json_object_get(r.json, "evidence"));
+    ENSURE(evhex && strlen(evhex) % 2 == 0 && strlen(evhex) > 0, err, GTEE_EFORMAT,
+           "the node's evidence answer: evidence is not hex");
+    ev_len = strlen(evhex) / 2;
+    ev = malloc(ev_len);
+    ENSURE(ev, err, GTEE_ENOMEM, "out of memory");
+    ENSURE(gtee_hex_decode(evhex, ev, ev_len) == 0, err, GTEE_EFORMAT, "the node's evidence answer: evidence is not hex");
+    bx.has_keys = true;
+    bx.has_nonce = true;
+    memcpy(bx.nonce, nonce, sizeof(nonce));
+    /* A quote of version 4 is TDX, else SGX: the collateral of that kind. */
+    rc = gtee_evidence_verify_bound(ev, ev_len, ev_len >= 2 && ev[0] == 4 && ev[1] == 0 ? v->vfy.tdx_col : v->vfy.sgx_col,
+                                    &v->anchors, &v->policy, &bx, (int64_t)time(NULL), verdict, err);
+    if (rc == 0 && !verdict->accepted)
+        rc = GTEE_EPOLICY;
+    if (rc < 0) {
+        if (verdict->n_reasons)
+            rc = GTEE_FAIL(err, GTEE_EPOLICY, "%s: the enclave's evidence is rejected: %s: %s%s", url,
+                           verdict->reasons[0].code, verdict->reasons[0].msg,
+                           verdict->n_reasons > 1 ? " (and more; gtee evidence verify shows all)" : "");
+        goto out;
+    }
+    memcpy(e->channel_pub, bx.channel_pub, sizeof(e->channel_pub));
+    memcpy(e->enclave_pub, bx.enclave_pub, sizeof(e->enclave_pub));
+    gtee_eth_address_hex(verdict->claims.binding.enclave_id, e->enclave_id);
+    tee = json_string_value(json_object_get(r.json, "tee"));
+    snprintf(e->tee, sizeof(e->tee), "%s", tee ? tee : "?");
+    e->simulated = verdict->claims.simulated;
+out:
+    free(ev);
+    cli_http_resp_free(&r);
+    if (loaded)
+        sdk_verifier_free(v);
+    free(v);
+    free(verdict);
+    return rc;
+}
+
+int cli_node_relay(const struct cli_enclave *e, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len,
+                   struct gtee_err *err)
+{
+    uint8_t resp_key[GTEE_RELAY_KEY_LEN], *box = NULL;
+    size_t box_len = 0;
+    struct cli_http_resp r = { 0 };
+    char full[1200], why[GTEE_ERR_MSG_MAX];
+    int rc;
+
+    *out = NULL;
+    *out_len = 0;
+    ENSURE(cli_http_url(full, sizeof(full), e->url, "/api/v1/relay") == 0, err, GTEE_EINVAL, "--node: bad URL");
+    TRY(gtee_relay_seal_request(e->channel_pub, req, len, resp_key, &box, &box_len, err));
+    TRY(cli_http_request("POST", full, "application/octet-stream", box, box_len, -1, 0, -1, 120, NULL, NULL, &r, err));
+    ENSURE(r.status != 400, err, GTEE_EPOLICY, "the enclave refused the request: %s",
+           cli_http_error(&r, why, sizeof(why)));
+    ENSURE(r.status == 200, err, GTEE_EIO, "%s: the relay failed: %s", e->url, cli_http_error(&r, why, sizeof(why)));
+    TRY(gtee_relay_open_response(resp_key, r.body, r.body_len, out, out_len, err));
+out:
+    gtee_wipe(resp_key, sizeof(resp_key));
+    free(box);
+    cli_http_resp_free(&r);
+    return rc;
+}

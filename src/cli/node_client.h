@@ -1,0 +1,40 @@
+/* The providers' side of a node's enclave (docs/cli.md, "gtee grant"): attest it over the
+ * node's evidence route with the client's own anchors, collateral and policy, and exchange
+ * relay boxes with the enclave it attested. Internal to src/cli/ (the host's gtee only). */
+#ifndef GTEE_CLI_NODE_CLIENT_H
+#define GTEE_CLI_NODE_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtee/err.h"
+#include "gtee/msg.h"
+
+/* What the client accepts: files, as `gtee evidence verify` and `gtee attest` take them. */
+struct cli_attest_opts {
+    const char *policy;       /* NULL: the strict default */
+    const char *collateral;   /* NULL: none (every kind but sim needs it) */
+    const char *sim_root;     /* NULL: no simulated root trusted */
+};
+
+/* The enclave a client attested: the keys its verified evidence commits to. */
+struct cli_enclave {
+    char url[1024];
+    uint8_t channel_pub[GTEE_RELAY_PUB_LEN];
+    uint8_t enclave_pub[65];
+    char enclave_id[43];      /* 0x and 40 hex digits */
+    char tee[16];
+    int simulated;
+};
+
+/* Asks the node for the enclave's evidence over a fresh nonce and verifies it, bound to the
+ * enclave and channel keys the node reports and to the nonce. GTEE_EPOLICY (exit 7) with
+ * the verifier's first reason unless it is accepted. */
+int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli_enclave *e,
+                    struct gtee_err *err) GTEE_MUST_USE;
+/* One relay request to the attested enclave: *out is the opened answer (malloc'd; it may be
+ * a secret: wipe it). The enclave's refusal is GTEE_EPOLICY with its reason. */
+int cli_node_relay(const struct cli_enclave *e, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len,
+                   struct gtee_err *err) GTEE_MUST_USE;
+
+#endif
