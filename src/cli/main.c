@@ -51,6 +51,8 @@ static const struct cli_cmd commands[] = {
     { "push", "Seal a file into a container and upload it to a node's blob store", cmd_push },
     { "identity", "X25519 identities that grants name and results are sealed to: identity new FILE, identity show FILE", cmd_identity },
     { "grant", "Attest a node's enclave, then release a container's key to it with a grant (kinds, counterparties, until)", cmd_grant },
+    { "infer", "Run a model on an input inside a node's enclave (attested); the predictions come sealed to you", cmd_infer },
+    { "train", "Train a model on a dataset inside a node's enclave (attested); loss, accuracy and the trained model", cmd_train },
     { "proof", "Work Proofs: verify proof files offline (signature, signer == Enclave ID, hash chain)", cmd_proof },
     { "chain", "The Glacier contract on an EVM chain: chain deploy, chain status", cmd_chain },
     { "rewards", "An operator's reward units on the chain; rewards claim", cmd_rewards },

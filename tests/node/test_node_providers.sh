@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The providers' commands against a node on the simulated TEE (docs/cli.md, "gtee grant"):
-# a model provider pushes a container and grants it after attesting the enclave with its own
-# policy and the simulated root; the enclave answers with the key id, the node keeps only
-# the sealed grant. A grant is refused before anything is released when the client's policy
-# does not accept the enclave (simulation not allowed, exit 7) or when the node is not
-# running; bad arguments are usage errors (exit 2).
+# The providers' commands against a node on the simulated TEE (docs/cli.md, "gtee grant",
+# "gtee infer", "gtee train"): a model provider pushes the MLP of tests/ml/models and grants
+# it to a data provider after attesting the enclave with its own policy and the simulated
+# root (the node keeps only the sealed grant, never the key); the data provider pushes its
+# input and a small dataset, grants them to itself, runs inference (PyTorch's output for
+# that model and input) and training (loss and accuracy per epoch; the weights go to the
+# model's owner until its grant gives them to the requester). A grant is refused before
+# anything is released when the client's policy does not accept the enclave (exit 7); a job
+# by someone no grant names is refused with the enclave's reason (exit 7); bad arguments are
+# usage errors (exit 2).
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
@@ -25,8 +29,8 @@ ATTEST=(--policy "$T/sim-policy.json" --collateral "$D/sim" --sim-root "$D/sim/s
 "$GTEE_CLI" identity new "$T/owner.id" >/dev/null
 "$GTEE_CLI" identity new "$T/user.id" >/dev/null
 USER_PUB=$("$GTEE_CLI" identity show "$T/user.id" | sed 's/^public key //')
-head -c 100000 /dev/urandom >"$T/model.bin"
-MODEL=$("$GTEE_CLI" push "$T/model.bin" --node "$U" --key "$T/model.key" --no-progress)
+MODELS=$GTEE_SOURCE_DIR/tests/ml/models
+MODEL=$("$GTEE_CLI" push "$MODELS/mlp.onnx" --node "$U" --key "$T/model.key" --no-progress)
 
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --to "$USER_PUB" --kinds infer,train \
     --until 2099-01-01T00:00:00Z "${ATTEST[@]}" --json
@@ -48,6 +52,71 @@ grep -q "rejected" "$T/err" || bad "the refusal does not say the evidence is rej
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --kinds infer \
     --policy "$T/sim-policy.json" --collateral "$D/sim"
 expect_rc 7 "grant without the simulated root"
+
+# The data provider: its input and a dataset, granted to itself.
+python3 - "$T" <<'PY'
+import struct, sys
+n = 64
+def npy(path, descr, shape, payload):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    hdr += " " * (118 - len(hdr) - 1) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + payload)
+x = [((i * 2654435761) % 1000) / 1000.0 for i in range(n * 784)]
+npy(sys.argv[1] + "/x.npy", "<f4", "(%d, 1, 28, 28)" % n, struct.pack("<%df" % len(x), *x))
+npy(sys.argv[1] + "/y.npy", "<i8", "(%d,)" % n, struct.pack("<%dq" % n, *[i % 10 for i in range(n)]))
+PY
+"$GTEE_CLI" keygen "$T/data.key" >/dev/null
+INPUT=$("$GTEE_CLI" push "$MODELS/mlp.input.npy" --node "$U" --key "$T/data.key" --no-progress)
+X=$("$GTEE_CLI" push "$T/x.npy" --node "$U" --key "$T/data.key" --no-progress)
+Y=$("$GTEE_CLI" push "$T/y.npy" --node "$U" --key "$T/data.key" --no-progress)
+for c in "$INPUT" "$X" "$Y"; do
+    run grant "$c" --node "$U" --key "$T/data.key" --identity "$T/user.id" --kinds infer,train "${ATTEST[@]}"
+    expect_rc 0 "the data provider's grant of $c"
+done
+
+run infer --node "$U" --identity "$T/user.id" --model "$MODEL" --input "$INPUT" --out "$T/pred.npy" "${ATTEST[@]}"
+expect_rc 0 "infer"
+grep -q "^wrote $T/pred.npy" "$T/out" || bad "infer wrote nothing: $(cat "$T/out") $(cat "$T/err")"
+python3 - "$T/pred.npy" "$MODELS/mlp.torch.npy" <<'PY' || bad "the enclave's predictions are not PyTorch's"
+import struct, sys
+def load(p):
+    b = open(p, "rb").read()
+    h = struct.unpack("<H", b[8:10])[0]
+    d = b[10 + h:]
+    return struct.unpack("<%df" % (len(d) // 4), d)
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert len(a) == len(b) == 40, (len(a), len(b))
+assert all(abs(x - y) <= 1e-4 * max(1.0, abs(y)) for x, y in zip(a, b))
+PY
+# The same output again: refused without --force, the file untouched.
+run infer --node "$U" --identity "$T/user.id" --model "$MODEL" --input "$INPUT" --out "$T/pred.npy" "${ATTEST[@]}"
+expect_rc 3 "infer over an existing output"
+
+# Training: the model's grant does not give the weights to the requester, so they go to
+# the model's owner and the data provider gets the metrics only.
+run train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" --epochs 2 --batch 16 \
+    --out "$T/trained.onnx" --json "${ATTEST[@]}"
+expect_rc 0 "train"
+[ "$(json 'len(j["epochs"])')" = 2 ] || bad "train reports no two epochs: $(cat "$T/out")"
+[ "$(json 'j["output"]')" = None ] || bad "the weights came to the requester without the model's grant: $(cat "$T/out")"
+[ -e "$T/trained.onnx" ] && bad "train wrote weights it was not given"
+# A newer grant from the model's owner gives the weights to the requester.
+run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --to "$USER_PUB" --kinds infer,train \
+    --weights-to-requester "${ATTEST[@]}"
+expect_rc 0 "grant --weights-to-requester"
+run train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" --epochs 1 \
+    --out "$T/trained.onnx" "${ATTEST[@]}"
+expect_rc 0 "train with the weights granted"
+grep -q "^epoch 1/1: loss [0-9.]* accuracy [0-9.]*" "$T/out" || bad "train prints no epoch summary: $(cat "$T/out")"
+run model inspect "$T/trained.onnx"
+expect_rc 0 "the trained model loads"
+
+# Someone no grant names: the enclave refuses the job, with its reason.
+"$GTEE_CLI" identity new "$T/stranger.id" >/dev/null
+run infer --node "$U" --identity "$T/stranger.id" --model "$MODEL" --input "$INPUT" --out "$T/s.npy" "${ATTEST[@]}"
+expect_rc 7 "infer by a stranger"
+grep -q "names this requester" "$T/err" || bad "the refusal gives no reason: $(cat "$T/err")"
+[ -e "$T/s.npy" ] && bad "a refused job left an output"
 
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --kinds sing "${ATTEST[@]}"
 expect_rc 2 "grant --kinds sing"

@@ -1,0 +1,448 @@
+/* `gtee infer` and `gtee train`: a requester attests the node's enclave, seals its job to the
+ * attested channel key, submits it (POST /api/v1/jobs; the node fills the enclave's slots
+ * by convention: model 0, input or features 1, labels 2), follows its progress, then opens
+ * the job record (only it can) and the result sealed to its identity (HPKE,
+ * gtee_result_open) and writes the output through the safe writer. gtee never opens a
+ * container: the blobs are opened in the enclave alone. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/guard.h"
+#include "gtee/crypto.h"
+#include "gtee/file.h"
+#include "gtee/jobs.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/http.h"
+#include "cli/node_client.h"
+
+#define POLL_MS 300
+
+static const char usage_infer[] =
+    "Usage: gtee infer --node URL --identity ID --model CID --input CID --out OUT.npy [options]\n"
+    "\n"
+    "Runs the model CID on the input CID (containers on the node, granted to your identity or\n"
+    "yours) inside the node's enclave, after attesting it, and writes the predictions (.npy),\n"
+    "which the enclave sealed to your identity, to OUT.npy.\n"
+    "\n"
+    "Options:\n"
+    "      --node URL, --identity ID, --model CID, --input CID, --out FILE  (required)\n"
+    "      --threads N         the enclave's threads for the job (default 1)\n"
+    "      --force             replace OUT if it exists\n"
+    "      --timeout S         give up waiting for the job after S seconds (default 3600)\n"
+    "      --policy POLICY, --collateral DIR, --sim-root DER   as for gtee grant\n"
+    "      --progress, --no-progress   force or suppress the progress bar (default: on a terminal)\n"
+    "      --json              print the summary as JSON\n"
+    "  -h, --help              show this help\n";
+
+static const char usage_train[] =
+    "Usage: gtee train --node URL --identity ID --model CID --data CID --labels CID --epochs N\n"
+    "                  --out TRAINED.onnx [options]\n"
+    "\n"
+    "Trains the model CID on the features CID (--data, float32 .npy) and the labels CID\n"
+    "(int64 .npy) inside the node's enclave, after attesting it; prints each epoch's loss and\n"
+    "accuracy and writes the trained model, if the model's grant lets it come to you (else it\n"
+    "was sealed to the model's owner, and only the metrics are yours).\n"
+    "\n"
+    "Options:\n"
+    "      --node URL, --identity ID, --model CID, --data CID, --labels CID, --epochs N,\n"
+    "      --out FILE          (required)\n"
+    "      --batch N           mini-batch size (default 32)\n"
+    "      --lr X              learning rate (default 0.001)\n"
+    "      --optimizer NAME    adam (default) or sgd\n"
+    "      --seed N            the shuffling's seed (default 1)\n"
+    "      --threads N         the enclave's threads for the job (default 1)\n"
+    "      --force, --timeout S, --policy, --collateral, --sim-root, --progress, --no-progress,\n"
+    "      --json              as for gtee infer\n"
+    "  -h, --help              show this help\n";
+
+struct job_args {
+    const char *node, *identity, *model, *input, *labels, *out;
+    struct cli_attest_opts ao;
+    struct gtee_job job;
+    int force, progress;
+    long timeout_s;
+};
+
+static int url_of(const char *node, const char *path, char *out, size_t n, struct gtee_err *err)
+{
+    if (cli_http_url(out, n, node, path) != 0)
+        return GTEE_FAIL(err, GTEE_EINVAL, "--node %s: expected an http:// or https:// URL", node);
+    return 0;
+}
+
+static int cid_ok(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* The job's progress: a bar on a terminal, else a line when the stage or epoch changes. */
+static void show(const struct job_args *a, json_t *job, char *last, size_t n)
+{
+    const char *stage = json_string_value(json_object_get(job, "stage"));
+    double pct = json_number_value(json_object_get(job, "percent"));
+    int ep = (int)json_integer_value(json_object_get(job, "epoch"));
+    int eps = (int)json_integer_value(json_object_get(job, "epochs"));
+    char now[96] = "", bar[31];
+    int fill = (int)(pct / 100.0 * 30);
+
+    if (!a->progress || !stage)
+        return;
+    if (eps)
+        snprintf(now, sizeof(now), " epoch %d/%d", ep, eps);
+    if (a->progress == 2) {
+        fill = fill < 0 ? 0 : fill > 30 ? 30 : fill;
+        memset(bar, '#', (size_t)fill);
+        memset(bar + fill, '.', (size_t)(30 - fill));
+        bar[30] = '\0';
+        fprintf(stderr, "\r%-10.10s [%s] %3d%%%s   ", stage, bar, (int)pct, now);
+        fflush(stderr);
+        snprintf(last, n, "drawn");
+        return;
+    }
+    {
+        char line[160];
+
+        snprintf(line, sizeof(line), "%s%s", stage, now);
+        if (strcmp(line, last))
+            fprintf(stderr, "gtee: job %s\n", line);
+        snprintf(last, n, "%s", line);
+    }
+}
+
+/* Submits the box and waits for the job to end; its id in id. */
+static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t box_len, char id[65],
+                           struct gtee_err *err)
+{
+    char url[1200], why[GTEE_ERR_MSG_MAX], path[128], last[160] = "";
+    struct cli_http_resp r = { 0 };
+    char *hex = malloc(2 * box_len + 1), *body = NULL;
+    json_t *req = NULL;
+    const char *state = NULL;
+    double start = cli_now();
+    int rc;
+
+    ENSURE(hex, err, GTEE_ENOMEM, "out of memory");
+    gtee_hex_encode(box, box_len, hex);
+    req = a->labels ? json_pack("{s:s,s:s,s:s,s:s}", "model", a->model, "features", a->input, "labels", a->labels,
+                                "box", hex)
+                    : json_pack("{s:s,s:s,s:s}", "model", a->model, "input", a->input, "box", hex);
+    body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    ENSURE(body, err, GTEE_ENOMEM, "out of memory");
+    TRY(url_of(a->node, "/api/v1/jobs", url, sizeof(url), err));
+    TRY(cli_http_request("POST", url, "application/json", body, strlen(body), -1, 0, -1, 60, NULL, NULL, &r, err));
+    ENSURE(r.status != 404, err, GTEE_ENOTFOUND, "%s", cli_http_error(&r, why, sizeof(why)));
+    ENSURE(r.status == 202 || r.status == 200, err, r.status >= 500 ? GTEE_EIO : GTEE_EFORMAT, "submitting the job: %s",
+           cli_http_error(&r, why, sizeof(why)));
+    state = json_string_value(json_object_get(json_object_get(r.json, "job"), "id"));
+    ENSURE(cid_ok(state), err, GTEE_EFORMAT, "the node's answer names no job id");
+    memcpy(id, state, 65);
+    cli_http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
+    TRY(url_of(a->node, path, url, sizeof(url), err));
+    for (;;) {
+        json_t *job;
+
+        TRY(cli_http_request("GET", url, NULL, NULL, 0, -1, 0, -1, 60, NULL, NULL, &r, err));
+        ENSURE(r.status == 200, err, GTEE_EIO, "job %s: %s", id, cli_http_error(&r, why, sizeof(why)));
+        job = json_object_get(r.json, "job");
+        state = json_string_value(json_object_get(job, "state"));
+        ENSURE(state, err, GTEE_EFORMAT, "job %s: the node's answer has no state", id);
+        show(a, job, last, sizeof(last));
+        if (!strcmp(state, "done") || !strcmp(state, "failed"))
+            break;
+        cli_http_resp_free(&r);
+        ENSURE(cli_now() - start < (double)a->timeout_s, err, GTEE_EIO,
+               "job %s did not end within %ld s (--timeout); gtee job status follows it", id, a->timeout_s);
+        usleep(POLL_MS * 1000);
+    }
+    rc = 0;
+out:
+    if (a->progress == 2 && last[0])
+        fputc('\n', stderr);
+    cli_http_resp_free(&r);
+    json_decref(req);
+    free(body);
+    free(hex);
+    return rc;
+}
+
+/* GET path into bytes; a refusal's JSON into err (400: the enclave's reason, exit 7). */
+static int fetch(const struct job_args *a, const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
+{
+    char url[1200], why[GTEE_ERR_MSG_MAX];
+    struct cli_http_resp r = { 0 };
+    int rc;
+
+    *out = NULL;
+    TRY(url_of(a->node, path, url, sizeof(url), err));
+    TRY(cli_http_request("GET", url, NULL, NULL, 0, -1, 0, -1, 300, NULL, NULL, &r, err));
+    ENSURE(r.status != 400, err, GTEE_EPOLICY, "%s", cli_http_error(&r, why, sizeof(why)));
+    ENSURE(r.status == 200 && r.body, err, GTEE_EIO, "%s", cli_http_error(&r, why, sizeof(why)));
+    *out = r.body;
+    *len = r.body_len;
+    r.body = NULL;
+out:
+    cli_http_resp_free(&r);
+    return rc;
+}
+
+static int run_job(struct job_args *a)
+{
+    struct gtee_err err = { 0 };
+    struct cli_enclave enc;
+    struct gtee_job_record rec;
+    struct stat st;
+    uint8_t sk[32], pt_req[1 + GTEE_JOB_MAX_LEN], resp_key[GTEE_RELAY_KEY_LEN], *box = NULL, *rbox = NULL,
+        *opened = NULL, *res = NULL, *pt = NULL;
+    size_t n = 0, box_len = 0, rbox_len = 0, opened_len = 0, res_len = 0, pt_len = 0;
+    char id[65] = "", path[160], hex[65];
+    int rc, have_rec = 0;
+    json_t *sum = NULL;
+
+    memset(&rec, 0, sizeof(rec));
+    if (!a->force && lstat(a->out, &st) == 0)
+        return cli_fail(GTEE_EEXIST, "output %s already exists (refusing to overwrite; --force replaces it)", a->out);
+    if (a->progress < 0)
+        a->progress = isatty(STDERR_FILENO) && !cli_json() ? 2 : 0;
+    else if (a->progress)
+        a->progress = isatty(STDERR_FILENO) ? 2 : 1;
+    if ((rc = cli_secret_read(a->identity, "identity", CLI_IDENTITY_PREFIX, sk, &err)) < 0)
+        return cli_fail_err(rc, &err);
+    if ((rc = gtee_x25519_public(sk, a->job.requester)) < 0) {
+        (void)GTEE_FAIL(&err, rc, "identity file %s: not an X25519 key", a->identity);
+        goto out;
+    }
+    TRY(cli_node_attest(a->node, &a->ao, &enc, &err));
+    if (!cli_json())
+        fprintf(stderr, "gtee: enclave %s (%s%s) attested\n", enc.enclave_id, enc.tee,
+                enc.simulated ? ", SIMULATED: not secure" : "");
+    a->job.model = 0;
+    a->job.input = 1;
+    a->job.labels = 2;
+    pt_req[0] = GTEE_RELAY_ML_JOB;
+    TRY(gtee_job_encode(&a->job, pt_req + 1, &n, &err));
+    TRY(gtee_relay_seal_request(enc.channel_pub, pt_req, 1 + n, resp_key, &box, &box_len, &err));
+    TRY(submit_and_wait(a, box, box_len, id, &err));
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s/record", id);
+    TRY(fetch(a, path, &rbox, &rbox_len, &err));
+    TRY(gtee_relay_open_response(resp_key, rbox, rbox_len, &opened, &opened_len, &err));
+    TRY(gtee_job_record_parse(opened, opened_len, &rec, &err));
+    have_rec = 1;
+    gtee_hex_encode(rec.result_sha256, 32, hex);
+    sum = json_pack("{s:s,s:s,s:s,s:I,s:I}", "job", id, "kind", a->labels ? "train" : "infer", "result", hex, "macs",
+                    (json_int_t)rec.macs, "samples", (json_int_t)rec.samples);
+    ENSURE(sum, &err, GTEE_ENOMEM, "out of memory");
+    if (rec.n_epochs) {
+        json_t *eps = json_array();
+
+        for (unsigned i = 0; eps && i < rec.n_epochs; i++)
+            json_array_append_new(eps, json_pack("{s:i,s:f,s:f}", "epoch", (int)i + 1, "loss", rec.epochs[i].loss,
+                                                 "accuracy", rec.epochs[i].samples
+                                                                 ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples
+                                                                 : 0.0));
+        json_object_set_new(sum, "epochs", eps);
+    }
+    if (rec.recipient != 1) {
+        /* The model's grant keeps its trained weights for its owner. */
+        json_object_set_new(sum, "output", json_null());
+        json_object_set_new(sum, "note", json_string("the trained weights were sealed to the model's owner"));
+    } else {
+        snprintf(path, sizeof(path), "/api/v1/blobs/%s", hex);
+        TRY(fetch(a, path, &res, &res_len, &err));
+        TRY(gtee_result_open(&rec, sk, res, res_len, &pt, &pt_len, &err));
+        TRY(gtee_file_write(a->out, pt, pt_len, 0600, a->force ? GTEE_FILE_REPLACE : 0, &err));
+        json_object_set_new(sum, "output", json_string(a->out));
+        json_object_set_new(sum, "output_bytes", json_integer((json_int_t)pt_len));
+    }
+    if (cli_json()) {
+        rc = cli_json_emit(sum) ? CLI_EXIT_IO : 0;
+        sum = NULL;
+        goto done;
+    }
+    printf("job %s done\n", id);
+    for (unsigned i = 0; i < rec.n_epochs; i++)
+        printf("epoch %u/%u: loss %.4f accuracy %.4f (%llu/%llu)\n", i + 1, (unsigned)rec.n_epochs, rec.epochs[i].loss,
+               rec.epochs[i].samples ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples : 0.0,
+               (unsigned long long)rec.epochs[i].correct, (unsigned long long)rec.epochs[i].samples);
+    printf("work: %llu multiply-accumulates over %llu samples\n", (unsigned long long)rec.macs,
+           (unsigned long long)rec.samples);
+    if (rec.recipient != 1)
+        printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written\n");
+    else
+        printf("wrote %s (%zu bytes)\n", a->out, pt_len);
+    rc = 0;
+    goto done;
+out:
+    rc = cli_fail_err(rc, &err);
+done:
+    json_decref(sum);
+    if (have_rec)
+        gtee_job_record_free(&rec);
+    gtee_wipe(sk, sizeof(sk));
+    gtee_wipe(resp_key, sizeof(resp_key));
+    if (pt) {
+        gtee_wipe(pt, pt_len);
+        free(pt);
+    }
+    free(box);
+    free(rbox);
+    free(opened);
+    free(res);
+    return rc;
+}
+
+static long parse_long(const char *s, long lo, long hi, const char *what)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+
+    if (!*s || *end || v < lo || v > hi) {
+        cli_usage_error("%s %.40s: expected a whole number from %ld to %ld", what, s, lo, hi);
+        return -1;
+    }
+    return v;
+}
+
+static int run(int argc, char **argv, int train)
+{
+    static const struct option opts[] = {
+        { "node", required_argument, NULL, 'n' },
+        { "identity", required_argument, NULL, 'i' },
+        { "model", required_argument, NULL, 'm' },
+        { "input", required_argument, NULL, 'I' },
+        { "data", required_argument, NULL, 'd' },
+        { "labels", required_argument, NULL, 'l' },
+        { "out", required_argument, NULL, 'o' },
+        { "epochs", required_argument, NULL, 'e' },
+        { "batch", required_argument, NULL, 'b' },
+        { "lr", required_argument, NULL, 'r' },
+        { "optimizer", required_argument, NULL, 'O' },
+        { "seed", required_argument, NULL, 'S' },
+        { "threads", required_argument, NULL, 't' },
+        { "force", no_argument, NULL, 'f' },
+        { "timeout", required_argument, NULL, 'T' },
+        { "policy", required_argument, NULL, 'p' },
+        { "collateral", required_argument, NULL, 'c' },
+        { "sim-root", required_argument, NULL, 's' },
+        { "progress", no_argument, NULL, 'P' },
+        { "no-progress", no_argument, NULL, 'N' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct job_args a;
+    const char *input = NULL, *data = NULL;
+    long v;
+    int c;
+
+    memset(&a, 0, sizeof(a));
+    a.progress = -1;
+    a.timeout_s = 3600;
+    a.job.kind = train ? GTEE_JOB_TRAIN : GTEE_JOB_INFER;
+    a.job.threads = 1;
+    if (train) {
+        a.job.optimizer = 2;
+        a.job.batch = 32;
+        a.job.lr = 0.001f;
+        a.job.seed = 1;
+    }
+    while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': a.node = optarg; break;
+        case 'i': a.identity = optarg; break;
+        case 'm': a.model = optarg; break;
+        case 'I': input = optarg; break;
+        case 'd': data = optarg; break;
+        case 'l': a.labels = optarg; break;
+        case 'o': a.out = optarg; break;
+        case 'e':
+            if ((v = parse_long(optarg, 1, GTEE_JOB_MAX_EPOCHS, "--epochs")) < 0)
+                return CLI_EXIT_USAGE;
+            a.job.epochs = (uint16_t)v;
+            break;
+        case 'b':
+            if ((v = parse_long(optarg, 1, 1 << 20, "--batch")) < 0)
+                return CLI_EXIT_USAGE;
+            a.job.batch = (uint32_t)v;
+            break;
+        case 'r': {
+            char *end = NULL;
+            float lr = strtof(optarg, &end);
+
+            if (!*optarg || *end || !(lr > 0.0f && lr < 10.0f))
+                return cli_usage_error("--lr %.40s: expected a positive number under 10", optarg);
+            a.job.lr = lr;
+            break;
+        }
+        case 'O':
+            if (!strcmp(optarg, "sgd"))
+                a.job.optimizer = 1;
+            else if (!strcmp(optarg, "adam"))
+                a.job.optimizer = 2;
+            else
+                return cli_usage_error("--optimizer %.40s: expected adam or sgd", optarg);
+            break;
+        case 'S':
+            if ((v = parse_long(optarg, 0, 0x7fffffffL, "--seed")) < 0)
+                return CLI_EXIT_USAGE;
+            a.job.seed = (uint64_t)v;
+            break;
+        case 't':
+            if ((v = parse_long(optarg, 1, GTEE_JOB_MAX_THREADS, "--threads")) < 0)
+                return CLI_EXIT_USAGE;
+            a.job.threads = (uint8_t)v;
+            break;
+        case 'f': a.force = 1; break;
+        case 'T':
+            if ((v = parse_long(optarg, 1, 7 * 86400, "--timeout")) < 0)
+                return CLI_EXIT_USAGE;
+            a.timeout_s = v;
+            break;
+        case 'p': a.ao.policy = optarg; break;
+        case 'c': a.ao.collateral = optarg; break;
+        case 's': a.ao.sim_root = optarg; break;
+        case 'P': a.progress = 1; break;
+        case 'N': a.progress = 0; break;
+        case 'j': cli_set_json(1); break;
+        case 'h': return cli_help(train ? usage_train : usage_infer);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (argc != optind)
+        return cli_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!a.node || !a.identity || !a.model || !a.out)
+        return cli_usage_error("--node, --identity, --model and --out are required");
+    if (train) {
+        if (input || !data || !a.labels || !a.job.epochs)
+            return cli_usage_error("train takes --data, --labels and --epochs (not --input)");
+        a.input = data;
+    } else {
+        if (data || a.labels || !input)
+            return cli_usage_error("infer takes --input (not --data or --labels)");
+        a.input = input;
+    }
+    if (!cid_ok(a.model) || !cid_ok(a.input) || (a.labels && !cid_ok(a.labels)))
+        return cli_usage_error("content ids are 64 lowercase hex digits, as gtee push prints them");
+    return run_job(&a);
+}
+
+int cmd_infer(int argc, char **argv)
+{
+    return run(argc, argv, 0);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    return run(argc, argv, 1);
+}
