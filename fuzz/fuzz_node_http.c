@@ -1,6 +1,6 @@
 /* libFuzzer target: the node's HTTP API (src/node/api.c on libmicrohttpd) fed whole
  * requests as raw bytes over a socket: request lines, headers (Range, Upload-Offset), the
- * JSON and relay bodies, uploads into real sessions. The daemon runs in this process over a
+ * JSON, job and relay bodies, uploads into real sessions. The daemon runs in this process over a
  * scratch data directory with no enclave (its routes answer 503), so any crash or sanitizer
  * report is the API's. Seeds: fuzz/corpus/fuzz_node_http. */
 #include <poll.h>
@@ -23,6 +23,7 @@ static struct gtee_node_store *store;
 static struct gtee_node_blobs blobs;
 static struct gtee_node_enclave enclave;
 static struct gtee_node_api api;
+static struct gtee_node_jobs jobs;
 static char addr[64];
 
 static int start(void)
@@ -55,6 +56,10 @@ static int start(void)
     api.store = store;
     api.blobs = &blobs;
     api.enclave = &enclave;
+    /* The job queue: jobs stay queued, since the enclave never runs. */
+    if (gtee_node_jobs_start(&jobs, store, &blobs, &enclave, &err) != 0)
+        return -1;
+    api.jobs = &jobs;
     snprintf(api.url, sizeof(api.url), "http://fuzz/");
     if (gtee_net_listen("127.0.0.1:0", 64, &fd, &port, &err) || gtee_node_api_start(&api, fd, &err))
         return -1;

@@ -147,16 +147,6 @@ static void drop_slots(struct run *r, int n)
     }
 }
 
-/* Waits for the enclave to run; 0 if the queue stops first. */
-static unsigned enclave_start_no(struct gtee_node_jobs *q)
-{
-    unsigned n;
-
-    while ((n = gtee_node_enclave_start_no(q->enclave)) == 0 && !stopping(q))
-        (void)gtee_node_enclave_wait(q->enclave, IDLE_POLL_MS);
-    return stopping(q) ? 0 : n;
-}
-
 static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
 {
     struct run r = { .q = q, .io = io };
@@ -167,8 +157,8 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
     char result[65] = "";
     int rc, slots = io->labels[0] ? 3 : 2;
 
-    if (!(r.start_no = enclave_start_no(q)))
-        return; /* stopping: the job stays queued for the next run */
+    if (!(r.start_no = gtee_node_enclave_start_no(q->enclave)))
+        return; /* the enclave went down: the job stays queued until it runs again */
     if ((rc = gtee_node_store_job_start(q->store, io->id, &err)) < 0) {
         r.ours = 1;
         goto fail;
@@ -239,7 +229,9 @@ static void *worker(void *arg)
             break;
         }
         pthread_mutex_unlock(&q->mu);
-        while (!stopping(q) && (got = gtee_node_store_job_next(q->store, &io, &err)) == 1) {
+        /* Jobs wait, queued, while the enclave is (re)starting. */
+        while (!stopping(q) && gtee_node_enclave_start_no(q->enclave) &&
+               (got = gtee_node_store_job_next(q->store, &io, &err)) == 1) {
             pthread_mutex_lock(&q->mu);
             q->busy = 1;
             pthread_mutex_unlock(&q->mu);
