@@ -469,7 +469,7 @@ static enum MHD_Result h_job_new(struct gtee_node_api *a, struct MHD_Connection 
     struct gtee_err err = { 0 };
     const char *names[3] = { "model", NULL, "labels" };
     const char *ids[3];
-    uint8_t h[32];
+    uint8_t h[32], chan[GTEE_CHANNEL_PUB_LEN];
     uint64_t size = 0;
     json_t *j;
     int rc;
@@ -492,6 +492,14 @@ static enum MHD_Result h_job_new(struct gtee_node_api *a, struct MHD_Connection 
         }
     }
     memset(&io, 0, sizeof(io));
+    /* The box is sealed to the channel key of the enclave running now (the one the requester
+     * attested): recorded, so that a restart in between fails the job plainly. */
+    if (!gtee_node_enclave_start_no(a->enclave, chan)) {
+        free(jr.box);
+        return send_error(a, c, 503, "enclave_unavailable",
+                          "the enclave is (re)starting: attest it again once it runs, and submit the job then");
+    }
+    gtee_hex_encode(chan, sizeof(chan), io.channel);
     if (gtee_sha256(jr.box, jr.box_len, h) != 0) {
         free(jr.box);
         return send_error(a, c, 500, "internal", "cannot hash the job's box");

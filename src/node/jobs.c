@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/guard.h"
+#include "gtee/crypto.h"
 #include "gtee/msg.h"
 #include "node/jobs.h"
 
@@ -74,7 +75,7 @@ static int call(struct run *r, uint16_t type, const void *p, size_t n, uint8_t *
     int rc = gtee_node_enclave_call_in(r->q->enclave, r->start_no, type, p, n, reply, reply_len,
                                        progress ? on_progress : NULL, r, err);
 
-    if (rc == GTEE_EIO || (rc < 0 && gtee_node_enclave_start_no(r->q->enclave) != r->start_no))
+    if (rc == GTEE_EIO || (rc < 0 && gtee_node_enclave_start_no(r->q->enclave, NULL) != r->start_no))
         r->ours = 1;
     return rc;
 }
@@ -154,11 +155,19 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     uint32_t host_len;
-    char result[65] = "";
+    char result[65] = "", hex[2 * GTEE_CHANNEL_PUB_LEN + 1];
+    uint8_t chan[GTEE_CHANNEL_PUB_LEN];
     int rc, slots = io->labels[0] ? 3 : 2;
 
-    if (!(r.start_no = gtee_node_enclave_start_no(q->enclave)))
+    if (!(r.start_no = gtee_node_enclave_start_no(q->enclave, chan)))
         return; /* the enclave went down: the job stays queued until it runs again */
+    if (io->channel[0] && (gtee_hex_encode(chan, sizeof(chan), hex), strcmp(hex, io->channel))) {
+        /* The box is sealed to the channel key of the enclave that ran when the job came: a
+         * restarted enclave has another and could not open it. */
+        r.ours = 1;
+        rc = GTEE_FAIL(&err, GTEE_ESTATE, "the enclave restarted after the job was submitted (a new channel key)");
+        goto fail;
+    }
     if ((rc = gtee_node_store_job_start(q->store, io->id, &err)) < 0) {
         r.ours = 1;
         goto fail;
@@ -194,11 +203,16 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
     gtee_node_store_event(q->store, "info", "job %.16s (%s) done", io->id, io->kind);
     goto out;
 fail:
-    if (r.ours && gtee_node_enclave_start_no(q->enclave) != r.start_no) {
+    if (r.ours) {
         char msg[GTEE_ERR_MSG_MAX];
 
-        snprintf(msg, sizeof(msg), "%s", err.msg);
-        (void)GTEE_FAIL(&err, rc, "the enclave ended while the job ran (%.200s); submit it again", msg);
+        snprintf(msg, sizeof(msg), "%s", err.msg[0] ? err.msg : gtee_strerror(rc));
+        if (r.start_no && gtee_node_enclave_start_no(q->enclave, NULL) != r.start_no)
+            (void)GTEE_FAIL(&err, rc, "the enclave ended while the job ran (%.200s); attest it again and submit the "
+                                      "job again",
+                            msg);
+        else
+            (void)GTEE_FAIL(&err, rc, "%.300s; attest the enclave again and submit the job again", msg);
     }
     if (gtee_node_store_job_fail(q->store, io->id, !r.ours, err.msg[0] ? err.msg : gtee_strerror(rc), NULL) < 0)
         gtee_node_store_event(q->store, "error", "job %.16s: its failure could not be recorded", io->id);
@@ -230,7 +244,7 @@ static void *worker(void *arg)
         }
         pthread_mutex_unlock(&q->mu);
         /* Jobs wait, queued, while the enclave is (re)starting. */
-        while (!stopping(q) && gtee_node_enclave_start_no(q->enclave) &&
+        while (!stopping(q) && gtee_node_enclave_start_no(q->enclave, NULL) &&
                (got = gtee_node_store_job_next(q->store, &io, &err)) == 1) {
             pthread_mutex_lock(&q->mu);
             q->busy = 1;

@@ -45,7 +45,7 @@ static const char schema[] =
  * queued job survives a restart and its record waits for its requester. */
 static const char schema_v2[] =
     "CREATE TABLE job_io(job_id TEXT PRIMARY KEY REFERENCES jobs(id), model TEXT NOT NULL,"
-    " input TEXT NOT NULL, labels TEXT NOT NULL, request BLOB NOT NULL, response BLOB,"
+    " input TEXT NOT NULL, labels TEXT NOT NULL, channel TEXT NOT NULL, request BLOB NOT NULL, response BLOB,"
     " refused INTEGER NOT NULL DEFAULT 0);";
 
 static int64_t now_s(void)
@@ -471,8 +471,10 @@ int gtee_node_store_job_submit(struct gtee_node_store *s, const struct gtee_node
         goto out;
     }
     if (rc < 0 ||
-        (rc = change(s, err, "INSERT INTO job_io(job_id, model, input, labels, request) VALUES(?,?,?,?,?)", "ssssb",
-                     io->id, io->model, io->input, io->labels, (const void *)io->request, io->request_len)) < 0 ||
+        (rc = change(s, err,
+                     "INSERT INTO job_io(job_id, model, input, labels, channel, request) VALUES(?,?,?,?,?,?)",
+                     "sssssb", io->id, io->model, io->input, io->labels, io->channel, (const void *)io->request,
+                     io->request_len)) < 0 ||
         (rc = exec(s, "COMMIT", err)) < 0) {
         (void)exec(s, "ROLLBACK", NULL);
         goto out;
@@ -490,7 +492,8 @@ int gtee_node_store_job_next(struct gtee_node_store *s, struct gtee_node_job_io 
     memset(io, 0, sizeof(*io));
     pthread_mutex_lock(&s->mu);
     st = query(s,
-               "SELECT j.id, j.kind, i.model, i.input, i.labels, i.request FROM jobs j JOIN job_io i ON i.job_id = j.id"
+               "SELECT j.id, j.kind, i.model, i.input, i.labels, i.request, i.channel FROM jobs j"
+               " JOIN job_io i ON i.job_id = j.id"
                " WHERE j.state = 'queued' ORDER BY j.created, j.rowid LIMIT 1",
                "");
     if (!st) {
@@ -503,6 +506,7 @@ int gtee_node_store_job_next(struct gtee_node_store *s, struct gtee_node_job_io 
         snprintf(io->model, sizeof(io->model), "%s", col_text(st, 2));
         snprintf(io->input, sizeof(io->input), "%s", col_text(st, 3));
         snprintf(io->labels, sizeof(io->labels), "%s", col_text(st, 4));
+        snprintf(io->channel, sizeof(io->channel), "%s", col_text(st, 6));
         io->request = malloc(n ? n : 1);
         if (!io->request) {
             rc = GTEE_FAIL(err, GTEE_ENOMEM, "node state: out of memory");

@@ -74,11 +74,13 @@ int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, cons
                                  int epochs, double percent, struct gtee_err *err) GTEE_MUST_USE;
 
 /* A job submitted to the node (POST /api/v1/jobs): the content ids of the blobs it puts in
- * the enclave's slots ("" for none) and the requester's sealed relay box. */
+ * the enclave's slots ("" for none), the requester's sealed relay box, and the channel key
+ * it was sealed to (a restarted enclave cannot open it). */
 struct gtee_node_job_io {
     char id[GTEE_NODE_ID_HEX + 1];
     char kind[16];
     char model[GTEE_NODE_ID_HEX + 1], input[GTEE_NODE_ID_HEX + 1], labels[GTEE_NODE_ID_HEX + 1];
+    char channel[131];  /* the channel key (hex) of the enclave running when the job came */
     uint8_t *request;   /* job_next: malloc'd */
     size_t request_len;
 };

@@ -294,12 +294,20 @@ int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const voi
     return rc;
 }
 
-unsigned gtee_node_enclave_start_no(struct gtee_node_enclave *e)
+unsigned gtee_node_enclave_start_no(struct gtee_node_enclave *e, uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN])
 {
+    siginfo_t si;
     unsigned n;
 
     pthread_mutex_lock(&e->mu);
     n = e->running ? e->starts : 0;
+    /* Dead but not yet noticed by the supervisor (it looks every 200 ms): not running. The
+     * process is not reaped here (WNOWAIT); one already reaped is ECHILD. */
+    memset(&si, 0, sizeof(si));
+    if (n && (e->pid <= 0 || waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != 0))
+        n = 0;
+    if (n && channel_pub)
+        memcpy(channel_pub, e->info.channel_pub, GTEE_CHANNEL_PUB_LEN);
     pthread_mutex_unlock(&e->mu);
     return n;
 }

@@ -69,8 +69,10 @@ int gtee_node_enclave_wait(struct gtee_node_enclave *e, int ms);
 int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const void *payload, size_t len,
                            uint8_t **reply, size_t *reply_len, struct gtee_enclave_info *info,
                            struct gtee_err *err) GTEE_MUST_USE;
-/* Which start of the enclave is running (its count of starts), 0 while none is. */
-unsigned gtee_node_enclave_start_no(struct gtee_node_enclave *e);
+/* Which start of the enclave is running (its count of starts), 0 while none is (also when
+ * it died and the supervisor has not yet noticed); its channel key into channel_pub when
+ * non-NULL. */
+unsigned gtee_node_enclave_start_no(struct gtee_node_enclave *e, uint8_t channel_pub[GTEE_CHANNEL_PUB_LEN]);
 /* One request of a job that spans several (its blobs, then its box): refused with
  * GTEE_ESTATE unless the enclave is still the start start_no, whose slots hold the job's
  * blobs. Progress reports go to on_progress (NULL: none) during this request only. */

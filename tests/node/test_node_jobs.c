@@ -475,11 +475,104 @@ static void test_refusals(void **state)
     refused(&job, &w.model, &w.input, "the model blob");
 }
 
+/* The enclave dies under a running job: the job is reported failed (the node's trouble, not
+ * a refusal) and says to submit it again; the node restarts the enclave, hands the grants
+ * back, and the job submitted again runs. */
+static void test_enclave_dies(void **state)
+{
+    struct gtee_job train = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
+                              .optimizer = 1, .epochs = 1000, .batch = 1, .seed = 3, .lr = 0.001f };
+    struct gtee_job infer = { .kind = GTEE_JOB_INFER, .model = 0, .input = 1, .labels = 2, .threads = 1 };
+    struct gtee_job_record rec = { 0 };
+    struct submitted s, queued;
+    char path[128];
+    uint8_t *body = NULL, *pt = NULL;
+    size_t n = 0, pt_len = 0;
+    json_t *j, *st;
+    int pid = 0, seen = 0;
+
+    (void)state;
+    memcpy(train.requester, w.pk, 32);
+    memcpy(infer.requester, w.pk, 32);
+    assert_int_equal(submit(&train, &w.model, &w.features, &w.labels, &s), 202);
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s", s.id);
+    /* Training, as the enclave's progress reports say: then the enclave is killed. */
+    for (int i = 0; i < 600 && !seen; i++) {
+        j = node_get_json(&node, path, 200);
+        seen = j && !strcmp(json_string_value(json_object_get(json_object_get(j, "job"), "stage")), "training");
+        json_decref(j);
+        if (!seen)
+            sleep_ms(50);
+    }
+    assert_true(seen);
+    /* One more job, queued behind the training, sealed to this start's channel key. */
+    assert_int_equal(submit(&infer, &w.model, &w.input, NULL, &queued), 202);
+    j = node_get_json(&node, "/api/v1/jobs", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 3 + 1);
+    json_decref(j);
+    st = node_get_json(&node, "/api/v1/status", 200);
+    pid = (int)json_integer_value(json_object_get(json_object_get(st, "enclave"), "pid"));
+    json_decref(st);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    j = wait_job(s.id);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "failed");
+    assert_string_not_equal(json_string_value(json_object_get(j, "stage")), "refused");
+    if (!strstr(json_string_value(json_object_get(j, "error")), "submit the job again"))
+        fail_msg("the failure does not say to submit again: %s", json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s/record", s.id);
+    assert_int_equal(node_http(&node, "GET", path, NULL, NULL, 0, &body, &n), 409);
+    assert_non_null(strstr((char *)body, "\"failed\""));
+    free(body);
+    free(s.body);
+    /* The queued job runs on the restarted enclave, which has another channel key: it fails
+     * plainly, for its requester to attest again, rather than as a box that does not open. */
+    j = wait_job(queued.id);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "failed");
+    if (!strstr(json_string_value(json_object_get(j, "error")), "restarted after the job was submitted"))
+        fail_msg("the queued job: %s", json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    free(queued.body);
+
+    /* Submitted again (a new box, to the new start's channel key) once the enclave runs
+     * again with its grants restored. */
+    for (int i = 0; i < 600; i++) {
+        json_t *e;
+        int up;
+
+        st = node_get_json(&node, "/api/v1/status", 200);
+        e = json_object_get(st, "enclave");
+        up = !strcmp(json_string_value(json_object_get(e, "state")), "running") &&
+             json_integer_value(json_object_get(e, "pid")) != pid;
+        if (up)
+            assert_int_equal(gtee_hex_decode(json_string_value(json_object_get(e, "channel_public_key")), w.chan,
+                                             sizeof(w.chan)),
+                             0);
+        json_decref(st);
+        if (up)
+            break;
+        sleep_ms(50);
+    }
+    assert_int_equal(submit(&infer, &w.model, &w.input, NULL, &s), 202);
+    j = wait_job(s.id);
+    if (strcmp(json_string_value(json_object_get(j, "state")), "done"))
+        fail_msg("the job after the restart: %s", json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    fetch(&s, &rec, &pt, &pt_len);
+    assert_true(pt_len > 0);
+    gtee_wipe(pt, pt_len);
+    free(pt);
+    gtee_job_record_free(&rec);
+    free(s.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_infer),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_enclave_dies),
         cmocka_unit_test(test_refusals),
     };
 

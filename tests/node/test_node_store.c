@@ -63,7 +63,7 @@ static void test_schema_version(void **state)
     assert_int_equal(gtee_node_store_open(dir, 0, &s, &err), 0);
     gtee_node_store_close(s);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "SELECT job_id, model, input, labels, request, response, refused FROM job_io",
+    assert_int_equal(sqlite3_exec(db, "SELECT job_id, model, input, labels, channel, request, response, refused FROM job_io",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
