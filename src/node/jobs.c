@@ -205,9 +205,15 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
 fail:
     if (r.ours) {
         char msg[GTEE_ERR_MSG_MAX];
+        int cut;
 
+        pthread_mutex_lock(&q->mu);
+        cut = q->cut;
+        pthread_mutex_unlock(&q->mu);
         snprintf(msg, sizeof(msg), "%s", err.msg[0] ? err.msg : gtee_strerror(rc));
-        if (r.start_no && gtee_node_enclave_start_no(q->enclave, NULL) != r.start_no)
+        if (cut)
+            (void)GTEE_FAIL(&err, rc, "the node stopped and its drain time ran out while the job ran; submit it again");
+        else if (r.start_no && gtee_node_enclave_start_no(q->enclave, NULL) != r.start_no)
             (void)GTEE_FAIL(&err, rc, "the enclave ended while the job ran (%.200s); attest it again and submit the "
                                       "job again",
                             msg);
@@ -303,6 +309,7 @@ int gtee_node_jobs_stop(struct gtee_node_jobs *j, int drain_ms)
     while (j->busy && pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT)
         ;
     cut = j->busy;
+    j->cut = cut;
     pthread_mutex_unlock(&j->mu);
     if (cut)
         gtee_node_enclave_kill(j->enclave);

@@ -23,6 +23,7 @@ struct gtee_node_jobs {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, wake, busy;
+    int cut;                  /* the drain ran out: the running job is being cut */
     struct gtee_node_store *store;
     struct gtee_node_blobs *blobs;
     struct gtee_node_enclave *enclave;
