@@ -118,6 +118,31 @@ expect_rc 7 "infer by a stranger"
 grep -q "names this requester" "$T/err" || bad "the refusal gives no reason: $(cat "$T/err")"
 [ -e "$T/s.npy" ] && bad "a refused job left an output"
 
+# What the host saw: the node's data directory and its log hold none of the keys, the
+# identities' private keys, a window of the model's weights, the features, the labels or
+# the plaintext results.
+python3 - "$D" "$T/run.log" "$T" "$MODELS/mlp.onnx" <<'PY' || bad "plaintext or a key is in what the host holds"
+import os, sys
+d, log, t, model = sys.argv[1:5]
+needles = []
+for f in ("model.key", "data.key", "owner.id", "user.id"):
+    hexkey = open(os.path.join(t, f)).read().split(":")[1].strip()
+    needles += [hexkey.encode(), bytes.fromhex(hexkey)]
+m = open(model, "rb").read()
+needles.append(m[len(m) // 2:len(m) // 2 + 64])
+for f in ("x.npy", "pred.npy", "trained.onnx"):
+    b = open(os.path.join(t, f), "rb").read()
+    needles.append(b[len(b) // 2:len(b) // 2 + 32])
+y = open(os.path.join(t, "y.npy"), "rb").read()
+needles.append(y[-64:])
+files = [log] + [os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs]
+for path in files:
+    data = open(path, "rb").read()
+    for i, n in enumerate(needles):
+        if n in data:
+            sys.exit("needle %d in %s" % (i, path))
+PY
+
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --kinds sing "${ATTEST[@]}"
 expect_rc 2 "grant --kinds sing"
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --kinds infer --to abc "${ATTEST[@]}"
