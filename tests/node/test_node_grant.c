@@ -3,21 +3,9 @@
  * the enclave sealed for it; when the enclave is killed and restarted, the node hands the
  * sealed grant back (GRANT_RESTORE) and the enclave holds it again. Drives `gtee node run`
  * on the simulated TEE over plain HTTP. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -26,142 +14,30 @@
 #include "gtee/box.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"
+#include "node/node_http.h"
 
-static char dir[256];
-static pid_t node = -1;
-static int port;
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
-}
-
-/* One HTTP/1.0 request; the status, and the body in *body (malloc'ed, NUL-terminated). */
-static int http(const char *method, const char *path, const void *req, size_t req_len, uint8_t **body, size_t *len)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    struct timeval tv = { 30, 0 };
-    char head[256];
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
-    char *sep;
-
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    snprintf(head, sizeof(head), "%s %s HTTP/1.0\r\nContent-Length: %zu\r\n\r\n", method, path, req_len);
-    if (write(fd, head, strlen(head)) < 0 || (req_len && write(fd, req, req_len) != (ssize_t)req_len)) {
-        close(fd);
-        return -1;
-    }
-    for (;;) {
-        ssize_t r;
-
-        if (n + 4096 + 1 > cap) {
-            cap = (n + 4096 + 1) * 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        r = read(fd, buf + n, 4096);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (!buf)
-        return -1;
-    buf[n] = '\0';
-    sscanf((char *)buf, "HTTP/1.%*d %d", &status);
-    sep = strstr((char *)buf, "\r\n\r\n");
-    if (!sep) {
-        free(buf);
-        return -1;
-    }
-    *len = n - (size_t)((uint8_t *)sep + 4 - buf);
-    *body = malloc(*len + 1);
-    memcpy(*body, sep + 4, *len);
-    (*body)[*len] = '\0';
-    free(buf);
-    return status;
-}
+static struct test_node node;
 
 static json_t *status_json(void)
 {
-    uint8_t *b = NULL;
-    size_t n = 0;
-    json_t *j = NULL;
+    return node_get_json(&node, "/api/v1/status", 200);
+}
 
-    if (http("GET", "/api/v1/status", NULL, 0, &b, &n) == 200)
-        j = json_loadb((char *)b, n, 0, NULL);
-    free(b);
-    return j;
+static int http(const char *method, const char *path, const void *req, size_t req_len, uint8_t **body, size_t *len)
+{
+    return node_http(&node, method, path, NULL, req, req_len, body, len);
 }
 
 static int setup(void **state)
 {
-    const char *cli = getenv("GTEE_CLI"), *enc = getenv("GTEE_ENCLAVE");
-    char cmd[1024], path[300], url[128] = "";
-
-    if (!cli || !enc)
-        return -1;
-    snprintf(dir, sizeof(dir), "/tmp/gtee-test-grant.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(cmd, sizeof(cmd), "'%s' node init --tee sim --listen 127.0.0.1:0 '%s/n' >/dev/null 2>&1", cli, dir);
-    if (system(cmd) != 0)
-        return -1;
-    node = fork();
-    if (node == 0) {
-        snprintf(path, sizeof(path), "%s/n", dir);
-        int devnull = open("/dev/null", O_WRONLY);
-
-        dup2(devnull, 1);
-        execl(cli, cli, "node", "run", "--enclave", enc, path, (char *)NULL);
-        _exit(127);
-    }
-    snprintf(path, sizeof(path), "%s/n/node.url", dir);
-    for (int i = 0; i < 400 && !url[0]; i++) {
-        FILE *f = fopen(path, "r");
-
-        if (f) {
-            if (!fgets(url, sizeof(url), f))
-                url[0] = '\0';
-            fclose(f);
-        }
-        if (!url[0])
-            sleep_ms(50);
-    }
-    if (sscanf(url, "http://127.0.0.1:%d/", &port) != 1)
-        return -1;
-    for (int i = 0; i < 400; i++) {
-        json_t *j = status_json();
-        int up = j && json_is_string(json_object_get(json_object_get(j, "enclave"), "channel_public_key"));
-
-        json_decref(j);
-        if (up)
-            return 0;
-        sleep_ms(50);
-    }
-    return -1;
+    (void)state;
+    return node_start(&node, "grant", NULL);
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
-
-    if (node > 0) {
-        kill(node, SIGTERM);
-        waitpid(node, NULL, 0);
-    }
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    (void)state;
+    return node_stop(&node);
 }
 
 static long long count(const char *sql)
@@ -171,7 +47,7 @@ static long long count(const char *sql)
     sqlite3_stmt *st;
     long long v = -1;
 
-    snprintf(path, sizeof(path), "%s/n/state.db", dir);
+    snprintf(path, sizeof(path), "%s/n/state.db", node.dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
