@@ -23,6 +23,7 @@ int cmd_identity(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_job(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 int cmd_rewards(int argc, char **argv);

@@ -53,6 +53,7 @@ static const struct cli_cmd commands[] = {
     { "grant", "Attest a node's enclave, then release a container's key to it with a grant (kinds, counterparties, until)", cmd_grant },
     { "infer", "Run a model on an input inside a node's enclave (attested); the predictions come sealed to you", cmd_infer },
     { "train", "Train a model on a dataset inside a node's enclave (attested); loss, accuracy and the trained model", cmd_train },
+    { "job", "A node's jobs: job status ID, job list (state, stage, progress; nothing secret)", cmd_job },
     { "proof", "Work Proofs: verify proof files offline (signature, signer == Enclave ID, hash chain)", cmd_proof },
     { "chain", "The Glacier contract on an EVM chain: chain deploy, chain status", cmd_chain },
     { "rewards", "An operator's reward units on the chain; rewards claim", cmd_rewards },

@@ -8,7 +8,7 @@
 # model's owner until its grant gives them to the requester). A grant is refused before
 # anything is released when the client's policy does not accept the enclave (exit 7); a job
 # by someone no grant names is refused with the enclave's reason (exit 7); bad arguments are
-# usage errors (exit 2).
+# usage errors (exit 2). `gtee job status` and `gtee job list` show the node's account.
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
@@ -88,6 +88,19 @@ a, b = load(sys.argv[1]), load(sys.argv[2])
 assert len(a) == len(b) == 40, (len(a), len(b))
 assert all(abs(x - y) <= 1e-4 * max(1.0, abs(y)) for x, y in zip(a, b))
 PY
+# The node's own account of the job: done, with its result blob; nothing else about it.
+JOB=$(sed -n 's/^job \([0-9a-f]\{64\}\) done$/\1/p' "$T/out")
+[ -n "$JOB" ] || bad "infer printed no job id: $(cat "$T/out")"
+run job status "$JOB" --node "$U" --json
+expect_rc 0 "job status"
+[ "$(json 'j["state"]')" = done ] || bad "job status: $(cat "$T/out")"
+run job list --node "$U"
+expect_rc 0 "job list"
+grep -q "^$JOB infer done" "$T/out" || bad "job list does not show the job: $(cat "$T/out")"
+run job status "$(printf '%064d' 0)" --node "$U"
+expect_rc 3 "job status of an unknown job"
+run job status nope --node "$U"
+expect_rc 2 "job status with a malformed id"
 # The same output again: refused without --force, the file untouched.
 run infer --node "$U" --identity "$T/user.id" --model "$MODEL" --input "$INPUT" --out "$T/pred.npy" "${ATTEST[@]}"
 expect_rc 3 "infer over an existing output"
