@@ -192,7 +192,7 @@ int gtee_ledger_submit(struct gtee_ledger *l, struct gtee_proof *p, size_t n, un
                        gtee_ledger_batch_fn on_batch, void *arg, size_t *skipped, size_t *sent, struct gtee_err *err)
 {
     struct chain_buf b = {0};
-    size_t todo = 0;
+    size_t pending = 0;
     int rc = 0;
 
     *skipped = 0;
@@ -203,14 +203,14 @@ int gtee_ledger_submit(struct gtee_ledger *l, struct gtee_proof *p, size_t n, un
                    !memcmp(p[i].domain.contract, l->contract, GTEE_PROOF_ID_LEN),
                err, GTEE_EPOLICY, "ledger: proof %zu was made for another chain or contract", i);
     qsort(p, n, sizeof(*p), by_enclave_seq);
-    TRY(drop_held(l, p, n, &todo, err));
-    *skipped = n - todo;
-    for (size_t i = 0; i < todo;) {
+    TRY(drop_held(l, p, n, &pending, err));
+    *skipped = n - pending;
+    for (size_t i = 0; i < pending;) {
         struct gtee_ledger_batch r = {0};
         size_t k = 1;
 
         /* one transaction: up to `batch` proofs of one enclave */
-        while (k < batch && i + k < todo && !memcmp(p[i + k].enclave_id, p[i].enclave_id, GTEE_PROOF_ID_LEN))
+        while (k < batch && i + k < pending && !memcmp(p[i + k].enclave_id, p[i].enclave_id, GTEE_PROOF_ID_LEN))
             k++;
         chain_buf_free(&b);
         glacier_submit_call(&b, p + i, k);
@@ -221,7 +221,7 @@ int gtee_ledger_submit(struct gtee_ledger *l, struct gtee_proof *p, size_t n, un
 
             gtee_eth_address_hex(p[i].enclave_id, id);
             gtee_err_wrap(err, "enclave %s seq %llu..%llu (%zu of %zu proofs submitted before): ", id,
-                          (unsigned long long)p[i].seq, (unsigned long long)p[i + k - 1].seq, *sent, todo);
+                          (unsigned long long)p[i].seq, (unsigned long long)p[i + k - 1].seq, *sent, pending);
             goto out;
         }
         memcpy(r.enclave_id, p[i].enclave_id, GTEE_PROOF_ID_LEN);
