@@ -115,8 +115,8 @@ expect_rc 0 "train"
 [ -e "$T/trained.onnx" ] && bad "train wrote weights it was not given"
 # A newer grant from the model's owner gives the weights to the requester.
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --to "$USER_PUB" --kinds infer,train \
-    --weights-to-requester "${ATTEST[@]}"
-expect_rc 0 "grant --weights-to-requester"
+    --weights-to-data-provider "${ATTEST[@]}"
+expect_rc 0 "grant --weights-to-data-provider"
 run train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" --epochs 1 \
     --out "$T/trained.onnx" "${ATTEST[@]}"
 expect_rc 0 "train with the weights granted"
