@@ -135,7 +135,8 @@ static void show(const struct job_args *a, json_t *job, char *last, size_t n)
     {
         char line[160];
 
-        snprintf(line, sizeof(line), "%s%s", stage, now);
+        /* a line per stage and epoch, and per tenth of the way within them */
+        snprintf(line, sizeof(line), "%s%s %d%%", stage, now, (int)(pct / 10) * 10);
         if (strcmp(line, last))
             fprintf(stderr, "gtee: job %s\n", line);
         snprintf(last, n, "%s", line);
