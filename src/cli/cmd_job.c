@@ -21,7 +21,11 @@
 #include "cli/http.h"
 #include "cli/node_client.h"
 
-#define POLL_MS 300
+/* The job is polled every 10 ms at first, then half as often again each time up to every
+ * 250 ms: a short job is seen done within a few ms of ending (a fixed 300 ms cost an MLP's
+ * job over 10,000 images most of its time), a long one costs the node 4 requests a second. */
+#define POLL_FIRST_MS 10
+#define POLL_MAX_MS 250
 
 static const char usage_infer[] =
     "Usage: gtee infer --node URL --identity ID --model CID --input CID --out OUT.npy [options]\n"
@@ -130,7 +134,7 @@ static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t 
     json_t *req = NULL;
     const char *state = NULL;
     double start = cli_now();
-    int rc;
+    int rc, pause = POLL_FIRST_MS;
 
     ENSURE(hex, err, GTEE_ENOMEM, "out of memory");
     gtee_hex_encode(box, box_len, hex);
@@ -164,7 +168,8 @@ static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t 
         cli_http_resp_free(&r);
         ENSURE(cli_now() - start < (double)a->timeout_s, err, GTEE_EIO,
                "job %s did not end within %ld s (--timeout); gtee job status follows it", id, a->timeout_s);
-        usleep(POLL_MS * 1000);
+        usleep((useconds_t)pause * 1000);
+        pause = pause + pause / 2 > POLL_MAX_MS ? POLL_MAX_MS : pause + pause / 2;
     }
     rc = 0;
 out:
