@@ -21,10 +21,11 @@
 #include "cli/http.h"
 #include "cli/node_client.h"
 
-/* The job is polled every 10 ms at first, then half as often again each time up to every
- * 250 ms: a short job is seen done within a few ms of ending (a fixed 300 ms cost an MLP's
- * job over 10,000 images most of its time), a long one costs the node 4 requests a second. */
-#define POLL_FIRST_MS 10
+/* The job is polled again after a tenth of the time waited so far, from 10 ms to 250 ms: a
+ * job is seen done at most a tenth of its time (or 10 ms) after it ended (a fixed 300 ms cost
+ * an MLP's job over 10,000 images most of its time), and a long one costs the node 4
+ * requests a second. */
+#define POLL_MIN_MS 10
 #define POLL_MAX_MS 250
 
 static const char usage_infer[] =
@@ -134,7 +135,7 @@ static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t 
     json_t *req = NULL;
     const char *state = NULL;
     double start = cli_now();
-    int rc, pause = POLL_FIRST_MS;
+    int rc;
 
     ENSURE(hex, err, GTEE_ENOMEM, "out of memory");
     gtee_hex_encode(box, box_len, hex);
@@ -168,8 +169,12 @@ static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t 
         cli_http_resp_free(&r);
         ENSURE(cli_now() - start < (double)a->timeout_s, err, GTEE_EIO,
                "job %s did not end within %ld s (--timeout); gtee job status follows it", id, a->timeout_s);
-        usleep((useconds_t)pause * 1000);
-        pause = pause + pause / 2 > POLL_MAX_MS ? POLL_MAX_MS : pause + pause / 2;
+        {
+            double pause = (cli_now() - start) * 100.0; /* a tenth of the wait, in ms */
+
+            pause = pause < POLL_MIN_MS ? POLL_MIN_MS : pause > POLL_MAX_MS ? POLL_MAX_MS : pause;
+            usleep((useconds_t)(pause * 1000));
+        }
     }
     rc = 0;
 out:
