@@ -7,7 +7,9 @@
 # passing the blobs into the enclave, the run and the result's encryption inside it, fetch
 # and decrypt. Against a node this script starts on the simulated TEE. Prints each stage's
 # share and the ratio confidential / plaintext (goal <= 1.10, moonshot 1.02;
-# docs/performance.md, "Confidential overhead").
+# docs/performance.md, "Confidential overhead"), of the wall clock and of CPU time (every
+# confidential command, the node daemon and the enclave, against the plaintext command: on
+# a shared machine the wall clock moves with the others' load much more than CPU time).
 #
 #   bench/bench_confidential.sh [BUILD_DIR]     (environment: MODELS="cnn mlp", THREADS=1)
 #
@@ -16,8 +18,7 @@
 # when it has attested the enclave and each stage change of the job it polls (the node's
 # stages: queued, loading, running / inference, done), and each line is timestamped as it
 # comes; the time after the job is seen done is fetching the record and the result and
-# opening them. Every attestation (one per grant, one by infer) is counted as "attest",
-# the rest of each grant as "grant".
+# opening them. Each `gtee grant` (an attestation, then the grant) is one stage.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,10 @@ ENCLAVE=$BUILD/gtee-enclave
 IMAGES=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 MODELS=${MODELS:-cnn mlp}
 THREADS=${THREADS:-1}
-[ -x "$GTEE" ] && [ -x "$ENCLAVE" ] || { echo "bench_confidential: no gtee or gtee-enclave in $BUILD (build first)" >&2; exit 2; }
+if [ ! -x "$GTEE" ] || [ ! -x "$ENCLAVE" ]; then
+    echo "bench_confidential: no gtee or gtee-enclave in $BUILD (build first)" >&2
+    exit 2
+fi
 [ -r "$IMAGES" ] || { echo "bench_confidential: needs $IMAGES (Debian's Fashion-MNIST; make deps)" >&2; exit 2; }
 for tool in python3 curl; do
     command -v "$tool" >/dev/null || { echo "bench_confidential: needs $tool" >&2; exit 2; }
@@ -207,4 +211,7 @@ PY
     summary+=("$m $(sed -n 's/.*; ratio \([0-9.]*\) (goal.*/\1/p' "$T/$m.summary") $(sed -n 's/.*CPU seconds.*ratio \([0-9.]*\)$/\1/p' "$T/$m.summary")")
 done
 printf '%-6s %10s %10s\n' model wall_ratio cpu_ratio
-for s in "${summary[@]}"; do printf '%-6s %10s %10s\n' $s; done
+for s in "${summary[@]}"; do
+    read -r m wall cpu_ratio <<<"$s"
+    printf '%-6s %10s %10s\n' "$m" "$wall" "$cpu_ratio"
+done
