@@ -79,9 +79,28 @@ void gtee_job_record_free(struct gtee_job_record *r);
 #define GTEE_RESULT_OVERHEAD (9 + 32 + 16)
 int gtee_result_seal(const struct gtee_job_record *r, const uint8_t to[32], const uint8_t *pt, size_t len,
                      uint8_t **out, size_t *out_len, struct gtee_err *err) GTEE_MUST_USE;
+/* The length gtee_result_seal gives for len bytes of output under r (to reserve it first). */
+size_t gtee_result_sealed_len(const struct gtee_job_record *r, size_t len);
 /* Checks the result against its record (SHA-256, length) and opens it with the recipient's
  * private key; *pt is malloc'd (a secret: wipe it). */
 int gtee_result_open(const struct gtee_job_record *r, const uint8_t sk[32], const uint8_t *res, size_t res_len,
                      uint8_t **pt, size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+
+/* The host part of an ML_JOB's relay answer (docs/tee.md §7.1): "GTEE-RSL" || 0x01 ||
+ * length u64 || SHA-256[32] of the sealed result, which waits in an enclave result slot
+ * under that SHA-256 for the host to read (GTEE_MSG_RESULT_READ) and drop. */
+#define GTEE_RESULT_NOTICE_LEN 49
+struct gtee_result_notice {
+    uint64_t len;                /* 1 .. GTEE_RESULT_MAX_LEN */
+    uint8_t sha256[32];          /* the result's id */
+};
+#define GTEE_RESULT_MAX_LEN (1ull << 40)
+void gtee_result_notice_encode(const struct gtee_result_notice *n, uint8_t out[GTEE_RESULT_NOTICE_LEN]);
+/* Exact, errors name the offset; *n is zeroed on failure. */
+int gtee_result_notice_parse(const uint8_t *p, size_t len, struct gtee_result_notice *n,
+                             struct gtee_err *err) GTEE_MUST_USE;
+/* Whether the host part of a relay answer is a result notice (its magic), to tell it from a
+ * sealed grant or secret. */
+int gtee_result_notice_is(const uint8_t *p, size_t len);
 
 #endif

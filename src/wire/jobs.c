@@ -227,6 +227,12 @@ static void result_aad(const struct gtee_job_record *r, uint8_t aad[106])
     memcpy(aad + 74, r->labels, 32);
 }
 
+size_t gtee_result_sealed_len(const struct gtee_job_record *r, size_t len)
+{
+    (void)r;
+    return GTEE_RESULT_OVERHEAD + len;
+}
+
 int gtee_result_seal(const struct gtee_job_record *r, const uint8_t to[32], const uint8_t *pt, size_t len,
                      uint8_t **out, size_t *out_len, struct gtee_err *err)
 {
@@ -276,5 +282,39 @@ out:
         free(*pt);
         *pt = NULL;
     }
+    return rc;
+}
+
+void gtee_result_notice_encode(const struct gtee_result_notice *n, uint8_t out[GTEE_RESULT_NOTICE_LEN])
+{
+    memcpy(out, "GTEE-RSL\x01", 9);
+    put_u64be(out + 9, n->len);
+    memcpy(out + 17, n->sha256, 32);
+}
+
+int gtee_result_notice_is(const uint8_t *p, size_t len)
+{
+    return len >= 8 && !memcmp(p, "GTEE-RSL", 8);
+}
+
+int gtee_result_notice_parse(const uint8_t *p, size_t len, struct gtee_result_notice *n, struct gtee_err *err)
+{
+    struct span s = span_init(p, len);
+    const uint8_t *magic = span_take(&s, 9);
+    int rc;
+
+    memset(n, 0, sizeof(*n));
+    ENSURE(magic && !memcmp(magic, "GTEE-RSL\x01", 9), err, GTEE_EFORMAT,
+           "result notice: not a version 1 notice (%zu bytes; offset 0)", len);
+    n->len = span_u64be(&s);
+    span_copy(&s, n->sha256, 32);
+    ENSURE(!s.bad && s.len == 0, err, GTEE_EFORMAT, "result notice: %zu bytes, not %d", len,
+           GTEE_RESULT_NOTICE_LEN);
+    ENSURE(n->len >= 1 && n->len <= GTEE_RESULT_MAX_LEN, err, GTEE_EFORMAT,
+           "result notice: length %llu out of range 1..2^40 (offset 9)", (unsigned long long)n->len);
+    rc = 0;
+out:
+    if (rc < 0)
+        memset(n, 0, sizeof(*n));
     return rc;
 }

@@ -131,12 +131,39 @@ static void test_record_and_result(void **state)
     free(res);
 }
 
+/* The result notice (docs/tee.md §7.1): round trip, and exact: magic, length, range. */
+static void test_result_notice(void **state)
+{
+    struct gtee_result_notice n = { .len = 5u << 20 }, back;
+    uint8_t b[GTEE_RESULT_NOTICE_LEN + 1];
+    struct gtee_err err = { 0 };
+
+    (void)state;
+    memset(n.sha256, 0xa5, 32);
+    gtee_result_notice_encode(&n, b);
+    assert_true(gtee_result_notice_is(b, GTEE_RESULT_NOTICE_LEN));
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN, &back, &err), 0);
+    assert_int_equal(back.len, n.len);
+    assert_memory_equal(back.sha256, n.sha256, 32);
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN - 1, &back, &err), GTEE_EFORMAT);
+    b[GTEE_RESULT_NOTICE_LEN] = 0;
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN + 1, &back, &err), GTEE_EFORMAT);
+    n.len = 0;
+    gtee_result_notice_encode(&n, b);
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN, &back, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "offset 9"));
+    b[8] = 2;
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN, &back, &err), GTEE_EFORMAT);
+    assert_false(gtee_result_notice_is((const uint8_t *)"GTEE-RES\x01", 9));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grant_round_trip_and_exactness),
         cmocka_unit_test(test_job_round_trip_and_ranges),
         cmocka_unit_test(test_record_and_result),
+        cmocka_unit_test(test_result_notice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
