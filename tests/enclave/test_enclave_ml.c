@@ -125,23 +125,19 @@ static void prov_relay(struct prov *p, const uint8_t *req, size_t req_len, uint8
     free(in);
 }
 
-/* The requester's side of a result (docs/tee.md §7.2): "GTEE-RES" || 1 || enc || HPKE. */
-static uint8_t *open_result(const struct prov *p, const uint8_t *record, const uint8_t *res, size_t len,
-                            size_t *pt_len)
+/* The requester's side of a result (docs/tee.md §7.2): the record it alone got, then the
+ * HPKE result checked against it and opened with its key. */
+static uint8_t *open_result(const struct prov *p, const uint8_t *record, size_t record_len, const uint8_t *res,
+                            size_t len, size_t *pt_len)
 {
-    uint8_t aad[106], *pt;
-    struct gtee_hpke *h = NULL;
+    struct gtee_job_record rec;
+    uint8_t *pt = NULL;
 
-    if (len < 9 + 32 + 16 || memcmp(res, "GTEE-RES\x01", 9) != 0)
+    if (gtee_job_record_parse(record, record_len, &rec, NULL) != 0)
         child_exit(33);
-    memcpy(aad, res, 9);
-    memcpy(aad + 9, record, 97); /* kind and the three content ids */
-    pt = malloc(len);
-    if (!pt || gtee_hpke_receiver(p->sk, res + 9, (const uint8_t *)"gtee result v1", 14, &h, NULL) != 0 ||
-        gtee_hpke_open(h, aad, sizeof(aad), res + 41, len - 41, pt, NULL) != 0)
+    if (gtee_result_open(&rec, p->sk, res, len, &pt, pt_len, NULL) != 0)
         child_exit(34);
-    gtee_hpke_free(h);
-    *pt_len = len - 41 - 16;
+    gtee_job_record_free(&rec);
     return pt;
 }
 
@@ -352,7 +348,7 @@ static void provider(struct prov *p)
         if (s.bad || samples != 4 || macs != 4ull * (784 * 256 + 256 * 128 + 128 * 10))
             child_exit(20);
     }
-    out_npy = open_result(p, r, res, res_len, &out_len);
+    out_npy = open_result(p, r, r_len, res, res_len, &out_len);
     if (gtee_npy_parse(out_npy, out_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &out, NULL) != 0)
         child_exit(13);
     local_infer(model, model_len, x, 4, &want, &want_n);
@@ -399,7 +395,7 @@ static void provider(struct prov *p)
             fabs(eloss - loss) > 1e-6 * fmax(1.0, fabs(loss)))
             child_exit(15);
         /* one thread, the same engine on the same machine and the same seed: the same bytes */
-        trained = open_result(p, r, res, res_len, &trained_len);
+        trained = open_result(p, r, r_len, res, res_len, &trained_len);
         if (trained_len != saved_len || memcmp(trained, saved, saved_len) != 0)
             child_exit(16);
         free(trained);
@@ -466,7 +462,7 @@ static void provider_big(struct prov *p)
     req[35] = 1;
     req[36] = 1;
     prov_relay(p, req, 37, &r, &r_len, &res, &res_len);
-    out_npy = open_result(p, r, res, res_len, &out_len);
+    out_npy = open_result(p, r, r_len, res, res_len, &out_len);
     if (out_len <= GTEE_MSG_MAX_PAYLOAD ||
         gtee_npy_parse(out_npy, out_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &out, NULL) != 0)
         child_exit(84);
@@ -496,7 +492,7 @@ static void provider_big(struct prov *p)
         put_u32be(t + 53, bits);
         prov_relay(p, t, sizeof(t), &r, &r_len, &res, &res_len);
     }
-    trained = open_result(p, r, res, res_len, &trained_len);
+    trained = open_result(p, r, r_len, res, res_len, &trained_len);
     if (mlp_train_local(model, model_len, x, y, ITEMS, &saved, &saved_len) != 0)
         child_exit(81);
     if (trained_len < (4u << 20) || trained_len != saved_len || memcmp(trained, saved, saved_len) != 0)

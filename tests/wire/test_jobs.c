@@ -121,7 +121,36 @@ static void test_record_and_result(void **state)
     res[res_len - 1] ^= 1;
     assert_int_equal(gtee_result_open(&back, sk, res, res_len, &pt, &pt_len, &err), GTEE_EAUTH);
     assert_non_null(strstr(err.msg, "not the result its job record names"));
+    res[res_len - 1] ^= 1;
+    /* a record that names this result but says other metrics than the result's own */
+    back.macs++;
+    assert_int_equal(gtee_result_open(&back, sk, res, res_len, &pt, &pt_len, &err), GTEE_EAUTH);
+    assert_non_null(strstr(err.msg, "its record differs"));
+    back.macs--;
     gtee_job_record_free(&back);
+    /* with the recipient's key alone: the job's record comes out of the result itself */
+    assert_int_equal(gtee_result_open_alone(sk, res, res_len, &back, &pt, &pt_len, &err), 0);
+    assert_int_equal(pt_len, sizeof(msg));
+    assert_memory_equal(pt, msg, sizeof(msg));
+    free(pt);
+    assert_int_equal(back.kind, GTEE_JOB_TRAIN);
+    assert_int_equal(back.recipient, 1);
+    assert_int_equal(back.macs, 123);
+    assert_int_equal(back.samples, 40);
+    assert_int_equal(back.n_epochs, 2);
+    assert_true(back.epochs[0].loss == 0.5 && back.epochs[1].correct == 15 && back.epochs[1].samples == 20);
+    assert_memory_equal(back.labels, r.labels, 32);
+    assert_memory_equal(back.result_sha256, r.result_sha256, 32);
+    assert_int_equal(back.result_len, res_len);
+    gtee_job_record_free(&back);
+    /* another identity: refused, nothing out; a header that names another job: refused */
+    assert_int_equal(gtee_result_open_alone(sk2, res, res_len, &back, &pt, &pt_len, &err), GTEE_EAUTH);
+    assert_null(pt);
+    assert_non_null(strstr(err.msg, "does not open with this identity"));
+    res[20] ^= 1;
+    assert_int_equal(gtee_result_open_alone(sk, res, res_len, &back, &pt, &pt_len, &err), GTEE_EAUTH);
+    res[20] ^= 1;
+    assert_int_equal(gtee_result_open_alone(sk, res, 100, &back, &pt, &pt_len, &err), GTEE_EFORMAT);
     /* exactness of the record */
     assert_int_equal(gtee_job_record_parse(rec, rec_len - 1, &back, &err), GTEE_EFORMAT);
     rec[97] = 3;
