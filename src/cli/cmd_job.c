@@ -213,21 +213,7 @@ out:
 /* GET path into bytes; a refusal's JSON into err (400: the enclave's reason, exit 7). */
 static int fetch(const struct job_args *a, const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
 {
-    char url[1200], why[GTEE_ERR_MSG_MAX];
-    struct cli_http_resp r = { 0 };
-    int rc;
-
-    *out = NULL;
-    TRY(url_of(a->node, path, url, sizeof(url), err));
-    TRY(cli_http_request("GET", url, NULL, NULL, 0, -1, 0, -1, 300, NULL, NULL, &r, err));
-    ENSURE(r.status != 400, err, GTEE_EPOLICY, "%s", cli_http_error(&r, why, sizeof(why)));
-    ENSURE(r.status == 200 && r.body, err, GTEE_EIO, "%s", cli_http_error(&r, why, sizeof(why)));
-    *out = r.body;
-    *len = r.body_len;
-    r.body = NULL;
-out:
-    cli_http_resp_free(&r);
-    return rc;
+    return cli_node_get(a->node, path, out, len, err);
 }
 
 /* One file of the one-shot form: sealed under a fresh key, uploaded, and granted to the

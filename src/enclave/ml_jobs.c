@@ -3,7 +3,7 @@
  * names (grants.c). The request and the job record travel in relay boxes between the
  * enclave and the requester; the result is HPKE-sealed (RFC 9180) to the requester, or for
  * trained weights to the model's owner unless its grant lets them go to the requester, and
- * handed to the host to store. Every model, dataset and tensor is reserved against the
+ * kept in a result slot for the host to read in pieces and store (results.c). Every model, dataset and tensor is reserved against the
  * enclave's memory limit before it is allocated, and the engine wipes what it frees
  * (docs/tee.md §7.2). */
 #include <stdio.h>
@@ -291,9 +291,11 @@ int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len
     struct job j = { .e = e };
     struct gtee_job_record r = {0};
     struct gtee_job q;
+    struct gtee_result_notice n;
     const struct enc_grant *mg = NULL;
-    uint8_t *pt = NULL;
-    size_t pt_len = 0;
+    uint8_t *pt = NULL, *res = NULL;
+    size_t pt_len = 0, res_len = 0;
+    uint64_t reserved = 0;
     int rc;
 
     TRY(gtee_job_parse(req->p, req->len, &q, err));
@@ -308,15 +310,31 @@ int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len
         if (!(mg->flags & GTEE_GRANT_WEIGHTS_TO_REQUESTER) && memcmp(mg->owner, q.requester, 32) != 0)
             r.recipient = 2;
     }
-    TRY(gtee_result_seal(&r, r.recipient == 1 ? q.requester : mg->owner, pt, pt_len, host, host_len, err));
-    r.result_len = *host_len;
-    ENSURE(gtee_sha256(*host, *host_len, r.result_sha256) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
+    /* The sealed result waits in a result slot for the host to read in pieces (results.c),
+     * its bytes reserved before they are allocated; the host gets its notice. */
+    TRY(enc_result_reserve(e, gtee_result_sealed_len(&r, pt_len), err));
+    reserved = gtee_result_sealed_len(&r, pt_len);
+    TRY(gtee_result_seal(&r, r.recipient == 1 ? q.requester : mg->owner, pt, pt_len, &res, &res_len, err));
+    r.result_len = res_len;
+    ENSURE(gtee_sha256(res, res_len, r.result_sha256) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
     TRY(gtee_job_record_encode(&r, resp, resp_len, err));
+    *host = malloc(GTEE_RESULT_NOTICE_LEN);
+    ENSURE(*host, err, GTEE_ENOMEM, "enclave: out of memory");
+    n.len = res_len;
+    memcpy(n.sha256, r.result_sha256, 32);
+    gtee_result_notice_encode(&n, *host);
+    *host_len = GTEE_RESULT_NOTICE_LEN;
+    enc_result_keep(e, res, res_len, reserved, &n);
+    res = NULL;
+    reserved = 0;
 out:
     if (pt) {
         gtee_wipe(pt, pt_len);
         free(pt);
     }
+    free(res);
+    if (reserved)
+        gtee_app_release(e->app, reserved);
     gtee_job_record_free(&r);
     job_end(&j);
     return rc;
