@@ -126,7 +126,8 @@ enum gtee_relay_op {
     GTEE_RELAY_GRANT = 3,
     /* A job (docs/tee.md §7.2): kind u8 (1 infer, 2 train) || the requester's X25519 key[32]
      * || model blob u8 || the kind's fields (GTEE_JOB_*_LEN) -> the job record for the
-     * requester; the result, HPKE-sealed to whoever may have it, for the host to store */
+     * requester; for the host, the notice of the result (HPKE-sealed to whoever may have
+     * it), which waits in a result slot for RESULT_READ */
     GTEE_RELAY_ML_JOB = 4,
 };
 #define GTEE_GRANT_MAX_TO 8

@@ -2,12 +2,14 @@
  * dataset, grants them over the relay (the keys go to the enclave alone), the host passes the
  * ciphertext into the simulated enclave, and inference and one training epoch run inside the
  * enclave process under its full seccomp list; the results come back HPKE-sealed to the
- * provider through the host. The provider gets the same outputs, losses and trained weights
+ * provider through the host, which reads them out of the enclave in pieces. The provider gets the same outputs, losses and trained weights
  * as the plaintext engine gives it on its own machine, the job records count the work, and
  * nothing of the plaintext (key, weights, features, outputs, trained weights) is in anything
  * the host holds: the bytes it relayed, the files it has, its log, the enclave's stderr, its
- * own memory. Also: the memory limit refuses a container before anything is allocated, and
- * every job without the right grant is refused with its reason.
+ * own memory. Results over the 1 MiB message limit (a 7.5 MiB trained MLP built here, a
+ * 1.3 MiB inference output) come out whole through RESULT_READ. Also: the memory limit
+ * refuses a container before anything is allocated, and every job without the right grant
+ * is refused with its reason.
  *
  * The test process is the host. The provider is a forked child; it leaves the needles for
  * the scan as two masked halves (scan.h), so the host never holds them. */
