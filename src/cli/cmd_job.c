@@ -339,7 +339,8 @@ static int run_job(struct job_args *a)
     if (rec.recipient != 1) {
         /* The model's grant keeps its trained weights for its owner. */
         json_object_set_new(sum, "output", json_null());
-        json_object_set_new(sum, "note", json_string("the trained weights were sealed to the model's owner"));
+        json_object_set_new(sum, "note", json_string("the trained weights were sealed to the model's owner, who "
+                                                     "fetches them with gtee job fetch"));
     } else {
         snprintf(path, sizeof(path), "/api/v1/blobs/%s", hex);
         TRY(fetch(a, path, &res, &res_len, &err));
@@ -361,7 +362,9 @@ static int run_job(struct job_args *a)
     printf("work: %llu multiply-accumulates over %llu samples\n", (unsigned long long)rec.macs,
            (unsigned long long)rec.samples);
     if (rec.recipient != 1)
-        printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written\n");
+        printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written: the "
+               "owner fetches them with gtee job fetch %s\n",
+               id);
     else
         printf("wrote %s (%zu bytes)\n", a->out, pt_len);
     rc = 0;
