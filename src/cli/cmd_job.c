@@ -320,22 +320,8 @@ static int run_job(struct job_args *a)
     TRY(gtee_job_record_parse(opened, opened_len, &rec, &err));
     have_rec = 1;
     gtee_hex_encode(rec.result_sha256, 32, hex);
-    sum = json_pack("{s:s,s:s,s:s,s:I,s:I,s:{s:s,s:s}}", "job", id, "kind", a->labels ? "train" : "infer", "result",
-                    hex, "macs", (json_int_t)rec.macs, "samples", (json_int_t)rec.samples, "blobs", "model", a->model,
-                    a->labels ? "features" : "input", a->input);
+    sum = cli_job_summary(id, &rec, hex);
     ENSURE(sum, &err, GTEE_ENOMEM, "out of memory");
-    if (a->labels)
-        json_object_set_new(json_object_get(sum, "blobs"), "labels", json_string(a->labels));
-    if (rec.n_epochs) {
-        json_t *eps = json_array();
-
-        for (unsigned i = 0; eps && i < rec.n_epochs; i++)
-            json_array_append_new(eps, json_pack("{s:i,s:f,s:f}", "epoch", (int)i + 1, "loss", rec.epochs[i].loss,
-                                                 "accuracy", rec.epochs[i].samples
-                                                                 ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples
-                                                                 : 0.0));
-        json_object_set_new(sum, "epochs", eps);
-    }
     if (rec.recipient != 1) {
         /* The model's grant keeps its trained weights for its owner. */
         json_object_set_new(sum, "output", json_null());
@@ -355,12 +341,7 @@ static int run_job(struct job_args *a)
         goto done;
     }
     printf("job %s done\n", id);
-    for (unsigned i = 0; i < rec.n_epochs; i++)
-        printf("epoch %u/%u: loss %.4f accuracy %.4f (%llu/%llu)\n", i + 1, (unsigned)rec.n_epochs, rec.epochs[i].loss,
-               rec.epochs[i].samples ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples : 0.0,
-               (unsigned long long)rec.epochs[i].correct, (unsigned long long)rec.epochs[i].samples);
-    printf("work: %llu multiply-accumulates over %llu samples\n", (unsigned long long)rec.macs,
-           (unsigned long long)rec.samples);
+    cli_job_print(&rec);
     if (rec.recipient != 1)
         printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written: the "
                "owner fetches them with gtee job fetch %s\n",

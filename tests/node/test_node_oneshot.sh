@@ -39,7 +39,7 @@ assert a.shape == b.shape, (a.shape, b.shape)
 assert numpy.allclose(a, b, rtol=1e-4, atol=1e-4)
 PY
 for k in model input; do
-    [ "$(json "len(j['blobs']['$k'])")" = 64 ] || bad "the summary names no $k blob: $(cat "$T/out")"
+    [ "$(json "len(j['$k'])")" = 64 ] || bad "the summary names no $k blob: $(cat "$T/out")"
 done
 [ -z "$(ls -A "$T/tmp")" ] || bad "the one-shot command left files in TMPDIR: $(ls -A "$T/tmp")"
 
@@ -90,7 +90,7 @@ for form in idx npy; do
     [ "$(json 'len(j["epochs"])')" = 2 ] || bad "train ($form) reports no two epochs: $(cat "$T/out")"
     [ "$(json 'j["output"]')" = "$T/trained-$form.onnx" ] || bad "train ($form) wrote no model: $(cat "$T/out")"
     for k in model features labels; do
-        [ "$(json "len(j['blobs']['$k'])")" = 64 ] || bad "train ($form) names no $k blob: $(cat "$T/out")"
+        [ "$(json "len(j['$k'])")" = 64 ] || bad "train ($form) names no $k blob: $(cat "$T/out")"
     done
 done
 run infer --node "$U" --model "$T/trained-idx.onnx" --input "$T/x16.npy" --out "$T/p-trained.npy" "${ATTEST[@]}"
