@@ -137,33 +137,48 @@ static int read_upload(json_t *j, uint64_t *offset, int *complete)
     return 0;
 }
 
-int cli_push_upload(struct cli_push *p, int fd, const char *cid, uint64_t size, struct gtee_err *err)
+/* POST /api/v1/uploads: the node's session for the blob (its URL in url), or complete when
+ * it holds the blob already. A refusal is the node's (over its limit...); after a session
+ * ended (resume), any refusal means the blob is lost to this upload. */
+static int open_session(const struct cli_push *p, const char *cid, uint64_t size, int resume, char *url,
+                        size_t url_len, uint64_t *offset, int *complete, struct gtee_err *err)
 {
     struct cli_http_resp r = { 0 };
-    char url[1024], upath[128], body[160];
-    uint64_t offset = 0;
-    int complete = 0, tries = 0, rc;
+    char body[160], upath[128];
     const char *uid;
-    char uid_buf[64];
+    int rc;
 
-    TRY(cli_http_url(url, sizeof(url), p->node, "/api/v1/uploads") == 0
+    TRY(cli_http_url(url, url_len, p->node, "/api/v1/uploads") == 0
             ? 0
             : GTEE_FAIL(err, GTEE_EINVAL, "--node: '%s' is not an http:// or https:// URL", p->node));
     snprintf(body, sizeof(body), "{\"size\":%llu,\"content_id\":\"%s\"}", (unsigned long long)size, cid);
     TRY(cli_http_request("POST", url, "application/json", body, strlen(body), -1, 0, -1, 60, NULL, NULL, &r, err));
     if (r.status != 200 && r.status != 201) {
-        rc = node_refused(&r, "opening the upload", err);
+        rc = resume ? GTEE_FAIL(err, GTEE_EIO, "uploading: the session ended and the node does not hold the blob")
+                    : node_refused(&r, "opening the upload", err);
         goto out;
     }
-    ENSURE(read_upload(r.json, &offset, &complete) == 0, err, GTEE_EFORMAT, "the node's upload answer is malformed");
-    if (complete)
+    ENSURE(read_upload(r.json, offset, complete) == 0, err, GTEE_EFORMAT, "the node's upload answer is malformed");
+    if (*complete)
         goto out;
     uid = json_string_value(json_object_get(json_object_get(r.json, "upload"), "id"));
-    ENSURE(uid && strlen(uid) < sizeof(uid_buf) && strspn(uid, "0123456789abcdef") == strlen(uid), err,
-           GTEE_EFORMAT, "the node's upload id is malformed");
-    snprintf(uid_buf, sizeof(uid_buf), "%s", uid);
-    snprintf(upath, sizeof(upath), "/api/v1/uploads/%s", uid_buf);
-    TRY(cli_http_url(url, sizeof(url), p->node, upath));
+    ENSURE(uid && strlen(uid) < 64 && strspn(uid, "0123456789abcdef") == strlen(uid), err, GTEE_EFORMAT,
+           "the node's upload id is malformed");
+    snprintf(upath, sizeof(upath), "/api/v1/uploads/%s", uid);
+    TRY(cli_http_url(url, url_len, p->node, upath));
+out:
+    cli_http_resp_free(&r);
+    return rc;
+}
+
+int cli_push_upload(struct cli_push *p, int fd, const char *cid, uint64_t size, struct gtee_err *err)
+{
+    struct cli_http_resp r = { 0 };
+    char url[1024], body[160];
+    uint64_t offset = 0;
+    int complete = 0, tries = 0, rc;
+
+    TRY(open_session(p, cid, size, 0, url, sizeof(url), &offset, &complete, err));
     while (!complete) {
         uint64_t n = size - offset < p->chunk ? size - offset : p->chunk;
         struct gtee_err perr = { 0 };
@@ -198,21 +213,7 @@ int cli_push_upload(struct cli_push *p, int fd, const char *cid, uint64_t size, 
                 fprintf(stderr, "gtee push: resuming at byte %llu\n", (unsigned long long)offset);
         } else if (rc == 0 && r.status == 404) {
             /* The session ended: the last request completed it, or the node dropped it. */
-            cli_http_resp_free(&r);
-            TRY(cli_http_url(url, sizeof(url), p->node, "/api/v1/uploads"));
-            snprintf(body, sizeof(body), "{\"size\":%llu,\"content_id\":\"%s\"}", (unsigned long long)size, cid);
-            TRY(cli_http_request("POST", url, "application/json", body, strlen(body), -1, 0, -1, 60, NULL, NULL, &r,
-                                 err));
-            ENSURE((r.status == 200 || r.status == 201) && read_upload(r.json, &offset, &complete) == 0, err, GTEE_EIO,
-                   "uploading: the session ended and the node does not hold the blob");
-            if (!complete) {
-                uid = json_string_value(json_object_get(json_object_get(r.json, "upload"), "id"));
-                ENSURE(uid && strlen(uid) < sizeof(uid_buf) && strspn(uid, "0123456789abcdef") == strlen(uid), err,
-                       GTEE_EFORMAT, "the node's upload id is malformed");
-                snprintf(uid_buf, sizeof(uid_buf), "%s", uid);
-                snprintf(upath, sizeof(upath), "/api/v1/uploads/%s", uid_buf);
-                TRY(cli_http_url(url, sizeof(url), p->node, upath));
-            }
+            TRY(open_session(p, cid, size, 1, url, sizeof(url), &offset, &complete, err));
         }
     }
     rc = 0;

@@ -11,18 +11,11 @@
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
+. "$(dirname "$0")/node_harness.sh"
 
 D=$T/node
 "$GTEE_CLI" node init --tee sim --listen 127.0.0.1:0 "$D" >/dev/null 2>&1
-bg_start "$GTEE_CLI" node run --enclave "$GTEE_ENCLAVE" "$D" >"$T/run.out" 2>"$T/run.log"
-wait_file "$D/node.url" "the node" "$T/run.log"
-U=$(cat "$D/node.url")
-for _ in $(seq 200); do
-    curl -s "${U}healthz" | grep -q '"running"' && break
-    sleep 0.1
-done
-echo '{"allow_simulation": true}' >"$T/sim-policy.json"
-ATTEST=(--policy "$T/sim-policy.json" --collateral "$D/sim" --sim-root "$D/sim/sim_root_ca.der")
+node_up "$D"
 MODELS=$GTEE_SOURCE_DIR/tests/ml/models
 GTEE_MODEL=$(dirname "$GTEE_CLI")/gtee-model
 mkdir -p "$T/tmp"
