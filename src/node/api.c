@@ -642,7 +642,12 @@ static enum MHD_Result h_upload_new(struct gtee_node_api *a, struct MHD_Connecti
     if (rc == 1 && have == size)
         return send_json(a, c, 200, json_pack("{s:{s:s,s:I},s:b}", "blob", "id", cid, "size", (json_int_t)size,
                                               "complete", 1));
-    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) < 0)
+    /* Over the store's quota: 507, refused before a byte is written. */
+    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) == GTEE_ELIMIT)
+        return send_json(a, c, 507,
+                         json_pack("{s:{s:s,s:s,s:I,s:I}}", "error", "code", "insufficient_storage", "message", err.msg,
+                                   "size", (json_int_t)size, "quota", (json_int_t)a->blobs->quota));
+    if (rc < 0)
         return send_err(a, c, rc, &err);
     return send_json(a, c, 201, json_pack("{s:o,s:b}", "upload", upload_json(&u), "complete", 0));
 }
