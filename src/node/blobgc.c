@@ -166,20 +166,17 @@ out:
     return rc;
 }
 
-int gtee_node_blobs_retain(struct gtee_node_blobs *b, unsigned days, int64_t now, int dry_run,
-                           struct gtee_node_blob_row **gone, size_t *n, int *sessions, struct gtee_err *err)
+int gtee_node_blobs_retain(struct gtee_node_blobs *b, int64_t cutoff, int dry_run, struct gtee_node_blob_row **gone,
+                           size_t *n, int *sessions, struct gtee_err *err)
 {
     struct gtee_node_blob_row *rows = NULL;
     struct gtee_node_upload *ups = NULL;
     size_t n_rows = 0, n_ups = 0, kept = 0;
-    int64_t cutoff = now - (int64_t)days * 86400;
     int rc = 0;
 
     *gone = NULL;
     *n = 0;
     *sessions = 0;
-    if (!days)
-        return 0; /* no retention rule: blobs are kept for ever */
     pthread_mutex_lock(&b->mu);
     TRY(gtee_node_store_blob_rows(b->store, cutoff, &rows, &n_rows, err));
     for (size_t i = 0; i < n_rows; i++) {

@@ -83,12 +83,12 @@ struct gtee_node_blobs_fix {
 int gtee_node_blobs_check(struct gtee_node_blobs *b, struct gtee_node_blobs_fix *fix,
                           struct gtee_err *err) GTEE_MUST_USE;
 
-/* The retention rule: blobs last used (store.h) before now - days, and named by no queued or
- * running job, are deleted, row first and file after (a kill in between leaves a file
- * without a row, which the next check removes); upload sessions idle as long go too. With
- * dry_run nothing changes. *gone (malloc'd, *n) lists the blobs deleted or to delete. */
-int gtee_node_blobs_retain(struct gtee_node_blobs *b, unsigned days, int64_t now, int dry_run,
-                           struct gtee_node_blob_row **gone, size_t *n, int *sessions,
-                           struct gtee_err *err) GTEE_MUST_USE;
+/* The retention rule: blobs last used (store.h) before cutoff (unix seconds; now minus the
+ * retention days), and named by no queued or running job, are deleted, row first and file
+ * after (a kill in between leaves a file without a row, which the next check removes);
+ * upload sessions idle since before cutoff go too. With dry_run nothing changes. *gone
+ * (malloc'd, *n) lists the blobs deleted or to delete, oldest use first. */
+int gtee_node_blobs_retain(struct gtee_node_blobs *b, int64_t cutoff, int dry_run, struct gtee_node_blob_row **gone,
+                           size_t *n, int *sessions, struct gtee_err *err) GTEE_MUST_USE;
 
 #endif

@@ -48,7 +48,7 @@ static void retain(struct gtee_node_store *store, struct gtee_node_blobs *blobs,
     size_t n = 0;
     int sessions = 0, rc;
 
-    rc = gtee_node_blobs_retain(blobs, days, (int64_t)time(NULL), 0, &gone, &n, &sessions, &err);
+    rc = gtee_node_blobs_retain(blobs, (int64_t)time(NULL) - (int64_t)days * 86400, 0, &gone, &n, &sessions, &err);
     for (size_t i = 0; i < n; i++)
         bytes += gone[i].size;
     if (n || sessions)

@@ -270,15 +270,12 @@ static void test_retention(void **state)
     submit(s, job, model, input);
     assert_int_equal(gtee_node_upload_new(&b, 50, idle, &u, &err), 0);
 
-    /* No rule, nothing goes. */
-    assert_int_equal(gtee_node_blobs_retain(&b, 0, later, 0, &gone, &n, &sessions, &err), 0);
-    assert_int_equal(n, 0);
     /* Not yet old enough: nothing. */
-    assert_int_equal(gtee_node_blobs_retain(&b, 7, later, 1, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, later - 7 * 86400, 1, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 0);
     free(gone);
     /* Dry run: lists the idle blob (never those the queued job names), deletes nothing. */
-    assert_int_equal(gtee_node_blobs_retain(&b, 2, later, 1, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, later - 2 * 86400, 1, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 1);
     assert_string_equal(gone[0].id, idle);
     assert_int_equal(sessions, 1);
@@ -286,7 +283,7 @@ static void test_retention(void **state)
     assert_true(has_file("blobs", idle));
     assert_true(has_file("uploads", u.id));
     /* For real: row and file gone, the session too. */
-    assert_int_equal(gtee_node_blobs_retain(&b, 2, later, 0, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, later - 2 * 86400, 0, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 1);
     free(gone);
     assert_false(has_file("blobs", idle));
@@ -297,16 +294,16 @@ static void test_retention(void **state)
     /* The job runs and is done with a result: model, input and result were used now, so
      * all three wait out their retention from the job's end. */
     assert_int_equal(gtee_node_store_job_start(s, job, &err), 0);
-    assert_int_equal(gtee_node_blobs_retain(&b, 2, later, 1, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, later - 2 * 86400, 1, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 0); /* running: kept whatever its age */
     memcpy(res, "GTEE-RES", 8);
     memset(res + 8, 9, sizeof(res) - 8);
     assert_int_equal(gtee_node_keep_host_part(&b, res, sizeof(res), result, &err), 0);
     assert_int_equal(gtee_node_store_job_done(s, job, result, res, 4, &err), 0);
-    assert_int_equal(gtee_node_blobs_retain(&b, 2, now + 86400, 1, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, now - 86400, 1, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 0);
     free(gone);
-    assert_int_equal(gtee_node_blobs_retain(&b, 2, later, 0, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, later - 2 * 86400, 0, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 3);
     assert_true(listed(gone, n, model) && listed(gone, n, input) && listed(gone, n, result));
     free(gone);
@@ -315,7 +312,7 @@ static void test_retention(void **state)
     /* A job queued on a blob past its retention keeps it. */
     store_blob(&b, 4, 100, model);
     submit(s, job2, model, model);
-    assert_int_equal(gtee_node_blobs_retain(&b, 1, later, 0, &gone, &n, &sessions, &err), 0);
+    assert_int_equal(gtee_node_blobs_retain(&b, later - 1 * 86400, 0, &gone, &n, &sessions, &err), 0);
     assert_false(listed(gone, n, model));
     free(gone);
     assert_true(has_file("blobs", model));
