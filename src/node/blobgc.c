@@ -86,7 +86,8 @@ static int scan_blob(const char *name, void *arg)
     if (!is_hex(name, GTEE_NODE_ID_HEX))
         return 0; /* not the store's: left alone */
     memcpy(key.id, name, sizeof(key.id));
-    if (!bsearch(&key, s->rows, s->n_rows, sizeof(*s->rows), by_blob_id) && unlinkat(s->b->blobs_fd, name, 0) == 0)
+    if ((!s->n_rows || !bsearch(&key, s->rows, s->n_rows, sizeof(*s->rows), by_blob_id)) &&
+        unlinkat(s->b->blobs_fd, name, 0) == 0)
         s->fix->orphans++;
     return 0;
 }
@@ -104,7 +105,8 @@ static int scan_upload(const char *name, void *arg)
     if (!is_hex(name, GTEE_NODE_UPLOAD_ID_HEX))
         return 0;
     memcpy(key.id, name, sizeof(key.id));
-    if (!bsearch(&key, s->ups, s->n_ups, sizeof(*s->ups), by_upload_id) && unlinkat(s->b->uploads_fd, name, 0) == 0)
+    if ((!s->n_ups || !bsearch(&key, s->ups, s->n_ups, sizeof(*s->ups), by_upload_id)) &&
+        unlinkat(s->b->uploads_fd, name, 0) == 0)
         s->fix->staging++;
     return 0;
 }
@@ -138,7 +140,8 @@ int gtee_node_blobs_check(struct gtee_node_blobs *b, struct gtee_node_blobs_fix 
         }
     }
     s.n_rows = keep;
-    qsort(s.rows, s.n_rows, sizeof(*s.rows), by_blob_id);
+    if (s.n_rows) /* qsort and bsearch take no NULL array, even empty */
+        qsort(s.rows, s.n_rows, sizeof(*s.rows), by_blob_id);
     TRY(each_entry(b->blobs_fd, "blob store", scan_blob, &s, err));
     /* Upload sessions: each needs its staging file; a staging file needs its session. */
     TRY(gtee_node_store_upload_ids(b->store, -1, &s.ups, &s.n_ups, err));
@@ -152,7 +155,8 @@ int gtee_node_blobs_check(struct gtee_node_blobs *b, struct gtee_node_blobs_fix 
         fix->sessions++;
     }
     s.n_ups = keep;
-    qsort(s.ups, s.n_ups, sizeof(*s.ups), by_upload_id);
+    if (s.n_ups)
+        qsort(s.ups, s.n_ups, sizeof(*s.ups), by_upload_id);
     TRY(each_entry(b->uploads_fd, "upload store", scan_upload, &s, err));
     if (fix->temporaries || fix->orphans || fix->wrong_size || fix->staging) {
         (void)fsync(b->blobs_fd);
