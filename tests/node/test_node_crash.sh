@@ -117,6 +117,7 @@ train() { # OUT LOG [EPOCHS [FEATURES LABELS]]: one training job, in the backgro
     "$GTEE_CLI" train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "${4:-$X}" --labels "${5:-$Y}" \
         --epochs "${3:-$EPOCHS}" --batch 8 --out "$1" --no-progress --json --timeout 300 "${ATTEST[@]}" >"$2" 2>"$2.err" &
     TRAIN_PID=$!
+    BG_PIDS="$BG_PIDS $TRAIN_PID" # stopped with the test's servers if it ends early
 }
 job_state() { get "api/v1/jobs/$1" 'j["job"]["state"] + " " + j["job"].get("error", "")'; }
 
@@ -126,7 +127,7 @@ wait_stage 'training' || { bad "the first job never reached training: $(cat "$T/
 J1=$JOB
 EP=$(enclave_pid)
 kill -KILL "$EP"
-wait "$TRAIN_PID" && bad "train reported success for a job whose enclave was killed"
+bg_wait "$TRAIN_PID" && bad "train reported success for a job whose enclave was killed"
 st=$(job_state "$J1")
 case "$st" in
 "failed "*"enclave"*"submit the job again"*) ;;
@@ -134,7 +135,7 @@ case "$st" in
 esac
 wait_restart "$EP"
 train "$T/t1.onnx" "$T/t1b.out"
-wait "$TRAIN_PID" || bad "the same job submitted again after the enclave's death: $(cat "$T/t1b.out.err")"
+bg_wait "$TRAIN_PID" || bad "the same job submitted again after the enclave's death: $(cat "$T/t1b.out.err")"
 [ -s "$T/t1.onnx" ] || bad "the job submitted again wrote no trained model"
 
 # ---- 2. The enclave killed while the job's blobs pass into it (the loading stage: a poller
@@ -162,7 +163,7 @@ train "$T/t2.onnx" "$T/t2.out" 1 "$XBIG" "$YBIG"
 bg_wait "$KILLER" || bad "the second job never ran: $(cat "$T/t2.out.err") $(cat "$T/kill2")"
 J2=$(cut -d' ' -f1 "$T/kill2")
 echo "the enclave was killed in the job's stage: $(cut -d' ' -f2 "$T/kill2")"
-wait "$TRAIN_PID" && bad "train reported success for a job whose enclave was killed while loading"
+bg_wait "$TRAIN_PID" && bad "train reported success for a job whose enclave was killed while loading"
 case "$(job_state "$J2")" in failed*) ;; *) bad "the job killed while loading: $(job_state "$J2")" ;; esac
 blobs_whole "after the enclave was killed mid-pass"
 wait_restart "$EP"
@@ -193,11 +194,12 @@ hostport=${U#http://}
 hostport=${hostport%/}
 python3 -c "$PUT_PY" "${hostport%:*}" "${hostport##*:}" "/api/v1/uploads/$UP3" 0 "$T/raw3" "$T/go3" >"$T/put3" 2>&1 &
 PUT_PID=$!
+BG_PIDS="$BG_PIDS $PUT_PID"
 for _ in $(seq 200); do grep -q half "$T/put3" && break; sleep 0.05; done
 EP=$(enclave_pid)
 kill -KILL "$EP"
 touch "$T/go3"
-wait "$PUT_PID" || true
+bg_wait "$PUT_PID" || true
 grep -q '"complete":true' "$T/put3" || bad "the upload under a killed enclave did not complete: $(cat "$T/put3")"
 cmp -s <(curl -s "${U}api/v1/blobs/$CID3") "$T/raw3" || bad "the blob uploaded while the enclave died differs"
 
@@ -222,7 +224,7 @@ kill -KILL "$NODE_PID"
 bg_wait "$NODE_PID" || true
 gone_within "$EP" 10 || bad "the enclave (pid $EP) outlived its SIGKILLed daemon by 10 s"
 kill -KILL "$EP" 2>/dev/null || true # the orphan of an unfixed node, not left running
-wait "$T4_PID" && bad "train reported success for a job whose daemon was killed"
+bg_wait "$T4_PID" && bad "train reported success for a job whose daemon was killed"
 # A job acknowledged as queued when the daemon died, its rows as POST /api/v1/jobs writes
 # them (while the enclave trains no client can attest and submit, so it is made here).
 J5=$(printf queued-at-the-kill | sha256sum | cut -c1-64)
@@ -257,7 +259,7 @@ esac
 [ "$(curl -s -o /dev/null -w '%{http_code}' "${U}api/v1/blobs/$ORPHAN")" = 404 ] || bad "the orphan file is served"
 grep -q "removed 1 half-written temporary, 1 file no row named" "$T/run.log" || bad "the start did not log its repairs"
 train "$T/t4.onnx" "$T/t4b.out"
-wait "$TRAIN_PID" || bad "a job submitted after the daemon's restart: $(cat "$T/t4b.out.err")"
+bg_wait "$TRAIN_PID" || bad "a job submitted after the daemon's restart: $(cat "$T/t4b.out.err")"
 dones=$(get api/v1/jobs 'sum(1 for x in j["jobs"] if x["state"] == "done")')
 [ "$dones" = 2 ] || bad "$dones jobs done, expected the two submitted after a failure: $(curl -s "${U}api/v1/jobs")"
 
@@ -272,12 +274,13 @@ hostport=${U#http://}
 hostport=${hostport%/}
 python3 -c "$PUT_PY" "${hostport%:*}" "${hostport##*:}" "/api/v1/uploads/$UP6" 100000 "$T/raw6" "$T/go6" >"$T/put6" 2>&1 &
 PUT_PID=$!
+BG_PIDS="$BG_PIDS $PUT_PID"
 for _ in $(seq 200); do grep -q half "$T/put6" && break; sleep 0.05; done
 EP=$(enclave_pid)
 kill -KILL "$NODE_PID"
 bg_wait "$NODE_PID" || true
 touch "$T/go6"
-wait "$PUT_PID" || true
+bg_wait "$PUT_PID" || true
 gone_within "$EP" 10 || bad "the enclave (pid $EP) outlived its SIGKILLed daemon by 10 s"
 start_node
 off=$(get "api/v1/uploads/$UP6" 'j["upload"]["offset"]')
