@@ -284,6 +284,15 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
            a->m.upload_bytes + 0ull);
     METRIC("gtee_node_blobs_stored_total", "counter", "Uploads completed into the blob store.", " %llu",
            a->m.blobs_stored + 0ull);
+    {
+        uint64_t held = 0;
+
+        if (gtee_node_store_bytes_held(a->store, &held, NULL) == 0)
+            METRIC("gtee_node_blob_store_bytes", "gauge", "Bytes of stored blobs and of uploads in progress.",
+                   " %llu", (unsigned long long)held);
+        METRIC("gtee_node_blob_store_max_bytes", "gauge", "The blob store's quota (0: none).", " %llu",
+               (unsigned long long)a->blobs->quota);
+    }
     METRIC("gtee_node_uploads_failed_total", "counter", "Uploads whose bytes did not match their content id.",
            " %llu", a->m.uploads_failed + 0ull);
     METRIC("gtee_node_relay_requests_total", "counter", "Relay boxes carried to the enclave.", " %llu",

@@ -48,6 +48,9 @@ assert e["size"] == 100000 and e["quota"] == 500000, e
 assert "100000 bytes" in e["message"] and "450000 of its 500000 bytes" in e["message"], e
 PY
 [ -z "$(ls -A "$D/uploads")" ] || bad "the refused upload left a staging file: $(ls -A "$D/uploads")"
+curl -s "${U}metrics" >"$T/metrics"
+grep -q '^gtee_node_blob_store_bytes 450000$' "$T/metrics" || bad "metrics: $(grep blob_store "$T/metrics")"
+grep -q '^gtee_node_blob_store_max_bytes 500000$' "$T/metrics" || bad "metrics: $(grep blob_store "$T/metrics")"
 
 # While the node runs: a dry run lists, a real run is refused and changes nothing. (A rule
 # of 0 days counts blobs last used before this second.)
