@@ -75,6 +75,27 @@ int gtee_ledger_standing(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PR
     return l->ops->standing(l, enclave_id, s, err);
 }
 
+int gtee_ledger_check_sealed(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN], uint64_t sealed_seq,
+                             const uint8_t sealed_hash[GTEE_PROOF_HASH_LEN], struct gtee_err *err)
+{
+    struct gtee_ledger_standing s;
+    char id[GTEE_ETH_ADDR_HEX_LEN + 1];
+    int rc;
+
+    TRY(gtee_ledger_standing(l, enclave_id, &s, err));
+    gtee_eth_address_hex(enclave_id, id);
+    ENSURE(sealed_seq >= s.last_seq, err, GTEE_ESTATE,
+           "enclave %s: the sealed counter is at seq %llu, behind the ledger's last proof %llu: the host restored "
+           "old sealed state",
+           id, (unsigned long long)sealed_seq, (unsigned long long)s.last_seq);
+    ENSURE(sealed_seq != s.last_seq || !memcmp(sealed_hash, s.last_hash, GTEE_PROOF_HASH_LEN), err, GTEE_ESTATE,
+           "enclave %s: the sealed counter's proof seq %llu is not the ledger's proof with that seq: the host "
+           "restored other sealed state",
+           id, (unsigned long long)sealed_seq);
+out:
+    return rc;
+}
+
 static int by_enclave_seq(const void *x, const void *y)
 {
     const struct gtee_proof *a = x, *b = y;

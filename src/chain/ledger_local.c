@@ -399,8 +399,15 @@ static int check_evidence(struct gtee_ledger *l, const struct gtee_ledger_regist
     memcpy(want.channel_pub, r->channel_pub, 65);
     want.has_enclave_id = true;
     memcpy(want.enclave_id, r->enclave_id, 20);
-    TRY(gtee_evidence_verify_bound(r->evidence, r->evidence_len, r->collateral, L->anchors, &L->evidence_policy, &want,
-                                   (int64_t)now, v, err));
+    rc = gtee_evidence_verify_bound(r->evidence, r->evidence_len, r->collateral, L->anchors, &L->evidence_policy,
+                                    &want, (int64_t)now, v, err);
+    if (rc == GTEE_EPOLICY || rc == GTEE_EFORMAT || rc == GTEE_EAUTH) {
+        gtee_err_wrap(err, "the local ledger refused: registration: the evidence does not verify under the "
+                           "ledger's policy: ");
+        rc = GTEE_EPOLICY;
+        goto out;
+    }
+    TRY(rc);
     ENSURE(v->accepted && v->claims.binding.bound, err, GTEE_EPOLICY,
            "the local ledger refused: registration: the evidence does not verify under the ledger's policy (%s%s%s)",
            v->n_reasons ? v->reasons[0].code : "not bound to the Enclave key", v->n_reasons ? ": " : "",
