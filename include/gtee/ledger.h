@@ -83,6 +83,7 @@ struct gtee_ledger_rewards {
 typedef uint64_t (*gtee_ledger_clock_fn)(void *arg);
 
 struct gtee_ledger_local_options {
+    int create; /* make the file if it does not exist; 0: GTEE_ENOTFOUND then */
     /* Used only when the file is created: the domain's chain id (the contract is a random
      * address made then, the ledger's identity) and the first policy. */
     uint64_t chain_id;
@@ -102,8 +103,8 @@ struct gtee_ledger_local_options {
 int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32],
                          const uint8_t contract[GTEE_PROOF_ID_LEN], struct gtee_ledger **out,
                          struct gtee_err *err) GTEE_MUST_USE;
-/* The local ledger in the SQLite file path, created (mode 0600, the key's address its
- * governor) if it does not exist, with key's address as the operator and submitter. WAL and
+/* The local ledger in the SQLite file path, created if it does not exist and o->create
+ * (mode 0600, the key's address its governor), with key's address as the operator and submitter. WAL and
  * synchronous FULL: each operation is one transaction, durable once it returns, all or
  * nothing; another opener (a node and a CLI) is waited for up to busy_timeout_ms. */
 int gtee_ledger_open_local(const char *path, const struct gtee_ledger_local_options *o, const uint8_t key[32],

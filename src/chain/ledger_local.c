@@ -894,12 +894,17 @@ int gtee_ledger_open_local(const char *path, const struct gtee_ledger_local_opti
     L->clock = o->clock;
     L->clock_arg = o->clock_arg;
     /* The ledger is the operator's: made for its owner only, never through a link. */
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        created = 1;
-        close(fd);
+    if (o->create) {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            created = 1;
+            close(fd);
+        } else {
+            ENSURE(errno == EEXIST, err, GTEE_EIO, "ledger %s: cannot create: %s", path, strerror(errno));
+        }
     } else {
-        ENSURE(errno == EEXIST, err, GTEE_EIO, "ledger %s: cannot create: %s", path, strerror(errno));
+        ENSURE(access(path, F_OK) == 0 || errno != ENOENT, err, GTEE_ENOTFOUND,
+               "ledger %s does not exist (`gtee chain deploy --ledger local:%s` makes one)", path, path);
     }
     if (sqlite3_open_v2(path, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) !=
         SQLITE_OK) {

@@ -72,6 +72,7 @@ static int setup(void **state)
     snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
     f->clock.t = (uint64_t)time(NULL);
     assert_int_equal(rules_sim_open(&f->w), 0);
+    f->o.create = 1;
     f->o.chain_id = 1337;
     f->o.policy.freshness = RULES_FRESHNESS;
     f->o.policy.epoch = RULES_EPOCH;
