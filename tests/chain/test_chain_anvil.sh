@@ -192,12 +192,19 @@ grep -q ' cases, 0 failed$' "$T/out" || bad "rule table: $(grep -v '^ok' "$T/out
 
 run chain status --rpc "$RPC" --contract "$C" --json
 expect_rc 0 "chain status"
+run chain status --ledger "evm:$RPC,$C" --json
+expect_rc 0 "chain status through --ledger evm:URL,ADDRESS"
+[ "$(json 'j["ledger"], j["contract"].lower(), j["policy"]["quorum"]')" = "('evm', '${C,,}', 2)" ] ||
+    bad "status through --ledger: $(cat "$T/out")"
 [ "$(json 'j["policy"]["quorum"], j["policy"]["reward_per_unit"], j["policy"]["allow_simulated"]')" = "(2, '1000000000', False)" ] ||
     bad "status policy: $(cat "$T/out")"
 
 # the checks leave the operator 10 units of its second enclave unclaimed, the submissions 180 more
 run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 expect_rc 0 "rewards"
+run rewards --ledger "evm:$RPC" --contract "$C" --operator "$OPERATOR" --json
+expect_rc 0 "rewards through --ledger evm:URL with --contract"
+[ "$(json 'j["units"]')" = $((10 + 60 * 3)) ] || bad "rewards through --ledger: $(cat "$T/out")"
 [ "$(json 'j["units"]')" = $((10 + 60 * 3)) ] || bad "rewards units: $(cat "$T/out")"
 run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
 expect_rc 0 "rewards claim"
