@@ -839,8 +839,14 @@ static int init(struct gtee_ledger *l, const struct gtee_ledger_local_options *o
 
     TRY(begin(L, 1, err));
     TRY(query_u64(L, &version, &found, err, "PRAGMA user_version", "", NULL));
+    /* an empty file: a ledger whose making never committed; only a maker may make it */
+    ENSURE(version != 0 || o->create, err, GTEE_EFORMAT,
+           "ledger %s is empty, not a ledger (was its making interrupted? remove it and make it again)", L->path);
     if (version == 0) {
         uint8_t contract[20];
+
+        ENSURE(o->chain_id >= 1, err, GTEE_EINVAL, "ledger %s: a chain id from 1 (the proofs' domain needs one)",
+               L->path);
 
         ENSURE(gtee_random(contract, sizeof(contract)) == 0, err, GTEE_ECRYPTO, "ledger: no randomness");
         TRY(exec(L, schema, err));

@@ -28,13 +28,13 @@ static const char deploy_usage[] =
     "The bytecode comes from the artefacts that contracts/compile.js makes with the pinned solc.\n"
     "With --ledger local:PATH it makes a local ledger file instead (mode 0600; refused if PATH\n"
     "exists): the same rules on one machine, its address a random one made now, its chain id N\n"
-    "(default 0); the stakes and the quorum are kept but a local ledger has no use for them.\n"
+    "(default 1337); the stakes and the quorum are kept but a local ledger has no use for them.\n"
     "\n"
     "Options:\n" CHAIN_OPTIONS_HELP
     "      --key FILE          the deployer's (governor's) secp256k1 key: 0x and 64 hex digits,\n"
     "                          mode 0600\n"
     "      --artefacts FILE    contracts/compile.js's output (the contract Glacier in it)\n"
-    "      --chain-id N        a local ledger's chain id, for its proofs' domain (default 0)\n"
+    "      --chain-id N        a local ledger's chain id, for its proofs' domain (default 1337)\n"
     "      --quorum N          verifier votes that decide a registration (default 1)\n"
     "      --epoch SECONDS     how long an approved registration lasts (default 86400)\n"
     "      --freshness SECONDS the oldest evidence accepted at registration (default 86400)\n"
@@ -120,7 +120,9 @@ static int deploy_local(const struct chain_opts *co, const struct policy *p, uns
     if (artefacts)
         return cli_usage_error("--artefacts is for a chain; a local ledger runs no bytecode");
     ENSURE(access(path, F_OK) != 0, &err, GTEE_EEXIST, "ledger %s exists; refusing to make it again", path);
-    lo.chain_id = chain_id == UINT64_MAX ? 0 : chain_id;
+    if (chain_id == 0)
+        return cli_usage_error("--chain-id must be at least 1");
+    lo.chain_id = chain_id == UINT64_MAX ? 1337 : chain_id;
     lo.policy.freshness = p->freshness;
     lo.policy.epoch = p->epoch;
     lo.policy.quorum = (uint16_t)p->quorum;

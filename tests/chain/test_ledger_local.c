@@ -407,6 +407,29 @@ static void test_bad_files(void **state)
     assert_true(gtee_ledger_open_local(link, &f->o, f->kop, &l, &err) < 0);
     assert_null(l);
 
+    /* an empty file (a making that never committed) is not taken for a new ledger by a
+     * reader, who would become its governor */
+    snprintf(p, sizeof(p), "%s/empty.db", f->dir);
+    fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    {
+        struct gtee_ledger_local_options o = f->o;
+
+        o.create = 0;
+        assert_int_equal(gtee_ledger_open_local(p, &o, f->kop, &l, &err), GTEE_EFORMAT);
+        assert_null(l);
+        o.create = 1;
+        o.chain_id = 0;
+        snprintf(p, sizeof(p), "%s/chain0.db", f->dir);
+        assert_int_equal(gtee_ledger_open_local(p, &o, f->kop, &l, &err), GTEE_EINVAL);
+        assert_int_equal(access(p, F_OK), -1); /* nothing half-made left */
+        o.create = 0;
+        snprintf(p, sizeof(p), "%s/missing.db", f->dir);
+        assert_int_equal(gtee_ledger_open_local(p, &o, f->kop, &l, &err), GTEE_ENOTFOUND);
+        assert_int_equal(access(p, F_OK), -1);
+    }
+
     snprintf(p, sizeof(p), "%s/no/such/dir/ledger.db", f->dir);
     assert_int_equal(gtee_ledger_open_local(p, &f->o, f->kop, &l, &err), GTEE_EIO);
     assert_null(l);

@@ -74,6 +74,9 @@ grep -q 'rewards: nothing to claim' "$T/err" || bad "nothing to claim: $(cat "$T
 run chain status --ledger "local:$T/none.db"
 expect_rc 3 "a local ledger that does not exist"
 [ ! -e "$T/none.db" ] || bad "reading a missing ledger made it"
+run chain deploy --ledger "local:$T/zero.db" --key "$T/governor.key" --chain-id 0
+expect_rc 2 "a local ledger with chain id 0"
+[ ! -e "$T/zero.db" ] || bad "a refused deploy left a file"
 run chain status --ledger "ftp:$T/ledger.db"
 expect_rc 2 "a ledger spec of no known kind"
 run chain status --ledger "$L" --rpc http://127.0.0.1:1
