@@ -370,7 +370,7 @@ static void test_reopened(void **state)
     f->o.chain_id = 99; /* creation options do not change an existing ledger */
     open_as(f, f->kop, &f->w.op);
     gtee_ledger_domain(f->w.op, &d2);
-    assert_memory_equal(&d1, &d2, sizeof(d1));
+    assert_memory_equal(d1.contract, d2.contract, sizeof(d1.contract));
     assert_int_equal(d2.chain_id, 1337);
     assert_int_equal(gtee_ledger_measurement_accepted(f->w.op, f->w.id.mrenclave, &yes, &err), 0);
     assert_true(yes);
