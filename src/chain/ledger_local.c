@@ -262,19 +262,16 @@ out:
     return rc;
 }
 
-/* One value of a query with one row (or none: *found 0). */
+/* One value of a query with one row (or none: *found 0); fmt is "" or one blob ('a', 'h'). */
 static int query_u64(struct local *L, uint64_t *v, int *found, struct gtee_err *err, const char *sql, const char *fmt,
-                     const void *arg)
+                     const uint8_t *arg)
 {
     sqlite3_stmt *st = NULL;
     int rc, k;
 
     *v = 0;
     *found = 0;
-    if (fmt[0] == 'i')
-        TRY(prep(L, &st, err, sql, fmt, (uint64_t)(uintptr_t)arg));
-    else
-        TRY(prep(L, &st, err, sql, fmt, arg));
+    TRY(prep(L, &st, err, sql, fmt, arg));
     k = sqlite3_step(st);
     ENSURE(k == SQLITE_ROW || k == SQLITE_DONE, err, GTEE_EIO, "ledger %s: %s", L->path, sqlite3_errmsg(L->db));
     if (k == SQLITE_ROW) {
@@ -295,12 +292,17 @@ static int accepted(struct local *L, const uint8_t m[32], int *yes, struct gtee_
 
 static int min_tcb_of(struct local *L, unsigned tee_type, uint32_t *tcb, struct gtee_err *err)
 {
-    uint64_t v;
-    int found, rc;
+    sqlite3_stmt *st = NULL;
+    int rc, k;
 
-    rc = query_u64(L, &v, &found, err, "SELECT tcb FROM min_tcb WHERE tee_type = ?", "i",
-                   (const void *)(uintptr_t)tee_type);
-    *tcb = (uint32_t)v;
+    *tcb = 0;
+    TRY(prep(L, &st, err, "SELECT tcb FROM min_tcb WHERE tee_type = ?", "i", (uint64_t)tee_type));
+    k = sqlite3_step(st);
+    ENSURE(k == SQLITE_ROW || k == SQLITE_DONE, err, GTEE_EIO, "ledger %s: %s", L->path, sqlite3_errmsg(L->db));
+    if (k == SQLITE_ROW)
+        *tcb = (uint32_t)sqlite3_column_int64(st, 0);
+out:
+    sqlite3_finalize(st);
     return rc;
 }
 
