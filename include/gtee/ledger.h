@@ -140,9 +140,9 @@ int gtee_ledger_submit(struct gtee_ledger *l, struct gtee_proof *p, size_t n, un
                        gtee_ledger_batch_fn on_batch, void *arg, size_t *skipped, size_t *sent,
                        struct gtee_err *err) GTEE_MUST_USE;
 
-/* The rollback check an enclave makes at start (docs/proofs.md "Sequence numbers and the hash chain"): its
- * sealed counter (the last seq it signed and that proof's hash) against the ledger's last
- * accepted proof. The sealed state may be ahead of the ledger (proofs signed, not yet
+/* The rollback check an enclave makes at start (docs/proofs.md "Sequence numbers and the
+ * hash chain"): its sealed counter (gtee_proof_counter: the last seq it signed and that
+ * proof's hash) against the ledger's last accepted proof. The sealed state may be ahead of the ledger (proofs signed, not yet
  * submitted) but never behind it, nor at the same seq with another hash: either means the
  * host restored old sealed state, and the enclave must not sign again (GTEE_ESTATE naming
  * both). */

@@ -102,9 +102,10 @@ int gtee_proof_parse(const void *buf, size_t len, struct gtee_proof **out, size_
 /* One proof as a JSON object in the file format, NUL-terminated and malloc'ed (free it). */
 int gtee_proof_encode(const struct gtee_proof *p, char **json, struct gtee_err *err) GTEE_MUST_USE;
 
-/* The enclave's proof counter (docs/proofs.md "Sequence numbers and the hash chain"): the last proof it signed,
- * as the bytes it seals (gtee_app_seal) after each proof and unseals at start, to compare
- * with the ledger's last proof (gtee_ledger_check_sealed) before it signs again. */
+/* The enclave's proof counter (docs/proofs.md "Sequence numbers and the hash chain"): the
+ * last proof it signed, as the bytes it seals (gtee_app_seal) after each proof and unseals
+ * at start, to compare with the ledger's last proof (gtee_ledger_check_sealed) before it
+ * signs again. */
 #define GTEE_PROOF_COUNTER_LEN 76 /* "gtee-proof-ctr-1" || enclave id || seq (BE) || hash */
 struct gtee_proof_counter {
     uint8_t enclave_id[GTEE_PROOF_ID_LEN];
