@@ -448,6 +448,8 @@ static int local_register(struct gtee_ledger *l, const struct gtee_ledger_regist
     }
     TRY(check_evidence(l, r, err));
     TRY(load_policy(L, &p, NULL, err));
+    /* the contract's checked arithmetic reverts where this would wrap */
+    ENSURE(now + p.epoch >= now, err, GTEE_EPOLICY, "the local ledger refused: the epoch overflows the expiry");
     /* verified here: approved at once, for one epoch from now */
     if (!e.found)
         TRY(run(L, err,
