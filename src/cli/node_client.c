@@ -118,3 +118,23 @@ out:
     cli_http_resp_free(&r);
     return rc;
 }
+
+int cli_node_get(const char *url, const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
+{
+    char full[1200], why[GTEE_ERR_MSG_MAX];
+    struct cli_http_resp r = { 0 };
+    int rc;
+
+    *out = NULL;
+    ENSURE(cli_http_url(full, sizeof(full), url, path) == 0, err, GTEE_EINVAL,
+           "--node %s: expected an http:// or https:// URL", url);
+    TRY(cli_http_request("GET", full, NULL, NULL, 0, -1, 0, -1, 300, NULL, NULL, &r, err));
+    ENSURE(r.status != 400, err, GTEE_EPOLICY, "%s", cli_http_error(&r, why, sizeof(why)));
+    ENSURE(r.status == 200 && r.body, err, GTEE_EIO, "%s", cli_http_error(&r, why, sizeof(why)));
+    *out = r.body;
+    *len = r.body_len;
+    r.body = NULL;
+out:
+    cli_http_resp_free(&r);
+    return rc;
+}

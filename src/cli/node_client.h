@@ -36,5 +36,9 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
  * a secret: wipe it). The enclave's refusal is GTEE_EPOLICY with its reason. */
 int cli_node_relay(const struct cli_enclave *e, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len,
                    struct gtee_err *err) GTEE_MUST_USE;
+/* GET a node's path (a job's record, a blob) into bytes (*out malloc'd). A 400 is the
+ * enclave's refusal of the job: GTEE_EPOLICY with its reason; anything else but 200 is
+ * GTEE_EIO with the node's message. */
+int cli_node_get(const char *url, const char *path, uint8_t **out, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
 
 #endif

@@ -16,9 +16,11 @@
 #include "base/guard.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
+#include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "node/api.h"
 #include "node/reqparse.h"
+#include "node/results.h"
 
 #define JSON_BODY_MAX (16u << 10)
 /* Requests waiting for the enclave at once (each on its own thread, its connection suspended,
@@ -422,18 +424,22 @@ static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection
 }
 
 /* RELAY's answer: host_len u32 · host part · response box (docs/tee.md, "Message
- * protocol"). The host part (a sealed blob for the host to keep) goes to the state store;
- * the client gets the response box. */
+ * protocol"). The host part (a sealed blob for the host to keep) goes to the state store,
+ * a result notice has its result read into the blob store; the client gets the response
+ * box. */
 static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
 {
     struct gtee_err err = { 0 };
     uint8_t *r = NULL;
     size_t n = 0;
     uint32_t host_len;
+    unsigned start_no;
+    char result[65];
     enum MHD_Result ret;
     struct MHD_Response *resp;
     int rc;
 
+    start_no = gtee_node_enclave_start_no(a->enclave, NULL);
     rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_RELAY, q->body, q->len, &r, &n, NULL, &err);
     if (rc == GTEE_ESTATE)
         return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
@@ -448,9 +454,15 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
         free(r);
         return send_error(a, c, 502, "enclave_error", "relay: the enclave's answer is malformed");
     }
-    if (host_len && (rc = gtee_node_keep_host_part(a->blobs, r + 4, host_len, NULL, &err)) < 0) {
+    /* a job's result (an ML_JOB relayed here rather than queued) comes out in pieces */
+    if (host_len && gtee_result_notice_is(r + 4, host_len))
+        rc = gtee_node_result_take(a->enclave, start_no, a->blobs, r + 4, host_len, result, &err);
+    else if (host_len)
+        rc = gtee_node_keep_host_part(a->blobs, r + 4, host_len, NULL, &err);
+    if (rc < 0) {
         free(r);
-        return send_error(a, c, 500, "internal", "%s", err.msg);
+        return send_error(a, c, rc == GTEE_EIO || rc == GTEE_ESTATE ? 502 : 500,
+                          rc == GTEE_EIO || rc == GTEE_ESTATE ? "enclave_error" : "internal", "%s", err.msg);
     }
     resp = MHD_create_response_from_buffer(n - 4 - host_len, r + 4 + host_len, MHD_RESPMEM_MUST_COPY);
     free(r);
