@@ -15,6 +15,8 @@
 #include "gtee/msg.h"
 #include "gtee/sdk.h"
 
+struct enc_proofs;
+
 #define GTEE_ENCLAVE_SECRET_MAX 4096   /* the secret slot a job uses */
 
 /* A blob owner's grant (gtee/msg.h GTEE_RELAY_GRANT; docs/tee.md §7.2). */
@@ -71,6 +73,8 @@ struct enc {
     void *send_arg;
     uint64_t request_id;
     int64_t last_progress_ms;
+    struct enc_proofs *proofs;          /* proofs.c */
+    uint8_t relay_id[32];               /* SHA-256 of the relay box in hand: the node's job id */
 };
 
 /* The application's state over an opened SDK application (which it does not own). */

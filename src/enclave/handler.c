@@ -7,6 +7,7 @@
 #include "base/guard.h"
 #include "base/span.h"
 #include "enclave/enclave.h"
+#include "enclave/proofs.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"
 #include "gtee/report_data.h"
@@ -22,6 +23,7 @@ int enc_new(struct gtee_app *app, struct enc **out, struct gtee_err *err)
     gtee_app_identity(app, &e->id);
     e->sec = gtee_app_secret_alloc(sizeof(*e->sec));
     ENSURE(e->sec, err, GTEE_ENOMEM, "enclave: cannot lock memory for secrets (RLIMIT_MEMLOCK)");
+    TRY(enc_proofs_new(&e->proofs, err));
     *out = e;
     e = NULL;
     rc = 0;
@@ -39,6 +41,7 @@ void enc_free(struct enc *e)
     for (unsigned i = 0; i < GTEE_ENCLAVE_RESULTS; i++)
         enc_result_clear(e, i);
     gtee_app_secret_free(e->sec, sizeof(*e->sec));
+    enc_proofs_free(e->proofs);
     free(e);
 }
 
@@ -155,6 +158,7 @@ static int do_relay(struct enc *e, struct span *in, struct enc_out *o, struct gt
     uint8_t op;
     int rc;
 
+    ENSURE(gtee_sha256(in->p, in->len, e->relay_id) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
     TRY(gtee_app_relay_open(e->app, in->p, in->len, resp_key, &pt, &pt_len, err));
     r = span_init(pt, pt_len);
     op = span_u8(&r);
@@ -197,6 +201,23 @@ out:
     return rc;
 }
 
+/* Work Proofs (proofs.c): the answer as proofs.c makes it. */
+static int do_proof(struct enc *e, uint16_t type, struct span *in, struct enc_out *o, struct gtee_err *err)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (type == GTEE_MSG_PROOF_START)
+        TRY(enc_proofs_start(e->proofs, e->app, in->p, in->len, &out, &len, err));
+    else
+        TRY(enc_proofs_take(e->proofs, e->app, in->p, in->len, &out, &len, err));
+    TRY(enc_out_add(o, out, len, err));
+out:
+    free(out);
+    return rc;
+}
+
 int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, size_t *reply_len)
 {
     struct gtee_msg_header h = {0};
@@ -229,6 +250,8 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
     case GTEE_MSG_GRANT_RESTORE: rc = enc_grant_restore(e, &in, &o, &err); break;
     case GTEE_MSG_RESULT_READ: rc = enc_result_read(e, &in, &o, &err); break;
     case GTEE_MSG_RESULT_DROP: rc = enc_result_drop(e, &in, &o, &err); break;
+    case GTEE_MSG_PROOF_START:
+    case GTEE_MSG_PROOF_TAKE: rc = do_proof(e, h.type, &in, &o, &err); break;
     default: rc = GTEE_FAIL(&err, GTEE_EUNSUPPORTED, "msg: unknown type 0x%04x (offset 6)", h.type); break;
     }
 reply:

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/guard.h"
 #include "enclave/enclave.h"
+#include "enclave/proofs.h"
 #include "gtee/crypto.h"
 #include "gtee/dataset.h"
 #include "gtee/jobs.h"
@@ -285,6 +287,28 @@ out:
     return rc;
 }
 
+/* The job's Work Proof waits for the host to take it (proofs.c): units are its
+ * multiply-accumulates; a training job's receipt is its record, as its requester gets it. */
+static void proof_job_done(struct enc *e, const struct gtee_job_record *r, const uint8_t *rec, size_t rec_len,
+                           uint64_t started)
+{
+    struct enc_proof_job j = { 0 };
+
+    memcpy(j.job_id, e->relay_id, 32);
+    j.kind = r->kind;
+    memcpy(j.model, r->model, 32);
+    memcpy(j.input, r->input, 32);
+    memcpy(j.output, r->result_sha256, 32);
+    j.units = r->macs;
+    if (r->kind == GTEE_JOB_TRAIN && gtee_sha256(rec, rec_len, j.receipt) != 0)
+        memset(j.receipt, 0, sizeof(j.receipt));
+    j.start = started;
+    j.end = (uint64_t)time(NULL);
+    if (j.end < j.start)
+        j.end = j.start; /* a clock stepped back mid-job */
+    enc_proofs_job_done(e->proofs, &j);
+}
+
 int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
                struct gtee_err *err)
 {
@@ -295,7 +319,7 @@ int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len
     const struct enc_grant *mg = NULL;
     uint8_t *pt = NULL, *res = NULL;
     size_t pt_len = 0, res_len = 0;
-    uint64_t reserved = 0;
+    uint64_t reserved = 0, started = (uint64_t)time(NULL);
     int rc;
 
     TRY(gtee_job_parse(req->p, req->len, &q, err));
@@ -327,6 +351,7 @@ int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len
     enc_result_keep(e, res, res_len, reserved, &n);
     res = NULL;
     reserved = 0;
+    proof_job_done(e, &r, *resp, *resp_len, started);
 out:
     if (pt) {
         gtee_wipe(pt, pt_len);
