@@ -5,7 +5,9 @@
 # proof verify --ledger` accepts them, their hash chain holds and the operator's reward units
 # grow. After a restart the next proof continues the sequence. A host that restores an old
 # sealed proof counter is caught: the enclave refuses to sign, the job still gives its result,
-# and the node reports the refusal (status, metrics, its error log), submitting nothing.
+# and the node reports the refusal (status, metrics, its error log), submitting nothing. A
+# proof made while the ledger is away waits in the store, survives a SIGKILL of the node and
+# is credited once when the ledger is back.
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
@@ -129,7 +131,39 @@ expect_rc 0 "proof verify --ledger of the four proofs across the restart"
 U2=$(units)
 [ "$U2" -gt "$U1" ] || bad "the operator's reward units did not grow after the restart: $U1 then $U2"
 
-# ---- the host restores the old sealed counter (seq 3) while the ledger holds 4 ----
+# ---- the ledger away, then the node killed: the proof waits, durably, and goes once ----
+cat >"$T/locker.py" <<'PY'
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").write("1")
+end = time.time() + 120
+while not os.path.exists(sys.argv[3]) and time.time() < end:
+    time.sleep(0.1)
+db.execute("ROLLBACK")
+PY
+bg_start python3 "$T/locker.py" "$D/ledger.db" "$T/locked" "$T/unlock"
+LOCKER=$BG_PID
+wait_for "$T/locked" || bad "the ledger could not be locked"
+infer
+wait_until 'j["ledger"]["proofs"]["pending"] == 1 and j["ledger"]["last_error"] != ""' \
+    "the proof of a job while the ledger is away is not kept pending with the ledger's error"
+kill -KILL "$NODE_PID"
+bg_wait "$NODE_PID" || true
+touch "$T/unlock"
+bg_wait "$LOCKER" || bad "the ledger's lock did not end cleanly"
+node_up "$D"
+wait_until 'j["ledger"]["proofs"]["pending"] == 0 and j["ledger"]["proofs"]["submitted"] == 5 and j["ledger"]["enclave"]["last_seq"] == 5' \
+    "the proof kept across the kill did not reach the ledger"
+proofs_file 5
+run proof verify "$T/proofs.json" --ledger "$L"
+expect_rc 0 "proof verify --ledger of the five proofs across the kill"
+U3=$(units)
+U5=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[4]["units"])' "$T/proofs.json")
+[ "$U3" = $((U2 + U5)) ] || bad "the proof kept across the kill was not credited once: $U2 + $U5, now $U3"
+U2=$U3
+
+# ---- the host restores the old sealed counter (seq 3) while the ledger holds 5 ----
 kill -TERM "$NODE_PID"
 bg_wait "$NODE_PID" || bad "the node did not stop cleanly"
 python3 - "$D/state.db" "$T/old-counter" <<'PY'
@@ -149,8 +183,8 @@ curl -s "${U}metrics" | grep -q '^gtee_node_proofs_signing 0$' || bad "metrics d
 grep -q "NO WORK PROOF" "$T/run.log" || bad "the log does not say the job has no proof"
 run node status "$D"
 grep -q "THE ENCLAVE SIGNS NO PROOFS" "$T/out" || bad "node status does not say the enclave signs no proofs: $(cat "$T/out")"
-proofs_file 4
-[ "$(get api/v1/status 'j["ledger"]["enclave"]["last_seq"]')" = 4 ] || bad "the ledger moved past proof 4"
+proofs_file 5
+[ "$(get api/v1/status 'j["ledger"]["enclave"]["last_seq"]')" = 5 ] || bad "the ledger moved past proof 5"
 [ "$(units)" = "$U2" ] || bad "the operator earned for a job without a proof"
 if [ "$fail" -ne 0 ]; then
     echo "proofs: $fail failure(s)"
