@@ -132,6 +132,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     pthread_mutex_lock(&nl->mu);
     nl->registered_at = now;
     nl->epoch = lp.epoch;
+    nl->enrolled = 1;
     pthread_mutex_unlock(&nl->mu);
 out:
     gtee_collateral_free(&col);
@@ -151,6 +152,9 @@ static int attach(struct gtee_node_ledger *nl, unsigned start_no)
     uint64_t counter_seq = 0;
     int rc, ok = 0;
 
+    pthread_mutex_lock(&nl->mu);
+    nl->enrolled = 0;
+    pthread_mutex_unlock(&nl->mu);
     if ((rc = gtee_node_enclave_call(nl->enc, GTEE_MSG_INFO, NULL, 0, &r, &r_len, &info, &err)) < 0) {
         error_once(nl, "cannot ask the enclave its identity", err.msg);
         goto out;
@@ -206,7 +210,7 @@ static int attach(struct gtee_node_ledger *nl, unsigned start_no)
     nl->proofs_ok = 1;
     pthread_mutex_unlock(&nl->mu);
     if ((rc = enroll(nl, &info, reply + 64, reply + 129, reply + 161, reply_len - 161, &err)) < 0)
-        error_once(nl, "registration", err.msg);
+        error_once(nl, "registration (retried in 30 s)", err.msg);
 out:
     pthread_mutex_lock(&nl->mu);
     nl->attached_no = start_no;
@@ -315,7 +319,7 @@ static void *run(void *arg)
     for (;;) {
         int64_t now = (int64_t)time(NULL);
         unsigned start_no = gtee_node_enclave_start_no(nl->enc, NULL), attached;
-        int ok, renew;
+        int ok, renew, enrolled;
         struct timespec ts;
 
         pthread_mutex_lock(&nl->mu);
@@ -325,9 +329,12 @@ static void *run(void *arg)
         }
         attached = nl->attached_no;
         ok = nl->proofs_ok;
+        enrolled = nl->enrolled;
         renew = ok && nl->epoch && now - nl->registered_at >= (int64_t)(nl->epoch / 2);
         pthread_mutex_unlock(&nl->mu);
-        if (start_no && (start_no != attached || renew || (!ok && now >= next_attach))) {
+        /* a new start; the renewal every half epoch; a refused counter or a registration that
+         * did not go through, again after a while */
+        if (start_no && (start_no != attached || renew || ((!ok || !enrolled) && now >= next_attach))) {
             if (attach(nl, start_no) < 0)
                 next_attach = now + RETRY_ATTACH_S;
             now = (int64_t)time(NULL);

@@ -41,6 +41,7 @@ struct gtee_node_ledger {
     unsigned attached_no;       /* the start of the enclave whose counter was started */
     int proofs_ok;              /* that start's counter passed: the enclave signs */
     char refusal[GTEE_ERR_MSG_MAX];
+    int enrolled;               /* this start's registration or renewal went through */
     int64_t registered_at;      /* last registration or renewal */
     uint64_t epoch;
     uint8_t enclave_id[20];
