@@ -137,8 +137,7 @@ int enc_proofs_start(struct enc_proofs *p, struct gtee_app *app, const uint8_t *
     }
     rc = check_standing(&c, last_seq, last_hash, err);
     if (rc < 0) {
-        p->ready = 0;
-        snprintf(p->why, sizeof(p->why), "%s", err->msg);
+        p->ready = 0; /* the host says the ledger is past this counter: sign nothing more */
         goto out;
     }
     TRY(gtee_app_evidence(app, nonce, rd, &ev, &ev_len, err));
@@ -158,6 +157,8 @@ int enc_proofs_start(struct enc_proofs *p, struct gtee_app *app, const uint8_t *
     memcpy(p->evidence_hash, eh, 32);
     p->ready = 1;
 out:
+    if (rc < 0 && !p->ready)
+        snprintf(p->why, sizeof(p->why), "%s", err->msg);
     free(ev);
     return rc;
 }
