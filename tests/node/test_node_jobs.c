@@ -723,7 +723,7 @@ static void answered_within(int64_t t0, const char *what)
 static void test_answers_while_a_job_runs(void **state)
 {
     struct gtee_job train = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
-                              .optimizer = 1, .epochs = 800, .batch = 1, .seed = 5, .lr = 0.001f };
+                              .optimizer = 1, .epochs = 400, .batch = 1, .seed = 5, .lr = 0.001f };
     struct gtee_job_record rec = { 0 };
     struct submitted s;
     uint8_t *pt = NULL, *body = NULL, *out = NULL, junk[40];
@@ -789,7 +789,7 @@ static void test_answers_while_a_job_runs(void **state)
     print_message("the job ran %.1f s after the requests were answered\n", (double)(now_ms() - t_asked) / 1000.0);
     fetch(&s, &rec, &pt, &pt_len); /* opened with the owner's key: the weights are the owner's */
     assert_int_equal(rec.recipient, 2);
-    assert_int_equal(rec.n_epochs, 800);
+    assert_int_equal(rec.n_epochs, 400);
     assert_true(pt_len > model.len / 2);
     gtee_wipe(pt, pt_len);
     free(pt);
