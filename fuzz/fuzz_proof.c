@@ -1,6 +1,7 @@
 /* libFuzzer target: the Work Proof file parser (docs/proofs.md "File format"), then each
  * parsed proof verified, re-encoded and parsed back unchanged, and the hash chain over all of
- * them. Seeds: a chain of signed proofs and single proofs of each job kind. */
+ * them; and the sealed proof counter's reader, whose records must encode back the same.
+ * Seeds: a chain of signed proofs and single proofs of each job kind. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct gtee_proof *p = NULL, *back = NULL;
     uint8_t(*h)[GTEE_PROOF_HASH_LEN] = NULL;
     struct gtee_err err = {0};
+    struct gtee_proof_counter c;
     size_t n = 0, m = 0;
 
+    if (gtee_proof_counter_decode(data, size, &c, &err) == 0) {
+        uint8_t rec[GTEE_PROOF_COUNTER_LEN];
+
+        gtee_proof_counter_encode(&c, rec);
+        if (memcmp(rec, data, sizeof(rec)))
+            abort();
+    }
     if (gtee_proof_parse(data, size, &p, &n, &err) != 0)
         return 0;
     h = calloc(n, sizeof(*h));

@@ -1,7 +1,9 @@
-/* The ledger a node records its work on (docs/chain.md): each enclave's standing and its
- * Work Proofs submitted in batches, once each. One backend today, evm: the Glacier contract
- * over JSON-RPC (include/gtee/evm.h); the local SQLite backend with the same rules is to
- * come. */
+/* The ledger a node records its work on (docs/chain.md "Ledgers"): each enclave's standing,
+ * its Work Proofs submitted in batches, once each, rewards, equivocation, key-release
+ * receipts and governance. Two backends behind one interface with one set of rules: evm, the
+ * Glacier contract over JSON-RPC (include/gtee/evm.h), and local, a SQLite file on one
+ * machine that enforces the contract's rules itself and verifies registrations' evidence in
+ * place of verifier votes. */
 #ifndef GTEE_LEDGER_H
 #define GTEE_LEDGER_H
 
@@ -9,6 +11,7 @@
 #include <stdint.h>
 
 #include "gtee/err.h"
+#include "gtee/evidence.h"
 #include "gtee/evm.h"
 #include "gtee/proof.h"
 
@@ -53,6 +56,46 @@ struct gtee_ledger_registration {
      * gtee_proof_consent_hash(gtee_ledger_domain, enclave_id, gtee_ledger_operator, evidence_hash) */
     uint8_t consent_sig[GTEE_PROOF_SIG_LEN];
     uint8_t stake[32];                /* wei, big-endian; ignored by a renewal */
+    /* The local ledger verifies the evidence itself (the evm ledger leaves it to verifiers
+     * and ignores these): the evidence bytes, whose keccak256 must be evidence_hash, their
+     * collateral, and the enclave's channel key the report data binds with the Enclave key. */
+    const uint8_t *evidence;
+    size_t evidence_len;
+    const struct gtee_collateral *collateral;
+    uint8_t channel_pub[65];
+};
+
+/* The governance values (contracts/Registry.sol's Policy). */
+struct gtee_ledger_policy {
+    uint64_t freshness;       /* seconds: the oldest evidence accepted at (re)registration */
+    uint64_t epoch;           /* seconds an approved registration lasts */
+    uint16_t quorum;          /* verifier votes that decide (evm only; local verifies itself) */
+    int allow_simulated;
+    uint8_t min_stake[32], min_verifier_stake[32], reward_per_unit[32]; /* wei, big-endian */
+};
+
+/* An operator's rewards: units credited and not yet claimed, what a unit is worth, the pool. */
+struct gtee_ledger_rewards {
+    uint8_t units[32], reward_per_unit[32], pool[32]; /* big-endian */
+};
+
+/* The local ledger's clock (unix seconds); NULL in the options: the system's. Tests step it. */
+typedef uint64_t (*gtee_ledger_clock_fn)(void *arg);
+
+struct gtee_ledger_local_options {
+    int create; /* make the file if it does not exist; 0: GTEE_ENOTFOUND then */
+    /* Used only when the file is created: the domain's chain id (the contract is a random
+     * address made then, the ledger's identity) and the first policy. */
+    uint64_t chain_id;
+    struct gtee_ledger_policy policy;
+    /* How registrations' evidence is verified (docs/policy.md): the policy is required for
+     * register and renew and copied at open; anchors (NULL: the vendors' pinned roots only)
+     * must outlive the ledger. */
+    const struct gtee_policy *evidence_policy;
+    const struct gtee_anchors *anchors;
+    unsigned busy_timeout_ms;  /* wait for another opener's transaction; 0: 5000 */
+    gtee_ledger_clock_fn clock;
+    void *clock_arg;
 };
 
 /* The Glacier contract at contract, through the EVM client with key (the submitter's or the
@@ -60,7 +103,18 @@ struct gtee_ledger_registration {
 int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32],
                          const uint8_t contract[GTEE_PROOF_ID_LEN], struct gtee_ledger **out,
                          struct gtee_err *err) GTEE_MUST_USE;
+/* The local ledger in the SQLite file path, created if it does not exist and o->create
+ * (mode 0600, the key's address its governor), with key's address as the operator and submitter. WAL and
+ * synchronous FULL: each operation is one transaction, durable once it returns, all or
+ * nothing; another opener (a node and a CLI) is waited for up to busy_timeout_ms. */
+int gtee_ledger_open_local(const char *path, const struct gtee_ledger_local_options *o, const uint8_t key[32],
+                           struct gtee_ledger **out, struct gtee_err *err) GTEE_MUST_USE;
+/* "evm:URL" or "local:PATH": a ledger as the commands name it; *kind is "evm" or "local",
+ * *rest the URL or path (pointing into spec). GTEE_EINVAL naming what is wrong. */
+int gtee_ledger_spec_parse(const char *spec, const char **kind, const char **rest, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_ledger_close(struct gtee_ledger *l);
+/* "evm" or "local". */
+const char *gtee_ledger_kind(const struct gtee_ledger *l);
 uint64_t gtee_ledger_chain_id(const struct gtee_ledger *l);
 /* The domain of the proofs and consents this ledger takes, and the address of its key. */
 void gtee_ledger_domain(const struct gtee_ledger *l, struct gtee_proof_domain *d);
@@ -85,5 +139,59 @@ int gtee_ledger_standing(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PR
 int gtee_ledger_submit(struct gtee_ledger *l, struct gtee_proof *p, size_t n, unsigned batch,
                        gtee_ledger_batch_fn on_batch, void *arg, size_t *skipped, size_t *sent,
                        struct gtee_err *err) GTEE_MUST_USE;
+
+/* The rollback check an enclave makes at start (docs/proofs.md "Sequence numbers and the
+ * hash chain"): its sealed counter (gtee_proof_counter: the last seq it signed and that
+ * proof's hash) against the ledger's last accepted proof. The sealed state may be ahead of the ledger (proofs signed, not yet
+ * submitted) but never behind it, nor at the same seq with another hash: either means the
+ * host restored old sealed state, and the enclave must not sign again (GTEE_ESTATE naming
+ * both). */
+int gtee_ledger_check_sealed(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN], uint64_t sealed_seq,
+                             const uint8_t sealed_hash[GTEE_PROOF_HASH_LEN], struct gtee_err *err) GTEE_MUST_USE;
+
+/* The operations below are the contract's functions of the same names. A refusal is
+ * GTEE_EPOLICY carrying the contract's revert reason (the local ledger uses the same words). */
+
+/* rewardUnits(operator), policy().rewardPerUnit, rewardPool(). */
+int gtee_ledger_rewards(struct gtee_ledger *l, const uint8_t operator_addr[GTEE_PROOF_ID_LEN],
+                        struct gtee_ledger_rewards *r, struct gtee_err *err) GTEE_MUST_USE;
+/* claimRewards() by the ledger's key: *claimed the units claimed. The local ledger moves no
+ * money: it zeroes the units and records the claim (its pool is always zero). */
+int gtee_ledger_claim(struct gtee_ledger *l, uint8_t claimed[32], struct gtee_evm_receipt *receipt,
+                      struct gtee_err *err) GTEE_MUST_USE;
+/* reportEquivocation(a, b): two different proofs signed by one registered enclave with one
+ * seq; the enclave is revoked and marked slashed. */
+int gtee_ledger_report_equivocation(struct gtee_ledger *l, const struct gtee_proof *a, const struct gtee_proof *b,
+                                    struct gtee_evm_receipt *receipt, struct gtee_err *err) GTEE_MUST_USE;
+/* revoke(enclaveId) by the governor or the enclave's operator. */
+int gtee_ledger_revoke(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                       struct gtee_evm_receipt *receipt, struct gtee_err *err) GTEE_MUST_USE;
+/* recordKeyRelease: the enclave's signature (v 27 or 28) over gtee_proof_keyrelease_hash,
+ * sent by its operator while it is active, once per receipt. */
+int gtee_ledger_record_key_release(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                                   const uint8_t blob_cid[32], const uint8_t grant_id[32], uint64_t time,
+                                   const uint8_t sig[GTEE_PROOF_SIG_LEN], struct gtee_evm_receipt *receipt,
+                                   struct gtee_err *err) GTEE_MUST_USE;
+/* blobUses(blobCid): recorded key releases of the blob. */
+int gtee_ledger_blob_uses(struct gtee_ledger *l, const uint8_t blob_cid[32], uint64_t *uses,
+                          struct gtee_err *err) GTEE_MUST_USE;
+
+/* Governance, by the governor's key: the policy, a measurement accepted or withdrawn, the
+ * minimum TCB of a TEE type; and reading them, and who the governor is. */
+int gtee_ledger_policy(struct gtee_ledger *l, struct gtee_ledger_policy *p, uint8_t governor[GTEE_PROOF_ID_LEN],
+                       struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_set_policy(struct gtee_ledger *l, const struct gtee_ledger_policy *p,
+                           struct gtee_evm_receipt *receipt, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_set_measurement(struct gtee_ledger *l, const uint8_t measurement[32], int accepted,
+                                struct gtee_evm_receipt *receipt, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_set_min_tcb(struct gtee_ledger *l, uint8_t tee_type, uint32_t tcb, struct gtee_evm_receipt *receipt,
+                            struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_measurement_accepted(struct gtee_ledger *l, const uint8_t measurement[32], int *accepted,
+                                     struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_min_tcb(struct gtee_ledger *l, uint8_t tee_type, uint32_t *tcb, struct gtee_err *err) GTEE_MUST_USE;
+
+/* The 32-byte measurement a registration names for verified evidence: SGX's MRENCLAVE;
+ * keccak256 of TDX's MRTD and of SEV-SNP's MEASUREMENT (48 bytes each). */
+void gtee_ledger_measurement_of(const struct gtee_claims *c, uint8_t measurement[32]);
 
 #endif

@@ -102,6 +102,21 @@ int gtee_proof_parse(const void *buf, size_t len, struct gtee_proof **out, size_
 /* One proof as a JSON object in the file format, NUL-terminated and malloc'ed (free it). */
 int gtee_proof_encode(const struct gtee_proof *p, char **json, struct gtee_err *err) GTEE_MUST_USE;
 
+/* The enclave's proof counter (docs/proofs.md "Sequence numbers and the hash chain"): the
+ * last proof it signed, as the bytes it seals (gtee_app_seal) after each proof and unseals
+ * at start, to compare with the ledger's last proof (gtee_ledger_check_sealed) before it
+ * signs again. */
+#define GTEE_PROOF_COUNTER_LEN 76 /* "gtee-proof-ctr-1" || enclave id || seq (BE) || hash */
+struct gtee_proof_counter {
+    uint8_t enclave_id[GTEE_PROOF_ID_LEN];
+    uint64_t seq;                       /* 0: no proof signed yet */
+    uint8_t hash[GTEE_PROOF_HASH_LEN];  /* gtee_proof_hash of proof seq; zeros for seq 0 */
+};
+void gtee_proof_counter_encode(const struct gtee_proof_counter *c, uint8_t out[GTEE_PROOF_COUNTER_LEN]);
+/* GTEE_EFORMAT unless buf is exactly such a record. */
+int gtee_proof_counter_decode(const uint8_t *buf, size_t len, struct gtee_proof_counter *c,
+                              struct gtee_err *err) GTEE_MUST_USE;
+
 /* "inference", "training", "app"; NULL for an unknown kind. */
 const char *gtee_job_kind_name(unsigned kind);
 

@@ -1,4 +1,4 @@
-/* The Glacier contract's proof submissions as ABI bytes: SignedProof is the static tuple
+/* The Glacier contract's proof submissions (and equivocation reports) as ABI bytes: SignedProof is the static tuple
  * (WorkProof's fourteen fields in src/proof/eip712.c's order, then r, s, v), so a proof is
  * seventeen words inline, and an array of them is its length then its elements. */
 #include <string.h>
@@ -30,6 +30,13 @@ static void signed_proof(struct chain_buf *b, const struct gtee_proof *p)
     abi_bytes32(b, p->sig);      /* r */
     abi_bytes32(b, p->sig + 32); /* s */
     abi_u64(b, p->sig[64]);      /* v, 27 or 28 */
+}
+
+void glacier_equivocation_call(struct chain_buf *b, const struct gtee_proof *a, const struct gtee_proof *c)
+{
+    abi_selector(b, "reportEquivocation(" SIGNED_PROOF "," SIGNED_PROOF ")");
+    signed_proof(b, a);
+    signed_proof(b, c);
 }
 
 void glacier_submit_call(struct chain_buf *b, const struct gtee_proof *p, size_t n)

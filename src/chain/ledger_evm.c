@@ -1,6 +1,6 @@
-/* The evm ledger: the Glacier contract's view of an enclave (enclave(), lastProof(),
- * isActive()) and Work Proofs submitted in batches, skipping what the chain already holds so
- * that submitting again after a failure or a chain restart sends each proof once. */
+/* The evm ledger: the Glacier contract over JSON-RPC (include/gtee/evm.h). Each operation is
+ * the contract's function of the same name as ABI bytes; a refusal comes back from the gas
+ * estimate as GTEE_EPOLICY with the contract's revert reason. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,60 +9,19 @@
 #include "chain/abi.h"
 #include "chain/buf.h"
 #include "chain/glacier.h"
+#include "chain/ledger_impl.h"
 #include "gtee/crypto.h"
-#include "gtee/ledger.h"
 
-struct gtee_ledger {
-    struct gtee_evm *evm;
-    uint8_t contract[GTEE_PROOF_ID_LEN];
-};
-
-int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32],
-                         const uint8_t contract[GTEE_PROOF_ID_LEN], struct gtee_ledger **out, struct gtee_err *err)
+static struct gtee_evm *evm_of(struct gtee_ledger *l)
 {
-    struct gtee_ledger *l = calloc(1, sizeof(*l));
-    int rc;
-
-    *out = NULL;
-    ENSURE(l, err, GTEE_ENOMEM, "ledger: out of memory");
-    memcpy(l->contract, contract, GTEE_PROOF_ID_LEN);
-    TRY(gtee_evm_open(o, key, &l->evm, err));
-    *out = l;
-    l = NULL;
-out:
-    gtee_ledger_close(l);
-    return rc;
-}
-
-void gtee_ledger_close(struct gtee_ledger *l)
-{
-    if (!l)
-        return;
-    gtee_evm_close(l->evm);
-    free(l);
-}
-
-uint64_t gtee_ledger_chain_id(const struct gtee_ledger *l)
-{
-    return gtee_evm_chain_id(l->evm);
-}
-
-void gtee_ledger_domain(const struct gtee_ledger *l, struct gtee_proof_domain *d)
-{
-    d->chain_id = gtee_evm_chain_id(l->evm);
-    memcpy(d->contract, l->contract, GTEE_PROOF_ID_LEN);
-}
-
-void gtee_ledger_operator(const struct gtee_ledger *l, uint8_t addr[GTEE_PROOF_ID_LEN])
-{
-    gtee_evm_address(l->evm, addr);
+    return l->impl;
 }
 
 /* register(Registration) / renew(Registration): the tuple has strings, so it is an offset
  * word, then its head (six static fields, two string offsets from the tuple's start, the Sig
  * inline: eleven words), then the two strings' tails. */
-int gtee_ledger_register(struct gtee_ledger *l, const struct gtee_ledger_registration *r, int renew,
-                         struct gtee_evm_receipt *receipt, struct gtee_err *err)
+static int evm_register(struct gtee_ledger *l, const struct gtee_ledger_registration *r, int renew,
+                        struct gtee_evm_receipt *receipt, struct gtee_err *err)
 {
     static const char tuple[] =
         "((address,uint8,bytes32,uint32,bytes32,uint64,string,string,(bytes32,bytes32,uint8)))";
@@ -71,9 +30,6 @@ int gtee_ledger_register(struct gtee_ledger *l, const struct gtee_ledger_registr
     char sig[16 + sizeof(tuple)];
     int rc = 0;
 
-    ENSURE(eu <= 2048 && nu <= 2048, err, GTEE_EINVAL, "ledger: an evidence or node URL over 2048 bytes");
-    ENSURE(r->consent_sig[64] == 27 || r->consent_sig[64] == 28, err, GTEE_EINVAL,
-           "ledger: the consent signature's v is not 27 or 28");
     snprintf(sig, sizeof(sig), "%s%s", renew ? "renew" : "register", tuple);
     abi_selector(&b, sig);
     abi_u64(&b, 32);
@@ -91,23 +47,20 @@ int gtee_ledger_register(struct gtee_ledger *l, const struct gtee_ledger_registr
     abi_tail(&b, r->evidence_url, eu);
     abi_tail(&b, r->node_url, nu);
     ENSURE(!b.oom, err, GTEE_ENOMEM, "ledger: out of memory");
-    rc = gtee_evm_send(l->evm, l->contract, renew ? NULL : r->stake, b.p, b.len, receipt, err);
+    rc = gtee_evm_send(evm_of(l), l->contract, renew ? NULL : r->stake, b.p, b.len, receipt, err);
 out:
     chain_buf_free(&b);
     return rc;
 }
 
-/* A view taking one address; GTEE_EFORMAT when it returns nothing (no contract there). */
-static int view(struct gtee_ledger *l, const char *signature, const uint8_t addr[20], uint8_t **out, size_t *len,
+/* A view; GTEE_EFORMAT when it returns nothing (no contract there). */
+static int view(struct gtee_ledger *l, struct chain_buf *b, const char *signature, uint8_t **out, size_t *len,
                 struct gtee_err *err)
 {
-    struct chain_buf b = {0};
     int rc = 0;
 
-    abi_selector(&b, signature);
-    abi_address(&b, addr);
-    ENSURE(!b.oom, err, GTEE_ENOMEM, "ledger: out of memory");
-    TRY(gtee_evm_call(l->evm, l->contract, b.p, b.len, out, len, err));
+    ENSURE(!b->oom, err, GTEE_ENOMEM, "ledger: out of memory");
+    TRY(gtee_evm_call(evm_of(l), l->contract, b->p, b->len, out, len, err));
     if (*len == 0) {
         free(*out);
         *out = NULL;
@@ -115,33 +68,65 @@ static int view(struct gtee_ledger *l, const char *signature, const uint8_t addr
                        signature);
     }
 out:
-    chain_buf_free(&b);
+    chain_buf_free(b);
     return rc;
 }
 
-int gtee_ledger_standing(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
-                         struct gtee_ledger_standing *s, struct gtee_err *err)
+/* A view taking nothing or one address (addr NULL: nothing). */
+static int view_addr(struct gtee_ledger *l, const char *signature, const uint8_t *addr, uint8_t **out, size_t *len,
+                     struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, signature);
+    if (addr)
+        abi_address(&b, addr);
+    return view(l, &b, signature, out, len, err);
+}
+
+static int view_word(struct gtee_ledger *l, const char *signature, const uint8_t word[32], uint8_t **out,
+                     size_t *len, struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, signature);
+    abi_bytes32(&b, word);
+    return view(l, &b, signature, out, len, err);
+}
+
+static int send(struct gtee_ledger *l, struct chain_buf *b, struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    int rc = 0;
+
+    ENSURE(!b->oom, err, GTEE_ENOMEM, "ledger: out of memory");
+    rc = gtee_evm_send(evm_of(l), l->contract, NULL, b->p, b->len, receipt, err);
+out:
+    chain_buf_free(b);
+    return rc;
+}
+
+static int evm_standing(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                        struct gtee_ledger_standing *s, struct gtee_err *err)
 {
     uint8_t *d = NULL;
     uint64_t status = 0, slashed = 0, active = 0;
     size_t n = 0;
     int rc;
 
-    memset(s, 0, sizeof(*s));
     /* enclave(address) returns a tuple with strings: an offset word, then its head */
-    TRY(view(l, "enclave(address)", enclave_id, &d, &n, err));
+    TRY(view_addr(l, "enclave(address)", enclave_id, &d, &n, err));
     TRY(abi_word_u64(d, n, 1 + 2, &status, err));
     TRY(abi_word_u64(d, n, 1 + 3, &slashed, err));
     ENSURE(status <= GTEE_ENCLAVE_REVOKED && slashed <= 1, err, GTEE_EFORMAT, "ledger: enclave() answered status %llu",
            (unsigned long long)status);
     free(d);
     d = NULL;
-    TRY(view(l, "lastProof(address)", enclave_id, &d, &n, err));
+    TRY(view_addr(l, "lastProof(address)", enclave_id, &d, &n, err));
     TRY(abi_word_u64(d, n, 0, &s->last_seq, err));
     TRY(abi_word(d, n, 1, s->last_hash, err));
     free(d);
     d = NULL;
-    TRY(view(l, "isActive(address)", enclave_id, &d, &n, err));
+    TRY(view_addr(l, "isActive(address)", enclave_id, &d, &n, err));
     TRY(abi_word_u64(d, n, 0, &active, err));
     s->status = (enum gtee_enclave_status)status;
     s->slashed = (int)slashed;
@@ -151,89 +136,243 @@ out:
     return rc;
 }
 
-static int by_enclave_seq(const void *x, const void *y)
+static int evm_submit(struct gtee_ledger *l, const struct gtee_proof *p, size_t n, struct gtee_evm_receipt *receipt,
+                      struct gtee_err *err)
 {
-    const struct gtee_proof *a = x, *b = y;
-    int c = memcmp(a->enclave_id, b->enclave_id, GTEE_PROOF_ID_LEN);
+    struct chain_buf b = {0};
 
-    return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
+    glacier_submit_call(&b, p, n);
+    return send(l, &b, receipt, err);
 }
 
-/* Moves the proofs the ledger does not hold yet to the front; *keep counts them. */
-static int drop_held(struct gtee_ledger *l, struct gtee_proof *p, size_t n, size_t *keep, struct gtee_err *err)
+static int evm_rewards(struct gtee_ledger *l, const uint8_t op[20], struct gtee_ledger_rewards *r, struct gtee_err *err)
 {
-    struct gtee_ledger_standing s = {0};
-    uint8_t h[GTEE_PROOF_HASH_LEN];
-    int rc = 0;
+    uint8_t *d = NULL;
+    size_t n = 0;
+    int rc;
 
-    *keep = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || memcmp(p[i].enclave_id, p[i - 1].enclave_id, GTEE_PROOF_ID_LEN))
-            TRY(gtee_ledger_standing(l, p[i].enclave_id, &s, err));
-        if (p[i].seq > s.last_seq) {
-            p[(*keep)++] = p[i];
-            continue;
-        }
-        if (p[i].seq == s.last_seq) {
-            char id[GTEE_ETH_ADDR_HEX_LEN + 1];
+    TRY(view_addr(l, "rewardUnits(address)", op, &d, &n, err));
+    TRY(abi_word(d, n, 0, r->units, err));
+    free(d);
+    d = NULL;
+    TRY(view_addr(l, "policy()", NULL, &d, &n, err));
+    TRY(abi_word(d, n, 6, r->reward_per_unit, err));
+    free(d);
+    d = NULL;
+    TRY(view_addr(l, "rewardPool()", NULL, &d, &n, err));
+    TRY(abi_word(d, n, 0, r->pool, err));
+out:
+    free(d);
+    return rc;
+}
 
-            gtee_proof_hash(&p[i], h);
-            gtee_eth_address_hex(p[i].enclave_id, id);
-            ENSURE(!memcmp(h, s.last_hash, sizeof(h)), err, GTEE_EPOLICY,
-                   "ledger: enclave %s: the chain holds another proof with seq %llu (equivocation)", id,
-                   (unsigned long long)p[i].seq);
-        }
-    }
+static int evm_claim(struct gtee_ledger *l, uint8_t claimed[32], struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    struct gtee_ledger_rewards r;
+    struct chain_buf b = {0};
+    int rc;
+
+    TRY(evm_rewards(l, l->operator_addr, &r, err));
+    abi_selector(&b, "claimRewards()");
+    TRY(send(l, &b, receipt, err));
+    memcpy(claimed, r.units, 32);
 out:
     return rc;
 }
 
-int gtee_ledger_submit(struct gtee_ledger *l, struct gtee_proof *p, size_t n, unsigned batch,
-                       gtee_ledger_batch_fn on_batch, void *arg, size_t *skipped, size_t *sent, struct gtee_err *err)
+static int evm_equivocation(struct gtee_ledger *l, const struct gtee_proof *a, const struct gtee_proof *c,
+                            struct gtee_evm_receipt *receipt, struct gtee_err *err)
 {
     struct chain_buf b = {0};
-    size_t pending = 0;
-    int rc = 0;
 
-    *skipped = 0;
-    *sent = 0;
-    ENSURE(batch >= 1 && batch <= 64, err, GTEE_EINVAL, "ledger: a batch of %u proofs; from 1 to 64 allowed", batch);
-    for (size_t i = 0; i < n; i++)
-        ENSURE(p[i].domain.chain_id == gtee_evm_chain_id(l->evm) &&
-                   !memcmp(p[i].domain.contract, l->contract, GTEE_PROOF_ID_LEN),
-               err, GTEE_EPOLICY, "ledger: proof %zu was made for another chain or contract", i);
-    qsort(p, n, sizeof(*p), by_enclave_seq);
-    TRY(drop_held(l, p, n, &pending, err));
-    *skipped = n - pending;
-    for (size_t i = 0; i < pending;) {
-        struct gtee_ledger_batch r = {0};
-        size_t k = 1;
+    glacier_equivocation_call(&b, a, c);
+    return send(l, &b, receipt, err);
+}
 
-        /* one transaction: up to `batch` proofs of one enclave */
-        while (k < batch && i + k < pending && !memcmp(p[i + k].enclave_id, p[i].enclave_id, GTEE_PROOF_ID_LEN))
-            k++;
-        chain_buf_free(&b);
-        glacier_submit_call(&b, p + i, k);
-        ENSURE(!b.oom, err, GTEE_ENOMEM, "ledger: out of memory");
-        rc = gtee_evm_send(l->evm, l->contract, NULL, b.p, b.len, &r.receipt, err);
-        if (rc < 0) {
-            char id[GTEE_ETH_ADDR_HEX_LEN + 1];
+static int evm_revoke(struct gtee_ledger *l, const uint8_t id[20], struct gtee_evm_receipt *receipt,
+                      struct gtee_err *err)
+{
+    struct chain_buf b = {0};
 
-            gtee_eth_address_hex(p[i].enclave_id, id);
-            gtee_err_wrap(err, "enclave %s seq %llu..%llu (%zu of %zu proofs submitted before): ", id,
-                          (unsigned long long)p[i].seq, (unsigned long long)p[i + k - 1].seq, *sent, pending);
-            goto out;
-        }
-        memcpy(r.enclave_id, p[i].enclave_id, GTEE_PROOF_ID_LEN);
-        r.first_seq = p[i].seq;
-        r.last_seq = p[i + k - 1].seq;
-        r.proofs = k;
-        if (on_batch)
-            on_batch(arg, &r);
-        *sent += k;
-        i += k;
-    }
+    abi_selector(&b, "revoke(address)");
+    abi_address(&b, id);
+    return send(l, &b, receipt, err);
+}
+
+static int evm_key_release(struct gtee_ledger *l, const uint8_t id[20], const uint8_t blob[32],
+                           const uint8_t grant[32], uint64_t time, const uint8_t sig[65],
+                           struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, "recordKeyRelease((address,bytes32,bytes32,uint64),(bytes32,bytes32,uint8))");
+    abi_address(&b, id);
+    abi_bytes32(&b, blob);
+    abi_bytes32(&b, grant);
+    abi_u64(&b, time);
+    abi_bytes32(&b, sig);
+    abi_bytes32(&b, sig + 32);
+    abi_u64(&b, sig[64]);
+    return send(l, &b, receipt, err);
+}
+
+static int evm_blob_uses(struct gtee_ledger *l, const uint8_t blob[32], uint64_t *uses, struct gtee_err *err)
+{
+    uint8_t *d = NULL;
+    size_t n = 0;
+    int rc;
+
+    TRY(view_word(l, "blobUses(bytes32)", blob, &d, &n, err));
+    TRY(abi_word_u64(d, n, 0, uses, err));
 out:
-    chain_buf_free(&b);
+    free(d);
+    return rc;
+}
+
+static int evm_policy(struct gtee_ledger *l, struct gtee_ledger_policy *p, uint8_t governor[20], struct gtee_err *err)
+{
+    uint8_t *d = NULL;
+    uint64_t quorum = 0, sim = 0;
+    size_t n = 0;
+    int rc;
+
+    TRY(view_addr(l, "governor()", NULL, &d, &n, err));
+    TRY(abi_word_address(d, n, 0, governor, err));
+    free(d);
+    d = NULL;
+    TRY(view_addr(l, "policy()", NULL, &d, &n, err));
+    TRY(abi_word_u64(d, n, 0, &p->freshness, err));
+    TRY(abi_word_u64(d, n, 1, &p->epoch, err));
+    TRY(abi_word_u64(d, n, 2, &quorum, err));
+    TRY(abi_word_u64(d, n, 3, &sim, err));
+    ENSURE(quorum <= 65535 && sim <= 1, err, GTEE_EFORMAT, "ledger: policy() answered quorum %llu",
+           (unsigned long long)quorum);
+    p->quorum = (uint16_t)quorum;
+    p->allow_simulated = (int)sim;
+    TRY(abi_word(d, n, 4, p->min_stake, err));
+    TRY(abi_word(d, n, 5, p->min_verifier_stake, err));
+    TRY(abi_word(d, n, 6, p->reward_per_unit, err));
+out:
+    free(d);
+    return rc;
+}
+
+static int evm_set_policy(struct gtee_ledger *l, const struct gtee_ledger_policy *p, struct gtee_evm_receipt *receipt,
+                          struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, "setPolicy((uint64,uint64,uint16,bool,uint256,uint256,uint256))");
+    abi_u64(&b, p->freshness);
+    abi_u64(&b, p->epoch);
+    abi_u64(&b, p->quorum);
+    abi_u64(&b, p->allow_simulated ? 1 : 0);
+    abi_u256(&b, p->min_stake);
+    abi_u256(&b, p->min_verifier_stake);
+    abi_u256(&b, p->reward_per_unit);
+    return send(l, &b, receipt, err);
+}
+
+static int evm_set_measurement(struct gtee_ledger *l, const uint8_t m[32], int accepted,
+                               struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, "setMeasurement(bytes32,bool)");
+    abi_bytes32(&b, m);
+    abi_u64(&b, accepted ? 1 : 0);
+    return send(l, &b, receipt, err);
+}
+
+static int evm_set_min_tcb(struct gtee_ledger *l, uint8_t tee_type, uint32_t tcb, struct gtee_evm_receipt *receipt,
+                           struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, "setMinTcb(uint8,uint32)");
+    abi_u64(&b, tee_type);
+    abi_u64(&b, tcb);
+    return send(l, &b, receipt, err);
+}
+
+static int evm_measurement_accepted(struct gtee_ledger *l, const uint8_t m[32], int *accepted, struct gtee_err *err)
+{
+    uint8_t *d = NULL;
+    uint64_t v = 0;
+    size_t n = 0;
+    int rc;
+
+    TRY(view_word(l, "acceptedMeasurement(bytes32)", m, &d, &n, err));
+    TRY(abi_word_u64(d, n, 0, &v, err));
+    *accepted = v != 0;
+out:
+    free(d);
+    return rc;
+}
+
+static int evm_min_tcb(struct gtee_ledger *l, uint8_t tee_type, uint32_t *tcb, struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+    uint8_t *d = NULL;
+    uint64_t v = 0;
+    size_t n = 0;
+    int rc;
+
+    abi_selector(&b, "minTcb(uint8)");
+    abi_u64(&b, tee_type);
+    TRY(view(l, &b, "minTcb(uint8)", &d, &n, err));
+    TRY(abi_word_u64(d, n, 0, &v, err));
+    ENSURE(v <= UINT32_MAX, err, GTEE_EFORMAT, "ledger: minTcb() answered %llu", (unsigned long long)v);
+    *tcb = (uint32_t)v;
+out:
+    free(d);
+    return rc;
+}
+
+static void evm_close(struct gtee_ledger *l)
+{
+    gtee_evm_close(evm_of(l));
+    free(l);
+}
+
+static const struct ledger_ops evm_ops = {
+    .kind = "evm",
+    .close = evm_close,
+    .reg = evm_register,
+    .standing = evm_standing,
+    .submit = evm_submit,
+    .rewards = evm_rewards,
+    .claim = evm_claim,
+    .equivocation = evm_equivocation,
+    .revoke = evm_revoke,
+    .key_release = evm_key_release,
+    .blob_uses = evm_blob_uses,
+    .policy = evm_policy,
+    .set_policy = evm_set_policy,
+    .set_measurement = evm_set_measurement,
+    .set_min_tcb = evm_set_min_tcb,
+    .measurement_accepted = evm_measurement_accepted,
+    .min_tcb = evm_min_tcb,
+};
+
+int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32],
+                         const uint8_t contract[GTEE_PROOF_ID_LEN], struct gtee_ledger **out, struct gtee_err *err)
+{
+    struct gtee_ledger *l = calloc(1, sizeof(*l));
+    struct gtee_evm *e = NULL;
+    int rc;
+
+    *out = NULL;
+    ENSURE(l, err, GTEE_ENOMEM, "ledger: out of memory");
+    TRY(gtee_evm_open(o, key, &e, err));
+    l->ops = &evm_ops;
+    l->impl = e;
+    l->chain_id = gtee_evm_chain_id(e);
+    memcpy(l->contract, contract, GTEE_PROOF_ID_LEN);
+    gtee_evm_address(e, l->operator_addr);
+    *out = l;
+    l = NULL;
+out:
+    free(l);
     return rc;
 }

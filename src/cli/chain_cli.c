@@ -37,6 +37,7 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 int chain_opt(struct chain_opts *o, int c, const char *arg)
 {
     switch (c) {
+    case 'L': o->ledger = arg; return 1;
     case 'R': o->rpc = arg; return 1;
     case 'K': o->key = arg; return 1;
     case 'C': o->contract = arg; return 1;
@@ -93,6 +94,7 @@ int chain_connect(const struct chain_opts *o, int need_key, struct gtee_evm **e,
     uint8_t key[32];
     int rc;
 
+    ENSURE(o->rpc, err, GTEE_EINVAL, "--rpc URL is required");
     TRY(key_for(o, need_key, key, err));
     TRY(gtee_evm_open(&eo, key, e, err));
 out:
@@ -106,7 +108,6 @@ static int key_for(const struct chain_opts *o, int need_key, uint8_t key[32], st
     uint8_t pub[GTEE_SECP256K1_PUB_LEN];
     int rc = 0;
 
-    ENSURE(o->rpc, err, GTEE_EINVAL, "--rpc URL is required");
     ENSURE(!need_key || o->key, err, GTEE_EINVAL, "--key FILE (the operator's key) is required");
     if (o->key)
         return chain_key_read(o->key, key, err);
@@ -116,13 +117,70 @@ out:
     return rc;
 }
 
+int chain_has_ledger(const struct chain_opts *o)
+{
+    return o->ledger || o->rpc;
+}
+
+const char *chain_local_path(const struct chain_opts *o)
+{
+    return o->ledger && !strncmp(o->ledger, "local:", 6) ? o->ledger + 6 : NULL;
+}
+
+int chain_local_create(const struct chain_opts *o, struct gtee_ledger_local_options *lo, struct gtee_ledger **l,
+                       struct gtee_err *err)
+{
+    uint8_t key[32];
+    int rc;
+
+    ENSURE(chain_local_path(o) && *chain_local_path(o), err, GTEE_EINVAL, "--ledger local:PATH is required");
+    ENSURE(!o->rpc && !o->contract, err, GTEE_EINVAL, "--rpc and --contract are for the evm ledger, not a local one");
+    TRY(key_for(o, 1, key, err));
+    lo->create = 1;
+    TRY(gtee_ledger_open_local(chain_local_path(o), lo, key, l, err));
+out:
+    gtee_wipe(key, sizeof(key));
+    return rc;
+}
+
 int chain_ledger(const struct chain_opts *o, int need_key, struct gtee_ledger **l, struct gtee_err *err)
 {
     struct gtee_evm_options eo = { .rpc_url = o->rpc, .timeout_ms = o->timeout_ms, .retries = o->retries };
+    const char *kind = "evm", *rest = NULL, *contract_hex = o->contract;
+    char url[1024];
     uint8_t key[32], contract[20];
     int rc;
 
-    TRY(chain_address(o->contract, contract, "--contract", err));
+    *l = NULL;
+    if (o->ledger) {
+        ENSURE(!o->rpc, err, GTEE_EINVAL, "--ledger and --rpc both name a ledger: give one");
+        TRY(gtee_ledger_spec_parse(o->ledger, &kind, &rest, err));
+    }
+    if (!strcmp(kind, "local")) {
+        struct gtee_ledger_local_options lo = {0};
+
+        ENSURE(!o->contract, err, GTEE_EINVAL, "--contract is for the evm ledger; a local ledger is its own contract");
+        TRY(key_for(o, need_key, key, err));
+        TRY(gtee_ledger_open_local(rest, &lo, key, l, err));
+        goto out;
+    }
+    if (rest) {
+        /* evm:URL or evm:URL,ADDRESS */
+        const char *comma = strrchr(rest, ',');
+        size_t n = comma ? (size_t)(comma - rest) : strlen(rest);
+
+        ENSURE(n < sizeof(url), err, GTEE_EINVAL, "--ledger: the URL is too long");
+        memcpy(url, rest, n);
+        url[n] = '\0';
+        eo.rpc_url = url;
+        if (comma) {
+            ENSURE(!o->contract, err, GTEE_EINVAL, "--ledger names the contract and so does --contract: give one");
+            contract_hex = comma + 1;
+        }
+    }
+    ENSURE(eo.rpc_url, err, GTEE_EINVAL, "--ledger SPEC (or --rpc URL) is required");
+    ENSURE(contract_hex, err, GTEE_EINVAL, "the Glacier contract: --ledger evm:URL,ADDRESS or --contract ADDRESS");
+    TRY(chain_address(contract_hex, contract, "the contract", err));
     TRY(key_for(o, need_key, key, err));
     TRY(gtee_ledger_open_evm(&eo, key, contract, l, err));
 out:

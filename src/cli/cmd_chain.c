@@ -1,9 +1,10 @@
 /* `gtee chain deploy` and `gtee chain status`: deploy the Glacier contract (docs/chain.md)
- * with its governance policy through the EVM client, and show a deployment's chain,
- * governor and policy. */
+ * with its governance policy through the EVM client, or make a local ledger file with it, and
+ * show a ledger's chain, governor and policy. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/guard.h"
 #include "chain/abi.h"
@@ -14,20 +15,26 @@
 #include "cli/commands.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
+#include "gtee/ledger.h"
 
 #define ARTEFACTS_MAX (8u << 20)
 
 static const char deploy_usage[] =
     "Usage: gtee chain deploy --rpc URL --key FILE --artefacts FILE [policy options] [--json]\n"
+    "       gtee chain deploy --ledger local:PATH --key FILE [--chain-id N] [policy options] [--json]\n"
     "\n"
     "Deploys the Glacier contract (the registry, Work Proofs and rewards, key-release receipts;\n"
     "docs/chain.md) with the operator key in FILE as its governor, and prints its address.\n"
     "The bytecode comes from the artefacts that contracts/compile.js makes with the pinned solc.\n"
+    "With --ledger local:PATH it makes a local ledger file instead (mode 0600; refused if PATH\n"
+    "exists): the same rules on one machine, its address a random one made now, its chain id N\n"
+    "(default 1337); the stakes and the quorum are kept but a local ledger has no use for them.\n"
     "\n"
     "Options:\n" CHAIN_OPTIONS_HELP
     "      --key FILE          the deployer's (governor's) secp256k1 key: 0x and 64 hex digits,\n"
     "                          mode 0600\n"
     "      --artefacts FILE    contracts/compile.js's output (the contract Glacier in it)\n"
+    "      --chain-id N        a local ledger's chain id, for its proofs' domain (default 1337)\n"
     "      --quorum N          verifier votes that decide a registration (default 1)\n"
     "      --epoch SECONDS     how long an approved registration lasts (default 86400)\n"
     "      --freshness SECONDS the oldest evidence accepted at registration (default 86400)\n"
@@ -39,21 +46,23 @@ static const char deploy_usage[] =
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 deployed, 7 the chain refused the transaction (its reason is printed),\n"
-    "3 the chain did not answer or a file cannot be read, 5 malformed artefacts or answer,\n"
+    "3 the chain did not answer, a file cannot be read or the local ledger exists,\n"
+    "5 malformed artefacts or answer,\n"
     "6 the key file is readable by others, 2 usage.\n";
 
 static const char status_usage[] =
-    "Usage: gtee chain status --rpc URL --contract ADDRESS [--json]\n"
+    "Usage: gtee chain status (--ledger local:PATH | --ledger evm:URL,ADDRESS |\n"
+    "                          --rpc URL --contract ADDRESS) [--json]\n"
     "\n"
-    "Shows the chain (id, latest block) and the Glacier contract's governor and policy.\n"
+    "Shows the ledger (its kind, chain id and contract) and its governor and policy.\n"
     "\n"
     "Options:\n" CHAIN_OPTIONS_HELP
-    "      --contract ADDRESS  the Glacier contract (0x and 40 hex digits; required)\n"
+    "      --contract ADDRESS  the Glacier contract (0x and 40 hex digits; with --rpc)\n"
     "      --json              print the result as one JSON object\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Exit status: 0 shown, 3 the chain did not answer, 5 the address holds no Glacier\n"
-    "contract or the answer is malformed, 2 usage.\n";
+    "Exit status: 0 shown, 3 the chain did not answer or no such local ledger, 5 the address\n"
+    "holds no Glacier contract or the answer is malformed, 2 usage.\n";
 
 static int fail(int rc, struct gtee_err *err)
 {
@@ -93,11 +102,60 @@ struct policy {
     uint8_t min_stake[32], verifier_stake[32], reward[32];
 };
 
+/* --ledger local:PATH: a local ledger file made with the policy, the key's address its
+ * governor. */
+static int deploy_local(const struct chain_opts *co, const struct policy *p, unsigned long long chain_id,
+                        const char *artefacts)
+{
+    struct gtee_ledger_local_options lo = {0};
+    struct gtee_ledger *l = NULL;
+    struct gtee_proof_domain d;
+    struct gtee_err err = {0};
+    uint8_t gov[20];
+    const char *path = chain_local_path(co);
+    int rc;
+
+    if (!path)
+        return cli_usage_error("chain deploy makes a local ledger (--ledger local:PATH) or deploys on --rpc URL");
+    if (artefacts)
+        return cli_usage_error("--artefacts is for a chain; a local ledger runs no bytecode");
+    ENSURE(access(path, F_OK) != 0, &err, GTEE_EEXIST, "ledger %s exists; refusing to make it again", path);
+    if (chain_id == 0)
+        return cli_usage_error("--chain-id must be at least 1");
+    lo.chain_id = chain_id == UINT64_MAX ? 1337 : chain_id;
+    lo.policy.freshness = p->freshness;
+    lo.policy.epoch = p->epoch;
+    lo.policy.quorum = (uint16_t)p->quorum;
+    lo.policy.allow_simulated = p->allow_sim;
+    memcpy(lo.policy.min_stake, p->min_stake, 32);
+    memcpy(lo.policy.min_verifier_stake, p->verifier_stake, 32);
+    memcpy(lo.policy.reward_per_unit, p->reward, 32);
+    TRY(chain_local_create(co, &lo, &l, &err));
+    gtee_ledger_domain(l, &d);
+    gtee_ledger_operator(l, gov);
+    {
+        char addr[GTEE_ETH_ADDR_HEX_LEN + 1], g[GTEE_ETH_ADDR_HEX_LEN + 1];
+
+        gtee_eth_address_hex(d.contract, addr);
+        gtee_eth_address_hex(gov, g);
+        if (cli_json())
+            cli_json_emit(json_pack("{s:s, s:s, s:s, s:I, s:s}", "ledger", "local", "path", path, "contract", addr,
+                                    "chain_id", (json_int_t)d.chain_id, "governor", g));
+        else
+            printf("ledger    local %s\ncontract  %s\nchain_id  %llu\ngovernor  %s\n", path, addr,
+                   (unsigned long long)d.chain_id, g);
+    }
+out:
+    gtee_ledger_close(l);
+    return rc < 0 ? fail(rc, &err) : 0;
+}
+
 static int cmd_chain_deploy(int argc, char **argv)
 {
     static const struct option opts[] = {
         CHAIN_LONG_OPTIONS,
         { "artefacts", required_argument, NULL, 'a' },
+        { "chain-id", required_argument, NULL, 'i' },
         { "quorum", required_argument, NULL, 'q' },
         { "epoch", required_argument, NULL, 'e' },
         { "freshness", required_argument, NULL, 'f' },
@@ -112,6 +170,7 @@ static int cmd_chain_deploy(int argc, char **argv)
     struct chain_opts co = { .retries = 3 };
     struct policy p = { .freshness = 86400, .epoch = 86400, .quorum = 1 };
     const char *artefacts = NULL;
+    unsigned long long chain_id = UINT64_MAX;
     struct gtee_err err = {0};
     struct gtee_evm *e = NULL;
     struct gtee_evm_receipt r;
@@ -130,6 +189,7 @@ static int cmd_chain_deploy(int argc, char **argv)
             continue;
         switch (c) {
         case 'a': artefacts = optarg; break;
+        case 'i': chain_id = strtoull(optarg, &end, 10); break;
         case 'q': p.quorum = strtoull(optarg, &end, 10); break;
         case 'e': p.epoch = strtoull(optarg, &end, 10); break;
         case 'f': p.freshness = strtoull(optarg, &end, 10); break;
@@ -144,15 +204,19 @@ static int cmd_chain_deploy(int argc, char **argv)
         if (rc < 0)
             return cli_usage_error("%s", err.msg);
         if (end && (*end || !*optarg || *optarg == '-'))
-            return cli_usage_error("--%s: '%s' is not a whole number", c == 'q' ? "quorum" : c == 'e' ? "epoch" : "freshness",
-                                   optarg);
+            return cli_usage_error("--%s: '%s' is not a whole number",
+                                   c == 'q' ? "quorum" : c == 'e' ? "epoch" : c == 'i' ? "chain-id" : "freshness", optarg);
     }
     if (optind != argc)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!artefacts)
-        return cli_usage_error("--artefacts FILE is required (contracts/compile.js makes it)");
     if (p.quorum < 1 || p.quorum > 65535)
         return cli_usage_error("--quorum must be from 1 to 65535");
+    if (co.ledger)
+        return deploy_local(&co, &p, chain_id, artefacts);
+    if (chain_id != UINT64_MAX)
+        return cli_usage_error("--chain-id is for a local ledger: a chain has its own");
+    if (!artefacts)
+        return cli_usage_error("--artefacts FILE is required (contracts/compile.js makes it)");
     rc = load_bytecode(artefacts, &code, &code_len, &err);
     if (rc < 0)
         return fail(rc, &err);
@@ -215,14 +279,14 @@ static int cmd_chain_status(int argc, char **argv)
     };
     struct chain_opts co = { .retries = 3 };
     struct gtee_err err = {0};
-    struct gtee_evm *e = NULL;
-    uint8_t contract[20], gov[20], w[3][32], *d = NULL;
-    uint64_t fresh = 0, epoch = 0, quorum = 0, sim = 0;
-    size_t n = 0;
+    struct gtee_ledger *l = NULL;
+    struct gtee_ledger_policy p;
+    struct gtee_proof_domain d;
+    uint8_t gov[20];
     int c, rc;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int k = chain_opt(&co, c, optarg);
+        int k = c == 'K' ? 0 : chain_opt(&co, c, optarg); /* no key: the ledger is only read */
 
         if (k < 0)
             return -k;
@@ -236,44 +300,34 @@ static int cmd_chain_status(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if ((rc = chain_address(co.contract, contract, "--contract", &err)) < 0)
-        return cli_usage_error("%s", co.contract ? err.msg : "--contract ADDRESS is required");
-    TRY(chain_connect(&co, 0, &e, &err));
-    TRY(chain_view(e, contract, "governor()", NULL, &d, &n, &err));
-    TRY(abi_word_address(d, n, 0, gov, &err));
-    free(d);
-    d = NULL;
-    TRY(chain_view(e, contract, "policy()", NULL, &d, &n, &err));
-    TRY(abi_word_u64(d, n, 0, &fresh, &err));
-    TRY(abi_word_u64(d, n, 1, &epoch, &err));
-    TRY(abi_word_u64(d, n, 2, &quorum, &err));
-    TRY(abi_word_u64(d, n, 3, &sim, &err));
-    for (size_t i = 0; i < 3; i++)
-        TRY(abi_word(d, n, 4 + i, w[i], &err));
+    TRY(chain_ledger(&co, 0, &l, &err));
+    TRY(gtee_ledger_policy(l, &p, gov, &err));
+    gtee_ledger_domain(l, &d);
     {
         char g[GTEE_ETH_ADDR_HEX_LEN + 1], a[GTEE_ETH_ADDR_HEX_LEN + 1], s0[80], s1[80], s2[80];
 
         gtee_eth_address_hex(gov, g);
-        gtee_eth_address_hex(contract, a);
-        chain_wei_str(w[0], s0);
-        chain_wei_str(w[1], s1);
-        chain_wei_str(w[2], s2);
+        gtee_eth_address_hex(d.contract, a);
+        chain_wei_str(p.min_stake, s0);
+        chain_wei_str(p.min_verifier_stake, s1);
+        chain_wei_str(p.reward_per_unit, s2);
         if (cli_json())
-            cli_json_emit(json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:b, s:s, s:s, s:s}}", "contract", a, "chain_id",
-                                    (json_int_t)gtee_evm_chain_id(e), "governor", g, "policy", "freshness",
-                                    (json_int_t)fresh, "epoch", (json_int_t)epoch, "quorum", (json_int_t)quorum,
-                                    "allow_simulated", (int)sim, "min_stake", s0, "min_verifier_stake", s1,
+            cli_json_emit(json_pack("{s:s, s:s, s:I, s:s, s:{s:I, s:I, s:I, s:b, s:s, s:s, s:s}}", "ledger",
+                                    gtee_ledger_kind(l), "contract", a, "chain_id", (json_int_t)d.chain_id,
+                                    "governor", g, "policy", "freshness", (json_int_t)p.freshness, "epoch",
+                                    (json_int_t)p.epoch, "quorum", (json_int_t)p.quorum, "allow_simulated",
+                                    p.allow_simulated, "min_stake", s0, "min_verifier_stake", s1,
                                     "reward_per_unit", s2));
         else
-            printf("contract           %s\nchain_id           %llu\ngovernor           %s\nfreshness          %llu s\n"
-                   "epoch              %llu s\nquorum             %llu\nallow_simulated    %s\nmin_stake          %s wei\n"
-                   "min_verifier_stake %s wei\nreward_per_unit    %s wei\n",
-                   a, (unsigned long long)gtee_evm_chain_id(e), g, (unsigned long long)fresh,
-                   (unsigned long long)epoch, (unsigned long long)quorum, sim ? "yes" : "no", s0, s1, s2);
+            printf("ledger             %s\ncontract           %s\nchain_id           %llu\ngovernor           %s\n"
+                   "freshness          %llu s\nepoch              %llu s\nquorum             %u\n"
+                   "allow_simulated    %s\nmin_stake          %s wei\nmin_verifier_stake %s wei\n"
+                   "reward_per_unit    %s wei\n",
+                   gtee_ledger_kind(l), a, (unsigned long long)d.chain_id, g, (unsigned long long)p.freshness,
+                   (unsigned long long)p.epoch, (unsigned)p.quorum, p.allow_simulated ? "yes" : "no", s0, s1, s2);
     }
 out:
-    free(d);
-    gtee_evm_close(e);
+    gtee_ledger_close(l);
     return rc < 0 ? fail(rc, &err) : 0;
 }
 

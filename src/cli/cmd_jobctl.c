@@ -232,34 +232,6 @@ out:
     return rc;
 }
 
-static json_t *summary(const char *id, const struct gtee_job_record *rec, const char *result)
-{
-    char model[65], input[65], labels[65];
-    json_t *sum;
-
-    gtee_hex_encode(rec->model, 32, model);
-    gtee_hex_encode(rec->input, 32, input);
-    gtee_hex_encode(rec->labels, 32, labels);
-    sum = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "job", id, "kind",
-                    rec->kind == GTEE_JOB_TRAIN ? "train" : "infer", "result", result, "recipient",
-                    rec->recipient == 1 ? "requester" : "model owner", "model", model,
-                    rec->kind == GTEE_JOB_TRAIN ? "features" : "input", input, "macs", (json_int_t)rec->macs,
-                    "samples", (json_int_t)rec->samples);
-    if (sum && rec->kind == GTEE_JOB_TRAIN) {
-        json_t *eps = json_array();
-
-        json_object_set_new(sum, "labels", json_string(labels));
-        for (unsigned i = 0; eps && i < rec->n_epochs; i++)
-            json_array_append_new(eps, json_pack("{s:i,s:f,s:f}", "epoch", (int)i + 1, "loss", rec->epochs[i].loss,
-                                                 "accuracy", rec->epochs[i].samples
-                                                                 ? (double)rec->epochs[i].correct /
-                                                                       (double)rec->epochs[i].samples
-                                                                 : 0.0));
-        json_object_set_new(sum, "epochs", eps);
-    }
-    return sum;
-}
-
 static int job_fetch(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -320,7 +292,7 @@ static int job_fetch(int argc, char **argv)
     ENSURE(!strcmp(hex, result), &err, GTEE_EAUTH, "job %s: the node's result blob %s is not what it named", id, hex);
     ENSURE(!strcmp(kind, rec.kind == GTEE_JOB_TRAIN ? "train" : "infer"), &err, GTEE_EAUTH,
            "job %s: the node says it is a %s job, its result says otherwise", id, kind);
-    sum = summary(id, &rec, result);
+    sum = cli_job_summary(id, &rec, result);
     ENSURE(sum, &err, GTEE_ENOMEM, "out of memory");
     TRY(gtee_file_write(out_path, pt, pt_len, 0600, force ? GTEE_FILE_REPLACE : 0, &err));
     json_object_set_new(sum, "output", json_string(out_path));
@@ -331,12 +303,7 @@ static int job_fetch(int argc, char **argv)
         goto done;
     }
     printf("job %s (%s): result for the %s\n", id, kind, rec.recipient == 1 ? "requester" : "model's owner");
-    for (unsigned i = 0; i < rec.n_epochs; i++)
-        printf("epoch %u/%u: loss %.4f accuracy %.4f (%llu/%llu)\n", i + 1, (unsigned)rec.n_epochs, rec.epochs[i].loss,
-               rec.epochs[i].samples ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples : 0.0,
-               (unsigned long long)rec.epochs[i].correct, (unsigned long long)rec.epochs[i].samples);
-    printf("work: %llu multiply-accumulates over %llu samples\n", (unsigned long long)rec.macs,
-           (unsigned long long)rec.samples);
+    cli_job_print(&rec);
     printf("wrote %s (%zu bytes)\n", out_path, pt_len);
     rc = 0;
     goto done;

@@ -1,6 +1,7 @@
-/* `gtee proof verify`: checks Work Proof files (docs/proofs.md): each proof's fields, its
- * signature and that the signer is the Enclave ID it names, the per-enclave hash chain across
- * every proof given, and with --rpc the enclave's standing on the Glacier contract. */
+/* `gtee proof verify` and `gtee proof submit`: checks Work Proof files (docs/proofs.md): each
+ * proof's fields, its signature and that the signer is the Enclave ID it names, the
+ * per-enclave hash chain across every proof given, and with a ledger (local or evm) the
+ * enclave's standing there; submits them to the ledger in batches. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 static const char verify_usage[] =
     "Usage: gtee proof verify FILE... [--chain-id N] [--contract ADDRESS]\n"
-    "                         [--rpc URL --contract ADDRESS] [--json]\n"
+    "                         [--ledger local:PATH | --ledger evm:URL,ADDRESS] [--json]\n"
     "\n"
     "Verifies the Work Proofs in each FILE (one proof object or an array of them,\n"
     "docs/proofs.md) offline: every field, the EIP-712 signature (canonical, low-s), that\n"
@@ -24,24 +25,27 @@ static const char verify_usage[] =
     "all the proofs given (sequence numbers one apart, each naming its predecessor's hash, no\n"
     "replayed or equivocating proof). The first proof of an enclave may start at any sequence\n"
     "number; its predecessors are then not checked.\n"
-    "With --rpc, each enclave's standing on the Glacier contract at --contract is checked too:\n"
-    "it must be registered and not slashed; the proof with the chain's last sequence number\n"
-    "must be the one on the chain (else equivocation); a proof past it, not yet on the chain,\n"
-    "needs the enclave to be active now. The local ledger is to come.\n"
+    "With --ledger (or --rpc URL --contract ADDRESS), each enclave's standing on the ledger is\n"
+    "checked too: it must be registered and not slashed; the proof with the ledger's last\n"
+    "sequence number must be the one there (else equivocation); a proof past it, not yet on\n"
+    "the ledger, needs the enclave to be active now.\n"
     "\n"
     "Options:\n"
     "      --chain-id N        require every proof's domain to name this chain id\n"
     "      --contract ADDRESS  require every proof's domain to name this contract\n"
-    "      --rpc URL           check the enclaves on the chain at URL (needs --contract; the\n"
-    "                          chain's id must be the proofs' domain's)\n"
-    "      --timeout MS, --retries N  for --rpc, as in `gtee chain status`\n"
+    "      --ledger SPEC       check the enclaves on the ledger: local:PATH (a local ledger\n"
+    "                          file) or evm:URL[,ADDRESS] (the Glacier contract on a chain); its\n"
+    "                          chain id must be the proofs' domain's\n"
+    "      --rpc URL           the same as --ledger evm:URL (needs --contract)\n"
+    "      --timeout MS, --retries N  for an evm ledger, as in `gtee chain status`\n"
     "      --json              print the result as one JSON object\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 all verified, 4 a signature does not verify or is not the Enclave ID's,\n"
     "7 the hash chain is broken (skipped, repeated or equivocating sequence numbers), the\n"
-    "domain is not the one required, or the chain does not stand behind an enclave,\n"
-    "5 a malformed proof file, 3 unreadable file or the chain did not answer, 2 usage.\n"
+    "domain is not the one required, or the ledger does not stand behind an enclave,\n"
+    "5 a malformed proof file, 3 unreadable file, no such local ledger or the chain did not\n"
+    "answer, 2 usage.\n"
     "\n"
     "Example:\n"
     "  gtee proof verify proofs.json --chain-id 31337 --json\n";
@@ -111,8 +115,8 @@ out:
     return rc;
 }
 
-/* Each enclave's standing on the contract (docs/chain.md): registered, not slashed, its last
- * proof on the chain the same as ours with that seq, and active for proofs past it. */
+/* Each enclave's standing on the ledger (docs/chain.md): registered, not slashed, its last
+ * proof there the same as ours with that seq, and active for proofs past it. */
 static int check_on_chain(const struct proofs *all, const struct chain_opts *co, json_t *onchain,
                           struct gtee_err *err)
 {
@@ -128,7 +132,7 @@ static int check_on_chain(const struct proofs *all, const struct chain_opts *co,
         int seen = 0;
 
         ENSURE(p->domain.chain_id == gtee_ledger_chain_id(l), err, GTEE_EPOLICY,
-               "proof %zu: made for chain %llu, the chain at --rpc is %llu", i, (unsigned long long)p->domain.chain_id,
+               "proof %zu: made for chain %llu, the ledger's is %llu", i, (unsigned long long)p->domain.chain_id,
                (unsigned long long)gtee_ledger_chain_id(l));
         for (size_t j = 0; j < i && !seen; j++)
             seen = !memcmp(all->p[j].enclave_id, p->enclave_id, 20);
@@ -136,7 +140,8 @@ static int check_on_chain(const struct proofs *all, const struct chain_opts *co,
             continue;
         gtee_eth_address_hex(p->enclave_id, id);
         TRY(gtee_ledger_standing(l, p->enclave_id, &st, err));
-        ENSURE(st.status != GTEE_ENCLAVE_UNREGISTERED, err, GTEE_EPOLICY, "enclave %s is not registered on the chain", id);
+        ENSURE(st.status != GTEE_ENCLAVE_UNREGISTERED, err, GTEE_EPOLICY, "enclave %s is not registered on the %s ledger",
+               id, gtee_ledger_kind(l));
         ENSURE(!st.slashed, err, GTEE_EPOLICY, "enclave %s was slashed for equivocation", id);
         for (size_t j = 0; j < all->n; j++) {
             const struct gtee_proof *q = &all->p[j];
@@ -144,10 +149,10 @@ static int check_on_chain(const struct proofs *all, const struct chain_opts *co,
             if (memcmp(q->enclave_id, p->enclave_id, 20))
                 continue;
             ENSURE(q->seq != st.last_seq || !memcmp(all->h[j], st.last_hash, 32), err, GTEE_EPOLICY,
-                   "enclave %s: the chain holds another proof with seq %llu (equivocation)", id,
+                   "enclave %s: the ledger holds another proof with seq %llu (equivocation)", id,
                    (unsigned long long)q->seq);
             ENSURE(q->seq <= st.last_seq || st.active, err, GTEE_EPOLICY,
-                   "enclave %s is not active (%s%s): its proof seq %llu, past the chain's last (%llu), cannot be accepted",
+                   "enclave %s is not active (%s%s): its proof seq %llu, past the ledger's last (%llu), cannot be accepted",
                    id, status_name[st.status], st.status == GTEE_ENCLAVE_ACTIVE ? ", expired or below the minimum TCB" : "",
                    (unsigned long long)q->seq, (unsigned long long)st.last_seq);
         }
@@ -156,7 +161,7 @@ static int check_on_chain(const struct proofs *all, const struct chain_opts *co,
                                                      status_name[st.status], "active", st.active, "last_seq",
                                                      (json_int_t)st.last_seq));
         else
-            printf("on chain  enclave %s %s%s, last seq %llu\n", id, status_name[st.status],
+            printf("on ledger enclave %s %s%s, last seq %llu\n", id, status_name[st.status],
                    st.active ? " (active)" : "", (unsigned long long)st.last_seq);
     }
 out:
@@ -229,6 +234,8 @@ static int cmd_proof_verify(int argc, char **argv)
         return cli_usage_error("expected at least one proof FILE");
     if (co.rpc && !co.contract)
         return cli_usage_error("--rpc needs --contract ADDRESS (the Glacier contract)");
+    if (co.ledger && co.rpc)
+        return cli_usage_error("--ledger and --rpc both name a ledger: give one");
     for (int i = optind; i < argc; i++) {
         rc = load(&all, argv[i], &err);
         if (rc < 0) {
@@ -238,7 +245,7 @@ static int cmd_proof_verify(int argc, char **argv)
         }
     }
     rc = verify_all(&all, chain_id, co.contract, &err);
-    if (rc == 0 && co.rpc) {
+    if (rc == 0 && chain_has_ledger(&co)) {
         onchain = cli_json() ? json_array() : NULL;
         rc = check_on_chain(&all, &co, onchain, &err);
     }
@@ -259,30 +266,32 @@ out:
 }
 
 static const char submit_usage[] =
-    "Usage: gtee proof submit FILE... --rpc URL --contract ADDRESS --key FILE [--batch N] [--json]\n"
+    "Usage: gtee proof submit FILE... (--ledger local:PATH | --ledger evm:URL,ADDRESS |\n"
+    "                         --rpc URL --contract ADDRESS) --key FILE [--batch N] [--json]\n"
     "\n"
-    "Submits the Work Proofs in each FILE to the Glacier contract (docs/chain.md), in\n"
-    "transactions of up to N proofs each, per enclave in sequence order, signed with the key in\n"
-    "FILE (anyone may submit: the contract trusts the enclaves' signatures). Every proof is first\n"
-    "verified as `gtee proof verify` does, and must be made for this chain and contract. Proofs\n"
-    "the chain already holds (up to the enclave's last sequence number there; the last one must\n"
-    "be the very proof on the chain) are skipped, so submitting again after a failure or a\n"
-    "chain restart sends each proof once and loses none. A\n"
-    "batch the contract would refuse (a replayed, skipped or repeated sequence number, a wrong\n"
-    "previous hash, an enclave that is not active) is refused before it is sent, with the\n"
-    "contract's reason; the batches before it stay on the chain, and are named.\n"
+    "Submits the Work Proofs in each FILE to the ledger (docs/chain.md): the Glacier contract\n"
+    "on a chain, in transactions of up to N proofs each, or a local ledger file, in\n"
+    "all-or-nothing batches of up to N; per enclave in sequence order, sent with the key in\n"
+    "FILE (anyone may submit: the ledger trusts the enclaves' signatures). Every proof is first\n"
+    "verified as `gtee proof verify` does, and must be made for this ledger's chain and\n"
+    "contract. Proofs the ledger already holds (up to the enclave's last sequence number there;\n"
+    "the last one must be the very proof there) are skipped, so submitting again after a\n"
+    "failure or a restart sends each proof once and loses none. A batch the ledger refuses (a\n"
+    "replayed, skipped or repeated sequence number, a wrong previous hash, an enclave that is\n"
+    "not active) is refused whole, with the contract's reason; the batches before it stay on\n"
+    "the ledger, and are named.\n"
     "\n"
     "Options:\n" CHAIN_OPTIONS_HELP
-    "      --contract ADDRESS  the Glacier contract (required)\n"
+    "      --contract ADDRESS  the Glacier contract (with --rpc)\n"
     "      --key FILE          the submitter's secp256k1 key (0x and 64 hex digits, mode 0600)\n"
     "      --batch N           proofs per transaction, 1 to 64 (default 32)\n"
     "      --json              print the transactions as one JSON object\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 all submitted, 7 refused by the contract (its reason is printed) or a\n"
-    "proof that does not verify as the chain's, 4 a bad signature, 5 a malformed file or\n"
-    "answer, 3 unreadable file or the chain did not answer, 6 the key file is readable by\n"
-    "others, 2 usage.\n";
+    "proof that does not verify as the ledger's, 4 a bad signature, 5 a malformed file or\n"
+    "answer, 3 unreadable file, no such local ledger or the chain did not answer, 6 the key\n"
+    "file is readable by others, 2 usage.\n";
 
 static void print_batch(void *arg, const struct gtee_ledger_batch *b)
 {
@@ -353,8 +362,10 @@ static int cmd_proof_submit(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("expected at least one proof FILE");
-    if (!co.rpc || !co.contract || !co.key)
-        return cli_usage_error("--rpc URL, --contract ADDRESS and --key FILE are required");
+    if (!chain_has_ledger(&co) || !co.key)
+        return cli_usage_error("--ledger SPEC (or --rpc URL --contract ADDRESS) and --key FILE are required");
+    if (co.ledger && co.rpc)
+        return cli_usage_error("--ledger and --rpc both name a ledger: give one");
     for (int i = optind; i < argc; i++) {
         rc = load(&all, argv[i], &err);
         if (rc < 0) {
@@ -380,7 +391,7 @@ static int cmd_proof_submit(int argc, char **argv)
         cli_json_emit(json_pack("{s:I, s:I, s:O}", "submitted", (json_int_t)sent, "already_on_chain",
                                 (json_int_t)skipped, "transactions", txs));
     else
-        printf("%zu proof%s submitted, %zu already on the chain\n", sent, sent == 1 ? "" : "s", skipped);
+        printf("%zu proof%s submitted, %zu already on the ledger\n", sent, sent == 1 ? "" : "s", skipped);
 out:
     json_decref(txs);
     free(all.p);
@@ -393,7 +404,8 @@ int cmd_proof(int argc, char **argv)
     static const struct cli_cmd sub[] = {
         { "verify", "Verify Work Proof files offline: signature, signer == Enclave ID, hash chain",
           cmd_proof_verify },
-        { "submit", "Submit Work Proof files to the Glacier contract, in batches", cmd_proof_submit },
+        { "submit", "Submit Work Proof files to the ledger (local or the Glacier contract), in batches",
+          cmd_proof_submit },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

@@ -1,68 +1,45 @@
-/* `gtee rewards` and `gtee rewards claim`: an operator's reward units on the Glacier
- * contract (docs/chain.md "Proofs and rewards"), what they are worth, and claiming them. */
+/* `gtee rewards` and `gtee rewards claim`: an operator's reward units on the ledger (the
+ * Glacier contract or a local ledger; docs/chain.md "Proofs and rewards"), what they are
+ * worth, and claiming them. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/guard.h"
-#include "chain/abi.h"
-#include "chain/buf.h"
 #include "cli/chain_cli.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "gtee/crypto.h"
+#include "gtee/ledger.h"
 
 static const char rewards_usage[] =
-    "Usage: gtee rewards --rpc URL --contract ADDRESS (--operator ADDRESS | --key FILE) [--json]\n"
-    "       gtee rewards claim --rpc URL --contract ADDRESS --key FILE [--json]\n"
+    "Usage: gtee rewards LEDGER (--operator ADDRESS | --key FILE) [--json]\n"
+    "       gtee rewards claim LEDGER --key FILE [--json]\n"
+    "  LEDGER: --ledger local:PATH | --ledger evm:URL,ADDRESS | --rpc URL --contract ADDRESS\n"
     "\n"
     "Shows an operator's unclaimed reward units, the wei per unit and the reward pool; `claim`\n"
-    "claims them with the operator's key (the contract pays units x reward per unit).\n"
+    "claims them with the operator's key (the contract pays units x reward per unit; a local\n"
+    "ledger moves no money: it records the claim and zeroes the units).\n"
     "\n"
     "Options:\n" CHAIN_OPTIONS_HELP
-    "      --contract ADDRESS  the Glacier contract (required)\n"
+    "      --contract ADDRESS  the Glacier contract (with --rpc)\n"
     "      --operator ADDRESS  whose rewards to show (default: the --key's address)\n"
     "      --key FILE          the operator's secp256k1 key (0x and 64 hex digits, mode 0600)\n"
     "      --json              print the result as one JSON object\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Exit status: 0 done, 7 the chain refused the claim (its reason is printed: nothing to\n"
-    "claim, a pool that cannot pay), 3 the chain did not answer, 5 a malformed answer,\n"
+    "Exit status: 0 done, 7 the ledger refused the claim (its reason is printed: nothing to\n"
+    "claim, a pool that cannot pay), 3 the chain did not answer or no such local ledger,\n"
+    "5 a malformed answer,\n"
     "6 the key file is readable by others, 2 usage.\n";
 
-struct standing {
-    uint8_t units[32], per_unit[32], pool[32];
-};
-
-static int read_standing(struct gtee_evm *e, const uint8_t contract[20], const uint8_t op[20], struct standing *s,
-                         struct gtee_err *err)
-{
-    uint8_t *d = NULL;
-    size_t n = 0;
-    int rc;
-
-    TRY(chain_view(e, contract, "rewardUnits(address)", op, &d, &n, err));
-    TRY(abi_word(d, n, 0, s->units, err));
-    free(d);
-    d = NULL;
-    TRY(chain_view(e, contract, "policy()", NULL, &d, &n, err));
-    TRY(abi_word(d, n, 6, s->per_unit, err));
-    free(d);
-    d = NULL;
-    TRY(chain_view(e, contract, "rewardPool()", NULL, &d, &n, err));
-    TRY(abi_word(d, n, 0, s->pool, err));
-out:
-    free(d);
-    return rc;
-}
-
-static void print_standing(const uint8_t op[20], const struct standing *s, const char *claimed_tx)
+static void print_standing(const uint8_t op[20], const struct gtee_ledger_rewards *s, const char *claimed_tx)
 {
     char a[GTEE_ETH_ADDR_HEX_LEN + 1], u[80], p[80], pool[80];
 
     gtee_eth_address_hex(op, a);
     chain_wei_str(s->units, u);
-    chain_wei_str(s->per_unit, p);
+    chain_wei_str(s->reward_per_unit, p);
     chain_wei_str(s->pool, pool);
     if (cli_json()) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "operator", a, claimed_tx ? "claimed_units" : "units", u,
@@ -91,10 +68,9 @@ static int run(int argc, char **argv, int claim)
     struct chain_opts co = { .retries = 3 };
     const char *operator = NULL;
     struct gtee_err err = {0};
-    struct gtee_evm *e = NULL;
-    struct standing s;
-    struct chain_buf b = {0};
-    uint8_t contract[20], op[20];
+    struct gtee_ledger *l = NULL;
+    struct gtee_ledger_rewards s;
+    uint8_t op[20];
     int c, rc = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -113,7 +89,7 @@ static int run(int argc, char **argv, int claim)
     }
     if (optind != argc)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (chain_address(co.contract, contract, "--contract", &err) < 0)
+    if (!co.ledger && co.rpc && chain_address(co.contract, op, "--contract", &err) < 0)
         return cli_usage_error("%s", co.contract ? err.msg : "--contract ADDRESS is required");
     if (claim && (operator || !co.key))
         return cli_usage_error("claim takes --key FILE (the operator's), not --operator");
@@ -121,26 +97,29 @@ static int run(int argc, char **argv, int claim)
         return cli_usage_error("name the operator with --operator ADDRESS or --key FILE");
     if (operator && chain_address(operator, op, "--operator", &err) < 0)
         return cli_usage_error("%s", err.msg);
-    TRY(chain_connect(&co, claim, &e, &err));
+    TRY(chain_ledger(&co, claim, &l, &err));
     if (!operator)
-        gtee_evm_address(e, op);
-    TRY(read_standing(e, contract, op, &s, &err));
+        gtee_ledger_operator(l, op);
     if (claim) {
         struct gtee_evm_receipt r;
         char tx[67] = "0x";
 
-        abi_selector(&b, "claimRewards()");
-        ENSURE(!b.oom, &err, GTEE_ENOMEM, "out of memory");
-        TRY(gtee_evm_send(e, contract, NULL, b.p, b.len, &r, &err));
+        TRY(gtee_ledger_claim(l, s.units, &r, &err));
+        {
+            uint8_t units[32];
+
+            memcpy(units, s.units, 32);
+            TRY(gtee_ledger_rewards(l, op, &s, &err)); /* the pool after the claim */
+            memcpy(s.units, units, 32);
+        }
         gtee_hex_encode(r.tx_hash, 32, tx + 2);
-        TRY(read_standing(e, contract, op, &(struct standing){0}, &err)); /* the chain still answers */
         print_standing(op, &s, tx);
     } else {
+        TRY(gtee_ledger_rewards(l, op, &s, &err));
         print_standing(op, &s, NULL);
     }
 out:
-    chain_buf_free(&b);
-    gtee_evm_close(e);
+    gtee_ledger_close(l);
     if (rc == GTEE_EINVAL)
         return cli_usage_error("%s", err.msg);
     return rc < 0 ? cli_fail_err(rc, &err) : 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "enclave/enclave.h"
 #include "gtee/ml.h"
@@ -78,10 +79,17 @@ static void notice(int fd, const char *text)
 }
 
 /* struct enc's send (under its send lock): answers, and a job's PROGRESS between its
- * request and its answer. */
+ * request and its answer, from the main loop or the job's thread.
+ * A send that fails means the host's end of the channel is gone (it died, or gave up on us):
+ * nobody is left to take the answer of the job in hand, so the enclave ends now rather than
+ * computing on until the request is done. The host's death also kills it outright
+ * (PR_SET_PDEATHSIG, set by the launcher); this covers an enclave whose host closed the
+ * channel without dying, and a host the kernel could not tie to it. */
 static int send_now(void *arg, const uint8_t *msg, size_t len)
 {
-    return gtee_msg_send(*(int *)arg, msg, len, NULL);
+    if (gtee_msg_send(*(int *)arg, msg, len, NULL) != 0)
+        _exit(3);
+    return 0;
 }
 
 static int serve(struct enc *e, int fd, struct gtee_err *err)

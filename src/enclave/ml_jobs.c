@@ -66,17 +66,33 @@ out:
     return rc;
 }
 
-/* A .npy blob as an array, refused before conversion when it would not fit. */
+/* IDX (MNIST's format) starts with two zero bytes, then its type code; .npy with \x93NUMPY. */
+static int is_idx(const uint8_t *p, size_t n)
+{
+    return n >= 4 && p[0] == 0 && p[1] == 0 && p[2] >= 0x08 && p[2] <= 0x0e;
+}
+
+/* A .npy or IDX blob as an array, refused before conversion when it would not fit. IDX
+ * unsigned bytes (images) are scaled to 0..1 as `gtee model train` reads them; .npy values
+ * are taken as they are (docs/datasets.md). */
 static int load_array(struct job *j, unsigned slot, const char *what, enum gtee_array_kind kind,
                       struct gtee_array *a, struct gtee_err *err)
 {
     const struct enc_blob *b;
     char name[64];
+    uint64_t room;
     int rc;
 
     TRY(enc_blob_get(j->e, slot, what, &b, err));
     snprintf(name, sizeof(name), "%s (blob %u)", what, slot);
-    TRY(gtee_npy_parse_bounded(b->pt, b->len, name, kind, GTEE_NORM_NONE, gtee_app_memory_free(j->e->app), a, err));
+    room = gtee_app_memory_free(j->e->app);
+    if (is_idx(b->pt, b->len)) {
+        TRY(gtee_idx_parse_bounded(b->pt, b->len, name, kind,
+                                   kind == GTEE_ARRAY_F32 && b->pt[2] == 0x08 ? GTEE_NORM_UNIT_U8 : GTEE_NORM_NONE,
+                                   room, a, err));
+    } else {
+        TRY(gtee_npy_parse_bounded(b->pt, b->len, name, kind, GTEE_NORM_NONE, room, a, err));
+    }
     rc = reserve(j, a->count * (kind == GTEE_ARRAY_I64 ? 8 : 4), name, err);
     if (rc < 0)
         gtee_array_free(a);
@@ -150,6 +166,38 @@ static int add_epoch(struct gtee_job_record *r, const struct gtee_ml_epoch_stats
     return 0;
 }
 
+/* The input as the model takes it: the array's own shape, or, where its rank differs (IDX
+ * images are [n, 28, 28], a model may take [n, 1, 28, 28]), the model's declared shape for the
+ * same number of items when every other dimension is fixed and the item sizes agree. */
+static int input_tensor(const struct gtee_ml_model *m, const struct gtee_array *x, struct gtee_ml_tensor *in,
+                        struct gtee_err *err)
+{
+    struct gtee_ml_io io;
+    uint64_t per = 1;
+
+    memset(in, 0, sizeof(*in));
+    in->dtype = GTEE_ML_FLOAT;
+    in->data = x->f32;
+    in->rank = (int)x->ndim;
+    for (size_t i = 0; i < x->ndim; i++)
+        in->dim[i] = (int64_t)x->dims[i];
+    if (gtee_ml_model_io(m, 0, 0, &io) < 0 || io.type.rank == in->rank || io.type.rank < 1 || x->ndim < 1)
+        return 0;
+    for (int i = 1; i < io.type.rank; i++) {
+        if (io.type.dim[i] < 0)
+            return 0; /* not fixed: the engine names the mismatch */
+        per *= (uint64_t)io.type.dim[i];
+    }
+    if (per * x->dims[0] != x->count)
+        return GTEE_FAIL(err, GTEE_EINVAL, "enclave: the input's items have %zu values, the model's input '%s' takes %llu",
+                         x->count / x->dims[0], io.name, (unsigned long long)per);
+    in->rank = io.type.rank;
+    in->dim[0] = (int64_t)x->dims[0];
+    for (int i = 1; i < io.type.rank; i++)
+        in->dim[i] = io.type.dim[i];
+    return 0;
+}
+
 static int run_infer(struct job *j, struct gtee_job_record *r, const struct gtee_job *q, uint8_t **pt,
                      size_t *pt_len, struct gtee_err *err)
 {
@@ -165,11 +213,7 @@ static int run_infer(struct job *j, struct gtee_job_record *r, const struct gtee
     ENSURE(info.n_inputs == 1 && info.n_outputs >= 1, err, GTEE_EUNSUPPORTED,
            "enclave: infer jobs run models of one input (this one has %zu)", info.n_inputs);
     TRY(load_array(j, q->input, "input", GTEE_ARRAY_F32, &x, err));
-    in.dtype = GTEE_ML_FLOAT;
-    in.rank = (int)x.ndim;
-    for (size_t i = 0; i < x.ndim; i++)
-        in.dim[i] = (int64_t)x.dims[i];
-    in.data = x.f32;
+    TRY(input_tensor(j->model, &x, &in, err));
     TRY(gtee_ml_session_new(j->model, &mo, &s, err));
     TRY(gtee_ml_run(s, &in, 1, &y, 1, err));
     r->macs = gtee_ml_session_macs(s);

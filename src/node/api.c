@@ -286,6 +286,15 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
            a->m.upload_bytes + 0ull);
     METRIC("gtee_node_blobs_stored_total", "counter", "Uploads completed into the blob store.", " %llu",
            a->m.blobs_stored + 0ull);
+    {
+        uint64_t held = 0;
+
+        if (gtee_node_store_bytes_held(a->store, &held, NULL) == 0)
+            METRIC("gtee_node_blob_store_bytes", "gauge", "Bytes of stored blobs and of uploads in progress.",
+                   " %llu", (unsigned long long)held);
+        METRIC("gtee_node_blob_store_max_bytes", "gauge", "The blob store's quota (0: none).", " %llu",
+               (unsigned long long)a->blobs->quota);
+    }
     METRIC("gtee_node_uploads_failed_total", "counter", "Uploads whose bytes did not match their content id.",
            " %llu", a->m.uploads_failed + 0ull);
     METRIC("gtee_node_relay_requests_total", "counter", "Relay boxes carried to the enclave.", " %llu",
@@ -656,7 +665,12 @@ static enum MHD_Result h_upload_new(struct gtee_node_api *a, struct MHD_Connecti
     if (rc == 1 && have == size)
         return send_json(a, c, 200, json_pack("{s:{s:s,s:I},s:b}", "blob", "id", cid, "size", (json_int_t)size,
                                               "complete", 1));
-    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) < 0)
+    /* Over the store's quota: 507, refused before a byte is written. */
+    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) == GTEE_ELIMIT)
+        return send_json(a, c, 507,
+                         json_pack("{s:{s:s,s:s,s:I,s:I}}", "error", "code", "insufficient_storage", "message", err.msg,
+                                   "size", (json_int_t)size, "quota", (json_int_t)a->blobs->quota));
+    if (rc < 0)
         return send_err(a, c, rc, &err);
     return send_json(a, c, 201, json_pack("{s:o,s:b}", "upload", upload_json(&u), "complete", 0));
 }

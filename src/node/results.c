@@ -60,7 +60,7 @@ int gtee_node_result_take(struct gtee_node_enclave *en, unsigned start_no, struc
 {
     struct gtee_result_notice n;
     struct gtee_file_out o = { .fd = -1 };
-    int begun = 0, parsed = 0, rc;
+    int begun = 0, parsed = 0, fresh = 0, rc;
     char hex[65];
 
     result[0] = '\0';
@@ -78,9 +78,15 @@ int gtee_node_result_take(struct gtee_node_enclave *en, unsigned start_no, struc
         begun = 1;
         TRY(read_into(en, start_no, &n, &o, err));
         begun = 0;
-        TRY(gtee_file_out_commit(&o, err));
+        fresh = 1;
     }
-    TRY(gtee_node_store_blob_add(b->store, hex, n.len, err));
+    /* The file and its row appear together, never inside a retention pass (blobgc.c). */
+    pthread_mutex_lock(&b->mu);
+    rc = fresh ? gtee_file_out_commit(&o, err) : 0;
+    if (rc == 0)
+        rc = gtee_node_store_blob_add(b->store, hex, n.len, err);
+    pthread_mutex_unlock(&b->mu);
+    TRY(rc);
     memcpy(result, hex, sizeof(hex));
 out:
     if (begun)

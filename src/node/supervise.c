@@ -228,6 +228,19 @@ static void *supervise(void *arg)
         e->wake = 0;
         pthread_mutex_unlock(&e->mu);
     }
+    /* The enclave is stopped by this thread, the one that started it: it dies with its
+     * starter (PR_SET_PDEATHSIG, gtee_enclave_start), so it must not outlive the loop. */
+    pthread_mutex_lock(&e->call_mu);
+    if (e->running) {
+        int status = 0;
+        char how[128];
+
+        close_requests(e, "enclave: the node is stopping");
+        (void)gtee_enclave_stop(&e->proc, &status);
+        describe_status(status, how, sizeof(how));
+        gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
+    }
+    pthread_mutex_unlock(&e->call_mu);
     return NULL;
 }
 
@@ -276,19 +289,8 @@ void gtee_node_enclave_shutdown(struct gtee_node_enclave *e)
     e->stop = 1;
     pthread_cond_broadcast(&e->cv);
     pthread_mutex_unlock(&e->mu);
-    pthread_join(e->thread, NULL);
+    pthread_join(e->thread, NULL); /* it stops the enclave on its way out */
     e->thread_started = 0;
-    pthread_mutex_lock(&e->call_mu);
-    if (e->running) {
-        int status = 0;
-        char how[128];
-
-        close_requests(e, "enclave: the node is stopping");
-        (void)gtee_enclave_stop(&e->proc, &status);
-        describe_status(status, how, sizeof(how));
-        gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
-    }
-    pthread_mutex_unlock(&e->call_mu);
     pthread_cond_destroy(&e->idle);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);

@@ -7,7 +7,9 @@
 # chain's revert reason; `gtee proof verify --rpc` checks proofs (signed by anvil's accounts
 # as enclaves, tests/proof/anvil_sign.py) against the enclaves' standing on the deployment;
 # `gtee proof submit` sends proofs in batches, skips what the chain holds (a replay, a
-# resubmission after anvil restarts mid-way: nothing lost, nothing counted twice). Bad inputs: an unreachable chain (bounded, exit 3), a key file
+# resubmission after anvil restarts mid-way: nothing lost, nothing counted twice); the
+# ledger's rule table (tests/chain/ledger_rules.h) runs through the evm ledger on a second
+# deployment. Bad inputs: an unreachable chain (bounded, exit 3), a key file
 # readable by others (6), a malformed key or artefacts (5), usage (2).
 set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
@@ -174,14 +176,35 @@ run_cmd "$REG" "$RPC" "$C" "$OPKEY" "$E9" "$consent" $((now - 10))
 expect_rc 7 "registering twice"
 grep -q "already registered" "$T/err" || bad "twice reason: $(cat "$T/err")"
 
+# the ledger's rule table (tests/chain/ledger_rules.h), the one the local ledger runs in
+# tests/chain/test_ledger_local.c, on a deployment of its own: quorum 1 (one verifier's vote
+# approves), epoch 600 s, freshness 3600 s, simulation allowed; anvil's accounts 2 and 3 are
+# the stranger and the verifier
+run chain deploy --rpc "$RPC" --key "$T/governor.key" --artefacts "$T/glacier.json" --quorum 1 --epoch 600 \
+    --freshness 3600 --reward-per-unit 1 --allow-simulated --json
+expect_rc 0 "a deployment for the rule table"
+C2=$(json 'j["contract"]')
+run_cmd "$GTEE_BINARY_DIR/tests/ledger_rules_check" "$RPC" "$C2" "$GOVKEY" "$OPKEY" \
+    0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a \
+    0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+expect_rc 0 "the ledger's rule table on the evm ledger"
+grep -q ' cases, 0 failed$' "$T/out" || bad "rule table: $(grep -v '^ok' "$T/out")"
+
 run chain status --rpc "$RPC" --contract "$C" --json
 expect_rc 0 "chain status"
+run chain status --ledger "evm:$RPC,$C" --json
+expect_rc 0 "chain status through --ledger evm:URL,ADDRESS"
+[ "$(json 'j["ledger"], j["contract"].lower(), j["policy"]["quorum"]')" = "('evm', '${C,,}', 2)" ] ||
+    bad "status through --ledger: $(cat "$T/out")"
 [ "$(json 'j["policy"]["quorum"], j["policy"]["reward_per_unit"], j["policy"]["allow_simulated"]')" = "(2, '1000000000', False)" ] ||
     bad "status policy: $(cat "$T/out")"
 
 # the checks leave the operator 10 units of its second enclave unclaimed, the submissions 180 more
 run rewards --rpc "$RPC" --contract "$C" --operator "$OPERATOR" --json
 expect_rc 0 "rewards"
+run rewards --ledger "evm:$RPC" --contract "$C" --operator "$OPERATOR" --json
+expect_rc 0 "rewards through --ledger evm:URL with --contract"
+[ "$(json 'j["units"]')" = $((10 + 60 * 3)) ] || bad "rewards through --ledger: $(cat "$T/out")"
 [ "$(json 'j["units"]')" = $((10 + 60 * 3)) ] || bad "rewards units: $(cat "$T/out")"
 run rewards claim --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
 expect_rc 0 "rewards claim"

@@ -15,20 +15,13 @@
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
+. "$(dirname "$0")/node_harness.sh"
 
 D=$T/node
 "$GTEE_CLI" node init --tee sim --listen 127.0.0.1:0 "$D" >/dev/null 2>&1
 # oneDNN's JIT for the convolutions of the CNN below (docs/node.md, enclave_allow_jit).
 sed -i 's/^enclave_allow_jit = .*/enclave_allow_jit = 1/' "$D/node.conf"
-bg_start "$GTEE_CLI" node run --enclave "$GTEE_ENCLAVE" "$D" >"$T/run.out" 2>"$T/run.log"
-wait_file "$D/node.url" "the node" "$T/run.log"
-U=$(cat "$D/node.url")
-for _ in $(seq 200); do
-    curl -s "${U}healthz" | grep -q '"running"' && break
-    sleep 0.1
-done
-echo '{"allow_simulation": true}' >"$T/sim-policy.json"
-ATTEST=(--policy "$T/sim-policy.json" --collateral "$D/sim" --sim-root "$D/sim/sim_root_ca.der")
+node_up "$D"
 
 "$GTEE_CLI" keygen "$T/model.key" >/dev/null
 "$GTEE_CLI" identity new "$T/owner.id" >/dev/null
@@ -230,8 +223,8 @@ expect_rc 4 "job fetch with another identity"
 [ -e "$T/o.npy" ] && bad "a refused fetch left a file"
 # A newer grant from the model's owner gives the weights to the requester.
 run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --to "$USER_PUB" --kinds infer,train \
-    --weights-to-requester "${ATTEST[@]}"
-expect_rc 0 "grant --weights-to-requester"
+    --weights-to-data-provider "${ATTEST[@]}"
+expect_rc 0 "grant --weights-to-data-provider"
 run train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" --epochs 1 \
     --out "$T/trained.onnx" "${ATTEST[@]}"
 expect_rc 0 "train with the weights granted"
