@@ -336,19 +336,23 @@ static int enter(struct gtee_node_enclave *e, unsigned start_no, struct gtee_enc
     return rc;
 }
 
-static void leave(struct gtee_node_enclave *e, unsigned ends, int rc)
+static void leave(struct gtee_node_enclave *e, struct gtee_enclave_mux *m, unsigned ends, int rc)
 {
+    /* m lives until the last request has left */
+    int stuck = rc == GTEE_EIO && gtee_enclave_mux_timed_out(m);
+
     pthread_mutex_lock(&e->mu);
     if (--e->users == 0)
         pthread_cond_broadcast(&e->idle);
-    if (rc == GTEE_EIO) {
-        /* The stream ended (the enclave died, or a request that waited in vain killed
-         * it): the supervisor is woken to record it now, and the caller answers its client
-         * once it has (or after a moment), so the node's log and status already say what
-         * happened. */
+    if (stuck) {
+        /* A request that waited in vain killed the enclave: the supervisor is woken to
+         * record it now, and the caller answers its client once it has (or after a
+         * moment), so the node's log and status already say what happened. (An enclave
+         * that died by itself is noticed at the supervisor's next look, after the job
+         * that ran on it has recorded its own failure.) */
         struct timespec ts;
 
-        if (e->running) { /* not yet noticed: look now (a backoff's wait is not cut short) */
+        if (e->running) { /* not yet noticed: look now */
             e->wake = 1;
             pthread_cond_broadcast(&e->cv);
         }
@@ -370,7 +374,7 @@ int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const voi
     *reply_len = 0;
     TRY(enter(e, 0, &m, &ends, info, err));
     rc = gtee_enclave_mux_call(m, type, payload, len, reply, reply_len, NULL, NULL, err);
-    leave(e, ends, rc);
+    leave(e, m, ends, rc);
 out:
     return rc;
 }
@@ -406,7 +410,7 @@ int gtee_node_enclave_call_in(struct gtee_node_enclave *e, unsigned start_no, ui
     *reply_len = 0;
     TRY(enter(e, start_no ? start_no : ~0u, &m, &ends, NULL, err));
     rc = gtee_enclave_mux_call(m, type, payload, len, reply, reply_len, on_progress, arg, err);
-    leave(e, ends, rc);
+    leave(e, m, ends, rc);
 out:
     return rc;
 }
