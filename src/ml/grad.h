@@ -32,6 +32,7 @@ int ml_grad_bn_train(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct g
 /* The transformer family: grad_norm.c (normalizations, reductions, Pow) and grad_shape.c
  * (operators that move elements). */
 int ml_grad_softmax(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_logsoftmax(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_layernorm(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_reduce_mean(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_pow(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
@@ -42,6 +43,38 @@ int ml_grad_gather(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
 int ml_grad_concat(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_where(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_cast(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* The one-input activations of ops_act.c and their backward passes (grad_act.c): the kind
+ * and its constants (alpha, beta; Clip's min and max), from the attributes (and Clip's
+ * inputs, read by ml_act_read once they hold values). */
+enum ml_act_kind { ML_AK_HARDSIGMOID = 1, ML_AK_HARDSWISH, ML_AK_LEAKYRELU, ML_AK_ELU, ML_AK_SOFTPLUS, ML_AK_CLIP };
+struct ml_act_params {
+    int kind;
+    float a, b;
+    bool deferred; /* Clip's min or max is a value of the run */
+};
+int ml_act_params(const struct ml_kernel *k, struct ml_act_params *p);
+int ml_act_read(const struct ml_kernel *k, struct ml_act_params *p);
+int ml_grad_act(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* ReduceSum, ReduceMax, ArgMax (ops_reduce_ext.c): the reduced axes, keepdims, and whether
+ * nothing is reduced (ReduceSum-13's noop_with_empty_axes); ML_DEFER when the axes input
+ * has no value yet. ml_reduce_split lists x's kept and reduced axes with their strides. */
+int ml_reduce_axes(const struct ml_kernel *k, bool *red, int64_t *keep, bool *noop);
+void ml_reduce_split(const struct gtee_ml_tensor *x, const bool *red, int64_t *kdim, int64_t *kst, int *nk,
+                     int64_t *rdim, int64_t *rst, int *nr, int64_t *cnt);
+int ml_grad_reduce_sum(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_reduce_max(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* Split (ops_split.c): the axis and each output's length; CumSum (ops_seq.c): its axis and
+ * flags, and the kernel (add: y += instead of y =); both ML_DEFER while an input they read
+ * has no value yet. */
+int ml_split_parts(const struct ml_kernel *k, int *axis, int64_t *len);
+int ml_cumsum_setup(const struct ml_kernel *k, int *axis, bool *exclusive, bool *reverse);
+void ml_cumsum_run(const struct gtee_ml_tensor *x, void *y, int axis, bool ex, bool rev, bool add, int threads);
+int ml_grad_split(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_tile(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_cumsum(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_gmp(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_maxmin(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+int ml_grad_prelu(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 /* Element strides of t read at y's rank and shape (0 along the axes t is broadcast on). */
 void ml_grad_bstrides(const struct gtee_ml_tensor *t, const struct gtee_ml_tensor *y, int64_t *st);
 

@@ -1,0 +1,65 @@
+/* Gradient checks against central finite differences of the backward passes added for
+ * the operators PyTorch exports besides the transformer family's: LogSoftmax (along an
+ * axis, and the 2-D coercion before opset 13), HardSigmoid, HardSwish, LeakyRelu, Elu,
+ * Softplus, Clip (bounds as inputs and as attributes), PRelu (a broadcast slope), Max and
+ * Min (variadic, broadcast), ReduceSum (axes input) and ReduceMax, Split (sizes input and
+ * equal parts), Tile, CumSum (plain, exclusive and reverse) and GlobalMaxPool. Graphs:
+ * tests/ml/grad/ (tests/ml/gen_grad_ops.py). */
+#include "ml/gradcheck.h"
+
+static void test_grad_logsoftmax_matches_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("logsoftmax.onnx", 2 * 3 * 4, 1e-2f, 2e-2f), 24 + 4 + 24);
+}
+
+static void test_grad_logsoftmax_opset11_coerced_rows_match_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("logsoftmax11.onnx", 2 * 3 * 4, 1e-2f, 2e-2f), 24 + 24);
+}
+
+static void test_grad_activations_match_finite_differences(void **state)
+{
+    (void)state;
+    /* seven activations of a [2, 5] offset and weight each, PRelu's slope, the scale 4 */
+    assert_int_equal(gc_run("activations.onnx", 2 * 5, 1e-2f, 2e-2f), 7 * 20 + 5 + 1);
+}
+
+static void test_grad_clip_with_attributes_matches_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("clip6.onnx", 2 * 5, 1e-3f, 2e-2f), 20);
+}
+
+static void test_grad_max_min_and_reductions_match_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("maxmin_reduce.onnx", 2 * 3 * 4, 1e-3f, 2e-2f), 24 + 4 + 2 + 3);
+}
+
+static void test_grad_split_tile_cumsum_match_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("split_tile_cumsum.onnx", 3 * 8, 1e-2f, 2e-2f), 18 + 3);
+}
+
+static void test_grad_global_max_pool_matches_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("gmp.onnx", 2 * 3, 1e-2f, 2e-2f), 12 + 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grad_logsoftmax_matches_finite_differences),
+        cmocka_unit_test(test_grad_logsoftmax_opset11_coerced_rows_match_finite_differences),
+        cmocka_unit_test(test_grad_activations_match_finite_differences),
+        cmocka_unit_test(test_grad_clip_with_attributes_matches_finite_differences),
+        cmocka_unit_test(test_grad_max_min_and_reductions_match_finite_differences),
+        cmocka_unit_test(test_grad_split_tile_cumsum_match_finite_differences),
+        cmocka_unit_test(test_grad_global_max_pool_matches_finite_differences),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
