@@ -73,6 +73,11 @@ int ml_grad_split(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee
 int ml_grad_tile(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_cumsum(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_gmp(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* Resize (ops_resize.c): per axis d and output index o, the two sources idx[2 (b_d + o)],
+ * idx[2 (b_d + o) + 1] and their weights w (b_d: the sum of the output dims before d;
+ * malloc'ed, the caller ml_frees both), and whether the axis interpolates anywhere. */
+int ml_resize_tables(const struct ml_kernel *k, int64_t **idx, float **w, bool *active);
+int ml_grad_resize(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_maxmin(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_prelu(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 /* Element strides of t read at y's rank and shape (0 along the axes t is broadcast on). */

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes the small ONNX graphs the gradient checks of test_grad_ops.c differentiate, into
 tests/ml/grad/: LogSoftmax, the activations (HardSigmoid, HardSwish, LeakyRelu, Elu,
-Softplus, Clip, PRelu), Max and Min, ReduceSum and ReduceMax, Split, Tile, CumSum and
-GlobalMaxPool. As in gen_grad_models.py, one float input `x`, one output `y`, every other
+Softplus, Clip, PRelu), Max and Min, ReduceSum and ReduceMax, Split, Tile, CumSum,
+GlobalMaxPool and Resize. As in gen_grad_models.py, one float input `x`, one output `y`, every other
 operand a seeded float initializer (a parameter) or an int64 constant.
 
   /usr/bin/python3 tests/ml/gen_grad_ops.py tests/ml/grad
@@ -110,6 +110,17 @@ def main(out):
         N("GlobalMaxPool", ["a"], ["g"]),
         N("Mul", ["g", "W"], ["y"]),
     ], [2, 3, 1, 2], [param("P", [2, 3, 1, 2]), param("W", [1, 3, 1, 1])], [2, 3, 1, 1])
+    # Resize: linear (half_pixel, up) then nearest (asymmetric, down), then linear with
+    # align_corners on the last axis only.
+    save(out, "resize", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Resize", ["a", "", "s1"], ["r1"], mode="linear"),
+        N("Mul", ["r1", "W"], ["b"]),
+        N("Resize", ["b", "", "s2"], ["r2"], mode="nearest", coordinate_transformation_mode="asymmetric"),
+        N("Resize", ["r2", "", "", "sz"], ["y"], mode="linear", coordinate_transformation_mode="align_corners"),
+    ], [1, 2, 3, 4], [param("P", [1, 2, 3, 4]), const("s1", [1, 1, 2, 1.5], np.float32), param("W", [1, 2, 6, 6]),
+                      const("s2", [1, 1, 0.5, 0.5], np.float32), const("sz", [1, 2, 3, 5], np.int64)], [1, 2, 3, 5],
+         opset=13)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 CASE/test_data_set_0/input_N.pb and output_N.pb) for the operators whose ONNX-generated
 cases use only element types the engine does not take: CumSum (ONNX generates double),
 Range (int32, or float from run-time inputs), Max, Min and Equal on int64 (ONNX: int8 to
-uint64 but not int64 broadcast). Expected outputs are NumPy's, as ONNX's own cases are.
+uint64 but not int64 broadcast), and Resize with constant scales (ONNX's cases feed scales
+as graph inputs, whose values the engine does not read before a run). Expected outputs
+are NumPy's, or the ONNX reference's (Resize), as ONNX's own cases are.
 tests/ml/test_ml_conformance.c runs them beside ONNX's.
 
 Usage: /usr/bin/python3 tests/ml/gen_op_cases.py OUT
@@ -73,6 +75,31 @@ def main(out):
     case(out, "test_min_int64_bcast", N("Min", ["a", "b"], ["y"]), [("a", a), ("b", b)], [("y", np.minimum(a, b))])
     case(out, "test_equal_int64_bcast", N("Equal", ["a", "b"], ["y"]), [("a", a), ("b", b)], [("y", a == b)])
     case(out, "test_less_int64_bcast", N("Less", ["a", "c"], ["y"]), [("a", a), ("c", c)], [("y", a < c)])
+    # Resize with scales as an initializer: each mode and coordinate transformation PyTorch
+    # emits, up and down, and every nearest_mode.
+    from onnx.backend.test.case.node.resize import interpolate_nd, linear_coeffs, nearest_coeffs
+    x = f32(1, 2, 4, 5)
+    roi = np.array([], np.float32)
+    for ct in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
+        for scales in ([1.0, 1.0, 2.0, 1.5], [1.0, 1.0, 0.5, 0.8]):
+            sc = np.array(scales, np.float32)
+            tag = "up" if scales[2] > 1 else "down"
+            for mode, nm in (("linear", None), ("nearest", "round_prefer_floor"), ("nearest", "floor")):
+                attrs = {"mode": mode, "coordinate_transformation_mode": ct}
+                if nm:
+                    attrs["nearest_mode"] = nm
+                coeffs = linear_coeffs if mode == "linear" else (lambda r, nm=nm: nearest_coeffs(r, mode=nm))
+                y = interpolate_nd(x, coeffs, scale_factors=sc, coordinate_transformation_mode=ct).astype(np.float32)
+                case(out, "test_resize_const_%s_%s_%s%s" % (tag, mode, ct, "_" + nm if nm else ""),
+                     N("Resize", ["x", "roi", "scales"], ["y"], **attrs), [("x", x)], [("y", y)],
+                     inits=[("roi", roi), ("scales", sc)])
+    for nm in ("round_prefer_ceil", "ceil"):
+        sizes = np.array([1, 2, 7, 3], np.int64)
+        y = interpolate_nd(x, lambda r, nm=nm: nearest_coeffs(r, mode=nm), output_size=sizes,
+                           coordinate_transformation_mode="half_pixel").astype(np.float32)
+        case(out, "test_resize_sizes_nearest_half_pixel_" + nm,
+             N("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest", nearest_mode=nm),
+             [("x", x), ("sizes", sizes)], [("y", y)])
     x = f32(2, 3, 2)
     case(out, "test_tile_float_3d", N("Tile", ["x", "r"], ["y"]), [("x", x), ("r", np.array([2, 1, 3], np.int64))],
          [("y", np.tile(x, [2, 1, 3]))])

@@ -3,7 +3,8 @@
  * axis, and the 2-D coercion before opset 13), HardSigmoid, HardSwish, LeakyRelu, Elu,
  * Softplus, Clip (bounds as inputs and as attributes), PRelu (a broadcast slope), Max and
  * Min (variadic, broadcast), ReduceSum (axes input) and ReduceMax, Split (sizes input and
- * equal parts), Tile, CumSum (plain, exclusive and reverse) and GlobalMaxPool. Graphs:
+ * equal parts), Tile, CumSum (plain, exclusive and reverse), GlobalMaxPool and Resize
+ * (linear and nearest; scales and sizes). Graphs:
  * tests/ml/grad/ (tests/ml/gen_grad_ops.py). */
 #include "ml/gradcheck.h"
 
@@ -50,6 +51,12 @@ static void test_grad_global_max_pool_matches_finite_differences(void **state)
     assert_int_equal(gc_run("gmp.onnx", 2 * 3, 1e-2f, 2e-2f), 12 + 3);
 }
 
+static void test_grad_resize_matches_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("resize.onnx", 2 * 3 * 5, 1e-2f, 2e-2f), 24 + 72);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -60,6 +67,7 @@ int main(void)
         cmocka_unit_test(test_grad_max_min_and_reductions_match_finite_differences),
         cmocka_unit_test(test_grad_split_tile_cumsum_match_finite_differences),
         cmocka_unit_test(test_grad_global_max_pool_matches_finite_differences),
+        cmocka_unit_test(test_grad_resize_matches_finite_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
