@@ -78,6 +78,29 @@ int ml_grad_gmp(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_m
  * malloc'ed, the caller ml_frees both), and whether the axis interpolates anywhere. */
 int ml_resize_tables(const struct ml_kernel *k, int64_t **idx, float **w, bool *active);
 int ml_grad_resize(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* Einsum (ops_einsum.c): the parsed equation (terms of the operands, then the output) and
+ * its batched matrix product: the batch, row, column and contracted letters with their
+ * sizes' products. ml_einsum_move packs operand ti (n_ops: the output) into a buffer in the
+ * order of letters, or adds such a buffer into it; ml_einsum_order gives the letters of
+ * packed A, B or C. */
+#define ML_EINSUM_LETTERS (2 * GTEE_ML_MAX_RANK)
+struct ml_einsum {
+    const char *eq;
+    int n_ops;
+    int rank[3];
+    char term[3][GTEE_ML_MAX_RANK + 1];
+};
+struct ml_einsum_mm {
+    char b[ML_EINSUM_LETTERS], m[ML_EINSUM_LETTERS], n[ML_EINSUM_LETTERS], k[ML_EINSUM_LETTERS];
+    int nb, nm, nn, nk;
+    int64_t B, M, N, K;
+};
+int ml_einsum_parse(const struct ml_kernel *k, struct ml_einsum *e);
+void ml_einsum_layout(const struct ml_kernel *k, const struct ml_einsum *e, struct ml_einsum_mm *g);
+int ml_einsum_order(const struct ml_einsum_mm *g, char which, char *out);
+void ml_einsum_move(const struct ml_kernel *k, const struct ml_einsum *e, int ti, const char *letters, int n,
+                    float *packed, float *tensor, bool pack);
+int ml_grad_einsum(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_maxmin(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_prelu(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 /* Element strides of t read at y's rank and shape (0 along the axes t is broadcast on). */

@@ -2,7 +2,7 @@
 """Writes the small ONNX graphs the gradient checks of test_grad_ops.c differentiate, into
 tests/ml/grad/: LogSoftmax, the activations (HardSigmoid, HardSwish, LeakyRelu, Elu,
 Softplus, Clip, PRelu), Max and Min, ReduceSum and ReduceMax, Split, Tile, CumSum,
-GlobalMaxPool and Resize. As in gen_grad_models.py, one float input `x`, one output `y`, every other
+GlobalMaxPool, Resize and Einsum (and an Einsum the engine refuses). As in gen_grad_models.py, one float input `x`, one output `y`, every other
 operand a seeded float initializer (a parameter) or an int64 constant.
 
   /usr/bin/python3 tests/ml/gen_grad_ops.py tests/ml/grad
@@ -121,6 +121,18 @@ def main(out):
     ], [1, 2, 3, 4], [param("P", [1, 2, 3, 4]), const("s1", [1, 1, 2, 1.5], np.float32), param("W", [1, 2, 6, 6]),
                       const("s2", [1, 1, 0.5, 0.5], np.float32), const("sz", [1, 2, 3, 5], np.int64)], [1, 2, 3, 5],
          opset=13)
+    # Einsum: a shared weight, a product of a value with itself, a permutation; and a
+    # diagonal, which the engine refuses.
+    save(out, "einsum", [
+        N("Add", ["x", "P"], ["a"]),
+        N("Einsum", ["a", "W"], ["e1"], equation="bij,jk->bik"),
+        N("Einsum", ["e1", "e1"], ["e2"], equation="bik,bjk->bij"),
+        N("Einsum", ["e2"], ["y"], equation="bij->jib"),
+    ], [2, 3, 4], [param("P", [2, 3, 4]), param("W", [4, 5])], [3, 3, 2], opset=12)
+    save(out, "einsum_diagonal", [
+        N("Einsum", ["x"], ["d"], equation="bii->bi"),
+        N("Mul", ["d", "W"], ["y"]),
+    ], [2, 3, 3], [param("W", [2, 3])], [2, 3], opset=12)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,19 @@ def main(out):
         case(out, "test_resize_sizes_nearest_half_pixel_" + nm,
              N("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest", nearest_mode=nm),
              [("x", x), ("sizes", sizes)], [("y", y)])
+    # Einsum in the forms torch.einsum exports (ONNX's own cases are double).
+    for name, eq, shapes in (("batch_matmul", "bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+                             ("attention_scores", "bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+                             ("attention_values", "bhqk,bhkd->bqhd", [(2, 2, 3, 5), (2, 2, 5, 4)]),
+                             ("matmul_implicit", "ij,jk", [(3, 4), (4, 2)]),
+                             ("outer", "i,j->ij", [(3,), (4,)]),
+                             ("batch_dot", "bi,bi->b", [(3, 5), (3, 5)]),
+                             ("transpose", "ij->ji", [(3, 4)]),
+                             ("permute_3d", "abc->cab", [(2, 3, 4)])):
+        ops = [f32(*sh) for sh in shapes]
+        names = ["a", "b"][:len(ops)]
+        case(out, "test_einsum_float_" + name, N("Einsum", names, ["y"], equation=eq), list(zip(names, ops)),
+             [("y", np.einsum(eq, *ops).astype(np.float32))], opset=12)
     x = f32(2, 3, 2)
     case(out, "test_tile_float_3d", N("Tile", ["x", "r"], ["y"]), [("x", x), ("r", np.array([2, 1, 3], np.int64))],
          [("y", np.tile(x, [2, 1, 3]))])

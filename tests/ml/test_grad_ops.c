@@ -4,7 +4,8 @@
  * Softplus, Clip (bounds as inputs and as attributes), PRelu (a broadcast slope), Max and
  * Min (variadic, broadcast), ReduceSum (axes input) and ReduceMax, Split (sizes input and
  * equal parts), Tile, CumSum (plain, exclusive and reverse), GlobalMaxPool and Resize
- * (linear and nearest; scales and sizes). Graphs:
+ * (linear and nearest; scales and sizes) and Einsum (a product, a product of a value with
+ * itself, a permutation; a diagonal is refused). Graphs:
  * tests/ml/grad/ (tests/ml/gen_grad_ops.py). */
 #include "ml/gradcheck.h"
 
@@ -57,6 +58,29 @@ static void test_grad_resize_matches_finite_differences(void **state)
     assert_int_equal(gc_run("resize.onnx", 2 * 3 * 5, 1e-2f, 2e-2f), 24 + 72);
 }
 
+static void test_grad_einsum_matches_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("einsum.onnx", 3 * 3 * 2, 1e-2f, 2e-2f), 24 + 20);
+}
+
+/* A diagonal is not a form PyTorch's batched products take: refused when the model loads,
+ * naming the node and the equation. */
+static void test_einsum_diagonal_is_refused_naming_the_equation(void **state)
+{
+    struct gtee_err err = { 0 };
+    struct gtee_ml_model *m = NULL;
+    size_t len;
+    uint8_t *buf = read_source_file("tests/ml/grad/einsum_diagonal.onnx", &len);
+
+    (void)state;
+    assert_true(gtee_ml_model_load(buf, len, NULL, &m, &err) < 0);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "Einsum"));
+    assert_non_null(strstr(err.msg, "equation 'bii->bi'"));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -68,6 +92,8 @@ int main(void)
         cmocka_unit_test(test_grad_split_tile_cumsum_match_finite_differences),
         cmocka_unit_test(test_grad_global_max_pool_matches_finite_differences),
         cmocka_unit_test(test_grad_resize_matches_finite_differences),
+        cmocka_unit_test(test_grad_einsum_matches_finite_differences),
+        cmocka_unit_test(test_einsum_diagonal_is_refused_naming_the_equation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,9 +123,9 @@ static void write_report(const char *path, const struct op_stats *st, const stru
                "are listed below and are not failures.\n\n"
                "Beside them run the engine's own cases (named `engine: ...`), made by\n"
                "`tests/ml/gen_op_cases.py` in the same layout with NumPy's results, for operators whose\n"
-               "ONNX cases use only element types the engine does not take (CumSum's are double, Range's\n"
-               "int32) or give Resize its scales as a graph input (the engine takes them as a constant);\n"
-               "each of those must pass.\n\n"
+               "ONNX cases use only element types the engine does not take (CumSum's and Einsum's are\n"
+               "double, Range's int32) or give Resize its scales as a graph input (the engine takes them\n"
+               "as a constant); each of those must pass.\n\n"
                "Of %d generated cases and %d of the engine, %zu use only implemented operators: %d pass,\n"
                "%d refused, %d fail; %d use other operators and are not run.\n\n",
             total, engine, n_recs, p, r, x, skipped);
