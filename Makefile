@@ -53,6 +53,7 @@ bench: all
 	bench/bench_gpu.sh $(BUILD)
 	bench/bench_ratls.sh $(BUILD)
 	bench/bench_chain.sh $(BUILD)
+	bench/bench_confidential.sh $(BUILD)
 
 install: all
 	cmake --install $(BUILD)

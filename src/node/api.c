@@ -294,6 +294,8 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
                "gtee_node_jobs{state=\"queued\"} %lld\ngtee_node_jobs{state=\"running\"} %lld\n"
                "gtee_node_jobs{state=\"done\"} %lld\ngtee_node_jobs{state=\"failed\"} %lld\n",
             counts[0], counts[1], counts[2], counts[3]);
+    METRIC("gtee_node_jobs_run_total", "counter", "Job boxes the queue relayed to the enclave to run.", " %llu",
+           atomic_load(&a->jobs->runs) + 0ull);
 #undef METRIC
     fclose(f);
     ret = send_text(a, c, 200, "text/plain; version=0.0.4; charset=utf-8", buf ? buf : "", buf ? size : 0);

@@ -181,6 +181,8 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
         r.ours = 1;
         goto fail;
     }
+    /* Counted as it goes to the enclave, whatever comes back: a box relayed twice shows. */
+    atomic_fetch_add(&q->runs, 1);
     if ((rc = call(&r, GTEE_MSG_RELAY, io->request, io->request_len, &reply, &reply_len, 1, &err)) < 0)
         goto fail;
     host_len = reply_len >= 4 ? (uint32_t)reply[0] << 24 | (uint32_t)reply[1] << 16 | (uint32_t)reply[2] << 8 |
@@ -280,6 +282,7 @@ int gtee_node_jobs_start(struct gtee_node_jobs *j, struct gtee_node_store *store
     j->store = store;
     j->blobs = blobs;
     j->enclave = enclave;
+    atomic_init(&j->runs, 0);
     j->wake = 1; /* what the last run left queued */
     if (pthread_create(&j->thread, NULL, worker, j) != 0)
         return GTEE_FAIL(err, GTEE_EIO, "node: cannot start the job queue's thread");

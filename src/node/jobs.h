@@ -5,6 +5,7 @@
 #define GTEE_NODE_JOBS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "gtee/err.h"
 #include "node/blobs.h"
@@ -24,6 +25,7 @@ struct gtee_node_jobs {
     pthread_cond_t cv;
     int stop, wake, busy;
     int cut;                  /* the drain ran out: the running job is being cut */
+    atomic_ullong runs;       /* job boxes relayed to the enclave (gtee_node_jobs_run_total) */
     struct gtee_node_store *store;
     struct gtee_node_blobs *blobs;
     struct gtee_node_enclave *enclave;
