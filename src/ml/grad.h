@@ -101,6 +101,15 @@ int ml_einsum_order(const struct ml_einsum_mm *g, char which, char *out);
 void ml_einsum_move(const struct ml_kernel *k, const struct ml_einsum *e, int ti, const char *letters, int n,
                     float *packed, float *tensor, bool pack);
 int ml_grad_einsum(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
+/* ConvTranspose (ops_convt.c): its checked geometry (pads as begin[nsp], end[nsp]), or
+ * ML_DEFER while a spatial size is unknown. */
+struct ml_convt {
+    int nsp;
+    int64_t group, cin, cout;
+    int64_t in[2], k[2], stride[2], dil[2], opad[2], pads[4], out[2];
+};
+int ml_convt_setup(const struct ml_kernel *k, struct ml_convt *g);
+int ml_grad_convt(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_maxmin(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_prelu(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 /* Element strides of t read at y's rank and shape (0 along the axes t is broadcast on). */

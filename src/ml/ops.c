@@ -16,7 +16,7 @@ static const struct family families[] = {
     { ml_ops_act, &ml_ops_act_n },                 { ml_ops_compare, &ml_ops_compare_n },
     { ml_ops_reduce_ext, &ml_ops_reduce_ext_n },   { ml_ops_split, &ml_ops_split_n },
     { ml_ops_seq, &ml_ops_seq_n },                 { ml_ops_resize, &ml_ops_resize_n },
-    { ml_ops_einsum, &ml_ops_einsum_n },
+    { ml_ops_einsum, &ml_ops_einsum_n },           { ml_ops_convt, &ml_ops_convt_n },
 };
 
 const struct ml_op *ml_op_find(const char *name)

@@ -2,7 +2,7 @@
 """Writes the small ONNX graphs the gradient checks of test_grad_ops.c differentiate, into
 tests/ml/grad/: LogSoftmax, the activations (HardSigmoid, HardSwish, LeakyRelu, Elu,
 Softplus, Clip, PRelu), Max and Min, ReduceSum and ReduceMax, Split, Tile, CumSum,
-GlobalMaxPool, Resize and Einsum (and an Einsum the engine refuses). As in gen_grad_models.py, one float input `x`, one output `y`, every other
+GlobalMaxPool, Resize, Einsum (and an Einsum the engine refuses) and ConvTranspose. As in gen_grad_models.py, one float input `x`, one output `y`, every other
 operand a seeded float initializer (a parameter) or an int64 constant.
 
   /usr/bin/python3 tests/ml/gen_grad_ops.py tests/ml/grad
@@ -133,6 +133,17 @@ def main(out):
         N("Einsum", ["x"], ["d"], equation="bii->bi"),
         N("Mul", ["d", "W"], ["y"]),
     ], [2, 3, 3], [param("W", [2, 3])], [2, 3], opset=12)
+    # ConvTranspose: 2-D in two groups with strides, dilations, asymmetric pads,
+    # output_padding and a bias; 1-D with SAME_UPPER.
+    save(out, "convt", [
+        N("Add", ["x", "P"], ["a"]),
+        N("ConvTranspose", ["a", "W", "B"], ["y"], group=2, strides=[2, 1], dilations=[1, 2], pads=[1, 0, 0, 1],
+          output_padding=[1, 0]),
+    ], [1, 4, 3, 3], [param("P", [1, 4, 3, 3]), param("W", [4, 3, 2, 3]), param("B", [6])], [1, 6, 6, 6])
+    save(out, "convt1d", [
+        N("Add", ["x", "P"], ["a"]),
+        N("ConvTranspose", ["a", "W"], ["y"], strides=[2], auto_pad="SAME_UPPER"),
+    ], [2, 2, 4], [param("P", [2, 2, 4]), param("W", [2, 3, 3])], [2, 3, 8])
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
  * Min (variadic, broadcast), ReduceSum (axes input) and ReduceMax, Split (sizes input and
  * equal parts), Tile, CumSum (plain, exclusive and reverse), GlobalMaxPool and Resize
  * (linear and nearest; scales and sizes) and Einsum (a product, a product of a value with
- * itself, a permutation; a diagonal is refused). Graphs:
+ * itself, a permutation; a diagonal is refused) and ConvTranspose (2-D grouped with
+ * strides, dilations, pads, output_padding and a bias; 1-D with SAME_UPPER). Graphs:
  * tests/ml/grad/ (tests/ml/gen_grad_ops.py). */
 #include "ml/gradcheck.h"
 
@@ -81,6 +82,13 @@ static void test_einsum_diagonal_is_refused_naming_the_equation(void **state)
     free(buf);
 }
 
+static void test_grad_conv_transpose_matches_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_run("convt.onnx", 6 * 6 * 6, 1e-2f, 2e-2f), 36 + 72 + 6);
+    assert_int_equal(gc_run("convt1d.onnx", 2 * 3 * 8, 1e-2f, 2e-2f), 16 + 18);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +102,7 @@ int main(void)
         cmocka_unit_test(test_grad_resize_matches_finite_differences),
         cmocka_unit_test(test_grad_einsum_matches_finite_differences),
         cmocka_unit_test(test_einsum_diagonal_is_refused_naming_the_equation),
+        cmocka_unit_test(test_grad_conv_transpose_matches_finite_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
