@@ -96,6 +96,9 @@ static int resize_setup(const struct ml_kernel *k, struct resize_attrs *a, struc
             y->dim[d] = o;
             a->scale[d] = x->dim[d] > 0 ? (double)o / (double)x->dim[d] : 1.0;
         }
+        if (x->dim[d] == 0 && y->dim[d] > 0)
+            return ml_fail(k, GTEE_EFORMAT, "axis %d is empty: no element to resize it to %lld from", d,
+                           (long long)y->dim[d]);
     }
     return 0;
 }
