@@ -42,7 +42,7 @@ fuzz-build:
 fuzz: fuzz-build
 	scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-# The main job: the end-to-end demo (scripts/demo.sh: container, node start on the simulated TEE, attested channel through the relay, ML training).
+# The main job: the end-to-end demo (scripts/demo.sh: a node on the simulated TEE, a model and a data provider, confidential training and inference on Fashion-MNIST).
 demo: deps
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh $(BUILD)/gtee

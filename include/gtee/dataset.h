@@ -49,6 +49,11 @@ void gtee_array_free(struct gtee_array *a);
 /* Parses IDX bytes (not compressed). name is the file name used in error messages. */
 int gtee_idx_parse(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
                    struct gtee_norm norm, struct gtee_array *out, struct gtee_err *err) GTEE_MUST_USE;
+/* The same, refusing before it allocates anything an array whose converted elements would
+ * take more than max_bytes (GTEE_ELIMIT, naming both sizes), as gtee_npy_parse_bounded. */
+int gtee_idx_parse_bounded(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
+                           struct gtee_norm norm, uint64_t max_bytes, struct gtee_array *out,
+                           struct gtee_err *err) GTEE_MUST_USE;
 /* Reads an IDX file; a gzip stream (magic 1f 8b) is decompressed first. */
 int gtee_idx_load(const char *path, enum gtee_array_kind kind, struct gtee_norm norm,
                   struct gtee_array *out, struct gtee_err *err) GTEE_MUST_USE;

@@ -94,7 +94,10 @@ struct gtee_enclave_info {
  * With gramine_dir (sgx only): runs `gramine-sgx gtee-enclave` in that directory with the
  * socket as stdin and stdout, PATH as the only environment; the manifest fixes the
  * enclave's arguments. sgx without gramine_dir is refused unless root names a fake
- * device (tests): on hardware the enclave must run inside SGX. */
+ * device (tests): on hardware the enclave must run inside SGX.
+ * The child gets SIGKILL when the calling thread ends (PR_SET_PDEATHSIG), so an enclave
+ * never outlives a host that was killed: start it from a thread that lives as long as the
+ * enclave, and stop it (gtee_enclave_stop) before that thread returns. */
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p,
                        struct gtee_err *err) GTEE_MUST_USE;
 /* One request and its answer. An ERROR answer becomes its code and message in err, the

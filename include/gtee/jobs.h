@@ -73,15 +73,44 @@ int gtee_job_record_encode(const struct gtee_job_record *r, uint8_t **out, size_
 int gtee_job_record_parse(const uint8_t *p, size_t len, struct gtee_job_record *r, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_job_record_free(struct gtee_job_record *r);
 
-/* A result: "GTEE-RES" || 0x01 || enc[32] || HPKE ciphertext (RFC 9180; gtee/crypto.h) to the
- * recipient's X25519 key, info "gtee result v1", the associated data the first 9 bytes, the
- * kind and the three content ids of the job. */
-#define GTEE_RESULT_OVERHEAD (9 + 32 + 16)
+/* A result (docs/tee.md §7.2): "GTEE-RES" || 0x02 || kind u8 || model[32] || input[32] ||
+ * labels[32] (the job's content ids, in the clear) || enc[32] || HPKE ciphertext (RFC 9180;
+ * gtee/crypto.h) to the recipient's X25519 key, info "gtee result v1", the associated data
+ * the 106 bytes before enc. The plaintext is summary_len u32 || the job record without the
+ * result's SHA-256 and length (zeros; gtee_job_record_encode) || the output: whoever the
+ * result is sealed to reads what the job was and did from its own key alone. */
+#define GTEE_RESULT_OVERHEAD (106 + 32 + 16 + 4) /* then the summary and the output */
+/* The length gtee_result_seal gives for len bytes of output under r (to reserve it first). */
+size_t gtee_result_sealed_len(const struct gtee_job_record *r, size_t len);
 int gtee_result_seal(const struct gtee_job_record *r, const uint8_t to[32], const uint8_t *pt, size_t len,
                      uint8_t **out, size_t *out_len, struct gtee_err *err) GTEE_MUST_USE;
-/* Checks the result against its record (SHA-256, length) and opens it with the recipient's
- * private key; *pt is malloc'd (a secret: wipe it). */
+/* Checks the result against its record (SHA-256, length, then the summary inside against the
+ * record) and opens it with the recipient's private key; *pt is malloc'd (a secret: wipe
+ * it). */
 int gtee_result_open(const struct gtee_job_record *r, const uint8_t sk[32], const uint8_t *res, size_t res_len,
                      uint8_t **pt, size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+/* Opens a result with the recipient's private key alone (no record: `gtee job fetch`): *r
+ * gets the summary inside it, checked against the header, with result_sha256 and
+ * result_len those of res (gtee_job_record_free it); *pt the output. GTEE_EAUTH when it does
+ * not open with sk (sealed to another identity, or altered). */
+int gtee_result_open_alone(const uint8_t sk[32], const uint8_t *res, size_t res_len, struct gtee_job_record *r,
+                           uint8_t **pt, size_t *pt_len, struct gtee_err *err) GTEE_MUST_USE;
+
+/* The host part of an ML_JOB's relay answer (docs/tee.md §7.1): "GTEE-RSL" || 0x01 ||
+ * length u64 || SHA-256[32] of the sealed result, which waits in an enclave result slot
+ * under that SHA-256 for the host to read (GTEE_MSG_RESULT_READ) and drop. */
+#define GTEE_RESULT_NOTICE_LEN 49
+struct gtee_result_notice {
+    uint64_t len;                /* 1 .. GTEE_RESULT_MAX_LEN */
+    uint8_t sha256[32];          /* the result's id */
+};
+#define GTEE_RESULT_MAX_LEN (1ull << 40)
+void gtee_result_notice_encode(const struct gtee_result_notice *n, uint8_t out[GTEE_RESULT_NOTICE_LEN]);
+/* Exact, errors name the offset; *n is zeroed on failure. */
+int gtee_result_notice_parse(const uint8_t *p, size_t len, struct gtee_result_notice *n,
+                             struct gtee_err *err) GTEE_MUST_USE;
+/* Whether the host part of a relay answer is a result notice (its magic), to tell it from a
+ * sealed grant or secret. */
+int gtee_result_notice_is(const uint8_t *p, size_t len);
 
 #endif

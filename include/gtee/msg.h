@@ -29,6 +29,13 @@ enum gtee_msg_type {
                               * plaintext length u64 || content id[32] */
     GTEE_MSG_BLOB_DROP = 8,  /* blob u8 -> nothing (the plaintext wiped) */
     GTEE_MSG_GRANT_RESTORE = 9, /* a sealed grant the host stored -> grant count u8 */
+    /* A job's result out of the enclave (docs/tee.md §7.1): an ML_JOB's relay answer gives
+     * the host only a result notice (gtee/jobs.h: its length and SHA-256); the result waits
+     * in an enclave result slot under its SHA-256, its id, for the host to read in pieces
+     * and then drop. Results of any size that fits the enclave's memory limit come out. */
+    GTEE_MSG_RESULT_READ = 10, /* result id[32] || offset u64 || length u32 (1 to
+                                * GTEE_MSG_RESULT_PIECE_MAX, inside the result) -> the bytes */
+    GTEE_MSG_RESULT_DROP = 11, /* result id[32] -> nothing (the slot freed) */
     /* During a long request (a training job), with that request's id, before its answer:
      * stage u8 (1 training, 2 inference) || epoch u32 || epochs u32 || batch u32 || batches
      * u32 || loss (IEEE-754 binary32 bits, u32). Nothing secret: how far, and the loss. */
@@ -38,6 +45,7 @@ enum gtee_msg_type {
 };
 #define GTEE_MSG_REPLY 0x8000u          /* set in the type of every answer */
 #define GTEE_MSG_PROGRESS_LEN 21
+#define GTEE_MSG_RESULT_PIECE_MAX GTEE_MSG_MAX_PAYLOAD
 
 #define GTEE_MSG_FLAG_SIMULATED 0x01    /* INFO flags: the TEE is the simulation */
 
@@ -118,7 +126,8 @@ enum gtee_relay_op {
     GTEE_RELAY_GRANT = 3,
     /* A job (docs/tee.md §7.2): kind u8 (1 infer, 2 train) || the requester's X25519 key[32]
      * || model blob u8 || the kind's fields (GTEE_JOB_*_LEN) -> the job record for the
-     * requester; the result, HPKE-sealed to whoever may have it, for the host to store */
+     * requester; for the host, the notice of the result (HPKE-sealed to whoever may have
+     * it), which waits in a result slot for RESULT_READ */
     GTEE_RELAY_ML_JOB = 4,
 };
 #define GTEE_GRANT_MAX_TO 8
@@ -132,5 +141,7 @@ enum gtee_relay_op {
 #define GTEE_JOB_TRAIN_LEN 22
 #define GTEE_ENCLAVE_BLOB_SLOTS 16
 #define GTEE_ENCLAVE_GRANTS 32
+/* Results held at once; a new one past them evicts the oldest (a host that never dropped). */
+#define GTEE_ENCLAVE_RESULTS 4
 
 #endif

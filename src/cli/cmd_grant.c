@@ -12,7 +12,7 @@
 #include "gtee/jobs.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "cli/node_client.h"
+#include "cli/provider.h"
 
 static const char usage[] =
     "Usage: gtee grant CONTENT_ID --node URL --key KEYFILE --identity ID [options]\n"
@@ -32,8 +32,9 @@ static const char usage[] =
     "                          none: only jobs you submit yourself\n"
     "      --kinds LIST        infer, train or infer,train (required)\n"
     "      --until TIME        the grant ends then (YYYY-MM-DDTHH:MM:SSZ or Unix seconds)\n"
-    "      --weights-to-requester  trained weights of this model go to the requester (else\n"
-    "                          to you, the model's owner)\n"
+    "      --weights-to-data-provider  trained weights of this model go to the requester, the\n"
+    "                          data provider who trains it (else to you, the model's owner);\n"
+    "                          --weights-to-requester is the same\n"
     "      --policy POLICY     policy JSON (default: the strict policy)\n"
     "      --collateral DIR    collateral files, or a simulated device's directory\n"
     "      --sim-root DER      also trust this simulated root (the policy must allow simulation)\n"
@@ -87,6 +88,7 @@ int cmd_grant(int argc, char **argv)
         { "to", required_argument, NULL, 't' },
         { "kinds", required_argument, NULL, 'K' },
         { "until", required_argument, NULL, 'u' },
+        { "weights-to-data-provider", no_argument, NULL, 'w' },
         { "weights-to-requester", no_argument, NULL, 'w' },
         { "policy", required_argument, NULL, 'p' },
         { "collateral", required_argument, NULL, 'c' },
@@ -101,8 +103,7 @@ int cmd_grant(int argc, char **argv)
     struct cli_attest_opts ao = { 0 };
     struct cli_enclave enc;
     const char *node = NULL, *keyfile = NULL, *idfile = NULL, *kinds = NULL, *until = NULL;
-    uint8_t req[1 + GTEE_GRANT_MAX_LEN], priv[32], *ans = NULL, want[GTEE_BOX_KEY_ID_LEN];
-    size_t n = 0, ans_len = 0;
+    uint8_t priv[32], want[GTEE_BOX_KEY_ID_LEN];
     char cid_hex[65], kid_hex[2 * GTEE_BOX_KEY_ID_LEN + 1];
     int c, rc;
 
@@ -154,24 +155,10 @@ int cmd_grant(int argc, char **argv)
         return cli_fail(rc, "identity file %s: not an X25519 key", idfile);
     if ((rc = cli_keyfile_read(keyfile, &key, &err)) < 0)
         return cli_fail_err(rc, &err);
-    memcpy(g.key, key.bytes, sizeof(g.key));
-    rc = gtee_box_key_id(&key, want);
+    rc = cli_grant_release(&enc, &key, &g, want, &err);
     gtee_box_key_wipe(&key);
-    req[0] = GTEE_RELAY_GRANT;
-    if (rc == 0)
-        rc = gtee_grant_encode(&g, req + 1, &n, &err);
-    gtee_wipe(&g.key, sizeof(g.key));
-    if (rc == 0)
-        rc = cli_node_relay(&enc, req, 1 + n, &ans, &ans_len, &err);
-    gtee_wipe(req, sizeof(req));
     if (rc < 0)
         return cli_fail_err(rc, &err);
-    /* The enclave answers with the key id it now holds: the one of this key. */
-    if (ans_len != GTEE_BOX_KEY_ID_LEN || memcmp(ans, want, sizeof(want)) != 0) {
-        free(ans);
-        return cli_fail(GTEE_EFORMAT, "the enclave's answer to the grant is not this key's id");
-    }
-    free(ans);
     gtee_hex_encode(g.content_id, 32, cid_hex);
     gtee_hex_encode(want, sizeof(want), kid_hex);
     if (cli_json())

@@ -3,8 +3,12 @@
  * by convention: model 0, input or features 1, labels 2), follows its progress, then opens
  * the job record (only it can) and the result sealed to its identity (HPKE,
  * gtee_result_open) and writes the output through the safe writer. gtee never opens a
- * container: the blobs are opened in the enclave alone. */
+ * container: the blobs are opened in the enclave alone. In the one-shot form, for one user
+ * who is both providers, a file named in place of a content id is sealed under a fresh key
+ * held only in memory, uploaded, and granted to the requester for this job's kind alone,
+ * after the enclave is attested and before the job is sealed to it. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "cli/commands.h"
 #include "cli/http.h"
 #include "cli/node_client.h"
+#include "cli/provider.h"
 
 /* The job is polled again after a tenth of the time waited so far, from 10 ms to 250 ms: a
  * job is seen done at most a tenth of its time (or 10 ms) after it ended (a fixed 300 ms cost
@@ -30,13 +35,20 @@
 
 static const char usage_infer[] =
     "Usage: gtee infer --node URL --identity ID --model CID --input CID --out OUT.npy [options]\n"
+    "       gtee infer --node URL --model MODEL.onnx --input X.npy --out OUT.npy [options]\n"
     "\n"
     "Runs the model CID on the input CID (containers on the node, granted to your identity or\n"
     "yours) inside the node's enclave, after attesting it, and writes the predictions (.npy),\n"
     "which the enclave sealed to your identity, to OUT.npy.\n"
     "\n"
+    "One-shot form: a file in place of a content id (the model .onnx; the input .npy or IDX,\n"
+    "gzip-compressed or not) is sealed under a fresh key that only this command holds,\n"
+    "uploaded, and granted to you for this job after the enclave is attested. Without\n"
+    "--identity, when every blob is a file, a one-time identity receives the result.\n"
+    "\n"
     "Options:\n"
-    "      --node URL, --identity ID, --model CID, --input CID, --out FILE  (required)\n"
+    "      --node URL, --model CID|FILE, --input CID|FILE, --out FILE  (required)\n"
+    "      --identity ID       your identity (gtee identity new); required with content ids\n"
     "      --threads N         the enclave's threads for the job (default 1)\n"
     "      --force             replace OUT if it exists\n"
     "      --timeout S         give up waiting for the job after S seconds (default 3600)\n"
@@ -48,15 +60,23 @@ static const char usage_infer[] =
 static const char usage_train[] =
     "Usage: gtee train --node URL --identity ID --model CID --data CID --labels CID --epochs N\n"
     "                  --out TRAINED.onnx [options]\n"
+    "       gtee train --node URL --model MODEL.onnx --data DIR --epochs N --out TRAINED.onnx\n"
     "\n"
-    "Trains the model CID on the features CID (--data, float32 .npy) and the labels CID\n"
-    "(int64 .npy) inside the node's enclave, after attesting it; prints each epoch's loss and\n"
-    "accuracy and writes the trained model, if the model's grant lets it come to you (else it\n"
-    "was sealed to the model's owner, and only the metrics are yours).\n"
+    "Trains the model CID on the features CID (--data: .npy, or IDX whose bytes are scaled\n"
+    "to 0..1) and the labels CID (integer .npy or IDX) inside the node's enclave, after\n"
+    "attesting it; prints each epoch's loss and accuracy and writes the trained model, if\n"
+    "the model's grant lets it come to you (else it was sealed to the model's owner, and only\n"
+    "the metrics are yours).\n"
+    "\n"
+    "One-shot form: files in place of content ids are sealed under fresh keys, uploaded and\n"
+    "granted to you for this job (see gtee infer --help). --data DIR takes the training split\n"
+    "of a dataset directory as gtee model train reads it: train-images-idx3-ubyte[.gz] and\n"
+    "train-labels-idx1-ubyte[.gz], or x_train.npy and y_train.npy.\n"
     "\n"
     "Options:\n"
-    "      --node URL, --identity ID, --model CID, --data CID, --labels CID, --epochs N,\n"
-    "      --out FILE          (required)\n"
+    "      --node URL, --model CID|FILE, --data CID|FILE|DIR, --epochs N, --out FILE  (required)\n"
+    "      --labels CID|FILE   the labels (required unless --data is a directory)\n"
+    "      --identity ID       your identity; required with content ids\n"
     "      --batch N           mini-batch size (default 32)\n"
     "      --lr X              learning rate (default 0.001)\n"
     "      --optimizer NAME    adam (default) or sgd\n"
@@ -68,6 +88,8 @@ static const char usage_train[] =
 
 struct job_args {
     const char *node, *identity, *model, *input, *labels, *out;
+    /* the content ids of the files the one-shot form provided, and a --data DIR's files */
+    char cid[3][65], dir_x[PATH_MAX], dir_y[PATH_MAX];
     struct cli_attest_opts ao;
     struct gtee_job job;
     int force, progress;
@@ -118,7 +140,8 @@ static void show(const struct job_args *a, json_t *job, char *last, size_t n)
     {
         char line[160];
 
-        snprintf(line, sizeof(line), "%s%s", stage, now);
+        /* a line per stage and epoch, and per tenth of the way within them */
+        snprintf(line, sizeof(line), "%s%s %d%%", stage, now, (int)(pct / 10) * 10);
         if (strcmp(line, last))
             fprintf(stderr, "gtee: job %s\n", line);
         snprintf(last, n, "%s", line);
@@ -190,20 +213,63 @@ out:
 /* GET path into bytes; a refusal's JSON into err (400: the enclave's reason, exit 7). */
 static int fetch(const struct job_args *a, const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
 {
-    char url[1200], why[GTEE_ERR_MSG_MAX];
-    struct cli_http_resp r = { 0 };
-    int rc;
+    return cli_node_get(a->node, path, out, len, err);
+}
 
-    *out = NULL;
-    TRY(url_of(a->node, path, url, sizeof(url), err));
-    TRY(cli_http_request("GET", url, NULL, NULL, 0, -1, 0, -1, 300, NULL, NULL, &r, err));
-    ENSURE(r.status != 400, err, GTEE_EPOLICY, "%s", cli_http_error(&r, why, sizeof(why)));
-    ENSURE(r.status == 200 && r.body, err, GTEE_EIO, "%s", cli_http_error(&r, why, sizeof(why)));
-    *out = r.body;
-    *len = r.body_len;
-    r.body = NULL;
+/* One file of the one-shot form: sealed under a fresh key, uploaded, and granted to the
+ * requester for this job's kind until an hour past the job's timeout; cid gets its id. */
+static int provide(const struct job_args *a, const struct cli_enclave *enc, const char *what, const char *path,
+                   char cid[65], struct gtee_err *err)
+{
+    struct gtee_box_key key;
+    struct cli_push p = CLI_PUSH_DEFAULTS;
+    struct gtee_grant g;
+    uint8_t id[GTEE_BOX_CONTENT_ID_LEN], kid[GTEE_BOX_KEY_ID_LEN];
+    uint64_t size = 0;
+    int fd = -1, rc;
+
+    memset(&g, 0, sizeof(g));
+    memset(&key, 0, sizeof(key));
+    TRY(gtee_box_key_generate(&key));
+    TRY(cli_push_seal(&key, path, strcmp(what, "model") != 0, &fd, id, &size, err));
+    gtee_hex_encode(id, sizeof(id), cid);
+    if (!cli_json())
+        fprintf(stderr, "gtee: %s %s sealed under a fresh key (%llu bytes); uploading\n", what, path,
+                (unsigned long long)size);
+    p.node = a->node;
+    p.progress = a->progress ? CLI_PROGRESS_AUTO : CLI_PROGRESS_OFF;
+    cli_progress_init(&p.bar, p.progress == CLI_PROGRESS_AUTO && isatty(STDERR_FILENO) && !cli_json(), size, what);
+    rc = cli_push_upload(&p, fd, cid, size, err);
+    cli_progress_finish(&p.bar);
+    TRY(rc);
+    memcpy(g.content_id, id, sizeof(g.content_id));
+    memcpy(g.owner, a->job.requester, sizeof(g.owner));
+    g.kinds = a->job.kind == GTEE_JOB_TRAIN ? GTEE_GRANT_TRAIN : GTEE_GRANT_INFER;
+    g.until = (uint64_t)time(NULL) + (uint64_t)a->timeout_s + 3600;
+    TRY(cli_grant_release(enc, &key, &g, kid, err));
+    if (!cli_json())
+        fprintf(stderr, "gtee: %s blob %s granted to this job's requester\n", what, cid);
 out:
-    cli_http_resp_free(&r);
+    gtee_box_key_wipe(&key);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* The one-shot form: each file named in place of a content id becomes one. */
+static int provide_all(struct job_args *a, const struct cli_enclave *enc, struct gtee_err *err)
+{
+    const char **slot[3] = { &a->model, &a->input, &a->labels };
+    const char *what[3] = { "model", a->labels ? "features" : "input", "labels" };
+    int rc = 0;
+
+    for (int i = 0; i < 3; i++) {
+        if (!*slot[i] || cid_ok(*slot[i]))
+            continue;
+        TRY(provide(a, enc, what[i], *slot[i], a->cid[i], err));
+        *slot[i] = a->cid[i];
+    }
+out:
     return rc;
 }
 
@@ -227,9 +293,12 @@ static int run_job(struct job_args *a)
         a->progress = isatty(STDERR_FILENO) && !cli_json() ? 2 : 0;
     else if (a->progress)
         a->progress = isatty(STDERR_FILENO) ? 2 : 1;
-    if ((rc = cli_secret_read(a->identity, "identity", CLI_IDENTITY_PREFIX, sk, &err)) < 0)
+    if (!a->identity) {
+        /* One-shot with every blob a file: nobody else needs to name this requester. */
+        TRY(gtee_x25519_keypair(sk, a->job.requester));
+    } else if ((rc = cli_secret_read(a->identity, "identity", CLI_IDENTITY_PREFIX, sk, &err)) < 0) {
         return cli_fail_err(rc, &err);
-    if ((rc = gtee_x25519_public(sk, a->job.requester)) < 0) {
+    } else if ((rc = gtee_x25519_public(sk, a->job.requester)) < 0) {
         (void)GTEE_FAIL(&err, rc, "identity file %s: not an X25519 key", a->identity);
         goto out;
     }
@@ -237,6 +306,7 @@ static int run_job(struct job_args *a)
     if (!cli_json())
         fprintf(stderr, "gtee: enclave %s (%s%s) attested\n", enc.enclave_id, enc.tee,
                 enc.simulated ? ", SIMULATED: not secure" : "");
+    TRY(provide_all(a, &enc, &err));
     a->job.model = 0;
     a->job.input = 1;
     a->job.labels = 2;
@@ -250,23 +320,13 @@ static int run_job(struct job_args *a)
     TRY(gtee_job_record_parse(opened, opened_len, &rec, &err));
     have_rec = 1;
     gtee_hex_encode(rec.result_sha256, 32, hex);
-    sum = json_pack("{s:s,s:s,s:s,s:I,s:I}", "job", id, "kind", a->labels ? "train" : "infer", "result", hex, "macs",
-                    (json_int_t)rec.macs, "samples", (json_int_t)rec.samples);
+    sum = cli_job_summary(id, &rec, hex);
     ENSURE(sum, &err, GTEE_ENOMEM, "out of memory");
-    if (rec.n_epochs) {
-        json_t *eps = json_array();
-
-        for (unsigned i = 0; eps && i < rec.n_epochs; i++)
-            json_array_append_new(eps, json_pack("{s:i,s:f,s:f}", "epoch", (int)i + 1, "loss", rec.epochs[i].loss,
-                                                 "accuracy", rec.epochs[i].samples
-                                                                 ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples
-                                                                 : 0.0));
-        json_object_set_new(sum, "epochs", eps);
-    }
     if (rec.recipient != 1) {
         /* The model's grant keeps its trained weights for its owner. */
         json_object_set_new(sum, "output", json_null());
-        json_object_set_new(sum, "note", json_string("the trained weights were sealed to the model's owner"));
+        json_object_set_new(sum, "note", json_string("the trained weights were sealed to the model's owner, who "
+                                                     "fetches them with gtee job fetch"));
     } else {
         snprintf(path, sizeof(path), "/api/v1/blobs/%s", hex);
         TRY(fetch(a, path, &res, &res_len, &err));
@@ -281,14 +341,11 @@ static int run_job(struct job_args *a)
         goto done;
     }
     printf("job %s done\n", id);
-    for (unsigned i = 0; i < rec.n_epochs; i++)
-        printf("epoch %u/%u: loss %.4f accuracy %.4f (%llu/%llu)\n", i + 1, (unsigned)rec.n_epochs, rec.epochs[i].loss,
-               rec.epochs[i].samples ? (double)rec.epochs[i].correct / (double)rec.epochs[i].samples : 0.0,
-               (unsigned long long)rec.epochs[i].correct, (unsigned long long)rec.epochs[i].samples);
-    printf("work: %llu multiply-accumulates over %llu samples\n", (unsigned long long)rec.macs,
-           (unsigned long long)rec.samples);
+    cli_job_print(&rec);
     if (rec.recipient != 1)
-        printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written\n");
+        printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written: the "
+               "owner fetches them with gtee job fetch %s\n",
+               id);
     else
         printf("wrote %s (%zu bytes)\n", a->out, pt_len);
     rc = 0;
@@ -322,6 +379,49 @@ static long parse_long(const char *s, long lo, long hi, const char *what)
         return -1;
     }
     return v;
+}
+
+/* A blob argument: a content id, or a regular file for the one-shot form. */
+static int blob_arg(const char *opt, const char *v)
+{
+    struct stat st;
+
+    if (cid_ok(v))
+        return 0;
+    if (stat(v, &st) == 0 && S_ISREG(st.st_mode))
+        return 0;
+    cli_usage_error("%s %.200s: neither a content id (64 lowercase hex digits, as gtee push prints) nor a file%s",
+                    opt, v, stat(v, &st) == 0 ? "" : " that exists");
+    return -1;
+}
+
+/* --data DIR: the training split's features and labels files, as gtee model train finds them. */
+static int data_dir(struct job_args *a, const char *dir)
+{
+    static const char *const pairs[][2] = {
+        { "train-images-idx3-ubyte", "train-labels-idx1-ubyte" },
+        { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz" },
+        { "x_train.npy", "y_train.npy" },
+    };
+    struct stat st;
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0; /* a file: --labels names the labels */
+    if (a->labels)
+        return cli_usage_error("--data %.200s is a dataset directory: it names the labels (no --labels)", dir), -1;
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        snprintf(a->dir_x, sizeof(a->dir_x), "%s/%s", dir, pairs[i][0]);
+        snprintf(a->dir_y, sizeof(a->dir_y), "%s/%s", dir, pairs[i][1]);
+        if (stat(a->dir_x, &st) == 0 && stat(a->dir_y, &st) == 0) {
+            a->input = a->dir_x;
+            a->labels = a->dir_y;
+            return 0;
+        }
+    }
+    cli_usage_error("--data %.200s: neither train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] nor "
+                    "x_train.npy with y_train.npy is in the directory",
+                    dir);
+    return -1;
 }
 
 static int run(int argc, char **argv, int train)
@@ -431,19 +531,26 @@ static int run(int argc, char **argv, int train)
     }
     if (argc != optind)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!a.node || !a.identity || !a.model || !a.out)
-        return cli_usage_error("--node, --identity, --model and --out are required");
+    if (!a.node || !a.model || !a.out)
+        return cli_usage_error("--node, --model and --out are required");
     if (train) {
-        if (input || !data || !a.labels || !a.job.epochs)
-            return cli_usage_error("train takes --data, --labels and --epochs (not --input)");
+        if (input || !data || !a.job.epochs)
+            return cli_usage_error("train takes --data and --epochs (not --input)");
         a.input = data;
+        if (!cid_ok(data) && data_dir(&a, data) < 0)
+            return CLI_EXIT_USAGE;
+        if (!a.labels)
+            return cli_usage_error("train takes --labels unless --data is a dataset directory");
     } else {
         if (data || a.labels || !input)
             return cli_usage_error("infer takes --input (not --data or --labels)");
         a.input = input;
     }
-    if (!cid_ok(a.model) || !cid_ok(a.input) || (a.labels && !cid_ok(a.labels)))
-        return cli_usage_error("content ids are 64 lowercase hex digits, as gtee push prints them");
+    if (blob_arg("--model", a.model) < 0 || blob_arg(train ? "--data" : "--input", a.input) < 0 ||
+        (a.labels && blob_arg("--labels", a.labels) < 0))
+        return CLI_EXIT_USAGE;
+    if (!a.identity && (cid_ok(a.model) || cid_ok(a.input) || (a.labels && cid_ok(a.labels))))
+        return cli_usage_error("--identity is required with content ids (the grants name it)");
     return run_job(&a);
 }
 

@@ -170,6 +170,7 @@ static const struct cli_cmd model_commands[] = {
     { "inspect", "Show an ONNX model's opset, inputs, outputs, operators and what is unsupported", model_inspect },
     { "run", "Run an ONNX model on a .npy input and write its output as .npy", model_run },
     { "train", "Train a model's initializers on a dataset and write the trained ONNX model", model_train },
+    { "score", "The accuracy of predictions (.npy class scores) against labels", model_score },
 };
 
 int cmd_model(int argc, char **argv)

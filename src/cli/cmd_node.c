@@ -1,4 +1,4 @@
-/* `gtee node init|run|status`: the operator's commands for a node's data directory, its
+/* `gtee node init|run|status|gc`: the operator's commands for a node's data directory, its
  * daemon and what the running daemon says (docs/node.md). */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include "gtee/net.h"
 #include "gtee/sim.h"
 #include "node/daemon.h"
+#include "node/gc.h"
 #include "node/node.h"
 
 static const char init_usage[] =
@@ -65,6 +66,21 @@ static const char status_usage[] =
     "      --timeout S        the longest wait for the answer, seconds (default 10)\n"
     "      --json             print the node's status object (or {\"running\":false,...})\n"
     "  -h, --help             show this help\n";
+
+static const char gc_usage[] =
+    "Usage: gtee node gc [--dry-run] [--days N] [--json] DIR\n"
+    "\n"
+    "Applies the blob store's retention rule to data directory DIR by hand: deletes the blobs\n"
+    "that no job has named (as model, input, labels or result) for blob_retention_days days\n"
+    "(node.conf), never one a queued or running job names, and upload sessions idle as long;\n"
+    "first it runs the check the node runs at every start (half-written files, files without\n"
+    "rows, rows without files). A running node applies the rule itself (at start and every\n"
+    "hour), so while it runs only --dry-run is allowed: without it gc refuses, exit 3.\n"
+    "\n"
+    "      --dry-run          list what the rule would delete; change nothing\n"
+    "      --days N           the rule with N days instead of blob_retention_days (0: every\n"
+    "                         blob no queued or running job names)\n"
+    "      --json             print one JSON object\n";
 
 static int node_init(int argc, char **argv)
 {
@@ -178,6 +194,82 @@ static int node_run(int argc, char **argv)
     return rc < 0 ? cli_fail_err(rc, &err) : 0;
 }
 
+static int node_gc(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "dry-run", no_argument, NULL, 'n' },
+        { "days", required_argument, NULL, 'd' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct gtee_node_gc_opts o = { .days = -1 };
+    struct gtee_err err = { 0 };
+    json_t *r = NULL, *it;
+    size_t i;
+    char *end;
+    int ch, rc;
+
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n': o.dry_run = 1; break;
+        case 'j': cli_set_json(1); break;
+        case 'd':
+            errno = 0;
+            o.days = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || o.days < 0 || o.days > 36500)
+                return cli_usage_error("--days: '%s' is not 0 to 36500", optarg);
+            break;
+        case 'h': return cli_help(gc_usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("expected one argument DIR (the node's data directory)");
+    o.dir = argv[optind];
+    rc = gtee_node_gc(&o, &r, &err);
+    if (rc == GTEE_ESTATE) {
+        (void)cli_fail_err(rc, &err);
+        return CLI_EXIT_IO; /* refused: the running node owns the store */
+    }
+    if (rc < 0)
+        return cli_fail_err(rc, &err);
+    if (cli_json())
+        return cli_json_emit(r) ? CLI_EXIT_IO : 0;
+    {
+        json_t *f = json_object_get(r, "repaired");
+        const char *k;
+        json_t *v;
+        long long sum = 0;
+
+        json_object_foreach(f, k, v)
+            sum += json_integer_value(v);
+        if (sum)
+            printf("repaired (traces of a stop mid-write): %lld temporaries, %lld files without a row, %lld rows "
+                   "without a file, %lld of the wrong size, %lld staging files, %lld sessions\n",
+                   (long long)json_integer_value(json_object_get(f, "temporaries")),
+                   (long long)json_integer_value(json_object_get(f, "orphans")),
+                   (long long)json_integer_value(json_object_get(f, "missing")),
+                   (long long)json_integer_value(json_object_get(f, "wrong_size")),
+                   (long long)json_integer_value(json_object_get(f, "staging")),
+                   (long long)json_integer_value(json_object_get(f, "sessions")));
+    }
+    if (!json_is_true(json_object_get(r, "rule")))
+        printf("no retention rule (blob_retention_days = 0 in node.conf; --days N gives one): nothing to delete\n");
+    json_array_foreach(json_object_get(r, "blobs"), i, it)
+        printf("%s %s %lld bytes, last used %lld\n", o.dry_run ? "would delete" : "deleted",
+               json_string_value(json_object_get(it, "id")), (long long)json_integer_value(json_object_get(it, "size")),
+               (long long)json_integer_value(json_object_get(it, "last_used")));
+    printf("%s %zu blob%s (%lld bytes) and %lld idle upload session%s%s\n", o.dry_run ? "would delete" : "deleted",
+           json_array_size(json_object_get(r, "blobs")), json_array_size(json_object_get(r, "blobs")) == 1 ? "" : "s",
+           (long long)json_integer_value(json_object_get(r, "bytes")),
+           (long long)json_integer_value(json_object_get(r, "upload_sessions")),
+           json_integer_value(json_object_get(r, "upload_sessions")) == 1 ? "" : "s",
+           json_is_true(json_object_get(r, "node_running")) ? " (the node is running: a dry run only)" : "");
+    json_decref(r);
+    return 0;
+}
+
 static void print_status(json_t *s)
 {
     json_t *n = json_object_get(s, "node"), *e = json_object_get(s, "enclave"), *jobs = json_object_get(s, "jobs");
@@ -288,6 +380,8 @@ int cmd_node(int argc, char **argv)
           node_init },
         { "run", "Run the node in the foreground: enclave, HTTP API, status page", node_run },
         { "status", "Ask the running node of a data directory for its status", node_status },
+        { "gc", "Delete blobs past the retention rule (--dry-run: list them; refused while the node runs)",
+          node_gc },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

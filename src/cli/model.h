@@ -19,5 +19,6 @@ json_t *model_shape_json(const struct gtee_ml_tensor *t, const char *const *para
 int model_inspect(int argc, char **argv);
 int model_run(int argc, char **argv);
 int model_train(int argc, char **argv);
+int model_score(int argc, char **argv);
 
 #endif

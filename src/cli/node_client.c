@@ -118,3 +118,62 @@ out:
     cli_http_resp_free(&r);
     return rc;
 }
+
+int cli_node_get(const char *url, const char *path, uint8_t **out, size_t *len, struct gtee_err *err)
+{
+    char full[1200], why[GTEE_ERR_MSG_MAX];
+    struct cli_http_resp r = { 0 };
+    int rc;
+
+    *out = NULL;
+    ENSURE(cli_http_url(full, sizeof(full), url, path) == 0, err, GTEE_EINVAL,
+           "--node %s: expected an http:// or https:// URL", url);
+    TRY(cli_http_request("GET", full, NULL, NULL, 0, -1, 0, -1, 300, NULL, NULL, &r, err));
+    ENSURE(r.status != 400, err, GTEE_EPOLICY, "%s", cli_http_error(&r, why, sizeof(why)));
+    ENSURE(r.status == 200 && r.body, err, GTEE_EIO, "%s", cli_http_error(&r, why, sizeof(why)));
+    *out = r.body;
+    *len = r.body_len;
+    r.body = NULL;
+out:
+    cli_http_resp_free(&r);
+    return rc;
+}
+
+json_t *cli_job_summary(const char *id, const struct gtee_job_record *rec, const char *result)
+{
+    char model[65], input[65], labels[65];
+    json_t *sum;
+
+    gtee_hex_encode(rec->model, 32, model);
+    gtee_hex_encode(rec->input, 32, input);
+    gtee_hex_encode(rec->labels, 32, labels);
+    sum = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "job", id, "kind",
+                    rec->kind == GTEE_JOB_TRAIN ? "train" : "infer", "result", result, "recipient",
+                    rec->recipient == 1 ? "requester" : "model owner", "model", model,
+                    rec->kind == GTEE_JOB_TRAIN ? "features" : "input", input, "macs", (json_int_t)rec->macs,
+                    "samples", (json_int_t)rec->samples);
+    if (sum && rec->kind == GTEE_JOB_TRAIN) {
+        json_t *eps = json_array();
+
+        json_object_set_new(sum, "labels", json_string(labels));
+        for (unsigned i = 0; eps && i < rec->n_epochs; i++)
+            json_array_append_new(eps, json_pack("{s:i,s:f,s:f}", "epoch", (int)i + 1, "loss", rec->epochs[i].loss,
+                                                 "accuracy", rec->epochs[i].samples
+                                                                 ? (double)rec->epochs[i].correct /
+                                                                       (double)rec->epochs[i].samples
+                                                                 : 0.0));
+        json_object_set_new(sum, "epochs", eps);
+    }
+    return sum;
+}
+
+void cli_job_print(const struct gtee_job_record *rec)
+{
+    for (unsigned i = 0; i < rec->n_epochs; i++)
+        printf("epoch %u/%u: loss %.4f accuracy %.4f (%llu/%llu)\n", i + 1, (unsigned)rec->n_epochs,
+               rec->epochs[i].loss,
+               rec->epochs[i].samples ? (double)rec->epochs[i].correct / (double)rec->epochs[i].samples : 0.0,
+               (unsigned long long)rec->epochs[i].correct, (unsigned long long)rec->epochs[i].samples);
+    printf("work: %llu multiply-accumulates over %llu samples\n", (unsigned long long)rec->macs,
+           (unsigned long long)rec->samples);
+}

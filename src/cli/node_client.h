@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "gtee/err.h"
+#include "gtee/jobs.h"
 #include "gtee/msg.h"
 
 /* What the client accepts: files, as `gtee evidence verify` and `gtee attest` take them. */
@@ -36,5 +39,15 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
  * a secret: wipe it). The enclave's refusal is GTEE_EPOLICY with its reason. */
 int cli_node_relay(const struct cli_enclave *e, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len,
                    struct gtee_err *err) GTEE_MUST_USE;
+/* GET a node's path (a job's record, a blob) into bytes (*out malloc'd). A 400 is the
+ * enclave's refusal of the job: GTEE_EPOLICY with its reason; anything else but 200 is
+ * GTEE_EIO with the node's message. */
+int cli_node_get(const char *url, const char *path, uint8_t **out, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
+
+/* A job's record as gtee infer, train and job fetch show it: the JSON summary {"job",
+ * "kind", "result", "recipient", "model", "input"|"features", "labels"?, "macs", "samples",
+ * "epochs"?} (NULL when out of memory), and the text lines of its epochs and work. */
+json_t *cli_job_summary(const char *id, const struct gtee_job_record *rec, const char *result);
+void cli_job_print(const struct gtee_job_record *rec);
 
 #endif

@@ -11,6 +11,7 @@
 #include "base/span.h"
 #include "gtee/box.h"
 #include "gtee/err.h"
+#include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "gtee/sdk.h"
 
@@ -48,11 +49,22 @@ struct enc_blob {
     uint8_t id[GTEE_BOX_CONTENT_ID_LEN];
 };
 
+/* A job's sealed result, waiting for the host to read it (results.c). */
+struct enc_result {
+    uint8_t *p;                         /* ciphertext: HPKE-sealed to its recipient */
+    size_t len;
+    uint64_t reserved;                  /* of the memory budget, released when dropped */
+    uint8_t id[32];                     /* its SHA-256 */
+    uint64_t seq;                       /* age: the oldest makes room */
+};
+
 struct enc {
     struct gtee_app *app;
     struct gtee_app_identity id;
     struct enc_secrets *sec;
     struct enc_blob blob[GTEE_ENCLAVE_BLOB_SLOTS];
+    struct enc_result result[GTEE_ENCLAVE_RESULTS];
+    uint64_t result_seq;
     /* Sends a whole message to the host now (main.c sets it; NULL: progress is not sent),
      * for the PROGRESS of request_id, the request being answered. */
     int (*send)(void *arg, const uint8_t *msg, size_t len);
@@ -100,8 +112,18 @@ int enc_grant_check(const struct enc *e, const uint8_t id[GTEE_BOX_CONTENT_ID_LE
                     unsigned kind, const uint8_t requester[32], const struct enc_grant **g,
                     struct gtee_err *err) GTEE_MUST_USE;
 
+/* results.c: the sealed results of jobs, read by the host in pieces. enc_result_reserve
+ * reserves a result's bytes before they are allocated; enc_result_keep takes the result and
+ * its reservation into a slot (evicting the oldest when all are taken). */
+int enc_result_reserve(struct enc *e, uint64_t len, struct gtee_err *err) GTEE_MUST_USE;
+void enc_result_keep(struct enc *e, uint8_t *p, size_t len, uint64_t reserved, struct gtee_result_notice *n);
+int enc_result_read(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
+int enc_result_drop(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
+void enc_result_clear(struct enc *e, unsigned i);
+
 /* ml_jobs.c: relay ML_JOB on ready blobs. *resp (the job record) goes to the client sealed
- * under its response key; *host is the result, HPKE-sealed to whom the grants allow. */
+ * under its response key; the result, HPKE-sealed to whom the grants allow, waits in a
+ * result slot, and *host is its notice (gtee_result_notice_encode) for the host. */
 int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
                struct gtee_err *err) GTEE_MUST_USE;
 

@@ -36,6 +36,8 @@ void enc_free(struct enc *e)
         return;
     for (unsigned i = 0; i < GTEE_ENCLAVE_BLOB_SLOTS; i++)
         enc_blob_clear(e, i);
+    for (unsigned i = 0; i < GTEE_ENCLAVE_RESULTS; i++)
+        enc_result_clear(e, i);
     gtee_app_secret_free(e->sec, sizeof(*e->sec));
     free(e);
 }
@@ -225,6 +227,8 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
     case GTEE_MSG_BLOB_DATA: rc = enc_blob_data(e, &in, &o, &err); break;
     case GTEE_MSG_BLOB_DROP: rc = enc_blob_drop(e, &in, &o, &err); break;
     case GTEE_MSG_GRANT_RESTORE: rc = enc_grant_restore(e, &in, &o, &err); break;
+    case GTEE_MSG_RESULT_READ: rc = enc_result_read(e, &in, &o, &err); break;
+    case GTEE_MSG_RESULT_DROP: rc = enc_result_drop(e, &in, &o, &err); break;
     default: rc = GTEE_FAIL(&err, GTEE_EUNSUPPORTED, "msg: unknown type 0x%04x (offset 6)", h.type); break;
     }
 reply:

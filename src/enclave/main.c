@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "enclave/enclave.h"
 #include "gtee/ml.h"
@@ -77,10 +78,17 @@ static void notice(int fd, const char *text)
     free(msg);
 }
 
-/* struct enc's send: a PROGRESS straight to the host, between the request and its answer. */
+/* struct enc's send: a PROGRESS straight to the host, between the request and its answer.
+ * A send that fails means the host's end of the channel is gone (it died, or gave up on us):
+ * nobody is left to take the answer of the job in hand, so the enclave ends now rather than
+ * computing on until the request is done. The host's death also kills it outright
+ * (PR_SET_PDEATHSIG, set by the launcher); this covers an enclave whose host closed the
+ * channel without dying, and a host the kernel could not tie to it. */
 static int send_now(void *arg, const uint8_t *msg, size_t len)
 {
-    return gtee_msg_send(*(int *)arg, msg, len, NULL);
+    if (gtee_msg_send(*(int *)arg, msg, len, NULL) != 0)
+        _exit(3);
+    return 0;
 }
 
 static int serve(struct enc *e, int fd, int out_fd, struct gtee_err *err)

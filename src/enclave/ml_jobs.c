@@ -3,7 +3,7 @@
  * names (grants.c). The request and the job record travel in relay boxes between the
  * enclave and the requester; the result is HPKE-sealed (RFC 9180) to the requester, or for
  * trained weights to the model's owner unless its grant lets them go to the requester, and
- * handed to the host to store. Every model, dataset and tensor is reserved against the
+ * kept in a result slot for the host to read in pieces and store (results.c). Every model, dataset and tensor is reserved against the
  * enclave's memory limit before it is allocated, and the engine wipes what it frees
  * (docs/tee.md §7.2). */
 #include <stdio.h>
@@ -61,17 +61,33 @@ out:
     return rc;
 }
 
-/* A .npy blob as an array, refused before conversion when it would not fit. */
+/* IDX (MNIST's format) starts with two zero bytes, then its type code; .npy with \x93NUMPY. */
+static int is_idx(const uint8_t *p, size_t n)
+{
+    return n >= 4 && p[0] == 0 && p[1] == 0 && p[2] >= 0x08 && p[2] <= 0x0e;
+}
+
+/* A .npy or IDX blob as an array, refused before conversion when it would not fit. IDX
+ * unsigned bytes (images) are scaled to 0..1 as `gtee model train` reads them; .npy values
+ * are taken as they are (docs/datasets.md). */
 static int load_array(struct job *j, unsigned slot, const char *what, enum gtee_array_kind kind,
                       struct gtee_array *a, struct gtee_err *err)
 {
     const struct enc_blob *b;
     char name[64];
+    uint64_t room;
     int rc;
 
     TRY(enc_blob_get(j->e, slot, what, &b, err));
     snprintf(name, sizeof(name), "%s (blob %u)", what, slot);
-    TRY(gtee_npy_parse_bounded(b->pt, b->len, name, kind, GTEE_NORM_NONE, gtee_app_memory_free(j->e->app), a, err));
+    room = gtee_app_memory_free(j->e->app);
+    if (is_idx(b->pt, b->len)) {
+        TRY(gtee_idx_parse_bounded(b->pt, b->len, name, kind,
+                                   kind == GTEE_ARRAY_F32 && b->pt[2] == 0x08 ? GTEE_NORM_UNIT_U8 : GTEE_NORM_NONE,
+                                   room, a, err));
+    } else {
+        TRY(gtee_npy_parse_bounded(b->pt, b->len, name, kind, GTEE_NORM_NONE, room, a, err));
+    }
     rc = reserve(j, a->count * (kind == GTEE_ARRAY_I64 ? 8 : 4), name, err);
     if (rc < 0)
         gtee_array_free(a);
@@ -141,6 +157,38 @@ static int add_epoch(struct gtee_job_record *r, const struct gtee_ml_epoch_stats
     return 0;
 }
 
+/* The input as the model takes it: the array's own shape, or, where its rank differs (IDX
+ * images are [n, 28, 28], a model may take [n, 1, 28, 28]), the model's declared shape for the
+ * same number of items when every other dimension is fixed and the item sizes agree. */
+static int input_tensor(const struct gtee_ml_model *m, const struct gtee_array *x, struct gtee_ml_tensor *in,
+                        struct gtee_err *err)
+{
+    struct gtee_ml_io io;
+    uint64_t per = 1;
+
+    memset(in, 0, sizeof(*in));
+    in->dtype = GTEE_ML_FLOAT;
+    in->data = x->f32;
+    in->rank = (int)x->ndim;
+    for (size_t i = 0; i < x->ndim; i++)
+        in->dim[i] = (int64_t)x->dims[i];
+    if (gtee_ml_model_io(m, 0, 0, &io) < 0 || io.type.rank == in->rank || io.type.rank < 1 || x->ndim < 1)
+        return 0;
+    for (int i = 1; i < io.type.rank; i++) {
+        if (io.type.dim[i] < 0)
+            return 0; /* not fixed: the engine names the mismatch */
+        per *= (uint64_t)io.type.dim[i];
+    }
+    if (per * x->dims[0] != x->count)
+        return GTEE_FAIL(err, GTEE_EINVAL, "enclave: the input's items have %zu values, the model's input '%s' takes %llu",
+                         x->count / x->dims[0], io.name, (unsigned long long)per);
+    in->rank = io.type.rank;
+    in->dim[0] = (int64_t)x->dims[0];
+    for (int i = 1; i < io.type.rank; i++)
+        in->dim[i] = io.type.dim[i];
+    return 0;
+}
+
 static int run_infer(struct job *j, struct gtee_job_record *r, const struct gtee_job *q, uint8_t **pt,
                      size_t *pt_len, struct gtee_err *err)
 {
@@ -156,11 +204,7 @@ static int run_infer(struct job *j, struct gtee_job_record *r, const struct gtee
     ENSURE(info.n_inputs == 1 && info.n_outputs >= 1, err, GTEE_EUNSUPPORTED,
            "enclave: infer jobs run models of one input (this one has %zu)", info.n_inputs);
     TRY(load_array(j, q->input, "input", GTEE_ARRAY_F32, &x, err));
-    in.dtype = GTEE_ML_FLOAT;
-    in.rank = (int)x.ndim;
-    for (size_t i = 0; i < x.ndim; i++)
-        in.dim[i] = (int64_t)x.dims[i];
-    in.data = x.f32;
+    TRY(input_tensor(j->model, &x, &in, err));
     TRY(gtee_ml_session_new(j->model, &mo, &s, err));
     TRY(gtee_ml_run(s, &in, 1, &y, 1, err));
     r->macs = gtee_ml_session_macs(s);
@@ -247,9 +291,11 @@ int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len
     struct job j = { .e = e };
     struct gtee_job_record r = {0};
     struct gtee_job q;
+    struct gtee_result_notice n;
     const struct enc_grant *mg = NULL;
-    uint8_t *pt = NULL;
-    size_t pt_len = 0;
+    uint8_t *pt = NULL, *res = NULL;
+    size_t pt_len = 0, res_len = 0;
+    uint64_t reserved = 0;
     int rc;
 
     TRY(gtee_job_parse(req->p, req->len, &q, err));
@@ -264,15 +310,31 @@ int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len
         if (!(mg->flags & GTEE_GRANT_WEIGHTS_TO_REQUESTER) && memcmp(mg->owner, q.requester, 32) != 0)
             r.recipient = 2;
     }
-    TRY(gtee_result_seal(&r, r.recipient == 1 ? q.requester : mg->owner, pt, pt_len, host, host_len, err));
-    r.result_len = *host_len;
-    ENSURE(gtee_sha256(*host, *host_len, r.result_sha256) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
+    /* The sealed result waits in a result slot for the host to read in pieces (results.c),
+     * its bytes reserved before they are allocated; the host gets its notice. */
+    TRY(enc_result_reserve(e, gtee_result_sealed_len(&r, pt_len), err));
+    reserved = gtee_result_sealed_len(&r, pt_len);
+    TRY(gtee_result_seal(&r, r.recipient == 1 ? q.requester : mg->owner, pt, pt_len, &res, &res_len, err));
+    r.result_len = res_len;
+    ENSURE(gtee_sha256(res, res_len, r.result_sha256) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
     TRY(gtee_job_record_encode(&r, resp, resp_len, err));
+    *host = malloc(GTEE_RESULT_NOTICE_LEN);
+    ENSURE(*host, err, GTEE_ENOMEM, "enclave: out of memory");
+    n.len = res_len;
+    memcpy(n.sha256, r.result_sha256, 32);
+    gtee_result_notice_encode(&n, *host);
+    *host_len = GTEE_RESULT_NOTICE_LEN;
+    enc_result_keep(e, res, res_len, reserved, &n);
+    res = NULL;
+    reserved = 0;
 out:
     if (pt) {
         gtee_wipe(pt, pt_len);
         free(pt);
     }
+    free(res);
+    if (reserved)
+        gtee_app_release(e->app, reserved);
     gtee_job_record_free(&r);
     job_end(&j);
     return rc;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,16 +28,30 @@
  * its working directory (gramine/gtee-enclave.manifest.template, docs/tee.md §10). */
 #define GRAMINE_APP "gtee-enclave"
 
+/* Child, first thing after fork: the enclave must not outlive its host. A host killed
+ * outright (SIGKILL, a crash) runs no cleanup, and an orphaned enclave would go on holding
+ * its job, its memory and, under SGX, its EPC; so the kernel sends it SIGKILL when the
+ * thread that forked it ends (PR_SET_PDEATHSIG; kept across execve for a binary that is
+ * not set-user-ID, as neither gtee-enclave nor the Gramine loader is). A host that died
+ * before the prctl took effect has left us reparented already: then getppid() is no longer
+ * the pid it had before fork, and the child ends here. */
+static void die_with_host(pid_t host)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != host)
+        _exit(126);
+}
+
 /* Child: the socket becomes fd 3 and the measured executable fd 4 (close-on-exec); every
  * other descriptor of the host is closed, then fd 4 is executed. Both are first moved
  * above 9 so that neither overwrites the other. */
-static void child_exec(int exe_fd, int sock, int stderr_fd, char **argv)
+static void child_exec(pid_t host, int exe_fd, int sock, int stderr_fd, char **argv)
 {
     /* An empty environment: nothing unmeasured from the host (LD_PRELOAD, OPENSSL_CONF,
      * locale) steers the enclave. */
     static char *const no_env[] = { NULL };
     int exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 10), s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
 
+    die_with_host(host);
     if (exe < 0 || s < 0)
         _exit(126);
     if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0)
@@ -83,12 +98,13 @@ static int find_loader(const char *name, char *out, size_t len, struct gtee_err 
  * stderr goes there too, so it speaks only in messages). Host stderr stays for Gramine's
  * own log. The environment is PATH alone, for the loader script; Gramine does not pass it
  * into the enclave (the manifest sets the enclave's environment). */
-static void child_gramine(int dir_fd, int sock, int stderr_fd, const char *loader, char *path_env)
+static void child_gramine(pid_t host, int dir_fd, int sock, int stderr_fd, const char *loader, char *path_env)
 {
     char *argv[] = { (char *)"gramine-sgx", (char *)GRAMINE_APP, NULL };
     char *env[] = { path_env, NULL };
     int s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
 
+    die_with_host(host);
     if (s < 0 || fchdir(dir_fd) != 0)
         _exit(126);
     if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0)
@@ -161,7 +177,7 @@ static int start_gramine(const struct gtee_enclave_launch *l, struct gtee_enclav
     char loader[4096], path_env[4096];
     const char *path = getenv("PATH");
     int dir_fd = -1, exe_fd, sv[2] = { -1, -1 }, rc = GTEE_EIO;
-    pid_t pid;
+    pid_t pid, host;
 
     TRY(gramine_dir_check(l->gramine_dir, &dir_fd, err));
     TRY(find_loader(l->gramine_sgx ? l->gramine_sgx : "gramine-sgx", loader, sizeof(loader), err));
@@ -179,10 +195,11 @@ static int start_gramine(const struct gtee_enclave_launch *l, struct gtee_enclav
     ENSURE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, err, GTEE_EIO, "launch: socketpair failed (%s)",
            strerror(errno));
     TRY(expect(l, p, err));
+    host = getpid();
     pid = fork();
     ENSURE(pid >= 0, err, GTEE_EIO, "launch: fork failed (%s)", strerror(errno));
     if (pid == 0)
-        child_gramine(dir_fd, sv[1], l->stderr_fd > 0 ? l->stderr_fd : -1, loader, path_env);
+        child_gramine(host, dir_fd, sv[1], l->stderr_fd > 0 ? l->stderr_fd : -1, loader, path_env);
     p->pid = pid;
     p->fd = sv[0];
     sv[0] = -1;
@@ -204,7 +221,7 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
     char qv[16], ml[24];
     char *argv[ARGV_MAX];
     int exe_fd = -1, sv[2] = { -1, -1 }, n = 0, rc = GTEE_EIO;
-    pid_t pid;
+    pid_t pid, host;
 
     memset(p, 0, sizeof(*p));
     p->fd = -1;
@@ -276,10 +293,11 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
         argv[n++] = (char *)l->key_release_pub;
     }
     argv[n] = NULL;
+    host = getpid();
     pid = fork();
     ENSURE(pid >= 0, err, GTEE_EIO, "launch: fork failed (%s)", strerror(errno));
     if (pid == 0)
-        child_exec(exe_fd, sv[1], l->stderr_fd > 0 ? l->stderr_fd : -1, argv);
+        child_exec(host, exe_fd, sv[1], l->stderr_fd > 0 ? l->stderr_fd : -1, argv);
     p->pid = pid;
     p->fd = sv[0];
     sv[0] = -1;

@@ -25,6 +25,12 @@ static int idx_type(uint8_t code, enum dio_elem *t)
 int gtee_idx_parse(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
                    struct gtee_norm norm, struct gtee_array *out, struct gtee_err *err)
 {
+    return gtee_idx_parse_bounded(buf, len, name, kind, norm, UINT64_MAX, out, err);
+}
+
+int gtee_idx_parse_bounded(const uint8_t *buf, size_t len, const char *name, enum gtee_array_kind kind,
+                           struct gtee_norm norm, uint64_t max_bytes, struct gtee_array *out, struct gtee_err *err)
+{
     struct span s = span_init(buf, len);
     struct gtee_array a = { .kind = kind, .count = 1 };
     enum dio_elem t = DIO_U8;
@@ -64,6 +70,10 @@ int gtee_idx_parse(const uint8_t *buf, size_t len, const char *name, enum gtee_a
            dio_elem_name(t), s.len, s.off);
     ENSURE(s.len == data_len, err, GTEE_EFORMAT, "idx: %s: %zu bytes after the data (offset %zu)", name,
            s.len - data_len, s.off + data_len);
+    ENSURE((uint64_t)a.count * (kind == GTEE_ARRAY_I64 ? 8 : 4) <= max_bytes, err, GTEE_ELIMIT,
+           "idx: %s: %zu elements take %zu bytes as %s, over the limit of %llu", name, a.count,
+           a.count * (kind == GTEE_ARRAY_I64 ? 8 : 4), kind == GTEE_ARRAY_I64 ? "int64" : "float32",
+           (unsigned long long)max_bytes);
     TRY(dio_convert(s.p, t, true, norm, s.off, "idx", name, &a, err));
     *out = a;
     rc = 0;

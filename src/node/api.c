@@ -16,9 +16,11 @@
 #include "base/guard.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
+#include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "node/api.h"
 #include "node/reqparse.h"
+#include "node/results.h"
 
 #define JSON_BODY_MAX (16u << 10)
 /* Requests waiting for the enclave at once (each on its own thread, its connection suspended,
@@ -284,6 +286,15 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
            a->m.upload_bytes + 0ull);
     METRIC("gtee_node_blobs_stored_total", "counter", "Uploads completed into the blob store.", " %llu",
            a->m.blobs_stored + 0ull);
+    {
+        uint64_t held = 0;
+
+        if (gtee_node_store_bytes_held(a->store, &held, NULL) == 0)
+            METRIC("gtee_node_blob_store_bytes", "gauge", "Bytes of stored blobs and of uploads in progress.",
+                   " %llu", (unsigned long long)held);
+        METRIC("gtee_node_blob_store_max_bytes", "gauge", "The blob store's quota (0: none).", " %llu",
+               (unsigned long long)a->blobs->quota);
+    }
     METRIC("gtee_node_uploads_failed_total", "counter", "Uploads whose bytes did not match their content id.",
            " %llu", a->m.uploads_failed + 0ull);
     METRIC("gtee_node_relay_requests_total", "counter", "Relay boxes carried to the enclave.", " %llu",
@@ -422,18 +433,22 @@ static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection
 }
 
 /* RELAY's answer: host_len u32 · host part · response box (docs/tee.md, "Message
- * protocol"). The host part (a sealed blob for the host to keep) goes to the state store;
- * the client gets the response box. */
+ * protocol"). The host part (a sealed blob for the host to keep) goes to the state store,
+ * a result notice has its result read into the blob store; the client gets the response
+ * box. */
 static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
 {
     struct gtee_err err = { 0 };
     uint8_t *r = NULL;
     size_t n = 0;
     uint32_t host_len;
+    unsigned start_no;
+    char result[65];
     enum MHD_Result ret;
     struct MHD_Response *resp;
     int rc;
 
+    start_no = gtee_node_enclave_start_no(a->enclave, NULL);
     rc = gtee_node_enclave_call(a->enclave, GTEE_MSG_RELAY, q->body, q->len, &r, &n, NULL, &err);
     if (rc == GTEE_ESTATE)
         return send_error(a, c, 503, "enclave_unavailable", "%s", err.msg);
@@ -448,9 +463,15 @@ static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c
         free(r);
         return send_error(a, c, 502, "enclave_error", "relay: the enclave's answer is malformed");
     }
-    if (host_len && (rc = gtee_node_keep_host_part(a->blobs, r + 4, host_len, NULL, &err)) < 0) {
+    /* a job's result (an ML_JOB relayed here rather than queued) comes out in pieces */
+    if (host_len && gtee_result_notice_is(r + 4, host_len))
+        rc = gtee_node_result_take(a->enclave, start_no, a->blobs, r + 4, host_len, result, &err);
+    else if (host_len)
+        rc = gtee_node_keep_host_part(a->blobs, r + 4, host_len, NULL, &err);
+    if (rc < 0) {
         free(r);
-        return send_error(a, c, 500, "internal", "%s", err.msg);
+        return send_error(a, c, rc == GTEE_EIO || rc == GTEE_ESTATE ? 502 : 500,
+                          rc == GTEE_EIO || rc == GTEE_ESTATE ? "enclave_error" : "internal", "%s", err.msg);
     }
     resp = MHD_create_response_from_buffer(n - 4 - host_len, r + 4 + host_len, MHD_RESPMEM_MUST_COPY);
     free(r);
@@ -644,7 +665,12 @@ static enum MHD_Result h_upload_new(struct gtee_node_api *a, struct MHD_Connecti
     if (rc == 1 && have == size)
         return send_json(a, c, 200, json_pack("{s:{s:s,s:I},s:b}", "blob", "id", cid, "size", (json_int_t)size,
                                               "complete", 1));
-    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) < 0)
+    /* Over the store's quota: 507, refused before a byte is written. */
+    if ((rc = gtee_node_upload_new(a->blobs, size, cid, &u, &err)) == GTEE_ELIMIT)
+        return send_json(a, c, 507,
+                         json_pack("{s:{s:s,s:s,s:I,s:I}}", "error", "code", "insufficient_storage", "message", err.msg,
+                                   "size", (json_int_t)size, "quota", (json_int_t)a->blobs->quota));
+    if (rc < 0)
         return send_err(a, c, rc, &err);
     return send_json(a, c, 201, json_pack("{s:o,s:b}", "upload", upload_json(&u), "complete", 0));
 }

@@ -26,6 +26,10 @@ int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee
     b->blobs_fd = b->uploads_fd = -1;
     b->store = store;
     b->max_bytes = max_bytes;
+    b->quota = 0;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_mutex_init(&b->quota_mu, NULL);
+    b->locks = 1;
     snprintf(p, sizeof(p), "%s/%s", dir, GTEE_NODE_BLOBS);
     b->blobs_fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     ENSURE(b->blobs_fd >= 0, err, GTEE_EIO, "blob store %s: %s", p, strerror(errno));
@@ -45,6 +49,11 @@ void gtee_node_blobs_close(struct gtee_node_blobs *b)
     if (b->uploads_fd >= 0)
         close(b->uploads_fd);
     b->blobs_fd = b->uploads_fd = -1;
+    if (b->locks) {
+        pthread_mutex_destroy(&b->mu);
+        pthread_mutex_destroy(&b->quota_mu);
+        b->locks = 0;
+    }
 }
 
 int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *cid, struct gtee_node_upload *u,
@@ -58,6 +67,21 @@ int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *c
     gtee_hex_encode(rnd, sizeof(rnd), u->id);
     memcpy(u->content_id, cid, GTEE_NODE_ID_HEX + 1);
     u->size = size;
+    pthread_mutex_lock(&b->quota_mu);
+    if (b->quota) {
+        uint64_t held = 0;
+
+        if ((rc = gtee_node_store_bytes_held(b->store, &held, err)) < 0)
+            goto unlock;
+        if (held > b->quota || size > b->quota - held) {
+            rc = GTEE_FAIL(err, GTEE_ELIMIT,
+                           "upload of %llu bytes refused: the blob store holds %llu of its %llu bytes "
+                           "(blob_store_max_bytes), %llu free",
+                           (unsigned long long)size, (unsigned long long)held, (unsigned long long)b->quota,
+                           (unsigned long long)(held < b->quota ? b->quota - held : 0));
+            goto unlock;
+        }
+    }
     fd = openat(b->uploads_fd, u->id, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     ENSURE(fd >= 0, err, GTEE_EIO, "upload: cannot create the staging file: %s", strerror(errno));
     ENSURE(fsync(fd) == 0 && fsync(b->uploads_fd) == 0, err, GTEE_EIO, "upload: sync: %s", strerror(errno));
@@ -67,6 +91,8 @@ int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *c
 out:
     if (fd >= 0)
         close(fd);
+unlock:
+    pthread_mutex_unlock(&b->quota_mu);
     return rc;
 }
 
@@ -189,14 +215,18 @@ int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put 
     }
     if (p->u.received < p->u.size)
         goto out;
+    /* The file and its row appear together, never between a retention pass's check and
+     * its delete. */
+    pthread_mutex_lock(&b->mu);
     rc = promote(b, &p->u, err);
     /* Complete, good or bad: the session ends (a bad one cannot become good by resuming). */
     if (rc == 0)
-        TRY(gtee_node_store_upload_finish(b->store, &p->u, 1, err));
+        rc = gtee_node_store_upload_finish(b->store, &p->u, 1, err);
     else
         if (gtee_node_store_upload_finish(b->store, &p->u, 0, NULL) < 0) {
             /* the session row stays; its staging file is gone, so a resume finds none */
         }
+    pthread_mutex_unlock(&b->mu);
     (void)unlinkat(b->uploads_fd, p->u.id, 0);
     TRY(rc);
     *done = 1;
@@ -247,11 +277,13 @@ int gtee_node_keep_host_part(struct gtee_node_blobs *b, const uint8_t *p, size_t
     if (gtee_sha256(p, n, id) != 0)
         return GTEE_FAIL(err, GTEE_ECRYPTO, "relay: cannot hash a result");
     gtee_hex_encode(id, sizeof(id), hex);
+    pthread_mutex_lock(&b->mu);
     rc = gtee_file_writeat(b->blobs_fd, hex, p, n, 0600, 0, err);
     if (rc == GTEE_EEXIST)
         rc = 0; /* content-addressed: the same bytes are already there */
     if (rc == 0)
         rc = gtee_node_store_blob_add(b->store, hex, n, err);
+    pthread_mutex_unlock(&b->mu);
     if (rc == 0 && result)
         memcpy(result, hex, sizeof(hex));
     return rc;

@@ -5,6 +5,7 @@
 #ifndef GTEE_NODE_BLOBS_H
 #define GTEE_NODE_BLOBS_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "gtee/err.h"
@@ -14,14 +15,21 @@ struct gtee_node_blobs {
     int blobs_fd;     /* DIR/blobs */
     int uploads_fd;   /* DIR/uploads */
     uint64_t max_bytes;
+    uint64_t quota;   /* blob_store_max_bytes; 0: none (set after open) */
     struct gtee_node_store *store;
+    /* mu: a blob entering the store (promote, a job's result) and the retention pass's
+     * deletions never interleave; quota_mu: the quota check and the session it admits
+     * are one step. */
+    pthread_mutex_t mu, quota_mu;
+    int locks;
 };
 
 int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee_node_store *store,
                          uint64_t max_bytes, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_node_blobs_close(struct gtee_node_blobs *b);
 
-/* A new upload session for a container of size bytes and content id cid (hex). */
+/* A new upload session for a container of size bytes and content id cid (hex). One that
+ * would take the store past its quota is GTEE_ELIMIT, before anything is written. */
 int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *cid, struct gtee_node_upload *u,
                          struct gtee_err *err) GTEE_MUST_USE;
 
@@ -56,5 +64,31 @@ int gtee_node_blob_open(struct gtee_node_blobs *b, const char *id, int *fd, uint
  * restored at every start (result then ""). */
 int gtee_node_keep_host_part(struct gtee_node_blobs *b, const uint8_t *p, size_t n, char result[65],
                              struct gtee_err *err) GTEE_MUST_USE;
+
+/* ---- keeping the store whole (blobgc.c) ---- */
+
+/* What the start's check found and cleaned (docs/node.md, "Blob store"). */
+struct gtee_node_blobs_fix {
+    int temporaries;   /* half-written files of an interrupted write (never under a content id) */
+    int orphans;       /* whole files that no row names: a kill between file and row, or mid-delete */
+    int missing;       /* rows whose file is gone: dropped */
+    int wrong_size;    /* rows whose file is not the recorded size: file and row dropped */
+    int staging;       /* staging files of no session */
+    int sessions;      /* sessions whose staging file is gone: dropped */
+};
+/* The check the node runs at every start, before it serves: after it, every row names a
+ * whole file of its recorded size and every file is named by a row (a file appears under a
+ * content id only by rename of a synced temporary). Run only while nothing else writes the
+ * store (the daemon's start, or `gtee node gc` holding the data directory's lock). */
+int gtee_node_blobs_check(struct gtee_node_blobs *b, struct gtee_node_blobs_fix *fix,
+                          struct gtee_err *err) GTEE_MUST_USE;
+
+/* The retention rule: blobs last used (store.h) before cutoff (unix seconds; now minus the
+ * retention days), and named by no queued or running job, are deleted, row first and file
+ * after (a kill in between leaves a file without a row, which the next check removes);
+ * upload sessions idle since before cutoff go too. With dry_run nothing changes. *gone
+ * (malloc'd, *n) lists the blobs deleted or to delete, oldest use first. */
+int gtee_node_blobs_retain(struct gtee_node_blobs *b, int64_t cutoff, int dry_run, struct gtee_node_blob_row **gone,
+                           size_t *n, int *sessions, struct gtee_err *err) GTEE_MUST_USE;
 
 #endif

@@ -54,6 +54,8 @@ static const struct key keys[] = {
     S("collateral", collateral),
     S("policy", policy),
     { "max_blob_bytes", U64, offsetof(struct gtee_node_config, max_blob_bytes), 0, 1, 1ull << 44 },
+    { "blob_store_max_bytes", U64, offsetof(struct gtee_node_config, blob_store_max_bytes), 0, 0, 1ull << 50 },
+    U("blob_retention_days", blob_retention_days, 0, 36500),
     U("max_connections", max_connections, 1, 65536),
     U("per_ip_connections", per_ip_connections, 1, 65536),
     U("threads", threads, 1, 256),
@@ -211,6 +213,15 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "policy = %s\n\n"
             "# The largest blob (sealed container) an upload may declare, in bytes.\n"
             "max_blob_bytes = %llu\n\n"
+            "# The blob store's quota in bytes: stored blobs and the declared sizes of uploads in\n"
+            "# progress together. An upload that would pass it is refused before any byte is\n"
+            "# written (HTTP 507); results of jobs are always kept. 0: no quota.\n"
+            "blob_store_max_bytes = %llu\n\n"
+            "# Retention: a blob that no job has named (as model, input, labels or result) for\n"
+            "# this many days since it was stored is deleted by the node (at start and every hour),\n"
+            "# never one that a queued or running job names; so are upload sessions idle as long.\n"
+            "# `gtee node gc DIR --dry-run` lists what would go. 0: blobs are kept for ever.\n"
+            "blob_retention_days = %u\n\n"
             "# HTTP limits: open connections in all, from one client address, worker threads,\n"
             "# and the seconds after which a connection that sends nothing is closed.\n"
             "max_connections = %u\n"
@@ -224,7 +235,8 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "enclave_timeout_s = %u\n"
             "restart_max_s = %u\n",
             c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit,
-            c->collateral, c->policy, (unsigned long long)c->max_blob_bytes, c->max_connections,
+            c->collateral, c->policy, (unsigned long long)c->max_blob_bytes,
+            (unsigned long long)c->blob_store_max_bytes, c->blob_retention_days, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
             c->restart_max_s);
     {

@@ -24,6 +24,8 @@ struct gtee_node_config {
     char collateral[GTEE_NODE_VALUE_MAX]; /* the evidence check's collateral; "": sim_dir under sim */
     char policy[GTEE_NODE_VALUE_MAX];     /* the evidence check's policy file; "": strict default */
     uint64_t max_blob_bytes;              /* largest blob an upload may declare */
+    uint64_t blob_store_max_bytes;        /* blobs and upload sessions together; 0: no quota */
+    unsigned blob_retention_days;         /* blobs unused this long are deleted; 0: kept for ever */
     unsigned max_connections;             /* open HTTP connections, all clients together */
     unsigned per_ip_connections;          /* open HTTP connections of one client address */
     unsigned threads;                     /* HTTP worker threads */

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/guard.h"
 #include "gtee/file.h"
 #include "gtee/net.h"
 #include "node/api.h"
+#include "node/blobs.h"
 #include "node/jobs.h"
 #include "node/daemon.h"
 #include "node/node.h"
@@ -34,6 +36,54 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+/* How often the running daemon applies the retention rule (and once at start). */
+#define RETAIN_EVERY_S 3600
+
+/* The retention rule, logged; a failure is logged and retried at the next pass. */
+static void retain(struct gtee_node_store *store, struct gtee_node_blobs *blobs, unsigned days)
+{
+    struct gtee_node_blob_row *gone = NULL;
+    struct gtee_err err = { 0 };
+    uint64_t bytes = 0;
+    size_t n = 0;
+    int sessions = 0, rc;
+
+    rc = gtee_node_blobs_retain(blobs, (int64_t)time(NULL) - (int64_t)days * 86400, 0, &gone, &n, &sessions, &err);
+    for (size_t i = 0; i < n; i++)
+        bytes += gone[i].size;
+    if (n || sessions)
+        gtee_node_store_event(store, "info",
+                              "retention (%u day%s): deleted %zu blob%s (%llu bytes) and %d idle upload session%s",
+                              days, days == 1 ? "" : "s", n, n == 1 ? "" : "s", (unsigned long long)bytes, sessions,
+                              sessions == 1 ? "" : "s");
+    if (rc < 0)
+        gtee_node_store_event(store, "error", "retention pass stopped: %s", err.msg);
+    free(gone);
+}
+
+/* The start's check of the blob store, logged: what it found is the trace of a crash. */
+static int check_blobs(struct gtee_node_store *store, struct gtee_node_blobs *blobs, struct gtee_err *err)
+{
+    struct gtee_node_blobs_fix f;
+    int rc = gtee_node_blobs_check(blobs, &f, err);
+
+    if (rc < 0)
+        return rc;
+    if (f.temporaries || f.orphans || f.staging || f.sessions)
+        gtee_node_store_event(store, "warn",
+                              "blob store: removed %d half-written temporar%s, %d file%s no row named, %d staging "
+                              "file%s of no session and %d session%s without a staging file (left by a stop "
+                              "mid-write)",
+                              f.temporaries, f.temporaries == 1 ? "y" : "ies", f.orphans, f.orphans == 1 ? "" : "s",
+                              f.staging, f.staging == 1 ? "" : "s", f.sessions, f.sessions == 1 ? "" : "s");
+    if (f.missing || f.wrong_size)
+        gtee_node_store_event(store, "error",
+                              "blob store: %d recorded blob%s missing and %d of the wrong size: dropped (jobs that "
+                              "name them will fail)",
+                              f.missing, f.missing == 1 ? "" : "s", f.wrong_size);
+    return 0;
+}
+
 int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
 {
     struct gtee_node_config cfg;
@@ -51,6 +101,7 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     int jobs_started = 0;
     int dir_fd = -1, listen_fd = -1, rc, enclave_started = 0, signals_set = 0, failed, left;
     uint16_t port = 0;
+    time_t retained_at = 0;
 
     memset(&enc, 0, sizeof(enc));
     TRY(gtee_node_config_load(o->dir, &cfg, err));
@@ -74,6 +125,11 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
         gtee_node_store_event(store, "warn", "%d job%s left running by the last run reported failed", failed,
                               failed == 1 ? "" : "s");
     TRY(gtee_node_blobs_open(&blobs, o->dir, store, cfg.max_blob_bytes, err));
+    blobs.quota = cfg.blob_store_max_bytes;
+    TRY(check_blobs(store, &blobs, err));
+    if (cfg.blob_retention_days)
+        retain(store, &blobs, cfg.blob_retention_days);
+    retained_at = time(NULL);
 
     /* The enclave: sim runs on the device made by init, a path relative to the data dir. */
     l.tee = cfg.tee;
@@ -157,6 +213,10 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
         struct pollfd p = { .fd = sig_pipe[0], .events = POLLIN };
 
         (void)poll(&p, 1, 1000);
+        if (cfg.blob_retention_days && time(NULL) - retained_at >= RETAIN_EVERY_S) {
+            retain(store, &blobs, cfg.blob_retention_days);
+            retained_at = time(NULL);
+        }
     }
     gtee_node_store_event(store, "info", "%s: stopping; draining requests for up to %u s",
                           sig_got == SIGINT ? "SIGINT" : "SIGTERM", cfg.drain_timeout_s);

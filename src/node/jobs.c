@@ -1,7 +1,7 @@
 /* The job queue: one thread takes the oldest queued job, passes its blobs from the blob store
  * into the enclave's slots (BLOB_BEGIN, then BLOB_DATA in pieces; docs/tee.md §7.1), relays
- * the requester's box, keeps the result as a blob and the answer box for the requester, and
- * drops the slots. Progress reports go to the jobs table; the enclave's refusals are the
+ * the requester's box, reads the result out of the enclave in pieces into a blob
+ * (results.c), keeps the answer box for the requester, and drops the slots. Progress reports go to the jobs table; the enclave's refusals are the
  * job's error, for the requester to read. */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +12,10 @@
 
 #include "base/guard.h"
 #include "gtee/crypto.h"
+#include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "node/jobs.h"
+#include "node/results.h"
 
 #define PIECE (512u << 10)
 #define IDLE_POLL_MS 1000
@@ -193,7 +195,13 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
         rc = GTEE_FAIL(&err, GTEE_EIO, "the enclave's answer is malformed");
         goto fail;
     }
-    if (host_len && (rc = gtee_node_keep_host_part(q->blobs, reply + 4, host_len, result, &err)) < 0) {
+    /* The result comes out of its enclave slot in pieces into the blob store, and is checked
+     * against its SHA-256, before the job is done (results.c). */
+    if (host_len && gtee_result_notice_is(reply + 4, host_len))
+        rc = gtee_node_result_take(q->enclave, r.start_no, q->blobs, reply + 4, host_len, result, &err);
+    else if (host_len)
+        rc = gtee_node_keep_host_part(q->blobs, reply + 4, host_len, result, &err);
+    if (rc < 0) {
         r.ours = 1;
         goto fail;
     }

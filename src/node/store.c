@@ -299,6 +299,158 @@ json_t *gtee_node_store_blobs(struct gtee_node_store *s)
     return a;
 }
 
+/* When a blob was last used (see store.h), and whether a job still waiting or running
+ * names it; b is the blobs table's alias. */
+#define LAST_USED                                                                                                    \
+    "MAX(b.created, COALESCE((SELECT MAX(j.updated) FROM jobs j JOIN job_io i ON i.job_id = j.id"                    \
+    " WHERE b.id IN (i.model, i.input, i.labels)), 0), COALESCE((SELECT MAX(j.updated) FROM jobs j"                   \
+    " JOIN results r ON r.job_id = j.id WHERE r.blob_id = b.id), 0))"
+#define IN_USE                                                                                                       \
+    "EXISTS(SELECT 1 FROM jobs j JOIN job_io i ON i.job_id = j.id WHERE j.state IN ('queued', 'running')"            \
+    " AND b.id IN (i.model, i.input, i.labels))"
+
+int gtee_node_store_blob_rows(struct gtee_node_store *s, int64_t unused_before, struct gtee_node_blob_row **rows,
+                              size_t *n, struct gtee_err *err)
+{
+    struct gtee_node_blob_row *a = NULL;
+    size_t cap = 0;
+    sqlite3_stmt *st;
+    int rc = 0, r;
+
+    *rows = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->mu);
+    st = unused_before < 0
+             ? query(s, "SELECT b.id, b.size, " LAST_USED " FROM blobs b ORDER BY b.id", "")
+             : query(s,
+                     "SELECT b.id, b.size, " LAST_USED " AS last FROM blobs b WHERE last < ? AND NOT " IN_USE
+                     " ORDER BY last, b.id",
+                     "i", unused_before);
+    if (!st) {
+        rc = db_fail(s, err, "blob listing");
+        goto out;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            struct gtee_node_blob_row *g = realloc(a, (cap = cap ? 2 * cap : 64) * sizeof(*a));
+
+            if (!g) {
+                rc = GTEE_FAIL(err, GTEE_ENOMEM, "node state: out of memory");
+                goto out;
+            }
+            a = g;
+        }
+        snprintf(a[*n].id, sizeof(a[*n].id), "%s", col_text(st, 0));
+        a[*n].size = (uint64_t)sqlite3_column_int64(st, 1);
+        a[*n].last_used = sqlite3_column_int64(st, 2);
+        (*n)++;
+    }
+    if (r != SQLITE_DONE)
+        rc = db_fail(s, err, "blob listing");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0) {
+        free(a);
+        a = NULL;
+        *n = 0;
+    }
+    *rows = a;
+    return rc;
+}
+
+int gtee_node_store_blob_forget(struct gtee_node_store *s, const char *id, int64_t unused_before,
+                                struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    /* One statement: the check and the delete are one transaction, so a job submitted in
+     * between either is seen (the row stays) or comes after (and finds the blob gone). */
+    rc = unused_before < 0 ? change(s, err, "DELETE FROM blobs WHERE id = ?", "s", id)
+                           : change(s, err,
+                                    "DELETE FROM blobs WHERE id = ? AND id IN (SELECT b.id FROM blobs b WHERE b.id = ?"
+                                    " AND " LAST_USED " < ? AND NOT " IN_USE ")",
+                                    "ssi", id, id, unused_before);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gtee_node_store_bytes_held(struct gtee_node_store *s, uint64_t *bytes, struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT (SELECT COALESCE(SUM(size), 0) FROM blobs) + (SELECT COALESCE(SUM(size), 0) FROM uploads)",
+               "");
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
+        rc = db_fail(s, err, "blob store size");
+    else
+        *bytes = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gtee_node_store_upload_ids(struct gtee_node_store *s, int64_t idle_before, struct gtee_node_upload **ids,
+                               size_t *n, struct gtee_err *err)
+{
+    struct gtee_node_upload *a = NULL;
+    size_t cap = 0;
+    sqlite3_stmt *st;
+    int rc = 0, r;
+
+    *ids = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT id, content_id, size, received FROM uploads WHERE ? < 0 OR updated < ? ORDER BY id", "ii",
+               idle_before, idle_before);
+    if (!st) {
+        rc = db_fail(s, err, "upload listing");
+        goto out;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            struct gtee_node_upload *g = realloc(a, (cap = cap ? 2 * cap : 16) * sizeof(*a));
+
+            if (!g) {
+                rc = GTEE_FAIL(err, GTEE_ENOMEM, "node state: out of memory");
+                goto out;
+            }
+            a = g;
+        }
+        memset(&a[*n], 0, sizeof(a[*n]));
+        snprintf(a[*n].id, sizeof(a[*n].id), "%s", col_text(st, 0));
+        snprintf(a[*n].content_id, sizeof(a[*n].content_id), "%s", col_text(st, 1));
+        a[*n].size = (uint64_t)sqlite3_column_int64(st, 2);
+        a[*n].received = (uint64_t)sqlite3_column_int64(st, 3);
+        (*n)++;
+    }
+    if (r != SQLITE_DONE)
+        rc = db_fail(s, err, "upload listing");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0) {
+        free(a);
+        a = NULL;
+        *n = 0;
+    }
+    *ids = a;
+    return rc;
+}
+
+int gtee_node_store_upload_drop(struct gtee_node_store *s, const char *id, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "DELETE FROM uploads WHERE id = ?", "s", id);
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
 int gtee_node_store_upload_add(struct gtee_node_store *s, const struct gtee_node_upload *u, struct gtee_err *err)
 {
     int rc;

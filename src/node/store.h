@@ -38,6 +38,26 @@ int gtee_node_store_blob_add(struct gtee_node_store *s, const char *id, uint64_t
 /* 1 and its size if known, 0 if not, < 0 on error. */
 int gtee_node_store_blob_get(struct gtee_node_store *s, const char *id, uint64_t *size, struct gtee_err *err);
 json_t *gtee_node_store_blobs(struct gtee_node_store *s);
+/* A blob row and when it was last used: the latest of its upload and the last change of a
+ * job that names it (as model, input, labels or result). */
+struct gtee_node_blob_row {
+    char id[GTEE_NODE_ID_HEX + 1];
+    uint64_t size;
+    int64_t last_used;
+};
+/* The blob rows (a malloc'd array of *n): all of them with unused_before < 0, else those the
+ * retention rule would delete: last used before unused_before (unix seconds) and named by
+ * no queued or running job. */
+int gtee_node_store_blob_rows(struct gtee_node_store *s, int64_t unused_before, struct gtee_node_blob_row **rows,
+                              size_t *n, struct gtee_err *err) GTEE_MUST_USE;
+/* Deletes blob id's row if, checked in the same transaction, the retention rule still
+ * allows it (unused_before as above; < 0: unconditionally, for a row whose file is gone).
+ * 1 deleted, 0 kept, < 0 error. The caller removes the file after (docs/node.md, "Blob
+ * store": a row never names a missing file; a file without a row is cleaned at start). */
+int gtee_node_store_blob_forget(struct gtee_node_store *s, const char *id, int64_t unused_before,
+                                struct gtee_err *err) GTEE_MUST_USE;
+/* Bytes held: the stored blobs and the declared sizes of upload sessions, together. */
+int gtee_node_store_bytes_held(struct gtee_node_store *s, uint64_t *bytes, struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- upload sessions ---- */
 struct gtee_node_upload {
@@ -56,6 +76,12 @@ int gtee_node_store_upload_set(struct gtee_node_store *s, const char *id, uint64
 /* Removes the session; with blob_size set also records blob content_id, in one transaction. */
 int gtee_node_store_upload_finish(struct gtee_node_store *s, const struct gtee_node_upload *u, int add_blob,
                                   struct gtee_err *err) GTEE_MUST_USE;
+/* The ids of upload sessions (a malloc'd array of *n): all with idle_before < 0, else those
+ * not written to since idle_before (unix seconds). */
+int gtee_node_store_upload_ids(struct gtee_node_store *s, int64_t idle_before, struct gtee_node_upload **ids,
+                               size_t *n, struct gtee_err *err) GTEE_MUST_USE;
+/* Removes an upload session's row (the caller removes its staging file after). */
+int gtee_node_store_upload_drop(struct gtee_node_store *s, const char *id, struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- jobs: status only, never anything secret ---- */
 struct gtee_node_job {

@@ -187,6 +187,21 @@ static void *supervise(void *arg)
             ;
         pthread_mutex_unlock(&e->mu);
     }
+    /* The enclave is stopped by this thread, the one that started it: it dies with its
+     * starter (PR_SET_PDEATHSIG, gtee_enclave_start), so it must not outlive the loop. */
+    pthread_mutex_lock(&e->call_mu);
+    if (e->running) {
+        int status = 0;
+        char how[128];
+
+        (void)gtee_enclave_stop(&e->proc, &status);
+        describe_status(status, how, sizeof(how));
+        pthread_mutex_lock(&e->mu);
+        e->running = 0;
+        pthread_mutex_unlock(&e->mu);
+        gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
+    }
+    pthread_mutex_unlock(&e->call_mu);
     return NULL;
 }
 
@@ -234,19 +249,8 @@ void gtee_node_enclave_shutdown(struct gtee_node_enclave *e)
     e->stop = 1;
     pthread_cond_broadcast(&e->cv);
     pthread_mutex_unlock(&e->mu);
-    pthread_join(e->thread, NULL);
+    pthread_join(e->thread, NULL); /* it stops the enclave on its way out */
     e->thread_started = 0;
-    pthread_mutex_lock(&e->call_mu);
-    if (e->running) {
-        int status = 0;
-        char how[128];
-
-        (void)gtee_enclave_stop(&e->proc, &status);
-        describe_status(status, how, sizeof(how));
-        e->running = 0;
-        gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
-    }
-    pthread_mutex_unlock(&e->call_mu);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->call_mu);

@@ -217,64 +217,175 @@ void gtee_job_record_free(struct gtee_job_record *r)
 
 static const char result_info[] = "gtee result v1";
 
-/* The associated data: magic and version, the kind, the three content ids. */
-static void result_aad(const struct gtee_job_record *r, uint8_t aad[106])
+#define RESULT_HEADER 106 /* "GTEE-RES" 0x02, kind, three content ids: the associated data */
+
+/* The header in the clear (nothing secret: the host saw which blobs the job read), which
+ * is also the associated data. */
+static void result_header(const struct gtee_job_record *r, uint8_t h[RESULT_HEADER])
 {
-    memcpy(aad, "GTEE-RES\x01", 9);
-    aad[9] = r->kind;
-    memcpy(aad + 10, r->model, 32);
-    memcpy(aad + 42, r->input, 32);
-    memcpy(aad + 74, r->labels, 32);
+    memcpy(h, "GTEE-RES\x02", 9);
+    h[9] = r->kind;
+    memcpy(h + 10, r->model, 32);
+    memcpy(h + 42, r->input, 32);
+    memcpy(h + 74, r->labels, 32);
+}
+
+/* The record inside the result: all of it but the result's own SHA-256 and length. */
+static int summary_of(const struct gtee_job_record *r, uint8_t **out, size_t *len, struct gtee_err *err)
+{
+    struct gtee_job_record s = *r;
+
+    memset(s.result_sha256, 0, sizeof(s.result_sha256));
+    s.result_len = 0;
+    return gtee_job_record_encode(&s, out, len, err);
+}
+
+size_t gtee_result_sealed_len(const struct gtee_job_record *r, size_t len)
+{
+    return GTEE_RESULT_OVERHEAD + GTEE_JOB_RECORD_FIXED + 24 * (size_t)r->n_epochs + len;
 }
 
 int gtee_result_seal(const struct gtee_job_record *r, const uint8_t to[32], const uint8_t *pt, size_t len,
                      uint8_t **out, size_t *out_len, struct gtee_err *err)
 {
-    uint8_t aad[106], *b = NULL;
+    uint8_t *b = NULL, *sum = NULL, *inner = NULL;
     struct gtee_hpke *h = NULL;
-    size_t n = GTEE_RESULT_OVERHEAD + len;
+    size_t n = gtee_result_sealed_len(r, len), sum_len = 0, inner_len;
     int rc;
 
-    result_aad(r, aad);
+    TRY(summary_of(r, &sum, &sum_len, err));
+    inner_len = 4 + sum_len + len;
     b = malloc(n);
-    ENSURE(b, err, GTEE_ENOMEM, "result: out of memory for %zu bytes", len);
-    memcpy(b, aad, 9);
-    TRY(gtee_hpke_sender(to, (const uint8_t *)result_info, sizeof(result_info) - 1, b + 9, &h, err));
-    TRY(gtee_hpke_seal(h, aad, sizeof(aad), pt, len, b + 9 + GTEE_HPKE_ENC_LEN, err));
+    inner = malloc(inner_len);
+    ENSURE(b && inner, err, GTEE_ENOMEM, "result: out of memory for %zu bytes", len);
+    put_u32be(inner, (uint32_t)sum_len);
+    memcpy(inner + 4, sum, sum_len);
+    if (len)
+        memcpy(inner + 4 + sum_len, pt, len);
+    result_header(r, b);
+    TRY(gtee_hpke_sender(to, (const uint8_t *)result_info, sizeof(result_info) - 1, b + RESULT_HEADER, &h, err));
+    TRY(gtee_hpke_seal(h, b, RESULT_HEADER, inner, inner_len, b + RESULT_HEADER + GTEE_HPKE_ENC_LEN, err));
     *out = b;
     *out_len = n;
     b = NULL;
 out:
     gtee_hpke_free(h);
+    if (inner) {
+        gtee_wipe(inner, inner_len);
+        free(inner);
+    }
+    free(sum);
     free(b);
+    return rc;
+}
+
+int gtee_result_open_alone(const uint8_t sk[32], const uint8_t *res, size_t res_len, struct gtee_job_record *r,
+                           uint8_t **pt, size_t *pt_len, struct gtee_err *err)
+{
+    struct gtee_hpke *h = NULL;
+    uint8_t *inner = NULL;
+    size_t inner_len = 0;
+    uint32_t sum_len;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    *pt = NULL;
+    *pt_len = 0;
+    ENSURE(res_len >= GTEE_RESULT_OVERHEAD + GTEE_JOB_RECORD_FIXED && !memcmp(res, "GTEE-RES\x02", 9), err,
+           GTEE_EFORMAT, "result: not a version 2 result (%zu bytes; offset 0)", res_len);
+    inner_len = res_len - GTEE_RESULT_OVERHEAD + 4;
+    inner = malloc(inner_len);
+    ENSURE(inner, err, GTEE_ENOMEM, "result: out of memory");
+    TRY(gtee_hpke_receiver(sk, res + RESULT_HEADER, (const uint8_t *)result_info, sizeof(result_info) - 1, &h, err));
+    rc = gtee_hpke_open(h, res, RESULT_HEADER, res + RESULT_HEADER + GTEE_HPKE_ENC_LEN,
+                        res_len - RESULT_HEADER - GTEE_HPKE_ENC_LEN, inner, err);
+    ENSURE(rc == 0, err, GTEE_EAUTH,
+           "result: it does not open with this identity (sealed to another one, or altered)");
+    sum_len = (uint32_t)inner[0] << 24 | (uint32_t)inner[1] << 16 | (uint32_t)inner[2] << 8 | inner[3];
+    ENSURE(sum_len <= inner_len - 4, err, GTEE_EFORMAT, "result: its record of %u bytes is longer than it", sum_len);
+    TRY(gtee_job_record_parse(inner + 4, sum_len, r, err));
+    /* the record inside must be the job the header names */
+    ENSURE(r->kind == res[9] && !memcmp(r->model, res + 10, 32) && !memcmp(r->input, res + 42, 32) &&
+               !memcmp(r->labels, res + 74, 32),
+           err, GTEE_EAUTH, "result: its record names another job than its header");
+    r->result_len = res_len;
+    ENSURE(gtee_sha256(res, res_len, r->result_sha256) == 0, err, GTEE_ECRYPTO, "result: hash failed");
+    *pt_len = inner_len - 4 - sum_len;
+    memmove(inner, inner + 4 + sum_len, *pt_len);
+    *pt = inner;
+    inner = NULL;
+out:
+    gtee_hpke_free(h);
+    if (inner) {
+        gtee_wipe(inner, inner_len);
+        free(inner);
+    }
+    if (rc < 0)
+        gtee_job_record_free(r);
     return rc;
 }
 
 int gtee_result_open(const struct gtee_job_record *r, const uint8_t sk[32], const uint8_t *res, size_t res_len,
                      uint8_t **pt, size_t *pt_len, struct gtee_err *err)
 {
-    uint8_t aad[106], id[32];
-    struct gtee_hpke *h = NULL;
+    struct gtee_job_record in = { 0 };
+    uint8_t id[32];
     int rc;
 
     *pt = NULL;
     *pt_len = 0;
-    result_aad(r, aad);
-    ENSURE(res_len >= GTEE_RESULT_OVERHEAD && !memcmp(res, aad, 9), err, GTEE_EFORMAT,
-           "result: not a version 1 result (%zu bytes)", res_len);
-    ENSURE(res_len == r->result_len && gtee_sha256(res, res_len, id) == 0 &&
-               gtee_ct_equal(id, r->result_sha256, 32),
+    ENSURE(res_len >= 9 && !memcmp(res, "GTEE-RES\x02", 9), err, GTEE_EFORMAT,
+           "result: not a version 2 result (%zu bytes)", res_len);
+    ENSURE(res_len == r->result_len && gtee_sha256(res, res_len, id) == 0 && gtee_ct_equal(id, r->result_sha256, 32),
            err, GTEE_EAUTH, "result: not the result its job record names (length or SHA-256)");
-    *pt = malloc(res_len - GTEE_RESULT_OVERHEAD + 1);
-    ENSURE(*pt, err, GTEE_ENOMEM, "result: out of memory");
-    TRY(gtee_hpke_receiver(sk, res + 9, (const uint8_t *)result_info, sizeof(result_info) - 1, &h, err));
-    TRY(gtee_hpke_open(h, aad, sizeof(aad), res + 9 + GTEE_HPKE_ENC_LEN, res_len - 9 - GTEE_HPKE_ENC_LEN, *pt, err));
-    *pt_len = res_len - GTEE_RESULT_OVERHEAD;
+    TRY(gtee_result_open_alone(sk, res, res_len, &in, pt, pt_len, err));
+    /* what the result says of its job is what the record says (the record names its hash) */
+    ENSURE(in.kind == r->kind && !memcmp(in.model, r->model, 32) && !memcmp(in.input, r->input, 32) &&
+               !memcmp(in.labels, r->labels, 32) && in.recipient == r->recipient && in.macs == r->macs &&
+               in.samples == r->samples && in.n_epochs == r->n_epochs &&
+               (!r->n_epochs || !memcmp(in.epochs, r->epochs, r->n_epochs * sizeof(*r->epochs))),
+           err, GTEE_EAUTH, "result: its record differs from the job record");
 out:
-    gtee_hpke_free(h);
-    if (rc < 0) {
+    gtee_job_record_free(&in);
+    if (rc < 0 && *pt) {
+        gtee_wipe(*pt, *pt_len);
         free(*pt);
         *pt = NULL;
+        *pt_len = 0;
     }
+    return rc;
+}
+
+void gtee_result_notice_encode(const struct gtee_result_notice *n, uint8_t out[GTEE_RESULT_NOTICE_LEN])
+{
+    memcpy(out, "GTEE-RSL\x01", 9);
+    put_u64be(out + 9, n->len);
+    memcpy(out + 17, n->sha256, 32);
+}
+
+int gtee_result_notice_is(const uint8_t *p, size_t len)
+{
+    return len >= 8 && !memcmp(p, "GTEE-RSL", 8);
+}
+
+int gtee_result_notice_parse(const uint8_t *p, size_t len, struct gtee_result_notice *n, struct gtee_err *err)
+{
+    struct span s = span_init(p, len);
+    const uint8_t *magic = span_take(&s, 9);
+    int rc;
+
+    memset(n, 0, sizeof(*n));
+    ENSURE(magic && !memcmp(magic, "GTEE-RSL\x01", 9), err, GTEE_EFORMAT,
+           "result notice: not a version 1 notice (%zu bytes; offset 0)", len);
+    n->len = span_u64be(&s);
+    span_copy(&s, n->sha256, 32);
+    ENSURE(!s.bad && s.len == 0, err, GTEE_EFORMAT, "result notice: %zu bytes, not %d", len,
+           GTEE_RESULT_NOTICE_LEN);
+    ENSURE(n->len >= 1 && n->len <= GTEE_RESULT_MAX_LEN, err, GTEE_EFORMAT,
+           "result notice: length %llu out of range 1..2^40 (offset 9)", (unsigned long long)n->len);
+    rc = 0;
+out:
+    if (rc < 0)
+        memset(n, 0, sizeof(*n));
     return rc;
 }

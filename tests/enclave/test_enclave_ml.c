@@ -2,12 +2,14 @@
  * dataset, grants them over the relay (the keys go to the enclave alone), the host passes the
  * ciphertext into the simulated enclave, and inference and one training epoch run inside the
  * enclave process under its full seccomp list; the results come back HPKE-sealed to the
- * provider through the host. The provider gets the same outputs, losses and trained weights
+ * provider through the host, which reads them out of the enclave in pieces. The provider gets the same outputs, losses and trained weights
  * as the plaintext engine gives it on its own machine, the job records count the work, and
  * nothing of the plaintext (key, weights, features, outputs, trained weights) is in anything
  * the host holds: the bytes it relayed, the files it has, its log, the enclave's stderr, its
- * own memory. Also: the memory limit refuses a container before anything is allocated, and
- * every job without the right grant is refused with its reason.
+ * own memory. Results over the 1 MiB message limit (a 7.5 MiB trained MLP built here, a
+ * 1.3 MiB inference output) come out whole through RESULT_READ. Also: the memory limit
+ * refuses a container before anything is allocated, and every job without the right grant
+ * is refused with its reason.
  *
  * The test process is the host. The provider is a forked child; it leaves the needles for
  * the scan as two masked halves (scan.h), so the host never holds them. */
@@ -28,6 +30,7 @@
 #include "gtee/crypto.h"
 #include "gtee/dataset.h"
 #include "gtee/enclave.h"
+#include "gtee/jobs.h"
 #include "gtee/ml.h"
 #include "gtee/ml_train.h"
 #include "gtee/msg.h"
@@ -35,6 +38,7 @@
 #include "tee/fake_fifo.c"
 #include "box/boxtest.h"
 #include "enclave/scan.h"
+#include "ml/mlp_build.h"
 
 #define ITEMS 256
 #define NEEDLE 32
@@ -56,6 +60,7 @@ struct world {
     int errfd;
     unsigned stored;
     unsigned progress;                     /* PROGRESS reports the host saw */
+    uint64_t biggest;                      /* the largest result read out of the enclave */
     struct gtee_enclave_progress last;
 };
 
@@ -98,9 +103,23 @@ static void prov_relay(struct prov *p, const uint8_t *req, size_t req_len, uint8
     hl = span_u32be(&s);
     if (s.bad || hl > s.len)
         child_exit(32);
-    *host_len = hl;
-    *host = malloc(hl + 1);
-    memcpy(*host, span_take(&s, hl), hl);
+    if (gtee_result_notice_is(s.p, hl)) {
+        /* a job's result: downloaded from the host's store by its id */
+        struct gtee_result_notice n;
+        char hex[65], path[PATH_MAX + 80];
+
+        if (gtee_result_notice_parse(span_take(&s, hl), hl, &n, NULL) != 0)
+            child_exit(35);
+        gtee_hex_encode(n.sha256, 32, hex);
+        snprintf(path, sizeof(path), "%s/result-%s", p->w->host, hex);
+        *host = fake_load(path, host_len);
+        if (!*host || *host_len != n.len)
+            child_exit(36);
+    } else {
+        *host_len = hl;
+        *host = malloc(hl + 1);
+        memcpy(*host, span_take(&s, hl), hl);
+    }
     if (gtee_relay_open_response(resp_key, s.p, s.len, pt, pt_len, NULL) != 0)
         child_exit(31);
     free(box);
@@ -108,23 +127,19 @@ static void prov_relay(struct prov *p, const uint8_t *req, size_t req_len, uint8
     free(in);
 }
 
-/* The requester's side of a result (docs/tee.md §7.2): "GTEE-RES" || 1 || enc || HPKE. */
-static uint8_t *open_result(const struct prov *p, const uint8_t *record, const uint8_t *res, size_t len,
-                            size_t *pt_len)
+/* The requester's side of a result (docs/tee.md §7.2): the record it alone got, then the
+ * HPKE result checked against it and opened with its key. */
+static uint8_t *open_result(const struct prov *p, const uint8_t *record, size_t record_len, const uint8_t *res,
+                            size_t len, size_t *pt_len)
 {
-    uint8_t aad[106], *pt;
-    struct gtee_hpke *h = NULL;
+    struct gtee_job_record rec;
+    uint8_t *pt = NULL;
 
-    if (len < 9 + 32 + 16 || memcmp(res, "GTEE-RES\x01", 9) != 0)
+    if (gtee_job_record_parse(record, record_len, &rec, NULL) != 0)
         child_exit(33);
-    memcpy(aad, res, 9);
-    memcpy(aad + 9, record, 97); /* kind and the three content ids */
-    pt = malloc(len);
-    if (!pt || gtee_hpke_receiver(p->sk, res + 9, (const uint8_t *)"gtee result v1", 14, &h, NULL) != 0 ||
-        gtee_hpke_open(h, aad, sizeof(aad), res + 41, len - 41, pt, NULL) != 0)
+    if (gtee_result_open(&rec, p->sk, res, len, &pt, pt_len, NULL) != 0)
         child_exit(34);
-    gtee_hpke_free(h);
-    *pt_len = len - 41 - 16;
+    gtee_job_record_free(&rec);
     return pt;
 }
 
@@ -335,7 +350,7 @@ static void provider(struct prov *p)
         if (s.bad || samples != 4 || macs != 4ull * (784 * 256 + 256 * 128 + 128 * 10))
             child_exit(20);
     }
-    out_npy = open_result(p, r, res, res_len, &out_len);
+    out_npy = open_result(p, r, r_len, res, res_len, &out_len);
     if (gtee_npy_parse(out_npy, out_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &out, NULL) != 0)
         child_exit(13);
     local_infer(model, model_len, x, 4, &want, &want_n);
@@ -382,7 +397,7 @@ static void provider(struct prov *p)
             fabs(eloss - loss) > 1e-6 * fmax(1.0, fabs(loss)))
             child_exit(15);
         /* one thread, the same engine on the same machine and the same seed: the same bytes */
-        trained = open_result(p, r, res, res_len, &trained_len);
+        trained = open_result(p, r, r_len, res, res_len, &trained_len);
         if (trained_len != saved_len || memcmp(trained, saved, saved_len) != 0)
             child_exit(16);
         free(trained);
@@ -401,6 +416,89 @@ static void provider(struct prov *p)
     leave_needle(nf, saved + saved_len / 2);
     if (fclose(nf) != 0)
         child_exit(18);
+    child_exit(0);
+}
+
+/* Results over the message limit (1 MiB): a training job on an MLP built here with a
+ * 784x1024 and a 1024x1024 layer (its trained ONNX is about 7.5 MiB), and an inference job
+ * whose output .npy (BIG_ROWS x 1024 floats) is over 1 MiB. Both come out whole and are
+ * what the plaintext engine gives the provider. */
+#define BIG_ROWS 320
+
+static void provider_big(struct prov *p)
+{
+    static const int64_t train_widths[4] = { 784, 1024, 1024, 10 }, infer_widths[2] = { 784, 1024 };
+    size_t model_len = 0, imodel_len = 0, x_npy_len = 0, y_npy_len = 0, in_npy_len = 0, r_len = 0, res_len = 0,
+           out_len = 0, want_n = 0, saved_len = 0, trained_len = 0;
+    uint8_t *model = mlp_build(train_widths, 3, 0xb16, &model_len), *imodel = mlp_build(infer_widths, 1, 0xb17, &imodel_len);
+    uint8_t *x_npy = NULL, *y_npy = NULL, *in_npy = NULL, *r = NULL, *res = NULL, *out_npy = NULL, *saved = NULL,
+            *trained = NULL, req[64];
+    float *x = malloc(BIG_ROWS * 784 * sizeof(float)), *want = NULL;
+    int64_t y[ITEMS];
+    uint64_t seed = 0xb19;
+    size_t dims[2] = { ITEMS, 784 }, idims[2] = { BIG_ROWS, 784 };
+    struct gtee_array out = {0};
+
+    if (!model || !imodel || !x || model_len < (4u << 20) || gtee_box_key_generate(&p->key) != 0 ||
+        gtee_x25519_keypair(p->sk, p->pk) != 0)
+        child_exit(82);
+    for (size_t i = 0; i < BIG_ROWS * 784; i++)
+        x[i] = frand(&seed);
+    for (size_t i = 0; i < ITEMS; i++)
+        y[i] = (int64_t)(frand(&seed) * 10.0f) % 10;
+    if (gtee_npy_encode_f32(x, dims, 2, &x_npy, &x_npy_len, NULL) != 0 ||
+        gtee_npy_encode_f32(x, idims, 2, &in_npy, &in_npy_len, NULL) != 0)
+        child_exit(83);
+    y_npy = labels_npy(y, ITEMS, &y_npy_len);
+    prov_upload(p, "big-model.box", model, model_len, 0);
+    prov_upload(p, "big-input.box", in_npy, in_npy_len, 1);
+    prov_upload(p, "big-x.box", x_npy, x_npy_len, 2);
+    prov_upload(p, "big-y.box", y_npy, y_npy_len, 3);
+    prov_upload(p, "wide-model.box", imodel, imodel_len, 4);
+
+    /* inference: BIG_ROWS x 1024 outputs, over 1 MiB */
+    req[0] = GTEE_RELAY_ML_JOB;
+    req[1] = 1;
+    memcpy(req + 2, p->pk, 32);
+    req[34] = 4;
+    req[35] = 1;
+    req[36] = 1;
+    prov_relay(p, req, 37, &r, &r_len, &res, &res_len);
+    out_npy = open_result(p, r, r_len, res, res_len, &out_len);
+    if (out_len <= GTEE_MSG_MAX_PAYLOAD ||
+        gtee_npy_parse(out_npy, out_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &out, NULL) != 0)
+        child_exit(84);
+    if (mlp_run_local(imodel, imodel_len, x, BIG_ROWS, 784, &want, &want_n) != 0)
+        child_exit(80);
+    if (out.count != want_n || want_n != BIG_ROWS * 1024 || !close_enough(out.f32, want, want_n))
+        child_exit(85);
+    free(r);
+    free(res);
+
+    /* one training epoch on the 7.5 MiB model: the same trained weights, byte for byte */
+    {
+        uint8_t t[35 + GTEE_JOB_TRAIN_LEN] = { GTEE_RELAY_ML_JOB, 2 };
+        float lr = 0.001f;
+        uint32_t bits;
+
+        memcpy(t + 2, p->pk, 32);
+        t[34] = 0;
+        t[35] = 2;
+        t[36] = 3;
+        t[37] = 1;
+        t[38] = 2;
+        put_u16be(t + 39, 1);
+        put_u32be(t + 41, 32);
+        put_u64be(t + 45, 7);
+        memcpy(&bits, &lr, 4);
+        put_u32be(t + 53, bits);
+        prov_relay(p, t, sizeof(t), &r, &r_len, &res, &res_len);
+    }
+    trained = open_result(p, r, r_len, res, res_len, &trained_len);
+    if (mlp_train_local(model, model_len, x, y, ITEMS, &saved, &saved_len) != 0)
+        child_exit(81);
+    if (trained_len < (4u << 20) || trained_len != saved_len || memcmp(trained, saved, saved_len) != 0)
+        child_exit(86);
     child_exit(0);
 }
 
@@ -478,6 +576,54 @@ static int host_pass(struct world *w, struct gtee_enclave_proc *p, unsigned slot
     return rc;
 }
 
+/* The result a relay answer's notice names, read from the enclave in pieces (each within
+ * one message) into the host's store as result-<its SHA-256>, for the provider to fetch
+ * there as a client downloads it from a node's blob store. */
+static void host_take_result(struct world *w, struct gtee_enclave_proc *p, const uint8_t *notice)
+{
+    struct gtee_result_notice n;
+    struct gtee_err err = {0};
+    uint8_t req[44], *res, *piece = NULL, id[32];
+    size_t piece_len = 0;
+    char hex[65], path[PATH_MAX + 80];
+
+    assert_int_equal(gtee_result_notice_parse(notice, GTEE_RESULT_NOTICE_LEN, &n, &err), 0);
+    res = malloc(n.len);
+    assert_non_null(res);
+    for (uint64_t off = 0; off < n.len; off += piece_len) {
+        uint32_t want = n.len - off < DATA_PIECE ? (uint32_t)(n.len - off) : DATA_PIECE;
+
+        memcpy(req, n.sha256, 32);
+        put_u64be(req + 32, off);
+        put_u32be(req + 40, want);
+        if (call(w, p, GTEE_MSG_RESULT_READ, req, sizeof(req), &piece, &piece_len, &err) != 0)
+            fail_msg("RESULT_READ at %llu: %s", (unsigned long long)off, err.msg);
+        assert_int_equal(piece_len, want);
+        memcpy(res + off, piece, piece_len);
+        free(piece);
+    }
+    assert_int_equal(gtee_sha256(res, n.len, id), 0);
+    assert_memory_equal(id, n.sha256, 32);
+    /* read past its end: refused, naming the bounds */
+    put_u64be(req + 32, n.len);
+    put_u32be(req + 40, 1);
+    assert_int_equal(call(w, p, GTEE_MSG_RESULT_READ, req, sizeof(req), &piece, &piece_len, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "outside the result"));
+    /* dropped, the enclave holds it no more */
+    assert_int_equal(call(w, p, GTEE_MSG_RESULT_DROP, n.sha256, 32, &piece, &piece_len, &err), 0);
+    free(piece);
+    put_u64be(req + 32, 0);
+    assert_int_equal(call(w, p, GTEE_MSG_RESULT_READ, req, sizeof(req), &piece, &piece_len, &err), GTEE_ENOTFOUND);
+    gtee_hex_encode(n.sha256, 32, hex);
+    snprintf(path, sizeof(path), "%s/result-%s", w->host, hex);
+    assert_int_equal(fake_write(path, res, n.len), 0);
+    if (n.len > w->biggest)
+        w->biggest = n.len;
+    fprintf(w->logf, "event=result bytes=%llu pieces=%llu\n", (unsigned long long)n.len,
+            (unsigned long long)((n.len + DATA_PIECE - 1) / DATA_PIECE));
+    free(res);
+}
+
 /* Serves the provider: relays its boxes, passes the containers it names. */
 static void host_serve(struct world *w, struct gtee_enclave_proc *p, int net)
 {
@@ -499,9 +645,13 @@ static void host_serve(struct world *w, struct gtee_enclave_proc *p, int net)
             record(w, r, r_len);
             host_len = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
             assert_true(host_len <= r_len - 4);
-            /* what a node stores: the sealed grant or the sealed result */
-            snprintf(path, sizeof(path), "%s/stored-%u", w->host, w->stored++);
-            assert_int_equal(fake_write(path, r + 4, host_len), 0);
+            /* what a node stores: the sealed grant, or the sealed result its notice names */
+            if (gtee_result_notice_is(r + 4, host_len)) {
+                host_take_result(w, p, r + 4);
+            } else {
+                snprintf(path, sizeof(path), "%s/stored-%u", w->host, w->stored++);
+                assert_int_equal(fake_write(path, r + 4, host_len), 0);
+            }
             assert_int_equal(gtee_msg_encode(GTEE_MSG_RELAY | GTEE_MSG_REPLY, 1, r, r_len, &out, &out_len, NULL), 0);
             fprintf(w->logf, "event=relay request_bytes=%zu reply_bytes=%zu stored_bytes=%u\n", in_len, r_len,
                     host_len);
@@ -636,6 +786,44 @@ static void test_inference_and_training_inside_the_enclave(void **state)
         assert_true(scanned > (1u << 20));
     }
     free(halves);
+    fake_rmtree(w.dir);
+}
+
+static void test_results_over_the_message_limit(void **state)
+{
+    struct world w;
+    struct prov pv = {0};
+    struct gtee_enclave_proc p;
+    struct gtee_enclave_info info;
+    int sv[2], st = 0;
+    pid_t c;
+
+    (void)state;
+    world_make(&w);
+    host_start(&w, &p, &info, 0, 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        close(sv[0]);
+        close(p.fd);
+        pv.net = sv[1];
+        pv.w = &w;
+        memcpy(pv.channel_pub, info.channel_pub, 65);
+        provider_big(&pv);
+    }
+    close(sv[1]);
+    host_serve(&w, &p, sv[0]);
+    close(sv[0]);
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) != 0)
+        fail_msg("the provider's check %d failed (see provider_big())", WEXITSTATUS(st));
+    /* the host read results of several pieces each, the trained model's the largest */
+    assert_true(w.biggest > (4u << 20));
+    assert_int_equal(gtee_enclave_stop(&p, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    world_close(&w);
     fake_rmtree(w.dir);
 }
 
@@ -867,6 +1055,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inference_and_training_inside_the_enclave),
+        cmocka_unit_test(test_results_over_the_message_limit),
         cmocka_unit_test(test_memory_limit_refuses_before_allocating),
         cmocka_unit_test(test_jobs_without_the_right_grant_are_refused),
     };

@@ -68,6 +68,33 @@ static void test_idx_reads_fashion_mnist_cut(void **state)
     free(buf);
 }
 
+/* The enclave's bound: refused before anything is allocated when the converted elements
+ * would exceed it, both sizes named; accepted at exactly the bound. */
+static void test_idx_bounded_refuses_over_the_limit(void **state)
+{
+    struct gtee_array a;
+    struct gtee_err err = { 0 };
+    size_t len;
+    uint8_t *buf = read_source_file("fuzz/corpus/fuzz_idx/fmnist5-images-idx3-ubyte", &len);
+
+    (void)state;
+    assert_int_equal(gtee_idx_parse_bounded(buf, len, "img", GTEE_ARRAY_F32, GTEE_NORM_UNIT_U8, 5 * 784 * 4 - 1, &a,
+                                            &err),
+                     GTEE_ELIMIT);
+    assert_non_null(strstr(err.msg, "3920 elements take 15680 bytes as float32, over the limit of 15679"));
+    assert_null(a.f32);
+    assert_int_equal(gtee_idx_parse_bounded(buf, len, "img", GTEE_ARRAY_F32, GTEE_NORM_UNIT_U8, 5 * 784 * 4, &a, &err),
+                     0);
+    assert_int_equal(a.count, 5 * 784);
+    gtee_array_free(&a);
+    free(buf);
+    buf = read_source_file("fuzz/corpus/fuzz_idx/fmnist5-labels-idx1-ubyte", &len);
+    assert_int_equal(gtee_idx_parse_bounded(buf, len, "lab", GTEE_ARRAY_I64, GTEE_NORM_NONE, 39, &a, &err),
+                     GTEE_ELIMIT);
+    assert_non_null(strstr(err.msg, "as int64"));
+    free(buf);
+}
+
 static void test_idx_reads_every_data_type_big_endian(void **state)
 {
     struct gtee_array a;
@@ -309,6 +336,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_reads_fashion_mnist_cut),
+        cmocka_unit_test(test_idx_bounded_refuses_over_the_limit),
         cmocka_unit_test(test_idx_reads_every_data_type_big_endian),
         cmocka_unit_test(test_idx_rejects_malformed_headers),
         cmocka_unit_test(test_idx_rejects_bad_elements),

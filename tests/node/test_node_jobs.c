@@ -5,7 +5,8 @@
  * gives the plaintext engine's output, training reports its epochs as progress and gives the
  * trained model; the same box again is the same job; and a job on a blob without a grant, on
  * an expired grant, by another requester, on a tampered blob or a container over the memory
- * limit is refused with the enclave's reason. Drives `gtee node run` on the simulated TEE. */
+ * limit is refused with the enclave's reason. Results over the message limit (a trained
+ * model of 7.5 MiB, an inference output over 1 MiB) come out whole. Drives `gtee node run` on the simulated TEE. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,10 +20,12 @@
 #include "gtee/dataset.h"
 #include "gtee/jobs.h"
 #include "gtee/msg.h"
+#include "ml/mlp_build.h"
 #include "node/node_http.h"
 
 #define ITEMS 64
-#define BIG (20u << 20)           /* over the node's 16 MiB memory limit below */
+#define BIG (80u << 20)           /* over the node's 64 MiB memory limit below */
+#define WIDE_ROWS 320             /* an inference output of WIDE_ROWS x 1024 floats: over 1 MiB */
 
 static struct test_node node;
 
@@ -163,8 +166,8 @@ static int setup(void **state)
     json_t *j;
 
     (void)state;
-    /* 16 MiB for the enclave's models, data and results: the MLP and its training fit. */
-    if (!x || node_start(&node, "jobs", "s/^enclave_memory_limit = .*/enclave_memory_limit = 16777216/") != 0)
+    /* 64 MiB for the enclave's models, data and results: the MLPs and their training fit. */
+    if (!x || node_start(&node, "jobs", "s/^enclave_memory_limit = .*/enclave_memory_limit = 67108864/") != 0)
         return -1;
     j = node_get_json(&node, "/api/v1/status", 200);
     if (!j || gtee_hex_decode(json_string_value(json_object_get(json_object_get(j, "enclave"), "channel_public_key")),
@@ -410,6 +413,100 @@ static void test_train(void **state)
     free(s.body);
 }
 
+/* Results larger than one host-enclave message (1 MiB): the enclave keeps them and the node
+ * reads them out in pieces. An inference output of WIDE_ROWS x 1024 floats, and a training
+ * job on an MLP with a 784x1024 and a 1024x1024 layer (built here from a seed: its ONNX is
+ * about 7.5 MiB); both are what the plaintext engine gives. */
+static void test_results_over_the_message_limit(void **state)
+{
+    static const int64_t deep[4] = { 784, 1024, 1024, 10 }, wide[2] = { 784, 1024 };
+    struct gtee_job infer = { .kind = GTEE_JOB_INFER, .model = 0, .input = 1, .threads = 1 };
+    struct gtee_job train = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
+                              .optimizer = 2, .epochs = 1, .batch = 32, .seed = 7, .lr = 0.001f };
+    size_t deep_len = 0, wide_len = 0, x_len = 0, in_len = 0, pt_len = 0, want_n = 0, saved_len = 0;
+    uint8_t *deep_m = mlp_build(deep, 3, 0xdee9, &deep_len), *wide_m = mlp_build(wide, 1, 0x1de, &wide_len);
+    uint8_t *x_npy = NULL, *in_npy = NULL, *pt = NULL, *saved = NULL;
+    float *x = malloc(WIDE_ROWS * 784 * sizeof(float)), *want = NULL;
+    int64_t y[ITEMS];
+    size_t xdims[2] = { ITEMS, 784 }, idims[2] = { WIDE_ROWS, 784 };
+    struct blob bdeep, bwide, bx, bin;
+    struct gtee_job_record rec = { 0 };
+    struct gtee_array got = { 0 };
+    struct submitted s;
+    uint64_t seed = 0xb1d;
+    json_t *j;
+
+    (void)state;
+    assert_non_null(deep_m);
+    assert_non_null(wide_m);
+    assert_non_null(x);
+    assert_true(deep_len > (4u << 20));
+    for (size_t i = 0; i < WIDE_ROWS * 784; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)(seed >> 40) / (float)(1u << 24);
+    }
+    for (size_t i = 0; i < ITEMS; i++)
+        y[i] = (int64_t)(i % 10);
+    assert_int_equal(gtee_npy_encode_f32(x, xdims, 2, &x_npy, &x_len, NULL), 0);
+    assert_int_equal(gtee_npy_encode_f32(x, idims, 2, &in_npy, &in_len, NULL), 0);
+    seal_upload(&w.key, deep_m, deep_len, &bdeep);
+    seal_upload(&w.key, wide_m, wide_len, &bwide);
+    seal_upload(&w.key, x_npy, x_len, &bx);
+    seal_upload(&w.key, in_npy, in_len, &bin);
+    grant(&bdeep, &w.key, 0);
+    grant(&bwide, &w.key, 0);
+    grant(&bx, &w.key, 0);
+    grant(&bin, &w.key, 0);
+
+    memcpy(infer.requester, w.pk, 32);
+    assert_int_equal(submit(&infer, &bwide, &bin, NULL, &s), 202);
+    j = wait_job(s.id);
+    if (strcmp(json_string_value(json_object_get(j, "state")), "done"))
+        fail_msg("infer: %s", json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    fetch(&s, &rec, &pt, &pt_len);
+    assert_true(rec.result_len > GTEE_MSG_MAX_PAYLOAD);
+    assert_int_equal(gtee_npy_parse(pt, pt_len, "output", GTEE_ARRAY_F32, GTEE_NORM_NONE, &got, NULL), 0);
+    assert_int_equal(mlp_run_local(wide_m, wide_len, x, WIDE_ROWS, 784, &want, &want_n), 0);
+    assert_int_equal(got.count, WIDE_ROWS * 1024);
+    assert_int_equal(want_n, got.count);
+    for (size_t i = 0; i < got.count; i++)
+        assert_true(fabsf(got.f32[i] - want[i]) <= 1e-5f * fmaxf(1.0f, fabsf(want[i])));
+    gtee_array_free(&got);
+    free(want);
+    gtee_wipe(pt, pt_len);
+    free(pt);
+    gtee_job_record_free(&rec);
+    free(s.body);
+
+    memcpy(train.requester, w.pk, 32);
+    assert_int_equal(submit(&train, &bdeep, &bx, &w.labels, &s), 202);
+    j = wait_job(s.id);
+    if (strcmp(json_string_value(json_object_get(j, "state")), "done"))
+        fail_msg("train: %s", json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    fetch(&s, &rec, &pt, &pt_len);
+    assert_true(rec.result_len > (4u << 20));
+    /* one thread, the same engine and seed: the same trained model, byte for byte */
+    assert_int_equal(mlp_train_local(deep_m, deep_len, x, y, ITEMS, &saved, &saved_len), 0);
+    assert_int_equal(pt_len, saved_len);
+    assert_memory_equal(pt, saved, saved_len);
+    gtee_wipe(pt, pt_len);
+    free(pt);
+    free(saved);
+    gtee_job_record_free(&rec);
+    free(s.body);
+    free(bdeep.c);
+    free(bwide.c);
+    free(bx.c);
+    free(bin.c);
+    free(deep_m);
+    free(wide_m);
+    free(x_npy);
+    free(in_npy);
+    free(x);
+}
+
 /* A job the enclave refuses: failed, its record 400 rejected with the enclave's reason. */
 static void refused(const struct gtee_job *job, const struct blob *model, const struct blob *in, const char *why)
 {
@@ -508,7 +605,7 @@ static void test_enclave_dies(void **state)
     /* One more job, queued behind the training, sealed to this start's channel key. */
     assert_int_equal(submit(&infer, &w.model, &w.input, NULL, &queued), 202);
     j = node_get_json(&node, "/api/v1/jobs", 200);
-    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 3 + 1);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 5 + 1); /* the tests before, this one */
     json_decref(j);
     st = node_get_json(&node, "/api/v1/status", 200);
     pid = (int)json_integer_value(json_object_get(json_object_get(st, "enclave"), "pid"));
@@ -572,6 +669,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_infer),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_results_over_the_message_limit),
         cmocka_unit_test(test_enclave_dies),
         cmocka_unit_test(test_refusals),
     };

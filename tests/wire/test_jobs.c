@@ -121,7 +121,36 @@ static void test_record_and_result(void **state)
     res[res_len - 1] ^= 1;
     assert_int_equal(gtee_result_open(&back, sk, res, res_len, &pt, &pt_len, &err), GTEE_EAUTH);
     assert_non_null(strstr(err.msg, "not the result its job record names"));
+    res[res_len - 1] ^= 1;
+    /* a record that names this result but says other metrics than the result's own */
+    back.macs++;
+    assert_int_equal(gtee_result_open(&back, sk, res, res_len, &pt, &pt_len, &err), GTEE_EAUTH);
+    assert_non_null(strstr(err.msg, "its record differs"));
+    back.macs--;
     gtee_job_record_free(&back);
+    /* with the recipient's key alone: the job's record comes out of the result itself */
+    assert_int_equal(gtee_result_open_alone(sk, res, res_len, &back, &pt, &pt_len, &err), 0);
+    assert_int_equal(pt_len, sizeof(msg));
+    assert_memory_equal(pt, msg, sizeof(msg));
+    free(pt);
+    assert_int_equal(back.kind, GTEE_JOB_TRAIN);
+    assert_int_equal(back.recipient, 1);
+    assert_int_equal(back.macs, 123);
+    assert_int_equal(back.samples, 40);
+    assert_int_equal(back.n_epochs, 2);
+    assert_true(back.epochs[0].loss == 0.5 && back.epochs[1].correct == 15 && back.epochs[1].samples == 20);
+    assert_memory_equal(back.labels, r.labels, 32);
+    assert_memory_equal(back.result_sha256, r.result_sha256, 32);
+    assert_int_equal(back.result_len, res_len);
+    gtee_job_record_free(&back);
+    /* another identity: refused, nothing out; a header that names another job: refused */
+    assert_int_equal(gtee_result_open_alone(sk2, res, res_len, &back, &pt, &pt_len, &err), GTEE_EAUTH);
+    assert_null(pt);
+    assert_non_null(strstr(err.msg, "does not open with this identity"));
+    res[20] ^= 1;
+    assert_int_equal(gtee_result_open_alone(sk, res, res_len, &back, &pt, &pt_len, &err), GTEE_EAUTH);
+    res[20] ^= 1;
+    assert_int_equal(gtee_result_open_alone(sk, res, 100, &back, &pt, &pt_len, &err), GTEE_EFORMAT);
     /* exactness of the record */
     assert_int_equal(gtee_job_record_parse(rec, rec_len - 1, &back, &err), GTEE_EFORMAT);
     rec[97] = 3;
@@ -131,12 +160,39 @@ static void test_record_and_result(void **state)
     free(res);
 }
 
+/* The result notice (docs/tee.md §7.1): round trip, and exact: magic, length, range. */
+static void test_result_notice(void **state)
+{
+    struct gtee_result_notice n = { .len = 5u << 20 }, back;
+    uint8_t b[GTEE_RESULT_NOTICE_LEN + 1];
+    struct gtee_err err = { 0 };
+
+    (void)state;
+    memset(n.sha256, 0xa5, 32);
+    gtee_result_notice_encode(&n, b);
+    assert_true(gtee_result_notice_is(b, GTEE_RESULT_NOTICE_LEN));
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN, &back, &err), 0);
+    assert_int_equal(back.len, n.len);
+    assert_memory_equal(back.sha256, n.sha256, 32);
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN - 1, &back, &err), GTEE_EFORMAT);
+    b[GTEE_RESULT_NOTICE_LEN] = 0;
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN + 1, &back, &err), GTEE_EFORMAT);
+    n.len = 0;
+    gtee_result_notice_encode(&n, b);
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN, &back, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "offset 9"));
+    b[8] = 2;
+    assert_int_equal(gtee_result_notice_parse(b, GTEE_RESULT_NOTICE_LEN, &back, &err), GTEE_EFORMAT);
+    assert_false(gtee_result_notice_is((const uint8_t *)"GTEE-RES\x01", 9));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grant_round_trip_and_exactness),
         cmocka_unit_test(test_job_round_trip_and_ranges),
         cmocka_unit_test(test_record_and_result),
+        cmocka_unit_test(test_result_notice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

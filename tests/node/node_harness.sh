@@ -1,0 +1,20 @@
+# Shared start of the node's shell tests (sourced after tests/cli_harness.sh): node_up DIR
+# starts `gtee node run` on the data directory DIR in the background (stopped with the
+# test), waits, bounded, for its URL and for its enclave to run, and sets U (the URL),
+# NODE_PID and ATTEST (a client's options that accept this node's simulated enclave: a
+# policy allowing simulation, its collateral and its simulated root).
+node_up() {
+    local d=$1 log=${2:-$T/run.log}
+    rm -f "$d/node.url"
+    bg_start "$GTEE_CLI" node run --enclave "$GTEE_ENCLAVE" "$d" >"$T/run.out" 2>>"$log"
+    NODE_PID=$BG_PID
+    wait_file "$d/node.url" "the node" "$log"
+    U=$(cat "$d/node.url")
+    for _ in $(seq 300); do
+        curl -s "${U}healthz" | grep -q '"running"' && break
+        sleep 0.1
+    done
+    curl -s "${U}healthz" | grep -q '"running"' || { bad "the node's enclave never ran: $(tail -5 "$log")"; exit 1; }
+    [ -s "$T/sim-policy.json" ] || echo '{"allow_simulation": true}' >"$T/sim-policy.json"
+    ATTEST=(--policy "$T/sim-policy.json" --collateral "$d/sim" --sim-root "$d/sim/sim_root_ca.der")
+}
