@@ -16,6 +16,12 @@
 int gtee_ml_softmax_xent(const float *logits, const int64_t *labels, size_t n, size_t c, float *loss,
                          float *grad, struct gtee_err *err) GTEE_MUST_USE;
 
+/* Negative log-likelihood of log-probabilities logp [n, c] (a LogSoftmax's output)
+ * against labels [n], averaged over the rows: -mean_i logp[i, label_i], as
+ * torch.nn.functional.nll_loss. grad (NULL to skip) receives -onehot / n. */
+int gtee_ml_nll(const float *logp, const int64_t *labels, size_t n, size_t c, float *loss, float *grad,
+                struct gtee_err *err) GTEE_MUST_USE;
+
 /* Mean squared error over count elements: mean((pred - target)^2). grad (NULL to skip)
  * receives 2 (pred - target) / count. */
 int gtee_ml_mse(const float *pred, const float *target, size_t count, float *loss, float *grad,
@@ -78,7 +84,14 @@ struct gtee_ml_tensor;
 enum gtee_ml_loss_kind {
     GTEE_ML_LOSS_XENT = 1, /* softmax cross-entropy of logits [n, c] against int64 labels [n] */
     GTEE_ML_LOSS_MSE = 2,  /* mean squared error of output 0 against float targets, same count */
+    GTEE_ML_LOSS_NLL = 3,  /* negative log-likelihood: output 0 holds log-probabilities [n, c] */
+    /* Classification as PyTorch trains the model: NLL when output 0 is a LogSoftmax node's
+     * output (a head ending in log_softmax, trained with nll_loss), XENT otherwise. */
+    GTEE_ML_LOSS_AUTO = 4,
 };
+
+/* The loss GTEE_ML_LOSS_AUTO picks for model m (GTEE_ML_LOSS_NLL or GTEE_ML_LOSS_XENT). */
+int gtee_ml_loss_for(const struct gtee_ml_model *m);
 
 enum gtee_ml_optim_kind { GTEE_ML_OPTIM_SGD = 1, GTEE_ML_OPTIM_ADAM = 2 };
 
@@ -160,7 +173,9 @@ int gtee_ml_train_epoch(struct gtee_ml_trainer *tr, const struct gtee_dataset *d
                         struct gtee_err *err) GTEE_MUST_USE;
 
 /* Classification accuracy and mean cross-entropy of the model (inference session, given
- * threads) on ds, in batches. */
+ * threads) on ds, in batches; for a model whose output 0 is a LogSoftmax's output, the mean
+ * negative log-likelihood of those log-probabilities (the same loss, without applying
+ * softmax twice). */
 int gtee_ml_evaluate(const struct gtee_ml_model *m, const struct gtee_dataset *ds, size_t batch, int threads,
                      size_t *correct, double *loss, struct gtee_err *err) GTEE_MUST_USE;
 

@@ -19,7 +19,8 @@ static const char train_usage[] =
     "Usage: gtee model train MODEL.onnx --data DIR --epochs N --out TRAINED.onnx [options]\n"
     "\n"
     "Trains the float initializers of MODEL.onnx (one float input [batch, ...], output 0 the\n"
-    "class logits [batch, classes]) with softmax cross-entropy on the training split of DIR,\n"
+    "class logits [batch, classes], or log-probabilities when the graph ends in LogSoftmax)\n"
+    "with softmax cross-entropy (or negative log-likelihood) on the training split of DIR,\n"
     "reports loss, training accuracy, test accuracy and samples per second after each epoch,\n"
     "and writes the same graph with the trained initializers to TRAINED.onnx (mode 0600; an\n"
     "existing file is refused, exit 3, unless --force; it is checked before training starts).\n"
@@ -39,6 +40,9 @@ static const char train_usage[] =
     "      --lr X              learning rate (default 0.001 for adam, 0.01 for sgd)\n"
     "      --momentum M        SGD momentum (default 0)\n"
     "      --weight-decay W    L2 penalty added to the gradient (default 0)\n"
+    "      --loss NAME         xent (softmax cross-entropy on logits), nll (negative\n"
+    "                          log-likelihood of log-probabilities) or auto (the default:\n"
+    "                          nll when output 0 is a LogSoftmax's output, xent otherwise)\n"
     "      --batchnorm MODE    BatchNormalization: frozen (running statistics fixed, the\n"
     "                          default), train (batch statistics, running statistics moved\n"
     "                          as ONNX training_mode does) or torch (as train, with the\n"
@@ -55,7 +59,7 @@ static const char train_usage[] =
 struct train_args {
     const char *model, *data, *out;
     long epochs, batch, threads;
-    int adam, batchnorm;
+    int adam, batchnorm, loss;
     double lr, momentum, wd;
     unsigned long long seed, limit;
     unsigned out_flags;
@@ -75,7 +79,7 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 
 static int parse_args(int argc, char **argv, struct train_args *a)
 {
-    enum { O_OPT = 256, O_LR, O_MOM, O_WD, O_SEED, O_LIMIT, O_BN };
+    enum { O_OPT = 256, O_LR, O_MOM, O_WD, O_SEED, O_LIMIT, O_BN, O_LOSS };
     static const struct option opts[] = {
         { "data", required_argument, NULL, 'd' },     { "epochs", required_argument, NULL, 'e' },
         { "out", required_argument, NULL, 'o' },      { "batch", required_argument, NULL, 'b' },
@@ -84,7 +88,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         { "seed", required_argument, NULL, O_SEED },  { "threads", required_argument, NULL, 't' },
         { "limit", required_argument, NULL, O_LIMIT }, { "json", no_argument, NULL, 'j' },
         { "batchnorm", required_argument, NULL, O_BN }, { "help", no_argument, NULL, 'h' },
-        { "force", no_argument, NULL, 'f' },
+        { "force", no_argument, NULL, 'f' },          { "loss", required_argument, NULL, O_LOSS },
         { NULL, 0, NULL, 0 },
     };
     double v;
@@ -94,6 +98,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     a->batch = 64;
     a->threads = 1;
     a->adam = 1;
+    a->loss = GTEE_ML_LOSS_AUTO;
     a->lr = -1;
     while ((c = getopt_long(argc, argv, "d:e:o:b:t:fh", opts, NULL)) != -1) {
         switch (c) {
@@ -119,6 +124,16 @@ static int parse_args(int argc, char **argv, struct train_args *a)
             if (strcmp(optarg, "sgd") && strcmp(optarg, "adam"))
                 return cli_usage_error("--optimizer is sgd or adam");
             a->adam = !strcmp(optarg, "adam");
+            break;
+        case O_LOSS:
+            if (!strcmp(optarg, "auto"))
+                a->loss = GTEE_ML_LOSS_AUTO;
+            else if (!strcmp(optarg, "xent"))
+                a->loss = GTEE_ML_LOSS_XENT;
+            else if (!strcmp(optarg, "nll"))
+                a->loss = GTEE_ML_LOSS_NLL;
+            else
+                return cli_usage_error("--loss is auto, xent or nll");
             break;
         case O_BN:
             if (!strcmp(optarg, "frozen"))
@@ -254,7 +269,7 @@ int model_train(int argc, char **argv)
     if (a.limit && a.limit < train.n)
         train.n = (size_t)a.limit;
     o.threads = (int)a.threads;
-    o.loss = GTEE_ML_LOSS_XENT;
+    o.loss = a.loss;
     o.batchnorm = a.batchnorm;
     o.optimizer = a.adam ? GTEE_ML_OPTIM_ADAM : GTEE_ML_OPTIM_SGD;
     o.sgd = (struct gtee_ml_sgd){ (float)a.lr, (float)a.momentum, 0.0f, (float)a.wd, 0 };

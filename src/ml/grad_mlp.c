@@ -12,7 +12,7 @@
 
 bool ml_grad_input(const char *op, size_t i)
 {
-    static const char *const first_only[] = { "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Dropout", "Gather", "Slice", "Expand", NULL };
+    static const char *const first_only[] = { "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Dropout", "Gather", "Slice", "Expand", "Clip", "ReduceSum", "Split", "Tile", "CumSum", "Resize", NULL };
 
     for (size_t j = 0; first_only[j]; j++)
         if (!strcmp(op, first_only[j]))

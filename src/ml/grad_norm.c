@@ -1,5 +1,5 @@
 /* Backward passes of the normalizations and reductions of the transformer family (ONNX
- * operator specs, ai.onnx): Softmax, LayerNormalization-17, ReduceMean and Pow (the pieces
+ * operator specs, ai.onnx): Softmax, LogSoftmax, LayerNormalization-17, ReduceMean and Pow (the pieces
  * of the decomposed LayerNorm besides Sub, Sqrt, Div, Add, Mul). Row statistics are
  * recomputed from the forward input in double, as the forward pass computes them.
  * docs/ml-training.md derives each. */
@@ -35,6 +35,36 @@ int ml_grad_softmax(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gt
                 s += (double)dy[base + i * inner] * y[base + i * inner];
             for (size_t i = 0; i < n; i++)
                 dx[base + i * inner] += y[base + i * inner] * (float)(dy[base + i * inner] - s);
+        }
+    return 0;
+}
+
+/* y = logsoftmax(x) on the same rows: dx = dy - exp(y) sum_j dy_j. */
+int ml_grad_logsoftmax(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
+{
+    const struct gtee_ml_tensor *x = k->in[0];
+    const float *y = k->out[0]->data, *dy = dout[0]->data;
+    bool v13 = k->model->opset >= 13;
+    size_t outer, n, inner;
+    int64_t axis;
+    int rc, a;
+
+    if (!din[0])
+        return 0;
+    if ((rc = ml_attr_int(k, "axis", v13 ? -1 : 1, &axis)) < 0 || (rc = ml_axis(k, axis, x->rank, "axis", &a)) < 0)
+        return rc;
+    outer = (size_t)ml_dims_prod(x, 0, a);
+    n = (size_t)(v13 ? ml_dims_prod(x, a, a + 1) : ml_dims_prod(x, a, x->rank));
+    inner = v13 ? (size_t)ml_dims_prod(x, a + 1, x->rank) : 1;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t in = 0; in < inner; in++) {
+            size_t base = o * n * inner + in;
+            double s = 0;
+            float *dx = din[0]->data;
+            for (size_t i = 0; i < n; i++)
+                s += dy[base + i * inner];
+            for (size_t i = 0; i < n; i++)
+                dx[base + i * inner] += dy[base + i * inner] - expf(y[base + i * inner]) * (float)s;
         }
     return 0;
 }

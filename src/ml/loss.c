@@ -1,5 +1,6 @@
 /* Losses with their gradients, on plain arrays: softmax cross-entropy over class logits
- * (torch.nn.CrossEntropyLoss, mean reduction) and mean squared error (torch.nn.MSELoss). */
+ * (torch.nn.CrossEntropyLoss, mean reduction), negative log-likelihood of log-probabilities
+ * (torch.nn.NLLLoss) and mean squared error (torch.nn.MSELoss). */
 #include <math.h>
 
 #include "base/guard.h"
@@ -35,6 +36,31 @@ int gtee_ml_softmax_xent(const float *logits, const int64_t *labels, size_t n, s
     }
     *loss = (float)(total / (double)n);
     ENSURE(isfinite(*loss), err, GTEE_EINVAL, "loss: cross-entropy is not finite (logits hold NaN or infinity)");
+    rc = 0;
+out:
+    return rc;
+}
+
+int gtee_ml_nll(const float *logp, const int64_t *labels, size_t n, size_t c, float *loss, float *grad,
+                struct gtee_err *err)
+{
+    double total = 0;
+    int rc = GTEE_EINVAL;
+
+    ENSURE(logp && labels && loss && n > 0 && c > 0, err, GTEE_EINVAL, "loss: empty batch or missing array");
+    for (size_t i = 0; i < n; i++)
+        ENSURE(labels[i] >= 0 && (uint64_t)labels[i] < c, err, GTEE_EINVAL,
+               "loss: label %lld of row %zu is outside 0..%zu", (long long)labels[i], i, c - 1);
+    for (size_t i = 0; i < n; i++) {
+        total -= logp[i * c + (size_t)labels[i]];
+        if (grad) {
+            for (size_t j = 0; j < c; j++)
+                grad[i * c + j] = 0.0f;
+            grad[i * c + (size_t)labels[i]] = (float)(-1.0 / (double)n);
+        }
+    }
+    *loss = (float)(total / (double)n);
+    ENSURE(isfinite(*loss), err, GTEE_EINVAL, "loss: negative log-likelihood is not finite (log-probabilities hold NaN or infinity)");
     rc = 0;
 out:
     return rc;

@@ -128,9 +128,9 @@ struct ml_op {
 /* ---- operator table (ops.c) and families ---- */
 const struct ml_op *ml_op_find(const char *name);
 extern const struct ml_op ml_ops_elementwise[], ml_ops_matmul[], ml_ops_conv[], ml_ops_shape[], ml_ops_layout[], ml_ops_pad[], ml_ops_pool[],
-    ml_ops_reduce[];
+    ml_ops_reduce[], ml_ops_act[], ml_ops_compare[], ml_ops_reduce_ext[], ml_ops_split[], ml_ops_seq[], ml_ops_resize[], ml_ops_einsum[], ml_ops_convt[];
 extern const size_t ml_ops_elementwise_n, ml_ops_matmul_n, ml_ops_conv_n, ml_ops_shape_n, ml_ops_layout_n, ml_ops_pad_n, ml_ops_pool_n,
-    ml_ops_reduce_n;
+    ml_ops_reduce_n, ml_ops_act_n, ml_ops_compare_n, ml_ops_reduce_ext_n, ml_ops_split_n, ml_ops_seq_n, ml_ops_resize_n, ml_ops_einsum_n, ml_ops_convt_n;
 
 /* ---- kernel helpers (kernel.c) ---- */
 /* Fails naming the node: "ml: node 'name' (#3, Conv): reason". */

@@ -13,6 +13,10 @@ static const struct family families[] = {
     { ml_ops_conv, &ml_ops_conv_n },               { ml_ops_shape, &ml_ops_shape_n },
     { ml_ops_layout, &ml_ops_layout_n },           { ml_ops_reduce, &ml_ops_reduce_n },
     { ml_ops_pool, &ml_ops_pool_n },               { ml_ops_pad, &ml_ops_pad_n },
+    { ml_ops_act, &ml_ops_act_n },                 { ml_ops_compare, &ml_ops_compare_n },
+    { ml_ops_reduce_ext, &ml_ops_reduce_ext_n },   { ml_ops_split, &ml_ops_split_n },
+    { ml_ops_seq, &ml_ops_seq_n },                 { ml_ops_resize, &ml_ops_resize_n },
+    { ml_ops_einsum, &ml_ops_einsum_n },           { ml_ops_convt, &ml_ops_convt_n },
 };
 
 const struct ml_op *ml_op_find(const char *name)

@@ -135,6 +135,36 @@ static int fwd_gap(struct ml_kernel *k)
     return 0;
 }
 
+/* GlobalMaxPool: each plane's maximum (a NaN wins, as NumPy's max), planes split across
+ * threads. */
+struct gmp_job {
+    const float *x;
+    float *y;
+    int64_t sp;
+};
+
+static void gmp_range(void *arg, size_t lo, size_t hi)
+{
+    const struct gmp_job *j = arg;
+
+    for (size_t p = lo; p < hi; p++) {
+        const float *xp = j->x + (int64_t)p * j->sp;
+        float m = j->sp ? xp[0] : -INFINITY;
+        for (int64_t s = 1; s < j->sp && !isnan(m); s++)
+            m = xp[s] > m || isnan(xp[s]) ? xp[s] : m;
+        j->y[p] = m;
+    }
+}
+
+static int fwd_gmp(struct ml_kernel *k)
+{
+    const struct gtee_ml_tensor *x = k->in[0];
+    struct gmp_job j = { x->data, k->out[0]->data, ml_dims_prod(x, 2, x->rank) };
+
+    ml_parallel(k->threads, (size_t)(x->dim[0] * x->dim[1]), ML_PAR_MIN / (size_t)(j.sp + 1) + 1, gmp_range, &j);
+    return 0;
+}
+
 static int infer_bn(struct ml_kernel *k)
 {
     static const char *const attrs[] = { "epsilon", "momentum", "training_mode", "spatial", "is_test", NULL };
@@ -183,6 +213,7 @@ static int fwd_bn(struct ml_kernel *k)
 const struct ml_op ml_ops_conv[] = {
     { "Conv", 1, ML_MAX_OPSET, 2, 3, 1, 1, infer_conv, fwd_conv, conv_work, ml_grad_conv, false },
     { "GlobalAveragePool", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_gap, fwd_gap, NULL, ml_grad_gap, false },
+    { "GlobalMaxPool", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_gap, fwd_gmp, NULL, ml_grad_gmp, false },
     { "BatchNormalization", 7, ML_MAX_OPSET, 5, 5, 1, 1, infer_bn, fwd_bn, NULL, ml_grad_bn, false },
 };
 const size_t ml_ops_conv_n = sizeof(ml_ops_conv) / sizeof(ml_ops_conv[0]);

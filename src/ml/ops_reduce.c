@@ -1,5 +1,5 @@
-/* Reductions and normalizations: ReduceMean, Softmax, LayerNormalization (ONNX operator
- * specs, ai.onnx). Sums are accumulated in double so long rows keep float accuracy. */
+/* Reductions and normalizations: ReduceMean, Softmax, LogSoftmax, LayerNormalization (ONNX
+ * operator specs, ai.onnx). Sums are accumulated in double so long rows keep float accuracy. */
 #include <math.h>
 #include <string.h>
 
@@ -230,6 +230,39 @@ static int fwd_softmax(struct ml_kernel *k)
     return 0;
 }
 
+/* LogSoftmax on the same rows as Softmax: y = x - max - log(sum exp(x - max)), the sum in
+ * double (a classifier's log-probabilities; exp(y) sums to one). */
+ML_HOT static void logsoftmax_range(void *arg, size_t lo, size_t hi)
+{
+    const struct softmax_job *j = arg;
+
+    for (size_t r = lo; r < hi; r++) {
+        size_t o = r / j->inner, in = r % j->inner, base = o * j->n * j->inner + in;
+        float mx = -INFINITY, lse;
+        double sum = 0;
+        for (size_t i = 0; i < j->n; i++) {
+            float v = j->x[base + i * j->inner];
+            mx = v > mx ? v : mx; /* a NaN in the row makes the row NaN */
+        }
+        for (size_t i = 0; i < j->n; i++)
+            sum += (double)ml_expf(j->x[base + i * j->inner] - mx);
+        lse = mx + (float)log(sum);
+        for (size_t i = 0; i < j->n; i++)
+            j->y[base + i * j->inner] = j->x[base + i * j->inner] - lse;
+    }
+}
+
+static int fwd_logsoftmax(struct ml_kernel *k)
+{
+    struct softmax_job j = { k->in[0]->data, k->out[0]->data, 0, 0 };
+    size_t outer = 0;
+
+    if (softmax_dims(k, &outer, &j.n, &j.inner) < 0)
+        return GTEE_EFORMAT;
+    ml_parallel(k->threads, outer * j.inner, ML_PAR_MIN / 8 / (j.n + 1) + 1, logsoftmax_range, &j);
+    return 0;
+}
+
 /* LayerNormalization (opset 17): normalize over dims [axis, rank). */
 static int ln_setup(struct ml_kernel *k, int *axis, size_t *rows, size_t *n, float *eps)
 {
@@ -315,6 +348,7 @@ ML_HOT static int fwd_ln(struct ml_kernel *k)
 const struct ml_op ml_ops_reduce[] = {
     { "ReduceMean", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_reduce_mean, fwd_reduce_mean, NULL, ml_grad_reduce_mean, false },
     { "Softmax", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_softmax, fwd_softmax, NULL, ml_grad_softmax, false },
+    { "LogSoftmax", 1, ML_MAX_OPSET, 1, 1, 1, 1, infer_softmax, fwd_logsoftmax, NULL, ml_grad_logsoftmax, false },
     { "LayerNormalization", 17, ML_MAX_OPSET, 2, 3, 1, 3, infer_ln, fwd_ln, NULL, ml_grad_layernorm, false },
 };
 const size_t ml_ops_reduce_n = sizeof(ml_ops_reduce) / sizeof(ml_ops_reduce[0]);

@@ -121,6 +121,8 @@ int ml_tensor_from_proto(const Onnx__TensorProto *tp, const struct gtee_ml_limit
     ENSURE(t->data, err, GTEE_ENOMEM, "ml: tensor '%s': out of memory (%zu bytes)", name, bytes);
     if (tp->has_raw_data)
         copy_raw(tp->raw_data.data, (size_t)n, t->dtype, t->data);
+    else if (!bytes)
+        ; /* an empty tensor: its typed array may be absent (NULL), nothing to copy */
     else if (t->dtype == GTEE_ML_FLOAT)
         memcpy(t->data, tp->float_data, bytes);
     else if (t->dtype == GTEE_ML_INT64)

@@ -31,6 +31,16 @@ struct gtee_ml_trainer {
     struct param *params;
 };
 
+int gtee_ml_loss_for(const struct gtee_ml_model *m)
+{
+    int32_t p;
+
+    if (!m || m->n_outputs < 1)
+        return GTEE_ML_LOSS_XENT;
+    p = m->values[m->outputs[0]].producer;
+    return p >= 0 && !strcmp(m->nodes[p].op_type, "LogSoftmax") ? GTEE_ML_LOSS_NLL : GTEE_ML_LOSS_XENT;
+}
+
 static bool is_param(const struct gtee_ml_model *m, size_t v)
 {
     const struct ml_value *mv = &m->values[v];
@@ -228,7 +238,7 @@ int gtee_ml_trainer_new(struct gtee_ml_model *m, const struct gtee_ml_train_opti
     int rc = 0;
 
     ENSURE(m && opt && out, err, GTEE_EINVAL, "train: bad arguments");
-    ENSURE(opt->loss == GTEE_ML_LOSS_XENT || opt->loss == GTEE_ML_LOSS_MSE, err, GTEE_EINVAL,
+    ENSURE(opt->loss >= GTEE_ML_LOSS_XENT && opt->loss <= GTEE_ML_LOSS_AUTO, err, GTEE_EINVAL,
            "train: unknown loss %d", opt->loss);
     ENSURE(opt->batchnorm >= GTEE_ML_BN_FROZEN && opt->batchnorm <= GTEE_ML_BN_TRAIN_UNBIASED, err, GTEE_EINVAL,
            "train: unknown BatchNormalization mode %d", opt->batchnorm);
@@ -244,6 +254,8 @@ int gtee_ml_trainer_new(struct gtee_ml_model *m, const struct gtee_ml_train_opti
         tr->opt.threads = 1;
     if (tr->opt.threads > 64)
         tr->opt.threads = 64;
+    if (tr->opt.loss == GTEE_ML_LOSS_AUTO)
+        tr->opt.loss = gtee_ml_loss_for(m);
     TRY(find_params(tr, err));
     *out = tr;
     tr = NULL;
@@ -297,13 +309,17 @@ static int loss_on(struct gtee_ml_trainer *tr, const int64_t *labels, const floa
             return GTEE_FAIL(err, GTEE_EINVAL, "train: MSE needs targets");
         return gtee_ml_mse(y->data, targets, (size_t)n, loss, gy, err);
     }
+    bool nll = tr->opt.loss == GTEE_ML_LOSS_NLL;
     if (!labels)
-        return GTEE_FAIL(err, GTEE_EINVAL, "train: cross-entropy needs labels");
+        return GTEE_FAIL(err, GTEE_EINVAL, "train: %s needs labels", nll ? "negative log-likelihood" : "cross-entropy");
     if (y->rank != 2 || y->dim[1] < 1)
-        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "train: cross-entropy needs logits [batch, classes], output has rank %d",
+        return GTEE_FAIL(err, GTEE_EUNSUPPORTED, "train: %s needs %s [batch, classes], output has rank %d",
+                         nll ? "negative log-likelihood" : "cross-entropy", nll ? "log-probabilities" : "logits",
                          y->rank);
     if (correct)
         *correct = gtee_ml_count_correct(y->data, labels, (size_t)y->dim[0], (size_t)y->dim[1]);
+    if (nll)
+        return gtee_ml_nll(y->data, labels, (size_t)y->dim[0], (size_t)y->dim[1], loss, gy, err);
     return gtee_ml_softmax_xent(y->data, labels, (size_t)y->dim[0], (size_t)y->dim[1], loss, gy, err);
 }
 

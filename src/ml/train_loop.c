@@ -123,8 +123,10 @@ int gtee_ml_evaluate(const struct gtee_ml_model *m, const struct gtee_dataset *d
     struct gtee_ml_tensor x, *ys = NULL, y;
     double sum = 0;
     int rc = 0;
+    bool nll;
 
     ENSURE(m && ds && correct && batch > 0, err, GTEE_EINVAL, "train: bad arguments");
+    nll = gtee_ml_loss_for(m) == GTEE_ML_LOSS_NLL;
     *correct = 0;
     TRY(input_shape(m, ds, batch, &x, err));
     ys = calloc(m->n_outputs + 1, sizeof(*ys));
@@ -142,7 +144,10 @@ int gtee_ml_evaluate(const struct gtee_ml_model *m, const struct gtee_dataset *d
                "train: evaluation needs logits [batch, classes]");
         *correct += gtee_ml_count_correct(y.data, ds->y + lo, count, (size_t)y.dim[1]);
         if (loss) {
-            TRY(gtee_ml_softmax_xent(y.data, ds->y + lo, count, (size_t)y.dim[1], &l, NULL, err));
+            if (nll)
+                TRY(gtee_ml_nll(y.data, ds->y + lo, count, (size_t)y.dim[1], &l, NULL, err));
+            else
+                TRY(gtee_ml_softmax_xent(y.data, ds->y + lo, count, (size_t)y.dim[1], &l, NULL, err));
             sum += (double)l * (double)count;
         }
     }

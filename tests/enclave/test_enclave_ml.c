@@ -23,6 +23,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -1224,6 +1225,233 @@ static void test_jobs_without_the_right_grant_are_refused(void **state)
     fake_rmtree(w.dir);
 }
 
+/* ---- requests that overlap a running job (docs/tee.md §2) ---- */
+
+struct bg {
+    struct gtee_enclave_mux *m;
+    uint8_t *box;
+    size_t box_len;
+    uint8_t resp_key[32];
+    int rc;
+    struct gtee_err err;
+    uint8_t *r;
+    size_t r_len;
+    _Atomic int progress, done;
+};
+
+static void bg_progress(void *arg, const struct gtee_enclave_progress *pr)
+{
+    struct bg *b = arg;
+
+    (void)pr;
+    b->progress++;
+}
+
+static void *bg_call(void *arg)
+{
+    struct bg *b = arg;
+
+    b->rc = gtee_enclave_mux_call(b->m, GTEE_MSG_RELAY, b->box, b->box_len, &b->r, &b->r_len, bg_progress, b,
+                                  &b->err);
+    b->done = 1;
+    return NULL;
+}
+
+/* A training job of requester on blobs 0, 1, 2, sealed to the enclave into b. */
+static void train_box(const struct gtee_enclave_info *info, const struct party *requester, uint16_t epochs,
+                      struct bg *b)
+{
+    struct gtee_job job = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
+                            .optimizer = 1, .epochs = epochs, .batch = 1, .seed = 9, .lr = 0.001f };
+    uint8_t pt[1 + GTEE_JOB_MAX_LEN];
+    size_t n = 0;
+
+    memcpy(job.requester, requester->pk, 32);
+    pt[0] = GTEE_RELAY_ML_JOB;
+    assert_int_equal(gtee_job_encode(&job, pt + 1, &n, NULL), 0);
+    assert_int_equal(gtee_relay_seal_request(info->channel_pub, pt, 1 + n, b->resp_key, &b->box, &b->box_len, NULL),
+                     0);
+}
+
+static void mux_grant(struct gtee_enclave_mux *m, const struct gtee_enclave_info *info, const struct box *b,
+                      const struct party *owner, const struct party *to, uint8_t flags)
+{
+    struct gtee_grant g = { .kinds = GTEE_GRANT_INFER | GTEE_GRANT_TRAIN, .flags = flags, .n_to = 1 };
+    uint8_t req[1 + GTEE_GRANT_MAX_LEN], resp_key[32], *box = NULL, *r = NULL;
+    size_t n = 0, box_len = 0, r_len = 0;
+    struct gtee_err err = { 0 };
+
+    memcpy(g.content_id, b->id, 32);
+    memcpy(g.key, b->key.bytes, 32);
+    memcpy(g.owner, owner->pk, 32);
+    memcpy(g.to[0], to->pk, 32);
+    req[0] = GTEE_RELAY_GRANT;
+    assert_int_equal(gtee_grant_encode(&g, req + 1, &n, NULL), 0);
+    assert_int_equal(gtee_relay_seal_request(info->channel_pub, req, 1 + n, resp_key, &box, &box_len, NULL), 0);
+    if (gtee_enclave_mux_call(m, GTEE_MSG_RELAY, box, box_len, &r, &r_len, NULL, NULL, &err) != 0)
+        fail_msg("grant: %s", err.msg);
+    free(box);
+    free(r);
+    gtee_wipe(&g, sizeof(g));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wait_progress(struct bg *b)
+{
+    for (int i = 0; i < 6000 && !b->progress && !b->done; i++)
+        usleep(10000);
+    if (!b->progress)
+        fail_msg("the job reported no progress: %s", b->done ? b->err.msg : "timed out");
+}
+
+/* A job runs on the enclave's job thread while its main loop answers the rest: a second job
+ * is refused as busy, evidence is given, the running job's blobs cannot be dropped, and a
+ * GRANT that replaces the grant the job uses is taken without changing the running job's
+ * terms (its trained weights still go to the model's owner). Once it ended, the next job
+ * runs. The enclave killed under a job and the host's waiting request: it fails at once,
+ * and so does every later request. */
+static void test_requests_overlap_a_running_job(void **state)
+{
+    struct world w;
+    struct gtee_enclave_proc p;
+    struct gtee_enclave_info info;
+    struct gtee_enclave_mux *m = NULL;
+    struct gtee_err err = { 0 };
+    struct party a, b;
+    struct box model, features, labels;
+    struct bg job = { 0 }, second = { 0 }, third = { 0 };
+    struct gtee_job_record rec = { 0 };
+    uint8_t *last = NULL, *r = NULL, *opened = NULL, nonce[32] = { 1 }, *x_npy = NULL, *y_npy;
+    size_t r_len = 0, opened_len = 0, x_len = 0, y_len = 0;
+    float *x = malloc(64 * 784 * sizeof(float));
+    int64_t y[64], t0;
+    size_t dims[4] = { 64, 1, 28, 28 };
+    uint64_t seed = 0xfeed;
+    char path[PATH_MAX + 64];
+    pthread_t th;
+    int st = 0;
+
+    (void)state;
+    world_make(&w);
+    assert_int_equal(gtee_x25519_keypair(a.sk, a.pk), 0);
+    assert_int_equal(gtee_x25519_keypair(b.sk, b.pk), 0);
+    assert_non_null(x);
+    for (size_t i = 0; i < 64 * 784; i++)
+        x[i] = frand(&seed);
+    for (size_t i = 0; i < 64; i++)
+        y[i] = (int64_t)(i % 10);
+    assert_int_equal(gtee_npy_encode_f32(x, dims, 4, &x_npy, &x_len, NULL), 0);
+    y_npy = labels_npy(y, 64, &y_len);
+    snprintf(path, sizeof(path), "%s/x.npy", w.prov);
+    assert_int_equal(fake_write(path, x_npy, x_len), 0);
+    seal_file(path, &features);
+    snprintf(path, sizeof(path), "%s/y.npy", w.prov);
+    assert_int_equal(fake_write(path, y_npy, y_len), 0);
+    seal_file(path, &labels);
+    snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.onnx", getenv("GTEE_SOURCE_DIR"));
+    seal_file(path, &model);
+    host_start(&w, &p, &info, 0, 0);
+    /* a's blobs, granted to b as well; the model's trained weights stay a's */
+    assert_int_equal(gtee_enclave_mux_start(&p, &m, &err), 0);
+    mux_grant(m, &info, &model, &a, &b, 0);
+    mux_grant(m, &info, &features, &a, &b, 0);
+    mux_grant(m, &info, &labels, &a, &b, 0);
+    {
+        const struct box *bx[3] = { &model, &features, &labels };
+
+        for (unsigned slot = 0; slot < 3; slot++) {
+            uint8_t begin[9];
+
+            begin[0] = (uint8_t)slot;
+            put_u64be(begin + 1, bx[slot]->c.len);
+            assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_BLOB_BEGIN, begin, 9, &r, &r_len, NULL, NULL, &err), 0);
+            free(r);
+            last = malloc(1 + bx[slot]->c.len);
+            last[0] = (uint8_t)slot;
+            memcpy(last + 1, bx[slot]->c.p, bx[slot]->c.len);
+            if (gtee_enclave_mux_call(m, GTEE_MSG_BLOB_DATA, last, 1 + bx[slot]->c.len, &r, &r_len, NULL, NULL, &err))
+                fail_msg("blob %u: %s", slot, err.msg);
+            free(r);
+            free(last);
+        }
+    }
+
+    /* a training job of a good while, on the job thread */
+    job.m = m;
+    train_box(&info, &b, 120, &job);
+    assert_int_equal(pthread_create(&th, NULL, bg_call, &job), 0);
+    wait_progress(&job);
+    /* a second job while it runs: busy */
+    second.m = m;
+    train_box(&info, &b, 1, &second);
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_RELAY, second.box, second.box_len, &r, &r_len, NULL, NULL, &err),
+                     GTEE_ESTATE);
+    assert_non_null(strstr(err.msg, "busy"));
+    /* evidence, while it runs */
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_EVIDENCE, nonce, 32, &r, &r_len, NULL, NULL, &err), 0);
+    free(r);
+    /* its blobs stay */
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_BLOB_DROP, "\x00", 1, &r, &r_len, NULL, NULL, &err), GTEE_ESTATE);
+    assert_non_null(strstr(err.msg, "in use by the running job"));
+    /* the model's grant replaced: weights would now go to the requester */
+    mux_grant(m, &info, &model, &a, &b, GTEE_GRANT_WEIGHTS_TO_REQUESTER);
+    assert_false(job.done); /* all of it while the job ran */
+    pthread_join(th, NULL);
+    if (job.rc != 0)
+        fail_msg("the job: %s", job.err.msg);
+    {
+        uint32_t hl = (uint32_t)job.r[0] << 24 | (uint32_t)job.r[1] << 16 | (uint32_t)job.r[2] << 8 | job.r[3];
+
+        assert_true(4 + (size_t)hl < job.r_len);
+        assert_int_equal(gtee_relay_open_response(job.resp_key, job.r + 4 + hl, job.r_len - 4 - hl, &opened,
+                                                  &opened_len, NULL),
+                         0);
+    }
+    assert_int_equal(gtee_job_record_parse(opened, opened_len, &rec, NULL), 0);
+    assert_int_equal(rec.recipient, 2); /* the terms the job started with */
+    assert_int_equal(rec.n_epochs, 120);
+    gtee_job_record_free(&rec);
+    free(opened);
+    /* the job has ended: the next one runs (to the requester now, by the new grant) */
+    if (gtee_enclave_mux_call(m, GTEE_MSG_RELAY, second.box, second.box_len, &r, &r_len, NULL, NULL, &err) != 0)
+        fail_msg("the next job: %s", err.msg);
+    free(r);
+
+    /* the enclave dies under a running job: its request fails at once, and so do later ones */
+    third.m = m;
+    train_box(&info, &b, 1000, &third);
+    assert_int_equal(pthread_create(&th, NULL, bg_call, &third), 0);
+    wait_progress(&third);
+    t0 = mono_ms();
+    assert_int_equal(kill(p.pid, SIGKILL), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(third.rc, GTEE_EIO);
+    assert_true(mono_ms() - t0 < 10000); /* not the 60 s request timeout */
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_EVIDENCE, nonce, 32, &r, &r_len, NULL, NULL, &err), GTEE_EIO);
+    gtee_enclave_mux_free(m);
+    assert_int_equal(gtee_enclave_stop(&p, &st), 0);
+    assert_true(WIFSIGNALED(st));
+    free(job.box);
+    free(job.r);
+    free(second.box);
+    free(third.box);
+    free(x);
+    free(x_npy);
+    free(y_npy);
+    free(model.c.p);
+    free(features.c.p);
+    free(labels.c.p);
+    world_close(&w);
+    fake_rmtree(w.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1231,6 +1459,7 @@ int main(void)
         cmocka_unit_test(test_results_over_the_message_limit),
         cmocka_unit_test(test_memory_limit_refuses_before_allocating),
         cmocka_unit_test(test_jobs_without_the_right_grant_are_refused),
+        cmocka_unit_test(test_requests_overlap_a_running_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

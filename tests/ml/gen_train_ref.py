@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Computes reference values for the engine's losses and optimizers with PyTorch
 (Debian python3-torch) and writes them as JSON for tests/ml/test_train_prims.c:
-CrossEntropyLoss and MSELoss values and gradients (autograd), and the parameters after
+CrossEntropyLoss, NLLLoss and MSELoss values and gradients (autograd), and the parameters after
 each of several torch.optim.SGD / Adam / AdamW steps on seeded gradients.
 Float32 values are written as the exact decimal of their double widening.
 
@@ -26,6 +26,14 @@ def xent_case(name, logits, labels):
     loss.backward()
     return {"name": name, "n": logits.shape[0], "c": logits.shape[1], "logits": flat(logits),
             "labels": labels.tolist(), "loss": float(loss), "grad": flat(x.grad)}
+
+
+def nll_case(name, logits, labels):
+    logp = torch.log_softmax(logits, dim=1).clone().requires_grad_(True)
+    loss = torch.nn.functional.nll_loss(logp, labels)
+    loss.backward()
+    return {"name": name, "n": logits.shape[0], "c": logits.shape[1], "logp": flat(logp), "labels": labels.tolist(),
+            "loss": float(loss), "grad": flat(logp.grad)}
 
 
 def mse_case(name, pred, target):
@@ -90,6 +98,8 @@ out = {
         optim_case("adam tuned with L2", "adam", adam(1e-2, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.01)),
         optim_case("adamw", "adam", adam(1e-2, weight_decay=0.1, decoupled=1)),
     ],
+    # after the others, so that their random draws do not move
+    "nll": [nll_case("random 5x7 log-probabilities", torch.randn(5, 7) * 2, torch.randint(0, 7, (5,)))],
 }
 json.dump(out, sys.stdout, indent=1)
 sys.stdout.write("\n")

@@ -121,6 +121,42 @@ static void test_xent_matches_pytorch(void **state)
     json_decref(ref);
 }
 
+/* torch.nn.functional.nll_loss on log_softmax outputs: the loss and its gradient -onehot/n;
+ * labels out of range and non-finite values are refused. */
+static void test_nll_matches_pytorch(void **state)
+{
+    json_t *ref = load_ref(), *c;
+    size_t idx, cases = 0;
+
+    json_array_foreach(json_object_get(ref, "nll"), idx, c) {
+        size_t n = (size_t)json_integer_value(json_object_get(c, "n"));
+        size_t k = (size_t)json_integer_value(json_object_get(c, "c")), len, glen;
+        float *logp = floats(json_object_get(c, "logp"), &len);
+        float *want = floats(json_object_get(c, "grad"), &glen);
+        float *grad = calloc(len, sizeof(float)), loss, bad[2] = { 0.0f, INFINITY };
+        int64_t *labels = calloc(n, sizeof(int64_t)), label = 2, zero = 1;
+        struct gtee_err err = { 0 };
+
+        assert_true(len == n * k && glen == len);
+        for (size_t i = 0; i < n; i++)
+            labels[i] = json_integer_value(json_array_get(json_object_get(c, "labels"), i));
+        assert_int_equal(gtee_ml_nll(logp, labels, n, k, &loss, grad, &err), 0);
+        assert_close(json_string_value(json_object_get(c, "name")), 0, loss,
+                     json_number_value(json_object_get(c, "loss")), 1e-6, 1e-7);
+        for (size_t i = 0; i < len; i++)
+            assert_close("nll grad", i, grad[i], want[i], 1e-6, 1e-8);
+        assert_failed_with(gtee_ml_nll(logp, &label, 1, 2, &loss, NULL, &err), &err, GTEE_EINVAL, "outside 0..1");
+        assert_failed_with(gtee_ml_nll(bad, &zero, 1, 2, &loss, NULL, &err), &err, GTEE_EINVAL, "not finite");
+        free(logp);
+        free(want);
+        free(grad);
+        free(labels);
+        cases++;
+    }
+    assert_true(cases > 0);
+    json_decref(ref);
+}
+
 static void test_mse_hand_computed_and_pytorch(void **state)
 {
     const float pred[2] = { 1, 4 }, target[2] = { 0, 1 };
@@ -292,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_xent_hand_computed),
         cmocka_unit_test(test_xent_rejects_bad_labels_and_values),
         cmocka_unit_test(test_xent_matches_pytorch),
+        cmocka_unit_test(test_nll_matches_pytorch),
         cmocka_unit_test(test_mse_hand_computed_and_pytorch),
         cmocka_unit_test(test_loss_gradients_match_finite_differences),
         cmocka_unit_test(test_sgd_and_adam_hand_computed),
