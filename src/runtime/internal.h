@@ -50,6 +50,8 @@ struct gtee_app {
      * library) presents an application (gtee_client_options.present_as) without linking
      * the enclave runtime: only a program that opened an application holds one. */
     void (*cred)(const struct gtee_app *app, struct gtee_ratls_cred *cred);
+    unsigned gpus;                 /* GPUs bound into gtee_app_evidence's bundle (0: none) */
+    char *gpu_lib;                 /* the NVML library to load (NULL: the driver's) */
     struct gtee_kr_tcp kr;         /* tdx: the key-release service (gtee_app_options.key_release) */
     struct gtee_key_release_transport kr_tr;
 };
