@@ -202,7 +202,9 @@ int gtee_bundle_verify(const uint8_t *bundle, size_t len, const struct gtee_coll
                 verdict_add(v, "bundle.gpu.duplicate", "GPU %zu: the same report as GPU %zu", i, j);
                 gpus_ok = false;
             }
-        if (verify_gpu((unsigned)i, b.gpu[i], b.gpu_len[i], gpu_cols[i], anchors, policy, nonce, at, v, &malformed))
+        /* each part under the policy less the count, which no single part can meet */
+        if (verify_gpu((unsigned)i, b.gpu[i], b.gpu_len[i], gpu_cols[i], anchors, &cvm_policy, nonce, at, v,
+                       &malformed))
             bound++;
         else
             gpus_ok = false;

@@ -120,6 +120,15 @@ static void test_bundle_through_the_entry(void **state)
     assert_true(gtee_verdict_has(v, "bundle.gpu.binding"));
     assert_int_equal(v->n_reasons, 1);
 
+    /* A policy requiring a GPU: the bundle's count says it once, no part says it of itself. */
+    policy.gpu.min_count = 1;
+    assert_int_equal(gtee_evidence_verify_bound(bundle, len, &col, NULL, &policy, &x, at, v, &e), GTEE_EPOLICY);
+    print_reasons(v);
+    assert_true(gtee_verdict_has(v, "bundle.gpu.binding"));
+    assert_true(gtee_verdict_has(v, "policy.gpu.required"));
+    assert_int_equal(v->n_reasons, 2);
+    policy.gpu.min_count = 0;
+
     /* A truncated bundle is malformed, named as a bundle. */
     assert_int_equal(gtee_evidence_verify_bound(bundle, 100, &col, NULL, &policy, &x, at, v, &e), GTEE_EFORMAT);
     assert_true(gtee_verdict_has(v, "bundle.malformed"));
