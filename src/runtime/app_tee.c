@@ -77,7 +77,9 @@ out:
 _Static_assert(GTEE_APP_GPUS_MAX == GTEE_BUNDLE_GPU_MAX, "a bundle holds every GPU an application may bind");
 
 /* The GPUs to bind (docs/evidence-nvidia.md, "Composite evidence"): the library must load
- * and see as many as asked for, now rather than at the first verifier's request. */
+ * and see as many as asked for, now rather than at the first verifier's request, and before
+ * the hardening: the seccomp list allows no loading of code later, and the library is kept
+ * loaded and initialised for the collections to come. */
 static int gpu_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err)
 {
     unsigned n = 0;
@@ -88,16 +90,12 @@ static int gpu_open(struct gtee_app *app, const struct gtee_app_options *o, stru
         goto out;
     }
     ENSURE(o->gpus <= GTEE_APP_GPUS_MAX, err, GTEE_EINVAL, "sdk: gpus %u, at most %d", o->gpus, GTEE_APP_GPUS_MAX);
-    if ((rc = gtee_tee_gpu_count(o->gpu_library, &n, err)) < 0) {
+    if ((rc = gtee_tee_gpu_open(o->gpu_library, &app->gpu, &n, err)) < 0) {
         gtee_err_wrap(err, "sdk: gpus %u: ", o->gpus);
         goto out;
     }
     ENSURE(n >= o->gpus, err, GTEE_ENOTFOUND, "sdk: gpus %u asked for, the NVIDIA management library sees %u",
            o->gpus, n);
-    if (o->gpu_library) {
-        app->gpu_lib = strdup(o->gpu_library);
-        ENSURE(app->gpu_lib, err, GTEE_ENOMEM, "sdk: out of memory");
-    }
     app->gpus = o->gpus;
 out:
     return rc;
@@ -120,7 +118,7 @@ static int bundle_evidence(struct gtee_app *app, const uint8_t rd[64], uint8_t *
     b.cvm_len = cvm_len;
     for (unsigned i = 0; i < app->gpus; i++) {
         gtee_bundle_gpu_nonce(rd, i, nonce);
-        if ((rc = gtee_tee_gpu_collect(app->gpu_lib, i, nonce, &g[i], err)) < 0) {
+        if ((rc = gtee_tee_gpu_collect_from(app->gpu, i, nonce, &g[i], err)) < 0) {
             gtee_err_wrap(err, "sdk: GPU %u of %u: ", i, app->gpus);
             goto out;
         }
@@ -146,6 +144,7 @@ int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct 
            "sdk: unknown allow bits 0x%x", o->allow);
     app->memory_limit = o->memory_limit ? o->memory_limit : GTEE_APP_MEMORY_DEFAULT;
     TRY(key_release_setup(app, o, &opt, err));
+    TRY(gpu_open(app, o, err));
     /* Before any secret exists: every application gets the enclave's hardening. */
     TRY(sdk_harden_process(o, app->note, sizeof(app->note), err));
     app->sec = gtee_app_secret_alloc(sizeof(*app->sec));
@@ -165,7 +164,6 @@ int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct 
     TRY(gtee_tee_measurement(app->tee, app->meas, &app->meas_len, err));
     TRY(gtee_tee_enclave_key(app->tee, app->sec->enclave_priv, app->enclave_pub, app->enclave_addr, err));
     TRY(gtee_relay_keypair(app->sec->channel_priv, app->channel_pub, err)); /* fresh each start */
-    TRY(gpu_open(app, o, err));
 out:
     return rc;
 }
@@ -174,8 +172,8 @@ void sdk_tee_close(struct gtee_app *app)
 {
     gtee_tee_close(app->tee);
     app->tee = NULL;
-    free(app->gpu_lib);
-    app->gpu_lib = NULL;
+    gtee_tee_gpu_close(app->gpu);
+    app->gpu = NULL;
     if (app->sec)
         gtee_app_secret_free(app->sec, sizeof(*app->sec));
     app->sec = NULL;
