@@ -3,13 +3,16 @@
  * whatever the nonce) gives, for the sample's own nonce, one bundle whose CVM part is the
  * TEE's evidence over the report data (keys, then that nonce) and whose GPU part is the
  * sample; any other nonce, no GPU, CC mode off, fewer GPUs than asked and no library are each
- * a clear error, never a plain evidence; gpus = 0 gives plain evidence as before. */
+ * a clear error, never a plain evidence; gpus = 0 gives plain evidence as before. The
+ * attested channel's certificate carries the TEE's evidence alone, so a client whose policy
+ * requires a GPU refuses it (policy.gpu.required) rather than believe one bound. */
 #include "ratls/ratls_testlib.h"
 
 #include "evidence/nv_test_util.h"
 #include "gtee/bundle.h"
 #include "gtee/report_data.h"
 #include "gtee/sdk.h"
+#include "gtee/sdk_client.h"
 
 static char base[PATH_MAX], dev[PATH_MAX], fake[PATH_MAX];
 
@@ -160,12 +163,77 @@ static void test_no_gpus_plain_evidence(void **state)
     gtee_app_close(app);
 }
 
+static int echo(void *arg, struct gtee_app *app, uint16_t op, const uint8_t *req, size_t len, uint8_t **resp,
+                size_t *resp_len, struct gtee_err *err)
+{
+    (void)arg, (void)app, (void)op, (void)req, (void)len, (void)err;
+    *resp = NULL;
+    *resp_len = 0;
+    return 0;
+}
+
+struct serve {
+    struct gtee_app *app;
+    int fd, rc;
+    pthread_t th;
+};
+
+static void *serve_main(void *arg)
+{
+    struct serve *s = arg;
+    struct gtee_err err = {0};
+
+    s->rc = gtee_app_serve_fd(s->app, s->fd, echo, NULL, &err);
+    shutdown(s->fd, SHUT_RDWR);
+    return NULL;
+}
+
+/* Connects a client with policy_json to app over a socket pair: its return code. */
+static int connect_with(struct gtee_app *app, const char *policy_json, struct gtee_err *err)
+{
+    char rootp[PATH_MAX];
+    struct gtee_client_options o = { .policy_json = policy_json, .collateral_dir = dev, .sim_root_file = rootp };
+    struct gtee_client *c = NULL;
+    struct serve s = { .app = app };
+    int sv[2], rc;
+
+    snprintf(rootp, sizeof(rootp), "%.*s/sim_root_ca.der", PATH_MAX - 32, dev);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    s.fd = sv[0];
+    assert_int_equal(pthread_create(&s.th, NULL, serve_main, &s), 0);
+    rc = gtee_client_connect_fd(sv[1], &o, &c, err);
+    gtee_client_close(c);
+    shutdown(sv[1], SHUT_RDWR);
+    assert_int_equal(pthread_join(s.th, NULL), 0);
+    close(sv[0]);
+    close(sv[1]);
+    return rc;
+}
+
+static void test_channel_binds_no_gpu(void **state)
+{
+    struct gtee_app *app;
+    struct gtee_err e;
+
+    (void)state;
+    if (open_app(1, fake, &app, &e) != 0)
+        fail_msg("%s", e.msg);
+    if (connect_with(app, "{\"allow_simulation\": true}", &e) != 0)
+        fail_msg("%s", e.msg);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(connect_with(app, "{\"allow_simulation\": true, \"gpu\": {\"min_count\": 1}}", &e), GTEE_EPOLICY);
+    print_message("channel: %s\n", e.msg);
+    assert_non_null(strstr(e.msg, "policy.gpu.required"));
+    gtee_app_close(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundle_over_the_nonce),
         cmocka_unit_test(test_open_refuses),
         cmocka_unit_test(test_no_gpus_plain_evidence),
+        cmocka_unit_test(test_channel_binds_no_gpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
