@@ -32,9 +32,7 @@ static void set(struct gtee_node_enclave *e, const char *verdict, const char *fm
     pthread_mutex_unlock(&e->mu);
 }
 
-/* A simulated device's directory holds sgx/ and tdx/ collateral: the one for this quote's
- * version (3: SGX, 4: TDX). */
-static void collateral_dir(const char *dir, const uint8_t *ev, size_t len, char *out, size_t n)
+void gtee_node_collateral_dir(const char *dir, const uint8_t *ev, size_t len, char *out, size_t n)
 {
     struct stat st;
     char sub[GTEE_FILE_PATH_MAX];
@@ -82,7 +80,7 @@ void gtee_node_selfcheck(struct gtee_node_enclave *e)
         goto out;
     }
     if (e->collateral[0]) {
-        collateral_dir(e->collateral, r + 64, n - 64, dir, sizeof(dir));
+        gtee_node_collateral_dir(e->collateral, r + 64, n - 64, dir, sizeof(dir));
         if ((rc = gtee_collateral_load(dir, &col, &err)) < 0) {
             set(e, "not checked", "collateral: %s", err.msg);
             goto out;
