@@ -81,8 +81,9 @@ static const char run_usage[] =
     "      --json              one JSON object a line, for machines (default: plain lines)\n"
     "  -h, --help              show this help\n"
     "\n"
-    "SIGTERM or SIGINT stops it between steps. A chain that does not answer is retried with\n"
-    "backoff doubling up to 60 s; with --once it is exit 3.\n"
+    "SIGTERM or SIGINT stops it between steps. A pass that fails (a chain that does not\n"
+    "answer, a refused transaction) is logged and tried again with backoff doubling up to\n"
+    "60 s; with --once it is the exit status.\n"
     "\n"
     "Exit status: 0 stopped or the pass done, 3 the chain or a file could not be reached,\n"
     "5 a malformed state file or answer, 6 the key file is readable by others, 7 the chain\n"
@@ -280,8 +281,9 @@ static int vote(struct verifier *v, const struct gtee_ledger_enclave *e, const c
     char tx[67] = "0x";
     int rc = gtee_ledger_vote(v->l, e->enclave_id, round, approve, &r, err);
 
+    /* another verifier's vote may close the round between the estimate and the block */
     if (rc == GTEE_EPOLICY && (strstr(err->msg, "already voted") || strstr(err->msg, "not the open round") ||
-                               strstr(err->msg, "nothing to vote on"))) {
+                               strstr(err->msg, "nothing to vote on") || strstr(err->msg, "reverted on chain"))) {
         say("vote-skipped", json_pack("{s:s, s:I}", "enclave", id, "round", (json_int_t)round),
             "enclave %s round %u: the contract takes no vote from this verifier now (%s)", id, round, err->msg);
         return 0;
@@ -384,8 +386,13 @@ static int report(struct verifier *v, const struct gtee_proof *a, const struct g
     char tx[67] = "0x";
     int rc = gtee_ledger_report_equivocation(v->l, a, b, &r, err);
 
-    if (rc == GTEE_EPOLICY && strstr(err->msg, "already slashed"))
+    /* another reporter may be first, between the estimate and the block */
+    if (rc == GTEE_EPOLICY && (strstr(err->msg, "already slashed") || strstr(err->msg, "reverted on chain"))) {
+        say("report-skipped", json_pack("{s:s, s:I}", "enclave", id, "seq", (json_int_t)a->seq),
+            "enclave %s seq %llu: the equivocation was reported first by another (%s)", id, (unsigned long long)a->seq,
+            err->msg);
         return 0;
+    }
     if (rc < 0) {
         say("report-failed", json_pack("{s:s, s:I}", "enclave", id, "seq", (json_int_t)a->seq),
             "enclave %s seq %llu: the equivocation report failed: %s", id, (unsigned long long)a->seq, err->msg);
@@ -732,15 +739,14 @@ static int run_cmd(int argc, char **argv, int joining)
         rc = join(v.l, NULL, 1, &err);
         if (rc == 0)
             rc = pass(&v, &err);
-        if (once || (rc < 0 && rc != GTEE_EIO)) {
-            if (rc < 0 && !once)
-                say("stopped", NULL, "%s", err.msg);
+        if (once)
             break;
-        }
         if (rc < 0) {
+            /* whatever failed (a chain away, a refusal) is tried again: the daemon only stops
+             * on a signal */
             backoff = backoff ? (backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2) : (unsigned)interval;
-            say("chain-unavailable", json_pack("{s:i}", "retry_s", (int)backoff), "%s (retried in %u s)", err.msg,
-                backoff);
+            say(rc == GTEE_EIO ? "chain-unavailable" : "pass-failed", json_pack("{s:i}", "retry_s", (int)backoff),
+                "%s (the pass is tried again in %u s)", err.msg, backoff);
         } else {
             backoff = 0;
         }
