@@ -711,7 +711,25 @@ static int run_cmd(int argc, char **argv, int joining)
     if (co.ledger && gtee_ledger_spec_parse(co.ledger, &kind, &rest, &err) == 0 && !strcmp(kind, "local"))
         return cli_usage_error("--ledger local: the local ledger verifies registrations' evidence itself and keeps no "
                                "proofs' signatures: it has no verifiers (docs/chain.md, \"Verifiers\")");
-    TRY(chain_ledger(&co, 1, &v.l, &err));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* the daemon waits for a chain that is away at start as for one that goes away later */
+    while ((rc = chain_ledger(&co, 1, &v.l, &err)) == GTEE_EIO && !joining && !once && !stopping) {
+        backoff = backoff ? (backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2) : (unsigned)interval;
+        say("chain-unavailable", json_pack("{s:i}", "retry_s", (int)backoff), "%s (tried again in %u s)", err.msg,
+            backoff);
+        for (long t = 0; t < 10L * backoff && !stopping; t++)
+            nanosleep(&(struct timespec){ .tv_nsec = 100000000L }, NULL);
+    }
+    backoff = 0;
+    if (stopping && !v.l) {
+        say("stopped", NULL, "signal received: stopped before the chain answered");
+        rc = 0;
+        goto out;
+    }
+    TRY(rc);
     v.evm = gtee_ledger_evm(v.l);
     ENSURE(v.evm, &err, GTEE_EINVAL, "a verifier needs an evm ledger");
     if (joining) {
@@ -730,10 +748,6 @@ static int run_cmd(int argc, char **argv, int joining)
         gtee_keccak256(acc, strlen(acc), v.t_accepted);
     }
     TRY(state_load(&v, (uint64_t)from_block, &err));
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     while (!stopping) {
         /* joining is part of a pass: a chain down at start is waited for like any other */
         rc = join(v.l, NULL, 1, &err);

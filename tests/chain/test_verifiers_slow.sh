@@ -223,6 +223,19 @@ tail -1 "$T/v1.out" | grep -q 'stopped' || bad "verifier 1 does not say it stopp
 run verifier run --ledger "$L" --key "$T/v1.key" --state "$T/v1.state" --once "${ATTEST[@]}"
 expect_rc 0 "verifier run --once from its state"
 grep -q 'voted\|registered round' "$T/out" && bad "the restarted verifier voted or read a registration again: $(cat "$T/out")"
+# a chain that does not answer: --once says so (exit 3, bounded); the daemon waits, with
+# backoff, until a signal stops it
+DEAD=http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run verifier run --ledger "evm:$DEAD,$C" --key "$T/v1.key" --once --timeout 2000 --retries 0
+expect_rc 3 "verifier run --once against a chain that does not answer"
+bg_start "$GTEE_CLI" verifier run --ledger "evm:$DEAD,$C" --key "$T/v1.key" --interval 1 --timeout 2000 --retries 0 \
+    >"$T/v3.out" 2>"$T/v3.err"
+V3=$BG_PID
+end=$((SECONDS + 60))
+until [ "$(grep -c 'chain-unavailable' "$T/v3.out")" -ge 2 ] || [ "$SECONDS" -ge "$end" ]; do sleep 0.2; done
+[ "$(grep -c 'chain-unavailable' "$T/v3.out")" -ge 2 ] || bad "the verifier does not wait for the chain: $(cat "$T/v3.out" "$T/v3.err")"
+kill -TERM "$V3"
+bg_wait "$V3" || bad "the waiting verifier did not stop cleanly on SIGTERM: $(cat "$T/v3.err")"
 run verifier run --ledger "local:$T/a/ledger.db" --key "$T/v1.key" --once
 expect_rc 2 "verifier run against a local ledger"
 grep -q 'no verifiers' "$T/err" || bad "the local ledger's refusal: $(cat "$T/err")"
