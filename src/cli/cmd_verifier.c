@@ -100,6 +100,7 @@ struct verifier {
     const char *state_path;
     json_t *state; /* {format, chain_id, contract, next_block, pending: [{enclave, round, tries}], enclaves: [..], checked: {id: seq}} */
     uint8_t t_registered[32], t_accepted[32];
+    json_t *noted; /* {enclave: the last proofs problem said}: a node away is said once, not each pass */
 };
 
 static volatile sig_atomic_t stopping;
@@ -508,9 +509,14 @@ static int check_proofs(struct verifier *v, const char *id, struct gtee_err *err
     if (e.status == GTEE_ENCLAVE_UNREGISTERED || e.slashed || !e.node_url[0])
         goto out;
     if (fetch_proofs(v, e.node_url, &p, &n, &why) < 0) {
-        say("proofs-unavailable", json_pack("{s:s}", "enclave", id), "enclave %s: its node's proofs: %s", id, why.msg);
+        if (strcmp(str(json_object_get(v->noted, id)), why.msg)) {
+            json_object_set_new(v->noted, id, json_string(why.msg));
+            say("proofs-unavailable", json_pack("{s:s}", "enclave", id), "enclave %s: its node's proofs: %s", id,
+                why.msg);
+        }
         goto out;
     }
+    json_object_del(v->noted, id);
     h = calloc(n ? n : 1, sizeof(*h));
     ENSURE(h, err, GTEE_ENOMEM, "out of memory");
     /* keep the proofs that verify as this enclave's, for this contract */
@@ -748,6 +754,8 @@ static int run_cmd(int argc, char **argv, int joining)
         gtee_keccak256(acc, strlen(acc), v.t_accepted);
     }
     TRY(state_load(&v, (uint64_t)from_block, &err));
+    v.noted = json_object();
+    ENSURE(v.noted, &err, GTEE_ENOMEM, "out of memory");
     while (!stopping) {
         /* joining is part of a pass: a chain down at start is waited for like any other */
         rc = join(v.l, NULL, 1, &err);
@@ -771,6 +779,7 @@ static int run_cmd(int argc, char **argv, int joining)
     if (stopping && rc == 0)
         say("stopped", NULL, "signal received: stopped between steps");
 out:
+    json_decref(v.noted);
     json_decref(v.state);
     gtee_ledger_close(v.l);
     if (rc == GTEE_EINVAL)
