@@ -537,7 +537,8 @@ static int check_proofs(struct verifier *v, const char *id, struct gtee_err *err
         k++;
     }
     n = k;
-    qsort(p, n, sizeof(*p), cmp_seq);
+    if (n > 1)
+        qsort(p, n, sizeof(*p), cmp_seq);
     for (size_t i = 0; i < n; i++)
         gtee_proof_hash(&p[i], h[i]);
     /* two of them with one seq: an equivocation without the chain's help */

@@ -216,7 +216,7 @@ E=$(node "$FIX" "$RPC" "$T/glacier.json" "$C" enclave "$TE")
     bad "the equivocating enclave's operator is not slashed: $E $(tail -5 "$T/v1.out") $(tail -3 "$T/v2.out")"
 
 # ---- SIGTERM stops the verifiers; a restart from the state file votes on nothing again ----
-kill -TERM "$V1" "$V2"
+kill -TERM "$V1" "$V2" || bad "a verifier stopped before SIGTERM: $(tail -5 "$T/v1.err" "$T/v2.err")"
 bg_wait "$V1" || bad "verifier 1 did not stop cleanly on SIGTERM: $(tail -3 "$T/v1.err")"
 bg_wait "$V2" || bad "verifier 2 did not stop cleanly on SIGTERM: $(tail -3 "$T/v2.err")"
 tail -1 "$T/v1.out" | grep -q 'stopped' || bad "verifier 1 does not say it stopped: $(tail -2 "$T/v1.out")"
