@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/guard.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
 #include "gtee/ledger.h"
@@ -50,9 +51,10 @@ int cli_attest_evidence_url(const char *evidence_url, const struct cli_attest_op
     struct gtee_binding_expect bx;
     struct cli_http_resp r = { 0 };
     uint8_t nonce[32], *ev = NULL;
+    const uint8_t *q;
     char full[1200], hex[65], why[GTEE_ERR_MSG_MAX];
     const char *evhex, *tee, *url = evidence_url;
-    size_t ev_len;
+    size_t ev_len, qlen;
     int rc, loaded = 0;
 
     memset(e, 0, sizeof(*e));
@@ -86,8 +88,10 @@ int cli_attest_evidence_url(const char *evidence_url, const struct cli_attest_op
         bx.has_enclave_id = true;
         memcpy(bx.enclave_id, expect_id, sizeof(bx.enclave_id));
     }
-    /* A quote of version 4 is TDX, else SGX: the collateral of that kind. */
-    rc = gtee_evidence_verify_bound(ev, ev_len, ev_len >= 2 && ev[0] == 4 && ev[1] == 0 ? v->vfy.tdx_col : v->vfy.sgx_col,
+    /* A quote of version 4 is TDX, else SGX: the collateral of that kind (of a bundle, its
+     * CVM part's kind). */
+    gtee_bundle_cvm(ev, ev_len, &q, &qlen);
+    rc = gtee_evidence_verify_bound(ev, ev_len, qlen >= 2 && q[0] == 4 && q[1] == 0 ? v->vfy.tdx_col : v->vfy.sgx_col,
                                     &v->anchors, &v->policy, &bx, (int64_t)time(NULL), verdict, err);
     if (rc == 0 && !verdict->accepted)
         rc = GTEE_EPOLICY;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/guard.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
 #include "gtee/msg.h"
@@ -63,10 +64,14 @@ static void collateral_dir(const char *dir, const uint8_t *ev, size_t len, char 
 {
     struct stat st;
     char sub[GTEE_FILE_PATH_MAX];
+    const uint8_t *q;
+    size_t qlen;
 
+    /* A bundle's CVM part decides (its DIR/sgx or DIR/tdx then holds cvm/ and gpuN/). */
+    gtee_bundle_cvm(ev, len, &q, &qlen);
     snprintf(sub, sizeof(sub), "%s/sgx", dir);
     if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(out, n, "%s/%s", dir, len >= 2 && ev[0] == 4 && ev[1] == 0 ? "tdx" : "sgx");
+        snprintf(out, n, "%s/%s", dir, qlen >= 2 && q[0] == 4 && q[1] == 0 ? "tdx" : "sgx");
     else
         snprintf(out, n, "%s", dir);
 }
