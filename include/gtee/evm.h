@@ -48,4 +48,29 @@ int gtee_evm_call(struct gtee_evm *e, const uint8_t to[GTEE_EVM_ADDR_LEN], const
 int gtee_evm_send(struct gtee_evm *e, const uint8_t *to, const uint8_t *value, const uint8_t *data, size_t len,
                   struct gtee_evm_receipt *rc, struct gtee_err *err) GTEE_MUST_USE;
 
+/* One event log (eth_getLogs): the emitting contract, its topics (topic 0 the event's
+ * signature hash, then the indexed arguments) and its data. */
+struct gtee_evm_log {
+    uint64_t block, log_index;
+    uint8_t tx_hash[32];
+    uint8_t address[GTEE_EVM_ADDR_LEN];
+    size_t n_topics;
+    uint8_t topics[4][32];
+    uint8_t *data; /* malloc'ed */
+    size_t len;
+};
+
+/* eth_blockNumber. */
+int gtee_evm_block_number(struct gtee_evm *e, uint64_t *block, struct gtee_err *err) GTEE_MUST_USE;
+/* eth_getLogs of the contract at addr from block from to block to (inclusive), whose first
+ * n_topics topics (1 to 4; topic 0 the event's signature hash) are topics; at most max logs
+ * (more is GTEE_EFORMAT: ask for a shorter range). *logs is malloc'ed (gtee_evm_logs_free). */
+int gtee_evm_logs(struct gtee_evm *e, const uint8_t addr[GTEE_EVM_ADDR_LEN], const uint8_t (*topics)[32],
+                  size_t n_topics, uint64_t from, uint64_t to, size_t max, struct gtee_evm_log **logs, size_t *n,
+                  struct gtee_err *err) GTEE_MUST_USE;
+void gtee_evm_logs_free(struct gtee_evm_log *logs, size_t n);
+/* The input data of the transaction hash (eth_getTransactionByHash); *data malloc'ed. */
+int gtee_evm_tx_input(struct gtee_evm *e, const uint8_t hash[32], uint8_t **data, size_t *len,
+                      struct gtee_err *err) GTEE_MUST_USE;
+
 #endif

@@ -190,6 +190,42 @@ int gtee_ledger_measurement_accepted(struct gtee_ledger *l, const uint8_t measur
                                      struct gtee_err *err) GTEE_MUST_USE;
 int gtee_ledger_min_tcb(struct gtee_ledger *l, uint8_t tee_type, uint32_t *tcb, struct gtee_err *err) GTEE_MUST_USE;
 
+/* An enclave's registration as the ledger keeps it (contracts/Registry.sol's Enclave). */
+struct gtee_ledger_enclave {
+    uint8_t enclave_id[GTEE_PROOF_ID_LEN], operator_addr[GTEE_PROOF_ID_LEN];
+    uint8_t tee_type;
+    enum gtee_enclave_status status;
+    int slashed, active;
+    uint32_t tcb, round, approved_round; /* the local ledger has no rounds: round as registered, approved_round = round once active */
+    uint64_t expires, evidence_time, last_seq;
+    uint8_t measurement[32], evidence_hash[32];
+    char *evidence_url, *node_url;       /* malloc'ed */
+};
+
+/* The registration of enclave_id (status GTEE_ENCLAVE_UNREGISTERED if none): free its strings
+ * with gtee_ledger_enclave_free. */
+int gtee_ledger_enclave(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                        struct gtee_ledger_enclave *e, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_ledger_enclave_free(struct gtee_ledger_enclave *e);
+/* Every Enclave ID ever registered, in the order of their first registration (*ids malloc'ed):
+ * the local ledger's table; on an evm ledger the contract's Registered events from block 0. */
+int gtee_ledger_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[GTEE_PROOF_ID_LEN], size_t *n,
+                            struct gtee_err *err) GTEE_MUST_USE;
+
+/* Verifiers (evm only: the local ledger verifies evidence itself, and refuses these with
+ * GTEE_EPOLICY): joinVerifiers() with stake wei (big-endian) by the ledger's key, the stake
+ * of addr, and vote(enclaveId, round, approve). */
+int gtee_ledger_join_verifiers(struct gtee_ledger *l, const uint8_t stake[32], struct gtee_evm_receipt *receipt,
+                               struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_verifier_stake(struct gtee_ledger *l, const uint8_t addr[GTEE_PROOF_ID_LEN], uint8_t stake[32],
+                               struct gtee_err *err) GTEE_MUST_USE;
+int gtee_ledger_vote(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN], uint32_t round, int approve,
+                     struct gtee_evm_receipt *receipt, struct gtee_err *err) GTEE_MUST_USE;
+/* The EVM client under an evm ledger (for a watcher's event logs); NULL for a local one. */
+struct gtee_evm *gtee_ledger_evm(struct gtee_ledger *l);
+/* The contract's address (the evm ledger's, or the local ledger's random identity). */
+void gtee_ledger_contract(const struct gtee_ledger *l, uint8_t contract[GTEE_PROOF_ID_LEN]);
+
 /* The 32-byte measurement a registration names for verified evidence: SGX's MRENCLAVE;
  * keccak256 of TDX's MRTD and of SEV-SNP's MEASUREMENT (48 bytes each). */
 void gtee_ledger_measurement_of(const struct gtee_claims *c, uint8_t measurement[32]);

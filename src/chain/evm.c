@@ -250,3 +250,71 @@ out:
     chain_buf_free(&raw);
     return rc;
 }
+
+int gtee_evm_block_number(struct gtee_evm *e, uint64_t *block, struct gtee_err *err)
+{
+    return query_u64(e, "eth_blockNumber", NULL, block, err);
+}
+
+void gtee_evm_logs_free(struct gtee_evm_log *logs, size_t n)
+{
+    for (size_t i = 0; logs && i < n; i++)
+        free(logs[i].data);
+    free(logs);
+}
+
+int gtee_evm_logs(struct gtee_evm *e, const uint8_t addr[GTEE_EVM_ADDR_LEN], const uint8_t (*topics)[32],
+                  size_t n_topics, uint64_t from, uint64_t to, size_t max, struct gtee_evm_log **logs, size_t *n,
+                  struct gtee_err *err)
+{
+    json_t *res = NULL, *filter, *tl = json_array();
+    size_t count, i = 0;
+    int rc = 0;
+
+    *logs = NULL;
+    *n = 0;
+    ENSURE(n_topics >= 1 && n_topics <= 4, err, GTEE_EINVAL, "evm: a log filter takes 1 to 4 topics");
+    for (size_t t = 0; tl && t < n_topics; t++)
+        json_array_append_new(tl, rpc_hex(topics[t], 32));
+    filter = json_pack("{s:o, s:o, s:o, s:o}", "address", rpc_hex(addr, GTEE_EVM_ADDR_LEN), "fromBlock",
+                       rpc_hex_quantity(from), "toBlock", rpc_hex_quantity(to), "topics", tl);
+    tl = NULL;
+    ENSURE(filter, err, GTEE_ENOMEM, "evm: out of memory for a log filter");
+    TRY(rpc_call(&e->rpc, "eth_getLogs", json_pack("[o]", filter), &res, err));
+    ENSURE(json_is_array(res), err, GTEE_EFORMAT, "eth_getLogs: the answer is not an array");
+    count = json_array_size(res);
+    ENSURE(count <= max, err, GTEE_EFORMAT, "eth_getLogs: %zu logs in blocks %llu to %llu, over the %zu asked for",
+           count, (unsigned long long)from, (unsigned long long)to, max);
+    if (count) {
+        *logs = calloc(count, sizeof(**logs));
+        ENSURE(*logs, err, GTEE_ENOMEM, "evm: out of memory for %zu logs", count);
+    }
+    for (i = 0; i < count; i++) {
+        TRY(rpc_log_parse(json_array_get(res, i), &(*logs)[i], err));
+        ENSURE(!memcmp((*logs)[i].address, addr, GTEE_EVM_ADDR_LEN) && (*logs)[i].n_topics >= n_topics &&
+                   !memcmp((*logs)[i].topics, topics, 32 * n_topics),
+               err, GTEE_EFORMAT, "eth_getLogs: a log of another contract, event or topic than asked for");
+    }
+    *n = count;
+out:
+    if (rc < 0) {
+        gtee_evm_logs_free(*logs, i);
+        *logs = NULL;
+    }
+    json_decref(res);
+    json_decref(tl);
+    return rc;
+}
+
+int gtee_evm_tx_input(struct gtee_evm *e, const uint8_t hash[32], uint8_t **data, size_t *len, struct gtee_err *err)
+{
+    json_t *res = NULL;
+    int rc;
+
+    TRY(rpc_call(&e->rpc, "eth_getTransactionByHash", json_pack("[o]", rpc_hex(hash, 32)), &res, err));
+    ENSURE(json_is_object(res), err, GTEE_ENOTFOUND, "eth_getTransactionByHash: the chain does not know the transaction");
+    TRY(rpc_data(json_object_get(res, "input"), RPC_RESPONSE_MAX, data, len, err));
+out:
+    json_decref(res);
+    return rc;
+}

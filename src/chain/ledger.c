@@ -265,3 +265,65 @@ void gtee_ledger_measurement_of(const struct gtee_claims *c, uint8_t measurement
     else if (c->tee == GTEE_TEE_SNP)
         gtee_keccak256(c->snp.measurement, GTEE_MEASUREMENT_MAX_LEN, measurement);
 }
+
+int gtee_ledger_enclave(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN],
+                        struct gtee_ledger_enclave *e, struct gtee_err *err)
+{
+    memset(e, 0, sizeof(*e));
+    memcpy(e->enclave_id, enclave_id, GTEE_PROOF_ID_LEN);
+    return l->ops->enclave(l, enclave_id, e, err);
+}
+
+void gtee_ledger_enclave_free(struct gtee_ledger_enclave *e)
+{
+    free(e->evidence_url);
+    free(e->node_url);
+    e->evidence_url = e->node_url = NULL;
+}
+
+int gtee_ledger_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[GTEE_PROOF_ID_LEN], size_t *n, struct gtee_err *err)
+{
+    *ids = NULL;
+    *n = 0;
+    return l->ops->enclave_ids(l, ids, n, err);
+}
+
+static int no_verifiers(struct gtee_err *err)
+{
+    return GTEE_FAIL(err, GTEE_EPOLICY,
+                     "the local ledger verifies registrations' evidence itself: it has no verifiers to join or votes");
+}
+
+int gtee_ledger_join_verifiers(struct gtee_ledger *l, const uint8_t stake[32], struct gtee_evm_receipt *receipt,
+                               struct gtee_err *err)
+{
+    if (!l->ops->join)
+        return no_verifiers(err);
+    return l->ops->join(l, stake, receipt ? receipt : &(struct gtee_evm_receipt){0}, err);
+}
+
+int gtee_ledger_verifier_stake(struct gtee_ledger *l, const uint8_t addr[GTEE_PROOF_ID_LEN], uint8_t stake[32],
+                               struct gtee_err *err)
+{
+    if (!l->ops->verifier_stake)
+        return no_verifiers(err);
+    return l->ops->verifier_stake(l, addr, stake, err);
+}
+
+int gtee_ledger_vote(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PROOF_ID_LEN], uint32_t round, int approve,
+                     struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    if (!l->ops->vote)
+        return no_verifiers(err);
+    return l->ops->vote(l, enclave_id, round, approve, receipt ? receipt : &(struct gtee_evm_receipt){0}, err);
+}
+
+struct gtee_evm *gtee_ledger_evm(struct gtee_ledger *l)
+{
+    return strcmp(l->ops->kind, "evm") ? NULL : l->impl;
+}
+
+void gtee_ledger_contract(const struct gtee_ledger *l, uint8_t contract[GTEE_PROOF_ID_LEN])
+{
+    memcpy(contract, l->contract, GTEE_PROOF_ID_LEN);
+}

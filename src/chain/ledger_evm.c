@@ -329,6 +329,135 @@ out:
     return rc;
 }
 
+/* enclave(address): an offset word, then the Enclave tuple's head (its fields in
+ * contracts/Registry.sol's order, the two strings' offsets from the tuple last). */
+static int evm_enclave(struct gtee_ledger *l, const uint8_t id[20], struct gtee_ledger_enclave *e, struct gtee_err *err)
+{
+    uint8_t *d = NULL;
+    uint64_t v[11] = {0}, active = 0;
+    size_t n = 0;
+    int rc;
+
+    TRY(view_addr(l, "enclave(address)", id, &d, &n, err));
+    TRY(abi_word_address(d, n, 1 + 0, e->operator_addr, err));
+    for (size_t i = 0; i < 10; i++)
+        TRY(abi_word_u64(d, n, 1 + 1 + i, &v[i], err));
+    TRY(abi_word(d, n, 1 + 12, e->measurement, err));
+    TRY(abi_word(d, n, 1 + 13, e->evidence_hash, err));
+    TRY(abi_word_u64(d, n, 1 + 14, &e->evidence_time, err));
+    ENSURE(v[0] <= 255 && v[1] <= GTEE_ENCLAVE_REVOKED && v[2] <= 1 && v[3] <= UINT32_MAX && v[5] <= UINT32_MAX &&
+               v[6] <= UINT32_MAX,
+           err, GTEE_EFORMAT, "ledger: enclave() answered fields out of their types' range");
+    e->tee_type = (uint8_t)v[0];
+    e->status = (enum gtee_enclave_status)v[1];
+    e->slashed = (int)v[2];
+    e->tcb = (uint32_t)v[3];
+    e->expires = v[4];
+    e->round = (uint32_t)v[5];
+    e->approved_round = (uint32_t)v[6];
+    e->last_seq = v[9];
+    TRY(abi_string(d, n, 32, 17, &e->evidence_url, err));
+    TRY(abi_string(d, n, 32, 18, &e->node_url, err));
+    free(d);
+    d = NULL;
+    TRY(view_addr(l, "isActive(address)", id, &d, &n, err));
+    TRY(abi_word_u64(d, n, 0, &active, err));
+    e->active = active != 0;
+out:
+    if (rc < 0)
+        gtee_ledger_enclave_free(e);
+    free(d);
+    return rc;
+}
+
+/* The Registered events' first topics, block 0 to the head, 10,000 blocks a request. */
+static int evm_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n, struct gtee_err *err)
+{
+    static const char sig[] =
+        "Registered(address,address,uint32,uint8,bytes32,uint32,bytes32,uint64,string,string)";
+    struct gtee_evm_log *logs = NULL;
+    uint8_t topic0[32], (*grown)[20];
+    uint64_t head = 0, from = 0;
+    size_t k = 0, cap = 0;
+    int rc;
+
+    gtee_keccak256(sig, strlen(sig), topic0);
+    TRY(gtee_evm_block_number(evm_of(l), &head, err));
+    for (from = 0; from <= head; from += 10000) {
+        uint64_t to = head - from < 9999 ? head : from + 9999;
+
+        TRY(gtee_evm_logs(evm_of(l), l->contract, (const uint8_t(*)[32])topic0, 1, from, to, 100000, &logs, &k, err));
+        for (size_t i = 0; i < k; i++) {
+            size_t j = 0;
+
+            ENSURE(logs[i].n_topics >= 2, err, GTEE_EFORMAT, "ledger: a Registered event without its Enclave ID");
+            while (j < *n && memcmp((*ids)[j], logs[i].topics[1] + 12, 20))
+                j++;
+            if (j < *n)
+                continue;
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 16;
+                grown = realloc(*ids, cap * sizeof(**ids));
+                ENSURE(grown, err, GTEE_ENOMEM, "ledger: out of memory");
+                *ids = grown;
+            }
+            memcpy((*ids)[(*n)++], logs[i].topics[1] + 12, 20);
+        }
+        gtee_evm_logs_free(logs, k);
+        logs = NULL;
+        k = 0;
+        if (head - from < 10000)
+            break;
+    }
+out:
+    gtee_evm_logs_free(logs, k);
+    if (rc < 0) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int evm_join(struct gtee_ledger *l, const uint8_t stake[32], struct gtee_evm_receipt *receipt,
+                    struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+    int rc = 0;
+
+    abi_selector(&b, "joinVerifiers()");
+    ENSURE(!b.oom, err, GTEE_ENOMEM, "ledger: out of memory");
+    rc = gtee_evm_send(evm_of(l), l->contract, stake, b.p, b.len, receipt, err);
+out:
+    chain_buf_free(&b);
+    return rc;
+}
+
+static int evm_verifier_stake(struct gtee_ledger *l, const uint8_t addr[20], uint8_t stake[32], struct gtee_err *err)
+{
+    uint8_t *d = NULL;
+    size_t n = 0;
+    int rc;
+
+    TRY(view_addr(l, "verifierStake(address)", addr, &d, &n, err));
+    TRY(abi_word(d, n, 0, stake, err));
+out:
+    free(d);
+    return rc;
+}
+
+static int evm_vote(struct gtee_ledger *l, const uint8_t id[20], uint32_t round, int approve,
+                    struct gtee_evm_receipt *receipt, struct gtee_err *err)
+{
+    struct chain_buf b = {0};
+
+    abi_selector(&b, "vote(address,uint32,bool)");
+    abi_address(&b, id);
+    abi_u64(&b, round);
+    abi_u64(&b, approve ? 1 : 0);
+    return send(l, &b, receipt, err);
+}
+
 static void evm_close(struct gtee_ledger *l)
 {
     gtee_evm_close(evm_of(l));
@@ -353,6 +482,11 @@ static const struct ledger_ops evm_ops = {
     .set_min_tcb = evm_set_min_tcb,
     .measurement_accepted = evm_measurement_accepted,
     .min_tcb = evm_min_tcb,
+    .enclave = evm_enclave,
+    .enclave_ids = evm_enclave_ids,
+    .join = evm_join,
+    .verifier_stake = evm_verifier_stake,
+    .vote = evm_vote,
 };
 
 int gtee_ledger_open_evm(const struct gtee_evm_options *o, const uint8_t key[32],

@@ -33,6 +33,13 @@ struct ledger_ops {
                        struct gtee_err *err);
     int (*measurement_accepted)(struct gtee_ledger *l, const uint8_t m[32], int *accepted, struct gtee_err *err);
     int (*min_tcb)(struct gtee_ledger *l, uint8_t tee_type, uint32_t *tcb, struct gtee_err *err);
+    int (*enclave)(struct gtee_ledger *l, const uint8_t id[20], struct gtee_ledger_enclave *e, struct gtee_err *err);
+    int (*enclave_ids)(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n, struct gtee_err *err);
+    /* evm only (NULL: the local ledger, which has no verifiers) */
+    int (*join)(struct gtee_ledger *l, const uint8_t stake[32], struct gtee_evm_receipt *receipt, struct gtee_err *err);
+    int (*verifier_stake)(struct gtee_ledger *l, const uint8_t addr[20], uint8_t stake[32], struct gtee_err *err);
+    int (*vote)(struct gtee_ledger *l, const uint8_t id[20], uint32_t round, int approve,
+                struct gtee_evm_receipt *receipt, struct gtee_err *err);
 };
 
 struct gtee_ledger {

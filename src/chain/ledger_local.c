@@ -812,6 +812,89 @@ static void local_close(struct gtee_ledger *l)
     free(l);
 }
 
+/* ---- listing ---- */
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    return strdup(t ? (const char *)t : "");
+}
+
+static int local_enclave(struct gtee_ledger *l, const uint8_t id[20], struct gtee_ledger_enclave *out,
+                         struct gtee_err *err)
+{
+    struct local *L = L_of(l);
+    sqlite3_stmt *st = NULL;
+    struct enclave e;
+    int rc, k;
+
+    TRY(begin(L, 0, err));
+    TRY(load_enclave(L, id, &e, err));
+    TRY(is_active(L, &e, &out->active, err));
+    out->status = e.found ? (enum gtee_enclave_status)e.status : GTEE_ENCLAVE_UNREGISTERED;
+    memcpy(out->operator_addr, e.operator_addr, 20);
+    out->tee_type = (uint8_t)e.tee_type;
+    out->slashed = e.slashed;
+    out->tcb = e.tcb;
+    out->round = (uint32_t)e.round;
+    out->approved_round = e.status == GTEE_ENCLAVE_ACTIVE ? out->round : 0;
+    out->expires = e.expires;
+    out->evidence_time = e.evidence_time;
+    out->last_seq = e.last_seq;
+    memcpy(out->measurement, e.measurement, 32);
+    memcpy(out->evidence_hash, e.evidence_hash, 32);
+    TRY(prep(L, &st, err, "SELECT evidence_url, node_url FROM enclaves WHERE id = ?", "a", id));
+    k = sqlite3_step(st);
+    ENSURE(k == SQLITE_ROW || k == SQLITE_DONE, err, GTEE_EIO, "ledger %s: %s", L->path, sqlite3_errmsg(L->db));
+    out->evidence_url = k == SQLITE_ROW ? col_strdup(st, 0) : strdup("");
+    out->node_url = k == SQLITE_ROW ? col_strdup(st, 1) : strdup("");
+    ENSURE(out->evidence_url && out->node_url, err, GTEE_ENOMEM, "ledger: out of memory");
+    sqlite3_finalize(st);
+    st = NULL;
+    TRY(exec(L, "COMMIT", err));
+out:
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        rollback(L);
+        gtee_ledger_enclave_free(out);
+    }
+    return rc;
+}
+
+static int local_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n, struct gtee_err *err)
+{
+    struct local *L = L_of(l);
+    sqlite3_stmt *st = NULL;
+    uint8_t (*grown)[20];
+    size_t cap = 0;
+    int rc, k;
+
+    TRY(begin(L, 0, err));
+    TRY(prep(L, &st, err, "SELECT id FROM enclaves ORDER BY rowid", ""));
+    while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            grown = realloc(*ids, cap * sizeof(**ids));
+            ENSURE(grown, err, GTEE_ENOMEM, "ledger: out of memory");
+            *ids = grown;
+        }
+        col_blob(st, 0, (*ids)[(*n)++], 20);
+    }
+    ENSURE(k == SQLITE_DONE, err, GTEE_EIO, "ledger %s: %s", L->path, sqlite3_errmsg(L->db));
+    sqlite3_finalize(st);
+    st = NULL;
+    TRY(exec(L, "COMMIT", err));
+out:
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        rollback(L);
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 static const struct ledger_ops local_ops = {
     .kind = "local",
     .close = local_close,
@@ -830,6 +913,8 @@ static const struct ledger_ops local_ops = {
     .set_min_tcb = local_set_min_tcb,
     .measurement_accepted = local_measurement_accepted,
     .min_tcb = local_min_tcb,
+    .enclave = local_enclave,
+    .enclave_ids = local_enclave_ids,
 };
 
 /* The schema and the ledger row, made once by whichever opener comes first. */

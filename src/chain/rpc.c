@@ -13,6 +13,7 @@
 #include "chain/abi.h"
 #include "chain/rpc.h"
 #include "gtee/crypto.h"
+#include "gtee/evm.h"
 
 struct body {
     char *p;
@@ -274,4 +275,41 @@ json_t *rpc_hex_quantity(uint64_t v)
 
     snprintf(s, sizeof(s), "0x%llx", (unsigned long long)v);
     return json_string(s);
+}
+
+/* A fixed-size hex field ("0x" and 2n digits) of a log object. */
+static int fixed_hex(json_t *v, uint8_t *out, size_t n, const char *what, struct gtee_err *err)
+{
+    const char *s = json_string_value(v);
+
+    if (!s || strlen(s) != 2 + 2 * n || s[0] != '0' || s[1] != 'x' || gtee_hex_decode(s + 2, out, n) != 0)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "rpc: a log's %s is not %zu bytes of 0x-hex", what, n);
+    return 0;
+}
+
+int rpc_log_parse(json_t *o, struct gtee_evm_log *l, struct gtee_err *err)
+{
+    json_t *topics = json_object_get(o, "topics");
+    int rc;
+
+    memset(l, 0, sizeof(*l));
+    ENSURE(json_is_object(o), err, GTEE_EFORMAT, "rpc: a log is not a JSON object");
+    ENSURE(!json_is_true(json_object_get(o, "removed")), err, GTEE_EFORMAT, "rpc: a log removed by a reorganisation");
+    TRY(rpc_quantity(json_object_get(o, "blockNumber"), &l->block, err));
+    TRY(rpc_quantity(json_object_get(o, "logIndex"), &l->log_index, err));
+    TRY(fixed_hex(json_object_get(o, "transactionHash"), l->tx_hash, 32, "transactionHash", err));
+    TRY(fixed_hex(json_object_get(o, "address"), l->address, GTEE_EVM_ADDR_LEN, "address", err));
+    ENSURE(json_is_array(topics) && json_array_size(topics) >= 1 && json_array_size(topics) <= 4, err, GTEE_EFORMAT,
+           "rpc: a log's topics are not an array of 1 to 4");
+    l->n_topics = json_array_size(topics);
+    for (size_t i = 0; i < l->n_topics; i++)
+        TRY(fixed_hex(json_array_get(topics, i), l->topics[i], 32, "topic", err));
+    TRY(rpc_data(json_object_get(o, "data"), RPC_RESPONSE_MAX, &l->data, &l->len, err));
+out:
+    if (rc < 0) {
+        free(l->data);
+        l->data = NULL;
+        l->len = 0;
+    }
+    return rc;
 }

@@ -36,6 +36,11 @@ int rpc_call(struct rpc *r, const char *method, json_t *params, json_t **result,
 int rpc_parse_response(const char *body, size_t len, uint64_t id, const char *method, json_t **result,
                        struct gtee_err *err) GTEE_MUST_USE;
 
+/* One log object of eth_getLogs into l (its data malloc'ed): the fields the evm client
+ * reads, each checked (fuzz/fuzz_jsonrpc.c). */
+struct gtee_evm_log;
+int rpc_log_parse(json_t *o, struct gtee_evm_log *l, struct gtee_err *err) GTEE_MUST_USE;
+
 /* Hex quantities and data of JSON-RPC ("0x1a", "0x" + bytes). */
 int rpc_quantity(json_t *v, uint64_t *out, struct gtee_err *err) GTEE_MUST_USE;
 int rpc_quantity256(json_t *v, uint8_t out[32], struct gtee_err *err) GTEE_MUST_USE;

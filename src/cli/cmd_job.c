@@ -24,6 +24,7 @@
 #include "cli/commands.h"
 #include "cli/http.h"
 #include "cli/node_client.h"
+#include "cli/node_pick.h"
 #include "cli/provider.h"
 
 /* The job is polled again after a tenth of the time waited so far, from 10 ms to 250 ms: a
@@ -35,7 +36,8 @@
 
 static const char usage_infer[] =
     "Usage: gtee infer --node URL --identity ID --model CID --input CID --out OUT.npy [options]\n"
-    "       gtee infer --node URL --model MODEL.onnx --input X.npy --out OUT.npy [options]\n"
+    "       gtee infer (--node URL | --ledger SPEC) --model MODEL.onnx --input X.npy --out OUT.npy\n"
+    "                  [options]\n"
     "\n"
     "Runs the model CID on the input CID (containers on the node, granted to your identity or\n"
     "yours) inside the node's enclave, after attesting it, and writes the predictions (.npy),\n"
@@ -48,6 +50,11 @@ static const char usage_infer[] =
     "\n"
     "Options:\n"
     "      --node URL, --model CID|FILE, --input CID|FILE, --out FILE  (required)\n"
+    "      --ledger SPEC       in place of --node: evm:URL,ADDRESS or local:PATH; the job runs\n"
+    "                          on the first active node of the ledger (in registration order)\n"
+    "                          that answers and whose evidence, bound to its registered\n"
+    "                          Enclave ID, this client accepts; the others are named and skipped\n"
+    "      --node-timeout S    --ledger: the bound on each node's attestation (default 20)\n"
     "      --identity ID       your identity (gtee identity new); required with content ids\n"
     "      --threads N         the enclave's threads for the job (default 1)\n"
     "      --force             replace OUT if it exists\n"
@@ -60,7 +67,8 @@ static const char usage_infer[] =
 static const char usage_train[] =
     "Usage: gtee train --node URL --identity ID --model CID --data CID --labels CID --epochs N\n"
     "                  --out TRAINED.onnx [options]\n"
-    "       gtee train --node URL --model MODEL.onnx --data DIR --epochs N --out TRAINED.onnx\n"
+    "       gtee train (--node URL | --ledger SPEC) --model MODEL.onnx --data DIR --epochs N\n"
+    "                  --out TRAINED.onnx\n"
     "\n"
     "Trains the model CID on the features CID (--data: .npy, or IDX whose bytes are scaled\n"
     "to 0..1) and the labels CID (integer .npy or IDX) inside the node's enclave, after\n"
@@ -75,6 +83,8 @@ static const char usage_train[] =
     "\n"
     "Options:\n"
     "      --node URL, --model CID|FILE, --data CID|FILE|DIR, --epochs N, --out FILE  (required)\n"
+    "      --ledger SPEC       in place of --node: pick an active node of the ledger, attested\n"
+    "      --node-timeout S    as for gtee infer (default 20)\n"
     "      --labels CID|FILE   the labels (required unless --data is a directory)\n"
     "      --identity ID       your identity; required with content ids\n"
     "      --batch N           mini-batch size (default 32)\n"
@@ -87,7 +97,8 @@ static const char usage_train[] =
     "  -h, --help              show this help\n";
 
 struct job_args {
-    const char *node, *identity, *model, *input, *labels, *out;
+    const char *node, *ledger, *identity, *model, *input, *labels, *out;
+    long node_timeout_s; /* --ledger: the bound on each node's attestation */
     /* the content ids of the files the one-shot form provided, and a --data DIR's files */
     char cid[3][65], dir_x[PATH_MAX], dir_y[PATH_MAX];
     struct cli_attest_opts ao;
@@ -302,10 +313,16 @@ static int run_job(struct job_args *a)
         (void)GTEE_FAIL(&err, rc, "identity file %s: not an X25519 key", a->identity);
         goto out;
     }
-    TRY(cli_node_attest(a->node, &a->ao, &enc, &err));
+    if (a->ledger) {
+        /* the first active node of the ledger that answers and attests runs the job */
+        TRY(cli_node_pick(a->ledger, &a->ao, a->node_timeout_s, cli_json(), &enc, &err));
+        a->node = enc.url;
+    } else {
+        TRY(cli_node_attest(a->node, &a->ao, &enc, &err));
+    }
     if (!cli_json())
-        fprintf(stderr, "gtee: enclave %s (%s%s) attested\n", enc.enclave_id, enc.tee,
-                enc.simulated ? ", SIMULATED: not secure" : "");
+        fprintf(stderr, "gtee: enclave %s (%s%s) attested at %s\n", enc.enclave_id, enc.tee,
+                enc.simulated ? ", SIMULATED: not secure" : "", a->node);
     TRY(provide_all(a, &enc, &err));
     a->job.model = 0;
     a->job.input = 1;
@@ -322,6 +339,8 @@ static int run_job(struct job_args *a)
     gtee_hex_encode(rec.result_sha256, 32, hex);
     sum = cli_job_summary(id, &rec, hex);
     ENSURE(sum, &err, GTEE_ENOMEM, "out of memory");
+    json_object_set_new(sum, "node", json_string(a->node));
+    json_object_set_new(sum, "enclave_id", json_string(enc.enclave_id));
     if (rec.recipient != 1) {
         /* The model's grant keeps its trained weights for its owner. */
         json_object_set_new(sum, "output", json_null());
@@ -340,7 +359,7 @@ static int run_job(struct job_args *a)
         sum = NULL;
         goto done;
     }
-    printf("job %s done\n", id);
+    printf("job %s done\nnode: %s (enclave %s)\n", id, a->node, enc.enclave_id);
     cli_job_print(&rec);
     if (rec.recipient != 1)
         printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written: the "
@@ -428,6 +447,8 @@ static int run(int argc, char **argv, int train)
 {
     static const struct option opts[] = {
         { "node", required_argument, NULL, 'n' },
+        { "ledger", required_argument, NULL, 'L' },
+        { "node-timeout", required_argument, NULL, 'W' },
         { "identity", required_argument, NULL, 'i' },
         { "model", required_argument, NULL, 'm' },
         { "input", required_argument, NULL, 'I' },
@@ -459,6 +480,7 @@ static int run(int argc, char **argv, int train)
     memset(&a, 0, sizeof(a));
     a.progress = -1;
     a.timeout_s = 3600;
+    a.node_timeout_s = 20;
     a.job.kind = train ? GTEE_JOB_TRAIN : GTEE_JOB_INFER;
     a.job.threads = 1;
     if (train) {
@@ -470,6 +492,12 @@ static int run(int argc, char **argv, int train)
     while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
         switch (c) {
         case 'n': a.node = optarg; break;
+        case 'L': a.ledger = optarg; break;
+        case 'W':
+            if ((v = parse_long(optarg, 1, 3600, "--node-timeout")) < 0)
+                return CLI_EXIT_USAGE;
+            a.node_timeout_s = v;
+            break;
         case 'i': a.identity = optarg; break;
         case 'm': a.model = optarg; break;
         case 'I': input = optarg; break;
@@ -531,8 +559,10 @@ static int run(int argc, char **argv, int train)
     }
     if (argc != optind)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!a.node || !a.model || !a.out)
-        return cli_usage_error("--node, --model and --out are required");
+    if (!a.node == !a.ledger)
+        return cli_usage_error("name the node with --node URL or pick one from --ledger SPEC (one of them)");
+    if (!a.model || !a.out)
+        return cli_usage_error("--model and --out are required");
     if (train) {
         if (input || !data || !a.job.epochs)
             return cli_usage_error("train takes --data and --epochs (not --input)");

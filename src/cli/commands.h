@@ -27,5 +27,7 @@ int cmd_job(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 int cmd_rewards(int argc, char **argv);
+int cmd_verifier(int argc, char **argv);
+int cmd_nodes(int argc, char **argv);
 
 #endif

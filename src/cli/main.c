@@ -57,6 +57,8 @@ static const struct cli_cmd commands[] = {
     { "proof", "Work Proofs: verify proof files offline (signature, signer == Enclave ID, hash chain)", cmd_proof },
     { "chain", "The Glacier contract on an EVM chain: chain deploy, chain status", cmd_chain },
     { "rewards", "An operator's reward units on the chain; rewards claim", cmd_rewards },
+    { "verifier", "A staked verifier: verifier run (vote on registrations, report equivocation), verifier join", cmd_verifier },
+    { "nodes", "The nodes a ledger lists: Enclave ID, TEE, TCB, measurement, URL, expiry", cmd_nodes },
     { "keyrelease", "TDX key release: keyrelease init FILE (master secret), keyrelease serve (answer key requests)", cmd_keyrelease },
 };
 

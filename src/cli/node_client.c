@@ -11,6 +11,8 @@
 #include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
+#include "gtee/ledger.h"
+#include "gtee/tee_kind.h"
 #include "runtime/verifier.h"
 #include "cli/http.h"
 #include "cli/node_client.h"
@@ -27,6 +29,21 @@ static int hex_field(json_t *o, const char *key, uint8_t *out, size_t n, struct 
 
 int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli_enclave *e, struct gtee_err *err)
 {
+    char full[1200];
+    int rc;
+
+    ENSURE(strlen(url) < sizeof(e->url), err, GTEE_EINVAL, "--node: URL too long");
+    ENSURE(cli_http_url(full, sizeof(full), url, "/api/v1/evidence") == 0, err, GTEE_EINVAL,
+           "--node %s: expected an http:// or https:// URL", url);
+    TRY(cli_attest_evidence_url(full, o, 120, NULL, e, err));
+    snprintf(e->url, sizeof(e->url), "%s", url);
+out:
+    return rc;
+}
+
+int cli_attest_evidence_url(const char *evidence_url, const struct cli_attest_opts *o, long timeout_s,
+                            const uint8_t *expect_id, struct cli_enclave *e, struct gtee_err *err)
+{
     struct gtee_client_options co = { .policy_file = o->policy, .collateral_dir = o->collateral,
                                       .sim_root_file = o->sim_root };
     struct sdk_verifier *v = calloc(1, sizeof(*v));
@@ -35,25 +52,24 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
     struct cli_http_resp r = { 0 };
     uint8_t nonce[32], *ev = NULL;
     const uint8_t *q;
-    char path[128], full[1200], hex[65], why[GTEE_ERR_MSG_MAX];
-    const char *evhex, *tee;
+    char full[1200], hex[65], why[GTEE_ERR_MSG_MAX];
+    const char *evhex, *tee, *url = evidence_url;
     size_t ev_len, qlen;
     int rc, loaded = 0;
 
     memset(e, 0, sizeof(*e));
     memset(&bx, 0, sizeof(bx));
     ENSURE(v && verdict, err, GTEE_ENOMEM, "out of memory");
-    ENSURE(strlen(url) < sizeof(e->url), err, GTEE_EINVAL, "--node: URL too long");
-    snprintf(e->url, sizeof(e->url), "%s", url);
+    ENSURE(!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8), err, GTEE_EINVAL,
+           "evidence URL %.200s: expected an http:// or https:// URL", url);
     TRY(sdk_verifier_load(v, &co, err));
     loaded = 1;
     ENSURE(gtee_random(nonce, sizeof(nonce)) == 0, err, GTEE_ECRYPTO, "no randomness for the nonce");
     gtee_hex_encode(nonce, sizeof(nonce), hex);
-    snprintf(path, sizeof(path), "/api/v1/evidence?nonce=%s", hex);
-    ENSURE(cli_http_url(full, sizeof(full), url, path) == 0, err, GTEE_EINVAL,
-           "--node %s: expected an http:// or https:// URL", url);
-    TRY(cli_http_request("GET", full, NULL, NULL, 0, -1, 0, -1, 120, NULL, NULL, &r, err));
-    ENSURE(r.status == 200, err, r.status >= 500 ? GTEE_EIO : GTEE_EFORMAT, "%s: no evidence: %s", url,
+    ENSURE((size_t)snprintf(full, sizeof(full), "%s%cnonce=%s", url, strchr(url, '?') ? '&' : '?', hex) < sizeof(full),
+           err, GTEE_EINVAL, "evidence URL %.200s: too long", url);
+    TRY(cli_http_request("GET", full, NULL, NULL, 0, -1, 0, -1, timeout_s, NULL, NULL, &r, err));
+    ENSURE(r.status == 200, err, r.status >= 500 || r.status == 0 ? GTEE_EIO : GTEE_EFORMAT, "%s: no evidence: %s", url,
            cli_http_error(&r, why, sizeof(why)));
     ENSURE(json_is_object(r.json), err, GTEE_EFORMAT, "%s: the evidence answer is not a JSON object", url);
     TRY(hex_field(r.json, "enclave_public_key", bx.enclave_pub, sizeof(bx.enclave_pub), err));
@@ -68,6 +84,10 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
     bx.has_keys = true;
     bx.has_nonce = true;
     memcpy(bx.nonce, nonce, sizeof(nonce));
+    if (expect_id) {
+        bx.has_enclave_id = true;
+        memcpy(bx.enclave_id, expect_id, sizeof(bx.enclave_id));
+    }
     /* A quote of version 4 is TDX, else SGX: the collateral of that kind (of a bundle, its
      * CVM part's kind). */
     gtee_bundle_cvm(ev, ev_len, &q, &qlen);
@@ -76,18 +96,26 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
     if (rc == 0 && !verdict->accepted)
         rc = GTEE_EPOLICY;
     if (rc < 0) {
-        if (verdict->n_reasons)
+        if (verdict->n_reasons) {
+            snprintf(e->reject_code, sizeof(e->reject_code), "%s", verdict->reasons[0].code);
             rc = GTEE_FAIL(err, GTEE_EPOLICY, "%s: the enclave's evidence is rejected: %s: %s%s", url,
                            verdict->reasons[0].code, verdict->reasons[0].msg,
                            verdict->n_reasons > 1 ? " (and more; gtee evidence verify shows all)" : "");
+        }
         goto out;
     }
     memcpy(e->channel_pub, bx.channel_pub, sizeof(e->channel_pub));
     memcpy(e->enclave_pub, bx.enclave_pub, sizeof(e->enclave_pub));
+    memcpy(e->enclave_addr, verdict->claims.binding.enclave_id, sizeof(e->enclave_addr));
     gtee_eth_address_hex(verdict->claims.binding.enclave_id, e->enclave_id);
     tee = json_string_value(json_object_get(r.json, "tee"));
     snprintf(e->tee, sizeof(e->tee), "%s", tee ? tee : "?");
     e->simulated = verdict->claims.simulated;
+    e->tee_kind = verdict->claims.simulated ? GTEE_TEE_KIND_SIM
+                  : verdict->claims.tee == GTEE_TEE_SGX ? GTEE_TEE_KIND_SGX
+                  : verdict->claims.tee == GTEE_TEE_TDX ? GTEE_TEE_KIND_TDX
+                  : verdict->claims.tee == GTEE_TEE_SNP ? GTEE_TEE_KIND_SNP : 0;
+    gtee_ledger_measurement_of(&verdict->claims, e->measurement);
 out:
     free(ev);
     cli_http_resp_free(&r);

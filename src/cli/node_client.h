@@ -28,6 +28,12 @@ struct cli_enclave {
     char enclave_id[43];      /* 0x and 40 hex digits */
     char tee[16];
     int simulated;
+    /* what the verified evidence claims, for a registration to be checked against */
+    uint8_t enclave_addr[20];
+    uint8_t tee_kind;         /* include/gtee/tee_kind.h: sim for simulated evidence */
+    uint8_t measurement[32];  /* gtee_ledger_measurement_of */
+    /* when the evidence is rejected: the verdict's first reason's stable code */
+    char reject_code[48];
 };
 
 /* Asks the node for the enclave's evidence over a fresh nonce and verifies it, bound to the
@@ -35,6 +41,11 @@ struct cli_enclave {
  * the verifier's first reason unless it is accepted. */
 int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli_enclave *e,
                     struct gtee_err *err) GTEE_MUST_USE;
+/* The same from an evidence URL (a registration's: GET URL?nonce=..), within timeout_s, its
+ * answer at most 8 MiB; with expect_id, the evidence must bind that Enclave ID (the
+ * verdict's binding check). e->url is left empty. */
+int cli_attest_evidence_url(const char *evidence_url, const struct cli_attest_opts *o, long timeout_s,
+                            const uint8_t *expect_id, struct cli_enclave *e, struct gtee_err *err) GTEE_MUST_USE;
 /* One relay request to the attested enclave: *out is the opened answer (malloc'd; it may be
  * a secret: wipe it). The enclave's refusal is GTEE_EPOLICY with its reason. */
 int cli_node_relay(const struct cli_enclave *e, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len,

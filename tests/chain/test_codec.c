@@ -1,6 +1,9 @@
 /* The EVM client's codecs: RLP against the Ethereum wiki's examples (Yellow Paper,
  * Appendix B), the canonical-only decoder refusing every non-canonical form, the ABI readers'
- * bounds and revert reasons, the JSON-RPC answer parser and quantities. */
+ * bounds and revert reasons, the JSON-RPC answer parser and quantities; what a verifier reads
+ * back from the chain: log objects, and proof submissions decoded from a transaction's input
+ * (every proof field round-trips; a truncated input, a wide field, an offset or a count out of
+ * bounds are refused). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,9 +14,11 @@
 
 #include "chain/abi.h"
 #include "chain/buf.h"
+#include "chain/glacier.h"
 #include "chain/rlp.h"
 #include "chain/rpc.h"
 #include "gtee/crypto.h"
+#include "gtee/evm.h"
 
 static void expect_hex(const struct chain_buf *b, const char *hex)
 {
@@ -178,6 +183,115 @@ static void test_jsonrpc_answers(void **state)
     json_decref(res);
 }
 
+static void fill_proof(struct gtee_proof *p, uint64_t seq)
+{
+    memset(p, 0, sizeof(*p));
+    p->domain.chain_id = 31337;
+    memset(p->domain.contract, 0xcc, 20);
+    for (int i = 0; i < 20; i++)
+        p->enclave_id[i] = (uint8_t)(i + 1);
+    memset(p->job_id, 0x11, 32);
+    p->job_kind = 2;
+    memset(p->model_cid, 0x22, 32);
+    memset(p->input_cid, 0x33, 32);
+    memset(p->output_cid, 0x44, 32);
+    p->units = 123456789;
+    memset(p->receipt_hash, 0x55, 32);
+    p->start_time = 1780000000;
+    p->end_time = 1780000010;
+    p->seq = seq;
+    memset(p->prev_hash, 0x66, 32);
+    memset(p->evidence_hash, 0x77, 32);
+    memset(p->gpu_evidence_hash, 0x88, 32);
+    memset(p->sig, 0x99, 64);
+    p->sig[64] = 28;
+}
+
+static void test_submissions_decode(void **state)
+{
+    struct gtee_proof in[3], *out = NULL;
+    struct gtee_err err = {0};
+    struct chain_buf b = {0};
+    size_t n = 0;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        fill_proof(&in[i], (uint64_t)i + 1);
+    /* submitProof and submitProofs: every field back, the domain the reader's */
+    for (size_t k = 1; k <= 3; k += 2) {
+        glacier_submit_call(&b, in, k);
+        assert_false(b.oom);
+        assert_int_equal(glacier_submit_decode(b.p, b.len, &in[0].domain, 64, &out, &n, &err), 0);
+        assert_int_equal(n, k);
+        assert_memory_equal(out, in, k * sizeof(*out));
+        free(out);
+        /* one byte short: refused, nothing returned */
+        assert_int_equal(glacier_submit_decode(b.p, b.len - 1, &in[0].domain, 64, &out, &n, &err), GTEE_EFORMAT);
+        assert_null(out);
+        assert_int_equal(n, 0);
+        if (k == 3) {
+            /* more proofs than asked for; a count past the input; an offset past it */
+            assert_int_equal(glacier_submit_decode(b.p, b.len, &in[0].domain, 2, &out, &n, &err), GTEE_EFORMAT);
+            b.p[4 + 32 + 31] = 4;
+            assert_int_equal(glacier_submit_decode(b.p, b.len, &in[0].domain, 64, &out, &n, &err), GTEE_EFORMAT);
+            b.p[4 + 32 + 31] = 3;
+            b.p[4 + 30] = 0x40;
+            assert_int_equal(glacier_submit_decode(b.p, b.len, &in[0].domain, 64, &out, &n, &err), GTEE_EFORMAT);
+            b.p[4 + 30] = 0;
+        } else {
+            /* a jobKind wider than uint8 */
+            b.p[4 + 2 * 32 + 30] = 1;
+            assert_int_equal(glacier_submit_decode(b.p, b.len, &in[0].domain, 64, &out, &n, &err), GTEE_EFORMAT);
+            assert_non_null(strstr(err.msg, "uint8"));
+        }
+        chain_buf_free(&b);
+    }
+    /* another function's input */
+    assert_int_equal(glacier_submit_decode((const uint8_t *)"\x12\x34\x56\x78", 4, &in[0].domain, 64, &out, &n, &err),
+                     GTEE_EFORMAT);
+}
+
+static void test_log_objects(void **state)
+{
+    static const char good[] =
+        "{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"topics\":[\"0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0"
+        "f7b2291e5b200ac8c7c3b925\",\"0x0000000000000000000000009965507d1a55bcc2695c58ba16fb37d819b0a4dc\"],\"data\":\"0x"
+        "00000000000000000000000000000000000000000000000000000000000000aa\",\"blockNumber\":\"0x1b\",\"transactionHash\":"
+        "\"0x1111111111111111111111111111111111111111111111111111111111111111\",\"logIndex\":\"0x2\",\"removed\":false}";
+    struct gtee_evm_log l;
+    struct gtee_err err = {0};
+    json_t *o = json_loads(good, 0, NULL);
+
+    (void)state;
+    assert_non_null(o);
+    assert_int_equal(rpc_log_parse(o, &l, &err), 0);
+    assert_int_equal(l.block, 27);
+    assert_int_equal(l.log_index, 2);
+    assert_int_equal(l.n_topics, 2);
+    assert_int_equal(l.topics[1][31], 0xdc);
+    assert_int_equal(l.len, 32);
+    assert_int_equal(l.data[31], 0xaa);
+    free(l.data);
+    /* a removed log; a short topic; five topics; no transaction hash */
+    json_object_set_new(o, "removed", json_true());
+    assert_int_equal(rpc_log_parse(o, &l, &err), GTEE_EFORMAT);
+    json_object_set_new(o, "removed", json_false());
+    json_array_append_new(json_object_get(o, "topics"), json_string("0x12"));
+    assert_int_equal(rpc_log_parse(o, &l, &err), GTEE_EFORMAT);
+    json_array_remove(json_object_get(o, "topics"), 2);
+    for (int i = 0; i < 3; i++)
+        json_array_append(json_object_get(o, "topics"), json_array_get(json_object_get(o, "topics"), 0));
+    assert_int_equal(rpc_log_parse(o, &l, &err), GTEE_EFORMAT);
+    for (int i = 0; i < 3; i++)
+        json_array_remove(json_object_get(o, "topics"), 2);
+    assert_int_equal(rpc_log_parse(o, &l, &err), 0);
+    free(l.data);
+    json_object_del(o, "transactionHash");
+    assert_int_equal(rpc_log_parse(o, &l, &err), GTEE_EFORMAT);
+    assert_null(l.data);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +299,8 @@ int main(void)
         cmocka_unit_test(test_rlp_decoder_takes_canonical_forms_only),
         cmocka_unit_test(test_abi_readers_and_revert_reasons),
         cmocka_unit_test(test_jsonrpc_answers),
+        cmocka_unit_test(test_submissions_decode),
+        cmocka_unit_test(test_log_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

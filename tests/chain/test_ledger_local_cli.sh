@@ -5,7 +5,8 @@
 # its simulated evidence verified by the ledger), `gtee proof verify --ledger` checks the
 # enclave's standing and catches an equivocating proof, `gtee proof submit --ledger` sends
 # proofs in all-or-nothing batches, skips what the ledger holds and refuses a gap with the
-# contract's reason, `gtee rewards [claim] --ledger` shows and claims the units. Bad inputs:
+# contract's reason, `gtee rewards [claim] --ledger` shows and claims the units, `gtee nodes
+# --ledger` lists the enclave with its URL and standing. Bad inputs:
 # a missing ledger (3), a malformed spec and two ledgers at once (2).
 set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
@@ -40,6 +41,15 @@ run_cmd "$FIXTURE" "$T/ledger.db" "$T/governor.key" "$T/operator.key" "$T/p" 5
 expect_rc 0 "an enclave registered, its evidence verified by the ledger"
 E=$(cat "$T/out")
 P=("$T/p/p1.json" "$T/p/p2.json" "$T/p/p3.json" "$T/p/p4.json" "$T/p/p5.json")
+
+# the nodes a local ledger lists: the one active enclave, its URL and registration
+run nodes --ledger "$L" --json
+expect_rc 0 "gtee nodes on a local ledger"
+[ "$(json 'len(j["nodes"]), j["ledger"], j["nodes"][0]["enclave_id"], j["nodes"][0]["status"], j["nodes"][0]["tee"], j["nodes"][0]["url"], j["nodes"][0]["tcb_status"], j["nodes"][0]["expires"] > 0')" = \
+    "(1, 'local', '$E', 'active', 'sim', 'https://node.example:8443', 'ok', True)" ] || bad "nodes: $(cat "$T/out")"
+run nodes --ledger "$L"
+expect_rc 0 "gtee nodes on a local ledger, plain"
+grep -q "^$E  active .*https://node.example:8443" "$T/out" || bad "plain nodes: $(cat "$T/out")"
 
 run proof verify "${P[@]}" --ledger "$L" --json
 expect_rc 0 "proofs of a registered enclave, checked on the local ledger"
