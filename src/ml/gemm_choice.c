@@ -116,9 +116,9 @@ static void env_init(void)
     } else {
         e->dnnl_min_macs = ML_GEMM_DNN_MIN_MACS;
         snprintf(e->why, sizeof(e->why),
-                 "oneDNN from %u multiply-adds; OpenBLAS (%.31s, %.7s: the CPU's own) below, where its smaller "
+                 "oneDNN from %llu multiply-adds; OpenBLAS (%.31s, %.7s: the CPU's own) below, where its smaller "
                  "per-call cost wins",
-                 ML_GEMM_DNN_MIN_MACS, e->blas_core, e->blas_isa);
+                 (unsigned long long)ML_GEMM_DNN_MIN_MACS, e->blas_core, e->blas_isa);
     }
 }
 

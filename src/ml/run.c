@@ -183,7 +183,7 @@ static bool node_product(const struct gtee_ml_session *s, size_t i, bool *ta, bo
         *tb = ml_attr_int(&k, "transB", 0, &v) == 0 && v && !(p->fuse && p->fuse[i].on && p->fuse[i].b_untransposed);
         *m = a->dim[*ta ? 1 : 0];
         *kk = a->dim[*ta ? 0 : 1];
-        *n = b->dim[*tb ? 0 : 1];
+        *n = nd->n_out > 0 && nd->out[0] >= 0 && p->vals[nd->out[0]].rank == 2 ? p->vals[nd->out[0]].dim[1] : -1;
     } else if (!strcmp(nd->op_type, "MatMul") && a->rank >= 1 && b->rank >= 1) {
         int ra = a->rank >= 2 ? a->rank - 2 : 0, rb = b->rank >= 2 ? b->rank - 2 : 0;
         int64_t batch = 1;
