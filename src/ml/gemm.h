@@ -8,9 +8,9 @@
  *     kernels by CPU model and falls back to generic SSE ones ("Prescott") on a model it
  *     does not know (Intel family 6 model 207: 5 times slower).
  *   - oneDNN costs about a microsecond per call more than OpenBLAS (its primitive lookup
- *     and argument wrapping): products under ML_GEMM_DNN_MIN_MACS multiply-adds, where that
- *     is most of the time, stay on OpenBLAS, unless OpenBLAS's kernels are below what the
- *     CPU offers; then every product goes to oneDNN.
+ *     and execution context): products under ML_GEMM_DNN_MIN_MACS multiply-adds, where that
+ *     is a large part of the time, stay on OpenBLAS, unless OpenBLAS's kernels are below
+ *     what the CPU offers; then every product goes to oneDNN.
  * Nothing falls back silently: a oneDNN failure is the product's error, and the choice with
  * its reasons is what `gtee model run --verbose` and the benchmarks print. */
 #ifndef GTEE_ML_GEMM_H
@@ -22,9 +22,11 @@
 #include "gtee/ml.h"
 
 /* Products smaller than this (multiply-adds) run on OpenBLAS when its kernels are the
- * CPU's own: measured on AMD EPYC (Zen 3) with bench_sgemm, oneDNN's per-call cost is
- * about 1 us, a 16x16x16 product's whole time. */
-#define ML_GEMM_DNN_MIN_MACS (1u << 12)
+ * CPU's own. oneDNN's call costs about 1 us more than OpenBLAS's (measured on AMD EPYC,
+ * Zen 3, with bench/bench_sgemm.c: a 16x16x16 product 1.15 us against 0.3), about a
+ * 32x32x32 product's whole time; from there up oneDNN is as fast or faster (at one row,
+ * batch-1 inference, 5 times faster: OpenBLAS 0.3.21 reaches 5.5 GFLOP/s there). */
+#define ML_GEMM_DNN_MIN_MACS (1u << 15)
 
 enum ml_gemm_kernel { ML_GEMM_OPENBLAS = 0, ML_GEMM_DNNL = 1 };
 
