@@ -65,7 +65,7 @@ static void cpu_detect(struct gtee_ml_kernels *e)
         e->cpu_family = (int)(fam == 0xf ? fam + ((a >> 20) & 0xff) : fam);
         e->cpu_model = (int)(fam == 6 || fam == 0xf ? model | ((a >> 16) & 0xf) << 4 : model);
     }
-    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
         for (unsigned i = 0; i < 3; i++)
             __get_cpuid(0x80000002u + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
         memcpy(e->cpu, brand, sizeof(brand) < sizeof(e->cpu) ? sizeof(brand) : sizeof(e->cpu) - 1);
