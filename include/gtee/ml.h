@@ -131,7 +131,10 @@ struct gtee_ml_kernels {
 int gtee_ml_kernels_get(struct gtee_ml_kernels *out, struct gtee_err *err) GTEE_MUST_USE;
 /* This process cannot make executable memory (a seccomp list without JIT, gtee/tee.h):
  * from now on every matrix product runs on OpenBLAS, which needs none, and the kernel
- * report says why. oneDNN's convolutions still fail there, with an error. */
+ * report says why. oneDNN's convolutions still fail there, with an error. The engine finds
+ * that out itself when it builds a plan (it asks for an executable page, as oneDNN's JIT
+ * does); a caller that knows it in advance, or wants the kernels such a process gets
+ * (a local reference for an enclave's result), says it here. */
 void gtee_ml_forbid_jit(void);
 /* The same, as lines of text ("cpu: ...", "oneDNN: ...", "OpenBLAS: ...", "matrix
  * products: ...") for --verbose and the benchmarks. */

@@ -34,6 +34,11 @@ enum ml_gemm_kernel { ML_GEMM_OPENBLAS = 0, ML_GEMM_DNNL = 1 };
  * struct gtee_ml_kernels holds it). */
 const struct gtee_ml_kernels *ml_gemm_env(void);
 
+/* Puts the process's JIT to the test (a page made executable, as oneDNN's JIT does); when
+ * it is refused every product runs on OpenBLAS from then on (gtee_ml_forbid_jit). The plan
+ * builder calls it, so a process hardened before its plans are built is seen as such. */
+void ml_gemm_check_jit(void);
+
 /* The kernel for a product of macs multiply-adds. */
 enum ml_gemm_kernel ml_gemm_choose(uint64_t macs);
 

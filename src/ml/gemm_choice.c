@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ml/dnn.h"
 #include "ml/gemm.h"
@@ -138,6 +140,25 @@ enum ml_gemm_kernel ml_gemm_choose(uint64_t macs)
 void gtee_ml_forbid_jit(void)
 {
     atomic_store(&g_no_jit, true);
+}
+
+/* oneDNN maps its generated code read-write-execute (mprotect of pages it allocated); a
+ * seccomp list without JIT answers that call EPERM (docs/tee.md §8), as other policies
+ * that forbid writable code do. A page is put through the same call: refused, the
+ * process has no JIT for good (a process is hardened once, never softened). */
+void ml_gemm_check_jit(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *p;
+
+    if (atomic_load(&g_no_jit) || page <= 0)
+        return;
+    p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return; /* no memory now: the products will say so themselves */
+    if (mprotect(p, (size_t)page, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        gtee_ml_forbid_jit();
+    munmap(p, (size_t)page);
 }
 
 int gtee_ml_kernels_get(struct gtee_ml_kernels *out, struct gtee_err *err)

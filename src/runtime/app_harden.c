@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "base/guard.h"
-#include "gtee/ml.h"
 #include "gtee/sdk.h"
 #include "gtee/tee.h"
 #include "runtime/internal.h"
@@ -67,13 +66,8 @@ int sdk_harden_process(const struct gtee_app_options *o, char *note, size_t note
 }
 
 /* Gramine implements no seccomp (the host kernel's filter would see Gramine's own calls,
- * not ours); the skip is in the note. A list without JIT leaves oneDNN no executable
- * memory: the ML engine is told, and runs its matrix products on OpenBLAS (gtee/ml.h). */
+ * not ours); the skip is in the note. */
 int sdk_harden_seccomp(const struct gtee_app_options *o, struct gtee_err *err)
 {
-    if (o->gramine)
-        return 0;
-    if (!(o->allow & GTEE_APP_ALLOW_JIT))
-        gtee_ml_forbid_jit();
-    return gtee_tee_seccomp(o->allow, err);
+    return o->gramine ? 0 : gtee_tee_seccomp(o->allow, err);
 }
