@@ -115,6 +115,30 @@ int gtee_enclave_info_parse(const uint8_t *payload, size_t len, struct gtee_encl
                             struct gtee_err *err) GTEE_MUST_USE;
 int gtee_enclave_progress_parse(const uint8_t *payload, size_t len, struct gtee_enclave_progress *pr,
                                 struct gtee_err *err) GTEE_MUST_USE;
+/* Requests that overlap (docs/tee.md §2, "Requests that overlap"): a reader thread owns the
+ * socket's reading from mux_start on, and hands each answer and PROGRESS to the caller
+ * waiting for its request id; callers on any thread. gtee_enclave_call must not be used on
+ * p meanwhile. Each request is bounded by p's timeout_ms, restarted by each of its PROGRESS
+ * reports (given to on_progress, NULL: none, on the reader thread: keep it short); a request
+ * whose bound passes kills the enclave (SIGKILL; not reaped: gtee_enclave_stop does that)
+ * and fails with GTEE_EIO. When the stream ends (the enclave died, or sent an ERROR with
+ * request id 0), every waiting request fails at once with why, and every later one too. */
+struct gtee_enclave_mux;
+int gtee_enclave_mux_start(struct gtee_enclave_proc *p, struct gtee_enclave_mux **m,
+                           struct gtee_err *err) GTEE_MUST_USE;
+int gtee_enclave_mux_call(struct gtee_enclave_mux *m, uint16_t type, const void *payload, size_t len,
+                          uint8_t **reply, size_t *reply_len,
+                          void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
+                          struct gtee_err *err) GTEE_MUST_USE;
+/* 1 once a request's bound passed and it killed the enclave. */
+int gtee_enclave_mux_timed_out(struct gtee_enclave_mux *m);
+/* Ends the stream from the host's side: waiting requests fail with why (GTEE_EIO), and the
+ * socket is shut down (a working enclave then exits). */
+void gtee_enclave_mux_shutdown(struct gtee_enclave_mux *m, const char *why);
+/* Shuts down (as above), joins the reader and frees m; no call may be in progress or come
+ * after. Then gtee_enclave_stop reaps the enclave. */
+void gtee_enclave_mux_free(struct gtee_enclave_mux *m);
+
 /* Closes the socket and reaps the process, killing it if it has not exited within the
  * timeout; *status as from waitpid (may be NULL). */
 int gtee_enclave_stop(struct gtee_enclave_proc *p, int *status);

@@ -36,6 +36,13 @@ enum gtee_msg_type {
     GTEE_MSG_RESULT_READ = 10, /* result id[32] || offset u64 || length u32 (1 to
                                 * GTEE_MSG_RESULT_PIECE_MAX, inside the result) -> the bytes */
     GTEE_MSG_RESULT_DROP = 11, /* result id[32] -> nothing (the slot freed) */
+    /* Work Proofs (docs/proofs.md "The node's proofs"). START: chain id u64 || contract[20] ||
+     * operator[20] || nonce[32] || the ledger's last seq u64 || its hash[32] || the sealed
+     * counter the host kept (may be empty) -> report_data[64] || consent signature[65] ||
+     * evidence hash[32] || evidence. TAKE: a job's result id[32] -> 1 || proof JSON length
+     * u32 || proof JSON || the sealed counter to keep, or 0 || why it is not signed. */
+    GTEE_MSG_PROOF_START = 0x20,
+    GTEE_MSG_PROOF_TAKE = 0x21,
     /* During a long request (a training job), with that request's id, before its answer:
      * stage u8 (1 training, 2 inference) || epoch u32 || epochs u32 || batch u32 || batches
      * u32 || loss (IEEE-754 binary32 bits, u32). Nothing secret: how far, and the loss. */

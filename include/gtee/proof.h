@@ -16,8 +16,9 @@
 #define GTEE_PROOF_FILE_MAX (16u << 20)
 #define GTEE_PROOF_MAX_PROOFS 65536u
 
-/* What the job was (docs/proofs.md "Job kinds"); the EIP-712 field is a uint8. */
-enum gtee_job_kind {
+/* What the job was (docs/proofs.md "Job kinds"); the EIP-712 field is a uint8. (Its tag is not
+ * gtee/jobs.h's, so the enclave, which reads ML jobs and signs proofs, includes both.) */
+enum gtee_proof_job_kind {
     GTEE_JOB_INFERENCE = 1,
     GTEE_JOB_TRAINING = 2,
     GTEE_JOB_APP = 3, /* any other SDK application's work */
@@ -35,7 +36,7 @@ struct gtee_proof {
     struct gtee_proof_domain domain;
     uint8_t enclave_id[GTEE_PROOF_ID_LEN];
     uint8_t job_id[32];
-    uint8_t job_kind;                   /* enum gtee_job_kind */
+    uint8_t job_kind;                   /* enum gtee_proof_job_kind */
     uint8_t model_cid[32];              /* content ids (docs/container.md §5) */
     uint8_t input_cid[32];
     uint8_t output_cid[32];

@@ -288,6 +288,27 @@ static void print_status(json_t *s)
     printf("enclave id:  %s\n", STR(e, "enclave_id"));
     printf("measurement: %s\n", STR(e, "measurement"));
     printf("evidence:    %s\n", STR(json_object_get(s, "evidence"), "verdict"));
+    {
+        json_t *l = json_object_get(s, "ledger"), *le = json_object_get(l, "enclave"), *lp = json_object_get(l, "proofs");
+
+        if (json_is_object(l)) {
+            printf("ledger:      %s (chain %lld, contract %s)\n", STR(l, "kind"),
+                   (long long)json_integer_value(json_object_get(l, "chain_id")), STR(l, "contract"));
+            printf("standing:    %s%s%s, last proof %lld\n", STR(le, "status"),
+                   json_is_true(json_object_get(le, "active")) ? " (active)" : " (not active)",
+                   json_is_true(json_object_get(le, "slashed")) ? ", SLASHED" : "",
+                   (long long)json_integer_value(json_object_get(le, "last_seq")));
+            printf("proofs:      %lld pending, %lld submitted, %lld refused%s\n",
+                   (long long)json_integer_value(json_object_get(lp, "pending")),
+                   (long long)json_integer_value(json_object_get(lp, "submitted")),
+                   (long long)json_integer_value(json_object_get(lp, "refused")),
+                   json_is_true(json_object_get(lp, "signing")) ? "" : "; THE ENCLAVE SIGNS NO PROOFS");
+            if (STR(lp, "refusal")[0])
+                printf("  refusal: %s\n", STR(lp, "refusal"));
+            if (STR(l, "last_error")[0])
+                printf("  ledger error: %s\n", STR(l, "last_error"));
+        }
+    }
     printf("jobs:        %zu\n", json_array_size(jobs));
     json_array_foreach(jobs, i, v)
         printf("  %.16s  %-6s %-8s %-12s %5.1f%%%s%s\n", STR(v, "id"), STR(v, "kind"), STR(v, "state"),

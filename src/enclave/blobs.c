@@ -26,6 +26,14 @@ static int slot_of(struct span *in, unsigned n, const char *what, size_t off, un
     return 0;
 }
 
+/* A slot the running job reads is neither refilled nor dropped under it. */
+static int not_busy(const struct enc *e, unsigned slot, const char *msg, struct gtee_err *err)
+{
+    if (e->busy_slots & (1u << slot))
+        return GTEE_FAIL(err, GTEE_ESTATE, "enclave: %s: blob %u is in use by the running job", msg, slot);
+    return 0;
+}
+
 void enc_blob_clear(struct enc *e, unsigned slot)
 {
     struct enc_blob *b = &e->blob[slot];
@@ -47,6 +55,7 @@ int enc_blob_begin(struct enc *e, struct span *in, struct enc_out *o, struct gte
 
     (void)o;
     TRY(slot_of(in, GTEE_ENCLAVE_BLOB_SLOTS, "blob", 0, &slot, err));
+    TRY(not_busy(e, slot, "BLOB_BEGIN", err));
     len = span_u64be(in);
     ENSURE(!in->bad && in->len == 0, err, GTEE_EFORMAT, "enclave: BLOB_BEGIN payload is not 9 bytes");
     ENSURE(len >= GTEE_BOX_HEADER_LEN + GTEE_BOX_TAG_LEN, err, GTEE_EFORMAT,
@@ -107,6 +116,7 @@ int enc_blob_data(struct enc *e, struct span *in, struct enc_out *o, struct gtee
     int rc;
 
     TRY(slot_of(in, GTEE_ENCLAVE_BLOB_SLOTS, "blob", 0, &slot, err));
+    TRY(not_busy(e, slot, "BLOB_DATA", err));
     b = &e->blob[slot];
     ENSURE(b->container_len && !b->pt, err, GTEE_ESTATE,
            "enclave: BLOB_DATA: blob %u is not being opened (BLOB_BEGIN first)", slot);
@@ -151,6 +161,7 @@ int enc_blob_drop(struct enc *e, struct span *in, struct enc_out *o, struct gtee
     (void)o;
     TRY(slot_of(in, GTEE_ENCLAVE_BLOB_SLOTS, "blob", 0, &slot, err));
     ENSURE(in->len == 0, err, GTEE_EFORMAT, "enclave: BLOB_DROP payload is not 1 byte");
+    TRY(not_busy(e, slot, "BLOB_DROP", err));
     enc_blob_clear(e, slot);
 out:
     return rc;

@@ -5,6 +5,7 @@
 #ifndef GTEE_ENCLAVE_APP_H
 #define GTEE_ENCLAVE_APP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,8 @@
 #include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "gtee/sdk.h"
+
+struct enc_proofs;
 
 #define GTEE_ENCLAVE_SECRET_MAX 4096   /* the secret slot a job uses */
 
@@ -58,28 +61,49 @@ struct enc_result {
     uint64_t seq;                       /* age: the oldest makes room */
 };
 
+struct enc_ml;
+
+/* Locks: the main thread answers every message with mu held; an ML job runs on its own
+ * thread (ml_jobs.c) and holds mu only to take what it needs at its start (the grants'
+ * terms, copied) and to leave its result at its end, so the host's other requests are
+ * answered while it computes. The blob slots the job reads are pinned (busy_slots): the
+ * host can neither refill nor drop them until it ends. send_mu: every whole message to the
+ * host (answers from either thread, progress). */
 struct enc {
     struct gtee_app *app;
     struct gtee_app_identity id;
+    pthread_mutex_t mu, send_mu;
     struct enc_secrets *sec;
     struct enc_blob blob[GTEE_ENCLAVE_BLOB_SLOTS];
     struct enc_result result[GTEE_ENCLAVE_RESULTS];
     uint64_t result_seq;
-    /* Sends a whole message to the host now (main.c sets it; NULL: progress is not sent),
-     * for the PROGRESS of request_id, the request being answered. */
+    /* Sends a whole message to the host now (main.c sets it; NULL: nothing is sent
+     * outside enc_handle's reply, and ML jobs run inline, as the fuzz target drives it). */
     int (*send)(void *arg, const uint8_t *msg, size_t len);
     void *send_arg;
-    uint64_t request_id;
-    int64_t last_progress_ms;
+    /* The running ML job (NULL: none; a second is refused as busy), its thread, and
+     * whether a finished one is still to be joined. */
+    struct enc_ml *job;
+    pthread_t job_thread;
+    int job_joinable;
+    uint32_t busy_slots;
+    _Atomic int cancel;                 /* the host closed: stop training at its next report */
+    struct enc_proofs *proofs;          /* proofs.c */
+    uint8_t relay_id[32];               /* SHA-256 of the relay box in hand: the node's job id */
 };
+_Static_assert(GTEE_ENCLAVE_BLOB_SLOTS <= 32, "busy_slots has a bit per blob slot");
+
+/* An answer that a job's thread sends later (enc_handle then yields no reply). */
+#define ENC_DEFERRED 1
 
 /* The application's state over an opened SDK application (which it does not own). */
 int enc_new(struct gtee_app *app, struct enc **out, struct gtee_err *err) GTEE_MUST_USE;
 void enc_free(struct enc *e);
 
 /* Answers one whole message (header and payload) from the host. Always yields a reply,
- * ERROR for anything malformed. Returns 0, or 1 when the stream must end after this reply
- * (a bad header: framing is lost), or GTEE_ENOMEM with no reply. */
+ * ERROR for anything malformed, except for an ML job started on its thread (*reply NULL:
+ * the thread answers). Returns 0, or 1 when the stream must end after this reply (a bad
+ * header: framing is lost), or GTEE_ENOMEM with no reply. */
 int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, size_t *reply_len) GTEE_MUST_USE;
 
 /* A reply under construction: payload bytes appended, then framed. */
@@ -88,6 +112,14 @@ struct enc_out {
     size_t len;
 };
 int enc_out_add(struct enc_out *o, const void *p, size_t n, struct gtee_err *err) GTEE_MUST_USE;
+/* A whole message to the host under send_mu (e->send; GTEE_EIO without one). */
+int enc_send(struct enc *e, const uint8_t *msg, size_t len);
+/* The answer of request id of this type: o's payload when rc is 0, else an ERROR with err's
+ * code and text; framed and sent (enc_send). */
+int enc_answer(struct enc *e, uint16_t type, uint64_t id, int rc, const struct enc_out *o, const struct gtee_err *err);
+/* A relay answer (gtee/msg.h RELAY): host_len u32 || host part || resp sealed under resp_key. */
+int enc_relay_answer(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const uint8_t *resp, size_t resp_len,
+                     const uint8_t *host, size_t host_len, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
 
 /* blobs.c: the host's BLOB_* messages (a container's key is found among the grants by the
  * key id in its header, and its content id must be a grant's). A ready blob's plaintext:
@@ -123,8 +155,16 @@ void enc_result_clear(struct enc *e, unsigned i);
 
 /* ml_jobs.c: relay ML_JOB on ready blobs. *resp (the job record) goes to the client sealed
  * under its response key; the result, HPKE-sealed to whom the grants allow, waits in a
- * result slot, and *host is its notice (gtee_result_notice_encode) for the host. */
+ * result slot, and *host is its notice (gtee_result_notice_encode) for the host.
+ * enc_ml_job runs it inline (e->send NULL). enc_ml_job_start (e->mu held) checks the
+ * request and its grants, pins its blobs and runs it on the job thread, which answers
+ * request_id itself: ENC_DEFERRED; a second job while one runs is refused (GTEE_ESTATE,
+ * "busy"). enc_ml_job_join (without e->mu) stops a running training at its next report and
+ * waits for the thread. */
 int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
                struct gtee_err *err) GTEE_MUST_USE;
+int enc_ml_job_start(struct enc *e, struct span *req, const uint8_t resp_key[GTEE_RELAY_KEY_LEN],
+                     uint64_t request_id, struct gtee_err *err) GTEE_MUST_USE;
+void enc_ml_job_join(struct enc *e);
 
 #endif

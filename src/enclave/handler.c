@@ -7,6 +7,7 @@
 #include "base/guard.h"
 #include "base/span.h"
 #include "enclave/enclave.h"
+#include "enclave/proofs.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"
 #include "gtee/report_data.h"
@@ -20,8 +21,11 @@ int enc_new(struct gtee_app *app, struct enc **out, struct gtee_err *err)
     ENSURE(e, err, GTEE_ENOMEM, "enclave: out of memory");
     e->app = app;
     gtee_app_identity(app, &e->id);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->send_mu, NULL);
     e->sec = gtee_app_secret_alloc(sizeof(*e->sec));
     ENSURE(e->sec, err, GTEE_ENOMEM, "enclave: cannot lock memory for secrets (RLIMIT_MEMLOCK)");
+    TRY(enc_proofs_new(&e->proofs, err));
     *out = e;
     e = NULL;
     rc = 0;
@@ -34,12 +38,62 @@ void enc_free(struct enc *e)
 {
     if (!e)
         return;
+    enc_ml_job_join(e); /* the job reads the slots cleared below */
     for (unsigned i = 0; i < GTEE_ENCLAVE_BLOB_SLOTS; i++)
         enc_blob_clear(e, i);
     for (unsigned i = 0; i < GTEE_ENCLAVE_RESULTS; i++)
         enc_result_clear(e, i);
     gtee_app_secret_free(e->sec, sizeof(*e->sec));
+    pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->send_mu);
+    enc_proofs_free(e->proofs);
     free(e);
+}
+
+int enc_send(struct enc *e, const uint8_t *msg, size_t len)
+{
+    int rc = GTEE_EIO;
+
+    pthread_mutex_lock(&e->send_mu);
+    if (e->send)
+        rc = e->send(e->send_arg, msg, len);
+    pthread_mutex_unlock(&e->send_mu);
+    return rc;
+}
+
+int enc_answer(struct enc *e, uint16_t type, uint64_t id, int rc, const struct enc_out *o, const struct gtee_err *err)
+{
+    uint8_t *msg = NULL;
+    size_t len = 0;
+
+    if (rc == 0)
+        rc = gtee_msg_encode((uint16_t)(type | GTEE_MSG_REPLY), id, o->p, o->len, &msg, &len, NULL);
+    if (rc < 0)
+        rc = gtee_msg_encode_error(id, err->code ? err->code : rc, err->msg, &msg, &len, NULL);
+    if (rc == 0)
+        rc = enc_send(e, msg, len);
+    free(msg);
+    return rc;
+}
+
+int enc_relay_answer(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const uint8_t *resp, size_t resp_len,
+                     const uint8_t *host, size_t host_len, struct enc_out *o, struct gtee_err *err)
+{
+    uint8_t *box = NULL, len_be[4];
+    size_t box_len = 0;
+    int rc;
+
+    ENSURE(host_len + resp_len <= GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4, err, GTEE_ELIMIT,
+           "enclave: an answer of %zu bytes is over the message limit (%u bytes)", host_len + resp_len,
+           GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4);
+    TRY(gtee_relay_seal_response(resp_key, resp, resp_len, &box, &box_len, err));
+    put_u32be(len_be, (uint32_t)host_len);
+    TRY(enc_out_add(o, len_be, sizeof(len_be), err));
+    TRY(enc_out_add(o, host, host_len, err));
+    TRY(enc_out_add(o, box, box_len, err));
+out:
+    free(box);
+    return rc;
 }
 
 /* Grows by copying, not realloc: an answer may hold a secret (a job's result), and the
@@ -147,7 +201,7 @@ out:
 }
 
 /* Reply: host_len u32 || host part (a sealed blob to store, or nothing) || client box. */
-static int do_relay(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err)
+static int do_relay(struct enc *e, uint64_t id, struct span *in, struct enc_out *o, struct gtee_err *err)
 {
     uint8_t resp_key[GTEE_RELAY_KEY_LEN], *pt = NULL, *blob = NULL, *box = NULL, result[32], len_be[4], *resp = NULL;
     size_t pt_len = 0, blob_len = 0, box_len = 0, resp_len = 0;
@@ -155,6 +209,7 @@ static int do_relay(struct enc *e, struct span *in, struct enc_out *o, struct gt
     uint8_t op;
     int rc;
 
+    ENSURE(gtee_sha256(in->p, in->len, e->relay_id) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
     TRY(gtee_app_relay_open(e->app, in->p, in->len, resp_key, &pt, &pt_len, err));
     r = span_init(pt, pt_len);
     op = span_u8(&r);
@@ -169,6 +224,12 @@ static int do_relay(struct enc *e, struct span *in, struct enc_out *o, struct gt
         ENSURE(gtee_hmac_sha256(e->sec->secret, e->sec->secret_len, r.p, r.len, result) == 0, err, GTEE_ECRYPTO,
                "enclave: job failed");
         TRY(gtee_relay_seal_response(resp_key, result, sizeof(result), &box, &box_len, err));
+    } else if (op == GTEE_RELAY_ML_JOB && e->send) {
+        /* On the job's thread, which answers this request when the job ends; the host's
+         * other requests are answered meanwhile. */
+        TRY(enc_ml_job_start(e, &r, resp_key, id, err));
+        rc = ENC_DEFERRED;
+        goto out;
     } else {
         /* Grants and ML jobs: the answer to the client alone; the host part (a sealed grant,
          * a sealed result) for the host to store. */
@@ -178,10 +239,8 @@ static int do_relay(struct enc *e, struct span *in, struct enc_out *o, struct gt
             TRY(enc_ml_job(e, &r, &resp, &resp_len, &blob, &blob_len, err));
         else
             ENSURE(0, err, GTEE_EFORMAT, "enclave: relay operation %u unknown", op);
-        ENSURE(blob_len + resp_len <= GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4, err, GTEE_ELIMIT,
-               "enclave: an answer of %zu bytes is over the message limit (%u bytes)", blob_len + resp_len,
-               GTEE_MSG_MAX_PAYLOAD - GTEE_RELAY_RESP_OVERHEAD - 4);
-        TRY(gtee_relay_seal_response(resp_key, resp, resp_len, &box, &box_len, err));
+        TRY(enc_relay_answer(resp_key, resp, resp_len, blob, blob_len, o, err));
+        goto out;
     }
     put_u32be(len_be, (uint32_t)blob_len);
     TRY(enc_out_add(o, len_be, sizeof(len_be), err));
@@ -194,6 +253,23 @@ out:
     gtee_app_free_secret(resp, resp_len);
     free(blob);
     free(box);
+    return rc;
+}
+
+/* Work Proofs (proofs.c): the answer as proofs.c makes it. */
+static int do_proof(struct enc *e, uint16_t type, struct span *in, struct enc_out *o, struct gtee_err *err)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (type == GTEE_MSG_PROOF_START)
+        TRY(enc_proofs_start(e->proofs, e->app, in->p, in->len, &out, &len, err));
+    else
+        TRY(enc_proofs_take(e->proofs, e->app, in->p, in->len, &out, &len, err));
+    TRY(enc_out_add(o, out, len, err));
+out:
+    free(out);
     return rc;
 }
 
@@ -216,20 +292,27 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
         goto reply;
     }
     in = span_init(msg + GTEE_MSG_HEADER_LEN, h.length);
-    e->request_id = h.request_id;
+    pthread_mutex_lock(&e->mu);
     switch (h.type) {
     case GTEE_MSG_INFO: rc = do_info(e, &in, &o, &err); break;
     case GTEE_MSG_EVIDENCE: rc = do_evidence(e, &in, &o, &err); break;
     case GTEE_MSG_SEAL: rc = do_seal(e, &in, &o, &err); break;
     case GTEE_MSG_UNSEAL: rc = do_unseal(e, &in, &o, &err); break;
-    case GTEE_MSG_RELAY: rc = do_relay(e, &in, &o, &err); break;
+    case GTEE_MSG_RELAY: rc = do_relay(e, h.request_id, &in, &o, &err); break;
     case GTEE_MSG_BLOB_BEGIN: rc = enc_blob_begin(e, &in, &o, &err); break;
     case GTEE_MSG_BLOB_DATA: rc = enc_blob_data(e, &in, &o, &err); break;
     case GTEE_MSG_BLOB_DROP: rc = enc_blob_drop(e, &in, &o, &err); break;
     case GTEE_MSG_GRANT_RESTORE: rc = enc_grant_restore(e, &in, &o, &err); break;
     case GTEE_MSG_RESULT_READ: rc = enc_result_read(e, &in, &o, &err); break;
     case GTEE_MSG_RESULT_DROP: rc = enc_result_drop(e, &in, &o, &err); break;
+    case GTEE_MSG_PROOF_START:
+    case GTEE_MSG_PROOF_TAKE: rc = do_proof(e, h.type, &in, &o, &err); break;
     default: rc = GTEE_FAIL(&err, GTEE_EUNSUPPORTED, "msg: unknown type 0x%04x (offset 6)", h.type); break;
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (rc == ENC_DEFERRED) {
+        free(o.p);
+        return 0;
     }
 reply:
     if (rc == 0)

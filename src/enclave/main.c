@@ -78,7 +78,8 @@ static void notice(int fd, const char *text)
     free(msg);
 }
 
-/* struct enc's send: a PROGRESS straight to the host, between the request and its answer.
+/* struct enc's send (under its send lock): answers, and a job's PROGRESS between its
+ * request and its answer, from the main loop or the job's thread.
  * A send that fails means the host's end of the channel is gone (it died, or gave up on us):
  * nobody is left to take the answer of the job in hand, so the enclave ends now rather than
  * computing on until the request is done. The host's death also kills it outright
@@ -91,7 +92,7 @@ static int send_now(void *arg, const uint8_t *msg, size_t len)
     return 0;
 }
 
-static int serve(struct enc *e, int fd, int out_fd, struct gtee_err *err)
+static int serve(struct enc *e, int fd, struct gtee_err *err)
 {
     for (;;) {
         uint8_t *msg = NULL, *reply = NULL;
@@ -103,7 +104,7 @@ static int serve(struct enc *e, int fd, int out_fd, struct gtee_err *err)
         if (rc < 0) {
             /* A bad header: answer once, then end (the stream cannot be resynchronised). */
             if (gtee_msg_encode_error(0, rc, err->msg, &reply, &reply_len, NULL) == 0 &&
-                gtee_msg_send(out_fd, reply, reply_len, NULL) != 0)
+                enc_send(e, reply, reply_len) != 0)
                 rc = GTEE_EIO; /* the host is gone as well */
             free(reply);
             return rc;
@@ -112,7 +113,10 @@ static int serve(struct enc *e, int fd, int out_fd, struct gtee_err *err)
         free(msg);
         if (fatal < 0)
             return GTEE_FAIL(err, fatal, "enclave: out of memory");
-        rc = gtee_msg_send(out_fd, reply, reply_len, err);
+        /* no reply: a job's thread answers when the job ends */
+        rc = reply ? enc_send(e, reply, reply_len) : 0;
+        if (rc < 0)
+            rc = GTEE_FAIL(err, rc, "enclave: cannot send to the host");
         free(reply);
         if (rc < 0 || fatal)
             return rc < 0 ? rc : GTEE_EFORMAT;
@@ -145,7 +149,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         e->send = send_now;
         e->send_arg = &a.out_fd;
-        rc = serve(e, a.fd, a.out_fd, &err);
+        rc = serve(e, a.fd, &err);
     } else {
         /* Tell the host why we cannot serve: an unsolicited ERROR it reads as the answer
          * to its first request. */

@@ -5,13 +5,18 @@
  * trained weights to the model's owner unless its grant lets them go to the requester, and
  * kept in a result slot for the host to read in pieces and store (results.c). Every model, dataset and tensor is reserved against the
  * enclave's memory limit before it is allocated, and the engine wipes what it frees
- * (docs/tee.md §7.2). */
+ * (docs/tee.md §7.2). Under the enclave's main loop a job runs on a thread of its own
+ * (one at a time), so that the host's other requests are answered while it computes
+ * (docs/tee.md §2, "Requests that overlap"). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/guard.h"
 #include "enclave/enclave.h"
+#include "enclave/proofs.h"
 #include "gtee/crypto.h"
 #include "gtee/dataset.h"
 #include "gtee/jobs.h"
@@ -24,6 +29,8 @@ struct job {
     struct enc *e;
     uint64_t reserved;
     struct gtee_ml_model *model;
+    uint64_t request_id;
+    int64_t last_progress_ms;
 };
 
 static int reserve(struct job *j, uint64_t bytes, const char *what, struct gtee_err *err)
@@ -115,6 +122,8 @@ static int encode_output(const struct gtee_ml_tensor *y, uint8_t **out, size_t *
 struct progress {
     struct enc *e;
     uint32_t epochs;
+    uint64_t request_id;         /* the job's own request */
+    int64_t *last_ms;
 };
 
 static int report(const struct gtee_ml_progress *pr, void *arg)
@@ -126,9 +135,11 @@ static int report(const struct gtee_ml_progress *pr, void *arg)
     size_t len = 0;
     uint32_t bits;
 
-    if (!e->send || (now - e->last_progress_ms < PROGRESS_EVERY_MS && pr->batch + 1 < pr->batches))
+    if (e->cancel)
+        return 1; /* the host closed: nobody waits for this job */
+    if (!e->send || (now - *g->last_ms < PROGRESS_EVERY_MS && pr->batch + 1 < pr->batches))
         return 0;
-    e->last_progress_ms = now;
+    *g->last_ms = now;
     body[0] = 1;
     put_u32be(body + 1, (uint32_t)pr->epoch);
     put_u32be(body + 5, g->epochs);
@@ -136,8 +147,8 @@ static int report(const struct gtee_ml_progress *pr, void *arg)
     put_u32be(body + 13, (uint32_t)pr->batches);
     memcpy(&bits, &pr->loss, sizeof(bits));
     put_u32be(body + 17, bits);
-    if (gtee_msg_encode(GTEE_MSG_PROGRESS | GTEE_MSG_REPLY, e->request_id, body, sizeof(body), &msg, &len, NULL) == 0)
-        (void)e->send(e->send_arg, msg, len);
+    if (gtee_msg_encode(GTEE_MSG_PROGRESS | GTEE_MSG_REPLY, g->request_id, body, sizeof(body), &msg, &len, NULL) == 0)
+        (void)enc_send(e, msg, len);
     free(msg);
     return 0;
 }
@@ -243,8 +254,10 @@ static int run_train(struct job *j, struct gtee_job_record *r, const struct gtee
     TRY(reserve(j, info.n_params * sizeof(float) * 3, "the trainer's gradients and optimizer state", err));
     TRY(gtee_ml_trainer_new(j->model, &o, &tr, err));
     for (uint16_t ep = 0; ep < t->epochs; ep++) {
-        struct progress g = { j->e, t->epochs };
+        ENSURE(!j->e->cancel, err, GTEE_ESTATE, "enclave: the host closed the connection; the job stopped");
+        struct progress g = { j->e, t->epochs, j->request_id, &j->last_progress_ms };
         TRY(gtee_ml_train_epoch(tr, &ds, ep, t->batch, t->seed, report, &g, &st, err));
+        ENSURE(!j->e->cancel, err, GTEE_ESTATE, "enclave: the host closed the connection; the job stopped");
         /* a full batch's step, times the epoch's batches: the last batch may be smaller */
         r->macs += gtee_ml_trainer_step_macs(tr) / t->batch * st.samples;
         r->samples += st.samples;
@@ -260,11 +273,31 @@ out:
     return rc;
 }
 
-/* Every blob the job reads needs a grant naming the requester for its kind; *mg is the
- * model's. The record gets the blobs' content ids. */
-static int check_grants(struct enc *e, const struct gtee_job *q, struct gtee_job_record *r,
-                        const struct enc_grant **mg, struct gtee_err *err)
+/* A job from its request to its answer: what it copied of the grants at its start (the
+ * model owner's key and terms: a GRANT that replaces that grant while the job runs frees
+ * nothing the job holds, and the job ends with the terms it started with), and the blob
+ * slots it reads. */
+struct enc_ml {
+    struct enc *e;
+    struct gtee_job q;
+    struct gtee_job_record r;
+    uint8_t owner[32];
+    uint8_t flags;
+    uint8_t resp_key[GTEE_RELAY_KEY_LEN];
+    uint64_t request_id;
+    uint32_t slots;
+    uint8_t job_id[32];                 /* the node's job id: the SHA-256 of its relay box */
+    uint64_t started;
+};
+
+/* Every blob the job reads needs a grant naming the requester for its kind; the model's
+ * grant's owner and flags are copied into m. The record gets the blobs' content ids. With
+ * e->mu held. */
+static int check_grants(struct enc_ml *m, struct gtee_err *err)
 {
+    struct enc *e = m->e;
+    const struct gtee_job *q = &m->q;
+    struct gtee_job_record *r = &m->r;
     unsigned kind = q->kind == GTEE_JOB_INFER ? GTEE_GRANT_INFER : GTEE_GRANT_TRAIN;
     const struct enc_grant *g;
     const struct enc_blob *b;
@@ -272,70 +305,219 @@ static int check_grants(struct enc *e, const struct gtee_job *q, struct gtee_job
 
     TRY(enc_blob_get(e, q->model, "model", &b, err));
     memcpy(r->model, b->id, 32);
-    TRY(enc_grant_check(e, b->id, "model", kind, q->requester, mg, err));
+    TRY(enc_grant_check(e, b->id, "model", kind, q->requester, &g, err));
+    memcpy(m->owner, g->owner, 32);
+    m->flags = g->flags;
+    m->slots = 1u << q->model;
     TRY(enc_blob_get(e, q->input, q->kind == GTEE_JOB_INFER ? "input" : "features", &b, err));
     memcpy(r->input, b->id, 32);
     TRY(enc_grant_check(e, b->id, q->kind == GTEE_JOB_INFER ? "input" : "features", kind, q->requester, &g, err));
+    m->slots |= 1u << q->input;
     if (q->kind == GTEE_JOB_TRAIN) {
         TRY(enc_blob_get(e, q->labels, "labels", &b, err));
         memcpy(r->labels, b->id, 32);
         TRY(enc_grant_check(e, b->id, "labels", kind, q->requester, &g, err));
+        m->slots |= 1u << q->labels;
     }
 out:
     return rc;
 }
 
-int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
-               struct gtee_err *err)
+/* With e->mu held: the request parsed and its grants checked. */
+static int job_begin(struct enc_ml *m, struct span *req, struct gtee_err *err)
 {
-    struct job j = { .e = e };
-    struct gtee_job_record r = {0};
-    struct gtee_job q;
+    int rc;
+
+    memcpy(m->job_id, m->e->relay_id, 32);
+    m->started = (uint64_t)time(NULL);
+    TRY(gtee_job_parse(req->p, req->len, &m->q, err));
+    m->r.kind = m->q.kind;
+    m->r.recipient = 1;
+    TRY(check_grants(m, err));
+out:
+    return rc;
+}
+
+/* The computation, without e->mu: only the pinned slots and the (atomic) memory budget. */
+static int job_compute(struct enc_ml *m, struct job *j, uint8_t **pt, size_t *pt_len, struct gtee_err *err)
+{
+    int rc;
+
+    if (m->q.kind == GTEE_JOB_INFER) {
+        TRY(run_infer(j, &m->r, &m->q, pt, pt_len, err));
+    } else {
+        TRY(run_train(j, &m->r, &m->q, pt, pt_len, err));
+        /* trained weights: to the requester only where the model's owner allowed it */
+        if (!(m->flags & GTEE_GRANT_WEIGHTS_TO_REQUESTER) && memcmp(m->owner, m->q.requester, 32) != 0)
+            m->r.recipient = 2;
+    }
+out:
+    return rc;
+}
+
+/* The job's Work Proof waits for the host to take it (proofs.c): units are its
+ * multiply-accumulates; a training job's receipt is its record, as its requester gets it.
+ * With e->mu held. */
+static void proof_job_done(struct enc_ml *m, const uint8_t *rec, size_t rec_len)
+{
+    const struct gtee_job_record *r = &m->r;
+    struct enc_proof_job j = { 0 };
+
+    memcpy(j.job_id, m->job_id, 32);
+    j.kind = r->kind;
+    memcpy(j.model, r->model, 32);
+    memcpy(j.input, r->input, 32);
+    memcpy(j.output, r->result_sha256, 32);
+    j.units = r->macs;
+    if (r->kind == GTEE_JOB_TRAIN && gtee_sha256(rec, rec_len, j.receipt) != 0)
+        memset(j.receipt, 0, sizeof(j.receipt));
+    j.start = m->started;
+    j.end = (uint64_t)time(NULL);
+    if (j.end < j.start)
+        j.end = j.start; /* a clock stepped back mid-job */
+    enc_proofs_job_done(m->e->proofs, &j);
+}
+
+/* With e->mu held: the result sealed into a result slot (its bytes reserved before they are
+ * allocated), the record for the requester and the notice for the host. */
+static int job_finish(struct enc_ml *m, const uint8_t *pt, size_t pt_len, uint8_t **resp, size_t *resp_len,
+                      uint8_t **host, size_t *host_len, struct gtee_err *err)
+{
+    struct enc *e = m->e;
     struct gtee_result_notice n;
-    const struct enc_grant *mg = NULL;
-    uint8_t *pt = NULL, *res = NULL;
-    size_t pt_len = 0, res_len = 0;
+    uint8_t *res = NULL;
+    size_t res_len = 0;
     uint64_t reserved = 0;
     int rc;
 
-    TRY(gtee_job_parse(req->p, req->len, &q, err));
-    r.kind = q.kind;
-    r.recipient = 1;
-    TRY(check_grants(e, &q, &r, &mg, err));
-    if (q.kind == GTEE_JOB_INFER) {
-        TRY(run_infer(&j, &r, &q, &pt, &pt_len, err));
-    } else {
-        TRY(run_train(&j, &r, &q, &pt, &pt_len, err));
-        /* trained weights: to the requester only where the model's owner allowed it */
-        if (!(mg->flags & GTEE_GRANT_WEIGHTS_TO_REQUESTER) && memcmp(mg->owner, q.requester, 32) != 0)
-            r.recipient = 2;
-    }
-    /* The sealed result waits in a result slot for the host to read in pieces (results.c),
-     * its bytes reserved before they are allocated; the host gets its notice. */
-    TRY(enc_result_reserve(e, gtee_result_sealed_len(&r, pt_len), err));
-    reserved = gtee_result_sealed_len(&r, pt_len);
-    TRY(gtee_result_seal(&r, r.recipient == 1 ? q.requester : mg->owner, pt, pt_len, &res, &res_len, err));
-    r.result_len = res_len;
-    ENSURE(gtee_sha256(res, res_len, r.result_sha256) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
-    TRY(gtee_job_record_encode(&r, resp, resp_len, err));
+    TRY(enc_result_reserve(e, gtee_result_sealed_len(&m->r, pt_len), err));
+    reserved = gtee_result_sealed_len(&m->r, pt_len);
+    TRY(gtee_result_seal(&m->r, m->r.recipient == 1 ? m->q.requester : m->owner, pt, pt_len, &res, &res_len, err));
+    m->r.result_len = res_len;
+    ENSURE(gtee_sha256(res, res_len, m->r.result_sha256) == 0, err, GTEE_ECRYPTO, "enclave: hash failed");
+    TRY(gtee_job_record_encode(&m->r, resp, resp_len, err));
     *host = malloc(GTEE_RESULT_NOTICE_LEN);
     ENSURE(*host, err, GTEE_ENOMEM, "enclave: out of memory");
     n.len = res_len;
-    memcpy(n.sha256, r.result_sha256, 32);
+    memcpy(n.sha256, m->r.result_sha256, 32);
     gtee_result_notice_encode(&n, *host);
     *host_len = GTEE_RESULT_NOTICE_LEN;
     enc_result_keep(e, res, res_len, reserved, &n);
     res = NULL;
     reserved = 0;
+    proof_job_done(m, *resp, *resp_len);
+out:
+    free(res);
+    if (reserved)
+        gtee_app_release(e->app, reserved);
+    return rc;
+}
+
+static void ml_free(struct enc_ml *m)
+{
+    if (!m)
+        return;
+    gtee_job_record_free(&m->r);
+    gtee_wipe(m, sizeof(*m));
+    free(m);
+}
+
+int enc_ml_job(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
+               struct gtee_err *err)
+{
+    struct enc_ml *m = calloc(1, sizeof(*m));
+    struct job j = { .e = e };
+    uint8_t *pt = NULL;
+    size_t pt_len = 0;
+    int rc;
+
+    ENSURE(m, err, GTEE_ENOMEM, "enclave: out of memory");
+    m->e = e;
+    TRY(job_begin(m, req, err));
+    TRY(job_compute(m, &j, &pt, &pt_len, err));
+    TRY(job_finish(m, pt, pt_len, resp, resp_len, host, host_len, err));
 out:
     if (pt) {
         gtee_wipe(pt, pt_len);
         free(pt);
     }
-    free(res);
-    if (reserved)
-        gtee_app_release(e->app, reserved);
-    gtee_job_record_free(&r);
     job_end(&j);
+    ml_free(m);
     return rc;
+}
+
+/* The job's thread: computes, leaves the result, unpins its slots and answers its request.
+ * The job is over for the main loop (e->job NULL) before the answer goes out, so a host
+ * that submits the next job on reading it is not refused as busy. */
+static void *job_thread(void *arg)
+{
+    struct enc_ml *m = arg;
+    struct enc *e = m->e;
+    struct job j = { .e = e, .request_id = m->request_id };
+    struct gtee_err err = { 0 };
+    struct enc_out o = { 0 };
+    uint8_t *pt = NULL, *resp = NULL, *host = NULL;
+    size_t pt_len = 0, resp_len = 0, host_len = 0;
+    int rc = job_compute(m, &j, &pt, &pt_len, &err);
+
+    job_end(&j); /* the model and its reservations, before the result's is made */
+    pthread_mutex_lock(&e->mu);
+    if (rc == 0)
+        rc = job_finish(m, pt, pt_len, &resp, &resp_len, &host, &host_len, &err);
+    e->busy_slots &= ~m->slots;
+    e->job = NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (rc == 0)
+        rc = enc_relay_answer(m->resp_key, resp, resp_len, host, host_len, &o, &err);
+    (void)enc_answer(e, GTEE_MSG_RELAY, m->request_id, rc, &o, &err);
+    if (pt) {
+        gtee_wipe(pt, pt_len);
+        free(pt);
+    }
+    gtee_app_free_secret(resp, resp_len);
+    free(host);
+    free(o.p);
+    ml_free(m);
+    return NULL;
+}
+
+int enc_ml_job_start(struct enc *e, struct span *req, const uint8_t resp_key[GTEE_RELAY_KEY_LEN],
+                     uint64_t request_id, struct gtee_err *err)
+{
+    struct enc_ml *m = NULL;
+    int rc;
+
+    ENSURE(!e->job, err, GTEE_ESTATE,
+           "enclave: busy: a job is running (one at a time); submit this one when it has ended");
+    if (e->job_joinable) { /* the last job's thread has ended its work, or is sending its answer */
+        pthread_join(e->job_thread, NULL);
+        e->job_joinable = 0;
+    }
+    m = calloc(1, sizeof(*m));
+    ENSURE(m, err, GTEE_ENOMEM, "enclave: out of memory");
+    m->e = e;
+    m->request_id = request_id;
+    memcpy(m->resp_key, resp_key, GTEE_RELAY_KEY_LEN);
+    TRY(job_begin(m, req, err));
+    e->busy_slots |= m->slots;
+    e->job = m;
+    if (pthread_create(&e->job_thread, NULL, job_thread, m) != 0) {
+        e->busy_slots &= ~m->slots;
+        e->job = NULL;
+        ENSURE(0, err, GTEE_ENOMEM, "enclave: cannot start the job's thread");
+    }
+    e->job_joinable = 1;
+    m = NULL;
+out:
+    ml_free(m);
+    return rc;
+}
+
+void enc_ml_job_join(struct enc *e)
+{
+    if (!e->job_joinable)
+        return;
+    e->cancel = 1;
+    pthread_join(e->job_thread, NULL);
+    e->job_joinable = 0;
 }

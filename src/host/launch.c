@@ -16,6 +16,7 @@
 
 #include "base/guard.h"
 #include "base/span.h"
+#include "host/answer.h"
 #include "wire/measure.h"
 #include "gtee/crypto.h"
 #include "gtee/enclave.h"
@@ -389,7 +390,6 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     uint64_t id = p->next_id++;
     /* A zeroed proc (the fuzz target's) gets the default bound as well. */
     int64_t deadline = gtee_net_clock_ms() + (p->timeout_ms ? p->timeout_ms : GTEE_ENCLAVE_TIMEOUT_MS);
-    char text[4 * 300 + 1];
     int rc;
 
     *reply = NULL;
@@ -414,10 +414,23 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
     if (rc == GTEE_ENOTFOUND)
         rc = GTEE_FAIL(err, GTEE_EIO, "enclave: closed the connection (see its stderr)");
     TRY(rc);
+    rc = host_answer_take(in, &h, id, type, reply, reply_len, err);
+out:
+    free(msg);
+    free(in);
+    return rc;
+}
+
+int host_answer_take(const uint8_t *in, const struct gtee_msg_header *h, uint64_t id, uint16_t type, uint8_t **reply,
+                     size_t *reply_len, struct gtee_err *err)
+{
+    char text[4 * 300 + 1];
+    int rc;
+
     /* An ERROR answers this request, or (id 0) says the enclave could not start or lost
      * the stream. */
-    if (h.type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY) && (h.request_id == id || h.request_id == 0)) {
-        struct span s = span_init(in + GTEE_MSG_HEADER_LEN, h.length);
+    if (h->type == (GTEE_MSG_ERROR | GTEE_MSG_REPLY) && (h->request_id == id || h->request_id == 0)) {
+        struct span s = span_init(in + GTEE_MSG_HEADER_LEN, h->length);
         int32_t code = (int32_t)span_u32be(&s);
 
         ENSURE(!s.bad, err, GTEE_EFORMAT, "enclave: ERROR reply without a code");
@@ -426,16 +439,14 @@ int gtee_enclave_call(struct gtee_enclave_proc *p, uint16_t type, const void *pa
         rc = GTEE_FAIL(err, code < 0 && code >= GTEE_ERR_LOWEST ? code : GTEE_EIO, "enclave: %s", text);
         goto out;
     }
-    ENSURE(h.request_id == id && h.type == (type | GTEE_MSG_REPLY), err, GTEE_EFORMAT,
+    ENSURE(h->request_id == id && h->type == (type | GTEE_MSG_REPLY), err, GTEE_EFORMAT,
            "enclave: reply does not answer request %llu", (unsigned long long)id);
-    *reply = malloc(h.length ? h.length : 1);
+    *reply = malloc(h->length ? h->length : 1);
     ENSURE(*reply, err, GTEE_ENOMEM, "enclave: out of memory");
-    memcpy(*reply, in + GTEE_MSG_HEADER_LEN, h.length);
-    *reply_len = h.length;
+    memcpy(*reply, in + GTEE_MSG_HEADER_LEN, h->length);
+    *reply_len = h->length;
     rc = 0;
 out:
-    free(msg);
-    free(in);
     return rc;
 }
 

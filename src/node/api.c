@@ -19,6 +19,7 @@
 #include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "node/api.h"
+#include "node/ledger.h"
 #include "node/reqparse.h"
 #include "node/results.h"
 
@@ -29,7 +30,7 @@
 #define RELAY_BODY_MAX GTEE_MSG_MAX_PAYLOAD
 
 enum route {
-    R_NONE, R_PAGE, R_HEALTH, R_METRICS, R_STATUS, R_EVIDENCE, R_RELAY, R_JOBS, R_JOB, R_JOB_NEW, R_JOB_RECORD,
+    R_NONE, R_PAGE, R_HEALTH, R_METRICS, R_STATUS, R_EVIDENCE, R_PROOFS, R_RELAY, R_JOBS, R_JOB, R_JOB_NEW, R_JOB_RECORD,
     R_BLOBS, R_BLOB, R_UPLOAD_NEW, R_UPLOAD_GET, R_UPLOAD_PUT,
 };
 
@@ -196,6 +197,8 @@ static enum route route_of(const char *url, const char *method, const char **id,
         ONLY_GET(R_STATUS);
     if (!strcmp(url, "/api/v1/evidence"))
         ONLY_GET(R_EVIDENCE);
+    if (!strcmp(url, "/api/v1/proofs"))
+        ONLY_GET(R_PROOFS);
     if (!strcmp(url, "/api/v1/jobs")) {
         *allow = "GET, HEAD, POST";
         return get ? R_JOBS : !strcmp(method, "POST") ? R_JOB_NEW : R_NONE;
@@ -246,11 +249,37 @@ static json_t *status_json(struct gtee_node_api *a)
     if (node && a->enclave->simulated)
         json_object_set_new(node, "warning", json_string("SIMULATED TEE: not secure"));
     (void)gtee_node_store_job_counts(a->store, counts);
-    return json_pack("{s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}", "node", node, "enclave",
+    return json_pack("{s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o,s:o}", "node", node, "enclave",
                      gtee_node_enclave_status(a->enclave), "evidence", gtee_node_enclave_verdict(a->enclave), "jobs",
                      gtee_node_store_jobs(a->store, 50), "job_counts", "queued", (json_int_t)counts[0], "running",
                      (json_int_t)counts[1], "done", (json_int_t)counts[2], "failed", (json_int_t)counts[3], "errors",
-                     gtee_node_store_events(a->store, 10, "error"));
+                     gtee_node_store_events(a->store, 10, "error"), "ledger",
+                     a->ledger ? gtee_node_ledger_status(a->ledger) : json_null());
+}
+
+/* GET /api/v1/proofs: the node's Work Proofs in seq order, each in the proof file format
+ * (docs/proofs.md), with whether the ledger holds it. Public: a proof holds no secret. */
+static enum MHD_Result h_proofs(struct gtee_node_api *a, struct MHD_Connection *c)
+{
+    struct gtee_node_proof_rec *r = NULL;
+    struct gtee_err err = { 0 };
+    json_t *arr = json_array();
+    size_t n = 0;
+    int rc = gtee_node_store_proofs(a->store, 0, GTEE_PROOF_MAX_PROOFS, &r, &n, &err);
+
+    if (rc < 0 || !arr) {
+        json_decref(arr);
+        return rc < 0 ? send_err(a, c, rc, &err) : send_error(a, c, 500, "internal", "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_loadb(r[i].record, r[i].record_len, 0, NULL);
+
+        if (p)
+            json_array_append_new(arr, json_pack("{s:o,s:I,s:b}", "proof", p, "seq", (json_int_t)r[i].seq,
+                                                 "submitted", r[i].submitted));
+    }
+    gtee_node_proof_recs_free(r, n);
+    return send_json(a, c, 200, json_pack("{s:o}", "proofs", arr));
 }
 
 static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection *c)
@@ -297,6 +326,24 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
     }
     METRIC("gtee_node_uploads_failed_total", "counter", "Uploads whose bytes did not match their content id.",
            " %llu", a->m.uploads_failed + 0ull);
+    if (a->ledger) {
+        json_t *lj = gtee_node_ledger_status(a->ledger), *pj = json_object_get(lj, "proofs"),
+               *ej = json_object_get(lj, "enclave");
+
+        METRIC("gtee_node_ledger_enclave_active", "gauge", "1 if the ledger counts the enclave active (it may earn).",
+               " %d", json_is_true(json_object_get(ej, "active")));
+        METRIC("gtee_node_ledger_last_seq", "gauge", "The enclave's last Work Proof the ledger accepted.", " %lld",
+               (long long)json_integer_value(json_object_get(ej, "last_seq")));
+        METRIC("gtee_node_proofs_pending", "gauge", "Work Proofs kept and not yet held by the ledger.", " %lld",
+               (long long)json_integer_value(json_object_get(pj, "pending")));
+        METRIC("gtee_node_proofs_submitted_total", "counter", "Work Proofs the ledger holds.", " %lld",
+               (long long)json_integer_value(json_object_get(pj, "submitted")));
+        METRIC("gtee_node_proofs_refused_total", "counter", "Jobs whose Work Proof the enclave refused to sign.",
+               " %lld", (long long)json_integer_value(json_object_get(pj, "refused")));
+        METRIC("gtee_node_proofs_signing", "gauge", "1 if the enclave signs Work Proofs (its counter passed).", " %d",
+               json_is_true(json_object_get(pj, "signing")));
+        json_decref(lj);
+    }
     METRIC("gtee_node_relay_requests_total", "counter", "Relay boxes carried to the enclave.", " %llu",
            a->m.relay_requests + 0ull);
     METRIC("gtee_node_evidence_requests_total", "counter", "Evidence requests answered.", " %llu",
@@ -757,6 +804,8 @@ static enum MHD_Result respond(struct gtee_node_api *a, struct MHD_Connection *c
         return h_metrics(a, c);
     case R_STATUS:
         return send_json(a, c, 200, status_json(a));
+    case R_PROOFS:
+        return h_proofs(a, c);
     case R_EVIDENCE:
     case R_RELAY:
         return enclave_request(a, c, q);

@@ -28,6 +28,7 @@ struct gtee_node_api {
     struct gtee_node_blobs *blobs;
     struct gtee_node_enclave *enclave;
     struct gtee_node_jobs *jobs;
+    struct gtee_node_ledger *ledger;   /* NULL: none (tests) */
     char operator_addr[64];
     char url[128];
     int64_t started_at;

@@ -22,6 +22,8 @@ void gtee_node_config_default(struct gtee_node_config *c)
     c->drain_timeout_s = 30;
     c->enclave_timeout_s = 60;
     c->restart_max_s = 30;
+    strcpy(c->ledger, "local");
+    c->proof_batch = 32;
 }
 
 int gtee_node_tee_valid(const char *tee)
@@ -63,6 +65,8 @@ static const struct key keys[] = {
     U("drain_timeout_s", drain_timeout_s, 0, 3600),
     U("enclave_timeout_s", enclave_timeout_s, 1, 3600),
     U("restart_max_s", restart_max_s, 1, 3600),
+    S("ledger", ledger),
+    U("proof_batch", proof_batch, 1, 64),
 };
 
 static char *trim(char *s)
@@ -94,6 +98,9 @@ static int set_value(const char *path, unsigned line, const struct key *k, const
         if (!strcmp(k->name, "tee"))
             ENSURE(gtee_node_tee_valid(v), err, GTEE_EFORMAT,
                    "%s, line %u: tee: '%s' is not one of auto, sim, sgx, tdx, snp", path, line, v);
+        if (!strcmp(k->name, "ledger"))
+            ENSURE(!strcmp(v, "local") || (!strncmp(v, "evm:", 4) && strchr(v + 4, ',')), err, GTEE_EFORMAT,
+                   "%s, line %u: ledger: '%.100s' is neither local nor evm:URL,ADDRESS", path, line, v);
         return 0;
     }
     errno = 0;
@@ -233,12 +240,19 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# The longest wait for one answer of the enclave, and the longest pause between\n"
             "# restarts of an enclave that died (the pause doubles from 1 s up to this).\n"
             "enclave_timeout_s = %u\n"
-            "restart_max_s = %u\n",
+            "restart_max_s = %u\n\n"
+            "# The ledger the node registers its enclave on and submits its Work Proofs to\n"
+            "# (docs/node.md, \"Ledger\"): local (ledger.db in this directory, made by `gtee node\n"
+            "# init`; it proves nothing to anyone else) or evm:URL,ADDRESS (the Glacier contract on\n"
+            "# an EVM chain, operator.key paying for the transactions). proof_batch: proofs per\n"
+            "# transaction, 1 to 64.\n"
+            "ledger = %s\n"
+            "proof_batch = %u\n",
             c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit,
             c->collateral, c->policy, (unsigned long long)c->max_blob_bytes,
             (unsigned long long)c->blob_store_max_bytes, c->blob_retention_days, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
-            c->restart_max_s);
+            c->restart_max_s, c->ledger, c->proof_batch);
     {
         int closed = fclose(f);
 

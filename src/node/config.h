@@ -33,7 +33,11 @@ struct gtee_node_config {
     unsigned drain_timeout_s;             /* SIGTERM: the longest wait for requests in flight */
     unsigned enclave_timeout_s;           /* the bound on each enclave request */
     unsigned restart_max_s;               /* the longest backoff between enclave restarts */
+    char ledger[GTEE_NODE_VALUE_MAX];     /* "local" (DIR/ledger.db) or "evm:URL,ADDRESS" (docs/node.md) */
+    unsigned proof_batch;                 /* Work Proofs per ledger transaction, 1..64 */
 };
+#define GTEE_NODE_LEDGER_FILE "ledger.db"
+
 
 /* The defaults (docs/node.md). */
 void gtee_node_config_default(struct gtee_node_config *c);

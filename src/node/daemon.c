@@ -18,6 +18,7 @@
 #include "node/api.h"
 #include "node/blobs.h"
 #include "node/jobs.h"
+#include "node/ledger.h"
 #include "node/daemon.h"
 #include "node/node.h"
 
@@ -98,7 +99,9 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     char sim_root[GTEE_FILE_PATH_MAX + 32], collateral[GTEE_FILE_PATH_MAX], policy[GTEE_FILE_PATH_MAX];
     struct gtee_node_check check = { 0 };
     struct gtee_node_jobs jobs;
-    int jobs_started = 0;
+    struct gtee_node_ledger ledger;
+    int jobs_started = 0, ledger_started = 0;
+    char url[128];
     int dir_fd = -1, listen_fd = -1, rc, enclave_started = 0, signals_set = 0, failed, left;
     uint16_t port = 0;
     time_t retained_at = 0;
@@ -116,7 +119,6 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     snprintf(path, sizeof(path), "%s/%s", o->dir, GTEE_NODE_OPERATOR_KEY);
     TRY(gtee_node_opkey_read(path, priv, err));
     rc = gtee_secp256k1_public(priv, pub) == 0 && gtee_eth_address(pub, addr) == 0 ? 0 : GTEE_ECRYPTO;
-    gtee_wipe(priv, sizeof(priv));
     ENSURE(rc == 0, err, GTEE_ECRYPTO, "operator key %s: cannot derive its address", path);
     TRY(gtee_node_store_open(o->dir, 0, &store, err));
     failed = gtee_node_store_jobs_fail_running(store, "the node stopped while the job ran; submit it again", err);
@@ -186,8 +188,17 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     TRY(gtee_net_split(cfg.listen, 1, host, &(uint16_t){ 0 }, err));
     TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, &check, store, err));
     enclave_started = 1;
+    snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u/" : "http://%s:%u/", host[0] ? host : "0.0.0.0",
+             (unsigned)port);
+    /* The ledger before the jobs, so that every job's proof has the counter started. */
+    TRY(gtee_node_ledger_start(&ledger, o->dir, &cfg, priv, &check, url, store, &enc, err));
+    ledger_started = 1;
+    gtee_wipe(priv, sizeof(priv));
     TRY(gtee_node_jobs_start(&jobs, store, &blobs, &enc, err));
     jobs_started = 1;
+    pthread_mutex_lock(&jobs.mu);
+    jobs.ledger = &ledger;
+    pthread_mutex_unlock(&jobs.mu);
     api = calloc(1, sizeof(*api));
     ENSURE(api, err, GTEE_ENOMEM, "node: out of memory");
     api->config = &cfg;
@@ -195,9 +206,9 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     api->blobs = &blobs;
     api->enclave = &enc;
     api->jobs = &jobs;
+    api->ledger = &ledger;
     gtee_eth_address_hex(addr, api->operator_addr);
-    snprintf(api->url, sizeof(api->url), strchr(host, ':') ? "http://[%s]:%u/" : "http://%s:%u/",
-             host[0] ? host : "0.0.0.0", (unsigned)port);
+    snprintf(api->url, sizeof(api->url), "%s", url);
     rc = gtee_node_api_start(api, listen_fd, err);
     listen_fd = -1; /* taken over, or closed on failure */
     TRY(rc);
@@ -229,13 +240,18 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
         gtee_node_store_event(store, "warn", "the running job did not finish in the drain time: the enclave was "
                                              "stopped under it and the job reported failed");
     jobs_started = 0;
+    gtee_node_ledger_stop(&ledger);
+    ledger_started = 0;
     (void)unlink(path);
     rc = 0;
 out:
+    gtee_wipe(priv, sizeof(priv));
     if (api && api->mhd)
         (void)gtee_node_api_stop(api, 0);
     if (jobs_started)
         (void)gtee_node_jobs_stop(&jobs, 0);
+    if (ledger_started)
+        gtee_node_ledger_stop(&ledger);
     if (enclave_started)
         gtee_node_enclave_shutdown(&enc);
     if (store && rc == 0)

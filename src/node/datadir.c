@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/guard.h"
+#include "gtee/ledger.h"
 #include "gtee/file.h"
 #include "node/node.h"
 #include "node/store.h"
@@ -149,7 +150,8 @@ static void rm_tree(const char *path)
 void gtee_node_dir_undo(const char *dir, int remove_dir)
 {
     static const char *const files[] = { GTEE_NODE_CONF, GTEE_NODE_OPERATOR_KEY, GTEE_NODE_DB, "state.db-wal",
-                                         "state.db-shm", "state.db-journal" };
+                                         "state.db-shm", "state.db-journal", GTEE_NODE_LEDGER_FILE,
+                                         "ledger.db-wal", "ledger.db-shm", "ledger.db-journal" };
     static const char *const dirs[] = { GTEE_NODE_BLOBS, GTEE_NODE_UPLOADS, GTEE_NODE_SIM_DIR };
     char p[GTEE_FILE_PATH_MAX];
 
@@ -182,6 +184,20 @@ int gtee_node_dir_fill(const char *dir, const struct gtee_node_config *c, char a
     ENSURE(mkdir(p, 0700) == 0, err, GTEE_EIO, "cannot create %s: %s", p, strerror(errno));
     TRY(path_in(p, sizeof(p), dir, GTEE_NODE_UPLOADS, err));
     ENSURE(mkdir(p, 0700) == 0, err, GTEE_EIO, "cannot create %s: %s", p, strerror(errno));
+    if (!strcmp(c->ledger, "local")) {
+        /* The local ledger (docs/node.md, "Ledger"): the operator its governor; simulated
+         * enclaves allowed only on a node of the simulated TEE. */
+        struct gtee_ledger_local_options lo = { .create = 1, .chain_id = GTEE_NODE_LOCAL_CHAIN_ID };
+        struct gtee_ledger *l = NULL;
+
+        lo.policy.freshness = 3600;
+        lo.policy.epoch = GTEE_NODE_LOCAL_EPOCH_S;
+        lo.policy.quorum = 1;
+        lo.policy.allow_simulated = !strcmp(c->tee, "sim");
+        TRY(path_in(p, sizeof(p), dir, GTEE_NODE_LEDGER_FILE, err));
+        TRY(gtee_ledger_open_local(p, &lo, priv, &l, err));
+        gtee_ledger_close(l);
+    }
     TRY(path_in(p, sizeof(p), dir, GTEE_NODE_CONF, err));
     TRY(gtee_file_write(p, text, strlen(text), 0600, 0, err));
 out:

@@ -15,6 +15,7 @@
 #include "gtee/jobs.h"
 #include "gtee/msg.h"
 #include "node/jobs.h"
+#include "node/ledger.h"
 #include "node/results.h"
 
 #define PIECE (512u << 10)
@@ -150,8 +151,59 @@ static void drop_slots(struct run *r, int n)
     }
 }
 
+/* The job's Work Proof (docs/proofs.md "The node's proofs"), signed by the enclave when the
+ * host takes it: *rec filled (free rec->record) and 1, or 0 when the enclave would not sign it
+ * (refused loudly: the job keeps its result). A failed request is the job's failure. */
+static int take_proof(struct run *r, struct gtee_node_ledger *nl, const uint8_t *notice, size_t notice_len,
+                      struct gtee_node_proof_rec *rec, struct gtee_err *err)
+{
+    struct gtee_result_notice n;
+    struct gtee_proof *p = NULL;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0, np = 0;
+    uint32_t jlen;
+    int rc;
+
+    memset(rec, 0, sizeof(*rec));
+    TRY(gtee_result_notice_parse(notice, notice_len, &n, err));
+    /* the ledger hands a fresh enclave its counter first (ledger.c), bounded */
+    gtee_node_ledger_wait(nl, r->start_no, 30000);
+    TRY(call(r, GTEE_MSG_PROOF_TAKE, n.sha256, 32, &reply, &reply_len, 0, err));
+    ENSURE(reply_len >= 1, err, GTEE_EIO, "the enclave's PROOF_TAKE answer is empty");
+    if (reply[0] != 1) {
+        char why[GTEE_ERR_MSG_MAX];
+
+        snprintf(why, sizeof(why), "%.*s", (int)(reply_len - 1 < 400 ? reply_len - 1 : 400), (const char *)reply + 1);
+        gtee_node_ledger_refused(nl, r->io->id, why);
+        goto out;
+    }
+    ENSURE(reply_len >= 5, err, GTEE_EIO, "the enclave's PROOF_TAKE answer is malformed");
+    jlen = (uint32_t)reply[1] << 24 | (uint32_t)reply[2] << 16 | (uint32_t)reply[3] << 8 | reply[4];
+    ENSURE(jlen <= reply_len - 5, err, GTEE_EIO, "the enclave's PROOF_TAKE answer is malformed");
+    TRY(gtee_proof_parse(reply + 5, jlen, &p, &np, err));
+    ENSURE(np == 1, err, GTEE_EIO, "the enclave's PROOF_TAKE answer holds %zu proofs", np);
+    rec->record = malloc(jlen + 1 + (reply_len - 5 - jlen));
+    ENSURE(rec->record, err, GTEE_ENOMEM, "node: out of memory");
+    memcpy(rec->record, reply + 5, jlen);
+    rec->record[jlen] = 0;
+    rec->record_len = jlen;
+    rec->seq = p[0].seq;
+    /* the sealed counter rides after the record's NUL, in the same allocation */
+    memcpy(rec->record + jlen + 1, reply + 5 + jlen, reply_len - 5 - jlen);
+    rec->counter = (const uint8_t *)rec->record + jlen + 1;
+    rec->counter_len = reply_len - 5 - jlen;
+    rc = 1;
+out:
+    free(p);
+    free(reply);
+    return rc;
+}
+
 static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
 {
+    struct gtee_node_proof_rec proof = { 0 };
+    struct gtee_node_ledger *nl;
+    int have_proof = 0;
     struct run r = { .q = q, .io = io };
     struct gtee_err err = { 0 };
     uint8_t *reply = NULL;
@@ -205,11 +257,32 @@ static void run_job(struct gtee_node_jobs *q, const struct gtee_node_job_io *io)
         r.ours = 1;
         goto fail;
     }
+    pthread_mutex_lock(&q->mu);
+    nl = q->ledger;
+    pthread_mutex_unlock(&q->mu);
+    if (nl && host_len && gtee_result_notice_is(reply + 4, host_len)) {
+        if ((rc = take_proof(&r, nl, reply + 4, host_len, &proof, &err)) < 0) {
+            r.ours = 1;
+            goto fail;
+        }
+        have_proof = rc == 1;
+    }
+    /* The proof and its counter are durable with the job's end, before it is reported done. */
     if ((rc = gtee_node_store_job_done(q->store, io->id, result, reply + 4 + host_len, reply_len - 4 - host_len,
-                                       &err)) < 0) {
+                                       have_proof ? &proof : NULL, &err)) < 0) {
         r.ours = 1;
+        if (have_proof) {
+            /* The enclave counted a proof the node could not keep: restarted, it counts on from
+             * the counter sealed with the last proof kept, so no seq is skipped. */
+            gtee_node_store_event(q->store, "error", "job %.16s: its Work Proof seq %llu could not be stored; the "
+                                                     "enclave is restarted to count on from the last one kept",
+                                  io->id, (unsigned long long)proof.seq);
+            gtee_node_enclave_kill(q->enclave);
+        }
         goto fail;
     }
+    if (have_proof)
+        gtee_node_ledger_wake(nl);
     gtee_node_store_event(q->store, "info", "job %.16s (%s) done", io->id, io->kind);
     goto out;
 fail:
@@ -235,6 +308,7 @@ fail:
     gtee_node_store_event(q->store, r.ours ? "error" : "info", "job %.16s (%s) %s: %s", io->id, io->kind,
                           r.ours ? "failed" : "refused by the enclave", err.msg[0] ? err.msg : gtee_strerror(rc));
 out:
+    free(proof.record);
     free(reply);
     drop_slots(&r, slots);
 }

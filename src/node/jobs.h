@@ -29,6 +29,7 @@ struct gtee_node_jobs {
     struct gtee_node_store *store;
     struct gtee_node_blobs *blobs;
     struct gtee_node_enclave *enclave;
+    struct gtee_node_ledger *ledger; /* set under mu once the ledger runs: jobs' Work Proofs */
 };
 
 /* Starts the queue's thread; jobs a previous run left queued run first. */

@@ -10,6 +10,9 @@
 #include "node/config.h"
 
 #define GTEE_NODE_OPERATOR_KEY "operator.key"
+/* The local ledger `gtee node init` makes: its chain id (the domain of its proofs) and epoch. */
+#define GTEE_NODE_LOCAL_CHAIN_ID 1337
+#define GTEE_NODE_LOCAL_EPOCH_S 86400
 #define GTEE_NODE_OPERATOR_PREFIX "gtee-operator-key-v1:"
 #define GTEE_NODE_URL_FILE "node.url"   /* written by run once it listens */
 #define GTEE_NODE_BLOBS "blobs"

@@ -48,6 +48,15 @@ static const char schema_v2[] =
     " input TEXT NOT NULL, labels TEXT NOT NULL, channel TEXT NOT NULL, request BLOB NOT NULL, response BLOB,"
     " refused INTEGER NOT NULL DEFAULT 0);";
 
+/* Version 3: Work Proofs (docs/proofs.md "The node's proofs"): each proof's sequence number
+ * beside its record, for the submitter's order, and the enclave's proof counter, sealed by it
+ * after its last proof, which it is handed back at every start. */
+static const char schema_v3[] =
+    "ALTER TABLE proofs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX proofs_by_seq ON proofs(submitted, seq);"
+    "CREATE TABLE proof_counter(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, blob BLOB NOT NULL,"
+    " updated INTEGER NOT NULL);";
+
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
@@ -108,8 +117,8 @@ int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **o
 
         TRY(exec(s, "BEGIN IMMEDIATE", err));
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", GTEE_NODE_SCHEMA_VERSION);
-        if ((rc = exec(s, schema, err)) < 0 || (rc = exec(s, schema_v2, err)) < 0 || (rc = exec(s, sql, err)) < 0 ||
-            (rc = exec(s, "COMMIT", err)) < 0) {
+        if ((rc = exec(s, schema, err)) < 0 || (rc = exec(s, schema_v2, err)) < 0 ||
+            (rc = exec(s, schema_v3, err)) < 0 || (rc = exec(s, sql, err)) < 0 || (rc = exec(s, "COMMIT", err)) < 0) {
             (void)exec(s, "ROLLBACK", NULL);
             goto out;
         }
@@ -124,6 +133,16 @@ int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **o
             goto out;
         }
         version = 2;
+    }
+    if (version == 2) {
+        /* One made before Work Proofs: migrated in place, in one transaction. */
+        TRY(exec(s, "BEGIN IMMEDIATE", err));
+        if ((rc = exec(s, schema_v3, err)) < 0 || (rc = exec(s, "PRAGMA user_version=3", err)) < 0 ||
+            (rc = exec(s, "COMMIT", err)) < 0) {
+            (void)exec(s, "ROLLBACK", NULL);
+            goto out;
+        }
+        version = 3;
     }
     ENSURE(version == GTEE_NODE_SCHEMA_VERSION, err, GTEE_EUNSUPPORTED,
            "node state: %s has schema version %d; this gtee reads version %d", path, version,
@@ -688,7 +707,7 @@ int gtee_node_store_job_start(struct gtee_node_store *s, const char *id, struct 
 }
 
 int gtee_node_store_job_done(struct gtee_node_store *s, const char *id, const char *result, const uint8_t *response,
-                             size_t len, struct gtee_err *err)
+                             size_t len, const struct gtee_node_proof_rec *proof, struct gtee_err *err)
 {
     int rc;
 
@@ -696,6 +715,12 @@ int gtee_node_store_job_done(struct gtee_node_store *s, const char *id, const ch
     TRY(exec(s, "BEGIN IMMEDIATE", err));
     if ((result[0] && (rc = change(s, err, "INSERT OR REPLACE INTO results(job_id, blob_id, created) VALUES(?,?,?)",
                                    "ssi", id, result, now_s())) < 0) ||
+        /* the proof and the counter sealed after it, with the job's end: durable together */
+        (proof && (rc = change(s, err, "INSERT INTO proofs(job_id, record, seq, created) VALUES(?,?,?,?)", "sbii", id,
+                               (const void *)proof->record, proof->record_len, (int64_t)proof->seq, now_s())) < 0) ||
+        (proof && (rc = change(s, err, "INSERT OR REPLACE INTO proof_counter(id, seq, blob, updated) VALUES(1,?,?,?)",
+                               "ibi", (int64_t)proof->seq, (const void *)proof->counter, proof->counter_len,
+                               now_s())) < 0) ||
         (rc = change(s, err, "UPDATE job_io SET response = ? WHERE job_id = ?", "bs", (const void *)response, len,
                      id)) < 0 ||
         (rc = change(s, err,
@@ -817,4 +842,112 @@ int gtee_node_store_sealed_each(struct gtee_node_store *s, int max,
     }
     free(list);
     return st ? n : GTEE_EIO;
+}
+
+/* ---- Work Proofs ---- */
+
+int gtee_node_store_proof_counter(struct gtee_node_store *s, uint8_t **blob, size_t *len, uint64_t *seq,
+                                  struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    *blob = NULL;
+    *len = 0;
+    *seq = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT seq, blob FROM proof_counter WHERE id = 1", "");
+    ENSURE(st, err, GTEE_EIO, "node state: proof counter: %s", sqlite3_errmsg(s->db));
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        *blob = malloc(n ? n : 1);
+        ENSURE(*blob, err, GTEE_ENOMEM, "node state: out of memory");
+        memcpy(*blob, sqlite3_column_blob(st, 1), n);
+        *len = n;
+        rc = 1;
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gtee_node_store_proofs(struct gtee_node_store *s, int pending_only, size_t max, struct gtee_node_proof_rec **out,
+                           size_t *n, struct gtee_err *err)
+{
+    sqlite3_stmt *st;
+    struct gtee_node_proof_rec *a = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s,
+               pending_only ? "SELECT record, seq, submitted FROM proofs WHERE submitted = 0 ORDER BY seq LIMIT ?"
+                            : "SELECT record, seq, submitted FROM proofs ORDER BY seq LIMIT ?",
+               "i", (int64_t)max);
+    ENSURE(st, err, GTEE_EIO, "node state: proofs: %s", sqlite3_errmsg(s->db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct gtee_node_proof_rec *na = realloc(a, (*n + 1) * sizeof(*a));
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+
+        ENSURE(na, err, GTEE_ENOMEM, "node state: out of memory");
+        a = na;
+        memset(&a[*n], 0, sizeof(a[*n]));
+        a[*n].record = malloc(len + 1);
+        ENSURE(a[*n].record, err, GTEE_ENOMEM, "node state: out of memory");
+        memcpy(a[*n].record, sqlite3_column_blob(st, 0), len);
+        a[*n].record[len] = 0;
+        a[*n].record_len = len;
+        a[*n].seq = (uint64_t)sqlite3_column_int64(st, 1);
+        a[*n].submitted = sqlite3_column_int(st, 2);
+        (*n)++;
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0) {
+        gtee_node_proof_recs_free(a, *n);
+        a = NULL;
+        *n = 0;
+    }
+    *out = a;
+    return rc;
+}
+
+void gtee_node_proof_recs_free(struct gtee_node_proof_rec *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++)
+        free(r[i].record);
+    free(r);
+}
+
+int gtee_node_store_proofs_submitted(struct gtee_node_store *s, uint64_t upto_seq, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "UPDATE proofs SET submitted = 1 WHERE submitted = 0 AND seq <= ?", "i", (int64_t)upto_seq);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gtee_node_store_proof_counts(struct gtee_node_store *s, long long *pending, long long *submitted)
+{
+    sqlite3_stmt *st;
+
+    *pending = *submitted = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT submitted, count(*) FROM proofs GROUP BY submitted", "");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 0))
+            *submitted = sqlite3_column_int64(st, 1);
+        else
+            *pending = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return st ? 0 : GTEE_EIO;
 }

@@ -12,7 +12,7 @@
 #include "gtee/err.h"
 
 #define GTEE_NODE_DB "state.db"
-#define GTEE_NODE_SCHEMA_VERSION 2
+#define GTEE_NODE_SCHEMA_VERSION 3
 #define GTEE_NODE_ID_HEX 64        /* content ids: SHA-256 in hex */
 #define GTEE_NODE_UPLOAD_ID_HEX 32 /* upload sessions: 16 random bytes in hex */
 #define GTEE_NODE_SEALED_MAX 1024  /* sealed blobs restored into the enclave at each start */
@@ -117,9 +117,20 @@ int gtee_node_store_job_submit(struct gtee_node_store *s, const struct gtee_node
 /* The oldest queued job: 1 and io filled (free io->request), 0 if none, < 0 on error. */
 int gtee_node_store_job_next(struct gtee_node_store *s, struct gtee_node_job_io *io, struct gtee_err *err);
 int gtee_node_store_job_start(struct gtee_node_store *s, const char *id, struct gtee_err *err) GTEE_MUST_USE;
-/* Done: the result blob (hex, "" if none) and the enclave's answer box for the requester. */
+/* A job's Work Proof as the node keeps it (docs/proofs.md "The node's proofs"): its record
+ * (the proof file format, one object), its seq, and the counter the enclave sealed after it. */
+struct gtee_node_proof_rec {
+    char *record;             /* NUL-terminated JSON */
+    size_t record_len;
+    uint64_t seq;
+    int submitted;            /* the ledger holds it */
+    const uint8_t *counter;   /* job_done only */
+    size_t counter_len;
+};
+/* Done: the result blob (hex, "" if none), the enclave's answer box for the requester and,
+ * when the enclave signed one, the job's proof and the proof counter, in one transaction. */
 int gtee_node_store_job_done(struct gtee_node_store *s, const char *id, const char *result, const uint8_t *response,
-                             size_t len, struct gtee_err *err) GTEE_MUST_USE;
+                             size_t len, const struct gtee_node_proof_rec *proof, struct gtee_err *err) GTEE_MUST_USE;
 /* Failed with reason; refused: the enclave refused it (the requester's), else the node's
  * or the enclave's trouble (submit it again). */
 int gtee_node_store_job_fail(struct gtee_node_store *s, const char *id, int refused, const char *reason,
@@ -142,4 +153,16 @@ int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, s
 int gtee_node_store_sealed_each(struct gtee_node_store *s, int max,
                                 void (*fn)(const uint8_t *blob, size_t len, void *arg), void *arg);
 
+/* ---- Work Proofs ---- */
+/* The enclave's last sealed proof counter: 1 and *blob malloc'd, 0 if none yet, < 0 error. */
+int gtee_node_store_proof_counter(struct gtee_node_store *s, uint8_t **blob, size_t *len, uint64_t *seq,
+                                  struct gtee_err *err);
+/* Up to max proofs in seq order (pending_only: those the ledger does not hold yet); free
+ * with gtee_node_proof_recs_free. */
+int gtee_node_store_proofs(struct gtee_node_store *s, int pending_only, size_t max, struct gtee_node_proof_rec **out,
+                           size_t *n, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_node_proof_recs_free(struct gtee_node_proof_rec *r, size_t n);
+/* Marks the proofs up to seq as held by the ledger. */
+int gtee_node_store_proofs_submitted(struct gtee_node_store *s, uint64_t upto_seq, struct gtee_err *err);
+int gtee_node_store_proof_counts(struct gtee_node_store *s, long long *pending, long long *submitted);
 #endif

@@ -38,12 +38,30 @@ static void describe_status(int status, char *out, size_t n)
         snprintf(out, n, "ended (status 0x%x)", (unsigned)status);
 }
 
+/* With e->call_mu held: no request enters any more, the waiting ones fail at once, and the
+ * reader of the socket ends once none is inside (they hold the mux only while e->users
+ * counts them). */
+static void close_requests(struct gtee_node_enclave *e, const char *why)
+{
+    pthread_mutex_lock(&e->mu);
+    e->running = 0;
+    pthread_mutex_unlock(&e->mu);
+    gtee_enclave_mux_shutdown(e->mux, why);
+    pthread_mutex_lock(&e->mu);
+    while (e->users)
+        pthread_cond_wait(&e->idle, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+    gtee_enclave_mux_free(e->mux);
+    e->mux = NULL;
+}
+
 /* With e->call_mu held: the enclave has ended (or was killed by a timed-out call). */
 static void ended(struct gtee_node_enclave *e, const char *why)
 {
-    int status = 0, failed;
+    int status = 0, failed, stuck = e->mux && gtee_enclave_mux_timed_out(e->mux);
     char how[128];
 
+    close_requests(e, "enclave: it ended while the request waited");
     if (e->proc.pid > 0) {
         (void)gtee_enclave_stop(&e->proc, &status);
         describe_status(status, how, sizeof(how));
@@ -51,6 +69,8 @@ static void ended(struct gtee_node_enclave *e, const char *why)
         snprintf(how, sizeof(how), "%s", why);
         (void)gtee_enclave_stop(&e->proc, NULL);
     }
+    if (stuck) /* killed by the request that waited in vain, not by anyone else */
+        snprintf(how, sizeof(how), "was stopped after a request went unanswered");
     pthread_mutex_lock(&e->mu);
     e->running = 0;
     snprintf(e->last_exit, sizeof(e->last_exit), "%s", how);
@@ -58,6 +78,10 @@ static void ended(struct gtee_node_enclave *e, const char *why)
     failed = gtee_node_store_jobs_fail_running(e->store, "the enclave ended while the job ran; submit it again", NULL);
     gtee_node_store_event(e->store, "error", "enclave %s; %d job%s in flight reported failed; restarting in %u s", how,
                           failed < 0 ? 0 : failed, failed == 1 ? "" : "s", e->backoff_s);
+    pthread_mutex_lock(&e->mu);
+    e->ends++;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
 }
 
 struct restore {
@@ -119,14 +143,12 @@ static int start(struct gtee_node_enclave *e)
     }
     pthread_mutex_lock(&e->mu);
     e->info = info;
-    e->running = 1;
     e->pid = (int)e->proc.pid;
     e->last_error[0] = '\0';
     e->started_at = (int64_t)time(NULL);
     if (e->starts++)
         e->restarts++;
     pid = (int)e->proc.pid;
-    pthread_cond_broadcast(&e->cv);
     pthread_mutex_unlock(&e->mu);
     gtee_eth_address_hex(info.enclave_addr, addr);
     gtee_hex_encode(info.measurement, info.measurement_len, meas);
@@ -134,9 +156,27 @@ static int start(struct gtee_node_enclave *e)
                           "enclave %s (pid %d): tee %s%s, enclave id %s, measurement %s",
                           e->restarts ? "restarted" : "started", pid, gtee_tee_kind_name(info.kind),
                           info.simulated ? " SIMULATED (not secure)" : "", addr, meas);
+    /* One request at a time here, before any other may come: the node's own evidence
+     * check, then the grants and secrets back in, so no job runs before its grants are. */
     gtee_node_selfcheck(e);
     if (e->proc.pid > 0)
         restore_sealed(e);
+    /* From here on the socket is read by the mux's thread, and requests overlap. */
+    rc = e->proc.pid > 0 ? gtee_enclave_mux_start(&e->proc, &e->mux, &err) : GTEE_EIO;
+    if (rc != 0) {
+        pthread_mutex_lock(&e->mu);
+        snprintf(e->last_error, sizeof(e->last_error), "%s",
+                 err.msg[0] ? err.msg : "it did not answer while it was checked");
+        pthread_mutex_unlock(&e->mu);
+        gtee_node_store_event(e->store, "error", "enclave did not start: %s; next try in %u s", e->last_error,
+                              e->backoff_s);
+        (void)gtee_enclave_stop(&e->proc, NULL);
+        return rc;
+    }
+    pthread_mutex_lock(&e->mu);
+    e->running = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
     return 0;
 }
 
@@ -183,8 +223,9 @@ static void *supervise(void *arg)
         pthread_mutex_unlock(&e->call_mu);
         deadline_in(&ts, wait_ms);
         pthread_mutex_lock(&e->mu);
-        while (!e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
+        while (!e->stop && !e->wake && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
             ;
+        e->wake = 0;
         pthread_mutex_unlock(&e->mu);
     }
     /* The enclave is stopped by this thread, the one that started it: it dies with its
@@ -194,11 +235,9 @@ static void *supervise(void *arg)
         int status = 0;
         char how[128];
 
+        close_requests(e, "enclave: the node is stopping");
         (void)gtee_enclave_stop(&e->proc, &status);
         describe_status(status, how, sizeof(how));
-        pthread_mutex_lock(&e->mu);
-        e->running = 0;
-        pthread_mutex_unlock(&e->mu);
         gtee_node_store_event(e->store, "info", "enclave stopped (%s)", how);
     }
     pthread_mutex_unlock(&e->call_mu);
@@ -213,6 +252,7 @@ int gtee_node_enclave_run(struct gtee_node_enclave *e, const struct gtee_enclave
     memset(e, 0, sizeof(*e));
     pthread_mutex_init(&e->call_mu, NULL);
     pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->idle, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->cv, &ca);
@@ -251,6 +291,7 @@ void gtee_node_enclave_shutdown(struct gtee_node_enclave *e)
     pthread_mutex_unlock(&e->mu);
     pthread_join(e->thread, NULL); /* it stops the enclave on its way out */
     e->thread_started = 0;
+    pthread_cond_destroy(&e->idle);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->call_mu);
@@ -270,31 +311,71 @@ int gtee_node_enclave_wait(struct gtee_node_enclave *e, int ms)
     return up;
 }
 
+/* A request enters while the enclave runs (and, start_no non-zero, is that start); it
+ * holds the mux until leave(). */
+static int enter(struct gtee_node_enclave *e, unsigned start_no, struct gtee_enclave_mux **m, unsigned *ends,
+                 struct gtee_enclave_info *info, struct gtee_err *err)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&e->mu);
+    if (!e->running)
+        rc = GTEE_FAIL(err, GTEE_ESTATE, start_no ? "the enclave restarted since the job's blobs were loaded"
+                                                  : "the enclave is not running (%s); retry shortly",
+                       e->last_error[0] ? e->last_error : "starting");
+    else if (start_no && e->starts != start_no)
+        rc = GTEE_FAIL(err, GTEE_ESTATE, "the enclave restarted since the job's blobs were loaded");
+    else {
+        e->users++;
+        *m = e->mux;
+        *ends = e->ends;
+        if (info)
+            *info = e->info;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+static void leave(struct gtee_node_enclave *e, struct gtee_enclave_mux *m, unsigned ends, int rc)
+{
+    /* m lives until the last request has left */
+    int stuck = rc == GTEE_EIO && gtee_enclave_mux_timed_out(m);
+
+    pthread_mutex_lock(&e->mu);
+    if (--e->users == 0)
+        pthread_cond_broadcast(&e->idle);
+    if (stuck) {
+        /* A request that waited in vain killed the enclave: the supervisor is woken to
+         * record it now, and the caller answers its client once it has (or after a
+         * moment), so the node's log and status already say what happened. (An enclave
+         * that died by itself is noticed at the supervisor's next look, after the job
+         * that ran on it has recorded its own failure.) */
+        struct timespec ts;
+
+        if (e->running) { /* not yet noticed: look now */
+            e->wake = 1;
+            pthread_cond_broadcast(&e->cv);
+        }
+        deadline_in(&ts, 2000);
+        while (e->ends == ends && !e->stop && pthread_cond_timedwait(&e->cv, &e->mu, &ts) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
 int gtee_node_enclave_call(struct gtee_node_enclave *e, uint16_t type, const void *payload, size_t len,
                            uint8_t **reply, size_t *reply_len, struct gtee_enclave_info *info, struct gtee_err *err)
 {
+    struct gtee_enclave_mux *m = NULL;
+    unsigned ends = 0;
     int rc;
 
     *reply = NULL;
     *reply_len = 0;
-    pthread_mutex_lock(&e->call_mu);
-    if (!e->running) {
-        pthread_mutex_lock(&e->mu);
-        rc = GTEE_FAIL(err, GTEE_ESTATE, "the enclave is not running (%s); retry shortly",
-                       e->last_error[0] ? e->last_error : "starting");
-        pthread_mutex_unlock(&e->mu);
-    } else {
-        rc = gtee_enclave_call(&e->proc, type, payload, len, reply, reply_len, err);
-        if (info)
-            *info = e->info;
-        /* A call the enclave did not answer in time killed it: wake the supervisor now. */
-        if (e->proc.pid <= 0) {
-            pthread_mutex_lock(&e->mu);
-            pthread_cond_broadcast(&e->cv);
-            pthread_mutex_unlock(&e->mu);
-        }
-    }
-    pthread_mutex_unlock(&e->call_mu);
+    TRY(enter(e, 0, &m, &ends, info, err));
+    rc = gtee_enclave_mux_call(m, type, payload, len, reply, reply_len, NULL, NULL, err);
+    leave(e, m, ends, rc);
+out:
     return rc;
 }
 
@@ -321,29 +402,16 @@ int gtee_node_enclave_call_in(struct gtee_node_enclave *e, unsigned start_no, ui
                               void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
                               struct gtee_err *err)
 {
+    struct gtee_enclave_mux *m = NULL;
+    unsigned ends = 0;
     int rc;
 
     *reply = NULL;
     *reply_len = 0;
-    pthread_mutex_lock(&e->call_mu);
-    pthread_mutex_lock(&e->mu);
-    rc = e->running && e->starts == start_no ? 0 : GTEE_ESTATE;
-    pthread_mutex_unlock(&e->mu);
-    if (rc != 0) {
-        rc = GTEE_FAIL(err, GTEE_ESTATE, "the enclave restarted since the job's blobs were loaded");
-    } else {
-        e->proc.on_progress = on_progress;
-        e->proc.progress_arg = arg;
-        rc = gtee_enclave_call(&e->proc, type, payload, len, reply, reply_len, err);
-        e->proc.on_progress = NULL;
-        e->proc.progress_arg = NULL;
-        if (e->proc.pid <= 0) {
-            pthread_mutex_lock(&e->mu);
-            pthread_cond_broadcast(&e->cv);
-            pthread_mutex_unlock(&e->mu);
-        }
-    }
-    pthread_mutex_unlock(&e->call_mu);
+    TRY(enter(e, start_no ? start_no : ~0u, &m, &ends, NULL, err));
+    rc = gtee_enclave_mux_call(m, type, payload, len, reply, reply_len, on_progress, arg, err);
+    leave(e, m, ends, rc);
+out:
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* The enclave under the node's supervision: started through the host launcher
  * (gtee/enclave.h), watched, restarted with a doubling backoff when it dies, every event
- * logged to the state store; requests to it are serialised. Internal to src/node/. */
+ * logged to the state store; requests to it overlap (the mux of gtee/enclave.h). Internal
+ * to src/node/. */
 #ifndef GTEE_NODE_SUPERVISE_H
 #define GTEE_NODE_SUPERVISE_H
 
@@ -13,12 +14,21 @@
 #include "node/store.h"
 
 struct gtee_node_enclave {
-    /* Two locks, taken in this order: call_mu serialises every use of proc (a request, a
-     * start, a stop), which may last up to the enclave timeout; mu guards the state below
-     * for moments only, so status, health and metrics never wait on the enclave. */
+    /* Two locks, taken in this order: call_mu serialises the supervisor's use of proc (a
+     * start, with its first requests one at a time; a stop); mu guards the state below for
+     * moments only, so status, health and metrics never wait on the enclave. Requests do
+     * not take call_mu: while the enclave runs they go through mux, whose reader thread
+     * matches answers to request ids, so they overlap (a job's long request does not hold
+     * back evidence, grants or reads; docs/node-api.md). users counts the requests inside
+     * mux; a stop waits (idle) until none is, after failing the waiting ones at once. */
     pthread_mutex_t call_mu;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t idle;
+    struct gtee_enclave_mux *mux;
+    unsigned users;
+    unsigned ends;            /* ends recorded (ended()), for a request that saw the stream end */
+    int wake;                 /* the supervisor is to look now, not at its next poll */
     pthread_t thread;
     int thread_started;
     struct gtee_enclave_launch launch;

@@ -9,7 +9,10 @@
  * own memory. Results over the 1 MiB message limit (a 7.5 MiB trained MLP built here, a
  * 1.3 MiB inference output) come out whole through RESULT_READ. Also: the memory limit
  * refuses a container before anything is allocated, and every job without the right grant
- * is refused with its reason.
+ * is refused with its reason. Each job's Work Proof (docs/proofs.md "The node's proofs"),
+ * taken after its result, verifies as the Enclave ID's in one hash chain from seq 1 naming the
+ * job, its blobs and its work; at a restart the sealed counter is checked against the
+ * ledger's standing and an old one the host restores is refused.
  *
  * The test process is the host. The provider is a forked child; it leaves the needles for
  * the scan as two masked halves (scan.h), so the host never holds them. */
@@ -20,6 +23,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -34,6 +38,7 @@
 #include "gtee/ml.h"
 #include "gtee/ml_train.h"
 #include "gtee/msg.h"
+#include "gtee/proof.h"
 #include "gtee/sim.h"
 #include "tee/fake_fifo.c"
 #include "box/boxtest.h"
@@ -62,6 +67,14 @@ struct world {
     unsigned progress;                     /* PROGRESS reports the host saw */
     uint64_t biggest;                      /* the largest result read out of the enclave */
     struct gtee_enclave_progress last;
+    /* Work Proofs the host took after each job (docs/proofs.md "The node's proofs"), the
+     * counter sealed after each, and the job ids (SHA-256 of the relay boxes) they name */
+    int proofs_on;
+    size_t n_proofs;
+    struct gtee_proof proof[8];
+    uint8_t *sealed[8];
+    size_t sealed_len[8];
+    uint8_t job_id[8][32];
 };
 
 /* What the host may see of a job's progress: it logs it, as a node would show it. */
@@ -629,6 +642,85 @@ static void host_take_result(struct world *w, struct gtee_enclave_proc *p, const
     free(res);
 }
 
+/* The ledger the proofs count in (any domain: the enclave signs for the one its host names). */
+static const struct gtee_proof_domain proof_domain = { 1337, { 0x5f, 0xbd, 0xb2, 0x31, 0x56, 0x78, 0xaf, 0xec, 0xb3,
+                                                               0x67, 0xf0, 0x32, 0xd9, 0x3f, 0x64, 0x2f, 0x64, 0x18,
+                                                               0x0a, 0xa3 } };
+
+/* PROOF_START as a node makes it: the ledger's standing and the sealed counter it kept. The
+ * answer's consent must be the enclave's, over the evidence it gives. */
+static int proof_start(struct gtee_enclave_proc *p, const struct gtee_enclave_info *info, uint64_t last_seq,
+                       const uint8_t last_hash[32], const uint8_t *sealed, size_t sealed_len, struct gtee_err *err)
+{
+    uint8_t *in = calloc(1, 120 + sealed_len), *r = NULL, op[20], h[32], eh[32], pub[65], addr[20], sig[65];
+    size_t r_len = 0;
+    int rc;
+
+    assert_non_null(in);
+    memset(op, 0x0b, sizeof(op));
+    put_u64be(in, proof_domain.chain_id);
+    memcpy(in + 8, proof_domain.contract, 20);
+    memcpy(in + 28, op, 20);
+    memset(in + 48, 0x4e, 32);
+    put_u64be(in + 80, last_seq);
+    if (last_hash)
+        memcpy(in + 88, last_hash, 32);
+    if (sealed_len)
+        memcpy(in + 120, sealed, sealed_len);
+    rc = gtee_enclave_call(p, GTEE_MSG_PROOF_START, in, 120 + sealed_len, &r, &r_len, err);
+    free(in);
+    if (rc != 0)
+        return rc;
+    assert_true(r_len > 161);
+    gtee_keccak256(r + 161, r_len - 161, eh);
+    assert_memory_equal(eh, r + 129, 32);
+    gtee_proof_consent_hash(&proof_domain, info->enclave_addr, op, eh, h);
+    memcpy(sig, r + 64, 65);
+    sig[64] -= 27;
+    assert_int_equal(gtee_secp256k1_recover(h, sig, pub), 0);
+    assert_int_equal(gtee_eth_address(pub, addr), 0);
+    assert_memory_equal(addr, info->enclave_addr, 20);
+    free(r);
+    return 0;
+}
+
+/* After a job's result: its Work Proof, kept with the sealed counter as a node keeps them. */
+static void host_take_proof(struct world *w, struct gtee_enclave_proc *p, const uint8_t *notice, const uint8_t *box,
+                            size_t box_len)
+{
+    struct gtee_result_notice n;
+    struct gtee_err err = {0};
+    struct gtee_proof *q = NULL;
+    size_t r_len = 0, np = 0, k = w->n_proofs;
+    uint8_t *r = NULL;
+    uint32_t jlen;
+
+    assert_true(k < 8);
+    assert_int_equal(gtee_result_notice_parse(notice, GTEE_RESULT_NOTICE_LEN, &n, &err), 0);
+    if (call(w, p, GTEE_MSG_PROOF_TAKE, n.sha256, 32, &r, &r_len, &err) != 0)
+        fail_msg("PROOF_TAKE: %s", err.msg);
+    assert_true(r_len >= 5);
+    if (r[0] != 1)
+        fail_msg("the enclave did not sign the job's proof: %.*s", (int)r_len - 1, (const char *)r + 1);
+    jlen = (uint32_t)r[1] << 24 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 8 | r[4];
+    assert_true(jlen < r_len - 5);
+    if (gtee_proof_parse(r + 5, jlen, &q, &np, &err) != 0)
+        fail_msg("the proof: %s", err.msg);
+    assert_int_equal(np, 1);
+    w->proof[k] = q[0];
+    w->sealed_len[k] = r_len - 5 - jlen;
+    w->sealed[k] = malloc(w->sealed_len[k]);
+    assert_non_null(w->sealed[k]);
+    memcpy(w->sealed[k], r + 5 + jlen, w->sealed_len[k]);
+    assert_int_equal(gtee_sha256(box, box_len, w->job_id[k]), 0);
+    assert_memory_equal(q[0].output_cid, n.sha256, 32);
+    w->n_proofs++;
+    /* taken once: a second TAKE finds nothing */
+    free(r);
+    assert_int_equal(call(w, p, GTEE_MSG_PROOF_TAKE, n.sha256, 32, &r, &r_len, &err), GTEE_ENOTFOUND);
+    free(q);
+}
+
 /* Serves the provider: relays its boxes, passes the containers it names. */
 static void host_serve(struct world *w, struct gtee_enclave_proc *p, int net)
 {
@@ -653,6 +745,8 @@ static void host_serve(struct world *w, struct gtee_enclave_proc *p, int net)
             /* what a node stores: the sealed grant, or the sealed result its notice names */
             if (gtee_result_notice_is(r + 4, host_len)) {
                 host_take_result(w, p, r + 4);
+                if (w->proofs_on)
+                    host_take_proof(w, p, r + 4, in + GTEE_MSG_HEADER_LEN, h.length);
             } else {
                 snprintf(path, sizeof(path), "%s/stored-%u", w->host, w->stored++);
                 assert_int_equal(fake_write(path, r + 4, host_len), 0);
@@ -677,6 +771,7 @@ static void host_serve(struct world *w, struct gtee_enclave_proc *p, int net)
 
 static void world_make(struct world *w)
 {
+    memset(w, 0, sizeof(*w));
     assert_int_equal(fake_tmpdir(w->dir, sizeof(w->dir), "encml"), 0);
     snprintf(w->dev, sizeof(w->dev), "%s/dev", w->dir);
     snprintf(w->host, sizeof(w->host), "%s/host", w->dir);
@@ -726,6 +821,74 @@ static size_t scan_host_files(const struct world *w, const struct needle *n, siz
     return hits;
 }
 
+/* Each job's proof verifies as the Enclave ID's, in one hash chain from seq 1, naming the
+ * job, its blobs and its work; after a restart the sealed counter the host kept is checked
+ * against the ledger's standing: the current one passes, an older one is refused. */
+static void check_proofs(struct world *w, const struct gtee_enclave_info *info)
+{
+    struct gtee_enclave_proc p2;
+    struct gtee_enclave_info info2;
+    struct gtee_err err = {0};
+    uint8_t hashes[8][32], zero[32] = {0}, *r = NULL, id[32];
+    size_t n = w->n_proofs, r_len = 0;
+    int trained = 0, st = 0;
+
+    assert_true(n >= 2);
+    for (size_t i = 0; i < n; i++) {
+        const struct gtee_proof *q = &w->proof[i];
+
+        if (gtee_proof_verify(q, hashes[i], &err) != 0)
+            fail_msg("proof %zu: %s", i, err.msg);
+        assert_memory_equal(q->enclave_id, info->enclave_addr, 20);
+        assert_int_equal(q->domain.chain_id, proof_domain.chain_id);
+        assert_memory_equal(q->domain.contract, proof_domain.contract, 20);
+        assert_int_equal(q->seq, i + 1);
+        assert_memory_equal(q->job_id, w->job_id[i], 32);
+        assert_true(q->units > 0);
+        assert_true(q->end_time >= q->start_time && q->start_time > 1700000000);
+        assert_memory_not_equal(q->model_cid, zero, 32);
+        assert_memory_not_equal(q->input_cid, zero, 32);
+        assert_memory_not_equal(q->evidence_hash, zero, 32);
+        if (q->job_kind == GTEE_JOB_TRAINING) {
+            trained = 1;
+            assert_memory_not_equal(q->receipt_hash, zero, 32);
+        } else {
+            assert_int_equal(q->job_kind, GTEE_JOB_INFERENCE);
+            assert_memory_equal(q->receipt_hash, zero, 32);
+        }
+    }
+    assert_true(trained);
+    if (gtee_proof_chain_check(w->proof, (const uint8_t(*)[32])hashes, n, &err) != 0)
+        fail_msg("the chain: %s", err.msg);
+
+    /* the restart: same code, same device, so the same Enclave ID */
+    host_start(w, &p2, &info2, 0, 0);
+    assert_memory_equal(info2.enclave_addr, info->enclave_addr, 20);
+    /* before any START, a job's proof is not signed; a TAKE of nothing is refused */
+    memset(id, 0x77, sizeof(id));
+    assert_int_equal(gtee_enclave_call(&p2, GTEE_MSG_PROOF_TAKE, id, 32, &r, &r_len, &err), GTEE_ENOTFOUND);
+    /* the host restores the counter sealed after proof 1 while the ledger holds proof n */
+    assert_int_equal(proof_start(&p2, &info2, n, hashes[n - 1], w->sealed[0], w->sealed_len[0], &err), GTEE_ESTATE);
+    assert_non_null(strstr(err.msg, "restored old sealed state"));
+    /* none at all, likewise (proof 0 is behind proof n) */
+    assert_int_equal(proof_start(&p2, &info2, n, hashes[n - 1], NULL, 0, &err), GTEE_ESTATE);
+    /* the last one, a seq past the ledger's (not yet submitted), or at it */
+    if (proof_start(&p2, &info2, n - 1, hashes[n - 2], w->sealed[n - 1], w->sealed_len[n - 1], &err) != 0)
+        fail_msg("the current counter, ahead of the ledger: %s", err.msg);
+    if (proof_start(&p2, &info2, n, hashes[n - 1], NULL, 0, &err) != 0)
+        fail_msg("the counter in memory at the ledger's: %s", err.msg);
+    /* a standing past what this enclave signed is refused whatever the host hands in */
+    assert_int_equal(proof_start(&p2, &info2, n + 1, hashes[0], NULL, 0, &err), GTEE_ESTATE);
+    /* a sealed counter altered by the host does not unseal */
+    w->sealed[n - 1][w->sealed_len[n - 1] / 2] ^= 1;
+    assert_int_equal(gtee_enclave_stop(&p2, &st), 0);
+    host_start(w, &p2, &info2, 0, 0);
+    assert_true(proof_start(&p2, &info2, n, hashes[n - 1], w->sealed[n - 1], w->sealed_len[n - 1], &err) < 0);
+    assert_int_equal(gtee_enclave_stop(&p2, &st), 0);
+    for (size_t i = 0; i < n; i++)
+        free(w->sealed[i]);
+}
+
 static void test_inference_and_training_inside_the_enclave(void **state)
 {
     struct world w;
@@ -740,6 +903,16 @@ static void test_inference_and_training_inside_the_enclave(void **state)
     (void)state;
     world_make(&w);
     host_start(&w, &p, &info, 0, 0);
+    {
+        struct gtee_err err = {0};
+        uint8_t none[32] = {0};
+
+        /* a job before the host started the counter: its proof would be refused (below, the
+         * restart); here the ledger has no proof of this enclave yet */
+        if (proof_start(&p, &info, 0, none, NULL, 0, &err) != 0)
+            fail_msg("PROOF_START: %s", err.msg);
+        w.proofs_on = 1;
+    }
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     c = fork();
     assert_true(c >= 0);
@@ -773,6 +946,7 @@ static void test_inference_and_training_inside_the_enclave(void **state)
     }
     assert_int_equal(gtee_enclave_stop(&p, &st), 0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    check_proofs(&w, &info);
     world_close(&w);
 
     /* nothing the host holds has any of the plaintext */
@@ -1056,6 +1230,233 @@ static void test_jobs_without_the_right_grant_are_refused(void **state)
     fake_rmtree(w.dir);
 }
 
+/* ---- requests that overlap a running job (docs/tee.md §2) ---- */
+
+struct bg {
+    struct gtee_enclave_mux *m;
+    uint8_t *box;
+    size_t box_len;
+    uint8_t resp_key[32];
+    int rc;
+    struct gtee_err err;
+    uint8_t *r;
+    size_t r_len;
+    _Atomic int progress, done;
+};
+
+static void bg_progress(void *arg, const struct gtee_enclave_progress *pr)
+{
+    struct bg *b = arg;
+
+    (void)pr;
+    b->progress++;
+}
+
+static void *bg_call(void *arg)
+{
+    struct bg *b = arg;
+
+    b->rc = gtee_enclave_mux_call(b->m, GTEE_MSG_RELAY, b->box, b->box_len, &b->r, &b->r_len, bg_progress, b,
+                                  &b->err);
+    b->done = 1;
+    return NULL;
+}
+
+/* A training job of requester on blobs 0, 1, 2, sealed to the enclave into b. */
+static void train_box(const struct gtee_enclave_info *info, const struct party *requester, uint16_t epochs,
+                      struct bg *b)
+{
+    struct gtee_job job = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
+                            .optimizer = 1, .epochs = epochs, .batch = 1, .seed = 9, .lr = 0.001f };
+    uint8_t pt[1 + GTEE_JOB_MAX_LEN];
+    size_t n = 0;
+
+    memcpy(job.requester, requester->pk, 32);
+    pt[0] = GTEE_RELAY_ML_JOB;
+    assert_int_equal(gtee_job_encode(&job, pt + 1, &n, NULL), 0);
+    assert_int_equal(gtee_relay_seal_request(info->channel_pub, pt, 1 + n, b->resp_key, &b->box, &b->box_len, NULL),
+                     0);
+}
+
+static void mux_grant(struct gtee_enclave_mux *m, const struct gtee_enclave_info *info, const struct box *b,
+                      const struct party *owner, const struct party *to, uint8_t flags)
+{
+    struct gtee_grant g = { .kinds = GTEE_GRANT_INFER | GTEE_GRANT_TRAIN, .flags = flags, .n_to = 1 };
+    uint8_t req[1 + GTEE_GRANT_MAX_LEN], resp_key[32], *box = NULL, *r = NULL;
+    size_t n = 0, box_len = 0, r_len = 0;
+    struct gtee_err err = { 0 };
+
+    memcpy(g.content_id, b->id, 32);
+    memcpy(g.key, b->key.bytes, 32);
+    memcpy(g.owner, owner->pk, 32);
+    memcpy(g.to[0], to->pk, 32);
+    req[0] = GTEE_RELAY_GRANT;
+    assert_int_equal(gtee_grant_encode(&g, req + 1, &n, NULL), 0);
+    assert_int_equal(gtee_relay_seal_request(info->channel_pub, req, 1 + n, resp_key, &box, &box_len, NULL), 0);
+    if (gtee_enclave_mux_call(m, GTEE_MSG_RELAY, box, box_len, &r, &r_len, NULL, NULL, &err) != 0)
+        fail_msg("grant: %s", err.msg);
+    free(box);
+    free(r);
+    gtee_wipe(&g, sizeof(g));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wait_progress(struct bg *b)
+{
+    for (int i = 0; i < 6000 && !b->progress && !b->done; i++)
+        usleep(10000);
+    if (!b->progress)
+        fail_msg("the job reported no progress: %s", b->done ? b->err.msg : "timed out");
+}
+
+/* A job runs on the enclave's job thread while its main loop answers the rest: a second job
+ * is refused as busy, evidence is given, the running job's blobs cannot be dropped, and a
+ * GRANT that replaces the grant the job uses is taken without changing the running job's
+ * terms (its trained weights still go to the model's owner). Once it ended, the next job
+ * runs. The enclave killed under a job and the host's waiting request: it fails at once,
+ * and so does every later request. */
+static void test_requests_overlap_a_running_job(void **state)
+{
+    struct world w;
+    struct gtee_enclave_proc p;
+    struct gtee_enclave_info info;
+    struct gtee_enclave_mux *m = NULL;
+    struct gtee_err err = { 0 };
+    struct party a, b;
+    struct box model, features, labels;
+    struct bg job = { 0 }, second = { 0 }, third = { 0 };
+    struct gtee_job_record rec = { 0 };
+    uint8_t *last = NULL, *r = NULL, *opened = NULL, nonce[32] = { 1 }, *x_npy = NULL, *y_npy;
+    size_t r_len = 0, opened_len = 0, x_len = 0, y_len = 0;
+    float *x = malloc(64 * 784 * sizeof(float));
+    int64_t y[64], t0;
+    size_t dims[4] = { 64, 1, 28, 28 };
+    uint64_t seed = 0xfeed;
+    char path[PATH_MAX + 64];
+    pthread_t th;
+    int st = 0;
+
+    (void)state;
+    world_make(&w);
+    assert_int_equal(gtee_x25519_keypair(a.sk, a.pk), 0);
+    assert_int_equal(gtee_x25519_keypair(b.sk, b.pk), 0);
+    assert_non_null(x);
+    for (size_t i = 0; i < 64 * 784; i++)
+        x[i] = frand(&seed);
+    for (size_t i = 0; i < 64; i++)
+        y[i] = (int64_t)(i % 10);
+    assert_int_equal(gtee_npy_encode_f32(x, dims, 4, &x_npy, &x_len, NULL), 0);
+    y_npy = labels_npy(y, 64, &y_len);
+    snprintf(path, sizeof(path), "%s/x.npy", w.prov);
+    assert_int_equal(fake_write(path, x_npy, x_len), 0);
+    seal_file(path, &features);
+    snprintf(path, sizeof(path), "%s/y.npy", w.prov);
+    assert_int_equal(fake_write(path, y_npy, y_len), 0);
+    seal_file(path, &labels);
+    snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.onnx", getenv("GTEE_SOURCE_DIR"));
+    seal_file(path, &model);
+    host_start(&w, &p, &info, 0, 0);
+    /* a's blobs, granted to b as well; the model's trained weights stay a's */
+    assert_int_equal(gtee_enclave_mux_start(&p, &m, &err), 0);
+    mux_grant(m, &info, &model, &a, &b, 0);
+    mux_grant(m, &info, &features, &a, &b, 0);
+    mux_grant(m, &info, &labels, &a, &b, 0);
+    {
+        const struct box *bx[3] = { &model, &features, &labels };
+
+        for (unsigned slot = 0; slot < 3; slot++) {
+            uint8_t begin[9];
+
+            begin[0] = (uint8_t)slot;
+            put_u64be(begin + 1, bx[slot]->c.len);
+            assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_BLOB_BEGIN, begin, 9, &r, &r_len, NULL, NULL, &err), 0);
+            free(r);
+            last = malloc(1 + bx[slot]->c.len);
+            last[0] = (uint8_t)slot;
+            memcpy(last + 1, bx[slot]->c.p, bx[slot]->c.len);
+            if (gtee_enclave_mux_call(m, GTEE_MSG_BLOB_DATA, last, 1 + bx[slot]->c.len, &r, &r_len, NULL, NULL, &err))
+                fail_msg("blob %u: %s", slot, err.msg);
+            free(r);
+            free(last);
+        }
+    }
+
+    /* a training job of a good while, on the job thread */
+    job.m = m;
+    train_box(&info, &b, 120, &job);
+    assert_int_equal(pthread_create(&th, NULL, bg_call, &job), 0);
+    wait_progress(&job);
+    /* a second job while it runs: busy */
+    second.m = m;
+    train_box(&info, &b, 1, &second);
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_RELAY, second.box, second.box_len, &r, &r_len, NULL, NULL, &err),
+                     GTEE_ESTATE);
+    assert_non_null(strstr(err.msg, "busy"));
+    /* evidence, while it runs */
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_EVIDENCE, nonce, 32, &r, &r_len, NULL, NULL, &err), 0);
+    free(r);
+    /* its blobs stay */
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_BLOB_DROP, "\x00", 1, &r, &r_len, NULL, NULL, &err), GTEE_ESTATE);
+    assert_non_null(strstr(err.msg, "in use by the running job"));
+    /* the model's grant replaced: weights would now go to the requester */
+    mux_grant(m, &info, &model, &a, &b, GTEE_GRANT_WEIGHTS_TO_REQUESTER);
+    assert_false(job.done); /* all of it while the job ran */
+    pthread_join(th, NULL);
+    if (job.rc != 0)
+        fail_msg("the job: %s", job.err.msg);
+    {
+        uint32_t hl = (uint32_t)job.r[0] << 24 | (uint32_t)job.r[1] << 16 | (uint32_t)job.r[2] << 8 | job.r[3];
+
+        assert_true(4 + (size_t)hl < job.r_len);
+        assert_int_equal(gtee_relay_open_response(job.resp_key, job.r + 4 + hl, job.r_len - 4 - hl, &opened,
+                                                  &opened_len, NULL),
+                         0);
+    }
+    assert_int_equal(gtee_job_record_parse(opened, opened_len, &rec, NULL), 0);
+    assert_int_equal(rec.recipient, 2); /* the terms the job started with */
+    assert_int_equal(rec.n_epochs, 120);
+    gtee_job_record_free(&rec);
+    free(opened);
+    /* the job has ended: the next one runs (to the requester now, by the new grant) */
+    if (gtee_enclave_mux_call(m, GTEE_MSG_RELAY, second.box, second.box_len, &r, &r_len, NULL, NULL, &err) != 0)
+        fail_msg("the next job: %s", err.msg);
+    free(r);
+
+    /* the enclave dies under a running job: its request fails at once, and so do later ones */
+    third.m = m;
+    train_box(&info, &b, 1000, &third);
+    assert_int_equal(pthread_create(&th, NULL, bg_call, &third), 0);
+    wait_progress(&third);
+    t0 = mono_ms();
+    assert_int_equal(kill(p.pid, SIGKILL), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(third.rc, GTEE_EIO);
+    assert_true(mono_ms() - t0 < 10000); /* not the 60 s request timeout */
+    assert_int_equal(gtee_enclave_mux_call(m, GTEE_MSG_EVIDENCE, nonce, 32, &r, &r_len, NULL, NULL, &err), GTEE_EIO);
+    gtee_enclave_mux_free(m);
+    assert_int_equal(gtee_enclave_stop(&p, &st), 0);
+    assert_true(WIFSIGNALED(st));
+    free(job.box);
+    free(job.r);
+    free(second.box);
+    free(third.box);
+    free(x);
+    free(x_npy);
+    free(y_npy);
+    free(model.c.p);
+    free(features.c.p);
+    free(labels.c.p);
+    world_close(&w);
+    fake_rmtree(w.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1464,7 @@ int main(void)
         cmocka_unit_test(test_results_over_the_message_limit),
         cmocka_unit_test(test_memory_limit_refuses_before_allocating),
         cmocka_unit_test(test_jobs_without_the_right_grant_are_refused),
+        cmocka_unit_test(test_requests_overlap_a_running_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

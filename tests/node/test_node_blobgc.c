@@ -299,7 +299,7 @@ static void test_retention(void **state)
     memcpy(res, "GTEE-RES", 8);
     memset(res + 8, 9, sizeof(res) - 8);
     assert_int_equal(gtee_node_keep_host_part(&b, res, sizeof(res), result, &err), 0);
-    assert_int_equal(gtee_node_store_job_done(s, job, result, res, 4, &err), 0);
+    assert_int_equal(gtee_node_store_job_done(s, job, result, res, 4, NULL, &err), 0);
     assert_int_equal(gtee_node_blobs_retain(&b, now - 86400, 1, &gone, &n, &sessions, &err), 0);
     assert_int_equal(n, 0);
     free(gone);

@@ -6,7 +6,9 @@
  * trained model; the same box again is the same job; and a job on a blob without a grant, on
  * an expired grant, by another requester, on a tampered blob or a container over the memory
  * limit is refused with the enclave's reason. Results over the message limit (a trained
- * model of 7.5 MiB, an inference output over 1 MiB) come out whole. Drives `gtee node run` on the simulated TEE. */
+ * model of 7.5 MiB, an inference output over 1 MiB) come out whole. While a training job
+ * runs, evidence, grants and relay boxes are answered at once, and a grant replaced under
+ * the job leaves the job's terms as they were. Drives `gtee node run` on the simulated TEE. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,20 +121,32 @@ static int relay(const uint8_t *pt, size_t len, uint8_t **out, size_t *out_len)
     return status;
 }
 
-static void grant(const struct blob *b, const struct gtee_box_key *key, uint64_t until)
+/* The provider's grant of b for both kinds; to: a requester it names besides itself (NULL:
+ * none); flags: GTEE_GRANT_WEIGHTS_TO_REQUESTER or 0. */
+static void grant_to(const struct blob *b, const struct gtee_box_key *key, uint64_t until, const uint8_t *to,
+                     uint8_t flags)
 {
-    struct gtee_grant g = { .kinds = GTEE_GRANT_INFER | GTEE_GRANT_TRAIN, .until = until };
+    struct gtee_grant g = { .kinds = GTEE_GRANT_INFER | GTEE_GRANT_TRAIN, .until = until, .flags = flags };
     uint8_t req[1 + GTEE_GRANT_MAX_LEN], *out = NULL;
     size_t n = 0, out_len = 0;
 
     memcpy(g.content_id, b->id, 32);
     memcpy(g.key, key->bytes, 32);
     memcpy(g.owner, w.pk, 32);
+    if (to) {
+        g.n_to = 1;
+        memcpy(g.to[0], to, 32);
+    }
     req[0] = GTEE_RELAY_GRANT;
     assert_int_equal(gtee_grant_encode(&g, req + 1, &n, NULL), 0);
     assert_int_equal(relay(req, 1 + n, &out, &out_len), 200);
     free(out);
     gtee_wipe(&g, sizeof(g));
+}
+
+static void grant(const struct blob *b, const struct gtee_box_key *key, uint64_t until)
+{
+    grant_to(b, key, until, NULL, 0);
 }
 
 /* A .npy of int64 labels. */
@@ -279,13 +293,13 @@ static int submit(const struct gtee_job *job, const struct blob *model, const st
     return status;
 }
 
-/* Polls the job until it is done or failed (well within the bound). */
-static json_t *wait_job(const char *id)
+/* Polls the job until it is done or failed (well within the bound, in tenths of seconds). */
+static json_t *wait_job_for(const char *id, int tenths)
 {
     char path[128];
 
     snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
-    for (int i = 0; i < 1200; i++) {
+    for (int i = 0; i < tenths; i++) {
         json_t *j = node_get_json(&node, path, 200), *job = json_object_get(j, "job");
         const char *st = json_string_value(json_object_get(job, "state"));
 
@@ -297,8 +311,13 @@ static json_t *wait_job(const char *id)
         json_decref(j);
         sleep_ms(100);
     }
-    fail_msg("job %s did not end in 120 s", id);
+    fail_msg("job %s did not end in %d s", id, tenths / 10);
     return NULL;
+}
+
+static json_t *wait_job(const char *id)
+{
+    return wait_job_for(id, 1200);
 }
 
 /* The record and the result of a done job, opened as its requester. */
@@ -665,6 +684,121 @@ static void test_enclave_dies(void **state)
     free(s.body);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *job_stage(const char *id)
+{
+    static char stage[32];
+    char path[128];
+    json_t *j;
+
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
+    j = node_get_json(&node, path, 200);
+    snprintf(stage, sizeof(stage), "%s", j ? json_string_value(json_object_get(json_object_get(j, "job"), "stage")) : "");
+    json_decref(j);
+    return stage;
+}
+
+/* How long one request took, failing when it was not answered within the bound. */
+#define ANSWERED_MS 3000
+static void answered_within(int64_t t0, const char *what)
+{
+    int64_t took = now_ms() - t0;
+
+    if (took > ANSWERED_MS)
+        fail_msg("%s took %lld ms while a job ran (bound %d ms)", what, (long long)took, ANSWERED_MS);
+}
+
+/* The enclave answers while a job runs: a training job of a good while (several seconds of
+ * epochs on slow cores), and meanwhile evidence requests (clients attesting), a GRANT that
+ * replaces the grant the running job uses, and a relay box that the enclave refuses, each
+ * answered well within a generous bound; then the job still ends as it began: done, with
+ * the terms its grants had when it started (the trained weights to the model's owner, not
+ * to the requester, though the new grant would send them there). */
+static void test_answers_while_a_job_runs(void **state)
+{
+    struct gtee_job train = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
+                              .optimizer = 1, .epochs = 400, .batch = 1, .seed = 5, .lr = 0.001f };
+    struct gtee_job_record rec = { 0 };
+    struct submitted s;
+    uint8_t *pt = NULL, *body = NULL, *out = NULL, junk[40];
+    size_t pt_len = 0, n = 0, out_len = 0;
+    char path[160], nonce[65];
+    struct blob model = { 0 };
+    uint8_t *onnx = load("mlp.onnx", &n);
+    int64_t t_asked;
+    int seen = 0;
+    json_t *j;
+
+    (void)state;
+    /* The model sealed afresh (test_refusals tampered the stored one). The grants name a
+     * second requester; the model's keeps trained weights for its owner. */
+    seal_upload(&w.key, onnx, n, &model);
+    free(onnx);
+    grant_to(&model, &w.key, 0, w.pk2, 0);
+    grant_to(&w.features, &w.key, 0, w.pk2, 0);
+    grant_to(&w.labels, &w.key, 0, w.pk2, 0);
+    memcpy(train.requester, w.pk2, 32);
+    assert_int_equal(submit(&train, &model, &w.features, &w.labels, &s), 202);
+    for (int i = 0; i < 1200 && !seen; i++) {
+        const char *stage = job_stage(s.id);
+
+        if (!strcmp(stage, "refused") || !strcmp(stage, "failed"))
+            fail_msg("the job was %s: %s", stage, json_string_value(json_object_get(wait_job(s.id), "error")));
+        seen = !strcmp(stage, "training");
+        if (!seen)
+            sleep_ms(50);
+    }
+    assert_true(seen);
+
+    for (int i = 0; i < 5; i++) {
+        int64_t t0 = now_ms();
+
+        for (int k = 0; k < 64; k++)
+            nonce[k] = "0123456789abcdef"[(i * 7 + k) % 16];
+        nonce[64] = '\0';
+        snprintf(path, sizeof(path), "/api/v1/evidence?nonce=%s", nonce);
+        assert_int_equal(node_http(&node, "GET", path, NULL, NULL, 0, &body, &n), 200);
+        free(body);
+        answered_within(t0, "an evidence request");
+    }
+    {
+        int64_t t0 = now_ms();
+
+        /* the model's grant replaced: trained weights would now go to the requester */
+        grant_to(&model, &w.key, 0, w.pk2, GTEE_GRANT_WEIGHTS_TO_REQUESTER);
+        answered_within(t0, "a grant");
+        t0 = now_ms();
+        memset(junk, 0x77, sizeof(junk)); /* a relay operation the enclave does not know */
+        assert_int_not_equal(relay(junk, sizeof(junk), &out, &out_len), 200);
+        answered_within(t0, "a relay box");
+    }
+    /* all of it while the job ran */
+    assert_string_equal(job_stage(s.id), "training");
+    t_asked = now_ms();
+
+    j = wait_job_for(s.id, 6000);
+    if (strcmp(json_string_value(json_object_get(j, "state")), "done"))
+        fail_msg("the job: %s", json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    print_message("the job ran %.1f s after the requests were answered\n", (double)(now_ms() - t_asked) / 1000.0);
+    fetch(&s, &rec, &pt, &pt_len); /* opened with the owner's key: the weights are the owner's */
+    assert_int_equal(rec.recipient, 2);
+    assert_int_equal(rec.n_epochs, 400);
+    assert_true(pt_len > model.len / 2);
+    gtee_wipe(pt, pt_len);
+    free(pt);
+    gtee_job_record_free(&rec);
+    free(s.body);
+    free(model.c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_results_over_the_message_limit),
         cmocka_unit_test(test_enclave_dies),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_answers_while_a_job_runs),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -58,12 +58,20 @@ static void test_schema_version(void **state)
     /* A version 1 database (before jobs were submitted through the node) is migrated. */
     snprintf(p, sizeof(p), "%s/state.db", dir);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DROP TABLE job_io; PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE job_io; DROP TABLE proof_counter; DROP INDEX proofs_by_seq;"
+                                  " ALTER TABLE proofs DROP COLUMN seq; PRAGMA user_version=1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(gtee_node_store_open(dir, 0, &s, &err), 0);
     gtee_node_store_close(s);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "SELECT job_id, model, input, labels, channel, request, response, refused FROM job_io",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* and on to version 3 (Work Proofs): each proof's seq, the enclave's sealed counter */
+    assert_int_equal(sqlite3_exec(db, "SELECT job_id, record, submitted, seq FROM proofs; SELECT seq, blob FROM proof_counter",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
