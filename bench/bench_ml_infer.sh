@@ -27,7 +27,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" $
 
 # "oneDNN gemm:jit x4, OpenBLAS x1": the products of a run by kernel
 kernel_counts() {
-    sed -n 's/^\(MatMul\|Gemm\) .*: \(oneDNN [^ ]*\|OpenBLAS\) .*/\1/p' "$1" | sort | uniq -c |
+    sed -n 's/^\(MatMul\|Gemm\) .*: \(oneDNN [^ ]*\|OpenBLAS\) .*/\2/p' "$1" | sort | uniq -c |
         awk '{ n = $1; $1 = ""; printf "%s%s x%d", sep, substr($0, 2), n; sep = ", " } END { if (!NR) printf "none" }'
 }
 printed_machine=0
