@@ -54,6 +54,6 @@ int ml_gemm_dnn_impl(bool ta, bool tb, int m, int n, int k, char *impl, size_t l
 
 /* How ml_sgemm cuts a product across threads: along N (else M) in *pieces slices of at
  * most *width rows or columns (pieces 1: the whole product on the calling thread). */
-void ml_gemm_split(int threads, bool ta, bool tb, int m, int n, int k, bool *split_n, size_t *pieces, int *width);
+void ml_gemm_split(int threads, int m, int n, int k, bool *split_n, size_t *pieces, int *width);
 
 #endif

@@ -217,7 +217,7 @@ int gtee_ml_kernels_product(bool ta, bool tb, int m, int n, int k, int threads, 
         return GTEE_FAIL(err, GTEE_EINVAL, "ml: a product of %dx%d . %dx%d has nothing to run", m, k, k, n);
     if ((rc = gtee_ml_prepare(err)) < 0)
         return rc;
-    ml_gemm_split(threads, ta, tb, m, n, k, &split_n, &pieces, &width);
+    ml_gemm_split(threads, m, n, k, &split_n, &pieces, &width);
     if (pieces > 1)
         snprintf(slices, sizeof(slices), ", %zu slices of up to %d %s on the engine's threads", pieces, width,
                  split_n ? "columns" : "rows");

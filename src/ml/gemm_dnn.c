@@ -4,8 +4,9 @@
  * beta), stream, memory objects and scratchpad: the engine's pool runs slices of one
  * product on several threads at once, and a primitive made with a user scratchpad runs on
  * any of them without locks. A thread's cache holds ML_GEMM_CACHE shapes, the least
- * recently used one replaced; the caches live as long as the process (the pool's threads
- * do), listed in g_caches. */
+ * recently used one replaced; it is listed in g_caches while its thread lives (the pool's
+ * threads live as long as the process) and freed when the thread exits (a session's own
+ * thread, a job's). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@ struct gcache {
 static pthread_mutex_t g_caches_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct gcache *g_caches;
 static _Thread_local struct gcache *t_cache;
+static pthread_key_t g_exit_key; /* its destructor frees an exiting thread's cache */
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static int g_key_rc;
 
 static void entry_free(struct gentry *e)
 {
@@ -61,6 +65,30 @@ static int status_rc(dnnl_status_t s)
     return s == dnnl_success ? 0 : s == dnnl_out_of_memory ? GTEE_ENOMEM : GTEE_EIO;
 }
 
+static void cache_free(void *p)
+{
+    struct gcache *c = p, **link;
+
+    pthread_mutex_lock(&g_caches_mu);
+    for (link = &g_caches; *link && *link != c; link = &(*link)->next)
+        ;
+    if (*link)
+        *link = c->next;
+    pthread_mutex_unlock(&g_caches_mu);
+    for (size_t i = 0; i < ML_GEMM_CACHE; i++)
+        entry_free(&c->e[i]);
+    if (c->st)
+        dnnl_stream_destroy(c->st);
+    ml_free(c->pad);
+    free(c);
+    t_cache = NULL;
+}
+
+static void key_init(void)
+{
+    g_key_rc = pthread_key_create(&g_exit_key, cache_free) ? GTEE_ENOMEM : 0;
+}
+
 static int thread_cache(const struct ml_dnn *d, struct gcache **out)
 {
     struct gcache *c = t_cache;
@@ -70,9 +98,15 @@ static int thread_cache(const struct ml_dnn *d, struct gcache **out)
         *out = c;
         return 0;
     }
+    pthread_once(&g_key_once, key_init);
+    if (g_key_rc < 0)
+        return g_key_rc;
     if (!(c = calloc(1, sizeof(*c))))
         return GTEE_ENOMEM;
-    if ((rc = status_rc(dnnl_stream_create(&c->st, d->eng, dnnl_stream_default_flags))) < 0) {
+    if ((rc = status_rc(dnnl_stream_create(&c->st, d->eng, dnnl_stream_default_flags))) < 0 ||
+        (rc = pthread_setspecific(g_exit_key, c) ? GTEE_ENOMEM : 0) < 0) {
+        if (c->st)
+            dnnl_stream_destroy(c->st);
         free(c);
         return rc;
     }

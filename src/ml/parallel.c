@@ -235,13 +235,11 @@ void ml_blas_restore(int prev)
 /* Slices are whole multiples of this many rows or columns: the kernels' full blocks. */
 #define ML_GEMM_UNIT 16
 
-void ml_gemm_split(int threads, bool ta, bool tb, int m, int n, int k, bool *split_n, size_t *pieces, int *width)
+void ml_gemm_split(int threads, int m, int n, int k, bool *split_n, size_t *pieces, int *width)
 {
     uint64_t macs = (uint64_t)m * (uint64_t)n * (uint64_t)k;
     size_t len, units;
 
-    (void)ta;
-    (void)tb;
     *split_n = n >= m;
     len = (size_t)(*split_n ? n : m);
     units = (len + ML_GEMM_UNIT - 1) / ML_GEMM_UNIT;
@@ -308,7 +306,7 @@ int ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, co
         return 0;
     }
     j.kernel = ml_gemm_choose((uint64_t)m * (uint64_t)n * (uint64_t)k);
-    ml_gemm_split(threads, ta, tb, m, n, k, &j.split_n, &j.pieces, &width);
+    ml_gemm_split(threads, m, n, k, &j.split_n, &j.pieces, &width);
     if (j.pieces <= 1)
         return gemm_slice(&j, 0, j.split_n ? n : m);
     j.units = ((size_t)(j.split_n ? n : m) + ML_GEMM_UNIT - 1) / ML_GEMM_UNIT;

@@ -6,6 +6,7 @@
  * report names what it found. The products themselves agree with a plain triple loop for
  * every transpose, leading dimension, alpha, beta, size and thread count. */
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "ml/dstest.h"
@@ -186,6 +187,44 @@ static void test_products_agree_with_a_plain_loop(void **state)
             }
 }
 
+struct on_thread {
+    int rc;
+    float c[64 * 64];
+};
+
+static void *product_on_thread(void *arg)
+{
+    struct on_thread *t = arg;
+    static float a[64 * 64], b[64 * 64];
+
+    for (int i = 0; i < 64 * 64; i++) {
+        a[i] = (float)(i % 7);
+        b[i] = (float)(i % 5);
+    }
+    t->rc = ml_sgemm(1, false, false, 64, 64, 64, 1.0f, a, 64, b, 64, 0.0f, t->c, 64);
+    return NULL;
+}
+
+/* Threads that run products and exit (a session's own thread, a job's) take their kept
+ * primitives with them; the next thread makes its own, and agrees. */
+static void test_products_on_threads_that_exit(void **state)
+{
+    static struct on_thread t[6];
+
+    (void)state;
+    for (int i = 0; i < 6; i++) {
+        pthread_t th;
+
+        assert_int_equal(pthread_create(&th, NULL, product_on_thread, &t[i]), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_int_equal(t[i].rc, 0);
+        assert_memory_equal(t[i].c, t[0].c, sizeof(t[0].c));
+    }
+    for (int p = 0; p < 64; p++) /* C[0][0] = sum over p of (p % 7) (p * 64 % 5) */
+        t[5].c[0] -= (float)(p % 7) * (float)(p * 64 % 5);
+    assert_true(fabsf(t[5].c[0]) < 1e-3f);
+}
+
 /* Last: it changes the process. Hardened without JIT, every product is OpenBLAS's and the
  * report says why, and the products still agree. */
 static void test_without_jit_products_run_on_openblas(void **state)
@@ -211,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_products_use_the_cpus_vector_units),
         cmocka_unit_test(test_no_product_on_a_generic_fallback),
         cmocka_unit_test(test_products_agree_with_a_plain_loop),
+        cmocka_unit_test(test_products_on_threads_that_exit),
         cmocka_unit_test(test_without_jit_products_run_on_openblas),
     };
 
