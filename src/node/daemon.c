@@ -141,6 +141,8 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     l.config = cfg.enclave_config;
     l.allow_jit = (int)cfg.enclave_allow_jit;
     l.memory_limit = cfg.enclave_memory_limit;
+    l.gpus = cfg.gpus;
+    l.gpu_library = cfg.gpu_library[0] ? cfg.gpu_library : NULL;
     l.timeout_ms = cfg.enclave_timeout_s * 1000u;
     l.stderr_fd = -1;
     if (!strcmp(cfg.tee, "sim")) {
