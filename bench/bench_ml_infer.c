@@ -2,8 +2,9 @@
  * makes a random input of the given batch (other dims from the model; int64 inputs get
  * token ids below 50), writes it raw for ONNX Runtime's side, runs warm-up + timed runs, and
  * prints "best_ms median_ms peak_rss_kb arena_bytes" (best of the timed runs: the least
- * disturbed by other load on the machine).
- * Usage: bench_ml_infer MODEL.onnx BATCH THREADS RUNS INPUT_OUT.bin SHAPE_OUT.json */
+ * disturbed by other load on the machine). With KERNELS_OUT it writes there the machine's
+ * kernel report, a blank line and the kernel of each matrix product (gtee/ml.h).
+ * Usage: bench_ml_infer MODEL.onnx BATCH THREADS RUNS INPUT_OUT.bin SHAPE_OUT.json [KERNELS_OUT] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
     double *t;
     int runs;
 
-    if (argc != 7)
+    if (argc != 7 && argc != 8)
         return 2;
     struct gtee_ml_options opt = { atoi(argv[3]) };
     runs = atoi(argv[4]);
@@ -96,6 +97,22 @@ int main(int argc, char **argv)
         if (gtee_ml_run(s, &in, 1, out, info.n_outputs, &err) < 0)
             return 1;
         t[i] = now_ms() - t0;
+    }
+    if (argc == 8) {
+        static char report[1 << 16];
+        size_t used;
+
+        if (gtee_ml_kernels_describe(report, sizeof(report) / 2, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        used = strlen(report);
+        report[used++] = '\n';
+        if (gtee_ml_session_kernels(s, report + used, sizeof(report) - used, &err) < 0 ||
+            gtee_file_write(argv[7], report, strlen(report), 0600, GTEE_FILE_REPLACE, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
     }
     qsort(t, (size_t)runs, sizeof(double), cmp_double);
     gtee_ml_session_memory(s, &arena, &unplanned);

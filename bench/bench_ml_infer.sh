@@ -6,7 +6,9 @@
 # median time per run of each, the ratio of the best times ours/theirs (goal <= 1.0; the
 # best run is the one least disturbed by other load), and each process's peak RSS (node's
 # includes its own runtime) with our arena size. Build with optimization (make, or
-# -DCMAKE_BUILD_TYPE=RelWithDebInfo).
+# -DCMAKE_BUILD_TYPE=RelWithDebInfo). It starts with the machine's kernel report (the CPU,
+# oneDNN's ISA, OpenBLAS's core, the rule between them: docs/ml.md, "Kernels") and gives
+# each row the kernels its matrix products ran on (counted by kind).
 # Usage: [MODELS="mlp cnn resnet transformer"] bench/bench_ml_infer.sh [BUILD_DIR] [RUNS]   (default: build, 50)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,20 +25,30 @@ models="$root/tests/ml/models"
 bin="$build/bench_ml_infer"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" $libs -o "$bin"
 
-printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
-    ours_rss ort_rss arena_bytes
+# "oneDNN gemm:jit x4, OpenBLAS x1": the products of a run by kernel
+kernel_counts() {
+    sed -n 's/^\(MatMul\|Gemm\) .*: \(oneDNN [^ ]*\|OpenBLAS\) .*/\2/p' "$1" | sort | uniq -c |
+        awk '{ n = $1; $1 = ""; printf "%s%s x%d", sep, substr($0, 2), n; sep = ", " } END { if (!NR) printf "none" }'
+}
+printed_machine=0
+printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s  %s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
+    ours_rss ort_rss arena_bytes products
 for model in ${MODELS:-mlp cnn resnet transformer}; do
     for batch in 1 64; do
         for thr in 1 2; do
             in="$work/$model-$batch.bin"
             shape="$work/$model-$batch.json"
             read -r ours ours_med rss arena < <("$bin" "$models/$model.onnx" "$batch" "$thr" "$runs" \
-                "$in" "$shape")
+                "$in" "$shape" "$work/kernels.txt")
+            if [ "$printed_machine" = 0 ]; then
+                sed '/^$/q' "$work/kernels.txt"
+                printed_machine=1
+            fi
             read -r theirs ort_med ort_rss < <(node "$root/bench/bench_ml_ort.js" "$root" \
                 "$models/$model.onnx" "$in" "$shape" "$thr" "$runs")
             ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
-            printf '%-8s %5s %3s %9s %9s %9s %9s %6s %8sKB %8sKB %11s\n' "$model" "$batch" "$thr" "$ours" "$ours_med" \
-                "$theirs" "$ort_med" "$ratio" "$rss" "$ort_rss" "$arena"
+            printf '%-8s %5s %3s %9s %9s %9s %9s %6s %8sKB %8sKB %11s  %s\n' "$model" "$batch" "$thr" "$ours" \
+                "$ours_med" "$theirs" "$ort_med" "$ratio" "$rss" "$ort_rss" "$arena" "$(kernel_counts "$work/kernels.txt")"
         done
     done
 done

@@ -109,6 +109,41 @@ void gtee_ml_ops_get(size_t i, struct gtee_ml_op_info *info);
  * call more than once. */
 int gtee_ml_prepare(struct gtee_err *err) GTEE_MUST_USE;
 
+/* ---- kernels (docs/ml.md, "Kernels") ---- */
+/* The machine and the matrix-product kernels the engine chose on it, found once per process:
+ * oneDNN's matmul (it dispatches on instruction sets) or OpenBLAS's sgemm (it dispatches on
+ * the CPU model, with generic kernels for models it does not know). */
+struct gtee_ml_kernels {
+    char cpu[64];              /* the CPU's brand string (cpuid) */
+    int cpu_family, cpu_model; /* as lscpu shows them */
+    bool cpu_avx2, cpu_avx512, cpu_amx; /* offered by the CPU and enabled by the OS */
+    char blas_core[32];        /* openblas_get_corename() */
+    char blas_isa[8];          /* the widest instruction set of those kernels: sse, avx, avx2, avx512 */
+    bool blas_generic;         /* SSE kernels on a CPU with AVX2 or more (OpenBLAS's fallback) */
+    bool blas_below;           /* narrower than what the CPU offers (generic or not) */
+    bool dnnl_ok;              /* oneDNN is loaded with a CPU engine */
+    char dnnl_release[24];     /* its version, "2.6.3", or "" */
+    char dnnl_isa[32];         /* dnnl_get_effective_cpu_isa(), named ("avx2", "avx512_core" ...) */
+    uint64_t dnnl_min_macs;    /* products of at least this many multiply-adds run on oneDNN
+                                  (UINT64_MAX: none, the process may not JIT) */
+    char why[320];             /* that rule, in words */
+};
+int gtee_ml_kernels_get(struct gtee_ml_kernels *out, struct gtee_err *err) GTEE_MUST_USE;
+/* This process cannot make executable memory (a seccomp list without JIT, gtee/tee.h):
+ * from now on every matrix product runs on OpenBLAS, which needs none, and the kernel
+ * report says why. oneDNN's convolutions still fail there, with an error. The engine finds
+ * that out itself when it builds a plan (it asks for an executable page, as oneDNN's JIT
+ * does); a caller that knows it in advance, or wants the kernels such a process gets
+ * (a local reference for an enclave's result), says it here. */
+void gtee_ml_forbid_jit(void);
+/* The same, as lines of text ("cpu: ...", "oneDNN: ...", "OpenBLAS: ...", "matrix
+ * products: ...") for --verbose and the benchmarks. */
+int gtee_ml_kernels_describe(char *buf, size_t len, struct gtee_err *err) GTEE_MUST_USE;
+/* The kernel that runs one product (C = op(A) op(B), A m x k, B k x n, row-major) on
+ * threads threads, in words: "oneDNN brg:avx512_core, 2 slices of 128 columns". */
+int gtee_ml_kernels_product(bool ta, bool tb, int m, int n, int k, int threads, char *buf, size_t len,
+                            struct gtee_err *err) GTEE_MUST_USE;
+
 /* ---- inference ---- */
 struct gtee_ml_options {
     int threads; /* OpenBLAS and the engine's own loops; 0 or 1: one thread */
@@ -137,6 +172,10 @@ void gtee_ml_session_memory(const struct gtee_ml_session *s, size_t *arena, size
 /* Units of work: the multiply-accumulates of one run with the current plan's shapes (its
  * matrix products and convolutions; docs/ml.md, "Units of work"); 0 before the first run. */
 uint64_t gtee_ml_session_macs(const struct gtee_ml_session *s);
+
+/* One line per matrix product node (MatMul, Gemm) of the current plan: its name, shape and
+ * kernel (gtee_ml_kernels_product); "" before the first run. */
+int gtee_ml_session_kernels(const struct gtee_ml_session *s, char *buf, size_t len, struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- tensors ---- */
 size_t gtee_ml_dtype_size(int dtype); /* 0 for an unknown type */

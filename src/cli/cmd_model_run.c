@@ -13,9 +13,12 @@
 #include "gtee/file.h"
 
 #define MAX_IO 16
+/* room for --verbose's report: a few lines on the machine, one per matrix product */
+#define KERNELS_TEXT (64u << 10)
 
 static const char run_usage[] =
-    "Usage: gtee model run [--threads N] [--force] [--json] MODEL.onnx --input FILE.npy... --out FILE.npy...\n"
+    "Usage: gtee model run [--threads N] [--force] [--json] [--verbose] MODEL.onnx --input FILE.npy...\n"
+    "                      --out FILE.npy...\n"
     "\n"
     "Loads and checks MODEL.onnx, reads one .npy file per graph input (in the model's input\n"
     "order; float inputs take any numeric array, int64 inputs integer arrays), runs the model\n"
@@ -29,6 +32,8 @@ static const char run_usage[] =
     "  -t, --threads N     threads for OpenBLAS, oneDNN and the engine's loops (default 1)\n"
     "  -f, --force         replace existing --out files (a FIFO or device gets the complete file)\n"
     "      --json          print the outputs' names, shapes, files and the time as JSON\n"
+    "  -v, --verbose       also print the CPU, the matrix-product kernels chosen for it and why,\n"
+    "                      and the kernel of each MatMul and Gemm (docs/ml.md, \"Kernels\")\n"
     "  -h, --help          show this help\n"
     "\n"
     "Example:\n"
@@ -87,16 +92,18 @@ int model_run(int argc, char **argv)
         { "input", required_argument, NULL, 'i' }, { "out", required_argument, NULL, 'o' },
         { "threads", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
         { "force", no_argument, NULL, 'f' },        { "help", no_argument, NULL, 'h' },
+        { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 },
     };
     const char *in_path[MAX_IO], *out_path[MAX_IO];
     size_t n_in = 0, n_out = 0;
     long threads = 1;
     unsigned out_flags = 0;
+    bool verbose = false;
     char *end;
     int c;
 
-    while ((c = getopt_long(argc, argv, "i:o:t:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:o:t:fhv", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if (n_in == MAX_IO)
@@ -115,6 +122,7 @@ int model_run(int argc, char **argv)
             break;
         case 'j': cli_set_json(1); break;
         case 'f': out_flags = GTEE_FILE_REPLACE | GTEE_FILE_SPECIAL; break;
+        case 'v': verbose = true; break;
         case 'h': return cli_help(run_usage);
         default: return cli_bad_option(argc, argv);
         }
@@ -133,7 +141,8 @@ int model_run(int argc, char **argv)
     struct gtee_ml_io io;
     struct gtee_file_out fo[MAX_IO];
     size_t n_open = 0;
-    json_t *outs = NULL;
+    json_t *outs = NULL, *kern = NULL;
+    char *machine = NULL, *products = NULL;
     double t0 = 0, ms = 0;
     int rc = 0;
 
@@ -157,6 +166,13 @@ int model_run(int argc, char **argv)
     t0 = cli_now();
     TRY(gtee_ml_run(s, in, n_in, out, info.n_outputs, &err));
     ms = (cli_now() - t0) * 1e3;
+    if (verbose) {
+        ENSURE((machine = malloc(KERNELS_TEXT)) && (products = malloc(KERNELS_TEXT)), &err, GTEE_ENOMEM,
+               "out of memory");
+        TRY(gtee_ml_kernels_describe(machine, KERNELS_TEXT, &err));
+        TRY(gtee_ml_session_kernels(s, products, KERNELS_TEXT, &err));
+        kern = json_pack("{s:s,s:s}", "machine", machine, "products", products);
+    }
     outs = json_array();
     for (size_t i = 0; i < n_out; i++) {
         (void)gtee_ml_model_io(m, 1, i, &io);
@@ -170,11 +186,12 @@ int model_run(int argc, char **argv)
     if (cli_json()) {
         size_t arena, unplanned;
         gtee_ml_session_memory(s, &arena, &unplanned);
-        rc = cli_json_emit(json_pack("{s:s,s:O,s:i,s:f,s:I,s:I}", "model", argv[optind], "outputs", outs, "threads",
-                                     (int)threads, "ms", ms, "arena_bytes", (json_int_t)arena, "unplanned_bytes",
-                                     (json_int_t)unplanned))
-                 ? CLI_EXIT_IO
-                 : 0;
+        json_t *o = json_pack("{s:s,s:O,s:i,s:f,s:I,s:I}", "model", argv[optind], "outputs", outs, "threads",
+                              (int)threads, "ms", ms, "arena_bytes", (json_int_t)arena, "unplanned_bytes",
+                              (json_int_t)unplanned);
+        if (o && kern)
+            json_object_set(o, "kernels", kern);
+        rc = cli_json_emit(o) ? CLI_EXIT_IO : 0;
     } else {
         for (size_t i = 0; i < json_array_size(outs); i++) {
             char shape[256];
@@ -183,11 +200,16 @@ int model_run(int argc, char **argv)
             printf("%s  %s -> %s\n", io.name, shape, out_path[i]);
         }
         printf("ran in %.3f ms with %ld thread%s\n", ms, threads, threads > 1 ? "s" : "");
+        if (verbose)
+            printf("%s%s", machine, products);
     }
 out:
     for (size_t i = 0; i < n_open; i++)
         gtee_file_out_abort(&fo[i]);
     json_decref(outs);
+    json_decref(kern);
+    free(machine);
+    free(products);
     for (size_t i = 0; i < MAX_IO; i++)
         gtee_array_free(&arr[i]);
     gtee_ml_session_free(s);

@@ -219,7 +219,7 @@ static int load_split(const char *dir, int train, struct gtee_dataset *ds, int *
 }
 
 static int report_epoch(const struct train_args *a, long e, const struct gtee_ml_epoch_stats *st, int have_test,
-                        size_t test_correct, size_t test_n, double test_loss)
+                        size_t test_correct, size_t test_n, double test_loss, uint64_t step_macs)
 {
     double sps = st->seconds > 0 ? (double)st->samples / st->seconds : 0;
     double tr_acc = st->samples ? (double)st->correct / (double)st->samples : 0;
@@ -233,8 +233,11 @@ static int report_epoch(const struct train_args *a, long e, const struct gtee_ml
             json_object_set_new(o, "test_accuracy", json_real(te_acc));
             json_object_set_new(o, "test_loss", json_real(test_loss));
         }
-        if (o)
+        if (o) {
             json_object_set_new(o, "cpu_seconds", json_real(st->cpu_seconds));
+            /* the last step's multiply-adds (its batch), for a benchmark's FLOP count */
+            json_object_set_new(o, "step_macs", json_integer((json_int_t)step_macs));
+        }
         return cli_json_emit(o) ? CLI_EXIT_IO : 0;
     }
     printf("epoch %ld/%ld  loss %.4f  train acc %.2f%%", e + 1, a->epochs, st->loss, 100 * tr_acc);
@@ -283,7 +286,7 @@ int model_train(int argc, char **argv)
         TRY(gtee_ml_train_epoch(tr, &train, (uint64_t)e, (size_t)a.batch, a.seed, NULL, NULL, &st, &err));
         if (have_test)
             TRY(gtee_ml_evaluate(m, &test, 1000, (int)a.threads, &tc, &tl, &err));
-        rc = report_epoch(&a, e, &st, have_test, tc, test.n, tl);
+        rc = report_epoch(&a, e, &st, have_test, tc, test.n, tl, gtee_ml_trainer_step_macs(tr));
         if (rc)
             goto out;
     }

@@ -5,7 +5,7 @@
  * one image's (it stays in the core's cache: batching several images into one larger
  * product measured slower on two threads). A 1x1 convolution with stride 1 and no padding
  * reads the input as its own im2col matrix. */
-#include <cblas.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ml/fastmath.h"
@@ -80,6 +80,7 @@ struct conv_job {
     const struct ml_kernel *k;
     const struct geom *g;
     struct conv_plan c;
+    _Atomic int rc; /* the first product's failure */
 };
 
 static float bias_of(const struct ml_kernel *k, int64_t o)
@@ -90,7 +91,7 @@ static float bias_of(const struct ml_kernel *k, int64_t o)
 }
 
 /* Output rows [o0, o1) of image i, every group, straight into Y. */
-static void conv_rows(const struct conv_job *j, float *work, int64_t i, int64_t o0, int64_t o1)
+static void conv_rows(struct conv_job *j, float *work, int64_t i, int64_t o0, int64_t o1)
 {
     const struct ml_kernel *k = j->k;
     const struct conv_plan *c = &j->c;
@@ -108,10 +109,14 @@ static void conv_rows(const struct conv_job *j, float *work, int64_t i, int64_t 
             cols = work;
             ld = ncol;
         }
-        if (ncol && c->mg)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->mg, (int)ncol, (int)c->kk, 1.0f,
-                        (const float *)k->in[1]->data + gi * c->mg * c->kk, (int)c->kk, cols, (int)ld, 0.0f, yg,
-                        (int)c->sp);
+        int rc, ok = 0;
+        if (ncol && c->mg &&
+            (rc = ml_sgemm(1, false, false, (int)c->mg, (int)ncol, (int)c->kk, 1.0f,
+                           (const float *)k->in[1]->data + gi * c->mg * c->kk, (int)c->kk, cols, (int)ld, 0.0f, yg,
+                           (int)c->sp)) < 0) {
+            atomic_compare_exchange_strong(&j->rc, &ok, rc);
+            return;
+        }
         for (int64_t o = 0; o < c->mg; o++)
             out_pass(yg + o * c->sp, yg + o * c->sp, (size_t)ncol, bias_of(k, gi * c->mg + o),
                      res ? res + (gi * c->mg + o) * c->sp + first : NULL, k->act);
@@ -120,7 +125,7 @@ static void conv_rows(const struct conv_job *j, float *work, int64_t i, int64_t 
 
 static void conv_piece(void *arg, size_t piece, size_t lo, size_t hi)
 {
-    const struct conv_job *j = arg;
+    struct conv_job *j = arg;
     const struct conv_plan *c = &j->c;
     float *work = (float *)j->k->work + piece * c->per_piece;
 
@@ -139,7 +144,7 @@ static void conv_piece(void *arg, size_t piece, size_t lo, size_t hi)
 
 int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group)
 {
-    struct conv_job j = { k, g, { 0 } };
+    struct conv_job j = { k, g, { 0 }, 0 };
 
     conv_plan(k, g, group, &j.c);
     /* one OpenBLAS thread per product (set here, before the threads start) */
@@ -150,5 +155,5 @@ int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group)
     else
         ml_parallel_slots((int)j.c.pieces, (size_t)j.c.n, 1, conv_piece, &j);
     ml_blas_restore(prev);
-    return 0;
+    return j.rc < 0 ? ml_gemm_fail(k, j.rc) : 0;
 }

@@ -112,6 +112,14 @@ int ml_dnn_get(const struct ml_kernel *k, const struct ml_dnn **out)
     return 0;
 }
 
+const struct ml_dnn *ml_dnn_engine(void)
+{
+    if (ml_dnn_load(NULL) < 0)
+        return NULL;
+    pthread_once(&g_once, dnn_init);
+    return g_status == dnnl_success ? &g_dnn : NULL;
+}
+
 int ml_dnn_block(void)
 {
     pthread_once(&g_once, dnn_init);

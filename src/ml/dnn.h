@@ -1,6 +1,7 @@
 /* oneDNN (Debian's libdnnl) for the convolutions: its direct kernels on channel-blocked
  * layouts (nChw16c with AVX-512, nChw8c with AVX2) run a convolution about twice as fast as
- * im2col + sgemm, and need no column matrix. Matrix products stay with OpenBLAS.
+ * im2col + sgemm, and need no column matrix. Matrix products go through its matmul
+ * primitive as well, except the tiny ones (gemm.h says which and why).
  * This file holds what every oneDNN user of src/ml/ shares: the engine and stream, the
  * thread setting, memory descriptors, reorders and error mapping. Internal to src/ml/. */
 #ifndef GTEE_ML_DNN_H
@@ -26,7 +27,9 @@
     X(dnnl_primitive_attr_set_scratchpad_mode) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)                 \
     X(dnnl_post_ops_append_sum) X(dnnl_post_ops_append_eltwise) X(dnnl_dilated_convolution_forward_desc_init)   \
     X(dnnl_dilated_convolution_backward_data_desc_init) X(dnnl_dilated_convolution_backward_weights_desc_init)  \
-    X(dnnl_pooling_v2_forward_desc_init)
+    X(dnnl_pooling_v2_forward_desc_init) X(dnnl_matmul_desc_init) X(dnnl_memory_desc_init_by_strides)             \
+    X(dnnl_primitive_desc_query) X(dnnl_primitive_attr_set_output_scales) X(dnnl_memory_set_data_handle)        \
+    X(dnnl_version)
 
 /* libgomp's, found through libdnnl's dependencies (clang finds no omp.h without libomp-dev) */
 void omp_set_num_threads(int n);
@@ -70,6 +73,12 @@ int ml_dnn_load(struct gtee_err *err);
 #define dnnl_dilated_convolution_backward_data_desc_init ml_dnnl.p_dnnl_dilated_convolution_backward_data_desc_init
 #define dnnl_dilated_convolution_backward_weights_desc_init ml_dnnl.p_dnnl_dilated_convolution_backward_weights_desc_init
 #define dnnl_pooling_v2_forward_desc_init ml_dnnl.p_dnnl_pooling_v2_forward_desc_init
+#define dnnl_matmul_desc_init ml_dnnl.p_dnnl_matmul_desc_init
+#define dnnl_memory_desc_init_by_strides ml_dnnl.p_dnnl_memory_desc_init_by_strides
+#define dnnl_primitive_desc_query ml_dnnl.p_dnnl_primitive_desc_query
+#define dnnl_primitive_attr_set_output_scales ml_dnnl.p_dnnl_primitive_attr_set_output_scales
+#define dnnl_memory_set_data_handle ml_dnnl.p_dnnl_memory_set_data_handle
+#define dnnl_version ml_dnnl.p_dnnl_version
 #define omp_set_num_threads ml_dnnl.p_omp_set_num_threads
 
 /* The CPU engine and its in-order stream, made once per process. */
@@ -78,6 +87,9 @@ struct ml_dnn {
     dnnl_stream_t st;
 };
 int ml_dnn_get(const struct ml_kernel *k, const struct ml_dnn **out);
+/* The same without a node to blame: NULL when the library or its engine is missing
+ * (gtee_ml_prepare says why). */
+const struct ml_dnn *ml_dnn_engine(void);
 
 /* Channels per block of the layout oneDNN's direct kernels use on this CPU (16 or 8). A
  * value is kept blocked only when its channels are a multiple of it (no padding: the

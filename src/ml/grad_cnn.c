@@ -8,8 +8,8 @@
  * With several threads the images are split in fixed pieces; each piece sums dW in its
  * own buffer and the pieces are added in order, so the result depends on the thread count
  * only. */
-#include <cblas.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,16 +72,18 @@ struct conv_bwd {
     float *dx, *dw;         /* NULL: not wanted */
     float *work;            /* per piece: cols, dcols [kk, sp]; with several pieces also a dW [m, kk] */
     size_t piece_floats;
+    int threads;            /* of one product: the node's when the images are one piece */
+    _Atomic int rc;         /* the first product's failure */
 };
 
 static void conv_bwd_images(void *arg, size_t piece, size_t lo, size_t hi)
 {
-    const struct conv_bwd *b = arg;
+    struct conv_bwd *b = arg;
     float *cols = b->work + piece * b->piece_floats, *dcols = cols + b->kk * b->sp;
     float *dw = piece == 0 ? b->dw : dcols + b->kk * b->sp; /* piece 0 adds into dW itself */
-    int mg = (int)b->mg, kk = (int)b->kk, sp = (int)b->sp;
+    int mg = (int)b->mg, kk = (int)b->kk, sp = (int)b->sp, rc = 0, ok = 0;
 
-    for (size_t i = lo; i < hi; i++)
+    for (size_t i = lo; i < hi && rc == 0; i++)
         for (int64_t gi = 0; gi < b->group; gi++) {
             const float *xg = b->x + ((int64_t)i * b->group + gi) * b->cg * b->insz;
             const float *dyg = b->dy + ((int64_t)i * b->m + gi * b->mg) * b->sp, *wg = b->w + gi * b->mg * b->kk;
@@ -93,19 +95,23 @@ static void conv_bwd_images(void *arg, size_t piece, size_t lo, size_t hi)
                     ml_im2col_rows(xg, b->cg, &b->g, 0, b->g.out[0], cols, sp);
                     c = cols;
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mg, kk, sp, 1.0f, dyg, sp, c, sp, 1.0f,
-                            dw + gi * b->mg * b->kk, kk);
+                if ((rc = ml_sgemm(b->threads, false, true, mg, kk, sp, 1.0f, dyg, sp, c, sp, 1.0f,
+                                   dw + gi * b->mg * b->kk, kk)) < 0)
+                    break;
             }
             if (!dxg)
                 continue;
             if (b->direct) { /* dX_g [kk, sp] += W_g^T dY_g */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, sp, mg, 1.0f, wg, kk, dyg, sp, 1.0f, dxg,
-                            sp);
+                if ((rc = ml_sgemm(b->threads, true, false, kk, sp, mg, 1.0f, wg, kk, dyg, sp, 1.0f, dxg, sp)) < 0)
+                    break;
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, sp, mg, 1.0f, wg, kk, dyg, sp, 0.0f, dcols, sp);
+            if ((rc = ml_sgemm(b->threads, true, false, kk, sp, mg, 1.0f, wg, kk, dyg, sp, 0.0f, dcols, sp)) < 0)
+                break;
             col2im(dcols, b->cg, &b->g, dxg);
         }
+    if (rc < 0)
+        atomic_compare_exchange_strong(&b->rc, &ok, rc);
 }
 
 /* Pieces worth a thread each: every piece needs at least this many multiply-adds. */
@@ -181,8 +187,14 @@ int ml_grad_conv_cols(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct 
     b.work = calloc(pieces * b.piece_floats + 1, sizeof(float)); /* zeroed: the pieces' dW partials */
     if (!b.work)
         return ml_fail(k, GTEE_ENOMEM, "backward: out of memory for %zu column values", pieces * b.piece_floats);
-    ml_blas_threads(pieces > 1 ? 1 : k->threads, product); /* set before the pieces start */
+    b.threads = pieces > 1 ? 1 : k->threads;
+    int prev = ml_blas_one(); /* one OpenBLAS thread per product: the pieces are the engine's */
     ml_parallel_pieces((int)pieces, (size_t)n, 1, conv_bwd_images, &b);
+    ml_blas_restore(prev);
+    if (b.rc < 0) {
+        ml_free(b.work);
+        return ml_gemm_fail(k, b.rc);
+    }
     for (size_t p = 1; p < pieces && b.dw; p++) { /* the pieces' dW, added in piece order */
         const float *part = b.work + p * b.piece_floats + 2 * b.kk * b.sp;
         for (int64_t i = 0; i < b.m * b.kk; i++)

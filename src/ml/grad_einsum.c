@@ -40,15 +40,20 @@ int ml_grad_einsum(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
     ml_einsum_move(k, &e, 1, lb, nlb, B, k->in[1]->data, true);
     ml_einsum_move(k, &e, 2, lc, nlc, C, dy, true);
     int prev = ml_blas_one();
-    for (int64_t b = 0; b < g.B; b++) {
+    rc = 0;
+    for (int64_t b = 0; b < g.B && rc == 0; b++) {
         if (din[0])
-            ml_sgemm(k->threads, false, true, (int)g.M, (int)g.K, (int)g.N, 1.0f, C + b * g.M * g.N, (int)g.N,
-                     B + b * g.K * g.N, (int)g.N, 0.0f, dA + b * g.M * g.K, (int)g.K);
-        if (din[1])
-            ml_sgemm(k->threads, true, false, (int)g.K, (int)g.N, (int)g.M, 1.0f, A + b * g.M * g.K, (int)g.K,
-                     C + b * g.M * g.N, (int)g.N, 0.0f, dB + b * g.K * g.N, (int)g.N);
+            rc = ml_sgemm(k->threads, false, true, (int)g.M, (int)g.K, (int)g.N, 1.0f, C + b * g.M * g.N, (int)g.N,
+                          B + b * g.K * g.N, (int)g.N, 0.0f, dA + b * g.M * g.K, (int)g.K);
+        if (din[1] && rc == 0)
+            rc = ml_sgemm(k->threads, true, false, (int)g.K, (int)g.N, (int)g.M, 1.0f, A + b * g.M * g.K, (int)g.K,
+                          C + b * g.M * g.N, (int)g.N, 0.0f, dB + b * g.K * g.N, (int)g.N);
     }
     ml_blas_restore(prev);
+    if (rc < 0) {
+        ml_free(buf);
+        return ml_gemm_fail(k, rc);
+    }
     if (din[0])
         ml_einsum_move(k, &e, 0, la, nla, dA, din[0]->data, false);
     if (din[1])

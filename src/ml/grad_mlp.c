@@ -2,8 +2,7 @@
  * binary operators (gradients summed over the broadcast axes), the element-wise unary
  * functions and the operators that only copy or reshape (Identity, Dropout in inference,
  * Flatten, Reshape, Squeeze, Unsqueeze). Every loop is serial or split at fixed points,
- * so a result depends on the thread count only through OpenBLAS. */
-#include <cblas.h>
+ * so a result depends on the thread count only through the matrix products' slices. */
 #include <math.h>
 #include <string.h>
 
@@ -31,7 +30,7 @@ int ml_grad_gemm(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
     float alpha = 1.0f, beta = 1.0f;
     int m = (int)k->out[0]->dim[0], n = (int)k->out[0]->dim[1];
     int kk, lda = (int)a->dim[1], ldb = (int)b->dim[1];
-    int rc;
+    int rc, prev;
 
     if ((rc = ml_attr_int(k, "transA", 0, &ta)) < 0 || (rc = ml_attr_int(k, "transB", 0, &tb)) < 0 ||
         (rc = ml_attr_float(k, "alpha", 1.0f, &alpha)) < 0 || (rc = ml_attr_float(k, "beta", 1.0f, &beta)) < 0)
@@ -39,23 +38,23 @@ int ml_grad_gemm(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
     kk = (int)a->dim[ta ? 0 : 1];
     if (m == 0 || n == 0 || kk == 0)
         goto bias;
-    ml_blas_threads(k->threads, (uint64_t)m * (uint64_t)n * (uint64_t)kk);
+    prev = ml_blas_one();
+    rc = 0;
     if (din[0]) {
         if (!ta) /* dA [m, kk] = alpha dY op(B)^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, m, kk, n, alpha, dy, n,
-                        b->data, ldb, 1.0f, din[0]->data, lda);
+            rc = ml_sgemm(k->threads, false, !tb, m, kk, n, alpha, dy, n, b->data, ldb, 1.0f, din[0]->data, lda);
         else /* dA [kk, m] = alpha op(B) dY^T */
-            cblas_sgemm(CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, kk, m, n, alpha, b->data, ldb,
-                        dy, n, 1.0f, din[0]->data, lda);
+            rc = ml_sgemm(k->threads, tb, true, kk, m, n, alpha, b->data, ldb, dy, n, 1.0f, din[0]->data, lda);
     }
-    if (din[1]) {
+    if (din[1] && rc == 0) {
         if (!tb) /* dB [kk, n] = alpha op(A)^T dY */
-            cblas_sgemm(CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, kk, n, m, alpha, a->data, lda,
-                        dy, n, 1.0f, din[1]->data, ldb);
+            rc = ml_sgemm(k->threads, !ta, false, kk, n, m, alpha, a->data, lda, dy, n, 1.0f, din[1]->data, ldb);
         else /* dB [n, kk] = alpha dY^T op(A) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, n, kk, m, alpha, dy, n, a->data,
-                        lda, 1.0f, din[1]->data, ldb);
+            rc = ml_sgemm(k->threads, true, ta, n, kk, m, alpha, dy, n, a->data, lda, 1.0f, din[1]->data, ldb);
     }
+    ml_blas_restore(prev);
+    if (rc < 0)
+        return ml_gemm_fail(k, rc);
 bias:
     if (c && din[2] && beta != 0.0f) { /* C broadcast to [m, n]: sum over the broadcast axes */
         float *dc = din[2]->data;
@@ -96,8 +95,8 @@ int ml_grad_matmul(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
     }
     if (m == 0 || n == 0 || kk == 0)
         return 0;
-    ml_blas_threads(k->threads, (uint64_t)(m * n * kk));
-    for (int64_t i = 0; i < batch; i++) {
+    int prev = ml_blas_one(), rc = 0;
+    for (int64_t i = 0; i < batch && rc == 0; i++) {
         int64_t rem = i, oa = 0, ob = 0;
         for (int d = rank - 1; d >= 0; d--) {
             int64_t idx = rem % bd[d];
@@ -106,13 +105,14 @@ int ml_grad_matmul(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gte
             ob += idx * sb[d];
         }
         if (din[0])
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)kk, (int)n, 1.0f, dY + i * m * n,
-                        (int)n, B + ob * kk * n, (int)n, 1.0f, (float *)din[0]->data + oa * m * kk, (int)kk);
-        if (din[1])
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)n, (int)m, 1.0f, A + oa * m * kk,
-                        (int)kk, dY + i * m * n, (int)n, 1.0f, (float *)din[1]->data + ob * kk * n, (int)n);
+            rc = ml_sgemm(k->threads, false, true, (int)m, (int)kk, (int)n, 1.0f, dY + i * m * n, (int)n,
+                          B + ob * kk * n, (int)n, 1.0f, (float *)din[0]->data + oa * m * kk, (int)kk);
+        if (din[1] && rc == 0)
+            rc = ml_sgemm(k->threads, true, false, (int)kk, (int)n, (int)m, 1.0f, A + oa * m * kk, (int)kk,
+                          dY + i * m * n, (int)n, 1.0f, (float *)din[1]->data + ob * kk * n, (int)n);
     }
-    return 0;
+    ml_blas_restore(prev);
+    return rc < 0 ? ml_gemm_fail(k, rc) : 0;
 }
 
 enum { B_ADD, B_SUB, B_MUL, B_DIV };

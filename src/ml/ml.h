@@ -188,19 +188,22 @@ void ml_parallel_pieces(int threads, size_t n, size_t min_per_thread, ml_piece_f
  * of the thread that runs the piece: pieces run at once never share a slot, one slot may
  * run several pieces. */
 void ml_parallel_slots(int threads, size_t n, size_t min_per_thread, ml_piece_fn fn, void *arg);
-/* Sets OpenBLAS's threads for a product of macs multiply-adds (1 when it is small). */
-void ml_blas_threads(int threads, uint64_t macs);
 /* Forward kernels run OpenBLAS on one thread and split their products across the
  * engine's threads themselves (one pool, no second set of spinning threads): ml_blas_one
  * sets one OpenBLAS thread and returns the previous setting, which ml_blas_restore puts
  * back (the trainer sets its own for the backward passes). */
 int ml_blas_one(void);
 void ml_blas_restore(int prev);
-/* C = alpha op(A) op(B) + beta C (row-major, cblas_sgemm's arguments) split across
+/* C = alpha op(A) op(B) + beta C (row-major, cblas_sgemm's arguments): the engine's one
+ * entry for matrix products. Runs on oneDNN or OpenBLAS by gemm.h's rule, split across
  * threads along M or N when the product has at least 2^22 multiply-adds. OpenBLAS must be
- * on one thread (ml_blas_one). */
-void ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
-              const float *b, int ldb, float beta, float *c, int ldc);
+ * on one thread (ml_blas_one). Returns 0 or a negative GTEE_E* code (oneDNN failed: it
+ * cannot be loaded, or no memory); the caller names the node. */
+int ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+             const float *b, int ldb, float beta, float *c, int ldc) GTEE_MUST_USE;
+
+/* Fails node k with ml_sgemm's code rc, naming why oneDNN failed. */
+int ml_gemm_fail(const struct ml_kernel *k, int rc);
 
 /* Activations a kernel may apply in its output pass (Conv, Gemm fused with Relu). */
 enum ml_act { ML_ACT_NONE = 0, ML_ACT_RELU = 1 };

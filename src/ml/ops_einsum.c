@@ -277,10 +277,13 @@ static int fwd_einsum(struct ml_kernel *k)
     ml_einsum_move(k, &e, 0, la, nla, A, k->in[0]->data, true);
     ml_einsum_move(k, &e, 1, lb, nlb, B, k->in[1]->data, true);
     int prev = ml_blas_one();
-    for (int64_t b = 0; b < g.B; b++)
-        ml_sgemm(k->threads, false, false, (int)g.M, (int)g.N, (int)g.K, 1.0f, A + b * g.M * g.K, (int)g.K,
-                 B + b * g.K * g.N, (int)g.N, 0.0f, C + b * g.M * g.N, (int)g.N);
+    rc = 0;
+    for (int64_t b = 0; b < g.B && rc == 0; b++)
+        rc = ml_sgemm(k->threads, false, false, (int)g.M, (int)g.N, (int)g.K, 1.0f, A + b * g.M * g.K, (int)g.K,
+                      B + b * g.K * g.N, (int)g.N, 0.0f, C + b * g.M * g.N, (int)g.N);
     ml_blas_restore(prev);
+    if (rc < 0)
+        return ml_gemm_fail(k, rc);
     ml_einsum_move(k, &e, 2, lc, nlc, C, y, false);
     return 0;
 }

@@ -1,6 +1,6 @@
-/* Matrix products through OpenBLAS: MatMul (numpy.matmul semantics, batched with
+/* Matrix products (ml_sgemm: oneDNN or OpenBLAS, gemm.h): MatMul (numpy.matmul semantics, batched with
  * broadcast batch dims) and Gemm (Y = alpha * A' B' + beta * C). */
-#include <cblas.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ml/bcast.h"
@@ -63,13 +63,14 @@ struct mm_job {
     float *Y;
     int64_t m, n, kk;
     int rank, threads; /* threads of one product (the batch's products are split first) */
+    _Atomic int rc;    /* the first product's failure */
     int64_t sa[GTEE_ML_MAX_RANK], sb[GTEE_ML_MAX_RANK], bd[GTEE_ML_MAX_RANK];
 };
 
 /* Products [lo, hi) of the batch. */
 static void mm_range(void *arg, size_t lo, size_t hi)
 {
-    const struct mm_job *j = arg;
+    struct mm_job *j = arg;
     int64_t m = j->m, n = j->n, kk = j->kk;
 
     for (int64_t i = (int64_t)lo; i < (int64_t)hi; i++) {
@@ -80,11 +81,15 @@ static void mm_range(void *arg, size_t lo, size_t hi)
             oa += idx * j->sa[d];
             ob += idx * j->sb[d];
         }
+        int rc, ok = 0;
+
         if (kk == 0)
             memset(j->Y + i * m * n, 0, sizeof(float) * (size_t)(m * n));
-        else
-            ml_sgemm(j->threads, false, false, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk, (int)kk,
-                     j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n);
+        else if ((rc = ml_sgemm(j->threads, false, false, (int)m, (int)n, (int)kk, 1.0f, j->A + oa * m * kk,
+                                (int)kk, j->B + ob * kk * n, (int)n, 0.0f, j->Y + i * m * n, (int)n)) < 0) {
+            atomic_compare_exchange_strong(&j->rc, &ok, rc);
+            return;
+        }
         if (j->bias)
             add_rows(j->Y + i * m * n, j->bias, m, n);
     }
@@ -123,7 +128,7 @@ static int fwd_matmul(struct ml_kernel *k)
     const struct gtee_ml_tensor *bias = ml_in(k, 2);
     uint64_t macs = (uint64_t)(m * n * kk);
     size_t per = ML_PAR_MIN / (size_t)(macs + 1) + 1;
-    struct mm_job j = { A, B, bias ? bias->data : NULL, Y, m, n, kk, rank, batch == 1 ? k->threads : 1,
+    struct mm_job j = { A, B, bias ? bias->data : NULL, Y, m, n, kk, rank, batch == 1 ? k->threads : 1, 0,
                         { 0 }, { 0 }, { 0 } };
     memcpy(j.sa, sa, sizeof(sa));
     memcpy(j.sb, sb, sizeof(sb));
@@ -132,7 +137,7 @@ static int fwd_matmul(struct ml_kernel *k)
     int prev = ml_blas_one();
     ml_parallel(k->threads, (size_t)batch, per, mm_range, &j);
     ml_blas_restore(prev);
-    return 0;
+    return j.rc < 0 ? ml_gemm_fail(k, j.rc) : 0;
 }
 
 /* Relu fused into Gemm (fuse.c): one pass over Y while it is in cache. */
@@ -227,9 +232,11 @@ static int fwd_gemm(struct ml_kernel *k)
         return 0;
     }
     int prev = ml_blas_one();
-    ml_sgemm(k->threads, g.ta, g.tb, (int)m, (int)n, kk, g.alpha, a->data, (int)a->dim[1], b->data, (int)b->dim[1],
-             beta, y->data, (int)n);
+    int rc = ml_sgemm(k->threads, g.ta, g.tb, (int)m, (int)n, kk, g.alpha, a->data, (int)a->dim[1], b->data,
+                      (int)b->dim[1], beta, y->data, (int)n);
     ml_blas_restore(prev);
+    if (rc < 0)
+        return ml_gemm_fail(k, rc);
     if (k->act == ML_ACT_RELU)
         relu_inplace(y->data, (size_t)(m * n));
     return 0;

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "ml/gemm.h"
 #include "ml/ml.h"
 
 #define ML_MAX_THREADS 64
@@ -211,19 +212,9 @@ void ml_parallel(int threads, size_t n, size_t min_per_thread, ml_range_fn fn, v
     ml_parallel_slots(threads, n, min_per_thread, ranged_piece, &r);
 }
 
-/* OpenBLAS's thread count is one setting per process; a product too small to gain from a
- * second thread (under ML_BLAS_PAR_MIN multiply-adds) runs on one. The setting is read
- * back first (others set it too) so an unchanged one costs nothing. */
-#define ML_BLAS_PAR_MIN (1u << 22)
-
-void ml_blas_threads(int threads, uint64_t macs)
-{
-    int want = macs < ML_BLAS_PAR_MIN ? 1 : threads;
-
-    if (want != openblas_get_num_threads())
-        openblas_set_num_threads(want);
-}
-
+/* OpenBLAS's thread count is one setting per process; the engine keeps it at one around
+ * its products (ml_sgemm splits them across its own pool). The setting is read back first
+ * (others set it too) so an unchanged one costs nothing. */
 int ml_blas_one(void)
 {
     int prev = openblas_get_num_threads();
@@ -239,62 +230,87 @@ void ml_blas_restore(int prev)
         openblas_set_num_threads(prev);
 }
 
-struct gemm_units {
-    const void *j;
-    size_t unit, len;
-};
-
-static void gemm_piece(void *arg, size_t lo, size_t hi);
-
-static void gemm_units_piece(void *arg, size_t lo, size_t hi)
-{
-    const struct gemm_units *u = arg;
-    size_t l = lo * u->unit, h = hi * u->unit < u->len ? hi * u->unit : u->len;
-
-    gemm_piece((void *)u->j, l, h);
-}
-
 /* A product smaller than this runs on one thread: a second one gains less than it costs. */
 #define ML_GEMM_PAR_MIN (1u << 22)
+/* Slices are whole multiples of this many rows or columns: the kernels' full blocks. */
+#define ML_GEMM_UNIT 16
+
+void ml_gemm_split(int threads, int m, int n, int k, bool *split_n, size_t *pieces, int *width)
+{
+    uint64_t macs = (uint64_t)m * (uint64_t)n * (uint64_t)k;
+    size_t len, units;
+
+    *split_n = n >= m;
+    len = (size_t)(*split_n ? n : m);
+    units = (len + ML_GEMM_UNIT - 1) / ML_GEMM_UNIT;
+    *pieces = threads > 1 && macs >= ML_GEMM_PAR_MIN && len >= 2 * ML_GEMM_UNIT
+                  ? ((size_t)threads < units ? (size_t)threads : units)
+                  : 1;
+    *width = *pieces > 1 ? (int)((units + *pieces - 1) / *pieces * ML_GEMM_UNIT) : (int)len;
+}
 
 struct gemm_job {
     bool ta, tb, split_n;
+    enum ml_gemm_kernel kernel;
     int m, n, k, lda, ldb, ldc;
     float alpha, beta;
     const float *a, *b;
     float *c;
+    size_t units, pieces;
+    _Atomic int rc; /* the first piece's failure */
 };
 
 /* Rows (or columns) [lo, hi) of C: the same product on a slice of A (or B). */
-static void gemm_piece(void *arg, size_t lo, size_t hi)
+static int gemm_slice(const struct gemm_job *j, int l, int w)
 {
-    const struct gemm_job *j = arg;
-    int l = (int)lo, w = (int)(hi - lo);
+    bool ta = j->ta, tb = j->tb;
+    int m = j->split_n ? j->m : w, n = j->split_n ? w : j->n;
+    const float *a = j->split_n ? j->a : ta ? j->a + l : j->a + (size_t)l * (size_t)j->lda;
+    const float *b = !j->split_n ? j->b : tb ? j->b + (size_t)l * (size_t)j->ldb : j->b + l;
+    float *c = j->split_n ? j->c + l : j->c + (size_t)l * (size_t)j->ldc;
 
-    if (j->split_n)
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, j->m, w,
-                    j->k, j->alpha, j->a, j->lda, j->tb ? j->b + (size_t)l * (size_t)j->ldb : j->b + l, j->ldb,
-                    j->beta, j->c + l, j->ldc);
-    else
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, w, j->n,
-                    j->k, j->alpha, j->ta ? j->a + l : j->a + (size_t)l * (size_t)j->lda, j->lda, j->b, j->ldb,
-                    j->beta, j->c + (size_t)l * (size_t)j->ldc, j->ldc);
+    if (j->kernel == ML_GEMM_DNNL)
+        return ml_gemm_dnn(ta, tb, m, n, j->k, j->alpha, a, j->lda, b, j->ldb, j->beta, c, j->ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, j->k, j->alpha,
+                a, j->lda, b, j->ldb, j->beta, c, j->ldc);
+    return 0;
 }
 
-void ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
-              const float *b, int ldb, float beta, float *c, int ldc)
+/* Piece i: units [units i / pieces, units (i + 1) / pieces), the last cut at the matrix's edge. */
+static void gemm_piece(void *arg, size_t i, size_t lo, size_t hi)
 {
-    struct gemm_job j = { ta, tb, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
-    uint64_t macs = (uint64_t)m * (uint64_t)n * (uint64_t)k;
-    size_t len = (size_t)(j.split_n ? n : m), unit = 16; /* slices of whole 16-float blocks */
+    struct gemm_job *j = arg;
+    size_t len = (size_t)(j->split_n ? j->n : j->m), l = lo * ML_GEMM_UNIT, h = hi * ML_GEMM_UNIT;
+    int rc, ok = 0;
 
-    if (threads <= 1 || macs < ML_GEMM_PAR_MIN || len < 2 * unit) {
-        gemm_piece(&j, 0, len);
-        return;
+    (void)i;
+    if (h > len)
+        h = len;
+    if (h > l && (rc = gemm_slice(j, (int)l, (int)(h - l))) < 0)
+        atomic_compare_exchange_strong(&j->rc, &ok, rc);
+}
+
+int ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+             const float *b, int ldb, float beta, float *c, int ldc)
+{
+    struct gemm_job j = { .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc,
+                          .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c };
+    int width;
+
+    if (m <= 0 || n <= 0)
+        return 0;
+    if (k <= 0) { /* no products to sum: C = beta C, as cblas_sgemm leaves it */
+        for (int r = 0; r < m; r++)
+            for (int q = 0; q < n; q++)
+                c[(size_t)r * (size_t)ldc + (size_t)q] = beta == 0.0f ? 0.0f : beta * c[(size_t)r * (size_t)ldc + (size_t)q];
+        return 0;
     }
-    /* slice boundaries on multiples of unit: the kernels' full blocks in every piece */
-    struct gemm_units u = { &j, unit, len };
-    size_t units = (len + unit - 1) / unit;
+    j.kernel = ml_gemm_choose((uint64_t)m * (uint64_t)n * (uint64_t)k);
+    ml_gemm_split(threads, m, n, k, &j.split_n, &j.pieces, &width);
+    if (j.pieces <= 1)
+        return gemm_slice(&j, 0, j.split_n ? n : m);
+    j.units = ((size_t)(j.split_n ? n : m) + ML_GEMM_UNIT - 1) / ML_GEMM_UNIT;
     /* one piece per thread: each piece packs its own copy of the other operand */
-    ml_parallel(threads, units, units / (size_t)threads, gemm_units_piece, &u);
+    ml_parallel_pieces((int)j.pieces, j.units, 1, gemm_piece, &j);
+    return j.rc;
 }

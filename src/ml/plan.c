@@ -8,6 +8,7 @@
 
 #include "base/guard.h"
 #include "ml/dnn.h"
+#include "ml/gemm.h"
 #include "ml/ml.h"
 
 
@@ -118,13 +119,17 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->work = p->arena + p->arena_size - ml_align_up(p->work_size);
 }
 
-/* Whether a kernel may run through oneDNN (dnn.h), which is then loaded with the plan. */
+/* Whether a kernel may run through oneDNN (dnn.h), which is then loaded with the plan:
+ * its convolutions and pools, and the matrix products (gemm.h) of MatMul, Gemm, Einsum and
+ * the im2col convolutions. */
 static bool uses_dnn(const struct gtee_ml_model *m)
 {
+    static const char *const ops[] = { "Conv", "MaxPool", "AveragePool", "MatMul", "Gemm", "Einsum", NULL };
+
     for (size_t i = 0; i < m->n_nodes; i++)
-        if (!strcmp(m->nodes[i].op_type, "Conv") || !strcmp(m->nodes[i].op_type, "MaxPool") ||
-            !strcmp(m->nodes[i].op_type, "AveragePool"))
-            return true;
+        for (const char *const *o = ops; *o; o++)
+            if (!strcmp(m->nodes[i].op_type, *o))
+                return true;
     return false;
 }
 
@@ -181,8 +186,10 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
     memset(p, 0, sizeof(*p));
     TRY(alloc_plan(m, p, err));
     TRY(ml_fold_begin(m, &f, err));
-    if (concrete && uses_dnn(m))
+    if (concrete && uses_dnn(m)) {
         TRY(ml_dnn_load(err));
+        ml_gemm_check_jit(); /* a hardened process's products go to OpenBLAS (gemm.h) */
+    }
     for (size_t i = 0; i < m->n_inputs; i++) {
         size_t v = (size_t)m->inputs[i];
         TRY(check_input(m, i, &inputs[i], concrete, err));

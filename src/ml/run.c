@@ -1,6 +1,8 @@
 /* Sessions: a model bound to a thread count, with the plan for the last input shapes. A run
  * points the graph inputs at the caller's buffers and executes the nodes that were not
  * folded, in order, inside the plan's arena. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,4 +159,79 @@ void gtee_ml_session_memory(const struct gtee_ml_session *s, size_t *arena, size
 {
     *arena = s->planned ? s->plan.arena_size : 0;
     *unplanned = s->planned ? s->plan.unplanned_size : 0;
+}
+
+/* The product a MatMul or Gemm node runs with the plan's shapes, as its kernel calls
+ * ml_sgemm (ops_matmul.c): false for any other node, or one with nothing to multiply. */
+static bool node_product(const struct gtee_ml_session *s, size_t i, bool *ta, bool *tb, int64_t *m, int64_t *n,
+                         int64_t *kk, int *threads)
+{
+    const struct ml_node *nd = &s->m->nodes[i];
+    const struct ml_plan *p = &s->plan;
+    const struct gtee_ml_tensor *a, *b;
+    struct gtee_err e = { 0 };
+    struct ml_kernel k = { .model = s->m, .node = nd, .err = &e };
+    int64_t v;
+
+    if (nd->n_in < 2 || nd->in[0] < 0 || nd->in[1] < 0 || (p->skip && p->skip[i]))
+        return false;
+    a = &p->vals[nd->in[0]];
+    b = &p->vals[nd->in[1]];
+    *threads = s->threads;
+    if (!strcmp(nd->op_type, "Gemm") && a->rank == 2 && b->rank == 2) {
+        *ta = ml_attr_int(&k, "transA", 0, &v) == 0 && v;
+        *tb = ml_attr_int(&k, "transB", 0, &v) == 0 && v && !(p->fuse && p->fuse[i].on && p->fuse[i].b_untransposed);
+        *m = a->dim[*ta ? 1 : 0];
+        *kk = a->dim[*ta ? 0 : 1];
+        *n = nd->n_out > 0 && nd->out[0] >= 0 && p->vals[nd->out[0]].rank == 2 ? p->vals[nd->out[0]].dim[1] : -1;
+    } else if (!strcmp(nd->op_type, "MatMul") && a->rank >= 1 && b->rank >= 1) {
+        int ra = a->rank >= 2 ? a->rank - 2 : 0, rb = b->rank >= 2 ? b->rank - 2 : 0;
+        int64_t batch = 1;
+
+        *ta = *tb = false;
+        *m = a->rank >= 2 ? a->dim[a->rank - 2] : 1;
+        *kk = a->dim[a->rank - 1];
+        *n = b->rank >= 2 ? b->dim[b->rank - 1] : 1;
+        if (rb == 0 && ra > 0) /* B shared by every batch: one product */
+            for (int d = 0; d < ra; d++)
+                *m *= a->dim[d];
+        else
+            for (int d = 0; d < (ra > rb ? ra : rb); d++)
+                batch *= d < ra ? a->dim[d] : 1;
+        if (batch > 1 || rb > 0)
+            *threads = 1; /* the batch's products are split across the threads instead */
+    } else {
+        return false;
+    }
+    return *m > 0 && *n > 0 && *kk > 0 && *m <= INT32_MAX && *n <= INT32_MAX && *kk <= INT32_MAX;
+}
+
+int gtee_ml_session_kernels(const struct gtee_ml_session *s, char *buf, size_t len, struct gtee_err *err)
+{
+    size_t used = 0;
+    int rc;
+
+    if (!s || !buf || !len)
+        return GTEE_FAIL(err, GTEE_EINVAL, "ml: no session or no buffer for its kernels");
+    buf[0] = '\0';
+    if (!s->planned)
+        return 0;
+    for (size_t i = 0; i < s->m->n_nodes; i++) {
+        const struct ml_node *nd = &s->m->nodes[i];
+        bool ta, tb;
+        int64_t m, n, kk;
+        int threads, w;
+        char what[192];
+
+        if (!node_product(s, i, &ta, &tb, &m, &n, &kk, &threads))
+            continue;
+        if ((rc = gtee_ml_kernels_product(ta, tb, (int)m, (int)n, (int)kk, threads, what, sizeof(what), err)) < 0)
+            return rc;
+        w = snprintf(buf + used, len - used, "%s '%s' %lldx%lld . %lldx%lld: %s\n", nd->op_type, nd->name,
+                     (long long)m, (long long)kk, (long long)kk, (long long)n, what);
+        if (w < 0 || (size_t)w >= len - used)
+            return GTEE_FAIL(err, GTEE_EINVAL, "ml: the kernels of this plan need more than %zu bytes", len);
+        used += (size_t)w;
+    }
+    return 0;
 }

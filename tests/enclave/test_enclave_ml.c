@@ -323,6 +323,10 @@ static void provider(struct prov *p)
     double loss = 0, eloss;
     FILE *nf;
 
+    /* The enclave runs without --allow-jit, so its matrix products are OpenBLAS's
+     * (gtee_ml_forbid_jit); the reference computed here takes the same kernels. */
+    gtee_ml_forbid_jit();
+
     snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.onnx", getenv("GTEE_SOURCE_DIR"));
     model = fake_load(path, &model_len);
     if (!model || !x || gtee_box_key_generate(&p->key) != 0 || gtee_x25519_keypair(p->sk, p->pk) != 0)
@@ -452,6 +456,7 @@ static void provider_big(struct prov *p)
     size_t dims[2] = { ITEMS, 784 }, idims[2] = { BIG_ROWS, 784 };
     struct gtee_array out = {0};
 
+    gtee_ml_forbid_jit(); /* the enclave's kernels: see provider() */
     if (!model || !imodel || !x || model_len < (4u << 20) || gtee_box_key_generate(&p->key) != 0 ||
         gtee_x25519_keypair(p->sk, p->pk) != 0)
         child_exit(82);

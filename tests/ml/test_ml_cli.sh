@@ -69,6 +69,26 @@ run model inspect missing.onnx
 run model run unsupported.onnx
 [ "$rc" = 2 ] || bad "run without --input/--out is a usage error (exit $rc)"
 
+# --verbose: the CPU, the kernels chosen for it and why, and one line per matrix product
+run model run --verbose --threads 2 "$GTEE_SOURCE_DIR/tests/ml/models/mlp.onnx" \
+    --input "$GTEE_SOURCE_DIR/tests/ml/models/mlp.input.npy" --out verbose.npy
+[ "$rc" = 0 ] || bad "run --verbose exits $rc: $(cat err)"
+grep -q "^cpu: .*(family [0-9]*, model [0-9]*): avx2 \(yes\|no\), avx512 \(yes\|no\)" out ||
+    bad "--verbose names the CPU and its flags: $(cat out)"
+grep -q "^oneDNN [0-9.]*: effective ISA " out || bad "--verbose names oneDNN's ISA"
+grep -q "^OpenBLAS: core [A-Za-z0-9_]*, [a-z0-9]* kernels" out || bad "--verbose names OpenBLAS's core"
+grep -q "^matrix products: " out || bad "--verbose gives the rule"
+[ "$(grep -c "^Gemm '.*' 4x[0-9]* \. [0-9]*x[0-9]*: \(oneDNN\|OpenBLAS\) " out)" = 3 ] ||
+    bad "--verbose gives each of the MLP's 3 products a kernel: $(cat out)"
+run model run --verbose --json "$GTEE_SOURCE_DIR/tests/ml/models/mlp.onnx" \
+    --input "$GTEE_SOURCE_DIR/tests/ml/models/mlp.input.npy" --out verbose.npy --force
+/usr/bin/python3 - "$T/out" <<'PY' || bad "run --verbose --json has the kernels"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["kernels"]["machine"].startswith("cpu: "), d
+assert d["kernels"]["products"].count("Gemm '") == 3, d
+PY
+
 if [ "$fail" -ne 0 ]; then
     echo "$fail check(s) failed" >&2
     exit 1

@@ -21,6 +21,7 @@
 #include "gtee/crypto.h"
 #include "gtee/dataset.h"
 #include "gtee/jobs.h"
+#include "gtee/ml.h"
 #include "gtee/msg.h"
 #include "ml/mlp_build.h"
 #include "node/node_http.h"
@@ -810,5 +811,8 @@ int main(void)
     };
 
     signal(SIGPIPE, SIG_IGN);
+    /* The node's enclave runs without JIT (enclave_allow_jit = 0), so its matrix products
+     * are OpenBLAS's (docs/ml.md, "Kernels"); the local references take the same kernels. */
+    gtee_ml_forbid_jit();
     return cmocka_run_group_tests(tests, setup, teardown);
 }
