@@ -142,5 +142,10 @@ static int ref_parse(const void *buf, size_t len, struct gtee_proof **out, size_
     *out = ps;
     *n = count;
     ps = NULL;
+out:
+    free(ps);
+    json_decref(root);
+    return rc;
+}
 
 #endif
