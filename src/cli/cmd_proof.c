@@ -67,6 +67,12 @@ static int load(struct proofs *all, const char *path, struct gtee_err *err)
     TRY(gtee_proof_parse(buf, len, &p, &n, err));
     ENSURE(all->n + n <= GTEE_PROOF_MAX_PROOFS, err, GTEE_EFORMAT, "more than %u proofs in all",
            GTEE_PROOF_MAX_PROOFS);
+    if (!all->p) { /* the first file's proofs are taken as they are, not copied */
+        all->p = p;
+        all->n = n;
+        p = NULL;
+        goto out;
+    }
     grown = realloc(all->p, (all->n + n) * sizeof(*all->p));
     ENSURE(grown, err, GTEE_ENOMEM, "out of memory");
     all->p = grown;
