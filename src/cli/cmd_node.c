@@ -1,5 +1,5 @@
 /* `gtee node init|run|status|gc`: the operator's commands for a node's data directory, its
- * daemon and what the running daemon says (docs/node.md). */
+ * daemon and what the running daemon says (docs/node.md); `register` is cmd_node_register.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
