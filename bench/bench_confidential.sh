@@ -120,7 +120,7 @@ for m in $MODELS; do
     # A fresh key per model run, so neither container is on the node already.
     "$GTEE" keygen --force "$T/model.key" >/dev/null
     "$GTEE" keygen --force "$T/data.key" >/dev/null
-    rm -f "$T"/*.box "$T/pred.npy" "$T/plain.npy"
+    rm -f "$T"/*.box "$T/pred.npy" "$T/pred1.npy" "$T/plain.npy"
 
     # Plaintext: the engine on the host, the whole command (load, read, run, write).
     stamp "$T/plain.t" "$GTEE" model run --threads "$THREADS" --json "$MODEL" --input "$T/x.npy" --out "$T/plain.npy"
@@ -156,10 +156,22 @@ def payload(p):
 assert payload(sys.argv[1]) == payload(sys.argv[2]), 'outputs differ'
 PY
 
-    python3 - "$T" "$m" "$plain" "$plain_run_ms" "$node_cpu" "$enclave_cpu" <<'PY' | tee "$T/$m.summary"
+    # The one-shot form, for one user who is both providers: one command seals, uploads,
+    # attests once, grants, runs, fetches and decrypts (docs/cli.md, "One-shot").
+    node_cpu0=$(cpu "$node_pid")
+    enclave_cpu0=$(cpu "$enclave_pid")
+    stamp "$T/oneshot.t" "$GTEE" infer --node "$U" --model "$MODEL" --input "$T/x.npy" --threads "$THREADS" \
+        --out "$T/pred1.npy" "${ATTEST[@]}"
+    os_node_cpu=$(awk -v a="$(cpu "$node_pid")" -v b="$node_cpu0" 'BEGIN { print a - b }')
+    os_enclave_cpu=$(awk -v a="$(cpu "$enclave_pid")" -v b="$enclave_cpu0" 'BEGIN { print a - b }')
+    cmp -s "$T/pred1.npy" "$T/pred.npy" ||
+        { echo "bench_confidential: $m: the one-shot job's output is not the plaintext run's" >&2; exit 1; }
+
+    python3 - "$T" "$m" "$plain" "$plain_run_ms" "$node_cpu" "$enclave_cpu" "$os_node_cpu" "$os_enclave_cpu" <<'PY' | tee "$T/$m.summary"
 import sys
 T, m, plain, plain_run_ms = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 node_cpu, enclave_cpu = float(sys.argv[5]), float(sys.argv[6])
+os_node_cpu, os_enclave_cpu = float(sys.argv[7]), float(sys.argv[8])
 def lines(name):
     return [l.rstrip('\n').split(' ', 1) for l in open('%s/%s.t' % (T, name))]
 def total(name):
@@ -203,15 +215,19 @@ print('%s: plaintext `gtee model run` %.3f s (its run %s ms); confidential %.3f 
       % (m, plain, plain_run_ms, conf, conf / plain))
 print('%s: CPU seconds: plaintext %.2f; confidential %.2f (clients %.2f, node %.2f, enclave %.2f); ratio %.2f'
       % (m, plain_cpu, conf_cpu, conf_cpu - node_cpu - enclave_cpu, node_cpu, enclave_cpu, conf_cpu / plain_cpu))
+os_wall = total('oneshot')
+os_cpu = cpu('oneshot') + os_node_cpu + os_enclave_cpu
+print('%s: one-shot `gtee infer` on the files %.3f s; ratio %.2f; CPU seconds %.2f (client %.2f, node %.2f, enclave %.2f); ratio %.2f'
+      % (m, os_wall, os_wall / plain, os_cpu, cpu('oneshot'), os_node_cpu, os_enclave_cpu, os_cpu / plain_cpu))
 print('  %-52s %9s %7s' % ('stage', 'seconds', 'share'))
 for name, s in stages:
     print('  %-52s %9.3f %6.1f%%' % (name, s, 100.0 * s / conf))
 PY
     echo
-    summary+=("$m $(sed -n 's/.*; ratio \([0-9.]*\) (goal.*/\1/p' "$T/$m.summary") $(sed -n 's/.*CPU seconds.*ratio \([0-9.]*\)$/\1/p' "$T/$m.summary")")
+    summary+=("$m $(sed -n 's/.*; ratio \([0-9.]*\) (goal.*/\1/p' "$T/$m.summary") $(sed -n 's/.*: CPU seconds.*ratio \([0-9.]*\)$/\1/p' "$T/$m.summary") $(sed -n 's/.*one-shot .* ratio \([0-9.]*\); CPU.*/\1/p' "$T/$m.summary") $(sed -n 's/.*one-shot .*; ratio \([0-9.]*\)$/\1/p' "$T/$m.summary")")
 done
-printf '%-6s %10s %10s\n' model wall_ratio cpu_ratio
+printf '%-6s %10s %10s %16s %15s\n' model wall_ratio cpu_ratio oneshot_wall oneshot_cpu
 for s in "${summary[@]}"; do
-    read -r m wall cpu_ratio <<<"$s"
-    printf '%-6s %10s %10s\n' "$m" "$wall" "$cpu_ratio"
+    read -r m wall cpu_ratio os_wall os_cpu <<<"$s"
+    printf '%-6s %10s %10s %16s %15s\n' "$m" "$wall" "$cpu_ratio" "$os_wall" "$os_cpu"
 done

@@ -108,6 +108,19 @@ step "confidential inference on the 10,000 test images, for the data provider, w
 acc=$(sed -n 's/^accuracy \([0-9.]*\) .*/\1/p' "$dp/score.out")
 awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }' || fail "test accuracy $acc is under 0.85"
 
+step "the operator's Work Proofs: one per job, signed inside the enclave, on the node's ledger (local: one machine's record)"
+# The node submits each job's proof to its ledger in the background: wait (bounded) for both.
+for _ in $(seq 300); do
+    curl -fs "${url}api/v1/status" | python3 -c 'import json,sys; p=json.load(sys.stdin)["ledger"]["proofs"]; sys.exit(not (p["submitted"] >= 2 and p["pending"] == 0))' && break
+    sleep 0.1
+done
+curl -fs "${url}api/v1/proofs" | python3 -c '
+import json, sys
+json.dump([p["proof"] for p in json.load(sys.stdin)["proofs"]], open(sys.argv[1], "w"), indent=1)' "$op/proofs.json"
+"$gtee" proof verify "$op/proofs.json" --ledger "local:$op/node/ledger.db" || fail "the node's proofs do not verify"
+operator=$(curl -fs "${url}api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["node"]["operator"])')
+"$gtee" rewards --ledger "local:$op/node/ledger.db" --operator "$operator"
+
 step "what the host saw: ciphertext blobs, sealed grants, and the jobs' progress"
 echo "blob store:"
 for f in "$op/node/blobs/"*; do

@@ -18,3 +18,19 @@ node_up() {
     [ -s "$T/sim-policy.json" ] || echo '{"allow_simulation": true}' >"$T/sim-policy.json"
     ATTEST=(--policy "$T/sim-policy.json" --collateral "$d/sim" --sim-root "$d/sim/sim_root_ca.der")
 }
+
+# node_xy DIR N: DIR/x.npy, N float32 images of shape (1, 28, 28) with values in [0, 1), and
+# DIR/y.npy, their int64 labels 0..9: a small deterministic dataset for the MLP or CNN.
+node_xy() {
+    python3 - "$1" "$2" <<'PY'
+import struct, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def npy(path, descr, shape, payload):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    hdr += " " * (118 - len(hdr) - 1) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + payload)
+x = [((i * 2654435761) % 1000) / 1000.0 for i in range(n * 784)]
+npy(d + "/x.npy", "<f4", "(%d, 1, 28, 28)" % n, struct.pack("<%df" % len(x), *x))
+npy(d + "/y.npy", "<i8", "(%d,)" % n, struct.pack("<%dq" % n, *[i % 10 for i in range(n)]))
+PY
+}

@@ -9,6 +9,7 @@
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
+. "$(dirname "$0")/node_harness.sh"
 
 D=$T/node
 "$GTEE_CLI" node init --tee sim --listen 127.0.0.1:0 "$D" >/dev/null 2>&1
@@ -29,17 +30,7 @@ start_node() {
 start_node
 echo '{"allow_simulation": true}' >"$T/p.json"
 ATTEST=(--policy "$T/p.json" --collateral "$D/sim" --sim-root "$D/sim/sim_root_ca.der")
-python3 - "$T" <<'PY'
-import struct, sys
-n = 256
-def npy(path, descr, shape, payload):
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
-    hdr += " " * (118 - len(hdr) - 1) + "\n"
-    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + payload)
-x = [((i * 2654435761) % 1000) / 1000.0 for i in range(n * 784)]
-npy(sys.argv[1] + "/x.npy", "<f4", "(%d, 1, 28, 28)" % n, struct.pack("<%df" % len(x), *x))
-npy(sys.argv[1] + "/y.npy", "<i8", "(%d,)" % n, struct.pack("<%dq" % n, *[i % 10 for i in range(n)]))
-PY
+node_xy "$T" 256
 "$GTEE_CLI" keygen "$T/k.key" >/dev/null
 "$GTEE_CLI" identity new "$T/me.id" >/dev/null
 ids=()

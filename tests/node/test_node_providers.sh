@@ -52,17 +52,7 @@ run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --k
 expect_rc 7 "grant without the simulated root"
 
 # The data provider: its input and a dataset, granted to itself.
-python3 - "$T" <<'PY'
-import struct, sys
-n = 64
-def npy(path, descr, shape, payload):
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
-    hdr += " " * (118 - len(hdr) - 1) + "\n"
-    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + payload)
-x = [((i * 2654435761) % 1000) / 1000.0 for i in range(n * 784)]
-npy(sys.argv[1] + "/x.npy", "<f4", "(%d, 1, 28, 28)" % n, struct.pack("<%df" % len(x), *x))
-npy(sys.argv[1] + "/y.npy", "<i8", "(%d,)" % n, struct.pack("<%dq" % n, *[i % 10 for i in range(n)]))
-PY
+node_xy "$T" 64
 "$GTEE_CLI" keygen "$T/data.key" >/dev/null
 INPUT=$("$GTEE_CLI" push "$MODELS/mlp.input.npy" --node "$U" --key "$T/data.key" --no-progress)
 X=$("$GTEE_CLI" push "$T/x.npy" --node "$U" --key "$T/data.key" --no-progress)
