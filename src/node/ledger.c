@@ -102,6 +102,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     gtee_ledger_measurement_of(&v->claims, r.measurement);
     memcpy(r.evidence_hash, eh, 32);
     r.evidence_time = (uint64_t)now;
+    memcpy(r.stake, nl->stake, 32); /* a renewal sends none (the ledger ignores it) */
     r.evidence_url = nl->evidence_url;
     r.node_url = nl->node_url;
     memcpy(r.consent_sig, consent, 65);
@@ -382,6 +383,7 @@ int gtee_node_ledger_open(struct gtee_node_ledger *nl, const char *dir, const st
     nl->store = store;
     nl->enc = enc;
     nl->batch = cfg->proof_batch ? cfg->proof_batch : 32;
+    TRY(gtee_node_config_stake(cfg, nl->stake, err));
     snprintf(nl->node_url, sizeof(nl->node_url), "%s", url);
     snprintf(nl->evidence_url, sizeof(nl->evidence_url), "%sapi/v1/evidence", url);
     /* Registrations' evidence is read as the node's own check reads it. */

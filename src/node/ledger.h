@@ -24,6 +24,7 @@ struct gtee_node_ledger {
     struct gtee_node_store *store;
     struct gtee_node_enclave *enc;
     unsigned batch;
+    uint8_t stake[32];          /* node.conf's stake: wei sent with a new registration */
     char kind[8];
     char evidence_url[256], node_url[256];
     /* how registrations' evidence is read: the node's own check's settings */
