@@ -105,7 +105,7 @@ int cmd_node_register(int argc, char **argv)
                r.standing.status == GTEE_ENCLAVE_PENDING ? "; the new registration extends it once approved" : "");
     }
     else
-        printf("expires never approved yet: an approved registration lasts an epoch (%llu s)\n",
+        printf("expires - (not approved yet; an approved registration lasts an epoch, %llu s)\n",
                (unsigned long long)r.epoch);
     printf("last proof seq %llu\n", (unsigned long long)r.standing.last_seq);
     return 0;
