@@ -43,7 +43,12 @@ int gtee_bundle_write(const struct gtee_bundle *b, uint8_t **out, size_t *out_le
  * verifier's nonce), the same for every GPU (docs/evidence-nvidia.md, "The binding"). */
 void gtee_bundle_gpu_nonce(const uint8_t report_data[GTEE_REPORT_DATA_LEN], unsigned index, uint8_t nonce[32]);
 
-/* Verifies a bundle at `at`: the CVM evidence with cvm_col against expect (keys and nonce,
+/* The evidence that decides which collateral a verifier picks (a TDX or an SGX one): a
+ * well-formed bundle's CVM part, else the evidence itself. */
+void gtee_bundle_cvm(const uint8_t *evidence, size_t len, const uint8_t **cvm, size_t *cvm_len);
+
+/* Verifies a bundle at `at` (gtee_evidence_verify_bound and gtee_evidence_verify call it for
+ * any evidence that starts with the magic, with a bundle's collateral directory's parts): the CVM evidence with cvm_col against expect (keys and nonce,
  * as gtee_evidence_verify_bound), each GPU report i with gpu_cols[i] over the nonce the CVM
  * evidence commits to, then the policy (its gpu.min_count GPUs must be bound). v holds the
  * CVM's claims, claims.gpus_bound, and every reason of every part ("GPU i:" in the message).

@@ -38,6 +38,11 @@ struct gtee_enclave_launch {
     /* The enclave's memory limit for models, datasets and results, in bytes (0: the
      * runtime's default, GTEE_APP_MEMORY_DEFAULT); passed as --memory-limit and measured. */
     uint64_t memory_limit;
+    /* Confidential GPUs bound into the enclave's evidence (gtee_app_options.gpus, docs/node.md
+     * "GPUs"), and the NVIDIA management library to load (NULL: the driver's); passed as
+     * --gpus and --gpu-library. Not measured: the evidence itself shows the GPUs it binds. */
+    unsigned gpus;
+    const char *gpu_library;
     /* The bound on every wait for the enclave (each request's send and answer, its exit
      * after the socket closes): then it is killed and reaped. 0: GTEE_ENCLAVE_TIMEOUT_MS. */
     unsigned timeout_ms;

@@ -177,12 +177,20 @@ struct gtee_collateral {
     struct gtee_blob snp_ask_ark;         /* ask_ark.pem (optional): ASK/ARK bundle, else pinned */
     struct gtee_blob snp_ark_crl;         /* ark_crl.der (optional): AMD's ARK CRL (SNP only) */
     struct gtee_nv_collateral *gpu;       /* a GPU directory (cert_chain.pem, RIMs, ocsp/), nvidia.h */
+    /* A composite bundle's directory (docs/evidence-nvidia.md, "Composite evidence"): cvm/ for
+     * the CVM evidence, gpu0/, gpu1/, ... for each GPU's report; the files above stay empty. */
+    struct gtee_collateral *cvm;          /* DIR/cvm; NULL: not a bundle's directory */
+    size_t n_gpus;                        /* DIR/gpu0 .. DIR/gpu<n_gpus-1>, consecutive */
+    struct gtee_collateral *gpus;
     struct gtee_collateral_prepared *prepared; /* NULL until gtee_collateral_prepare */
 };
 
 /* Reads the collateral files of dir: Intel's (TCB info, QE identity and their chains
  * required, CRLs optional) or, where dir has vcek.der, SEV-SNP's (Intel files then
- * optional). Missing required files: GTEE_ENOTFOUND. Free with gtee_collateral_free. */
+ * optional), or a GPU's (where dir has cert_chain.pem), or where dir has a cvm/ folder a
+ * composite bundle's: cvm/ and each of gpu0/, gpu1/, ... (up to 8, consecutive) read as one
+ * of the kinds above. Missing required files: GTEE_ENOTFOUND. Free with
+ * gtee_collateral_free. */
 int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_collateral_free(struct gtee_collateral *col); /* NULL ok; leaves it zeroed */
 
@@ -308,9 +316,12 @@ int gtee_policy_parse(const char *json, size_t len, struct gtee_policy *p, struc
 int gtee_policy_load(const char *path, struct gtee_policy *p, struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- verification ---- */
-/* Verifies evidence (an SGX/TDX quote, or an SNP report once snp.h plugs in) at unix time
- * `at`, against col (may be NULL for kinds that need none), anchors (NULL: the pinned Intel
- * root only) and policy (NULL: the default policy). Fills v completely.
+/* Verifies evidence (an SGX/TDX quote, an SNP report, an NVIDIA GPU report, or a composite
+ * bundle of them, bundle.h) at unix time `at`, against col (may be NULL for kinds that need
+ * none; a bundle takes a bundle's collateral, cvm/ and gpuN/, where a plain evidence takes
+ * its cvm/ part), anchors (NULL: the pinned Intel root only) and policy (NULL: the default
+ * policy). A policy with gpu.min_count refuses anything but a bundle binding that many GPUs
+ * ("policy.gpu.required"). Fills v completely.
  * Returns 0 if accepted; GTEE_EPOLICY if rejected (v names every reason); GTEE_EFORMAT if the
  * evidence bytes are malformed (v names where); other negative codes for internal failures. */
 int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
@@ -330,7 +341,8 @@ struct gtee_binding_expect {
     uint8_t nonce[GTEE_BOUND_NONCE_LEN];
 };
 
-/* gtee_evidence_verify, then (expect non-NULL) checks the report data against expect:
+/* gtee_evidence_verify, then (expect non-NULL) checks the report data against expect (of a
+ * bundle: its CVM evidence's, gtee_bundle_verify):
  * bytes 0..31 against SHA-256("gtee report data v1" 0x00 || enclave_pub || channel_pub),
  * compared in constant time (reason "report_data.binding"), bytes 32..63 against the nonce
  * ("report_data.nonce"). On a match of a verified evidence the claims carry the keys and

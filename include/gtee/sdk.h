@@ -56,8 +56,19 @@ struct gtee_app_options {
      * GTEE_APP_SESSION_SECONDS). */
     unsigned max_sessions;
     unsigned session_seconds;
+    /* Composite evidence (docs/evidence-nvidia.md, "Composite evidence"): how many
+     * confidential GPUs to bind (0, the default: none; at most GTEE_APP_GPUS_MAX). With N,
+     * gtee_app_evidence gives one bundle: the TEE's evidence over the report data, and GPU
+     * 0..N-1's reports, each over the nonce that evidence commits to (gtee/bundle.h). No
+     * library, fewer GPUs than N: gtee_app_open fails; CC mode off or a report not over our
+     * nonce: gtee_app_evidence fails. Never a plain evidence instead. gpu_library: the NVIDIA
+     * management library to load (NULL: the driver's libnvidia-ml.so.1; tests pass a fake);
+     * refused without gpus. */
+    unsigned gpus;
+    const char *gpu_library;
 };
 #define GTEE_APP_MAX_SESSIONS 16
+#define GTEE_APP_GPUS_MAX 8
 /* gtee_app_options.allow: GTEE_APP_ALLOW_NET, _FILES, _JIT (gtee/tee_kind.h). */
 #define GTEE_APP_MEMORY_DEFAULT (1ull << 30)
 #define GTEE_APP_MAX_SESSIONS_LIMIT 1024
@@ -86,7 +97,8 @@ const char *gtee_app_hardening_note(const struct gtee_app *app);
 
 /* Evidence for a verifier who sent nonce: the report data (gtee/report_data.h) commits to
  * the Enclave key and the channel key first, so nobody can obtain evidence for a key of
- * their choosing, then the nonce. *ev is malloc'd. */
+ * their choosing, then the nonce. With gtee_app_options.gpus, a composite bundle of that
+ * evidence and the GPUs' reports over the nonce. *ev is malloc'd. */
 int gtee_app_evidence(struct gtee_app *app, const uint8_t nonce[32], uint8_t report_data[64], uint8_t **ev,
                       size_t *ev_len, struct gtee_err *err) GTEE_MUST_USE;
 /* Opens a relay box a client sealed to the channel key (gtee/msg.h, "relay boxes"): *pt

@@ -36,6 +36,17 @@ int gtee_tee_gpu_count(const char *lib, unsigned *n, struct gtee_err *err) GTEE_
  * (GTEE_EAUTH), sizes past NVML's buffers (GTEE_EFORMAT). */
 int gtee_tee_gpu_collect(const char *lib, unsigned index, const uint8_t nonce[GTEE_GPU_NONCE_LEN],
                          struct gtee_tee_gpu *out, struct gtee_err *err) GTEE_MUST_USE;
+
+/* The library loaded and NVML initialised once, for a process that collects later under a
+ * system-call allow-list that no longer permits loading code (the SDK, docs/tee.md §8):
+ * open gives the handle and the GPU count (errors as gtee_tee_gpu_count), collect_from
+ * collects as gtee_tee_gpu_collect does with it, close shuts NVML down (NULL ok). */
+struct gtee_tee_gpu_lib;
+int gtee_tee_gpu_open(const char *lib, struct gtee_tee_gpu_lib **out, unsigned *count,
+                      struct gtee_err *err) GTEE_MUST_USE;
+int gtee_tee_gpu_collect_from(struct gtee_tee_gpu_lib *l, unsigned index, const uint8_t nonce[GTEE_GPU_NONCE_LEN],
+                              struct gtee_tee_gpu *out, struct gtee_err *err) GTEE_MUST_USE;
+void gtee_tee_gpu_close(struct gtee_tee_gpu_lib *l);
 void gtee_tee_gpu_free(struct gtee_tee_gpu *g);
 
 #endif

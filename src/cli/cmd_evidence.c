@@ -35,8 +35,9 @@ static const char verify_usage[] =
     "VBIOS RIMs (*driver*.xml, *vbios*.xml or .swidtag) and OCSP responses ocsp/NAME.der\n"
     "(without them revocation is not checked, which the default policy refuses); --nonce is\n"
     "the GPU report's nonce. A composite bundle (CVM evidence and GPU reports): DIR/cvm is the\n"
-    "CVM's collateral, DIR/gpu0, DIR/gpu1, ... each GPU's; --nonce is the CVM's, which every\n"
-    "GPU report must be over. Prints the verdict, every reason for a rejection,\n"
+    "CVM's collateral, DIR/gpu0, DIR/gpu1, ... each GPU's (a GPU without its folder is\n"
+    "rejected, gpu.collateral.missing); --nonce is the CVM's, which every GPU report must be\n"
+    "over. Prints the verdict, every reason for a rejection,\n"
     "and the verified claims, revocation_checked among them. Every kind of evidence needs\n"
     "its collateral, so --collateral is required.\n"
     "\n"
@@ -241,41 +242,6 @@ static int binding_args(const struct verify_args *a, struct gtee_binding_expect 
     return a->enclave_info ? read_enclave_info(a->enclave_info, x) : 0;
 }
 
-/* A composite bundle (docs/evidence-nvidia.md, "Composite evidence"): DIR/cvm is the CVM
- * evidence's collateral, DIR/gpu0, DIR/gpu1, ... each GPU's. */
-static int verify_bundle(const struct verify_args *a, const uint8_t *ev, size_t ev_len, const struct gtee_anchors *anchors,
-                         const struct gtee_policy *policy, const struct gtee_binding_expect *bx, int64_t at,
-                         struct gtee_verdict *v, struct gtee_err *err)
-{
-    struct gtee_bundle b;
-    struct gtee_collateral cvm = {0}, gpu[GTEE_BUNDLE_GPU_MAX];
-    const struct gtee_collateral *cols[GTEE_BUNDLE_GPU_MAX];
-    char dir[4096];
-    size_t loaded = 0;
-    int rc;
-
-    memset(gpu, 0, sizeof(gpu));
-    if (gtee_bundle_parse(ev, ev_len, &b, err) < 0)
-        return gtee_bundle_verify(ev, ev_len, NULL, NULL, 0, anchors, policy, bx, at, v, err);
-    snprintf(dir, sizeof(dir), "%s/cvm", a->collateral);
-    if ((rc = gtee_collateral_load(dir, &cvm, err)) < 0)
-        return rc == GTEE_ENOTFOUND ? GTEE_EIO : rc;
-    for (; loaded < b.n_gpu; loaded++) {
-        snprintf(dir, sizeof(dir), "%s/gpu%zu", a->collateral, loaded);
-        if ((rc = gtee_collateral_load(dir, &gpu[loaded], err)) < 0) {
-            rc = rc == GTEE_ENOTFOUND ? GTEE_EIO : rc;
-            goto out;
-        }
-        cols[loaded] = &gpu[loaded];
-    }
-    rc = gtee_bundle_verify(ev, ev_len, &cvm, cols, b.n_gpu, anchors, policy, bx, at, v, err);
-out:
-    gtee_collateral_free(&cvm);
-    for (size_t i = 0; i < loaded; i++)
-        gtee_collateral_free(&gpu[i]);
-    return rc;
-}
-
 static int run_verify(const struct verify_args *a)
 {
     struct gtee_collateral col = {0};
@@ -314,15 +280,12 @@ static int run_verify(const struct verify_args *a)
         anchors.sim_root_der = sim;
         anchors.sim_root_len = sim_len;
     }
-    if (gtee_bundle_detect(ev, ev_len)) {
-        rc = verify_bundle(a, ev, ev_len, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
-    } else {
-        if ((rc = gtee_collateral_load(a->collateral, &col, &err)) < 0) {
-            code = cli_fail_err(rc == GTEE_ENOTFOUND ? GTEE_EIO : rc, &err);
-            goto out;
-        }
-        rc = gtee_evidence_verify_bound(ev, ev_len, &col, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
+    /* One loader and one entry for every kind, a composite bundle's DIR/cvm + DIR/gpuN too. */
+    if ((rc = gtee_collateral_load(a->collateral, &col, &err)) < 0) {
+        code = cli_fail_err(rc == GTEE_ENOTFOUND ? GTEE_EIO : rc, &err);
+        goto out;
     }
+    rc = gtee_evidence_verify_bound(ev, ev_len, &col, &anchors, &policy, bound ? &bx : NULL, at, v, &err);
     if (rc < 0 && rc != GTEE_EPOLICY && rc != GTEE_EFORMAT) {
         code = cli_fail_err(rc, &err);
         goto out;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/guard.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
 #include "runtime/verifier.h"
@@ -33,9 +34,10 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
     struct gtee_binding_expect bx;
     struct cli_http_resp r = { 0 };
     uint8_t nonce[32], *ev = NULL;
+    const uint8_t *q;
     char path[128], full[1200], hex[65], why[GTEE_ERR_MSG_MAX];
     const char *evhex, *tee;
-    size_t ev_len;
+    size_t ev_len, qlen;
     int rc, loaded = 0;
 
     memset(e, 0, sizeof(*e));
@@ -66,8 +68,10 @@ int cli_node_attest(const char *url, const struct cli_attest_opts *o, struct cli
     bx.has_keys = true;
     bx.has_nonce = true;
     memcpy(bx.nonce, nonce, sizeof(nonce));
-    /* A quote of version 4 is TDX, else SGX: the collateral of that kind. */
-    rc = gtee_evidence_verify_bound(ev, ev_len, ev_len >= 2 && ev[0] == 4 && ev[1] == 0 ? v->vfy.tdx_col : v->vfy.sgx_col,
+    /* A quote of version 4 is TDX, else SGX: the collateral of that kind (of a bundle, its
+     * CVM part's kind). */
+    gtee_bundle_cvm(ev, ev_len, &q, &qlen);
+    rc = gtee_evidence_verify_bound(ev, ev_len, qlen >= 2 && q[0] == 4 && q[1] == 0 ? v->vfy.tdx_col : v->vfy.sgx_col,
                                     &v->anchors, &v->policy, &bx, (int64_t)time(NULL), verdict, err);
     if (rc == 0 && !verdict->accepted)
         rc = GTEE_EPOLICY;

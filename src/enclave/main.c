@@ -28,6 +28,7 @@ static int parse(int argc, char **argv, struct args *a)
         { "out-fd", required_argument, NULL, 'o' },  { "gramine", no_argument, NULL, 'g' },
         { "key-release", required_argument, NULL, 'k' }, { "key-release-pub", required_argument, NULL, 'p' },
         { "allow-jit", no_argument, NULL, 'j' },     { "memory-limit", required_argument, NULL, 'm' },
+        { "gpus", required_argument, NULL, 'G' },    { "gpu-library", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     char *end;
@@ -55,6 +56,16 @@ static int parse(int argc, char **argv, struct args *a)
             if (*end || !*optarg || a->o.memory_limit == 0)
                 return -1;
             break;
+        case 'G': {
+            unsigned long g = strtoul(optarg, &end, 10);
+
+            /* the SDK names what is wrong with a count it refuses (0, past GTEE_APP_GPUS_MAX) */
+            if (*end || !*optarg || g > 255)
+                return -1;
+            a->o.gpus = (unsigned)g;
+            break;
+        }
+        case 'L': a->o.gpu_library = optarg; break;
         default: return -1;
         }
     }
@@ -134,7 +145,8 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &a) != 0) {
         fprintf(stderr, "usage: gtee-enclave --fd N [--out-fd N] --tee sim|sgx|tdx|snp|auto [--root DIR] "
                         "[--sim-dir DIR] [--sim-quote-version 3|4] [--config TEXT] [--gramine] "
-                        "[--key-release HOST:PORT --key-release-pub HEX] [--allow-jit] [--memory-limit BYTES]\n");
+                        "[--key-release HOST:PORT --key-release-pub HEX] [--allow-jit] [--memory-limit BYTES]\n"
+                        "                   [--gpus N [--gpu-library PATH]]\n");
         return 2;
     }
     /* The ML engine's library is loaded while loading code is still allowed; everything

@@ -9,6 +9,7 @@
 #include "base/guard.h"
 #include "evidence/dcap.h"
 #include "evidence/evidence_gpu.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/report_data.h"
 
@@ -43,10 +44,10 @@ static bool check_keys(const struct gtee_binding_expect *x, struct gtee_verdict 
     return ok;
 }
 
-int gtee_evidence_verify_bound(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
-                               const struct gtee_anchors *anchors, const struct gtee_policy *policy,
-                               const struct gtee_binding_expect *x, int64_t at, struct gtee_verdict *v,
-                               struct gtee_err *err)
+int evidence_verify_bound_plain(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
+                                const struct gtee_anchors *anchors, const struct gtee_policy *policy,
+                                const struct gtee_binding_expect *x, int64_t at, struct gtee_verdict *v,
+                                struct gtee_err *err)
 {
     struct gtee_claims *c;
     uint8_t id[GTEE_BOUND_ID_LEN];
@@ -91,4 +92,16 @@ done:
         GTEE_FAIL(err, rc, "evidence: rejected (%s: %s)", v->reasons[before].code, v->reasons[before].msg);
     }
     return rc;
+}
+
+/* The one entry every verifier of enclave evidence calls: a composite bundle is recognised by
+ * its magic and verified part by part, anything else as itself. */
+int gtee_evidence_verify_bound(const uint8_t *evidence, size_t len, const struct gtee_collateral *col,
+                               const struct gtee_anchors *anchors, const struct gtee_policy *policy,
+                               const struct gtee_binding_expect *x, int64_t at, struct gtee_verdict *v,
+                               struct gtee_err *err)
+{
+    if (gtee_bundle_detect(evidence, len))
+        return evidence_verify_bundle(evidence, len, col, anchors, policy, x, at, v, err);
+    return evidence_verify_bound_plain(evidence, len, col, anchors, policy, x, at, v, err);
 }

@@ -184,7 +184,7 @@ int gtee_bundle_verify(const uint8_t *bundle, size_t len, const struct gtee_coll
     /* The CVM part under the policy, less the GPU count, which only the bundle can meet. */
     cvm_policy = *policy;
     cvm_policy.gpu.min_count = 0;
-    rc = gtee_evidence_verify_bound(b.cvm, b.cvm_len, cvm_col, anchors, &cvm_policy, expect, at, v, err);
+    rc = evidence_verify_bound_plain(b.cvm, b.cvm_len, cvm_col, anchors, &cvm_policy, expect, at, v, err);
     if (rc != 0 && rc != GTEE_EPOLICY && rc != GTEE_EFORMAT)
         return rc;
     if (rc == GTEE_EFORMAT)
@@ -202,7 +202,9 @@ int gtee_bundle_verify(const uint8_t *bundle, size_t len, const struct gtee_coll
                 verdict_add(v, "bundle.gpu.duplicate", "GPU %zu: the same report as GPU %zu", i, j);
                 gpus_ok = false;
             }
-        if (verify_gpu((unsigned)i, b.gpu[i], b.gpu_len[i], gpu_cols[i], anchors, policy, nonce, at, v, &malformed))
+        /* each part under the policy less the count, which no single part can meet */
+        if (verify_gpu((unsigned)i, b.gpu[i], b.gpu_len[i], gpu_cols[i], anchors, &cvm_policy, nonce, at, v,
+                       &malformed))
             bound++;
         else
             gpus_ok = false;
@@ -218,4 +220,30 @@ int gtee_bundle_verify(const uint8_t *bundle, size_t len, const struct gtee_coll
         GTEE_FAIL(err, rc, "bundle: rejected (%s: %s)", v->reasons[0].code, v->reasons[0].msg);
 out:
     return rc;
+}
+
+int evidence_verify_bundle(const uint8_t *bundle, size_t len, const struct gtee_collateral *col,
+                           const struct gtee_anchors *anchors, const struct gtee_policy *policy,
+                           const struct gtee_binding_expect *expect, int64_t at, struct gtee_verdict *v,
+                           struct gtee_err *err)
+{
+    const struct gtee_collateral *cols[GTEE_BUNDLE_GPU_MAX] = {0};
+
+    /* A GPU without its gpuN/ folder gets no collateral: "gpu.collateral.missing" names it. */
+    for (size_t i = 0; col && i < col->n_gpus && i < GTEE_BUNDLE_GPU_MAX; i++)
+        cols[i] = &col->gpus[i];
+    return gtee_bundle_verify(bundle, len, col && col->cvm ? col->cvm : col, cols, GTEE_BUNDLE_GPU_MAX, anchors,
+                              policy, expect, at, v, err);
+}
+
+void gtee_bundle_cvm(const uint8_t *evidence, size_t len, const uint8_t **cvm, size_t *cvm_len)
+{
+    struct gtee_bundle b;
+
+    *cvm = evidence;
+    *cvm_len = len;
+    if (gtee_bundle_detect(evidence, len) && gtee_bundle_parse(evidence, len, &b, NULL) == 0) {
+        *cvm = b.cvm;
+        *cvm_len = b.cvm_len;
+    }
 }

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/guard.h"
 #include "base/span.h"
 #include "evidence/dcap.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
 #include "gtee/nvidia.h"
@@ -40,7 +42,8 @@ out:
     return rc;
 }
 
-int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gtee_err *err)
+/* One kind's directory: a GPU's, SEV-SNP's or Intel's (never a bundle's: parts do not nest). */
+static int load_one(const char *dir, struct gtee_collateral *col, struct gtee_err *err)
 {
     int rc = GTEE_EINVAL;
 
@@ -77,6 +80,58 @@ out:
     return rc;
 }
 
+static bool is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A composite bundle's directory (docs/evidence-nvidia.md, "Composite evidence"): cvm/ is
+ * required, then gpu0/, gpu1/, ... as long as they are there (the bundle says how many GPUs
+ * it has; one without its folder is rejected at verification, "gpu.collateral.missing"). */
+static int load_bundle(const char *dir, struct gtee_collateral *col, struct gtee_err *err)
+{
+    char path[4096];
+    size_t n = 0;
+    int rc = GTEE_ENOMEM;
+
+    col->cvm = calloc(1, sizeof(*col->cvm));
+    col->gpus = calloc(GTEE_BUNDLE_GPU_MAX, sizeof(*col->gpus));
+    ENSURE(col->cvm && col->gpus, err, GTEE_ENOMEM, "collateral: out of memory");
+    snprintf(path, sizeof(path), "%s/cvm", dir);
+    if ((rc = load_one(path, col->cvm, err)) < 0)
+        goto out;
+    for (; n < GTEE_BUNDLE_GPU_MAX; n++) {
+        ENSURE(snprintf(path, sizeof(path), "%s/gpu%zu", dir, n) < (int)sizeof(path), err, GTEE_EINVAL,
+               "collateral: path too long");
+        if (!is_dir(path))
+            break;
+        if ((rc = load_one(path, &col->gpus[n], err)) < 0)
+            goto out;
+        col->n_gpus = n + 1;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+int gtee_collateral_load(const char *dir, struct gtee_collateral *col, struct gtee_err *err)
+{
+    char cvm[4096];
+    int rc = GTEE_EINVAL;
+
+    memset(col, 0, sizeof(*col));
+    ENSURE(dir != NULL, err, GTEE_EINVAL, "collateral: no directory");
+    ENSURE(snprintf(cvm, sizeof(cvm), "%s/cvm", dir) < (int)sizeof(cvm) - 8, err, GTEE_EINVAL,
+           "collateral: path too long (%s)", dir);
+    rc = is_dir(cvm) ? load_bundle(dir, col, err) : load_one(dir, col, err);
+out:
+    if (rc < 0)
+        gtee_collateral_free(col);
+    return rc;
+}
+
 void gtee_collateral_free(struct gtee_collateral *col)
 {
     struct gtee_blob *all[10];
@@ -98,6 +153,11 @@ void gtee_collateral_free(struct gtee_collateral *col)
     dcap_prepared_free(col->prepared);
     gtee_nv_collateral_free(col->gpu);
     free(col->gpu);
+    gtee_collateral_free(col->cvm);
+    free(col->cvm);
+    for (size_t i = 0; col->gpus && i < GTEE_BUNDLE_GPU_MAX; i++)
+        gtee_collateral_free(&col->gpus[i]);
+    free(col->gpus);
     memset(col, 0, sizeof(*col));
 }
 

@@ -11,6 +11,7 @@
 #include "evidence/dcap_check.h"
 #include "evidence/evidence_gpu.h"
 #include "evidence/evidence_snp.h"
+#include "gtee/bundle.h"
 #include "gtee/nvidia.h"
 
 enum evidence_kind { KIND_UNKNOWN, KIND_DCAP, KIND_SNP, KIND_GPU };
@@ -52,6 +53,9 @@ int evidence_verify_nonce(const uint8_t *evidence, size_t len, const struct gtee
         gtee_policy_default(&def);
         policy = &def;
     }
+    /* A bundle's collateral given for one plain evidence: its CVM part's. */
+    if (col && col->cvm)
+        col = col->cvm;
     if (!evidence || len == 0) {
         verdict_add(v, "evidence.malformed", "no evidence bytes");
         ENSURE(false, err, GTEE_EFORMAT, "evidence: no bytes");
@@ -100,5 +104,7 @@ int gtee_evidence_verify(const uint8_t *evidence, size_t len, const struct gtee_
                          const struct gtee_anchors *anchors, const struct gtee_policy *policy, int64_t at,
                          struct gtee_verdict *v, struct gtee_err *err)
 {
+    if (gtee_bundle_detect(evidence, len))
+        return evidence_verify_bundle(evidence, len, col, anchors, policy, NULL, at, v, err);
     return evidence_verify_nonce(evidence, len, col, anchors, policy, NULL, at, v, err);
 }

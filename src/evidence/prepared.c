@@ -215,6 +215,11 @@ int gtee_collateral_prepare(struct gtee_collateral *col, const struct gtee_ancho
     int rc = GTEE_ENOMEM;
 
     ENSURE(col != NULL, err, GTEE_EINVAL, "collateral: nothing to prepare");
+    /* A bundle's directory: each part's collateral is prepared on its own. */
+    if (col->cvm)
+        TRY(gtee_collateral_prepare(col->cvm, a, err));
+    for (size_t i = 0; i < col->n_gpus; i++)
+        TRY(gtee_collateral_prepare(&col->gpus[i], a, err));
     pr = calloc(1, sizeof(*pr));
     ENSURE(pr != NULL, err, GTEE_ENOMEM, "collateral: out of memory");
     doc_prepare(&pr->tcb_info, &col->tcb_info, "tcbInfo", true);

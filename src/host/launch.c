@@ -24,7 +24,7 @@
 #include "gtee/msg.h"
 #include "gtee/net.h"
 
-#define ARGV_MAX 24
+#define ARGV_MAX 28
 /* The application name Gramine is given: it opens <name>.manifest.sgx and <name>.sig in
  * its working directory (gramine/gtee-enclave.manifest.template, docs/tee.md §10). */
 #define GRAMINE_APP "gtee-enclave"
@@ -219,7 +219,7 @@ out:
 
 int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_proc *p, struct gtee_err *err)
 {
-    char qv[16], ml[24];
+    char qv[16], ml[24], gp[16];
     char *argv[ARGV_MAX];
     int exe_fd = -1, sv[2] = { -1, -1 }, n = 0, rc = GTEE_EIO;
     pid_t pid, host;
@@ -286,6 +286,15 @@ int gtee_enclave_start(const struct gtee_enclave_launch *l, struct gtee_enclave_
         snprintf(ml, sizeof(ml), "%llu", (unsigned long long)l->memory_limit);
         argv[n++] = (char *)"--memory-limit";
         argv[n++] = ml;
+    }
+    if (l->gpus) {
+        snprintf(gp, sizeof(gp), "%u", l->gpus);
+        argv[n++] = (char *)"--gpus";
+        argv[n++] = gp;
+    }
+    if (l->gpu_library) {
+        argv[n++] = (char *)"--gpu-library";
+        argv[n++] = (char *)l->gpu_library;
     }
     if (l->key_release) {
         argv[n++] = (char *)"--key-release";

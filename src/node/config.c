@@ -79,6 +79,8 @@ static const struct key keys[] = {
     S("enclave_config", enclave_config),
     U("enclave_allow_jit", enclave_allow_jit, 0, 1),
     { "enclave_memory_limit", U64, offsetof(struct gtee_node_config, enclave_memory_limit), 0, 0, 1ull << 44 },
+    U("gpus", gpus, 0, 8),
+    S("gpu_library", gpu_library),
     S("collateral", collateral),
     S("policy", policy),
     { "max_blob_bytes", U64, offsetof(struct gtee_node_config, max_blob_bytes), 0, 1, 1ull << 44 },
@@ -247,6 +249,14 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# datasets and results in bytes (0: the runtime's default). Both are measured.\n"
             "enclave_allow_jit = %u\n"
             "enclave_memory_limit = %llu\n\n"
+            "# Confidential GPUs (docs/node.md, \"GPUs\"): how many the enclave binds into its\n"
+            "# evidence (0: none). With N, every evidence is one bundle of the TEE's evidence and\n"
+            "# GPU 0..N-1's reports over the verifier's nonce; the enclave does not start without N\n"
+            "# GPUs, and a GPU out of confidential-computing mode fails each request for evidence.\n"
+            "# gpu_library: the NVIDIA management library to load (empty: the driver's\n"
+            "# libnvidia-ml.so.1). Clients verify with a collateral directory of cvm/ and gpuN/.\n"
+            "gpus = %u\n"
+            "gpu_library = %s\n\n"
             "# The node checks its own enclave's evidence after each start, as a client would, and\n"
             "# shows the verdict (informational: every client verifies for itself). collateral: the\n"
             "# directory of collateral files (docs/evidence.md; empty: the simulated device under\n"
@@ -286,7 +296,8 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "ledger = %s\n"
             "proof_batch = %u\n"
             "stake = %s\n",
-            c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit,
+            c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit, c->gpus,
+            c->gpu_library,
             c->collateral, c->policy, (unsigned long long)c->max_blob_bytes,
             (unsigned long long)c->blob_store_max_bytes, c->blob_retention_days, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,

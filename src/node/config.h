@@ -21,6 +21,8 @@ struct gtee_node_config {
     char enclave_config[GTEE_NODE_VALUE_MAX]; /* the enclave's measured configuration text */
     unsigned enclave_allow_jit;           /* 1: the enclave's seccomp list allows oneDNN's JIT */
     uint64_t enclave_memory_limit;        /* the enclave's memory limit; 0: the runtime's default */
+    unsigned gpus;                        /* confidential GPUs bound into the evidence; 0: none */
+    char gpu_library[GTEE_NODE_VALUE_MAX]; /* NVML to load; "": the driver's libnvidia-ml.so.1 */
     char collateral[GTEE_NODE_VALUE_MAX]; /* the evidence check's collateral; "": sim_dir under sim */
     char policy[GTEE_NODE_VALUE_MAX];     /* the evidence check's policy file; "": strict default */
     uint64_t max_blob_bytes;              /* largest blob an upload may declare */

@@ -29,6 +29,8 @@ int gtee_node_launch_prepare(const char *dir, const struct gtee_node_config *cfg
     nl->l.config = cfg->enclave_config;
     nl->l.allow_jit = (int)cfg->enclave_allow_jit;
     nl->l.memory_limit = cfg->enclave_memory_limit;
+    nl->l.gpus = cfg->gpus;
+    nl->l.gpu_library = cfg->gpu_library[0] ? cfg->gpu_library : NULL;
     nl->l.timeout_ms = cfg->enclave_timeout_s * 1000u;
     nl->l.stderr_fd = -1;
     /* sim runs on the device made by init; its collateral and simulated root are what the

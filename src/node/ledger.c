@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "base/guard.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/file.h"
 #include "gtee/msg.h"
@@ -18,6 +18,7 @@
 #include "node/config.h"
 #include "node/ledger.h"
 #include "node/node.h"
+#include "node/supervise.h"
 
 #define TICK_MS 1000
 #define RETRY_ATTACH_S 30
@@ -58,19 +59,6 @@ static void set_standing(struct gtee_node_ledger *nl)
     pthread_mutex_unlock(&nl->mu);
 }
 
-/* The collateral for a simulated device's quote version, as the node's own check finds it. */
-static void collateral_dir(const char *dir, const uint8_t *ev, size_t len, char *out, size_t n)
-{
-    struct stat st;
-    char sub[GTEE_FILE_PATH_MAX];
-
-    snprintf(sub, sizeof(sub), "%s/sgx", dir);
-    if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(out, n, "%s/%s", dir, len >= 2 && ev[0] == 4 && ev[1] == 0 ? "tdx" : "sgx");
-    else
-        snprintf(out, n, "%s", dir);
-}
-
 /* Registers (or renews) the enclave with what PROOF_START gave: the evidence verified here
  * first, for the measurement it carries (and so that a bad one is named here, not as a
  * refusal). On the node's own local ledger the operator is the governor: it accepts its
@@ -90,7 +78,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
 
     ENSURE(v, err, GTEE_ENOMEM, "node: out of memory");
     if (nl->collateral[0]) {
-        collateral_dir(nl->collateral, ev, ev_len, dir, sizeof(dir));
+        gtee_node_collateral_dir(nl->collateral, ev, ev_len, dir, sizeof(dir));
         TRY(gtee_collateral_load(dir, &col, err));
         have_col = 1;
     }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/guard.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/evidence.h"
 #include "gtee/file.h"
@@ -31,16 +32,18 @@ static void set(struct gtee_node_enclave *e, const char *verdict, const char *fm
     pthread_mutex_unlock(&e->mu);
 }
 
-/* A simulated device's directory holds sgx/ and tdx/ collateral: the one for this quote's
- * version (3: SGX, 4: TDX). */
-static void collateral_dir(const char *dir, const uint8_t *ev, size_t len, char *out, size_t n)
+void gtee_node_collateral_dir(const char *dir, const uint8_t *ev, size_t len, char *out, size_t n)
 {
     struct stat st;
     char sub[GTEE_FILE_PATH_MAX];
+    const uint8_t *q;
+    size_t qlen;
 
+    /* A bundle's CVM part decides (its DIR/sgx or DIR/tdx then holds cvm/ and gpuN/). */
+    gtee_bundle_cvm(ev, len, &q, &qlen);
     snprintf(sub, sizeof(sub), "%s/sgx", dir);
     if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(out, n, "%s/%s", dir, len >= 2 && ev[0] == 4 && ev[1] == 0 ? "tdx" : "sgx");
+        snprintf(out, n, "%s/%s", dir, qlen >= 2 && q[0] == 4 && q[1] == 0 ? "tdx" : "sgx");
     else
         snprintf(out, n, "%s", dir);
 }
@@ -77,7 +80,7 @@ void gtee_node_selfcheck(struct gtee_node_enclave *e)
         goto out;
     }
     if (e->collateral[0]) {
-        collateral_dir(e->collateral, r + 64, n - 64, dir, sizeof(dir));
+        gtee_node_collateral_dir(e->collateral, r + 64, n - 64, dir, sizeof(dir));
         if ((rc = gtee_collateral_load(dir, &col, &err)) < 0) {
             set(e, "not checked", "collateral: %s", err.msg);
             goto out;

@@ -59,6 +59,10 @@ struct gtee_node_enclave {
  * device's simulated root) and the policy, and bound to the enclave's keys and the nonce.
  * Records the verdict in e (e->call_mu held). Informational: clients verify for themselves. */
 void gtee_node_selfcheck(struct gtee_node_enclave *e);
+/* The collateral directory for evidence ev under the node's `collateral` dir: a simulated
+ * device's directory holds sgx/ and tdx/, and the quote's version picks one (3: SGX, 4: TDX;
+ * a bundle's CVM part decides); any other directory is itself. */
+void gtee_node_collateral_dir(const char *dir, const uint8_t *ev, size_t len, char *out, size_t n);
 
 /* What the node's own evidence check uses (selfcheck.c); NULL or "": none / the default. */
 struct gtee_node_check {

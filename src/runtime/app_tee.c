@@ -1,6 +1,7 @@
 /* The SDK's TEE half: opening the backend with the application's own measurement (under
  * sim: the executable's hash and its configuration), the Enclave key, the channel key,
- * evidence, sealing, relay boxes, and the Enclave key's signature (the work-proof slot). */
+ * evidence (a composite bundle with the GPUs asked for), sealing, relay boxes, and the
+ * Enclave key's signature (the work-proof slot). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,10 +11,12 @@
 
 #include "base/guard.h"
 #include "wire/measure.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/msg.h"
 #include "gtee/sdk.h"
 #include "gtee/tee.h"
+#include "gtee/tee_gpu.h"
 #include "runtime/internal.h"
 
 /* SHA-256 of the running executable. /proc/self/exe names the inode the kernel executed (a
@@ -71,6 +74,66 @@ out:
     return rc;
 }
 
+_Static_assert(GTEE_APP_GPUS_MAX == GTEE_BUNDLE_GPU_MAX, "a bundle holds every GPU an application may bind");
+
+/* The GPUs to bind (docs/evidence-nvidia.md, "Composite evidence"): the library must load
+ * and see as many as asked for, now rather than at the first verifier's request, and before
+ * the hardening: the seccomp list allows no loading of code later, and the library is kept
+ * loaded and initialised for the collections to come. */
+static int gpu_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err)
+{
+    unsigned n = 0;
+    int rc = 0;
+
+    if (o->gpus == 0) {
+        ENSURE(o->gpu_library == NULL, err, GTEE_EINVAL, "sdk: gpu_library given without gpus");
+        goto out;
+    }
+    ENSURE(o->gpus <= GTEE_APP_GPUS_MAX, err, GTEE_EINVAL, "sdk: gpus %u, at most %d", o->gpus, GTEE_APP_GPUS_MAX);
+    if ((rc = gtee_tee_gpu_open(o->gpu_library, &app->gpu, &n, err)) < 0) {
+        gtee_err_wrap(err, "sdk: gpus %u: ", o->gpus);
+        goto out;
+    }
+    ENSURE(n >= o->gpus, err, GTEE_ENOTFOUND, "sdk: gpus %u asked for, the NVIDIA management library sees %u",
+           o->gpus, n);
+    app->gpus = o->gpus;
+out:
+    return rc;
+}
+
+/* A composite bundle: the TEE's evidence over rd, then each GPU's report over the nonce it
+ * commits to (gtee_bundle_gpu_nonce), which the collector checks the report is over. */
+static int bundle_evidence(struct gtee_app *app, const uint8_t rd[64], uint8_t **ev, size_t *ev_len,
+                           struct gtee_err *err)
+{
+    struct gtee_tee_gpu g[GTEE_BUNDLE_GPU_MAX];
+    struct gtee_bundle b = {0};
+    uint8_t *cvm = NULL, nonce[GTEE_GPU_NONCE_LEN];
+    size_t cvm_len = 0;
+    int rc;
+
+    memset(g, 0, sizeof(g));
+    TRY(gtee_tee_evidence(app->tee, rd, &cvm, &cvm_len, err));
+    b.cvm = cvm;
+    b.cvm_len = cvm_len;
+    for (unsigned i = 0; i < app->gpus; i++) {
+        gtee_bundle_gpu_nonce(rd, i, nonce);
+        if ((rc = gtee_tee_gpu_collect_from(app->gpu, i, nonce, &g[i], err)) < 0) {
+            gtee_err_wrap(err, "sdk: GPU %u of %u: ", i, app->gpus);
+            goto out;
+        }
+        b.gpu[i] = g[i].report;
+        b.gpu_len[i] = g[i].report_len;
+    }
+    b.n_gpu = app->gpus;
+    TRY(gtee_bundle_write(&b, ev, ev_len, err));
+out:
+    free(cvm);
+    for (unsigned i = 0; i < GTEE_BUNDLE_GPU_MAX; i++)
+        gtee_tee_gpu_free(&g[i]);
+    return rc;
+}
+
 int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct gtee_err *err)
 {
     struct gtee_tee_options opt = {0};
@@ -81,6 +144,7 @@ int sdk_tee_open(struct gtee_app *app, const struct gtee_app_options *o, struct 
            "sdk: unknown allow bits 0x%x", o->allow);
     app->memory_limit = o->memory_limit ? o->memory_limit : GTEE_APP_MEMORY_DEFAULT;
     TRY(key_release_setup(app, o, &opt, err));
+    TRY(gpu_open(app, o, err));
     /* Before any secret exists: every application gets the enclave's hardening. */
     TRY(sdk_harden_process(o, app->note, sizeof(app->note), err));
     app->sec = gtee_app_secret_alloc(sizeof(*app->sec));
@@ -108,6 +172,8 @@ void sdk_tee_close(struct gtee_app *app)
 {
     gtee_tee_close(app->tee);
     app->tee = NULL;
+    gtee_tee_gpu_close(app->gpu);
+    app->gpu = NULL;
     if (app->sec)
         gtee_app_secret_free(app->sec, sizeof(*app->sec));
     app->sec = NULL;
@@ -141,6 +207,8 @@ int gtee_app_evidence(struct gtee_app *app, const uint8_t nonce[32], uint8_t rep
 
     if (rc < 0)
         return GTEE_FAIL(err, rc, "sdk: report data failed");
+    if (app->gpus)
+        return bundle_evidence(app, report_data, ev, ev_len, err);
     return gtee_tee_evidence(app->tee, report_data, ev, ev_len, err);
 }
 

@@ -50,6 +50,8 @@ struct gtee_app {
      * library) presents an application (gtee_client_options.present_as) without linking
      * the enclave runtime: only a program that opened an application holds one. */
     void (*cred)(const struct gtee_app *app, struct gtee_ratls_cred *cred);
+    unsigned gpus;                 /* GPUs bound into gtee_app_evidence's bundle (0: none) */
+    struct gtee_tee_gpu_lib *gpu;  /* NVML, loaded at open: the seccomp list then loads no code */
     struct gtee_kr_tcp kr;         /* tdx: the key-release service (gtee_app_options.key_release) */
     struct gtee_key_release_transport kr_tr;
 };

@@ -66,13 +66,14 @@ int sdk_verifier_load(struct sdk_verifier *c, const struct gtee_client_options *
     /* Many handshakes against the same collateral: its chains and documents checked once,
      * and each peer platform's PCK chain verified once (docs/evidence.md, "PCK chain cache");
      * every handshake still checks the windows, its quote's signatures, the TCB and policy. */
-    if (c->sgx.tcb_info.p)
+    if (c->sgx.tcb_info.p || c->sgx.cvm)
         TRY(gtee_collateral_prepare(&c->sgx, &c->anchors, err));
-    if (c->tdx.tcb_info.p)
+    if (c->tdx.tcb_info.p || c->tdx.cvm)
         TRY(gtee_collateral_prepare(&c->tdx, &c->anchors, err));
     c->vfy.policy = &c->policy;
-    c->vfy.sgx_col = c->sgx.tcb_info.p ? &c->sgx : NULL;
-    c->vfy.tdx_col = c->tdx.tcb_info.p ? &c->tdx : NULL;
+    /* An Intel directory, or a composite bundle's (cvm/, gpuN/: docs/evidence-nvidia.md). */
+    c->vfy.sgx_col = c->sgx.tcb_info.p || c->sgx.cvm ? &c->sgx : NULL;
+    c->vfy.tdx_col = c->tdx.tcb_info.p || c->tdx.cvm ? &c->tdx : NULL;
     c->vfy.anchors = &c->anchors;
     c->vfy.at = opt ? opt->at : 0;
 out:

@@ -106,19 +106,43 @@ out:
     return rc;
 }
 
-int gtee_tee_gpu_count(const char *lib, unsigned *count, struct gtee_err *err)
-{
+struct gtee_tee_gpu_lib {
     struct nvml n;
+};
+
+int gtee_tee_gpu_open(const char *lib, struct gtee_tee_gpu_lib **out, unsigned *count, struct gtee_err *err)
+{
+    struct gtee_tee_gpu_lib *l = calloc(1, sizeof(*l));
     nvml_return r;
     int rc;
 
+    *out = NULL;
     *count = 0;
-    TRY(nvml_open(lib, &n, err));
-    r = n.count(count);
-    if (r != NVML_SUCCESS)
-        rc = GTEE_FAIL(err, GTEE_EIO, "gpu: nvmlDeviceGetCount_v2 failed: %s", why(&n, r));
-    nvml_close(&n);
+    ENSURE(l != NULL, err, GTEE_ENOMEM, "gpu: out of memory");
+    TRY(nvml_open(lib, &l->n, err));
+    r = l->n.count(count);
+    ENSURE(r == NVML_SUCCESS, err, GTEE_EIO, "gpu: nvmlDeviceGetCount_v2 failed: %s", why(&l->n, r));
+    *out = l;
+    l = NULL;
 out:
+    gtee_tee_gpu_close(l);
+    return rc;
+}
+
+void gtee_tee_gpu_close(struct gtee_tee_gpu_lib *l)
+{
+    if (!l)
+        return;
+    nvml_close(&l->n);
+    free(l);
+}
+
+int gtee_tee_gpu_count(const char *lib, unsigned *count, struct gtee_err *err)
+{
+    struct gtee_tee_gpu_lib *l;
+    int rc = gtee_tee_gpu_open(lib, &l, count, err);
+
+    gtee_tee_gpu_close(l);
     return rc;
 }
 
@@ -134,7 +158,22 @@ void gtee_tee_gpu_free(struct gtee_tee_gpu *g)
 int gtee_tee_gpu_collect(const char *lib, unsigned index, const uint8_t nonce[GTEE_GPU_NONCE_LEN],
                          struct gtee_tee_gpu *g, struct gtee_err *err)
 {
-    struct nvml n = { 0 };
+    struct gtee_tee_gpu_lib *l;
+    unsigned count;
+    int rc;
+
+    memset(g, 0, sizeof(*g));
+    TRY(gtee_tee_gpu_open(lib, &l, &count, err));
+    rc = gtee_tee_gpu_collect_from(l, index, nonce, g, err);
+    gtee_tee_gpu_close(l);
+out:
+    return rc;
+}
+
+int gtee_tee_gpu_collect_from(struct gtee_tee_gpu_lib *l, unsigned index, const uint8_t nonce[GTEE_GPU_NONCE_LEN],
+                              struct gtee_tee_gpu *g, struct gtee_err *err)
+{
+    struct nvml n = l->n;
     struct nvml_cc_state cc = { 0, 0, 0 };
     struct nvml_report *rep = calloc(1, sizeof(*rep));
     struct nvml_cert *cert = calloc(1, sizeof(*cert));
@@ -146,7 +185,6 @@ int gtee_tee_gpu_collect(const char *lib, unsigned index, const uint8_t nonce[GT
     memset(g, 0, sizeof(*g));
     ENSURE(rep && cert, err, GTEE_ENOMEM, "gpu: out of memory");
     ENSURE(nonce != NULL, err, GTEE_EINVAL, "gpu: no nonce");
-    TRY(nvml_open(lib, &n, err));
     r = n.count(&count);
     ENSURE(r == NVML_SUCCESS, err, GTEE_EIO, "gpu: nvmlDeviceGetCount_v2 failed: %s", why(&n, r));
     ENSURE(count > 0, err, GTEE_ENOTFOUND, "gpu: NVML sees no GPU on this machine");
@@ -192,7 +230,6 @@ int gtee_tee_gpu_collect(const char *lib, unsigned index, const uint8_t nonce[GT
     g->index = index;
     rc = 0;
 out:
-    nvml_close(&n);
     free(rep);
     free(cert);
     if (rc < 0)

@@ -105,7 +105,9 @@ head -c 100 "$T/bundle.bin" >"$T/short-bundle.bin"
 expect 5 "truncated bundle" "$T/short-bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
 has "bundle.malformed"
 rm -r "$T/bundle/gpu0"
-expect 3 "bundle without its GPU collateral" "$T/bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
+# The bundle's collateral directory without gpu0/: that GPU has none, and the verdict says so.
+expect 7 "bundle without its GPU collateral" "$T/bundle.bin" --collateral "$T/bundle" --at "$AT" --policy "$T/b.json"
+has "reason        gpu.collateral.missing: GPU 0"
 # Collection through NVML (`gtee evidence gpu`), against the fake management library the test
 # suite builds (it serves the h100-1 sample): the files written verify; CC off, no library, a
 # report over another nonce and an existing file are each refused with a clear error.
