@@ -25,8 +25,12 @@ anvil_pid=
 trap '[ -n "$anvil_pid" ] && kill "$anvil_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
 bin="$tmp/bench_proof"
+# The core library's dependencies as its own pkg-config file lists them (Requires), so the
+# helper links whatever the library grows to need.
+reqs=$(sed -n 's/^Requires: //p' "$build/gtee-core.pc" | sed 's/ *[<>=]=* *[0-9][0-9.]*//g')
+[ -n "$reqs" ] || { echo "bench_chain: no Requires in $build/gtee-core.pc" >&2; exit 2; }
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_proof.c" "$build/sdk/libgtee-core.a" \
-    $(pkg-config --libs libssl libcrypto jansson libsecp256k1) -lpthread -o "$bin"
+    $(pkg-config --libs $reqs) -lpthread -o "$bin"
 
 echo "# gas (anvil $("$ANVIL" --version | head -1 | awk '{print $3}'), contracts by $(node -e "console.log(require('$NM/solc').version())"))"
 node "$root/contracts/compile.js" "$tmp/glacier.json"

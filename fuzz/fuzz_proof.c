@@ -1,22 +1,26 @@
-/* libFuzzer target: the Work Proof file parser (docs/proofs.md "File format"), then each
- * parsed proof verified, re-encoded and parsed back unchanged, and the hash chain over all of
- * them; and the sealed proof counter's reader, whose records must encode back the same.
- * Seeds: a chain of signed proofs and single proofs of each job kind. */
+/* libFuzzer target: the Work Proof file parser (docs/proofs.md "File format"), which must
+ * accept exactly what jansson's strict reading of the format accepts (proof_reference.h) and
+ * read the same proofs; then each parsed proof verified, re-encoded and parsed back
+ * unchanged, and the hash chain over all of them; and the sealed proof counter's reader,
+ * whose records must encode back the same. Seeds: a chain of signed proofs, single proofs of
+ * each job kind, and one written with escapes, blanks and another key order. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gtee/proof.h"
+#include "proof_reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct gtee_proof *p = NULL, *back = NULL;
+    struct gtee_proof *p = NULL, *back = NULL, *ref = NULL;
     uint8_t(*h)[GTEE_PROOF_HASH_LEN] = NULL;
     struct gtee_err err = {0};
     struct gtee_proof_counter c;
-    size_t n = 0, m = 0;
+    size_t n = 0, m = 0, nref = 0;
+    int got, want;
 
     if (gtee_proof_counter_decode(data, size, &c, &err) == 0) {
         uint8_t rec[GTEE_PROOF_COUNTER_LEN];
@@ -25,7 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (memcmp(rec, data, sizeof(rec)))
             abort();
     }
-    if (gtee_proof_parse(data, size, &p, &n, &err) != 0)
+    got = gtee_proof_parse(data, size, &p, &n, &err);
+    want = ref_parse(data, size, &ref, &nref, &err);
+    /* jansson's lexer drops a NUL byte that directly follows a number or a literal (it
+     * reads the pushed-back NUL as the end of its one-character buffer), so it accepts
+     * "1780000003\0," where RFC 8259 does not: that one disagreement is jansson's, and
+     * the stricter reader is right. */
+    if (got != 0 && want == 0 && memchr(data, 0, size))
+        want = got;
+    if ((got == 0) != (want == 0) || (got == 0 && (n != nref || memcmp(p, ref, n * sizeof(*p)))))
+        abort(); /* the two readers disagree */
+    if (got != 0 && got != GTEE_EFORMAT && got != GTEE_ENOMEM)
+        abort();
+    free(ref);
+    if (got != 0)
         return 0;
     h = calloc(n, sizeof(*h));
     if (!h)

@@ -31,6 +31,7 @@ struct gtee_ledger_standing {
     int slashed;
     int active;        /* may earn now: approved, not expired, measurement accepted, TCB not below the minimum */
     uint64_t last_seq; /* the last accepted proof: what the enclave's sealed counter is checked against */
+    uint64_t expires;  /* unix seconds: the end of the last approved registration (0: never approved) */
     uint8_t last_hash[GTEE_PROOF_HASH_LEN];
 };
 

@@ -117,6 +117,7 @@ static int evm_standing(struct gtee_ledger *l, const uint8_t enclave_id[GTEE_PRO
     TRY(view_addr(l, "enclave(address)", enclave_id, &d, &n, err));
     TRY(abi_word_u64(d, n, 1 + 2, &status, err));
     TRY(abi_word_u64(d, n, 1 + 3, &slashed, err));
+    TRY(abi_word_u64(d, n, 1 + 5, &s->expires, err)); /* Registry.sol's Enclave.expires */
     ENSURE(status <= GTEE_ENCLAVE_REVOKED && slashed <= 1, err, GTEE_EFORMAT, "ledger: enclave() answered status %llu",
            (unsigned long long)status);
     free(d);

@@ -482,6 +482,7 @@ static int local_standing(struct gtee_ledger *l, const uint8_t id[20], struct gt
     s->status = e.found ? (enum gtee_enclave_status)e.status : GTEE_ENCLAVE_UNREGISTERED;
     s->slashed = e.slashed;
     s->last_seq = e.last_seq;
+    s->expires = e.found ? e.expires : 0;
     memcpy(s->last_hash, e.last_hash, 32);
     TRY(exec(L, "COMMIT", err));
 out:

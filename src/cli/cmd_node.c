@@ -1,5 +1,5 @@
 /* `gtee node init|run|status|gc`: the operator's commands for a node's data directory, its
- * daemon and what the running daemon says (docs/node.md). */
+ * daemon and what the running daemon says (docs/node.md); `register` is cmd_node_register.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -401,6 +401,8 @@ int cmd_node(int argc, char **argv)
           node_init },
         { "run", "Run the node in the foreground: enclave, HTTP API, status page", node_run },
         { "status", "Ask the running node of a data directory for its status", node_status },
+        { "register", "Register (or renew) the node's enclave on its ledger now, without running the node",
+          cmd_node_register },
         { "gc", "Delete blobs past the retention rule (--dry-run: list them; refused while the node runs)",
           node_gc },
     };

@@ -67,6 +67,12 @@ static int load(struct proofs *all, const char *path, struct gtee_err *err)
     TRY(gtee_proof_parse(buf, len, &p, &n, err));
     ENSURE(all->n + n <= GTEE_PROOF_MAX_PROOFS, err, GTEE_EFORMAT, "more than %u proofs in all",
            GTEE_PROOF_MAX_PROOFS);
+    if (!all->p) { /* the first file's proofs are taken as they are, not copied */
+        all->p = p;
+        all->n = n;
+        p = NULL;
+        goto out;
+    }
     grown = realloc(all->p, (all->n + n) * sizeof(*all->p));
     ENSURE(grown, err, GTEE_ENOMEM, "out of memory");
     all->p = grown;
@@ -172,12 +178,15 @@ out:
 static void report(const struct proofs *all, json_t *onchain)
 {
     json_t *list = cli_json() ? json_array() : NULL;
+    char id[GTEE_ETH_ADDR_HEX_LEN + 1];
 
     for (size_t i = 0; i < all->n; i++) {
         const struct gtee_proof *p = &all->p[i];
-        char id[GTEE_ETH_ADDR_HEX_LEN + 1], h[2 + 2 * GTEE_PROOF_HASH_LEN + 1] = "0x", job[2 + 64 + 1] = "0x";
+        char h[2 + 2 * GTEE_PROOF_HASH_LEN + 1] = "0x", job[2 + 64 + 1] = "0x";
 
-        gtee_eth_address_hex(p->enclave_id, id);
+        /* EIP-55 costs a Keccak hash: once per run of one enclave's proofs, not per proof */
+        if (i == 0 || memcmp(p->enclave_id, all->p[i - 1].enclave_id, sizeof(p->enclave_id)))
+            gtee_eth_address_hex(p->enclave_id, id);
         gtee_hex_encode(all->h[i], GTEE_PROOF_HASH_LEN, h + 2);
         gtee_hex_encode(p->job_id, sizeof(p->job_id), job + 2);
         if (list)

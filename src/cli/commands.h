@@ -18,6 +18,7 @@ int cmd_evidence_get(int argc, char **argv);
 int cmd_evidence_gpu(int argc, char **argv);
 int cmd_enclave(int argc, char **argv);
 int cmd_node(int argc, char **argv);
+int cmd_node_register(int argc, char **argv); /* `gtee node register` (cmd_node_register.c) */
 int cmd_push(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
 int cmd_grant(int argc, char **argv);

@@ -24,82 +24,61 @@ static const uint64_t round_constants[KECCAK_ROUNDS] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* FIPS 202 §3.2.2-3.2.3: rho and pi together. pi moves the lane at (x, y) to
- * (y, 2x + 3y mod 5); starting from (1, 0) that walk visits all 24 lanes other than (0, 0)
- * in one cycle, and rho's algorithm rotates the t-th lane of the same walk by
- * (t + 1)(t + 2)/2 mod 64. pi_walk[t] is the index x + 5y of the walk's (t + 1)-th
- * position, rho_walk[t] the rotation of the lane that moves into it. */
-static const uint8_t pi_walk[24] = {
-    10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1,
+/* FIPS 202 §3.2.2-3.2.3: rho and pi together. pi moves lane x + 5y to pi_dst[x + 5y], the
+ * index of (y, 2x + 3y mod 5); rho rotates it first by rho_rot[x + 5y], the offset of
+ * Table 2 (the (t + 1)(t + 2)/2 mod 64 of the walk from (1, 0)). */
+static const uint8_t pi_dst[25] = {
+    0, 10, 20, 5, 15, 16, 1, 11, 21, 6, 7, 17, 2, 12, 22, 23, 8, 18, 3, 13, 14, 24, 9, 19, 4,
 };
-static const uint8_t rho_walk[24] = {
-    1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44,
+static const uint8_t rho_rot[25] = {
+    0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14,
 };
 
-static uint64_t rotl64(uint64_t v, unsigned n)
+static inline uint64_t rotl64(uint64_t v, unsigned n)
 {
     return (v << (n & 63)) | (v >> ((64 - n) & 63));
 }
 
-/* chi (§3.2.4) on the row starting at lane y: the only non-linear step */
-static void chi_row(uint64_t *r)
-{
-    uint64_t r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4];
-
-    r[0] = r0 ^ (~r1 & r2);
-    r[1] = r1 ^ (~r2 & r3);
-    r[2] = r2 ^ (~r3 & r4);
-    r[3] = r3 ^ (~r4 & r0);
-    r[4] = r4 ^ (~r0 & r1);
-}
-
-/* theta (§3.2.1): xor into every lane of column x the parity d of columns x-1 and x+1 */
-static void theta_column(uint64_t a[25], int x, uint64_t d)
-{
-    a[x] ^= d;
-    a[x + 5] ^= d;
-    a[x + 10] ^= d;
-    a[x + 15] ^= d;
-    a[x + 20] ^= d;
-}
-
-/* Keccak-f[1600] on lanes a[x + 5*y] (FIPS 202 §3.3, Rnd = iota(chi(pi(rho(theta(A)))))). */
+/* Keccak-f[1600] on lanes a[x + 5*y] (FIPS 202 §3.3, Rnd = iota(chi(pi(rho(theta(A)))))).
+ * The loops have constant bounds and are unrolled, so the table lookups and rotations
+ * become constants: a verifier hashes each Work Proof several times, and the rolled loops
+ * cost a sixth of `gtee proof verify`'s time (docs/proofs.md "Performance"). */
 static void keccak_f1600(uint64_t a[25])
 {
-    uint64_t c0, c1, c2, c3, c4, cur, tmp;
+    uint64_t c[5], d[5], b[25];
 
     for (int round = 0; round < KECCAK_ROUNDS; round++) {
-        c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
-        c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21];
-        c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22];
-        c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23];
-        c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24];
-        theta_column(a, 0, c4 ^ rotl64(c1, 1));
-        theta_column(a, 1, c0 ^ rotl64(c2, 1));
-        theta_column(a, 2, c1 ^ rotl64(c3, 1));
-        theta_column(a, 3, c2 ^ rotl64(c4, 1));
-        theta_column(a, 4, c3 ^ rotl64(c0, 1));
-        /* rho and pi, in place along the walk */
-        cur = a[1];
-        for (int t = 0; t < 24; t++) {
-            tmp = a[pi_walk[t]];
-            a[pi_walk[t]] = rotl64(cur, rho_walk[t]);
-            cur = tmp;
-        }
-        chi_row(a);
-        chi_row(a + 5);
-        chi_row(a + 10);
-        chi_row(a + 15);
-        chi_row(a + 20);
+        /* theta (§3.2.1): xor into every lane of column x the parity of columns x-1, x+1 */
+#pragma GCC unroll 5
+        for (int x = 0; x < 5; x++)
+            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
+#pragma GCC unroll 5
+        for (int x = 0; x < 5; x++)
+            d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
+        /* theta's xor, rho and pi in one move */
+#pragma GCC unroll 25
+        for (int i = 0; i < 25; i++)
+            b[pi_dst[i]] = rotl64(a[i] ^ d[i % 5], rho_rot[i]);
+        /* chi (§3.2.4), the only non-linear step, row by row */
+#pragma GCC unroll 25
+        for (int i = 0; i < 25; i++)
+            a[i] = b[i] ^ (~b[i - i % 5 + (i + 1) % 5] & b[i - i % 5 + (i + 2) % 5]);
         /* iota (§3.2.5) */
         a[0] ^= round_constants[round];
     }
 }
 
-/* Lanes are little-endian (FIPS 202 §3.1.2, B.1), independent of the host's byte order. */
+/* Lanes are little-endian (FIPS 202 §3.1.2, B.1), independent of the host's byte order;
+ * whole lanes are read eight bytes at a time (the shifts compile to one load on x86-64). */
 static void xor_block(uint64_t a[25], const uint8_t *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8)
+        a[i / 8] ^= (uint64_t)p[i] | (uint64_t)p[i + 1] << 8 | (uint64_t)p[i + 2] << 16 |
+                    (uint64_t)p[i + 3] << 24 | (uint64_t)p[i + 4] << 32 | (uint64_t)p[i + 5] << 40 |
+                    (uint64_t)p[i + 6] << 48 | (uint64_t)p[i + 7] << 56;
+    for (; i < len; i++)
         a[i / 8] ^= (uint64_t)p[i] << (8 * (i % 8));
 }
 

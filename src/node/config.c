@@ -24,6 +24,32 @@ void gtee_node_config_default(struct gtee_node_config *c)
     c->restart_max_s = 30;
     strcpy(c->ledger, "local");
     c->proof_batch = 32;
+    strcpy(c->stake, "0");
+}
+
+int gtee_node_config_stake(const struct gtee_node_config *c, uint8_t wei[32], struct gtee_err *err)
+{
+    memset(wei, 0, 32);
+    if (!c->stake[0])
+        return GTEE_FAIL(err, GTEE_EFORMAT, "stake: empty (a decimal number of wei)");
+    /* wei = wei * 10 + digit, byte by byte from the low end; a carry out of the top byte
+     * is a number of 2^256 or more */
+    for (const char *p = c->stake; *p; p++) {
+        unsigned carry;
+
+        if (*p < '0' || *p > '9')
+            return GTEE_FAIL(err, GTEE_EFORMAT, "stake: '%.80s' is not a decimal number of wei", c->stake);
+        carry = (unsigned)(*p - '0');
+        for (int i = 31; i >= 0; i--) {
+            unsigned v = wei[i] * 10u + carry;
+
+            wei[i] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        if (carry)
+            return GTEE_FAIL(err, GTEE_EFORMAT, "stake: '%.80s' is 2^256 wei or more", c->stake);
+    }
+    return 0;
 }
 
 int gtee_node_tee_valid(const char *tee)
@@ -68,6 +94,7 @@ static const struct key keys[] = {
     U("enclave_timeout_s", enclave_timeout_s, 1, 3600),
     U("restart_max_s", restart_max_s, 1, 3600),
     S("ledger", ledger),
+    S("stake", stake),
     U("proof_batch", proof_batch, 1, 64),
 };
 
@@ -103,6 +130,15 @@ static int set_value(const char *path, unsigned line, const struct key *k, const
         if (!strcmp(k->name, "ledger"))
             ENSURE(!strcmp(v, "local") || (!strncmp(v, "evm:", 4) && strchr(v + 4, ',')), err, GTEE_EFORMAT,
                    "%s, line %u: ledger: '%.100s' is neither local nor evm:URL,ADDRESS", path, line, v);
+        if (!strcmp(k->name, "stake")) {
+            uint8_t wei[32];
+
+            rc = gtee_node_config_stake(c, wei, err);
+            if (rc < 0) {
+                gtee_err_wrap(err, "%s, line %u: ", path, line);
+                goto out;
+            }
+        }
         return 0;
     }
     errno = 0;
@@ -255,15 +291,17 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# (docs/node.md, \"Ledger\"): local (ledger.db in this directory, made by `gtee node\n"
             "# init`; it proves nothing to anyone else) or evm:URL,ADDRESS (the Glacier contract on\n"
             "# an EVM chain, operator.key paying for the transactions). proof_batch: proofs per\n"
-            "# transaction, 1 to 64.\n"
+            "# transaction, 1 to 64. stake: the wei a new registration sends with it (the ledger's\n"
+            "# minimum stake; a renewal sends none).\n"
             "ledger = %s\n"
-            "proof_batch = %u\n",
+            "proof_batch = %u\n"
+            "stake = %s\n",
             c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit, c->gpus,
             c->gpu_library,
             c->collateral, c->policy, (unsigned long long)c->max_blob_bytes,
             (unsigned long long)c->blob_store_max_bytes, c->blob_retention_days, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
-            c->restart_max_s, c->ledger, c->proof_batch);
+            c->restart_max_s, c->ledger, c->proof_batch, c->stake);
     {
         int closed = fclose(f);
 

@@ -37,6 +37,7 @@ struct gtee_node_config {
     unsigned restart_max_s;               /* the longest backoff between enclave restarts */
     char ledger[GTEE_NODE_VALUE_MAX];     /* "local" (DIR/ledger.db) or "evm:URL,ADDRESS" (docs/node.md) */
     unsigned proof_batch;                 /* Work Proofs per ledger transaction, 1..64 */
+    char stake[80];                       /* wei, decimal: what a new registration stakes */
 };
 #define GTEE_NODE_LEDGER_FILE "ledger.db"
 
@@ -51,6 +52,9 @@ int gtee_node_config_parse(const char *path, const char *text, size_t len, struc
 int gtee_node_config_load(const char *dir, struct gtee_node_config *c, struct gtee_err *err) GTEE_MUST_USE;
 /* The documented config file for c, malloc'ed text. */
 int gtee_node_config_render(const struct gtee_node_config *c, char **text, struct gtee_err *err) GTEE_MUST_USE;
+/* c->stake (checked by the parser) as the 256-bit big-endian number of wei a registration
+ * sends; GTEE_EFORMAT unless it is a decimal number below 2^256. */
+int gtee_node_config_stake(const struct gtee_node_config *c, uint8_t wei[32], struct gtee_err *err) GTEE_MUST_USE;
 /* 1 for the names a node accepts as its TEE backend. */
 int gtee_node_tee_valid(const char *tee);
 

@@ -18,6 +18,7 @@
 #include "node/api.h"
 #include "node/blobs.h"
 #include "node/jobs.h"
+#include "node/launch.h"
 #include "node/ledger.h"
 #include "node/daemon.h"
 #include "node/node.h"
@@ -92,12 +93,10 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
     struct gtee_node_blobs blobs = { .blobs_fd = -1, .uploads_fd = -1 };
     struct gtee_node_enclave enc;
     struct gtee_node_api *api = NULL;
-    struct gtee_enclave_launch l = { 0 };
+    struct gtee_node_launch *launch = NULL;
     struct sigaction sa, old_term, old_int;
     uint8_t priv[GTEE_SECP256K1_PRIV_LEN], pub[GTEE_SECP256K1_PUB_LEN], addr[GTEE_ETH_ADDR_LEN];
-    char path[GTEE_FILE_PATH_MAX], sim_dir[GTEE_FILE_PATH_MAX], host[GTEE_NET_HOST_MAX], url_line[160];
-    char sim_root[GTEE_FILE_PATH_MAX + 32], collateral[GTEE_FILE_PATH_MAX], policy[GTEE_FILE_PATH_MAX];
-    struct gtee_node_check check = { 0 };
+    char path[GTEE_FILE_PATH_MAX], host[GTEE_NET_HOST_MAX], url_line[160];
     struct gtee_node_jobs jobs;
     struct gtee_node_ledger ledger;
     int jobs_started = 0, ledger_started = 0;
@@ -133,25 +132,10 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
         retain(store, &blobs, cfg.blob_retention_days);
     retained_at = time(NULL);
 
-    /* The enclave: sim runs on the device made by init, a path relative to the data dir. */
-    l.tee = cfg.tee;
-    l.binary = cfg.enclave[0] ? cfg.enclave : o->enclave;
-    ENSURE(l.binary, err, GTEE_ENOTFOUND, "no gtee-enclave executable: set enclave in %s/%s", o->dir,
-           GTEE_NODE_CONF);
-    l.config = cfg.enclave_config;
-    l.allow_jit = (int)cfg.enclave_allow_jit;
-    l.memory_limit = cfg.enclave_memory_limit;
-    l.gpus = cfg.gpus;
-    l.gpu_library = cfg.gpu_library[0] ? cfg.gpu_library : NULL;
-    l.timeout_ms = cfg.enclave_timeout_s * 1000u;
-    l.stderr_fd = -1;
-    if (!strcmp(cfg.tee, "sim")) {
-        if (cfg.sim_dir[0] == '/')
-            snprintf(sim_dir, sizeof(sim_dir), "%s", cfg.sim_dir);
-        else
-            snprintf(sim_dir, sizeof(sim_dir), "%s/%s", o->dir, cfg.sim_dir);
-        l.sim_dir = sim_dir;
-    }
+    /* The enclave and the node's check of its evidence, as `gtee node register` starts it. */
+    launch = calloc(1, sizeof(*launch));
+    ENSURE(launch, err, GTEE_ENOMEM, "node: out of memory");
+    TRY(gtee_node_launch_prepare(o->dir, &cfg, o->enclave, launch, err));
 
     sig_got = 0;
     ENSURE(pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == 0, err, GTEE_EIO, "node: pipe: %s", strerror(errno));
@@ -165,35 +149,15 @@ int gtee_node_run(const struct gtee_node_run_opts *o, struct gtee_err *err)
 
     if (!strcmp(cfg.tee, "sim"))
         gtee_node_store_event(store, "warn", "SIMULATED TEE: this node is NOT SECURE; for development and tests only");
-    /* The evidence check: under sim, the device's collateral and simulated root. */
-    if (!strcmp(cfg.tee, "sim")) {
-        snprintf(sim_root, sizeof(sim_root), "%s/sim_root_ca.der", sim_dir);
-        check.sim_root = sim_root;
-        check.collateral = sim_dir;
-    }
-    if (cfg.collateral[0]) {
-        if (cfg.collateral[0] == '/')
-            snprintf(collateral, sizeof(collateral), "%s", cfg.collateral);
-        else
-            snprintf(collateral, sizeof(collateral), "%s/%s", o->dir, cfg.collateral);
-        check.collateral = collateral;
-    }
-    if (cfg.policy[0]) {
-        if (cfg.policy[0] == '/')
-            snprintf(policy, sizeof(policy), "%s", cfg.policy);
-        else
-            snprintf(policy, sizeof(policy), "%s/%s", o->dir, cfg.policy);
-        check.policy = policy;
-    }
     /* Listen first: a node that cannot serve fails before it starts an enclave. */
     TRY(gtee_net_listen(cfg.listen, 128, &listen_fd, &port, err));
     TRY(gtee_net_split(cfg.listen, 1, host, &(uint16_t){ 0 }, err));
-    TRY(gtee_node_enclave_run(&enc, &l, cfg.restart_max_s, &check, store, err));
+    TRY(gtee_node_enclave_run(&enc, &launch->l, cfg.restart_max_s, &launch->check, store, err));
     enclave_started = 1;
     snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u/" : "http://%s:%u/", host[0] ? host : "0.0.0.0",
              (unsigned)port);
     /* The ledger before the jobs, so that every job's proof has the counter started. */
-    TRY(gtee_node_ledger_start(&ledger, o->dir, &cfg, priv, &check, url, store, &enc, err));
+    TRY(gtee_node_ledger_start(&ledger, o->dir, &cfg, priv, &launch->check, url, store, &enc, err));
     ledger_started = 1;
     gtee_wipe(priv, sizeof(priv));
     TRY(gtee_node_jobs_start(&jobs, store, &blobs, &enc, err));
@@ -259,6 +223,7 @@ out:
     if (store && rc == 0)
         gtee_node_store_event(store, "info", "stopped");
     free(api);
+    free(launch);
     if (listen_fd >= 0)
         close(listen_fd);
     gtee_node_blobs_close(&blobs);

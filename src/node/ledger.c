@@ -90,6 +90,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     gtee_ledger_measurement_of(&v->claims, r.measurement);
     memcpy(r.evidence_hash, eh, 32);
     r.evidence_time = (uint64_t)now;
+    memcpy(r.stake, nl->stake, 32); /* a renewal sends none (the ledger ignores it) */
     r.evidence_url = nl->evidence_url;
     r.node_url = nl->node_url;
     memcpy(r.consent_sig, consent, 65);
@@ -121,6 +122,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     nl->registered_at = now;
     nl->epoch = lp.epoch;
     nl->enrolled = 1;
+    nl->renewed = renew;
     pthread_mutex_unlock(&nl->mu);
 out:
     gtee_collateral_free(&col);
@@ -128,13 +130,13 @@ out:
     return rc;
 }
 
-/* PROOF_START for the running start of the enclave, then its registration. */
-static int attach(struct gtee_node_ledger *nl, unsigned start_no)
+/* PROOF_START for the running start of the enclave, then its registration; why it failed in
+ * *e (the thread's own, or `gtee node register`'s). */
+static int attach(struct gtee_node_ledger *nl, unsigned start_no, struct gtee_err *e)
 {
     struct gtee_enclave_info info;
     struct gtee_ledger_standing s;
     struct gtee_proof_domain d;
-    struct gtee_err err = { 0 };
     uint8_t *counter = NULL, *in = NULL, *reply = NULL, *r = NULL;
     size_t counter_len = 0, reply_len = 0, r_len = 0;
     uint64_t counter_seq = 0;
@@ -143,23 +145,23 @@ static int attach(struct gtee_node_ledger *nl, unsigned start_no)
     pthread_mutex_lock(&nl->mu);
     nl->enrolled = 0;
     pthread_mutex_unlock(&nl->mu);
-    if ((rc = gtee_node_enclave_call(nl->enc, GTEE_MSG_INFO, NULL, 0, &r, &r_len, &info, &err)) < 0) {
-        error_once(nl, "cannot ask the enclave its identity", err.msg);
+    if ((rc = gtee_node_enclave_call(nl->enc, GTEE_MSG_INFO, NULL, 0, &r, &r_len, &info, e)) < 0) {
+        error_once(nl, "cannot ask the enclave its identity", e->msg);
         goto out;
     }
     memcpy(nl->enclave_id, info.enclave_addr, 20);
     nl->have_id = 1;
-    if ((rc = gtee_ledger_standing(nl->l, info.enclave_addr, &s, &err)) < 0) {
-        error_once(nl, "cannot read the enclave's standing", err.msg);
+    if ((rc = gtee_ledger_standing(nl->l, info.enclave_addr, &s, e)) < 0) {
+        error_once(nl, "cannot read the enclave's standing", e->msg);
         goto out;
     }
-    if ((rc = gtee_node_store_proof_counter(nl->store, &counter, &counter_len, &counter_seq, &err)) < 0) {
-        error_once(nl, "cannot read the proof counter", err.msg);
+    if ((rc = gtee_node_store_proof_counter(nl->store, &counter, &counter_len, &counter_seq, e)) < 0) {
+        error_once(nl, "cannot read the proof counter", e->msg);
         goto out;
     }
     in = calloc(1, 120 + counter_len);
     if (!in) {
-        rc = GTEE_FAIL(&err, GTEE_ENOMEM, "node: out of memory");
+        rc = GTEE_FAIL(e, GTEE_ENOMEM, "node: out of memory");
         goto out;
     }
     gtee_ledger_domain(nl->l, &d);
@@ -176,20 +178,20 @@ static int attach(struct gtee_node_ledger *nl, unsigned start_no)
     memcpy(in + 88, s.last_hash, 32);
     if (counter_len)
         memcpy(in + 120, counter, counter_len);
-    rc = gtee_node_enclave_call(nl->enc, GTEE_MSG_PROOF_START, in, 120 + counter_len, &reply, &reply_len, &info, &err);
+    rc = gtee_node_enclave_call(nl->enc, GTEE_MSG_PROOF_START, in, 120 + counter_len, &reply, &reply_len, &info, e);
     if (rc < 0) {
         /* The enclave's refusal (its counter behind the ledger's) is the alarm of a host
          * that restored old sealed state: no proof is signed until it is resolved. */
         pthread_mutex_lock(&nl->mu);
-        snprintf(nl->refusal, sizeof(nl->refusal), "%s", err.msg);
+        snprintf(nl->refusal, sizeof(nl->refusal), "%s", e->msg);
         pthread_mutex_unlock(&nl->mu);
         error_once(nl, "the enclave refuses to sign Work Proofs (its proof counter against the ledger's last proof)",
-                   err.msg);
+                   e->msg);
         goto out;
     }
     if (reply_len <= 161) {
-        rc = GTEE_FAIL(&err, GTEE_EIO, "the enclave's PROOF_START answer is %zu bytes", reply_len);
-        error_once(nl, "PROOF_START", err.msg);
+        rc = GTEE_FAIL(e, GTEE_EIO, "the enclave's PROOF_START answer is %zu bytes", reply_len);
+        error_once(nl, "PROOF_START", e->msg);
         goto out;
     }
     ok = 1;
@@ -197,8 +199,8 @@ static int attach(struct gtee_node_ledger *nl, unsigned start_no)
     nl->refusal[0] = '\0';
     nl->proofs_ok = 1;
     pthread_mutex_unlock(&nl->mu);
-    if ((rc = enroll(nl, &info, reply + 64, reply + 129, reply + 161, reply_len - 161, &err)) < 0)
-        error_once(nl, "registration (retried in 30 s)", err.msg);
+    if ((rc = enroll(nl, &info, reply + 64, reply + 129, reply + 161, reply_len - 161, e)) < 0)
+        error_once(nl, "registration (retried in 30 s)", e->msg);
 out:
     pthread_mutex_lock(&nl->mu);
     nl->attached_no = start_no;
@@ -323,7 +325,9 @@ static void *run(void *arg)
         /* a new start; the renewal every half epoch; a refused counter or a registration that
          * did not go through, again after a while */
         if (start_no && (start_no != attached || renew || ((!ok || !enrolled) && now >= next_attach))) {
-            if (attach(nl, start_no) < 0)
+            struct gtee_err err = { 0 };
+
+            if (attach(nl, start_no, &err) < 0)
                 next_attach = now + RETRY_ATTACH_S;
             now = (int64_t)time(NULL);
         }
@@ -350,9 +354,9 @@ static void *run(void *arg)
     return NULL;
 }
 
-int gtee_node_ledger_start(struct gtee_node_ledger *nl, const char *dir, const struct gtee_node_config *cfg,
-                           const uint8_t operator_key[32], const struct gtee_node_check *check, const char *url,
-                           struct gtee_node_store *store, struct gtee_node_enclave *enc, struct gtee_err *err)
+int gtee_node_ledger_open(struct gtee_node_ledger *nl, const char *dir, const struct gtee_node_config *cfg,
+                          const uint8_t operator_key[32], const struct gtee_node_check *check, const char *url,
+                          struct gtee_node_store *store, struct gtee_node_enclave *enc, struct gtee_err *err)
 {
     pthread_condattr_t ca;
     char path[GTEE_FILE_PATH_MAX];
@@ -367,6 +371,7 @@ int gtee_node_ledger_start(struct gtee_node_ledger *nl, const char *dir, const s
     nl->store = store;
     nl->enc = enc;
     nl->batch = cfg->proof_batch ? cfg->proof_batch : 32;
+    TRY(gtee_node_config_stake(cfg, nl->stake, err));
     snprintf(nl->node_url, sizeof(nl->node_url), "%s", url);
     snprintf(nl->evidence_url, sizeof(nl->evidence_url), "%sapi/v1/evidence", url);
     /* Registrations' evidence is read as the node's own check reads it. */
@@ -409,28 +414,72 @@ int gtee_node_ledger_start(struct gtee_node_ledger *nl, const char *dir, const s
         eo.rpc_url = rpc;
         TRY(gtee_ledger_open_evm(&eo, operator_key, contract, &nl->l, err));
     }
-    ENSURE(pthread_create(&nl->thread, NULL, run, nl) == 0, err, GTEE_EIO, "node: cannot start the ledger's thread");
-    nl->started = 1;
+    nl->opened = 1;
 out:
     if (rc < 0) {
         gtee_ledger_close(nl->l);
         nl->l = NULL;
         free(nl->sim_root);
         nl->sim_root = NULL;
+        pthread_cond_destroy(&nl->cv);
+        pthread_mutex_destroy(&nl->mu);
     }
+    return rc;
+}
+
+int gtee_node_ledger_start(struct gtee_node_ledger *nl, const char *dir, const struct gtee_node_config *cfg,
+                           const uint8_t operator_key[32], const struct gtee_node_check *check, const char *url,
+                           struct gtee_node_store *store, struct gtee_node_enclave *enc, struct gtee_err *err)
+{
+    int rc;
+
+    TRY(gtee_node_ledger_open(nl, dir, cfg, operator_key, check, url, store, enc, err));
+    if (pthread_create(&nl->thread, NULL, run, nl) != 0) {
+        gtee_node_ledger_stop(nl);
+        return GTEE_FAIL(err, GTEE_EIO, "node: cannot start the ledger's thread");
+    }
+    nl->started = 1;
+out:
+    return rc;
+}
+
+int gtee_node_ledger_enroll_now(struct gtee_node_ledger *nl, struct gtee_node_enrollment *out, struct gtee_err *err)
+{
+    unsigned start_no = gtee_node_enclave_start_no(nl->enc, NULL);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    ENSURE(start_no, err, GTEE_ESTATE, "the enclave is not running");
+    TRY(attach(nl, start_no, err));
+    /* attach records a refused counter or registration and still returns 0 for the
+     * thread's retry; here they are the answer */
+    pthread_mutex_lock(&nl->mu);
+    out->signing = nl->proofs_ok;
+    out->enrolled = nl->enrolled;
+    out->renewed = nl->renewed;
+    out->epoch = nl->epoch;
+    out->registered_at = nl->registered_at;
+    out->standing = nl->standing;
+    memcpy(out->enclave_id, nl->enclave_id, 20);
+    pthread_mutex_unlock(&nl->mu);
+    ENSURE(out->enrolled, err, GTEE_ESTATE, "the enclave was not registered");
+out:
     return rc;
 }
 
 void gtee_node_ledger_stop(struct gtee_node_ledger *nl)
 {
-    if (!nl->started)
+    if (!nl->opened)
         return;
-    pthread_mutex_lock(&nl->mu);
-    nl->stop = 1;
-    pthread_cond_broadcast(&nl->cv);
-    pthread_mutex_unlock(&nl->mu);
-    pthread_join(nl->thread, NULL);
-    nl->started = 0;
+    if (nl->started) {
+        pthread_mutex_lock(&nl->mu);
+        nl->stop = 1;
+        pthread_cond_broadcast(&nl->cv);
+        pthread_mutex_unlock(&nl->mu);
+        pthread_join(nl->thread, NULL);
+        nl->started = 0;
+    }
+    nl->opened = 0;
     gtee_ledger_close(nl->l);
     nl->l = NULL;
     free(nl->sim_root);

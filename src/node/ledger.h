@@ -24,6 +24,7 @@ struct gtee_node_ledger {
     struct gtee_node_store *store;
     struct gtee_node_enclave *enc;
     unsigned batch;
+    uint8_t stake[32];          /* node.conf's stake: wei sent with a new registration */
     char kind[8];
     char evidence_url[256], node_url[256];
     /* how registrations' evidence is read: the node's own check's settings */
@@ -33,7 +34,7 @@ struct gtee_node_ledger {
     size_t sim_root_len;
     char collateral[1024];
     pthread_t thread;
-    int started;
+    int opened, started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
@@ -42,6 +43,7 @@ struct gtee_node_ledger {
     int proofs_ok;              /* that start's counter passed: the enclave signs */
     char refusal[GTEE_ERR_MSG_MAX];
     int enrolled;               /* this start's registration or renewal went through */
+    int renewed;                /* and it was a renewal */
     int64_t registered_at;      /* last registration or renewal */
     uint64_t epoch;
     uint8_t enclave_id[20];
@@ -57,7 +59,29 @@ int gtee_node_ledger_start(struct gtee_node_ledger *nl, const char *dir, const s
                            const uint8_t operator_key[32], const struct gtee_node_check *check, const char *url,
                            struct gtee_node_store *store, struct gtee_node_enclave *enc,
                            struct gtee_err *err) GTEE_MUST_USE;
+/* The same without the thread (`gtee node register`): the ledger opened, nothing running. */
+int gtee_node_ledger_open(struct gtee_node_ledger *nl, const char *dir, const struct gtee_node_config *cfg,
+                          const uint8_t operator_key[32], const struct gtee_node_check *check, const char *url,
+                          struct gtee_node_store *store, struct gtee_node_enclave *enc,
+                          struct gtee_err *err) GTEE_MUST_USE;
+/* Stops the thread if started, closes the ledger if opened. */
 void gtee_node_ledger_stop(struct gtee_node_ledger *nl);
+
+/* What one registration or renewal did (`gtee node register`). */
+struct gtee_node_enrollment {
+    uint8_t enclave_id[20];
+    int signing;                /* the enclave's proof counter was accepted: it signs proofs */
+    int enrolled, renewed;
+    uint64_t epoch;             /* seconds a registration lasts */
+    int64_t registered_at;      /* unix seconds */
+    struct gtee_ledger_standing standing; /* read back after it */
+};
+/* What the thread does at each start of the enclave, now, on the caller's thread, on a ledger
+ * opened without the thread: PROOF_START with the sealed counter and the ledger's standing,
+ * then the registration (or renewal) with the enclave's fresh evidence and consent. A ledger
+ * that refuses it: its error (GTEE_EPOLICY with the reason); one away: GTEE_EIO. */
+int gtee_node_ledger_enroll_now(struct gtee_node_ledger *nl, struct gtee_node_enrollment *out,
+                                struct gtee_err *err) GTEE_MUST_USE;
 /* Waits up to ms for the enclave's start start_no to have its counter started (or refused). */
 void gtee_node_ledger_wait(struct gtee_node_ledger *nl, unsigned start_no, int ms);
 /* A job's proof refused by the enclave: counted and logged as an error. */

@@ -56,7 +56,9 @@ int gtee_proof_chain_check(const struct gtee_proof *p, const uint8_t (*hashes)[G
 
         if (!same_chain(a, b))
             continue;
-        gtee_eth_address_hex(b->enclave_id, id);
+        /* the checksummed address (a Keccak hash) only for the message of a broken link */
+        if (a->seq == b->seq || b->seq != a->seq + 1 || memcmp(b->prev_hash, l[i - 1].h, GTEE_PROOF_HASH_LEN))
+            gtee_eth_address_hex(b->enclave_id, id);
         ENSURE(a->seq != b->seq || memcmp(l[i - 1].h, l[i].h, GTEE_PROOF_HASH_LEN) != 0, err, GTEE_EPOLICY,
                "proof chain: enclave %s: seq %llu appears twice (a replayed proof)", id, seq);
         ENSURE(a->seq != b->seq, err, GTEE_EPOLICY,

@@ -50,6 +50,43 @@ static void test_config_defaults_and_values(void **state)
     free(text);
 }
 
+/* The stake a registration sends (node.conf's stake): decimal wei up to 2^256 - 1, to the
+ * 256-bit big-endian number the ledger takes; it renders and reads back the same. */
+static void test_config_stake(void **state)
+{
+    static const uint8_t one_eth[32] = { [24] = 0x0d, 0xe0, 0xb6, 0xb3, 0xa7, 0x64, 0x00, 0x00 };
+    struct gtee_node_config c, d;
+    struct gtee_err err;
+    uint8_t wei[32], max[32];
+    char *text = NULL;
+
+    (void)state;
+    assert_int_equal(conf("", &c, &err), 0);
+    assert_int_equal(gtee_node_config_stake(&c, wei, &err), 0);
+    assert_memory_equal(wei, (uint8_t[32]){ 0 }, 32);
+    assert_int_equal(conf("stake = 1000000000000000000\n", &c, &err), 0);
+    assert_int_equal(gtee_node_config_stake(&c, wei, &err), 0);
+    assert_memory_equal(wei, one_eth, 32);
+    assert_int_equal(gtee_node_config_render(&c, &text, &err), 0);
+    assert_int_equal(conf(text, &d, &err), 0);
+    assert_memory_equal(&c, &d, sizeof(c));
+    free(text);
+    /* 2^256 - 1 is the largest */
+    assert_int_equal(
+        conf("stake = 115792089237316195423570985008687907853269984665640564039457584007913129639935\n", &c, &err), 0);
+    assert_int_equal(gtee_node_config_stake(&c, wei, &err), 0);
+    memset(max, 0xff, 32);
+    assert_memory_equal(wei, max, 32);
+    assert_int_equal(
+        conf("stake = 115792089237316195423570985008687907853269984665640564039457584007913129639936\n", &c, &err),
+        GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "line 1: stake"));
+    assert_int_equal(conf("\nstake = 1e18\n", &c, &err), GTEE_EFORMAT);
+    assert_non_null(strstr(err.msg, "line 2: stake"));
+    assert_int_equal(conf("stake = -1\n", &c, &err), GTEE_EFORMAT);
+    assert_int_equal(conf("stake =\n", &c, &err), GTEE_EFORMAT);
+}
+
 static void test_config_rejects(void **state)
 {
     struct gtee_node_config c;
@@ -167,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults_and_values),
         cmocka_unit_test(test_config_rejects),
+        cmocka_unit_test(test_config_stake),
         cmocka_unit_test(test_opkey),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_ids_offsets_upload),

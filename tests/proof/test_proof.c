@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -313,6 +314,124 @@ static void test_proof_file_round_trip_and_strictness(void **state)
     free(js);
 }
 
+/* Replaces the first "from" in js by "to" (a new string). */
+static char *replace(const char *js, const char *from, const char *to)
+{
+    const char *at = strstr(js, from);
+    size_t pre, fl = strlen(from), tl = strlen(to);
+    char *out;
+
+    assert_non_null(at);
+    pre = (size_t)(at - js);
+    out = malloc(strlen(js) + tl + 1);
+    assert_non_null(out);
+    memcpy(out, js, pre);
+    memcpy(out + pre, to, tl);
+    strcpy(out + pre + tl, at + fl);
+    return out;
+}
+
+/* The reader takes any JSON spelling of a proof (escapes, blanks, key order), refuses what
+ * a strict JSON parser refuses, and its errors say where: the proof's index, the field, the
+ * line, column and byte of the file. */
+static void test_proof_file_spelling_and_error_location(void **state)
+{
+    struct gtee_proof p, *out = NULL;
+    struct gtee_err err = {0};
+    uint8_t key[32];
+    char *js = NULL, *three, *bad, *t;
+    size_t n = 0, len;
+
+    (void)state;
+    fill(&p);
+    hex(anvil_key, key, 32);
+    assert_int_equal(gtee_proof_sign_key(&p, key, &err), 0);
+    assert_int_equal(gtee_proof_encode(&p, &js, &err), 0);
+    len = strlen(js);
+    three = malloc(3 * len + 8);
+    assert_non_null(three);
+    sprintf(three, "[%s,\n%s,\n%s]", js, js, js);
+    assert_int_equal(gtee_proof_parse(three, strlen(three), &out, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(&out[2], &p, sizeof(p));
+    free(out);
+
+    /* another spelling of the same proof: escaped key and value characters, the domain's
+     * keys swapped, tabs and CRs */
+    t = replace(js, "\"format\"", "\"\\u0066orm\\u0061t\"");
+    bad = replace(t, "\"gtee-work-proof-1\"", "\t\"gtee\\u002dwork-proof-1\"\r");
+    free(t);
+    t = replace(bad, "\"chain_id\": 31337,\n    \"contract\": ", "\"contract\":");
+    free(bad);
+    bad = replace(t, "\"\n  },", "\",\"chain_id\":31337},");
+    free(t);
+    t = replace(bad, "\"job_id\": \"0x1111", "\"job_id\": \"0x11\\u0031\\u0031");
+    free(bad);
+    assert_int_equal(gtee_proof_parse(t, strlen(t), &out, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_memory_equal(out, &p, sizeof(p));
+    free(out);
+    free(t);
+
+    /* the largest integer the format holds, and one past it */
+    t = replace(js, "\"units\": 123456789", "\"units\": 9223372036854775807");
+    assert_int_equal(gtee_proof_parse(t, strlen(t), &out, &n, &err), 0);
+    assert_true(out[0].units == 9223372036854775807ULL);
+    free(out);
+    free(t);
+    t = replace(js, "\"units\": 123456789", "\"units\": 9223372036854775808");
+    assert_int_equal(gtee_proof_parse(t, strlen(t), &out, &n, &err), GTEE_EFORMAT);
+    free(t);
+
+    /* an error in the third proof names it, its field and where it is */
+    t = replace(three + 2 * len, "\"units\": 123456789", "\"units\": 1.5");
+    bad = malloc(3 * len + strlen(t) + 8);
+    assert_non_null(bad);
+    memcpy(bad, three, 2 * len);
+    strcpy(bad + 2 * len, t);
+    free(t);
+    out = NULL;
+    assert_int_equal(gtee_proof_parse(bad, strlen(bad), &out, &n, &err), GTEE_EFORMAT);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "proof 2 "));
+    assert_non_null(strstr(err.msg, "'units'"));
+    {
+        size_t at = (size_t)(strstr(bad + 2 * len, "1.5") - bad);
+        int line = 1;
+        char want[64];
+
+        for (size_t i = 0; i < at; i++)
+            line += bad[i] == '\n';
+        snprintf(want, sizeof(want), "line %d, column 12, byte %zu", line, at);
+        if (!strstr(err.msg, want))
+            fail_msg("'%s' does not say '%s'", err.msg, want);
+    }
+    free(bad);
+
+    /* what a strict JSON parser refuses */
+    {
+        static const char *const trail[] = { "]x", ",]", "]]", "" };
+
+        for (size_t i = 0; i < sizeof(trail) / sizeof(trail[0]); i++) {
+            char *c = malloc(3 * len + 16);
+
+            assert_non_null(c);
+            sprintf(c, "[%s%s", js, trail[i]);
+            if (gtee_proof_parse(c, strlen(c), &out, &n, &err) != GTEE_EFORMAT)
+                fail_msg("accepted: ...%s", trail[i]);
+            free(c);
+        }
+    }
+    t = replace(js, "\"units\": 123456789", "\"units\": 0123");
+    assert_int_equal(gtee_proof_parse(t, strlen(t), &out, &n, &err), GTEE_EFORMAT);
+    free(t);
+    t = replace(js, "\"job_kind\": \"training\"", "\"job_kind\": \"train\\u0000ing\"");
+    assert_int_equal(gtee_proof_parse(t, strlen(t), &out, &n, &err), GTEE_EFORMAT);
+    free(t);
+    free(three);
+    free(js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_proof_field_rules),
         cmocka_unit_test(test_proof_chain),
         cmocka_unit_test(test_proof_file_round_trip_and_strictness),
+        cmocka_unit_test(test_proof_file_spelling_and_error_location),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
