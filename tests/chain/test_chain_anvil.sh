@@ -13,23 +13,9 @@
 # readable by others (6), a malformed key or artefacts (5), usage (2).
 set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
-NM="$GTEE_SOURCE_DIR/npm/node_modules"
-ANVIL="$NM/@foundry-rs/anvil-linux-amd64/bin/anvil"
-for need in "$ANVIL" "$NM/solc" "$NM/js-sha3"; do
-    if [ ! -e "$need" ]; then
-        echo "FAIL: $need is not installed (run scripts/install-deps.sh)" >&2
-        exit 1
-    fi
-done
-command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/install-deps.sh)" >&2; exit 1; }
-
-node "$GTEE_SOURCE_DIR/contracts/compile.js" "$T/glacier.json"
+. "$(dirname "$0")/anvil_harness.sh"
 # --state: the chain's state is dumped when anvil stops and loaded when it starts again
-bg_start "$ANVIL" --host 127.0.0.1 --port 0 --state "$T/state.json" >"$T/anvil.log" 2>&1
-ANVIL_PID=$BG_PID
-for _ in $(seq 300); do grep -q '^Listening on' "$T/anvil.log" && break; sleep 0.05; done
-port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/anvil.log")
-[ -n "$port" ] || { bad "anvil did not start: $(cat "$T/anvil.log")"; exit 1; }
+anvil_start "$T/anvil.log" 0 --state "$T/state.json"
 RPC="http://127.0.0.1:$port"
 
 # anvil's first two dev accounts (well-known test keys): the governor and an operator
@@ -129,10 +115,7 @@ for s in $(seq 35 60); do signed "e4s$s" "$E4" "$s" "$prev" 3; prev=$h; more+=("
 run proof submit "${more[@]:0:10}" --rpc "$RPC" --contract "$C" --key "$T/operator.key"
 expect_rc 0 "proofs before the restart"
 bg_stop "$ANVIL_PID"
-bg_start "$ANVIL" --host 127.0.0.1 --port "$port" --state "$T/state.json" >"$T/anvil2.log" 2>&1
-ANVIL_PID=$BG_PID
-for _ in $(seq 300); do grep -q '^Listening on' "$T/anvil2.log" && break; sleep 0.05; done
-grep -q '^Listening on' "$T/anvil2.log" || { bad "anvil did not restart: $(cat "$T/anvil2.log")"; exit 1; }
+anvil_start "$T/anvil2.log" "$port" --state "$T/state.json"
 run proof submit "${more[@]}" --rpc "$RPC" --contract "$C" --key "$T/operator.key" --json
 expect_rc 0 "proofs after the restart"
 [ "$(json 'j["submitted"], j["already_on_chain"]')" = "(16, 10)" ] || bad "after the restart: $(cat "$T/out")"

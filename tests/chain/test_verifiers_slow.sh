@@ -13,22 +13,9 @@
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
-NM="$GTEE_SOURCE_DIR/npm/node_modules"
-ANVIL="$NM/@foundry-rs/anvil-linux-amd64/bin/anvil"
-for need in "$ANVIL" "$NM/solc" "$NM/js-sha3"; do
-    if [ ! -e "$need" ]; then
-        echo "FAIL: $need is not installed (run scripts/install-deps.sh)" >&2
-        exit 1
-    fi
-done
-command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+. "$(dirname "$0")/anvil_harness.sh"
 FIX="$GTEE_SOURCE_DIR/tests/chain/verifier_fixture.js"
-
-node "$GTEE_SOURCE_DIR/contracts/compile.js" "$T/glacier.json"
-bg_start "$ANVIL" --host 127.0.0.1 --port 0 --accounts 14 >"$T/anvil.log" 2>&1
-for _ in $(seq 300); do grep -q '^Listening on' "$T/anvil.log" && break; sleep 0.05; done
-port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/anvil.log")
-[ -n "$port" ] || { bad "anvil did not start: $(cat "$T/anvil.log")"; exit 1; }
+anvil_start "$T/anvil.log" 0 --accounts 14
 RPC="http://127.0.0.1:$port"
 # anvil's dev accounts and their keys, as it prints them
 mapfile -t ACC < <(sed -n '/^Available Accounts/,/^Private Keys/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$T/anvil.log")
