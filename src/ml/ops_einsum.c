@@ -69,8 +69,12 @@ int ml_einsum_parse(const struct ml_kernel *k, struct ml_einsum *e)
             int seen = 0;
             for (int t = 0; t < e->n_ops; t++)
                 seen += strchr(terms[t], c) != NULL;
-            if (seen == 1)
-                terms[nt][len++] = (char)c;
+            if (seen != 1)
+                continue;
+            if (len >= GTEE_ML_MAX_RANK) /* two operands may leave up to twice a term's letters */
+                return ml_fail(k, GTEE_EUNSUPPORTED, "equation '%s': the implicit output has more than %d letters", eq,
+                               GTEE_ML_MAX_RANK);
+            terms[nt][len++] = (char)c;
         }
         terms[nt][len] = '\0';
     }

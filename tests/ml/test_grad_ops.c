@@ -82,6 +82,23 @@ static void test_einsum_diagonal_is_refused_naming_the_equation(void **state)
     free(buf);
 }
 
+/* Two operands of eight letters each with no "->": the implicit output would hold all 16
+ * letters, past the engine's rank; refused when the model loads (it wrote past a term's
+ * buffer before: found by fuzz_onnx_load). */
+static void test_einsum_implicit_output_over_the_rank_is_refused(void **state)
+{
+    struct gtee_err err = { 0 };
+    struct gtee_ml_model *m = NULL;
+    size_t len;
+    uint8_t *buf = read_source_file("tests/ml/grad/einsum_implicit_wide.onnx", &len);
+
+    (void)state;
+    assert_true(gtee_ml_model_load(buf, len, NULL, &m, &err) < 0);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "the implicit output has more than 8 letters"));
+    free(buf);
+}
+
 static void test_grad_conv_transpose_matches_finite_differences(void **state)
 {
     (void)state;
@@ -103,6 +120,7 @@ int main(void)
         cmocka_unit_test(test_grad_einsum_matches_finite_differences),
         cmocka_unit_test(test_einsum_diagonal_is_refused_naming_the_equation),
         cmocka_unit_test(test_grad_conv_transpose_matches_finite_differences),
+        cmocka_unit_test(test_einsum_implicit_output_over_the_rank_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
