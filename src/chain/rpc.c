@@ -207,7 +207,7 @@ int rpc_quantity(json_t *v, uint64_t *out, struct gtee_err *err)
     if (!s || n < 3 || n > 18 || s[0] != '0' || s[1] != 'x' || (s[2] == '0' && n > 3))
         return GTEE_FAIL(err, GTEE_EFORMAT, "rpc: '%.40s' is not a hex quantity of at most 64 bits", s ? s : "(not a string)");
     for (size_t i = 2; i < n; i++) {
-        int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = gtee_hex_digit(s[i]);
 
         if (d < 0)
             return GTEE_FAIL(err, GTEE_EFORMAT, "rpc: '%.40s' is not a hex quantity", s);

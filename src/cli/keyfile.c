@@ -43,17 +43,6 @@ int cli_keyfile_write(const char *path, const struct gtee_box_key *key, int over
     return cli_secret_write(path, CLI_BOX_KEY_PREFIX, key->bytes, overwrite, err);
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parses the bytes of a key file through the bounded reader; messages give line and column
  * (1-based), never key digits. kind names the file in messages ("key", "identity"). */
 int cli_secret_parse(const char *path, const char *kind, const char *want, const uint8_t *buf, size_t len,
@@ -84,7 +73,7 @@ int cli_secret_parse(const char *path, const char *kind, const char *want, const
         ENSURE(c && *c != '\n' && *c != '\r', err, GTEE_EFORMAT,
                "%s file %s, line 1, column %zu: key has %zu hex digits, expected %d", kind, path, want_len + i + 1, i,
                HEX_LEN);
-        v = hexval(*c);
+        v = gtee_hex_digit(*c);
         ENSURE(v >= 0, err, GTEE_EFORMAT, "%s file %s, line 1, column %zu: expected a hex digit", kind, path, s.off);
         if (i % 2 == 0)
             secret[i / 2] = (uint8_t)(v << 4);

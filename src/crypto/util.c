@@ -43,7 +43,7 @@ void gtee_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int nibble(char c)
+int gtee_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -61,7 +61,7 @@ int gtee_hex_decode(const char *hex, uint8_t *out, size_t out_len)
     if (strlen(hex) != 2 * out_len)
         return GTEE_EFORMAT;
     for (size_t i = 0; i < out_len; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        int hi = gtee_hex_digit(hex[2 * i]), lo = gtee_hex_digit(hex[2 * i + 1]);
 
         if (hi < 0 || lo < 0)
             return GTEE_EFORMAT;

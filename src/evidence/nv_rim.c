@@ -15,6 +15,7 @@
 
 #include "base/guard.h"
 #include "evidence/nv_rim.h"
+#include "gtee/crypto.h"
 
 #define NS_SWID "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
 #define NS_DSIG "http://www.w3.org/2000/09/xmldsig#"
@@ -52,17 +53,12 @@ static bool small_uint(const char *s, unsigned max, unsigned *out)
     return true;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 static bool hex48(const char *s, uint8_t out[GTEE_NV_DIGEST_LEN])
 {
     if (!s || strlen(s) != 2 * GTEE_NV_DIGEST_LEN)
         return false;
     for (size_t i = 0; i < GTEE_NV_DIGEST_LEN; i++) {
-        int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
+        int h = gtee_hex_digit(s[2 * i]), l = gtee_hex_digit(s[2 * i + 1]);
         if (h < 0 || l < 0)
             return false;
         out[i] = (uint8_t)(h << 4 | l);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "gtee/crypto.h"
 #include "gtee/proof.h"
 
 #define PROOF_FORMAT "gtee-work-proof-1"
@@ -87,17 +88,6 @@ static int expect(struct rd *r, char c)
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A JSON string (RFC 8259 §7) into s: escapes decoded; any character outside ASCII becomes
  * NON_ASCII (no key or value has one), after its UTF-8 or \u escape has been checked as a
  * strict parser checks it, so that what this accepts is valid JSON. */
@@ -133,7 +123,7 @@ static int read_string(struct rd *r, struct str *out)
                 unsigned u = 0;
 
                 for (int i = 0; i < 4; i++) {
-                    int h = r->pos < r->len ? hexval(r->s[r->pos]) : -1;
+                    int h = r->pos < r->len ? gtee_hex_digit(r->s[r->pos]) : -1;
 
                     if (h < 0)
                         return fail(r, r->pos, "not JSON: a \\u escape without four hex digits");
@@ -149,7 +139,7 @@ static int read_string(struct rd *r, struct str *out)
                     if (r->pos + 6 > r->len || r->s[r->pos] != '\\' || r->s[r->pos + 1] != 'u')
                         return fail(r, r->pos - 6, "not JSON: a lone high surrogate in a \\u escape");
                     for (int i = 2; i < 6; i++) {
-                        int h = hexval(r->s[r->pos + i]);
+                        int h = gtee_hex_digit(r->s[r->pos + i]);
 
                         if (h < 0)
                             return fail(r, r->pos, "not JSON: a \\u escape without four hex digits");
@@ -262,7 +252,7 @@ static int read_hex(struct rd *r, const char *field, uint8_t *out, size_t len)
         size_t i = 0;
 
         for (; i < len; i++) {
-            int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+            int hi = gtee_hex_digit(h[2 * i]), lo = gtee_hex_digit(h[2 * i + 1]);
 
             if (hi < 0 || lo < 0)
                 break;
@@ -278,7 +268,7 @@ static int read_hex(struct rd *r, const char *field, uint8_t *out, size_t len)
     if (s.n != 2 + 2 * len || s.b[0] != '0' || s.b[1] != 'x')
         return fail(r, start, "field '%s' must be 0x and %zu hex digits", field, 2 * len);
     for (size_t i = 0; i < len; i++) {
-        int hi = hexval((unsigned char)s.b[2 + 2 * i]), lo = hexval((unsigned char)s.b[3 + 2 * i]);
+        int hi = gtee_hex_digit((unsigned char)s.b[2 + 2 * i]), lo = gtee_hex_digit((unsigned char)s.b[3 + 2 * i]);
 
         if (hi < 0 || lo < 0)
             return fail(r, start, "field '%s' must be 0x and %zu hex digits", field, 2 * len);
