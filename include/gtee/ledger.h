@@ -25,6 +25,8 @@ enum gtee_enclave_status {
     GTEE_ENCLAVE_REJECTED = 3,
     GTEE_ENCLAVE_REVOKED = 4,
 };
+/* "unregistered", "pending", "active", "rejected", "revoked" ("unknown" past them). */
+const char *gtee_ledger_status_name(enum gtee_enclave_status s);
 
 struct gtee_ledger_standing {
     enum gtee_enclave_status status;

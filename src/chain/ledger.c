@@ -33,6 +33,13 @@ void gtee_ledger_close(struct gtee_ledger *l)
         l->ops->close(l);
 }
 
+const char *gtee_ledger_status_name(enum gtee_enclave_status s)
+{
+    static const char *const n[] = { "unregistered", "pending", "active", "rejected", "revoked" };
+
+    return (unsigned)s < GTEE_ARRAY_LEN(n) ? n[s] : "unknown";
+}
+
 const char *gtee_ledger_kind(const struct gtee_ledger *l)
 {
     return l->ops->kind;

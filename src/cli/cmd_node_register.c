@@ -41,13 +41,6 @@ static const char register_usage[] =
     "Example:\n"
     "  gtee node register ./node --json\n";
 
-static const char *status_name(enum gtee_enclave_status s)
-{
-    static const char *const n[] = { "unregistered", "pending", "active", "rejected", "revoked" };
-
-    return (unsigned)s < GTEE_ARRAY_LEN(n) ? n[s] : "unknown";
-}
-
 int cmd_node_register(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -86,14 +79,14 @@ int cmd_node_register(int argc, char **argv)
     if (cli_json())
         return cli_json_emit(json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I}", "enclave_id", id, "registration",
                                        r.renewed ? "renewed" : "registered", "status",
-                                       status_name(r.standing.status), "active", r.standing.active,
+                                       gtee_ledger_status_name(r.standing.status), "active", r.standing.active,
                                        "registered_at", (json_int_t)r.registered_at, "expires",
                                        (json_int_t)r.standing.expires, "last_seq",
                                        (json_int_t)r.standing.last_seq)) < 0
                    ? CLI_EXIT_IO
                    : 0;
     printf("enclave %s %s\nstatus %s%s\n", id, r.renewed ? "renewed" : "registered",
-           status_name(r.standing.status), r.standing.active ? " (active)" : "");
+           gtee_ledger_status_name(r.standing.status), r.standing.active ? " (active)" : "");
     if (r.standing.expires) {
         char when[32] = "?";
         time_t t = (time_t)r.standing.expires;

@@ -25,13 +25,6 @@
 #define BACKOFF_MAX_S 60
 #define PENDING_MAX 1024 /* proofs read per pass */
 
-static const char *status_name(enum gtee_enclave_status s)
-{
-    static const char *const n[] = { "unregistered", "pending", "active", "rejected", "revoked" };
-
-    return (unsigned)s < GTEE_ARRAY_LEN(n) ? n[s] : "unknown";
-}
-
 /* An error for the operator: logged once until it changes, kept for status. */
 static void error_once(struct gtee_node_ledger *nl, const char *what, const char *msg)
 {
@@ -540,7 +533,7 @@ json_t *gtee_node_ledger_status(struct gtee_node_ledger *nl)
         gtee_eth_address_hex(nl->enclave_id, id);
     j = json_pack("{s:s,s:I,s:s,s:s,s:{s:s,s:s,s:b,s:b,s:I},s:I,s:{s:b,s:s,s:I,s:I,s:I},s:s}", "kind", nl->kind,
                   "chain_id", (json_int_t)d.chain_id, "contract", contract, "operator", opaddr, "enclave", "id", id,
-                  "status", status_name(nl->standing.status), "active", nl->standing.active, "slashed",
+                  "status", gtee_ledger_status_name(nl->standing.status), "active", nl->standing.active, "slashed",
                   nl->standing.slashed, "last_seq", (json_int_t)nl->standing.last_seq, "registered_at",
                   (json_int_t)nl->registered_at, "proofs", "signing", nl->proofs_ok, "refusal", nl->refusal,
                   "pending", (json_int_t)pending, "submitted", (json_int_t)submitted, "refused",
