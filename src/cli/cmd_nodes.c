@@ -95,18 +95,21 @@ int cmd_nodes(int argc, char **argv)
             strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
         shown++;
         if (cli_json()) {
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:I}", "enclave_id",
-                                                 id, "status", status_name(e), "operator", op, "tee",
-                                                 gtee_tee_kind_name((enum gtee_tee_kind)e->e.tee_type), "tcb",
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:s, s:s, s:I, s:s, s:I}",
+                                                 "enclave_id", id, "status", status_name(e), "operator", op, "tee",
+                                                 gtee_tee_kind_name((enum gtee_tee_kind)e->e.tee_type), "simulated",
+                                                 e->e.tee_type == GTEE_TEE_KIND_SIM, "tcb",
                                                  (json_int_t)e->e.tcb, "tcb_status",
                                                  e->tcb_ok ? "ok" : "below the minimum", "measurement", m, "url",
                                                  e->e.node_url, "expires", (json_int_t)e->e.expires, "expires_utc",
                                                  exp, "last_seq", (json_int_t)e->e.last_seq));
             continue;
         }
-        printf("%s  %-8s %-4s tcb %u (%s)  measurement 0x%s  %s  expires %s\n", id, status_name(e),
-               gtee_tee_kind_name((enum gtee_tee_kind)e->e.tee_type), e->e.tcb, e->tcb_ok ? "ok" : "below the minimum",
-               m, e->e.node_url, exp);
+        /* a simulated enclave is labelled as such: it gives no hardware protection */
+        printf("%s  %-8s %-4s%s tcb %u (%s)  measurement 0x%s  %s  expires %s\n", id, status_name(e),
+               gtee_tee_kind_name((enum gtee_tee_kind)e->e.tee_type),
+               e->e.tee_type == GTEE_TEE_KIND_SIM ? " (SIMULATED: not secure)" : "", e->e.tcb,
+               e->tcb_ok ? "ok" : "below the minimum", m, e->e.node_url, exp);
     }
     if (cli_json()) {
         rc = cli_json_emit(json_pack("{s:s, s:o}", "ledger", gtee_ledger_kind(l), "nodes", arr)) ? GTEE_EIO : 0;

@@ -45,11 +45,12 @@ P=("$T/p/p1.json" "$T/p/p2.json" "$T/p/p3.json" "$T/p/p4.json" "$T/p/p5.json")
 # the nodes a local ledger lists: the one active enclave, its URL and registration
 run nodes --ledger "$L" --json
 expect_rc 0 "gtee nodes on a local ledger"
-[ "$(json 'len(j["nodes"]), j["ledger"], j["nodes"][0]["enclave_id"], j["nodes"][0]["status"], j["nodes"][0]["tee"], j["nodes"][0]["url"], j["nodes"][0]["tcb_status"], j["nodes"][0]["expires"] > 0')" = \
-    "(1, 'local', '$E', 'active', 'sim', 'https://node.example:8443', 'ok', True)" ] || bad "nodes: $(cat "$T/out")"
+[ "$(json 'len(j["nodes"]), j["ledger"], j["nodes"][0]["enclave_id"], j["nodes"][0]["status"], j["nodes"][0]["tee"], j["nodes"][0]["url"], j["nodes"][0]["tcb_status"], j["nodes"][0]["expires"] > 0, j["nodes"][0]["simulated"]')" = \
+    "(1, 'local', '$E', 'active', 'sim', 'https://node.example:8443', 'ok', True, True)" ] || bad "nodes: $(cat "$T/out")"
 run nodes --ledger "$L"
 expect_rc 0 "gtee nodes on a local ledger, plain"
 grep -q "^$E  active .*https://node.example:8443" "$T/out" || bad "plain nodes: $(cat "$T/out")"
+grep -Eq "^$E  active +sim +\(SIMULATED: not secure\) " "$T/out" || bad "plain nodes does not label the simulated enclave: $(cat "$T/out")"
 
 run proof verify "${P[@]}" --ledger "$L" --json
 expect_rc 0 "proofs of a registered enclave, checked on the local ledger"
