@@ -28,6 +28,11 @@ int gtee_grant_encode(const struct gtee_grant *g, uint8_t out[GTEE_GRANT_MAX_LEN
                       struct gtee_err *err) GTEE_MUST_USE;
 /* Exact: every field checked, nothing left over; errors name the offset. */
 int gtee_grant_parse(const uint8_t *p, size_t len, struct gtee_grant *g, struct gtee_err *err) GTEE_MUST_USE;
+/* The grant's id, which key-release receipts name (docs/chain.md "Key-release receipts"):
+ * SHA-256 of its encoding with the key's 32 bytes zeroed, so that a receipt on a public chain
+ * says nothing of the key, and the owner who made the grant finds it (`gtee grant` prints it).
+ * GTEE_EINVAL for a grant that does not encode. */
+int gtee_grant_id(const struct gtee_grant *g, uint8_t id[32], struct gtee_err *err) GTEE_MUST_USE;
 
 enum gtee_job_kind { GTEE_JOB_INFER = 1, GTEE_JOB_TRAIN = 2 };
 

@@ -178,6 +178,18 @@ int gtee_ledger_record_key_release(struct gtee_ledger *l, const uint8_t enclave_
 /* blobUses(blobCid): recorded key releases of the blob. */
 int gtee_ledger_blob_uses(struct gtee_ledger *l, const uint8_t blob_cid[32], uint64_t *uses,
                           struct gtee_err *err) GTEE_MUST_USE;
+/* One recorded key release of a blob (the KeyReleased event, or the local ledger's row). */
+struct gtee_ledger_key_release {
+    uint8_t enclave_id[GTEE_PROOF_ID_LEN], grant_id[32];
+    uint64_t time;   /* the receipt's: when the enclave accepted the grant (unix seconds) */
+    uint64_t block;  /* the block that recorded it (the local ledger: its change number) */
+    uint64_t uses;   /* the blob's count of uses with it */
+    uint8_t tx_hash[32]; /* the transaction (zero on a local ledger) */
+};
+/* Every recorded key release of blob_cid in the order recorded (*out malloc'ed): the
+ * contract's KeyReleased events from block 0 on an evm ledger, the table on a local one. */
+int gtee_ledger_key_releases(struct gtee_ledger *l, const uint8_t blob_cid[32], struct gtee_ledger_key_release **out,
+                             size_t *n, struct gtee_err *err) GTEE_MUST_USE;
 
 /* Governance, by the governor's key: the policy, a measurement accepted or withdrawn, the
  * minimum TCB of a TEE type; and reading them, and who the governor is. */

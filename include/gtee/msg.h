@@ -43,6 +43,12 @@ enum gtee_msg_type {
      * u32 || proof JSON || the sealed counter to keep, or 0 || why it is not signed. */
     GTEE_MSG_PROOF_START = 0x20,
     GTEE_MSG_PROOF_TAKE = 0x21,
+    /* Key-release receipts (docs/chain.md "Key-release receipts"): each grant the enclave
+     * accepted waits as a receipt until the host takes it, signed then by the Enclave key
+     * under the domain of its proofs (so only after a PROOF_START passed: GTEE_ESTATE before).
+     * TAKE: nothing -> count u8 || count times (blob content id[32] || grant id[32] || time
+     * u64 || signature[65], v 27 or 28, over gtee_proof_keyrelease_hash). */
+    GTEE_MSG_RELEASE_TAKE = 0x22,
     /* During a long request (a training job), with that request's id, before its answer:
      * stage u8 (1 training, 2 inference) || epoch u32 || epochs u32 || batch u32 || batches
      * u32 || loss (IEEE-754 binary32 bits, u32). Nothing secret: how far, and the loss. */
@@ -148,6 +154,8 @@ enum gtee_relay_op {
 #define GTEE_JOB_TRAIN_LEN 22
 #define GTEE_ENCLAVE_BLOB_SLOTS 16
 #define GTEE_ENCLAVE_GRANTS 32
+#define GTEE_ENCLAVE_RELEASES 64   /* receipts waiting for the host's RELEASE_TAKE */
+#define GTEE_RELEASE_RECEIPT_LEN 137 /* blob 32, grant id 32, time 8, signature 65 */
 /* Results held at once; a new one past them evicts the oldest (a host that never dropped). */
 #define GTEE_ENCLAVE_RESULTS 4
 

@@ -224,6 +224,14 @@ int gtee_ledger_blob_uses(struct gtee_ledger *l, const uint8_t blob_cid[32], uin
     return l->ops->blob_uses(l, blob_cid, uses, err);
 }
 
+int gtee_ledger_key_releases(struct gtee_ledger *l, const uint8_t blob_cid[32], struct gtee_ledger_key_release **out,
+                             size_t *n, struct gtee_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    return l->ops->key_releases(l, blob_cid, out, n, err);
+}
+
 int gtee_ledger_policy(struct gtee_ledger *l, struct gtee_ledger_policy *p, uint8_t governor[GTEE_PROOF_ID_LEN],
                        struct gtee_err *err)
 {

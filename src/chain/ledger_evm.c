@@ -230,6 +230,62 @@ out:
     return rc;
 }
 
+/* The KeyReleased events whose blob (the second indexed topic) is blob, block 0 to the head,
+ * 10,000 blocks a request. */
+static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struct gtee_ledger_key_release **out,
+                            size_t *n, struct gtee_err *err)
+{
+    static const char sig[] = "KeyReleased(address,bytes32,bytes32,uint64,uint256)";
+    struct gtee_evm_log *logs = NULL;
+    struct gtee_ledger_key_release *grown;
+    uint8_t topic0[32];
+    uint64_t head = 0, from;
+    size_t k = 0, cap = 0;
+    int rc;
+
+    gtee_keccak256(sig, strlen(sig), topic0);
+    TRY(gtee_evm_block_number(evm_of(l), &head, err));
+    for (from = 0; from <= head; from += 10000) {
+        uint64_t to = head - from < 9999 ? head : from + 9999;
+
+        TRY(gtee_evm_logs(evm_of(l), l->contract, (const uint8_t(*)[32])topic0, 1, from, to, 100000, &logs, &k, err));
+        for (size_t i = 0; i < k; i++) {
+            struct gtee_ledger_key_release *r;
+
+            ENSURE(logs[i].n_topics == 4, err, GTEE_EFORMAT, "ledger: a KeyReleased event without its three topics");
+            if (memcmp(logs[i].topics[2], blob, 32))
+                continue;
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 16;
+                grown = realloc(*out, cap * sizeof(**out));
+                ENSURE(grown, err, GTEE_ENOMEM, "ledger: out of memory");
+                *out = grown;
+            }
+            r = &(*out)[(*n)++];
+            memset(r, 0, sizeof(*r));
+            memcpy(r->enclave_id, logs[i].topics[1] + 12, 20);
+            memcpy(r->grant_id, logs[i].topics[3], 32);
+            TRY(abi_word_u64(logs[i].data, logs[i].len, 0, &r->time, err));
+            TRY(abi_word_u64(logs[i].data, logs[i].len, 1, &r->uses, err));
+            r->block = logs[i].block;
+            memcpy(r->tx_hash, logs[i].tx_hash, 32);
+        }
+        gtee_evm_logs_free(logs, k);
+        logs = NULL;
+        k = 0;
+        if (head - from < 10000)
+            break;
+    }
+out:
+    gtee_evm_logs_free(logs, k);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 static int evm_policy(struct gtee_ledger *l, struct gtee_ledger_policy *p, uint8_t governor[20], struct gtee_err *err)
 {
     uint8_t *d = NULL;
@@ -477,6 +533,7 @@ static const struct ledger_ops evm_ops = {
     .revoke = evm_revoke,
     .key_release = evm_key_release,
     .blob_uses = evm_blob_uses,
+    .key_releases = evm_key_releases,
     .policy = evm_policy,
     .set_policy = evm_set_policy,
     .set_measurement = evm_set_measurement,

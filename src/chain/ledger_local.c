@@ -715,6 +715,50 @@ static int local_blob_uses(struct gtee_ledger *l, const uint8_t blob[32], uint64
     return query_u64(L_of(l), uses, &found, err, "SELECT uses FROM blob_uses WHERE blob = ?", "h", blob);
 }
 
+static int local_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struct gtee_ledger_key_release **out,
+                              size_t *n, struct gtee_err *err)
+{
+    struct local *L = L_of(l);
+    struct gtee_ledger_key_release *grown;
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc, k;
+
+    TRY(begin(L, 0, err));
+    TRY(prep(L, &st, err, "SELECT enclave, grant_id, time, commit_no FROM key_releases WHERE blob = ? ORDER BY commit_no",
+             "h", blob));
+    while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+        struct gtee_ledger_key_release *r;
+
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            grown = realloc(*out, cap * sizeof(**out));
+            ENSURE(grown, err, GTEE_ENOMEM, "ledger: out of memory");
+            *out = grown;
+        }
+        r = &(*out)[(*n)++];
+        memset(r, 0, sizeof(*r));
+        col_blob(st, 0, r->enclave_id, 20);
+        col_blob(st, 1, r->grant_id, 32);
+        r->time = col_u64(st, 2);
+        r->block = col_u64(st, 3);
+        r->uses = *n; /* each receipt counts once, in the order recorded */
+    }
+    ENSURE(k == SQLITE_DONE, err, GTEE_EIO, "ledger %s: %s", L->path, sqlite3_errmsg(L->db));
+    sqlite3_finalize(st);
+    st = NULL;
+    TRY(exec(L, "COMMIT", err));
+out:
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        rollback(L);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 /* ---- governance ---- */
 static int local_policy(struct gtee_ledger *l, struct gtee_ledger_policy *p, uint8_t governor[20],
                         struct gtee_err *err)
@@ -908,6 +952,7 @@ static const struct ledger_ops local_ops = {
     .revoke = local_revoke,
     .key_release = local_key_release,
     .blob_uses = local_blob_uses,
+    .key_releases = local_key_releases,
     .policy = local_policy,
     .set_policy = local_set_policy,
     .set_measurement = local_set_measurement,

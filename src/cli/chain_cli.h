@@ -60,4 +60,8 @@ const char *chain_wei_str(const uint8_t v[32], char buf[80]);
 int chain_view(struct gtee_evm *e, const uint8_t contract[20], const char *signature, const uint8_t *addr_arg,
                uint8_t **out, size_t *len, struct gtee_err *err) GTEE_MUST_USE;
 
+/* `gtee chain usage` (cmd_chain_usage.c) and `gtee chain govern` (cmd_chain_govern.c). */
+int cmd_chain_usage(int argc, char **argv);
+int cmd_chain_govern(int argc, char **argv);
+
 #endif

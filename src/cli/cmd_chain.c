@@ -336,6 +336,8 @@ int cmd_chain(int argc, char **argv)
     static const struct cli_cmd sub[] = {
         { "deploy", "Deploy the Glacier contract with its governance policy", cmd_chain_deploy },
         { "status", "Show a Glacier deployment's chain, governor and policy", cmd_chain_status },
+        { "usage", "Count a blob's uses: the key-release receipts recorded for it", cmd_chain_usage },
+        { "govern", "Governance: accept or withdraw a measurement, set a minimum TCB, the policy", cmd_chain_govern },
     };
 
     return cli_dispatch(sub, GTEE_ARRAY_LEN(sub), argc, argv);

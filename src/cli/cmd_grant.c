@@ -103,8 +103,8 @@ int cmd_grant(int argc, char **argv)
     struct cli_attest_opts ao = { 0 };
     struct cli_enclave enc;
     const char *node = NULL, *keyfile = NULL, *idfile = NULL, *kinds = NULL, *until = NULL;
-    uint8_t priv[32], want[GTEE_BOX_KEY_ID_LEN];
-    char cid_hex[65], kid_hex[2 * GTEE_BOX_KEY_ID_LEN + 1];
+    uint8_t priv[32], want[GTEE_BOX_KEY_ID_LEN], gid[32];
+    char cid_hex[65], kid_hex[2 * GTEE_BOX_KEY_ID_LEN + 1], gid_hex[65];
     int c, rc;
 
     memset(&g, 0, sizeof(g));
@@ -159,14 +159,21 @@ int cmd_grant(int argc, char **argv)
     gtee_box_key_wipe(&key);
     if (rc < 0)
         return cli_fail_err(rc, &err);
+    /* the id its key-release receipt names on the ledger (gtee chain usage); the key was
+     * wiped from g already and is no part of it */
+    if ((rc = gtee_grant_id(&g, gid, &err)) < 0)
+        return cli_fail_err(rc, &err);
     gtee_hex_encode(g.content_id, 32, cid_hex);
     gtee_hex_encode(want, sizeof(want), kid_hex);
+    gtee_hex_encode(gid, 32, gid_hex);
     if (cli_json())
-        return cli_json_emit(json_pack("{s:s,s:s,s:s,s:s,s:b}", "content_id", cid_hex, "key_id", kid_hex, "enclave_id",
-                                       enc.enclave_id, "tee", enc.tee, "simulated", enc.simulated))
+        return cli_json_emit(json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "content_id", cid_hex, "key_id", kid_hex,
+                                       "grant_id", gid_hex, "enclave_id", enc.enclave_id, "tee", enc.tee,
+                                       "simulated", enc.simulated))
                    ? CLI_EXIT_IO
                    : 0;
     printf("enclave %s (%s%s): attested\n", enc.enclave_id, enc.tee, enc.simulated ? ", SIMULATED: not secure" : "");
     printf("granted %s to the enclave; key id %s\n", cid_hex, kid_hex);
+    printf("grant id %s\n", gid_hex);
     return 0;
 }

@@ -63,6 +63,12 @@ struct enc_result {
 
 struct enc_ml;
 
+/* A key release the enclave accepted (a grant), waiting for the host to take its receipt. */
+struct enc_release {
+    uint8_t blob[32], grant_id[32];
+    uint64_t time;
+};
+
 /* Locks: the main thread answers every message with mu held; an ML job runs on its own
  * thread (ml_jobs.c) and holds mu only to take what it needs at its start (the grants'
  * terms, copied) and to leave its result at its end, so the host's other requests are
@@ -90,6 +96,8 @@ struct enc {
     _Atomic int cancel;                 /* the host closed: stop training at its next report */
     struct enc_proofs *proofs;          /* proofs.c */
     uint8_t relay_id[32];               /* SHA-256 of the relay box in hand: the node's job id */
+    struct enc_release release[GTEE_ENCLAVE_RELEASES]; /* releases.c: receipts not yet taken */
+    size_t n_releases;
 };
 _Static_assert(GTEE_ENCLAVE_BLOB_SLOTS <= 32, "busy_slots has a bit per blob slot");
 
@@ -120,6 +128,13 @@ int enc_answer(struct enc *e, uint16_t type, uint64_t id, int rc, const struct e
 /* A relay answer (gtee/msg.h RELAY): host_len u32 || host part || resp sealed under resp_key. */
 int enc_relay_answer(const uint8_t resp_key[GTEE_RELAY_KEY_LEN], const uint8_t *resp, size_t resp_len,
                      const uint8_t *host, size_t host_len, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
+
+/* releases.c: key-release receipts. A grant is refused when GTEE_ENCLAVE_RELEASES receipts
+ * wait (enc_release_room), so that no key is released without its receipt; RELEASE_TAKE
+ * signs and hands over those waiting (gtee/msg.h). */
+int enc_release_room(const struct enc *e, struct gtee_err *err) GTEE_MUST_USE;
+void enc_release_add(struct enc *e, const uint8_t blob[32], const uint8_t grant_id[32], uint64_t time);
+int enc_release_take(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err) GTEE_MUST_USE;
 
 /* blobs.c: the host's BLOB_* messages (a container's key is found among the grants by the
  * key id in its header, and its content id must be a grant's). A ready blob's plaintext:

@@ -53,18 +53,38 @@ static int keep(struct enc *e, const struct enc_grant *g, struct gtee_err *err)
     return 0;
 }
 
+/* gtee_grant_id of the grant held (its key not part of it). */
+static int grant_id(const struct enc_grant *g, uint8_t id[32], struct gtee_err *err)
+{
+    struct gtee_grant w = { 0 };
+
+    memcpy(w.content_id, g->content_id, 32);
+    memcpy(w.owner, g->owner, 32);
+    w.kinds = g->kinds;
+    w.flags = g->flags;
+    w.until = g->until;
+    w.n_to = g->n_to;
+    memcpy(w.to, g->to, sizeof(w.to));
+    return gtee_grant_id(&w, id, err);
+}
+
 int enc_grant(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len, uint8_t **host, size_t *host_len,
               struct gtee_err *err)
 {
     struct enc_grant g;
+    uint8_t id[32];
     const uint8_t *raw = req->p;
     size_t raw_len = req->len;
     int rc;
 
     TRY(parse(req, &g, err));
+    TRY(grant_id(&g, id, err));
+    TRY(enc_release_room(e, err));
     TRY(keep(e, &g, err));
     /* for the host to store: only this code on this device opens it */
     TRY(gtee_app_seal(e->app, raw, raw_len, host, host_len, err));
+    /* the key is released to this enclave: its receipt waits for the host (releases.c) */
+    enc_release_add(e, g.content_id, id, (uint64_t)time(NULL));
     *resp = malloc(GTEE_BOX_KEY_ID_LEN);
     ENSURE(*resp, err, GTEE_ENOMEM, "enclave: out of memory");
     memcpy(*resp, g.key_id, GTEE_BOX_KEY_ID_LEN);

@@ -307,6 +307,7 @@ int enc_handle(struct enc *e, const uint8_t *msg, size_t len, uint8_t **reply, s
     case GTEE_MSG_RESULT_DROP: rc = enc_result_drop(e, &in, &o, &err); break;
     case GTEE_MSG_PROOF_START:
     case GTEE_MSG_PROOF_TAKE: rc = do_proof(e, h.type, &in, &o, &err); break;
+    case GTEE_MSG_RELEASE_TAKE: rc = enc_release_take(e, &in, &o, &err); break;
     default: rc = GTEE_FAIL(&err, GTEE_EUNSUPPORTED, "msg: unknown type 0x%04x (offset 6)", h.type); break;
     }
     pthread_mutex_unlock(&e->mu);

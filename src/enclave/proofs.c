@@ -163,6 +163,14 @@ out:
     return rc;
 }
 
+int enc_proofs_domain(const struct enc_proofs *p, struct gtee_proof_domain *d, struct gtee_err *err)
+{
+    if (!p->ready)
+        return GTEE_FAIL(err, GTEE_ESTATE, "enclave: no receipt is signed: %s", p->why);
+    *d = p->domain;
+    return 0;
+}
+
 void enc_proofs_job_done(struct enc_proofs *p, const struct enc_proof_job *j)
 {
     unsigned at = 0;

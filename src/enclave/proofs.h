@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "gtee/err.h"
+#include "gtee/proof.h"
 #include "gtee/sdk.h"
 
 struct enc_proofs;
@@ -32,6 +33,9 @@ void enc_proofs_free(struct enc_proofs *p);
  * signs no proof until a later START passes. */
 int enc_proofs_start(struct enc_proofs *p, struct gtee_app *app, const uint8_t *in, size_t len, uint8_t **out,
                      size_t *out_len, struct gtee_err *err) GTEE_MUST_USE;
+/* The domain this run's proofs count in, once a PROOF_START passed; GTEE_ESTATE naming why
+ * not otherwise (key-release receipts are signed under it: releases.c). */
+int enc_proofs_domain(const struct enc_proofs *p, struct gtee_proof_domain *d, struct gtee_err *err) GTEE_MUST_USE;
 /* A job completed: its proof waits, unsigned, under its output's id for the host's TAKE. */
 void enc_proofs_job_done(struct enc_proofs *p, const struct enc_proof_job *j);
 /* GTEE_MSG_PROOF_TAKE: the proof of the job whose result id is given, signed now with the

@@ -293,6 +293,79 @@ out:
     return rc;
 }
 
+/* The key-release receipts the enclave signed since the last pass, kept in the store at once
+ * (RELEASE_TAKE hands each over once), then every receipt the ledger has not recorded, oldest
+ * first. A receipt the ledger already holds (sent before a crash) is marked recorded; any
+ * other refusal (an enclave not active yet) keeps it for the next pass. */
+static int releases(struct gtee_node_ledger *nl)
+{
+    struct gtee_node_release *rs = NULL;
+    struct gtee_err err = { 0 };
+    uint8_t *reply = NULL;
+    size_t reply_len = 0, n = 0, recorded = 0;
+    unsigned start_no;
+    int rc = 0, ok;
+
+    pthread_mutex_lock(&nl->mu);
+    ok = nl->proofs_ok && nl->have_id && nl->attached_no;
+    start_no = nl->attached_no;
+    pthread_mutex_unlock(&nl->mu);
+    /* only from the start whose counter passed: a fresh start signs nothing before its own */
+    if (ok && gtee_node_enclave_start_no(nl->enc, NULL) == start_no) {
+        if ((rc = gtee_node_enclave_call(nl->enc, GTEE_MSG_RELEASE_TAKE, NULL, 0, &reply, &reply_len, NULL, &err)) <
+            0) {
+            error_once(nl, "cannot take the enclave's key-release receipts", err.msg);
+            goto out;
+        }
+        if (reply_len < 1 || reply_len != 1 + (size_t)reply[0] * GTEE_RELEASE_RECEIPT_LEN) {
+            rc = GTEE_EIO;
+            error_once(nl, "RELEASE_TAKE", "the enclave's answer is malformed");
+            goto out;
+        }
+        for (size_t i = 0; i < reply[0]; i++) {
+            const uint8_t *p = reply + 1 + i * GTEE_RELEASE_RECEIPT_LEN;
+            struct gtee_node_release r = { 0 };
+
+            memcpy(r.enclave_id, nl->enclave_id, 20);
+            memcpy(r.blob, p, 32);
+            memcpy(r.grant_id, p + 32, 32);
+            for (int k = 0; k < 8; k++)
+                r.time = r.time << 8 | p[64 + k];
+            memcpy(r.sig, p + 72, 65);
+            if ((rc = gtee_node_store_release_add(nl->store, &r, &err)) < 0) {
+                error_once(nl, "cannot keep a key-release receipt", err.msg);
+                goto out;
+            }
+        }
+    }
+    if ((rc = gtee_node_store_releases(nl->store, PENDING_MAX, &rs, &n, &err)) < 0) {
+        error_once(nl, "cannot read the key-release receipts to record", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = gtee_ledger_record_key_release(nl->l, rs[i].enclave_id, rs[i].blob, rs[i].grant_id, rs[i].time, rs[i].sig,
+                                            NULL, &err);
+        if (rc == GTEE_EPOLICY && strstr(err.msg, "key release: receipt already recorded"))
+            rc = 0;
+        if (rc < 0) {
+            error_once(nl, "recording key-release receipts", err.msg);
+            break;
+        }
+        if ((rc = gtee_node_store_release_recorded(nl->store, rs[i].seq, &err)) < 0) {
+            error_once(nl, "cannot mark a key-release receipt recorded", err.msg);
+            break;
+        }
+        recorded++;
+    }
+    if (recorded)
+        gtee_node_store_event(nl->store, "info", "ledger: %zu key-release receipt%s recorded", recorded,
+                              recorded == 1 ? "" : "s");
+out:
+    free(reply);
+    free(rs);
+    return rc;
+}
+
 static void *run(void *arg)
 {
     struct gtee_node_ledger *nl = arg;
@@ -325,7 +398,9 @@ static void *run(void *arg)
             now = (int64_t)time(NULL);
         }
         if (now >= next_submit) {
-            if (submit(nl) < 0) {
+            int sub = submit(nl), rel = releases(nl);
+
+            if (sub < 0 || rel < 0) {
                 backoff = backoff ? (backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2) : 1;
                 next_submit = now + backoff;
             } else {
@@ -520,7 +595,7 @@ json_t *gtee_node_ledger_status(struct gtee_node_ledger *nl)
     struct gtee_proof_domain d;
     uint8_t op[20];
     char contract[GTEE_ETH_ADDR_HEX_LEN + 1], opaddr[GTEE_ETH_ADDR_HEX_LEN + 1], id[GTEE_ETH_ADDR_HEX_LEN + 1] = "";
-    long long pending = 0, submitted = 0;
+    long long pending = 0, submitted = 0, rel_pending = 0, rel_recorded = 0;
     json_t *j;
 
     gtee_ledger_domain(nl->l, &d);
@@ -528,6 +603,7 @@ json_t *gtee_node_ledger_status(struct gtee_node_ledger *nl)
     gtee_eth_address_hex(d.contract, contract);
     gtee_eth_address_hex(op, opaddr);
     (void)gtee_node_store_proof_counts(nl->store, &pending, &submitted);
+    (void)gtee_node_store_release_counts(nl->store, &rel_pending, &rel_recorded);
     pthread_mutex_lock(&nl->mu);
     if (nl->have_id)
         gtee_eth_address_hex(nl->enclave_id, id);
@@ -539,5 +615,9 @@ json_t *gtee_node_ledger_status(struct gtee_node_ledger *nl)
                   "pending", (json_int_t)pending, "submitted", (json_int_t)submitted, "refused",
                   (json_int_t)nl->refused, "last_error", nl->last_error);
     pthread_mutex_unlock(&nl->mu);
+    if (j)
+        json_object_set_new(j, "key_releases",
+                            json_pack("{s:I,s:I}", "pending", (json_int_t)rel_pending, "recorded",
+                                      (json_int_t)rel_recorded));
     return j;
 }

@@ -57,6 +57,13 @@ static const char schema_v3[] =
     "CREATE TABLE proof_counter(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, blob BLOB NOT NULL,"
     " updated INTEGER NOT NULL);";
 
+/* Version 4: key-release receipts (docs/chain.md "Key-release receipts"), as the enclave
+ * signed them, kept until the ledger records them. */
+static const char schema_v4[] =
+    "CREATE TABLE key_releases(seq INTEGER PRIMARY KEY AUTOINCREMENT, enclave BLOB NOT NULL, blob BLOB NOT NULL,"
+    " grant_id BLOB NOT NULL, time INTEGER NOT NULL, sig BLOB NOT NULL, recorded INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL, UNIQUE (enclave, blob, grant_id, time));";
+
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
@@ -118,7 +125,8 @@ int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **o
         TRY(exec(s, "BEGIN IMMEDIATE", err));
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", GTEE_NODE_SCHEMA_VERSION);
         if ((rc = exec(s, schema, err)) < 0 || (rc = exec(s, schema_v2, err)) < 0 ||
-            (rc = exec(s, schema_v3, err)) < 0 || (rc = exec(s, sql, err)) < 0 || (rc = exec(s, "COMMIT", err)) < 0) {
+            (rc = exec(s, schema_v3, err)) < 0 || (rc = exec(s, schema_v4, err)) < 0 || (rc = exec(s, sql, err)) < 0 ||
+            (rc = exec(s, "COMMIT", err)) < 0) {
             (void)exec(s, "ROLLBACK", NULL);
             goto out;
         }
@@ -143,6 +151,16 @@ int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **o
             goto out;
         }
         version = 3;
+    }
+    if (version == 3) {
+        /* One made before key-release receipts: migrated in place, in one transaction. */
+        TRY(exec(s, "BEGIN IMMEDIATE", err));
+        if ((rc = exec(s, schema_v4, err)) < 0 || (rc = exec(s, "PRAGMA user_version=4", err)) < 0 ||
+            (rc = exec(s, "COMMIT", err)) < 0) {
+            (void)exec(s, "ROLLBACK", NULL);
+            goto out;
+        }
+        version = 4;
     }
     ENSURE(version == GTEE_NODE_SCHEMA_VERSION, err, GTEE_EUNSUPPORTED,
            "node state: %s has schema version %d; this gtee reads version %d", path, version,
@@ -944,6 +962,91 @@ int gtee_node_store_proof_counts(struct gtee_node_store *s, long long *pending, 
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (sqlite3_column_int(st, 0))
             *submitted = sqlite3_column_int64(st, 1);
+        else
+            *pending = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return st ? 0 : GTEE_EIO;
+}
+
+int gtee_node_store_release_add(struct gtee_node_store *s, const struct gtee_node_release *r, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err,
+                "INSERT OR IGNORE INTO key_releases(enclave, blob, grant_id, time, sig, created) VALUES (?, ?, ?, ?, ?, ?)",
+                "bbbibi", r->enclave_id, (size_t)20, r->blob, (size_t)32, r->grant_id, (size_t)32, (int64_t)r->time,
+                r->sig, (size_t)65, now_s());
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_releases(struct gtee_node_store *s, size_t max, struct gtee_node_release **out, size_t *n,
+                             struct gtee_err *err)
+{
+    struct gtee_node_release *a = NULL;
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT seq, enclave, blob, grant_id, time, sig FROM key_releases WHERE recorded = 0 ORDER BY seq LIMIT ?",
+               "i", (int64_t)max);
+    ENSURE(st, err, GTEE_EIO, "node state: key releases: %s", sqlite3_errmsg(s->db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct gtee_node_release *na = realloc(a, (*n + 1) * sizeof(*a)), *r;
+        static const int col[] = { 1, 2, 3, 5 };
+        static const size_t len[] = { 20, 32, 32, 65 };
+
+        ENSURE(na, err, GTEE_ENOMEM, "node state: out of memory");
+        a = na;
+        r = &a[(*n)++];
+        memset(r, 0, sizeof(*r));
+        r->seq = sqlite3_column_int64(st, 0);
+        r->time = (uint64_t)sqlite3_column_int64(st, 4);
+        for (int i = 0; i < 4; i++)
+            ENSURE((size_t)sqlite3_column_bytes(st, col[i]) == len[i], err, GTEE_EFORMAT,
+                   "node state: key release %lld: a field of the wrong length", (long long)r->seq);
+        memcpy(r->enclave_id, sqlite3_column_blob(st, 1), 20);
+        memcpy(r->blob, sqlite3_column_blob(st, 2), 32);
+        memcpy(r->grant_id, sqlite3_column_blob(st, 3), 32);
+        memcpy(r->sig, sqlite3_column_blob(st, 5), 65);
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0) {
+        free(a);
+        a = NULL;
+        *n = 0;
+    }
+    *out = a;
+    return rc;
+}
+
+int gtee_node_store_release_recorded(struct gtee_node_store *s, int64_t seq, struct gtee_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = change(s, err, "UPDATE key_releases SET recorded = 1 WHERE seq = ?", "i", seq);
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int gtee_node_store_release_counts(struct gtee_node_store *s, long long *pending, long long *recorded)
+{
+    sqlite3_stmt *st;
+
+    *pending = *recorded = 0;
+    pthread_mutex_lock(&s->mu);
+    st = query(s, "SELECT recorded, count(*) FROM key_releases GROUP BY recorded", "");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 0))
+            *recorded = sqlite3_column_int64(st, 1);
         else
             *pending = sqlite3_column_int64(st, 1);
     }

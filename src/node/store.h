@@ -12,7 +12,7 @@
 #include "gtee/err.h"
 
 #define GTEE_NODE_DB "state.db"
-#define GTEE_NODE_SCHEMA_VERSION 3
+#define GTEE_NODE_SCHEMA_VERSION 4
 #define GTEE_NODE_ID_HEX 64        /* content ids: SHA-256 in hex */
 #define GTEE_NODE_UPLOAD_ID_HEX 32 /* upload sessions: 16 random bytes in hex */
 #define GTEE_NODE_SEALED_MAX 1024  /* sealed blobs restored into the enclave at each start */
@@ -165,4 +165,21 @@ void gtee_node_proof_recs_free(struct gtee_node_proof_rec *r, size_t n);
 /* Marks the proofs up to seq as held by the ledger. */
 int gtee_node_store_proofs_submitted(struct gtee_node_store *s, uint64_t upto_seq, struct gtee_err *err);
 int gtee_node_store_proof_counts(struct gtee_node_store *s, long long *pending, long long *submitted);
+
+/* A key-release receipt the enclave signed (RELEASE_TAKE, gtee/msg.h), kept until the ledger
+ * records it (docs/node.md, "Ledger"). */
+struct gtee_node_release {
+    int64_t seq;                /* the store's order */
+    uint8_t enclave_id[20], blob[32], grant_id[32];
+    uint64_t time;
+    uint8_t sig[65];
+};
+/* Keeps a receipt (the same one again is kept once). */
+int gtee_node_store_release_add(struct gtee_node_store *s, const struct gtee_node_release *r,
+                                struct gtee_err *err) GTEE_MUST_USE;
+/* Up to max receipts the ledger has not recorded yet, oldest first (*out malloc'ed). */
+int gtee_node_store_releases(struct gtee_node_store *s, size_t max, struct gtee_node_release **out, size_t *n,
+                             struct gtee_err *err) GTEE_MUST_USE;
+int gtee_node_store_release_recorded(struct gtee_node_store *s, int64_t seq, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_node_store_release_counts(struct gtee_node_store *s, long long *pending, long long *recorded);
 #endif

@@ -25,6 +25,20 @@ int gtee_grant_encode(const struct gtee_grant *g, uint8_t out[GTEE_GRANT_MAX_LEN
     return 0;
 }
 
+int gtee_grant_id(const struct gtee_grant *g, uint8_t id[32], struct gtee_err *err)
+{
+    uint8_t b[GTEE_GRANT_MAX_LEN];
+    size_t n = 0;
+    int rc;
+
+    TRY(gtee_grant_encode(g, b, &n, err));
+    memset(b + 32, 0, 32); /* the key: never in a receipt, not even hashed */
+    ENSURE(gtee_sha256(b, n, id) == 0, err, GTEE_ECRYPTO, "grant: hash failed");
+out:
+    gtee_wipe(b, sizeof(b));
+    return rc;
+}
+
 int gtee_grant_parse(const uint8_t *p, size_t len, struct gtee_grant *g, struct gtee_err *err)
 {
     struct span s = span_init(p, len);

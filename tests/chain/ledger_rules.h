@@ -390,6 +390,27 @@ __attribute__((unused)) static int rules_run(struct rules_world *w)
     rc = gtee_ledger_record_key_release(w->op, e1.id, blob, grant, 1780000000, ksig, NULL, &err);
     rules_check(w, "a key release recorded twice", rc, &err, "key release: receipt already recorded");
     rules_true(w, "the blob's uses count once", gtee_ledger_blob_uses(w->op, blob, &uses, &err) == 0 && uses == 1);
+    {
+        struct gtee_ledger_key_release *kr = NULL;
+        uint8_t other_blob[32];
+        size_t nkr = 0;
+
+        rules_keyrelease_sig(w->op, e1.key, e1.id, blob, grant, 1780000002, ksig);
+        rc = gtee_ledger_record_key_release(w->op, e1.id, blob, grant, 1780000002, ksig, NULL, &err);
+        rules_check(w, "a second key release of the blob under the same grant, later", rc, &err, NULL);
+        memset(other_blob, 0xb2, 32);
+        rules_keyrelease_sig(w->op, e1.key, e1.id, other_blob, grant, 1780000003, ksig);
+        rc = gtee_ledger_record_key_release(w->op, e1.id, other_blob, grant, 1780000003, ksig, NULL, &err);
+        rules_check(w, "a key release of another blob", rc, &err, NULL);
+        rc = gtee_ledger_key_releases(w->other, blob, &kr, &nkr, &err);
+        rules_check(w, "anyone lists a blob's key releases", rc, &err, NULL);
+        rules_true(w, "the blob's receipts: two, in order, with enclave, grant, time and the count",
+                   rc == 0 && nkr == 2 && !memcmp(kr[0].enclave_id, e1.id, 20) && !memcmp(kr[0].grant_id, grant, 32) &&
+                       kr[0].time == 1780000000 && kr[1].time == 1780000002 && kr[0].uses == 1 && kr[1].uses == 2 &&
+                       kr[0].block >= 1 && kr[1].block > kr[0].block);
+        free(kr);
+        rules_true(w, "the blob's uses count both", gtee_ledger_blob_uses(w->op, blob, &uses, &err) == 0 && uses == 2);
+    }
 
     /* standing that changes without the enclave's doing */
     rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, RULES_MIN_TCB + 3, NULL, &err);

@@ -53,6 +53,8 @@ grant_all() {
     run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --to \
         "$("$GTEE_CLI" identity show "$T/user.id" | sed 's/^public key //')" --kinds infer,train "${ATTEST[@]}"
     expect_rc 0 "the model's grant"
+    MODEL_GRANT=$(sed -n 's/^grant id //p' "$T/out")
+    [ "${#MODEL_GRANT}" -eq 64 ] || bad "gtee grant printed no grant id: $(cat "$T/out")"
     for c in "$INPUT" "$X" "$Y"; do
         run grant "$c" --node "$U" --key "$T/data.key" --identity "$T/user.id" --kinds infer,train "${ATTEST[@]}"
         expect_rc 0 "the grant of $c"
@@ -85,6 +87,22 @@ wait_until 'j["ledger"]["proofs"]["submitted"] == 3 and j["ledger"]["proofs"]["p
 proofs_file 3
 run proof verify "$T/proofs.json" --ledger "$L"
 expect_rc 0 "proof verify --ledger of the node's three proofs"
+# Each grant was a key released to the enclave: its receipt, signed in the enclave, is on the
+# ledger, and the model's provider counts one use of its model, naming the enclave and grant.
+wait_until 'j["ledger"]["key_releases"]["recorded"] == 4 and j["ledger"]["key_releases"]["pending"] == 0' \
+    "the four grants' key-release receipts did not reach the ledger"
+ENCLAVE=$(get api/v1/status 'j["ledger"]["enclave"]["id"]')
+usage_is() { # USES WHAT: gtee chain usage of the model shows USES uses, the first of this grant
+    run chain usage "$MODEL" --ledger "$L" --json
+    expect_rc 0 "chain usage ($2)"
+    [ "$(json 'j["uses"] == len(j["receipts"]) == '"$1"' and j["receipts"][0]["enclave"] == "'"$ENCLAVE"'" and j["receipts"][0]["grant_id"] == "'"$MODEL_GRANT"'" and j["receipts"][0]["block"] >= 1')" = True ] ||
+        bad "chain usage of the model ($2): not $1 use(s) by enclave $ENCLAVE under grant $MODEL_GRANT: $(cat "$T/out")"
+}
+usage_is 1 "after its grant"
+run chain usage "$X" --ledger "$L"
+expect_rc 0 "chain usage, plain"
+grep -q '^uses       1$' "$T/out" && grep -q "^enclave $ENCLAVE  grant " "$T/out" ||
+    bad "chain usage (plain) of the features does not show their one use: $(cat "$T/out")"
 python3 - "$T/proofs.json" <<'PY' || bad "the proofs do not name their jobs as expected"
 import json, sys
 ps = json.load(open(sys.argv[1]))
@@ -118,6 +136,8 @@ wait_until 'j["ledger"]["proofs"]["submitted"] == 4 and j["ledger"]["enclave"]["
 proofs_file 4
 run proof verify "$T/proofs.json" --ledger "$L"
 expect_rc 0 "proof verify --ledger of the four proofs across the restart"
+# the grants restored from their sealed copies are no new key release
+usage_is 1 "after a restart restored its grant"
 U2=$(units)
 [ "$U2" -gt "$U1" ] || bad "the operator's reward units did not grow after the restart: $U1 then $U2"
 
@@ -136,8 +156,11 @@ bg_start python3 "$T/locker.py" "$D/ledger.db" "$T/locked" "$T/unlock"
 LOCKER=$BG_PID
 wait_for "$T/locked" || bad "the ledger could not be locked"
 infer
-wait_until 'j["ledger"]["proofs"]["pending"] == 1 and j["ledger"]["last_error"] != ""' \
-    "the proof of a job while the ledger is away is not kept pending with the ledger's error"
+run grant "$MODEL" --node "$U" --key "$T/model.key" --identity "$T/owner.id" --to \
+    "$("$GTEE_CLI" identity show "$T/user.id" | sed 's/^public key //')" --kinds infer,train "${ATTEST[@]}"
+expect_rc 0 "a second grant of the model while the ledger is away"
+wait_until 'j["ledger"]["proofs"]["pending"] == 1 and j["ledger"]["key_releases"]["pending"] == 1 and j["ledger"]["last_error"] != ""' \
+    "the proof and the key-release receipt made while the ledger is away are not kept pending with the ledger's error"
 kill -KILL "$NODE_PID"
 bg_wait "$NODE_PID" || true
 touch "$T/unlock"
@@ -151,6 +174,10 @@ expect_rc 0 "proof verify --ledger of the five proofs across the kill"
 U3=$(units)
 U5=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[4]["units"])' "$T/proofs.json")
 [ "$U3" = $((U2 + U5)) ] || bad "the proof kept across the kill was not credited once: $U2 + $U5, now $U3"
+wait_until 'j["ledger"]["key_releases"]["pending"] == 0 and j["ledger"]["key_releases"]["recorded"] == 5' \
+    "the key-release receipt kept across the kill was not recorded"
+run chain usage "$MODEL" --ledger "$L" --json
+[ "$(json 'j["uses"] == len(j["receipts"]) == 2')" = True ] || bad "the second grant of the model is not counted once: $(cat "$T/out")"
 U2=$U3
 
 # ---- the host restores the old sealed counter (seq 3) while the ledger holds 5 ----

@@ -59,7 +59,7 @@ static void test_schema_version(void **state)
     snprintf(p, sizeof(p), "%s/state.db", dir);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE job_io; DROP TABLE proof_counter; DROP INDEX proofs_by_seq;"
+                                  "DROP TABLE job_io; DROP TABLE proof_counter; DROP TABLE key_releases; DROP INDEX proofs_by_seq;"
                                   " ALTER TABLE proofs DROP COLUMN seq; PRAGMA user_version=1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -73,6 +73,10 @@ static void test_schema_version(void **state)
     /* and on to version 3 (Work Proofs): each proof's seq, the enclave's sealed counter */
     assert_int_equal(sqlite3_exec(db, "SELECT job_id, record, submitted, seq FROM proofs; SELECT seq, blob FROM proof_counter",
                                   NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* and to version 4: the enclave's key-release receipts until the ledger records them */
+    assert_int_equal(sqlite3_exec(db, "SELECT seq, enclave, blob, grant_id, time, sig, recorded FROM key_releases", NULL,
+                                  NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     /* A database of another version is refused, not guessed at. */
