@@ -96,6 +96,7 @@ struct verifier {
     struct gtee_proof_domain dom;
     struct cli_attest_opts ao;
     long fetch_timeout;
+    int resumed; /* the state was read from its file: its cursor, not --from-block, is where it starts */
     unsigned fetch_tries;
     const char *state_path;
     json_t *state; /* {format, chain_id, contract, next_block, pending: [{enclave, round, tries}], enclaves: [..], checked: {id: seq}} */
@@ -183,6 +184,7 @@ static int state_load(struct verifier *v, uint64_t from_block, struct gtee_err *
     if (v->state_path && (lstat(v->state_path, &st) == 0 || errno != ENOENT))
         TRY(gtee_file_read(v->state_path, STATE_MAX, &buf, &len, err));
     if (buf) {
+        v->resumed = 1;
         s = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
         ENSURE(json_is_object(s), err, GTEE_EFORMAT, "state %s: not a JSON object (line %d: %s)", v->state_path,
                je.line, je.text);
@@ -655,7 +657,7 @@ static int run_cmd(int argc, char **argv, int joining)
     struct sigaction sa;
     const char *kind = NULL, *rest = NULL;
     uint8_t stake[32];
-    int c, rc = 0, once = 0, have_stake = 0;
+    int c, rc = 0, once = 0, have_stake = 0, from_set = 0;
     long interval = 5, from_block = 0;
     unsigned backoff = 0;
     char *end;
@@ -691,7 +693,7 @@ static int run_cmd(int argc, char **argv, int joining)
                                                                                                 : "fetch-tries",
                                        optarg, c == 'F' ? 0 : 1, c == 'F' ? 0x7fffffffffffL : 86400L);
             if (c == 'F')
-                from_block = x;
+                from_block = x, from_set = 1;
             else if (c == 'i')
                 interval = x;
             else if (c == 'f')
@@ -755,6 +757,19 @@ static int run_cmd(int argc, char **argv, int joining)
         gtee_keccak256(acc, strlen(acc), v.t_accepted);
     }
     TRY(state_load(&v, (uint64_t)from_block, &err));
+    {
+        json_int_t next = json_integer_value(json_object_get(v.state, "next_block"));
+
+        /* where the watch starts: a state's cursor wins over --from-block, which places a new
+         * state's cursor only, so a restart with the same command line resumes */
+        if (v.resumed)
+            say("started", json_pack("{s:I, s:b}", "from_block", next, "resumed", 1),
+                "resuming from the state's cursor: registrations from block %lld%s", (long long)next,
+                from_set && next != (json_int_t)from_block ? " (--from-block places a new state's cursor only)" : "");
+        else
+            say("started", json_pack("{s:I, s:b}", "from_block", next, "resumed", 0),
+                "reading registrations from block %lld", (long long)next);
+    }
     v.noted = json_object();
     ENSURE(v.noted, &err, GTEE_ENOMEM, "out of memory");
     while (!stopping) {

@@ -8,12 +8,17 @@
 # job and says where; with that node killed it fails over to another; the proofs land and
 # the operators' reward units grow, and the verifiers find them equal to the chain's. A test
 # enclave (an anvil account) whose node publishes a second proof with the seq of the one on
-# chain is reported by a verifier and its operator slashed. SIGTERM stops a verifier
-# cleanly; run again from its state file it votes on nothing twice.
+# chain is reported by a verifier and its operator slashed. Governance is `gtee chain govern`:
+# a stranger's call is refused with the contract's reason; the governor accepts the
+# measurement, and raising the minimum TCB above the nodes' stops them earning with no other
+# action (their status drops, `gtee nodes` lists none, a proof is refused) until it is lowered.
+# `gtee train --ledger` trains on a picked node. SIGTERM stops a verifier cleanly; run again
+# from its state file it votes on nothing twice; `--from-block` places a new cursor.
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
 . "$(dirname "$0")/anvil_harness.sh"
+. "$(dirname "$0")/../node/node_harness.sh" # node_xy (its node_up is replaced below)
 FIX="$GTEE_SOURCE_DIR/tests/chain/verifier_fixture.js"
 anvil_start "$T/anvil.log" 0 --accounts 14
 RPC="http://127.0.0.1:$port"
@@ -71,7 +76,13 @@ node_up a
 # the governor accepts the nodes' measurement (one enclave build, one measurement)
 M=$(curl -s "${URL[a]}api/v1/evidence?nonce=$(printf '%064x' 1)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
 [ ${#M} = 64 ] || { bad "the nodes' measurement: $M"; exit 1; }
-node "$FIX" "$RPC" "$T/glacier.json" "$C" accept "0x$M" || { bad "accepting the measurement"; exit 1; }
+run chain govern --ledger "$L" --key "$T/v1.key" --accept-measurement "$M"
+expect_rc 7 "governance by another than the governor"
+grep -q "revert reason: governance: not the governor" "$T/err" || bad "a stranger's governance: $(cat "$T/err")"
+run chain govern --ledger "$L" --key "$T/governor.key" --accept-measurement "$M" --json
+expect_rc 0 "the governor accepts the measurement"
+[ "$(json '[a["action"] for a in j["done"]] == ["accept-measurement"] and j["done"][0]["measurement"] == "'"$M"'" and j["complete"]')" = True ] ||
+    bad "chain govern --json: $(cat "$T/out")"
 node_up b
 node_up c
 node_up d
@@ -158,6 +169,17 @@ OP2=$(op_of "$K2")
 end=$((SECONDS + 180))
 until [ "$(units "$OP2")" -gt 0 ] || [ "$SECONDS" -ge "$end" ]; do sleep 0.5; done
 [ "$(units "$OP2")" -gt 0 ] || bad "the proof of node $K2's job did not land"
+# train --ledger: a picked node (the first one still answering) trains, and its proof lands
+node_xy "$T" 32
+U_BEFORE=$(units "$OP2")
+run train --ledger "$L" --model "$MODELS/mlp.onnx" --data "$T/x.npy" --labels "$T/y.npy" --epochs 1 --batch 16 \
+    --out "$T/trained.onnx" --no-progress --node-timeout 10 --json "${ATTEST[@]}"
+expect_rc 0 "train --ledger"
+[ "$(json 'j["node"]')" = "$OTHER" ] || bad "train --ledger did not run on the node that answers: $(cat "$T/out")"
+[ -s "$T/trained.onnx" ] || bad "train --ledger wrote no model"
+end=$((SECONDS + 180))
+until [ "$(units "$OP2")" -gt "$U_BEFORE" ] || [ "$SECONDS" -ge "$end" ]; do sleep 0.5; done
+[ "$(units "$OP2")" -gt "$U_BEFORE" ] || bad "the proof of the training job did not land"
 # the verifiers read the proofs the nodes publish and find them equal to the chain's
 K2_ID=$(enclave_of "$K2")
 end=$((SECONDS + 120))
@@ -171,6 +193,8 @@ bg_start python3 -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/www
 for _ in $(seq 200); do grep -q 'Serving HTTP' "$T/www.log" && break; sleep 0.05; done
 WPORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/www.log" | head -1)
 [ -n "$WPORT" ] || { bad "the test enclave's web server did not start: $(cat "$T/www.log")"; exit 1; }
+run chain govern --ledger "$L" --key "$T/governor.key" --accept-measurement "0x$(printf 'ab%.0s' $(seq 32))"
+expect_rc 0 "the governor accepts the test enclave's measurement"
 node "$FIX" "$RPC" "$T/glacier.json" "$C" test-enclave "$TE" "${ACC[7]}" "${ACC[10]}" "${ACC[11]}" \
     "http://127.0.0.1:$WPORT/" || { bad "the test enclave"; exit 1; }
 ZERO=0x$(printf '%064x' 0)
@@ -202,6 +226,42 @@ E=$(node "$FIX" "$RPC" "$T/glacier.json" "$C" enclave "$TE")
 [ "$(python3 -c 'import json,sys; e=json.loads(sys.argv[1]); print(e["slashed"], e["status"], e["stake"])' "$E")" = "True 4 0" ] ||
     bad "the equivocating enclave's operator is not slashed: $E $(tail -5 "$T/v1.out") $(tail -3 "$T/v2.out")"
 
+# ---- governance raises the minimum TCB above the nodes' (they registered TCB 0) ----
+ALIVE=()
+for n in a b c; do [ "$n" != "$K" ] && ALIVE+=("$n"); done
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:1
+expect_rc 0 "the governor raises the minimum TCB of sim"
+grep -q '^min-tcb  *done in block [0-9]' "$T/out" || bad "chain govern, plain: $(cat "$T/out")"
+for n in "${ALIVE[@]}"; do
+    wait_node "$n" 'l["enclave"]["status"] == "active" and not l["enclave"]["active"]' \
+        "it is still active with a TCB below the minimum"
+done
+run nodes --ledger "$L" --json
+expect_rc 0 "nodes with the minimum TCB raised"
+[ "$(json 'len(j["nodes"])')" = 0 ] || bad "gtee nodes lists nodes below the minimum TCB: $(cat "$T/out")"
+run nodes --ledger "$L" --all --json
+[ "$(json 'sum(1 for n in j["nodes"] if n["tcb_status"] == "below the minimum")')" -ge 3 ] ||
+    bad "gtee nodes --all does not say the nodes' TCB is below the minimum: $(cat "$T/out")"
+U_BEFORE=$(units "$OP2")
+run infer --ledger "$L" --model "$MODELS/mlp.onnx" --input "$MODELS/mlp.input.npy" --out "$T/p3.npy" --no-progress \
+    --node-timeout 10 "${ATTEST[@]}"
+[ "$rc" -ne 0 ] || bad "infer --ledger found a node to run on with every node below the minimum TCB"
+grep -q "no active node" "$T/err" || bad "infer --ledger does not say there is no active node: $(cat "$T/err")"
+# a job sent to the node directly still runs, but its proof is refused: it earns nothing
+run infer --node "$OTHER" --model "$MODELS/mlp.onnx" --input "$MODELS/mlp.input.npy" --out "$T/p4.npy" --no-progress \
+    "${ATTEST[@]}"
+expect_rc 0 "infer --node on a node below the minimum TCB"
+wait_node "$K2" '"enclave not active" in l["last_error"] and l["proofs"]["pending"] >= 1' \
+    "its proof was not refused as the proof of an inactive enclave"
+end=$((SECONDS + 120))
+until grep -q "proof: enclave not active" "$T/$K2.log" || [ "$SECONDS" -ge "$end" ]; do sleep 0.5; done
+grep -q "proof: enclave not active" "$T/$K2.log" || bad "node $K2 does not log its proof refused: $(tail -3 "$T/$K2.log")"
+[ "$(units "$OP2")" = "$U_BEFORE" ] || bad "a node below the minimum TCB earned"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:0
+expect_rc 0 "the governor lowers the minimum TCB again"
+wait_node "$K2" 'l["enclave"]["active"] and l["proofs"]["pending"] == 0' "the waiting proof did not land once it was active again"
+[ "$(units "$OP2")" -gt "$U_BEFORE" ] || bad "the node earns nothing once active again"
+
 # ---- SIGTERM stops the verifiers; a restart from the state file votes on nothing again ----
 kill -TERM "$V1" "$V2" || bad "a verifier stopped before SIGTERM: $(tail -5 "$T/v1.err" "$T/v2.err")"
 bg_wait "$V1" || bad "verifier 1 did not stop cleanly on SIGTERM: $(tail -3 "$T/v1.err")"
@@ -210,6 +270,30 @@ tail -1 "$T/v1.out" | grep -q 'stopped' || bad "verifier 1 does not say it stopp
 run verifier run --ledger "$L" --key "$T/v1.key" --state "$T/v1.state" --once "${ATTEST[@]}"
 expect_rc 0 "verifier run --once from its state"
 grep -q 'voted\|registered round' "$T/out" && bad "the restarted verifier voted or read a registration again: $(cat "$T/out")"
+grep -q 'resuming from the state.s cursor' "$T/out" || bad "the restarted verifier does not say it resumes: $(cat "$T/out")"
+# --from-block: a new cursor at the head reads no past registration; at 0 it reads them all
+HEAD=$(curl -s -X POST -H 'content-type: application/json' \
+    --data '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' "$RPC" |
+    python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"], 16))')
+run verifier run --ledger "$L" --key "$T/v1.key" --state "$T/v4.state" --from-block "$HEAD" --once --json "${ATTEST[@]}"
+expect_rc 0 "verifier run --from-block the head"
+python3 - "$T/out" "$HEAD" <<'PY' || bad "verifier run --from-block the head: $(cat "$T/out")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["event"] == "started" and lines[0]["from_block"] == int(sys.argv[2]) and not lines[0]["resumed"], lines[0]
+assert not [l for l in lines if l["event"] == "registered"], lines
+PY
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["next_block"] > int(sys.argv[2]))' "$T/v4.state" "$HEAD")" = True ] ||
+    bad "the new state's cursor did not move past the head: $(cat "$T/v4.state")"
+run verifier run --ledger "$L" --key "$T/v1.key" --from-block 0 --once --json "${ATTEST[@]}"
+expect_rc 0 "verifier run --from-block 0"
+[ "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["event"] == "registered"))' "$T/out")" -ge 5 ] ||
+    bad "verifier run --from-block 0 did not read the past registrations: $(cat "$T/out")"
+run verifier run --ledger "$L" --key "$T/v1.key" --state "$T/v4.state" --from-block 0 --once "${ATTEST[@]}"
+expect_rc 0 "verifier run from a state with --from-block 0"
+grep -q "resuming from the state.s cursor.*--from-block places a new state.s cursor only" "$T/out" ||
+    bad "a state's cursor and --from-block: $(cat "$T/out")"
+grep -q 'registered round' "$T/out" && bad "--from-block moved a state's cursor back: $(cat "$T/out")"
 # a chain that does not answer: --once says so (exit 3, bounded); the daemon waits, with
 # backoff, until a signal stops it
 DEAD=http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -1,11 +1,11 @@
 // The chain-side moves of tests/chain/test_verifiers_slow.sh that no gtee command makes, through
-// anvil's unlocked accounts (tests/chain/abi.js): the governor accepts a measurement; a test
-// enclave (an anvil account, which signs its consent with eth_signTypedData_v4 as the
-// contract tests do) is registered with a stake and approved by two verifiers of its own;
+// anvil's unlocked accounts (tests/chain/abi.js): a test enclave (an anvil account, which
+// signs its consent with eth_signTypedData_v4 as the contract tests do; its measurement,
+// 0xabab..., accepted first by `gtee chain govern`) is registered with a stake and approved
+// by two verifiers of its own;
 // an enclave's record is printed as JSON. The test enclave's evidence URL does not answer, so
 // the verifiers under test wait (fetch tries) while its own verifiers decide the round.
-// Usage: verifier_fixture.js RPC ARTEFACTS CONTRACT accept MEASUREMENT
-//        verifier_fixture.js RPC ARTEFACTS CONTRACT test-enclave ENCLAVE OPERATOR V1 V2 NODE_URL
+// Usage: verifier_fixture.js RPC ARTEFACTS CONTRACT test-enclave ENCLAVE OPERATOR V1 V2 NODE_URL
 //        verifier_fixture.js RPC ARTEFACTS CONTRACT enclave ENCLAVE
 'use strict';
 const fs = require('fs');
@@ -35,14 +35,10 @@ async function consent(g, id, operator, evidenceHash) {
 async function main() {
   const art = JSON.parse(fs.readFileSync(artefacts, 'utf8')).contracts.Glacier;
   const g = new Contract(rpc, art.abi, address);
-  const gov = await g.call('governor');
-  if (cmd === 'accept') {
-    await g.send(gov, 'setMeasurement', [args[0], true]);
-  } else if (cmd === 'test-enclave') {
+  if (cmd === 'test-enclave') {
     const [id, op, v1, v2, nodeUrl] = args;
     const M = '0x' + 'ab'.repeat(32);
     const EH = '0x' + 'e1'.repeat(32);
-    await g.send(gov, 'setMeasurement', [M, true]);
     const block = await rpc.call('eth_getBlockByNumber', ['latest', false]);
     const r = { enclaveId: id, teeType: 1, measurement: M, tcb: 0, evidenceHash: EH,
       evidenceTime: Number(BigInt(block.timestamp)) - 1, evidenceUrl: 'http://127.0.0.1:1/evidence', nodeUrl,
