@@ -6,7 +6,9 @@
 # enclave's standing and catches an equivocating proof, `gtee proof submit --ledger` sends
 # proofs in all-or-nothing batches, skips what the ledger holds and refuses a gap with the
 # contract's reason, `gtee rewards [claim] --ledger` shows and claims the units, `gtee nodes
-# --ledger` lists the enclave with its URL and standing. Bad inputs:
+# --ledger` lists the enclave with its URL and standing, `gtee chain govern` by the governor
+# alone moves the minimum TCB (the enclave inactive below it) and the policy, `gtee chain
+# usage` of an unused blob. Bad inputs:
 # a missing ledger (3), a malformed spec and two ledgers at once (2).
 set -euo pipefail
 . "$(dirname "$0")/../cli_harness.sh"
@@ -80,6 +82,38 @@ expect_rc 0 "a claim on the local ledger"
 run rewards claim --ledger "$L" --key "$T/operator.key"
 expect_rc 7 "a claim with nothing to claim"
 grep -q 'rewards: nothing to claim' "$T/err" || bad "nothing to claim: $(cat "$T/err")"
+
+# governance on the local ledger (gtee chain govern): by the governor only; a minimum TCB
+# above the enclave's (the fixture registered TCB 7) stops it being active, with nothing else
+run chain govern --ledger "$L" --key "$T/operator.key" --min-tcb sim:8
+expect_rc 7 "governance by the operator, not the governor"
+grep -q 'the local ledger refused: governance: not the governor' "$T/err" || bad "a stranger's governance: $(cat "$T/err")"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:8 --freshness 60 --json
+expect_rc 0 "the governor raises the minimum TCB and sets the freshness window"
+[ "$(json '[a["action"] for a in j["done"]], j["done"][0]["tee_type"], j["done"][0]["min_tcb"], j["done"][0]["tx"], j["complete"]')" = \
+    "(['min-tcb', 'policy'], 'sim', 8, None, True)" ] || bad "govern --json: $(cat "$T/out")"
+run chain status --ledger "$L" --json
+[ "$(json 'j["policy"]["freshness"], j["policy"]["epoch"], j["policy"]["reward_per_unit"]')" = "(60, 3600, '2')" ] ||
+    bad "the policy after govern --freshness (the rest kept): $(cat "$T/out")"
+run nodes --ledger "$L" --json
+[ "$(json 'len(j["nodes"])')" = 0 ] || bad "an enclave below the minimum TCB is still listed active: $(cat "$T/out")"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:7
+expect_rc 0 "the minimum TCB lowered again"
+run nodes --ledger "$L" --json
+[ "$(json 'len(j["nodes"])')" = 1 ] || bad "the enclave is not active again: $(cat "$T/out")"
+run chain govern --ledger "$L" --key "$T/governor.key" --revoke-measurement "$(printf '%064x' 9)" --quorum 0
+expect_rc 2 "a quorum of 0"
+run chain govern --ledger "$L" --key "$T/governor.key"
+expect_rc 2 "govern with no action"
+run chain govern --ledger "$L" --accept-measurement "$(printf '%064x' 9)"
+expect_rc 2 "govern without --key"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb gpu:3
+expect_rc 2 "a minimum TCB of an unknown TEE type"
+run chain usage "$(printf '%064x' 9)" --ledger "$L" --json
+expect_rc 0 "chain usage of a blob never released"
+[ "$(json 'j["uses"], j["receipts"]')" = "(0, [])" ] || bad "usage of an unused blob: $(cat "$T/out")"
+run chain usage 1234 --ledger "$L"
+expect_rc 2 "chain usage of a malformed content id"
 
 # bad inputs
 run chain status --ledger "local:$T/none.db"
