@@ -7,8 +7,9 @@
 # verify` with a bundle's collateral directory finds no binding fault (only the sample RIMs'
 # expired signing certificates, and so no bound GPU for a policy that requires one). Over any
 # other nonce, as a client's own, the bundle's GPU part is the sample with that nonce, whose
-# signature `gtee grant` refuses, naming the GPU; a node without GPUs is refused by a policy
-# requiring one; a node asking for more GPUs than there are never runs its enclave.
+# signature `gtee grant` refuses, naming the GPU, and so does the node itself before it
+# registers on its ledger; a node without GPUs is refused by a policy requiring one; a node
+# asking for more GPUs than there are never runs its enclave.
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
@@ -82,6 +83,19 @@ wait_file "$T/m/node.url" "node m" "$T/m.log"
 for _ in $(seq 200); do grep -q "gpus 2 asked for" "$T/m.log" && break; sleep 0.05; done
 grep -q "gpus 2 asked for, the NVIDIA management library sees 1" "$T/m.log" || bad "gpus = 2: $(tail -5 "$T/m.log")"
 curl -s "$(cat "$T/m/node.url")healthz" | grep -q '"running"' && bad "an enclave without its GPUs runs"
+
+# Registration: the node verifies the bundle PROOF_START gives (over the node's own nonce, so
+# the fake GPU's signature fails) as a whole before the ledger sees it, and says why.
+"$GTEE_CLI" node init --tee sim --listen 127.0.0.1:0 "$T/r" >/dev/null 2>&1
+mkdir -p "$T/rcol/sgx/gpu0"
+cp -r "$T/r/sim/sgx" "$T/rcol/sgx/cvm"
+cp -r "$T/r/sim/tdx" "$T/rcol/tdx"
+cp "$T"/col/gpu0/* "$T/rcol/sgx/gpu0/"
+sed -i "s|^gpus = 0\$|gpus = 1|; s|^gpu_library = \$|gpu_library = $FAKE|; s|^collateral = \$|collateral = $T/rcol|; \
+    s|^policy = \$|policy = $T/gpu.json|" "$T/r/node.conf"
+run node register --enclave "$GTEE_ENCLAVE" --url http://127.0.0.1:8470 "$T/r"
+expect_rc 7 "gtee node register of a node whose GPU report does not verify"
+grep -q "gpu.signature: GPU 0: " "$T/err" || bad "gtee node register does not name the GPU's signature: $(cat "$T/err")"
 
 # A node without GPUs, to gtee grant under a policy that requires one: refused, named.
 "$GTEE_CLI" node init --tee sim --listen 127.0.0.1:0 "$T/p" >/dev/null 2>&1
