@@ -3,7 +3,8 @@
  * presents it in its certificate under the bundle OID, and the client's check reaches the
  * GPU part: the sample's nonce is not the one the quote commits to, so the verdict names the
  * binding (bundle.gpu.binding), beside the sample RIMs' expired signing certificates and
- * nothing else. A policy requiring a GPU refuses a certificate with the TEE's evidence alone
+ * nothing else; so do its FRESH answers. A policy requiring a GPU refuses a certificate with
+ * the TEE's evidence alone
  * (policy.gpu.required). The parser refuses a bundle that does not parse, whose CVM part is
  * not an Intel quote, or beside a quote extension. */
 #include "ratls/ratls_testlib.h"
@@ -69,6 +70,9 @@ struct conn {
     struct gtee_ratls_peer peer;
     struct gtee_err err;
     struct t_server srv;
+    int fresh;                        /* ask for fresh evidence after the handshake */
+    int fresh_rc;
+    struct gtee_ratls_peer fresh_peer;
 };
 
 static void connect_once(const struct gtee_ratls_cred *scred, const struct gtee_ratls_verify *cvfy, struct conn *r)
@@ -76,9 +80,10 @@ static void connect_once(const struct gtee_ratls_cred *scred, const struct gtee_
     struct gtee_ratls_ctx *sctx = NULL, *cctx = NULL;
     struct gtee_ratls_conn *c = NULL;
     struct gtee_err err = {0};
-    int sv[2];
+    int sv[2], fresh = r->fresh;
 
     memset(r, 0, sizeof(*r));
+    r->fresh = fresh;
     if (gtee_ratls_server_new(scred, NULL, &sctx, &err) != 0)
         fail_msg("server: %s", err.msg);
     if (gtee_ratls_client_new(cvfy, NULL, &cctx, &err) != 0)
@@ -86,6 +91,12 @@ static void connect_once(const struct gtee_ratls_cred *scred, const struct gtee_
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     t_server_start(&r->srv, sctx, sv[0], 0);
     r->client_rc = gtee_ratls_connect(cctx, sv[1], &c, &r->peer, &r->err);
+    if (r->client_rc == 0 && r->fresh) {
+        uint8_t nonce[32];
+
+        r->fresh_peer = r->peer;
+        r->fresh_rc = gtee_ratls_fresh(c, nonce, &r->fresh_peer, &r->err);
+    }
     gtee_ratls_conn_free(c);
     shutdown(sv[1], SHUT_RDWR);
     t_server_join(&r->srv);
@@ -165,6 +176,48 @@ static void test_ratls_bundle_certificate_reaches_the_gpu(void **state)
     assert_int_equal(r->peer.failure, GTEE_RATLS_FAIL_EVIDENCE);
     assert_non_null(strstr(r->peer.why, "gpu.collateral.missing: GPU 0"));
 
+    free(der);
+    free(ev);
+    free(r);
+    t_verifier_close(&v);
+    t_enclave_close(&e);
+}
+
+/* FRESH answers are bundles too: behind a certificate with the quote alone (presented as is,
+ * the only way to pass a handshake with the sample), the fresh bundle's GPU part is verified
+ * over the client's nonce, and the sample's report is not over it. */
+static void test_ratls_fresh_bundle_reaches_the_gpu(void **state)
+{
+    struct t_enclave e;
+    struct t_verifier v;
+    struct gtee_ratls_cred cred;
+    struct gtee_err err = {0};
+    struct conn *r = calloc(1, sizeof(*r));
+    uint8_t rd[64], *ev = NULL, *der = NULL;
+    size_t ev_len = 0, len = 0, expired;
+
+    (void)state;
+    t_enclave_open(&e, dev, 0xa1, 0);
+    t_verifier_bundle(&v, dev, bdir, T_GPU_POLICY);
+    assert_int_equal(gtee_ratls_report_data(e.enclave_pub, e.channel_pub, NULL, rd), 0);
+    assert_int_equal(t_evidence(&e, rd, &ev, &ev_len, &err), 0);
+    assert_int_equal(gtee_ratls_cert_new(e.channel_priv, e.channel_pub, e.enclave_pub, GTEE_TEE_SGX, ev, ev_len, &der,
+                                         &len, &err), 0);
+    cred = gpu_cred(&e);
+    cred.cert_der = der;
+    cred.cert_der_len = len;
+    r->fresh = 1;
+    connect_once(&cred, &v.vfy, r);
+    if (r->client_rc != 0) /* the quote alone, verified with the bundle directory's cvm/ */
+        fail_msg("%s", r->err.msg);
+    t_print_reasons(&r->fresh_peer.verdict);
+    assert_int_equal(r->fresh_rc, GTEE_EPOLICY);
+    assert_int_equal(t_count(&r->fresh_peer.verdict, "report_data.", NULL), 0); /* bound to this session's keys and nonce */
+    assert_int_equal(t_count(&r->fresh_peer.verdict, "bundle.gpu.binding", "GPU 0: "), 1);
+    expired = t_expired_rims(&r->fresh_peer.verdict);
+    assert_true(expired >= 1);
+    assert_int_equal(r->fresh_peer.verdict.n_reasons, 1 + expired);
+    assert_int_equal(r->fresh_peer.failure, GTEE_RATLS_FAIL_EVIDENCE);
     free(der);
     free(ev);
     free(r);
@@ -319,6 +372,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ratls_bundle_certificate_reaches_the_gpu),
+        cmocka_unit_test(test_ratls_fresh_bundle_reaches_the_gpu),
         cmocka_unit_test(test_ratls_gpu_policy_refuses_a_plain_certificate),
         cmocka_unit_test(test_ratls_bundle_extension_parsed_exactly),
     };
