@@ -339,6 +339,25 @@ static void test_ratls_bundle_extension_parsed_exactly(void **state)
     assert_int_equal(bundle_evidence(&e, rd, &ev, &ev_len, &err), 0);
     assert_int_equal(parse_cert_of(&e, ev, ev_len, 0, why, sizeof(why)), 0);
 
+    /* A TDX quote as the CVM part: the bundle names TDX, whatever the credential's kind. */
+    {
+        struct gtee_ratls_ext ext;
+        uint8_t *tev = NULL, *der = NULL;
+        size_t tev_len = 0, len = 0;
+
+        e.quote_version = GTEE_SIM_QUOTE_TDX;
+        assert_int_equal(bundle_evidence(&e, rd, &tev, &tev_len, &err), 0);
+        e.quote_version = GTEE_SIM_QUOTE_SGX;
+        assert_int_equal(gtee_ratls_cert_new(e.channel_priv, e.channel_pub, e.enclave_pub, GTEE_TEE_SGX, tev, tev_len,
+                                             &der, &len, &err), 0);
+        assert_int_equal(gtee_ratls_ext_parse(der, len, &ext, &err), 0);
+        assert_true(ext.bundle);
+        assert_int_equal(ext.tee, GTEE_TEE_TDX);
+        gtee_ratls_ext_free(&ext);
+        free(der);
+        free(tev);
+    }
+
     /* A byte after the last part: the bundle does not parse, and the parser says where. */
     ev = realloc(ev, ev_len + 1);
     ev[ev_len] = 0;
