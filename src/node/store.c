@@ -602,8 +602,15 @@ int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, cons
     int rc;
 
     pthread_mutex_lock(&s->mu);
+    /* Progress is advisory (a job running when the node stops is failed at the next start,
+     * whatever its stage): it is committed without waiting for the disk, which a training
+     * job's report per epoch would otherwise do each time. The next synced commit syncs it
+     * too (one write-ahead log); a crash may lose it, never the database's consistency. */
+    (void)exec(s, "PRAGMA synchronous=NORMAL", NULL);
     rc = change(s, err, "UPDATE jobs SET stage = ?, epoch = ?, epochs = ?, percent = ?, updated = ? WHERE id = ?",
                 "siidis", stage, (int64_t)epoch, (int64_t)epochs, percent, now_s(), id);
+    if (exec(s, "PRAGMA synchronous=FULL", err) < 0 && rc >= 0)
+        rc = GTEE_EIO; /* never left undurable for what follows */
     pthread_mutex_unlock(&s->mu);
     if (rc >= 0)
         job_changed(s, id);
