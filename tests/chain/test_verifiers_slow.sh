@@ -260,6 +260,10 @@ grep -q "proof: enclave not active" "$T/$K2.log" || bad "node $K2 does not log i
 run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:0
 expect_rc 0 "the governor lowers the minimum TCB again"
 wait_node "$K2" 'l["enclave"]["active"] and l["proofs"]["pending"] == 0' "the waiting proof did not land once it was active again"
+# the one-shot jobs' grants were keys released to the enclave: their receipts, refused by the
+# chain while it was not active, are recorded once it is again
+wait_node "$K2" 'l["key_releases"]["pending"] == 0 and l["key_releases"]["recorded"] >= 2' \
+    "the key-release receipts of its grants did not reach the chain"
 [ "$(units "$OP2")" -gt "$U_BEFORE" ] || bad "the node earns nothing once active again"
 
 # ---- SIGTERM stops the verifiers; a restart from the state file votes on nothing again ----
