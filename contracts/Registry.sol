@@ -87,12 +87,17 @@ abstract contract Registry is Eip712 {
     event Revoked(address indexed enclaveId, address by);
     event StakeWithdrawn(address indexed enclaveId, address indexed operator, uint256 amount);
 
+    /// The block this contract was deployed in: where a reader of its events starts, instead
+    /// of the chain's first block (on a public chain, millions of blocks before it).
+    uint64 public immutable deployedAt;
+
     modifier onlyGovernor() {
         require(msg.sender == governor, "governance: not the governor");
         _;
     }
 
     constructor(Policy memory p) {
+        deployedAt = uint64(block.number);
         governor = msg.sender;
         policy = p;
         emit GovernorChanged(msg.sender);

@@ -187,7 +187,11 @@ struct gtee_ledger_key_release {
     uint8_t tx_hash[32]; /* the transaction (zero on a local ledger) */
 };
 /* Every recorded key release of blob_cid in the order recorded (*out malloc'ed): the
- * contract's KeyReleased events from block 0 on an evm ledger, the table on a local one. */
+ * contract's KeyReleased events from its deployment on an evm ledger, the table on a local
+ * one. */
+/* Where a reader of the ledger's events starts: the block its contract was deployed in
+ * (deployedAt()) on an evm ledger, 0 on a local one. */
+int gtee_ledger_deployed_at(struct gtee_ledger *l, uint64_t *block, struct gtee_err *err) GTEE_MUST_USE;
 int gtee_ledger_key_releases(struct gtee_ledger *l, const uint8_t blob_cid[32], struct gtee_ledger_key_release **out,
                              size_t *n, struct gtee_err *err) GTEE_MUST_USE;
 

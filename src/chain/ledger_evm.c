@@ -94,6 +94,21 @@ static int view_word(struct gtee_ledger *l, const char *signature, const uint8_t
     return view(l, &b, signature, out, len, err);
 }
 
+/* The block the contract was deployed in (its deployedAt()), where every scan of its events
+ * starts: from block 0, a public chain's history is thousands of eth_getLogs requests. */
+static int first_block(struct gtee_ledger *l, uint64_t *from, struct gtee_err *err)
+{
+    uint8_t *d = NULL;
+    size_t n = 0;
+    int rc;
+
+    TRY(view_addr(l, "deployedAt()", NULL, &d, &n, err));
+    TRY(abi_word_u64(d, n, 0, from, err));
+out:
+    free(d);
+    return rc;
+}
+
 static int send(struct gtee_ledger *l, struct chain_buf *b, struct gtee_evm_receipt *receipt, struct gtee_err *err)
 {
     int rc = 0;
@@ -230,8 +245,8 @@ out:
     return rc;
 }
 
-/* The KeyReleased events whose blob (the second indexed topic) is blob, block 0 to the head,
- * 10,000 blocks a request. */
+/* The KeyReleased events whose blob (the second indexed topic) is blob, from the contract's
+ * deployment to the head, 10,000 blocks a request. */
 static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struct gtee_ledger_key_release **out,
                             size_t *n, struct gtee_err *err)
 {
@@ -245,7 +260,8 @@ static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struc
 
     gtee_keccak256(sig, strlen(sig), topic0);
     TRY(gtee_evm_block_number(evm_of(l), &head, err));
-    for (from = 0; from <= head; from += 10000) {
+    TRY(first_block(l, &from, err));
+    for (; from <= head; from += 10000) {
         uint64_t to = head - from < 9999 ? head : from + 9999;
 
         TRY(gtee_evm_logs(evm_of(l), l->contract, (const uint8_t(*)[32])topic0, 1, from, to, 100000, &logs, &k, err));
@@ -427,7 +443,8 @@ out:
     return rc;
 }
 
-/* The Registered events' first topics, block 0 to the head, 10,000 blocks a request. */
+/* The Registered events' first topics, from the contract's deployment to the head, 10,000
+ * blocks a request. */
 static int evm_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n, struct gtee_err *err)
 {
     static const char sig[] =
@@ -440,7 +457,8 @@ static int evm_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n
 
     gtee_keccak256(sig, strlen(sig), topic0);
     TRY(gtee_evm_block_number(evm_of(l), &head, err));
-    for (from = 0; from <= head; from += 10000) {
+    TRY(first_block(l, &from, err));
+    for (; from <= head; from += 10000) {
         uint64_t to = head - from < 9999 ? head : from + 9999;
 
         TRY(gtee_evm_logs(evm_of(l), l->contract, (const uint8_t(*)[32])topic0, 1, from, to, 100000, &logs, &k, err));
@@ -534,6 +552,7 @@ static const struct ledger_ops evm_ops = {
     .key_release = evm_key_release,
     .blob_uses = evm_blob_uses,
     .key_releases = evm_key_releases,
+    .deployed_at = first_block,
     .policy = evm_policy,
     .set_policy = evm_set_policy,
     .set_measurement = evm_set_measurement,

@@ -72,7 +72,8 @@ static const char run_usage[] =
     "      --state FILE        the durable cursor and open work (written through the safe\n"
     "                          writer after each step; default: none, every run starts at\n"
     "                          --from-block and the contract refuses a second vote)\n"
-    "      --from-block N      where a new cursor starts (default 0)\n"
+    "      --from-block N      where a new cursor starts (default: the block the contract was\n"
+    "                          deployed in)\n"
     "      --interval S        seconds between passes (default 5)\n"
     "      --fetch-timeout S   the bound on one evidence or proofs request (default 20)\n"
     "      --fetch-tries N     passes an unreachable evidence URL is tried before the\n"
@@ -755,6 +756,12 @@ static int run_cmd(int argc, char **argv, int joining)
 
         gtee_keccak256(reg, strlen(reg), v.t_registered);
         gtee_keccak256(acc, strlen(acc), v.t_accepted);
+    }
+    if (!from_set) {
+        uint64_t at = 0;
+
+        TRY(gtee_ledger_deployed_at(v.l, &at, &err));
+        from_block = (long)at;
     }
     TRY(state_load(&v, (uint64_t)from_block, &err));
     {

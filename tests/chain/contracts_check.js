@@ -68,6 +68,11 @@ async function main() {
   check(pol[0] === 3600n && pol[1] === 86400n && pol[2] === 2n && pol[3] === false && pol[4] === ETH &&
         pol[5] === ETH / 2n && pol[6] === 10n ** 9n, 'the deployment has the policy of these checks');
   check((await g.call('governor')).toLowerCase() === gov.toLowerCase(), 'the governor is the first account');
+  // deployedAt: the block whose state first holds the contract's code (where event readers start)
+  const at = await g.call('deployedAt');
+  const code = async (b) => rpc.call('eth_getCode', [g.address, '0x' + b.toString(16)]);
+  check(at > 0n && (await code(at)) !== '0x' && (await code(at - 1n)) === '0x',
+    'deployedAt (' + at + ') is the block the contract was deployed in');
   const gas = {};
   const M = b32(0xaaaa);
   const SGX = 2;
