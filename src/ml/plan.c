@@ -104,6 +104,8 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->n_in = p->fuse[i].n_in;
         k->out = p->fuse[i].out;
         k->act = p->fuse[i].act;
+        k->act_lo = p->fuse[i].act_lo;
+        k->act_hi = p->fuse[i].act_hi;
         k->res = p->fuse[i].res;
         k->b_untransposed = p->fuse[i].b_untransposed;
     }
