@@ -11,7 +11,13 @@
 # confidential command, the node daemon and the enclave, against the plaintext command: on
 # a shared machine the wall clock moves with the others' load much more than CPU time).
 #
-#   bench/bench_confidential.sh [BUILD_DIR]     (environment: MODELS="cnn mlp", THREADS=1)
+#   bench/bench_confidential.sh [BUILD_DIR]     (environment: MODELS="cnn mlp", THREADS=1,
+#                                                 REPEAT=3)
+#
+# Each model is measured REPEAT times in a row on the same node (the plaintext command, the
+# three-party job, the one-shot job, each time with fresh keys and containers), each run
+# printed, then the median of each ratio: on a machine shared with other work one run's
+# wall clock moves by tens of percent; the first run is also the node's first job.
 #
 # How the stages are told apart: `gtee encrypt` of each file alone is the seal (`gtee push`
 # seals the same way, then uploads: upload = push - seal); `gtee infer` reports on stderr
@@ -28,6 +34,7 @@ ENCLAVE=$BUILD/gtee-enclave
 IMAGES=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 MODELS=${MODELS:-cnn mlp}
 THREADS=${THREADS:-1}
+REPEAT=${REPEAT:-3}
 if [ ! -x "$GTEE" ] || [ ! -x "$ENCLAVE" ]; then
     echo "bench_confidential: no gtee or gtee-enclave in $BUILD (build first)" >&2
     exit 2
@@ -115,6 +122,7 @@ echo "node: $U (SIMULATED TEE: the enclave is a process on this host)"
 echo
 summary=()
 for m in $MODELS; do
+for rep in $(seq "$REPEAT"); do
     MODEL=$ROOT/tests/ml/models/$m.onnx
     [ -r "$MODEL" ] || { echo "bench_confidential: no model $MODEL" >&2; exit 2; }
     # A fresh key per model run, so neither container is on the node already.
@@ -167,6 +175,7 @@ PY
     cmp -s "$T/pred1.npy" "$T/pred.npy" ||
         { echo "bench_confidential: $m: the one-shot job's output is not the plaintext run's" >&2; exit 1; }
 
+    echo "$m: run $rep of $REPEAT"
     python3 - "$T" "$m" "$plain" "$plain_run_ms" "$node_cpu" "$enclave_cpu" "$os_node_cpu" "$os_enclave_cpu" <<'PY' | tee "$T/$m.summary"
 import sys
 T, m, plain, plain_run_ms = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
@@ -224,10 +233,23 @@ for name, s in stages:
     print('  %-52s %9.3f %6.1f%%' % (name, s, 100.0 * s / conf))
 PY
     echo
-    summary+=("$m $(sed -n 's/.*; ratio \([0-9.]*\) (goal.*/\1/p' "$T/$m.summary") $(sed -n 's/.*: CPU seconds.*ratio \([0-9.]*\)$/\1/p' "$T/$m.summary") $(sed -n 's/.*one-shot .* ratio \([0-9.]*\); CPU.*/\1/p' "$T/$m.summary") $(sed -n 's/.*one-shot .*; ratio \([0-9.]*\)$/\1/p' "$T/$m.summary")")
+    summary+=("$m $rep $(sed -n 's/.*; ratio \([0-9.]*\) (goal.*/\1/p' "$T/$m.summary") $(sed -n 's/.*: CPU seconds.*ratio \([0-9.]*\)$/\1/p' "$T/$m.summary") $(sed -n 's/.*one-shot .* ratio \([0-9.]*\); CPU.*/\1/p' "$T/$m.summary") $(sed -n 's/.*one-shot .*; ratio \([0-9.]*\)$/\1/p' "$T/$m.summary")")
 done
-printf '%-6s %10s %10s %16s %15s\n' model wall_ratio cpu_ratio oneshot_wall oneshot_cpu
+done
+printf '%-6s %4s %10s %10s %16s %15s\n' model run wall_ratio cpu_ratio oneshot_wall oneshot_cpu
+runs=()
 for s in "${summary[@]}"; do
-    read -r m wall cpu_ratio os_wall os_cpu <<<"$s"
-    printf '%-6s %10s %10s %16s %15s\n' "$m" "$wall" "$cpu_ratio" "$os_wall" "$os_cpu"
+    read -r m rep wall cpu_ratio os_wall os_cpu <<<"$s"
+    runs+=("$m $wall $cpu_ratio $os_wall $os_cpu")
+    printf '%-6s %4s %10s %10s %16s %15s\n' "$m" "$rep" "$wall" "$cpu_ratio" "$os_wall" "$os_cpu"
 done
+printf '%s\n' "${runs[@]}" | python3 -c '
+import statistics, sys
+rows = {}
+for line in sys.stdin:
+    m, *r = line.split()
+    rows.setdefault(m, []).append([float(x) for x in r])
+for m, rs in rows.items():
+    med = [statistics.median(c) for c in zip(*rs)]
+    print("%-6s %4s %10.2f %10.2f %16.2f %15.2f" % (m, "med", *med))
+'

@@ -61,6 +61,9 @@ struct gtee_box_stats {
     uint64_t plaintext_bytes;
     uint64_t container_bytes;
     uint64_t chunks;
+    /* gtee_box_seal: the container's content id (gtee_box_content_id of what it wrote),
+     * hashed as it is written, so a caller that needs it reads nothing back */
+    uint8_t content_id[32];
 };
 
 /* Encrypts everything readable from in_fd into a container written to out_fd.

@@ -5,6 +5,7 @@
 #include "base/guard.h"
 #include "base/span.h"
 #include "box/internal.h"
+#include "gtee/crypto.h"
 
 static int build_header(const struct gtee_box_key *key, enum gtee_aead_alg alg, uint32_t chunk_size,
                         struct gtee_box_header *hdr, struct box_keys *keys, struct gtee_err *err)
@@ -41,6 +42,7 @@ int gtee_box_seal(const struct gtee_box_key *key, const struct gtee_box_opts *op
     struct gtee_box_header hdr;
     struct box_keys keys = {0};
     struct gtee_aead *aead = NULL;
+    struct gtee_sha256_ctx *h = NULL;
     uint8_t *a = NULL, *b = NULL, *ct = NULL, nonce[GTEE_AEAD_NONCE_LEN];
     ssize_t na, nb = 0;
     int rc = GTEE_EINVAL;
@@ -54,6 +56,8 @@ int gtee_box_seal(const struct gtee_box_key *key, const struct gtee_box_opts *op
     ENSURE(a && b && ct, err, GTEE_ENOMEM, "out of memory for %u-byte chunks", chunk);
     TRY(build_header(key, alg, chunk, &hdr, &keys, err));
     TRY(gtee_aead_new(&aead, alg, keys.data_key, err));
+    ENSURE(gtee_sha256_new(&h) == 0, err, GTEE_ENOMEM, "out of memory for the content id's hash");
+    ENSURE(gtee_sha256_update(h, hdr.raw, GTEE_BOX_HEADER_LEN) == 0, err, GTEE_ECRYPTO, "content id: hash failed");
     TRY(box_write_all(out_fd, hdr.raw, GTEE_BOX_HEADER_LEN, err));
     st.container_bytes = GTEE_BOX_HEADER_LEN;
 
@@ -68,6 +72,8 @@ int gtee_box_seal(const struct gtee_box_key *key, const struct gtee_box_opts *op
         final = (size_t)na < chunk || nb == 0;
         box_nonce(index, final, nonce);
         TRY(gtee_aead_seal(aead, nonce, hdr.raw, GTEE_BOX_HEADER_LEN, a, (size_t)na, ct, ct + na, err));
+        ENSURE(gtee_sha256_update(h, ct, (size_t)na + GTEE_BOX_TAG_LEN) == 0, err, GTEE_ECRYPTO,
+               "content id: hash failed");
         TRY(box_write_all(out_fd, ct, (size_t)na + GTEE_BOX_TAG_LEN, err));
         st.plaintext_bytes += (uint64_t)na;
         st.container_bytes += (uint64_t)na + GTEE_BOX_TAG_LEN;
@@ -79,12 +85,14 @@ int gtee_box_seal(const struct gtee_box_key *key, const struct gtee_box_opts *op
         tmp = a, a = b, b = tmp;
         na = nb;
     }
+    ENSURE(gtee_sha256_final(h, st.content_id) == 0, err, GTEE_ECRYPTO, "content id: hash failed");
     if (stats)
         *stats = st;
     rc = 0;
 out:
     if (rc < 0)
         gtee_err_wrap(err, "encrypt: ");
+    gtee_sha256_free(h);
     gtee_aead_free(aead);
     box_keys_wipe(&keys);
     /* plaintext buffers: wipe before release */

@@ -27,12 +27,11 @@
 #include "cli/node_pick.h"
 #include "cli/provider.h"
 
-/* The job is polled again after a tenth of the time waited so far, from 10 ms to 250 ms: a
- * job is seen done at most a tenth of its time (or 10 ms) after it ended (a fixed 300 ms cost
- * an MLP's job over 10,000 images most of its time), and a long one costs the node 4
- * requests a second. */
-#define POLL_MIN_MS 10
-#define POLL_MAX_MS 250
+/* The job is followed by long polls: each asks the node to answer once the job is not at the
+ * version last seen, or after WAIT_MS (docs/node-api.md, "Following a job"), so each change,
+ * the end included, is seen as it happens, and a quiet job costs the node one request in
+ * WAIT_MS. (Polls at intervals saw a job done up to a tenth of its time after it ended.) */
+#define WAIT_MS 20000
 
 static const char usage_infer[] =
     "Usage: gtee infer --node URL --identity ID --model CID --input CID --out OUT.npy [options]\n"
@@ -163,7 +162,7 @@ static void show(const struct job_args *a, json_t *job, char *last, size_t n)
 static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t box_len, char id[65],
                            struct gtee_err *err)
 {
-    char url[1200], why[GTEE_ERR_MSG_MAX], path[128], last[160] = "";
+    char url[1200], why[GTEE_ERR_MSG_MAX], path[160], last[160] = "", version[17] = "";
     struct cli_http_resp r = { 0 };
     char *hex = malloc(2 * box_len + 1), *body = NULL;
     json_t *req = NULL;
@@ -187,28 +186,32 @@ static int submit_and_wait(const struct job_args *a, const uint8_t *box, size_t 
     ENSURE(cid_ok(state), err, GTEE_EFORMAT, "the node's answer names no job id");
     memcpy(id, state, 65);
     cli_http_resp_free(&r);
-    snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
-    TRY(url_of(a->node, path, url, sizeof(url), err));
     for (;;) {
         json_t *job;
+        const char *v;
+        double left = (double)a->timeout_s - (cli_now() - start);
+        long wait_ms = left <= 0 ? 0 : left * 1000 < WAIT_MS ? (long)(left * 1000) : WAIT_MS;
 
-        TRY(cli_http_request("GET", url, NULL, NULL, 0, -1, 0, -1, 60, NULL, NULL, &r, err));
+        if (version[0])
+            snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait_ms=%ld&version=%s", id, wait_ms, version);
+        else
+            snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
+        TRY(url_of(a->node, path, url, sizeof(url), err));
+        TRY(cli_http_request("GET", url, NULL, NULL, 0, -1, 0, -1, wait_ms / 1000 + 60, NULL, NULL, &r, err));
         ENSURE(r.status == 200, err, GTEE_EIO, "job %s: %s", id, cli_http_error(&r, why, sizeof(why)));
         job = json_object_get(r.json, "job");
         state = json_string_value(json_object_get(job, "state"));
         ENSURE(state, err, GTEE_EFORMAT, "job %s: the node's answer has no state", id);
+        v = json_string_value(json_object_get(job, "version"));
+        ENSURE(v && strlen(v) == sizeof(version) - 1 && strspn(v, "0123456789abcdef") == sizeof(version) - 1, err,
+               GTEE_EFORMAT, "job %s: the node's answer has no version (16 hex digits)", id);
+        snprintf(version, sizeof(version), "%s", v);
         show(a, job, last, sizeof(last));
         if (!strcmp(state, "done") || !strcmp(state, "failed"))
             break;
         cli_http_resp_free(&r);
         ENSURE(cli_now() - start < (double)a->timeout_s, err, GTEE_EIO,
                "job %s did not end within %ld s (--timeout); gtee job status follows it", id, a->timeout_s);
-        {
-            double pause = (cli_now() - start) * 100.0; /* a tenth of the wait, in ms */
-
-            pause = pause < POLL_MIN_MS ? POLL_MIN_MS : pause > POLL_MAX_MS ? POLL_MAX_MS : pause;
-            usleep((useconds_t)(pause * 1000));
-        }
     }
     rc = 0;
 out:

@@ -140,8 +140,10 @@ struct ml_plan;
 uint64_t ml_plan_macs(const struct gtee_ml_model *m, const struct ml_plan *p);
 
 /* wipe.c: free() that wipes the block first, for every buffer the engine frees; and the
- * same for the ONNX reader's unpacked messages (weights in raw_data). */
+ * same for the ONNX reader's unpacked messages (weights in raw_data). ml_wipe: the wipe,
+ * which skips a large block's pages that were never written (not resident). */
 void ml_free(void *p);
+void ml_wipe(void *p, size_t n);
 struct ProtobufCAllocator;
 extern struct ProtobufCAllocator ml_pb_allocator;
 

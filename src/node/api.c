@@ -22,6 +22,7 @@
 #include "node/ledger.h"
 #include "node/reqparse.h"
 #include "node/results.h"
+#include "node/watch.h"
 
 #define JSON_BODY_MAX (16u << 10)
 /* Requests waiting for the enclave at once (each on its own thread, its connection suspended,
@@ -50,6 +51,7 @@ struct req {
     /* A request for the enclave runs on a thread of its own while its connection is
      * suspended: phase 1 while it runs, 2 once resp holds the answer. */
     int phase;
+    int waited;              /* a long poll on a job: suspended once (watch.c) */
     uint8_t nonce[GTEE_MSG_NONCE_LEN];
     struct MHD_Connection *conn;
     struct gtee_node_api *api;
@@ -363,6 +365,63 @@ static enum MHD_Result h_metrics(struct gtee_node_api *a, struct MHD_Connection 
 
 static enum MHD_Result h_evidence(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q);
 static enum MHD_Result h_relay(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q);
+
+/* A job's version: the first 8 bytes of the SHA-256 of its JSON (keys sorted), in hex. Any
+ * change a client can see changes it; a long poll waits while it is the one given. */
+static void job_version(const json_t *j, char out[17])
+{
+    char *dump = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    uint8_t h[32] = { 0 };
+
+    /* A failed hash leaves h zero: a version that matches nothing a client saw, so the
+     * request is answered at once. */
+    if (dump && gtee_sha256(dump, strlen(dump), h) != 0)
+        memset(h, 0, sizeof(h));
+    free(dump);
+    gtee_hex_encode(h, 8, out);
+}
+
+/* GET /api/v1/jobs/{id}[?wait_ms=N&version=V]: the job; with wait_ms, once it is not at
+ * version V any more, or after N ms (docs/node-api.md, "Following a job"). The request
+ * waits suspended (watch.c): it holds no HTTP worker. */
+static enum MHD_Result h_job(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
+{
+    struct gtee_err err = { 0 };
+    const char *ws, *seen, *state;
+    char ver[17], *end = NULL;
+    long wait = 0;
+    json_t *j;
+
+    if (gtee_node_parse_hexid(q->id, 64, "job id", &err) < 0)
+        return send_err(a, c, GTEE_EFORMAT, &err);
+    ws = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait_ms");
+    seen = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "version");
+    if (ws) {
+        errno = 0;
+        wait = strtol(ws, &end, 10);
+        if (!*ws || *end || errno || wait < 0 || wait > GTEE_NODE_WATCH_MAX_MS)
+            return send_error(a, c, 400, "malformed", "query parameter wait_ms: expected milliseconds from 0 to %d",
+                              GTEE_NODE_WATCH_MAX_MS);
+        if (!seen)
+            return send_error(a, c, 400, "malformed",
+                              "query parameter wait_ms needs version (the job's version you last saw)");
+    }
+    j = gtee_node_store_job(a->store, q->id);
+    if (!j)
+        return send_error(a, c, 404, "not_found", "job %s: not on this node", q->id);
+    job_version(j, ver);
+    state = json_string_value(json_object_get(j, "state"));
+    /* An ended job changes no more: it is answered at once, as is a second call (resumed). */
+    if (!q->waited && wait > 0 && !strcmp(seen, ver) && state && strcmp(state, "done") && strcmp(state, "failed")) {
+        q->waited = 1;
+        if (gtee_node_watch_add(a->watch, c, q->id, (int)wait) == 0) {
+            json_decref(j);
+            return MHD_YES;
+        }
+    }
+    json_object_set_new(j, "version", json_string(ver));
+    return send_json(a, c, 200, json_pack("{s:o}", "job", j));
+}
 
 static void *enclave_worker(void *arg)
 {
@@ -782,9 +841,6 @@ static enum MHD_Result h_upload_put(struct gtee_node_api *a, struct MHD_Connecti
 
 static enum MHD_Result respond(struct gtee_node_api *a, struct MHD_Connection *c, struct req *q)
 {
-    struct gtee_err err = { 0 };
-    json_t *j;
-
     if (q->status && q->route != R_UPLOAD_PUT)
         return send_json_hdr(a, c, (unsigned)q->status,
                              json_pack("{s:{s:s,s:s}}", "error", "code", q->code, "message", q->msg),
@@ -812,12 +868,7 @@ static enum MHD_Result respond(struct gtee_node_api *a, struct MHD_Connection *c
     case R_JOBS:
         return send_json(a, c, 200, json_pack("{s:o}", "jobs", gtee_node_store_jobs(a->store, 1000)));
     case R_JOB:
-        if (gtee_node_parse_hexid(q->id, 64, "job id", &err) < 0)
-            return send_err(a, c, GTEE_EFORMAT, &err);
-        j = gtee_node_store_job(a->store, q->id);
-        if (!j)
-            return send_error(a, c, 404, "not_found", "job %s: not on this node", q->id);
-        return send_json(a, c, 200, json_pack("{s:o}", "job", j));
+        return h_job(a, c, q);
     case R_JOB_NEW:
         return h_job_new(a, c, q);
     case R_JOB_RECORD:
@@ -945,7 +996,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 
 int gtee_node_api_start(struct gtee_node_api *a, int listen_fd, struct gtee_err *err)
 {
+    int rc;
+
     a->started_at = now_s();
+    if ((rc = gtee_node_watch_start(&a->watch, err)) < 0) {
+        close(listen_fd);
+        return rc;
+    }
     /* poll(2), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll missed a client that
      * closed mid-body under load, so an interrupted upload was neither synced nor recorded
      * until the connection timeout (tests/node/test_node_daemon.sh, under ASan). */
@@ -958,8 +1015,11 @@ int gtee_node_api_start(struct gtee_node_api *a, int listen_fd, struct gtee_err 
         MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_END);
     if (!a->mhd) {
         close(listen_fd);
+        gtee_node_watch_free(a->watch);
+        a->watch = NULL;
         return GTEE_FAIL(err, GTEE_EIO, "node: the HTTP server did not start");
     }
+    gtee_node_store_on_job(a->store, gtee_node_watch_notify, a->watch);
     return 0;
 }
 
@@ -974,6 +1034,9 @@ int gtee_node_api_stop(struct gtee_node_api *a, int drain_ms)
     fd = MHD_quiesce_daemon(a->mhd);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    /* Long polls are answered now, with their job as it is, and no new one waits. */
+    gtee_node_store_on_job(a->store, NULL, NULL);
+    gtee_node_watch_stop(a->watch);
     while ((left = atomic_load(&a->in_flight)) > 0 && waited < drain_ms) {
         usleep(50 * 1000);
         waited += 50;
@@ -984,5 +1047,7 @@ int gtee_node_api_stop(struct gtee_node_api *a, int drain_ms)
         usleep(50 * 1000);
     MHD_stop_daemon(a->mhd);
     a->mhd = NULL;
+    gtee_node_watch_free(a->watch);
+    a->watch = NULL;
     return left;
 }

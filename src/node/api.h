@@ -29,6 +29,7 @@ struct gtee_node_api {
     struct gtee_node_enclave *enclave;
     struct gtee_node_jobs *jobs;
     struct gtee_node_ledger *ledger;   /* NULL: none (tests) */
+    struct gtee_node_watch *watch;     /* long polls on jobs (watch.c) */
     char operator_addr[64];
     char url[128];
     int64_t started_at;

@@ -17,6 +17,9 @@
 #include "node/blobs.h"
 #include "node/node.h"
 
+/* Writeback of an upload is started every this many bytes (gtee_node_upload_write). */
+#define WRITEBACK_STEP (4u << 20)
+
 int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee_node_store *store,
                          uint64_t max_bytes, struct gtee_err *err)
 {
@@ -29,6 +32,9 @@ int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee
     b->quota = 0;
     pthread_mutex_init(&b->mu, NULL);
     pthread_mutex_init(&b->quota_mu, NULL);
+    pthread_mutex_init(&b->hash_mu, NULL);
+    memset(b->hashes, 0, sizeof(b->hashes));
+    b->hash_next = 0;
     b->locks = 1;
     snprintf(p, sizeof(p), "%s/%s", dir, GTEE_NODE_BLOBS);
     b->blobs_fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -50,10 +56,59 @@ void gtee_node_blobs_close(struct gtee_node_blobs *b)
         close(b->uploads_fd);
     b->blobs_fd = b->uploads_fd = -1;
     if (b->locks) {
+        for (size_t i = 0; i < sizeof(b->hashes) / sizeof(b->hashes[0]); i++)
+            gtee_sha256_free(b->hashes[i].h);
+        memset(b->hashes, 0, sizeof(b->hashes));
         pthread_mutex_destroy(&b->mu);
         pthread_mutex_destroy(&b->quota_mu);
+        pthread_mutex_destroy(&b->hash_mu);
         b->locks = 0;
     }
+}
+
+/* The hash a session's next PUT continues from: the one kept for its synced prefix, a fresh
+ * one at offset 0, else NULL (its file is hashed once complete). */
+static struct gtee_sha256_ctx *hash_take(struct gtee_node_blobs *b, const char *id, uint64_t at)
+{
+    struct gtee_sha256_ctx *h = NULL;
+
+    pthread_mutex_lock(&b->hash_mu);
+    for (size_t i = 0; i < sizeof(b->hashes) / sizeof(b->hashes[0]); i++) {
+        struct gtee_node_upload_hash *e = &b->hashes[i];
+
+        if (e->h && !strcmp(e->id, id)) {
+            if (e->len == at)
+                h = e->h;
+            else
+                gtee_sha256_free(e->h);
+            memset(e, 0, sizeof(*e));
+        }
+    }
+    pthread_mutex_unlock(&b->hash_mu);
+    if (!h && at == 0 && gtee_sha256_new(&h) != 0)
+        h = NULL;
+    return h;
+}
+
+/* Keeps a session's hash for its next PUT (in a free place, else in place of another
+ * session's, which will hash its file instead). */
+static void hash_keep(struct gtee_node_blobs *b, const char *id, struct gtee_sha256_ctx *h, uint64_t len)
+{
+    struct gtee_node_upload_hash *e = NULL;
+    size_t n = sizeof(b->hashes) / sizeof(b->hashes[0]);
+
+    pthread_mutex_lock(&b->hash_mu);
+    for (size_t i = 0; i < n && !e; i++)
+        if (!b->hashes[i].h)
+            e = &b->hashes[i];
+    if (!e) {
+        e = &b->hashes[b->hash_next++ % n];
+        gtee_sha256_free(e->h);
+    }
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->h = h;
+    e->len = len;
+    pthread_mutex_unlock(&b->hash_mu);
 }
 
 int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *cid, struct gtee_node_upload *u,
@@ -101,6 +156,8 @@ int gtee_node_upload_begin(struct gtee_node_blobs *b, const char *id, uint64_t o
 {
     int rc;
 
+    p->h = NULL;
+    p->flushed = 0;
     p->fd = openat(b->uploads_fd, id, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     ENSURE(p->fd >= 0 || errno != ENOENT, err, GTEE_ENOTFOUND,
            "upload %s: no such session (finished, failed or never opened)", id);
@@ -120,7 +177,8 @@ int gtee_node_upload_begin(struct gtee_node_blobs *b, const char *id, uint64_t o
      * record): they are dropped, so the client's resume is from a synced prefix. */
     ENSURE(ftruncate(p->fd, (off_t)p->u.received) == 0 && lseek(p->fd, (off_t)p->u.received, SEEK_SET) >= 0, err,
            GTEE_EIO, "upload %s: staging file: %s", id, strerror(errno));
-    p->at = p->u.received;
+    p->at = p->flushed = p->u.received;
+    p->h = hash_take(b, id, p->at);
     rc = 0;
 out:
     if (rc < 0 && p->fd >= 0) {
@@ -144,9 +202,19 @@ int gtee_node_upload_write(struct gtee_node_upload_put *p, const void *buf, size
             continue;
         if (n <= 0)
             return GTEE_FAIL(err, GTEE_EIO, "upload %s: write: %s", p->u.id, n < 0 ? strerror(errno) : "no progress");
+        if (p->h && gtee_sha256_update(p->h, q, (size_t)n) != 0) {
+            gtee_sha256_free(p->h); /* the file is hashed once complete */
+            p->h = NULL;
+        }
         q += n;
         len -= (size_t)n;
         p->at += (uint64_t)n;
+    }
+    /* Writeback starts as the bytes arrive, so that the sync at the request's end waits for
+     * the last few MiB, not the whole request (it is what makes them durable). */
+    if (p->at - p->flushed >= WRITEBACK_STEP) {
+        (void)sync_file_range(p->fd, (off_t)p->flushed, (off_t)(p->at - p->flushed), SYNC_FILE_RANGE_WRITE);
+        p->flushed = p->at;
     }
     return 0;
 }
@@ -156,14 +224,18 @@ int gtee_node_upload_write(struct gtee_node_upload_put *p, const void *buf, size
  * bytes synced before their offset was acknowledged, so the rename publishes it whole, as
  * the safe file helper's own rename would; copying it through the helper cost a second
  * write and sync of every byte (docs/performance.md, "Confidential overhead"). */
-static int promote(struct gtee_node_blobs *b, const struct gtee_node_upload *u, struct gtee_err *err)
+static int promote(struct gtee_node_blobs *b, const struct gtee_node_upload *u, struct gtee_sha256_ctx *h,
+                   struct gtee_err *err)
 {
-    struct gtee_sha256_ctx *h = NULL;
     uint8_t buf[256 << 10], digest[32];
     char hex[65];
     uint64_t total = 0;
     int fd = -1, rc;
 
+    if (h) { /* hashed as it was written (its length: the session's, checked by the caller) */
+        total = u->size;
+        goto hashed;
+    }
     fd = openat(b->uploads_fd, u->id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     ENSURE(fd >= 0, err, GTEE_EIO, "upload %s: staging file: %s", u->id, strerror(errno));
     TRY(gtee_sha256_new(&h));
@@ -178,6 +250,7 @@ static int promote(struct gtee_node_blobs *b, const struct gtee_node_upload *u, 
         total += (uint64_t)n;
         TRY(gtee_sha256_update(h, buf, (size_t)n));
     }
+hashed:
     TRY(gtee_sha256_final(h, digest));
     gtee_hex_encode(digest, sizeof(digest), hex);
     ENSURE(total == u->size, err, GTEE_EIO, "upload %s: staging file holds %llu bytes, expected %llu", u->id,
@@ -195,7 +268,8 @@ static int promote(struct gtee_node_blobs *b, const struct gtee_node_upload *u, 
     }
     rc = 0;
 out:
-    gtee_sha256_free(h);
+    if (fd >= 0) /* the hash made here; the caller frees its own */
+        gtee_sha256_free(h);
     if (fd >= 0)
         close(fd);
     return rc;
@@ -215,12 +289,16 @@ int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put 
         TRY(gtee_node_store_upload_set(b->store, p->u.id, p->at, err));
         p->u.received = p->at;
     }
-    if (p->u.received < p->u.size)
+    if (p->u.received < p->u.size) {
+        if (p->h)
+            hash_keep(b, p->u.id, p->h, p->u.received);
+        p->h = NULL;
         goto out;
+    }
     /* The file and its row appear together, never between a retention pass's check and
      * its delete. */
     pthread_mutex_lock(&b->mu);
-    rc = promote(b, &p->u, err);
+    rc = promote(b, &p->u, p->h, err);
     /* Complete, good or bad: the session ends (a bad one cannot become good by resuming). */
     if (rc == 0)
         rc = gtee_node_store_upload_finish(b->store, &p->u, 1, err);
@@ -233,6 +311,8 @@ int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put 
     TRY(rc);
     *done = 1;
 out:
+    gtee_sha256_free(p->h);
+    p->h = NULL;
     if (p->fd >= 0) {
         close(p->fd);
         p->fd = -1;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "gtee/crypto.h"
 #include "gtee/err.h"
 #include "node/store.h"
 
@@ -22,6 +23,16 @@ struct gtee_node_blobs {
      * are one step. */
     pthread_mutex_t mu, quota_mu;
     int locks;
+    /* The SHA-256 of each open session's synced prefix, carried from one PUT to the next so
+     * that a complete upload is checked without reading it back; a session not here (the
+     * node restarted, or more sessions than this) is hashed from its file. */
+    pthread_mutex_t hash_mu;
+    struct gtee_node_upload_hash {
+        char id[GTEE_NODE_UPLOAD_ID_HEX + 1];
+        struct gtee_sha256_ctx *h;
+        uint64_t len;
+    } hashes[32];
+    size_t hash_next; /* the place a full table gives up next */
 };
 
 int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee_node_store *store,
@@ -38,6 +49,8 @@ struct gtee_node_upload_put {
     struct gtee_node_upload u;
     int fd;
     uint64_t at;        /* bytes on disk (not yet synced past u.received) */
+    uint64_t flushed;   /* bytes whose writeback was started (sync_file_range) */
+    struct gtee_sha256_ctx *h; /* the hash of bytes 0..at, or NULL: hashed from the file */
 };
 /* Opens the session's staging file at the offset the client names, which must be the
  * session's synced offset (GTEE_ESTATE otherwise: the client asks for it and resumes). */

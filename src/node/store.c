@@ -18,7 +18,27 @@
 struct gtee_node_store {
     sqlite3 *db;
     pthread_mutex_t mu;
+    void (*on_job)(void *arg, const char *id); /* a job changed (gtee_node_store_on_job) */
+    void *on_job_arg;
 };
+
+/* After a job's change is committed: the API's long polls wake (watch.c). Called under mu,
+ * so that the API can unhook and free its watch with no call still on its way. */
+static void job_changed(struct gtee_node_store *s, const char *id)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->on_job)
+        s->on_job(s->on_job_arg, id);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void gtee_node_store_on_job(struct gtee_node_store *s, void (*fn)(void *arg, const char *id), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    s->on_job = fn;
+    s->on_job_arg = arg;
+    pthread_mutex_unlock(&s->mu);
+}
 
 /* Version 1. A later version adds its migration here and bumps GTEE_NODE_SCHEMA_VERSION. */
 static const char schema[] =
@@ -553,6 +573,8 @@ int gtee_node_store_job_put(struct gtee_node_store *s, const struct gtee_node_jo
                 "ssssiidsii", j->id, j->kind, j->state, j->stage, (int64_t)j->epoch, (int64_t)j->epochs, j->percent,
                 j->error, now_s(), now_s());
     pthread_mutex_unlock(&s->mu);
+    if (rc >= 0)
+        job_changed(s, j->id);
     return rc < 0 ? rc : 0;
 }
 
@@ -562,9 +584,18 @@ int gtee_node_store_job_progress(struct gtee_node_store *s, const char *id, cons
     int rc;
 
     pthread_mutex_lock(&s->mu);
+    /* Progress is advisory (a job running when the node stops is failed at the next start,
+     * whatever its stage): it is committed without waiting for the disk, which a training
+     * job's report per epoch would otherwise do each time. The next synced commit syncs it
+     * too (one write-ahead log); a crash may lose it, never the database's consistency. */
+    (void)exec(s, "PRAGMA synchronous=NORMAL", NULL);
     rc = change(s, err, "UPDATE jobs SET stage = ?, epoch = ?, epochs = ?, percent = ?, updated = ? WHERE id = ?",
                 "siidis", stage, (int64_t)epoch, (int64_t)epochs, percent, now_s(), id);
+    if (exec(s, "PRAGMA synchronous=FULL", err) < 0 && rc >= 0)
+        rc = GTEE_EIO; /* never left undurable for what follows */
     pthread_mutex_unlock(&s->mu);
+    if (rc >= 0)
+        job_changed(s, id);
     if (rc == 0)
         rc = GTEE_FAIL(err, GTEE_ENOTFOUND, "node state: no job %s", id);
     return rc < 0 ? rc : 0;
@@ -578,6 +609,8 @@ int gtee_node_store_jobs_fail_running(struct gtee_node_store *s, const char *rea
     rc = change(s, err, "UPDATE jobs SET state = 'failed', error = ?, updated = ? WHERE state = 'running'", "si",
                 reason, now_s());
     pthread_mutex_unlock(&s->mu);
+    if (rc >= 0)
+        job_changed(s, NULL);
     return rc;
 }
 
@@ -703,6 +736,8 @@ int gtee_node_store_job_start(struct gtee_node_store *s, const char *id, struct 
     rc = change(s, err, "UPDATE jobs SET state = 'running', stage = 'loading', updated = ? WHERE id = ?", "is", now_s(),
                 id);
     pthread_mutex_unlock(&s->mu);
+    if (rc >= 0)
+        job_changed(s, id);
     return rc < 0 ? rc : 0;
 }
 
@@ -731,6 +766,8 @@ int gtee_node_store_job_done(struct gtee_node_store *s, const char *id, const ch
         (void)exec(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
+    if (rc >= 0)
+        job_changed(s, id);
     return rc < 0 ? rc : 0;
 }
 
@@ -748,6 +785,8 @@ int gtee_node_store_job_fail(struct gtee_node_store *s, const char *id, int refu
         (void)exec(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
+    if (rc >= 0)
+        job_changed(s, id);
     return rc < 0 ? rc : 0;
 }
 

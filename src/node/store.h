@@ -24,6 +24,10 @@ struct gtee_node_store;
 int gtee_node_store_open(const char *dir, int create, struct gtee_node_store **out,
                          struct gtee_err *err) GTEE_MUST_USE;
 void gtee_node_store_close(struct gtee_node_store *s);
+/* fn(arg, id) runs after each committed change of job id (NULL: of every running job), on
+ * the changing thread, under the store's lock: fn must not call the store. NULL unhooks;
+ * once this returns, no call of the old fn is running. */
+void gtee_node_store_on_job(struct gtee_node_store *s, void (*fn)(void *arg, const char *id), void *arg);
 
 /* ---- events: what the operator sees as the node's recent history ---- */
 /* level: "info", "warn", "error". Also printed on stderr with the time. */

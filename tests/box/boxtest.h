@@ -45,12 +45,21 @@ static inline struct buf seal(const struct gtee_box_key *key, enum gtee_aead_alg
                        size_t len)
 {
     struct gtee_box_opts opts = { .alg = alg, .chunk_size = chunk };
+    struct gtee_box_stats st;
     struct gtee_err err = {0};
     int in = memfd_with(pt, len), out = memfd_with(NULL, 0);
+    uint8_t id[32];
+    uint64_t size = 0;
     struct buf b;
 
-    assert_int_equal(gtee_box_seal(key, &opts, in, out, NULL, &err), 0);
+    assert_int_equal(gtee_box_seal(key, &opts, in, out, &st, &err), 0);
     b = drain(out);
+    /* the content id the writer hashed as it wrote is the one read back from the bytes */
+    assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+    assert_int_equal(gtee_box_content_id(out, id, &size, &err), 0);
+    assert_memory_equal(st.content_id, id, 32);
+    assert_int_equal(st.container_bytes, b.len);
+    assert_int_equal(size, b.len);
     close(in);
     close(out);
     return b;

@@ -30,21 +30,16 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* One HTTP/1.0 request (hdr: one more header line without CRLF, or NULL); the status, and
- * the body in *body (malloc'ed, NUL-terminated). */
-static int node_http(const struct test_node *n, const char *method, const char *path, const char *hdr,
-                     const void *req, size_t req_len, uint8_t **body, size_t *len)
+/* Sends one HTTP/1.0 request (hdr: one more header line without CRLF, or NULL); the
+ * connected socket, whose answer node_http_read reads, or -1. */
+static int node_http_send(const struct test_node *n, const char *method, const char *path, const char *hdr,
+                          const void *req, size_t req_len)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)n->port) };
     struct timeval tv = { 60, 0 };
     char head[512];
-    uint8_t *buf = NULL;
-    size_t got = 0, cap = 0;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
-    char *sep;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-    *body = NULL;
-    *len = 0;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0)
         return -1;
@@ -68,6 +63,22 @@ static int node_http(const struct test_node *n, const char *method, const char *
         }
         off += (size_t)w;
     }
+    return fd;
+}
+
+/* Reads the answer on fd (from node_http_send) to its end and closes fd: the status, and the
+ * body in *body (malloc'ed, NUL-terminated). */
+static int node_http_read(int fd, uint8_t **body, size_t *len)
+{
+    uint8_t *buf = NULL;
+    size_t got = 0, cap = 0;
+    int status = 0;
+    char *sep;
+
+    *body = NULL;
+    *len = 0;
+    if (fd < 0)
+        return -1;
     for (;;) {
         ssize_t r;
 
@@ -104,6 +115,16 @@ static int node_http(const struct test_node *n, const char *method, const char *
     (*body)[*len] = '\0';
     free(buf);
     return status;
+}
+
+/* One HTTP/1.0 request (hdr: one more header line without CRLF, or NULL); the status, and
+ * the body in *body (malloc'ed, NUL-terminated). */
+static int node_http(const struct test_node *n, const char *method, const char *path, const char *hdr,
+                     const void *req, size_t req_len, uint8_t **body, size_t *len)
+{
+    *body = NULL;
+    *len = 0;
+    return node_http_read(node_http_send(n, method, path, hdr, req, req_len), body, len);
 }
 
 /* GET path as JSON (NULL unless the status is want). */

@@ -715,6 +715,86 @@ static void answered_within(int64_t t0, const char *what)
         fail_msg("%s took %lld ms while a job ran (bound %d ms)", what, (long long)took, ANSWERED_MS);
 }
 
+/* A job's JSON and its version (docs/node-api.md, "Following a job"). */
+static json_t *job_now(const char *id, char version[17])
+{
+    char path[128];
+    json_t *j, *job;
+
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
+    j = node_get_json(&node, path, 200);
+    job = json_object_get(j, "job");
+    assert_non_null(job);
+    assert_non_null(json_string_value(json_object_get(job, "version")));
+    snprintf(version, 17, "%s", json_string_value(json_object_get(job, "version")));
+    json_incref(job);
+    json_decref(j);
+    return job;
+}
+
+/* Long polls, while the training job `running` runs and the job `queued` waits behind it:
+ * - on the running job at its version: answered when it changes (its epochs), long before
+ *   the wait asked for;
+ * - on the queued job at its version: more of them than the node has HTTP threads, all
+ *   waiting at once, and the node still answers others at once; each is answered after its
+ *   wait, with the same version;
+ * - at another version: at once; bad parameters: 400. */
+#define WAITERS 24
+static void check_long_polls(const char *running, const char *queued)
+{
+    char v[17], v2[17], path[200];
+    int fds[WAITERS];
+    uint8_t *body = NULL;
+    size_t n = 0;
+    int64_t t0;
+    json_t *j;
+
+    json_decref(job_now(running, v));
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait_ms=20000&version=%s", running, v);
+    t0 = now_ms();
+    j = node_get_json(&node, path, 200);
+    assert_non_null(j);
+    snprintf(v2, sizeof(v2), "%s", json_string_value(json_object_get(json_object_get(j, "job"), "version")));
+    json_decref(j);
+    assert_string_not_equal(v, v2);
+    if (now_ms() - t0 > 10000)
+        fail_msg("a long poll on a running job took %lld ms to see it change", (long long)(now_ms() - t0));
+
+    json_decref(job_now(queued, v));
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait_ms=1500&version=%s", queued, v);
+    t0 = now_ms();
+    for (int i = 0; i < WAITERS; i++)
+        assert_true((fds[i] = node_http_send(&node, "GET", path, NULL, NULL, 0)) >= 0);
+    sleep_ms(200);
+    assert_int_equal(node_http(&node, "GET", "/healthz", NULL, NULL, 0, &body, &n), 200);
+    free(body);
+    answered_within(t0, "/healthz while long polls waited");
+    for (int i = 0; i < WAITERS; i++) {
+        assert_int_equal(node_http_read(fds[i], &body, &n), 200);
+        j = json_loadb((char *)body, n, 0, NULL);
+        free(body);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "job"), "state")), "queued");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "job"), "version")), v);
+        json_decref(j);
+    }
+    if (now_ms() - t0 < 1400)
+        fail_msg("long polls on an unchanged job were answered after %lld ms, before their 1500 ms",
+                 (long long)(now_ms() - t0));
+
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait_ms=20000&version=0000000000000000", queued);
+    t0 = now_ms();
+    json_decref(node_get_json(&node, path, 200));
+    answered_within(t0, "a long poll at another version");
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait_ms=30001&version=%s", queued, v);
+    assert_int_equal(node_http(&node, "GET", path, NULL, NULL, 0, &body, &n), 400);
+    assert_non_null(strstr((char *)body, "wait_ms"));
+    free(body);
+    snprintf(path, sizeof(path), "/api/v1/jobs/%s?wait_ms=100", queued);
+    assert_int_equal(node_http(&node, "GET", path, NULL, NULL, 0, &body, &n), 400);
+    assert_non_null(strstr((char *)body, "version"));
+    free(body);
+}
+
 /* The enclave answers while a job runs: a training job of a good while (several seconds of
  * epochs on slow cores), and meanwhile evidence requests (clients attesting), a GRANT that
  * replaces the grant the running job uses, and a relay box that the enclave refuses, each
@@ -726,7 +806,7 @@ static void test_answers_while_a_job_runs(void **state)
     struct gtee_job train = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
                               .optimizer = 1, .epochs = 400, .batch = 1, .seed = 5, .lr = 0.001f };
     struct gtee_job_record rec = { 0 };
-    struct submitted s;
+    struct submitted s, q;
     uint8_t *pt = NULL, *body = NULL, *out = NULL, junk[40];
     size_t pt_len = 0, n = 0, out_len = 0;
     char path[160], nonce[65];
@@ -779,6 +859,14 @@ static void test_answers_while_a_job_runs(void **state)
         assert_int_not_equal(relay(junk, sizeof(junk), &out, &out_len), 200);
         answered_within(t0, "a relay box");
     }
+    {
+        /* an inference job, queued behind the training job while it runs */
+        struct gtee_job infer = { .kind = GTEE_JOB_INFER, .model = 0, .input = 1, .threads = 1 };
+
+        memcpy(infer.requester, w.pk2, 32);
+        assert_int_equal(submit(&infer, &model, &w.features, NULL, &q), 202);
+        check_long_polls(s.id, q.id);
+    }
     /* all of it while the job ran */
     assert_string_equal(job_stage(s.id), "training");
     t_asked = now_ms();
@@ -788,6 +876,10 @@ static void test_answers_while_a_job_runs(void **state)
         fail_msg("the job: %s", json_string_value(json_object_get(j, "error")));
     json_decref(j);
     print_message("the job ran %.1f s after the requests were answered\n", (double)(now_ms() - t_asked) / 1000.0);
+    j = wait_job(q.id);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "done");
+    json_decref(j);
+    free(q.body);
     fetch(&s, &rec, &pt, &pt_len); /* opened with the owner's key: the weights are the owner's */
     assert_int_equal(rec.recipient, 2);
     assert_int_equal(rec.n_epochs, 400);

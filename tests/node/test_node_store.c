@@ -205,6 +205,50 @@ static void test_upload(void **state)
     gtee_node_store_close(s);
 }
 
+/* A node restarted between two parts of an upload has lost the hash it carried from one PUT
+ * to the next: the complete upload is then hashed from its file, which still tells the
+ * declared content from other bytes. (Reopening the blob store is the restart.) */
+static void test_upload_hashed_from_file_after_restart(void **state)
+{
+    struct gtee_node_store *s = NULL;
+    struct gtee_node_blobs b;
+    struct gtee_node_upload u, v;
+    struct gtee_node_upload_put p;
+    struct gtee_err err = { 0 };
+    uint8_t data[3000];
+    char cid[65];
+    int done = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 11 + 3);
+    cid_of(data, sizeof(data), cid);
+    assert_int_equal(gtee_node_store_open(dir, 1, &s, &err), 0);
+    assert_int_equal(gtee_node_blobs_open(&b, dir, s, 1 << 20, &err), 0);
+    assert_int_equal(gtee_node_upload_new(&b, sizeof(data), cid, &u, &err), 0);
+    assert_int_equal(gtee_node_upload_new(&b, sizeof(data), cid, &v, &err), 0);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(gtee_node_upload_begin(&b, k ? v.id : u.id, 0, &p, &err), 0);
+        assert_int_equal(gtee_node_upload_write(&p, data, 1000, &err), 0);
+        assert_int_equal(gtee_node_upload_end(&b, &p, &done, &err), 0);
+    }
+    gtee_node_blobs_close(&b);
+    assert_int_equal(gtee_node_blobs_open(&b, dir, s, 1 << 20, &err), 0);
+    /* u: the right rest; v: one byte changed */
+    assert_int_equal(gtee_node_upload_begin(&b, u.id, 1000, &p, &err), 0);
+    assert_null(p.h);
+    assert_int_equal(gtee_node_upload_write(&p, data + 1000, 2000, &err), 0);
+    assert_int_equal(gtee_node_upload_end(&b, &p, &done, &err), 0);
+    assert_int_equal(done, 1);
+    data[2999] ^= 1;
+    assert_int_equal(gtee_node_upload_begin(&b, v.id, 1000, &p, &err), 0);
+    assert_int_equal(gtee_node_upload_write(&p, data + 1000, 2000, &err), 0);
+    assert_int_equal(gtee_node_upload_end(&b, &p, &done, &err), GTEE_EAUTH);
+    assert_non_null(strstr(err.msg, "not the declared"));
+    gtee_node_blobs_close(&b);
+    gtee_node_store_close(s);
+}
+
 static void test_upload_wrong_content(void **state)
 {
     struct gtee_node_store *s = NULL;
@@ -243,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_hashed_from_file_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_wrong_content, setup, teardown),
     };
 
