@@ -220,6 +220,10 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
         for (size_t j = 0; j < k.n_out; j++)
             if (k.out[j])
                 memset(k.out[j], 0, sizeof(*k.out[j]));
+            else if (j < n->op->min_out) { /* an empty name omits an optional output only */
+                rc = ml_fail(&k, GTEE_EFORMAT, "output %zu is required but has no name", j);
+                goto out;
+            }
         rc = deferred(&k) ? ML_DEFER : n->op->infer(&k);
         if (rc < 0)
             goto out;
