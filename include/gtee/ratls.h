@@ -21,6 +21,11 @@
 /* The Enclave public key (secp256k1, 65 bytes uncompressed) the report data also commits to:
  * a UUID-derived OID (ITU-T X.667, arc 2.25) of this project. */
 #define GTEE_RATLS_OID_ENCLAVE_KEY "2.25.326252730666880643649102839464100614589"
+/* A composite evidence bundle (gtee/bundle.h: the CVM's Intel quote, then each GPU's report
+ * over the nonce the quote commits to) in place of the quote extension, when the enclave binds
+ * GPUs: the bundle as gtee_bundle_write writes it, under a UUID-derived OID of this project.
+ * The quote header of the bundle's CVM part names the TEE (docs/ratls.md, "Convention"). */
+#define GTEE_RATLS_OID_BUNDLE "2.25.80442753574074626855573347373021571868"
 
 #define GTEE_RATLS_CHANNEL_PRIV_LEN 32
 #define GTEE_RATLS_CHANNEL_PUB_LEN 65   /* P-256, uncompressed SEC1 */
@@ -33,15 +38,16 @@
 
 /* ---- the certificate extension ---- */
 struct gtee_ratls_ext {
-    enum gtee_tee_type tee;                           /* which quote OID carried the evidence */
+    enum gtee_tee_type tee;                           /* the quote's kind: its OID, or a bundle's CVM part */
+    bool bundle;                                      /* evidence is a composite bundle (GPUs bound) */
     uint8_t channel_pub[GTEE_RATLS_CHANNEL_PUB_LEN];  /* the certificate's public key */
     uint8_t enclave_pub[GTEE_RATLS_ENCLAVE_PUB_LEN];
-    uint8_t *evidence;                                /* malloc'd copy of the quote */
+    uint8_t *evidence;                                /* malloc'd copy of the quote or bundle */
     size_t evidence_len;
 };
 
-/* Parses a DER certificate: exactly one quote extension (SGX or TDX OID), exactly one
- * Enclave key extension, a P-256 public key, a valid self-signature, nothing after the
+/* Parses a DER certificate: exactly one evidence extension (the SGX or TDX quote OID, or a
+ * bundle, parsed exactly, whose CVM part is an SGX or TDX quote), exactly one Enclave key extension, a P-256 public key, a valid self-signature, nothing after the
  * certificate. GTEE_EFORMAT names the part that is wrong. Free with gtee_ratls_ext_free. */
 int gtee_ratls_ext_parse(const uint8_t *der, size_t len, struct gtee_ratls_ext *out,
                          struct gtee_err *err) GTEE_MUST_USE;
@@ -55,7 +61,8 @@ int gtee_ratls_report_data(const uint8_t enclave_pub[GTEE_RATLS_ENCLAVE_PUB_LEN]
                            uint8_t report_data[GTEE_REPORT_DATA_LEN]) GTEE_MUST_USE;
 
 /* A self-signed certificate for the channel key carrying evidence and the Enclave key.
- * *der is malloc'd. tee picks the quote OID (SGX or TDX). */
+ * *der is malloc'd. tee picks the quote OID (SGX or TDX); evidence that is a composite bundle
+ * goes under GTEE_RATLS_OID_BUNDLE, and its CVM part must be a quote of that kind. */
 int gtee_ratls_cert_new(const uint8_t channel_priv[GTEE_RATLS_CHANNEL_PRIV_LEN],
                         const uint8_t channel_pub[GTEE_RATLS_CHANNEL_PUB_LEN],
                         const uint8_t enclave_pub[GTEE_RATLS_ENCLAVE_PUB_LEN], enum gtee_tee_type tee,
@@ -71,8 +78,9 @@ struct gtee_ratls_cred {
                                                         * freed; wipe yours after gtee_ratls_*_new */
     uint8_t channel_pub[GTEE_RATLS_CHANNEL_PUB_LEN];
     uint8_t enclave_pub[GTEE_RATLS_ENCLAVE_PUB_LEN];
-    enum gtee_tee_type tee;            /* GTEE_TEE_SGX or GTEE_TEE_TDX: the quote's kind */
-    gtee_ratls_evidence_fn evidence;   /* called once for the certificate, then per fresh request */
+    enum gtee_tee_type tee;            /* GTEE_TEE_SGX or GTEE_TEE_TDX: the quote's kind (a bundle's CVM part's) */
+    gtee_ratls_evidence_fn evidence;   /* called once for the certificate, then per fresh request:
+                                        * a quote, or a bundle with the GPUs' reports */
     void *evidence_arg;
     const uint8_t *cert_der;           /* NULL: built from the above; else presented as is (tests) */
     size_t cert_der_len;
@@ -85,6 +93,9 @@ struct gtee_ratls_verify {
      * gtee_collateral_prepare on it first: parsed once, every check still runs each time. */
     const struct gtee_collateral *sgx_col;
     const struct gtee_collateral *tdx_col;     /* collateral for TDX quotes */
+    /* A bundle's collateral is that of its CVM part's kind: a directory with cvm/ and gpu0/,
+     * gpu1/, ... (gtee_collateral_load); plain collateral leaves its GPUs without any
+     * ("gpu.collateral.missing"). */
     const struct gtee_anchors *anchors;        /* NULL: the pinned Intel root only */
     int64_t at;                                /* verification time; 0: now */
 };

@@ -1,6 +1,7 @@
 /* The RA-TLS certificate: built by the enclave for its channel key, parsed by the peer.
- * The raw quote under the SGX or TDX quote OID (gtee/ratls.h), the Enclave key beside it
- * (docs/ratls.md, "Certificate"). */
+ * The raw quote under the SGX or TDX quote OID, or a composite bundle (the quote and the GPUs'
+ * reports) under the bundle OID (gtee/ratls.h), the Enclave key beside it (docs/ratls.md,
+ * "Convention"). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 
 #include "base/guard.h"
 #include "base/span.h"
+#include "gtee/bundle.h"
 #include "gtee/crypto.h"
 #include "gtee/ratls.h"
 #include "ratls/internal.h"
@@ -20,6 +22,42 @@
 static const char *quote_oid(enum gtee_tee_type tee)
 {
     return tee == GTEE_TEE_SGX ? GTEE_RATLS_OID_SGX_QUOTE : tee == GTEE_TEE_TDX ? GTEE_RATLS_OID_TDX_QUOTE : NULL;
+}
+
+/* The TEE an Intel DCAP quote's header names (version u16 at 0: 3, 4 or 5; attestation key
+ * type u16 at 2: 2, ECDSA P-256; TEE type u32 at 4: 0 SGX, 0x81 TDX), so that the OID, or a
+ * bundle's CVM part, never makes the verifier pick the other TEE's collateral (nor an SEV-SNP
+ * report, whose first bytes are a version 2..5 and zeros, pass for an SGX quote). what names
+ * the part in the message. */
+static int quote_tee(const uint8_t *q, size_t len, const char *what, enum gtee_tee_type *tee, struct gtee_err *err)
+{
+    struct span h = span_init(q, len);
+    uint16_t version = span_u16le(&h), key = span_u16le(&h);
+    uint32_t tee_type = span_u32le(&h);
+    int rc = GTEE_EFORMAT;
+
+    ENSURE(!h.bad, err, GTEE_EFORMAT, "ratls: %s shorter than a quote header", what);
+    ENSURE(version >= 3 && version <= 5 && key == 2 && (tee_type == 0x00 || tee_type == 0x81), err, GTEE_EFORMAT,
+           "ratls: %s has version %u, key type %u, TEE type 0x%x (header offsets 0, 2, 4): not an SGX or TDX "
+           "quote", what, version, key, tee_type);
+    *tee = tee_type == 0x00 ? GTEE_TEE_SGX : GTEE_TEE_TDX;
+    rc = 0;
+out:
+    return rc;
+}
+
+/* The TEE of the evidence the certificate carries: a quote's own, or a bundle's CVM part's
+ * (the bundle parsed exactly first). */
+static int evidence_tee(const uint8_t *ev, size_t len, bool bundle, enum gtee_tee_type *tee, struct gtee_err *err)
+{
+    struct gtee_bundle b;
+    struct gtee_err e = {0};
+
+    if (!bundle)
+        return quote_tee(ev, len, "quote extension", tee, err);
+    if (gtee_bundle_parse(ev, len, &b, &e) < 0)
+        return GTEE_FAIL(err, GTEE_EFORMAT, "ratls: bundle extension: %s", e.msg);
+    return quote_tee(b.cvm, b.cvm_len, "bundle extension's CVM part", tee, err);
 }
 
 static int add_ext(X509 *x, const char *oid, const uint8_t *p, size_t len)
@@ -64,6 +102,8 @@ int gtee_ratls_cert_new(const uint8_t channel_priv[GTEE_RATLS_CHANNEL_PRIV_LEN],
     EVP_PKEY *key = NULL;
     X509 *x = NULL;
     unsigned char *buf = NULL;
+    /* Evidence is carried as given (the peer's parser judges it): a bundle by its magic. */
+    bool bundle = gtee_bundle_detect(evidence, evidence_len);
     int rc = GTEE_ECRYPTO, n;
 
     *der = NULL;
@@ -80,7 +120,7 @@ int gtee_ratls_cert_new(const uint8_t channel_priv[GTEE_RATLS_CHANNEL_PRIV_LEN],
     ENSURE(X509_gmtime_adj(X509_getm_notBefore(x), -86400) && X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400),
            err, GTEE_ECRYPTO, "ratls: certificate validity");
     ENSURE(X509_set_pubkey(x, key) == 1, err, GTEE_ECRYPTO, "ratls: certificate key");
-    ENSURE(add_ext(x, quote_oid(tee), evidence, evidence_len) == 0 &&
+    ENSURE(add_ext(x, bundle ? GTEE_RATLS_OID_BUNDLE : quote_oid(tee), evidence, evidence_len) == 0 &&
                add_ext(x, GTEE_RATLS_OID_ENCLAVE_KEY, enclave_pub, GTEE_RATLS_ENCLAVE_PUB_LEN) == 0,
            err, GTEE_ECRYPTO, "ratls: certificate extensions");
     ENSURE(X509_sign(x, key, EVP_sha256()) > 0, err, GTEE_ECRYPTO, "ratls: certificate signature");
@@ -142,8 +182,9 @@ out:
  * handshake's leaf), so it is not encoded and decoded again. */
 int ratls_ext_from_x509(X509 *x, struct gtee_ratls_ext *out, struct gtee_err *err)
 {
-    const ASN1_OCTET_STRING *sgx = NULL, *tdx = NULL, *ekey = NULL, *q;
-    int rc = GTEE_EFORMAT, rs, rt, re, enc_len;
+    const ASN1_OCTET_STRING *sgx = NULL, *tdx = NULL, *bnd = NULL, *ekey = NULL, *q;
+    int rc = GTEE_EFORMAT, rs, rt, rb, re, enc_len;
+    enum gtee_tee_type has = GTEE_TEE_UNKNOWN;
 
     memset(out, 0, sizeof(*out));
     enc_len = i2d_X509(x, NULL);
@@ -154,34 +195,28 @@ int ratls_ext_from_x509(X509 *x, struct gtee_ratls_ext *out, struct gtee_err *er
            "ratls: certificate self-signature does not verify");
     rs = find_ext(x, GTEE_RATLS_OID_SGX_QUOTE, &sgx);
     rt = find_ext(x, GTEE_RATLS_OID_TDX_QUOTE, &tdx);
+    rb = find_ext(x, GTEE_RATLS_OID_BUNDLE, &bnd);
     re = find_ext(x, GTEE_RATLS_OID_ENCLAVE_KEY, &ekey);
-    ENSURE(rs >= 0 && rt >= 0 && re >= 0, err, GTEE_EFORMAT, "ratls: an evidence extension appears twice");
-    ENSURE(!(rs == 0 && rt == 0), err, GTEE_EFORMAT, "ratls: both SGX and TDX quote extensions present");
-    ENSURE(rs == 0 || rt == 0, err, GTEE_EFORMAT, "ratls: no quote extension (%s or %s)", GTEE_RATLS_OID_SGX_QUOTE,
-           GTEE_RATLS_OID_TDX_QUOTE);
+    ENSURE(rs >= 0 && rt >= 0 && rb >= 0 && re >= 0, err, GTEE_EFORMAT, "ratls: an evidence extension appears twice");
+    ENSURE((rs == 0) + (rt == 0) + (rb == 0) <= 1, err, GTEE_EFORMAT,
+           "ratls: more than one evidence extension (SGX quote, TDX quote, bundle): which one is the enclave's?");
+    ENSURE(rs == 0 || rt == 0 || rb == 0, err, GTEE_EFORMAT, "ratls: no quote extension (%s or %s) and no bundle extension (%s)",
+           GTEE_RATLS_OID_SGX_QUOTE, GTEE_RATLS_OID_TDX_QUOTE, GTEE_RATLS_OID_BUNDLE);
     ENSURE(re == 0, err, GTEE_EFORMAT, "ratls: no Enclave key extension (%s)", GTEE_RATLS_OID_ENCLAVE_KEY);
     ENSURE(ASN1_STRING_length(ekey) == GTEE_RATLS_ENCLAVE_PUB_LEN && ASN1_STRING_get0_data(ekey)[0] == 0x04, err,
            GTEE_EFORMAT, "ratls: Enclave key extension is %d bytes, expected an uncompressed point of %d",
            ASN1_STRING_length(ekey), GTEE_RATLS_ENCLAVE_PUB_LEN);
     memcpy(out->enclave_pub, ASN1_STRING_get0_data(ekey), GTEE_RATLS_ENCLAVE_PUB_LEN);
-    q = rs == 0 ? sgx : tdx;
-    out->tee = rs == 0 ? GTEE_TEE_SGX : GTEE_TEE_TDX;
+    q = rs == 0 ? sgx : rt == 0 ? tdx : bnd;
+    out->bundle = rb == 0;
     ENSURE(ASN1_STRING_length(q) > 0 && (size_t)ASN1_STRING_length(q) <= GTEE_RATLS_EVIDENCE_MAX, err, GTEE_EFORMAT,
-           "ratls: quote extension of %d bytes (1..%u)", ASN1_STRING_length(q), GTEE_RATLS_EVIDENCE_MAX);
-    {
-        /* Intel quote header: version u16 at 0, TEE type u32 at 4 (0 SGX, 0x81 TDX). The OID
-         * must name the quote it carries, or the verifier would pick the wrong collateral. */
-        struct span h = span_init(ASN1_STRING_get0_data(q), (size_t)ASN1_STRING_length(q));
-        uint16_t version = span_u16le(&h);
-        uint32_t tee_type;
-
-        (void)span_take(&h, 2);
-        tee_type = span_u32le(&h);
-        ENSURE(!h.bad, err, GTEE_EFORMAT, "ratls: quote extension shorter than a quote header");
-        ENSURE((out->tee == GTEE_TEE_SGX && tee_type == 0x00) || (out->tee == GTEE_TEE_TDX && tee_type == 0x81), err,
-               GTEE_EFORMAT, "ratls: quote TEE type 0x%x (header offset 4, version %u) is not the %s its OID names",
-               tee_type, version, gtee_tee_type_name(out->tee));
-    }
+           "ratls: %s extension of %d bytes (1..%u)", out->bundle ? "bundle" : "quote", ASN1_STRING_length(q),
+           GTEE_RATLS_EVIDENCE_MAX);
+    TRY(evidence_tee(ASN1_STRING_get0_data(q), (size_t)ASN1_STRING_length(q), out->bundle, &has, err));
+    /* A quote's OID must name the quote it carries; a bundle's CVM part names its own. */
+    out->tee = rs == 0 ? GTEE_TEE_SGX : rt == 0 ? GTEE_TEE_TDX : has;
+    ENSURE(has == out->tee, err, GTEE_EFORMAT, "ratls: quote TEE type is %s, not the %s its OID names",
+           gtee_tee_type_name(has), gtee_tee_type_name(out->tee));
     out->evidence_len = (size_t)ASN1_STRING_length(q);
     out->evidence = malloc(out->evidence_len);
     ENSURE(out->evidence, err, GTEE_ENOMEM, "ratls: out of memory");

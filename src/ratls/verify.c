@@ -1,7 +1,8 @@
 /* The client's (or a mutually attesting server's) check of a peer certificate: parse the
  * extensions, then one call of the evidence library (gtee_evidence_verify_bound) verifies the
- * evidence against collateral and anchors, checks that its report data commits to this
- * certificate's key, the Enclave key and the nonce, and applies the policy. The first
+ * evidence (a quote, or a composite bundle: the quote and the GPUs' reports) against
+ * collateral and anchors, checks that its report data commits to this certificate's key, the
+ * Enclave key and the nonce (and a bundle's GPU reports to that nonce), and applies the policy. The first
  * failure is named precisely: cert, evidence check, binding, or policy rule. */
 #include <stdio.h>
 #include <string.h>
@@ -32,11 +33,25 @@ static int reject(struct gtee_ratls_peer *peer, enum gtee_ratls_failure f, struc
     return GTEE_FAIL(err, GTEE_EPOLICY, "ratls: peer rejected (%s): %s", gtee_ratls_failure_name(f), peer->why);
 }
 
-/* The first reason of the kind asked: policy ("policy.*") or verification (anything else). */
-static const struct gtee_reason *first_reason(const struct gtee_verdict *v, int policy)
+/* The kinds of verdict reasons, in the order the peer is judged: the evidence's own checks,
+ * then the binding (the CVM report data to this certificate's keys and nonce; a bundle's GPU
+ * reports to the nonce the CVM evidence commits to), then the policy ("policy.*"). */
+enum reason_kind { REASON_CHECK, REASON_BINDING, REASON_POLICY };
+
+static enum reason_kind kind_of(const char *code)
+{
+    if (strncmp(code, "policy.", 7) == 0)
+        return REASON_POLICY;
+    if (strncmp(code, "report_data.", 12) == 0 || strcmp(code, "bundle.gpu.binding") == 0)
+        return REASON_BINDING;
+    return REASON_CHECK;
+}
+
+/* The first reason of the kind asked, or NULL. */
+static const struct gtee_reason *first_reason(const struct gtee_verdict *v, enum reason_kind k)
 {
     for (size_t i = 0; i < v->n_reasons && i < GTEE_REASON_MAX; i++)
-        if ((strncmp(v->reasons[i].code, "policy.", 7) == 0) == (policy != 0))
+        if (kind_of(v->reasons[i].code) == k)
             return &v->reasons[i];
     return NULL;
 }
@@ -68,6 +83,8 @@ static const struct gtee_reason *reason_with(const struct gtee_verdict *v, const
 static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type tee, const uint8_t *nonce,
                           const struct gtee_ratls_verify *vfy, struct gtee_ratls_peer *peer, struct gtee_err *err)
 {
+    /* by the quote's kind (a bundle's CVM part's): a bundle's collateral directory holds cvm/
+     * and gpuN/ */
     const struct gtee_collateral *col = tee == GTEE_TEE_TDX ? vfy->tdx_col : vfy->sgx_col;
     int64_t at = vfy->at ? vfy->at : (int64_t)time(NULL);
     struct gtee_binding_expect x;
@@ -90,20 +107,23 @@ static int check_evidence(const uint8_t *ev, size_t ev_len, enum gtee_tee_type t
     }
     if (rc < 0 && rc != GTEE_EPOLICY)
         return GTEE_FAIL(err, rc, "ratls: evidence verification failed internally: %s", e.msg);
-    if (!peer->verdict.verified)
-        return reason_reject(peer, GTEE_RATLS_FAIL_EVIDENCE, first_reason(&peer->verdict, 0), err);
+    /* A bundle whose GPU report is over another nonce is not verified, yet its fault is the
+     * binding's: judged as such below when no check of the evidence itself failed. */
+    r = first_reason(&peer->verdict, REASON_CHECK);
+    if (!peer->verdict.verified && (r || !first_reason(&peer->verdict, REASON_BINDING)))
+        return reason_reject(peer, GTEE_RATLS_FAIL_EVIDENCE, r, err);
     if (peer->verdict.claims.tee != tee)
         return reject(peer, GTEE_RATLS_FAIL_CERT, err, "the quote's TEE type differs from its extension's OID");
     if ((r = reason_with(&peer->verdict, "evidence.internal")) != NULL)
         return GTEE_FAIL(err, GTEE_ECRYPTO, "ratls: binding computation failed: %s", r->msg);
     /* The binding before the policy: evidence about another key says nothing about this peer. */
-    if ((r = reason_with(&peer->verdict, "report_data.")) != NULL) {
+    if ((r = first_reason(&peer->verdict, REASON_BINDING)) != NULL) {
         snprintf(why, sizeof(why), "binding: %s: %.*s", r->code, (int)(sizeof(why) - GTEE_REASON_CODE_MAX - 16),
                  r->msg);
         return reject(peer, GTEE_RATLS_FAIL_BINDING, err, why);
     }
     if (!peer->verdict.accepted)
-        return reason_reject(peer, GTEE_RATLS_FAIL_POLICY, first_reason(&peer->verdict, 1), err);
+        return reason_reject(peer, GTEE_RATLS_FAIL_POLICY, first_reason(&peer->verdict, REASON_POLICY), err);
     peer->failure = GTEE_RATLS_OK;
     peer->why[0] = 0;
     return 0;

@@ -179,10 +179,15 @@ void sdk_tee_close(struct gtee_app *app)
     app->sec = NULL;
 }
 
+/* Every piece of the application's evidence, over rd: the attested certificate's and its
+ * FRESH answers (the channel's evidence source) as well as gtee_app_evidence's. With GPUs it
+ * is one bundle, never the TEE's evidence alone. */
 int sdk_evidence(void *arg, const uint8_t rd[64], uint8_t **ev, size_t *ev_len, struct gtee_err *err)
 {
     struct gtee_app *app = arg;
 
+    if (app->gpus)
+        return bundle_evidence(app, rd, ev, ev_len, err);
     return gtee_tee_evidence(app->tee, rd, ev, ev_len, err);
 }
 
@@ -207,9 +212,7 @@ int gtee_app_evidence(struct gtee_app *app, const uint8_t nonce[32], uint8_t rep
 
     if (rc < 0)
         return GTEE_FAIL(err, rc, "sdk: report data failed");
-    if (app->gpus)
-        return bundle_evidence(app, report_data, ev, ev_len, err);
-    return gtee_tee_evidence(app->tee, report_data, ev, ev_len, err);
+    return sdk_evidence(app, report_data, ev, ev_len, err);
 }
 
 int gtee_app_relay_open(struct gtee_app *app, const uint8_t *box, size_t box_len, uint8_t resp_key[32], uint8_t **pt,

@@ -1,18 +1,20 @@
 /* Composite evidence from the SDK: an application on the simulated TEE opened with gpus = 1
  * and the fake NVIDIA management library the test suite builds (it serves the h100-1 sample
- * whatever the nonce) gives, for the sample's own nonce, one bundle whose CVM part is the
- * TEE's evidence over the report data (keys, then that nonce) and whose GPU part is the
- * sample; any other nonce, no GPU, CC mode off, fewer GPUs than asked and no library are each
- * a clear error, never a plain evidence; gpus = 0 gives plain evidence as before. The
- * attested channel's certificate carries the TEE's evidence alone, so a client whose policy
- * requires a GPU refuses it (policy.gpu.required) rather than believe one bound. */
+ * over the caller's nonce, its signature the sample's) gives, for the sample's own nonce, one
+ * bundle whose CVM part is the TEE's evidence over the report data (keys, then that nonce)
+ * and whose GPU part is the sample; over another nonce, the GPU part is the sample with that
+ * nonce. A library whose report is over another nonce than asked, no GPU, CC mode off, fewer
+ * GPUs than asked and no library are each a clear error, never a plain evidence; gpus = 0
+ * gives plain evidence as before. The attested channel's certificate carries the bundle too:
+ * the client's check reaches the GPU part and refuses its signature (the sample's, over
+ * another nonce), and an application whose GPU cannot answer does not open. */
 #include "ratls/ratls_testlib.h"
+#include "ratls/ratls_gpu_testlib.h"
 
 #include "evidence/nv_test_util.h"
 #include "gtee/bundle.h"
 #include "gtee/report_data.h"
 #include "gtee/sdk.h"
-#include "gtee/sdk_client.h"
 
 static char base[PATH_MAX], dev[PATH_MAX], fake[PATH_MAX];
 
@@ -102,9 +104,19 @@ static void test_bundle_over_the_nonce(void **state)
     free(ev);
     ev = NULL;
 
-    /* Another nonce: the GPU's report is not over it, and the error says so. */
+    /* Another nonce: the GPU answers over it (the fake library writes it into the sample). */
     memset(other, 0x5a, sizeof(other));
+    assert_int_equal(gtee_app_evidence(app, other, rd, &ev, &ev_len, &e), 0);
+    assert_int_equal(gtee_bundle_parse(ev, ev_len, &b, NULL), 0);
+    assert_int_equal(b.n_gpu, 1);
+    assert_memory_equal(b.gpu[0] + 4, other, 32);
+    free(ev);
+    ev = NULL;
+
+    /* A report over another nonce than asked: refused, naming the GPU. */
+    setenv("FAKE_NVML_MODE", "fixed", 1);
     assert_int_equal(gtee_app_evidence(app, other, rd, &ev, &ev_len, &e), GTEE_EAUTH);
+    unsetenv("FAKE_NVML_MODE");
     assert_null(ev);
     assert_non_null(strstr(e.msg, "GPU 0"));
     assert_non_null(strstr(e.msg, "over our nonce"));
@@ -188,43 +200,106 @@ static void *serve_main(void *arg)
     return NULL;
 }
 
-/* Connects a client with policy_json to app over a socket pair: its return code. */
-static int connect_with(struct gtee_app *app, const char *policy_json, struct gtee_err *err)
+/* A client of the attested channel with vfy connects to app over a socket pair: its return
+ * code, the peer as it judged it. */
+static int connect_with(struct gtee_app *app, const struct gtee_ratls_verify *vfy, struct gtee_ratls_peer *peer,
+                        struct gtee_err *err)
 {
-    char rootp[PATH_MAX];
-    struct gtee_client_options o = { .policy_json = policy_json, .collateral_dir = dev, .sim_root_file = rootp };
-    struct gtee_client *c = NULL;
+    struct gtee_ratls_ctx *ctx = NULL;
+    struct gtee_ratls_conn *c = NULL;
     struct serve s = { .app = app };
     int sv[2], rc;
 
-    snprintf(rootp, sizeof(rootp), "%.*s/sim_root_ca.der", PATH_MAX - 32, dev);
+    assert_int_equal(gtee_ratls_client_new(vfy, NULL, &ctx, err), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     s.fd = sv[0];
     assert_int_equal(pthread_create(&s.th, NULL, serve_main, &s), 0);
-    rc = gtee_client_connect_fd(sv[1], &o, &c, err);
-    gtee_client_close(c);
+    rc = gtee_ratls_connect(ctx, sv[1], &c, peer, err);
+    gtee_ratls_conn_free(c);
     shutdown(sv[1], SHUT_RDWR);
     assert_int_equal(pthread_join(s.th, NULL), 0);
     close(sv[0]);
     close(sv[1]);
+    gtee_ratls_ctx_free(ctx);
     return rc;
 }
 
-static void test_channel_binds_no_gpu(void **state)
+/* The certificate of an application with a GPU is a bundle: the CVM part bound to the
+ * channel's keys, the GPU part over its zero nonce (the fake library's answer, whose signature
+ * is the sample's). The client verifies every part: the signature is refused, named for GPU 0,
+ * beside the sample RIMs' expired signing certificates, and no binding fault. */
+static void test_channel_presents_the_bundle(void **state)
+{
+    char bdir[PATH_MAX];
+    struct gtee_app *app;
+    struct t_verifier v;
+    struct gtee_ratls_peer *peer = calloc(1, sizeof(*peer));
+    struct gtee_err e;
+    size_t expired;
+
+    (void)state;
+    snprintf(bdir, sizeof(bdir), "%.*s/bundle", PATH_MAX - 16, base);
+    t_bundle_collateral(dev, bdir);
+    if (open_app(1, fake, &app, &e) != 0)
+        fail_msg("%s", e.msg);
+    t_verifier_bundle(&v, dev, bdir, T_GPU_POLICY);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(connect_with(app, &v.vfy, peer, &e), GTEE_EPOLICY);
+    t_print_reasons(&peer->verdict);
+    print_message("channel: %s\n", e.msg);
+    assert_int_equal(peer->failure, GTEE_RATLS_FAIL_EVIDENCE);
+    assert_int_equal(peer->verdict.claims.tee, GTEE_TEE_SGX);
+    assert_int_equal(peer->verdict.claims.gpus_bound, 0);
+    assert_int_equal(t_count(&peer->verdict, "report_data.", NULL), 0);
+    assert_int_equal(t_count(&peer->verdict, "bundle.", NULL), 0);
+    assert_int_equal(t_count(&peer->verdict, "gpu.signature", "GPU 0: "), 1);
+    expired = t_expired_rims(&peer->verdict);
+    assert_int_equal(peer->verdict.n_reasons, 1 + expired);
+    assert_non_null(strstr(e.msg, "GPU 0: "));
+
+    /* Requiring a GPU: the count too. */
+    v.policy.gpu.min_count = 1;
+    assert_int_equal(connect_with(app, &v.vfy, peer, &e), GTEE_EPOLICY);
+    assert_int_equal(t_count(&peer->verdict, "gpu.signature", "GPU 0: "), 1);
+    assert_int_equal(t_count(&peer->verdict, "policy.gpu.required", NULL), 1);
+    t_verifier_close(&v);
+    gtee_app_close(app);
+
+    /* A GPU that cannot answer the certificate's nonce: the application does not open, rather
+     * than present the TEE's evidence alone. */
+    setenv("FAKE_NVML_MODE", "fixed", 1);
+    assert_int_equal(open_app(1, fake, &app, &e), GTEE_EAUTH);
+    unsetenv("FAKE_NVML_MODE");
+    assert_null(app);
+    print_message("fixed: %s\n", e.msg);
+    assert_non_null(strstr(e.msg, "GPU 0 of 1"));
+    assert_non_null(strstr(e.msg, "over our nonce"));
+    free(peer);
+}
+
+/* An application without GPUs, to a client whose policy requires one: refused by the policy. */
+static void test_channel_without_gpu_refused_by_gpu_policy(void **state)
 {
     struct gtee_app *app;
+    struct t_verifier v;
+    struct gtee_ratls_peer *peer = calloc(1, sizeof(*peer));
     struct gtee_err e;
 
     (void)state;
-    if (open_app(1, fake, &app, &e) != 0)
+    if (open_app(0, NULL, &app, &e) != 0)
         fail_msg("%s", e.msg);
-    if (connect_with(app, "{\"allow_simulation\": true}", &e) != 0)
+    t_verifier_open(&v, dev, T_GPU_POLICY);
+    if (connect_with(app, &v.vfy, peer, &e) != 0)
         fail_msg("%s", e.msg);
-    memset(&e, 0, sizeof(e));
-    assert_int_equal(connect_with(app, "{\"allow_simulation\": true, \"gpu\": {\"min_count\": 1}}", &e), GTEE_EPOLICY);
+    t_verifier_close(&v);
+    t_verifier_open(&v, dev, T_GPU_POLICY_REQUIRED);
+    assert_int_equal(connect_with(app, &v.vfy, peer, &e), GTEE_EPOLICY);
     print_message("channel: %s\n", e.msg);
+    assert_int_equal(peer->failure, GTEE_RATLS_FAIL_POLICY);
     assert_non_null(strstr(e.msg, "policy.gpu.required"));
+    t_verifier_close(&v);
     gtee_app_close(app);
+    free(peer);
 }
 
 int main(void)
@@ -233,7 +308,8 @@ int main(void)
         cmocka_unit_test(test_bundle_over_the_nonce),
         cmocka_unit_test(test_open_refuses),
         cmocka_unit_test(test_no_gpus_plain_evidence),
-        cmocka_unit_test(test_channel_binds_no_gpu),
+        cmocka_unit_test(test_channel_presents_the_bundle),
+        cmocka_unit_test(test_channel_without_gpu_refused_by_gpu_policy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,12 @@
 /* A fake NVIDIA management library for the collector's tests (not a test itself): the
  * symbols and calling convention of libnvidia-ml.so.1 that src/tee/nvml.c uses, serving the
- * real h100-1 sample (tests/vectors/nvidia/h100-1) whatever the nonce, as a GPU in CC mode
- * with driver 550.90.07 and VBIOS 96.00.9F.00.01. FAKE_NVML_MODE picks a failure: "nogpu"
- * (no device), "ccoff" (confidential computing off), "initfail" (nvmlInit fails). */
+ * real h100-1 sample (tests/vectors/nvidia/h100-1) as a GPU in CC mode with driver 550.90.07
+ * and VBIOS 96.00.9F.00.01. Like a GPU, it answers over the caller's nonce: the sample with
+ * that nonce in its request (offset 4). The signature stays the sample's, so the report
+ * verifies only for the sample's own nonce; over any other, a verifier refuses its signature
+ * (gpu.signature), which lets an enclave with a GPU start and present its bundle.
+ * FAKE_NVML_MODE picks another behaviour: "fixed" (the sample as it is, whatever the nonce),
+ * "nogpu" (no device), "ccoff" (confidential computing off), "initfail" (nvmlInit fails). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +140,9 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device,
         return NVML_ERROR_INVALID_ARGUMENT;
     report->attestationReportSize = (unsigned)sample("report.bin", report->attestationReport,
                                                      sizeof(report->attestationReport));
+    /* the SPDM GET_MEASUREMENTS request's Nonce, DSP0274 1.1 (docs/evidence-nvidia.md) */
+    if (!mode("fixed") && report->attestationReportSize >= 4 + sizeof(report->nonce))
+        memcpy(report->attestationReport + 4, report->nonce, sizeof(report->nonce));
     report->isCecAttestationReportPresent = 0;
     report->cecAttestationReportSize = 0;
     return report->attestationReportSize ? NVML_SUCCESS : NVML_ERROR_UNKNOWN;
