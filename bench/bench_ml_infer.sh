@@ -11,7 +11,7 @@
 # includes its own runtime) with our arena size. Build with optimization (make, or
 # -DCMAKE_BUILD_TYPE=RelWithDebInfo). It starts with the machine's kernel report (the CPU,
 # oneDNN's ISA, OpenBLAS's core, the rule between them: docs/ml.md, "Kernels") and gives
-# each row the kernels its matrix products ran on (counted by kind).
+# each row the kernels its matrix products and convolutions ran on (counted by kind).
 # Usage: [MODELS="mlp cnn resnet transformer resnet18 mobilenet_v2"] [TV_RUNS=5] bench/bench_ml_infer.sh [BUILD_DIR] [RUNS]   (default: build, 50)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,14 +28,16 @@ models="$root/tests/ml/models"
 bin="$build/bench_ml_infer"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench_ml_infer.c" $libs -o "$bin"
 
-# "oneDNN gemm:jit x4, OpenBLAS x1": the products of a run by kernel
+# "oneDNN gemm:jit x4, OpenBLAS x1, Conv oneDNN jit_dw:avx2 x17": the products and the
+# convolutions of a run by kernel
 kernel_counts() {
-    sed -n 's/^\(MatMul\|Gemm\) .*: \(oneDNN [^ ]*\|OpenBLAS\) .*/\2/p' "$1" | sort | uniq -c |
+    sed -n -e 's/^\(MatMul\|Gemm\) .*: \(oneDNN [^ ]*\|OpenBLAS\) .*/\2/p' \
+        -e 's/^Conv .*: \(oneDNN [^ ,]*\|im2col\).*/Conv \1/p' "$1" | sort | uniq -c |
         awk '{ n = $1; $1 = ""; printf "%s%s x%d", sep, substr($0, 2), n; sep = ", " } END { if (!NR) printf "none" }'
 }
 printed_machine=0
 printf '%-8s %5s %3s %9s %9s %9s %9s %6s %10s %10s %11s  %s\n' model batch thr ours_best ours_med ort_best ort_med ratio \
-    ours_rss ort_rss arena_bytes products
+    ours_rss ort_rss arena_bytes kernels
 # torchvision's classifiers, exported once into $work/tv with the batch axis left free.
 tv_export() {
     [ -s "$work/tv/$1.onnx" ] && return 0

@@ -174,7 +174,9 @@ void gtee_ml_session_memory(const struct gtee_ml_session *s, size_t *arena, size
 uint64_t gtee_ml_session_macs(const struct gtee_ml_session *s);
 
 /* One line per matrix product node (MatMul, Gemm) of the current plan: its name, shape and
- * kernel (gtee_ml_kernels_product); "" before the first run. */
+ * kernel (gtee_ml_kernels_product); and one per Conv: its weights, group, stride and kernel
+ * (oneDNN's implementation by name, "jit_dw:avx2", or im2col + sgemm and why); "" before
+ * the first run. */
 int gtee_ml_session_kernels(const struct gtee_ml_session *s, char *buf, size_t len, struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- tensors ---- */

@@ -33,7 +33,7 @@ static const char run_usage[] =
     "  -f, --force         replace existing --out files (a FIFO or device gets the complete file)\n"
     "      --json          print the outputs' names, shapes, files and the time as JSON\n"
     "  -v, --verbose       also print the CPU, the matrix-product kernels chosen for it and why,\n"
-    "                      and the kernel of each MatMul and Gemm (docs/ml.md, \"Kernels\")\n"
+    "                      and the kernel of each MatMul, Gemm and Conv (docs/ml.md, \"Kernels\")\n"
     "  -h, --help          show this help\n"
     "\n"
     "Example:\n"

@@ -1,6 +1,11 @@
 /* Conv's forward pass on 2-D images through oneDNN (dnn.h): its direct kernels on
  * channel-blocked layouts, with the bias, a fused residual (sum post-op) and a fused Relu
- * (eltwise post-op) applied as the output is written. The tensors stay where the plan put
+ * or Clip (eltwise post-op) applied as the output is written. Grouped convolutions go the
+ * same way, with 5-D weights {G, M/G, C/G, kH, kW} (the ONNX [M, C/G, kH, kW] buffer read
+ * as goihw): a depthwise one (one input and one output channel per group, mobilenet's)
+ * runs oneDNN's depthwise kernel (jit_dw), one whose groups are whole channel blocks its
+ * direct kernel, any other its own im2col + sgemm (gemm:jit); the kernel report names the
+ * one it chose (ml_conv_dnn_impl). The tensors stay where the plan put
  * them: an NCHW input or output is reordered to and from what the primitive wants in the
  * node's scratch; one the plan keeps blocked (layout.c) is used as it is.
  *
@@ -45,7 +50,9 @@ struct fpiece {
 
 struct conv_dnn {
     struct ml_cache base;
-    bool blk_in, blk_out, res, relu; /* what it was made for */
+    bool blk_in, blk_out, res;       /* what it was made for */
+    int act;                         /* ML_ACT_* */
+    float lo, hi;                    /* ML_ACT_CLIP's bounds */
     size_t nsets, npieces, pad_size;
     size_t src_img, dst_img;         /* bytes of one image in the primitive's src and dst layouts */
     struct fset set[2];
@@ -78,12 +85,24 @@ static void conv_dnn_drop(struct ml_cache *c)
 
 bool ml_conv_dnn_takes(const struct ml_kernel *k, const struct geom *g, int64_t group)
 {
-    if (k->in[0]->rank != 4 || g->nsp != 2 || group != 1)
+    if (k->in[0]->rank != 4 || g->nsp != 2 || group < 1)
         return false;
     for (int d = 0; d < 4; d++) /* an empty tensor is im2col's (oneDNN's pieces divide by images) */
         if (k->in[0]->dim[d] <= 0 || k->in[1]->dim[d] <= 0)
             return false;
     return g->out[0] > 0 && g->out[1] > 0;
+}
+
+/* oneDNN's kernels for blocked tensors: one group, a depthwise convolution, or groups of
+ * whole channel blocks. Other groupings have only its reference kernel on a blocked input
+ * (measured: 2.6.3, AVX2), so their tensors stay NCHW, where its gemm kernel takes them. */
+bool ml_conv_dnn_blockable(const struct ml_kernel *k, const struct geom *g, int64_t group)
+{
+    int64_t cg = k->in[1]->dim[1], mg = k->in[1]->dim[0] / group, bl = ml_dnn_block();
+
+    if (!ml_conv_dnn_takes(k, g, group))
+        return false;
+    return group == 1 || (cg == 1 && mg == 1) || (cg % bl == 0 && mg % bl == 0);
 }
 
 /* Padded sizes bound what a blocked layout of any block up to 16 needs. */
@@ -92,12 +111,14 @@ static size_t up16(int64_t c)
     return (size_t)((c + 15) / 16 * 16);
 }
 
-size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g)
+size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g, int64_t group)
 {
     const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1];
     size_t src = (size_t)x->dim[0] * up16(x->dim[1]) * (size_t)(g->in[0] * g->in[1]);
     size_t dst = (size_t)x->dim[0] * up16(w->dim[0]) * (size_t)(g->out[0] * g->out[1]);
-    size_t wt = up16(w->dim[0]) * up16(w->dim[1]) * (size_t)(g->k[0] * g->k[1]);
+    /* grouped weights are blocked within each group (Goihw16g for a depthwise one) */
+    size_t per = group > 1 && w->dim[1] == 1 && w->dim[0] == group ? 1 : up16(w->dim[0] / group) * up16(w->dim[1]);
+    size_t wt = (group > 1 && per == 1 ? up16(group) : (size_t)group) * per * (size_t)(g->k[0] * g->k[1]);
 
     return ml_align_up(src * 4) + ml_align_up(dst * 4) + ml_align_up(wt * 4);
 }
@@ -122,9 +143,22 @@ static int omp_threads(const struct ml_kernel *k, const struct conv_dnn *d)
     return d->npieces > 1 ? 1 : k->threads;
 }
 
-static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_dnn *d, int64_t mb, struct fset *s)
+/* The weights' descriptor: [M, C/G, kH, kW] for one group, {G, M/G, C/G, kH, kW} for more. */
+static int weights_md(const struct ml_kernel *k, int64_t group, dnnl_memory_desc_t *md, dnnl_format_tag_t tag)
 {
-    const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1], *y = k->out[0], *b = ml_in(k, 2);
+    const int64_t *w = k->in[1]->dim;
+    dnnl_dims_t d = { group, w[0] / group, w[1], w[2], w[3] };
+
+    if (group == 1)
+        return ml_dnn_md4(k, md, w, tag);
+    return ml_dnn_check(k, dnnl_memory_desc_init_by_tag(md, 5, d, dnnl_f32, tag == dnnl_oihw ? dnnl_goihw : tag),
+                        "weights descriptor");
+}
+
+static int set_new(const struct ml_kernel *k, const struct geom *g, int64_t group, struct conv_dnn *d, int64_t mb,
+                   struct fset *s)
+{
+    const struct gtee_ml_tensor *x = k->in[0], *y = k->out[0], *b = ml_in(k, 2);
     int64_t xd[4] = { mb, x->dim[1], x->dim[2], x->dim[3] }, yd[4] = { mb, y->dim[1], y->dim[2], y->dim[3] };
     dnnl_memory_desc_t src, wany, dst;
     dnnl_convolution_desc_t cd;
@@ -136,12 +170,13 @@ static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_
     int rc;
 
     s->mb = mb;
-    /* A few input channels (a first layer's 1 or 3): oneDNN's kernels for that case read
-     * NCHW directly; more: let it pick its blocked layout. */
+    /* A few input channels (a first layer's 1 or 3) of one group: oneDNN's kernels for that
+     * case read NCHW directly; more, or groups: let it pick its layout (its depthwise kernel
+     * reads blocked channels only). */
     if ((rc = ml_dnn_md4(k, &s->user_src, xd, k->blk_in ? blk : dnnl_nchw)) < 0 ||
-        (rc = ml_dnn_md4(k, &src, xd, k->blk_in ? blk : x->dim[1] < ml_dnn_block() ? dnnl_nchw
-                                                                               : dnnl_format_tag_any)) < 0 ||
-        (rc = ml_dnn_md4(k, &wany, w->dim, dnnl_format_tag_any)) < 0 ||
+        (rc = ml_dnn_md4(k, &src, xd, k->blk_in ? blk : group == 1 && x->dim[1] < ml_dnn_block() ? dnnl_nchw
+                                                                                              : dnnl_format_tag_any)) < 0 ||
+        (rc = weights_md(k, group, &wany, dnnl_format_tag_any)) < 0 ||
         (rc = ml_dnn_md4(k, &s->user_dst, yd, k->blk_out ? blk : dnnl_nchw)) < 0 ||
         (rc = ml_dnn_md4(k, &s->user_res, yd, k->blk_res ? blk : dnnl_nchw)) < 0 ||
         (rc = ml_dnn_md4(k, &dst, yd, k->blk_out ? blk : dnnl_format_tag_any)) < 0)
@@ -157,8 +192,12 @@ static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_
         goto out;
     if (d->res && (rc = ml_dnn_check(k, dnnl_post_ops_append_sum(po, 1.0f), "sum post-op")) < 0)
         goto out;
-    if (d->relu && (rc = ml_dnn_check(k, dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f),
-                                      "relu post-op")) < 0)
+    if (d->act == ML_ACT_RELU &&
+        (rc = ml_dnn_check(k, dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "relu post-op")) < 0)
+        goto out;
+    /* clip: min(max(x, alpha), beta) for alpha <= beta (fuse.c fuses no other) */
+    if (d->act == ML_ACT_CLIP &&
+        (rc = ml_dnn_check(k, dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, d->lo, d->hi), "clip post-op")) < 0)
         goto out;
     if ((rc = ml_dnn_check(k, dnnl_primitive_attr_set_post_ops(attr, po), "post-ops")) < 0)
         goto out;
@@ -197,7 +236,7 @@ out:
     return rc;
 }
 
-static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, struct conv_dnn **out)
+static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, int64_t group, struct conv_dnn **out)
 {
     const struct gtee_ml_tensor *w = k->in[1], *b = ml_in(k, 2);
     int64_t n = k->in[0]->dim[0];
@@ -210,9 +249,11 @@ static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, struct
     d->blk_in = k->blk_in;
     d->blk_out = k->blk_out;
     d->res = k->res != NULL;
-    d->relu = k->act == ML_ACT_RELU;
+    d->act = k->act;
+    d->lo = k->act_lo;
+    d->hi = k->act_hi;
     d->npieces = pieces_for(k, g);
-    if ((rc = ml_dnn_md4(k, &d->user_w, w->dim, dnnl_oihw)) < 0)
+    if ((rc = weights_md(k, group, &d->user_w, dnnl_oihw)) < 0)
         goto out;
     if (b && (rc = ml_dnn_check(k, dnnl_memory_desc_init_by_tag(&d->bias, 1, (dnnl_dims_t){ w->dim[0] }, dnnl_f32,
                                                                  dnnl_x),
@@ -221,7 +262,7 @@ static int conv_dnn_make(const struct ml_kernel *k, const struct geom *g, struct
     /* piece i covers images [n i / t, n (i + 1) / t) (ml_parallel_pieces): floor and ceil of n / t */
     d->nsets = n % (int64_t)d->npieces ? 2 : 1;
     for (size_t s = 0; s < d->nsets; s++)
-        if ((rc = set_new(k, g, d, n / (int64_t)d->npieces + (int64_t)s, &d->set[s])) < 0)
+        if ((rc = set_new(k, g, group, d, n / (int64_t)d->npieces + (int64_t)s, &d->set[s])) < 0)
             goto out;
     d->piece = calloc(d->npieces, sizeof(*d->piece));
     ENSURE(d->piece, k->err, GTEE_ENOMEM, "ml: out of memory for Conv's pieces");
@@ -242,17 +283,17 @@ out:
 }
 
 /* The kept primitives when they were made for this node's layouts and fusions. */
-static int conv_dnn_get(const struct ml_kernel *k, const struct geom *g, struct conv_dnn **out)
+static int conv_dnn_get(const struct ml_kernel *k, const struct geom *g, int64_t group, struct conv_dnn **out)
 {
     struct conv_dnn *d = k->cache ? (struct conv_dnn *)k->cache[ML_CACHE_FWD] : NULL;
     int rc;
 
-    if (d && d->blk_in == k->blk_in && d->blk_out == k->blk_out && d->res == (k->res != NULL) &&
-        d->relu == (k->act == ML_ACT_RELU)) {
+    if (d && d->blk_in == k->blk_in && d->blk_out == k->blk_out && d->res == (k->res != NULL) && d->act == k->act &&
+        (k->act != ML_ACT_CLIP || (d->lo == k->act_lo && d->hi == k->act_hi))) {
         *out = d;
         return 0;
     }
-    if ((rc = conv_dnn_make(k, g, out)) < 0)
+    if ((rc = conv_dnn_make(k, g, group, out)) < 0)
         return rc;
     if (k->cache) {
         if (d)
@@ -323,7 +364,7 @@ static void piece_fn(void *arg, size_t i, size_t lo, size_t hi)
         pc->base.rc = piece_run(j, pc, (int64_t)lo, &k);
 }
 
-int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g)
+int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g, int64_t group)
 {
     const struct gtee_ml_tensor *x = k->in[0], *w = k->in[1];
     struct conv_dnn *d = NULL;
@@ -331,7 +372,7 @@ int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g)
     uint8_t *work = k->work;
     int rc;
 
-    if ((rc = conv_dnn_get(k, g, &d)) < 0)
+    if ((rc = conv_dnn_get(k, g, group, &d)) < 0)
         return rc;
     j.d = d;
     /* scratch: [src in the primitive's layout][dst in it][weights in it], as ml_conv_dnn_work sized */
@@ -356,4 +397,15 @@ out:
     if (!k->cache && d)
         d->base.drop(&d->base);
     return rc;
+}
+
+const char *ml_conv_dnn_impl(const struct ml_kernel *k)
+{
+    const struct conv_dnn *d = k->cache ? (const struct conv_dnn *)k->cache[ML_CACHE_FWD] : NULL;
+    const char *impl = NULL;
+
+    if (!d || !d->set[0].pd ||
+        dnnl_primitive_desc_query(d->set[0].pd, dnnl_query_impl_info_str, 0, (void *)&impl) != dnnl_success)
+        return NULL;
+    return impl;
 }

@@ -55,10 +55,18 @@ size_t ml_conv_work(const struct ml_kernel *k, const struct geom *g, int64_t gro
     return c.per_piece * c.pieces * sizeof(float);
 }
 
-/* dst[i] = act(src[i] + bias (+ res[i])) for one output channel's n values. */
-ML_HOT static void out_pass(float *dst, const float *src, size_t n, float bias, const float *res, int act)
+/* dst[i] = act(src[i] + bias (+ res[i])) for one output channel's n values; ML_ACT_CLIP
+ * bounds to [lo, hi] as the Clip kernel does (max(x, lo) first, a NaN stays NaN). */
+ML_HOT static void out_pass(float *dst, const float *src, size_t n, float bias, const float *res, int act, float lo,
+                            float hi)
 {
-    if (res && act == ML_ACT_RELU)
+    if (act == ML_ACT_CLIP)
+        for (size_t i = 0; i < n; i++) {
+            float v = src[i] + bias + (res ? res[i] : 0.0f);
+            v = v < lo ? lo : v;
+            dst[i] = v > hi ? hi : v;
+        }
+    else if (res && act == ML_ACT_RELU)
         for (size_t i = 0; i < n; i++) {
             float v = src[i] + bias + res[i];
             dst[i] = v < 0.0f ? 0.0f : v; /* NaN stays NaN */
@@ -119,7 +127,7 @@ static void conv_rows(struct conv_job *j, float *work, int64_t i, int64_t o0, in
         }
         for (int64_t o = 0; o < c->mg; o++)
             out_pass(yg + o * c->sp, yg + o * c->sp, (size_t)ncol, bias_of(k, gi * c->mg + o),
-                     res ? res + (gi * c->mg + o) * c->sp + first : NULL, k->act);
+                     res ? res + (gi * c->mg + o) * c->sp + first : NULL, k->act, k->act_lo, k->act_hi);
     }
 }
 

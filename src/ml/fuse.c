@@ -7,6 +7,8 @@
  *     residual is added in the Conv's output pass;
  *   Conv or Gemm -> Relu: applied in the output pass; Gemm's transposed known B stored
  *     untransposed;
+ *   Conv -> Clip of known bounds lo <= hi (ReLU6 as PyTorch exports it, mobilenet's):
+ *     applied in the output pass;
  *   MatMul -> Add of a bias along the last axis: added to each row of the product;
  *   the decomposed LayerNorm and GELU that exporters emit: one pass (fuse_norm.c).
  * A trainer never asks for these: it needs every node's output and the original
@@ -105,8 +107,45 @@ static bool take_add(struct ml_fuser *f, struct ml_fusion *fu, int ad, int32_t v
     return true;
 }
 
-/* Conv at node i: BatchNormalization, then Add, then Relu, each only when it is the sole
- * reader of what comes before. */
+/* Clip node c reading v, when its bounds are known before the run (attributes before opset
+ * 11, folded scalar inputs from 11) and lo <= hi (with lo > hi the spec's max wins, which
+ * the output passes do not model): its bounds in *lo, *hi. */
+static bool clip_bounds(const struct ml_fuser *f, int c, int32_t v, float *lo, float *hi)
+{
+    const struct ml_node *n = &f->m->nodes[c];
+
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (n->n_in < 1 || n->in[0] != v)
+        return false;
+    if (f->m->opset < 11) {
+        for (size_t a = 0; a < n->n_attr; a++) {
+            if (n->attr[a].type != ML_ATTR_FLOAT)
+                return false;
+            if (!strcmp(n->attr[a].name, "min"))
+                *lo = n->attr[a].f;
+            else if (!strcmp(n->attr[a].name, "max"))
+                *hi = n->attr[a].f;
+            else
+                return false;
+        }
+    } else {
+        if (n->n_attr)
+            return false;
+        for (size_t j = 1; j < n->n_in && j < 3; j++) {
+            int32_t b = n->in[j];
+            if (b < 0)
+                continue;
+            if (!ml_fuse_known_f32(f->p, b) || ml_elems(&f->p->vals[b]) != 1 || f->p->vals[b].rank > 1)
+                return false;
+            *(j == 1 ? lo : hi) = *(const float *)f->p->vals[b].data;
+        }
+    }
+    return !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
+}
+
+/* Conv at node i: BatchNormalization, then Add, then Relu or Clip, each only when it is
+ * the sole reader of what comes before. */
 static int fuse_conv(struct ml_fuser *f, size_t i, struct gtee_err *err)
 {
     const struct ml_node *n = &f->m->nodes[i];
@@ -134,6 +173,10 @@ static int fuse_conv(struct ml_fuser *f, size_t i, struct gtee_err *err)
     if (ml_fuse_is_op(f, nx, "Relu")) {
         f->p->skip[nx] = 1;
         fu->act = ML_ACT_RELU;
+        v = f->m->nodes[nx].out[0];
+    } else if (ml_fuse_is_op(f, nx, "Clip") && clip_bounds(f, nx, v, &fu->act_lo, &fu->act_hi)) {
+        f->p->skip[nx] = 1;
+        fu->act = ML_ACT_CLIP;
         v = f->m->nodes[nx].out[0];
     }
     if (v != orig) {

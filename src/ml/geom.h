@@ -21,11 +21,19 @@ int ml_geom_ints(struct ml_kernel *k, const char *name, size_t want, int64_t dfl
 /* Conv's forward pass (conv_fwd.c) with its checked geometry, and its scratch bytes. */
 int ml_conv_forward(struct ml_kernel *k, const struct geom *g, int64_t group);
 size_t ml_conv_work(const struct ml_kernel *k, const struct geom *g, int64_t group);
-/* conv_dnn.c: the oneDNN path, which runs 2-D convolutions of one group (the others take
- * conv_fwd.c's im2col + sgemm), and its scratch bytes. */
+/* conv_dnn.c: the oneDNN path, which runs the 2-D convolutions of any group (1-D ones and
+ * empty tensors take conv_fwd.c's im2col + sgemm), and its scratch bytes; whether its kernel
+ * for the shape reads channel-blocked tensors (else they stay NCHW); the name of the
+ * implementation oneDNN chose for the node ("jit_dw:avx2"), once it ran in a plan that
+ * keeps its primitives (NULL before). */
 bool ml_conv_dnn_takes(const struct ml_kernel *k, const struct geom *g, int64_t group);
-int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g);
-size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g);
+bool ml_conv_dnn_blockable(const struct ml_kernel *k, const struct geom *g, int64_t group);
+int ml_conv_dnn_forward(struct ml_kernel *k, const struct geom *g, int64_t group);
+size_t ml_conv_dnn_work(const struct ml_kernel *k, const struct geom *g, int64_t group);
+const char *ml_conv_dnn_impl(const struct ml_kernel *k);
+/* The kernel report's line for Conv node k (gtee_ml_session_kernels): its weights, group,
+ * stride and the kernel that runs it, and why; the length snprintf returns, or -1. */
+int ml_conv_describe(const struct ml_kernel *k, char *buf, size_t len);
 
 /* pool_dnn.c: MaxPool / AveragePool through oneDNN on a channel-blocked input (k->blk_in),
  * for the geometries it takes; scratch bytes when the output is NCHW. */

@@ -89,6 +89,7 @@ struct ml_kernel {
     void *work;                  /* scratch of op->workspace bytes (forward only) */
     int threads;
     int act;                     /* ML_ACT_*: activation fused into the output (inference plans) */
+    float act_lo, act_hi;        /* ML_ACT_CLIP's bounds, lo <= hi */
     const struct gtee_ml_tensor *res; /* residual added before act (Conv fused with Add), or NULL */
     bool b_untransposed;         /* Gemm: in[1] is B itself though transB = 1 (fuse.c) */
     /* Layouts (layout.c; inference plans only): in[0], out[0] and res are channel-blocked
@@ -207,8 +208,9 @@ int ml_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, co
 /* Fails node k with ml_sgemm's code rc, naming why oneDNN failed. */
 int ml_gemm_fail(const struct ml_kernel *k, int rc);
 
-/* Activations a kernel may apply in its output pass (Conv, Gemm fused with Relu). */
-enum ml_act { ML_ACT_NONE = 0, ML_ACT_RELU = 1 };
+/* Activations a kernel may apply in its output pass (Conv, Gemm fused with Relu; Conv fused
+ * with Clip of known bounds, as ReLU6 exports: min(max(x, lo), hi)). */
+enum ml_act { ML_ACT_NONE = 0, ML_ACT_RELU = 1, ML_ACT_CLIP = 2 };
 
 /* A node that absorbed the nodes after it (fuse.c; inference plans only): its kernel reads
  * in[] (BatchNormalization folded into W and B) and writes out[0], the last absorbed node's
@@ -216,6 +218,7 @@ enum ml_act { ML_ACT_NONE = 0, ML_ACT_RELU = 1 };
 struct ml_fusion {
     bool on;
     int act;
+    float act_lo, act_hi;         /* ML_ACT_CLIP's bounds */
     size_t n_in;
     struct gtee_ml_tensor *in[3], *out[1];
     const struct gtee_ml_tensor *res;

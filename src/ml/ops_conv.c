@@ -1,7 +1,8 @@
 /* Convolutional operators on NCHW (and NCW, as height 1): Conv (checks here, forward pass
- * in conv_dnn.c for 2-D images of one group, conv_fwd.c for the rest), GlobalAveragePool, BatchNormalization in inference. Pooling is in ops_pool.c. */
+ * in conv_dnn.c for 2-D images, conv_fwd.c for the rest), GlobalAveragePool, BatchNormalization in inference. Pooling is in ops_pool.c. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ml/dnn.h"
@@ -61,7 +62,7 @@ static size_t conv_work(const struct ml_kernel *k)
     kk.err = NULL;
     if (conv_setup(&kk, &g, &group) < 0)
         return 0;
-    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_work(k, &g) : ml_conv_work(k, &g, group);
+    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_work(k, &g, group) : ml_conv_work(k, &g, group);
 }
 
 bool ml_conv_blockable(const struct ml_kernel *k)
@@ -71,7 +72,7 @@ bool ml_conv_blockable(const struct ml_kernel *k)
     int64_t group;
 
     kk.err = NULL;
-    return conv_setup(&kk, &g, &group) == 0 && ml_conv_dnn_takes(&kk, &g, group);
+    return conv_setup(&kk, &g, &group) == 0 && ml_conv_dnn_blockable(&kk, &g, group);
 }
 
 static int fwd_conv(struct ml_kernel *k)
@@ -81,7 +82,44 @@ static int fwd_conv(struct ml_kernel *k)
 
     if (conv_setup(k, &g, &group) < 0)
         return GTEE_EFORMAT;
-    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_forward(k, &g) : ml_conv_forward(k, &g, group);
+    return ml_conv_dnn_takes(k, &g, group) ? ml_conv_dnn_forward(k, &g, group) : ml_conv_forward(k, &g, group);
+}
+
+int ml_conv_describe(const struct ml_kernel *k, char *buf, size_t len)
+{
+    struct ml_kernel kk = *k;
+    const int64_t *w = k->in[1]->dim;
+    struct geom g;
+    int64_t group;
+    const char *impl, *why;
+    int n, t;
+
+    kk.err = NULL;
+    if (conv_setup(&kk, &g, &group) < 0)
+        return -1;
+    n = snprintf(buf, len, "Conv '%s' %lldx%lldx%lldx%lld group %lld stride %lld: ", k->node->name, (long long)w[0],
+                 (long long)w[1], (long long)(g.nsp > 1 ? w[2] : 1), (long long)w[g.nsp > 1 ? 3 : 2], (long long)group,
+                 (long long)g.stride[g.nsp > 1 ? 1 : 0]);
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    if (ml_conv_dnn_takes(k, &g, group)) {
+        impl = ml_conv_dnn_impl(k);
+        why = group == 1 ? "" : w[1] == 1 && w[0] == group ? ", depthwise" : ", grouped";
+        t = snprintf(buf + n, len - (size_t)n, "oneDNN %s%s%s", impl ? impl : "(not run yet)", why,
+                     k->blk_in ? ", channel-blocked input" : "");
+    } else {
+        why = k->in[0]->rank != 4 ? "a 1-D convolution: the oneDNN path takes 2-D images" : "an empty tensor";
+        t = snprintf(buf + n, len - (size_t)n, "im2col + sgemm, per group and image (%s)", why);
+    }
+    if (t < 0 || (size_t)(n += t) >= len)
+        return -1;
+    if (k->act == ML_ACT_CLIP)
+        t = snprintf(buf + n, len - (size_t)n, "%s, Clip [%g, %g] fused\n", k->res ? ", residual Add" : "",
+                     (double)k->act_lo, (double)k->act_hi);
+    else
+        t = snprintf(buf + n, len - (size_t)n, "%s%s\n", k->res ? ", residual Add" : "",
+                     k->act == ML_ACT_RELU ? ", Relu fused" : "");
+    return t < 0 ? -1 : n + t;
 }
 
 static int infer_gap(struct ml_kernel *k)

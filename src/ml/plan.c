@@ -104,6 +104,8 @@ void ml_plan_kernel(const struct gtee_ml_model *m, struct ml_plan *p, size_t i, 
         k->n_in = p->fuse[i].n_in;
         k->out = p->fuse[i].out;
         k->act = p->fuse[i].act;
+        k->act_lo = p->fuse[i].act_lo;
+        k->act_hi = p->fuse[i].act_hi;
         k->res = p->fuse[i].res;
         k->b_untransposed = p->fuse[i].b_untransposed;
     }
@@ -218,6 +220,10 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
         for (size_t j = 0; j < k.n_out; j++)
             if (k.out[j])
                 memset(k.out[j], 0, sizeof(*k.out[j]));
+            else if (j < n->op->min_out) { /* an empty name omits an optional output only */
+                rc = ml_fail(&k, GTEE_EFORMAT, "output %zu is required but has no name", j);
+                goto out;
+            }
         rc = deferred(&k) ? ML_DEFER : n->op->infer(&k);
         if (rc < 0)
             goto out;

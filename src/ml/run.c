@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/guard.h"
+#include "ml/geom.h"
 #include "ml/ml.h"
 
 struct gtee_ml_session {
@@ -223,6 +224,18 @@ int gtee_ml_session_kernels(const struct gtee_ml_session *s, char *buf, size_t l
         int threads, w;
         char what[192];
 
+        if (!strcmp(nd->op_type, "Conv") && !(s->plan.skip && s->plan.skip[i])) {
+            struct ml_kernel k;
+            struct gtee_err e = { 0 };
+
+            ml_plan_kernel(s->m, (struct ml_plan *)&s->plan, i, &k);
+            k.err = &e;
+            w = ml_conv_describe(&k, buf + used, len - used);
+            if (w < 0 || (size_t)w >= len - used)
+                return GTEE_FAIL(err, GTEE_EINVAL, "ml: the kernels of this plan need more than %zu bytes", len);
+            used += (size_t)w;
+            continue;
+        }
         if (!node_product(s, i, &ta, &tb, &m, &n, &kk, &threads))
             continue;
         if ((rc = gtee_ml_kernels_product(ta, tb, (int)m, (int)n, (int)kk, threads, what, sizeof(what), err)) < 0)

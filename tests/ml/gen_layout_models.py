@@ -4,7 +4,11 @@
 blocked into a pool of each geometry oneDNN takes (strides, pads, ceil_mode, dilations,
 count_include_pad) and one it does not, then a 1x1 Conv and GlobalAveragePool; a pool
 whose output is the graph's; a residual pair of Convs; a Conv of 20 channels (never
-blocked). Input x is [N, 3, 9, 9]: odd sizes, so ceil_mode adds a window.
+blocked); grouped convolutions: mobilenet's depthwise ones (stride 2 with padding, with and
+without bias) each followed by ReLU6 as PyTorch exports it (Clip with min and max inputs),
+a depthwise one on the graph's NCHW input and output, groups of whole channel blocks and
+groups of a few channels (kept NCHW), and a depthwise channel multiplier (3 -> 6). Input x
+is [N, 3, 9, 9]: odd sizes, so ceil_mode adds a window.
 
   /usr/bin/python3 tests/ml/gen_layout_models.py tests/ml/layout
 """
@@ -30,6 +34,10 @@ def save(out, name, nodes, inits, y_shape):
     m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, os.path.join(out, name + ".onnx"))
+
+
+def scalar(name, v):
+    return numpy_helper.from_array(np.array(v, dtype=np.float32), name)
 
 
 def stem(ch=16):
@@ -71,6 +79,31 @@ def main(out):
               N("Conv", ["p", "w1"], ["c1"], pads=[1, 1, 1, 1]), N("GlobalAveragePool", ["c1"], ["y"])]
     inits += [param("w1", (20, 20, 3, 3))]
     save(out, "conv20", nodes, inits, ["n", 20, 1, 1])
+    nodes, inits = stem()
+    nodes += [N("Conv", ["a", "dw1", "db1"], ["d1"], group=16, strides=[2, 2], pads=[1, 1, 1, 1]),
+              N("Clip", ["d1", "lo", "hi"], ["r1"]), N("Conv", ["r1", "pw1"], ["p1"]),
+              N("Clip", ["p1", "lo", "hi"], ["r2"]),
+              N("Conv", ["r2", "dw2"], ["d2"], group=32, pads=[1, 1, 1, 1]), N("Clip", ["d2", "lo", "hi"], ["r3"]),
+              N("Conv", ["r3", "dw3", "db3"], ["d3"], group=32, kernel_shape=[3, 3], strides=[2, 2],
+                pads=[0, 1, 1, 0]),
+              N("Clip", ["d3", "lo", "hi"], ["r4"]), N("GlobalAveragePool", ["r4"], ["y"])]
+    inits += [param("dw1", (16, 1, 3, 3)), param("db1", (16,)), param("pw1", (32, 16, 1, 1)),
+              param("dw2", (32, 1, 3, 3)), param("dw3", (32, 1, 3, 3)), param("db3", (32,)), scalar("lo", 0.0),
+              scalar("hi", 0.25)]
+    save(out, "group_dw_clip", nodes, inits, ["n", 32, 1, 1])
+    nodes = [N("Conv", ["x", "dw", "db"], ["d"], group=3, strides=[2, 2], pads=[1, 1, 1, 1]),
+             N("Clip", ["d", "lo", "hi"], ["y"])]
+    inits = [param("dw", (3, 1, 3, 3)), param("db", (3,)), scalar("lo", -0.2), scalar("hi", 0.3)]
+    save(out, "group_dw_input", nodes, inits, ["n", 3, 5, 5])
+    nodes, inits = stem()
+    nodes += [N("Conv", ["a", "g1", "gb1"], ["c1"], group=2, pads=[1, 1, 1, 1]), N("Relu", ["c1"], ["r1"]),
+              N("Conv", ["r1", "g2"], ["c2"], group=8, strides=[2, 2], pads=[0, 1, 1, 0]),
+              N("GlobalAveragePool", ["c2"], ["y"])]
+    inits += [param("g1", (32, 8, 3, 3)), param("gb1", (32,)), param("g2", (16, 4, 3, 3))]
+    save(out, "group_blocks", nodes, inits, ["n", 16, 1, 1])
+    nodes = [N("Conv", ["x", "m"], ["c"], group=3), N("Relu", ["c"], ["y"])]
+    inits = [param("m", (6, 1, 3, 3))]
+    save(out, "group_multiplier", nodes, inits, ["n", 6, 7, 7])
 
 
 if __name__ == "__main__":

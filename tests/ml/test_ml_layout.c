@@ -10,7 +10,9 @@
 #include <pthread.h>
 
 #include "gtee/ml.h"
+#include "ml/dnn.h"
 #include "ml/dstest.h"
+#include "ml/geom.h"
 #include "ml/ml.h"
 
 static struct gtee_ml_model *load(const char *name)
@@ -190,6 +192,68 @@ static void test_two_sessions_on_two_threads(void **state)
     }
 }
 
+/* The blocked 2x2 stride-2 max pool (pool_dnn.c's own loop) on an odd-sized input,
+ * against the plain definition, writing blocked and NCHW; a NaN in a window wins, as
+ * ops_pool.c has it, whichever of the four places it takes. */
+static void test_blocked_max2x2_and_nan(void **state)
+{
+    int64_t bl = ml_dnn_block(), n = 2, c = 2 * bl, h = 7, w = 9, oh = 3, ow = 4, ks[2] = { 2, 2 }, st[2] = { 2, 2 };
+    struct ml_attr attr[] = { { .name = "kernel_shape", .type = ML_ATTR_INTS, .n = 2, .ints = ks },
+                              { .name = "strides", .type = ML_ATTR_INTS, .n = 2, .ints = st } };
+    struct ml_node node = { .name = "pool", .op_type = "MaxPool", .n_in = 1, .n_out = 1, .n_attr = 2, .attr = attr };
+    struct gtee_ml_tensor x = { GTEE_ML_FLOAT, 4, { n, c, h, w }, NULL }, y = { GTEE_ML_FLOAT, 4, { n, c, oh, ow }, NULL };
+    struct gtee_ml_tensor *in[1] = { &x }, *out[1] = { &y };
+    struct gtee_err err = { 0 };
+    struct ml_kernel k = { .node = &node, .n_in = 1, .n_out = 1, .in = in, .out = out, .threads = 1, .blk_in = true,
+                           .err = &err };
+    float *plain = malloc((size_t)(n * c * h * w) * sizeof(float)), *want = malloc((size_t)(n * c * oh * ow) * 4);
+    struct geom g;
+
+    assert_non_null(plain);
+    assert_non_null(want);
+    x.data = malloc((size_t)(n * c * h * w) * sizeof(float));
+    y.data = malloc((size_t)(n * c * oh * ow) * sizeof(float));
+    assert_non_null(x.data);
+    assert_non_null(y.data);
+    fill(plain, (size_t)(n * c * h * w), 23);
+    for (int64_t ch = 0; ch < 4; ch++) /* channel ch: a NaN at place ch of window (1, 1) */
+        plain[(ch * h + 2 + ch / 2) * w + 2 + ch % 2] = NAN;
+    for (int64_t i = 0; i < n * c * h * w; i++) { /* NCHW -> [N][C / B][H][W][B] */
+        int64_t wi = i % w, hi = i / w % h, ch = i / (w * h) % c, im = i / (w * h * c);
+        ((float *)x.data)[(((im * (c / bl) + ch / bl) * h + hi) * w + wi) * bl + ch % bl] = plain[i];
+    }
+    for (int64_t p = 0; p < n * c; p++)
+        for (int64_t oi = 0; oi < oh; oi++)
+            for (int64_t oj = 0; oj < ow; oj++) {
+                float m = -INFINITY;
+                for (int64_t d = 0; d < 4; d++) {
+                    float v = plain[(p * h + 2 * oi + d / 2) * w + 2 * oj + d % 2];
+                    m = isnan(v) || isnan(m) ? NAN : v > m ? v : m;
+                }
+                want[(p * oh + oi) * ow + oj] = m;
+            }
+    assert_int_equal(ml_geom(&k, &x, NULL, true, &g), 0);
+    k.work = malloc(ml_pool_dnn_work(&k) + 1); /* the scratch its contract gives it */
+    assert_non_null(k.work);
+    for (int blk_out = 0; blk_out < 2; blk_out++) {
+        k.blk_out = blk_out;
+        if (ml_pool_dnn_forward(&k, &g, true, false) < 0)
+            fail_msg("%s", err.msg);
+        for (int64_t i = 0; i < n * c * oh * ow; i++) {
+            int64_t oj = i % ow, oi = i / ow % oh, ch = i / (ow * oh) % c, im = i / (ow * oh * c);
+            float got = ((float *)y.data)[blk_out ? (((im * (c / bl) + ch / bl) * oh + oi) * ow + oj) * bl + ch % bl : i];
+            if (!(got == want[i] || (isnan(got) && isnan(want[i]))))
+                fail_msg("%s output [%lld]: %g, expected %g", blk_out ? "blocked" : "NCHW", (long long)i, (double)got,
+                         (double)want[i]);
+        }
+    }
+    free(plain);
+    free(want);
+    free(k.work);
+    free(x.data);
+    free(y.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_channels_off_the_block_stay_nchw),
         cmocka_unit_test(test_empty_batch_runs),
         cmocka_unit_test(test_two_sessions_on_two_threads),
+        cmocka_unit_test(test_blocked_max2x2_and_nan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -268,6 +268,29 @@ static void test_refuses_unknown_operator_naming_node(void **state)
     assert_non_null(strstr(err.msg, "not supported"));
 }
 
+/* An empty name omits an optional output only: a node whose one output has none is
+ * refused with its name, not run into a missing tensor (found by fuzz_onnx_load on a
+ * Resize; any operator's inference wrote through the missing output). */
+static void test_refuses_unnamed_required_output(void **state)
+{
+    struct mb b;
+    struct gtee_ml_model *m = NULL;
+    struct gtee_err err = { 0 };
+    int64_t xd[2] = { -1, 3 };
+
+    (void)state;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 2, xd);
+    mb_init_f32(&b, "W", 2, w_dims, w_data, 6);
+    mb_init_f32(&b, "B", 1, b_dims, b_data, 2);
+    mb_node(&b, "Gemm", "fc", "x", "W", "B", "h");
+    mb_node(&b, "Relu", "act", "h", NULL, NULL, "");
+    mb_output(&b, "h");
+    assert_int_equal(mb_load(&b, NULL, &m, &err), GTEE_EFORMAT);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "node 'act' (#1, Relu): output 0 is required but has no name"));
+}
+
 static void test_refuses_unsupported_attribute_naming_node(void **state)
 {
     struct mb b;
@@ -433,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_memory_plan_keeps_live_inputs_and_views_graph_inputs),
         cmocka_unit_test(test_refuses_unknown_operator_naming_node),
         cmocka_unit_test(test_refuses_unsupported_attribute_naming_node),
+        cmocka_unit_test(test_refuses_unnamed_required_output),
         cmocka_unit_test(test_refuses_mismatched_shapes_naming_node),
         cmocka_unit_test(test_refuses_opset_out_of_range),
         cmocka_unit_test(test_refuses_undefined_input_and_cycle),
