@@ -161,6 +161,17 @@ for c in "$CNN" "$MANY"; do
     run grant "$c" --node "$U" --key "$T/data.key" --identity "$T/user.id" --kinds infer "${ATTEST[@]}"
     expect_rc 0 "the data provider's grant of $c"
 done
+# A long training job holds the node's one job slot first, so the inference below waits
+# queued behind it: its client is killed while the job cannot have ended, however fast the
+# engine runs it on this machine (the inference alone now takes a fraction of a second).
+bg_start "$GTEE_CLI" train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" \
+    --epochs 120 --batch 1 --out "$T/hold.onnx" --no-progress "${ATTEST[@]}" >"$T/hold.out" 2>"$T/hold.err"
+HOLD=$BG_PID
+for _ in $(seq 1200); do
+    jobs_now | grep -q " train running training" && break
+    sleep 0.05
+done
+jobs_now | grep -q " train running training" || bad "the holding training job never ran: $(cat "$T/hold.err")"
 jobs_now | awk '{print $1}' >"$T/before"
 bg_start "$GTEE_CLI" infer --node "$U" --identity "$T/user.id" --model "$CNN" --input "$MANY" \
     --out "$T/pred2.npy" --no-progress "${ATTEST[@]}" >"$T/infer2.out" 2>"$T/infer2.err"
@@ -182,6 +193,7 @@ queued | running) ;;
 *) bad "the inference was $state when its client died: the check proves nothing" ;;
 esac
 [ -e "$T/pred2.npy" ] && bad "the killed infer wrote its output"
+bg_wait "$HOLD" || bad "the holding training job failed: $(cat "$T/hold.err")"
 for _ in $(seq 600); do
     case "$(job_state "$IJOB")" in done | failed) break ;; esac
     sleep 0.1
