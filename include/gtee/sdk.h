@@ -1,7 +1,7 @@
 /* The Glacier TEE SDK, enclave side: what a TEE application links to. Open the TEE, read
  * the enclave's identity, seal and unseal state, serve requests over the attested channel
  * (RA-TLS, docs/ratls.md) with a handler of your own, and sign with the Enclave key (the
- * slot work proofs will use). Nothing here needs gtee/tee.h or gtee/evidence.h.
+ * slot Work Proofs are signed through: gtee_proof_sign). Nothing here needs gtee/tee.h or gtee/evidence.h.
  * docs/sdk-tutorial.md walks through a complete application (examples/kvstore). */
 #ifndef GTEE_SDK_H
 #define GTEE_SDK_H
@@ -186,8 +186,9 @@ const struct gtee_claims *gtee_app_peer_claims(const struct gtee_app *app);
 /* The attested client's Enclave ID (20 bytes); 0, or GTEE_ESTATE when clients are not attested. */
 int gtee_app_peer_enclave_id(const struct gtee_app *app, uint8_t id[GTEE_APP_ID_LEN]) GTEE_MUST_USE;
 
-/* The work-proof slot: a recoverable secp256k1 signature by the Enclave key over a 32-byte
- * digest (the work-proof format will define the digest; its signer is the Enclave ID). */
+/* The Work Proof slot: a recoverable secp256k1 signature by the Enclave key over a 32-byte
+ * digest (a Work Proof's is its EIP-712 hash, gtee_proof_hash; the signer is the Enclave
+ * ID). */
 int gtee_app_sign(struct gtee_app *app, const uint8_t digest[32], uint8_t sig[GTEE_APP_SIG_LEN],
                   struct gtee_err *err) GTEE_MUST_USE;
 
