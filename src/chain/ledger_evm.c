@@ -245,17 +245,16 @@ out:
     return rc;
 }
 
-/* The KeyReleased events whose blob (the second indexed topic) is blob, from the contract's
- * deployment to the head, 10,000 blocks a request. */
-static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struct gtee_ledger_key_release **out,
-                            size_t *n, struct gtee_err *err)
+/* Every event of one signature the contract emitted, from its deployment to the head, 10,000
+ * blocks a request, each given to fn in order. */
+static int scan_events(struct gtee_ledger *l, const char *sig,
+                       int (*fn)(void *arg, const struct gtee_evm_log *log, struct gtee_err *err), void *arg,
+                       struct gtee_err *err)
 {
-    static const char sig[] = "KeyReleased(address,bytes32,bytes32,uint64,uint256)";
     struct gtee_evm_log *logs = NULL;
-    struct gtee_ledger_key_release *grown;
     uint8_t topic0[32];
     uint64_t head = 0, from;
-    size_t k = 0, cap = 0;
+    size_t k = 0;
     int rc;
 
     gtee_keccak256(sig, strlen(sig), topic0);
@@ -265,27 +264,8 @@ static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struc
         uint64_t to = head - from < 9999 ? head : from + 9999;
 
         TRY(gtee_evm_logs(evm_of(l), l->contract, (const uint8_t(*)[32])topic0, 1, from, to, 100000, &logs, &k, err));
-        for (size_t i = 0; i < k; i++) {
-            struct gtee_ledger_key_release *r;
-
-            ENSURE(logs[i].n_topics == 4, err, GTEE_EFORMAT, "ledger: a KeyReleased event without its three topics");
-            if (memcmp(logs[i].topics[2], blob, 32))
-                continue;
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 16;
-                grown = realloc(*out, cap * sizeof(**out));
-                ENSURE(grown, err, GTEE_ENOMEM, "ledger: out of memory");
-                *out = grown;
-            }
-            r = &(*out)[(*n)++];
-            memset(r, 0, sizeof(*r));
-            memcpy(r->enclave_id, logs[i].topics[1] + 12, 20);
-            memcpy(r->grant_id, logs[i].topics[3], 32);
-            TRY(abi_word_u64(logs[i].data, logs[i].len, 0, &r->time, err));
-            TRY(abi_word_u64(logs[i].data, logs[i].len, 1, &r->uses, err));
-            r->block = logs[i].block;
-            memcpy(r->tx_hash, logs[i].tx_hash, 32);
-        }
+        for (size_t i = 0; i < k; i++)
+            TRY(fn(arg, &logs[i], err));
         gtee_evm_logs_free(logs, k);
         logs = NULL;
         k = 0;
@@ -294,12 +274,67 @@ static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struc
     }
 out:
     gtee_evm_logs_free(logs, k);
-    if (rc < 0) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
     return rc;
+}
+
+/* A growing array of *n elements of size bytes: room for one more (*cap doubled). */
+static int grow(void **p, size_t size, size_t n, size_t *cap, struct gtee_err *err)
+{
+    void *g;
+
+    if (n < *cap)
+        return 0;
+    g = realloc(*p, (*cap ? 2 * *cap : 16) * size);
+    if (!g)
+        return GTEE_FAIL(err, GTEE_ENOMEM, "ledger: out of memory");
+    *p = g;
+    *cap = *cap ? 2 * *cap : 16;
+    return 0;
+}
+
+struct releases_scan {
+    const uint8_t *blob;
+    struct gtee_ledger_key_release *out;
+    size_t n, cap;
+};
+
+/* A KeyReleased event, kept if its blob (the second indexed topic) is the one asked for. */
+static int release_seen(void *arg, const struct gtee_evm_log *log, struct gtee_err *err)
+{
+    struct releases_scan *x = arg;
+    struct gtee_ledger_key_release *r;
+    int rc;
+
+    ENSURE(log->n_topics == 4, err, GTEE_EFORMAT, "ledger: a KeyReleased event without its three topics");
+    if (memcmp(log->topics[2], x->blob, 32))
+        return 0;
+    TRY(grow((void **)&x->out, sizeof(*x->out), x->n, &x->cap, err));
+    r = &x->out[x->n++];
+    memset(r, 0, sizeof(*r));
+    memcpy(r->enclave_id, log->topics[1] + 12, 20);
+    memcpy(r->grant_id, log->topics[3], 32);
+    TRY(abi_word_u64(log->data, log->len, 0, &r->time, err));
+    TRY(abi_word_u64(log->data, log->len, 1, &r->uses, err));
+    r->block = log->block;
+    memcpy(r->tx_hash, log->tx_hash, 32);
+out:
+    return rc;
+}
+
+/* The KeyReleased events of blob, from the contract's deployment to the head. */
+static int evm_key_releases(struct gtee_ledger *l, const uint8_t blob[32], struct gtee_ledger_key_release **out,
+                            size_t *n, struct gtee_err *err)
+{
+    struct releases_scan x = { .blob = blob };
+    int rc = scan_events(l, "KeyReleased(address,bytes32,bytes32,uint64,uint256)", release_seen, &x, err);
+
+    if (rc < 0) {
+        free(x.out);
+        return rc;
+    }
+    *out = x.out;
+    *n = x.n;
+    return 0;
 }
 
 static int evm_policy(struct gtee_ledger *l, struct gtee_ledger_policy *p, uint8_t governor[20], struct gtee_err *err)
@@ -443,55 +478,44 @@ out:
     return rc;
 }
 
-/* The Registered events' first topics, from the contract's deployment to the head, 10,000
- * blocks a request. */
-static int evm_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n, struct gtee_err *err)
+struct ids_scan {
+    uint8_t (*ids)[20];
+    size_t n, cap;
+};
+
+/* A Registered event: its Enclave ID (the first indexed topic), once. */
+static int registered_seen(void *arg, const struct gtee_evm_log *log, struct gtee_err *err)
 {
-    static const char sig[] =
-        "Registered(address,address,uint32,uint8,bytes32,uint32,bytes32,uint64,string,string)";
-    struct gtee_evm_log *logs = NULL;
-    uint8_t topic0[32], (*grown)[20];
-    uint64_t head = 0, from = 0;
-    size_t k = 0, cap = 0;
+    struct ids_scan *x = arg;
+    size_t j = 0;
     int rc;
 
-    gtee_keccak256(sig, strlen(sig), topic0);
-    TRY(gtee_evm_block_number(evm_of(l), &head, err));
-    TRY(first_block(l, &from, err));
-    for (; from <= head; from += 10000) {
-        uint64_t to = head - from < 9999 ? head : from + 9999;
-
-        TRY(gtee_evm_logs(evm_of(l), l->contract, (const uint8_t(*)[32])topic0, 1, from, to, 100000, &logs, &k, err));
-        for (size_t i = 0; i < k; i++) {
-            size_t j = 0;
-
-            ENSURE(logs[i].n_topics >= 2, err, GTEE_EFORMAT, "ledger: a Registered event without its Enclave ID");
-            while (j < *n && memcmp((*ids)[j], logs[i].topics[1] + 12, 20))
-                j++;
-            if (j < *n)
-                continue;
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 16;
-                grown = realloc(*ids, cap * sizeof(**ids));
-                ENSURE(grown, err, GTEE_ENOMEM, "ledger: out of memory");
-                *ids = grown;
-            }
-            memcpy((*ids)[(*n)++], logs[i].topics[1] + 12, 20);
-        }
-        gtee_evm_logs_free(logs, k);
-        logs = NULL;
-        k = 0;
-        if (head - from < 10000)
-            break;
-    }
+    ENSURE(log->n_topics >= 2, err, GTEE_EFORMAT, "ledger: a Registered event without its Enclave ID");
+    while (j < x->n && memcmp(x->ids[j], log->topics[1] + 12, 20))
+        j++;
+    if (j < x->n)
+        return 0;
+    TRY(grow((void **)&x->ids, sizeof(*x->ids), x->n, &x->cap, err));
+    memcpy(x->ids[x->n++], log->topics[1] + 12, 20);
 out:
-    gtee_evm_logs_free(logs, k);
-    if (rc < 0) {
-        free(*ids);
-        *ids = NULL;
-        *n = 0;
-    }
     return rc;
+}
+
+/* The Enclave IDs of the Registered events, from the contract's deployment to the head, each
+ * once, in the order first registered. */
+static int evm_enclave_ids(struct gtee_ledger *l, uint8_t (**ids)[20], size_t *n, struct gtee_err *err)
+{
+    struct ids_scan x = { 0 };
+    int rc = scan_events(l, "Registered(address,address,uint32,uint8,bytes32,uint32,bytes32,uint64,string,string)",
+                         registered_seen, &x, err);
+
+    if (rc < 0) {
+        free(x.ids);
+        return rc;
+    }
+    *ids = x.ids;
+    *n = x.n;
+    return 0;
 }
 
 static int evm_join(struct gtee_ledger *l, const uint8_t stake[32], struct gtee_evm_receipt *receipt,

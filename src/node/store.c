@@ -991,22 +991,28 @@ int gtee_node_store_proofs_submitted(struct gtee_node_store *s, uint64_t upto_se
     return rc;
 }
 
-int gtee_node_store_proof_counts(struct gtee_node_store *s, long long *pending, long long *submitted)
+/* The rows of a query "SELECT flag, count(*) ... GROUP BY flag": how many with it 0 and 1. */
+static int flag_counts(struct gtee_node_store *s, const char *sql, long long *zero, long long *one)
 {
     sqlite3_stmt *st;
 
-    *pending = *submitted = 0;
+    *zero = *one = 0;
     pthread_mutex_lock(&s->mu);
-    st = query(s, "SELECT submitted, count(*) FROM proofs GROUP BY submitted", "");
+    st = query(s, sql, "");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (sqlite3_column_int(st, 0))
-            *submitted = sqlite3_column_int64(st, 1);
+            *one = sqlite3_column_int64(st, 1);
         else
-            *pending = sqlite3_column_int64(st, 1);
+            *zero = sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return st ? 0 : GTEE_EIO;
+}
+
+int gtee_node_store_proof_counts(struct gtee_node_store *s, long long *pending, long long *submitted)
+{
+    return flag_counts(s, "SELECT submitted, count(*) FROM proofs GROUP BY submitted", pending, submitted);
 }
 
 int gtee_node_store_release_add(struct gtee_node_store *s, const struct gtee_node_release *r, struct gtee_err *err)
@@ -1078,18 +1084,5 @@ int gtee_node_store_release_recorded(struct gtee_node_store *s, int64_t seq, str
 
 int gtee_node_store_release_counts(struct gtee_node_store *s, long long *pending, long long *recorded)
 {
-    sqlite3_stmt *st;
-
-    *pending = *recorded = 0;
-    pthread_mutex_lock(&s->mu);
-    st = query(s, "SELECT recorded, count(*) FROM key_releases GROUP BY recorded", "");
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_int(st, 0))
-            *recorded = sqlite3_column_int64(st, 1);
-        else
-            *pending = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    return st ? 0 : GTEE_EIO;
+    return flag_counts(s, "SELECT recorded, count(*) FROM key_releases GROUP BY recorded", pending, recorded);
 }
