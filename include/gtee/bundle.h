@@ -43,6 +43,12 @@ int gtee_bundle_write(const struct gtee_bundle *b, uint8_t **out, size_t *out_le
  * verifier's nonce), the same for every GPU (docs/evidence-nvidia.md, "The binding"). */
 void gtee_bundle_gpu_nonce(const uint8_t report_data[GTEE_REPORT_DATA_LEN], unsigned index, uint8_t nonce[32]);
 
+/* The hash of a bundle's GPU evidence, as a Work Proof's gpuEvidenceHash (docs/proofs.md):
+ * keccak256 over each GPU report in the bundle's order, each after its length as 4 bytes
+ * big-endian. All zero for evidence that is not a bundle or holds no GPU; GTEE_EFORMAT for
+ * a malformed bundle. */
+int gtee_bundle_gpu_hash(const uint8_t *evidence, size_t len, uint8_t out[32], struct gtee_err *err) GTEE_MUST_USE;
+
 /* The evidence that decides which collateral a verifier picks (a TDX or an SGX one): a
  * well-formed bundle's CVM part, else the evidence itself. */
 void gtee_bundle_cvm(const uint8_t *evidence, size_t len, const uint8_t **cvm, size_t *cvm_len);

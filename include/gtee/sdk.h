@@ -101,6 +101,9 @@ const char *gtee_app_hardening_note(const struct gtee_app *app);
  * evidence and the GPUs' reports over the nonce. *ev is malloc'd. */
 int gtee_app_evidence(struct gtee_app *app, const uint8_t nonce[32], uint8_t report_data[64], uint8_t **ev,
                       size_t *ev_len, struct gtee_err *err) GTEE_MUST_USE;
+/* The hash of the GPU part of evidence from gtee_app_evidence, for a Work Proof's
+ * gpuEvidenceHash (docs/proofs.md): all zero without GPUs (gtee_bundle_gpu_hash). */
+int gtee_app_gpu_evidence_hash(const uint8_t *ev, size_t ev_len, uint8_t out[32], struct gtee_err *err) GTEE_MUST_USE;
 /* Opens a relay box a client sealed to the channel key (gtee/msg.h, "relay boxes"): *pt
  * is secret (gtee_app_free_secret), and resp_key, the key to seal the answer under with
  * gtee_relay_seal_response, too (wipe it). */

@@ -28,6 +28,7 @@ struct enc_proofs {
     char why[GTEE_ERR_MSG_MAX];  /* why not, for the host's log */
     struct gtee_proof_domain domain;
     uint8_t evidence_hash[32];
+    uint8_t gpu_evidence_hash[32]; /* of the GPU reports in the registered bundle (zero: none) */
     struct gtee_proof_counter ctr;
     struct pending pending[PENDING];
     uint64_t age;
@@ -155,6 +156,7 @@ int enc_proofs_start(struct enc_proofs *p, struct gtee_app *app, const uint8_t *
     p->domain = d;
     p->ctr = c;
     memcpy(p->evidence_hash, eh, 32);
+    TRY(gtee_app_gpu_evidence_hash(ev, ev_len, p->gpu_evidence_hash, err));
     p->ready = 1;
 out:
     if (rc < 0 && !p->ready)
@@ -243,6 +245,7 @@ int enc_proofs_take(struct enc_proofs *p, struct gtee_app *app, const uint8_t *i
     q.seq = p->ctr.seq + 1;
     memcpy(q.prev_hash, p->ctr.hash, 32);
     memcpy(q.evidence_hash, p->evidence_hash, 32);
+    memcpy(q.gpu_evidence_hash, p->gpu_evidence_hash, 32);
     TRY(gtee_proof_sign(&q, sign, app, err));
     /* The counter moves with the signature, so no two proofs ever share a seq in one run; a
      * host that loses this one restarts the enclave, which counts on from its sealed copy. */

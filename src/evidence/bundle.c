@@ -78,6 +78,35 @@ static void put32(uint8_t *p, size_t v)
     p[3] = (uint8_t)v;
 }
 
+int gtee_bundle_gpu_hash(const uint8_t *evidence, size_t len, uint8_t out[32], struct gtee_err *err)
+{
+    struct gtee_bundle b;
+    uint8_t *msg = NULL;
+    size_t n = 0, off = 0;
+    int rc = 0;
+
+    memset(out, 0, 32);
+    if (!gtee_bundle_detect(evidence, len))
+        return 0;
+    TRY(gtee_bundle_parse(evidence, len, &b, err));
+    if (!b.n_gpu)
+        return 0;
+    for (size_t i = 0; i < b.n_gpu; i++)
+        n += 4 + b.gpu_len[i];
+    msg = malloc(n);
+    ENSURE(msg, err, GTEE_ENOMEM, "bundle: out of memory");
+    for (size_t i = 0; i < b.n_gpu; i++) {
+        for (int k = 0; k < 4; k++)
+            msg[off++] = (uint8_t)(b.gpu_len[i] >> (24 - 8 * k));
+        memcpy(msg + off, b.gpu[i], b.gpu_len[i]);
+        off += b.gpu_len[i];
+    }
+    gtee_keccak256(msg, n, out);
+out:
+    free(msg);
+    return rc;
+}
+
 int gtee_bundle_write(const struct gtee_bundle *b, uint8_t **out, size_t *out_len, struct gtee_err *err)
 {
     size_t n = HEADER_LEN + 4 + (b ? b->cvm_len : 0), off;

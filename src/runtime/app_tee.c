@@ -261,3 +261,8 @@ void gtee_app_identity(const struct gtee_app *app, struct gtee_app_identity *id)
 _Static_assert(GTEE_MEASUREMENT_MAX == 48 && GTEE_APP_MEASUREMENT_MAX == 48, "measurement sizes agree");
 _Static_assert(GTEE_APP_SEAL_CODE == GTEE_SEAL_MRENCLAVE && GTEE_APP_SEAL_SIGNER == GTEE_SEAL_MRSIGNER,
                "the SDK's sealing policies are the backends'");
+
+int gtee_app_gpu_evidence_hash(const uint8_t *ev, size_t ev_len, uint8_t out[32], struct gtee_err *err)
+{
+    return gtee_bundle_gpu_hash(ev, ev_len, out, err);
+}

@@ -14,6 +14,7 @@
 
 #include "evidence/nv_test_util.h"
 #include "gtee/bundle.h"
+#include "gtee/crypto.h"
 
 static const char policy_json[] = "{\"allow_debug\": true, \"require_revocation\": false,"
                                   " \"gpu\": {\"allow_unchecked_revocation\": true}}";
@@ -189,12 +190,45 @@ static void test_nested_bundle_refused(void **state)
     free(v);
 }
 
+/* A Work Proof's gpuEvidenceHash: keccak256 over each GPU report after its length (4 bytes
+ * big-endian), recomputed here from the parts; zero for plain evidence and for a bundle of
+ * no GPU; a malformed bundle refused. */
+static void test_gpu_evidence_hash(void **state)
+{
+    static const uint8_t cvm[] = { 1, 2, 3 }, g0[] = { 9, 8, 7, 6, 5 }, g1[] = { 0x42 };
+    struct gtee_bundle b = { .cvm = cvm, .cvm_len = sizeof(cvm), .n_gpu = 2, .gpu = { g0, g1 },
+                             .gpu_len = { sizeof(g0), sizeof(g1) } };
+    uint8_t *ev = NULL, got[32], want[32], zero[32] = { 0 };
+    uint8_t msg[4 + sizeof(g0) + 4 + sizeof(g1)] = { 0, 0, 0, 5, 9, 8, 7, 6, 5, 0, 0, 0, 1, 0x42 };
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(gtee_bundle_write(&b, &ev, &len, NULL), 0);
+    assert_int_equal(gtee_bundle_gpu_hash(ev, len, got, NULL), 0);
+    gtee_keccak256(msg, sizeof(msg), want);
+    assert_memory_equal(got, want, 32);
+    /* the last byte cut: malformed */
+    assert_int_equal(gtee_bundle_gpu_hash(ev, len - 1, got, NULL), GTEE_EFORMAT);
+    free(ev);
+    /* no GPU; plain evidence */
+    b.n_gpu = 0;
+    assert_int_equal(gtee_bundle_write(&b, &ev, &len, NULL), 0);
+    memset(got, 0xff, sizeof(got));
+    assert_int_equal(gtee_bundle_gpu_hash(ev, len, got, NULL), 0);
+    assert_memory_equal(got, zero, 32);
+    free(ev);
+    memset(got, 0xff, sizeof(got));
+    assert_int_equal(gtee_bundle_gpu_hash(cvm, sizeof(cvm), got, NULL), 0);
+    assert_memory_equal(got, zero, 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundle_through_the_entry),
         cmocka_unit_test(test_plain_evidence_and_gpu_policy),
         cmocka_unit_test(test_nested_bundle_refused),
+        cmocka_unit_test(test_gpu_evidence_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
