@@ -53,6 +53,26 @@ int chain_opt(struct chain_opts *o, int c, const char *arg)
     }
 }
 
+int chain_read_opts(int argc, char **argv, const struct option *opts, struct chain_opts *o, const char *usage)
+{
+    int c;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = c == 'K' ? 0 : chain_opt(o, c, optarg); /* no key: the ledger is only read */
+
+        if (k < 0)
+            return -k;
+        if (k)
+            continue;
+        switch (c) {
+        case 'j': cli_set_json(1); break;
+        case 'h': return cli_help(usage);
+        default: return cli_bad_option(argc, argv);
+        }
+    }
+    return -1;
+}
+
 int chain_key_read(const char *path, uint8_t key[32], struct gtee_err *err)
 {
     char buf[70] = {0};

@@ -23,6 +23,11 @@ struct chain_opts {
 /* Handles --ledger, --rpc, --key, --contract, --timeout, --retries; 1 if c was one of them, 0 if not,
  * or the usage exit code (negative) on a bad value. */
 int chain_opt(struct chain_opts *o, int c, const char *arg);
+/* The whole option loop of a command that only reads the ledger and takes nothing but the
+ * connection options (no --key), --json and --help: -1 once they are read (the operands
+ * start at optind), else the exit code to return (help shown, or a usage error). */
+struct option;
+int chain_read_opts(int argc, char **argv, const struct option *opts, struct chain_opts *o, const char *usage);
 #define CHAIN_LONG_OPTIONS                                 \
     { "ledger", required_argument, NULL, 'L' },            \
     { "rpc", required_argument, NULL, 'R' },               \

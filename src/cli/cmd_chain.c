@@ -285,19 +285,8 @@ static int cmd_chain_status(int argc, char **argv)
     uint8_t gov[20];
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int k = c == 'K' ? 0 : chain_opt(&co, c, optarg); /* no key: the ledger is only read */
-
-        if (k < 0)
-            return -k;
-        if (k)
-            continue;
-        switch (c) {
-        case 'j': cli_set_json(1); break;
-        case 'h': return cli_help(status_usage);
-        default: return cli_bad_option(argc, argv);
-        }
-    }
+    if ((c = chain_read_opts(argc, argv, opts, &co, status_usage)) >= 0)
+        return c;
     if (optind != argc)
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
     TRY(chain_ledger(&co, 0, &l, &err));

@@ -59,19 +59,8 @@ int cmd_chain_usage(int argc, char **argv)
     size_t n = 0;
     int c, rc, evm, emit_failed = 0;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int k = c == 'K' ? 0 : chain_opt(&co, c, optarg); /* no key: the ledger is only read */
-
-        if (k < 0)
-            return -k;
-        if (k)
-            continue;
-        switch (c) {
-        case 'j': cli_set_json(1); break;
-        case 'h': return cli_help(usage);
-        default: return cli_bad_option(argc, argv);
-        }
-    }
+    if ((c = chain_read_opts(argc, argv, opts, &co, usage)) >= 0)
+        return c;
     if (argc - optind != 1)
         return cli_usage_error("expected one argument CONTENT_ID (the blob's content id)");
     cid = argv[optind];
