@@ -232,20 +232,40 @@ static int fetch(const struct job_args *a, const char *path, uint8_t **out, size
 }
 
 /* One file of the one-shot form, sealed under a fresh key on a thread of its own from the
- * command's start: sealing the 31 MB of 10,000 images takes about as long as attesting the
- * enclave and providing the model, which it now overlaps (docs/performance.md,
- * "Confidential overhead"). Nothing leaves this process before the enclave is attested. */
+ * command's start and, when the node is named (--node), uploaded there too: sealing and
+ * uploading the 31 MB of 10,000 images take longer than attesting the enclave and providing
+ * the model, which they now overlap (docs/performance.md, "Confidential overhead"). Only
+ * ciphertext under a key that never left this process goes out before the enclave is
+ * attested; the key goes only into a grant to the attested enclave. With --ledger the node
+ * is the one the attestation picks, so the upload waits for it. */
 struct sealing {
-    const char *what, *path;
-    int gunzip;
+    const char *what, *path, *node;
+    int gunzip, bar;
     struct gtee_box_key key;
     int fd;
     uint8_t id[GTEE_BOX_CONTENT_ID_LEN];
+    char cid[65];
     uint64_t size;
-    int rc, started;
+    int rc, started, uploaded;
     struct gtee_err err;
+    const _Atomic int *stop;
     pthread_t t;
 };
+
+/* Uploads z's container to node (progress lines, or a bar where z->bar says). */
+static int upload(struct sealing *z, const char *node, struct gtee_err *err)
+{
+    struct cli_push p = CLI_PUSH_DEFAULTS;
+    int rc;
+
+    p.node = node;
+    p.stop = z->stop;
+    p.progress = z->bar ? CLI_PROGRESS_AUTO : CLI_PROGRESS_OFF;
+    cli_progress_init(&p.bar, p.progress == CLI_PROGRESS_AUTO && z->bar > 1, z->size, z->what);
+    rc = cli_push_upload(&p, z->fd, z->cid, z->size, err);
+    cli_progress_finish(&p.bar);
+    return rc;
+}
 
 static void *seal_main(void *arg)
 {
@@ -256,15 +276,34 @@ static void *seal_main(void *arg)
         (void)GTEE_FAIL(&z->err, z->rc, "no randomness for a fresh key");
     else
         z->rc = cli_push_seal(&z->key, z->path, z->gunzip, &z->fd, z->id, &z->size, &z->err);
+    if (z->rc == 0) {
+        gtee_hex_encode(z->id, sizeof(z->id), z->cid);
+        if (z->node) {
+            z->rc = upload(z, z->node, &z->err);
+            z->uploaded = z->rc == 0;
+        }
+    }
     return NULL;
 }
 
-/* Starts sealing each file named in place of a content id (z[i] for slot i). */
-static int seal_ahead(const struct job_args *a, struct sealing z[3], struct gtee_err *err)
+/* Starts sealing (and, with --node, uploading) each file named in place of a content id
+ * (z[i] for slot i). Only the largest file's upload draws a bar on a terminal, so that two
+ * threads never draw at once. */
+static int seal_ahead(const struct job_args *a, struct sealing z[3], const _Atomic int *stop, struct gtee_err *err)
 {
     const char *slot[3] = { a->model, a->input, a->labels };
     const char *what[3] = { "model", a->labels ? "features" : "input", "labels" };
+    off_t largest = -1;
+    int bar = -1;
 
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+
+        if (slot[i] && !cid_ok(slot[i]) && stat(slot[i], &st) == 0 && st.st_size > largest) {
+            largest = st.st_size;
+            bar = i;
+        }
+    }
     for (int i = 0; i < 3; i++) {
         memset(&z[i], 0, sizeof(z[i]));
         z[i].fd = -1;
@@ -273,6 +312,9 @@ static int seal_ahead(const struct job_args *a, struct sealing z[3], struct gtee
         z[i].what = what[i];
         z[i].path = slot[i];
         z[i].gunzip = i != 0;
+        z[i].node = a->ledger ? NULL : a->node;
+        z[i].stop = stop;
+        z[i].bar = a->progress && i == bar ? a->progress : 0;
         if (pthread_create(&z[i].t, NULL, seal_main, &z[i]) != 0)
             return GTEE_FAIL(err, GTEE_EIO, "no thread to seal the %s", what[i]);
         z[i].started = 1;
@@ -280,9 +322,11 @@ static int seal_ahead(const struct job_args *a, struct sealing z[3], struct gtee
     return 0;
 }
 
-/* Waits for every sealing started and drops what is left of them (keys wiped). */
-static void seal_end(struct sealing z[3])
+/* Waits for every sealing started (an upload in flight stops before its next request) and
+ * drops what is left of them (keys wiped). */
+static void seal_end(struct sealing z[3], _Atomic int *stop)
 {
+    *stop = 1;
     for (int i = 0; i < 3; i++) {
         if (z[i].started)
             pthread_join(z[i].t, NULL);
@@ -294,12 +338,12 @@ static void seal_end(struct sealing z[3])
     }
 }
 
-/* Uploads a sealed file and grants it to the requester for this job's kind until an hour
- * past the job's timeout; cid gets its id. */
+/* Waits for a sealed (and maybe uploaded) file, uploads it if it is not yet, and grants it
+ * to the requester for this job's kind until an hour past the job's timeout; cid gets its
+ * id. */
 static int provide(const struct job_args *a, const struct cli_enclave *enc, struct sealing *z, char cid[65],
                    struct gtee_err *err)
 {
-    struct cli_push p = CLI_PUSH_DEFAULTS;
     struct gtee_grant g;
     uint8_t kid[GTEE_BOX_KEY_ID_LEN];
     int rc;
@@ -311,17 +355,16 @@ static int provide(const struct job_args *a, const struct cli_enclave *enc, stru
         *err = z->err;
         return z->rc;
     }
-    gtee_hex_encode(z->id, sizeof(z->id), cid);
-    if (!cli_json())
-        fprintf(stderr, "gtee: %s %s sealed under a fresh key (%llu bytes); uploading\n", z->what, z->path,
+    memcpy(cid, z->cid, 65);
+    if (!z->uploaded) {
+        if (!cli_json())
+            fprintf(stderr, "gtee: %s %s sealed under a fresh key (%llu bytes); uploading\n", z->what, z->path,
+                    (unsigned long long)z->size);
+        TRY(upload(z, a->node, err));
+    } else if (!cli_json()) {
+        fprintf(stderr, "gtee: %s %s sealed under a fresh key (%llu bytes) and uploaded\n", z->what, z->path,
                 (unsigned long long)z->size);
-    p.node = a->node;
-    p.progress = a->progress ? CLI_PROGRESS_AUTO : CLI_PROGRESS_OFF;
-    cli_progress_init(&p.bar, p.progress == CLI_PROGRESS_AUTO && isatty(STDERR_FILENO) && !cli_json(), z->size,
-                      z->what);
-    rc = cli_push_upload(&p, z->fd, cid, z->size, err);
-    cli_progress_finish(&p.bar);
-    TRY(rc);
+    }
     memcpy(g.content_id, z->id, sizeof(g.content_id));
     memcpy(g.owner, a->job.requester, sizeof(g.owner));
     g.kinds = a->job.kind == GTEE_JOB_TRAIN ? GTEE_GRANT_TRAIN : GTEE_GRANT_INFER;
@@ -363,6 +406,7 @@ static int run_job(struct job_args *a)
     int rc, have_rec = 0;
     json_t *sum = NULL;
     struct sealing z[3];
+    _Atomic int stop = 0;
 
     memset(&rec, 0, sizeof(rec));
     memset(z, 0, sizeof(z));
@@ -383,7 +427,7 @@ static int run_job(struct job_args *a)
         (void)GTEE_FAIL(&err, rc, "identity file %s: not an X25519 key", a->identity);
         goto out;
     }
-    TRY(seal_ahead(a, z, &err));
+    TRY(seal_ahead(a, z, &stop, &err));
     if (a->ledger) {
         /* the first active node of the ledger that answers and attests runs the job */
         TRY(cli_node_pick(a->ledger, &a->ao, a->node_timeout_s, cli_json(), &enc, &err));
@@ -395,7 +439,7 @@ static int run_job(struct job_args *a)
         fprintf(stderr, "gtee: enclave %s (%s%s) attested at %s\n", enc.enclave_id, enc.tee,
                 enc.simulated ? ", SIMULATED: not secure" : "", a->node);
     TRY(provide_all(a, &enc, z, &err));
-    seal_end(z);
+    seal_end(z, &stop);
     a->job.model = 0;
     a->job.input = 1;
     a->job.labels = 2;
@@ -442,7 +486,7 @@ static int run_job(struct job_args *a)
     rc = 0;
     goto done;
 out:
-    seal_end(z);
+    seal_end(z, &stop);
     rc = cli_fail_err(rc, &err);
 done:
     json_decref(sum);

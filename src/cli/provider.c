@@ -183,6 +183,9 @@ int cli_push_upload(struct cli_push *p, int fd, const char *cid, uint64_t size, 
         uint64_t n = size - offset < p->chunk ? size - offset : p->chunk;
         struct gtee_err perr = { 0 };
 
+        ENSURE(!p->stop || !*p->stop, err, GTEE_ESTATE, "uploading: stopped at byte %llu of %llu",
+               (unsigned long long)offset, (unsigned long long)size);
+
         cli_http_resp_free(&r);
         p->base = offset;
         rc = cli_http_request("PUT", url, "application/octet-stream", NULL, n, fd, offset, (int64_t)offset,

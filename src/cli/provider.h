@@ -21,6 +21,8 @@ struct cli_push {
     int progress;           /* enum cli_progress_mode */
     struct cli_progress bar;
     uint64_t base;          /* bytes acknowledged before the current request */
+    const _Atomic int *stop; /* optional: when set non-zero, the upload ends (GTEE_ESTATE)
+                              * before its next request */
 };
 #define CLI_PUSH_DEFAULTS { .chunk = 8u << 20, .timeout = 600, .retries = 5, .progress = CLI_PROGRESS_AUTO }
 
