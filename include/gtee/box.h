@@ -66,6 +66,12 @@ struct gtee_box_stats {
     uint8_t content_id[32];
 };
 
+/* The bytes of the container that gtee_box_seal makes of plaintext_len bytes in chunks of
+ * chunk_size (0: the default): the header, then each chunk with its tag, an empty input
+ * being one empty chunk. Also the bytes written once its progress callback has reported
+ * plaintext_len (a caller uploads a container while it is sealed). */
+uint64_t gtee_box_sealed_size(uint64_t plaintext_len, uint32_t chunk_size);
+
 /* Encrypts everything readable from in_fd into a container written to out_fd.
  * Memory use is bounded by the chunk size, whatever the input length. */
 int gtee_box_seal(const struct gtee_box_key *key, const struct gtee_box_opts *opts, int in_fd, int out_fd,

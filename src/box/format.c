@@ -27,6 +27,14 @@ int gtee_box_key_id(const struct gtee_box_key *key, uint8_t id[GTEE_BOX_KEY_ID_L
                             (const uint8_t *)KEY_ID_INFO, sizeof(KEY_ID_INFO) - 1);
 }
 
+uint64_t gtee_box_sealed_size(uint64_t plaintext_len, uint32_t chunk_size)
+{
+    uint64_t chunk = chunk_size ? chunk_size : GTEE_BOX_CHUNK_DEFAULT;
+    uint64_t chunks = plaintext_len ? (plaintext_len + chunk - 1) / chunk : 1;
+
+    return GTEE_BOX_HEADER_LEN + plaintext_len + chunks * GTEE_BOX_TAG_LEN;
+}
+
 int gtee_box_header_parse(const uint8_t *buf, size_t len, struct gtee_box_header *hdr, struct gtee_err *err)
 {
     struct span s = span_init(buf, len);

@@ -270,19 +270,23 @@ static int upload(struct sealing *z, const char *node, struct gtee_err *err)
 static void *seal_main(void *arg)
 {
     struct sealing *z = arg;
+    struct cli_push p = CLI_PUSH_DEFAULTS;
 
     z->rc = gtee_box_key_generate(&z->key);
-    if (z->rc < 0)
+    if (z->rc < 0) {
         (void)GTEE_FAIL(&z->err, z->rc, "no randomness for a fresh key");
-    else
+    } else if (z->node) {
+        /* sealed and uploaded at once (cli_push_file) */
+        p.node = z->node;
+        p.stop = z->stop;
+        p.progress = z->bar ? CLI_PROGRESS_AUTO : CLI_PROGRESS_OFF;
+        z->rc = cli_push_file(&p, &z->key, z->path, z->gunzip, z->bar > 1, z->what, z->id, &z->size, &z->err);
+        z->uploaded = z->rc == 0;
+    } else {
         z->rc = cli_push_seal(&z->key, z->path, z->gunzip, &z->fd, z->id, &z->size, &z->err);
-    if (z->rc == 0) {
-        gtee_hex_encode(z->id, sizeof(z->id), z->cid);
-        if (z->node) {
-            z->rc = upload(z, z->node, &z->err);
-            z->uploaded = z->rc == 0;
-        }
     }
+    if (z->rc == 0)
+        gtee_hex_encode(z->id, sizeof(z->id), z->cid);
     return NULL;
 }
 

@@ -1,6 +1,6 @@
 /* `gtee push`: seals a file into a container and uploads it to a node's blob store, in
- * chunks that the node acknowledges one by one, resuming after an interruption from the
- * offset the node holds; prints the blob id (docs/node-api.md, "Blobs"). This executable
+ * chunks that the node acknowledges one by one, each sent as soon as it is sealed, resuming
+ * after an interruption from the offset the node holds; prints the blob id (docs/node-api.md, "Blobs"). This executable
  * seals but never opens a container (the never-rule). */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +57,7 @@ int cmd_push(int argc, char **argv)
     uint8_t id[GTEE_BOX_CONTENT_ID_LEN];
     char cid[2 * GTEE_BOX_CONTENT_ID_LEN + 1];
     uint64_t size = 0, v;
-    int c, fd = -1, rc;
+    int c, rc;
     char *end;
 
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
@@ -96,21 +96,17 @@ int cmd_push(int argc, char **argv)
         return cli_usage_error("--node: '%s' is not an http:// or https:// URL", p.node);
     memset(&key, 0, sizeof(key));
     rc = cli_keyfile_read(key_path, &key, &err);
+    /* Sealed and uploaded at once; a bar on a terminal whatever the size, elsewhere plain
+     * lines per chunk. */
     if (rc == 0)
-        rc = cli_push_seal(&key, argv[optind], 0, &fd, id, &size, &err);
+        rc = cli_push_file(&p, &key, argv[optind], 0,
+                           p.progress == CLI_PROGRESS_AUTO ? (isatty(STDERR_FILENO) && !cli_json())
+                                                           : p.progress == CLI_PROGRESS_ON,
+                           "upload", id, &size, &err);
     gtee_box_key_wipe(&key);
     if (rc < 0)
         return cli_fail_err(rc, &err);
     gtee_hex_encode(id, sizeof(id), cid);
-    /* A bar on a terminal whatever the size; elsewhere plain lines per chunk. */
-    cli_progress_init(&p.bar, p.progress == CLI_PROGRESS_AUTO ? (isatty(STDERR_FILENO) && !cli_json())
-                                                              : p.progress == CLI_PROGRESS_ON,
-                      size, "upload");
-    rc = cli_push_upload(&p, fd, cid, size, &err);
-    cli_progress_finish(&p.bar);
-    close(fd);
-    if (rc < 0)
-        return cli_fail_err(rc, &err);
     if (cli_json())
         return cli_json_emit(json_pack("{s:s,s:I,s:s}", "blob", cid, "size", (json_int_t)size, "node", p.node))
                    ? CLI_EXIT_IO

@@ -35,6 +35,15 @@ int cli_push_seal(const struct gtee_box_key *key, const char *path, int gunzip, 
  * draws p->bar if it is enabled. */
 int cli_push_upload(struct cli_push *p, int fd, const char *cid, uint64_t size, struct gtee_err *err) GTEE_MUST_USE;
 
+/* Seals path under key and uploads the container at once (the upload's requests follow
+ * the sealer, which runs on a thread into an unnamed temporary): the session is opened
+ * without the content id, and the id the node answers must be the sealer's (GTEE_EAUTH
+ * otherwise). gunzip as for cli_push_seal; a file whose size is not known ahead (not a
+ * regular file) is sealed first. Draws p->bar (label) if bar. id and size: the container's. */
+int cli_push_file(struct cli_push *p, const struct gtee_box_key *key, const char *path, int gunzip, int bar,
+                  const char *label, uint8_t id[GTEE_BOX_CONTENT_ID_LEN], uint64_t *size,
+                  struct gtee_err *err) GTEE_MUST_USE;
+
 /* Releases key to the attested enclave under grant g (its content id, owner, kinds, until,
  * flags and counterparties set; g->key is filled here and wiped before return), and checks
  * that the enclave answers with this key's id, which goes to key_id. */

@@ -750,7 +750,8 @@ static enum MHD_Result h_blob(struct gtee_node_api *a, struct MHD_Connection *c,
 
 static json_t *upload_json(const struct gtee_node_upload *u)
 {
-    return json_pack("{s:s,s:s,s:I,s:I}", "id", u->id, "content_id", u->content_id, "size", (json_int_t)u->size,
+    return json_pack("{s:s,s:o,s:I,s:I}", "id", u->id, "content_id",
+                     u->content_id[0] ? json_string(u->content_id) : json_null(), "size", (json_int_t)u->size,
                      "offset", (json_int_t)u->received);
 }
 
@@ -765,10 +766,10 @@ static enum MHD_Result h_upload_new(struct gtee_node_api *a, struct MHD_Connecti
     if ((rc = gtee_node_parse_upload_req((const char *)q->body, q->len, a->config->max_blob_bytes, &size, cid,
                                          &err)) < 0)
         return send_err(a, c, rc, &err);
-    /* Content-addressed: a blob already stored is not sent again. */
-    if ((rc = gtee_node_store_blob_get(a->store, cid, &have, &err)) < 0)
+    /* Content-addressed: a blob already stored is not sent again (when the client names it). */
+    if (cid[0] && (rc = gtee_node_store_blob_get(a->store, cid, &have, &err)) < 0)
         return send_err(a, c, rc, &err);
-    if (rc == 1 && have == size)
+    if (cid[0] && rc == 1 && have == size)
         return send_json(a, c, 200, json_pack("{s:{s:s,s:I},s:b}", "blob", "id", cid, "size", (json_int_t)size,
                                               "complete", 1));
     /* Over the store's quota: 507, refused before a byte is written. */

@@ -219,12 +219,12 @@ int gtee_node_upload_write(struct gtee_node_upload_put *p, const void *buf, size
     return 0;
 }
 
-/* Hashes the staging file and, if the hash is the declared content id, renames it to
- * blobs/<cid>. The staging file was made O_EXCL|O_NOFOLLOW on the same file system and its
+/* Hashes the staging file and, if the hash is the declared content id (or none was
+ * declared: the hash then names it), renames it to blobs/<cid>. The staging file was made O_EXCL|O_NOFOLLOW on the same file system and its
  * bytes synced before their offset was acknowledged, so the rename publishes it whole, as
  * the safe file helper's own rename would; copying it through the helper cost a second
  * write and sync of every byte (docs/performance.md, "Confidential overhead"). */
-static int promote(struct gtee_node_blobs *b, const struct gtee_node_upload *u, struct gtee_sha256_ctx *h,
+static int promote(struct gtee_node_blobs *b, struct gtee_node_upload *u, struct gtee_sha256_ctx *h,
                    struct gtee_err *err)
 {
     uint8_t buf[256 << 10], digest[32];
@@ -255,6 +255,10 @@ hashed:
     gtee_hex_encode(digest, sizeof(digest), hex);
     ENSURE(total == u->size, err, GTEE_EIO, "upload %s: staging file holds %llu bytes, expected %llu", u->id,
            (unsigned long long)total, (unsigned long long)u->size);
+    /* A session opened without a content id (a client that seals while it uploads) takes
+     * the hash of what arrived; the client compares it with its own. */
+    if (!u->content_id[0])
+        memcpy(u->content_id, hex, sizeof(hex));
     ENSURE(!strcmp(hex, u->content_id), err, GTEE_EAUTH,
            "upload %s: the bytes received have content id %s, not the declared %s: discarded", u->id, hex,
            u->content_id);

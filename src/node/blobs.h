@@ -39,8 +39,9 @@ int gtee_node_blobs_open(struct gtee_node_blobs *b, const char *dir, struct gtee
                          uint64_t max_bytes, struct gtee_err *err) GTEE_MUST_USE;
 void gtee_node_blobs_close(struct gtee_node_blobs *b);
 
-/* A new upload session for a container of size bytes and content id cid (hex). One that
- * would take the store past its quota is GTEE_ELIMIT, before anything is written. */
+/* A new upload session for a container of size bytes and content id cid (hex; "": not
+ * declared, the bytes' hash names the blob when complete). One that would take the store
+ * past its quota is GTEE_ELIMIT, before anything is written. */
 int gtee_node_upload_new(struct gtee_node_blobs *b, uint64_t size, const char *cid, struct gtee_node_upload *u,
                          struct gtee_err *err) GTEE_MUST_USE;
 
@@ -61,7 +62,8 @@ int gtee_node_upload_write(struct gtee_node_upload_put *p, const void *buf, size
                            struct gtee_err *err) GTEE_MUST_USE;
 /* Syncs what was written and records the new offset (also after an interrupted request:
  * whatever arrived and is on disk counts). If the session is complete, checks the content
- * id and moves the blob into the store: *done then 1. A content id that does not match
+ * id (or, where none was declared, sets p->u.content_id to the bytes' hash) and moves the
+ * blob into the store: *done then 1. A content id that does not match
  * ends the session (GTEE_EAUTH). Always closes the file. */
 int gtee_node_upload_end(struct gtee_node_blobs *b, struct gtee_node_upload_put *p, int *done,
                          struct gtee_err *err) GTEE_MUST_USE;

@@ -106,11 +106,16 @@ int gtee_node_parse_upload_req(const char *body, size_t len, uint64_t max, uint6
            "upload request: size %lld is over this node's limit of %llu bytes (max_blob_bytes)",
            (long long)json_integer_value(v), (unsigned long long)max);
     *size = (uint64_t)json_integer_value(v);
+    /* content_id may be left out by a client that seals while it uploads: the blob is then
+     * named by the hash of what arrives (docs/node-api.md, "Uploads"). */
     v = json_object_get(root, "content_id");
-    ENSURE(json_is_string(v), err, GTEE_EFORMAT,
-           "upload request: content_id must be a string (the SHA-256 of the container, 64 hex digits)");
-    TRY(gtee_node_parse_hexid(json_string_value(v), 64, "upload request: content_id", err));
-    memcpy(content_id, json_string_value(v), 65);
+    content_id[0] = '\0';
+    if (v) {
+        ENSURE(json_is_string(v), err, GTEE_EFORMAT,
+               "upload request: content_id must be a string (the SHA-256 of the container, 64 hex digits)");
+        TRY(gtee_node_parse_hexid(json_string_value(v), 64, "upload request: content_id", err));
+        memcpy(content_id, json_string_value(v), 65);
+    }
     rc = 0;
 out:
     json_decref(root);

@@ -19,8 +19,8 @@ int gtee_node_parse_range(const char *value, uint64_t size, uint64_t *first, uin
 int gtee_node_parse_offset(const char *value, uint64_t *out, struct gtee_err *err) GTEE_MUST_USE;
 /* Exactly n lowercase hex digits (ids are lowercase in paths). */
 int gtee_node_parse_hexid(const char *value, size_t n, const char *what, struct gtee_err *err) GTEE_MUST_USE;
-/* The body of POST /api/v1/uploads: {"size": N, "content_id": "<64 hex>"}; other keys are
- * refused. size must be 1..max. */
+/* The body of POST /api/v1/uploads: {"size": N, "content_id": "<64 hex>"}, content_id
+ * optional (content_id then ""); other keys are refused. size must be 1..max. */
 int gtee_node_parse_upload_req(const char *body, size_t len, uint64_t max, uint64_t *size,
                                char content_id[65], struct gtee_err *err) GTEE_MUST_USE;
 

@@ -60,6 +60,8 @@ static inline struct buf seal(const struct gtee_box_key *key, enum gtee_aead_alg
     assert_memory_equal(st.content_id, id, 32);
     assert_int_equal(st.container_bytes, b.len);
     assert_int_equal(size, b.len);
+    /* the size a caller computes before sealing (to upload while it seals) */
+    assert_int_equal(gtee_box_sealed_size(len, chunk), b.len);
     close(in);
     close(out);
     return b;

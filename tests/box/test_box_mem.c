@@ -122,11 +122,54 @@ static void test_failures_are_named(void **state)
     free(p);
 }
 
+/* After each progress report, the container's bytes written are gtee_box_sealed_size of the
+ * plaintext reported: what an uploader may send while the sealer goes on. */
+struct written_check {
+    int out;
+    uint32_t chunk;
+    int calls;
+};
+
+static void on_progress(uint64_t done, void *arg)
+{
+    struct written_check *w = arg;
+
+    w->calls++;
+    assert_int_equal(lseek(w->out, 0, SEEK_CUR), (off_t)gtee_box_sealed_size(done, w->chunk));
+}
+
+static void test_sealed_size_follows_progress(void **state)
+{
+    static const size_t sizes[] = { 0, 1, SMALL_CHUNK, 2 * SMALL_CHUNK + 5, 5 * SMALL_CHUNK };
+    struct gtee_box_key k;
+    struct gtee_err err = {0};
+
+    (void)state;
+    key_from(&k, 9);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint8_t *p = pattern(sizes[i]);
+        int in = memfd_with(p, sizes[i]), out = memfd_with(NULL, 0);
+        struct written_check w = { .out = out, .chunk = SMALL_CHUNK };
+        struct gtee_box_opts opts = { .chunk_size = SMALL_CHUNK, .progress = on_progress, .progress_arg = &w };
+        struct gtee_box_stats st;
+
+        assert_int_equal(gtee_box_seal(&k, &opts, in, out, &st, &err), 0);
+        assert_int_equal(w.calls, sizes[i] ? (int)((sizes[i] + SMALL_CHUNK - 1) / SMALL_CHUNK) : 1);
+        assert_int_equal(st.container_bytes, gtee_box_sealed_size(sizes[i], SMALL_CHUNK));
+        close(in);
+        close(out);
+        free(p);
+    }
+    /* the default chunk: 31,360,128 bytes (10,000 Fashion-MNIST images as float32) */
+    assert_int_equal(gtee_box_sealed_size(31360128, 0), 96 + 31360128 + 479 * 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trips_every_size_and_cut),
         cmocka_unit_test(test_failures_are_named),
+        cmocka_unit_test(test_sealed_size_follows_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

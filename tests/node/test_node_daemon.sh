@@ -131,6 +131,22 @@ UID_=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["upload"]["id"
 code=$(curl -s -o "$T/resp" -w '%{http_code}' -X PUT -H 'Upload-Offset: 0' --data-binary @<(head -c 1000 "$T/raw") "${U}api/v1/uploads/$UID_")
 [ "$code" = 422 ] || bad "an upload of other bytes than its content id: HTTP $code"
 [ ! -e "$D/blobs/$BAD" ] || bad "an upload with the wrong content id was stored"
+# No content id declared (a client that seals while it uploads): the bytes' hash names the
+# blob, twice the same bytes make one blob.
+head -c 5000 "$T/raw" >"$T/raw5k"
+CID5=$(sha256sum <"$T/raw5k" | cut -c1-64)
+for round in 1 2; do
+    UP=$(curl -s -X POST -d '{"size":5000}' "${U}api/v1/uploads")
+    python3 -c 'import json,sys; u=json.loads(sys.argv[1])["upload"]; assert u["content_id"] is None, u' "$UP" ||
+        bad "a session opened without a content id: $UP"
+    UID_=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["upload"]["id"])' "$UP")
+    code=$(curl -s -o "$T/resp" -w '%{http_code}' -X PUT -H 'Upload-Offset: 0' --data-binary @"$T/raw5k" \
+        "${U}api/v1/uploads/$UID_")
+    [ "$code" = 201 ] || bad "an upload without a content id (round $round): HTTP $code $(cat "$T/resp")"
+    grep -q "\"id\":\"$CID5\"" "$T/resp" || bad "the node did not name the blob by its bytes: $(cat "$T/resp")"
+done
+cmp -s <(curl -s "${U}api/v1/blobs/$CID5") "$T/raw5k" || bad "the blob named by its bytes differs from them"
+[ "$(ls "$D/uploads" | wc -l)" = 0 ] || bad "sessions left staging files: $(ls "$D/uploads")"
 
 # ---- bad requests: 4xx with a JSON error, never a crash ----
 check_err() { # WANT METHOD PATH [curl args...]
@@ -147,7 +163,7 @@ check_err 400 GET /api/v1/blobs/ABC
 check_err 404 GET "/api/v1/blobs/$BAD"
 check_err 400 GET "/api/v1/blobs/$ID" -H 'Range: bytes=5-1'
 check_err 400 POST /api/v1/uploads -d 'not json'
-check_err 400 POST /api/v1/uploads -d '{"size":1}'
+check_err 400 POST /api/v1/uploads -d '{"size":1,"content_id":7}'
 check_err 413 POST /api/v1/uploads -d "{\"size\":99999999,\"content_id\":\"$BAD\"}"
 check_err 404 GET "/api/v1/uploads/$(printf '0%.0s' $(seq 32))"
 check_err 400 PUT "/api/v1/uploads/$(printf '0%.0s' $(seq 32))" -d x
