@@ -1,13 +1,15 @@
 """A TCP proxy for tests/node/test_node_push_resume.sh (not a test itself): forwards every
 connection to the node, except that the first one whose request is a PUT is cut after
-CUT bytes from the client, both sides closed, as a dropped network would.
-Usage: cut_proxy.py NODE_PORT CUT PORT_FILE"""
+CUT bytes from the client, both sides closed, as a dropped network would; or, with the
+mode flip, has its byte at CUT (from the request's first byte) inverted and goes on.
+Usage: cut_proxy.py NODE_PORT CUT PORT_FILE [flip]"""
 import os
 import socket
 import sys
 import threading
 
 node_port, cut, port_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+flip = len(sys.argv) > 4 and sys.argv[4] == "flip"
 state = {"cut_done": False}
 lock = threading.Lock()
 
@@ -33,10 +35,57 @@ def pipe(src, dst, limit=None):
             pass
 
 
+def flip_pipe(src, dst, at):
+    """Forwards src to dst with the byte at offset at inverted."""
+    seen = 0
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            if seen <= at < seen + len(data):
+                b = bytearray(data)
+                b[at - seen] ^= 0xFF
+                data = bytes(b)
+                print("flipped byte %d of a PUT" % at, flush=True)
+            dst.sendall(data)
+            seen += len(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def serve_flip(client, upstream, first):
+    b = bytearray(first)
+    if cut < len(b):
+        b[cut] ^= 0xFF
+        print("flipped byte %d of a PUT" % cut, flush=True)
+    upstream.sendall(bytes(b))
+    t = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+    t.start()
+    if cut >= len(first):
+        flip_pipe(client, upstream, cut - len(first))
+    else:
+        pipe(client, upstream)
+    t.join(30)
+    client.close()
+    upstream.close()
+
+
 def serve(client):
     upstream = socket.create_connection(("127.0.0.1", node_port))
     first = client.recv(65536)
     limit = None
+    if flip:
+        with lock:
+            mine = first.startswith(b"PUT ") and not state["cut_done"]
+            state["cut_done"] = state["cut_done"] or mine
+        if mine:
+            return serve_flip(client, upstream, first)
     with lock:
         if first.startswith(b"PUT ") and not state["cut_done"]:
             state["cut_done"] = True

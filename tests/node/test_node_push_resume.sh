@@ -4,7 +4,8 @@
 # resumes from there, and the node stores exactly the container push sealed (its content
 # id checked), with the bytes before the cut not sent twice. Then a node killed with
 # SIGKILL mid-session and restarted: the session's acknowledged offset survives and the
-# upload resumes there (through the API).
+# upload resumes there (through the API). Last, a byte changed on the way: push, which
+# seals while it uploads and so learns the blob's id from the node, refuses it.
 set -euo pipefail
 NEED_ENCLAVE=1
 . "$(dirname "$0")/../cli_harness.sh"
@@ -57,6 +58,18 @@ tail -c +50001 "$T/raw" | curl -s -o "$T/resp" -X PUT -H 'Upload-Offset: 50000' 
 grep -q '"complete":true' "$T/resp" || bad "resuming after the restart: $(cat "$T/resp")"
 cmp -s <(curl -s "${U}api/v1/blobs/$CID") "$T/raw" || bad "the blob resumed across a SIGKILL differs"
 cmp -s <(curl -s "${U}api/v1/blobs/$ID") "$T/dl.box" || bad "a stored blob changed across the SIGKILL"
+
+# push seals while it uploads, so the node names the blob by the bytes it got: a byte
+# changed on the way makes another blob, which push refuses to call its own (exit 4).
+PORT=${U##*:}
+PORT=${PORT%/}
+bg_start python3 "$(dirname "$0")/cut_proxy.py" "$PORT" 500000 "$T/fport" flip >"$T/flip.log" 2>&1
+wait_file "$T/fport" "the flipping proxy" "$T/flip.log"
+run push "$T/data.bin" --node "http://127.0.0.1:$(cat "$T/fport")/" --key "$T/k.key" --chunk 1M
+expect_rc 4 "push through a proxy that changes a byte"
+grep -q "flipped byte" "$T/flip.log" || bad "the proxy changed no byte: $(cat "$T/flip.log")"
+grep -q "the node stored it as blob [0-9a-f]\{64\}, but the sealed container is [0-9a-f]\{64\}" "$T/err" ||
+    bad "push did not name the two ids: $(cat "$T/err")"
 
 [ "$fail" -eq 0 ] || { echo "$fail failure(s)" >&2; exit 1; }
 echo "push resume: all checks passed"
