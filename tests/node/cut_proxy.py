@@ -14,42 +14,25 @@ state = {"cut_done": False}
 lock = threading.Lock()
 
 
-def pipe(src, dst, limit=None):
+def pipe(src, dst, limit=None, flip_at=None):
+    """Forwards src to dst: up to limit bytes if given, with the byte at flip_at inverted
+    if given; then closes both."""
     sent = 0
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
+            if flip_at is not None and sent <= flip_at < sent + len(data):
+                b = bytearray(data)
+                b[flip_at - sent] ^= 0xFF
+                data = bytes(b)
+                print("flipped byte %d of a PUT" % flip_at, flush=True)
             if limit is not None and sent + len(data) >= limit:
                 dst.sendall(data[: limit - sent])
                 break
             dst.sendall(data)
             sent += len(data)
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def flip_pipe(src, dst, at):
-    """Forwards src to dst with the byte at offset at inverted."""
-    seen = 0
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            if seen <= at < seen + len(data):
-                b = bytearray(data)
-                b[at - seen] ^= 0xFF
-                data = bytes(b)
-                print("flipped byte %d of a PUT" % at, flush=True)
-            dst.sendall(data)
-            seen += len(data)
     except OSError:
         pass
     for s in (src, dst):
@@ -67,10 +50,7 @@ def serve_flip(client, upstream, first):
     upstream.sendall(bytes(b))
     t = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
     t.start()
-    if cut >= len(first):
-        flip_pipe(client, upstream, cut - len(first))
-    else:
-        pipe(client, upstream)
+    pipe(client, upstream, None, cut - len(first) if cut >= len(first) else None)
     t.join(30)
     client.close()
     upstream.close()
