@@ -2,7 +2,8 @@
 # Confidential overhead (not a test; one run): a confidential inference job over the 10,000
 # Fashion-MNIST test images against the ML engine's plaintext run of the same model on the
 # same images (`gtee model run`), with the same threads. The confidential job goes through
-# every stage, each timed: seal and upload (`gtee push` of the model and of the images),
+# every stage, each timed: seal and upload (`gtee push` of the model and of the images, which
+# seals and uploads at once),
 # attest and grant (`gtee grant` of each), then `gtee infer`: attest, submit, the node
 # passing the blobs into the enclave, the run and the result's encryption inside it, fetch
 # and decrypt. Against a node this script starts on the simulated TEE. Prints each stage's
@@ -19,8 +20,8 @@
 # printed, then the median of each ratio: on a machine shared with other work one run's
 # wall clock moves by tens of percent; the first run is also the node's first job.
 #
-# How the stages are told apart: `gtee encrypt` of each file alone is the seal (`gtee push`
-# seals the same way, then uploads: upload = push - seal); `gtee infer` reports on stderr
+# How the stages are told apart: each `gtee push` is one stage (it uploads each request as
+# soon as its bytes are sealed, so the two overlap); `gtee infer` reports on stderr
 # when it has attested the enclave and each stage change of the job it polls (the node's
 # stages: queued, loading, running / inference, done), and each line is timestamped as it
 # comes; the time after the job is seen done is fetching the record and the result and
@@ -128,7 +129,7 @@ for rep in $(seq "$REPEAT"); do
     # A fresh key per model run, so neither container is on the node already.
     "$GTEE" keygen --force "$T/model.key" >/dev/null
     "$GTEE" keygen --force "$T/data.key" >/dev/null
-    rm -f "$T"/*.box "$T/pred.npy" "$T/pred1.npy" "$T/plain.npy"
+    rm -f "$T/pred.npy" "$T/pred1.npy" "$T/plain.npy"
 
     # Plaintext: the engine on the host, the whole command (load, read, run, write).
     stamp "$T/plain.t" "$GTEE" model run --threads "$THREADS" --json "$MODEL" --input "$T/x.npy" --out "$T/plain.npy"
@@ -139,8 +140,6 @@ for rep in $(seq "$REPEAT"); do
     enclave_pid=$(curl -s "${U}api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["enclave"]["pid"])')
     node_cpu0=$(cpu "$node_pid")
     enclave_cpu0=$(cpu "$enclave_pid")
-    stamp "$T/seal_m.t" "$GTEE" encrypt --key "$T/model.key" "$MODEL" "$T/m.box"
-    stamp "$T/seal_x.t" "$GTEE" encrypt --key "$T/data.key" "$T/x.npy" "$T/x.box"
     stamp "$T/push_m.t" "$GTEE" push "$MODEL" --node "$U" --key "$T/model.key" --no-progress
     stamp "$T/push_x.t" "$GTEE" push "$T/x.npy" --node "$U" --key "$T/data.key" --no-progress
     MID=$(cat "$T/push_m.t.stdout")
@@ -202,11 +201,9 @@ assert None not in (t_att, t_done), 'gtee infer did not report its stages: %r' %
 # A stage over before infer's next poll is not seen: its time goes with the next one.
 t_load = t_load if t_load is not None else t_att
 t_run = t_run if t_run is not None else t_load
-seal = total('seal_m') + total('seal_x')
-upload = total('push_m') + total('push_x') - seal
 stages = [
-    ('seal (gtee encrypt of model and images)', seal),
-    ('upload (gtee push - seal)', upload),
+    ('seal + upload of the model (gtee push)', total('push_m')),
+    ('seal + upload of the images (gtee push)', total('push_x')),
     ('attest + grant (2 gtee grant)', total('grant_m') + total('grant_x')),
     ('attest (gtee infer)', t_att),
     ('submit (until the node reports the job)', t_load - t_att),

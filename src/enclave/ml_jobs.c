@@ -29,6 +29,10 @@ struct job {
     struct enc *e;
     uint64_t reserved;
     struct gtee_ml_model *model;
+    /* the run's engine (its arena: the largest memory a job holds), freed with the model
+     * by job_free */
+    struct gtee_ml_session *session;
+    struct gtee_ml_trainer *trainer;
     uint64_t request_id;
     int64_t last_progress_ms;
 };
@@ -42,11 +46,30 @@ static int reserve(struct job *j, uint64_t bytes, const char *what, struct gtee_
     return rc;
 }
 
-static void job_end(struct job *j)
+/* The job's reservations, given back before its result's is made. */
+static void job_release(struct job *j)
 {
-    gtee_ml_model_free(j->model);
     if (j->reserved)
         gtee_app_release(j->e->app, j->reserved);
+    j->reserved = 0;
+}
+
+/* The engine's memory: the run's arena (wiped as the engine frees it: gigabytes for a large
+ * batch, a tenth of a second to wipe and unmap), then the model it refers to. */
+static void job_free(struct job *j)
+{
+    gtee_ml_session_free(j->session);
+    gtee_ml_trainer_free(j->trainer);
+    gtee_ml_model_free(j->model);
+    j->session = NULL;
+    j->trainer = NULL;
+    j->model = NULL;
+}
+
+static void job_end(struct job *j)
+{
+    job_free(j);
+    job_release(j);
 }
 
 /* The model of a blob, loaded from enclave memory: its parsed copy reserved first, and the
@@ -216,13 +239,13 @@ static int run_infer(struct job *j, struct gtee_job_record *r, const struct gtee
            "enclave: infer jobs run models of one input (this one has %zu)", info.n_inputs);
     TRY(load_array(j, q->input, "input", GTEE_ARRAY_F32, &x, err));
     TRY(input_tensor(j->model, &x, &in, err));
-    TRY(gtee_ml_session_new(j->model, &mo, &s, err));
+    TRY(gtee_ml_session_new(j->model, &mo, &j->session, err));
+    s = j->session;
     TRY(gtee_ml_run(s, &in, 1, &y, 1, err));
     r->macs = gtee_ml_session_macs(s);
     r->samples = x.ndim ? x.dims[0] : 1;
     TRY(encode_output(&y, pt, pt_len, err));
 out:
-    gtee_ml_session_free(s);
     gtee_array_free(&x);
     return rc;
 }
@@ -252,7 +275,8 @@ static int run_train(struct job *j, struct gtee_job_record *r, const struct gtee
      * moments (SGD's momentum buffer fits in the same bound). */
     gtee_ml_model_info(j->model, &info);
     TRY(reserve(j, info.n_params * sizeof(float) * 3, "the trainer's gradients and optimizer state", err));
-    TRY(gtee_ml_trainer_new(j->model, &o, &tr, err));
+    TRY(gtee_ml_trainer_new(j->model, &o, &j->trainer, err));
+    tr = j->trainer;
     for (uint16_t ep = 0; ep < t->epochs; ep++) {
         ENSURE(!j->e->cancel, err, GTEE_ESTATE, "enclave: the host closed the connection; the job stopped");
         struct progress g = { j->e, t->epochs, j->request_id, &j->last_progress_ms };
@@ -266,7 +290,6 @@ static int run_train(struct job *j, struct gtee_job_record *r, const struct gtee
     TRY(enc_blob_get(j->e, t->model, "model", &mb, err));
     TRY(gtee_ml_model_save(j->model, mb->pt, mb->len, pt, pt_len, err));
 out:
-    gtee_ml_trainer_free(tr);
     gtee_dataset_free(&ds);
     gtee_array_free(&x);
     gtee_array_free(&y);
@@ -460,7 +483,7 @@ static void *job_thread(void *arg)
     size_t pt_len = 0, resp_len = 0, host_len = 0;
     int rc = job_compute(m, &j, &pt, &pt_len, &err);
 
-    job_end(&j); /* the model and its reservations, before the result's is made */
+    job_release(&j); /* its reservations, before the result's is made */
     pthread_mutex_lock(&e->mu);
     if (rc == 0)
         rc = job_finish(m, pt, pt_len, &resp, &resp_len, &host, &host_len, &err);
@@ -470,6 +493,9 @@ static void *job_thread(void *arg)
     if (rc == 0)
         rc = enc_relay_answer(m->resp_key, resp, resp_len, host, host_len, &o, &err);
     (void)enc_answer(e, GTEE_MSG_RELAY, m->request_id, rc, &o, &err);
+    /* The engine's memory after the answer: the requester does not wait for its wipe, and
+     * the next job, which joins this thread before it starts, finds it gone. */
+    job_free(&j);
     if (pt) {
         gtee_wipe(pt, pt_len);
         free(pt);
