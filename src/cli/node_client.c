@@ -88,10 +88,15 @@ int cli_attest_evidence_url(const char *evidence_url, const struct cli_attest_op
         bx.has_enclave_id = true;
         memcpy(bx.enclave_id, expect_id, sizeof(bx.enclave_id));
     }
-    /* A quote of version 4 is TDX, else SGX: the collateral of that kind (of a bundle, its
-     * CVM part's kind). */
+    /* The collateral of the quote's kind (of a bundle, its CVM part's): TDX where the
+     * header's TEE type (u32 at offset 4; TDX DCAP Quoting Library API, A.3) is 0x81, in a
+     * version 4 or 5 quote; else SGX's. */
     gtee_bundle_cvm(ev, ev_len, &q, &qlen);
-    rc = gtee_evidence_verify_bound(ev, ev_len, qlen >= 2 && q[0] == 4 && q[1] == 0 ? v->vfy.tdx_col : v->vfy.sgx_col,
+    rc = gtee_evidence_verify_bound(ev, ev_len,
+                                    qlen >= 8 && (q[0] == 4 || q[0] == 5) && q[1] == 0 && q[4] == 0x81 && q[5] == 0 &&
+                                            q[6] == 0 && q[7] == 0
+                                        ? v->vfy.tdx_col
+                                        : v->vfy.sgx_col,
                                     &v->anchors, &v->policy, &bx, (int64_t)time(NULL), verdict, err);
     if (rc == 0 && !verdict->accepted)
         rc = GTEE_EPOLICY;
