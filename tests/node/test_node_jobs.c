@@ -801,10 +801,13 @@ static void check_long_polls(const char *running, const char *queued)
  * answered well within a generous bound; then the job still ends as it began: done, with
  * the terms its grants had when it started (the trained weights to the model's owner, not
  * to the requester, though the new grant would send them there). */
+/* Long enough that every request below (long polls of 1.5 s among them) is answered while it
+ * runs, with seconds to spare on a fast core: 400 epochs left one second here. */
+#define LONG_EPOCHS 1000
 static void test_answers_while_a_job_runs(void **state)
 {
     struct gtee_job train = { .kind = GTEE_JOB_TRAIN, .model = 0, .input = 1, .labels = 2, .threads = 1,
-                              .optimizer = 1, .epochs = 400, .batch = 1, .seed = 5, .lr = 0.001f };
+                              .optimizer = 1, .epochs = LONG_EPOCHS, .batch = 1, .seed = 5, .lr = 0.001f };
     struct gtee_job_record rec = { 0 };
     struct submitted s, q;
     uint8_t *pt = NULL, *body = NULL, *out = NULL, junk[40];
@@ -882,7 +885,7 @@ static void test_answers_while_a_job_runs(void **state)
     free(q.body);
     fetch(&s, &rec, &pt, &pt_len); /* opened with the owner's key: the weights are the owner's */
     assert_int_equal(rec.recipient, 2);
-    assert_int_equal(rec.n_epochs, 400);
+    assert_int_equal(rec.n_epochs, LONG_EPOCHS);
     assert_true(pt_len > model.len / 2);
     gtee_wipe(pt, pt_len);
     free(pt);
