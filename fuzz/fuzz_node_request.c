@@ -45,8 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3: {
         char cid[65];
 
+        /* content_id is optional: none, or 64 lowercase hex digits */
         if (gtee_node_parse_upload_req(s, size - 1, 1u << 20, &v, cid, &err) == 0)
-            if (v == 0 || v > (1u << 20) || strlen(cid) != 64)
+            if (v == 0 || v > (1u << 20) || (strlen(cid) != 0 && strlen(cid) != 64) ||
+                strspn(cid, "0123456789abcdef") != strlen(cid))
                 abort();
         break;
     }
