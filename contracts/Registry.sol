@@ -43,7 +43,7 @@ abstract contract Registry is Eip712 {
         address enclaveId;
         uint8 teeType;
         bytes32 measurement;
-        uint32 tcb;            // Intel: the TCB evaluation data number; AMD: the TCB version
+        uint32 tcb;            // Intel: the TCB evaluation data number; AMD: the reported TCB packed (tcbMeets)
         bytes32 evidenceHash;
         uint64 evidenceTime;   // when the evidence (and its collateral) was produced
         string evidenceUrl;
@@ -149,7 +149,7 @@ abstract contract Registry is Eip712 {
         require(r.teeType >= TEE_SIM && r.teeType <= TEE_SNP, "registration: unknown TEE type");
         require(r.teeType != TEE_SIM || policy.allowSimulated, "registration: simulated TEE not allowed by policy");
         require(acceptedMeasurement[r.measurement], "registration: measurement not accepted");
-        require(r.tcb >= minTcb[r.teeType], "registration: TCB below the minimum");
+        require(tcbMeets(r.teeType, r.tcb, minTcb[r.teeType]), "registration: TCB below the minimum");
         require(r.evidenceTime <= block.timestamp, "registration: evidence from the future");
         require(block.timestamp - r.evidenceTime <= policy.freshness, "registration: evidence older than the freshness window");
         bytes32 consent = typedDigest(keccak256(abi.encode(CONSENT_TYPEHASH, r.enclaveId, msg.sender, r.evidenceHash)));
@@ -246,8 +246,23 @@ abstract contract Registry is Eip712 {
     /// accepted, its TCB not below today's minimum, simulation allowed if simulated.
     function isActive(address enclaveId) public view returns (bool) {
         Enclave storage e = enclaves[enclaveId];
+        // tcbMeets written out: the Intel types' path costs one comparison more than a plain >=
         return e.status == Status.Active && block.timestamp < e.expires && acceptedMeasurement[e.measurement] &&
-               e.tcb >= minTcb[e.teeType] && (e.teeType != TEE_SIM || policy.allowSimulated);
+               (e.teeType == TEE_SNP ? snpMeets(e.tcb, minTcb[TEE_SNP]) : e.tcb >= minTcb[e.teeType]) &&
+               (e.teeType != TEE_SIM || policy.allowSimulated);
+    }
+
+    /// The TCB rule (docs/chain.md "The TCB rule"): an Intel figure (the TCB evaluation data
+    /// number, the simulated TEE's alike) orders as a number; an SEV-SNP figure packs four SVNs
+    /// (bootloader << 24 | tee << 16 | snp << 8 | microcode) that AMD orders only component by
+    /// component, so each byte must meet the minimum's. Pure: no storage read is added.
+    function tcbMeets(uint8 teeType, uint32 tcb, uint32 min) internal pure returns (bool) {
+        return teeType == TEE_SNP ? snpMeets(tcb, min) : tcb >= min;
+    }
+
+    function snpMeets(uint32 tcb, uint32 min) internal pure returns (bool) {
+        return uint8(tcb >> 24) >= uint8(min >> 24) && uint8(tcb >> 16) >= uint8(min >> 16) &&
+               uint8(tcb >> 8) >= uint8(min >> 8) && uint8(tcb) >= uint8(min);
     }
 
     function enclave(address enclaveId) external view returns (Enclave memory) {

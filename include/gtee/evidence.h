@@ -115,6 +115,13 @@ struct gtee_claims {
     int64_t collateral_issued;      /* oldest issue date among the collateral (unix s), 0 if none */
     int64_t collateral_next_update; /* earliest nextUpdate among the collateral (unix s), 0 if none */
 
+    /* The TCB figure a ledger registers and compares with its minimum (docs/chain.md, "The
+     * TCB rule"); 0 where none was derived. SGX/TDX: the tcbEvaluationDataNumber of the TCB
+     * info and QE identity that judged the quote, the lower of the two. SEV-SNP:
+     * REPORTED_TCB packed as bootloader << 24 | tee << 16 | snp << 8 | microcode, which
+     * orders only component by component (gtee_ledger_tcb_meets, ledger.h). */
+    uint32_t tcb_number;
+
     /* Revocation (docs/evidence.md, "Revocation"). SGX/TDX: true only if every certificate of
      * every chain (PCK chain, TCB info and QE identity issuer chains) was checked against a
      * CRL of its issuer; crls_applied names the CRLs that covered at least one of them.

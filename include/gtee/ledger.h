@@ -7,6 +7,7 @@
 #ifndef GTEE_LEDGER_H
 #define GTEE_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,7 +52,7 @@ struct gtee_ledger_registration {
     uint8_t enclave_id[GTEE_PROOF_ID_LEN];
     uint8_t tee_type;                 /* include/gtee/tee_kind.h */
     uint8_t measurement[32];
-    uint32_t tcb;                     /* Intel: TCB evaluation data number; AMD: TCB version */
+    uint32_t tcb;                     /* the evidence's claims.tcb_number (docs/chain.md, "The TCB rule") */
     uint8_t evidence_hash[32];
     uint64_t evidence_time;           /* unix seconds */
     const char *evidence_url, *node_url;
@@ -248,5 +249,15 @@ void gtee_ledger_contract(const struct gtee_ledger *l, uint8_t contract[GTEE_PRO
 /* The 32-byte measurement a registration names for verified evidence: SGX's MRENCLAVE;
  * keccak256 of TDX's MRTD and of SEV-SNP's MEASUREMENT (48 bytes each). */
 void gtee_ledger_measurement_of(const struct gtee_claims *c, uint8_t measurement[32]);
+
+/* The TCB rule (docs/chain.md, "The TCB rule"; contracts/Registry.sol's tcbMeets): whether a
+ * TCB figure is not below a minimum for a TEE type (tee_kind.h). SEV-SNP figures (the four
+ * SVN bytes packed, gtee_claims.tcb_number) compare component by component, every other
+ * type's as numbers. */
+bool gtee_ledger_tcb_meets(uint8_t tee_type, uint32_t tcb, uint32_t min);
+/* A TCB figure as people read it: "17" (a TCB evaluation data number), or for SEV-SNP
+ * "0x02000544 (bootloader 2, tee 0, snp 5, microcode 68)". Returns out. */
+#define GTEE_LEDGER_TCB_TEXT_MAX 64
+char *gtee_ledger_tcb_text(uint8_t tee_type, uint32_t tcb, char out[GTEE_LEDGER_TCB_TEXT_MAX]);
 
 #endif

@@ -319,7 +319,7 @@ static int is_active(struct local *L, const struct enclave *e, int *active, stru
     TRY(load_policy(L, &p, NULL, err));
     TRY(accepted(L, e->measurement, &ok, err));
     TRY(min_tcb_of(L, e->tee_type, &min, err));
-    *active = ok && e->tcb >= min && (e->tee_type != TEE_SIM || p.allow_simulated);
+    *active = ok && gtee_ledger_tcb_meets(e->tee_type, e->tcb, min) && (e->tee_type != TEE_SIM || p.allow_simulated);
 out:
     return rc;
 }
@@ -363,6 +363,7 @@ static int check_evidence(struct gtee_ledger *l, const struct gtee_ledger_regist
     struct gtee_binding_expect want = {0};
     struct gtee_verdict *v = NULL;
     uint8_t consent[32], pub[65], signer[20], h[32], m[32];
+    char t1[GTEE_LEDGER_TCB_TEXT_MAX], t2[GTEE_LEDGER_TCB_TEXT_MAX];
     uint64_t now = now_of(L);
     uint32_t min = 0;
     int ok = 0, rc;
@@ -375,7 +376,8 @@ static int check_evidence(struct gtee_ledger *l, const struct gtee_ledger_regist
     TRY(accepted(L, r->measurement, &ok, err));
     ENSURE(ok, err, GTEE_EPOLICY, "the local ledger refused: registration: measurement not accepted");
     TRY(min_tcb_of(L, r->tee_type, &min, err));
-    ENSURE(r->tcb >= min, err, GTEE_EPOLICY, "the local ledger refused: registration: TCB below the minimum");
+    ENSURE(gtee_ledger_tcb_meets(r->tee_type, r->tcb, min), err, GTEE_EPOLICY,
+           "the local ledger refused: registration: TCB below the minimum");
     ENSURE(r->evidence_time <= now, err, GTEE_EPOLICY, "the local ledger refused: registration: evidence from the future");
     ENSURE(now - r->evidence_time <= p.freshness, err, GTEE_EPOLICY,
            "the local ledger refused: registration: evidence older than the freshness window");
@@ -419,6 +421,11 @@ static int check_evidence(struct gtee_ledger *l, const struct gtee_ledger_regist
     gtee_ledger_measurement_of(&v->claims, m);
     ENSURE(!memcmp(m, r->measurement, 32), err, GTEE_EPOLICY,
            "the local ledger refused: registration: the measurement is not the evidence's");
+    /* The minimum was checked against the declared figure, as the contract checks it: it
+     * holds only if the figure is the evidence's own (docs/chain.md, "The TCB rule"). */
+    ENSURE(v->claims.tcb_number == r->tcb, err, GTEE_EPOLICY,
+           "the local ledger refused: registration: the declared TCB %s is not the evidence's TCB %s",
+           gtee_ledger_tcb_text(r->tee_type, r->tcb, t1), gtee_ledger_tcb_text(r->tee_type, v->claims.tcb_number, t2));
 out:
     free(v);
     return rc;

@@ -2,6 +2,7 @@
  * withdraw an enclave measurement, set the minimum TCB of a TEE type, and change the policy
  * (the evidence freshness window, the epoch, the quorum, simulation, stakes, the reward per
  * unit), on an evm or a local ledger, each as the contract's function of the same name. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ static const char usage[] =
     "                          MRENCLAVE, keccak256 of TDX's MRTD or SEV-SNP's MEASUREMENT)\n"
     "      --revoke-measurement HEX  withdraw it: its enclaves stop earning\n"
     "      --min-tcb TYPE:TCB  the minimum TCB of a TEE type (sim, sgx, tdx, snp): Intel's TCB\n"
-    "                          evaluation data number, AMD's TCB version\n"
+    "                          evaluation data number; for snp the four SVNs packed, 0xBBTTSSMM\n"
+    "                          (bootloader, tee, snp, microcode), each compared on its own\n"
     "      --freshness SECONDS the oldest evidence accepted at registration or renewal\n"
     "      --epoch SECONDS     how long an approved registration lasts\n"
     "      --quorum N          verifier votes that decide a registration (1 to 65535)\n"
@@ -90,10 +92,20 @@ static int parse_min_tcb(const char *s, struct action *a)
 {
     static const char *const names[] = { "sim", "sgx", "tdx", "snp" };
     const char *colon = strchr(s, ':');
-    uint64_t tcb;
+    uint64_t tcb = 0;
+    char *end = NULL;
 
-    if (!colon || parse_u64(colon + 1, UINT32_MAX, &tcb) != 0)
+    if (!colon)
         return -1;
+    if (!strncmp(colon + 1, "0x", 2)) { /* SEV-SNP's packed SVNs read best in hex */
+        if (!isxdigit((unsigned char)colon[3]) || strlen(colon + 3) > 8)
+            return -1;
+        tcb = strtoull(colon + 3, &end, 16);
+        if (*end)
+            return -1;
+    } else if (parse_u64(colon + 1, UINT32_MAX, &tcb) != 0) {
+        return -1;
+    }
     for (unsigned i = 0; i < GTEE_ARRAY_LEN(names); i++)
         if ((size_t)(colon - s) == strlen(names[i]) && !strncmp(s, names[i], strlen(names[i])))
             a->tee = (uint8_t)(GTEE_TEE_KIND_SIM + i);
@@ -212,7 +224,7 @@ int cmd_chain_govern(int argc, char **argv)
             a->kind = MIN_TCB;
             if (parse_min_tcb(optarg, a) != 0)
                 return cli_usage_error("--min-tcb %.80s: expected TYPE:TCB, TYPE one of sim, sgx, tdx, snp and TCB a "
-                                       "whole number below 2^32",
+                                       "whole number below 2^32 (or 0x and up to 8 hex digits)",
                                        optarg);
             n++;
             break;

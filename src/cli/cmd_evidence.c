@@ -170,6 +170,11 @@ static void print_text(const struct gtee_verdict *v)
             printf(" %s", c->advisory_ids[i]);
         printf("%s\n", c->n_advisories ? "" : " none");
         hex_line("fmspc", c->fmspc, GTEE_FMSPC_LEN);
+        printf("%-13s %u (tcbEvaluationDataNumber; docs/chain.md, \"The TCB rule\")\n", "tcb_number", c->tcb_number);
+    } else if (c->tee == GTEE_TEE_SNP) {
+        printf("%-13s 0x%08x (REPORTED_TCB bootloader %u, tee %u, snp %u, microcode %u)\n", "tcb_number",
+               c->tcb_number, c->tcb_number >> 24, c->tcb_number >> 16 & 0xffu, c->tcb_number >> 8 & 0xffu,
+               c->tcb_number & 0xffu);
     }
     print_revocation(c);
 }

@@ -84,7 +84,7 @@ int cmd_nodes(int argc, char **argv)
     ENSURE(arr, &err, GTEE_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const struct cli_node_entry *e = &nodes[i];
-        char id[43], op[43], m[65], exp[32] = "-";
+        char id[43], op[43], m[65], exp[32] = "-", tcb[GTEE_LEDGER_TCB_TEXT_MAX];
         time_t t = (time_t)e->e.expires;
         struct tm tm;
 
@@ -106,9 +106,10 @@ int cmd_nodes(int argc, char **argv)
             continue;
         }
         /* a simulated enclave is labelled as such: it gives no hardware protection */
-        printf("%s  %-8s %-4s%s tcb %u (%s)  measurement 0x%s  %s  expires %s\n", id, status_name(e),
+        printf("%s  %-8s %-4s%s tcb %s (%s)  measurement 0x%s  %s  expires %s\n", id, status_name(e),
                gtee_tee_kind_name((enum gtee_tee_kind)e->e.tee_type),
-               e->e.tee_type == GTEE_TEE_KIND_SIM ? " (SIMULATED: not secure)" : "", e->e.tcb,
+               e->e.tee_type == GTEE_TEE_KIND_SIM ? " (SIMULATED: not secure)" : "",
+               gtee_ledger_tcb_text(e->e.tee_type, e->e.tcb, tcb),
                e->tcb_ok ? "ok" : "below the minimum", m, e->e.node_url, exp);
     }
     if (cli_json()) {

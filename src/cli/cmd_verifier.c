@@ -57,11 +57,12 @@ static const char run_usage[] =
     "Registered events from its cursor; attests each open registration's enclave over the\n"
     "registration's evidence URL (a fresh nonce; the evidence verified with this verifier's\n"
     "own anchors, collateral and policy, bound to the registered Enclave ID, with the\n"
-    "registered TEE type and measurement) and votes approve or reject (a rejection names the\n"
-    "verdict's code); reads each registered node's published Work Proofs (GET\n"
-    "NODE_URL/api/v1/proofs), checks them (signature, signer the Enclave ID, hash chain)\n"
-    "against the proofs the chain accepted, and reports two different proofs with one seq\n"
-    "from one enclave (reportEquivocation: the operator is slashed, the reporter rewarded).\n"
+    "registered TEE type, measurement and TCB figure, that figure not below the minimum)\n"
+    "and votes approve or reject (a rejection names the verdict's code); reads each\n"
+    "registered node's published Work Proofs (GET NODE_URL/api/v1/proofs), checks them\n"
+    "(signature, signer the Enclave ID, hash chain) against the proofs the chain accepted,\n"
+    "and reports two different proofs with one seq from one enclave (reportEquivocation:\n"
+    "the operator is slashed, the reporter rewarded).\n"
     "The local ledger verifies evidence itself and keeps no proofs' signatures: it has no\n"
     "verifiers, and this command refuses it.\n"
     "\n"
@@ -312,7 +313,8 @@ static int handle_round(struct verifier *v, json_t *item, struct gtee_err *err)
     struct cli_enclave ce;
     struct gtee_err why = {0};
     uint8_t eid[20];
-    char m1[65], m2[65], msg[GTEE_ERR_MSG_MAX + 64];
+    char m1[65], m2[65], msg[GTEE_ERR_MSG_MAX + 64], t1[GTEE_LEDGER_TCB_TEXT_MAX], t2[GTEE_LEDGER_TCB_TEXT_MAX];
+    uint32_t min = 0;
     int rc, tries;
 
     memset(&e, 0, sizeof(e));
@@ -352,6 +354,17 @@ static int handle_round(struct verifier *v, json_t *item, struct gtee_err *err)
         gtee_hex_encode(e.measurement, 32, m2);
         snprintf(msg, sizeof(msg), "the evidence measures 0x%s, the registration names 0x%s", m1, m2);
         TRY(vote(v, &e, id, round, 0, "registration_measurement_mismatch", msg, err));
+    } else if (ce.tcb != e.tcb) {
+        snprintf(msg, sizeof(msg), "the registration declares TCB %s, the evidence shows TCB %s",
+                 gtee_ledger_tcb_text(e.tee_type, e.tcb, t1), gtee_ledger_tcb_text(e.tee_type, ce.tcb, t2));
+        TRY(vote(v, &e, id, round, 0, "registration_tcb_mismatch", msg, err));
+    } else if ((rc = gtee_ledger_min_tcb(v->l, e.tee_type, &min, err)) < 0) {
+        goto out;
+    } else if (!gtee_ledger_tcb_meets(e.tee_type, ce.tcb, min)) {
+        /* the minimum may have been raised since the registration was sent */
+        snprintf(msg, sizeof(msg), "the evidence shows TCB %s, below the ledger's minimum %s",
+                 gtee_ledger_tcb_text(e.tee_type, ce.tcb, t1), gtee_ledger_tcb_text(e.tee_type, min, t2));
+        TRY(vote(v, &e, id, round, 0, "registration_tcb_below_minimum", msg, err));
     } else {
         snprintf(msg, sizeof(msg), "the evidence verifies under this verifier's policy (%s%s), bound to the Enclave ID",
                  ce.tee, ce.simulated ? ", SIMULATED" : "");

@@ -121,6 +121,7 @@ int cli_attest_evidence_url(const char *evidence_url, const struct cli_attest_op
                   : verdict->claims.tee == GTEE_TEE_TDX ? GTEE_TEE_KIND_TDX
                   : verdict->claims.tee == GTEE_TEE_SNP ? GTEE_TEE_KIND_SNP : 0;
     gtee_ledger_measurement_of(&verdict->claims, e->measurement);
+    e->tcb = verdict->claims.tcb_number;
 out:
     free(ev);
     cli_http_resp_free(&r);

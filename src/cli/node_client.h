@@ -32,6 +32,7 @@ struct cli_enclave {
     uint8_t enclave_addr[20];
     uint8_t tee_kind;         /* include/gtee/tee_kind.h: sim for simulated evidence */
     uint8_t measurement[32];  /* gtee_ledger_measurement_of */
+    uint32_t tcb;             /* the evidence's TCB figure (claims.tcb_number, docs/chain.md) */
     /* when the evidence is rejected: the verdict's first reason's stable code */
     char reject_code[48];
 };

@@ -42,7 +42,7 @@ int cli_nodes_list(struct gtee_ledger *l, int active_only, struct cli_node_entry
             continue;
         }
         TRY(gtee_ledger_min_tcb(l, e->e.tee_type, &min, err));
-        e->tcb_ok = e->e.tcb >= min;
+        e->tcb_ok = gtee_ledger_tcb_meets(e->e.tee_type, e->e.tcb, min);
         k++;
     }
 out:

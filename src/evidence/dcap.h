@@ -254,6 +254,7 @@ struct tdx_module_id {
 struct tcb_info {
     bool tdx;
     int version;
+    uint32_t eval_number;          /* tcbEvaluationDataNumber */
     int64_t issue_date, next_update;
     uint8_t fmspc[6];
     uint8_t pce_id[2];
@@ -269,6 +270,7 @@ struct tcb_info {
 struct qe_identity {
     bool td_qe;
     int version;
+    uint32_t eval_number;          /* tcbEvaluationDataNumber */
     int64_t issue_date, next_update;
     uint32_t miscselect, miscselect_mask;
     uint8_t attributes[16], attributes_mask[16];

@@ -179,6 +179,10 @@ void dcap_eval_tcb(struct dcap_ctx *c, const struct pck_ext *ext, const struct t
     st = tcb_status_merge(st, qe->status);
     add_level_advisories(c->v, qe);
     c->v->claims.tcb_status = st;
+    /* The quote was judged by both documents, so it is only as current as the older
+     * evaluation of the two: a ledger's minimum must not be met by a fresh TCB info while
+     * the QE identity it was paired with comes from an earlier one (or the reverse). */
+    c->v->claims.tcb_number = ti->eval_number < qi->eval_number ? ti->eval_number : qi->eval_number;
     if (st == GTEE_TCB_REVOKED)
         verdict_add(c->v, "tcb.revoked", "the platform's TCB level is Revoked");
     else if (st != GTEE_TCB_NONE)

@@ -68,6 +68,10 @@ int evidence_snp_verify(const uint8_t *report, size_t len, const struct gtee_col
     memcpy(c->snp.host_data, res->report.host_data, GTEE_HOST_DATA_LEN);
     c->snp.guest_policy = res->report.policy;
     c->snp.reported_tcb = res->report.reported_tcb.raw;
+    /* REPORTED_TCB, the TCB the VCEK is issued for (snp_verify.c checks the two agree),
+     * packed for a ledger: its bytes compare one by one (docs/chain.md, "The TCB rule") */
+    c->tcb_number = (uint32_t)res->report.reported_tcb.bootloader << 24 | (uint32_t)res->report.reported_tcb.tee << 16 |
+                    (uint32_t)res->report.reported_tcb.snp << 8 | res->report.reported_tcb.microcode;
     c->quote_version = (uint16_t)res->report.version;
     c->debug = res->policy.debug_allowed; /* guest policy bit 19: the hypervisor may debug the guest */
     /* ark_crl.der applied to a chain that verified with it (docs/evidence-snp.md, "Revocation") */

@@ -1,6 +1,7 @@
 /* Intel TCB info (version 3, SGX and TDX) and QE identity (version 2) documents, parsed
  * with jansson from the exact signed bytes (Intel PCS API v4: "TCB Info V3", "Enclave
  * Identity V2"). */
+#include <stdint.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -152,6 +153,10 @@ int dcap_tcb_info_parse(const uint8_t *json, size_t len, struct tcb_info *ti, st
     ENSURE(get_hex(root, "fmspc", ti->fmspc, 6) && get_hex(root, "pceId", ti->pce_id, 2), err, GTEE_EFORMAT,
            "tcb info: fmspc/pceId malformed");
     ENSURE(get_uint(root, "tcbType", 0, &x), err, GTEE_EUNSUPPORTED, "tcb info: tcbType must be 0");
+    /* required by TCB info v3: the evaluation a ledger's minimum TCB is stated in */
+    ENSURE(get_uint(root, "tcbEvaluationDataNumber", UINT32_MAX, &x), err, GTEE_EFORMAT,
+           "tcb info: tcbEvaluationDataNumber missing or not an integer 0..4294967295");
+    ti->eval_number = (uint32_t)x;
     levels = json_object_get(root, "tcbLevels");
     ENSURE(json_is_array(levels) && json_array_size(levels) > 0 && json_array_size(levels) <= TCB_LEVEL_MAX, err,
            GTEE_EFORMAT, "tcb info: tcbLevels malformed");
@@ -206,6 +211,9 @@ int dcap_qe_identity_parse(const uint8_t *json, size_t len, struct qe_identity *
     ENSURE(get_hex(root, "attributes", qi->attributes, 16) && get_hex(root, "attributesMask", qi->attributes_mask, 16),
            err, GTEE_EFORMAT, "qe identity: attributes malformed");
     ENSURE(get_hex(root, "mrsigner", qi->mrsigner, 32), err, GTEE_EFORMAT, "qe identity: mrsigner malformed");
+    ENSURE(get_uint(root, "tcbEvaluationDataNumber", UINT32_MAX, &x), err, GTEE_EFORMAT,
+           "qe identity: tcbEvaluationDataNumber missing or not an integer 0..4294967295");
+    qi->eval_number = (uint32_t)x;
     ENSURE(get_uint(root, "isvprodid", 65535, &x), err, GTEE_EFORMAT, "qe identity: isvprodid malformed");
     qi->isv_prod_id = (uint16_t)x;
     ENSURE(get_isv_levels(json_object_get(root, "tcbLevels"), qi->levels, TCB_LEVEL_MAX, &qi->n_levels), err,

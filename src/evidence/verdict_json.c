@@ -111,6 +111,8 @@ static json_t *claims_json(const struct gtee_claims *c)
         bad |= json_object_set_new(o, "collateral_issued", json_integer(c->collateral_issued));
         bad |= json_object_set_new(o, "collateral_next_update", json_integer(c->collateral_next_update));
     }
+    if (c->tee == GTEE_TEE_SGX || c->tee == GTEE_TEE_TDX || c->tee == GTEE_TEE_SNP)
+        bad |= json_object_set_new(o, "tcb_number", json_integer(c->tcb_number)); /* docs/evidence.md */
     bad |= json_object_set_new(o, "gpus_bound", json_integer(c->gpus_bound));
     bad |= revocation_json(o, c);
     json_decref(adv);

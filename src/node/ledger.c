@@ -81,6 +81,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     memcpy(r.enclave_id, info->enclave_addr, 20);
     r.tee_type = (uint8_t)info->kind;
     gtee_ledger_measurement_of(&v->claims, r.measurement);
+    r.tcb = v->claims.tcb_number; /* what the evidence shows, which the ledger's checkers compare */
     memcpy(r.evidence_hash, eh, 32);
     r.evidence_time = (uint64_t)now;
     memcpy(r.stake, nl->stake, 32); /* a renewal sends none (the ledger ignores it) */

@@ -4,7 +4,8 @@
 // registered enclave, a replayed proof, skipped and repeated sequence numbers, a wrong
 // previous hash, equivocation (slashed, reporter rewarded), a revoked node that keeps
 // submitting, an expired registration (and its renewal), simulated evidence under a policy
-// that forbids it, a TCB below the minimum (at registration and raised later), stale
+// that forbids it, a TCB below the minimum (at registration and raised later; SEV-SNP's
+// compared component by component), stale
 // evidence, key-release receipts counted once. anvil's dev accounts are the governor, the
 // operator, the verifiers and, through eth_signTypedData_v4, the enclaves.
 // Usage: node contracts_check.js RPC_URL ARTEFACTS.json [GAS_OUT.json|-] [CONTRACT]
@@ -237,6 +238,28 @@ async function main() {
   rc = await g.send(v2, 'vote', [enc3, 1, false]);
   check(rc.decoded.some((e) => e.name === 'Rejected'), 'a quorum of rejections');
   check(!(await g.call('isActive', [enc3])), 'a rejected enclave is not active');
+
+  // SEV-SNP: the four SVNs of a packed TCB compared one by one (docs/chain.md, "The TCB rule"),
+  // never as one number: a higher bootloader does not make up for a lower microcode (the rejected
+  // enclave registered again by its operator, as an SEV-SNP one)
+  const SNP = 4;
+  const snpTcb = (bl, tee, snp, uc) => ((bl << 24) | (tee << 16) | (snp << 8) | uc) >>> 0;
+  const MIN = snpTcb(2, 0, 5, 0x44);
+  await g.send(gov, 'setMinTcb', [SNP, MIN]);
+  for (const [t, what] of [[snpTcb(3, 0, 5, 0x10), 'microcode'], [snpTcb(2, 1, 4, 0), 'snp'],
+    [snpTcb(1, 9, 9, 0xff), 'bootloader']])
+    await reverts(g.send(op, 'register', [await registration(enc3, op, { teeType: SNP, tcb: t })], ETH),
+      'TCB below the minimum', 'SNP: a TCB lower in ' + what + ' at registration, whatever the other SVNs (the first two higher as numbers)');
+  await g.send(op, 'register', [await registration(enc3, op, { teeType: SNP, tcb: snpTcb(2, 1, 5, 0x44) })], ETH);
+  await g.send(v1, 'vote', [enc3, 2, true]);
+  await g.send(v3, 'vote', [enc3, 2, true]);
+  check(await g.call('isActive', [enc3]), 'SNP: an enclave meeting the minimum in every SVN is active');
+  await g.send(gov, 'setMinTcb', [SNP, snpTcb(2, 0, 6, 0)]);
+  check(!(await g.call('isActive', [enc3])),
+    'SNP: a minimum raised in one SVN stops an enclave below it there, though its number is higher');
+  await g.send(gov, 'setMinTcb', [SNP, MIN]);
+  check(await g.call('isActive', [enc3]), 'SNP: active again under the old minimum');
+  await g.send(gov, 'revoke', [enc3]);
 
   // left active for the command-line tests (tests/chain/test_chain_anvil.sh): the
   // reporter's account as an enclave of the operator

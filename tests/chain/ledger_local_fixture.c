@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     if (key_read(argv[2], kgov, &err) || key_read(argv[3], kop, &err) ||
         gtee_ledger_open_local(argv[1], &o, kgov, &gov, &err) || gtee_ledger_open_local(argv[1], &o, kop, &op, &err) ||
         gtee_ledger_set_measurement(gov, w.id.mrenclave, 1, NULL, &err) ||
-        gtee_ledger_set_min_tcb(gov, RULES_TEE_SIM, RULES_MIN_TCB, NULL, &err))
+        gtee_ledger_set_min_tcb(gov, RULES_TEE_SIM, w.tcb, NULL, &err))
         goto out;
     if (rules_enclave_make(&w, &e) != 0)
         goto out;

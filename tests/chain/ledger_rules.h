@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gtee/crypto.h"
@@ -21,7 +22,6 @@
 #include "gtee/sim.h"
 
 #define RULES_TEE_SIM 1
-#define RULES_MIN_TCB 5
 #define RULES_FRESHNESS 3600
 #define RULES_EPOCH 600
 
@@ -44,6 +44,10 @@ struct rules_world {
     size_t root_len;
     struct gtee_anchors anchors;
     struct gtee_policy policy; /* the local ledger's evidence policy: simulation allowed */
+    /* The simulated TEE's TCB figure, as the verdict of one of its quotes gives it
+     * (claims.tcb_number: its collateral's tcbEvaluationDataNumber): what every registration
+     * of the table declares, and the minimum the governor sets. */
+    uint32_t tcb;
     int failures, cases;
 };
 
@@ -102,6 +106,23 @@ static int rules_sim_open(struct rules_world *w)
     memset(w->id.mrsigner, 0x53, sizeof(w->id.mrsigner));
     w->id.isv_prod_id = 1;
     w->id.isv_svn = 1;
+    {
+        uint8_t rd[GTEE_REPORT_DATA_LEN] = {0}, *q = NULL;
+        size_t qlen = 0;
+        struct gtee_verdict *v = calloc(1, sizeof(*v));
+        int rc = v ? gtee_sim_quote(w->sim, GTEE_SIM_QUOTE_SGX, &w->id, rd, &q, &qlen, &err) : -1;
+
+        if (rc == 0)
+            rc = gtee_evidence_verify(q, qlen, &w->col, &w->anchors, &w->policy, (int64_t)time(NULL), v, &err);
+        if (rc == 0)
+            w->tcb = v->claims.tcb_number;
+        free(q);
+        free(v);
+        if (rc != 0 || w->tcb == 0) {
+            fprintf(stderr, "ledger rules: the simulated TEE's TCB figure: %s\n", rc ? err.msg : "none in its verdict");
+            return -1;
+        }
+    }
     return 0;
 fail:
     fprintf(stderr, "ledger rules: simulated device: %s\n", err.msg);
@@ -163,7 +184,7 @@ static void rules_registration(struct rules_world *w, struct gtee_ledger *l, con
     memcpy(r->enclave_id, e->id, 20);
     r->tee_type = RULES_TEE_SIM;
     memcpy(r->measurement, w->id.mrenclave, 32);
-    r->tcb = RULES_MIN_TCB + 2;
+    r->tcb = w->tcb; /* the evidence's own figure */
     gtee_keccak256(e->quote, e->quote_len, r->evidence_hash);
     r->evidence_time = when;
     r->evidence_url = "https://node.example/evidence";
@@ -277,8 +298,8 @@ __attribute__((unused)) static int rules_run(struct rules_world *w)
     rules_check(w, "governance by another than the governor", rc, &err, "governance: not the governor");
     rc = gtee_ledger_set_measurement(w->gov, w->id.mrenclave, 1, NULL, &err);
     rules_check(w, "the governor accepts a measurement", rc, &err, NULL);
-    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, RULES_MIN_TCB, NULL, &err);
-    rules_check(w, "the governor sets a minimum TCB", rc, &err, NULL);
+    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, w->tcb, NULL, &err);
+    rules_check(w, "the governor sets the minimum TCB to the simulated TEE's figure", rc, &err, NULL);
     rc = gtee_ledger_policy(w->gov, &saved, gov, &err);
     rules_check(w, "the policy reads", rc, &err, NULL);
     pol = saved;
@@ -296,10 +317,19 @@ __attribute__((unused)) static int rules_run(struct rules_world *w)
     memcpy(r.measurement, m_other, 32);
     rc = gtee_ledger_register(w->op, &r, 0, NULL, &err);
     rules_check(w, "a measurement not accepted", rc, &err, "registration: measurement not accepted");
+    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, w->tcb + 1, NULL, &err);
+    rules_check(w, "the governor sets the minimum one above the simulated TEE's TCB", rc, &err, NULL);
     rules_registration(w, w->op, &e1, now - 10, &r);
-    r.tcb = RULES_MIN_TCB - 1;
     rc = gtee_ledger_register(w->op, &r, 0, NULL, &err);
     rules_check(w, "a TCB below the minimum", rc, &err, "registration: TCB below the minimum");
+    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, w->tcb, NULL, &err);
+    rules_check(w, "the minimum back at the simulated TEE's TCB", rc, &err, NULL);
+    if (w->local) { /* the contract cannot read evidence: on a chain the verifiers vote this down */
+        rules_registration(w, w->op, &e1, now - 10, &r);
+        r.tcb = w->tcb + 1;
+        rc = gtee_ledger_register(w->op, &r, 0, NULL, &err);
+        rules_check(w, "a TCB declared above the evidence's", rc, &err, "registration: the declared TCB");
+    }
     rules_registration(w, w->op, &e1, now + 1000, &r);
     rc = gtee_ledger_register(w->op, &r, 0, NULL, &err);
     rules_check(w, "evidence from the future", rc, &err, "registration: evidence from the future");
@@ -413,12 +443,15 @@ __attribute__((unused)) static int rules_run(struct rules_world *w)
     }
 
     /* standing that changes without the enclave's doing */
-    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, RULES_MIN_TCB + 3, NULL, &err);
-    rules_check(w, "the governor raises the minimum TCB", rc, &err, NULL);
+    rules_true(w, "at the minimum TCB (the simulated TEE's own figure) the enclave is active",
+               rules_active(w->op, e1.id, &s) == 1);
+    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, w->tcb + 1, NULL, &err);
+    rules_check(w, "the governor raises the minimum TCB one above the enclave's", rc, &err, NULL);
     rules_true(w, "a TCB below the new minimum stops earning", rules_active(w->op, e1.id, &s) == 0);
     rc = rules_submit(w->op, p, 1, &skipped, &sent, &err);
     rules_check(w, "a proof of an enclave below the minimum TCB", rc, &err, "proof: enclave not active");
-    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, RULES_MIN_TCB, NULL, &err);
+    rules_true(w, "an enclave below the minimum TCB earns nothing", rules_units(w->op, op) == 15);
+    rc = gtee_ledger_set_min_tcb(w->gov, RULES_TEE_SIM, w->tcb, NULL, &err);
     rules_check(w, "the minimum TCB lowered again", rc, &err, NULL);
     rc = gtee_ledger_set_measurement(w->gov, w->id.mrenclave, 0, NULL, &err);
     rules_check(w, "the governor withdraws the measurement", rc, &err, NULL);

@@ -84,21 +84,26 @@ expect_rc 7 "a claim with nothing to claim"
 grep -q 'rewards: nothing to claim' "$T/err" || bad "nothing to claim: $(cat "$T/err")"
 
 # governance on the local ledger (gtee chain govern): by the governor only; a minimum TCB
-# above the enclave's (the fixture registered TCB 7) stops it being active, with nothing else
-run chain govern --ledger "$L" --key "$T/operator.key" --min-tcb sim:8
+# one above the enclave's (the fixture registered its evidence's own figure, the simulated
+# collateral's tcbEvaluationDataNumber, and set the minimum to it) stops it being active,
+# with nothing else
+run nodes --ledger "$L" --json
+TCB=$(json 'j["nodes"][0]["tcb"]')
+[ "$TCB" -gt 0 ] || bad "the enclave registered TCB $TCB, not its evidence's figure: $(cat "$T/out")"
+run chain govern --ledger "$L" --key "$T/operator.key" --min-tcb "sim:$((TCB + 1))"
 expect_rc 7 "governance by the operator, not the governor"
 grep -q 'the local ledger refused: governance: not the governor' "$T/err" || bad "a stranger's governance: $(cat "$T/err")"
-run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:8 --freshness 60 --json
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb "sim:$((TCB + 1))" --freshness 60 --json
 expect_rc 0 "the governor raises the minimum TCB and sets the freshness window"
 [ "$(json '[a["action"] for a in j["done"]], j["done"][0]["tee_type"], j["done"][0]["min_tcb"], j["done"][0]["tx"], j["complete"]')" = \
-    "(['min-tcb', 'policy'], 'sim', 8, None, True)" ] || bad "govern --json: $(cat "$T/out")"
+    "(['min-tcb', 'policy'], 'sim', $((TCB + 1)), None, True)" ] || bad "govern --json: $(cat "$T/out")"
 run chain status --ledger "$L" --json
 [ "$(json 'j["policy"]["freshness"], j["policy"]["epoch"], j["policy"]["reward_per_unit"]')" = "(60, 3600, '2')" ] ||
     bad "the policy after govern --freshness (the rest kept): $(cat "$T/out")"
 run nodes --ledger "$L" --json
 [ "$(json 'len(j["nodes"])')" = 0 ] || bad "an enclave below the minimum TCB is still listed active: $(cat "$T/out")"
-run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:7
-expect_rc 0 "the minimum TCB lowered again"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb "sim:0x$(printf '%x' "$TCB")"
+expect_rc 0 "the minimum TCB lowered again (in hex)"
 run nodes --ledger "$L" --json
 [ "$(json 'len(j["nodes"])')" = 1 ] || bad "the enclave is not active again: $(cat "$T/out")"
 run chain govern --ledger "$L" --key "$T/governor.key" --revoke-measurement "$(printf '%064x' 9)" --quorum 0

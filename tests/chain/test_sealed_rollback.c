@@ -117,6 +117,7 @@ static void test_restored_sealed_counter_is_refused(void **state)
     memcpy(r.enclave_id, id.enclave_id, 20);
     r.tee_type = 1; /* sim */
     gtee_ledger_measurement_of(&v->claims, r.measurement);
+    r.tcb = v->claims.tcb_number; /* the TCB the evidence shows, which the ledger compares */
     assert_int_equal(gtee_ledger_set_measurement(gov, r.measurement, 1, NULL, &err), 0);
     gtee_keccak256(ev, ev_len, r.evidence_hash);
     r.evidence_time = (uint64_t)time(NULL) - 5;

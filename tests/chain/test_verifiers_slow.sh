@@ -10,8 +10,13 @@
 # enclave (an anvil account) whose node publishes a second proof with the seq of the one on
 # chain is reported by a verifier and its operator slashed. Governance is `gtee chain govern`:
 # a stranger's call is refused with the contract's reason; the governor accepts the
-# measurement, and raising the minimum TCB above the nodes' stops them earning with no other
-# action (their status drops, `gtee nodes` lists none, a proof is refused) until it is lowered.
+# measurement; the nodes declare the TCB their evidence shows (the simulated collateral's
+# tcbEvaluationDataNumber): with the minimum at that figure they stay active, and raising it
+# one above stops them earning with no other action (their status drops, `gtee nodes` lists
+# none, a proof is refused) until it is lowered. A fifth node whose own collateral claims a
+# higher TCB than the verifiers' declares it, and the verifiers reject it
+# (registration_tcb_mismatch); a renewal voted on after the minimum rose above it is rejected
+# too (registration_tcb_below_minimum).
 # `gtee train --ledger` trains on a picked node. SIGTERM stops a verifier cleanly; run again
 # from its state file it votes on nothing twice; `--from-block` places a new cursor.
 set -euo pipefail
@@ -49,12 +54,26 @@ node_dir a 1
 node_dir b 2
 node_dir c 3
 node_dir d 4
+node_dir e 12
 # (the same simulated PKI; each its own device secret, so its own sealing keys and Enclave ID)
-for n in b c; do
+for n in b c e; do
     rm -rf "$T/$n/sim" && cp -a "$T/a/sim" "$T/$n/sim"
     head -c 32 /dev/urandom >"$T/$n/sim/device_secret"
 done
 SIM=$T/a/sim
+# the TCB figure the nodes' evidence shows: the simulated collateral's tcbEvaluationDataNumber
+# (the lower of the TCB info's and the QE identity's), read from its files
+TCB=$(python3 - "$SIM/sgx" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1] + "/tcb_info.json"))["tcbInfo"]["tcbEvaluationDataNumber"]
+q = json.load(open(sys.argv[1] + "/qe_identity.json"))["enclaveIdentity"]["tcbEvaluationDataNumber"]
+print(min(t, q))
+PY
+)
+[ "$TCB" -gt 0 ] || { bad "the simulated collateral's TCB figure: $TCB"; exit 1; }
+# node e judges its own evidence with collateral re-signed (by the same simulated vendor) with
+# a higher number, so it declares TCB+1; the verifiers judge it with theirs, which shows TCB
+python3 "$GTEE_SOURCE_DIR/tests/chain/sim_collateral_eval.py" "$T/e/sim" $((TCB + 1)) || { bad "re-signing e's collateral"; exit 1; }
 echo '{"allow_simulation": true}' >"$T/sim-policy.json"
 ATTEST=(--policy "$T/sim-policy.json" --collateral "$SIM" --sim-root "$SIM/sim_root_ca.der")
 
@@ -86,6 +105,7 @@ expect_rc 0 "the governor accepts the measurement"
 node_up b
 node_up c
 node_up d
+node_up e
 
 # status of an enclave's registration, by the node's own view: wait until it is STATE
 op_of() { curl -s "${URL[$1]}api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ledger"]["operator"])'; }
@@ -99,7 +119,7 @@ wait_node() { # NAME PY-EXPR-over-ledger WHAT
     bad "node $1: $3: $(curl -s "${URL[$1]}api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ledger"])' 2>&1) $(tail -3 "$T/$1.log")"
     exit 1
 }
-for n in a b c d; do
+for n in a b c d e; do
     wait_node $n 'l["enclave"]["status"] == "pending"' "its enclave was not registered (pending)"
 done
 
@@ -121,6 +141,23 @@ expect_rc 0 "nodes --all"
 [ "$(json '[n["status"] for n in j["nodes"] if n["enclave_id"].lower() == "'"${D_ID,,}"'"]')" = "['rejected']" ] ||
     bad "node d (an untrusted device root) is not rejected: $(cat "$T/out") $(cat "$T/v1.out")"
 grep -i "$D_ID" "$T/v1.out" | grep -q 'voted reject, code [a-z_]' || bad "the rejection names no verdict code: $(cat "$T/v1.out")"
+# node e declared the TCB its own collateral gives, one above what the verifiers' shows
+E_ID=$(enclave_of e)
+end=$((SECONDS + 180))
+until grep -qi "$E_ID.*voted reject" "$T/v1.out" && grep -qi "\"rejected\".*${E_ID:2}\|${E_ID:2}.*\"rejected\"" "$T/v2.out" ||
+    [ "$SECONDS" -ge "$end" ]; do sleep 0.5; done
+grep -i "$E_ID" "$T/v1.out" | grep -q "voted reject, code registration_tcb_mismatch: the registration declares TCB $((TCB + 1)), the evidence shows TCB $TCB" ||
+    bad "node e's over-declared TCB is not rejected with both figures: $(grep -i "$E_ID" "$T/v1.out")"
+python3 - "$T/v2.out" "$E_ID" <<'PY' || bad "the --json verifier's rejection of node e: $(cat "$T/v2.out")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+r = [l for l in lines if l["event"] == "rejected" and l["enclave"].lower() == sys.argv[2].lower()]
+assert r and r[0]["code"] == "registration_tcb_mismatch" and not r[0]["approve"], r
+PY
+run nodes --ledger "$L" --all --json
+[ "$(json '[(n["status"], n["tcb"]) for n in j["nodes"] if n["enclave_id"].lower() == "'"${E_ID,,}"'"]')" = "[('rejected', $((TCB + 1)))]" ] ||
+    bad "node e (an over-declared TCB) is not rejected: $(cat "$T/out")"
+bg_stop "${NODE_PID[e]}"
 python3 - "$T/v2.out" "$D_ID" <<'PY' || bad "the --json verifier's rejection: $(cat "$T/v2.out")"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
@@ -134,8 +171,8 @@ expect_rc 0 "nodes"
 [ "$(json 'len(j["nodes"])')" = 3 ] || bad "gtee nodes does not list three active nodes: $(cat "$T/out")"
 [ "$(json 'sorted(n["url"] for n in j["nodes"]) == sorted(["'"${URL[a]}"'", "'"${URL[b]}"'", "'"${URL[c]}"'"])')" = True ] ||
     bad "gtee nodes lists other URLs: $(cat "$T/out")"
-[ "$(json 'all(n["tee"] == "sim" and n["tcb_status"] == "ok" and n["measurement"] == "'"$M"'" and n["expires"] > 0 for n in j["nodes"])')" = True ] ||
-    bad "gtee nodes' fields: $(cat "$T/out")"
+[ "$(json 'all(n["tee"] == "sim" and n["tcb_status"] == "ok" and n["tcb"] == '"$TCB"' and n["measurement"] == "'"$M"'" and n["expires"] > 0 for n in j["nodes"])')" = True ] ||
+    bad "gtee nodes' fields (TCB $TCB, the evidence's): $(cat "$T/out")"
 FIRST=$(json 'j["nodes"][0]["url"]')
 run nodes --ledger "$L"
 expect_rc 0 "nodes, plain"
@@ -226,11 +263,18 @@ E=$(node "$FIX" "$RPC" "$T/glacier.json" "$C" enclave "$TE")
 [ "$(python3 -c 'import json,sys; e=json.loads(sys.argv[1]); print(e["slashed"], e["status"], e["stake"])' "$E")" = "True 4 0" ] ||
     bad "the equivocating enclave's operator is not slashed: $E $(tail -5 "$T/v1.out") $(tail -3 "$T/v2.out")"
 
-# ---- governance raises the minimum TCB above the nodes' (they registered TCB 0) ----
+# ---- the minimum TCB: at the nodes' figure they are active; one above, they stop earning ----
 ALIVE=()
 for n in a b c; do [ "$n" != "$K" ] && ALIVE+=("$n"); done
-run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:1
-expect_rc 0 "the governor raises the minimum TCB of sim"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb "sim:$TCB"
+expect_rc 0 "the governor sets the minimum TCB of sim to the nodes' figure"
+run nodes --ledger "$L" --json
+[ "$(json 'len(j["nodes"])')" = 3 ] || bad "gtee nodes does not list the three nodes at the minimum TCB: $(cat "$T/out")"
+for n in "${ALIVE[@]}"; do
+    wait_node "$n" 'l["enclave"]["status"] == "active" and l["enclave"]["active"]' "it is not active at the minimum TCB"
+done
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb "sim:$((TCB + 1))"
+expect_rc 0 "the governor raises the minimum TCB of sim one above the nodes'"
 grep -q '^min-tcb  *done in block [0-9]' "$T/out" || bad "chain govern, plain: $(cat "$T/out")"
 for n in "${ALIVE[@]}"; do
     wait_node "$n" 'l["enclave"]["status"] == "active" and not l["enclave"]["active"]' \
@@ -257,7 +301,7 @@ end=$((SECONDS + 120))
 until grep -q "proof: enclave not active" "$T/$K2.log" || [ "$SECONDS" -ge "$end" ]; do sleep 0.5; done
 grep -q "proof: enclave not active" "$T/$K2.log" || bad "node $K2 does not log its proof refused: $(tail -3 "$T/$K2.log")"
 [ "$(units "$OP2")" = "$U_BEFORE" ] || bad "a node below the minimum TCB earned"
-run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb sim:0
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb "sim:$TCB"
 expect_rc 0 "the governor lowers the minimum TCB again"
 wait_node "$K2" 'l["enclave"]["active"] and l["proofs"]["pending"] == 0' "the waiting proof did not land once it was active again"
 # the one-shot jobs' grants were keys released to the enclave: their receipts, refused by the
@@ -300,6 +344,30 @@ grep -q "resuming from the state.s cursor.*--from-block places a new state.s cur
 grep -q 'registered round' "$T/out" && bad "--from-block moved a state's cursor back: $(cat "$T/out")"
 # a chain that does not answer: --once says so (exit 3, bounded); the daemon waits, with
 # backoff, until a signal stops it
+# ---- a renewal voted on after the minimum rose above its TCB: rejected ----
+# node K starts again, which renews its registration (a new round) while no verifier runs;
+# the governor then raises the minimum one above the nodes' TCB; a verifier voting on the
+# round finds the evidence's TCB below it
+RENEWED=$(grep -c "ledger: enclave renewed" "$T/$K.log" || true)
+node_up "$K"
+end=$((SECONDS + 120))
+until [ "$(grep -c "ledger: enclave renewed" "$T/$K.log")" -gt "$RENEWED" ] || [ "$SECONDS" -ge "$end" ]; do sleep 0.5; done
+[ "$(grep -c "ledger: enclave renewed" "$T/$K.log")" -gt "$RENEWED" ] || bad "node $K did not renew at its start: $(tail -3 "$T/$K.log")"
+K_ID=$(enclave_of "$K")
+[ -n "$K_ID" ] || bad "node $K's status names no enclave"
+run chain govern --ledger "$L" --key "$T/governor.key" --min-tcb "sim:$((TCB + 1))"
+expect_rc 0 "the governor raises the minimum TCB above the renewal's"
+run verifier run --ledger "$L" --key "$T/v1.key" --state "$T/v1.state" --once --json "${ATTEST[@]}"
+expect_rc 0 "a verifier votes on the renewal"
+python3 - "$T/out" "$K_ID" "$TCB" <<'PY' || bad "the renewal below the minimum is not rejected with its reason: $(cat "$T/out")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+r = [l for l in lines if l["event"] == "rejected" and l["enclave"].lower() == sys.argv[2].lower()]
+want = "the evidence shows TCB %s, below the ledger's minimum %d" % (sys.argv[3], int(sys.argv[3]) + 1)
+assert r and r[0]["code"] == "registration_tcb_below_minimum" and want in r[0]["reason"], lines
+PY
+bg_stop "${NODE_PID[$K]}"
+
 DEAD=http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 run verifier run --ledger "evm:$DEAD,$C" --key "$T/v1.key" --once --timeout 2000 --retries 0
 expect_rc 3 "verifier run --once against a chain that does not answer"

@@ -40,7 +40,19 @@ struct sim_opts {
     bool module_wrong_mrsigner; /* TDX: the module identity names another MRSIGNERSEAM */
     bool tdx_v5;             /* with tdx: quote version 5 (body descriptor, TD 1.0 body) */
     bool crl_wrong_signer;   /* the PCK CRL names the PCK CA but is signed by the root key */
+    int tcb_eval, qe_eval;   /* tcbEvaluationDataNumber of the TCB info, of the QE identity:
+                              * 0 gives 17, a negative value leaves the field out */
 };
+
+/* ,"tcbEvaluationDataNumber":N as o asks (empty when left out). */
+static inline const char *sim_eval_field(char *buf, size_t n, int eval)
+{
+    if (eval < 0)
+        buf[0] = '\0';
+    else
+        snprintf(buf, n, ",\"tcbEvaluationDataNumber\":%d", eval ? eval : 17);
+    return buf;
+}
 
 struct sim_world {
     EVP_PKEY *root_key, *ca_key, *leaf_key, *tcb_key, *att_key;
@@ -280,8 +292,11 @@ static inline void sim_pem_chain(struct sim_world *w, const char *name, X509 *a,
 
 static inline void sim_collateral(struct sim_world *w, const struct sim_opts *o)
 {
-    char tcb[2048], qe[1024], comps[512] = "";
+    char tcb[2048], qe[1024], comps[512] = "", te[48], qe_e[48];
     const char *st = o->tcb_status ? o->tcb_status : "UpToDate";
+
+    sim_eval_field(te, sizeof(te), o->tcb_eval);
+    sim_eval_field(qe_e, sizeof(qe_e), o->qe_eval);
 
     for (int i = 0; i < 16; i++)
         snprintf(comps + strlen(comps), sizeof(comps) - strlen(comps), "%s{\"svn\":2}", i ? "," : "");
@@ -294,32 +309,32 @@ static inline void sim_collateral(struct sim_world *w, const struct sim_opts *o)
                      i == 0 ? 5 : i == 2 ? 2 : 0);
         snprintf(tcb, sizeof(tcb),
                  "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
-                 "\"2025-07-15T15:06:40Z\",\"fmspc\":\"00A067110000\",\"pceId\":\"0000\",\"tcbType\":0,"
-                 "\"tcbEvaluationDataNumber\":17,\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":"
+                 "\"2025-07-15T15:06:40Z\",\"fmspc\":\"00A067110000\",\"pceId\":\"0000\",\"tcbType\":0"
+                 "%s,\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":"
                  "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},\"tdxModuleIdentities\":[{\"id\":"
                  "\"TDX_01\",\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\",\"attributesMask\":"
                  "\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{\"tcb\":{\"isvsvn\":4},\"tcbDate\":\"2024-03-13T00:00:00Z\","
                  "\"tcbStatus\":\"UpToDate\"}]}],\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":11,"
                  "\"tdxtcbcomponents\":[%s]},\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"%s\"}]}",
-                 zeros96, o->module_wrong_mrsigner ? "01" "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" : zeros96,
+                 te, zeros96, o->module_wrong_mrsigner ? "01" "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" : zeros96,
                  comps, tdx, st);
     } else {
     snprintf(tcb, sizeof(tcb),
              "{\"id\":\"SGX\",\"version\":3,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
-             "\"2025-07-15T15:06:40Z\",\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,"
-             "\"tcbEvaluationDataNumber\":17,\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":11},"
+             "\"2025-07-15T15:06:40Z\",\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0"
+             "%s,\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":11},"
              "\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"%s\",\"advisoryIDs\":[\"INTEL-SA-99999\"]}]}",
-             o->wrong_fmspc ? "0A0B0C0D0E0F" : "00A067110000", comps, st);
+             o->wrong_fmspc ? "0A0B0C0D0E0F" : "00A067110000", te, comps, st);
     }
     sim_signed_json(w, "tcb_info.json", "tcbInfo", tcb);
     snprintf(qe, sizeof(qe),
              "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"2025-06-15T15:06:40Z\",\"nextUpdate\":"
-             "\"2025-07-15T15:06:40Z\",\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\","
+             "\"2025-07-15T15:06:40Z\"%s,\"miscselect\":\"00000000\","
              "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
              "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":%d,"
              "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":"
              "\"UpToDate\"}]}",
-             o->tdx ? "TD_QE" : "QE",
+             o->tdx ? "TD_QE" : "QE", qe_e,
              o->qe_wrong_mrsigner ? "004F5775D796503E96137F77C68A829A0056AC8DED70140B081B094490C57BFF" : SIM_QE_MRSIGNER,
              o->tdx ? 2 : 1);
     sim_signed_json(w, "qe_identity.json", "enclaveIdentity", qe);

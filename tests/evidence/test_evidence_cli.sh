@@ -49,6 +49,13 @@ has '"simulated":false'
 node -e 'const v=JSON.parse(require("fs").readFileSync(process.argv[1]));
   if (v.claims.tee!=="sgx"||v.claims.advisory_ids.join()!=="INTEL-SA-00289,INTEL-SA-00615") process.exit(1)' \
     "$T/out" || { echo "FAIL: JSON claims" >&2; fail=1; }
+# the TCB figure a ledger compares: the sample's own tcbEvaluationDataNumber (the lower of its
+# TCB info's and QE identity's, read from the files; docs/evidence.md, "The TCB figure")
+node -e 'const fs=require("fs"), v=JSON.parse(fs.readFileSync(process.argv[1]));
+  const n=(f,k)=>JSON.parse(fs.readFileSync(process.argv[2]+"/"+f))[k].tcbEvaluationDataNumber;
+  const want=Math.min(n("tcb_info.json","tcbInfo"), n("qe_identity.json","enclaveIdentity"));
+  if (!(want>0) || v.claims.tcb_number!==want) process.exit(1)' "$T/out" "$SGX" ||
+    { echo "FAIL: JSON tcb_number is not the collateral's tcbEvaluationDataNumber" >&2; fail=1; }
 
 expect 7 "sgx-1 a day after its collateral expired" "$SGX/quote.bin" --collateral "$SGX" --policy "$T/p.json" \
     --at 2025-07-20T10:01:17Z --json
@@ -118,6 +125,12 @@ expect 0 "milan-1, debug allowed, revocation not required for snp" "$SNP/report.
     --policy "$T/snp.json" --at 2025-07-19T00:00:00Z --json
 has '"accepted":true'
 has '"revocation_checked":false'
+# REPORTED_TCB packed for a ledger: expected.json's bytes (bootloader, tee, 4 reserved, snp, microcode)
+node -e 'const fs=require("fs"), v=JSON.parse(fs.readFileSync(process.argv[1]));
+  const b=Buffer.from(JSON.parse(fs.readFileSync(process.argv[2]+"/expected.json")).reported_tcb, "hex");
+  const want=((b[0]<<24)|(b[1]<<16)|(b[6]<<8)|b[7])>>>0;
+  if (!(want>0) || v.claims.tcb_number!==want) process.exit(1)' "$T/out" "$SNP" ||
+    { echo "FAIL: JSON tcb_number is not the report's REPORTED_TCB packed" >&2; fail=1; }
 rm -rf "$T/col" && cp -r "$SNP" "$T/col" && head -c 300 "$SNP/vcek.der" >"$T/col/ark_crl.der"
 expect 7 "milan-1 with a malformed ark_crl.der" "$T/col/report.bin" --collateral "$T/col" \
     --policy "$T/snp.json" --at 2025-07-19T00:00:00Z

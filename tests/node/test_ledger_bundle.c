@@ -104,7 +104,7 @@ static int setup(void **state)
         gtee_ledger_open_local(f->path, &f->o, f->kop, &f->w.op, &err) != 0)
         fail_msg("%s", err.msg);
     assert_int_equal(gtee_ledger_set_measurement(f->w.gov, f->w.id.mrenclave, 1, NULL, &err), 0);
-    assert_int_equal(gtee_ledger_set_min_tcb(f->w.gov, RULES_TEE_SIM, RULES_MIN_TCB, NULL, &err), 0);
+    assert_int_equal(gtee_ledger_set_min_tcb(f->w.gov, RULES_TEE_SIM, f->w.tcb, NULL, &err), 0);
     *state = f;
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `gtee node register DIR` (docs/node.md, "Ledger"): the node's enclave registered on the
 # local ledger node.conf names without running the node, then renewed; what it prints is what
-# the ledger holds (read from the ledger file itself). A ledger that refuses (simulation not
+# the ledger holds (read from the ledger file itself), with the TCB its evidence shows. A ledger that refuses (simulation not
 # allowed) is named with its reason and exit 7; an evm ledger nobody answers for, exit 3; a
 # running node's directory is refused; a listen port of 0 needs --url.
 set -euo pipefail
@@ -45,6 +45,21 @@ id=$(json 'j["enclave_id"]')
 [ "$(json 'j["expires"]')" -ge $((before + 86400)) ] || bad "expires $(json 'j["expires"]') is not an epoch (a day) away"
 [ "$(ledger node_url)" = "http://127.0.0.1:8470/" ] || bad "the ledger records the node URL $(ledger node_url)"
 t1=$(ledger evidence_time)
+# the TCB it declares is its evidence's figure (docs/chain.md, "The TCB rule"): the simulated
+# device's collateral's tcbEvaluationDataNumber, read from its files (the lower of the TCB info
+# and the QE identity; the sim device writes SGX and TDX collateral alike)
+want_tcb=$(python3 - "$D/sim" <<'PY'
+import json, sys
+nums = set()
+for tee in ("sgx", "tdx"):
+    t = json.load(open(f"{sys.argv[1]}/{tee}/tcb_info.json"))["tcbInfo"]["tcbEvaluationDataNumber"]
+    q = json.load(open(f"{sys.argv[1]}/{tee}/qe_identity.json"))["enclaveIdentity"]["tcbEvaluationDataNumber"]
+    nums.add(min(t, q))
+print(nums.pop() if len(nums) == 1 else "differ: %s" % sorted(nums))
+PY
+)
+[ "$(ledger tcb)" = "$want_tcb" ] || bad "the node declared TCB $(ledger tcb), its evidence shows $want_tcb"
+[ "$want_tcb" -gt 0 ] || bad "the simulated collateral's TCB figure is $want_tcb"
 
 sleep 1
 run node register --enclave "$GTEE_ENCLAVE" --url http://127.0.0.1:8470 "$D"
