@@ -538,6 +538,14 @@ __attribute__((unused)) static int rules_run(struct rules_world *w)
                    rc == 0 && skipped == 4 && sent == 0 && rules_units(w->op, op) == before + 4 * 7);
         rules_enclave_free(&e4);
     }
+    /* the ledger's clock, which a registration's evidence is dated by (docs/node.md) */
+    {
+        uint64_t t = 0;
+
+        rc = gtee_ledger_now(w->op, &t, &err);
+        rules_check(w, "the ledger's clock reads", rc, &err, NULL);
+        rules_true(w, "the ledger's clock is the one its rules read", rc == 0 && t == w->now(w));
+    }
 
 done:
     rules_enclave_free(&e1);
