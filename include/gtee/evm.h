@@ -62,6 +62,8 @@ struct gtee_evm_log {
 
 /* eth_blockNumber. */
 int gtee_evm_block_number(struct gtee_evm *e, uint64_t *block, struct gtee_err *err) GTEE_MUST_USE;
+/* The latest block's timestamp (unix seconds): the time a transaction's gas estimate runs at. */
+int gtee_evm_block_time(struct gtee_evm *e, uint64_t *t, struct gtee_err *err) GTEE_MUST_USE;
 /* eth_getLogs of the contract at addr from block from to block to (inclusive), whose first
  * n_topics topics (1 to 4; topic 0 the event's signature hash) are topics; at most max logs
  * (more is GTEE_EFORMAT: ask for a shorter range). *logs is malloc'ed (gtee_evm_logs_free). */

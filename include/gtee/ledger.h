@@ -193,6 +193,11 @@ struct gtee_ledger_key_release {
 /* Where a reader of the ledger's events starts: the block its contract was deployed in
  * (deployedAt()) on an evm ledger, 0 on a local one. */
 int gtee_ledger_deployed_at(struct gtee_ledger *l, uint64_t *block, struct gtee_err *err) GTEE_MUST_USE;
+/* The ledger's clock, which its time checks (evidence from the future, freshness, expiry) read:
+ * the latest block's timestamp on an evm ledger (behind this machine's clock by up to a block
+ * interval, and more on a chain that mines only on demand), this machine's clock on a local
+ * one. */
+int gtee_ledger_now(struct gtee_ledger *l, uint64_t *t, struct gtee_err *err) GTEE_MUST_USE;
 int gtee_ledger_key_releases(struct gtee_ledger *l, const uint8_t blob_cid[32], struct gtee_ledger_key_release **out,
                              size_t *n, struct gtee_err *err) GTEE_MUST_USE;
 

@@ -256,6 +256,18 @@ int gtee_evm_block_number(struct gtee_evm *e, uint64_t *block, struct gtee_err *
     return query_u64(e, "eth_blockNumber", NULL, block, err);
 }
 
+int gtee_evm_block_time(struct gtee_evm *e, uint64_t *t, struct gtee_err *err)
+{
+    json_t *block = NULL;
+    int rc;
+
+    TRY(rpc_call(&e->rpc, "eth_getBlockByNumber", json_pack("[s, b]", "latest", 0), &block, err));
+    TRY(rpc_quantity(json_object_get(block, "timestamp"), t, err));
+out:
+    json_decref(block);
+    return rc;
+}
+
 void gtee_evm_logs_free(struct gtee_evm_log *logs, size_t n)
 {
     for (size_t i = 0; logs && i < n; i++)

@@ -224,6 +224,12 @@ int gtee_ledger_blob_uses(struct gtee_ledger *l, const uint8_t blob_cid[32], uin
     return l->ops->blob_uses(l, blob_cid, uses, err);
 }
 
+int gtee_ledger_now(struct gtee_ledger *l, uint64_t *t, struct gtee_err *err)
+{
+    *t = 0;
+    return l->ops->now(l, t, err);
+}
+
 int gtee_ledger_deployed_at(struct gtee_ledger *l, uint64_t *block, struct gtee_err *err)
 {
     *block = 0;

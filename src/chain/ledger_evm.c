@@ -96,6 +96,11 @@ static int view_word(struct gtee_ledger *l, const char *signature, const uint8_t
 
 /* The block the contract was deployed in (its deployedAt()), where every scan of its events
  * starts: from block 0, a public chain's history is thousands of eth_getLogs requests. */
+static int evm_now(struct gtee_ledger *l, uint64_t *t, struct gtee_err *err)
+{
+    return gtee_evm_block_time(evm_of(l), t, err);
+}
+
 static int first_block(struct gtee_ledger *l, uint64_t *from, struct gtee_err *err)
 {
     uint8_t *d = NULL;
@@ -577,6 +582,7 @@ static const struct ledger_ops evm_ops = {
     .blob_uses = evm_blob_uses,
     .key_releases = evm_key_releases,
     .deployed_at = first_block,
+    .now = evm_now,
     .policy = evm_policy,
     .set_policy = evm_set_policy,
     .set_measurement = evm_set_measurement,

@@ -24,6 +24,7 @@ struct ledger_ops {
     int (*key_release)(struct gtee_ledger *l, const uint8_t id[20], const uint8_t blob[32], const uint8_t grant[32],
                        uint64_t time, const uint8_t sig[65], struct gtee_evm_receipt *receipt, struct gtee_err *err);
     int (*deployed_at)(struct gtee_ledger *l, uint64_t *block, struct gtee_err *err); /* NULL: 0 */
+    int (*now)(struct gtee_ledger *l, uint64_t *t, struct gtee_err *err);
     int (*blob_uses)(struct gtee_ledger *l, const uint8_t blob[32], uint64_t *uses, struct gtee_err *err);
     int (*key_releases)(struct gtee_ledger *l, const uint8_t blob[32], struct gtee_ledger_key_release **out, size_t *n,
                         struct gtee_err *err);

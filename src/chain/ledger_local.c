@@ -476,6 +476,13 @@ out:
     return rc;
 }
 
+static int local_now(struct gtee_ledger *l, uint64_t *t, struct gtee_err *err)
+{
+    (void)err;
+    *t = now_of(L_of(l));
+    return 0;
+}
+
 static int local_standing(struct gtee_ledger *l, const uint8_t id[20], struct gtee_ledger_standing *s,
                           struct gtee_err *err)
 {
@@ -952,6 +959,7 @@ static const struct ledger_ops local_ops = {
     .close = local_close,
     .reg = local_register,
     .standing = local_standing,
+    .now = local_now,
     .submit = local_submit,
     .rewards = local_rewards,
     .claim = local_claim,

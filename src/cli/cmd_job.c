@@ -406,7 +406,7 @@ static int run_job(struct job_args *a)
     uint8_t sk[32], pt_req[1 + GTEE_JOB_MAX_LEN], resp_key[GTEE_RELAY_KEY_LEN], *box = NULL, *rbox = NULL,
         *opened = NULL, *res = NULL, *pt = NULL;
     size_t n = 0, box_len = 0, rbox_len = 0, opened_len = 0, res_len = 0, pt_len = 0;
-    char id[65] = "", path[160], hex[65];
+    char id[65] = "", path[160], hex[65], receipt[67] = "";
     int rc, have_rec = 0;
     json_t *sum = NULL;
     struct sealing z[3];
@@ -461,6 +461,16 @@ static int run_job(struct job_args *a)
     ENSURE(sum, &err, GTEE_ENOMEM, "out of memory");
     json_object_set_new(sum, "node", json_string(a->node));
     json_object_set_new(sum, "enclave_id", json_string(enc.enclave_id));
+    if (rec.kind == GTEE_JOB_TRAIN) {
+        /* the training receipt is the record as given here: its Work Proof names its hash
+         * (docs/proofs.md), which only the requester can recompute */
+        uint8_t rh[32];
+
+        TRY(gtee_sha256(opened, opened_len, rh));
+        receipt[0] = '0', receipt[1] = 'x';
+        gtee_hex_encode(rh, 32, receipt + 2);
+        json_object_set_new(sum, "receipt_hash", json_string(receipt));
+    }
     if (rec.recipient != 1) {
         /* The model's grant keeps its trained weights for its owner. */
         json_object_set_new(sum, "output", json_null());
@@ -481,6 +491,8 @@ static int run_job(struct job_args *a)
     }
     printf("job %s done\nnode: %s (enclave %s)\n", id, a->node, enc.enclave_id);
     cli_job_print(&rec);
+    if (receipt[0])
+        printf("training receipt %s (the hash its Work Proof names)\n", receipt);
     if (rec.recipient != 1)
         printf("the trained weights were sealed to the model's owner (its grant keeps them); nothing written: the "
                "owner fetches them with gtee job fetch %s\n",

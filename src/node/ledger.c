@@ -68,6 +68,7 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     char dir[GTEE_FILE_PATH_MAX], hex[65];
     int rc, have_col = 0, accepted = 0, renew;
     int64_t now = (int64_t)time(NULL);
+    uint64_t chain_now = 0;
 
     ENSURE(v, err, GTEE_ENOMEM, "node: out of memory");
     if (nl->collateral[0]) {
@@ -83,7 +84,11 @@ static int enroll(struct gtee_node_ledger *nl, const struct gtee_enclave_info *i
     gtee_ledger_measurement_of(&v->claims, r.measurement);
     r.tcb = v->claims.tcb_number; /* what the evidence shows, which the ledger's checkers compare */
     memcpy(r.evidence_hash, eh, 32);
-    r.evidence_time = (uint64_t)now;
+    /* Made now, but dated no later than the ledger's clock: a chain's gas estimate runs at its
+     * latest block, behind this machine's clock by up to a block interval, and would refuse
+     * evidence dated after it as from the future (the date only counts against freshness). */
+    TRY(gtee_ledger_now(nl->l, &chain_now, err));
+    r.evidence_time = chain_now && chain_now < (uint64_t)now ? chain_now : (uint64_t)now;
     memcpy(r.stake, nl->stake, 32); /* a renewal sends none (the ledger ignores it) */
     r.evidence_url = nl->evidence_url;
     r.node_url = nl->node_url;

@@ -2,7 +2,8 @@
  * through include/gtee/ledger.h: against the local ledger by tests/chain/test_ledger_local.c,
  * against the evm one on anvil by tests/chain/ledger_rules_check.c (from
  * tests/chain/test_chain_anvil.sh). Each case is an operation and what must come of it:
- * accepted, or refused with the contract's reason. Header-only, tests only, no cmocka (the
+ * accepted, or refused with the contract's reason. The last case restarts the ledger between
+ * two submissions (w->restart). Header-only, tests only, no cmocka (the
  * anvil driver is a plain program). */
 #ifndef GTEE_TESTS_LEDGER_RULES_H
 #define GTEE_TESTS_LEDGER_RULES_H
@@ -35,6 +36,10 @@ struct rules_world {
     void (*advance)(struct rules_world *w, uint64_t seconds);
     int (*approve)(struct rules_world *w, const uint8_t id[20], struct gtee_err *err);
     void *arg;
+    /* stops the ledger and starts it again with its state (the local ledger: its file closed
+     * and opened again; anvil: stopped with its state dumped, started again with it loaded);
+     * the world's three ledgers are usable after it */
+    int (*restart)(struct rules_world *w, struct gtee_err *err);
     /* the simulated device whose quotes are the registrations' evidence */
     char dev[256];
     struct gtee_sim *sim;
@@ -528,6 +533,54 @@ __attribute__((unused)) static int rules_run(struct rules_world *w)
     rc = rules_submit(w->op, &p[1], 1, &skipped, &sent, &err);
     rules_check(w, "a slashed enclave's proof", rc, &err, "proof: enclave not active");
 
+    /* a chain restart in the middle of submissions: nothing lost, nothing counted twice */
+    {
+        struct rules_enclave e4;
+        struct gtee_proof c[4];
+        uint8_t ch[4][32];
+        uint64_t before;
+
+        if (rules_enclave_make(w, &e4) != 0) {
+            w->failures++;
+            goto done;
+        }
+        rules_registration(w, w->op, &e4, w->now(w) - 10, &r);
+        rc = gtee_ledger_register(w->op, &r, 0, NULL, &err);
+        rules_check(w, "an enclave registers before the restart", rc, &err, NULL);
+        rc = w->approve(w, e4.id, &err);
+        rules_check(w, "its approval", rc, &err, NULL);
+        before = rules_units(w->op, op);
+        for (int i = 0; i < 4; i++) {
+            rules_proof(w->op, &e4, (uint64_t)i + 1, i ? ch[i - 1] : NULL, 7, NULL, &c[i]);
+            gtee_proof_hash(&c[i], ch[i]);
+        }
+        rc = rules_submit(w->op, c, 2, &skipped, &sent, &err);
+        rules_check(w, "proofs 1 and 2 before the restart", rc, &err, NULL);
+        rc = w->restart(w, &err);
+        rules_check(w, "the ledger stops and starts again", rc, &err, NULL);
+        rules_true(w, "after the restart the ledger holds proofs 1 and 2",
+                   rules_active(w->op, e4.id, &s) == 1 && s.last_seq == 2 && !memcmp(s.last_hash, ch[1], 32));
+        rc = rules_submit(w->op, c, 4, &skipped, &sent, &err);
+        rules_check(w, "proofs 1 to 4 sent again after the restart", rc, &err, NULL);
+        rules_true(w, "the two it holds are skipped, the two new ones sent", skipped == 2 && sent == 2);
+        rules_true(w, "each proof's units are credited once", rules_units(w->op, op) == before + 4 * 7);
+        rules_true(w, "the ledger's last proof is seq 4", rules_active(w->op, e4.id, &s) == 1 && s.last_seq == 4 &&
+                                                            !memcmp(s.last_hash, ch[3], 32));
+        rc = rules_submit(w->op, c, 4, &skipped, &sent, &err);
+        rules_true(w, "all four again send nothing and count nothing",
+                   rc == 0 && skipped == 4 && sent == 0 && rules_units(w->op, op) == before + 4 * 7);
+        rules_enclave_free(&e4);
+    }
+    /* the ledger's clock, which a registration's evidence is dated by (docs/node.md) */
+    {
+        uint64_t t = 0;
+
+        rc = gtee_ledger_now(w->op, &t, &err);
+        rules_check(w, "the ledger's clock reads", rc, &err, NULL);
+        rules_true(w, "the ledger's clock is the one its rules read", rc == 0 && t == w->now(w));
+    }
+
+done:
     rules_enclave_free(&e1);
     rules_enclave_free(&e2);
     rules_enclave_free(&e3);

@@ -2,10 +2,15 @@
  * contract on anvil, deployed by tests/chain/test_chain_anvil.sh with quorum 1, epoch 600 s,
  * freshness 3600 s and simulation allowed. A verifier's vote approves each registration (the
  * local ledger verifies the evidence instead), and anvil's evm_increaseTime moves the clock.
+ * The restart is the script's to make (only it holds anvil): this writes DIR/restart and waits,
+ * bounded, for the script to stop anvil, start it again on the same port with its state and
+ * answer with DIR/restarted.
  * Not a test itself: the script runs it. Exit 0: every case as the table says. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "chain/abi.h"
 #include "chain/buf.h"
@@ -17,7 +22,33 @@ struct anvil {
     struct rpc rpc;
     struct gtee_evm *verifier;
     uint8_t contract[20];
+    const char *restart_dir;
 };
+
+#define RESTART_WAIT_S 60
+
+/* Asks the script to restart anvil and waits for it (the RPC connections are opened anew per
+ * request, so the ledgers go on as they are). */
+static int a_restart(struct rules_world *w, struct gtee_err *err)
+{
+    struct anvil *a = w->arg;
+    char ask[512], done[512];
+    time_t end = time(NULL) + RESTART_WAIT_S;
+    int rc;
+
+    snprintf(ask, sizeof(ask), "%s/restart", a->restart_dir);
+    snprintf(done, sizeof(done), "%s/restarted", a->restart_dir);
+    if ((rc = gtee_file_write(ask, "1", 1, 0600, 0, err)) != 0)
+        return rc;
+    while (access(done, F_OK) != 0) {
+        if (time(NULL) >= end)
+            return GTEE_FAIL(err, GTEE_EIO, "anvil was not restarted within %d s (%s never came)", RESTART_WAIT_S, done);
+        usleep(100 * 1000);
+    }
+    if (unlink(done) != 0)
+        return GTEE_FAIL(err, GTEE_EIO, "cannot remove %s", done);
+    return 0;
+}
 
 static uint64_t a_now(struct rules_world *w)
 {
@@ -93,10 +124,12 @@ int main(int argc, char **argv)
     uint8_t kgov[32], kop[32], kother[32], kver[32], one_wei[32] = {0}; /* a value in wei */
     int failures = 1;
 
-    if (argc != 7) {
-        fprintf(stderr, "usage: ledger_rules_check RPC CONTRACT GOVERNOR_KEY OPERATOR_KEY OTHER_KEY VERIFIER_KEY\n");
+    if (argc != 8) {
+        fprintf(stderr,
+                "usage: ledger_rules_check RPC CONTRACT GOVERNOR_KEY OPERATOR_KEY OTHER_KEY VERIFIER_KEY RESTART_DIR\n");
         return 2;
     }
+    a.restart_dir = argv[7];
     o.rpc_url = argv[1];
     if (gtee_hex_decode(argv[2], a.contract, 20) || key_arg(argv[3], kgov) || key_arg(argv[4], kop) ||
         key_arg(argv[5], kother) || key_arg(argv[6], kver)) {
@@ -130,6 +163,7 @@ int main(int argc, char **argv)
     w.now = a_now;
     w.advance = a_advance;
     w.approve = a_approve;
+    w.restart = a_restart;
     w.arg = &a;
     failures = rules_run(&w);
 out:

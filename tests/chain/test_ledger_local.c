@@ -28,15 +28,6 @@ static uint64_t tick(void *arg)
     return ((struct clock *)arg)->t;
 }
 
-static uint64_t w_now(struct rules_world *w)
-{
-    return ((struct clock *)w->arg)->t;
-}
-
-static void w_advance(struct rules_world *w, uint64_t s)
-{
-    ((struct clock *)w->arg)->t += s;
-}
 
 static int w_approve(struct rules_world *w, const uint8_t id[20], struct gtee_err *err)
 {
@@ -59,6 +50,32 @@ static void open_as(struct fixture *f, const uint8_t key[32], struct gtee_ledger
 
     if (rc != 0)
         fail_msg("open %s: %s", f->path, err.msg);
+}
+
+static uint64_t w_now(struct rules_world *w)
+{
+    return ((struct fixture *)w->arg)->clock.t;
+}
+
+static void w_advance(struct rules_world *w, uint64_t s)
+{
+    ((struct fixture *)w->arg)->clock.t += s;
+}
+
+/* The local ledger's restart: every handle closed, the file opened again. */
+static int w_restart(struct rules_world *w, struct gtee_err *err)
+{
+    struct fixture *f = w->arg;
+    int rc;
+
+    gtee_ledger_close(f->w.gov);
+    gtee_ledger_close(f->w.op);
+    gtee_ledger_close(f->w.other);
+    f->w.gov = f->w.op = f->w.other = NULL;
+    if ((rc = gtee_ledger_open_local(f->path, &f->o, f->kgov, &f->w.gov, err)) != 0 ||
+        (rc = gtee_ledger_open_local(f->path, &f->o, f->kop, &f->w.op, err)) != 0)
+        return rc;
+    return gtee_ledger_open_local(f->path, &f->o, f->kother, &f->w.other, err);
 }
 
 static int setup(void **state)
@@ -95,7 +112,8 @@ static int setup(void **state)
     f->w.now = w_now;
     f->w.advance = w_advance;
     f->w.approve = w_approve;
-    f->w.arg = &f->clock;
+    f->w.restart = w_restart;
+    f->w.arg = f;
     *state = f;
     return 0;
 }

@@ -3,13 +3,16 @@
 // signs its consent with eth_signTypedData_v4 as the contract tests do; its measurement,
 // 0xabab..., accepted first by `gtee chain govern`) is registered with a stake and approved
 // by two verifiers of its own;
-// an enclave's record is printed as JSON. The test enclave's evidence URL does not answer, so
-// the verifiers under test wait (fetch tries) while its own verifiers decide the round.
+// an enclave's record is printed as JSON; so are the Work Proofs the chain accepted (its
+// ProofAccepted events, each with the transaction that carried it). The test enclave's evidence
+// URL does not answer, so the verifiers under test wait (fetch tries) while its own verifiers
+// decide the round.
 // Usage: verifier_fixture.js RPC ARTEFACTS CONTRACT test-enclave ENCLAVE OPERATOR V1 V2 NODE_URL
 //        verifier_fixture.js RPC ARTEFACTS CONTRACT enclave ENCLAVE
+//        verifier_fixture.js RPC ARTEFACTS CONTRACT proofs ENCLAVE
 'use strict';
 const fs = require('fs');
-const { Rpc, Contract } = require('./abi.js');
+const { Rpc, Contract, decode, keccak256 } = require('./abi.js');
 
 const [url, artefacts, address, cmd, ...args] = process.argv.slice(2);
 const rpc = new Rpc(url);
@@ -52,7 +55,20 @@ async function main() {
   } else if (cmd === 'enclave') {
     const e = await g.call('enclave', [args[0]]);
     console.log(JSON.stringify({ operator: e.operator, status: Number(e.status), slashed: e.slashed,
-      stake: e.stake.toString(), lastSeq: Number(e.lastSeq) }));
+      stake: e.stake.toString(), lastSeq: Number(e.lastSeq), round: Number(e.round),
+      approvedRound: Number(e.approvedRound), expires: Number(e.expires), evidenceTime: Number(e.evidenceTime),
+      evidenceHash: e.evidenceHash, active: await g.call('isActive', [args[0]]) }));
+  } else if (cmd === 'proofs') {
+    // every ProofAccepted of the enclave since block 0: seq, units and the carrying transaction
+    const topic = '0x' + keccak256('ProofAccepted(address,uint64,bytes32,bytes32,uint8,uint64,address)');
+    const logs = await rpc.call('eth_getLogs', [{ address, fromBlock: '0x0', toBlock: 'latest',
+      topics: [topic, '0x' + args[0].slice(2).toLowerCase().padStart(64, '0')] }]);
+    console.log(JSON.stringify(logs.map((l) => {
+      const [hash, jobId, jobKind, units, operator] =
+        decode(['bytes32', 'bytes32', 'uint8', 'uint64', 'address'].map((type) => ({ type })), l.data);
+      return { seq: Number(BigInt(l.topics[2])), tx: l.transactionHash, block: Number(BigInt(l.blockNumber)),
+        hash, jobId, jobKind: Number(jobKind), units: Number(units), operator };
+    })));
   } else {
     throw new Error('unknown command ' + cmd);
   }

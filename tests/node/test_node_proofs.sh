@@ -80,8 +80,9 @@ grant_all
 infer
 infer
 run train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" --epochs 1 --batch 16 \
-    --out "$T/trained.onnx" "${ATTEST[@]}"
+    --out "$T/trained.onnx" --json "${ATTEST[@]}"
 expect_rc 0 "train"
+cp "$T/out" "$T/train.json" # the training receipt's hash, as the requester computed it
 wait_until 'j["ledger"]["proofs"]["submitted"] == 3 and j["ledger"]["proofs"]["pending"] == 0 and j["ledger"]["enclave"]["last_seq"] == 3' \
     "the three proofs did not reach the ledger"
 proofs_file 3
@@ -112,6 +113,23 @@ assert ps[2]["receipt_hash"] != "0x" + "00" * 32 and ps[0]["receipt_hash"] == "0
 assert all(p["units"] > 0 for p in ps)
 assert len({p["job_id"] for p in ps}) == 3
 PY
+# Each field is the exact value, computed here apart from the node: the units are the
+# multiply-accumulates of docs/ml.md ("Units of work") counted from the model's shapes with
+# onnx's shape inference (inference: the input's batch; training: three forward passes for
+# each of the 32 samples of its one epoch), the receipt hash the one the requester got, the
+# evidence hash the one the ledger registered, and the commitments the SHA-256 of the blobs'
+# bytes as the node serves them (their content ids, docs/container.md).
+for c in "$MODEL" "$INPUT" "$X"; do
+    curl -sf "${U}api/v1/blobs/$c" -o "$T/blob-$c" || bad "the node does not serve blob $c"
+done
+for i in 0 1; do
+    o=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]["output_cid"][2:])' "$T/proofs.json" $i)
+    curl -sf "${U}api/v1/blobs/$o" -o "$T/result-$i" || bad "the node does not serve the result $o of proof $((i + 1))"
+done
+EVH=$(python3 -c 'import sqlite3,sys; print("0x" + sqlite3.connect(sys.argv[1]).execute("SELECT lower(hex(evidence_hash)) FROM enclaves").fetchone()[0])' "$D/ledger.db")
+/usr/bin/python3 "$GTEE_SOURCE_DIR/tests/node/proof_fields.py" "$T/proofs.json" "$MODELS/mlp.onnx" \
+    "$MODELS/mlp.input.npy" 32 "$T/blob-$MODEL" "$T/blob-$INPUT" "$T/blob-$X" "$T/result-0" "$T/result-1" \
+    "$T/train.json" "$EVH" || bad "the proofs' fields are not the exact values"
 U1=$(units)
 [ "$U1" -gt 0 ] || bad "the operator's reward units did not grow: $U1"
 curl -s "${U}metrics" | grep -q '^gtee_node_proofs_submitted_total 3$' || bad "metrics do not count 3 proofs submitted"
