@@ -164,8 +164,10 @@ done
 # A long training job holds the node's one job slot first, so the inference below waits
 # queued behind it: its client is killed while the job cannot have ended, however fast the
 # engine runs it on this machine (the inference alone now takes a fraction of a second).
+# 1000 epochs (the most) last about 10 s here: 120 lasted 1.2 s, which a loaded machine's
+# slow client steps (attest, submit, list the jobs) once outlasted.
 bg_start "$GTEE_CLI" train --node "$U" --identity "$T/user.id" --model "$MODEL" --data "$X" --labels "$Y" \
-    --epochs 120 --batch 1 --out "$T/hold.onnx" --no-progress "${ATTEST[@]}" >"$T/hold.out" 2>"$T/hold.err"
+    --epochs 1000 --batch 1 --out "$T/hold.onnx" --no-progress "${ATTEST[@]}" >"$T/hold.out" 2>"$T/hold.err"
 HOLD=$BG_PID
 for _ in $(seq 1200); do
     jobs_now | grep -q " train running training" && break
