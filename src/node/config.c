@@ -96,6 +96,7 @@ static const struct key keys[] = {
     S("ledger", ledger),
     S("stake", stake),
     U("proof_batch", proof_batch, 1, 64),
+    U("proof_batch_wait", proof_batch_wait, 0, 86400),
 };
 
 static char *trim(char *s)
@@ -291,17 +292,20 @@ int gtee_node_config_render(const struct gtee_node_config *c, char **text, struc
             "# (docs/node.md, \"Ledger\"): local (ledger.db in this directory, made by `gtee node\n"
             "# init`; it proves nothing to anyone else) or evm:URL,ADDRESS (the Glacier contract on\n"
             "# an EVM chain, operator.key paying for the transactions). proof_batch: proofs per\n"
-            "# transaction, 1 to 64. stake: the wei a new registration sends with it (the ledger's\n"
-            "# minimum stake; a renewal sends none).\n"
+            "# transaction, 1 to 64. proof_batch_wait: seconds a proof may wait for proof_batch\n"
+            "# of them before it goes out in a smaller batch (0: at once; on a public chain a few\n"
+            "# minutes pay the transaction's fixed gas once for many proofs). stake: the wei a new\n"
+            "# registration sends with it (the ledger's minimum stake; a renewal sends none).\n"
             "ledger = %s\n"
             "proof_batch = %u\n"
+            "proof_batch_wait = %u\n"
             "stake = %s\n",
             c->enclave, c->enclave_config, c->enclave_allow_jit, (unsigned long long)c->enclave_memory_limit, c->gpus,
             c->gpu_library,
             c->collateral, c->policy, (unsigned long long)c->max_blob_bytes,
             (unsigned long long)c->blob_store_max_bytes, c->blob_retention_days, c->max_connections,
             c->per_ip_connections, c->threads, c->connection_timeout_s, c->drain_timeout_s, c->enclave_timeout_s,
-            c->restart_max_s, c->ledger, c->proof_batch, c->stake);
+            c->restart_max_s, c->ledger, c->proof_batch, c->proof_batch_wait, c->stake);
     {
         int closed = fclose(f);
 

@@ -37,6 +37,7 @@ struct gtee_node_config {
     unsigned restart_max_s;               /* the longest backoff between enclave restarts */
     char ledger[GTEE_NODE_VALUE_MAX];     /* "local" (DIR/ledger.db) or "evm:URL,ADDRESS" (docs/node.md) */
     unsigned proof_batch;                 /* Work Proofs per ledger transaction, 1..64 */
+    unsigned proof_batch_wait;            /* seconds a proof may wait for a fuller batch, 0..86400 */
     char stake[80];                       /* wei, decimal: what a new registration stakes */
 };
 #define GTEE_NODE_LEDGER_FILE "ledger.db"

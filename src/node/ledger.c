@@ -231,6 +231,11 @@ static int submit(struct gtee_node_ledger *nl)
     }
     if (!n)
         goto out;
+    /* Fewer than a batch: they wait for more, up to proof_batch_wait seconds from the oldest
+     * (a transaction's fixed gas then paid once for many proofs); the loop looks again each
+     * tick and when a proof is stored. */
+    if (n < nl->batch && nl->batch_wait && (int64_t)time(NULL) - recs[0].created < (int64_t)nl->batch_wait)
+        goto out;
     p = calloc(n, sizeof(*p));
     hashes = calloc(n, sizeof(*hashes));
     if (!p || !hashes) {
@@ -445,6 +450,7 @@ int gtee_node_ledger_open(struct gtee_node_ledger *nl, const char *dir, const st
     nl->store = store;
     nl->enc = enc;
     nl->batch = cfg->proof_batch ? cfg->proof_batch : 32;
+    nl->batch_wait = cfg->proof_batch_wait;
     TRY(gtee_node_config_stake(cfg, nl->stake, err));
     snprintf(nl->node_url, sizeof(nl->node_url), "%s", url);
     snprintf(nl->evidence_url, sizeof(nl->evidence_url), "%sapi/v1/evidence", url);

@@ -24,6 +24,7 @@ struct gtee_node_ledger {
     struct gtee_node_store *store;
     struct gtee_node_enclave *enc;
     unsigned batch;
+    unsigned batch_wait; /* seconds a proof may wait for a full batch (proof_batch_wait) */
     uint8_t stake[32];          /* node.conf's stake: wei sent with a new registration */
     char kind[8];
     char evidence_url[256], node_url[256];

@@ -942,8 +942,8 @@ int gtee_node_store_proofs(struct gtee_node_store *s, int pending_only, size_t m
     *n = 0;
     pthread_mutex_lock(&s->mu);
     st = query(s,
-               pending_only ? "SELECT record, seq, submitted FROM proofs WHERE submitted = 0 ORDER BY seq LIMIT ?"
-                            : "SELECT record, seq, submitted FROM proofs ORDER BY seq LIMIT ?",
+               pending_only ? "SELECT record, seq, submitted, created FROM proofs WHERE submitted = 0 ORDER BY seq LIMIT ?"
+                            : "SELECT record, seq, submitted, created FROM proofs ORDER BY seq LIMIT ?",
                "i", (int64_t)max);
     ENSURE(st, err, GTEE_EIO, "node state: proofs: %s", sqlite3_errmsg(s->db));
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -960,6 +960,7 @@ int gtee_node_store_proofs(struct gtee_node_store *s, int pending_only, size_t m
         a[*n].record_len = len;
         a[*n].seq = (uint64_t)sqlite3_column_int64(st, 1);
         a[*n].submitted = sqlite3_column_int(st, 2);
+        a[*n].created = sqlite3_column_int64(st, 3);
         (*n)++;
     }
 out:

@@ -128,6 +128,7 @@ struct gtee_node_proof_rec {
     size_t record_len;
     uint64_t seq;
     int submitted;            /* the ledger holds it */
+    int64_t created;          /* when it was stored (unix seconds) */
     const uint8_t *counter;   /* job_done only */
     size_t counter_len;
 };
