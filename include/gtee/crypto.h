@@ -165,6 +165,9 @@ void gtee_eth_address_hex(const uint8_t addr[GTEE_ETH_ADDR_LEN], char out[GTEE_E
 void gtee_hex_encode(const uint8_t *in, size_t len, char *out); /* out holds 2*len+1 */
 /* The value of one hex digit (either case), or -1 for any other character. */
 int gtee_hex_digit(int c);
+/* Decodes exactly 2*len hex digits (either case, no prefix, not NUL-terminated) into len
+ * bytes: 0, or GTEE_EFORMAT if any of them is not a hex digit (out is then partly written). */
+int gtee_hex_bytes(const char *hex, size_t len, uint8_t *out) GTEE_MUST_USE;
 /* Decodes exactly out_len bytes from a hex string of 2*out_len digits (optional 0x). */
 int gtee_hex_decode(const char *hex, uint8_t *out, size_t out_len) GTEE_MUST_USE;
 

@@ -65,6 +65,37 @@ static void test_hex_decode_rejects_bad_input(void **state)
     assert_int_equal(gtee_hex_decode("/:@G`g", out, 3), GTEE_EFORMAT);
 }
 
+/* Every byte value, against the definition: the digits 0-9, a-f and A-F and nothing else,
+ * alone (gtee_hex_digit) and at either nibble of a byte (gtee_hex_bytes, whose table and
+ * branch-free check a proof file's hex fields go through). */
+static void test_hex_digit_table_covers_every_byte(void **state)
+{
+    static const char digits[] = "0123456789abcdef0123456789ABCDEF";
+
+    for (int c = 0; c < 256; c++) {
+        const char *d = c ? strchr(digits, c) : NULL;
+        int want = d ? (int)((d - digits) % 16) : -1;
+        char hex[6] = { '1', '2', (char)c, '7', '3', (char)c };
+        uint8_t out[3];
+
+        assert_int_equal(gtee_hex_digit(c), want);
+        if (want < 0) {
+            assert_int_equal(gtee_hex_bytes(hex, 3, out), GTEE_EFORMAT);
+            assert_int_equal(gtee_hex_bytes(hex + 2, 1, out), GTEE_EFORMAT);
+            assert_int_equal(gtee_hex_bytes(hex + 1, 1, out), GTEE_EFORMAT);
+        }
+        else {
+            assert_int_equal(gtee_hex_bytes(hex, 3, out), 0);
+            assert_int_equal(out[0], 0x12);
+            assert_int_equal(out[1], want << 4 | 7);
+            assert_int_equal(out[2], 0x30 | want);
+        }
+    }
+    assert_int_equal(gtee_hex_digit(-1), -1);
+    assert_int_equal(gtee_hex_digit(256 + '0'), -1);
+    assert_int_equal(gtee_hex_bytes("", 0, NULL), 0);
+}
+
 /* 32 random bytes twice: equal with probability 2^-256; and not all zero. */
 static void test_random_gives_different_outputs(void **state)
 {
@@ -87,6 +118,7 @@ int main(void)
         cmocka_unit_test(test_wipe_zeroes_the_buffer),
         cmocka_unit_test(test_hex_round_trip_and_prefix),
         cmocka_unit_test(test_hex_decode_rejects_bad_input),
+        cmocka_unit_test(test_hex_digit_table_covers_every_byte),
         cmocka_unit_test(test_random_gives_different_outputs),
     };
 
