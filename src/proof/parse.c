@@ -247,34 +247,29 @@ static int read_hex(struct rd *r, const char *field, uint8_t *out, size_t len)
     /* The common spelling, "0x" and the digits with no escape, decoded in place; anything
      * else goes through the string reader below. */
     if (r->len - start >= 4 + 2 * len && r->s[start + 1] == '0' && r->s[start + 2] == 'x' &&
-        r->s[start + 3 + 2 * len] == '"') {
-        const unsigned char *h = r->s + start + 3;
-        size_t i = 0;
-
-        for (; i < len; i++) {
-            int hi = gtee_hex_digit(h[2 * i]), lo = gtee_hex_digit(h[2 * i + 1]);
-
-            if (hi < 0 || lo < 0)
-                break;
-            out[i] = (uint8_t)(hi << 4 | lo);
-        }
-        if (i == len) {
-            r->pos = start + 4 + 2 * len;
-            return 0;
-        }
+        r->s[start + 3 + 2 * len] == '"' && gtee_hex_bytes((const char *)r->s + start + 3, len, out) == 0) {
+        r->pos = start + 4 + 2 * len;
+        return 0;
     }
     if ((rc = read_string(r, &s)) < 0)
         return rc;
-    if (s.n != 2 + 2 * len || s.b[0] != '0' || s.b[1] != 'x')
+    if (s.n != 2 + 2 * len || s.b[0] != '0' || s.b[1] != 'x' || gtee_hex_bytes(s.b + 2, len, out) < 0)
         return fail(r, start, "field '%s' must be 0x and %zu hex digits", field, 2 * len);
-    for (size_t i = 0; i < len; i++) {
-        int hi = gtee_hex_digit((unsigned char)s.b[2 + 2 * i]), lo = gtee_hex_digit((unsigned char)s.b[3 + 2 * i]);
-
-        if (hi < 0 || lo < 0)
-            return fail(r, start, "field '%s' must be 0x and %zu hex digits", field, 2 * len);
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
     return 0;
+}
+
+/* Whether the key expected next is there spelled plainly (quotes, its name, no escape), as
+ * files write it: then it is taken without decoding, since read_string would decode it to
+ * itself; any other spelling goes through read_string and key_index. */
+static int plain_key(struct rd *r, const char *key)
+{
+    size_t n = strlen(key);
+
+    if (r->len - r->pos < n + 2 || r->s[r->pos] != '"' || memcmp(r->s + r->pos + 1, key, n) != 0 ||
+        r->s[r->pos + 1 + n] != '"')
+        return 0;
+    r->pos += n + 2;
+    return 1;
 }
 
 /* Which of keys s is, or -1; tried from hint on, since files list the keys in order. */
@@ -308,8 +303,12 @@ static int read_object(struct rd *r, const char *const *keys, int nkeys, const c
 
             skip_ws(r);
             at = r->pos;
-            TRY(read_string(r, &k));
-            i = key_index(&k, keys, nkeys, next);
+            if (plain_key(r, keys[next]))
+                i = next;
+            else {
+                TRY(read_string(r, &k));
+                i = key_index(&k, keys, nkeys, next);
+            }
             if (i < 0) {
                 /* the name as given, printable */
                 for (char *c = k.b; *c; c++)
