@@ -24,48 +24,119 @@ static const uint64_t round_constants[KECCAK_ROUNDS] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* FIPS 202 §3.2.2-3.2.3: rho and pi together. pi moves lane x + 5y to pi_dst[x + 5y], the
- * index of (y, 2x + 3y mod 5); rho rotates it first by rho_rot[x + 5y], the offset of
- * Table 2 (the (t + 1)(t + 2)/2 mod 64 of the walk from (1, 0)). */
-static const uint8_t pi_dst[25] = {
-    0, 10, 20, 5, 15, 16, 1, 11, 21, 6, 7, 17, 2, 12, 22, 23, 8, 18, 3, 13, 14, 24, 9, 19, 4,
-};
-static const uint8_t rho_rot[25] = {
-    0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14,
-};
-
 static inline uint64_t rotl64(uint64_t v, unsigned n)
 {
     return (v << (n & 63)) | (v >> ((64 - n) & 63));
 }
 
-/* Keccak-f[1600] on lanes a[x + 5*y] (FIPS 202 §3.3, Rnd = iota(chi(pi(rho(theta(A)))))).
- * The loops have constant bounds and are unrolled, so the table lookups and rotations
- * become constants: a verifier hashes each Work Proof several times, and the rolled loops
- * cost a sixth of `gtee proof verify`'s time (docs/proofs.md "Performance"). */
+/* One round (FIPS 202 §3.3, Rnd = iota(chi(pi(rho(theta(A)))))) from the 25 lanes named
+ * A##<row><column> into E##<row><column>: rows b g k m s are y = 0..4, columns a e i o u
+ * are x = 0..4 (the naming of the Keccak team's reference code). theta's column parities C
+ * and their mixes D first; then, one output row at a time, the five lanes that pi moves
+ * into it (from (x, y) to (y, 2x + 3y mod 5)), each xored with its D and rotated by its
+ * rho offset (Table 2), and chi across the row, with iota on lane (0, 0).
+ *
+ * Lane complementing (Bertoni, Daemen, Peeters, Van Assche, Van Keer, "Keccak
+ * implementation overview" v3.2, §2.2): the lanes of KECCAK_COMPLEMENTED are held
+ * complemented (every bit flipped) between rounds, so that chi, whose ~b & c costs a NOT
+ * per lane without an and-not instruction, comes out as a mix of AND and OR that needs
+ * 8 NOTs a round instead of 25. Which operand or result of each chi lane is flipped follows
+ * from which inputs are held flipped (xor passes a complement through, and a column with
+ * an odd number of flipped lanes flips its C); the expressions below were derived and
+ * checked bit by bit for that pattern, and the tests check the whole permutation against
+ * known answers and OpenSSL's SHA3-256. */
+#define KECCAK_ROUND(A, E, rc) \
+    do { \
+        Ca = A##ba ^ A##ga ^ A##ka ^ A##ma ^ A##sa; \
+        Ce = A##be ^ A##ge ^ A##ke ^ A##me ^ A##se; \
+        Ci = A##bi ^ A##gi ^ A##ki ^ A##mi ^ A##si; \
+        Co = A##bo ^ A##go ^ A##ko ^ A##mo ^ A##so; \
+        Cu = A##bu ^ A##gu ^ A##ku ^ A##mu ^ A##su; \
+        Da = Cu ^ rotl64(Ce, 1); \
+        De = Ca ^ rotl64(Ci, 1); \
+        Di = Ce ^ rotl64(Co, 1); \
+        Do = Ci ^ rotl64(Cu, 1); \
+        Du = Co ^ rotl64(Ca, 1); \
+        Ba = A##ba ^ Da; \
+        Be = rotl64(A##ge ^ De, 44); \
+        Bi = rotl64(A##ki ^ Di, 43); \
+        Bo = rotl64(A##mo ^ Do, 21); \
+        Bu = rotl64(A##su ^ Du, 14); \
+        E##ba = Ba ^ (Be | Bi) ^ (rc); \
+        E##be = Be ^ (~Bi | Bo); \
+        E##bi = Bi ^ (Bo & Bu); \
+        E##bo = Bo ^ (Bu | Ba); \
+        E##bu = Bu ^ (Ba & Be); \
+        Ba = rotl64(A##bo ^ Do, 28); \
+        Be = rotl64(A##gu ^ Du, 20); \
+        Bi = rotl64(A##ka ^ Da, 3); \
+        Bo = rotl64(A##me ^ De, 45); \
+        Bu = rotl64(A##si ^ Di, 61); \
+        E##ga = Ba ^ (Be | Bi); \
+        E##ge = Be ^ (Bi & Bo); \
+        E##gi = Bi ^ (Bo | ~Bu); \
+        E##go = Bo ^ (Bu | Ba); \
+        E##gu = Bu ^ (Ba & Be); \
+        Ba = rotl64(A##be ^ De, 1); \
+        Be = rotl64(A##gi ^ Di, 6); \
+        Bi = rotl64(A##ko ^ Do, 25); \
+        Bo = rotl64(A##mu ^ Du, 8); \
+        Bu = rotl64(A##sa ^ Da, 18); \
+        E##ka = Ba ^ (Be | Bi); \
+        E##ke = Be ^ (Bi & Bo); \
+        E##ki = Bi ^ (~Bo & Bu); \
+        E##ko = ~(Bo ^ (Bu | Ba)); \
+        E##ku = Bu ^ (Ba & Be); \
+        Ba = rotl64(A##bu ^ Du, 27); \
+        Be = rotl64(A##ga ^ Da, 36); \
+        Bi = rotl64(A##ke ^ De, 10); \
+        Bo = rotl64(A##mi ^ Di, 15); \
+        Bu = rotl64(A##so ^ Do, 56); \
+        E##ma = Ba ^ (Be & Bi); \
+        E##me = Be ^ (Bi | Bo); \
+        E##mi = Bi ^ (~Bo | Bu); \
+        E##mo = ~(Bo ^ (Bu & Ba)); \
+        E##mu = Bu ^ (Ba | Be); \
+        Ba = rotl64(A##bi ^ Di, 62); \
+        Be = rotl64(A##go ^ Do, 55); \
+        Bi = rotl64(A##ku ^ Du, 39); \
+        Bo = rotl64(A##ma ^ Da, 41); \
+        Bu = rotl64(A##se ^ De, 2); \
+        E##sa = Ba ^ (~Be & Bi); \
+        E##se = ~(Be ^ (Bi | Bo)); \
+        E##si = Bi ^ (Bo & Bu); \
+        E##so = Bo ^ (Bu | Ba); \
+        E##su = Bu ^ (Ba & Be); \
+    } while (0)
+
+#define KECCAK_LANES(X) \
+    X(ba, 0) X(be, 1) X(bi, 2) X(bo, 3) X(bu, 4) X(ga, 5) X(ge, 6) X(gi, 7) X(go, 8) X(gu, 9) \
+    X(ka, 10) X(ke, 11) X(ki, 12) X(ko, 13) X(ku, 14) X(ma, 15) X(me, 16) X(mi, 17) X(mo, 18) X(mu, 19) \
+    X(sa, 20) X(se, 21) X(si, 22) X(so, 23) X(su, 24)
+/* the lanes held complemented: (1,0) (2,0) (3,1) (2,2) (2,3) (0,4) */
+#define KECCAK_COMPLEMENTED(X) X(be, 1) X(bi, 2) X(go, 8) X(ki, 12) X(mi, 17) X(sa, 20)
+
+/* Keccak-f[1600] on lanes a[x + 5*y]: 24 rounds, two per pass (A into E, E back into A),
+ * with every lane in a local so the compiler keeps what it can in registers. A verifier
+ * hashes each Work Proof with five permutations (docs/proofs.md "Performance"). */
 static void keccak_f1600(uint64_t a[25])
 {
-    uint64_t c[5], d[5], b[25];
+#define DECLARE(l, i) uint64_t A##l = a[i], E##l;
+    KECCAK_LANES(DECLARE)
+#undef DECLARE
+    uint64_t Ca, Ce, Ci, Co, Cu, Da, De, Di, Do, Du, Ba, Be, Bi, Bo, Bu;
 
-    for (int round = 0; round < KECCAK_ROUNDS; round++) {
-        /* theta (§3.2.1): xor into every lane of column x the parity of columns x-1, x+1 */
-#pragma GCC unroll 5
-        for (int x = 0; x < 5; x++)
-            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-#pragma GCC unroll 5
-        for (int x = 0; x < 5; x++)
-            d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-        /* theta's xor, rho and pi in one move */
-#pragma GCC unroll 25
-        for (int i = 0; i < 25; i++)
-            b[pi_dst[i]] = rotl64(a[i] ^ d[i % 5], rho_rot[i]);
-        /* chi (§3.2.4), the only non-linear step, row by row */
-#pragma GCC unroll 25
-        for (int i = 0; i < 25; i++)
-            a[i] = b[i] ^ (~b[i - i % 5 + (i + 1) % 5] & b[i - i % 5 + (i + 2) % 5]);
-        /* iota (§3.2.5) */
-        a[0] ^= round_constants[round];
+#define FLIP(l, i) A##l = ~A##l;
+    KECCAK_COMPLEMENTED(FLIP)
+    for (int round = 0; round < KECCAK_ROUNDS; round += 2) {
+        KECCAK_ROUND(A, E, round_constants[round]);
+        KECCAK_ROUND(E, A, round_constants[round + 1]);
     }
+    KECCAK_COMPLEMENTED(FLIP)
+#undef FLIP
+#define STORE(l, i) a[i] = A##l;
+    KECCAK_LANES(STORE)
+#undef STORE
 }
 
 /* Lanes are little-endian (FIPS 202 §3.1.2, B.1), independent of the host's byte order;
