@@ -263,12 +263,17 @@ static int read_hex(struct rd *r, const char *field, uint8_t *out, size_t len)
  * itself; any other spelling goes through read_string and key_index. */
 static int plain_key(struct rd *r, const char *key)
 {
-    size_t n = strlen(key);
+    const unsigned char *s = r->s + r->pos, *end = r->s + r->len;
 
-    if (r->len - r->pos < n + 2 || r->s[r->pos] != '"' || memcmp(r->s + r->pos + 1, key, n) != 0 ||
-        r->s[r->pos + 1 + n] != '"')
+    /* byte by byte: the keys are short, and a call to strlen and memcmp each cost more */
+    if (s == end || *s++ != '"')
         return 0;
-    r->pos += n + 2;
+    for (; *key; key++, s++)
+        if (s == end || *s != (unsigned char)*key)
+            return 0;
+    if (s == end || *s != '"')
+        return 0;
+    r->pos = (size_t)(s + 1 - r->s);
     return 1;
 }
 
