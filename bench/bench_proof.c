@@ -1,6 +1,7 @@
 /* Work Proof benchmark helper (bench/bench_chain.sh runs it; not a test).
  *   bench_proof make FILE N      writes a chain of N proofs of one enclave, signed
- *   bench_proof recover SECONDS  prints secp256k1 public-key recoveries per second of CPU time
+ *   bench_proof recover SECONDS  prints secp256k1 public-key recoveries per second of CPU time,
+ *                                over 1024 distinct signatures
  * Built against the installed-style core library (build/sdk/libgtee-core.a), public API only. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,19 +74,27 @@ static int make(const char *path, unsigned long n)
     return 0;
 }
 
+/* Recoveries per CPU second over 1024 distinct signatures (of distinct digests), cycled:
+ * a verifier meets a new signature with each proof, and one signature recovered over and
+ * over lets the CPU learn its branches (its wNAF digits), about 5 % faster here, which
+ * would flatter the baseline the ratio divides by. */
+#define RECOVER_SIGS 1024
 static int recover_rate(double secs)
 {
-    uint8_t key[32], pub[65], digest[32], sig[65], got[65];
+    static uint8_t digest[RECOVER_SIGS][32], sig[RECOVER_SIGS][65];
+    uint8_t key[32], pub[65], got[65];
     unsigned long n = 0;
     double t0;
 
-    if (gtee_secp256k1_keypair(key, pub) != 0 || gtee_random(digest, 32) != 0 ||
-        gtee_secp256k1_sign(key, digest, sig) != 0)
+    if (gtee_secp256k1_keypair(key, pub) != 0)
         return 1;
+    for (int i = 0; i < RECOVER_SIGS; i++)
+        if (gtee_random(digest[i], 32) != 0 || gtee_secp256k1_sign(key, digest[i], sig[i]) != 0)
+            return 1;
     t0 = cpu_now();
     do {
         for (int i = 0; i < 100; i++, n++)
-            if (gtee_secp256k1_recover(digest, sig, got) != 0)
+            if (gtee_secp256k1_recover(digest[n % RECOVER_SIGS], sig[n % RECOVER_SIGS], got) != 0)
                 return 1;
     } while (cpu_now() - t0 < secs);
     printf("%.0f\n", (double)n / (cpu_now() - t0));
