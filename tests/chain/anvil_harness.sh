@@ -14,6 +14,16 @@ done
 command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 node "$GTEE_SOURCE_DIR/contracts/compile.js" "$T/glacier.json"
 
+# anvil_accounts LOG N: ACC and KEY, anvil's dev accounts and their private keys as LOG
+# (anvil's output) prints them, at least N of each (else the test fails); anvil_keyfile I
+# FILE writes KEY[I] to FILE (mode 0600), as the chain commands read a key.
+anvil_accounts() {
+    mapfile -t ACC < <(sed -n '/^Available Accounts/,/^Private Keys/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$1")
+    mapfile -t KEY < <(sed -n '/^Private Keys/,/^Wallet/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$1")
+    [ "${#KEY[@]}" -ge "$2" ] && [ "${#ACC[@]}" -ge "$2" ] || { bad "anvil's accounts: ${#ACC[@]} ${#KEY[@]}"; exit 1; }
+}
+anvil_keyfile() { (umask 077; echo "${KEY[$1]}" >"$2"); }
+
 anvil_start() {
     local log=$1 want=$2
     shift 2

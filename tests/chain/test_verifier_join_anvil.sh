@@ -10,13 +10,10 @@ set -euo pipefail
 . "$(dirname "$0")/anvil_harness.sh"
 anvil_start "$T/anvil.log" 0
 RPC="http://127.0.0.1:$port"
-mapfile -t ACC < <(sed -n '/^Available Accounts/,/^Private Keys/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$T/anvil.log")
-mapfile -t KEY < <(sed -n '/^Private Keys/,/^Wallet/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$T/anvil.log")
-[ "${#KEY[@]}" -ge 4 ] && [ "${#ACC[@]}" -ge 4 ] || { bad "anvil's accounts: ${#ACC[@]} ${#KEY[@]}"; exit 1; }
-keyfile() { (umask 077; echo "${KEY[$1]}" >"$2"); }
-keyfile 0 "$T/governor.key"
-keyfile 2 "$T/v1.key"
-keyfile 3 "$T/v2.key"
+anvil_accounts "$T/anvil.log" 4
+anvil_keyfile 0 "$T/governor.key"
+anvil_keyfile 2 "$T/v1.key"
+anvil_keyfile 3 "$T/v2.key"
 MIN=500000000000000000
 
 run chain deploy --rpc "$RPC" --key "$T/governor.key" --artefacts "$T/glacier.json" --quorum 1 \

@@ -28,10 +28,8 @@ FIX="$GTEE_SOURCE_DIR/tests/chain/verifier_fixture.js"
 anvil_start "$T/anvil.log" 0 --accounts 14
 RPC="http://127.0.0.1:$port"
 # anvil's dev accounts and their keys, as it prints them
-mapfile -t ACC < <(sed -n '/^Available Accounts/,/^Private Keys/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$T/anvil.log")
-mapfile -t KEY < <(sed -n '/^Private Keys/,/^Wallet/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$T/anvil.log")
-[ "${#KEY[@]}" -ge 14 ] && [ "${#ACC[@]}" -ge 14 ] || { bad "anvil's accounts: ${#ACC[@]} ${#KEY[@]}"; exit 1; }
-keyfile() { (umask 077; echo "${KEY[$1]}" >"$2"); }
+anvil_accounts "$T/anvil.log" 14
+keyfile() { anvil_keyfile "$@"; }
 keyfile 0 "$T/governor.key"
 keyfile 5 "$T/v1.key"
 keyfile 6 "$T/v2.key"

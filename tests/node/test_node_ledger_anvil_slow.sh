@@ -25,9 +25,9 @@ FIX="$GTEE_SOURCE_DIR/tests/chain/verifier_fixture.js"
 anvil_start "$T/anvil.log" 0 --state "$T/state.json"
 RPC="http://127.0.0.1:$port"
 APORT=$port
-mapfile -t KEY < <(sed -n '/^Private Keys/,/^Wallet/s/^([0-9]*) \(0x[0-9a-fA-F]*\).*/\1/p' "$T/anvil.log")
-[ "${#KEY[@]}" -ge 3 ] || { bad "anvil's keys: ${#KEY[@]}"; exit 1; }
-(umask 077; echo "${KEY[0]}" >"$T/governor.key"; echo "${KEY[2]}" >"$T/verifier.key")
+anvil_accounts "$T/anvil.log" 3
+anvil_keyfile 0 "$T/governor.key"
+anvil_keyfile 2 "$T/verifier.key"
 EPOCH=10
 run chain deploy --rpc "$RPC" --key "$T/governor.key" --artefacts "$T/glacier.json" --quorum 1 --epoch "$EPOCH" \
     --freshness 3600 --allow-simulated --reward-per-unit 1 --json
