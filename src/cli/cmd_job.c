@@ -253,14 +253,22 @@ struct sealing {
 };
 
 /* Uploads z's container to node (progress lines, or a bar where z->bar says). */
-static int upload(struct sealing *z, const char *node, struct gtee_err *err)
+/* The push settings of z's upload to node: stopped by z->stop, progress as z->bar says. */
+static struct cli_push push_of(const struct sealing *z, const char *node)
 {
     struct cli_push p = CLI_PUSH_DEFAULTS;
-    int rc;
 
     p.node = node;
     p.stop = z->stop;
     p.progress = z->bar ? CLI_PROGRESS_AUTO : CLI_PROGRESS_OFF;
+    return p;
+}
+
+static int upload(struct sealing *z, const char *node, struct gtee_err *err)
+{
+    struct cli_push p = push_of(z, node);
+    int rc;
+
     cli_progress_init(&p.bar, p.progress == CLI_PROGRESS_AUTO && z->bar > 1, z->size, z->what);
     rc = cli_push_upload(&p, z->fd, z->cid, z->size, err);
     cli_progress_finish(&p.bar);
@@ -270,16 +278,13 @@ static int upload(struct sealing *z, const char *node, struct gtee_err *err)
 static void *seal_main(void *arg)
 {
     struct sealing *z = arg;
-    struct cli_push p = CLI_PUSH_DEFAULTS;
+    struct cli_push p = push_of(z, z->node);
 
     z->rc = gtee_box_key_generate(&z->key);
     if (z->rc < 0) {
         (void)GTEE_FAIL(&z->err, z->rc, "no randomness for a fresh key");
     } else if (z->node) {
         /* sealed and uploaded at once (cli_push_file) */
-        p.node = z->node;
-        p.stop = z->stop;
-        p.progress = z->bar ? CLI_PROGRESS_AUTO : CLI_PROGRESS_OFF;
         z->rc = cli_push_file(&p, &z->key, z->path, z->gunzip, z->bar > 1, z->what, z->id, &z->size, &z->err);
         z->uploaded = z->rc == 0;
     } else {

@@ -19,6 +19,19 @@ node_up() {
     ATTEST=(--policy "$T/sim-policy.json" --collateral "$d/sim" --sim-root "$d/sim/sim_root_ca.der")
 }
 
+# node_set_counter DIR SEQ FILE: the node (NODE_PID) stopped with SIGTERM, then its stored
+# proof counter set to SEQ with the sealed bytes of FILE, as a host restoring saved state does.
+node_set_counter() {
+    kill -TERM "$NODE_PID"
+    bg_wait "$NODE_PID" || bad "the node did not stop cleanly"
+    python3 - "$1/state.db" "$2" "$3" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("update proof_counter set seq = ?, blob = ? where id = 1", (int(sys.argv[2]), open(sys.argv[3], "rb").read()))
+db.commit()
+PY
+}
+
 # node_xy DIR N: DIR/x.npy, N float32 images of shape (1, 28, 28) with values in [0, 1), and
 # DIR/y.npy, their int64 labels 0..9: a small deterministic dataset for the MLP or CNN.
 node_xy() {

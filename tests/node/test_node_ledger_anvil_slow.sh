@@ -189,14 +189,7 @@ row = sqlite3.connect(sys.argv[1]).execute("select seq, blob from proof_counter"
 assert row[0] == 4, row
 open(sys.argv[2], "wb").write(row[1])
 PY
-kill -TERM "$NODE_PID"
-bg_wait "$NODE_PID" || bad "the node did not stop cleanly"
-python3 - "$D/state.db" "$T/counter-3" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("update proof_counter set seq = 3, blob = ? where id = 1", (open(sys.argv[2], "rb").read(),))
-db.commit()
-PY
+node_set_counter "$D" 3 "$T/counter-3"
 node_up "$D"
 wait_until 'not j["ledger"]["proofs"]["signing"] and "restored old sealed state" in j["ledger"]["proofs"]["refusal"]' \
     "the enclave did not refuse the old sealed counter against the chain"
@@ -205,14 +198,7 @@ infer
 wait_until 'j["ledger"]["proofs"]["refused"] == 1' "the node does not report the refused proof"
 [ "$(enclave | python3 -c 'import json,sys; print(json.load(sys.stdin)["lastSeq"])')" = 4 ] || bad "the chain moved past proof 4"
 # the host puts the current counter back: the enclave signs again
-kill -TERM "$NODE_PID"
-bg_wait "$NODE_PID" || bad "the node did not stop cleanly"
-python3 - "$D/state.db" "$T/counter-4" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("update proof_counter set seq = 4, blob = ? where id = 1", (open(sys.argv[2], "rb").read(),))
-db.commit()
-PY
+node_set_counter "$D" 4 "$T/counter-4"
 node_up "$D"
 wait_until 'j["ledger"]["proofs"]["signing"] and j["ledger"]["enclave"]["active"]' "the current counter is not accepted again"
 

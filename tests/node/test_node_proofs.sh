@@ -199,14 +199,7 @@ run chain usage "$MODEL" --ledger "$L" --json
 U2=$U3
 
 # ---- the host restores the old sealed counter (seq 3) while the ledger holds 5 ----
-kill -TERM "$NODE_PID"
-bg_wait "$NODE_PID" || bad "the node did not stop cleanly"
-python3 - "$D/state.db" "$T/old-counter" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("update proof_counter set seq = 3, blob = ? where id = 1", (open(sys.argv[2], "rb").read(),))
-db.commit()
-PY
+node_set_counter "$D" 3 "$T/old-counter"
 node_up "$D"
 wait_until 'not j["ledger"]["proofs"]["signing"] and "restored old sealed state" in j["ledger"]["proofs"]["refusal"]' \
     "the enclave did not refuse the old sealed counter"
