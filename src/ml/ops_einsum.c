@@ -30,6 +30,9 @@ int ml_einsum_parse(const struct ml_kernel *k, struct ml_einsum *e)
         return ml_fail(k, GTEE_EFORMAT, "the equation attribute is missing");
     if (k->n_in > 2)
         return ml_fail(k, GTEE_EUNSUPPORTED, "equation '%s': more than two operands are not supported", eq);
+    for (size_t i = 0; i < k->n_in; i++) /* an operand named "" is absent: Einsum has no optional inputs */
+        if ((rc = ml_need(k, i, F32)) < 0)
+            return rc;
     for (p = eq;; p++) { /* terms: operands, then the output after "->" */
         char c = *p;
         if (c == ' ')

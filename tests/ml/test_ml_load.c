@@ -150,6 +150,24 @@ static void mb_attr_int(struct mb *b, Onnx__NodeProto *n, const char *name, int6
     b->n_attr++;
 }
 
+static void mb_attr_str(struct mb *b, Onnx__NodeProto *n, const char *name, const char *v)
+{
+    Onnx__AttributeProto *a = &b->attrs[b->n_attr];
+
+    onnx__attribute_proto__init(a);
+    a->name = (char *)name;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    a->has_s = 1;
+    a->s.data = (uint8_t *)v;
+    a->s.len = strlen(v);
+    b->attr_ptrs[b->n_attr] = a;
+    if (!n->attribute)
+        n->attribute = &b->attr_ptrs[b->n_attr];
+    n->n_attribute++;
+    b->n_attr++;
+}
+
 /* Packs and loads; returns the load's result, with the model in *m when it succeeds. */
 static int mb_load(struct mb *b, const struct gtee_ml_limits *lim, struct gtee_ml_model **m, struct gtee_err *err)
 {
@@ -289,6 +307,25 @@ static void test_refuses_unnamed_required_output(void **state)
     assert_int_equal(mb_load(&b, NULL, &m, &err), GTEE_EFORMAT);
     assert_null(m);
     assert_non_null(strstr(err.msg, "node 'act' (#1, Relu): output 0 is required but has no name"));
+}
+
+/* An input named "" is absent; an operator without optional inputs refuses it by position
+ * (found by fuzz_onnx_load: Einsum read its absent second operand). */
+static void test_refuses_absent_required_input(void **state)
+{
+    struct mb b;
+    struct gtee_ml_model *m = NULL;
+    struct gtee_err err = { 0 };
+    int64_t xd[2] = { 2, 3 };
+
+    (void)state;
+    mb_init(&b, 17);
+    mb_input(&b, "x", 2, xd);
+    mb_attr_str(&b, mb_node(&b, "Einsum", "prod", "x", "", NULL, "y"), "equation", "ij,jk->ik");
+    mb_output(&b, "y");
+    assert_int_equal(mb_load(&b, NULL, &m, &err), GTEE_EFORMAT);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "node 'prod' (#0, Einsum): input 1 is required"));
 }
 
 static void test_refuses_unsupported_attribute_naming_node(void **state)
@@ -455,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_runs_hand_made_gemm_relu_at_two_batch_sizes),
         cmocka_unit_test(test_memory_plan_keeps_live_inputs_and_views_graph_inputs),
         cmocka_unit_test(test_refuses_unknown_operator_naming_node),
+        cmocka_unit_test(test_refuses_absent_required_input),
         cmocka_unit_test(test_refuses_unsupported_attribute_naming_node),
         cmocka_unit_test(test_refuses_unnamed_required_output),
         cmocka_unit_test(test_refuses_mismatched_shapes_naming_node),
