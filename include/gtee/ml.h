@@ -121,6 +121,8 @@ struct gtee_ml_kernels {
     char blas_isa[8];          /* the widest instruction set of those kernels: sse, avx, avx2, avx512 */
     bool blas_generic;         /* SSE kernels on a CPU with AVX2 or more (OpenBLAS's fallback) */
     bool blas_below;           /* narrower than what the CPU offers (generic or not) */
+    bool blas_threaded;        /* a threaded OpenBLAS build is loaded: its idle threads spin at start */
+    char blas_build[12];       /* openblas_get_parallel(), named: "serial", "pthreads", "OpenMP" */
     bool dnnl_ok;              /* oneDNN is loaded with a CPU engine */
     char dnnl_release[24];     /* its version, "2.6.3", or "" */
     char dnnl_isa[32];         /* dnnl_get_effective_cpu_isa(), named ("avx2", "avx512_core" ...) */

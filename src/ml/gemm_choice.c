@@ -104,6 +104,11 @@ static void env_init(void)
     snprintf(e->blas_isa, sizeof(e->blas_isa), "%s", isa_names[g_blas_level]);
     e->blas_below = g_blas_level < g_cpu_level;
     e->blas_generic = g_blas_level == ISA_SSE && g_cpu_level >= ISA_AVX2;
+    /* the build the loader found: the serial one that CMakeLists.txt links, or another one
+     * put first by LD_LIBRARY_PATH or a system without it */
+    e->blas_threaded = openblas_get_parallel() != 0;
+    snprintf(e->blas_build, sizeof(e->blas_build), "%s",
+             openblas_get_parallel() == 0 ? "serial" : openblas_get_parallel() == 2 ? "OpenMP" : "pthreads");
     if ((dnn = ml_dnn_engine())) {
         const dnnl_version_t *v = dnnl_version();
 
@@ -188,7 +193,7 @@ int gtee_ml_kernels_describe(char *buf, size_t len, struct gtee_err *err)
     n = snprintf(buf, len,
                  "cpu: %s (family %d, model %d): avx2 %s, avx512 %s, amx %s\n"
                  "oneDNN %s: effective ISA %s%s\n"
-                 "OpenBLAS: core %s, %s kernels%s\n"
+                 "OpenBLAS: core %s, %s kernels%s, %s build%s\n"
                  "matrix products: %s\n",
                  e.cpu, e.cpu_family, e.cpu_model, e.cpu_avx2 ? "yes" : "no", e.cpu_avx512 ? "yes" : "no",
                  e.cpu_amx ? "yes" : "no", e.dnnl_release, e.dnnl_isa,
@@ -198,6 +203,10 @@ int gtee_ml_kernels_describe(char *buf, size_t len, struct gtee_err *err)
                  e.blas_generic ? " (a generic fallback: OpenBLAS does not know this CPU model)"
                  : e.blas_below ? " (below the CPU's)"
                                 : "",
+                 e.blas_build,
+                 e.blas_threaded ? " (not the serial build the engine is linked for: its idle threads spin for the "
+                                   "process's first tenth of a second, taking a CPU from the engine's own)"
+                                 : "",
                  e.why);
     if (n < 0 || (size_t)n >= len)
         return GTEE_FAIL(err, GTEE_EINVAL, "ml: the kernel report needs %d bytes, %zu given", n, len);

@@ -91,6 +91,8 @@ static void *worker(void *p)
     size_t id = (size_t)(uintptr_t)p;
     uint32_t seen = started_at[id], g = seen;
 
+    (void)pthread_setname_np(pthread_self(), "gtee-ml-pool");
+
     for (;;) {
         for (int s = 0; s < ML_SPIN && (g = ST_GEN(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen;
              s++)

@@ -77,6 +77,20 @@ grep -q "^cpu: .*(family [0-9]*, model [0-9]*): avx2 \(yes\|no\), avx512 \(yes\|
     bad "--verbose names the CPU and its flags: $(cat out)"
 grep -q "^oneDNN [0-9.]*: effective ISA " out || bad "--verbose names oneDNN's ISA"
 grep -q "^OpenBLAS: core [A-Za-z0-9_]*, [a-z0-9]* kernels" out || bad "--verbose names OpenBLAS's core"
+# The engine runs on OpenBLAS's serial build (CMakeLists.txt says why), found through the
+# binary's RUNPATH; a threaded build put first by the environment is named and warned of.
+grep -q "^OpenBLAS: .* kernels.*, serial build$" out || bad "--verbose: not on OpenBLAS's serial build: $(grep OpenBLAS out)"
+threaded=/usr/lib/$(gcc -print-multiarch)/openblas-pthread
+if [ -e "$threaded/libopenblas.so.0" ]; then
+    LD_LIBRARY_PATH=$threaded "$GTEE_CLI" model run --verbose --threads 2 "$GTEE_SOURCE_DIR/tests/ml/models/mlp.onnx" \
+        --input "$GTEE_SOURCE_DIR/tests/ml/models/mlp.input.npy" --out verbose.npy --force >out 2>err ||
+        bad "run --verbose on the threaded OpenBLAS: $(cat err)"
+    grep -q "^OpenBLAS: .*, pthreads build (not the serial build the engine is linked for" out ||
+        bad "--verbose does not warn of a threaded OpenBLAS: $(grep OpenBLAS out)"
+    rm -f verbose.npy
+else
+    echo "test_ml_cli: no threaded OpenBLAS here ($threaded), its warning not checked"
+fi
 grep -q "^matrix products: " out || bad "--verbose gives the rule"
 [ "$(grep -c "^Gemm '.*' 4x[0-9]* \. [0-9]*x[0-9]*: \(oneDNN\|OpenBLAS\) " out)" = 3 ] ||
     bad "--verbose gives each of the MLP's 3 products a kernel: $(cat out)"

@@ -46,6 +46,9 @@ grep -q -- '-lgtee-core' <<<"$(pkg-config --libs gtee-enclave)" || bad "gtee-enc
 for dep in openblas libprotobuf-c libseccomp; do
     pkg-config --print-requires gtee-enclave | grep -qw -- "$dep" || bad "gtee-enclave.pc does not require $dep"
 done
+# An enclave application runs the engine on OpenBLAS's serial build, as gtee-enclave does.
+pkg-config --libs gtee-enclave | grep -q -- '-Wl,-rpath,[^ ]*/openblas-serial' ||
+    bad "gtee-enclave.pc does not point the run-time loader at OpenBLAS's serial build: $(pkg-config --libs gtee-enclave)"
 for l in -lgtee-core -lgtee-enclave -lgtee-host; do
     pkg-config --libs gtee | grep -q -- "$l" || bad "the umbrella gtee.pc does not pull $l"
 done
