@@ -153,7 +153,9 @@ enum gtee_relay_op {
 #define GTEE_JOB_INFER_LEN 2
 #define GTEE_JOB_TRAIN_LEN 22
 #define GTEE_ENCLAVE_BLOB_SLOTS 16
-#define GTEE_ENCLAVE_GRANTS 32
+/* Grants held at once (about 400 bytes each, in locked memory); when all are taken, a new
+ * one takes the place of an expired one, else it is refused (docs/tee.md §7.2). */
+#define GTEE_ENCLAVE_GRANTS 1024
 #define GTEE_ENCLAVE_RELEASES 64   /* receipts waiting for the host's RELEASE_TAKE */
 #define GTEE_RELEASE_RECEIPT_LEN 137 /* blob 32, grant id 32, time 8, signature 65 */
 /* Results held at once; a new one past them evicts the oldest (a host that never dropped). */

@@ -35,20 +35,27 @@ static int parse(struct span *in, struct enc_grant *g, struct gtee_err *err)
     return rc;
 }
 
-/* Keeps g: a grant for the same content id and owner replaces the older one. */
+/* Keeps g: a grant for the same content id and owner replaces the older one; when every
+ * place is taken, an expired grant's place is taken (it admits no job any more), so a node
+ * that has served many blobs goes on taking grants. */
 static int keep(struct enc *e, const struct enc_grant *g, struct gtee_err *err)
 {
     struct enc_secrets *s = e->sec;
+    uint64_t now = (uint64_t)time(NULL);
     size_t i;
 
     for (i = 0; i < s->n_grants; i++)
         if (!memcmp(s->grant[i].content_id, g->content_id, 32) && !memcmp(s->grant[i].owner, g->owner, 32))
             break;
-    if (i == s->n_grants) {
-        if (s->n_grants == GTEE_ENCLAVE_GRANTS)
-            return GTEE_FAIL(err, GTEE_ELIMIT, "enclave: %d grants held already", GTEE_ENCLAVE_GRANTS);
+    if (i == s->n_grants && s->n_grants == GTEE_ENCLAVE_GRANTS)
+        for (i = 0; i < s->n_grants; i++)
+            if (s->grant[i].until && now > s->grant[i].until)
+                break;
+    if (i == GTEE_ENCLAVE_GRANTS)
+        return GTEE_FAIL(err, GTEE_ELIMIT, "enclave: %d grants held already, none of them expired", GTEE_ENCLAVE_GRANTS);
+    if (i == s->n_grants)
         s->n_grants++;
-    }
+    gtee_wipe(&s->grant[i], sizeof(s->grant[i]));
     s->grant[i] = *g;
     return 0;
 }
@@ -96,7 +103,7 @@ out:
 
 int enc_grant_restore(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err)
 {
-    uint8_t *pt = NULL, count;
+    uint8_t *pt = NULL, count[2];
     size_t pt_len = 0;
     struct enc_grant g;
     struct span s;
@@ -106,8 +113,8 @@ int enc_grant_restore(struct enc *e, struct span *in, struct enc_out *o, struct 
     s = span_init(pt, pt_len);
     TRY(parse(&s, &g, err));
     TRY(keep(e, &g, err));
-    count = (uint8_t)e->sec->n_grants;
-    TRY(enc_out_add(o, &count, 1, err));
+    put_u16be(count, (uint16_t)e->sec->n_grants);
+    TRY(enc_out_add(o, count, sizeof(count), err));
 out:
     gtee_wipe(&g, sizeof(g));
     gtee_app_free_secret(pt, pt_len);

@@ -1213,7 +1213,7 @@ static void test_jobs_without_the_right_grant_are_refused(void **state)
     snprintf(path, sizeof(path), "%s/model.box", w.host);
     assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), GTEE_EPOLICY);
     assert_int_equal(call(&w, &p, GTEE_MSG_GRANT_RESTORE, sealed_grant.p, sealed_grant.len, &r, &r_len, &err), 0);
-    assert_int_equal(r_len, 1);
+    assert_int_equal(r_len, 2); /* the grants held, u16 */
     free(r);
     assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), 0);
     free(last);
@@ -1226,6 +1226,73 @@ static void test_jobs_without_the_right_grant_are_refused(void **state)
     free(sealed_grant.p);
     free(model.c.p);
     free(input.c.p);
+    world_close(&w);
+    fake_rmtree(w.dir);
+}
+
+static void take_receipts(struct gtee_enclave_proc *p)
+{
+    struct gtee_err err = {0};
+    uint8_t *r = NULL;
+    size_t r_len = 0;
+
+    if (gtee_enclave_call(p, GTEE_MSG_RELEASE_TAKE, NULL, 0, &r, &r_len, &err) != 0)
+        fail_msg("RELEASE_TAKE: %s", err.msg);
+    free(r);
+}
+
+/* The enclave's grants fill up: every place taken, a new grant takes the place of an expired
+ * one; with none expired it is refused, naming the limit, and the grants held still work. */
+static void test_grants_fill_and_expired_ones_make_room(void **state)
+{
+    struct world w;
+    struct gtee_enclave_proc p;
+    struct gtee_enclave_info info;
+    struct gtee_err err = {0};
+    struct party a;
+    struct box model;
+    uint8_t id[32], req[1 + 107];
+    char path[PATH_MAX + 64];
+    int st = 0;
+
+    (void)state;
+    world_make(&w);
+    assert_int_equal(gtee_x25519_keypair(a.sk, a.pk), 0);
+    snprintf(path, sizeof(path), "%s/tests/ml/models/mlp.onnx", getenv("GTEE_SOURCE_DIR"));
+    seal_file(path, &model);
+    host_start(&w, &p, &info, 0, 0);
+    memset(id, 0, sizeof(id));
+    if (proof_start(&p, &info, 0, id, NULL, 0, &err) != 0) /* the host takes key-release receipts after it */
+        fail_msg("PROOF_START: %s", err.msg);
+    /* the first grant expired long ago, then as many live ones as there are places, the
+     * receipts taken as a node takes them (at most GTEE_ENCLAVE_RELEASES wait) */
+    assert_int_equal(grant(&w, &p, &info, &model, id, &a, GTEE_GRANT_INFER, 1, NULL), 0);
+    for (uint32_t i = 1; i < GTEE_ENCLAVE_GRANTS; i++) {
+        put_u32be(id, i);
+        assert_int_equal(grant(&w, &p, &info, &model, id, &a, GTEE_GRANT_INFER, 0, NULL), 0);
+        if (i % (GTEE_ENCLAVE_RELEASES / 2) == 0 || i == GTEE_ENCLAVE_GRANTS - 1)
+            take_receipts(&p);
+    }
+    /* full: this one takes the expired grant's place */
+    put_u32be(id, GTEE_ENCLAVE_GRANTS);
+    assert_int_equal(grant(&w, &p, &info, &model, id, &a, GTEE_GRANT_INFER, 0, NULL), 0);
+    take_receipts(&p);
+    /* full, none expired: refused */
+    memset(req, 0, sizeof(req));
+    req[0] = GTEE_RELAY_GRANT;
+    put_u32be(req + 1, GTEE_ENCLAVE_GRANTS + 1);
+    memcpy(req + 33, model.key.bytes, 32);
+    memcpy(req + 65, a.pk, 32);
+    req[97] = GTEE_GRANT_INFER;
+    assert_int_not_equal(relay(&w, &p, &info, req, sizeof(req), NULL, &err), 0);
+    assert_non_null(strstr(err.msg, "1024 grants held already, none of them expired"));
+    /* a grant held is still replaced in its place; a new one is not taken */
+    put_u32be(id, 7);
+    assert_int_equal(grant(&w, &p, &info, &model, id, &a, GTEE_GRANT_TRAIN, 0, NULL), 0);
+    assert_int_equal(grant(&w, &p, &info, &model, model.id, &a, GTEE_GRANT_INFER, 0, NULL), GTEE_ELIMIT);
+    assert_int_equal(gtee_enclave_stop(&p, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    free(model.c.p);
     world_close(&w);
     fake_rmtree(w.dir);
 }
@@ -1464,6 +1531,7 @@ int main(void)
         cmocka_unit_test(test_results_over_the_message_limit),
         cmocka_unit_test(test_memory_limit_refuses_before_allocating),
         cmocka_unit_test(test_jobs_without_the_right_grant_are_refused),
+        cmocka_unit_test(test_grants_fill_and_expired_ones_make_room),
         cmocka_unit_test(test_requests_overlap_a_running_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
