@@ -91,7 +91,11 @@ rc = os.waitstatus_to_exitcode(status)
 out.write('%.6f exit %d %.6f\n' % (time.monotonic() - t0, rc, ru.ru_utime + ru.ru_stime))
 sys.exit(rc)
 PY
-stamp() { python3 "$T/stamp.py" "$@"; }
+stamp() { # a failed command ends the benchmark, saying what it printed
+    local rc=0
+    python3 "$T/stamp.py" "$@" || rc=$?
+    [ "$rc" = 0 ] || { echo "bench_confidential: ${*:2} failed (exit $rc): $(cut -d' ' -f2- "$1" | tail -n 5)" >&2; exit 1; }
+}
 secs() { tail -n 1 "$1" | cut -d' ' -f1; }
 # cpu PID: the process's user + system CPU seconds so far (/proc/PID/stat, in clock ticks)
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"; }
