@@ -867,38 +867,57 @@ int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, s
     return rc < 0 ? rc : 0;
 }
 
-int gtee_node_store_sealed_each(struct gtee_node_store *s, int max,
-                                void (*fn)(const uint8_t *blob, size_t len, void *arg), void *arg)
+struct sealed_copy {
+    uint8_t *p;
+    size_t n;
+};
+
+/* One batch of sealed blobs after seq `after`, copied out (fn talks to the enclave, which
+ * must not hold the store's lock); returns how many, with the last one's seq in *last. */
+static int sealed_batch(struct gtee_node_store *s, int64_t after, struct sealed_copy *list, int max, int64_t *last)
 {
-    struct blobcopy {
-        uint8_t *p;
-        size_t n;
-    } *list = calloc((size_t)max, sizeof(*list));
     sqlite3_stmt *st;
     int n = 0;
 
-    if (!list)
-        return GTEE_ENOMEM;
-    /* Copied out first: fn talks to the enclave, which must not hold the store's lock. */
     pthread_mutex_lock(&s->mu);
-    st = query(s, "SELECT blob FROM sealed ORDER BY seq LIMIT ?", "i", (int64_t)max);
+    st = query(s, "SELECT seq, blob FROM sealed WHERE seq > ? ORDER BY seq LIMIT ?", "ii", after, (int64_t)max);
     while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
 
         list[n].p = malloc(len ? len : 1);
         if (!list[n].p)
             break;
-        memcpy(list[n].p, sqlite3_column_blob(st, 0), len);
-        list[n++].n = len;
+        memcpy(list[n].p, sqlite3_column_blob(st, 1), len);
+        list[n].n = len;
+        *last = sqlite3_column_int64(st, 0);
+        n++;
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < n; i++) {
-        fn(list[i].p, list[i].n, arg);
-        free(list[i].p);
-    }
-    free(list);
     return st ? n : GTEE_EIO;
+}
+
+int gtee_node_store_sealed_each(struct gtee_node_store *s, void (*fn)(const uint8_t *blob, size_t len, void *arg),
+                                void *arg)
+{
+    struct sealed_copy *list = calloc(GTEE_NODE_SEALED_BATCH, sizeof(*list));
+    int64_t after = 0;
+    int total = 0, n;
+
+    if (!list)
+        return GTEE_ENOMEM;
+    /* every one, oldest first, however many: a newer grant replaces an older one in the
+     * enclave, and one never handed back would be lost to its owner */
+    do {
+        n = sealed_batch(s, after, list, GTEE_NODE_SEALED_BATCH, &after);
+        for (int i = 0; i < n; i++) {
+            fn(list[i].p, list[i].n, arg);
+            free(list[i].p);
+        }
+        total += n > 0 ? n : 0;
+    } while (n == GTEE_NODE_SEALED_BATCH);
+    free(list);
+    return n < 0 ? n : total;
 }
 
 /* ---- Work Proofs ---- */

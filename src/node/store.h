@@ -15,7 +15,7 @@
 #define GTEE_NODE_SCHEMA_VERSION 4
 #define GTEE_NODE_ID_HEX 64        /* content ids: SHA-256 in hex */
 #define GTEE_NODE_UPLOAD_ID_HEX 32 /* upload sessions: 16 random bytes in hex */
-#define GTEE_NODE_SEALED_MAX 1024  /* sealed blobs restored into the enclave at each start */
+#define GTEE_NODE_SEALED_BATCH 256 /* sealed blobs read from the store at a time to restore them */
 
 struct gtee_node_store;
 
@@ -154,9 +154,10 @@ int gtee_node_store_job_counts(struct gtee_node_store *s, long long counts[4]);
 /* ---- what the enclave hands the host to keep (sealed blobs of RELAY answers) ---- */
 int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, size_t len,
                                struct gtee_err *err) GTEE_MUST_USE;
-/* Calls fn for each stored sealed blob, oldest first (at most max); returns how many, or < 0. */
-int gtee_node_store_sealed_each(struct gtee_node_store *s, int max,
-                                void (*fn)(const uint8_t *blob, size_t len, void *arg), void *arg);
+/* Calls fn for each stored sealed blob, oldest first, every one (read in batches of
+ * GTEE_NODE_SEALED_BATCH); returns how many, or < 0. */
+int gtee_node_store_sealed_each(struct gtee_node_store *s, void (*fn)(const uint8_t *blob, size_t len, void *arg),
+                                void *arg);
 
 /* ---- Work Proofs ---- */
 /* The enclave's last sealed proof counter: 1 and *blob malloc'd, 0 if none yet, < 0 error. */

@@ -114,7 +114,7 @@ static void restore_one(const uint8_t *blob, size_t len, void *arg)
 static void restore_sealed(struct gtee_node_enclave *e)
 {
     struct restore r = { .e = e };
-    int n = gtee_node_store_sealed_each(e->store, GTEE_NODE_SEALED_MAX, restore_one, &r);
+    int n = gtee_node_store_sealed_each(e->store, restore_one, &r);
 
     if (n > 0)
         gtee_node_store_event(e->store, r.refused ? "warn" : "info",

@@ -1,7 +1,8 @@
 /* A grant sent through the node's relay (POST /api/v1/relay, the enclave's GRANT op,
  * docs/tee.md §7.2) comes back to its owner as the key id, while the node keeps the grant
  * the enclave sealed for it; when the enclave is killed and restarted, the node hands the
- * sealed grant back (GRANT_RESTORE) and the enclave holds it again. Drives `gtee node run`
+ * sealed grant back (GRANT_RESTORE) and the enclave holds it again, however many rows the
+ * store holds before it. Drives `gtee node run`
  * on the simulated TEE over plain HTTP. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,33 @@ static long long count(const char *sql)
     return v;
 }
 
+/* Rows the host stored before the grant that the enclave does not take back: more than one
+ * read of the store holds, so the grant after them is restored only if every row is. */
+#define JUNK_ROWS 1100
+
+static void add_junk_rows(void)
+{
+    char path[300];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    uint8_t junk[64];
+
+    snprintf(path, sizeof(path), "%s/n/state.db", node.dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO sealed(blob, created) VALUES(?, 0)", -1, &st, NULL), SQLITE_OK);
+    for (int i = 0; i < JUNK_ROWS; i++) {
+        memset(junk, i & 0xff, sizeof(junk));
+        assert_int_equal(sqlite3_bind_blob(st, 1, junk, sizeof(junk), SQLITE_STATIC), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static void test_grant_survives_restart(void **state)
 {
     struct gtee_box_key key;
@@ -73,6 +101,7 @@ static void test_grant_survives_restart(void **state)
     pid = (int)json_integer_value(json_object_get(e, "pid"));
     json_decref(j);
 
+    add_junk_rows();
     /* GRANT: content id || key || owner's X25519 key || kinds || flags || until || n. */
     assert_int_equal(gtee_box_key_generate(&key), 0);
     assert_int_equal(gtee_box_key_id(&key, want_id), 0);
@@ -93,7 +122,7 @@ static void test_grant_survives_restart(void **state)
     free(opened);
     free(box);
     /* The node keeps the sealed grant, not the key: the key's bytes appear nowhere in it. */
-    assert_int_equal(count("SELECT COUNT(*) FROM sealed"), 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM sealed"), 1 + JUNK_ROWS);
     {
         char sql[200], hex[65];
 
@@ -102,14 +131,16 @@ static void test_grant_survives_restart(void **state)
         assert_int_equal(count(sql), 0);
     }
 
-    /* The enclave dies; the node restarts it and hands the grant back. */
+    /* The enclave dies; the node restarts it and hands every stored row back: the junk is
+     * refused, the grant after it is held again. */
     assert_int_equal(kill(pid, SIGKILL), 0);
     for (int i = 0; i < 400; i++) {
-        if (count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored 1 sealed grant and 0 sealed secrets%'") == 1)
+        if (count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored % sealed grant% and 0 sealed secrets%'") == 1)
             break;
         sleep_ms(50);
     }
-    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored 1 sealed grant and 0 sealed secrets%; 0 refused'"), 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored 1 sealed grant and 0 sealed secrets%; "
+                           "1100 refused'"), 1);
     gtee_box_key_wipe(&key);
     gtee_wipe(owner_priv, sizeof(owner_priv));
 }
