@@ -885,8 +885,12 @@ static int sealed_batch(struct gtee_node_store *s, int64_t after, struct sealed_
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
 
         list[n].p = malloc(len ? len : 1);
-        if (!list[n].p)
+        if (!list[n].p) { /* none skipped: the caller learns it could not read them all */
+            while (n > 0)
+                free(list[--n].p);
+            n = GTEE_ENOMEM;
             break;
+        }
         memcpy(list[n].p, sqlite3_column_blob(st, 1), len);
         list[n].n = len;
         *last = sqlite3_column_int64(st, 0);

@@ -116,7 +116,11 @@ static void restore_sealed(struct gtee_node_enclave *e)
     struct restore r = { .e = e };
     int n = gtee_node_store_sealed_each(e->store, restore_one, &r);
 
-    if (n > 0)
+    if (n < 0)
+        gtee_node_store_event(e->store, "error",
+                              "could not read every sealed grant from the store (error %d): %d restored, the rest "
+                              "are not in the enclave until its next start", n, r.grants);
+    else if (n > 0)
         gtee_node_store_event(e->store, r.refused ? "warn" : "info",
                               "restored %d sealed grant%s and %d sealed secret%s into the enclave; %d refused", r.grants,
                               r.grants == 1 ? "" : "s", r.secrets, r.secrets == 1 ? "" : "s", r.refused);
