@@ -97,6 +97,7 @@ static void env_init(void)
     struct gtee_ml_kernels *e = &g_env;
     const struct ml_dnn *dnn;
     const char *core = openblas_get_corename();
+    int parallel;
 
     cpu_detect(e);
     snprintf(e->blas_core, sizeof(e->blas_core), "%s", core ? core : "unknown");
@@ -106,9 +107,9 @@ static void env_init(void)
     e->blas_generic = g_blas_level == ISA_SSE && g_cpu_level >= ISA_AVX2;
     /* the build the loader found: the serial one that CMakeLists.txt links, or another one
      * put first by LD_LIBRARY_PATH or a system without it */
-    e->blas_threaded = openblas_get_parallel() != 0;
-    snprintf(e->blas_build, sizeof(e->blas_build), "%s",
-             openblas_get_parallel() == 0 ? "serial" : openblas_get_parallel() == 2 ? "OpenMP" : "pthreads");
+    parallel = openblas_get_parallel();
+    e->blas_threaded = parallel != 0;
+    snprintf(e->blas_build, sizeof(e->blas_build), "%s", !parallel ? "serial" : parallel == 2 ? "OpenMP" : "pthreads");
     if ((dnn = ml_dnn_engine())) {
         const dnnl_version_t *v = dnnl_version();
 
