@@ -25,6 +25,19 @@ int cli_http_request(const char *method, const char *url, const char *content_ty
                      uint64_t body_len, int fd, uint64_t offset, int64_t upload_offset, long timeout_s,
                      void (*progress)(uint64_t sent, void *arg), void *arg, struct cli_http_resp *resp,
                      struct gtee_err *err) GTEE_MUST_USE;
+/* A request body read from a file that another thread is still writing: ready(end, arg)
+ * waits (bounded) until the file holds bytes up to end and returns how far it holds them;
+ * an answer at or below what was sent means no more will come, and the request is
+ * aborted. progress(sent, arg) is called as the bytes go. Either may be NULL. */
+struct cli_http_feed {
+    uint64_t (*ready)(uint64_t end, void *arg);
+    void (*progress)(uint64_t sent, void *arg);
+    void *arg;
+};
+/* As cli_http_request, with body_len bytes of fd from offset sent as feed lets them. */
+int cli_http_request_fed(const char *method, const char *url, const char *content_type, int fd, uint64_t offset,
+                         uint64_t body_len, int64_t upload_offset, long timeout_s, const struct cli_http_feed *feed,
+                         struct cli_http_resp *resp, struct gtee_err *err) GTEE_MUST_USE;
 void cli_http_resp_free(struct cli_http_resp *resp);
 /* The node's error message from a JSON error body, or a generic one naming the status. */
 const char *cli_http_error(const struct cli_http_resp *resp, char *buf, size_t len);

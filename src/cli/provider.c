@@ -18,11 +18,18 @@
 #include "gtee/crypto.h"
 #include "gtee/file.h"
 
+/* A request's body, fed from the container as the sealer (if any) writes it, so that the
+ * node receives and stores a chunk while the rest of it is sealed. */
+struct feed {
+    struct cli_push *p;
+    struct sealer *s;
+};
+
 static void on_sent(uint64_t sent, void *arg)
 {
-    struct cli_push *p = arg;
+    struct feed *f = arg;
 
-    cli_progress_update(p->base + sent, &p->bar);
+    cli_progress_update(f->p->base + sent, &f->p->bar);
 }
 
 /* An unnamed temporary file (gone when closed) in $TMPDIR or /tmp. */
@@ -265,6 +272,23 @@ static int sealed_upto(struct sealer *s, uint64_t end, long timeout_s, struct gt
     return rc;
 }
 
+static uint64_t feed_ready(uint64_t end, void *arg)
+{
+    struct feed *f = arg;
+    struct timespec until;
+    uint64_t held;
+    int w = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += f->p->timeout;
+    pthread_mutex_lock(&f->s->mu);
+    while (!f->s->done && f->s->written < end && w == 0)
+        w = pthread_cond_timedwait(&f->s->cv, &f->s->mu, &until);
+    held = f->s->written;
+    pthread_mutex_unlock(&f->s->mu);
+    return held;
+}
+
 /* Waits (bounded by timeout_s) for the sealer to end; its result (st is then set). */
 static int sealed_all(struct sealer *s, long timeout_s)
 {
@@ -287,6 +311,8 @@ static int upload(struct cli_push *p, int fd, const char *cid, uint64_t size, st
                   struct gtee_err *err)
 {
     struct cli_http_resp r = { 0 };
+    struct feed fd_feed = { .p = p, .s = sealer };
+    struct cli_http_feed feed = { .ready = sealer ? feed_ready : NULL, .progress = on_sent, .arg = &fd_feed };
     char url[1024], body[160], sealed_cid[65];
     uint64_t offset = 0;
     int complete = 0, tries = 0, rc;
@@ -298,12 +324,14 @@ static int upload(struct cli_push *p, int fd, const char *cid, uint64_t size, st
 
         ENSURE(!p->stop || !*p->stop, err, GTEE_ESTATE, "uploading: stopped at byte %llu of %llu",
                (unsigned long long)offset, (unsigned long long)size);
-        if (sealer)
-            TRY(sealed_upto(sealer, offset + n, p->timeout, err));
         cli_http_resp_free(&r);
         p->base = offset;
-        rc = cli_http_request("PUT", url, "application/octet-stream", NULL, n, fd, offset, (int64_t)offset,
-                              p->timeout, on_sent, p, &r, &perr);
+        rc = cli_http_request_fed("PUT", url, "application/octet-stream", fd, offset, n, (int64_t)offset, p->timeout,
+                                  &feed, &r, &perr);
+        /* A request cut short by the sealer (failed, stalled, or the file changed) ends the
+         * upload with the sealer's reason; one cut by the network is resumed below. */
+        if (sealer && rc < 0)
+            TRY(sealed_upto(sealer, offset + n, p->timeout, err));
         if (rc == 0 && (r.status == 200 || r.status == 201)) {
             ENSURE(read_upload(r.json, &offset, &complete, blob_id) == 0, err, GTEE_EFORMAT,
                    "the node's upload answer is malformed");
