@@ -185,6 +185,14 @@ ML_HOT static void relu_back(const float *x, const float *dy, float *dx, uint64_
         dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+/* The same into a dx not cleared (din_unset): 0 + v, as the loop above adds to a cleared
+ * one (a -0 gradient becomes +0 either way). */
+ML_HOT static void relu_back_set(const float *x, const float *dy, float *dx, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        dx[i] = 0.0f + (x[i] > 0.0f ? dy[i] : 0.0f);
+}
+
 int ml_grad_unary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
 {
     static const char *const ops[] = { "Relu", "Reciprocal", "Sigmoid", "Sqrt", "Tanh", "Exp", "Erf", "Log", "Abs", "Neg" };
@@ -202,7 +210,7 @@ int ml_grad_unary(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee
         return 0;
     dx = din[0]->data;
     if (!strcmp(op, "Relu")) {
-        relu_back(x, dy, dx, n);
+        (k->din_unset & 1u ? relu_back_set : relu_back)(x, dy, dx, n);
         return 0;
     }
     for (uint64_t i = 0; i < n; i++)

@@ -4,12 +4,12 @@
  * is greater); AveragePool spreads dy / count over the window's taps inside the input,
  * count as the forward pass divides by (count_include_pad). The taps of each output row
  * and column are computed once per call, so the inner loops have no bounds tests; the
- * 2x2 stride-2 MaxPool of LeNet-style networks has a loop of its own. The (image, channel)
+ * 2x2 stride-2 MaxPool of LeNet-style networks has kernels of its own (grad_pool_row.c).
+ * The (image, channel)
  * planes are split across threads. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ml/fastmath.h"
 #include "ml/geom.h"
 #include "ml/grad.h"
 
@@ -34,42 +34,24 @@ static void axis_taps(const struct geom *g, int a, int64_t *t)
     }
 }
 
-/* One row of 2x2 stride-2 windows: rows r0, r1 of x, their gradients d0, d1. Only
- * selects, no branches, so the loop vectorizes. */
-ML_HOT static void max2x2_row(const float *restrict r0, const float *restrict r1, const float *restrict gy,
-                              float *restrict d0, float *restrict d1, int64_t ow)
-{
-    for (int64_t oj = 0; oj < ow; oj++) {
-        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1], g = gy[oj];
-        float m = b > a ? b : a, wa = b > a ? 0.0f : g, wb = b > a ? g : 0.0f, wc, wd;
-
-        wa = c > m ? 0.0f : wa; /* a later tap wins only when greater */
-        wb = c > m ? 0.0f : wb;
-        wc = c > m ? g : 0.0f;
-        m = c > m ? c : m;
-        wa = d > m ? 0.0f : wa;
-        wb = d > m ? 0.0f : wb;
-        wc = d > m ? 0.0f : wc;
-        wd = d > m ? g : 0.0f;
-        d0[2 * oj] += wa;
-        d0[2 * oj + 1] += wb;
-        d1[2 * oj] += wc;
-        d1[2 * oj + 1] += wd;
-    }
-}
-
 /* MaxPool 2x2, stride 2, no dilation, every window inside the input: planes [p0, p1). */
-static void max2x2(const float *x, const float *dy, float *dx, int64_t p0, int64_t p1, const struct geom *g)
+static void max2x2(const float *x, const float *dy, float *dx, int64_t p0, int64_t p1, const struct geom *g,
+                   bool set)
 {
     int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], insz = g->in[0] * iw;
 
-    for (int64_t p = p0; p < p1; p++)
+    for (int64_t p = p0; p < p1; p++) {
         for (int64_t oi = 0; oi < oh; oi++) {
             const float *r0 = x + p * insz + 2 * oi * iw;
             float *d0 = dx + p * insz + 2 * oi * iw;
 
-            max2x2_row(r0, r0 + iw, dy + (p * oh + oi) * ow, d0, d0 + iw, ow);
+            ml_max2x2_back_row(r0, r0 + iw, dy + (p * oh + oi) * ow, d0, d0 + iw, ow, set);
+            for (int64_t j = 2 * ow; set && j < iw; j++) /* a last column, in no window */
+                d0[j] = d0[iw + j] = 0.0f;
         }
+        if (set && g->in[0] > 2 * oh) /* a last row */
+            memset(dx + p * insz + 2 * oh * iw, 0, (size_t)((g->in[0] - 2 * oh) * iw) * sizeof(float));
+    }
 }
 
 static void general(const float *x, const float *dy, float *dx, int64_t p0, int64_t p1, const struct geom *g,
@@ -118,7 +100,7 @@ struct pool_bwd {
     const float *x, *dy;
     float *dx;
     const struct geom *g;
-    bool maxp, fast;
+    bool maxp, fast, set; /* set: dx is not cleared (ml_kernel's din_unset) */
     int64_t incl;
     const int64_t *ti, *tj;
 };
@@ -127,10 +109,14 @@ static void planes_fn(void *arg, size_t lo, size_t hi)
 {
     const struct pool_bwd *b = arg;
 
-    if (b->fast)
-        max2x2(b->x, b->dy, b->dx, (int64_t)lo, (int64_t)hi, b->g);
-    else
-        general(b->x, b->dy, b->dx, (int64_t)lo, (int64_t)hi, b->g, b->maxp, b->incl, b->ti, b->tj);
+    if (b->fast) {
+        max2x2(b->x, b->dy, b->dx, (int64_t)lo, (int64_t)hi, b->g, b->set);
+        return;
+    }
+    if (b->set)
+        memset(b->dx + lo * (size_t)(b->g->in[0] * b->g->in[1]), 0,
+               (hi - lo) * (size_t)(b->g->in[0] * b->g->in[1]) * sizeof(float));
+    general(b->x, b->dy, b->dx, (int64_t)lo, (int64_t)hi, b->g, b->maxp, b->incl, b->ti, b->tj);
 }
 
 int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din)
@@ -149,7 +135,8 @@ int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
         return rc;
     g.out[0] = y->rank == 4 ? y->dim[2] : 1; /* as the forward pass made it */
     g.out[1] = y->dim[y->rank - 1];
-    b = (struct pool_bwd){ x->data, dout[0]->data, din[0]->data, &g, maxp, false, incl, NULL, NULL };
+    b = (struct pool_bwd){ x->data, dout[0]->data, din[0]->data, &g, maxp, false, (k->din_unset & 1u) != 0, incl,
+                           NULL, NULL };
     b.fast = maxp && g.k[0] == 2 && g.k[1] == 2 && g.stride[0] == 2 && g.stride[1] == 2 && g.dil[0] == 1 &&
              g.dil[1] == 1 && !g.pb[0] && !g.pb[1] && 2 * g.out[0] <= g.in[0] && 2 * g.out[1] <= g.in[1];
     if (!b.fast) {

@@ -100,6 +100,9 @@ struct ml_kernel {
     bool frozen;                 /* the initializers do not change between runs of the plan (an
                                     inference plan; a trainer updates its own in place) */
     const struct gtee_ml_limits *lim;
+    /* Backward passes: bit j set when din[j] was not cleared, and the kernel sets every
+     * element of it instead of adding (only for the operators train.c lists). */
+    unsigned din_unset;
     struct gtee_err *err;
 };
 

@@ -26,6 +26,7 @@ struct gtee_ml_trainer {
     struct ml_plan plan;
     float **own;                 /* per value: forward buffer of its own (intermediates) */
     uint8_t *needs;              /* per value: a gradient flows to it */
+    uint8_t *zeroed;             /* per value: its gradient was cleared in this step */
     struct gtee_ml_tensor *g;    /* per value: its gradient (data NULL when none) */
     size_t n_params;
     struct param *params;
@@ -92,9 +93,11 @@ static void drop_plan(struct gtee_ml_trainer *tr)
                 ml_free(tr->g[v].data);
     ml_free(tr->own);
     ml_free(tr->needs);
+    free(tr->zeroed);
     ml_free(tr->g);
     tr->own = NULL;
     tr->needs = NULL;
+    tr->zeroed = NULL;
     tr->g = NULL;
     ml_plan_free(&tr->plan);
     tr->planned = false;
@@ -210,8 +213,9 @@ static int replan(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, st
     TRY(ml_plan_build(m, x, true, tr->opt.threads, p, err));
     tr->own = calloc(m->n_values + 1, sizeof(*tr->own));
     tr->needs = calloc(m->n_values + 1, 1);
+    tr->zeroed = calloc(m->n_values + 1, 1);
     tr->g = calloc(m->n_values + 1, sizeof(*tr->g));
-    ENSURE(tr->own && tr->needs && tr->g, err, GTEE_ENOMEM, "train: out of memory");
+    ENSURE(tr->own && tr->needs && tr->zeroed && tr->g, err, GTEE_ENOMEM, "train: out of memory");
     /* Intermediates out of the shared arena: the backward pass needs every one. */
     for (size_t v = 0; v < m->n_values; v++) {
         if (p->offset[v] == SIZE_MAX)
@@ -323,6 +327,28 @@ static int loss_on(struct gtee_ml_trainer *tr, const int64_t *labels, const floa
     return gtee_ml_softmax_xent(y->data, labels, (size_t)y->dim[0], (size_t)y->dim[1], loss, gy, err);
 }
 
+/* A gradient is cleared when the backward pass first meets it, just before a kernel adds
+ * into it: the buffer is then in cache for that kernel, where clearing every gradient
+ * before the pass (megabytes for a CNN's first activations) sent each through memory
+ * twice. */
+static void clear_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *g)
+{
+    size_t v = (size_t)(g - tr->g);
+
+    if (!tr->zeroed[v] && g->data) {
+        memset(tr->g[v].data, 0, ml_elems(&tr->g[v]) * sizeof(float));
+        tr->zeroed[v] = 1;
+    }
+}
+
+/* Operators whose backward pass sets their first input's gradient whole when it is not
+ * cleared yet (ml_kernel's din_unset): a network's largest activations pass through them,
+ * and clearing such a buffer only to add into it cost a write and a read of megabytes. */
+static bool sets_first_grad(const char *op)
+{
+    return !strcmp(op, "Relu") || !strcmp(op, "MaxPool");
+}
+
 int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, const int64_t *labels,
                          const float *targets, float *loss, size_t *correct, struct gtee_err *err)
 {
@@ -348,9 +374,8 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
         if (!folded(p, &k))
             TRY(bn_train(tr, &m->nodes[i]) ? ml_bn_train_forward(&k, tr->opt.batchnorm) : m->nodes[i].op->forward(&k));
     }
-    for (size_t v = 0; v < m->n_values; v++)
-        if (tr->g[v].data)
-            memset(tr->g[v].data, 0, ml_elems(&tr->g[v]) * sizeof(float));
+    memset(tr->zeroed, 0, m->n_values);
+    clear_grad(tr, &tr->g[m->outputs[0]]);
     TRY(loss_on(tr, labels, targets, loss, correct, err));
     for (size_t i = m->n_nodes; i-- > 0;) {
         const struct ml_node *n = &m->nodes[i];
@@ -371,8 +396,24 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
             din[j] = n->in[j] >= 0 && tr->g[n->in[j]].data && ml_grad_input(n->op_type, j) ? &tr->g[n->in[j]] : NULL;
         if (!dout[0])
             continue; /* only a side output (a Dropout mask) is used */
+        for (size_t j = 0; j < n->n_out; j++)
+            if (dout[j])
+                clear_grad(tr, dout[j]);
+        for (size_t j = 0; j < n->n_in; j++) {
+            if (!din[j])
+                continue;
+            if (j == 0 && sets_first_grad(n->op_type) && !tr->zeroed[din[0] - tr->g]) {
+                tr->zeroed[din[0] - tr->g] = 1; /* the kernel sets it whole */
+                k.din_unset = 1;
+            } else {
+                clear_grad(tr, din[j]);
+            }
+        }
         TRY(bn_train(tr, n) ? ml_grad_bn_train(&k, dout, din) : n->op->backward(&k, dout, din));
     }
+    for (size_t v = 0; v < m->n_values; v++) /* no kernel reached it: its gradient is zero */
+        if (tr->g[v].data)
+            clear_grad(tr, &tr->g[v]);
 out:
     return rc;
 }

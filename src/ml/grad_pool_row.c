@@ -1,0 +1,200 @@
+/* MaxPool's 2x2 stride-2 backward, one row of windows: the inner loop of the LeNet-style
+ * networks' pooling (grad_pool.c). Each window's gradient goes to its first maximum in
+ * row-major tap order (a later tap wins only when greater, so NaN never wins), added to
+ * what the input's gradient holds, or to zero where it holds nothing yet (set).
+ *
+ * Its rows are short: 14 windows after a 28-wide convolution, 5 after a 10-wide one. A
+ * compiler vectorizes the portable loop over 16 or 8 windows at a time, so such rows ran
+ * in its scalar remainder, whose selects became mispredicted branches: 12 % of a CNN's
+ * training step (docs/performance.md, "Training"). The x86 kernels here take any row in
+ * vectors: masked loads and stores for the last windows (AVX-512) or vmaskmov (AVX2), the
+ * taps split by permutes. They do the portable loop's comparisons and additions, one per
+ * element in the same order, so every CPU gets the same bits. Intrinsics, because target
+ * clones (fastmath.h) leave the remainder to the compiler; chosen at run time by the CPU's
+ * features (cpuid through the compiler's __builtin_cpu_supports). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ml/grad.h"
+
+void ml_max2x2_back_row_c(const float *restrict r0, const float *restrict r1, const float *restrict gy,
+                          float *restrict d0, float *restrict d1, int64_t ow, bool set)
+{
+    for (int64_t oj = 0; oj < ow; oj++) {
+        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1], g = gy[oj];
+        float m = b > a ? b : a, wa = b > a ? 0.0f : g, wb = b > a ? g : 0.0f, wc, wd;
+
+        wa = c > m ? 0.0f : wa;
+        wb = c > m ? 0.0f : wb;
+        wc = c > m ? g : 0.0f;
+        m = c > m ? c : m;
+        wa = d > m ? 0.0f : wa;
+        wb = d > m ? 0.0f : wb;
+        wc = d > m ? 0.0f : wc;
+        wd = d > m ? g : 0.0f;
+        d0[2 * oj] = (set ? 0.0f : d0[2 * oj]) + wa;
+        d0[2 * oj + 1] = (set ? 0.0f : d0[2 * oj + 1]) + wb;
+        d1[2 * oj] = (set ? 0.0f : d1[2 * oj]) + wc;
+        d1[2 * oj + 1] = (set ? 0.0f : d1[2 * oj + 1]) + wd;
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define ML_HAVE_X86_POOL_ROW 1
+
+/* 16 windows at a time: 32 inputs per row as two vectors, even and odd taps split by
+ * vpermt2ps, the four gradients interleaved back the same way. */
+/* dx's elements from q under mask k, or zeros for a dx not cleared (set). */
+__attribute__((target("avx512f"))) static inline __m512 base512(bool set, __mmask16 k, const float *q)
+{
+    return set ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(k, q);
+}
+
+__attribute__((target("avx512f"))) static void row_avx512(const float *r0, const float *r1, const float *gy,
+                                                          float *d0, float *d1, int64_t ow, bool set)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    for (int64_t oj = 0; oj < ow; oj += 16) {
+        unsigned n = ow - oj < 16 ? (unsigned)(ow - oj) : 16u;
+        __mmask16 mw = (__mmask16)((1u << n) - 1u), ml = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u),
+                  mh = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
+        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+        float *q0 = d0 + 2 * oj, *q1 = d1 + 2 * oj;
+        __m512 x0l = _mm512_maskz_loadu_ps(ml, p0), x0h = _mm512_maskz_loadu_ps(mh, p0 + 16);
+        __m512 x1l = _mm512_maskz_loadu_ps(ml, p1), x1h = _mm512_maskz_loadu_ps(mh, p1 + 16);
+        __m512 a = _mm512_permutex2var_ps(x0l, even, x0h), b = _mm512_permutex2var_ps(x0l, odd, x0h);
+        __m512 c = _mm512_permutex2var_ps(x1l, even, x1h), d = _mm512_permutex2var_ps(x1l, odd, x1h);
+        __m512 g = _mm512_maskz_loadu_ps(mw, gy + oj), m, wa, wb, wc, wd;
+        __mmask16 kb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), kc, kd;
+
+        m = _mm512_mask_blend_ps(kb, a, b);
+        kc = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ);
+        m = _mm512_mask_blend_ps(kc, m, c);
+        kd = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
+        wd = _mm512_maskz_mov_ps(kd, g);
+        wc = _mm512_maskz_mov_ps((__mmask16)(kc & ~kd), g);
+        wb = _mm512_maskz_mov_ps((__mmask16)(kb & ~kc & ~kd), g);
+        wa = _mm512_maskz_mov_ps((__mmask16)(~kb & ~kc & ~kd), g);
+        _mm512_mask_storeu_ps(q0, ml, _mm512_add_ps(base512(set, ml, q0), _mm512_permutex2var_ps(wa, lo, wb)));
+        _mm512_mask_storeu_ps(q0 + 16, mh, _mm512_add_ps(base512(set, mh, q0 + 16), _mm512_permutex2var_ps(wa, hi, wb)));
+        _mm512_mask_storeu_ps(q1, ml, _mm512_add_ps(base512(set, ml, q1), _mm512_permutex2var_ps(wc, lo, wd)));
+        _mm512_mask_storeu_ps(q1 + 16, mh, _mm512_add_ps(base512(set, mh, q1 + 16), _mm512_permutex2var_ps(wc, hi, wd)));
+    }
+}
+
+/* The lanes of a vmaskmov mask: the first k of 8. */
+__attribute__((target("avx2"))) static __m256i first_lanes(unsigned k)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), idx);
+}
+
+/* Even and odd elements of the 16 in (l, h), each in order. */
+__attribute__((target("avx2"))) static void split(__m256 l, __m256 h, __m256 *e, __m256 *o)
+{
+    *e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l, h, 0x88)), 0xd8));
+    *o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l, h, 0xdd)), 0xd8));
+}
+
+/* x[i], y[i] interleaved: the first 8 into *l, the last 8 into *h. */
+__attribute__((target("avx2"))) static void zip(__m256 x, __m256 y, __m256 *l, __m256 *h)
+{
+    __m256 u = _mm256_unpacklo_ps(x, y), v = _mm256_unpackhi_ps(x, y);
+
+    *l = _mm256_permute2f128_ps(u, v, 0x20);
+    *h = _mm256_permute2f128_ps(u, v, 0x31);
+}
+
+/* 8 windows at a time, as the AVX-512 kernel with vmaskmov for the last ones (a masked
+ * lane is neither read nor written, so nothing past the row is touched). */
+__attribute__((target("avx2"))) static inline __m256 base256(bool set, __m256i k, const float *q)
+{
+    return set ? _mm256_setzero_ps() : _mm256_maskload_ps(q, k);
+}
+
+__attribute__((target("avx2"))) static void row_avx2(const float *r0, const float *r1, const float *gy, float *d0,
+                                                     float *d1, int64_t ow, bool set)
+{
+    for (int64_t oj = 0; oj < ow; oj += 8) {
+        unsigned n = ow - oj < 8 ? (unsigned)(ow - oj) : 8u;
+        __m256i mw = first_lanes(n), ml = first_lanes(2 * n > 8 ? 8 : 2 * n),
+                mh = first_lanes(2 * n > 8 ? 2 * n - 8 : 0);
+        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+        float *q0 = d0 + 2 * oj, *q1 = d1 + 2 * oj;
+        __m256 a, b, c, d, g = _mm256_maskload_ps(gy + oj, mw), m, kb, kc, kd, wa, wb, wc, wd, zl, zh;
+
+        split(_mm256_maskload_ps(p0, ml), _mm256_maskload_ps(p0 + 8, mh), &a, &b);
+        split(_mm256_maskload_ps(p1, ml), _mm256_maskload_ps(p1 + 8, mh), &c, &d);
+        kb = _mm256_cmp_ps(b, a, _CMP_GT_OQ);
+        m = _mm256_blendv_ps(a, b, kb);
+        kc = _mm256_cmp_ps(c, m, _CMP_GT_OQ);
+        m = _mm256_blendv_ps(m, c, kc);
+        kd = _mm256_cmp_ps(d, m, _CMP_GT_OQ);
+        wd = _mm256_and_ps(kd, g);
+        wc = _mm256_andnot_ps(kd, _mm256_and_ps(kc, g));
+        wb = _mm256_andnot_ps(_mm256_or_ps(kc, kd), _mm256_and_ps(kb, g));
+        wa = _mm256_andnot_ps(_mm256_or_ps(kb, _mm256_or_ps(kc, kd)), g);
+        zip(wa, wb, &zl, &zh);
+        _mm256_maskstore_ps(q0, ml, _mm256_add_ps(base256(set, ml, q0), zl));
+        _mm256_maskstore_ps(q0 + 8, mh, _mm256_add_ps(base256(set, mh, q0 + 8), zh));
+        zip(wc, wd, &zl, &zh);
+        _mm256_maskstore_ps(q1, ml, _mm256_add_ps(base256(set, ml, q1), zl));
+        _mm256_maskstore_ps(q1 + 8, mh, _mm256_add_ps(base256(set, mh, q1 + 8), zh));
+    }
+}
+#endif
+
+int ml_max2x2_back_row_on(const char *isa, const float *r0, const float *r1, const float *gy, float *d0, float *d1,
+                          int64_t ow, bool set)
+{
+    if (!strcmp(isa, "c")) {
+        ml_max2x2_back_row_c(r0, r1, gy, d0, d1, ow, set);
+        return 0;
+    }
+#ifdef ML_HAVE_X86_POOL_ROW
+    if (!strcmp(isa, "avx512") && __builtin_cpu_supports("avx512f")) {
+        row_avx512(r0, r1, gy, d0, d1, ow, set);
+        return 0;
+    }
+    if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2")) {
+        row_avx2(r0, r1, gy, d0, d1, ow, set);
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+const char *ml_max2x2_back_isa(void)
+{
+#ifdef ML_HAVE_X86_POOL_ROW
+    if (__builtin_cpu_supports("avx512f"))
+        return "avx512";
+    if (__builtin_cpu_supports("avx2"))
+        return "avx2";
+#endif
+    return "c";
+}
+
+void ml_max2x2_back_row(const float *r0, const float *r1, const float *gy, float *d0, float *d1, int64_t ow, bool set)
+{
+#ifdef ML_HAVE_X86_POOL_ROW
+    /* a load of the features that libgcc read at startup */
+    if (__builtin_cpu_supports("avx512f")) {
+        row_avx512(r0, r1, gy, d0, d1, ow, set);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        row_avx2(r0, r1, gy, d0, d1, ow, set);
+        return;
+    }
+#endif
+    ml_max2x2_back_row_c(r0, r1, gy, d0, d1, ow, set);
+}
