@@ -135,6 +135,17 @@ int gtee_enclave_mux_call(struct gtee_enclave_mux *m, uint16_t type, const void 
                           uint8_t **reply, size_t *reply_len,
                           void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
                           struct gtee_err *err) GTEE_MUST_USE;
+/* The same in two halves, so that one caller keeps several requests in flight (the
+ * enclave answers them in the order it read them: a container's pieces): send makes the
+ * request and sends it (*req, or an error before anything was sent); wait takes its
+ * answer, bounded as above, and frees *req whatever happens. Every sent request must be
+ * waited for. */
+struct gtee_enclave_mux_req;
+int gtee_enclave_mux_send(struct gtee_enclave_mux *m, uint16_t type, const void *payload, size_t len,
+                          void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
+                          struct gtee_enclave_mux_req **req, struct gtee_err *err) GTEE_MUST_USE;
+int gtee_enclave_mux_wait(struct gtee_enclave_mux *m, struct gtee_enclave_mux_req *req, uint8_t **reply,
+                          size_t *reply_len, struct gtee_err *err) GTEE_MUST_USE;
 /* 1 once a request's bound passed and it killed the enclave. */
 int gtee_enclave_mux_timed_out(struct gtee_enclave_mux *m);
 /* Ends the stream from the host's side: waiting requests fail with why (GTEE_EIO), and the

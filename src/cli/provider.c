@@ -330,8 +330,14 @@ static int upload(struct cli_push *p, int fd, const char *cid, uint64_t size, st
                                   &feed, &r, &perr);
         /* A request cut short by the sealer (failed, stalled, or the file changed) ends the
          * upload with the sealer's reason; one cut by the network is resumed below. */
-        if (sealer && rc < 0)
-            TRY(sealed_upto(sealer, offset + n, p->timeout, err));
+        if (sealer && rc < 0) {
+            int sealed = sealed_upto(sealer, offset + n, p->timeout, err);
+
+            if (sealed < 0) {
+                rc = sealed;
+                goto out;
+            }
+        }
         if (rc == 0 && (r.status == 200 || r.status == 201)) {
             ENSURE(read_upload(r.json, &offset, &complete, blob_id) == 0, err, GTEE_EFORMAT,
                    "the node's upload answer is malformed");

@@ -199,74 +199,118 @@ static void deadline_ts(int64_t deadline_ms, struct timespec *ts)
     ts->tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 }
 
-int gtee_enclave_mux_call(struct gtee_enclave_mux *m, uint16_t type, const void *payload, size_t len, uint8_t **reply,
-                          size_t *reply_len, void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr),
-                          void *arg, struct gtee_err *err)
+/* A request sent and not yet answered (gtee_enclave_mux_send): its waiter stays listed
+ * until the answer, the stream's end or gtee_enclave_mux_wait's bound. */
+struct gtee_enclave_mux_req {
+    struct waiter w;
+    uint16_t type;
+};
+
+int gtee_enclave_mux_send(struct gtee_enclave_mux *m, uint16_t type, const void *payload, size_t len,
+                          void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
+                          struct gtee_enclave_mux_req **out, struct gtee_err *err)
 {
-    struct waiter w = { .on_progress = on_progress, .arg = arg };
-    struct gtee_msg_header h;
+    struct gtee_enclave_mux_req *r = calloc(1, sizeof(*r));
     uint8_t *msg = NULL;
     size_t msg_len = 0;
     int rc, sent;
 
-    *reply = NULL;
-    *reply_len = 0;
+    *out = NULL;
+    if (!r)
+        return GTEE_FAIL(err, GTEE_ENOMEM, "enclave: out of memory");
+    r->type = type;
+    r->w.on_progress = on_progress;
+    r->w.arg = arg;
     pthread_mutex_lock(&m->mu);
     if (m->dead) {
         rc = GTEE_FAIL(err, m->dead_code, "%s", m->dead_why);
         pthread_mutex_unlock(&m->mu);
+        free(r);
         return rc;
     }
-    w.id = m->p->next_id++;
-    w.deadline = gtee_net_clock_ms() + timeout_ms(m);
-    w.next = m->waiting;
-    m->waiting = &w;
+    r->w.id = m->p->next_id++;
+    r->w.deadline = gtee_net_clock_ms() + timeout_ms(m);
+    r->w.next = m->waiting;
+    m->waiting = &r->w;
     pthread_mutex_unlock(&m->mu);
 
-    rc = gtee_msg_encode(type, w.id, payload, len, &msg, &msg_len, err);
+    rc = gtee_msg_encode(type, r->w.id, payload, len, &msg, &msg_len, err);
     if (rc == 0) {
         pthread_mutex_lock(&m->send_mu);
-        sent = gtee_msg_send_deadline(m->p->fd, msg, msg_len, w.deadline, &w.err);
+        sent = gtee_msg_send_deadline(m->p->fd, msg, msg_len, r->w.deadline, &r->w.err);
         pthread_mutex_unlock(&m->send_mu);
         /* A send that failed: the reader sees the stream end and says why (an enclave that
-         * could not start sent its ERROR first); else the deadline passes below. */
+         * could not start sent its ERROR first); else the deadline passes in the wait. */
         (void)sent;
     }
     free(msg);
-    pthread_mutex_lock(&m->mu);
-    if (rc != 0) {
-        if (!w.done)
-            unlink_waiter(m, &w);
+    if (rc != 0) { /* not sent */
+        pthread_mutex_lock(&m->mu);
+        if (!r->w.done)
+            unlink_waiter(m, &r->w);
         pthread_mutex_unlock(&m->mu);
+        free(r->w.in);
+        free(r);
         return rc;
     }
-    while (!w.done) {
+    *out = r;
+    return 0;
+}
+
+int gtee_enclave_mux_wait(struct gtee_enclave_mux *m, struct gtee_enclave_mux_req *r, uint8_t **reply,
+                          size_t *reply_len, struct gtee_err *err)
+{
+    struct gtee_msg_header h;
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    pthread_mutex_lock(&m->mu);
+    while (!r->w.done) {
         struct timespec ts;
 
-        if (gtee_net_clock_ms() >= w.deadline) {
+        if (gtee_net_clock_ms() >= r->w.deadline) {
             /* No answer within the bound: the enclave is killed, so no wait lasts longer,
              * and the reader then ends every other request at once. Whoever started it
              * reaps it (gtee_enclave_stop). */
-            unlink_waiter(m, &w);
+            unlink_waiter(m, &r->w);
             m->timed_out = 1;
             if (m->p->pid > 0)
                 (void)kill(m->p->pid, SIGKILL);
             pthread_mutex_unlock(&m->mu);
+            free(r);
             return GTEE_FAIL(err, GTEE_EIO, "enclave: no answer within %u s (--enclave-timeout); stopped it",
                              (timeout_ms(m) + 999) / 1000);
         }
-        deadline_ts(w.deadline, &ts);
+        deadline_ts(r->w.deadline, &ts);
         (void)pthread_cond_timedwait(&m->cv, &m->mu, &ts);
     }
     pthread_mutex_unlock(&m->mu);
-    if (w.rc != 0) {
-        *err = w.err;
-        return w.rc;
+    if (r->w.rc != 0) {
+        *err = r->w.err;
+        rc = r->w.rc;
+    } else {
+        rc = gtee_msg_header_parse(r->w.in, r->w.in_len, &h, err);
+        if (rc == 0)
+            rc = host_answer_take(r->w.in, &h, r->w.id, r->type, reply, reply_len, err);
     }
-    rc = gtee_msg_header_parse(w.in, w.in_len, &h, err);
-    if (rc == 0)
-        rc = host_answer_take(w.in, &h, w.id, type, reply, reply_len, err);
-    free(w.in);
+    free(r->w.in);
+    free(r);
+    return rc;
+}
+
+int gtee_enclave_mux_call(struct gtee_enclave_mux *m, uint16_t type, const void *payload, size_t len, uint8_t **reply,
+                          size_t *reply_len, void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr),
+                          void *arg, struct gtee_err *err)
+{
+    struct gtee_enclave_mux_req *r = NULL;
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    TRY(gtee_enclave_mux_send(m, type, payload, len, on_progress, arg, &r, err));
+    rc = gtee_enclave_mux_wait(m, r, reply, reply_len, err);
+out:
     return rc;
 }
 

@@ -85,45 +85,70 @@ static int call(struct run *r, uint16_t type, const void *p, size_t n, uint8_t *
     return rc;
 }
 
+/* The pieces of a stored blob, read in turn for BLOB_DATA: the slot's byte, then up to
+ * PIECE bytes of the container. */
+struct pieces {
+    struct run *r;
+    int fd;
+    uint64_t size, off;
+    uint8_t *piece;
+    const char *what, *id;
+    int read_failed;
+};
+
+static int next_piece(void *arg, const void **payload, size_t *len, struct gtee_err *err)
+{
+    struct pieces *ps = arg;
+    size_t n = ps->size - ps->off < PIECE ? (size_t)(ps->size - ps->off) : PIECE;
+    ssize_t got;
+
+    if (ps->off >= ps->size)
+        return 0;
+    got = pread(ps->fd, ps->piece + 1, n, (off_t)ps->off);
+    if (got != (ssize_t)n) {
+        ps->read_failed = 1;
+        return GTEE_FAIL(err, GTEE_EIO, "the %s blob %s: cannot read at offset %llu", ps->what, ps->id,
+                         (unsigned long long)ps->off);
+    }
+    ps->off += n;
+    *payload = ps->piece;
+    *len = 1 + n;
+    return 1;
+}
+
+/* Pieces in flight at once: the node reads and sends the next while the enclave opens one. */
+#define PIECES_IN_FLIGHT 4
+
 /* A stored blob into an enclave slot. */
 static int pass_blob(struct run *r, unsigned slot, const char *id, const char *what, struct gtee_err *err)
 {
-    uint8_t begin[9], *piece = NULL, *reply = NULL;
-    uint64_t size = 0, off = 0;
+    struct pieces ps = { .r = r, .fd = -1, .what = what, .id = id };
+    uint8_t begin[9], *reply = NULL;
     size_t reply_len = 0;
-    int fd = -1, rc;
+    int rc;
 
-    if ((rc = gtee_node_blob_open(r->q->blobs, id, &fd, &size, err)) < 0) {
+    if ((rc = gtee_node_blob_open(r->q->blobs, id, &ps.fd, &ps.size, err)) < 0) {
         r->ours = 1;
         return GTEE_FAIL(err, rc, "the %s blob %s is no longer on this node", what, id);
     }
     begin[0] = (uint8_t)slot;
     for (int i = 0; i < 8; i++)
-        begin[1 + i] = (uint8_t)(size >> (56 - 8 * i));
-    piece = malloc(1 + PIECE);
-    if (!piece) {
+        begin[1 + i] = (uint8_t)(ps.size >> (56 - 8 * i));
+    ps.piece = malloc(1 + PIECE);
+    if (!ps.piece) {
         r->ours = 1;
         rc = GTEE_FAIL(err, GTEE_ENOMEM, "node: out of memory");
         goto out;
     }
+    ps.piece[0] = (uint8_t)slot;
     rc = call(r, GTEE_MSG_BLOB_BEGIN, begin, sizeof(begin), &reply, &reply_len, 0, err);
     free(reply);
-    reply = NULL;
-    while (rc == 0 && off < size) {
-        size_t n = size - off < PIECE ? (size_t)(size - off) : PIECE;
-        ssize_t got = pread(fd, piece + 1, n, (off_t)off);
-
-        if (got != (ssize_t)n) {
+    if (rc == 0) {
+        rc = gtee_node_enclave_stream_in(r->q->enclave, r->start_no, GTEE_MSG_BLOB_DATA, next_piece, &ps,
+                                         PIECES_IN_FLIGHT, err);
+        if (ps.read_failed ||
+            (rc < 0 && (rc == GTEE_EIO || gtee_node_enclave_start_no(r->q->enclave, NULL) != r->start_no)))
             r->ours = 1;
-            rc = GTEE_FAIL(err, GTEE_EIO, "the %s blob %s: cannot read at offset %llu", what, id,
-                           (unsigned long long)off);
-            break;
-        }
-        piece[0] = (uint8_t)slot;
-        rc = call(r, GTEE_MSG_BLOB_DATA, piece, 1 + n, &reply, &reply_len, 0, err);
-        free(reply);
-        reply = NULL;
-        off += n;
     }
     if (rc < 0 && !r->ours) {
         char msg[GTEE_ERR_MSG_MAX];
@@ -132,8 +157,8 @@ static int pass_blob(struct run *r, unsigned slot, const char *id, const char *w
         (void)GTEE_FAIL(err, rc, "the %s blob: %s", what, msg);
     }
 out:
-    free(piece);
-    close(fd);
+    free(ps.piece);
+    close(ps.fd);
     return rc;
 }
 

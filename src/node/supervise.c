@@ -419,6 +419,68 @@ out:
     return rc;
 }
 
+/* The requests in flight, oldest first (a ring of window places). */
+struct flight {
+    struct gtee_enclave_mux_req **req;
+    unsigned window, head, n;
+};
+
+/* Takes the oldest request's answer (dropped); the first failure is kept in *rc / err. */
+static void land(struct gtee_enclave_mux *m, struct flight *f, int *rc, struct gtee_err *err)
+{
+    struct gtee_err e2 = { 0 };
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    int r = gtee_enclave_mux_wait(m, f->req[f->head], &reply, &reply_len, *rc < 0 ? &e2 : err);
+
+    free(reply);
+    f->head = (f->head + 1) % f->window;
+    f->n--;
+    if (r < 0 && *rc == 0)
+        *rc = r;
+}
+
+int gtee_node_enclave_stream_in(struct gtee_node_enclave *e, unsigned start_no, uint16_t type,
+                                int (*next)(void *arg, const void **payload, size_t *len, struct gtee_err *err),
+                                void *arg, unsigned window, struct gtee_err *err)
+{
+    struct gtee_enclave_mux *m = NULL;
+    struct flight f = { .window = window ? window : 1 };
+    unsigned ends = 0;
+    int rc = 0, more = 1;
+
+    f.req = calloc(f.window, sizeof(*f.req));
+    if (!f.req)
+        return GTEE_FAIL(err, GTEE_ENOMEM, "node: out of memory");
+    if ((rc = enter(e, start_no ? start_no : ~0u, &m, &ends, NULL, err)) < 0) {
+        free(f.req);
+        return rc;
+    }
+    while (rc == 0 && (more || f.n)) {
+        while (rc == 0 && more && f.n < f.window) {
+            const void *p = NULL;
+            size_t len = 0;
+            int got = next(arg, &p, &len, err);
+
+            if (got <= 0) {
+                more = 0;
+                rc = got < 0 ? got : 0;
+                break;
+            }
+            rc = gtee_enclave_mux_send(m, type, p, len, NULL, NULL, &f.req[(f.head + f.n) % f.window], err);
+            if (rc == 0)
+                f.n++;
+        }
+        if (rc == 0 && f.n)
+            land(m, &f, &rc, err);
+    }
+    while (f.n) /* after a failure: the rest answered (or failed with the stream) and dropped */
+        land(m, &f, &rc, err);
+    leave(e, m, ends, rc);
+    free(f.req);
+    return rc;
+}
+
 void gtee_node_enclave_kill(struct gtee_node_enclave *e)
 {
     pthread_mutex_lock(&e->mu);

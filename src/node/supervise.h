@@ -94,6 +94,15 @@ int gtee_node_enclave_call_in(struct gtee_node_enclave *e, unsigned start_no, ui
                               size_t len, uint8_t **reply, size_t *reply_len,
                               void (*on_progress)(void *arg, const struct gtee_enclave_progress *pr), void *arg,
                               struct gtee_err *err) GTEE_MUST_USE;
+/* Requests of one type in the same start, their payloads given in order by next (1: one
+ * in *payload, *len, read before next is called again; 0: no more; < 0: its error, err
+ * set), with up to window of them in flight: for a container's pieces, which the enclave
+ * takes in the order it reads them, so that the node reads and sends a piece while the
+ * enclave opens the one before. Answers are dropped; the first failure (next's, or an
+ * answer's) ends the run and is the result, once every request sent has its answer. */
+int gtee_node_enclave_stream_in(struct gtee_node_enclave *e, unsigned start_no, uint16_t type,
+                                int (*next)(void *arg, const void **payload, size_t *len, struct gtee_err *err),
+                                void *arg, unsigned window, struct gtee_err *err) GTEE_MUST_USE;
 /* Kills the running enclave (SIGKILL): the end of a drain that ran out of time. The
  * supervisor reports it and the job in flight fails. */
 void gtee_node_enclave_kill(struct gtee_node_enclave *e);
