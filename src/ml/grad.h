@@ -21,20 +21,6 @@ int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
 int ml_grad_conv_cols(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_conv_dnn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
-/* MaxPool 2x2 stride 2 backward of one row of ow windows (grad_pool_row.c): rows r0, r1 of
- * x (2 * ow elements each read), the windows' gradients gy, added into rows d0, d1 of dx
- * (set: into zero, whatever they hold). ml_max2x2_back_row takes the CPU's vector kernel,
- * named by ml_max2x2_back_isa ("avx512", "avx2" or "c"); ml_max2x2_back_row_c is the
- * portable loop, with the same results. */
-void ml_max2x2_back_row(const float *r0, const float *r1, const float *gy, float *d0, float *d1, int64_t ow,
-                        bool set);
-void ml_max2x2_back_row_c(const float *restrict r0, const float *restrict r1, const float *restrict gy,
-                          float *restrict d0, float *restrict d1, int64_t ow, bool set);
-const char *ml_max2x2_back_isa(void);
-/* The kernel of one ISA ("avx512", "avx2", "c"), for tests of each; -1 when this CPU or
- * build has none for it. */
-int ml_max2x2_back_row_on(const char *isa, const float *r0, const float *r1, const float *gy, float *d0, float *d1,
-                          int64_t ow, bool set);
 int ml_grad_gap(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 int ml_grad_bn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_ml_tensor **din);
 /* BatchNormalization in training mode (grad_bn.c): the forward pass with the batch's

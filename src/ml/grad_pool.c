@@ -4,7 +4,7 @@
  * is greater); AveragePool spreads dy / count over the window's taps inside the input,
  * count as the forward pass divides by (count_include_pad). The taps of each output row
  * and column are computed once per call, so the inner loops have no bounds tests; the
- * 2x2 stride-2 MaxPool of LeNet-style networks has kernels of its own (grad_pool_row.c).
+ * 2x2 stride-2 MaxPool of LeNet-style networks has kernels of its own (pool_row.c).
  * The (image, channel)
  * planes are split across threads. */
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "ml/geom.h"
 #include "ml/grad.h"
+#include "ml/pool_row.h"
 
 /* Taps [lo, hi) of a window starting at start (k taps, dilation d) that lie in [0, n). */
 static void taps(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi)

@@ -7,6 +7,7 @@
 #include "ml/geom.h"
 #include "ml/grad.h"
 #include "ml/ml.h"
+#include "ml/pool_row.h"
 
 #define F32 ML_T(GTEE_ML_FLOAT)
 
@@ -179,18 +180,6 @@ struct pool_job {
     float *rows; /* pool_row_floats per piece */
 };
 
-/* One output row of 2x2 stride-2 max pooling from input rows r0, r1 (a plane without NaN:
- * the comparisons pick the first maximum, as the general path does). */
-ML_HOT static void max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y, int64_t ow)
-{
-    for (int64_t oj = 0; oj < ow; oj++) {
-        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1];
-        float m = b > a ? b : a;
-        m = c > m ? c : m;
-        y[oj] = d > m ? d : m;
-    }
-}
-
 ML_HOT static void pool_planes(void *arg, size_t piece, size_t p0, size_t p1)
 {
     const struct pool_job *j = arg;
@@ -206,7 +195,8 @@ ML_HOT static void pool_planes(void *arg, size_t piece, size_t p0, size_t p1)
         if (j->max2x2 && !nan) {
             float *y = (float *)j->k->out[0]->data + (int64_t)p * g->out[0] * g->out[1];
             for (int64_t oi = 0; oi < g->out[0]; oi++)
-                max2x2_fwd(xp + 2 * oi * g->in[1], xp + (2 * oi + 1) * g->in[1], y + oi * g->out[1], g->out[1]);
+                ml_max2x2_fwd_row(xp + 2 * oi * g->in[1], xp + (2 * oi + 1) * g->in[1], y + oi * g->out[1],
+                                  g->out[1]);
             continue;
         }
         for (int64_t oi = 0; oi < g->out[0]; oi++) {

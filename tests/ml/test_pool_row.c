@@ -1,8 +1,8 @@
-/* MaxPool's 2x2 stride-2 backward row kernels (src/ml/grad_pool_row.c): the one this CPU
- * gets, and each vector kernel it can run, give the portable loop's bits, adding into a gradient and setting one, for rows of
- * 1 to 40 windows (every remainder of the 16- and 8-wide vectors), on data with ties,
- * NaNs and signed zeros; it touches no element past the row's 2 * ow; and on a CPU with
- * AVX-512 or AVX2 the vector kernel is the one chosen. */
+/* MaxPool's 2x2 stride-2 row kernels (src/ml/pool_row.c): the ones this CPU gets, and each
+ * vector kernel it can run, give the portable loops' bits, forward, and backward adding
+ * into a gradient and setting one, for rows of 1 to 40 windows (every remainder of the 16-
+ * and 8-wide vectors), on data with ties, NaNs and signed zeros; they touch nothing past a
+ * row; and on a CPU with AVX-512 or AVX2 the vector kernels are the ones chosen. */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ml/grad.h"
+#include "ml/pool_row.h"
 
 #define MAX_OW 40
 #define GUARD 8 /* elements past a row that must stay as they were */
@@ -66,11 +66,19 @@ static void check_kernel(const char *isa)
                 memcpy(b1, a1, sizeof(a1));
                 ml_max2x2_back_row_c(r0, r1, gy, a0, a1, ow, set);
                 if (isa)
-                    assert_int_equal(ml_max2x2_back_row_on(isa, r0, r1, gy, b0, b1, ow, set), 0);
+                    assert_int_equal(ml_max2x2_row_on(isa, r0, r1, gy, b0, b1, ow, set), 0);
                 else
                     ml_max2x2_back_row(r0, r1, gy, b0, b1, ow, set);
                 assert_memory_equal(a0, b0, (size_t)(2 * ow + GUARD) * sizeof(float));
                 assert_memory_equal(a1, b1, (size_t)(2 * ow + GUARD) * sizeof(float));
+                /* forward, into a row with the same guard */
+                memcpy(b0, a1, sizeof(a1));
+                ml_max2x2_fwd_row_c(r0, r1, a1, ow);
+                if (isa)
+                    assert_int_equal(ml_max2x2_row_on(isa, r0, r1, NULL, b0, NULL, ow, false), 0);
+                else
+                    ml_max2x2_fwd_row(r0, r1, b0, ow);
+                assert_memory_equal(a1, b0, (size_t)(2 * ow + GUARD) * sizeof(float));
             }
 }
 
@@ -82,13 +90,13 @@ static void test_row_kernels_give_the_portable_loops_bits(void **state)
     (void)state;
     check_kernel(NULL);
     for (size_t i = 0; i < sizeof(isas) / sizeof(isas[0]); i++) {
-        if (ml_max2x2_back_row_on(isas[i], x, x, &g, d, d, 0, false) < 0) {
+        if (ml_max2x2_row_on(isas[i], x, x, &g, d, d, 0, false) < 0) {
             print_message("no %s on this CPU: its kernel is not checked here\n", isas[i]);
             continue;
         }
         check_kernel(isas[i]);
     }
-    assert_int_equal(ml_max2x2_back_row_on("sse9", x, x, &g, d, d, 0, false), -1);
+    assert_int_equal(ml_max2x2_row_on("sse9", x, x, &g, d, d, 0, false), -1);
 }
 
 /* The rule itself, on one window per case: the first maximum takes the gradient. */
@@ -117,7 +125,7 @@ static void test_first_maximum_takes_the_gradient(void **state)
 
 static void test_vector_kernel_is_chosen_where_the_cpu_has_one(void **state)
 {
-    const char *isa = ml_max2x2_back_isa();
+    const char *isa = ml_max2x2_isa();
 
     (void)state;
 #if defined(__x86_64__)

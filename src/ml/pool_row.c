@@ -1,22 +1,35 @@
-/* MaxPool's 2x2 stride-2 backward, one row of windows: the inner loop of the LeNet-style
- * networks' pooling (grad_pool.c). Each window's gradient goes to its first maximum in
- * row-major tap order (a later tap wins only when greater, so NaN never wins), added to
- * what the input's gradient holds, or to zero where it holds nothing yet (set).
+/* MaxPool's 2x2 stride-2 rows, forward and backward: the inner loops of the LeNet-style
+ * networks' pooling (ops_pool.c, grad_pool.c). Forward, each window's maximum; backward,
+ * each window's gradient goes to its first maximum in row-major tap order (a later tap wins
+ * only when greater, so NaN never wins), added to what the input's gradient holds, or to
+ * zero where it holds nothing yet (set).
  *
- * Its rows are short: 14 windows after a 28-wide convolution, 5 after a 10-wide one. A
- * compiler vectorizes the portable loop over 16 or 8 windows at a time, so such rows ran
- * in its scalar remainder, whose selects became mispredicted branches: 12 % of a CNN's
- * training step (docs/performance.md, "Training"). The x86 kernels here take any row in
- * vectors: masked loads and stores for the last windows (AVX-512) or vmaskmov (AVX2), the
- * taps split by permutes. They do the portable loop's comparisons and additions, one per
- * element in the same order, so every CPU gets the same bits. Intrinsics, because target
- * clones (fastmath.h) leave the remainder to the compiler; chosen at run time by the CPU's
- * features (cpuid through the compiler's __builtin_cpu_supports). */
+ * Their rows are short: 14 windows after a 28-wide convolution, 5 after a 10-wide one. A
+ * compiler vectorizes the portable loops over 16 or 8 windows at a time, so such rows ran
+ * in its scalar remainder, whose selects became mispredicted branches: the backward pass
+ * alone was 12 % of a CNN's training step (docs/performance.md, "Training"). The x86
+ * kernels here take any row in vectors: masked loads and stores for the last windows
+ * (AVX-512) or vmaskmov (AVX2), the taps split by permutes. They make the portable loops'
+ * comparisons and additions, one per element in the same order, so every CPU gets the
+ * same bits. Intrinsics, because target clones (fastmath.h) leave the remainder to the
+ * compiler; chosen at run time by the CPU's features (cpuid, through the compiler's
+ * __builtin_cpu_supports). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "ml/grad.h"
+#include "ml/pool_row.h"
+
+void ml_max2x2_fwd_row_c(const float *restrict r0, const float *restrict r1, float *restrict y, int64_t ow)
+{
+    for (int64_t oj = 0; oj < ow; oj++) {
+        float a = r0[2 * oj], b = r0[2 * oj + 1], c = r1[2 * oj], d = r1[2 * oj + 1];
+        float m = b > a ? b : a;
+
+        m = c > m ? c : m;
+        y[oj] = d > m ? d : m;
+    }
+}
 
 void ml_max2x2_back_row_c(const float *restrict r0, const float *restrict r1, const float *restrict gy,
                           float *restrict d0, float *restrict d1, int64_t ow, bool set)
@@ -53,7 +66,7 @@ __attribute__((target("avx512f"))) static inline __m512 base512(bool set, __mmas
     return set ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(k, q);
 }
 
-__attribute__((target("avx512f"))) static void row_avx512(const float *r0, const float *r1, const float *gy,
+__attribute__((target("avx512f"))) static void back_avx512(const float *r0, const float *r1, const float *gy,
                                                           float *d0, float *d1, int64_t ow, bool set)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -89,6 +102,28 @@ __attribute__((target("avx512f"))) static void row_avx512(const float *r0, const
     }
 }
 
+__attribute__((target("avx512f"))) static void fwd_avx512(const float *r0, const float *r1, float *y, int64_t ow)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+
+    for (int64_t oj = 0; oj < ow; oj += 16) {
+        unsigned n = ow - oj < 16 ? (unsigned)(ow - oj) : 16u;
+        __mmask16 mw = (__mmask16)((1u << n) - 1u), ml = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u),
+                  mh = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
+        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+        __m512 x0l = _mm512_maskz_loadu_ps(ml, p0), x0h = _mm512_maskz_loadu_ps(mh, p0 + 16);
+        __m512 x1l = _mm512_maskz_loadu_ps(ml, p1), x1h = _mm512_maskz_loadu_ps(mh, p1 + 16);
+        __m512 a = _mm512_permutex2var_ps(x0l, even, x0h), b = _mm512_permutex2var_ps(x0l, odd, x0h);
+        __m512 c = _mm512_permutex2var_ps(x1l, even, x1h), d = _mm512_permutex2var_ps(x1l, odd, x1h);
+        __m512 m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), a, b);
+
+        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, m, _CMP_GT_OQ), m, c);
+        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, m, _CMP_GT_OQ), m, d);
+        _mm512_mask_storeu_ps(y + oj, mw, m);
+    }
+}
+
 /* The lanes of a vmaskmov mask: the first k of 8. */
 __attribute__((target("avx2"))) static __m256i first_lanes(unsigned k)
 {
@@ -113,6 +148,24 @@ __attribute__((target("avx2"))) static void zip(__m256 x, __m256 y, __m256 *l, _
     *h = _mm256_permute2f128_ps(u, v, 0x31);
 }
 
+__attribute__((target("avx2"))) static void fwd_avx2(const float *r0, const float *r1, float *y, int64_t ow)
+{
+    for (int64_t oj = 0; oj < ow; oj += 8) {
+        unsigned n = ow - oj < 8 ? (unsigned)(ow - oj) : 8u;
+        __m256i mw = first_lanes(n), ml = first_lanes(2 * n > 8 ? 8 : 2 * n),
+                mh = first_lanes(2 * n > 8 ? 2 * n - 8 : 0);
+        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+        __m256 a, b, c, d, m;
+
+        split(_mm256_maskload_ps(p0, ml), _mm256_maskload_ps(p0 + 8, mh), &a, &b);
+        split(_mm256_maskload_ps(p1, ml), _mm256_maskload_ps(p1 + 8, mh), &c, &d);
+        m = _mm256_blendv_ps(a, b, _mm256_cmp_ps(b, a, _CMP_GT_OQ));
+        m = _mm256_blendv_ps(m, c, _mm256_cmp_ps(c, m, _CMP_GT_OQ));
+        m = _mm256_blendv_ps(m, d, _mm256_cmp_ps(d, m, _CMP_GT_OQ));
+        _mm256_maskstore_ps(y + oj, mw, m);
+    }
+}
+
 /* 8 windows at a time, as the AVX-512 kernel with vmaskmov for the last ones (a masked
  * lane is neither read nor written, so nothing past the row is touched). */
 __attribute__((target("avx2"))) static inline __m256 base256(bool set, __m256i k, const float *q)
@@ -120,7 +173,7 @@ __attribute__((target("avx2"))) static inline __m256 base256(bool set, __m256i k
     return set ? _mm256_setzero_ps() : _mm256_maskload_ps(q, k);
 }
 
-__attribute__((target("avx2"))) static void row_avx2(const float *r0, const float *r1, const float *gy, float *d0,
+__attribute__((target("avx2"))) static void back_avx2(const float *r0, const float *r1, const float *gy, float *d0,
                                                      float *d1, int64_t ow, bool set)
 {
     for (int64_t oj = 0; oj < ow; oj += 8) {
@@ -152,27 +205,36 @@ __attribute__((target("avx2"))) static void row_avx2(const float *r0, const floa
 }
 #endif
 
-int ml_max2x2_back_row_on(const char *isa, const float *r0, const float *r1, const float *gy, float *d0, float *d1,
-                          int64_t ow, bool set)
+int ml_max2x2_row_on(const char *isa, const float *r0, const float *r1, const float *gy, float *d0, float *d1,
+                     int64_t ow, bool set)
 {
     if (!strcmp(isa, "c")) {
-        ml_max2x2_back_row_c(r0, r1, gy, d0, d1, ow, set);
+        if (gy)
+            ml_max2x2_back_row_c(r0, r1, gy, d0, d1, ow, set);
+        else
+            ml_max2x2_fwd_row_c(r0, r1, d0, ow);
         return 0;
     }
 #ifdef ML_HAVE_X86_POOL_ROW
     if (!strcmp(isa, "avx512") && __builtin_cpu_supports("avx512f")) {
-        row_avx512(r0, r1, gy, d0, d1, ow, set);
+        if (gy)
+            back_avx512(r0, r1, gy, d0, d1, ow, set);
+        else
+            fwd_avx512(r0, r1, d0, ow);
         return 0;
     }
     if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2")) {
-        row_avx2(r0, r1, gy, d0, d1, ow, set);
+        if (gy)
+            back_avx2(r0, r1, gy, d0, d1, ow, set);
+        else
+            fwd_avx2(r0, r1, d0, ow);
         return 0;
     }
 #endif
     return -1;
 }
 
-const char *ml_max2x2_back_isa(void)
+const char *ml_max2x2_isa(void)
 {
 #ifdef ML_HAVE_X86_POOL_ROW
     if (__builtin_cpu_supports("avx512f"))
@@ -183,16 +245,31 @@ const char *ml_max2x2_back_isa(void)
     return "c";
 }
 
-void ml_max2x2_back_row(const float *r0, const float *r1, const float *gy, float *d0, float *d1, int64_t ow, bool set)
+/* __builtin_cpu_supports is a load of the features that libgcc read at startup. */
+void ml_max2x2_fwd_row(const float *r0, const float *r1, float *y, int64_t ow)
 {
 #ifdef ML_HAVE_X86_POOL_ROW
-    /* a load of the features that libgcc read at startup */
     if (__builtin_cpu_supports("avx512f")) {
-        row_avx512(r0, r1, gy, d0, d1, ow, set);
+        fwd_avx512(r0, r1, y, ow);
         return;
     }
     if (__builtin_cpu_supports("avx2")) {
-        row_avx2(r0, r1, gy, d0, d1, ow, set);
+        fwd_avx2(r0, r1, y, ow);
+        return;
+    }
+#endif
+    ml_max2x2_fwd_row_c(r0, r1, y, ow);
+}
+
+void ml_max2x2_back_row(const float *r0, const float *r1, const float *gy, float *d0, float *d1, int64_t ow, bool set)
+{
+#ifdef ML_HAVE_X86_POOL_ROW
+    if (__builtin_cpu_supports("avx512f")) {
+        back_avx512(r0, r1, gy, d0, d1, ow, set);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        back_avx2(r0, r1, gy, d0, d1, ow, set);
         return;
     }
 #endif
