@@ -45,6 +45,9 @@ size_t ml_pool_dnn_work(const struct ml_kernel *k);
  * that takes the oneDNN path, a pool that ml_pool_dnn_takes (ops_conv.c, ops_pool.c). */
 bool ml_conv_blockable(const struct ml_kernel *k);
 bool ml_pool_blockable(const struct ml_kernel *k);
+/* A MaxPool of 2x2 windows at stride 2, without padding or dilation, in floor mode on a 4-D
+ * input: the one whose backward pass takes a channel-blocked input (ops_pool.c). */
+bool ml_pool_max2x2(const struct ml_kernel *k);
 
 /* im2col.c. Output columns oj whose tap at kernel offset off (kj * dil - pad) lies inside a
  * row of length in: [lo, hi), with 0 <= oj * s + off < in (clamped to [0, ow]). */

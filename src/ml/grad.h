@@ -140,5 +140,10 @@ bool ml_grad_input(const char *op_type, size_t i);
 /* The model a trainer trains (train.c). */
 struct gtee_ml_trainer;
 struct gtee_ml_model *ml_trainer_model(const struct gtee_ml_trainer *tr);
+/* Tests: plan every value NCHW (on) or keep the Conv -> Relu -> MaxPool chains blocked (off,
+ * the default; train_blocks.c), from the next step; and how many values the current plan
+ * keeps blocked. */
+void ml_trainer_nchw_only(struct gtee_ml_trainer *tr, bool on);
+size_t ml_trainer_blocked(const struct gtee_ml_trainer *tr);
 
 #endif

@@ -140,6 +140,8 @@ int ml_grad_conv(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
         return rc;
     if (nonempty_4d(k->in[0]) && nonempty_4d(k->in[1]) && nonempty_4d(k->out[0]) && group == 1)
         return ml_grad_conv_dnn(k, dout, din);
+    if (k->blk_in || k->blk_out) /* train_blocks.c keeps blocked only what oneDNN takes */
+        return ml_fail(k, GTEE_EUNSUPPORTED, "backward: channel-blocked tensors on the im2col path");
     return ml_grad_conv_cols(k, dout, din);
 }
 

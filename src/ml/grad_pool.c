@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ml/dnn.h"
+#include "ml/fastmath.h"
 #include "ml/geom.h"
 #include "ml/grad.h"
 #include "ml/pool_row.h"
@@ -95,6 +97,76 @@ static void general(const float *x, const float *dy, float *dx, int64_t p0, int6
     }
 }
 
+/* MaxPool 2x2 backward on a channel-blocked x and dx ([N][C / BL][H][W][BL], as a trainer
+ * keeps a Conv -> Relu -> MaxPool chain: train_blocks.c) with dy NCHW: a window's four
+ * taps are four runs of BL channels, so the loop over the block is vector instructions.
+ * The same comparisons and additions per element as ml_max2x2_back_row_c. Planes [p0, p1)
+ * of the N * C / BL blocked ones. */
+struct blk_bwd {
+    const float *x, *dy;
+    float *dx;
+    int64_t c, ih, iw, oh, ow;
+    bool set;
+};
+
+#define MAX2X2_BACK_BLK(BL)                                                                                        \
+    ML_HOT static void back_window##BL(const float *restrict x0, const float *restrict x1, const float *restrict g, \
+                                       float *restrict d0, float *restrict d1, bool set)                          \
+    {                                                                                                              \
+        for (int l = 0; l < BL; l++) {                                                                             \
+            float a = x0[l], b = x0[BL + l], c = x1[l], d = x1[BL + l], m = b > a ? b : a;                         \
+            float wa = b > a ? 0.0f : g[l], wb = b > a ? g[l] : 0.0f, wc, wd;                                      \
+            wa = c > m ? 0.0f : wa;                                                                                \
+            wb = c > m ? 0.0f : wb;                                                                                \
+            wc = c > m ? g[l] : 0.0f;                                                                              \
+            m = c > m ? c : m;                                                                                     \
+            wa = d > m ? 0.0f : wa;                                                                                \
+            wb = d > m ? 0.0f : wb;                                                                                \
+            wc = d > m ? 0.0f : wc;                                                                                \
+            wd = d > m ? g[l] : 0.0f;                                                                              \
+            d0[l] = (set ? 0.0f : d0[l]) + wa;                                                                     \
+            d0[BL + l] = (set ? 0.0f : d0[BL + l]) + wb;                                                           \
+            d1[l] = (set ? 0.0f : d1[l]) + wc;                                                                     \
+            d1[BL + l] = (set ? 0.0f : d1[BL + l]) + wd;                                                           \
+        }                                                                                                          \
+    }                                                                                                              \
+    static void back_blk##BL(const struct blk_bwd *b, size_t p0, size_t p1)                                        \
+    {                                                                                                              \
+        int64_t cb = b->c / BL, plane = b->ih * b->iw * BL;                                                        \
+        float g[BL];                                                                                               \
+        for (size_t p = p0; p < p1; p++) {                                                                         \
+            const float *xp = b->x + (int64_t)p * plane;                                                           \
+            float *dp = b->dx + (int64_t)p * plane;                                                                \
+            const float *gy = b->dy + ((int64_t)p / cb * b->c + (int64_t)p % cb * BL) * b->oh * b->ow;             \
+            for (int64_t oi = 0; oi < b->oh; oi++) {                                                               \
+                for (int64_t oj = 0; oj < b->ow; oj++) {                                                           \
+                    int64_t at = (2 * oi * b->iw + 2 * oj) * BL;                                                   \
+                    for (int l = 0; l < BL; l++) /* the block's channels are planes apart in dy */                 \
+                        g[l] = gy[(int64_t)l * b->oh * b->ow + oi * b->ow + oj];                                   \
+                    back_window##BL(xp + at, xp + at + b->iw * BL, g, dp + at, dp + at + b->iw * BL, b->set);      \
+                }                                                                                                  \
+                for (int64_t j = 2 * b->ow; b->set && j < b->iw; j++) /* a last column, in no window */            \
+                    for (int l = 0; l < BL; l++)                                                                   \
+                        dp[(2 * oi * b->iw + j) * BL + l] = dp[((2 * oi + 1) * b->iw + j) * BL + l] = 0.0f;        \
+            }                                                                                                      \
+            if (b->set && b->ih > 2 * b->oh) /* a last row */                                                      \
+                memset(dp + 2 * b->oh * b->iw * BL, 0,                                                             \
+                       (size_t)((b->ih - 2 * b->oh) * b->iw * BL) * sizeof(float));                                \
+        }                                                                                                          \
+    }
+MAX2X2_BACK_BLK(8)
+MAX2X2_BACK_BLK(16)
+
+static void blk_planes_fn(void *arg, size_t lo, size_t hi)
+{
+    const struct blk_bwd *b = arg;
+
+    if (ml_dnn_block() == 16)
+        back_blk16(b, lo, hi);
+    else
+        back_blk8(b, lo, hi);
+}
+
 /* One call's planes, split across threads: each plane's dX is its own, so the split
  * changes nothing in the results. */
 struct pool_bwd {
@@ -136,6 +208,16 @@ int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
         return rc;
     g.out[0] = y->rank == 4 ? y->dim[2] : 1; /* as the forward pass made it */
     g.out[1] = y->dim[y->rank - 1];
+    if (k->blk_in || k->blk_out) {
+        struct blk_bwd bb = { x->data, dout[0]->data, din[0]->data, x->dim[1], g.in[0], g.in[1], g.out[0], g.out[1],
+                              (k->din_unset & 1u) != 0 };
+
+        if (k->blk_out || !ml_pool_max2x2(k) || x->dim[1] % ml_dnn_block())
+            return ml_fail(k, GTEE_EUNSUPPORTED, "backward: a channel-blocked input to a pool other than MaxPool 2x2");
+        per = (size_t)(ML_PAR_MIN / (uint64_t)(g.in[0] * g.in[1] * ml_dnn_block())) + 1;
+        ml_parallel(k->threads, (size_t)(x->dim[0] * (x->dim[1] / ml_dnn_block())), per, blk_planes_fn, &bb);
+        return 0;
+    }
     b = (struct pool_bwd){ x->data, dout[0]->data, din[0]->data, &g, maxp, false, (k->din_unset & 1u) != 0, incl,
                            NULL, NULL };
     b.fast = maxp && g.k[0] == 2 && g.k[1] == 2 && g.stride[0] == 2 && g.stride[1] == 2 && g.dil[0] == 1 &&

@@ -290,6 +290,8 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 /* Chooses which values stay channel-blocked (layout.c; after the fusions). */
 int ml_plan_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
+/* The same for a trainer's plan: Conv -> Relu -> MaxPool 2x2 chains (train_blocks.c). */
+int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Drops what the kernels keep (their caches), keeping the plan. */
 void ml_plan_drop_caches(struct ml_plan *p);

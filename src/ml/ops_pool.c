@@ -269,6 +269,22 @@ bool ml_pool_blockable(const struct ml_kernel *k)
            ml_pool_dnn_takes(&kk, &g, !strcmp(k->node->op_type, "MaxPool"), incl != 0);
 }
 
+bool ml_pool_max2x2(const struct ml_kernel *k)
+{
+    struct ml_kernel kk = *k;
+    struct geom g;
+    int64_t ceil = 0;
+
+    kk.err = NULL;
+    if (strcmp(k->node->op_type, "MaxPool") || k->in[0]->rank != 4 || pool_setup(&kk, &g) != 0 ||
+        ml_attr_int(&kk, "ceil_mode", 0, &ceil) != 0 || ceil)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (g.k[i] != 2 || g.stride[i] != 2 || g.dil[i] != 1 || g.pb[i] || g.pe[i] || g.in[i] < 2)
+            return false;
+    return true;
+}
+
 const struct ml_op ml_ops_pool[] = {
     { "MaxPool", 8, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, ml_grad_pool, false },
     { "AveragePool", 7, ML_MAX_OPSET, 1, 1, 1, 1, infer_pool, fwd_pool, pool_work, ml_grad_pool, false },

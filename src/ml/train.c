@@ -27,6 +27,7 @@ struct gtee_ml_trainer {
     float **own;                 /* per value: forward buffer of its own (intermediates) */
     uint8_t *needs;              /* per value: a gradient flows to it */
     uint8_t *zeroed;             /* per value: its gradient was cleared in this step */
+    bool nchw_only;              /* no channel-blocked chains (train_blocks.c): tests compare */
     struct gtee_ml_tensor *g;    /* per value: its gradient (data NULL when none) */
     size_t n_params;
     struct param *params;
@@ -211,6 +212,8 @@ static int replan(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, st
 
     drop_plan(tr);
     TRY(ml_plan_build(m, x, true, tr->opt.threads, p, err));
+    if (!tr->nchw_only)
+        TRY(ml_train_blocks(m, p, err));
     tr->own = calloc(m->n_values + 1, sizeof(*tr->own));
     tr->needs = calloc(m->n_values + 1, 1);
     tr->zeroed = calloc(m->n_values + 1, 1);
@@ -458,6 +461,24 @@ int gtee_ml_trainer_param(struct gtee_ml_trainer *tr, size_t i, const char **nam
     if (grad)
         *grad = tr->params[i].grad;
     return 0;
+}
+
+void ml_trainer_nchw_only(struct gtee_ml_trainer *tr, bool on)
+{
+    if (tr->nchw_only != on) {
+        tr->nchw_only = on;
+        drop_plan(tr); /* the next step plans again */
+    }
+}
+
+size_t ml_trainer_blocked(const struct gtee_ml_trainer *tr)
+{
+    size_t n = 0;
+
+    if (tr->planned && tr->plan.blocked)
+        for (size_t v = 0; v < tr->m->n_values; v++)
+            n += tr->plan.blocked[v] != 0;
+    return n;
 }
 
 struct gtee_ml_model *ml_trainer_model(const struct gtee_ml_trainer *tr)

@@ -231,6 +231,14 @@ def transformer_ops(out, N):
         N("Conv", ["c1", "W2"], ["y"], dilations=[1, 2], pads=[0, 2, 1, 1], strides=[2, 1]),
     ], [2, 3, 7, 8], [param("P", [2, 3, 7, 8]), param("W1", [16, 3, 3, 2], -0.5, 0.5), param("B1", [16]),
                       param("W2", [2, 16, 2, 3], -0.3, 0.3)], [2, 2, 3, 3])
+    # Conv -> Relu -> MaxPool 2x2: the chain a trainer keeps channel-blocked
+    # (src/ml/train_blocks.c), 16 channels, on 9 x 9 images so that the pool leaves the last
+    # row and column out of every window.
+    save(out, "conv_relu_pool", [
+        N("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c"], ["r"]),
+        N("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
+    ], [2, 3, 9, 9], [param("W", [16, 3, 3, 3], -0.5, 0.5), param("B", [16], -0.2, 0.2)], [2, 16, 4, 4])
 
 
 if __name__ == "__main__":
