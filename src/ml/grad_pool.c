@@ -106,12 +106,12 @@ struct blk_bwd {
     const float *x, *dy;
     float *dx;
     int64_t c, ih, iw, oh, ow;
-    bool set;
+    bool set, relu; /* relu: dx is a Relu's input gradient (ml_kernel's relu_in) */
 };
 
 #define MAX2X2_BACK_BLK(BL)                                                                                        \
     ML_HOT static void back_window##BL(const float *restrict x0, const float *restrict x1, const float *restrict g, \
-                                       float *restrict d0, float *restrict d1, bool set)                          \
+                                       float *restrict d0, float *restrict d1, bool set, bool relu)               \
     {                                                                                                              \
         for (int l = 0; l < BL; l++) {                                                                             \
             float a = x0[l], b = x0[BL + l], c = x1[l], d = x1[BL + l], m = b > a ? b : a;                         \
@@ -124,6 +124,8 @@ struct blk_bwd {
             wb = d > m ? 0.0f : wb;                                                                                \
             wc = d > m ? 0.0f : wc;                                                                                \
             wd = d > m ? g[l] : 0.0f;                                                                              \
+            if (relu && !((d > m ? d : m) > 0.0f)) /* the winner's Relu input was not positive */             \
+                wa = wb = wc = wd = 0.0f;                                                                          \
             d0[l] = (set ? 0.0f : d0[l]) + wa;                                                                     \
             d0[BL + l] = (set ? 0.0f : d0[BL + l]) + wb;                                                           \
             d1[l] = (set ? 0.0f : d1[l]) + wc;                                                                     \
@@ -143,7 +145,8 @@ struct blk_bwd {
                     int64_t at = (2 * oi * b->iw + 2 * oj) * BL;                                                   \
                     for (int l = 0; l < BL; l++) /* the block's channels are planes apart in dy */                 \
                         g[l] = gy[(int64_t)l * b->oh * b->ow + oi * b->ow + oj];                                   \
-                    back_window##BL(xp + at, xp + at + b->iw * BL, g, dp + at, dp + at + b->iw * BL, b->set);      \
+                    back_window##BL(xp + at, xp + at + b->iw * BL, g, dp + at, dp + at + b->iw * BL, b->set,       \
+                                    b->relu);                                                                      \
                 }                                                                                                  \
                 for (int64_t j = 2 * b->ow; b->set && j < b->iw; j++) /* a last column, in no window */            \
                     for (int l = 0; l < BL; l++)                                                                   \
@@ -208,9 +211,11 @@ int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
         return rc;
     g.out[0] = y->rank == 4 ? y->dim[2] : 1; /* as the forward pass made it */
     g.out[1] = y->dim[y->rank - 1];
+    if (k->relu_in && !k->blk_in)
+        return ml_fail(k, GTEE_EUNSUPPORTED, "backward: a Relu applied by a Conv before an NCHW pool");
     if (k->blk_in || k->blk_out) {
         struct blk_bwd bb = { x->data, dout[0]->data, din[0]->data, x->dim[1], g.in[0], g.in[1], g.out[0], g.out[1],
-                              (k->din_unset & 1u) != 0 };
+                              (k->din_unset & 1u) != 0, k->relu_in };
 
         if (k->blk_out || !ml_pool_max2x2(k) || x->dim[1] % ml_dnn_block())
             return ml_fail(k, GTEE_EUNSUPPORTED, "backward: a channel-blocked input to a pool other than MaxPool 2x2");

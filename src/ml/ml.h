@@ -103,6 +103,10 @@ struct ml_kernel {
     /* Backward passes: bit j set when din[j] was not cleared, and the kernel sets every
      * element of it instead of adding (only for the operators train.c lists). */
     unsigned din_unset;
+    /* Backward passes: in[0] is the output of a Relu that has no backward pass of its own
+     * (train_blocks.c), and din[0] is the gradient of that Relu's input: the kernel passes
+     * a gradient only where in[0] is positive (MaxPool only). */
+    bool relu_in;
     struct gtee_err *err;
 };
 
@@ -290,8 +294,11 @@ int ml_plan_build_flags(const struct gtee_ml_model *m, const struct gtee_ml_tens
 int ml_plan_fuse(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
 /* Chooses which values stay channel-blocked (layout.c; after the fusions). */
 int ml_plan_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
-/* The same for a trainer's plan: Conv -> Relu -> MaxPool 2x2 chains (train_blocks.c). */
-int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err);
+/* The same for a trainer's plan: Conv -> Relu -> MaxPool 2x2 chains (train_blocks.c), whose
+ * Relu the Conv applies: fuse (one per node, zeroed by the caller) marks the Conv
+ * ML_TRAIN_RELU_INTO and the Relu, whose output is then the Conv's, ML_TRAIN_RELU_DONE. */
+enum { ML_TRAIN_RELU_INTO = 1, ML_TRAIN_RELU_DONE = 2 };
+int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, uint8_t *fuse, struct gtee_err *err);
 void ml_plan_free(struct ml_plan *p);
 /* Drops what the kernels keep (their caches), keeping the plan. */
 void ml_plan_drop_caches(struct ml_plan *p);

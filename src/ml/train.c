@@ -28,6 +28,7 @@ struct gtee_ml_trainer {
     uint8_t *needs;              /* per value: a gradient flows to it */
     uint8_t *zeroed;             /* per value: its gradient was cleared in this step */
     bool nchw_only;              /* no channel-blocked chains (train_blocks.c): tests compare */
+    uint8_t *fuse;               /* per node: ML_TRAIN_RELU_* (train_blocks.c), or 0 */
     struct gtee_ml_tensor *g;    /* per value: its gradient (data NULL when none) */
     size_t n_params;
     struct param *params;
@@ -96,6 +97,8 @@ static void drop_plan(struct gtee_ml_trainer *tr)
     ml_free(tr->needs);
     free(tr->zeroed);
     ml_free(tr->g);
+    free(tr->fuse);
+    tr->fuse = NULL;
     tr->own = NULL;
     tr->needs = NULL;
     tr->zeroed = NULL;
@@ -212,8 +215,10 @@ static int replan(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, st
 
     drop_plan(tr);
     TRY(ml_plan_build(m, x, true, tr->opt.threads, p, err));
+    tr->fuse = calloc(m->n_nodes + 1, 1);
+    ENSURE(tr->fuse, err, GTEE_ENOMEM, "train: out of memory");
     if (!tr->nchw_only)
-        TRY(ml_train_blocks(m, p, err));
+        TRY(ml_train_blocks(m, p, tr->fuse, err));
     tr->own = calloc(m->n_values + 1, sizeof(*tr->own));
     tr->needs = calloc(m->n_values + 1, 1);
     tr->zeroed = calloc(m->n_values + 1, 1);
@@ -227,8 +232,25 @@ static int replan(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor *x, st
         ENSURE(tr->own[v], err, GTEE_ENOMEM, "train: out of memory for activations");
         p->vals[v].data = tr->own[v];
     }
+    for (size_t i = 0; i < m->n_nodes; i++) /* a Relu that its Conv applies: the Conv's output */
+        if (tr->fuse[i] == ML_TRAIN_RELU_DONE) {
+            int32_t v = m->nodes[i].in[0], w = m->nodes[i].out[0];
+
+            ml_free(tr->own[w]);
+            tr->own[w] = NULL;
+            p->vals[w].data = p->vals[v].data;
+        }
     TRY(unfold_params(tr, err));
     TRY(mark_grads(tr, err));
+    /* a Relu its Conv applies has no backward pass of its own: the MaxPool after it sends
+     * its gradient to the Conv's output where that is positive (grad_pool.c), and the
+     * Relu's output gradient, 4 bytes per element of a CNN's largest activation, is never
+     * made */
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (tr->fuse[i] == ML_TRAIN_RELU_DONE && tr->g[m->nodes[i].out[0]].data) {
+            ml_free(tr->g[m->nodes[i].out[0]].data);
+            tr->g[m->nodes[i].out[0]].data = NULL;
+        }
     tr->shape = *x;
     tr->shape.data = NULL;
     tr->planned = true;
@@ -371,9 +393,13 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
             p->vals[v].data = p->vals[p->view[v]].data;
     for (size_t i = 0; i < m->n_nodes; i++) {
         struct ml_kernel k;
+        if (tr->fuse[i] == ML_TRAIN_RELU_DONE)
+            continue; /* its Conv applied it */
         ml_plan_kernel(m, p, i, &k);
         k.threads = tr->opt.threads;
         k.err = err;
+        if (tr->fuse[i] == ML_TRAIN_RELU_INTO)
+            k.act = ML_ACT_RELU;
         if (!folded(p, &k))
             TRY(bn_train(tr, &m->nodes[i]) ? ml_bn_train_forward(&k, tr->opt.batchnorm) : m->nodes[i].op->forward(&k));
     }
@@ -397,6 +423,14 @@ int gtee_ml_trainer_grad(struct gtee_ml_trainer *tr, const struct gtee_ml_tensor
             continue;
         for (size_t j = 0; j < n->n_in; j++)
             din[j] = n->in[j] >= 0 && tr->g[n->in[j]].data && ml_grad_input(n->op_type, j) ? &tr->g[n->in[j]] : NULL;
+        if (n->n_in && n->in[0] >= 0 && m->values[n->in[0]].producer >= 0 &&
+            tr->fuse[m->values[n->in[0]].producer] == ML_TRAIN_RELU_DONE) {
+            /* past the Relu its Conv applied, to the Conv's output (train_blocks.c) */
+            int32_t v = m->nodes[m->values[n->in[0]].producer].in[0];
+
+            din[0] = tr->g[v].data ? &tr->g[v] : NULL;
+            k.relu_in = true;
+        }
         if (!dout[0])
             continue; /* only a side output (a Dropout mask) is used */
         for (size_t j = 0; j < n->n_out; j++)

@@ -12,7 +12,12 @@
  *   - its output's only reader is a Relu, and the Relu's only reader a MaxPool of 2x2
  *     windows at stride 2 without padding;
  *   - neither value is a graph output or folded.
- * A value and its gradient share the layout; the other values stay NCHW. */
+ * A value and its gradient share the layout; the other values stay NCHW.
+ *
+ * The Relu of such a chain is applied by the Conv, as oneDNN's post-op, into the Conv's
+ * output: that pass over the activation went (oneDNN writes a large output past the cache).
+ * The Relu's output is then the same buffer, and its backward pass, dx = x > 0 ? dy : 0,
+ * reads the Conv's output, positive exactly where the Conv's sum was. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +52,7 @@ static bool plain_value(const struct gtee_ml_model *m, const struct ml_plan *p, 
            ml_known(t) && t->dim[1] > 0 && t->dim[1] % bl == 0;
 }
 
-int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gtee_err *err)
+int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, uint8_t *fuse, struct gtee_err *err)
 {
     int64_t bl = ml_dnn_block();
     int rc = 0;
@@ -77,6 +82,8 @@ int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, struct gte
             continue;
         p->blocked[v] = 1;
         p->blocked[w] = 1;
+        fuse[i] = ML_TRAIN_RELU_INTO;
+        fuse[r] = ML_TRAIN_RELU_DONE;
     }
 out:
     return rc;
