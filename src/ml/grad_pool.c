@@ -109,9 +109,14 @@ struct blk_bwd {
     bool set, relu; /* relu: dx is a Relu's input gradient (ml_kernel's relu_in) */
 };
 
-#define MAX2X2_BACK_BLK(BL)                                                                                        \
-    ML_HOT static void back_window##BL(const float *restrict x0, const float *restrict x1, const float *restrict g, \
-                                       float *restrict d0, float *restrict d1, bool set, bool relu)               \
+/* One window's 4 x BL taps; set and relu as blk_bwd's. Inlined with constants in the common
+ * case (set, relu: a chain's first gradient), the loop is selects only and becomes vector
+ * instructions (restrict: the taps, the gradients and dx do not overlap). */
+#define MAX2X2_WINDOW(BL)                                                                                          \
+    static inline __attribute__((always_inline)) void window##BL(const float *restrict x0,                         \
+                                                                 const float *restrict x1,                         \
+                                                                 const float *restrict g, float *restrict d0,      \
+                                                                 float *restrict d1, bool set, bool relu)          \
     {                                                                                                              \
         for (int l = 0; l < BL; l++) {                                                                             \
             float a = x0[l], b = x0[BL + l], c = x1[l], d = x1[BL + l], m = b > a ? b : a;                         \
@@ -124,38 +129,53 @@ struct blk_bwd {
             wb = d > m ? 0.0f : wb;                                                                                \
             wc = d > m ? 0.0f : wc;                                                                                \
             wd = d > m ? g[l] : 0.0f;                                                                              \
-            if (relu && !((d > m ? d : m) > 0.0f)) /* the winner's Relu input was not positive */             \
-                wa = wb = wc = wd = 0.0f;                                                                          \
+            if (relu) { /* nothing where the winner's Relu input was not positive */                             \
+                float mx = d > m ? d : m;                                                                          \
+                wa = mx > 0.0f ? wa : 0.0f;                                                                        \
+                wb = mx > 0.0f ? wb : 0.0f;                                                                        \
+                wc = mx > 0.0f ? wc : 0.0f;                                                                        \
+                wd = mx > 0.0f ? wd : 0.0f;                                                                        \
+            }                                                                                                      \
             d0[l] = (set ? 0.0f : d0[l]) + wa;                                                                     \
             d0[BL + l] = (set ? 0.0f : d0[BL + l]) + wb;                                                           \
             d1[l] = (set ? 0.0f : d1[l]) + wc;                                                                     \
             d1[BL + l] = (set ? 0.0f : d1[BL + l]) + wd;                                                           \
         }                                                                                                          \
-    }                                                                                                              \
-    static void back_blk##BL(const struct blk_bwd *b, size_t p0, size_t p1)                                        \
-    {                                                                                                              \
-        int64_t cb = b->c / BL, plane = b->ih * b->iw * BL;                                                        \
-        float g[BL];                                                                                               \
-        for (size_t p = p0; p < p1; p++) {                                                                         \
-            const float *xp = b->x + (int64_t)p * plane;                                                           \
-            float *dp = b->dx + (int64_t)p * plane;                                                                \
-            const float *gy = b->dy + ((int64_t)p / cb * b->c + (int64_t)p % cb * BL) * b->oh * b->ow;             \
-            for (int64_t oi = 0; oi < b->oh; oi++) {                                                               \
-                for (int64_t oj = 0; oj < b->ow; oj++) {                                                           \
-                    int64_t at = (2 * oi * b->iw + 2 * oj) * BL;                                                   \
-                    for (int l = 0; l < BL; l++) /* the block's channels are planes apart in dy */                 \
-                        g[l] = gy[(int64_t)l * b->oh * b->ow + oi * b->ow + oj];                                   \
-                    back_window##BL(xp + at, xp + at + b->iw * BL, g, dp + at, dp + at + b->iw * BL, b->set,       \
-                                    b->relu);                                                                      \
-                }                                                                                                  \
-                for (int64_t j = 2 * b->ow; b->set && j < b->iw; j++) /* a last column, in no window */            \
-                    for (int l = 0; l < BL; l++)                                                                   \
-                        dp[(2 * oi * b->iw + j) * BL + l] = dp[((2 * oi + 1) * b->iw + j) * BL + l] = 0.0f;        \
+    }
+MAX2X2_WINDOW(8)
+MAX2X2_WINDOW(16)
+
+/* Planes [p0, p1): each window's taps and its BL gradients, gathered from dy's planes. */
+#define MAX2X2_PLANES(BL, SET, RELU)                                                                                  \
+    int64_t cb = job->c / BL, plane = job->ih * job->iw * BL;                                                            \
+    float g[BL];                                                                                                   \
+    for (size_t p = p0; p < p1; p++) {                                                                             \
+        const float *xp = job->x + (int64_t)p * plane;                                                               \
+        float *dp = job->dx + (int64_t)p * plane;                                                                    \
+        const float *gy = job->dy + ((int64_t)p / cb * job->c + (int64_t)p % cb * BL) * job->oh * job->ow;                 \
+        for (int64_t oi = 0; oi < job->oh; oi++) {                                                                   \
+            for (int64_t oj = 0; oj < job->ow; oj++) {                                                               \
+                int64_t at = (2 * oi * job->iw + 2 * oj) * BL;                                                       \
+                for (int l = 0; l < BL; l++) /* the block's channels are planes apart in dy */                     \
+                    g[l] = gy[(int64_t)l * job->oh * job->ow + oi * job->ow + oj];                                 \
+                window##BL(xp + at, xp + at + job->iw * BL, g, dp + at, dp + at + job->iw * BL, SET, RELU);        \
             }                                                                                                      \
-            if (b->set && b->ih > 2 * b->oh) /* a last row */                                                      \
-                memset(dp + 2 * b->oh * b->iw * BL, 0,                                                             \
-                       (size_t)((b->ih - 2 * b->oh) * b->iw * BL) * sizeof(float));                                \
+            for (int64_t j = 2 * job->ow; job->set && j < job->iw; j++) /* a last column, in no window */                \
+                for (int l = 0; l < BL; l++)                                                                       \
+                    dp[(2 * oi * job->iw + j) * BL + l] = dp[((2 * oi + 1) * job->iw + j) * BL + l] = 0.0f;            \
         }                                                                                                          \
+        if (job->set && job->ih > 2 * job->oh) /* a last row */                                                          \
+            memset(dp + 2 * job->oh * job->iw * BL, 0, (size_t)((job->ih - 2 * job->oh) * job->iw * BL) * sizeof(float));    \
+    }
+
+#define MAX2X2_BACK_BLK(BL)                                                                                        \
+    ML_HOT static void back_fast##BL(const struct blk_bwd *restrict job, size_t p0, size_t p1)                       \
+    {                                                                                                              \
+        MAX2X2_PLANES(BL, true, true)                                                           \
+    }                                                                                                              \
+    static void back_any##BL(const struct blk_bwd *restrict job, size_t p0, size_t p1)                               \
+    {                                                                                                              \
+        MAX2X2_PLANES(BL, job->set, job->relu)                                                      \
     }
 MAX2X2_BACK_BLK(8)
 MAX2X2_BACK_BLK(16)
@@ -164,10 +184,12 @@ static void blk_planes_fn(void *arg, size_t lo, size_t hi)
 {
     const struct blk_bwd *b = arg;
 
+    bool fast = b->set && b->relu;
+
     if (ml_dnn_block() == 16)
-        back_blk16(b, lo, hi);
+        (fast ? back_fast16 : back_any16)(b, lo, hi);
     else
-        back_blk8(b, lo, hi);
+        (fast ? back_fast8 : back_any8)(b, lo, hi);
 }
 
 /* One call's planes, split across threads: each plane's dX is its own, so the split
