@@ -58,69 +58,86 @@ void ml_max2x2_back_row_c(const float *restrict r0, const float *restrict r1, co
 
 #define ML_HAVE_X86_POOL_ROW 1
 
-/* 16 windows at a time: 32 inputs per row as two vectors, even and odd taps split by
- * vpermt2ps, the four gradients interleaved back the same way. */
+/* The taps of windows [oj, oj + 16) (or to ow) of rows r0, r1: 32 inputs per row as two
+ * vectors, even and odd taps split by vpermt2ps; the masks of the windows (mw) and of
+ * their inputs' two vectors (ml, mh). */
+struct taps512 {
+    __mmask16 mw, ml, mh;
+    __m512 a, b, c, d;
+};
+
+__attribute__((target("avx512f"))) static inline void taps512(const float *r0, const float *r1, int64_t oj,
+                                                             int64_t ow, struct taps512 *t)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    unsigned n = ow - oj < 16 ? (unsigned)(ow - oj) : 16u;
+    const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+    __m512 x0l, x0h, x1l, x1h;
+
+    t->mw = (__mmask16)((1u << n) - 1u);
+    t->ml = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
+    t->mh = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
+    x0l = _mm512_maskz_loadu_ps(t->ml, p0);
+    x0h = _mm512_maskz_loadu_ps(t->mh, p0 + 16);
+    x1l = _mm512_maskz_loadu_ps(t->ml, p1);
+    x1h = _mm512_maskz_loadu_ps(t->mh, p1 + 16);
+    t->a = _mm512_permutex2var_ps(x0l, even, x0h);
+    t->b = _mm512_permutex2var_ps(x0l, odd, x0h);
+    t->c = _mm512_permutex2var_ps(x1l, even, x1h);
+    t->d = _mm512_permutex2var_ps(x1l, odd, x1h);
+}
+
 /* dx's elements from q under mask k, or zeros for a dx not cleared (set). */
 __attribute__((target("avx512f"))) static inline __m512 base512(bool set, __mmask16 k, const float *q)
 {
     return set ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(k, q);
 }
 
+/* 16 windows at a time; the four gradients interleaved back as the taps were split. */
 __attribute__((target("avx512f"))) static void back_avx512(const float *r0, const float *r1, const float *gy,
                                                           float *d0, float *d1, int64_t ow, bool set)
 {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 
     for (int64_t oj = 0; oj < ow; oj += 16) {
-        unsigned n = ow - oj < 16 ? (unsigned)(ow - oj) : 16u;
-        __mmask16 mw = (__mmask16)((1u << n) - 1u), ml = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u),
-                  mh = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
-        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+        struct taps512 t;
         float *q0 = d0 + 2 * oj, *q1 = d1 + 2 * oj;
-        __m512 x0l = _mm512_maskz_loadu_ps(ml, p0), x0h = _mm512_maskz_loadu_ps(mh, p0 + 16);
-        __m512 x1l = _mm512_maskz_loadu_ps(ml, p1), x1h = _mm512_maskz_loadu_ps(mh, p1 + 16);
-        __m512 a = _mm512_permutex2var_ps(x0l, even, x0h), b = _mm512_permutex2var_ps(x0l, odd, x0h);
-        __m512 c = _mm512_permutex2var_ps(x1l, even, x1h), d = _mm512_permutex2var_ps(x1l, odd, x1h);
-        __m512 g = _mm512_maskz_loadu_ps(mw, gy + oj), m, wa, wb, wc, wd;
-        __mmask16 kb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), kc, kd;
+        __m512 g, m, wa, wb, wc, wd;
+        __mmask16 kb, kc, kd;
 
-        m = _mm512_mask_blend_ps(kb, a, b);
-        kc = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ);
-        m = _mm512_mask_blend_ps(kc, m, c);
-        kd = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
+        taps512(r0, r1, oj, ow, &t);
+        g = _mm512_maskz_loadu_ps(t.mw, gy + oj);
+        kb = _mm512_cmp_ps_mask(t.b, t.a, _CMP_GT_OQ);
+        m = _mm512_mask_blend_ps(kb, t.a, t.b);
+        kc = _mm512_cmp_ps_mask(t.c, m, _CMP_GT_OQ);
+        m = _mm512_mask_blend_ps(kc, m, t.c);
+        kd = _mm512_cmp_ps_mask(t.d, m, _CMP_GT_OQ);
         wd = _mm512_maskz_mov_ps(kd, g);
         wc = _mm512_maskz_mov_ps((__mmask16)(kc & ~kd), g);
         wb = _mm512_maskz_mov_ps((__mmask16)(kb & ~kc & ~kd), g);
         wa = _mm512_maskz_mov_ps((__mmask16)(~kb & ~kc & ~kd), g);
-        _mm512_mask_storeu_ps(q0, ml, _mm512_add_ps(base512(set, ml, q0), _mm512_permutex2var_ps(wa, lo, wb)));
-        _mm512_mask_storeu_ps(q0 + 16, mh, _mm512_add_ps(base512(set, mh, q0 + 16), _mm512_permutex2var_ps(wa, hi, wb)));
-        _mm512_mask_storeu_ps(q1, ml, _mm512_add_ps(base512(set, ml, q1), _mm512_permutex2var_ps(wc, lo, wd)));
-        _mm512_mask_storeu_ps(q1 + 16, mh, _mm512_add_ps(base512(set, mh, q1 + 16), _mm512_permutex2var_ps(wc, hi, wd)));
+        _mm512_mask_storeu_ps(q0, t.ml, _mm512_add_ps(base512(set, t.ml, q0), _mm512_permutex2var_ps(wa, lo, wb)));
+        _mm512_mask_storeu_ps(q0 + 16, t.mh,
+                              _mm512_add_ps(base512(set, t.mh, q0 + 16), _mm512_permutex2var_ps(wa, hi, wb)));
+        _mm512_mask_storeu_ps(q1, t.ml, _mm512_add_ps(base512(set, t.ml, q1), _mm512_permutex2var_ps(wc, lo, wd)));
+        _mm512_mask_storeu_ps(q1 + 16, t.mh,
+                              _mm512_add_ps(base512(set, t.mh, q1 + 16), _mm512_permutex2var_ps(wc, hi, wd)));
     }
 }
 
 __attribute__((target("avx512f"))) static void fwd_avx512(const float *r0, const float *r1, float *y, int64_t ow)
 {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-
     for (int64_t oj = 0; oj < ow; oj += 16) {
-        unsigned n = ow - oj < 16 ? (unsigned)(ow - oj) : 16u;
-        __mmask16 mw = (__mmask16)((1u << n) - 1u), ml = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u),
-                  mh = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
-        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
-        __m512 x0l = _mm512_maskz_loadu_ps(ml, p0), x0h = _mm512_maskz_loadu_ps(mh, p0 + 16);
-        __m512 x1l = _mm512_maskz_loadu_ps(ml, p1), x1h = _mm512_maskz_loadu_ps(mh, p1 + 16);
-        __m512 a = _mm512_permutex2var_ps(x0l, even, x0h), b = _mm512_permutex2var_ps(x0l, odd, x0h);
-        __m512 c = _mm512_permutex2var_ps(x1l, even, x1h), d = _mm512_permutex2var_ps(x1l, odd, x1h);
-        __m512 m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), a, b);
+        struct taps512 t;
+        __m512 m;
 
-        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, m, _CMP_GT_OQ), m, c);
-        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, m, _CMP_GT_OQ), m, d);
-        _mm512_mask_storeu_ps(y + oj, mw, m);
+        taps512(r0, r1, oj, ow, &t);
+        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t.b, t.a, _CMP_GT_OQ), t.a, t.b);
+        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t.c, m, _CMP_GT_OQ), m, t.c);
+        m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t.d, m, _CMP_GT_OQ), m, t.d);
+        _mm512_mask_storeu_ps(y + oj, t.mw, m);
     }
 }
 
@@ -148,59 +165,71 @@ __attribute__((target("avx2"))) static void zip(__m256 x, __m256 y, __m256 *l, _
     *h = _mm256_permute2f128_ps(u, v, 0x31);
 }
 
+/* The taps of windows [oj, oj + 8) (or to ow), as taps512 with 8-lane vmaskmov masks. */
+struct taps256 {
+    __m256i mw, ml, mh;
+    __m256 a, b, c, d;
+};
+
+__attribute__((target("avx2"))) static inline void taps256(const float *r0, const float *r1, int64_t oj, int64_t ow,
+                                                          struct taps256 *t)
+{
+    unsigned n = ow - oj < 8 ? (unsigned)(ow - oj) : 8u;
+    const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+
+    t->mw = first_lanes(n);
+    t->ml = first_lanes(2 * n > 8 ? 8 : 2 * n);
+    t->mh = first_lanes(2 * n > 8 ? 2 * n - 8 : 0);
+    split(_mm256_maskload_ps(p0, t->ml), _mm256_maskload_ps(p0 + 8, t->mh), &t->a, &t->b);
+    split(_mm256_maskload_ps(p1, t->ml), _mm256_maskload_ps(p1 + 8, t->mh), &t->c, &t->d);
+}
+
 __attribute__((target("avx2"))) static void fwd_avx2(const float *r0, const float *r1, float *y, int64_t ow)
 {
     for (int64_t oj = 0; oj < ow; oj += 8) {
-        unsigned n = ow - oj < 8 ? (unsigned)(ow - oj) : 8u;
-        __m256i mw = first_lanes(n), ml = first_lanes(2 * n > 8 ? 8 : 2 * n),
-                mh = first_lanes(2 * n > 8 ? 2 * n - 8 : 0);
-        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
-        __m256 a, b, c, d, m;
+        struct taps256 t;
+        __m256 m;
 
-        split(_mm256_maskload_ps(p0, ml), _mm256_maskload_ps(p0 + 8, mh), &a, &b);
-        split(_mm256_maskload_ps(p1, ml), _mm256_maskload_ps(p1 + 8, mh), &c, &d);
-        m = _mm256_blendv_ps(a, b, _mm256_cmp_ps(b, a, _CMP_GT_OQ));
-        m = _mm256_blendv_ps(m, c, _mm256_cmp_ps(c, m, _CMP_GT_OQ));
-        m = _mm256_blendv_ps(m, d, _mm256_cmp_ps(d, m, _CMP_GT_OQ));
-        _mm256_maskstore_ps(y + oj, mw, m);
+        taps256(r0, r1, oj, ow, &t);
+        m = _mm256_blendv_ps(t.a, t.b, _mm256_cmp_ps(t.b, t.a, _CMP_GT_OQ));
+        m = _mm256_blendv_ps(m, t.c, _mm256_cmp_ps(t.c, m, _CMP_GT_OQ));
+        m = _mm256_blendv_ps(m, t.d, _mm256_cmp_ps(t.d, m, _CMP_GT_OQ));
+        _mm256_maskstore_ps(y + oj, t.mw, m);
     }
 }
 
-/* 8 windows at a time, as the AVX-512 kernel with vmaskmov for the last ones (a masked
- * lane is neither read nor written, so nothing past the row is touched). */
 __attribute__((target("avx2"))) static inline __m256 base256(bool set, __m256i k, const float *q)
 {
     return set ? _mm256_setzero_ps() : _mm256_maskload_ps(q, k);
 }
 
+/* 8 windows at a time, as the AVX-512 kernel with vmaskmov for the last ones (a masked
+ * lane is neither read nor written, so nothing past the row is touched). */
 __attribute__((target("avx2"))) static void back_avx2(const float *r0, const float *r1, const float *gy, float *d0,
                                                      float *d1, int64_t ow, bool set)
 {
     for (int64_t oj = 0; oj < ow; oj += 8) {
-        unsigned n = ow - oj < 8 ? (unsigned)(ow - oj) : 8u;
-        __m256i mw = first_lanes(n), ml = first_lanes(2 * n > 8 ? 8 : 2 * n),
-                mh = first_lanes(2 * n > 8 ? 2 * n - 8 : 0);
-        const float *p0 = r0 + 2 * oj, *p1 = r1 + 2 * oj;
+        struct taps256 t;
         float *q0 = d0 + 2 * oj, *q1 = d1 + 2 * oj;
-        __m256 a, b, c, d, g = _mm256_maskload_ps(gy + oj, mw), m, kb, kc, kd, wa, wb, wc, wd, zl, zh;
+        __m256 g, m, kb, kc, kd, wa, wb, wc, wd, zl, zh;
 
-        split(_mm256_maskload_ps(p0, ml), _mm256_maskload_ps(p0 + 8, mh), &a, &b);
-        split(_mm256_maskload_ps(p1, ml), _mm256_maskload_ps(p1 + 8, mh), &c, &d);
-        kb = _mm256_cmp_ps(b, a, _CMP_GT_OQ);
-        m = _mm256_blendv_ps(a, b, kb);
-        kc = _mm256_cmp_ps(c, m, _CMP_GT_OQ);
-        m = _mm256_blendv_ps(m, c, kc);
-        kd = _mm256_cmp_ps(d, m, _CMP_GT_OQ);
+        taps256(r0, r1, oj, ow, &t);
+        g = _mm256_maskload_ps(gy + oj, t.mw);
+        kb = _mm256_cmp_ps(t.b, t.a, _CMP_GT_OQ);
+        m = _mm256_blendv_ps(t.a, t.b, kb);
+        kc = _mm256_cmp_ps(t.c, m, _CMP_GT_OQ);
+        m = _mm256_blendv_ps(m, t.c, kc);
+        kd = _mm256_cmp_ps(t.d, m, _CMP_GT_OQ);
         wd = _mm256_and_ps(kd, g);
         wc = _mm256_andnot_ps(kd, _mm256_and_ps(kc, g));
         wb = _mm256_andnot_ps(_mm256_or_ps(kc, kd), _mm256_and_ps(kb, g));
         wa = _mm256_andnot_ps(_mm256_or_ps(kb, _mm256_or_ps(kc, kd)), g);
         zip(wa, wb, &zl, &zh);
-        _mm256_maskstore_ps(q0, ml, _mm256_add_ps(base256(set, ml, q0), zl));
-        _mm256_maskstore_ps(q0 + 8, mh, _mm256_add_ps(base256(set, mh, q0 + 8), zh));
+        _mm256_maskstore_ps(q0, t.ml, _mm256_add_ps(base256(set, t.ml, q0), zl));
+        _mm256_maskstore_ps(q0 + 8, t.mh, _mm256_add_ps(base256(set, t.mh, q0 + 8), zh));
         zip(wc, wd, &zl, &zh);
-        _mm256_maskstore_ps(q1, ml, _mm256_add_ps(base256(set, ml, q1), zl));
-        _mm256_maskstore_ps(q1 + 8, mh, _mm256_add_ps(base256(set, mh, q1 + 8), zh));
+        _mm256_maskstore_ps(q1, t.ml, _mm256_add_ps(base256(set, t.ml, q1), zl));
+        _mm256_maskstore_ps(q1 + 8, t.mh, _mm256_add_ps(base256(set, t.mh, q1 + 8), zh));
     }
 }
 #endif
