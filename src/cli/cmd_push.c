@@ -1,6 +1,7 @@
 /* `gtee push`: seals a file into a container and uploads it to a node's blob store, in
- * chunks that the node acknowledges one by one, each sent as soon as it is sealed, resuming
- * after an interruption from the offset the node holds; prints the blob id (docs/node-api.md, "Blobs"). This executable
+ * chunks that the node acknowledges one by one, each streamed as it is sealed, resuming
+ * after an interruption from the offset the node holds; prints the blob id
+ * (docs/node-api.md, "Blobs"). This executable
  * seals but never opens a container (the never-rule). */
 #include <errno.h>
 #include <fcntl.h>

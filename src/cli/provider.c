@@ -306,7 +306,7 @@ static int sealed_all(struct sealer *s, long timeout_s)
 }
 
 /* The upload of fd's size bytes (content id cid in hex, or NULL: the node names it, into
- * blob_id); with a sealer, each request goes once its bytes are sealed. */
+ * blob_id); with a sealer, each request's body streams as the sealer writes it. */
 static int upload(struct cli_push *p, int fd, const char *cid, uint64_t size, struct sealer *sealer, char *blob_id,
                   struct gtee_err *err)
 {
