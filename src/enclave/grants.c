@@ -38,7 +38,7 @@ static int parse(struct span *in, struct enc_grant *g, struct gtee_err *err)
 /* Keeps g: a grant for the same content id and owner replaces the older one; when every
  * place is taken, an expired grant's place is taken (it admits no job any more), so a node
  * that has served many blobs goes on taking grants. */
-static int keep(struct enc *e, const struct enc_grant *g, struct gtee_err *err)
+static int keep(struct enc *e, const struct enc_grant *g, size_t *place, struct gtee_err *err)
 {
     struct enc_secrets *s = e->sec;
     uint64_t now = (uint64_t)time(NULL);
@@ -57,6 +57,8 @@ static int keep(struct enc *e, const struct enc_grant *g, struct gtee_err *err)
         s->n_grants++;
     gtee_wipe(&s->grant[i], sizeof(s->grant[i]));
     s->grant[i] = *g;
+    if (place)
+        *place = i;
     return 0;
 }
 
@@ -87,7 +89,7 @@ int enc_grant(struct enc *e, struct span *req, uint8_t **resp, size_t *resp_len,
     TRY(parse(req, &g, err));
     TRY(grant_id(&g, id, err));
     TRY(enc_release_room(e, err));
-    TRY(keep(e, &g, err));
+    TRY(keep(e, &g, NULL, err));
     /* for the host to store: only this code on this device opens it */
     TRY(gtee_app_seal(e->app, raw, raw_len, host, host_len, err));
     /* the key is released to this enclave: its receipt waits for the host (releases.c) */
@@ -103,8 +105,8 @@ out:
 
 int enc_grant_restore(struct enc *e, struct span *in, struct enc_out *o, struct gtee_err *err)
 {
-    uint8_t *pt = NULL, count[2];
-    size_t pt_len = 0;
+    uint8_t *pt = NULL, reply[5];
+    size_t pt_len = 0, place = 0;
     struct enc_grant g;
     struct span s;
     int rc;
@@ -112,9 +114,13 @@ int enc_grant_restore(struct enc *e, struct span *in, struct enc_out *o, struct 
     TRY(gtee_app_unseal(e->app, in->p, in->len, &pt, &pt_len, err));
     s = span_init(pt, pt_len);
     TRY(parse(&s, &g, err));
-    TRY(keep(e, &g, err));
-    put_u16be(count, (uint16_t)e->sec->n_grants);
-    TRY(enc_out_add(o, count, sizeof(count), err));
+    TRY(keep(e, &g, &place, err));
+    /* grants held, the place this one took (the host's stored grant that held it before is
+     * replaced), and whether it has expired (it admits no job: the host may drop it) */
+    put_u16be(reply, (uint16_t)e->sec->n_grants);
+    put_u16be(reply + 2, (uint16_t)place);
+    reply[4] = g.until && (uint64_t)time(NULL) > g.until;
+    TRY(enc_out_add(o, reply, sizeof(reply), err));
 out:
     gtee_wipe(&g, sizeof(g));
     gtee_app_free_secret(pt, pt_len);

@@ -868,6 +868,7 @@ int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, s
 }
 
 struct sealed_copy {
+    int64_t seq;
     uint8_t *p;
     size_t n;
 };
@@ -893,7 +894,7 @@ static int sealed_batch(struct gtee_node_store *s, int64_t after, struct sealed_
         }
         memcpy(list[n].p, sqlite3_column_blob(st, 1), len);
         list[n].n = len;
-        *last = sqlite3_column_int64(st, 0);
+        list[n].seq = *last = sqlite3_column_int64(st, 0);
         n++;
     }
     sqlite3_finalize(st);
@@ -901,8 +902,8 @@ static int sealed_batch(struct gtee_node_store *s, int64_t after, struct sealed_
     return st ? n : GTEE_EIO;
 }
 
-int gtee_node_store_sealed_each(struct gtee_node_store *s, void (*fn)(const uint8_t *blob, size_t len, void *arg),
-                                void *arg)
+int gtee_node_store_sealed_each(struct gtee_node_store *s,
+                                void (*fn)(int64_t seq, const uint8_t *blob, size_t len, void *arg), void *arg)
 {
     struct sealed_copy *list = calloc(GTEE_NODE_SEALED_BATCH, sizeof(*list));
     int64_t after = 0;
@@ -915,13 +916,34 @@ int gtee_node_store_sealed_each(struct gtee_node_store *s, void (*fn)(const uint
     do {
         n = sealed_batch(s, after, list, GTEE_NODE_SEALED_BATCH, &after);
         for (int i = 0; i < n; i++) {
-            fn(list[i].p, list[i].n, arg);
+            fn(list[i].seq, list[i].p, list[i].n, arg);
             free(list[i].p);
         }
         total += n > 0 ? n : 0;
     } while (n == GTEE_NODE_SEALED_BATCH);
     free(list);
     return n < 0 ? n : total;
+}
+
+int gtee_node_store_sealed_drop(struct gtee_node_store *s, const int64_t *seqs, size_t n, struct gtee_err *err)
+{
+    int rc = 0;
+
+    if (!n)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    TRY(exec(s, "BEGIN IMMEDIATE", err));
+    for (size_t i = 0; i < n; i++)
+        if ((rc = change(s, err, "DELETE FROM sealed WHERE seq = ?", "i", seqs[i])) < 0)
+            goto rollback;
+    rc = exec(s, "COMMIT", err);
+    if (rc == 0)
+        goto out;
+rollback:
+    (void)exec(s, "ROLLBACK", NULL);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- Work Proofs ---- */

@@ -154,10 +154,13 @@ int gtee_node_store_job_counts(struct gtee_node_store *s, long long counts[4]);
 /* ---- what the enclave hands the host to keep (sealed blobs of RELAY answers) ---- */
 int gtee_node_store_sealed_add(struct gtee_node_store *s, const uint8_t *blob, size_t len,
                                struct gtee_err *err) GTEE_MUST_USE;
-/* Calls fn for each stored sealed blob, oldest first, every one (read in batches of
- * GTEE_NODE_SEALED_BATCH); returns how many, or < 0. */
-int gtee_node_store_sealed_each(struct gtee_node_store *s, void (*fn)(const uint8_t *blob, size_t len, void *arg),
-                                void *arg);
+/* Calls fn for each stored sealed blob with its row number, oldest first, every one (read
+ * in batches of GTEE_NODE_SEALED_BATCH); returns how many, or < 0. */
+int gtee_node_store_sealed_each(struct gtee_node_store *s,
+                                void (*fn)(int64_t seq, const uint8_t *blob, size_t len, void *arg), void *arg);
+/* Deletes the rows seqs[0..n) in one transaction: all of them or none. */
+int gtee_node_store_sealed_drop(struct gtee_node_store *s, const int64_t *seqs, size_t n,
+                                struct gtee_err *err) GTEE_MUST_USE;
 
 /* ---- Work Proofs ---- */
 /* The enclave's last sealed proof counter: 1 and *blob malloc'd, 0 if none yet, < 0 error. */

@@ -87,11 +87,51 @@ static void ended(struct gtee_node_enclave *e, const char *why)
 struct restore {
     struct gtee_node_enclave *e;
     int grants, secrets, refused;
+    int64_t *held;   /* per grant place in the enclave: the row whose grant holds it, or 0 */
+    int64_t *drop;   /* rows whose grant no longer counts: replaced, or expired */
+    size_t ndrop, cap;
 };
+
+static void doom(struct restore *r, int64_t seq)
+{
+    if (r->ndrop == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        int64_t *d = realloc(r->drop, cap * sizeof(*d));
+
+        if (!d)
+            return; /* kept: pruned at a later start */
+        r->drop = d;
+        r->cap = cap;
+    }
+    r->drop[r->ndrop++] = seq;
+}
+
+/* GRANT_RESTORE's answer (docs/tee.md §7.2): grants held u16 · the place this grant took
+ * u16 · expired u8. The row whose grant held that place before is replaced (a newer grant
+ * for the same blob and owner, or one taking an expired grant's place), and an expired
+ * grant admits no job: neither changes what a later start restores, so both rows go. An
+ * enclave that answers only the count (an older build) prunes nothing. */
+static void note_place(struct restore *r, int64_t seq, const uint8_t *reply, size_t n)
+{
+    unsigned place;
+
+    if (!r->held || n < 5)
+        return;
+    place = (unsigned)reply[2] << 8 | reply[3];
+    if (place >= GTEE_ENCLAVE_GRANTS)
+        return;
+    if (r->held[place])
+        doom(r, r->held[place]);
+    r->held[place] = seq;
+    if (reply[4]) {
+        doom(r, seq);
+        r->held[place] = 0;
+    }
+}
 
 /* One sealed blob the enclave handed the host: a grant (GRANT_RESTORE) or a relay secret
  * (UNSEAL); the host cannot tell them apart, so the enclave says which it accepts. */
-static void restore_one(const uint8_t *blob, size_t len, void *arg)
+static void restore_one(int64_t seq, const uint8_t *blob, size_t len, void *arg)
 {
     struct restore *r = arg;
     struct gtee_err err = { 0 };
@@ -100,6 +140,7 @@ static void restore_one(const uint8_t *blob, size_t len, void *arg)
 
     if (gtee_enclave_call(&r->e->proc, GTEE_MSG_GRANT_RESTORE, blob, len, &reply, &n, &err) == 0) {
         r->grants++;
+        note_place(r, seq, reply, n);
     } else if (r->e->proc.pid > 0 &&
                gtee_enclave_call(&r->e->proc, GTEE_MSG_UNSEAL, blob, len, &reply, &n, &err) == 0) {
         r->secrets++;
@@ -113,8 +154,9 @@ static void restore_one(const uint8_t *blob, size_t len, void *arg)
  * in, so grants and secrets survive restarts (docs/tee.md §7.2). */
 static void restore_sealed(struct gtee_node_enclave *e)
 {
-    struct restore r = { .e = e };
+    struct restore r = { .e = e, .held = calloc(GTEE_ENCLAVE_GRANTS, sizeof(int64_t)) };
     int n = gtee_node_store_sealed_each(e->store, restore_one, &r);
+    struct gtee_err err = { 0 };
 
     if (n < 0)
         gtee_node_store_event(e->store, "error",
@@ -124,6 +166,19 @@ static void restore_sealed(struct gtee_node_enclave *e)
         gtee_node_store_event(e->store, r.refused ? "warn" : "info",
                               "restored %d sealed grant%s and %d sealed secret%s into the enclave; %d refused", r.grants,
                               r.grants == 1 ? "" : "s", r.secrets, r.secrets == 1 ? "" : "s", r.refused);
+    /* only after a restore that read every row: the places are then the whole story */
+    if (n >= 0 && r.ndrop) {
+        if (gtee_node_store_sealed_drop(e->store, r.drop, r.ndrop, &err) == 0)
+            gtee_node_store_event(e->store, "info",
+                                  "dropped %zu stored grant%s that no longer count (replaced by a newer grant for "
+                                  "the same blob and owner, or expired)",
+                                  r.ndrop, r.ndrop == 1 ? "" : "s");
+        else
+            gtee_node_store_event(e->store, "warn", "could not drop %zu stored grants that no longer count: %s",
+                                  r.ndrop, err.msg);
+    }
+    free(r.held);
+    free(r.drop);
 }
 
 /* With e->call_mu held. */

@@ -1213,7 +1213,9 @@ static void test_jobs_without_the_right_grant_are_refused(void **state)
     snprintf(path, sizeof(path), "%s/model.box", w.host);
     assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), GTEE_EPOLICY);
     assert_int_equal(call(&w, &p, GTEE_MSG_GRANT_RESTORE, sealed_grant.p, sealed_grant.len, &r, &r_len, &err), 0);
-    assert_int_equal(r_len, 2); /* the grants held, u16 */
+    /* the grants held u16, the place it took u16 (the first), expired u8 (no: until 0) */
+    assert_int_equal(r_len, 5);
+    assert_memory_equal(r, "\x00\x01\x00\x00\x00", 5);
     free(r);
     assert_int_equal(host_pass(&w, &p, 0, path, &last, &last_len, &err), 0);
     free(last);

@@ -2,8 +2,9 @@
  * docs/tee.md §7.2) comes back to its owner as the key id, while the node keeps the grant
  * the enclave sealed for it; when the enclave is killed and restarted, the node hands the
  * sealed grant back (GRANT_RESTORE) and the enclave holds it again, however many rows the
- * store holds before it. Drives `gtee node run`
- * on the simulated TEE over plain HTTP. */
+ * store holds before it; at that start the node drops the stored grants that no longer
+ * count (replaced by a newer one for the same blob and owner, or expired). Drives `gtee
+ * node run` on the simulated TEE over plain HTTP. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,42 +86,77 @@ static void add_junk_rows(void)
     sqlite3_close(db);
 }
 
-static void test_grant_survives_restart(void **state)
+/* The enclave's channel key and process id, from the node's status. */
+static int enclave_of(uint8_t chan[GTEE_RELAY_PUB_LEN])
 {
-    struct gtee_box_key key;
-    uint8_t chan[GTEE_RELAY_PUB_LEN], pt[1 + 32 + 32 + 32 + 1 + 1 + 8 + 1], owner_priv[32], *p = pt;
-    uint8_t resp_key[GTEE_RELAY_KEY_LEN], want_id[GTEE_BOX_KEY_ID_LEN], *box = NULL, *body = NULL, *opened = NULL;
-    size_t box_len = 0, n = 0, opened_len = 0;
-    struct gtee_err err = { 0 };
     json_t *j = status_json(), *e;
     int pid;
 
     assert_non_null(j);
     e = json_object_get(j, "enclave");
-    assert_int_equal(gtee_hex_decode(json_string_value(json_object_get(e, "channel_public_key")), chan, sizeof(chan)), 0);
+    assert_int_equal(gtee_hex_decode(json_string_value(json_object_get(e, "channel_public_key")), chan,
+                                     GTEE_RELAY_PUB_LEN),
+                     0);
     pid = (int)json_integer_value(json_object_get(e, "pid"));
     json_decref(j);
+    return pid;
+}
 
-    add_junk_rows();
-    /* GRANT: content id || key || owner's X25519 key || kinds || flags || until || n. */
-    assert_int_equal(gtee_box_key_generate(&key), 0);
-    assert_int_equal(gtee_box_key_id(&key, want_id), 0);
+/* A GRANT through the relay (content id || key || owner's X25519 key || kinds || flags ||
+ * until || n): content id all `fill`, owner's key `owner`, key into *key; the answer is
+ * the key's id. */
+static void grant(const uint8_t chan[GTEE_RELAY_PUB_LEN], uint8_t fill, const uint8_t owner[32], uint64_t until,
+                  struct gtee_box_key *key)
+{
+    uint8_t pt[1 + 32 + 32 + 32 + 1 + 1 + 8 + 1], *p = pt;
+    uint8_t resp_key[GTEE_RELAY_KEY_LEN], want_id[GTEE_BOX_KEY_ID_LEN], *box = NULL, *body = NULL, *opened = NULL;
+    size_t box_len = 0, n = 0, opened_len = 0;
+    struct gtee_err err = { 0 };
+
+    assert_int_equal(gtee_box_key_generate(key), 0);
+    assert_int_equal(gtee_box_key_id(key, want_id), 0);
     *p++ = GTEE_RELAY_GRANT;
-    memset(p, 0x5a, 32), p += 32;
-    memcpy(p, key.bytes, 32), p += 32;
-    assert_int_equal(gtee_x25519_keypair(owner_priv, p), 0), p += 32;
+    memset(p, fill, 32), p += 32;
+    memcpy(p, key->bytes, 32), p += 32;
+    memcpy(p, owner, 32), p += 32;
     *p++ = GTEE_GRANT_INFER;
     *p++ = 0;
-    memset(p, 0, 8), p += 8;
+    for (int i = 0; i < 8; i++)
+        *p++ = (uint8_t)(until >> (56 - 8 * i));
     *p++ = 0;
     assert_int_equal(gtee_relay_seal_request(chan, pt, sizeof(pt), resp_key, &box, &box_len, &err), 0);
     assert_int_equal(http("POST", "/api/v1/relay", box, box_len, &body, &n), 200);
     assert_int_equal(gtee_relay_open_response(resp_key, body, n, &opened, &opened_len, &err), 0);
     assert_int_equal(opened_len, GTEE_BOX_KEY_ID_LEN);
     assert_memory_equal(opened, want_id, GTEE_BOX_KEY_ID_LEN);
+    gtee_wipe(pt, sizeof(pt));
     free(body);
     free(opened);
     free(box);
+}
+
+/* Kills the enclave and waits until the node has restored it `times` times in all. */
+static void restart_enclave(int pid, int times)
+{
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    for (int i = 0; i < 400; i++) {
+        if (count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored % sealed grant% and 0 sealed secrets%'") ==
+            times)
+            break;
+        sleep_ms(50);
+    }
+}
+
+static void test_grant_survives_restart(void **state)
+{
+    struct gtee_box_key key;
+    uint8_t chan[GTEE_RELAY_PUB_LEN], owner_priv[32], owner[32];
+    int pid = enclave_of(chan);
+
+    (void)state;
+    add_junk_rows();
+    assert_int_equal(gtee_x25519_keypair(owner_priv, owner), 0);
+    grant(chan, 0x5a, owner, 0, &key);
     /* The node keeps the sealed grant, not the key: the key's bytes appear nowhere in it. */
     assert_int_equal(count("SELECT COUNT(*) FROM sealed"), 1 + JUNK_ROWS);
     {
@@ -133,22 +169,60 @@ static void test_grant_survives_restart(void **state)
 
     /* The enclave dies; the node restarts it and hands every stored row back: the junk is
      * refused, the grant after it is held again. */
-    assert_int_equal(kill(pid, SIGKILL), 0);
-    for (int i = 0; i < 400; i++) {
-        if (count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored % sealed grant% and 0 sealed secrets%'") == 1)
-            break;
-        sleep_ms(50);
-    }
+    restart_enclave(pid, 1);
     assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored 1 sealed grant and 0 sealed secrets%; "
                            "1100 refused'"), 1);
     gtee_box_key_wipe(&key);
     gtee_wipe(owner_priv, sizeof(owner_priv));
 }
 
+/* Rows that no longer count go at the next start: a grant replaced by a newer one for the
+ * same blob and owner, and an expired grant; the others are restored and stay. */
+static void test_replaced_and_expired_grants_are_dropped(void **state)
+{
+    struct gtee_box_key k1, k2, k3, k4;
+    uint8_t chan[GTEE_RELAY_PUB_LEN], a_priv[32], a[32], b_priv[32], b[32];
+    int pid = enclave_of(chan);
+
+    (void)state;
+    assert_int_equal(gtee_x25519_keypair(a_priv, a), 0);
+    assert_int_equal(gtee_x25519_keypair(b_priv, b), 0);
+    grant(chan, 0x11, a, 0, &k1);                          /* replaced by k2 */
+    grant(chan, 0x11, b, 0, &k3);                          /* another owner's: stays */
+    grant(chan, 0x22, a, (uint64_t)time(NULL) + 2, &k4);   /* expires */
+    grant(chan, 0x11, a, 0, &k2);
+    assert_int_equal(count("SELECT COUNT(*) FROM sealed"), 4);
+    sleep_ms(3100);
+    restart_enclave(pid, 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored 4 sealed grants and 0 sealed "
+                           "secrets%; 0 refused'"),
+                     1);
+    for (int i = 0; i < 100 && count("SELECT COUNT(*) FROM sealed") != 2; i++)
+        sleep_ms(50);
+    assert_int_equal(count("SELECT COUNT(*) FROM sealed"), 2);
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'dropped 2 stored grants that no longer "
+                           "count%'"),
+                     1);
+    /* the next start restores the two that count, and drops nothing */
+    restart_enclave(enclave_of(chan), 2);
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'restored 2 sealed grants and 0 sealed "
+                           "secrets%; 0 refused'"),
+                     1);
+    assert_int_equal(count("SELECT COUNT(*) FROM sealed"), 2);
+    assert_int_equal(count("SELECT COUNT(*) FROM events WHERE text LIKE 'dropped %'"), 1);
+    gtee_box_key_wipe(&k1);
+    gtee_box_key_wipe(&k2);
+    gtee_box_key_wipe(&k3);
+    gtee_box_key_wipe(&k4);
+    gtee_wipe(a_priv, sizeof(a_priv));
+    gtee_wipe(b_priv, sizeof(b_priv));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_grant_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_and_expired_grants_are_dropped, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
