@@ -54,8 +54,8 @@ struct part {
 /* The primitives for pieces of mb images (pieces differ by one image at most). */
 struct set {
     int64_t mb;
-    dnnl_memory_desc_t x_md, y_md; /* the engine's X (NCHW) and dY (NCHW, or blocked as the
-                                      trainer keeps the output: train_blocks.c) at mb */
+    dnnl_memory_desc_t x_md, y_md; /* the engine's X and dX, and dY, at mb: NCHW, or blocked
+                                      where the trainer keeps them so (train_blocks.c) */
     dnnl_convolution_desc_t fd, dd, wd;
     dnnl_primitive_desc_t fwd; /* the forward-training hint */
     struct part part[2];
@@ -234,7 +234,8 @@ static int set_new(const struct ml_kernel *k, const struct geom *g, struct conv_
     int rc;
 
     set->mb = mb;
-    if ((rc = ml_dnn_get(k, &d)) < 0 || (rc = ml_dnn_md4(k, &set->x_md, xd, dnnl_nchw)) < 0 ||
+    if ((rc = ml_dnn_get(k, &d)) < 0 ||
+        (rc = ml_dnn_md4(k, &set->x_md, xd, k->blk_in ? ml_dnn_blocked_tag() : dnnl_nchw)) < 0 ||
         (rc = ml_dnn_md4(k, &set->y_md, yd, k->blk_out ? ml_dnn_blocked_tag() : dnnl_nchw)) < 0 ||
         (rc = ml_dnn_md4(k, &xa, xd, dnnl_format_tag_any)) < 0 ||
         (rc = ml_dnn_md4(k, &wa, w->dim, dnnl_format_tag_any)) < 0 ||
@@ -441,8 +442,6 @@ int ml_grad_conv_dnn(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct g
     struct geom g;
     int rc;
 
-    if (k->blk_in) /* a trainer keeps only a Conv's output blocked (train_blocks.c) */
-        return ml_fail(k, GTEE_EUNSUPPORTED, "backward: a channel-blocked input");
     if (!din[0] && !din[1] && !(k->n_in > 2 && din[2]))
         return 0;
     if (!ml_elems(x) || !ml_elems(w) || !ml_elems(k->out[0])) /* nothing to add (oneDNN wants non-empty tensors) */

@@ -98,8 +98,9 @@ static void general(const float *x, const float *dy, float *dx, int64_t p0, int6
 }
 
 /* MaxPool 2x2 backward on a channel-blocked x and dx ([N][C / BL][H][W][BL], as a trainer
- * keeps a Conv -> Relu -> MaxPool chain: train_blocks.c) with dy NCHW: a window's four
- * taps are four runs of BL channels, so the loop over the block is vector instructions.
+ * keeps a Conv -> Relu -> MaxPool chain: train_blocks.c) with dy NCHW or blocked too: a
+ * window's four taps are four runs of BL channels, so the loop over the block is vector
+ * instructions.
  * The same comparisons and additions per element as ml_max2x2_back_row_c. Planes [p0, p1)
  * of the N * C / BL blocked ones. */
 struct blk_bwd {
@@ -107,6 +108,7 @@ struct blk_bwd {
     float *dx;
     int64_t c, ih, iw, oh, ow;
     bool set, relu; /* relu: dx is a Relu's input gradient (ml_kernel's relu_in) */
+    bool dy_blk;    /* dy blocked as x (the pool's output is: train_blocks.c), else NCHW */
 };
 
 /* One window's 4 x BL taps; set and relu as blk_bwd's. Inlined with constants in the common
@@ -156,8 +158,11 @@ MAX2X2_WINDOW(16)
         for (int64_t oi = 0; oi < job->oh; oi++) {                                                                   \
             for (int64_t oj = 0; oj < job->ow; oj++) {                                                               \
                 int64_t at = (2 * oi * job->iw + 2 * oj) * BL;                                                       \
-                for (int l = 0; l < BL; l++) /* the block's channels are planes apart in dy */                     \
-                    g[l] = gy[(int64_t)l * job->oh * job->ow + oi * job->ow + oj];                                 \
+                if (job->dy_blk) /* the block's gradients side by side */                                         \
+                    memcpy(g, job->dy + (((int64_t)p * job->oh + oi) * job->ow + oj) * BL, sizeof(g));             \
+                else /* the block's channels are planes apart in dy */                                             \
+                    for (int l = 0; l < BL; l++)                                                                   \
+                        g[l] = gy[(int64_t)l * job->oh * job->ow + oi * job->ow + oj];                             \
                 window##BL(xp + at, xp + at + job->iw * BL, g, dp + at, dp + at + job->iw * BL, SET, RELU);        \
             }                                                                                                      \
             for (int64_t j = 2 * job->ow; job->set && j < job->iw; j++) /* a last column, in no window */                \
@@ -237,9 +242,9 @@ int ml_grad_pool(struct ml_kernel *k, struct gtee_ml_tensor **dout, struct gtee_
         return ml_fail(k, GTEE_EUNSUPPORTED, "backward: a Relu applied by a Conv before an NCHW pool");
     if (k->blk_in || k->blk_out) {
         struct blk_bwd bb = { x->data, dout[0]->data, din[0]->data, x->dim[1], g.in[0], g.in[1], g.out[0], g.out[1],
-                              (k->din_unset & 1u) != 0, k->relu_in };
+                              (k->din_unset & 1u) != 0, k->relu_in, k->blk_out };
 
-        if (k->blk_out || !ml_pool_max2x2(k) || x->dim[1] % ml_dnn_block())
+        if (!k->blk_in || !ml_pool_max2x2(k) || x->dim[1] % ml_dnn_block())
             return ml_fail(k, GTEE_EUNSUPPORTED, "backward: a channel-blocked input to a pool other than MaxPool 2x2");
         per = (size_t)(ML_PAR_MIN / (uint64_t)(g.in[0] * g.in[1] * ml_dnn_block())) + 1;
         ml_parallel(k->threads, (size_t)(x->dim[0] * (x->dim[1] / ml_dnn_block())), per, blk_planes_fn, &bb);

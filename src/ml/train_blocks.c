@@ -12,6 +12,9 @@
  *   - its output's only reader is a Relu, and the Relu's only reader a MaxPool of 2x2
  *     windows at stride 2 without padding;
  *   - neither value is a graph output or folded.
+ * The MaxPool's output is blocked too when its only reader is a Conv that takes the oneDNN
+ * path with one group: the pool writes it blocked, the Conv reads it and writes its input
+ * gradient so, and the pool's backward pass reads that gradient blocked.
  * A value and its gradient share the layout; the other values stay NCHW.
  *
  * The Relu of such a chain is applied by the Conv, as oneDNN's post-op, into the Conv's
@@ -63,7 +66,7 @@ int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, uint8_t *f
     for (size_t i = 0; i < m->n_nodes; i++) {
         const struct ml_node *n = &m->nodes[i];
         struct ml_kernel k;
-        int64_t v, w, r, q, group;
+        int64_t v, w, r, q, o, c, group;
 
         if (strcmp(n->op_type, "Conv") || n->n_out != 1 || (v = n->out[0]) < 0 || !plain_value(m, p, v, bl))
             continue;
@@ -84,6 +87,14 @@ int ml_train_blocks(const struct gtee_ml_model *m, struct ml_plan *p, uint8_t *f
         p->blocked[w] = 1;
         fuse[i] = ML_TRAIN_RELU_INTO;
         fuse[r] = ML_TRAIN_RELU_DONE;
+        /* the pool's output too, when a Conv of the same kind reads it alone */
+        if ((o = m->nodes[q].out[0]) >= 0 && plain_value(m, p, o, bl) && (c = only_reader(m, o)) >= 0 &&
+            !strcmp(m->nodes[c].op_type, "Conv")) {
+            ml_plan_kernel(m, p, (size_t)c, &k);
+            k.err = NULL;
+            if (ml_conv_blockable(&k) && ml_attr_int(&k, "group", 1, &group) == 0 && group == 1)
+                p->blocked[o] = 1;
+        }
     }
 out:
     return rc;
