@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,20 +246,29 @@ static void *sealer_main(void *arg)
     return NULL;
 }
 
+/* With s->mu held: waits (at most timeout_s) until the sealer has written up to byte end
+ * or ended; returns how far it has written. */
+static uint64_t wait_sealed(struct sealer *s, uint64_t end, long timeout_s)
+{
+    struct timespec until;
+    int w = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_s;
+    while (!s->done && s->written < end && w == 0)
+        w = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+    return s->written;
+}
+
 /* Waits until the sealer has written the container up to byte end: bounded by timeout_s,
  * the bound of one request. A sealer that failed, or ended short of end (the file shrank
  * while it was read), is the error. */
 static int sealed_upto(struct sealer *s, uint64_t end, long timeout_s, struct gtee_err *err)
 {
-    struct timespec until;
-    int rc = 0, w = 0;
+    int rc = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_s;
     pthread_mutex_lock(&s->mu);
-    while (!s->done && s->written < end && w == 0)
-        w = pthread_cond_timedwait(&s->cv, &s->mu, &until);
-    if (s->written >= end)
+    if (wait_sealed(s, end, timeout_s) >= end)
         rc = 0;
     else if (s->done && s->rc < 0)
         rc = (*err = s->err, s->rc);
@@ -275,16 +285,10 @@ static int sealed_upto(struct sealer *s, uint64_t end, long timeout_s, struct gt
 static uint64_t feed_ready(uint64_t end, void *arg)
 {
     struct feed *f = arg;
-    struct timespec until;
     uint64_t held;
-    int w = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += f->p->timeout;
     pthread_mutex_lock(&f->s->mu);
-    while (!f->s->done && f->s->written < end && w == 0)
-        w = pthread_cond_timedwait(&f->s->cv, &f->s->mu, &until);
-    held = f->s->written;
+    held = wait_sealed(f->s, end, f->p->timeout);
     pthread_mutex_unlock(&f->s->mu);
     return held;
 }
@@ -292,14 +296,10 @@ static uint64_t feed_ready(uint64_t end, void *arg)
 /* Waits (bounded by timeout_s) for the sealer to end; its result (st is then set). */
 static int sealed_all(struct sealer *s, long timeout_s)
 {
-    struct timespec until;
-    int rc, w = 0;
+    int rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_s;
     pthread_mutex_lock(&s->mu);
-    while (!s->done && w == 0)
-        w = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+    (void)wait_sealed(s, UINT64_MAX, timeout_s); /* until it ends */
     rc = s->done ? s->rc : GTEE_EIO;
     pthread_mutex_unlock(&s->mu);
     return rc;

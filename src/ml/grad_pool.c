@@ -38,6 +38,16 @@ static void axis_taps(const struct geom *g, int a, int64_t *t)
 }
 
 /* MaxPool 2x2, stride 2, no dilation, every window inside the input: planes [p0, p1). */
+/* Zeroes what no 2x2 window of a plane covers (a last odd column and row), for a dx the
+ * windows set rather than add into: ih x iw positions of bl floats each, oh x ow windows. */
+static void clear_outside(float *plane, int64_t ih, int64_t iw, int64_t oh, int64_t ow, int64_t bl)
+{
+    for (int64_t i = 0; i < 2 * oh && 2 * ow < iw; i++)
+        memset(plane + (i * iw + 2 * ow) * bl, 0, (size_t)((iw - 2 * ow) * bl) * sizeof(float));
+    if (ih > 2 * oh)
+        memset(plane + 2 * oh * iw * bl, 0, (size_t)((ih - 2 * oh) * iw * bl) * sizeof(float));
+}
+
 static void max2x2(const float *x, const float *dy, float *dx, int64_t p0, int64_t p1, const struct geom *g,
                    bool set)
 {
@@ -49,11 +59,9 @@ static void max2x2(const float *x, const float *dy, float *dx, int64_t p0, int64
             float *d0 = dx + p * insz + 2 * oi * iw;
 
             ml_max2x2_back_row(r0, r0 + iw, dy + (p * oh + oi) * ow, d0, d0 + iw, ow, set);
-            for (int64_t j = 2 * ow; set && j < iw; j++) /* a last column, in no window */
-                d0[j] = d0[iw + j] = 0.0f;
         }
-        if (set && g->in[0] > 2 * oh) /* a last row */
-            memset(dx + p * insz + 2 * oh * iw, 0, (size_t)((g->in[0] - 2 * oh) * iw) * sizeof(float));
+        if (set)
+            clear_outside(dx + p * insz, g->in[0], iw, oh, ow, 1);
     }
 }
 
@@ -114,73 +122,70 @@ struct blk_bwd {
 /* One window's 4 x BL taps; set and relu as blk_bwd's. Inlined with constants in the common
  * case (set, relu: a chain's first gradient), the loop is selects only and becomes vector
  * instructions (restrict: the taps, the gradients and dx do not overlap). */
-#define MAX2X2_WINDOW(BL)                                                                                          \
-    static inline __attribute__((always_inline)) void window##BL(const float *restrict x0,                         \
-                                                                 const float *restrict x1,                         \
-                                                                 const float *restrict g, float *restrict d0,      \
-                                                                 float *restrict d1, bool set, bool relu)          \
-    {                                                                                                              \
-        for (int l = 0; l < BL; l++) {                                                                             \
-            float a = x0[l], b = x0[BL + l], c = x1[l], d = x1[BL + l], m = b > a ? b : a;                         \
-            float wa = b > a ? 0.0f : g[l], wb = b > a ? g[l] : 0.0f, wc, wd;                                      \
-            wa = c > m ? 0.0f : wa;                                                                                \
-            wb = c > m ? 0.0f : wb;                                                                                \
-            wc = c > m ? g[l] : 0.0f;                                                                              \
-            m = c > m ? c : m;                                                                                     \
-            wa = d > m ? 0.0f : wa;                                                                                \
-            wb = d > m ? 0.0f : wb;                                                                                \
-            wc = d > m ? 0.0f : wc;                                                                                \
-            wd = d > m ? g[l] : 0.0f;                                                                              \
-            if (relu) { /* nothing where the winner's Relu input was not positive */                             \
-                float mx = d > m ? d : m;                                                                          \
-                wa = mx > 0.0f ? wa : 0.0f;                                                                        \
-                wb = mx > 0.0f ? wb : 0.0f;                                                                        \
-                wc = mx > 0.0f ? wc : 0.0f;                                                                        \
-                wd = mx > 0.0f ? wd : 0.0f;                                                                        \
-            }                                                                                                      \
-            d0[l] = (set ? 0.0f : d0[l]) + wa;                                                                     \
-            d0[BL + l] = (set ? 0.0f : d0[BL + l]) + wb;                                                           \
-            d1[l] = (set ? 0.0f : d1[l]) + wc;                                                                     \
-            d1[BL + l] = (set ? 0.0f : d1[BL + l]) + wd;                                                           \
-        }                                                                                                          \
+#define MAX2X2_WINDOW(BL)                                                                                              \
+    static inline __attribute__((always_inline)) void window##BL(const float *restrict x0,                             \
+                                                                 const float *restrict x1,                             \
+                                                                 const float *restrict g, float *restrict d0,          \
+                                                                 float *restrict d1, bool set, bool relu)              \
+    {                                                                                                                  \
+        for (int l = 0; l < BL; l++) {                                                                                 \
+            float a = x0[l], b = x0[BL + l], c = x1[l], d = x1[BL + l], m = b > a ? b : a;                             \
+            float wa = b > a ? 0.0f : g[l], wb = b > a ? g[l] : 0.0f, wc, wd;                                          \
+            wa = c > m ? 0.0f : wa;                                                                                    \
+            wb = c > m ? 0.0f : wb;                                                                                    \
+            wc = c > m ? g[l] : 0.0f;                                                                                  \
+            m = c > m ? c : m;                                                                                         \
+            wa = d > m ? 0.0f : wa;                                                                                    \
+            wb = d > m ? 0.0f : wb;                                                                                    \
+            wc = d > m ? 0.0f : wc;                                                                                    \
+            wd = d > m ? g[l] : 0.0f;                                                                                  \
+            if (relu) { /* nothing where the winner's Relu input was not positive */                                   \
+                float mx = d > m ? d : m;                                                                              \
+                wa = mx > 0.0f ? wa : 0.0f;                                                                            \
+                wb = mx > 0.0f ? wb : 0.0f;                                                                            \
+                wc = mx > 0.0f ? wc : 0.0f;                                                                            \
+                wd = mx > 0.0f ? wd : 0.0f;                                                                            \
+            }                                                                                                          \
+            d0[l] = (set ? 0.0f : d0[l]) + wa;                                                                         \
+            d0[BL + l] = (set ? 0.0f : d0[BL + l]) + wb;                                                               \
+            d1[l] = (set ? 0.0f : d1[l]) + wc;                                                                         \
+            d1[BL + l] = (set ? 0.0f : d1[BL + l]) + wd;                                                               \
+        }                                                                                                              \
     }
 MAX2X2_WINDOW(8)
 MAX2X2_WINDOW(16)
 
 /* Planes [p0, p1): each window's taps and its BL gradients, gathered from dy's planes. */
-#define MAX2X2_PLANES(BL, SET, RELU)                                                                                  \
-    int64_t cb = job->c / BL, plane = job->ih * job->iw * BL;                                                            \
-    float g[BL];                                                                                                   \
-    for (size_t p = p0; p < p1; p++) {                                                                             \
-        const float *xp = job->x + (int64_t)p * plane;                                                               \
-        float *dp = job->dx + (int64_t)p * plane;                                                                    \
-        const float *gy = job->dy + ((int64_t)p / cb * job->c + (int64_t)p % cb * BL) * job->oh * job->ow;                 \
-        for (int64_t oi = 0; oi < job->oh; oi++) {                                                                   \
-            for (int64_t oj = 0; oj < job->ow; oj++) {                                                               \
-                int64_t at = (2 * oi * job->iw + 2 * oj) * BL;                                                       \
-                if (job->dy_blk) /* the block's gradients side by side */                                         \
-                    memcpy(g, job->dy + (((int64_t)p * job->oh + oi) * job->ow + oj) * BL, sizeof(g));             \
-                else /* the block's channels are planes apart in dy */                                             \
-                    for (int l = 0; l < BL; l++)                                                                   \
-                        g[l] = gy[(int64_t)l * job->oh * job->ow + oi * job->ow + oj];                             \
-                window##BL(xp + at, xp + at + job->iw * BL, g, dp + at, dp + at + job->iw * BL, SET, RELU);        \
-            }                                                                                                      \
-            for (int64_t j = 2 * job->ow; job->set && j < job->iw; j++) /* a last column, in no window */                \
-                for (int l = 0; l < BL; l++)                                                                       \
-                    dp[(2 * oi * job->iw + j) * BL + l] = dp[((2 * oi + 1) * job->iw + j) * BL + l] = 0.0f;            \
-        }                                                                                                          \
-        if (job->set && job->ih > 2 * job->oh) /* a last row */                                                          \
-            memset(dp + 2 * job->oh * job->iw * BL, 0, (size_t)((job->ih - 2 * job->oh) * job->iw * BL) * sizeof(float));    \
+#define MAX2X2_PLANES(BL, SET, RELU)                                                                                   \
+    int64_t cb = job->c / BL, plane = job->ih * job->iw * BL;                                                          \
+    float g[BL];                                                                                                       \
+    for (size_t p = p0; p < p1; p++) {                                                                                 \
+        const float *xp = job->x + (int64_t)p * plane;                                                                 \
+        float *dp = job->dx + (int64_t)p * plane;                                                                      \
+        const float *gy = job->dy + ((int64_t)p / cb * job->c + (int64_t)p % cb * BL) * job->oh * job->ow;             \
+        for (int64_t oi = 0; oi < job->oh; oi++) {                                                                     \
+            for (int64_t oj = 0; oj < job->ow; oj++) {                                                                 \
+                int64_t at = (2 * oi * job->iw + 2 * oj) * BL;                                                         \
+                if (job->dy_blk) /* the block's gradients side by side */                                              \
+                    memcpy(g, job->dy + (((int64_t)p * job->oh + oi) * job->ow + oj) * BL, sizeof(g));                 \
+                else /* the block's channels are planes apart in dy */                                                 \
+                    for (int l = 0; l < BL; l++)                                                                       \
+                        g[l] = gy[(int64_t)l * job->oh * job->ow + oi * job->ow + oj];                                 \
+                window##BL(xp + at, xp + at + job->iw * BL, g, dp + at, dp + at + job->iw * BL, SET, RELU);            \
+            }                                                                                                          \
+        }                                                                                                              \
+        if (job->set)                                                                                                  \
+            clear_outside(dp, job->ih, job->iw, job->oh, job->ow, BL);                                                 \
     }
 
-#define MAX2X2_BACK_BLK(BL)                                                                                        \
-    ML_HOT static void back_fast##BL(const struct blk_bwd *restrict job, size_t p0, size_t p1)                       \
-    {                                                                                                              \
-        MAX2X2_PLANES(BL, true, true)                                                           \
-    }                                                                                                              \
-    static void back_any##BL(const struct blk_bwd *restrict job, size_t p0, size_t p1)                               \
-    {                                                                                                              \
-        MAX2X2_PLANES(BL, job->set, job->relu)                                                      \
+#define MAX2X2_BACK_BLK(BL)                                                                                            \
+    ML_HOT static void back_fast##BL(const struct blk_bwd *restrict job, size_t p0, size_t p1)                         \
+    {                                                                                                                  \
+        MAX2X2_PLANES(BL, true, true)                                                                                  \
+    }                                                                                                                  \
+    static void back_any##BL(const struct blk_bwd *restrict job, size_t p0, size_t p1)                                 \
+    {                                                                                                                  \
+        MAX2X2_PLANES(BL, job->set, job->relu)                                                                         \
     }
 MAX2X2_BACK_BLK(8)
 MAX2X2_BACK_BLK(16)

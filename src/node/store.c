@@ -252,6 +252,17 @@ static int change(struct gtee_node_store *s, struct gtee_err *err, const char *s
     return rc;
 }
 
+/* The end of a transaction begun with BEGIN IMMEDIATE: committed when rc is 0 and rolled
+ * back otherwise (a failed COMMIT too); returns the result. */
+static int tx_end(struct gtee_node_store *s, int rc, struct gtee_err *err)
+{
+    if (rc == 0)
+        rc = exec(s, "COMMIT", err);
+    if (rc < 0)
+        (void)exec(s, "ROLLBACK", NULL);
+    return rc;
+}
+
 static sqlite3_stmt *query(struct gtee_node_store *s, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
@@ -562,17 +573,12 @@ int gtee_node_store_upload_finish(struct gtee_node_store *s, const struct gtee_n
 
     pthread_mutex_lock(&s->mu);
     TRY(exec(s, "BEGIN IMMEDIATE", err));
-    if (add_blob &&
-        (rc = change(s, err, "INSERT OR IGNORE INTO blobs(id, size, created) VALUES(?, ?, ?)", "sii", u->content_id,
-                     (int64_t)u->size, now_s())) < 0)
-        goto rollback;
-    if ((rc = change(s, err, "DELETE FROM uploads WHERE id = ?", "s", u->id)) < 0)
-        goto rollback;
-    rc = exec(s, "COMMIT", err);
-    if (rc == 0)
-        goto out;
-rollback:
-    (void)exec(s, "ROLLBACK", NULL);
+    rc = add_blob ? change(s, err, "INSERT OR IGNORE INTO blobs(id, size, created) VALUES(?, ?, ?)", "sii",
+                           u->content_id, (int64_t)u->size, now_s())
+                  : 0;
+    if (rc >= 0)
+        rc = change(s, err, "DELETE FROM uploads WHERE id = ?", "s", u->id);
+    rc = tx_end(s, rc < 0 ? rc : 0, err);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
@@ -933,14 +939,9 @@ int gtee_node_store_sealed_drop(struct gtee_node_store *s, const int64_t *seqs, 
         return 0;
     pthread_mutex_lock(&s->mu);
     TRY(exec(s, "BEGIN IMMEDIATE", err));
-    for (size_t i = 0; i < n; i++)
-        if ((rc = change(s, err, "DELETE FROM sealed WHERE seq = ?", "i", seqs[i])) < 0)
-            goto rollback;
-    rc = exec(s, "COMMIT", err);
-    if (rc == 0)
-        goto out;
-rollback:
-    (void)exec(s, "ROLLBACK", NULL);
+    for (size_t i = 0; i < n && rc >= 0; i++)
+        rc = change(s, err, "DELETE FROM sealed WHERE seq = ?", "i", seqs[i]);
+    rc = tx_end(s, rc < 0 ? rc : 0, err);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
